@@ -1,0 +1,27 @@
+# keel_freestanding: the flags every freestanding x86-64 object is compiled with (kernel, ipc's
+# kernel library, user programs). Usable from both builds, so the host build can also compile
+# ipc/ the way the kernel does and inspect the result (ipc's nm test).
+# Facts behind the choices: ../shared/FACTS.md ("Freestanding C++ with these compilers").
+add_library(keel_freestanding INTERFACE)
+target_compile_options(keel_freestanding INTERFACE
+    -ffreestanding                   # no hosted library; the compiler may still emit memcpy/memset
+    -fno-exceptions                  # no unwinder in the kernel
+    -fno-rtti                        # no typeinfo, no dynamic_cast
+    -fno-pic                         # absolute code: kernel and programs are linked at fixed addresses
+    -fno-pie                         # (the same, for executables)
+    -mno-red-zone                    # interrupts push onto the current stack below rsp
+    -mno-sse                         # no FPU/SSE state is saved on kernel entry: the compiler must
+    -mno-sse2                        #   never use those registers
+    -mno-mmx                         #   (-mno-80387 is not used: clang then rejects <atomic>)
+    -fno-asynchronous-unwind-tables  # no .eh_frame to keep
+    -fno-threadsafe-statics          # no __cxa_guard_*: statics are set up before threads exist
+    -fno-stack-protector             # no __stack_chk_guard to provide
+    -fno-builtin                     # memset's own loop must not become a call to memset
+)
+target_compile_features(keel_freestanding INTERFACE cxx_std_20)
+
+# The kernel code model: only for objects linked into the higher-half kernel image.
+add_library(keel_kernel_model INTERFACE)
+target_compile_options(keel_kernel_model INTERFACE
+    -mcmodel=kernel  # kernel lives in the top 2 GiB: 32-bit sign-extended absolute addresses
+)

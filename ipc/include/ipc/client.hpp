@@ -1,0 +1,169 @@
+// Client: the submitting side of a queue. Creates the queue in a shared region, lends owned
+// buffers with submissions, reaps completions, cancels, and tears down.
+//
+// Threading: one thread at a time per Client (single producer of submissions, single consumer
+// of completions). A Client is neither copyable nor movable: Buffers point back at it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include <ipc/abi.hpp>
+#include <ipc/buffer.hpp>
+#include <ipc/layout.hpp>
+#include <ipc/result.hpp>
+
+namespace keel::ipc {
+
+// What to ask of the server. The protocol interprets only `opcode` (Nop, Cancel, or a service
+// opcode) and the buffer; the rest travels unchanged to the service.
+struct Request {
+    std::uint64_t user_data = 0;
+    std::uint16_t opcode = 0;
+    std::uint32_t object = 0;
+    std::uint32_t length = 0;  // bytes of the lent buffer the operation may use (<= buffer size)
+    std::uint64_t offset = 0;
+    std::uint64_t args[3] = {0, 0, 0};
+    std::uint32_t flags = 0;
+};
+
+// One finished operation, as reap() hands it out.
+struct Reaped {
+    std::uint64_t user_data = 0;
+    std::uint32_t tag = 0;
+    std::uint16_t status = 0;  // abi::Status or a service status
+    std::uint64_t value = 0;
+    bool is_cancel = false;  // this completes a Cancel request, not an operation
+    Buffer buffer;           // the lent buffer, back with its operation's completion; else empty
+};
+
+class Client {
+public:
+    // Private bookkeeping, one record per pending slot. Public only for sizing.
+    struct Slot {
+        std::uint64_t user_data;
+        std::uint16_t gen;
+        std::uint16_t buffer;
+        std::uint8_t state;      // rules::kSlotFree / kSlotLive
+        std::uint8_t is_cancel;  // 1 if this slot is a Cancel request
+        std::uint8_t pad[2];
+    };
+
+    Client() = default;
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Bytes of private storage create() needs for this geometry (8-byte aligned).
+    static std::size_t private_size(const Geometry& g);
+
+    // Lays out a new queue in `shared` (zeroed counters, header written last) and takes every
+    // buffer into the client's pool. Cost: O(capacity + buffers). Errors: InvalidArgument (bad
+    // geometry, private storage too small or misaligned), BadLayout (shared region too small
+    // or not 64-byte aligned).
+    Result<void> create(std::span<std::byte> shared, std::span<std::byte> storage,
+                        const Geometry& g);
+
+    // Takes a buffer from the pool. O(1). Errors: Empty (every buffer is in hand or lent),
+    // Closed.
+    Result<Buffer> acquire();
+    // Puts a buffer in hand back into the pool. O(1). Errors: InvalidBuffer (empty handle),
+    // NotOwner (another client's buffer). On error the handle is left untouched.
+    Result<void> release(Buffer&& buffer);
+    // The bytes of a buffer in hand; empty span for an empty or foreign handle. The server may
+    // have written them: treat their contents as untrusted input.
+    std::span<std::byte> bytes(const Buffer& buffer) const;
+
+    // Queues an operation; it becomes visible to the server at the next publish(). With a
+    // buffer, ownership moves to the queue and the handle is emptied; on any error nothing
+    // changes and the handle keeps the buffer. Returns the submission's tag. O(1).
+    // Errors: Closed / PeerGone (endpoint torn down), NoCredit (capacity operations pending:
+    // reap first), InvalidBuffer, NotOwner, InvalidArgument (length > buffer size, or opcode
+    // Cancel: use cancel()), RingFull (server's head invalid or stalled), ProtocolViolation.
+    Result<std::uint32_t> submit(const Request& request, Buffer&& buffer);
+    Result<std::uint32_t> submit(const Request& request);
+
+    // Asks the server to cancel the pending operation with tag `target`. The Cancel is a
+    // submission of its own (it takes one credit) and completes with Ok (target was queued: it
+    // completes with Cancelled and returns its buffer), InProgress (target already taken: it
+    // completes later, normally) or NotFound. O(1). Errors: as submit().
+    Result<std::uint32_t> cancel(std::uint64_t user_data, std::uint32_t target);
+    // The same, naming the target by its user_data (the first live operation that has it).
+    // O(capacity). An unknown user_data is still sent, and completes with NotFound.
+    Result<std::uint32_t> cancel_user_data(std::uint64_t user_data, std::uint64_t target);
+
+    // Makes every queued submission visible to the server (one release store). O(1).
+    void publish();
+
+    // Takes the next completion. O(1). The completion's buffer, if any, is back in hand.
+    // Errors: Empty; ProtocolViolation (the server wrote an index or entry that cannot be: a
+    // bad tag, a duplicate or stale completion, the wrong buffer, an impossible status); the
+    // state is unchanged and the caller should tear down with peer_gone().
+    // After peer_gone() or close(): first the completions the server had already posted (and
+    // that validate), then one completion per remaining operation, PeerGone or Cancelled, each
+    // with its buffer; then Empty.
+    Result<Reaped> reap();
+
+    // The server closed or died. From now on submissions fail with PeerGone and reap() drains
+    // as described above. Idempotent. O(1).
+    void peer_gone();
+    // This side closes: announces it in the shared header; pending operations complete with
+    // Cancelled through reap(). Idempotent. O(1).
+    void close();
+
+    std::uint32_t capacity() const { return capacity_; }
+    std::uint32_t outstanding() const { return outstanding_; }  // accepted, not yet reaped
+    std::uint32_t credit() const { return capacity_ - outstanding_; }
+    std::uint32_t buffer_count() const { return buffer_count_; }
+    std::uint32_t buffer_size() const { return buffer_size_; }
+    std::uint32_t pooled_buffers() const { return pool_top_; }
+    // Owner of a buffer as this client sees it (rules::kBufPooled / kBufInHand / kBufLent).
+    std::uint32_t buffer_state(std::uint16_t id) const;
+    // True once the server announced closing in the shared header.
+    bool server_closed() const;
+    bool torn_down() const { return mode_ != Mode::Open; }
+
+    // Counters as this side knows them (for tests and the spec's trace checker).
+    std::uint32_t sq_tail() const { return sq_tail_; }
+    std::uint32_t cq_head() const { return cq_head_; }
+
+private:
+    friend class Buffer;
+    enum class Mode : std::uint8_t { Unset, Open, PeerGone, Closed };
+
+    Result<std::uint32_t> push(const Request& request, std::uint16_t buffer, bool is_cancel);
+    Result<Reaped> reap_ring();
+    Result<Reaped> reap_leftover();
+    void release_id(std::uint16_t id);
+    void free_slot(std::uint32_t slot);
+
+    QueueView view_{};
+    Mode mode_ = Mode::Unset;
+    std::uint32_t capacity_ = 0;
+    std::uint32_t buffer_count_ = 0;
+    std::uint32_t buffer_size_ = 0;
+    // Submission ring: we produce.
+    std::uint32_t sq_tail_ = 0;
+    std::uint32_t sq_head_seen_ = 0;
+    // Completion ring: we consume.
+    std::uint32_t cq_head_ = 0;
+    std::uint32_t cq_tail_seen_ = 0;
+    std::uint32_t cq_drain_limit_ = 0;  // after teardown: reap the ring up to here only
+    bool cq_drained_ = false;
+    std::uint32_t outstanding_ = 0;
+    std::uint32_t leftover_cursor_ = 0;
+    // Private storage.
+    Slot* slots_ = nullptr;               // [capacity]
+    std::uint16_t* free_slots_ = nullptr;  // [capacity] stack of free slot numbers
+    std::uint32_t free_top_ = 0;
+    std::uint8_t* buf_state_ = nullptr;   // [buffer_count] rules::kBuf*
+    std::uint16_t* pool_ = nullptr;       // [buffer_count] stack of pooled buffer ids
+    std::uint32_t pool_top_ = 0;
+};
+
+inline void Buffer::reset() {
+    if (owner_ != nullptr) owner_->release_id(id_);
+    forget();
+}
+
+}  // namespace keel::ipc

@@ -1,0 +1,219 @@
+// The protocol's decisions, as pure functions over a word type W (std::uint32_t in the
+// library, Z3 bit-vectors in spec/). Client and Server make every ownership, credit, ring and
+// cancellation decision through these functions and nothing else, so spec/ proves the shipped
+// logic: a wrong line here breaks a proof. Rule numbers refer to spec/ipc.md.
+//
+// Only + - & | << >> == != && || ! and WordOps<W> are used: both instantiations support them.
+#pragma once
+
+#include <cstdint>
+
+#include <ipc/abi.hpp>
+#include <ipc/word.hpp>
+
+namespace keel::ipc::rules {
+
+template <class W>
+using Bool = typename WordOps<W>::Bool;
+
+template <class W>
+W k(const W& like, std::uint32_t v) {
+    return WordOps<W>::lit(like, v);
+}
+
+// ---- Ring arithmetic (IPC-R-001..005, invariant I7) ---------------------------------------
+
+// Entries between head and tail; correct across 32-bit wrap because both run free.
+template <class W>
+W ring_used(const W& head, const W& tail) {
+    return tail - head;
+}
+
+// Slot of a free-running index. capacity is a power of two (checked once at set-up).
+template <class W>
+W ring_slot(const W& index, const W& capacity) {
+    return index & (capacity - k(capacity, 1));
+}
+
+// Producer: may one more entry be written?
+template <class W>
+Bool<W> ring_has_room(const W& head, const W& tail, const W& capacity) {
+    return WordOps<W>::ult(tail - head, capacity);
+}
+
+// Consumer: is there an entry at head?
+template <class W>
+Bool<W> ring_has_entry(const W& head, const W& tail) {
+    return !(head == tail);
+}
+
+// Consumer validating the producer's published tail (read once from shared memory): the ring
+// may hold at most `capacity` entries past our head, and the tail never moves back past what
+// we saw before.
+template <class W>
+Bool<W> ring_tail_valid(const W& head, const W& seen_tail, const W& new_tail, const W& capacity) {
+    return WordOps<W>::ule(new_tail - head, capacity) &&
+           WordOps<W>::ule(seen_tail - head, new_tail - head);
+}
+
+// Producer validating the consumer's published head: it moves forward, never past our tail.
+template <class W>
+Bool<W> ring_head_valid(const W& seen_head, const W& new_head, const W& tail) {
+    return WordOps<W>::ule(new_head - seen_head, tail - seen_head);
+}
+
+// ---- Credit (IPC-R-010..011, invariant I3) ------------------------------------------------
+
+// Each accepted submission reserves one completion slot until its completion is reaped. With
+// `live` reservations held, one more may be taken only if the completion ring can hold it.
+template <class W>
+Bool<W> credit_ok(const W& live, const W& capacity) {
+    return WordOps<W>::ult(live, capacity);
+}
+
+// ---- Tags (IPC-R-020..021) -----------------------------------------------------------------
+
+inline constexpr std::uint32_t kSlotBits = 16;
+inline constexpr std::uint32_t kSlotMask = 0xFFFF;
+
+template <class W>
+W tag_make(const W& slot, const W& gen) {
+    return (slot & k(slot, kSlotMask)) | ((gen & k(gen, kSlotMask)) << k(gen, kSlotBits));
+}
+template <class W>
+W tag_slot(const W& tag) {
+    return tag & k(tag, kSlotMask);
+}
+template <class W>
+W tag_gen(const W& tag) {
+    return WordOps<W>::shr(tag, k(tag, kSlotBits));
+}
+// A slot's generation advances each time it is freed, so a stale or duplicated completion
+// carrying an old tag no longer matches.
+template <class W>
+W gen_next(const W& gen) {
+    return (gen + k(gen, 1)) & k(gen, kSlotMask);
+}
+
+// ---- Client-side buffer ownership (IPC-R-030..034, invariants I1, I4) ----------------------
+
+inline constexpr std::uint32_t kBufPooled = 0;  // the client's, in its pool
+inline constexpr std::uint32_t kBufInHand = 1;  // the client's, held by the application
+inline constexpr std::uint32_t kBufLent = 2;    // lent with a submission: not the client's
+
+template <class W>
+Bool<W> client_may_lend(const W& state) {
+    return state == k(state, kBufInHand);
+}
+template <class W>
+Bool<W> client_may_release(const W& state) {
+    return state == k(state, kBufInHand);
+}
+template <class W>
+Bool<W> client_may_acquire(const W& state) {
+    return state == k(state, kBufPooled);
+}
+template <class W>
+W client_after_lend(const W& state) {
+    return k(state, kBufLent);
+}
+// A lent buffer comes back with the completion of the operation that took it, and only then.
+template <class W>
+W client_after_return(const W& state) {
+    return k(state, kBufInHand);
+}
+
+// ---- Client-side completion acceptance (IPC-R-040..044, invariants I2, I4, I8) -------------
+
+inline constexpr std::uint32_t kSlotFree = 0;
+inline constexpr std::uint32_t kSlotLive = 1;
+
+template <class W>
+Bool<W> completion_slot_in_range(const W& tag, const W& capacity) {
+    return WordOps<W>::ult(tag_slot(tag), capacity);
+}
+
+// A completion read from the ring is accepted only if its tag names a live pending slot of the
+// current generation, and it carries back exactly the buffer that slot lent (or none if it
+// lent none). Anything else is a protocol violation and changes nothing.
+template <class W>
+Bool<W> completion_matches(const W& tag, const W& slot_state, const W& slot_gen,
+                           const W& slot_buffer, const W& entry_buffer) {
+    return slot_state == k(slot_state, kSlotLive) && slot_gen == tag_gen(tag) &&
+           entry_buffer == slot_buffer;
+}
+
+// Statuses a completion may carry: InProgress and NotFound only answer a Cancel.
+template <class W>
+Bool<W> completion_status_valid(const W& slot_is_cancel, const W& status) {
+    auto cancel_only = status == k(status, std::uint32_t(abi::Status::InProgress)) ||
+                       status == k(status, std::uint32_t(abi::Status::NotFound));
+    return !(slot_is_cancel == k(slot_is_cancel, 0)) || !cancel_only;
+}
+
+// ---- Server-side acceptance (IPC-R-050..053, invariants I1, I8) ----------------------------
+
+inline constexpr std::uint32_t kOpFree = 0;
+inline constexpr std::uint32_t kOpQueued = 1;  // accepted, not yet taken by the service
+inline constexpr std::uint32_t kOpTaken = 2;   // taken by the service, not yet completed
+
+inline constexpr std::uint32_t kHeldNo = 0;
+inline constexpr std::uint32_t kHeldYes = 1;
+
+template <class W>
+Bool<W> buffer_id_in_range(const W& id, const W& count) {
+    return id == k(id, abi::kNoBuffer) || WordOps<W>::ult(id, count);
+}
+// A submission may lend a buffer only if no accepted, uncompleted operation holds it already.
+template <class W>
+Bool<W> server_may_hold(const W& id, const W& held) {
+    return id == k(id, abi::kNoBuffer) || held == k(held, kHeldNo);
+}
+template <class W>
+Bool<W> server_may_take(const W& op_state) {
+    return op_state == k(op_state, kOpQueued);
+}
+template <class W>
+Bool<W> server_may_complete(const W& op_state) {
+    return op_state == k(op_state, kOpTaken);
+}
+
+// ---- Cancellation (IPC-R-060..064, invariant I5) --------------------------------------------
+
+template <class W>
+struct CancelOutcome {
+    W cancel_status;     // status of the Cancel's own completion
+    W target_completes;  // 1: the target completes now, with Cancelled and its own buffer
+    W target_state;      // the target's op state afterwards
+    W target_flag;       // 1: the service is told to finish the target early
+    W cancel_buffer;     // buffer the Cancel's completion carries: never the target's
+};
+
+// found: a non-free op with the target tag exists; state: that op's state (any value if not).
+template <class W>
+CancelOutcome<W> resolve_cancel(const W& found, const W& state) {
+    using O = WordOps<W>;
+    auto is_found = !(found == k(found, 0));
+    auto queued = is_found && state == k(state, kOpQueued);
+    auto taken = is_found && state == k(state, kOpTaken);
+    auto ok = k(state, std::uint32_t(abi::Status::Ok));
+    auto in_progress = k(state, std::uint32_t(abi::Status::InProgress));
+    auto not_found = k(state, std::uint32_t(abi::Status::NotFound));
+    return CancelOutcome<W>{
+        O::ite(queued, ok, O::ite(taken, in_progress, not_found)),
+        O::ite(queued, k(state, 1), k(state, 0)),
+        O::ite(queued, k(state, kOpFree), state),
+        O::ite(taken, k(state, 1), k(state, 0)),
+        k(state, abi::kNoBuffer),
+    };
+}
+
+// ---- Teardown (IPC-R-070..072, invariant I6) ------------------------------------------------
+
+// Status with which the client completes, itself, an operation the vanished server never did.
+template <class W>
+W teardown_status(const W& like) {
+    return k(like, std::uint32_t(abi::Status::PeerGone));
+}
+
+}  // namespace keel::ipc::rules

@@ -1,0 +1,128 @@
+// Server: the serving side of a queue. Attaches to a queue a client created, drains its
+// submissions (validating every byte), hands operations to the service in order, resolves
+// cancellations, and posts exactly one completion per accepted submission.
+//
+// Threading: one thread at a time per Server.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include <ipc/abi.hpp>
+#include <ipc/layout.hpp>
+#include <ipc/result.hpp>
+
+namespace keel::ipc {
+
+// An operation taken by the service: a validated private copy of its submission.
+struct Operation {
+    std::uint32_t id = 0;  // the server's handle for complete() / cancel_requested()
+    abi::Submission request{};
+};
+
+class Server {
+public:
+    struct OpRecord {
+        abi::Submission request;
+        std::uint16_t gen;
+        std::uint8_t state;  // rules::kOpFree / kOpQueued / kOpTaken
+        std::uint8_t cancel_flag;
+        std::uint8_t pad[4];
+    };
+
+    Server() = default;
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    static std::size_t private_size(const Geometry& g);
+
+    // Attaches to the queue a client created in `shared`. The geometry is the server's own
+    // expectation (agreed out of band); the shared header is read once and must match it.
+    // Service opcodes in [abi::kFirstServiceOp, op_limit) are accepted; others get BadRequest.
+    // Cost: O(capacity + buffers). Errors: InvalidArgument (geometry, storage), BadLayout
+    // (region too small or misaligned; header missing, of another version or geometry).
+    Result<void> attach(std::span<std::byte> shared, std::span<std::byte> storage,
+                        const Geometry& g, std::uint16_t op_limit);
+
+    // Drains published submissions while completion credit lasts: each is validated and
+    // either queued for the service, or answered at once (Nop, Cancel, BadRequest). Returns
+    // the number drained. Call publish() afterwards to make completions visible (poll does
+    // it for the ones it posts). Cost: O(drained), plus O(capacity) per Cancel.
+    // Errors: ProtocolViolation (the client's tail or head is impossible; nothing changed),
+    // PeerGone (the client closed: call client_gone()), Closed.
+    Result<std::uint32_t> poll();
+
+    // The oldest queued operation, now taken: the service owns its buffer until complete().
+    // O(1) amortised. Errors: Empty, Closed.
+    Result<Operation> take();
+
+    // Completes a taken operation: posts its completion with its buffer and frees it. O(1).
+    // Errors: InvalidArgument (unknown id, or a status only Cancel may use), NotOwner (the op
+    // is not taken). After client_gone() the op is freed and nothing is posted.
+    Result<void> complete(std::uint32_t op, std::uint16_t status, std::uint64_t value);
+
+    // The bytes of a taken operation's buffer, limited to the request's length (empty if it
+    // lent none). The client may write them concurrently: copy before validating.
+    std::span<std::byte> bytes(const Operation& op) const;
+
+    // Whether the client asked to cancel this taken operation (the service may finish early
+    // with Cancelled, or complete normally).
+    bool cancel_requested(std::uint32_t op) const;
+
+    // Makes posted completions visible to the client (one release store). O(1).
+    void publish();
+
+    // The client closed or died: queued operations are dropped (their buffers are released),
+    // taken ones are flagged cancelled; complete() then posts nothing. Idempotent. O(capacity).
+    void client_gone();
+    // This side closes: announced in the shared header. Idempotent.
+    void close();
+
+    bool client_closed() const;
+    std::uint32_t capacity() const { return capacity_; }
+    // Accepted operations not completed yet, plus completions the client has not consumed.
+    std::uint32_t live() const;
+    std::uint32_t queued() const { return queued_; }
+    std::uint32_t taken() const { return taken_; }
+    std::uint32_t sq_head() const { return sq_head_; }
+    std::uint32_t cq_tail() const { return cq_tail_; }
+    // rules::kHeldNo / kHeldYes for a buffer id.
+    std::uint32_t buffer_held(std::uint16_t id) const;
+
+private:
+    enum class Mode : std::uint8_t { Unset, Open, ClientGone, Closed };
+
+    void accept(const abi::Submission& e);
+    void accept_cancel(const abi::Submission& e);
+    void post(std::uint32_t tag, std::uint16_t status, std::uint16_t buffer, std::uint64_t value);
+    void free_op(std::uint32_t id);
+    bool refresh_cq_head();
+
+    QueueView view_{};
+    Mode mode_ = Mode::Unset;
+    std::uint32_t capacity_ = 0;
+    std::uint32_t buffer_count_ = 0;
+    std::uint32_t buffer_size_ = 0;
+    std::uint16_t op_limit_ = 0;
+    // Submission ring: we consume.
+    std::uint32_t sq_head_ = 0;
+    std::uint32_t sq_tail_seen_ = 0;
+    // Completion ring: we produce.
+    std::uint32_t cq_tail_ = 0;
+    std::uint32_t cq_head_seen_ = 0;
+    std::uint32_t cq_published_ = 0;
+    std::uint32_t ops_live_ = 0;  // op records not free
+    std::uint32_t queued_ = 0;
+    std::uint32_t taken_ = 0;
+    // Private storage.
+    OpRecord* ops_ = nullptr;        // [capacity]
+    std::uint16_t* free_ops_ = nullptr;  // [capacity] stack
+    std::uint32_t free_top_ = 0;
+    std::uint16_t* fifo_ = nullptr;  // [capacity] queued op ids, oldest first (count == queued_)
+    std::uint32_t fifo_head_ = 0;
+    std::uint32_t fifo_tail_ = 0;
+    std::uint8_t* held_ = nullptr;  // [buffer_count] rules::kHeld*
+};
+
+}  // namespace keel::ipc

@@ -1,0 +1,319 @@
+// Client side of a queue. Every decision goes through rules.hpp (proved in spec/); this file
+// only sequences them: check everything first, then commit with no way left to fail.
+#include <ipc/client.hpp>
+#include <ipc/platform.hpp>
+#include <ipc/rules.hpp>
+#include <ipc/shared_access.hpp>
+
+namespace keel::ipc {
+
+namespace {
+
+using U32 = std::uint32_t;
+
+std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t(7); }
+
+}  // namespace
+
+std::size_t Client::private_size(const Geometry& g) {
+    return align8(sizeof(Slot) * g.capacity) + align8(sizeof(std::uint16_t) * g.capacity) +
+           align8(g.buffer_count) + align8(sizeof(std::uint16_t) * g.buffer_count);
+}
+
+Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> storage,
+                            const Geometry& g) {
+    if (mode_ != Mode::Unset) return fail(Error::InvalidArgument);
+    auto layout = Layout::compute(g);
+    if (!layout) return fail(layout.error());
+    if (storage.size() < private_size(g) || reinterpret_cast<std::uintptr_t>(storage.data()) % 8) {
+        return fail(Error::InvalidArgument);
+    }
+    auto view = QueueView::map(shared, *layout);
+    if (!view) return fail(view.error());
+
+    view_ = *view;
+    capacity_ = g.capacity;
+    buffer_count_ = g.buffer_count;
+    buffer_size_ = g.buffer_size;
+    std::byte* p = storage.data();
+    slots_ = reinterpret_cast<Slot*>(p);
+    p += align8(sizeof(Slot) * g.capacity);
+    free_slots_ = reinterpret_cast<std::uint16_t*>(p);
+    p += align8(sizeof(std::uint16_t) * g.capacity);
+    buf_state_ = reinterpret_cast<std::uint8_t*>(p);
+    p += align8(g.buffer_count);
+    pool_ = reinterpret_cast<std::uint16_t*>(p);
+
+    for (U32 i = 0; i < capacity_; ++i) {
+        slots_[i] = Slot{0, 0, abi::kNoBuffer, rules::kSlotFree, 0, {0, 0}};
+        free_slots_[i] = std::uint16_t(capacity_ - 1 - i);  // slot 0 is handed out first
+    }
+    free_top_ = capacity_;
+    for (U32 i = 0; i < buffer_count_; ++i) {
+        buf_state_[i] = rules::kBufPooled;
+        pool_[i] = std::uint16_t(buffer_count_ - 1 - i);
+    }
+    pool_top_ = buffer_count_;
+    sq_tail_ = sq_head_seen_ = cq_head_ = cq_tail_seen_ = 0;
+    outstanding_ = 0;
+
+    auto* h = view_.header;
+    h->version = abi::kVersion;
+    h->header_size = sizeof(abi::QueueHeader);
+    h->capacity = g.capacity;
+    h->buffer_count = g.buffer_count;
+    h->buffer_size = g.buffer_size;
+    h->sq_entries = layout->sq_entries;
+    h->cq_entries = layout->cq_entries;
+    h->buffers = layout->buffers;
+    h->total_size = layout->total_size;
+    h->server_state.store(0, std::memory_order_relaxed);
+    for (auto* r : {view_.sq, view_.cq}) {
+        r->head.value.store(0, std::memory_order_relaxed);
+        r->tail.value.store(0, std::memory_order_relaxed);
+    }
+    h->client_state.store(abi::kEndpointOpen, std::memory_order_relaxed);
+    // The magic is written last, with release: a server that sees it sees the whole header.
+    std::atomic_ref<std::uint32_t>(h->magic).store(abi::kMagic, std::memory_order_release);
+    mode_ = Mode::Open;
+    return success();
+}
+
+Result<Buffer> Client::acquire() {
+    if (mode_ == Mode::Unset) return fail(Error::Closed);
+    if (pool_top_ == 0) return fail(Error::Empty);
+    std::uint16_t id = pool_[pool_top_ - 1];
+    KEEL_IPC_ASSERT(id < buffer_count_ && rules::client_may_acquire<U32>(buf_state_[id]));
+    --pool_top_;
+    buf_state_[id] = rules::kBufInHand;
+    return Buffer(this, id);
+}
+
+void Client::release_id(std::uint16_t id) {
+    KEEL_IPC_ASSERT(id < buffer_count_ && rules::client_may_release<U32>(buf_state_[id]));
+    buf_state_[id] = rules::kBufPooled;
+    pool_[pool_top_++] = id;
+}
+
+Result<void> Client::release(Buffer&& buffer) {
+    if (!buffer.valid()) return fail(Error::InvalidBuffer);
+    if (buffer.owner_ != this) return fail(Error::NotOwner);
+    buffer.reset();
+    return success();
+}
+
+std::span<std::byte> Client::bytes(const Buffer& buffer) const {
+    if (buffer.owner_ != this || buffer.id_ >= buffer_count_) return {};
+    return {view_.buffers + std::size_t(buffer.id_) * buffer_size_, buffer_size_};
+}
+
+U32 Client::buffer_state(std::uint16_t id) const {
+    return id < buffer_count_ ? buf_state_[id] : rules::kBufLent;
+}
+
+bool Client::server_closed() const {
+    return view_.header != nullptr &&
+           view_.header->server_state.load(std::memory_order_acquire) == abi::kEndpointClosed;
+}
+
+Result<std::uint32_t> Client::submit(const Request& request, Buffer&& buffer) {
+    if (!buffer.valid()) return fail(Error::InvalidBuffer);
+    if (buffer.owner_ != this || buffer.id_ >= buffer_count_) return fail(Error::NotOwner);
+    if (!rules::client_may_lend<U32>(buf_state_[buffer.id_])) return fail(Error::NotOwner);
+    if (request.length > buffer_size_) return fail(Error::InvalidArgument);
+    auto tag = push(request, buffer.id_, false);
+    if (tag) buffer.forget();  // ownership moved with the submission (committed in push)
+    return tag;
+}
+
+Result<std::uint32_t> Client::submit(const Request& request) {
+    if (request.length != 0) return fail(Error::InvalidArgument);  // length describes a buffer
+    return push(request, abi::kNoBuffer, false);
+}
+
+Result<std::uint32_t> Client::cancel(std::uint64_t user_data, std::uint32_t target) {
+    Request r;
+    r.user_data = user_data;
+    r.opcode = std::uint16_t(abi::Op::Cancel);
+    r.args[0] = target;
+    return push(r, abi::kNoBuffer, true);
+}
+
+Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uint64_t target) {
+    U32 tag = abi::kNoTag;
+    for (U32 s = 0; s < capacity_; ++s) {
+        const Slot& slot = slots_[s];
+        if (slot.state == rules::kSlotLive && !slot.is_cancel && slot.user_data == target) {
+            tag = rules::tag_make<U32>(s, slot.gen);
+            break;
+        }
+    }
+    return cancel(user_data, tag);
+}
+
+// Checks, then commits. Nothing is written before every check has passed.
+Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer, bool is_cancel) {
+    if (mode_ == Mode::PeerGone) return fail(Error::PeerGone);
+    if (mode_ != Mode::Open) return fail(Error::Closed);
+    if (!is_cancel && request.opcode == std::uint16_t(abi::Op::Cancel)) {
+        return fail(Error::InvalidArgument);
+    }
+    if (!rules::credit_ok<U32>(outstanding_, capacity_)) return fail(Error::NoCredit);
+    if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) {
+        U32 head = view_.sq->head.value.load(std::memory_order_acquire);
+        if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
+            return fail(Error::ProtocolViolation);
+        }
+        sq_head_seen_ = head;
+        if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) {
+            return fail(Error::RingFull);
+        }
+    }
+    // Credit holds, so a free pending slot exists (outstanding < capacity == slots).
+    KEEL_IPC_ASSERT(free_top_ > 0);
+
+    // ---- commit: cannot fail from here on ----
+    U32 slot = free_slots_[--free_top_];
+    Slot& s = slots_[slot];
+    KEEL_IPC_ASSERT(s.state == rules::kSlotFree);
+    U32 tag = rules::tag_make<U32>(slot, s.gen);
+    s.user_data = request.user_data;
+    s.buffer = buffer;
+    s.state = rules::kSlotLive;
+    s.is_cancel = is_cancel ? 1 : 0;
+    if (buffer != abi::kNoBuffer) buf_state_[buffer] = std::uint8_t(rules::client_after_lend<U32>(buf_state_[buffer]));
+
+    abi::Submission e{};
+    e.user_data = request.user_data;
+    e.tag = tag;
+    e.opcode = request.opcode;
+    e.buffer = buffer;
+    e.object = request.object;
+    e.length = request.length;
+    e.offset = request.offset;
+    e.args[0] = request.args[0];
+    e.args[1] = request.args[1];
+    e.args[2] = request.args[2];
+    e.flags = request.flags;
+    write_once(&view_.sq_entries[rules::ring_slot<U32>(sq_tail_, capacity_)], e);
+    ++sq_tail_;
+    ++outstanding_;
+    return tag;
+}
+
+void Client::publish() {
+    if (mode_ != Mode::Open) return;
+    view_.sq->tail.value.store(sq_tail_, std::memory_order_release);
+}
+
+void Client::free_slot(U32 slot) {
+    Slot& s = slots_[slot];
+    s.state = rules::kSlotFree;
+    s.gen = std::uint16_t(rules::gen_next<U32>(s.gen));
+    s.buffer = abi::kNoBuffer;
+    free_slots_[free_top_++] = std::uint16_t(slot);
+    --outstanding_;
+}
+
+Result<Reaped> Client::reap() {
+    if (mode_ == Mode::Unset) return fail(Error::Closed);
+    if (mode_ == Mode::Open) return reap_ring();
+    if (!cq_drained_) {
+        if (cq_head_ != cq_drain_limit_) {
+            auto r = reap_ring();
+            if (r) return r;
+        }
+        cq_drained_ = true;  // the rest complete here, without the server
+    }
+    return reap_leftover();
+}
+
+Result<Reaped> Client::reap_ring() {
+    if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) {
+        if (mode_ != Mode::Open) return fail(Error::Empty);  // past the drain limit: not read again
+        U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+        if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
+            return fail(Error::ProtocolViolation);
+        }
+        cq_tail_seen_ = tail;
+        if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) return fail(Error::Empty);
+    }
+    // Read the entry once; validate the copy; use only the copy.
+    const abi::Completion c =
+        read_once(&view_.cq_entries[rules::ring_slot<U32>(cq_head_, capacity_)]);
+    if (!rules::completion_slot_in_range<U32>(c.tag, capacity_)) {
+        return fail(Error::ProtocolViolation);
+    }
+    U32 slot = rules::tag_slot<U32>(c.tag);
+    Slot& s = slots_[slot];
+    if (!rules::completion_matches<U32>(c.tag, s.state, s.gen, s.buffer, c.buffer) ||
+        !rules::completion_status_valid<U32>(s.is_cancel, c.status)) {
+        return fail(Error::ProtocolViolation);
+    }
+
+    // ---- commit ----
+    Reaped out;
+    out.user_data = s.user_data;
+    out.tag = c.tag;
+    out.status = c.status;
+    out.value = c.value;
+    out.is_cancel = s.is_cancel != 0;
+    if (s.buffer != abi::kNoBuffer) {
+        buf_state_[s.buffer] = std::uint8_t(rules::client_after_return<U32>(buf_state_[s.buffer]));
+        out.buffer = Buffer(this, s.buffer);
+    }
+    free_slot(slot);
+    ++cq_head_;
+    view_.cq->head.value.store(cq_head_, std::memory_order_release);
+    return out;
+}
+
+// After teardown: every operation the server never completed completes here, exactly once.
+Result<Reaped> Client::reap_leftover() {
+    while (leftover_cursor_ < capacity_) {
+        U32 slot = leftover_cursor_++;
+        Slot& s = slots_[slot];
+        if (s.state != rules::kSlotLive) continue;
+        Reaped out;
+        out.user_data = s.user_data;
+        out.tag = rules::tag_make<U32>(slot, s.gen);
+        out.status = mode_ == Mode::PeerGone ? std::uint16_t(rules::teardown_status<U32>(0))
+                                             : std::uint16_t(abi::Status::Cancelled);
+        out.is_cancel = s.is_cancel != 0;
+        if (s.buffer != abi::kNoBuffer) {
+            buf_state_[s.buffer] =
+                std::uint8_t(rules::client_after_return<U32>(buf_state_[s.buffer]));
+            out.buffer = Buffer(this, s.buffer);
+        }
+        free_slot(slot);
+        return out;
+    }
+    return fail(Error::Empty);
+}
+
+// Teardown: the completion ring is drained up to the tail seen now (validated), then the
+// remaining operations complete locally. The server's later writes are never read.
+void Client::peer_gone() {
+    if (mode_ != Mode::Open) return;
+    U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+    if (rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
+        cq_tail_seen_ = tail;
+    }
+    cq_drain_limit_ = cq_tail_seen_;
+    mode_ = Mode::PeerGone;
+}
+
+void Client::close() {
+    if (mode_ == Mode::Unset || mode_ == Mode::PeerGone) return;  // gone already: PeerGone stands
+    if (mode_ == Mode::Open) {
+        U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+        if (rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
+            cq_tail_seen_ = tail;
+        }
+        cq_drain_limit_ = cq_tail_seen_;
+        view_.header->client_state.store(abi::kEndpointClosed, std::memory_order_release);
+    }
+    mode_ = Mode::Closed;
+}
+
+}  // namespace keel::ipc

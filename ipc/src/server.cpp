@@ -1,0 +1,299 @@
+// Server side of a queue. Every value read from the shared region is read once, validated by
+// rules.hpp, and only then used; every decision goes through rules.hpp (proved in spec/).
+#include <ipc/platform.hpp>
+#include <ipc/rules.hpp>
+#include <ipc/server.hpp>
+#include <ipc/shared_access.hpp>
+
+namespace keel::ipc {
+
+namespace {
+
+using U32 = std::uint32_t;
+
+std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t(7); }
+
+}  // namespace
+
+std::size_t Server::private_size(const Geometry& g) {
+    return align8(sizeof(OpRecord) * g.capacity) + 2 * align8(sizeof(std::uint16_t) * g.capacity) +
+           align8(g.buffer_count);
+}
+
+Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> storage,
+                            const Geometry& g, std::uint16_t op_limit) {
+    if (mode_ != Mode::Unset) return fail(Error::InvalidArgument);
+    auto layout = Layout::compute(g);
+    if (!layout) return fail(layout.error());
+    if (storage.size() < private_size(g) || reinterpret_cast<std::uintptr_t>(storage.data()) % 8) {
+        return fail(Error::InvalidArgument);
+    }
+    auto view = QueueView::map(shared, *layout);
+    if (!view) return fail(view.error());
+
+    // The header is the client's: compare each field once against our own layout.
+    auto* h = view->header;
+    if (std::atomic_ref<std::uint32_t>(h->magic).load(std::memory_order_acquire) != abi::kMagic) {
+        return fail(Error::BadLayout);
+    }
+    const volatile abi::QueueHeader* vh = h;
+    if (vh->version != abi::kVersion || vh->header_size != sizeof(abi::QueueHeader) ||
+        vh->capacity != g.capacity || vh->buffer_count != g.buffer_count ||
+        vh->buffer_size != g.buffer_size || vh->sq_entries != layout->sq_entries ||
+        vh->cq_entries != layout->cq_entries || vh->buffers != layout->buffers ||
+        vh->total_size != layout->total_size) {
+        return fail(Error::BadLayout);
+    }
+
+    view_ = *view;
+    capacity_ = g.capacity;
+    buffer_count_ = g.buffer_count;
+    buffer_size_ = g.buffer_size;
+    op_limit_ = op_limit;
+    std::byte* p = storage.data();
+    ops_ = reinterpret_cast<OpRecord*>(p);
+    p += align8(sizeof(OpRecord) * g.capacity);
+    free_ops_ = reinterpret_cast<std::uint16_t*>(p);
+    p += align8(sizeof(std::uint16_t) * g.capacity);
+    fifo_ = reinterpret_cast<std::uint16_t*>(p);
+    p += align8(sizeof(std::uint16_t) * g.capacity);
+    held_ = reinterpret_cast<std::uint8_t*>(p);
+    for (U32 i = 0; i < capacity_; ++i) {
+        ops_[i] = OpRecord{};
+        ops_[i].state = rules::kOpFree;
+        free_ops_[i] = std::uint16_t(capacity_ - 1 - i);
+    }
+    free_top_ = capacity_;
+    for (U32 i = 0; i < buffer_count_; ++i) held_[i] = rules::kHeldNo;
+    // Start from the counters as they are (a client may have published already); each is
+    // validated like any later value.
+    U32 sq_head = view_.sq->head.value.load(std::memory_order_acquire);
+    U32 cq_tail = view_.cq->tail.value.load(std::memory_order_acquire);
+    U32 cq_head = view_.cq->head.value.load(std::memory_order_acquire);
+    if (!rules::ring_head_valid<U32>(cq_tail, cq_head, cq_tail)) return fail(Error::BadLayout);
+    sq_head_ = sq_tail_seen_ = sq_head;
+    cq_tail_ = cq_head_seen_ = cq_published_ = cq_tail;
+    fifo_head_ = fifo_tail_ = 0;
+    ops_live_ = queued_ = taken_ = 0;
+    h->server_state.store(abi::kEndpointOpen, std::memory_order_release);
+    mode_ = Mode::Open;
+    return success();
+}
+
+U32 Server::live() const { return ops_live_ + rules::ring_used<U32>(cq_head_seen_, cq_tail_); }
+
+U32 Server::buffer_held(std::uint16_t id) const {
+    return id < buffer_count_ ? held_[id] : rules::kHeldNo;
+}
+
+bool Server::client_closed() const {
+    return view_.header != nullptr &&
+           view_.header->client_state.load(std::memory_order_acquire) == abi::kEndpointClosed;
+}
+
+// Reads the client's completion-ring head; false (and nothing changed) if it is impossible.
+bool Server::refresh_cq_head() {
+    U32 head = view_.cq->head.value.load(std::memory_order_acquire);
+    if (!rules::ring_head_valid<U32>(cq_head_seen_, head, cq_tail_)) return false;
+    cq_head_seen_ = head;
+    return true;
+}
+
+Result<U32> Server::poll() {
+    if (mode_ == Mode::ClientGone) return fail(Error::PeerGone);
+    if (mode_ != Mode::Open) return fail(Error::Closed);
+    if (client_closed()) return fail(Error::PeerGone);
+    U32 tail = view_.sq->tail.value.load(std::memory_order_acquire);
+    if (!rules::ring_tail_valid<U32>(sq_head_, sq_tail_seen_, tail, capacity_)) {
+        return fail(Error::ProtocolViolation);
+    }
+    U32 cq_head = view_.cq->head.value.load(std::memory_order_acquire);
+    if (!rules::ring_head_valid<U32>(cq_head_seen_, cq_head, cq_tail_)) {
+        return fail(Error::ProtocolViolation);
+    }
+    sq_tail_seen_ = tail;
+    cq_head_seen_ = cq_head;
+
+    U32 drained = 0;
+    while (rules::ring_has_entry<U32>(sq_head_, sq_tail_seen_) &&
+           rules::credit_ok<U32>(live(), capacity_)) {
+        const abi::Submission e =
+            read_once(&view_.sq_entries[rules::ring_slot<U32>(sq_head_, capacity_)]);
+        ++sq_head_;
+        accept(e);
+        ++drained;
+    }
+    if (drained != 0) {
+        view_.sq->head.value.store(sq_head_, std::memory_order_release);
+        publish();
+    }
+    return drained;
+}
+
+// One submission, already copied out of shared memory. Holds one credit on entry.
+void Server::accept(const abi::Submission& e) {
+    U32 opcode = e.opcode;
+    U32 buffer = e.buffer;
+    bool buffer_ok = rules::buffer_id_in_range<U32>(buffer, buffer_count_) &&
+                     rules::server_may_hold<U32>(
+                         buffer, buffer == abi::kNoBuffer ? U32(rules::kHeldNo) : held_[buffer]);
+    // A rejected submission returns its buffer only if that buffer was the client's to lend.
+    std::uint16_t back = buffer_ok ? std::uint16_t(buffer) : abi::kNoBuffer;
+    if (opcode == U32(abi::Op::Cancel)) {
+        if (buffer != abi::kNoBuffer) {
+            post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
+            return;
+        }
+        accept_cancel(e);
+        return;
+    }
+    bool length_ok = buffer == abi::kNoBuffer ? e.length == 0 : e.length <= buffer_size_;
+    if (!buffer_ok || !length_ok) {
+        post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
+        return;
+    }
+    if (opcode == U32(abi::Op::Nop)) {
+        post(e.tag, std::uint16_t(abi::Status::Ok), back, 0);
+        return;
+    }
+    if (opcode < abi::kFirstServiceOp || opcode >= op_limit_) {
+        post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
+        return;
+    }
+    // Credit guarantees a free record: live() < capacity and ops_live_ <= live().
+    KEEL_IPC_ASSERT(free_top_ > 0);
+    U32 id = free_ops_[--free_top_];
+    OpRecord& op = ops_[id];
+    KEEL_IPC_ASSERT(op.state == rules::kOpFree);
+    op.request = e;
+    op.state = rules::kOpQueued;
+    op.cancel_flag = 0;
+    if (buffer != abi::kNoBuffer) held_[buffer] = rules::kHeldYes;
+    fifo_[rules::ring_slot<U32>(fifo_tail_++, capacity_)] = std::uint16_t(id);
+    ++ops_live_;
+    ++queued_;
+}
+
+void Server::accept_cancel(const abi::Submission& e) {
+    // Find the target among accepted, uncompleted operations. Tags are the client's: a
+    // hostile client may repeat one; the oldest record wins, which harms only that client.
+    U32 found = 0;
+    U32 target = 0;
+    if (e.args[0] <= 0xFFFF'FFFFu) {
+        for (U32 i = 0; i < capacity_; ++i) {
+            if (ops_[i].state != rules::kOpFree && ops_[i].request.tag == U32(e.args[0])) {
+                found = 1;
+                target = i;
+                break;
+            }
+        }
+    }
+    auto out = rules::resolve_cancel<U32>(found, found ? U32(ops_[target].state) : 0);
+    if (out.target_completes != 0) {
+        OpRecord& op = ops_[target];
+        // Remove the target from the queue of operations waiting for take().
+        U32 n = fifo_tail_ - fifo_head_;
+        U32 at = 0;
+        while (at < n && fifo_[rules::ring_slot<U32>(fifo_head_ + at, capacity_)] != target) ++at;
+        KEEL_IPC_ASSERT(at < n);
+        for (; at + 1 < n; ++at) {
+            fifo_[rules::ring_slot<U32>(fifo_head_ + at, capacity_)] =
+                fifo_[rules::ring_slot<U32>(fifo_head_ + at + 1, capacity_)];
+        }
+        --fifo_tail_;
+        --queued_;
+        post(op.request.tag, std::uint16_t(abi::Status::Cancelled), op.request.buffer, 0);
+        free_op(target);
+    }
+    ops_[target].state = found ? std::uint8_t(out.target_state) : ops_[target].state;
+    if (out.target_flag != 0) ops_[target].cancel_flag = 1;
+    post(e.tag, std::uint16_t(out.cancel_status), std::uint16_t(out.cancel_buffer), 0);
+}
+
+void Server::post(U32 tag, std::uint16_t status, std::uint16_t buffer, std::uint64_t value) {
+    // Credit was reserved when the submission was accepted, so the ring has room as far as
+    // we know the client's head; a stale head can only make it look fuller.
+    if (!rules::ring_has_room<U32>(cq_head_seen_, cq_tail_, capacity_)) {
+        KEEL_IPC_ASSERT(false && "completion ring full despite credit");
+    }
+    abi::Completion c{tag, status, buffer, value};
+    write_once(&view_.cq_entries[rules::ring_slot<U32>(cq_tail_, capacity_)], c);
+    ++cq_tail_;
+}
+
+void Server::free_op(U32 id) {
+    OpRecord& op = ops_[id];
+    if (op.request.buffer != abi::kNoBuffer) held_[op.request.buffer] = rules::kHeldNo;
+    op.state = rules::kOpFree;
+    op.cancel_flag = 0;
+    ++op.gen;
+    free_ops_[free_top_++] = std::uint16_t(id);
+    --ops_live_;
+}
+
+Result<Operation> Server::take() {
+    if (mode_ != Mode::Open) return fail(Error::Closed);
+    if (fifo_head_ == fifo_tail_) return fail(Error::Empty);
+    U32 id = fifo_[rules::ring_slot<U32>(fifo_head_++, capacity_)];
+    OpRecord& op = ops_[id];
+    KEEL_IPC_ASSERT(rules::server_may_take<U32>(op.state));
+    op.state = rules::kOpTaken;
+    --queued_;
+    ++taken_;
+    return Operation{id, op.request};
+}
+
+Result<void> Server::complete(U32 id, std::uint16_t status, std::uint64_t value) {
+    if (mode_ == Mode::Unset) return fail(Error::Closed);
+    if (id >= capacity_) return fail(Error::InvalidArgument);
+    OpRecord& op = ops_[id];
+    if (!rules::server_may_complete<U32>(op.state)) return fail(Error::NotOwner);
+    if (!rules::completion_status_valid<U32>(0, status)) return fail(Error::InvalidArgument);
+    if (mode_ == Mode::Open) {
+        if (!rules::ring_has_room<U32>(cq_head_seen_, cq_tail_, capacity_)) {
+            // Only a stale view of the client's head can get here; the credit says there is room.
+            if (!refresh_cq_head()) return fail(Error::ProtocolViolation);
+        }
+        post(op.request.tag, status, op.request.buffer, value);
+    }
+    --taken_;
+    free_op(id);
+    return success();
+}
+
+std::span<std::byte> Server::bytes(const Operation& op) const {
+    if (op.request.buffer == abi::kNoBuffer || op.request.buffer >= buffer_count_) return {};
+    std::uint32_t length = op.request.length <= buffer_size_ ? op.request.length : 0;
+    return {view_.buffers + std::size_t(op.request.buffer) * buffer_size_, length};
+}
+
+bool Server::cancel_requested(U32 id) const {
+    return id < capacity_ && ops_[id].state == rules::kOpTaken && ops_[id].cancel_flag != 0;
+}
+
+void Server::publish() {
+    if (mode_ != Mode::Open || cq_published_ == cq_tail_) return;
+    view_.cq->tail.value.store(cq_tail_, std::memory_order_release);
+    cq_published_ = cq_tail_;
+}
+
+void Server::client_gone() {
+    if (mode_ != Mode::Open) return;
+    while (fifo_head_ != fifo_tail_) {
+        U32 id = fifo_[rules::ring_slot<U32>(fifo_head_++, capacity_)];
+        --queued_;
+        free_op(id);
+    }
+    for (U32 i = 0; i < capacity_; ++i) {
+        if (ops_[i].state == rules::kOpTaken) ops_[i].cancel_flag = 1;
+    }
+    mode_ = Mode::ClientGone;
+}
+
+void Server::close() {
+    if (mode_ == Mode::Unset || mode_ == Mode::Closed) return;
+    view_.header->server_state.store(abi::kEndpointClosed, std::memory_order_release);
+    mode_ = Mode::Closed;
+}
+
+}  // namespace keel::ipc
