@@ -12,7 +12,9 @@ void HostPlatform::panic(const char* message) {
     std::abort();
 }
 
-void HostPlatform::log(const char* message) { std::fprintf(stderr, "%s\n", message); }
+void HostPlatform::log(const char* message) {
+    std::fprintf(stderr, "%s\n", message);
+}
 
 }  // namespace keel::ipc
 

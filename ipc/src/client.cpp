@@ -11,7 +11,9 @@ namespace {
 
 using U32 = std::uint32_t;
 
-std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t(7); }
+std::size_t align8(std::size_t n) {
+    return (n + 7) & ~std::size_t(7);
+}
 
 }  // namespace
 
@@ -21,15 +23,18 @@ std::size_t Client::private_size(const Geometry& g) {
 }
 
 Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> storage,
-                            const Geometry& g) {
-    if (mode_ != Mode::Unset) return fail(Error::InvalidArgument);
+                            const Geometry& g, std::uint32_t first_index) {
+    if (mode_ != Mode::Unset)
+        return fail(Error::InvalidArgument);
     auto layout = Layout::compute(g);
-    if (!layout) return fail(layout.error());
+    if (!layout)
+        return fail(layout.error());
     if (storage.size() < private_size(g) || reinterpret_cast<std::uintptr_t>(storage.data()) % 8) {
         return fail(Error::InvalidArgument);
     }
     auto view = QueueView::map(shared, *layout);
-    if (!view) return fail(view.error());
+    if (!view)
+        return fail(view.error());
 
     view_ = *view;
     capacity_ = g.capacity;
@@ -54,7 +59,7 @@ Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> st
         pool_[i] = std::uint16_t(buffer_count_ - 1 - i);
     }
     pool_top_ = buffer_count_;
-    sq_tail_ = sq_head_seen_ = cq_head_ = cq_tail_seen_ = 0;
+    sq_tail_ = sq_head_seen_ = cq_head_ = cq_tail_seen_ = cq_drain_limit_ = first_index;
     outstanding_ = 0;
 
     auto* h = view_.header;
@@ -69,8 +74,8 @@ Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> st
     h->total_size = layout->total_size;
     h->server_state.store(0, std::memory_order_relaxed);
     for (auto* r : {view_.sq, view_.cq}) {
-        r->head.value.store(0, std::memory_order_relaxed);
-        r->tail.value.store(0, std::memory_order_relaxed);
+        r->head.value.store(first_index, std::memory_order_relaxed);
+        r->tail.value.store(first_index, std::memory_order_relaxed);
     }
     h->client_state.store(abi::kEndpointOpen, std::memory_order_relaxed);
     // The magic is written last, with release: a server that sees it sees the whole header.
@@ -80,8 +85,10 @@ Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> st
 }
 
 Result<Buffer> Client::acquire() {
-    if (mode_ == Mode::Unset) return fail(Error::Closed);
-    if (pool_top_ == 0) return fail(Error::Empty);
+    if (mode_ == Mode::Unset)
+        return fail(Error::Closed);
+    if (pool_top_ == 0)
+        return fail(Error::Empty);
     std::uint16_t id = pool_[pool_top_ - 1];
     KEEL_IPC_ASSERT(id < buffer_count_ && rules::client_may_acquire<U32>(buf_state_[id]));
     --pool_top_;
@@ -96,14 +103,17 @@ void Client::release_id(std::uint16_t id) {
 }
 
 Result<void> Client::release(Buffer&& buffer) {
-    if (!buffer.valid()) return fail(Error::InvalidBuffer);
-    if (buffer.owner_ != this) return fail(Error::NotOwner);
+    if (!buffer.valid())
+        return fail(Error::InvalidBuffer);
+    if (buffer.owner_ != this)
+        return fail(Error::NotOwner);
     buffer.reset();
     return success();
 }
 
 std::span<std::byte> Client::bytes(const Buffer& buffer) const {
-    if (buffer.owner_ != this || buffer.id_ >= buffer_count_) return {};
+    if (buffer.owner_ != this || buffer.id_ >= buffer_count_)
+        return {};
     return {view_.buffers + std::size_t(buffer.id_) * buffer_size_, buffer_size_};
 }
 
@@ -117,17 +127,23 @@ bool Client::server_closed() const {
 }
 
 Result<std::uint32_t> Client::submit(const Request& request, Buffer&& buffer) {
-    if (!buffer.valid()) return fail(Error::InvalidBuffer);
-    if (buffer.owner_ != this || buffer.id_ >= buffer_count_) return fail(Error::NotOwner);
-    if (!rules::client_may_lend<U32>(buf_state_[buffer.id_])) return fail(Error::NotOwner);
-    if (request.length > buffer_size_) return fail(Error::InvalidArgument);
+    if (!buffer.valid())
+        return fail(Error::InvalidBuffer);
+    if (buffer.owner_ != this || buffer.id_ >= buffer_count_)
+        return fail(Error::NotOwner);
+    if (!rules::client_may_lend<U32>(buf_state_[buffer.id_]))
+        return fail(Error::NotOwner);
+    if (request.length > buffer_size_)
+        return fail(Error::InvalidArgument);
     auto tag = push(request, buffer.id_, false);
-    if (tag) buffer.forget();  // ownership moved with the submission (committed in push)
+    if (tag)
+        buffer.forget();  // ownership moved with the submission (committed in push)
     return tag;
 }
 
 Result<std::uint32_t> Client::submit(const Request& request) {
-    if (request.length != 0) return fail(Error::InvalidArgument);  // length describes a buffer
+    if (request.length != 0)
+        return fail(Error::InvalidArgument);  // length describes a buffer
     return push(request, abi::kNoBuffer, false);
 }
 
@@ -153,12 +169,15 @@ Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uin
 
 // Checks, then commits. Nothing is written before every check has passed.
 Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer, bool is_cancel) {
-    if (mode_ == Mode::PeerGone) return fail(Error::PeerGone);
-    if (mode_ != Mode::Open) return fail(Error::Closed);
+    if (mode_ == Mode::PeerGone)
+        return fail(Error::PeerGone);
+    if (mode_ != Mode::Open)
+        return fail(Error::Closed);
     if (!is_cancel && request.opcode == std::uint16_t(abi::Op::Cancel)) {
         return fail(Error::InvalidArgument);
     }
-    if (!rules::credit_ok<U32>(outstanding_, capacity_)) return fail(Error::NoCredit);
+    if (!rules::credit_ok<U32>(outstanding_, capacity_))
+        return fail(Error::NoCredit);
     if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) {
         U32 head = view_.sq->head.value.load(std::memory_order_acquire);
         if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
@@ -181,7 +200,8 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
     s.buffer = buffer;
     s.state = rules::kSlotLive;
     s.is_cancel = is_cancel ? 1 : 0;
-    if (buffer != abi::kNoBuffer) buf_state_[buffer] = std::uint8_t(rules::client_after_lend<U32>(buf_state_[buffer]));
+    if (buffer != abi::kNoBuffer)
+        buf_state_[buffer] = std::uint8_t(rules::client_after_lend<U32>(buf_state_[buffer]));
 
     abi::Submission e{};
     e.user_data = request.user_data;
@@ -202,7 +222,8 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
 }
 
 void Client::publish() {
-    if (mode_ != Mode::Open) return;
+    if (mode_ != Mode::Open)
+        return;
     view_.sq->tail.value.store(sq_tail_, std::memory_order_release);
 }
 
@@ -216,12 +237,15 @@ void Client::free_slot(U32 slot) {
 }
 
 Result<Reaped> Client::reap() {
-    if (mode_ == Mode::Unset) return fail(Error::Closed);
-    if (mode_ == Mode::Open) return reap_ring();
+    if (mode_ == Mode::Unset)
+        return fail(Error::Closed);
+    if (mode_ == Mode::Open)
+        return reap_ring();
     if (!cq_drained_) {
         if (cq_head_ != cq_drain_limit_) {
             auto r = reap_ring();
-            if (r) return r;
+            if (r)
+                return r;
         }
         cq_drained_ = true;  // the rest complete here, without the server
     }
@@ -230,13 +254,15 @@ Result<Reaped> Client::reap() {
 
 Result<Reaped> Client::reap_ring() {
     if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) {
-        if (mode_ != Mode::Open) return fail(Error::Empty);  // past the drain limit: not read again
+        if (mode_ != Mode::Open)
+            return fail(Error::Empty);  // past the drain limit: not read again
         U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
         if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
             return fail(Error::ProtocolViolation);
         }
         cq_tail_seen_ = tail;
-        if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) return fail(Error::Empty);
+        if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_))
+            return fail(Error::Empty);
     }
     // Read the entry once; validate the copy; use only the copy.
     const abi::Completion c =
@@ -273,7 +299,8 @@ Result<Reaped> Client::reap_leftover() {
     while (leftover_cursor_ < capacity_) {
         U32 slot = leftover_cursor_++;
         Slot& s = slots_[slot];
-        if (s.state != rules::kSlotLive) continue;
+        if (s.state != rules::kSlotLive)
+            continue;
         Reaped out;
         out.user_data = s.user_data;
         out.tag = rules::tag_make<U32>(slot, s.gen);
@@ -294,7 +321,8 @@ Result<Reaped> Client::reap_leftover() {
 // Teardown: the completion ring is drained up to the tail seen now (validated), then the
 // remaining operations complete locally. The server's later writes are never read.
 void Client::peer_gone() {
-    if (mode_ != Mode::Open) return;
+    if (mode_ != Mode::Open)
+        return;
     U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
     if (rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
         cq_tail_seen_ = tail;
@@ -304,7 +332,8 @@ void Client::peer_gone() {
 }
 
 void Client::close() {
-    if (mode_ == Mode::Unset || mode_ == Mode::PeerGone) return;  // gone already: PeerGone stands
+    if (mode_ == Mode::Unset || mode_ == Mode::PeerGone)
+        return;  // gone already: PeerGone stands
     if (mode_ == Mode::Open) {
         U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
         if (rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {

@@ -11,7 +11,9 @@ namespace {
 
 using U32 = std::uint32_t;
 
-std::size_t align8(std::size_t n) { return (n + 7) & ~std::size_t(7); }
+std::size_t align8(std::size_t n) {
+    return (n + 7) & ~std::size_t(7);
+}
 
 }  // namespace
 
@@ -22,14 +24,17 @@ std::size_t Server::private_size(const Geometry& g) {
 
 Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> storage,
                             const Geometry& g, std::uint16_t op_limit) {
-    if (mode_ != Mode::Unset) return fail(Error::InvalidArgument);
+    if (mode_ != Mode::Unset)
+        return fail(Error::InvalidArgument);
     auto layout = Layout::compute(g);
-    if (!layout) return fail(layout.error());
+    if (!layout)
+        return fail(layout.error());
     if (storage.size() < private_size(g) || reinterpret_cast<std::uintptr_t>(storage.data()) % 8) {
         return fail(Error::InvalidArgument);
     }
     auto view = QueueView::map(shared, *layout);
-    if (!view) return fail(view.error());
+    if (!view)
+        return fail(view.error());
 
     // The header is the client's: compare each field once against our own layout.
     auto* h = view->header;
@@ -64,13 +69,15 @@ Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> st
         free_ops_[i] = std::uint16_t(capacity_ - 1 - i);
     }
     free_top_ = capacity_;
-    for (U32 i = 0; i < buffer_count_; ++i) held_[i] = rules::kHeldNo;
+    for (U32 i = 0; i < buffer_count_; ++i)
+        held_[i] = rules::kHeldNo;
     // Start from the counters as they are (a client may have published already); each is
     // validated like any later value.
     U32 sq_head = view_.sq->head.value.load(std::memory_order_acquire);
     U32 cq_tail = view_.cq->tail.value.load(std::memory_order_acquire);
     U32 cq_head = view_.cq->head.value.load(std::memory_order_acquire);
-    if (!rules::ring_head_valid<U32>(cq_tail, cq_head, cq_tail)) return fail(Error::BadLayout);
+    if (!rules::ring_head_valid<U32>(cq_tail, cq_head, cq_tail))
+        return fail(Error::BadLayout);
     sq_head_ = sq_tail_seen_ = sq_head;
     cq_tail_ = cq_head_seen_ = cq_published_ = cq_tail;
     fifo_head_ = fifo_tail_ = 0;
@@ -80,7 +87,9 @@ Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> st
     return success();
 }
 
-U32 Server::live() const { return ops_live_ + rules::ring_used<U32>(cq_head_seen_, cq_tail_); }
+U32 Server::live() const {
+    return ops_live_ + rules::ring_used<U32>(cq_head_seen_, cq_tail_);
+}
 
 U32 Server::buffer_held(std::uint16_t id) const {
     return id < buffer_count_ ? held_[id] : rules::kHeldNo;
@@ -94,15 +103,19 @@ bool Server::client_closed() const {
 // Reads the client's completion-ring head; false (and nothing changed) if it is impossible.
 bool Server::refresh_cq_head() {
     U32 head = view_.cq->head.value.load(std::memory_order_acquire);
-    if (!rules::ring_head_valid<U32>(cq_head_seen_, head, cq_tail_)) return false;
+    if (!rules::ring_head_valid<U32>(cq_head_seen_, head, cq_tail_))
+        return false;
     cq_head_seen_ = head;
     return true;
 }
 
 Result<U32> Server::poll() {
-    if (mode_ == Mode::ClientGone) return fail(Error::PeerGone);
-    if (mode_ != Mode::Open) return fail(Error::Closed);
-    if (client_closed()) return fail(Error::PeerGone);
+    if (mode_ == Mode::ClientGone)
+        return fail(Error::PeerGone);
+    if (mode_ != Mode::Open)
+        return fail(Error::Closed);
+    if (client_closed())
+        return fail(Error::PeerGone);
     U32 tail = view_.sq->tail.value.load(std::memory_order_acquire);
     if (!rules::ring_tail_valid<U32>(sq_head_, sq_tail_seen_, tail, capacity_)) {
         return fail(Error::ProtocolViolation);
@@ -168,7 +181,8 @@ void Server::accept(const abi::Submission& e) {
     op.request = e;
     op.state = rules::kOpQueued;
     op.cancel_flag = 0;
-    if (buffer != abi::kNoBuffer) held_[buffer] = rules::kHeldYes;
+    if (buffer != abi::kNoBuffer)
+        held_[buffer] = rules::kHeldYes;
     fifo_[rules::ring_slot<U32>(fifo_tail_++, capacity_)] = std::uint16_t(id);
     ++ops_live_;
     ++queued_;
@@ -194,7 +208,8 @@ void Server::accept_cancel(const abi::Submission& e) {
         // Remove the target from the queue of operations waiting for take().
         U32 n = fifo_tail_ - fifo_head_;
         U32 at = 0;
-        while (at < n && fifo_[rules::ring_slot<U32>(fifo_head_ + at, capacity_)] != target) ++at;
+        while (at < n && fifo_[rules::ring_slot<U32>(fifo_head_ + at, capacity_)] != target)
+            ++at;
         KEEL_IPC_ASSERT(at < n);
         for (; at + 1 < n; ++at) {
             fifo_[rules::ring_slot<U32>(fifo_head_ + at, capacity_)] =
@@ -206,7 +221,8 @@ void Server::accept_cancel(const abi::Submission& e) {
         free_op(target);
     }
     ops_[target].state = found ? std::uint8_t(out.target_state) : ops_[target].state;
-    if (out.target_flag != 0) ops_[target].cancel_flag = 1;
+    if (out.target_flag != 0)
+        ops_[target].cancel_flag = 1;
     post(e.tag, std::uint16_t(out.cancel_status), std::uint16_t(out.cancel_buffer), 0);
 }
 
@@ -223,7 +239,8 @@ void Server::post(U32 tag, std::uint16_t status, std::uint16_t buffer, std::uint
 
 void Server::free_op(U32 id) {
     OpRecord& op = ops_[id];
-    if (op.request.buffer != abi::kNoBuffer) held_[op.request.buffer] = rules::kHeldNo;
+    if (op.request.buffer != abi::kNoBuffer)
+        held_[op.request.buffer] = rules::kHeldNo;
     op.state = rules::kOpFree;
     op.cancel_flag = 0;
     ++op.gen;
@@ -232,8 +249,10 @@ void Server::free_op(U32 id) {
 }
 
 Result<Operation> Server::take() {
-    if (mode_ != Mode::Open) return fail(Error::Closed);
-    if (fifo_head_ == fifo_tail_) return fail(Error::Empty);
+    if (mode_ != Mode::Open)
+        return fail(Error::Closed);
+    if (fifo_head_ == fifo_tail_)
+        return fail(Error::Empty);
     U32 id = fifo_[rules::ring_slot<U32>(fifo_head_++, capacity_)];
     OpRecord& op = ops_[id];
     KEEL_IPC_ASSERT(rules::server_may_take<U32>(op.state));
@@ -244,15 +263,20 @@ Result<Operation> Server::take() {
 }
 
 Result<void> Server::complete(U32 id, std::uint16_t status, std::uint64_t value) {
-    if (mode_ == Mode::Unset) return fail(Error::Closed);
-    if (id >= capacity_) return fail(Error::InvalidArgument);
+    if (mode_ == Mode::Unset)
+        return fail(Error::Closed);
+    if (id >= capacity_)
+        return fail(Error::InvalidArgument);
     OpRecord& op = ops_[id];
-    if (!rules::server_may_complete<U32>(op.state)) return fail(Error::NotOwner);
-    if (!rules::completion_status_valid<U32>(0, status)) return fail(Error::InvalidArgument);
+    if (!rules::server_may_complete<U32>(op.state))
+        return fail(Error::NotOwner);
+    if (!rules::completion_status_valid<U32>(0, status))
+        return fail(Error::InvalidArgument);
     if (mode_ == Mode::Open) {
         if (!rules::ring_has_room<U32>(cq_head_seen_, cq_tail_, capacity_)) {
             // Only a stale view of the client's head can get here; the credit says there is room.
-            if (!refresh_cq_head()) return fail(Error::ProtocolViolation);
+            if (!refresh_cq_head())
+                return fail(Error::ProtocolViolation);
         }
         post(op.request.tag, status, op.request.buffer, value);
     }
@@ -262,7 +286,8 @@ Result<void> Server::complete(U32 id, std::uint16_t status, std::uint64_t value)
 }
 
 std::span<std::byte> Server::bytes(const Operation& op) const {
-    if (op.request.buffer == abi::kNoBuffer || op.request.buffer >= buffer_count_) return {};
+    if (op.request.buffer == abi::kNoBuffer || op.request.buffer >= buffer_count_)
+        return {};
     std::uint32_t length = op.request.length <= buffer_size_ ? op.request.length : 0;
     return {view_.buffers + std::size_t(op.request.buffer) * buffer_size_, length};
 }
@@ -272,26 +297,30 @@ bool Server::cancel_requested(U32 id) const {
 }
 
 void Server::publish() {
-    if (mode_ != Mode::Open || cq_published_ == cq_tail_) return;
+    if (mode_ != Mode::Open || cq_published_ == cq_tail_)
+        return;
     view_.cq->tail.value.store(cq_tail_, std::memory_order_release);
     cq_published_ = cq_tail_;
 }
 
 void Server::client_gone() {
-    if (mode_ != Mode::Open) return;
+    if (mode_ != Mode::Open)
+        return;
     while (fifo_head_ != fifo_tail_) {
         U32 id = fifo_[rules::ring_slot<U32>(fifo_head_++, capacity_)];
         --queued_;
         free_op(id);
     }
     for (U32 i = 0; i < capacity_; ++i) {
-        if (ops_[i].state == rules::kOpTaken) ops_[i].cancel_flag = 1;
+        if (ops_[i].state == rules::kOpTaken)
+            ops_[i].cancel_flag = 1;
     }
     mode_ = Mode::ClientGone;
 }
 
 void Server::close() {
-    if (mode_ == Mode::Unset || mode_ == Mode::Closed) return;
+    if (mode_ == Mode::Unset || mode_ == Mode::Closed)
+        return;
     view_.header->server_state.store(abi::kEndpointClosed, std::memory_order_release);
     mode_ = Mode::Closed;
 }

@@ -95,14 +95,14 @@ static_assert(offsetof(Completion, status) == 4 && offsetof(Completion, buffer) 
 struct QueueHeader {
     std::uint32_t magic;
     std::uint16_t version;
-    std::uint16_t header_size;    // sizeof(QueueHeader)
-    std::uint32_t capacity;       // entries per ring, power of two
-    std::uint32_t buffer_count;   // buffers in the table
-    std::uint32_t buffer_size;    // bytes per buffer
-    std::uint32_t sq_entries;     // byte offset of the submission entries
-    std::uint32_t cq_entries;     // byte offset of the completion entries
-    std::uint32_t buffers;        // byte offset of buffer 0
-    std::uint64_t total_size;     // bytes of the whole region
+    std::uint16_t header_size;                // sizeof(QueueHeader)
+    std::uint32_t capacity;                   // entries per ring, power of two
+    std::uint32_t buffer_count;               // buffers in the table
+    std::uint32_t buffer_size;                // bytes per buffer
+    std::uint32_t sq_entries;                 // byte offset of the submission entries
+    std::uint32_t cq_entries;                 // byte offset of the completion entries
+    std::uint32_t buffers;                    // byte offset of buffer 0
+    std::uint64_t total_size;                 // bytes of the whole region
     std::atomic<std::uint32_t> client_state;  // kEndpointOpen / kEndpointClosed
     std::atomic<std::uint32_t> server_state;
     std::uint8_t pad[8];
@@ -111,7 +111,8 @@ inline constexpr std::uint32_t kEndpointOpen = 1;
 inline constexpr std::uint32_t kEndpointClosed = 2;
 static_assert(sizeof(QueueHeader) == 56);
 static_assert(offsetof(QueueHeader, capacity) == 8 && offsetof(QueueHeader, total_size) == 32);
-static_assert(offsetof(QueueHeader, client_state) == 40 && offsetof(QueueHeader, server_state) == 44);
+static_assert(offsetof(QueueHeader, client_state) == 40 &&
+              offsetof(QueueHeader, server_state) == 44);
 
 // Region layout: [QueueHeader | pad to 64][sq RingHeader][cq RingHeader][sq entries]
 // [cq entries][buffers]. Offsets are computed by ipc::Layout and recorded in the header.

@@ -15,7 +15,7 @@ namespace keel::ipc {
 class Client;
 
 class Buffer {
-public:
+  public:
     Buffer() = default;
     Buffer(const Buffer&) = delete;
     Buffer& operator=(const Buffer&) = delete;
@@ -36,7 +36,7 @@ public:
     // Returns the buffer to its client's pool now (the destructor does the same).
     void reset();
 
-private:
+  private:
     friend class Client;
     Buffer(Client* owner, std::uint16_t id) : owner_(owner), id_(id) {}
     void forget() {

@@ -39,7 +39,7 @@ struct Reaped {
 };
 
 class Client {
-public:
+  public:
     // Private bookkeeping, one record per pending slot. Public only for sizing.
     struct Slot {
         std::uint64_t user_data;
@@ -57,12 +57,13 @@ public:
     // Bytes of private storage create() needs for this geometry (8-byte aligned).
     static std::size_t private_size(const Geometry& g);
 
-    // Lays out a new queue in `shared` (zeroed counters, header written last) and takes every
-    // buffer into the client's pool. Cost: O(capacity + buffers). Errors: InvalidArgument (bad
-    // geometry, private storage too small or misaligned), BadLayout (shared region too small
-    // or not 64-byte aligned).
+    // Lays out a new queue in `shared` (header written last) and takes every buffer into the
+    // client's pool. All four ring counters start at `first_index` (tests start them near 2^32
+    // to cross the wrap). Cost: O(capacity + buffers). Errors: InvalidArgument (bad geometry,
+    // private storage too small or misaligned), BadLayout (shared region too small or not
+    // 64-byte aligned).
     Result<void> create(std::span<std::byte> shared, std::span<std::byte> storage,
-                        const Geometry& g);
+                        const Geometry& g, std::uint32_t first_index = 0);
 
     // Takes a buffer from the pool. O(1). Errors: Empty (every buffer is in hand or lent),
     // Closed.
@@ -127,7 +128,7 @@ public:
     std::uint32_t sq_tail() const { return sq_tail_; }
     std::uint32_t cq_head() const { return cq_head_; }
 
-private:
+  private:
     friend class Buffer;
     enum class Mode : std::uint8_t { Unset, Open, PeerGone, Closed };
 
@@ -153,16 +154,17 @@ private:
     std::uint32_t outstanding_ = 0;
     std::uint32_t leftover_cursor_ = 0;
     // Private storage.
-    Slot* slots_ = nullptr;               // [capacity]
+    Slot* slots_ = nullptr;                // [capacity]
     std::uint16_t* free_slots_ = nullptr;  // [capacity] stack of free slot numbers
     std::uint32_t free_top_ = 0;
-    std::uint8_t* buf_state_ = nullptr;   // [buffer_count] rules::kBuf*
-    std::uint16_t* pool_ = nullptr;       // [buffer_count] stack of pooled buffer ids
+    std::uint8_t* buf_state_ = nullptr;  // [buffer_count] rules::kBuf*
+    std::uint16_t* pool_ = nullptr;      // [buffer_count] stack of pooled buffer ids
     std::uint32_t pool_top_ = 0;
 };
 
 inline void Buffer::reset() {
-    if (owner_ != nullptr) owner_->release_id(id_);
+    if (owner_ != nullptr)
+        owner_->release_id(id_);
     forget();
 }
 

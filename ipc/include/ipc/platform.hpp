@@ -25,18 +25,20 @@ concept Platform = requires(const char* message) {
 
 // Optional: a platform that can wake a peer blocked on a ring counter.
 template <class P>
-concept has_wake_hook = Platform<P> && requires(const void* address) { P::wake(address); };
+concept has_wake_hook = Platform<P> && requires(const void* address) {
+    P::wake(address);
+};
 
 // Defined by KEEL_IPC_PLATFORM in exactly one translation unit of each program.
 [[noreturn]] void platform_panic(const char* message) noexcept;
 
 }  // namespace keel::ipc
 
-#define KEEL_IPC_PLATFORM(P)                                                    \
+#define KEEL_IPC_PLATFORM(P)                                                       \
     static_assert(::keel::ipc::Platform<P>, #P " does not satisfy ipc::Platform"); \
-    [[noreturn]] void keel::ipc::platform_panic(const char* message) noexcept { \
-        P::panic(message);                                                       \
-        __builtin_trap();                                                        \
+    [[noreturn]] void keel::ipc::platform_panic(const char* message) noexcept {    \
+        P::panic(message);                                                         \
+        __builtin_trap();                                                          \
     }
 
 #define KEEL_IPC_STR2(x) #x

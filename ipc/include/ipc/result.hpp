@@ -26,17 +26,28 @@ enum class Error : std::uint16_t {
 // Short, stable names for logs and test output.
 constexpr const char* error_name(Error e) {
     switch (e) {
-        case Error::Empty: return "Empty";
-        case Error::NoCredit: return "NoCredit";
-        case Error::RingFull: return "RingFull";
-        case Error::InvalidArgument: return "InvalidArgument";
-        case Error::InvalidBuffer: return "InvalidBuffer";
-        case Error::NotOwner: return "NotOwner";
-        case Error::DuplicateTag: return "DuplicateTag";
-        case Error::ProtocolViolation: return "ProtocolViolation";
-        case Error::PeerGone: return "PeerGone";
-        case Error::Closed: return "Closed";
-        case Error::BadLayout: return "BadLayout";
+        case Error::Empty:
+            return "Empty";
+        case Error::NoCredit:
+            return "NoCredit";
+        case Error::RingFull:
+            return "RingFull";
+        case Error::InvalidArgument:
+            return "InvalidArgument";
+        case Error::InvalidBuffer:
+            return "InvalidBuffer";
+        case Error::NotOwner:
+            return "NotOwner";
+        case Error::DuplicateTag:
+            return "DuplicateTag";
+        case Error::ProtocolViolation:
+            return "ProtocolViolation";
+        case Error::PeerGone:
+            return "PeerGone";
+        case Error::Closed:
+            return "Closed";
+        case Error::BadLayout:
+            return "BadLayout";
     }
     return "?";
 }
@@ -44,14 +55,16 @@ constexpr const char* error_name(Error e) {
 struct Unexpected {
     Error error;
 };
-constexpr Unexpected fail(Error e) { return Unexpected{e}; }
+constexpr Unexpected fail(Error e) {
+    return Unexpected{e};
+}
 
 // A value or an Error. Move-only T is supported (completions carry move-only buffers).
 template <class T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : ok_(true) { ::new (&value_) T(std::move(value)); }  // NOLINT: implicit
-    Result(Unexpected u) : ok_(false) { error_ = u.error; }                // NOLINT: implicit
+    Result(Unexpected u) : ok_(false) { error_ = u.error; }               // NOLINT: implicit
     Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : ok_(o.ok_) {
         if (ok_) {
             ::new (&value_) T(std::move(o.value_));
@@ -63,7 +76,8 @@ public:
     Result& operator=(const Result&) = delete;
     Result& operator=(Result&&) = delete;
     ~Result() {
-        if (ok_) value_.~T();
+        if (ok_)
+            value_.~T();
     }
 
     bool ok() const { return ok_; }
@@ -77,7 +91,7 @@ public:
     T& operator*() & { return value_; }
     Error error() const { return ok_ ? Error{} : error_; }
 
-private:
+  private:
     bool ok_;
     union {
         T value_;
@@ -87,18 +101,20 @@ private:
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Unexpected u) : ok_(false), error_(u.error) {}  // NOLINT: implicit
     bool ok() const { return ok_; }
     explicit operator bool() const { return ok_; }
     Error error() const { return error_; }
 
-private:
+  private:
     bool ok_ = true;
     Error error_{};
 };
 
-inline Result<void> success() { return {}; }
+inline Result<void> success() {
+    return {};
+}
 
 }  // namespace keel::ipc

@@ -22,7 +22,7 @@ struct Operation {
 };
 
 class Server {
-public:
+  public:
     struct OpRecord {
         abi::Submission request;
         std::uint16_t gen;
@@ -90,7 +90,7 @@ public:
     // rules::kHeldNo / kHeldYes for a buffer id.
     std::uint32_t buffer_held(std::uint16_t id) const;
 
-private:
+  private:
     enum class Mode : std::uint8_t { Unset, Open, ClientGone, Closed };
 
     void accept(const abi::Submission& e);
@@ -116,7 +116,7 @@ private:
     std::uint32_t queued_ = 0;
     std::uint32_t taken_ = 0;
     // Private storage.
-    OpRecord* ops_ = nullptr;        // [capacity]
+    OpRecord* ops_ = nullptr;            // [capacity]
     std::uint16_t* free_ops_ = nullptr;  // [capacity] stack
     std::uint32_t free_top_ = 0;
     std::uint16_t* fifo_ = nullptr;  // [capacity] queued op ids, oldest first (count == queued_)

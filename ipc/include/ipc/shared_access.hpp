@@ -19,7 +19,8 @@ T read_once(const T* shared) {
         std::uint64_t w[sizeof(T) / 8];
     } words;
     auto src = reinterpret_cast<const volatile std::uint64_t*>(shared);
-    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) words.w[i] = src[i];
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i)
+        words.w[i] = src[i];
     return std::bit_cast<T>(words);
 }
 
@@ -31,7 +32,8 @@ void write_once(T* shared, const T& value) {
     };
     auto words = std::bit_cast<Words>(value);
     auto dst = reinterpret_cast<volatile std::uint64_t*>(shared);
-    for (std::size_t i = 0; i < sizeof(T) / 8; ++i) dst[i] = words.w[i];
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i)
+        dst[i] = words.w[i];
 }
 
 }  // namespace keel::ipc

@@ -16,7 +16,9 @@ struct WordOps<std::uint32_t> {
     static constexpr std::uint32_t lit(std::uint32_t /*like*/, std::uint32_t v) { return v; }
     static constexpr bool ult(std::uint32_t a, std::uint32_t b) { return a < b; }
     static constexpr bool ule(std::uint32_t a, std::uint32_t b) { return a <= b; }
-    static constexpr std::uint32_t ite(bool c, std::uint32_t a, std::uint32_t b) { return c ? a : b; }
+    static constexpr std::uint32_t ite(bool c, std::uint32_t a, std::uint32_t b) {
+        return c ? a : b;
+    }
     static constexpr std::uint32_t shr(std::uint32_t a, std::uint32_t n) { return a >> n; }
 };
 
