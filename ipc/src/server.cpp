@@ -190,7 +190,7 @@ void Server::accept(const abi::Submission& e) {
 
 void Server::accept_cancel(const abi::Submission& e) {
     // Find the target among accepted, uncompleted operations. Tags are the client's: a
-    // hostile client may repeat one; the oldest record wins, which harms only that client.
+    // hostile client may repeat one; the lowest-numbered record wins, which harms only that client.
     U32 found = 0;
     U32 target = 0;
     if (e.args[0] <= 0xFFFF'FFFFu) {
