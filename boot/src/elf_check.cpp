@@ -16,12 +16,19 @@ constexpr uint32_t kPtInterp = 3;
 // depend on the host's byte order or alignment rules. Callers check bounds first.
 uint64_t read_le(const uint8_t* p, uint32_t bytes) {
     uint64_t v = 0;
-    for (uint32_t i = bytes; i > 0; --i) v = (v << 8) | p[i - 1];
+    for (uint32_t i = bytes; i > 0; --i)
+        v = (v << 8) | p[i - 1];
     return v;
 }
-uint16_t u16(const uint8_t* p) { return static_cast<uint16_t>(read_le(p, 2)); }
-uint32_t u32(const uint8_t* p) { return static_cast<uint32_t>(read_le(p, 4)); }
-uint64_t u64(const uint8_t* p) { return read_le(p, 8); }
+uint16_t u16(const uint8_t* p) {
+    return static_cast<uint16_t>(read_le(p, 2));
+}
+uint32_t u32(const uint8_t* p) {
+    return static_cast<uint32_t>(read_le(p, 4));
+}
+uint64_t u64(const uint8_t* p) {
+    return read_le(p, 8);
+}
 
 // True when [offset, offset + length) lies inside a file of `size` bytes, without overflow.
 bool in_file(uint64_t offset, uint64_t length, uint64_t size) {
@@ -31,21 +38,29 @@ bool in_file(uint64_t offset, uint64_t length, uint64_t size) {
 }  // namespace
 
 const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage* out) {
-    if (file == nullptr || size < kEhdrSize) return "truncated: smaller than an ELF header";
+    if (file == nullptr || size < kEhdrSize)
+        return "truncated: smaller than an ELF header";
     if (file[0] != 0x7f || file[1] != 'E' || file[2] != 'L' || file[3] != 'F') {
         return "not an ELF file (bad magic)";
     }
-    if (file[4] != 2) return "not a 64-bit ELF file (EI_CLASS is not ELFCLASS64)";
-    if (file[5] != 1) return "not a little-endian ELF file";
-    if (file[6] != 1 || u32(file + 20) != 1) return "unknown ELF version";
-    if (u16(file + 18) != 62) return "wrong architecture: e_machine is not x86-64";
-    if (u16(file + 16) != 2) return "not an executable (e_type is not ET_EXEC)";
+    if (file[4] != 2)
+        return "not a 64-bit ELF file (EI_CLASS is not ELFCLASS64)";
+    if (file[5] != 1)
+        return "not a little-endian ELF file";
+    if (file[6] != 1 || u32(file + 20) != 1)
+        return "unknown ELF version";
+    if (u16(file + 18) != 62)
+        return "wrong architecture: e_machine is not x86-64";
+    if (u16(file + 16) != 2)
+        return "not an executable (e_type is not ET_EXEC)";
     const uint64_t entry = u64(file + 24);
     const uint64_t phoff = u64(file + 32);
     const uint16_t phentsize = u16(file + 54);
     const uint16_t phnum = u16(file + 56);
-    if (phentsize != kPhdrSize) return "bad program header entry size";
-    if (phnum == 0) return "no program headers";
+    if (phentsize != kPhdrSize)
+        return "bad program header entry size";
+    if (phnum == 0)
+        return "no program headers";
     if (!in_file(phoff, phnum * kPhdrSize, size)) {
         return "truncated: program headers lie past the end of the file";
     }
@@ -59,16 +74,22 @@ const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage*
         if (type == kPtDynamic || type == kPtInterp) {
             return "dynamically linked executables are not supported";
         }
-        if (type != kPtLoad) continue;
+        if (type != kPtLoad)
+            continue;
         KernelSegment seg{u64(ph + 16), u64(ph + 40), u64(ph + 8), u64(ph + 32), u32(ph + 4)};
-        if (seg.memsz == 0) continue;
-        if (out->segment_count == kMaxKernelSegments) return "too many loadable segments";
-        if (seg.filesz > seg.memsz) return "segment file size exceeds its memory size";
+        if (seg.memsz == 0)
+            continue;
+        if (out->segment_count == kMaxKernelSegments)
+            return "too many loadable segments";
+        if (seg.filesz > seg.memsz)
+            return "segment file size exceeds its memory size";
         if (!in_file(seg.file_offset, seg.filesz, size)) {
             return "truncated: segment data lies past the end of the file";
         }
-        if (seg.memsz > kMaxKernelSegmentSize) return "segment too large";
-        if (seg.vaddr < kKernelBase) return "segment outside the kernel's higher half";
+        if (seg.memsz > kMaxKernelSegmentSize)
+            return "segment too large";
+        if (seg.vaddr < kKernelBase)
+            return "segment outside the kernel's higher half";
         if (saturating_end(seg.vaddr, seg.memsz) > kMaxAddress - kPageSize) {
             return "segment wraps the address space";
         }
@@ -78,7 +99,8 @@ const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage*
             const KernelSegment& o = out->segments[j];
             const uint64_t ofirst = align_down(o.vaddr, kPageSize);
             const uint64_t olast = align_up(o.vaddr + o.memsz, kPageSize);
-            if (first < olast && ofirst < last) return "loadable segments share a page";
+            if (first < olast && ofirst < last)
+                return "loadable segments share a page";
         }
         if ((seg.flags & kSegmentExecute) != 0 && entry >= seg.vaddr &&
             entry - seg.vaddr < seg.memsz) {
@@ -86,8 +108,10 @@ const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage*
         }
         out->segments[out->segment_count++] = seg;
     }
-    if (out->segment_count == 0) return "no loadable segments";
-    if (!entry_ok) return "entry point is not inside an executable segment";
+    if (out->segment_count == 0)
+        return "no loadable segments";
+    if (!entry_ok)
+        return "entry point is not inside an executable segment";
     return nullptr;
 }
 

@@ -26,7 +26,8 @@ void serial_init() {
 
 void print(const char* s) {
     for (; *s != '\0'; ++s) {
-        if (*s == '\n') put('\r');
+        if (*s == '\n')
+            put('\r');
         put(*s);
     }
 }
@@ -43,14 +44,26 @@ void print_hex(uint64_t v) {
 
 void print_dec(uint64_t v) {
     // 32-bit code has no 64-bit division without libgcc: subtract powers of ten instead.
-    static constexpr uint64_t kPowers[] = {
-        10000000000000000000ull, 1000000000000000000ull, 100000000000000000ull,
-        10000000000000000ull,    1000000000000000ull,    100000000000000ull,
-        10000000000000ull,       1000000000000ull,       100000000000ull,
-        10000000000ull,          1000000000ull,          100000000ull,
-        10000000ull,             1000000ull,             100000ull,
-        10000ull,                1000ull,                100ull,
-        10ull,                   1ull};
+    static constexpr uint64_t kPowers[] = {10000000000000000000ull,
+                                           1000000000000000000ull,
+                                           100000000000000000ull,
+                                           10000000000000000ull,
+                                           1000000000000000ull,
+                                           100000000000000ull,
+                                           10000000000000ull,
+                                           1000000000000ull,
+                                           100000000000ull,
+                                           10000000000ull,
+                                           1000000000ull,
+                                           100000000ull,
+                                           10000000ull,
+                                           1000000ull,
+                                           100000ull,
+                                           10000ull,
+                                           1000ull,
+                                           100ull,
+                                           10ull,
+                                           1ull};
     char buf[21];
     int n = 0;
     for (uint64_t p : kPowers) {
@@ -59,7 +72,8 @@ void print_dec(uint64_t v) {
             v -= p;
             ++digit;
         }
-        if (digit != '0' || n > 0 || p == 1) buf[n++] = digit;
+        if (digit != '0' || n > 0 || p == 1)
+            buf[n++] = digit;
     }
     buf[n] = '\0';
     print(buf);
@@ -71,7 +85,8 @@ void fail(const char* what, const char* detail) {
     print(detail);
     print("\nkeel-loader: cannot start the kernel; stopping\n");
     outb(kDebugExit, kLoaderFailure);
-    for (;;) asm volatile("cli; hlt");
+    for (;;)
+        asm volatile("cli; hlt");
 }
 
 }  // namespace keel::loader

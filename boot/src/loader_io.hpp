@@ -14,7 +14,9 @@ void print_dec(uint64_t v);
 // (isa-debug-exit value 0x12) and halts forever on hardware. Never returns, never faults.
 [[noreturn]] void fail(const char* what, const char* detail = "");
 
-inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+inline void outb(uint16_t port, uint8_t v) {
+    asm volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
 inline uint8_t inb(uint16_t port) {
     uint8_t v;
     asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));

@@ -1,6 +1,7 @@
 // Reading what the boot loader (QEMU's multiboot, GRUB's multiboot2) tells us into one neutral
-// form. Everything is copied into the loader's own storage, so the loader may later reuse the
-// memory that held the multiboot information.
+// form. Pure code, unit-tested on the host with hand-built information blocks. Everything is copied
+// into the loader's own storage, so the loader may later reuse the memory that held the multiboot
+// information.
 #pragma once
 
 #include <keel/boot_info.hpp>
@@ -15,8 +16,8 @@ inline constexpr uint32_t kMaxRawRegions = 128;
 inline constexpr uint32_t kMaxStringSize = 256;
 
 struct SourceModule {
-    uint64_t start;  // physical
-    uint64_t end;    // exclusive
+    uint64_t start;               // physical
+    uint64_t end;                 // exclusive
     char string[kMaxStringSize];  // "name args..." as given to QEMU -initrd or GRUB module2
 };
 
@@ -24,20 +25,21 @@ struct BootSources {
     uint32_t protocol;  // 1 or 2
     boot::RawRegion raw[kMaxRawRegions];
     uint32_t raw_count;
+    uint32_t raw_dropped;                         // beyond capacity
     SourceModule modules[boot::kMaxModules + 1];  // the kernel plus kMaxModules others
     uint32_t module_count;
-    uint32_t modules_dropped;  // beyond capacity
+    uint32_t modules_dropped;      // beyond capacity
     char cmdline[kMaxStringSize];  // the loader's own command line ("name args...")
     boot::Framebuffer framebuffer;
     uint8_t rsdp[boot::kRsdpMaxSize];
     uint32_t rsdp_size;
 };
 
-// Parses the information block at physical address mbi. Returns nullptr or a reason.
-const char* read_multiboot1(uint32_t mbi, BootSources* out);
-const char* read_multiboot2(uint32_t mbi, BootSources* out);
-// Looks for the ACPI RSDP where BIOSes put it (EBDA, 0xe0000-0xfffff), when the boot loader
-// did not hand over a copy.
-void find_rsdp_in_bios(BootSources* out);
+// Parses the information block at mbi (a physical address in the loader, a pointer in the
+// host unit tests) into *out, which must start zeroed. Returns nullptr, or a reason when the
+// block is malformed. Multiboot2 parsing stays inside the block's total_size and each tag's
+// size; multiboot (v1) carries no sizes for its strings, which are cut at kMaxStringSize.
+const char* read_multiboot1(uintptr_t mbi, BootSources* out);
+const char* read_multiboot2(uintptr_t mbi, BootSources* out);
 
 }  // namespace keel::loader

@@ -36,10 +36,10 @@ void PageTableBuilder::map_physical(uint64_t bytes) {
     }
 }
 
-void PageTableBuilder::map_page(uint64_t virt, uint64_t phys_addr, bool writable,
-                                bool executable) {
+void PageTableBuilder::map_page(uint64_t virt, uint64_t phys_addr, bool writable, bool executable) {
     uint64_t t = pml4_;
-    for (uint32_t level = 3; level > 0; --level) t = next_level(table(t), index_of(virt, level));
+    for (uint32_t level = 3; level > 0; --level)
+        t = next_level(table(t), index_of(virt, level));
     table(t)[index_of(virt, 0)] = phys_addr | kPtePresent | (writable ? kPteWritable : 0) |
                                   (!executable && nx_ ? kPteNoExecute : 0);
 }

@@ -15,7 +15,7 @@ inline constexpr uint64_t kPteLarge = 1ull << 7;
 inline constexpr uint64_t kPteNoExecute = 1ull << 63;
 
 class PageTableBuilder {
-public:
+  public:
     using AllocPage = uint64_t (*)();  // returns a zeroed 4 KiB page below 4 GiB
 
     PageTableBuilder(AllocPage alloc, bool nx) : alloc_(alloc), nx_(nx), pml4_(alloc()) {}
@@ -29,8 +29,10 @@ public:
 
     uint64_t pml4() const { return pml4_; }
 
-private:
-    uint64_t* table(uint64_t phys) { return reinterpret_cast<uint64_t*>(static_cast<uintptr_t>(phys)); }
+  private:
+    uint64_t* table(uint64_t phys) {
+        return reinterpret_cast<uint64_t*>(static_cast<uintptr_t>(phys));
+    }
     uint64_t next_level(uint64_t* parent, uint32_t index);
 
     AllocPage alloc_;

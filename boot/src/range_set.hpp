@@ -9,7 +9,9 @@ namespace keel::boot {
 
 inline constexpr uint64_t kMaxAddress = ~0ull;  // exclusive ends saturate here
 
-inline uint64_t align_down(uint64_t v, uint64_t a) { return v & ~(a - 1); }
+inline uint64_t align_down(uint64_t v, uint64_t a) {
+    return v & ~(a - 1);
+}
 // Saturates instead of wrapping: a range reaching the top of the address space stays valid.
 inline uint64_t align_up(uint64_t v, uint64_t a) {
     return v > kMaxAddress - (a - 1) ? align_down(kMaxAddress, a) : align_down(v + a - 1, a);
@@ -20,10 +22,11 @@ inline uint64_t saturating_end(uint64_t base, uint64_t size) {
 }
 
 class RangeSet {
-public:
+  public:
     // storage must hold capacity entries and outlive the set. Capacity 0 is allowed (all adds
     // are then dropped and truncated() reports it).
-    RangeSet(MemoryRange* storage, uint32_t capacity) : items_(storage), capacity_(capacity) {}
+    constexpr RangeSet(MemoryRange* storage, uint32_t capacity)
+        : items_(storage), capacity_(capacity) {}
 
     // Adds [base, end), merging with overlapping or adjacent ranges. Cost O(count). When the
     // storage is full the smallest range is dropped and truncated() becomes true: forgetting
@@ -41,7 +44,7 @@ public:
     // True when [base, end) intersects any range in the set.
     bool intersects(uint64_t base, uint64_t end) const;
 
-private:
+  private:
     void erase(uint32_t i);
     void insert(uint32_t i, uint64_t base, uint64_t end);
 

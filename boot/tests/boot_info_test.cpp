@@ -19,7 +19,7 @@ TEST(BootInfo, LayoutIsFixed) {
 }
 
 TEST(BootInfo, LayoutConstantsAreConsistent) {
-    EXPECT_EQ(kDirectMapBase % (1ull << 39), 0u);  // a whole PML4 slot
+    EXPECT_EQ(kDirectMapBase % (1ull << 39), 0u);   // a whole PML4 slot
     EXPECT_EQ(kKernelBase, 0xffffffff80000000ull);  // -mcmodel=kernel's top 2 GiB
 }
 

@@ -14,7 +14,8 @@ namespace {
 constexpr uint64_t kText = 0xffffffff80100000ull;
 
 void put(std::vector<uint8_t>& f, size_t off, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) f[off + i] = static_cast<uint8_t>(v >> (8 * i));
+    for (int i = 0; i < bytes; ++i)
+        f[off + i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
 struct Phdr {
@@ -55,7 +56,9 @@ std::string check(const std::vector<uint8_t>& f, uint64_t size) {
     const char* err = validate_kernel_elf(f.data(), size, &img);
     return err == nullptr ? "ok" : err;
 }
-std::string check(const std::vector<uint8_t>& f) { return check(f, f.size()); }
+std::string check(const std::vector<uint8_t>& f) {
+    return check(f, f.size());
+}
 
 TEST(ElfCheck, AcceptsWellFormedKernel) {
     const auto f = make_elf();
@@ -77,7 +80,8 @@ TEST(ElfCheck, RejectsEveryTruncation) {
         EXPECT_NE(check(prefix).find("truncated"), std::string::npos) << size;
     }
     EXPECT_EQ(check(f, 0x2080), "ok");
-    EXPECT_EQ(validate_kernel_elf(nullptr, 100, nullptr), std::string("truncated: smaller than an ELF header"));
+    EXPECT_EQ(validate_kernel_elf(nullptr, 100, nullptr),
+              std::string("truncated: smaller than an ELF header"));
 }
 
 TEST(ElfCheck, RejectsWrongIdentity) {
@@ -120,9 +124,9 @@ TEST(ElfCheck, RejectsMaliciousProgramHeaders) {
               std::string::npos);
     EXPECT_NE(check(make_elf({{1, 5, 0x1000, kText, 0x200, 0x100}})).find("file size exceeds"),
               std::string::npos);
-    EXPECT_NE(check(make_elf({{1, 5, 0x1000, 0x100000, 0x100, 0x100}}, 0x100010))
-                  .find("higher half"),
-              std::string::npos);
+    EXPECT_NE(
+        check(make_elf({{1, 5, 0x1000, 0x100000, 0x100, 0x100}}, 0x100010)).find("higher half"),
+        std::string::npos);
     EXPECT_NE(check(make_elf({{1, 5, 0x1000, ~0ull - 0x1000, 0x100, 0x100000}}, ~0ull - 0x1000))
                   .find("wraps"),
               std::string::npos);

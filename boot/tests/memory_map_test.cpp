@@ -30,7 +30,8 @@ struct Map {
 
 std::vector<MemoryRange> ranges(const RangeSet& s) {
     std::vector<MemoryRange> v;
-    for (uint32_t i = 0; i < s.count(); ++i) v.push_back(s[i]);
+    for (uint32_t i = 0; i < s.count(); ++i)
+        v.push_back(s[i]);
     return v;
 }
 
@@ -71,8 +72,7 @@ TEST(RangeSet, FullStorageDropsSmallestNeverInvents) {
     m.set.add(0x40000, 0x41000);
     m.set.add(0x80000, 0x90000);  // larger than the one-page range: that one goes
     EXPECT_TRUE(m.set.truncated());
-    EXPECT_EQ(ranges(m.set),
-              (std::vector<MemoryRange>{{0x10000, 0x10000}, {0x80000, 0x10000}}));
+    EXPECT_EQ(ranges(m.set), (std::vector<MemoryRange>{{0x10000, 0x10000}, {0x80000, 0x10000}}));
     m.set.remove(0x14000, 0x15000);  // split without room: keeps the larger piece
     EXPECT_EQ(ranges(m.set), (std::vector<MemoryRange>{{0x15000, 0xb000}, {0x80000, 0x10000}}));
     Map none(0);
@@ -97,9 +97,9 @@ TEST(BuildUsableMap, QemuLikeMapMinusExclusions) {
     Map out(16);
     build_usable_map(raw, 6, excluded, out.set);
     expect_well_formed(out.set);
-    EXPECT_EQ(ranges(out.set),
-              (std::vector<MemoryRange>{{0x1000, 0x9e000},
-                                        {0x180000, 128 * kMiB - 0x20000 - 0x180000}}));
+    EXPECT_EQ(
+        ranges(out.set),
+        (std::vector<MemoryRange>{{0x1000, 0x9e000}, {0x180000, 128 * kMiB - 0x20000 - 0x180000}}));
 }
 
 TEST(BuildUsableMap, UnsortedOverlappingReservedWins) {
@@ -114,17 +114,17 @@ TEST(BuildUsableMap, UnsortedOverlappingReservedWins) {
     Map out(8);
     build_usable_map(raw, 4, excluded, out.set);
     expect_well_formed(out.set);
-    EXPECT_EQ(ranges(out.set), (std::vector<MemoryRange>{{1 * kMiB, 5 * kMiB},
-                                                         {6 * kMiB + kPageSize,
-                                                          10 * kMiB - kPageSize}}));
+    EXPECT_EQ(ranges(out.set),
+              (std::vector<MemoryRange>{{1 * kMiB, 5 * kMiB},
+                                        {6 * kMiB + kPageSize, 10 * kMiB - kPageSize}}));
 }
 
 TEST(BuildUsableMap, TinyAndUnalignedRegionsShrinkInward) {
     const RawRegion raw[] = {
-        {0x1001, 0xffe, kRawAvailable},      // inside one page: nothing usable
-        {0x5800, 0x2000, kRawAvailable},     // covers only the page at 0x6000
-        {0x10000, 0, kRawAvailable},         // empty
-        {0x20000, 0x1000, kRawAvailable},    // exactly one page
+        {0x1001, 0xffe, kRawAvailable},    // inside one page: nothing usable
+        {0x5800, 0x2000, kRawAvailable},   // covers only the page at 0x6000
+        {0x10000, 0, kRawAvailable},       // empty
+        {0x20000, 0x1000, kRawAvailable},  // exactly one page
     };
     MemoryRange ex_storage[1];
     RangeSet excluded(ex_storage, 1);
@@ -150,7 +150,8 @@ TEST(BuildUsableMap, HugeRegionsSaturateInsteadOfWrapping) {
 
 TEST(BuildUsableMap, ManyRegionsTruncateSafely) {
     std::vector<RawRegion> raw;
-    for (uint64_t i = 0; i < 300; ++i) raw.push_back({i * 4 * kMiB, kMiB + i * kPageSize, 1});
+    for (uint64_t i = 0; i < 300; ++i)
+        raw.push_back({i * 4 * kMiB, kMiB + i * kPageSize, 1});
     MemoryRange ex_storage[1];
     RangeSet excluded(ex_storage, 1);
     Map out(kMaxMemoryRanges);

@@ -67,17 +67,17 @@ struct alignas(8) BootInfo {
     uint32_t size;     // sizeof(BootInfo) as the loader saw it
     uint32_t memory_range_count;
     uint32_t module_count;
-    uint32_t rsdp_size;           // 0 when no ACPI RSDP was found
-    uint64_t kernel_phys_base;    // lowest physical page of the loaded kernel segments
-    uint64_t kernel_phys_size;    // bytes from kernel_phys_base covering every segment
-    uint64_t kernel_image_base;   // physical address of the kernel ELF file (for its symbols)
+    uint32_t rsdp_size;          // 0 when no ACPI RSDP was found
+    uint64_t kernel_phys_base;   // lowest physical page of the loaded kernel segments
+    uint64_t kernel_phys_size;   // bytes from kernel_phys_base covering every segment
+    uint64_t kernel_image_base;  // physical address of the kernel ELF file (for its symbols)
     uint64_t kernel_image_size;
-    uint64_t page_tables_phys;    // the PML4 the loader built and the kernel runs on
-    uint64_t direct_map_size;     // bytes of physical memory mapped at kDirectMapBase
-    uint64_t usable_bytes;        // sum of memory_ranges sizes
+    uint64_t page_tables_phys;  // the PML4 the loader built and the kernel runs on
+    uint64_t direct_map_size;   // bytes of physical memory mapped at kDirectMapBase
+    uint64_t usable_bytes;      // sum of memory_ranges sizes
     Framebuffer framebuffer;
-    char cmdline[kCmdlineSize];   // kernel command line, NUL-terminated
-    uint8_t rsdp[kRsdpMaxSize];   // a copy of the ACPI RSDP (v1: 20 bytes, v2+: 36 bytes)
+    char cmdline[kCmdlineSize];  // kernel command line, NUL-terminated
+    uint8_t rsdp[kRsdpMaxSize];  // a copy of the ACPI RSDP (v1: 20 bytes, v2+: 36 bytes)
     MemoryRange memory_ranges[kMaxMemoryRanges];
     Module modules[kMaxModules];
 };

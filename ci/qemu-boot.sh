@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# ci/qemu-boot.sh: the one place that knows how to start QEMU for Keel.
+#
+#   ci/qemu-boot.sh <kernel-build-dir> [--interactive|--test|--batch|--gdb] [--window] [--smp N]
+#                   [--mem SIZE] [--machine pc|q35] [--iso] [--kernel-module PATH]
+#                   [--module "PATH ARGS"]... [--cmdline "WORDS"] [--timeout SECONDS]
+#                   [-- extra qemu args]
+#
+# --interactive (default): serial console on this terminal, no window unless --window.
+# --test: kernel command line gets `test`; QEMU runs under `timeout` with stdin closed; exit
+#         status 0 only when the kernel exits through isa-debug-exit with its success value
+#         (QEMU status 33), 1 for the kernel's failure value, 3 when the loader refused the
+#         kernel, 4 on timeout, 5 for anything else (a triple fault, a QEMU error).
+# --batch: as --test without adding `test` (for boots that exit by other means, --cmdline).
+# --gdb:  QEMU halted and waiting on :1234; gdb is started with the kernel's symbols.
+# --iso:  boot build/kernel/keel.iso (keel-test.iso with --test) through GRUB instead of
+#         QEMU's own multiboot loader.
+# --kernel-module PATH: boot PATH as the kernel module (tests use it to pass corrupt kernels);
+#         `none` boots the loader with no module at all.
+# --module "PATH ARGS": one more boot module after the kernel (repeatable), named after PATH.
+# Always TCG (see ../shared/FACTS.md: KVM here is emulated and far slower).
+set -euo pipefail
+
+die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
+
+[ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
+build=$1; shift
+mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
+qemu_extra=() modules=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --interactive) mode=interactive ;;
+        --test) mode=test ;;
+        --batch) mode=batch ;;
+        --gdb) mode=gdb ;;
+        --window) window=1 ;;
+        --smp) smp=$2; shift ;;
+        --mem) mem=$2; shift ;;
+        --machine) machine=$2; shift ;;
+        --iso) iso=1 ;;
+        --kernel-module) module=$2; shift ;;
+        --module) modules+=("$2"); shift ;;
+        --cmdline) extra_cmdline=$2; shift ;;
+        --timeout) limit=$2; shift ;;
+        --) shift; qemu_extra=("$@"); break ;;
+        *) die "unknown option '$1'" ;;
+    esac
+    shift
+done
+case "$machine" in pc | q35) ;; *) die "--machine must be pc or q35" ;; esac
+
+loader="$build/boot/keel-loader.elf"
+kernel="${module:-$build/kernel/keel-kernel.elf}"
+iso_file="$build/keel.iso"
+[ "$mode" = test ] && iso_file="$build/keel-test.iso"
+[ "$iso" = 1 ] && [ -n "$extra_cmdline" ] && die "--cmdline cannot change an ISO's command line"
+
+# Missing artefacts are an error, never a silent skip.
+if [ "$iso" = 1 ]; then
+    [ -f "$iso_file" ] || die "missing $iso_file (build target keel_iso in $build)"
+else
+    [ -f "$loader" ] || die "missing $loader (build the kernel preset: cmake --build $build)"
+    [ "$kernel" = none ] || [ -f "$kernel" ] || die "missing kernel module $kernel"
+    case "$kernel" in *,* | *" "*) die "QEMU -initrd cannot take a path with commas or spaces: $kernel" ;; esac
+fi
+
+cmdline=""
+[ "$mode" = test ] && cmdline="test"
+[ -n "$extra_cmdline" ] && cmdline="$cmdline $extra_cmdline"
+
+args=(qemu-system-x86_64 -M "$machine" -m "$mem" -smp "$smp" -cpu qemu64 -accel tcg
+      -monitor none -no-reboot
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+# --window: QEMU's default display (whichever UI this QEMU was built with).
+[ "$window" = 1 ] || args+=(-display none)
+# Interactive: the serial console is multiplexed so that Ctrl-A X quits (and Ctrl-A C reaches
+# the monitor). Tests and gdb: plain stdio.
+if [ "$mode" = interactive ]; then args+=(-serial mon:stdio); else args+=(-serial stdio); fi
+if [ "$iso" = 1 ]; then
+    args+=(-cdrom "$iso_file" -boot d)
+else
+    # The module string is "path args": the loader names the module after the path's last
+    # component and passes the rest to the kernel as its command line.
+    initrd="$kernel${cmdline:+ $cmdline}"
+    for m in "${modules[@]}"; do
+        case "$m" in *,*) die "QEMU -initrd cannot take a comma in a module string: $m" ;; esac
+        [ -f "${m%% *}" ] || die "missing module file ${m%% *}"
+        initrd="$initrd,$m"
+    done
+    if [ "$kernel" = none ]; then
+        args+=(-kernel "$loader")
+    else
+        args+=(-kernel "$loader" -initrd "$initrd")
+    fi
+fi
+args+=("${qemu_extra[@]}")
+
+case "$mode" in
+    interactive)
+        exec "${args[@]}"
+        ;;
+    gdb)
+        command -v gdb >/dev/null || die "gdb is not installed"
+        "${args[@]}" -s -S &
+        qemu_pid=$!
+        trap 'kill "$qemu_pid" 2>/dev/null || true' EXIT
+        # Wait (at most 5 s) until QEMU's gdb stub listens, so `target remote` cannot race it.
+        for _ in $(seq 50); do
+            (exec 3<>/dev/tcp/127.0.0.1/1234) 2>/dev/null && break
+            sleep 0.1
+        done
+        gdb -q "$build/kernel/keel-kernel.elf" \
+            -ex "target remote localhost:1234" \
+            -ex "hbreak keel_kernel_main" \
+            -ex "continue"
+        ;;
+    test | batch)
+        set +e
+        timeout --foreground -k 5 "$limit" "${args[@]}" </dev/null
+        status=$?
+        set -e
+        case $status in
+            33) exit 0 ;;  # isa-debug-exit 0x10: every kernel test passed
+            35) echo "qemu-boot.sh: kernel reported failure (exit 35)" >&2; exit 1 ;;
+            37) echo "qemu-boot.sh: loader refused to boot (exit 37)" >&2; exit 3 ;;
+            124 | 137) echo "qemu-boot.sh: timed out after ${limit}s" >&2; exit 4 ;;
+            *) echo "qemu-boot.sh: QEMU exited with status $status" >&2; exit 5 ;;
+        esac
+        ;;
+esac

@@ -1,0 +1,69 @@
+#include "arch/gdt.hpp"
+
+#include "arch/stacks.hpp"
+
+namespace keel::gdt {
+
+namespace {
+
+struct [[gnu::packed]] Tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+};
+static_assert(sizeof(Tss) == 104);
+
+struct [[gnu::packed]] Pointer {
+    uint16_t limit;
+    uint64_t base;
+};
+
+Tss g_tss;
+// null, kernel code, kernel data, user data, user code, TSS (two slots).
+alignas(8) uint64_t g_gdt[7] = {
+    0,
+    0x00af9a000000ffffull,  // kernel code: present, ring 0, executable, long mode
+    0x00cf92000000ffffull,  // kernel data: present, ring 0, writable
+    0x00cff2000000ffffull,  // user data: ring 3
+    0x00affa000000ffffull,  // user code: ring 3, long mode
+    0,
+    0,
+};
+
+}  // namespace
+
+void init() {
+    g_tss.ist[kIstDoubleFault - 1] = stacks::top(stacks::Stack::kDoubleFault);
+    g_tss.ist[kIstNmi - 1] = stacks::top(stacks::Stack::kNmi);
+    g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
+    const uint64_t base = reinterpret_cast<uint64_t>(&g_tss);
+    const uint64_t limit = sizeof(Tss) - 1;
+    g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |  // available TSS
+               (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    g_gdt[6] = base >> 32;
+
+    const Pointer ptr{sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(g_gdt)};
+    asm volatile(
+        "lgdt %0\n"
+        "pushq %1\n"
+        "leaq 1f(%%rip), %%rax\n"
+        "pushq %%rax\n"
+        "lretq\n"  // reload cs
+        "1:\n"
+        "mov %2, %%ds\n"
+        "mov %2, %%es\n"
+        "mov %2, %%ss\n"
+        "mov %3, %%fs\n"
+        "mov %3, %%gs\n"
+        "ltr %4\n"
+        :
+        : "m"(ptr), "i"(uint64_t{kKernelCode}), "r"(uint32_t{kKernelData}), "r"(uint32_t{0}),
+          "r"(uint16_t{kTss})
+        : "rax", "memory");
+}
+
+}  // namespace keel::gdt

@@ -1,0 +1,81 @@
+#include "arch/idt.hpp"
+
+#include "arch/exceptions.hpp"
+#include "arch/gdt.hpp"
+#include "log/log.hpp"
+#include "panic.hpp"
+
+extern "C" const char keel_interrupt_stubs[];
+extern "C" const char keel_interrupt_stubs_end[];
+
+namespace keel::idt {
+
+namespace {
+
+struct [[gnu::packed]] Gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+};
+static_assert(sizeof(Gate) == 16);
+
+struct [[gnu::packed]] Pointer {
+    uint16_t limit;
+    uint64_t base;
+};
+
+constexpr uint8_t kInterruptGate = 0x8e;  // present, ring 0, 64-bit interrupt gate (IF cleared)
+constexpr uint64_t kStubSize = 16;
+
+alignas(16) Gate g_idt[256];
+Handler g_handlers[256];
+
+}  // namespace
+
+void init() {
+    KEEL_ASSERT(keel_interrupt_stubs_end - keel_interrupt_stubs == 256 * kStubSize);
+    for (int v = 0; v < 256; ++v) {
+        const uint64_t addr = reinterpret_cast<uint64_t>(keel_interrupt_stubs) + v * kStubSize;
+        uint8_t ist = 0;
+        if (v == 8)
+            ist = gdt::kIstDoubleFault;
+        if (v == 2)
+            ist = gdt::kIstNmi;
+        g_idt[v] = Gate{static_cast<uint16_t>(addr),
+                        gdt::kKernelCode,
+                        ist,
+                        kInterruptGate,
+                        static_cast<uint16_t>(addr >> 16),
+                        static_cast<uint32_t>(addr >> 32),
+                        0};
+    }
+    const Pointer ptr{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)};
+    asm volatile("lidt %0" ::"m"(ptr));
+}
+
+void set_handler(uint8_t vector, Handler handler) {
+    KEEL_ASSERT(vector >= 32);
+    g_handlers[vector] = handler;
+}
+
+}  // namespace keel::idt
+
+// Called by interrupt_entry.S with interrupts off (all gates are interrupt gates).
+extern "C" void keel_interrupt_dispatch(keel::idt::InterruptFrame* frame) {
+    using namespace keel;
+    if (frame->vector < 32) {
+        exceptions::handle(*frame);
+        return;
+    }
+    if (idt::Handler h = idt::g_handlers[frame->vector]; h != nullptr) {
+        h(*frame);
+        return;
+    }
+    if (frame->vector != idt::kSpuriousVector) {
+        log::warn("unexpected interrupt vector %lu", frame->vector);
+    }
+}

@@ -1,0 +1,22 @@
+// The local APIC of the boot CPU and its timer, the kernel's tick. The legacy 8259 PICs are
+// remapped out of the exception range and masked: all interrupts come through the APIC.
+#pragma once
+
+#include <cstdint>
+
+namespace keel::lapic {
+
+inline constexpr uint32_t kTimerHz = 100;
+
+// Maps the APIC, enables it, calibrates its timer against the PIT (about 10 ms) and starts a
+// periodic kTimerHz tick on idt::kTimerVector. Interrupts stay disabled; the caller enables
+// them. Needs paging (for the MMIO mapping) and the IDT.
+void init();
+
+uint64_t ticks();                  // timer interrupts since init
+uint32_t timer_counts_per_tick();  // calibration result
+uint32_t id();                     // this CPU's APIC id
+// Sends a non-maskable interrupt to this CPU (self-test of the NMI path).
+void send_self_nmi();
+
+}  // namespace keel::lapic

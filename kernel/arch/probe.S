@@ -1,0 +1,42 @@
+// Memory probes: each access that may fault is listed in .keel_extable as (instruction,
+// fixup). The exception handler resumes a faulting listed instruction at its fixup, which
+// returns false. These are the kernel's only recoverable faults (and the basis of future
+// user-memory copies).
+    .text
+    .code64
+
+    .globl keel_probe_read_u64
+keel_probe_read_u64:                 // bool (const volatile uint64_t* addr, uint64_t* out)
+1:  mov (%rdi), %rax
+    mov %rax, (%rsi)
+    mov $1, %eax
+    ret
+2:  xor %eax, %eax
+    ret
+    .section .keel_extable, "a"
+    .quad 1b, 2b
+    .text
+
+    .globl keel_probe_write_u64
+keel_probe_write_u64:                // bool (volatile uint64_t* addr, uint64_t value)
+1:  mov %rsi, (%rdi)
+    mov $1, %eax
+    ret
+2:  xor %eax, %eax
+    ret
+    .section .keel_extable, "a"
+    .quad 1b, 2b
+    .text
+
+    .globl keel_probe_call
+keel_probe_call:                     // bool (uint64_t addr): calls addr, which must return
+    call *%rdi
+1:  mov $1, %eax
+    ret
+2:  xor %eax, %eax
+    ret
+    // The fault happens at addr, not here: for instruction-fetch faults the handler looks up
+    // the return address on top of the stack (1b), pops it and resumes at 2b.
+    .section .keel_extable, "a"
+    .quad 1b, 2b
+    .text

@@ -1,0 +1,39 @@
+#include "debug/crash.hpp"
+
+#include "lib/string.hpp"
+#include "log/log.hpp"
+#include "panic.hpp"
+
+namespace keel::debug {
+
+namespace {
+
+// Kept out of line and recursive so that the backtrace has named frames to show.
+[[gnu::noinline]] void touch_unmapped(volatile uint64_t* p) {
+    *p = 0xdead;
+}
+
+[[gnu::noinline]] uint64_t recurse(uint64_t depth) {
+    volatile uint8_t frame[512];
+    frame[0] = static_cast<uint8_t>(depth);
+    if (depth > (1ull << 40))
+        return 0;  // never reached: the guard page stops us first
+    return recurse(depth + 1) + frame[0];
+}
+
+}  // namespace
+
+void maybe_crash(const char* cmdline) {
+    if (has_word(cmdline, "crash=page-fault")) {
+        log::info("crash: writing to an unmapped kernel address on purpose");
+        touch_unmapped(reinterpret_cast<volatile uint64_t*>(0xffffc90000000000ull));
+    }
+    if (has_word(cmdline, "crash=stack-overflow")) {
+        log::info("crash: overflowing the boot stack into its guard page on purpose");
+        recurse(0);
+    }
+    if (has_word(cmdline, "crash=panic"))
+        panic("crash: panic requested on the command line");
+}
+
+}  // namespace keel::debug

@@ -1,0 +1,39 @@
+#include "log/serial.hpp"
+
+#include "arch/cpu.hpp"
+
+namespace keel::serial {
+
+namespace {
+constexpr uint16_t kCom1 = 0x3f8;
+
+void raw_put(char c) {
+    // Bounded wait: a missing UART must not hang the kernel (the port then reads 0xff).
+    for (int i = 0; i < 100000 && (cpu::inb(kCom1 + 5) & 0x20) == 0; ++i)
+        cpu::pause();
+    cpu::outb(kCom1, static_cast<uint8_t>(c));
+}
+}  // namespace
+
+void init() {
+    cpu::outb(kCom1 + 1, 0x00);  // no UART interrupts: output is polled
+    cpu::outb(kCom1 + 3, 0x80);  // DLAB on
+    cpu::outb(kCom1 + 0, 0x01);  // divisor 1: 115200 baud
+    cpu::outb(kCom1 + 1, 0x00);
+    cpu::outb(kCom1 + 3, 0x03);  // 8N1
+    cpu::outb(kCom1 + 2, 0xc7);  // FIFO on and cleared
+    cpu::outb(kCom1 + 4, 0x03);  // DTR, RTS
+}
+
+void put(char c) {
+    if (c == '\n')
+        raw_put('\r');
+    raw_put(c);
+}
+
+void write(const char* s) {
+    while (*s != '\0')
+        put(*s++);
+}
+
+}  // namespace keel::serial

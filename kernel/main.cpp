@@ -1,0 +1,118 @@
+// keel_kernel_main: brings the kernel core up in dependency order, prints the banner with the
+// memory-map summary, then either runs the kernel tests (command line word `test`) or idles.
+#include <keel/boot_info.hpp>
+
+#include "arch/cpu.hpp"
+#include "arch/gdt.hpp"
+#include "arch/idt.hpp"
+#include "arch/lapic.hpp"
+#include "boot_handoff.hpp"
+#include "debug/backtrace.hpp"
+#include "debug/crash.hpp"
+#include "lib/string.hpp"
+#include "log/log.hpp"
+#include "log/serial.hpp"
+#include "mm/frame_allocator.hpp"
+#include "mm/heap.hpp"
+#include "mm/paging.hpp"
+#include "panic.hpp"
+#include "test/ktest.hpp"
+
+extern "C" void (*const __init_array_start[])();
+extern "C" void (*const __init_array_end[])();
+
+namespace keel {
+
+namespace {
+
+const boot::BootInfo* g_boot_info = nullptr;
+
+void check_boot_info(const boot::BootInfo* info) {
+    if (info == nullptr || info->magic != boot::kBootInfoMagic) {
+        panic("no valid BootInfo from the loader (magic mismatch)");
+    }
+    if (info->version != boot::kBootInfoVersion || info->size != sizeof(boot::BootInfo)) {
+        panic(
+            "BootInfo version %u size %u, kernel expects version %u size %zu: rebuild the "
+            "loader and the kernel together",
+            info->version, info->size, boot::kBootInfoVersion, sizeof(boot::BootInfo));
+    }
+    if (info->memory_range_count > boot::kMaxMemoryRanges ||
+        info->module_count > boot::kMaxModules) {
+        panic("BootInfo counts out of range");
+    }
+}
+
+void print_banner(const boot::BootInfo& info) {
+    log::print("\nKeel 0.1.0 x86-64 microkernel\n");
+    log::print("  command line: \"%s\"\n", info.cmdline);
+    log::print("  memory: %lu MiB usable in %u ranges (direct map %lu GiB)\n",
+               info.usable_bytes >> 20, info.memory_range_count, info.direct_map_size >> 30);
+    for (uint32_t i = 0; i < info.memory_range_count; ++i) {
+        const boot::MemoryRange& r = info.memory_ranges[i];
+        log::print("    [0x%012lx - 0x%012lx) %8lu KiB\n", r.base, r.base + r.size, r.size >> 10);
+    }
+    log::print("  kernel: %lu KiB at phys 0x%lx, image %lu KiB\n", info.kernel_phys_size >> 10,
+               info.kernel_phys_base, info.kernel_image_size >> 10);
+    log::print("  modules: %u\n", info.module_count);
+    for (uint32_t i = 0; i < info.module_count; ++i) {
+        const boot::Module& m = info.modules[i];
+        log::print("    %s (%lu bytes at 0x%lx) \"%s\"\n", m.name, m.size, m.base, m.cmdline);
+    }
+    if (info.rsdp_size != 0) {
+        log::print("  ACPI RSDP: revision %u, OEM \"%c%c%c%c%c%c\"\n", info.rsdp[15], info.rsdp[9],
+                   info.rsdp[10], info.rsdp[11], info.rsdp[12], info.rsdp[13], info.rsdp[14]);
+    } else {
+        log::print("  ACPI RSDP: not found\n");
+    }
+    if (info.framebuffer.base != 0) {
+        log::print("  framebuffer: %ux%u, %u bpp at 0x%lx\n", info.framebuffer.width,
+                   info.framebuffer.height, info.framebuffer.bpp, info.framebuffer.base);
+    } else {
+        log::print("  framebuffer: none\n");
+    }
+}
+
+}  // namespace
+
+const boot::BootInfo& boot_info() {
+    return *g_boot_info;
+}
+
+}  // namespace keel
+
+extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) {
+    using namespace keel;
+    serial::init();
+    check_boot_info(info);
+    g_boot_info = info;
+    gdt::init();
+    idt::init();
+    for (auto* ctor = __init_array_start; ctor < __init_array_end; ++ctor)
+        (*ctor)();
+    debug::set_symbol_source(mm::direct_map<const uint8_t>(mm::PhysAddr{info->kernel_image_base}),
+                             info->kernel_image_size);
+    if (has_word(info->cmdline, "debug"))
+        log::set_level(log::Level::kDebug);
+
+    print_banner(*info);
+    mm::frames().init(*info);
+    mm::init_paging(*info);
+    heap::init();
+    log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
+              mm::frames().managed_frames());
+    lapic::init();
+    cpu::enable_interrupts();
+    log::info("keel: kernel core up");
+
+    debug::maybe_crash(info->cmdline);
+    if (has_word(info->cmdline, "test")) {
+        const int failed = ktest::run_all();
+        qemu_exit(failed == 0 ? QemuExit::kSuccess : QemuExit::kFailure);
+    }
+    if (has_word(info->cmdline, "exit"))
+        qemu_exit(QemuExit::kSuccess);
+    log::info("keel: nothing to run yet (user mode arrives later); idling. Ctrl-A X quits QEMU.");
+    for (;;)
+        cpu::enable_and_halt();
+}

@@ -1,0 +1,110 @@
+#include "mm/frame_allocator.hpp"
+
+#include "lib/string.hpp"
+#include "panic.hpp"
+
+namespace keel::mm {
+
+namespace {
+FrameAllocator g_frames;
+}
+
+FrameAllocator& frames() {
+    return g_frames;
+}
+
+void FrameAllocator::init(const boot::BootInfo& info) {
+    ranges_ = info.memory_ranges;
+    range_count_ = info.memory_range_count;
+    uint64_t top = 0;
+    for (uint32_t i = 0; i < info.memory_range_count; ++i) {
+        const boot::MemoryRange& r = info.memory_ranges[i];
+        if (r.base + r.size > top)
+            top = r.base + r.size;
+    }
+    if (top > info.direct_map_size)
+        top = info.direct_map_size;  // unreachable beyond that
+    frame_count_ = top / kPageSize;
+    const uint64_t words = (frame_count_ + 63) / 64;
+    const uint64_t bitmap_bytes = (words * 8 + kPageSize - 1) & ~(kPageSize - 1);
+
+    PhysAddr bitmap_phys{0};
+    for (uint32_t i = 0; i < info.memory_range_count; ++i) {
+        if (info.memory_ranges[i].size >= bitmap_bytes && info.memory_ranges[i].base < top) {
+            bitmap_phys = PhysAddr{info.memory_ranges[i].base};
+            break;
+        }
+    }
+    if (bitmap_phys.value == 0)
+        panic("no usable range can hold the frame bitmap (%lu bytes)", bitmap_bytes);
+    bitmap_ = direct_map<uint64_t>(bitmap_phys);
+    memset(bitmap_, 0xff, words * 8);
+
+    for (uint32_t i = 0; i < info.memory_range_count; ++i) {
+        const boot::MemoryRange& r = info.memory_ranges[i];
+        for (uint64_t f = r.base / kPageSize; f < (r.base + r.size) / kPageSize && f < frame_count_;
+             ++f) {
+            bitmap_[f / 64] &= ~(1ull << (f % 64));
+            ++managed_;
+        }
+    }
+    for (uint64_t off = 0; off < bitmap_bytes; off += kPageSize) {
+        const uint64_t f = (bitmap_phys.value + off) / kPageSize;
+        bitmap_[f / 64] |= 1ull << (f % 64);
+    }
+    free_ = managed_ - bitmap_bytes / kPageSize;
+}
+
+std::optional<PhysAddr> FrameAllocator::alloc() {
+    LockGuard guard(lock_);
+    const uint64_t words = (frame_count_ + 63) / 64;
+    for (uint64_t n = 0; n < words; ++n) {
+        const uint64_t w = (hint_ + n) % words;
+        if (bitmap_[w] == ~0ull)
+            continue;
+        const uint64_t bit = static_cast<uint64_t>(__builtin_ctzll(~bitmap_[w]));
+        const uint64_t frame = w * 64 + bit;
+        if (frame >= frame_count_)
+            continue;
+        bitmap_[w] |= 1ull << bit;
+        --free_;
+        hint_ = w;
+        return PhysAddr{frame * kPageSize};
+    }
+    return std::nullopt;
+}
+
+std::optional<PhysAddr> FrameAllocator::alloc_zeroed() {
+    auto frame = alloc();
+    if (frame)
+        memset(direct_map(*frame), 0, kPageSize);
+    return frame;
+}
+
+void FrameAllocator::free(PhysAddr frame) {
+    LockGuard guard(lock_);
+    const uint64_t f = frame.value / kPageSize;
+    if (frame.value % kPageSize != 0 || f >= frame_count_ || !in_usable_ram(frame)) {
+        panic("frame allocator: freeing 0x%lx, which it does not manage", frame.value);
+    }
+    if (!test(f))
+        panic("frame allocator: double free of frame 0x%lx", frame.value);
+    bitmap_[f / 64] &= ~(1ull << (f % 64));
+    ++free_;
+}
+
+bool FrameAllocator::in_usable_ram(PhysAddr frame) const {
+    for (uint32_t i = 0; i < range_count_; ++i) {
+        if (frame.value >= ranges_[i].base && frame.value - ranges_[i].base < ranges_[i].size) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool FrameAllocator::is_free(PhysAddr frame) const {
+    const uint64_t f = frame.value / kPageSize;
+    return f < frame_count_ && !test(f);
+}
+
+}  // namespace keel::mm

@@ -1,0 +1,152 @@
+#include "mm/paging.hpp"
+
+#include "arch/cpu.hpp"
+#include "arch/stacks.hpp"
+#include "log/log.hpp"
+#include "mm/frame_allocator.hpp"
+#include "panic.hpp"
+
+extern "C" char __kernel_text_start[], __kernel_text_end[];
+extern "C" char __kernel_data_start[], __kernel_end[];
+
+namespace keel::mm {
+
+namespace {
+
+constexpr uint64_t kPresent = 1ull << 0;
+constexpr uint64_t kLarge = 1ull << 7;
+constexpr uint64_t kAddressMask = 0x000ffffffffff000ull;
+constexpr uint64_t kFlagMask =
+    kPageWritable | kPageUser | kPageWriteThrough | kPageNoCache | kPageNoExecute;
+
+uint32_t index_of(VirtAddr v, int level) {  // level 3 = PML4 ... 0 = PT
+    return static_cast<uint32_t>(v.value >> (12 + 9 * level)) & 511;
+}
+
+AddressSpace g_kernel_space{PhysAddr{0}};
+uint64_t g_mmio_next = kMmioBase;
+SpinLock g_mmio_lock;
+
+}  // namespace
+
+AddressSpace& kernel_space() {
+    return g_kernel_space;
+}
+
+uint64_t* AddressSpace::leaf_entry(VirtAddr virt, bool create) {
+    uint64_t* table = direct_map<uint64_t>(pml4_);
+    for (int level = 3; level > 0; --level) {
+        uint64_t& e = table[index_of(virt, level)];
+        if ((e & kPresent) == 0) {
+            if (!create)
+                return nullptr;
+            auto frame = frames().alloc_zeroed();
+            if (!frame)
+                return nullptr;
+            // Upper levels allow everything; the leaf decides (user bit only where asked).
+            e = frame->value | kPresent | kPageWritable;
+        } else if ((e & kLarge) != 0) {
+            return nullptr;
+        }
+        table = direct_map<uint64_t>(PhysAddr{e & kAddressMask});
+    }
+    return &table[index_of(virt, 0)];
+}
+
+bool AddressSpace::map(VirtAddr virt, PhysAddr phys, uint64_t flags) {
+    LockGuard guard(lock_);
+    uint64_t* e = leaf_entry(virt, true);
+    if (e == nullptr || (*e & kPresent) != 0)
+        return false;
+    *e = (phys.value & kAddressMask) | kPresent | (flags & kFlagMask);
+    return true;
+}
+
+std::optional<PhysAddr> AddressSpace::unmap(VirtAddr virt) {
+    LockGuard guard(lock_);
+    uint64_t* e = leaf_entry(virt, false);
+    if (e == nullptr || (*e & kPresent) == 0)
+        return std::nullopt;
+    const PhysAddr old{*e & kAddressMask};
+    *e = 0;
+    cpu::invlpg(virt.value);
+    return old;
+}
+
+bool AddressSpace::protect(VirtAddr virt, uint64_t flags) {
+    LockGuard guard(lock_);
+    uint64_t* e = leaf_entry(virt, false);
+    if (e == nullptr || (*e & kPresent) == 0)
+        return false;
+    *e = (*e & kAddressMask) | kPresent | (flags & kFlagMask);
+    cpu::invlpg(virt.value);
+    return true;
+}
+
+std::optional<Translation> AddressSpace::translate(VirtAddr virt) const {
+    // Effective permissions: writable/user only if every level allows it, NX if any level
+    // sets it (Intel SDM vol. 3, 4.6).
+    uint64_t allow = kPageWritable | kPageUser;
+    uint64_t nx = 0;
+    const uint64_t* table = direct_map<uint64_t>(pml4_);
+    for (int level = 3; level >= 0; --level) {
+        const uint64_t e = table[index_of(virt, level)];
+        if ((e & kPresent) == 0)
+            return std::nullopt;
+        allow &= e;
+        nx |= e & kPageNoExecute;
+        if (level == 0 || (e & kLarge) != 0) {
+            const uint64_t size = 1ull << (12 + 9 * level);
+            const uint64_t base = e & kAddressMask & ~(size - 1);
+            const uint64_t flags = allow | nx | (e & (kPageWriteThrough | kPageNoCache));
+            return Translation{PhysAddr{base + (virt.value & (size - 1))}, flags, size};
+        }
+        table = direct_map<uint64_t>(PhysAddr{e & kAddressMask});
+    }
+    return std::nullopt;
+}
+
+void init_paging(const boot::BootInfo& info) {
+    KEEL_ASSERT(info.page_tables_phys == (cpu::read_cr3() & kAddressMask));
+    g_kernel_space.reset(PhysAddr{info.page_tables_phys});
+    // The identity map served only the loader's jump; from here on a stray low pointer faults.
+    direct_map<uint64_t>(PhysAddr{info.page_tables_phys})[0] = 0;
+    cpu::write_cr3(cpu::read_cr3());
+
+    for (int s = 0; s < stacks::kStackCount; ++s) {
+        if (!g_kernel_space.unmap(VirtAddr{stacks::guard_page(static_cast<stacks::Stack>(s))})) {
+            panic("cannot unmap a kernel stack guard page");
+        }
+        // The frame stays allocated to the kernel image: it is not in the usable map.
+    }
+
+    const auto text =
+        g_kernel_space.translate(VirtAddr{reinterpret_cast<uint64_t>(__kernel_text_start)});
+    const auto data =
+        g_kernel_space.translate(VirtAddr{reinterpret_cast<uint64_t>(__kernel_data_start)});
+    if (!text || (text->flags & kPageWritable) != 0 || (text->flags & kPageNoExecute) != 0) {
+        panic("kernel text is not mapped read-only and executable");
+    }
+    if (!data || (data->flags & kPageNoExecute) == 0 || (data->flags & kPageWritable) == 0) {
+        panic("kernel data is not mapped writable and non-executable (is NX enabled?)");
+    }
+}
+
+VirtAddr map_mmio(PhysAddr phys, uint64_t size) {
+    LockGuard guard(g_mmio_lock);
+    const uint64_t offset = phys.value & (kPageSize - 1);
+    const uint64_t pages = (offset + size + kPageSize - 1) / kPageSize;
+    const uint64_t base = g_mmio_next;
+    g_mmio_next += (pages + 1) * kPageSize;  // one unmapped page between mappings
+    for (uint64_t i = 0; i < pages; ++i) {
+        const PhysAddr frame{(phys.value & ~(kPageSize - 1)) + i * kPageSize};
+        if (!g_kernel_space.map(
+                VirtAddr{base + i * kPageSize}, frame,
+                kPageWritable | kPageNoCache | kPageWriteThrough | kPageNoExecute)) {
+            panic("cannot map MMIO at 0x%lx", frame.value);
+        }
+    }
+    return VirtAddr{base + offset};
+}
+
+}  // namespace keel::mm

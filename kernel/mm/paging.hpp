@@ -1,0 +1,67 @@
+// 4-level paging on the tables the loader built (BootInfo::page_tables_phys). All table
+// accesses go through the direct map. Only 4 KiB mappings are created or changed here; the
+// loader's 2 MiB direct-map pages are left alone (an operation that meets one fails).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "lib/spin_lock.hpp"
+#include "mm/address.hpp"
+
+namespace keel::mm {
+
+// Leaf permissions. Present is implied; writable, user and no-execute are opt-in.
+enum PageFlags : uint64_t {
+    kPageWritable = 1ull << 1,
+    kPageUser = 1ull << 2,
+    kPageWriteThrough = 1ull << 3,
+    kPageNoCache = 1ull << 4,
+    kPageNoExecute = 1ull << 63,
+};
+
+struct Translation {
+    PhysAddr phys;
+    uint64_t flags;      // effective permissions over all levels (PageFlags subset)
+    uint64_t page_size;  // 4 KiB, 2 MiB or 1 GiB
+};
+
+class AddressSpace {
+  public:
+    explicit AddressSpace(PhysAddr pml4) : pml4_(pml4) {}
+
+    // Maps the 4 KiB page at virt to frame phys. Allocates missing tables. Fails (false) when
+    // virt is already mapped, lies in a large page, or a table cannot be allocated; nothing is
+    // changed on failure except tables that were created empty.
+    [[nodiscard]] bool map(VirtAddr virt, PhysAddr phys, uint64_t flags);
+    // Removes the 4 KiB mapping at virt and returns the frame it mapped (the caller owns it
+    // again), or nullopt if virt was not mapped by a 4 KiB page. Flushes the TLB entry.
+    std::optional<PhysAddr> unmap(VirtAddr virt);
+    // Replaces the permissions of the 4 KiB page at virt. False when not mapped that way.
+    [[nodiscard]] bool protect(VirtAddr virt, uint64_t flags);
+    // Walks the tables without changing anything.
+    std::optional<Translation> translate(VirtAddr virt) const;
+
+    PhysAddr pml4() const { return pml4_; }
+    // Switches this object to another set of tables (boot: adopting the loader's).
+    void reset(PhysAddr pml4) { pml4_ = pml4; }
+
+  private:
+    uint64_t* leaf_entry(VirtAddr virt, bool create);
+
+    PhysAddr pml4_;
+    SpinLock lock_;
+};
+
+// The kernel's address space (the loader's tables).
+AddressSpace& kernel_space();
+
+// Adopts the loader's tables: drops the identity map of low memory, unmaps the guard pages
+// under the static kernel stacks, and checks that kernel text is read-only and data is NX.
+void init_paging(const boot::BootInfo& info);
+
+// Maps [phys, phys + size) uncached at a fresh address in the MMIO region. Panics when out of
+// memory (device mappings are made at boot).
+VirtAddr map_mmio(PhysAddr phys, uint64_t size);
+
+}  // namespace keel::mm

@@ -1,0 +1,122 @@
+// Kernel tests for paging: map/unmap/protect/translate, deliberate page faults that the
+// exception handler recovers (through the probe functions), and the permissions of the
+// kernel image, guard pages and the dropped identity map.
+#include "mm/paging.hpp"
+#include "arch/exceptions.hpp"
+#include "arch/stacks.hpp"
+#include "mm/frame_allocator.hpp"
+#include "test/ktest.hpp"
+
+extern "C" char __kernel_text_start[];
+extern "C" char __kernel_data_start[];
+
+namespace keel::mm {
+namespace {
+
+using exceptions::keel_probe_call;
+using exceptions::keel_probe_read_u64;
+using exceptions::keel_probe_write_u64;
+using exceptions::last_recovered_fault;
+
+constexpr uint64_t kTestVirt = 0xffffc80000000000ull;  // unused by anything else
+constexpr uint64_t kPfPresent = 1, kPfWrite = 2, kPfFetch = 16;
+
+// A function to call through keel_probe_call: it lives in kernel text, so the call succeeds.
+[[gnu::noinline]] int returns_seven() {
+    return 7;
+}
+
+KTEST(paging_map_translate_unmap) {
+    auto frame = frames().alloc_zeroed();
+    KASSERT(frame.has_value());
+    const VirtAddr va{kTestVirt};
+    KEXPECT(!kernel_space().translate(va).has_value());
+    KASSERT(kernel_space().map(va, *frame, kPageWritable | kPageNoExecute));
+    KEXPECT(!kernel_space().map(va, *frame, kPageWritable));  // already mapped
+    const auto t = kernel_space().translate(VirtAddr{kTestVirt + 0x123});
+    KASSERT(t.has_value());
+    KEXPECT_EQ(t->phys.value, frame->value + 0x123);
+    KEXPECT_EQ(t->page_size, kPageSize);
+    KEXPECT_EQ(t->flags, kPageWritable | kPageNoExecute);
+    *va.as<volatile uint64_t>() = 0x1122334455667788ull;
+    KEXPECT_EQ(*direct_map<uint64_t>(*frame), 0x1122334455667788ull);
+    const auto old = kernel_space().unmap(va);
+    KASSERT(old.has_value());
+    KEXPECT_EQ(old->value, frame->value);
+    KEXPECT(!kernel_space().translate(va).has_value());
+    KEXPECT(!kernel_space().unmap(va).has_value());
+    frames().free(*frame);
+}
+
+KTEST(paging_fault_on_unmapped_page_is_caught_and_recovered) {
+    const uint64_t before = last_recovered_fault().count;
+    uint64_t value = 0;
+    KEXPECT(!keel_probe_read_u64(reinterpret_cast<volatile uint64_t*>(kTestVirt + 8), &value));
+    const auto fault = last_recovered_fault();
+    KEXPECT_EQ(fault.count, before + 1);
+    KEXPECT_EQ(fault.vector, 14u);
+    KEXPECT_EQ(fault.address, kTestVirt + 8);
+    KEXPECT_EQ(fault.error_code & kPfPresent, 0u);
+    // Now map it and the same probe succeeds: the handler really resumed this test.
+    auto frame = frames().alloc_zeroed();
+    KASSERT(frame.has_value());
+    KASSERT(kernel_space().map(VirtAddr{kTestVirt}, *frame, kPageWritable | kPageNoExecute));
+    *direct_map<uint64_t>(PhysAddr{frame->value + 8}) = 42;
+    KEXPECT(keel_probe_read_u64(reinterpret_cast<volatile uint64_t*>(kTestVirt + 8), &value));
+    KEXPECT_EQ(value, 42u);
+    KEXPECT(kernel_space().unmap(VirtAddr{kTestVirt}).has_value());
+    frames().free(*frame);
+}
+
+KTEST(paging_protect_makes_a_page_read_only) {
+    auto frame = frames().alloc_zeroed();
+    KASSERT(frame.has_value());
+    auto* p = reinterpret_cast<volatile uint64_t*>(kTestVirt);
+    KASSERT(kernel_space().map(VirtAddr{kTestVirt}, *frame, kPageWritable | kPageNoExecute));
+    KEXPECT(keel_probe_write_u64(p, 1));
+    KASSERT(kernel_space().protect(VirtAddr{kTestVirt}, kPageNoExecute));
+    KEXPECT(!keel_probe_write_u64(p, 2));
+    KEXPECT_EQ(last_recovered_fault().error_code & (kPfPresent | kPfWrite), kPfPresent | kPfWrite);
+    uint64_t v = 0;
+    KEXPECT(keel_probe_read_u64(p, &v));
+    KEXPECT_EQ(v, 1u);
+    KEXPECT(kernel_space().unmap(VirtAddr{kTestVirt}).has_value());
+    frames().free(*frame);
+}
+
+KTEST(paging_kernel_text_is_read_only_and_data_is_not_executable) {
+    auto* text = reinterpret_cast<volatile uint64_t*>(__kernel_text_start);
+    uint64_t v = 0;
+    KEXPECT(keel_probe_read_u64(text, &v));
+    KEXPECT(!keel_probe_write_u64(text, v));  // CR0.WP binds the kernel too
+    KEXPECT(keel_probe_call(reinterpret_cast<uint64_t>(&returns_seven)));
+
+    static uint8_t ret_in_data[16] = {0xc3};  // `ret`, in .data (NX)
+    KEXPECT(!keel_probe_call(reinterpret_cast<uint64_t>(ret_in_data)));
+    KEXPECT_EQ(last_recovered_fault().error_code & kPfFetch, kPfFetch);
+    const auto data =
+        kernel_space().translate(VirtAddr{reinterpret_cast<uint64_t>(__kernel_data_start)});
+    KASSERT(data.has_value());
+    KEXPECT((data->flags & kPageNoExecute) != 0);
+}
+
+KTEST(paging_guard_pages_and_no_identity_map) {
+    for (int s = 0; s < stacks::kStackCount; ++s) {
+        const uint64_t guard = stacks::guard_page(static_cast<stacks::Stack>(s));
+        KEXPECT(!kernel_space().translate(VirtAddr{guard}).has_value());
+        KEXPECT(kernel_space().translate(VirtAddr{guard + kPageSize}).has_value());
+        uint64_t v = 0;
+        KEXPECT(!keel_probe_read_u64(reinterpret_cast<volatile uint64_t*>(guard + 64), &v));
+    }
+    uint64_t v = 0;
+    KEXPECT(!keel_probe_read_u64(reinterpret_cast<volatile uint64_t*>(0x100000), &v));
+    KEXPECT(!kernel_space().translate(VirtAddr{0x100000}).has_value());
+    // The direct map still reaches the same memory (2 MiB pages, NX).
+    const auto dm = kernel_space().translate(VirtAddr{boot::kDirectMapBase + 0x100000});
+    KASSERT(dm.has_value());
+    KEXPECT_EQ(dm->phys.value, 0x100000u);
+    KEXPECT((dm->flags & kPageNoExecute) != 0);
+}
+
+}  // namespace
+}  // namespace keel::mm
