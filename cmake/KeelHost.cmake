@@ -17,12 +17,13 @@ find_package(Threads REQUIRED)
 find_package(GTest REQUIRED)
 include(GoogleTest)
 
-# keel_add_gtest(NAME LABEL SOURCES... [LIBS ...]): one GoogleTest binary, its tests discovered
-# into ctest under LABEL.
+# keel_add_gtest(NAME LABEL SOURCES... [LIBS ...] [PREFIX p]): one GoogleTest binary, its tests
+# discovered into ctest under LABEL, each named "<p>Suite.Test" (so `ctest -R ^p` selects them).
 function(keel_add_gtest name label)
-    cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
+    cmake_parse_arguments(ARG "" "PREFIX" "SOURCES;LIBS" ${ARGN})
     add_executable(${name} ${ARG_SOURCES})
     target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main keel_sanitize keel_warnings
                                           ${ARG_LIBS})
-    gtest_discover_tests(${name} PROPERTIES LABELS ${label} DISCOVERY_TIMEOUT 60)
+    gtest_discover_tests(${name} TEST_PREFIX "${ARG_PREFIX}" PROPERTIES LABELS ${label}
+                         DISCOVERY_TIMEOUT 60)
 endfunction()

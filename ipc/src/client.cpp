@@ -183,10 +183,10 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
         if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
             return fail(Error::ProtocolViolation);
         }
-        sq_head_seen_ = head;
-        if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) {
-            return fail(Error::RingFull);
+        if (!rules::ring_has_room<U32>(head, sq_tail_, capacity_)) {
+            return fail(Error::RingFull);  // nothing changed, not even the cached head
         }
+        sq_head_seen_ = head;
     }
     // Credit holds, so a free pending slot exists (outstanding < capacity == slots).
     KEEL_IPC_ASSERT(free_top_ > 0);
@@ -241,18 +241,21 @@ Result<Reaped> Client::reap() {
         return fail(Error::Closed);
     if (mode_ == Mode::Open)
         return reap_ring();
-    if (!cq_drained_) {
-        if (cq_head_ != cq_drain_limit_) {
-            auto r = reap_ring();
-            if (r)
-                return r;
-        }
-        cq_drained_ = true;  // the rest complete here, without the server
+    if (!cq_drained_ && cq_head_ != cq_drain_limit_) {
+        auto r = reap_ring();
+        if (r)
+            return r;
     }
-    return reap_leftover();
+    // The rest complete here, without the server. The drain ends only once a leftover is
+    // handed out, so a reap that returns Empty changes nothing.
+    auto r = reap_leftover();
+    if (r)
+        cq_drained_ = true;
+    return r;
 }
 
 Result<Reaped> Client::reap_ring() {
+    U32 seen = cq_tail_seen_;
     if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) {
         if (mode_ != Mode::Open)
             return fail(Error::Empty);  // past the drain limit: not read again
@@ -260,9 +263,9 @@ Result<Reaped> Client::reap_ring() {
         if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
             return fail(Error::ProtocolViolation);
         }
-        cq_tail_seen_ = tail;
-        if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_))
+        if (!rules::ring_has_entry<U32>(cq_head_, tail))
             return fail(Error::Empty);
+        seen = tail;  // committed below, once the entry has validated
     }
     // Read the entry once; validate the copy; use only the copy.
     const abi::Completion c =
@@ -278,6 +281,7 @@ Result<Reaped> Client::reap_ring() {
     }
 
     // ---- commit ----
+    cq_tail_seen_ = seen;
     Reaped out;
     out.user_data = s.user_data;
     out.tag = c.tag;
@@ -296,11 +300,12 @@ Result<Reaped> Client::reap_ring() {
 
 // After teardown: every operation the server never completed completes here, exactly once.
 Result<Reaped> Client::reap_leftover() {
-    while (leftover_cursor_ < capacity_) {
-        U32 slot = leftover_cursor_++;
+    // The cursor moves only when a leftover is handed out: an Empty reap changes nothing.
+    for (U32 slot = leftover_cursor_; slot < capacity_; ++slot) {
         Slot& s = slots_[slot];
         if (s.state != rules::kSlotLive)
             continue;
+        leftover_cursor_ = slot + 1;
         Reaped out;
         out.user_data = s.user_data;
         out.tag = rules::tag_make<U32>(slot, s.gen);

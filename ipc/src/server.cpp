@@ -49,6 +49,14 @@ Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> st
         vh->total_size != layout->total_size) {
         return fail(Error::BadLayout);
     }
+    // Start from the counters as they are (a client may have published already); each is
+    // validated like any later value. Checked before anything is committed, so a failed
+    // attach leaves this Server as it was.
+    U32 sq_head = view->sq->head.value.load(std::memory_order_acquire);
+    U32 cq_tail = view->cq->tail.value.load(std::memory_order_acquire);
+    U32 cq_head = view->cq->head.value.load(std::memory_order_acquire);
+    if (!rules::ring_head_valid<U32>(cq_tail, cq_head, cq_tail))
+        return fail(Error::BadLayout);
 
     view_ = *view;
     capacity_ = g.capacity;
@@ -71,13 +79,6 @@ Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> st
     free_top_ = capacity_;
     for (U32 i = 0; i < buffer_count_; ++i)
         held_[i] = rules::kHeldNo;
-    // Start from the counters as they are (a client may have published already); each is
-    // validated like any later value.
-    U32 sq_head = view_.sq->head.value.load(std::memory_order_acquire);
-    U32 cq_tail = view_.cq->tail.value.load(std::memory_order_acquire);
-    U32 cq_head = view_.cq->head.value.load(std::memory_order_acquire);
-    if (!rules::ring_head_valid<U32>(cq_tail, cq_head, cq_tail))
-        return fail(Error::BadLayout);
     sq_head_ = sq_tail_seen_ = sq_head;
     cq_tail_ = cq_head_seen_ = cq_published_ = cq_tail;
     fifo_head_ = fifo_tail_ = 0;

@@ -66,7 +66,8 @@ class Client {
                         const Geometry& g, std::uint32_t first_index = 0);
 
     // Takes a buffer from the pool. O(1). Errors: Empty (every buffer is in hand or lent),
-    // Closed.
+    // Closed (before create()). After teardown buffers can still be taken and released, but
+    // no longer submitted.
     Result<Buffer> acquire();
     // Puts a buffer in hand back into the pool. O(1). Errors: InvalidBuffer (empty handle),
     // NotOwner (another client's buffer). On error the handle is left untouched.

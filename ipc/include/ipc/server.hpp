@@ -81,7 +81,8 @@ class Server {
 
     bool client_closed() const;
     std::uint32_t capacity() const { return capacity_; }
-    // Accepted operations not completed yet, plus completions the client has not consumed.
+    // Accepted operations not completed yet, plus completions the client has not consumed (as
+    // last read; after client_gone() the client's head is no longer read).
     std::uint32_t live() const;
     std::uint32_t queued() const { return queued_; }
     std::uint32_t taken() const { return taken_; }
