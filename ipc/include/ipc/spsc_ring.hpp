@@ -49,6 +49,7 @@ bool ring_geometry_ok(std::span<T> entries) {
 
 }  // namespace detail
 
+// Both ends: every call but attach() requires a successful attach() first.
 template <RingEntry T>
 class SpscProducer {
   public:
