@@ -1,0 +1,55 @@
+# keel_ipc_mutant_library(<name>): target keel_ipc_mutant_<name>, ipc/'s sources with the
+# seeded bug spec/mutants/<name>.sed applied to a copy in the build tree (ipc/ itself is never
+# touched). Its PUBLIC include directory is the mutated copy of ipc/include, so code compiled
+# against it sees the mutant's rules.hpp. Sets, in the caller's scope,
+#   KEEL_MUTANT_<name>_INCLUDE  the mutated include directory
+#   KEEL_MUTANT_<name>_FILE     the file the mutant changes (e.g. include/ipc/rules.hpp)
+# Usable from proptest/ and fuzz/ as well (include this file, or call it after spec/ ran).
+set(KEEL_SPEC_MUTANT_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "")
+
+function(keel_ipc_mutant_library name)
+    set(script ${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants/${name}.sed)
+    if(NOT EXISTS ${script})
+        message(FATAL_ERROR "no mutant ${name}: ${script} missing")
+    endif()
+    file(STRINGS ${script} header REGEX "^# file: ")
+    list(GET header 0 header)
+    string(REGEX REPLACE "^# file: *" "" file "${header}")
+    set(ipc ${PROJECT_SOURCE_DIR}/ipc)
+    set(out ${CMAKE_BINARY_DIR}/ipc_mutants/${name})
+    file(GLOB headers ${ipc}/include/ipc/*.hpp)
+    set(outputs ${out}/src/client.cpp ${out}/src/server.cpp)
+    foreach(h ${headers})
+        get_filename_component(n ${h} NAME)
+        list(APPEND outputs ${out}/include/ipc/${n})
+    endforeach()
+    # Defined once (spec/ and proptest/ or fuzz/ may all ask for the same mutant): one rule
+    # generates the copy, every later caller reuses the target.
+    if(NOT TARGET keel_ipc_mutant_${name})
+        add_custom_command(
+            OUTPUT ${outputs}
+            COMMAND ${CMAKE_COMMAND} -DIPC=${ipc} -DOUT=${out} -DSCRIPT=${script} -DFILE=${file}
+                    -P ${KEEL_SPEC_MUTANT_CMAKE_DIR}/apply_mutant.cmake
+            DEPENDS ${script} ${headers} ${ipc}/src/client.cpp ${ipc}/src/server.cpp
+                    ${KEEL_SPEC_MUTANT_CMAKE_DIR}/apply_mutant.cmake
+            COMMENT "ipc mutant ${name}: ${file}")
+        add_library(keel_ipc_mutant_${name} STATIC ${out}/src/client.cpp ${out}/src/server.cpp)
+        target_include_directories(keel_ipc_mutant_${name} BEFORE PUBLIC ${out}/include)
+        # No -Werror: a seeded bug may leave an unused parameter behind.
+        target_link_libraries(keel_ipc_mutant_${name} PUBLIC keel_sanitize)
+    endif()
+    set(KEEL_MUTANT_${name}_INCLUDE ${out}/include PARENT_SCOPE)
+    set(KEEL_MUTANT_${name}_FILE ${file} PARENT_SCOPE)
+endfunction()
+
+# Every mutant spec/ keeps, by name.
+function(keel_ipc_mutant_names out_var)
+    file(GLOB scripts ${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants/*.sed)
+    set(names "")
+    foreach(s ${scripts})
+        get_filename_component(n ${s} NAME_WE)
+        list(APPEND names ${n})
+    endforeach()
+    list(SORT names)
+    set(${out_var} ${names} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,159 @@
+// The protocol state machine of spec/ipc.md as Z3 expressions. Every guard and effect is
+// computed by the shipped rule functions of ipc/rules.hpp instantiated over z3::expr; what
+// this file adds is only the sequencing Client and Server perform around those rules (named
+// in spec/ipc.md, "What is shared and what is conformance-checked").
+//
+// The same transition functions serve the inductive proofs (state and choices symbolic) and
+// the trace checker (everything concrete, simplified to numerals).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <spec/z3_word.hpp>
+
+namespace keel::spec {
+
+using z3::expr;
+
+// Scalars of the state, in one list so that copying, merging and printing stay generic:
+// client (cmode .. outstanding), server (smode .. ops_live), shared memory (the rest).
+// clang-format off
+#define KEEL_SPEC_SCALARS(X) \
+    X(cmode) X(sq_tail) X(sq_head_seen) X(cq_head) X(cq_tail_seen) X(drain_limit) X(drained) \
+    X(cursor) X(outstanding) \
+    X(smode) X(sq_head) X(sq_tail_seen) X(cq_tail) X(cq_head_seen) X(cq_published) X(ops_live) \
+    X(sq_head_pub) X(sq_tail_pub) X(cq_head_pub) X(cq_tail_pub) X(client_closed) X(server_closed)
+// clang-format on
+
+// Arrays: per client slot (capacity), per buffer, per server op record (capacity), per ring slot.
+// clang-format off
+#define KEEL_SPEC_SLOT_ARRAYS(X) X(c_state) X(c_gen) X(c_buf) X(c_cancel)
+#define KEEL_SPEC_BUF_ARRAYS(X) X(bstate) X(held)
+#define KEEL_SPEC_REC_ARRAYS(X) X(op_state) X(op_tag) X(op_buf) X(op_flag)
+#define KEEL_SPEC_SQ_ARRAYS(X) \
+    X(sq_tag) X(sq_opcode) X(sq_buffer) X(sq_length) X(sq_target) X(sq_target_hi)
+#define KEEL_SPEC_CQ_ARRAYS(X) X(cq_tag) X(cq_status) X(cq_buffer)
+#define KEEL_SPEC_ARRAYS(X) \
+    KEEL_SPEC_SLOT_ARRAYS(X) KEEL_SPEC_BUF_ARRAYS(X) KEEL_SPEC_REC_ARRAYS(X) \
+    KEEL_SPEC_SQ_ARRAYS(X) KEEL_SPEC_CQ_ARRAYS(X)
+// clang-format on
+
+// Client modes (Client::Mode minus Unset) and server modes (Server::Mode minus Unset).
+inline constexpr std::uint32_t kCOpen = 0, kCPeerGone = 1, kCClosed = 2;
+inline constexpr std::uint32_t kSOpen = 0, kSClientGone = 1, kSClosed = 2;
+
+struct State {
+    // z3::expr has no default constructor: every scalar starts as an empty expr of `c`
+    // (`ctx` only anchors the member-initialiser list the macro extends).
+#define KEEL_SPEC_INIT_S(n) , n(c)
+    explicit State(z3::context& c) : ctx(&c) KEEL_SPEC_SCALARS(KEEL_SPEC_INIT_S) {}
+#undef KEEL_SPEC_INIT_S
+    z3::context* ctx;
+#define KEEL_SPEC_DECL_S(n) expr n;
+#define KEEL_SPEC_DECL_A(n) std::vector<expr> n;
+    KEEL_SPEC_SCALARS(KEEL_SPEC_DECL_S)
+    KEEL_SPEC_ARRAYS(KEEL_SPEC_DECL_A)
+#undef KEEL_SPEC_DECL_S
+#undef KEEL_SPEC_DECL_A
+};
+
+// Result of one transition. err is 0 or an ipc::Error value (bv32). A failed call leaves the
+// state as the spec says (usually unchanged; cached peer counters may be refreshed).
+struct Out {
+    State next;
+    expr err;
+    expr value;      // tag / buffer id / op id / drained count
+    expr r_tag;      // reap, take
+    expr r_status;   // reap
+    expr r_buffer;   // reap, take
+    expr r_cancel;   // reap
+    expr choice_ok;  // the nondeterministic choices given are ones the spec allows
+    expr safe;       // no KEEL_IPC_ASSERT of the implementation can fire
+};
+
+struct Named {
+    std::string group;  // I1..I7
+    char side;          // 'c' client-local, 's' server-local, 'x' relates both sides
+    std::string name;
+    expr e;
+};
+
+class Model {
+  public:
+    // cap: ring capacity = client slots = server op records (concrete); buffers: table size.
+    Model(z3::context& ctx, std::uint32_t cap, std::uint32_t buffers);
+
+    z3::context& ctx() const { return ctx_; }
+    std::uint32_t cap() const { return cap_; }
+    std::uint32_t buffers() const { return buffers_; }
+    expr bv(std::uint64_t v) const { return ctx_.bv_val(v, 32); }
+
+    State fresh(const std::string& prefix) const;  // every field a fresh constant
+    State initial(const expr& first_index) const;  // after Client::create + Server::attach
+    State merge(const expr& c, const State& a, const State& b) const;  // c ? a : b
+    // Ranges every field has by construction (types, enum values); no protocol content.
+    expr well_typed(const State& s) const;
+    std::vector<std::pair<std::string, expr>> fields(const State& s) const;  // for printing
+
+    // Environment: Geometry::buffer_size and Server::attach's op_limit.
+    expr bsize, op_limit;
+
+    // ---- Client (spec/ipc.md §3) ----
+    Out acquire(const State& s, const expr& choice_buffer) const;
+    Out release(const State& s, const expr& buffer) const;
+    Out submit(const State& s, const expr& opcode, const expr& buffer, const expr& length,
+               const expr& choice_slot) const;
+    Out cancel(const State& s, const expr& target, const expr& choice_slot) const;
+    Out publish(const State& s) const;
+    Out reap(const State& s) const;
+    Out peer_gone(const State& s) const;
+    Out client_close(const State& s) const;
+    // ---- Server (spec/ipc.md §4) ----
+    Out poll_begin(const State& s) const;  // validate and read the client's counters
+    expr accept_enabled(const State& s) const;
+    Out accept_one(const State& s, const expr& choice_record) const;  // one loop turn of poll
+    Out poll_end(const State& s, const expr& drained) const;  // publish heads after the loop
+    Out take(const State& s, const expr& choice_record) const;
+    Out complete(const State& s, const expr& record, const expr& status) const;
+    Out server_publish(const State& s) const;
+    Out client_gone(const State& s) const;
+    Out server_close(const State& s) const;
+
+    // ---- Invariants (spec/ipc.md §6) ----
+    std::vector<Named> invariants(const State& s) const;
+    // Client-local and server-local parts (I8: what each side keeps whatever the peer does).
+    expr client_local(const State& s) const;
+    expr server_local(const State& s) const;
+
+    // Helpers also used by the proofs and the checker.
+    expr sel(const std::vector<expr>& v, const expr& i, const expr& dflt) const;
+    std::vector<expr> upd(const std::vector<expr>& v, const expr& i, const expr& x) const;
+    expr count(const std::vector<expr>& conds) const;
+    expr live_count(const State& s) const;  // client slots live
+    expr tag_of(const State& s, std::uint32_t slot) const;
+    expr server_live(const State& s) const;  // Server::live()
+
+  private:
+    Out base(const State& s) const;
+    struct Posted {
+        State s;
+        expr room;
+    };
+    Posted post(const State& s, const expr& tag, const expr& status, const expr& buffer) const;
+    State free_op(const State& s, const expr& r) const;
+    State free_slot(const State& s, const expr& slot) const;
+    Out push(const State& s, const expr& opcode, const expr& buffer, const expr& length,
+             const expr& is_cancel, const expr& target, const expr& choice_slot) const;
+    Out reap_ring(const State& s) const;
+
+    z3::context& ctx_;
+    std::uint32_t cap_;
+    std::uint32_t buffers_;
+};
+
+// Error codes as bv32 numerals.
+std::uint32_t err_code(int e);
+
+}  // namespace keel::spec

@@ -1,0 +1,55 @@
+// keel_spec_mutant_<name> [--proofs-first | --only OBLIGATION]: the spec check run against a seeded
+// mutant of ipc/ (spec/mutants/<name>.sed). Exit 0 only if the mutant is REFUTED, i.e. a proof
+// obligation or a conformance trace yields a concrete counterexample, which is printed.
+// Proofs run at capacities 1 and 2 with 1 and 2 buffers to keep the check cheap.
+#include <cstdio>
+#include <string>
+
+#include <spec/conformance.hpp>
+#include <spec/proofs.hpp>
+
+namespace {
+
+bool proofs(const std::string& only) {
+    keel::spec::ProofConfig cfg;
+    cfg.caps = {1, 2};
+    cfg.buffers = {1, 2};
+    // Cheapest and most telling first.
+    for (const char* n : {"RING", "RULES", "COUNTERS", "SAFE", "I8.client", "I8.server", "I1", "I2",
+                          "I3", "I4", "I5", "I6", "I7", "I5.step", "I6.step"}) {
+        if (!only.empty() && only != n)
+            continue;
+        auto r = keel::spec::prove(n, cfg);
+        if (!r.proved) {
+            std::printf("%sREFUTED by proof obligation %s\n", r.counterexample.c_str(), n);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool conformance() {
+    auto r = keel::spec::run_conformance(false);
+    if (!r.ok) {
+        std::printf("%sREFUTED by trace conformance\n", r.message.c_str());
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+// --only OBLIGATION: run just that proof obligation (to see which obligations a mutant breaks).
+int main(int argc, char** argv) {
+    bool proofs_first = argc > 1 && std::string(argv[1]) == "--proofs-first";
+    if (argc > 2 && std::string(argv[1]) == "--only") {
+        bool refuted = proofs(argv[2]);
+        if (!refuted)
+            std::printf("SURVIVED obligation %s\n", argv[2]);
+        return refuted ? 0 : 1;
+    }
+    bool refuted = proofs_first ? (proofs({}) || conformance()) : (conformance() || proofs({}));
+    if (!refuted)
+        std::printf("SURVIVED: no proof or trace refutes this mutant\n");
+    return refuted ? 0 : 1;
+}

@@ -1,0 +1,714 @@
+// Proof obligations (spec/ipc.md §7). Each is discharged by Z3 as "hypothesis and not goal is
+// unsatisfiable"; a satisfying assignment is a counterexample to induction, printed as
+// pre-state, step, post-state and the violated conjuncts.
+#include <spec/proofs.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+
+#include <ipc/abi.hpp>
+#include <ipc/result.hpp>
+#include <ipc/rules.hpp>
+#include <spec/model.hpp>
+
+namespace keel::spec {
+
+namespace R = keel::ipc::rules;
+
+namespace {
+
+struct Inputs {
+    expr buf, slot, rec, opcode, buffer, length, target, status, drained;
+};
+
+struct Trans {
+    std::string name;
+    char side;  // 'c' client call, 's' server call
+    Out out;
+    expr guard;
+};
+
+std::vector<Trans> transitions(const Model& m, const State& s, const Inputs& in) {
+    auto t = m.ctx().bool_val(true);
+    return {
+        {"Client::acquire(choice buffer=buf)", 'c', m.acquire(s, in.buf), t},
+        {"Client::release(buffer=buf)", 'c', m.release(s, in.buf), t},
+        {"Client::submit(opcode, buffer, length; choice slot)", 'c',
+         m.submit(s, in.opcode, in.buffer, in.length, in.slot), t},
+        {"Client::cancel(target; choice slot)", 'c', m.cancel(s, in.target, in.slot), t},
+        {"Client::publish()", 'c', m.publish(s), t},
+        {"Client::reap()", 'c', m.reap(s), t},
+        {"Client::peer_gone()", 'c', m.peer_gone(s), t},
+        {"Client::close()", 'c', m.client_close(s), t},
+        {"Server::poll() begin: read and validate counters", 's', m.poll_begin(s), t},
+        {"Server::poll() loop: accept one submission (choice record=rec)", 's',
+         m.accept_one(s, in.rec), m.accept_enabled(s)},
+        {"Server::poll() end: publish heads (drained)", 's', m.poll_end(s, in.drained), t},
+        {"Server::take(choice record=rec)", 's', m.take(s, in.rec), t},
+        {"Server::complete(record=rec, status)", 's', m.complete(s, in.rec, in.status), t},
+        {"Server::publish()", 's', m.server_publish(s), t},
+        {"Server::client_gone()", 's', m.client_gone(s), t},
+        {"Server::close()", 's', m.server_close(s), t},
+    };
+}
+
+Inputs fresh_inputs(const Model& m) {
+    auto& c = m.ctx();
+    Inputs in{
+        c.bv_const("in.buf", 32),    c.bv_const("in.slot", 32),   c.bv_const("in.rec", 32),
+        c.bv_const("in.opcode", 32), c.bv_const("in.buffer", 32), c.bv_const("in.length", 32),
+        c.bv_const("in.target", 32), c.bv_const("in.status", 32), c.bv_const("in.drained", 32)};
+    return in;
+}
+
+expr inputs_typed(const Model& m, const Inputs& in) {
+    return z3::ult(in.opcode, m.bv(0x10000)) && z3::ult(in.buffer, m.bv(0x10000)) &&
+           z3::ult(in.status, m.bv(0x10000));
+}
+
+std::string num(const z3::model& mdl, const expr& e) {
+    auto v = mdl.eval(e, true);
+    std::uint64_t x = 0;
+    if (v.is_numeral_u64(x)) {
+        std::ostringstream o;
+        if (x >= 0x10000) {
+            o << "0x" << std::hex << x;
+        } else {
+            o << x;
+        }
+        return o.str();
+    }
+    return v.to_string();
+}
+
+std::string show_state(const Model& m, const z3::model& mdl, const State& s, const State* before) {
+    std::ostringstream o;
+    auto f = m.fields(s);
+    std::vector<std::pair<std::string, expr>> b;
+    if (before)
+        b = m.fields(*before);
+    std::string group;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+        auto v = num(mdl, f[i].second);
+        if (before && num(mdl, b[i].second) == v)
+            continue;
+        auto name = f[i].first;
+        auto br = name.find('[');
+        auto g = br == std::string::npos ? name : name.substr(0, br);
+        if (g != group || br == std::string::npos) {
+            o << (group.empty() ? "    " : (br == std::string::npos ? "\n    " : "\n    "));
+            group = g;
+        } else {
+            o << " ";
+        }
+        o << name << "=" << v;
+        if (before)
+            o << " (was " << num(mdl, b[i].second) << ")";
+    }
+    return o.str();
+}
+
+struct Query {
+    z3::context& ctx;
+    unsigned* queries;
+    // Returns a counterexample text, or "" if hyp && !goal is unsatisfiable.
+    std::string run(const expr& hyp, const std::vector<Named>& goals,
+                    const std::function<std::string(const z3::model&)>& describe) {
+        z3::solver sol(ctx);
+        z3::params p(ctx);
+        p.set("timeout", 120000u);
+        sol.set(p);
+        sol.add(hyp);
+        expr all = ctx.bool_val(true);
+        for (auto& g : goals)
+            all = all && g.e;
+        sol.add(!all);
+        ++*queries;
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = sol.check();
+        if (std::getenv("KEEL_SPEC_VERBOSE")) {
+            std::fprintf(
+                stderr, "  query %u: %.2f s\n", *queries,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        if (r == z3::unsat)
+            return "";
+        if (r == z3::unknown)
+            return "Z3 gave up (unknown: " + sol.reason_unknown() + ")\n";
+        auto mdl = sol.get_model();
+        std::ostringstream o;
+        o << describe(mdl);
+        o << "  violated:\n";
+        for (auto& g : goals) {
+            if (mdl.eval(g.e, true).is_false())
+                o << "    [" << g.group << "] " << g.name << "\n";
+        }
+        return o.str();
+    }
+};
+
+std::vector<Named> group_of(const std::vector<Named>& all, const std::string& g) {
+    std::vector<Named> r;
+    for (auto& n : all) {
+        if (n.group == g)
+            r.push_back(n);
+    }
+    return r;
+}
+
+expr conj(const Model& m, const std::vector<Named>& v, char side = 0) {
+    expr r = m.ctx().bool_val(true);
+    for (auto& n : v) {
+        if (side == 0 || n.side == side)
+            r = r && n.e;
+    }
+    return r;
+}
+
+std::string size_line(std::uint32_t cap, std::uint32_t bufs) {
+    return "capacity " + std::to_string(cap) + ", " + std::to_string(bufs) + " buffer(s)";
+}
+
+// I1..I7 and SAFE over the composed system; I8.* over one side with the peer havocked.
+std::string composed(const std::string& name, std::uint32_t cap, std::uint32_t bufs,
+                     unsigned* queries) {
+    z3::context ctx;
+    Model m(ctx, cap, bufs);
+    Query q{ctx, queries};
+    State s = m.fresh("pre.");
+    // Every rule depends on counter differences, and on absolute indices only through
+    // ring_slot = index mod capacity (RING proves both for all 32-bit values): translating a
+    // ring's counters by a multiple of the capacity changes nothing. So the base counter of
+    // each ring may be taken below the capacity, which keeps the bit-blasted queries small.
+    auto small = [&](const char* n) {
+        unsigned bits = 0;
+        while ((1u << bits) < cap)
+            ++bits;
+        return bits == 0 ? m.bv(0) : z3::zext(ctx.bv_const(n, bits), 32 - bits);
+    };
+    if (name == "I8.client") {
+        s.sq_head_seen = small("pre.sq_head_seen");
+        s.cq_head = small("pre.cq_head");
+    } else if (name == "I8.server") {
+        s.sq_head = small("pre.sq_head");
+        s.cq_head_seen = small("pre.cq_head_seen");
+    } else {
+        s.sq_head_seen = small("pre.sq_head_seen");
+        s.cq_head_seen = small("pre.cq_head_seen");
+    }
+    Inputs in = fresh_inputs(m);
+    auto inv = m.invariants(s);
+    bool hostile = name == "I8.client" || name == "I8.server";
+    char side = name == "I8.client" ? 'c' : name == "I8.server" ? 's' : 0;
+
+    auto header = [&](const std::string& what) {
+        return "COUNTEREXAMPLE to " + name + " (" + size_line(cap, bufs) + "): " + what + "\n";
+    };
+
+    if (!hostile && name != "SAFE" && name != "I5.step" && name != "I6.step") {
+        auto first = ctx.bv_const("first_index", 32);
+        State init = m.initial(first);
+        auto goals = group_of(m.invariants(init), name);
+        auto ce = q.run(m.well_typed(init), goals, [&](const z3::model& mdl) {
+            return header("the initial state") +
+                   "  step 0: Client::create + Server::attach, first_index=" + num(mdl, first) +
+                   "\n" + show_state(m, mdl, init, nullptr) + "\n";
+        });
+        if (!ce.empty())
+            return ce;
+    }
+
+    auto ts = transitions(m, s, in);
+    for (auto& t : ts) {
+        if (hostile && t.side != side)
+            continue;
+        expr hyp = m.well_typed(s) && inputs_typed(m, in) && t.guard && t.out.choice_ok;
+        hyp = hyp && (hostile ? conj(m, inv, side) : conj(m, inv));
+        std::vector<Named> goals;
+        if (name == "SAFE" || hostile) {
+            goals.push_back(Named{"SAFE", 'x', "no implementation assertion fires", t.out.safe});
+        }
+        if (hostile) {
+            for (auto& n : m.invariants(t.out.next)) {
+                if (n.side == side)
+                    goals.push_back(n);
+            }
+        } else if (name == "I6.step") {
+            if (t.name != "Client::reap()")
+                continue;
+            auto torn = !(s.cmode == m.bv(kCOpen));
+            goals.push_back(Named{"I6", 'c',
+                                  "torn down with operations pending: reap completes one",
+                                  !(torn && !(s.outstanding == m.bv(0))) || t.out.err == m.bv(0)});
+            goals.push_back(Named{"I6", 'c', "torn down, nothing pending: reap says Empty",
+                                  !(torn && s.outstanding == m.bv(0)) ||
+                                      t.out.err == m.bv(std::uint32_t(keel::ipc::Error::Empty))});
+        } else if (name == "I5.step") {
+            if (t.name.rfind("Server::poll() loop", 0) != 0)
+                continue;
+            using St = keel::ipc::abi::Status;
+            auto at = R::ring_slot<expr>(s.sq_head, m.bv(cap));
+            auto opcode = m.sel(s.sq_opcode, at, m.bv(0));
+            auto ctag = m.sel(s.sq_tag, at, m.bv(0));
+            auto target = m.sel(s.sq_target, at, m.bv(0));
+            auto is_cancel = opcode == m.bv(std::uint32_t(keel::ipc::abi::Op::Cancel)) &&
+                             m.sel(s.sq_buffer, at, m.bv(0)) == m.bv(keel::ipc::abi::kNoBuffer);
+            auto both_open = s.cmode == m.bv(kCOpen) && s.smode == m.bv(kSOpen);
+            hyp = hyp && is_cancel && both_open;
+            const State& n = t.out.next;
+            auto post_at = [&](std::uint32_t k, const expr& tag, std::uint32_t status,
+                               const expr& buf) {
+                auto j = R::ring_slot<expr>(s.cq_tail + m.bv(k), m.bv(cap));
+                return m.sel(n.cq_tag, j, m.bv(0)) == tag &&
+                       m.sel(n.cq_status, j, m.bv(0)) == m.bv(status) &&
+                       m.sel(n.cq_buffer, j, m.bv(0)) == buf;
+            };
+            auto none = m.bv(keel::ipc::abi::kNoBuffer);
+            expr any = ctx.bool_val(false);
+            for (std::uint32_t r = 0; r < cap; ++r) {
+                auto match = !(s.op_state[r] == m.bv(R::kOpFree)) && s.op_tag[r] == target;
+                any = any || match;
+                auto rs = std::to_string(r);
+                goals.push_back(Named{
+                    "I5", 'x', "queued target (op " + rs + "): Cancelled with its buffer, then Ok",
+                    !(match && s.op_state[r] == m.bv(R::kOpQueued)) ||
+                        (n.op_state[r] == m.bv(R::kOpFree) && n.cq_tail == s.cq_tail + m.bv(2) &&
+                         post_at(0, target, std::uint32_t(St::Cancelled), s.op_buf[r]) &&
+                         post_at(1, ctag, std::uint32_t(St::Ok), none))});
+                goals.push_back(Named{
+                    "I5", 'x',
+                    "taken target (op " + rs + "): InProgress, target stays taken and flagged",
+                    !(match && s.op_state[r] == m.bv(R::kOpTaken)) ||
+                        (n.op_state[r] == m.bv(R::kOpTaken) && n.op_flag[r] == m.bv(1) &&
+                         n.cq_tail == s.cq_tail + m.bv(1) &&
+                         post_at(0, ctag, std::uint32_t(St::InProgress), none))});
+            }
+            goals.push_back(Named{"I5", 'x', "unknown or completed target: NotFound, nothing else",
+                                  any || (n.cq_tail == s.cq_tail + m.bv(1) &&
+                                          post_at(0, ctag, std::uint32_t(St::NotFound), none) &&
+                                          n.ops_live == s.ops_live)});
+        } else if (name != "SAFE") {
+            goals = group_of(m.invariants(t.out.next), name);
+        }
+        auto ce = q.run(hyp, goals, [&](const z3::model& mdl) {
+            std::ostringstream o;
+            o << header("a step from a state satisfying " +
+                        std::string(hostile
+                                        ? "the " + std::string(side == 'c' ? "client" : "server") +
+                                              "-local invariants (shared memory arbitrary)"
+                                        : "every invariant"));
+            o << "  step 1: state\n" << show_state(m, mdl, s, nullptr) << "\n";
+            o << "  step 2: " << t.name << "  inputs: buf=" << num(mdl, in.buf)
+              << " slot=" << num(mdl, in.slot) << " rec=" << num(mdl, in.rec)
+              << " opcode=" << num(mdl, in.opcode) << " buffer=" << num(mdl, in.buffer)
+              << " length=" << num(mdl, in.length) << " target=" << num(mdl, in.target)
+              << " status=" << num(mdl, in.status) << " drained=" << num(mdl, in.drained)
+              << " buffer_size=" << num(mdl, m.bsize) << " op_limit=" << num(mdl, m.op_limit)
+              << "\n    -> error=" << num(mdl, t.out.err) << " value=" << num(mdl, t.out.value)
+              << " tag=" << num(mdl, t.out.r_tag) << " status=" << num(mdl, t.out.r_status)
+              << " buffer=" << num(mdl, t.out.r_buffer) << "\n";
+            o << "  step 3: state afterwards (changed fields)\n"
+              << show_state(m, mdl, t.out.next, &s) << "\n";
+            return o.str();
+        });
+        if (!ce.empty())
+            return ce;
+    }
+    return "";
+}
+
+// ---- symbolic capacity -------------------------------------------------------------------
+
+expr pow2_cap(z3::context& c, const expr& cap) {
+    auto one = c.bv_val(1, 32);
+    return !(cap == c.bv_val(0, 32)) && (cap & (cap - one)) == c.bv_val(0, 32) &&
+           z3::ule(cap, c.bv_val(std::uint64_t(keel::ipc::abi::kMaxCapacity), 32));
+}
+
+std::string ring_rules(unsigned* queries) {
+    z3::context c;
+    Query q{c, queries};
+    auto cap = c.bv_const("capacity", 32);
+    auto H = c.bv_const("head_absolute", 64);
+    auto U = c.bv_const("used", 64);
+    auto i = c.bv_const("i", 32), k = c.bv_const("k", 32);
+    auto seen = c.bv_const("seen", 32), nw = c.bv_const("new", 32);
+    auto live = c.bv_const("live", 32), g = c.bv_const("gen", 32), sl = c.bv_const("slot", 32);
+    auto id = c.bv_const("id", 32), count = c.bv_const("count", 32);
+    auto T = H + U;
+    auto h = H.extract(31, 0), t = T.extract(31, 0), u = U.extract(31, 0);
+    auto b32 = [&](std::uint64_t v) { return c.bv_val(v, 32); };
+    auto hyp = pow2_cap(c, cap) && z3::ule(U, z3::zext(cap, 32)) && z3::ule(seen - h, cap) &&
+               z3::ule(t - seen, cap);
+    std::vector<Named> goals{
+        {"I7", 'x', "IPC-R-001 used = tail - head across wrap", R::ring_used<expr>(h, t) == u},
+        {"I7", 'x', "IPC-R-004 has_entry iff used > 0",
+         R::ring_has_entry<expr>(h, t) == !(u == b32(0))},
+        {"I7", 'x', "IPC-R-002 has_room iff used < capacity",
+         R::ring_has_room<expr>(h, t, cap) == z3::ult(u, cap)},
+        {"I7", 'x', "IPC-R-003 slot = index mod capacity, < capacity",
+         R::ring_slot<expr>(t, cap) == z3::urem(t, cap) &&
+             z3::ult(R::ring_slot<expr>(t, cap), cap)},
+        {"I7", 'x', "IPC-R-003 live entries have distinct slots",
+         !(z3::ult(i, u) && z3::ult(k, u) && !(i == k)) ||
+             !(R::ring_slot<expr>(h + i, cap) == R::ring_slot<expr>(h + k, cap))},
+        {"I7", 'x', "IPC-R-005 a tail is accepted iff head <= seen <= tail <= head + capacity",
+         R::ring_tail_valid<expr>(h, seen, nw, cap) ==
+             (z3::ule(nw - h, cap) && z3::ule(seen - h, nw - h))},
+        {"I7", 'x', "IPC-R-005 a head is accepted iff seen <= head <= tail",
+         R::ring_head_valid<expr>(seen, nw, t) == z3::ule(nw - seen, t - seen)},
+        {"I3", 'x', "IPC-R-011 credit iff live < capacity",
+         R::credit_ok<expr>(live, cap) == z3::ult(live, cap)},
+    };
+    auto ce = q.run(hyp, goals, [&](const z3::model& mdl) {
+        return "COUNTEREXAMPLE to RING (symbolic capacity): capacity=" + num(mdl, cap) +
+               " head=" + num(mdl, h) + " tail=" + num(mdl, t) + " used=" + num(mdl, u) +
+               " seen=" + num(mdl, seen) + " new=" + num(mdl, nw) + " i=" + num(mdl, i) +
+               " k=" + num(mdl, k) + " live=" + num(mdl, live) + "\n";
+    });
+    if (!ce.empty())
+        return ce;
+    // Tags and buffer ids (IPC-R-020/021, IPC-R-050).
+    auto hyp2 = pow2_cap(c, cap) && z3::ult(sl, cap) && z3::ult(g, b32(0x10000)) &&
+                z3::ule(count, b32(keel::ipc::abi::kMaxBuffers)) && z3::ult(id, b32(0x10000));
+    auto tag = R::tag_make<expr>(sl, g);
+    std::vector<Named> goals2{
+        {"I2", 'x', "IPC-R-020 tag_slot/tag_gen invert tag_make",
+         R::tag_slot<expr>(tag) == sl && R::tag_gen<expr>(tag) == g},
+        {"I2", 'x', "IPC-R-021 a freed slot's next generation differs and stays 16-bit",
+         !(R::gen_next<expr>(g) == g) && z3::ult(R::gen_next<expr>(g), b32(0x10000))},
+        {"I8", 'x', "IPC-R-050 a peer's buffer id is accepted iff none or < count",
+         R::buffer_id_in_range<expr>(id, count) ==
+             (id == b32(keel::ipc::abi::kNoBuffer) || z3::ult(id, count))},
+    };
+    return q.run(hyp2, goals2, [&](const z3::model& mdl) {
+        return "COUNTEREXAMPLE to RING (tags/ids): slot=" + num(mdl, sl) + " gen=" + num(mdl, g) +
+               " tag=" + num(mdl, tag) + " id=" + num(mdl, id) + " count=" + num(mdl, count) +
+               " capacity=" + num(mdl, cap) + "\n";
+    });
+}
+
+// Every ownership, acceptance, cancellation and teardown rule equals the table of ipc.md §3,
+// written here independently of rules.hpp. The invariants and the model use the rule
+// functions, so this is what stops a wrong rule from being "proved" against itself.
+std::string rule_table(unsigned* queries) {
+    z3::context c;
+    Query q{c, queries};
+    auto b32 = [&](std::uint64_t v) { return c.bv_val(v, 32); };
+    using St = keel::ipc::abi::Status;
+    auto x = c.bv_const("state", 32), cap = c.bv_const("capacity", 32);
+    auto tag = c.bv_const("tag", 32), gen = c.bv_const("slot_gen", 32);
+    auto sbuf = c.bv_const("slot_buffer", 32), ebuf = c.bv_const("entry_buffer", 32);
+    auto is_cancel = c.bv_const("slot_is_cancel", 32), status = c.bv_const("status", 32);
+    auto id = c.bv_const("id", 32), held = c.bv_const("held", 32), found = c.bv_const("found", 32);
+    auto hyp = pow2_cap(c, cap) && z3::ult(x, b32(3)) && z3::ult(is_cancel, b32(2)) &&
+               z3::ult(held, b32(2)) && z3::ult(found, b32(2)) && z3::ult(status, b32(0x10000));
+    auto cancel_only =
+        status == b32(std::uint32_t(St::InProgress)) || status == b32(std::uint32_t(St::NotFound));
+    auto oc = R::resolve_cancel<expr>(found, x);
+    auto queued = found == b32(1) && x == b32(R::kOpQueued);
+    auto taken = found == b32(1) && x == b32(R::kOpTaken);
+    std::vector<Named> goals{
+        {"I1", 'c', "IPC-R-030 lend only InHand, then Lent",
+         R::client_may_lend<expr>(x) == (x == b32(R::kBufInHand)) &&
+             R::client_after_lend<expr>(x) == b32(R::kBufLent)},
+        {"I1", 'c', "IPC-R-031 acquire only Pooled",
+         R::client_may_acquire<expr>(x) == (x == b32(R::kBufPooled))},
+        {"I1", 'c', "IPC-R-032 release only InHand",
+         R::client_may_release<expr>(x) == (x == b32(R::kBufInHand))},
+        {"I4", 'c', "IPC-R-033 a returned buffer is InHand",
+         R::client_after_return<expr>(x) == b32(R::kBufInHand)},
+        {"I2", 'c', "IPC-R-041 tag slot in range iff (tag & 0xffff) < capacity",
+         R::completion_slot_in_range<expr>(tag, cap) == z3::ult(tag & b32(0xFFFF), cap)},
+        {"I2", 'c', "IPC-R-042/043 match iff live, same generation, same buffer",
+         R::completion_matches<expr>(tag, x, gen, sbuf, ebuf) ==
+             (x == b32(R::kSlotLive) && gen == z3::lshr(tag, b32(16)) && ebuf == sbuf)},
+        {"I5", 'c', "IPC-R-044 InProgress/NotFound only for a Cancel",
+         R::completion_status_valid<expr>(is_cancel, status) ==
+             (is_cancel == b32(1) || !cancel_only)},
+        {"I1", 's', "IPC-R-051 hold only a buffer not held",
+         R::server_may_hold<expr>(id, held) ==
+             (id == b32(keel::ipc::abi::kNoBuffer) || held == b32(R::kHeldNo))},
+        {"I1", 's', "IPC-R-052 take only Queued",
+         R::server_may_take<expr>(x) == (x == b32(R::kOpQueued))},
+        {"I1", 's', "IPC-R-053 complete only Taken",
+         R::server_may_complete<expr>(x) == (x == b32(R::kOpTaken))},
+        {"I5", 's', "IPC-R-061 queued target: Ok, target completes, record freed, no flag",
+         !queued ||
+             (oc.cancel_status == b32(std::uint32_t(St::Ok)) && oc.target_completes == b32(1) &&
+              oc.target_state == b32(R::kOpFree) && oc.target_flag == b32(0))},
+        {"I5", 's', "IPC-R-062 taken target: InProgress, stays taken, flagged",
+         !taken ||
+             (oc.cancel_status == b32(std::uint32_t(St::InProgress)) &&
+              oc.target_completes == b32(0) && oc.target_state == x && oc.target_flag == b32(1))},
+        {"I5", 's', "IPC-R-063 otherwise: NotFound, nothing else",
+         queued || taken ||
+             (oc.cancel_status == b32(std::uint32_t(St::NotFound)) &&
+              oc.target_completes == b32(0) && oc.target_flag == b32(0) &&
+              (found == b32(0) || oc.target_state == x))},
+        {"I4", 's', "IPC-R-064 a Cancel's completion carries no buffer",
+         oc.cancel_buffer == b32(keel::ipc::abi::kNoBuffer)},
+        {"I6", 'c', "IPC-R-072 teardown status is PeerGone",
+         R::teardown_status<expr>(x) == b32(std::uint32_t(St::PeerGone))},
+    };
+    return q.run(hyp, goals, [&](const z3::model& mdl) {
+        return "COUNTEREXAMPLE to RULES: state=" + num(mdl, x) + " tag=" + num(mdl, tag) +
+               " slot_gen=" + num(mdl, gen) + " slot_buffer=" + num(mdl, sbuf) +
+               " entry_buffer=" + num(mdl, ebuf) + " slot_is_cancel=" + num(mdl, is_cancel) +
+               " status=" + num(mdl, status) + " id=" + num(mdl, id) + " held=" + num(mdl, held) +
+               " found=" + num(mdl, found) + " capacity=" + num(mdl, cap) + "\n";
+    });
+}
+
+// The credit/ring counter system of both sides, every capacity <= kMaxCapacity at once.
+std::string counters(unsigned* queries) {
+    z3::context c;
+    Query q{c, queries};
+    auto b32 = [&](std::uint64_t v) { return c.bv_val(v, 32); };
+    const char* names[] = {"sq_tail",     "sq_head_seen", "sq_head",      "sq_tail_seen",
+                           "sq_tail_pub", "cq_head",      "cq_head_seen", "cq_tail_seen",
+                           "cq_tail_pub", "cq_tail",      "outstanding",  "ops_live"};
+    struct V {
+        std::vector<expr> x;
+        expr& operator[](int i) { return x[std::size_t(i)]; }
+        const expr& operator[](int i) const { return x[std::size_t(i)]; }
+    };
+    enum {
+        sq_tail,
+        sq_head_seen,
+        sq_head,
+        sq_tail_seen,
+        sq_tail_pub,
+        cq_head,
+        cq_head_seen,
+        cq_tail_seen,
+        cq_tail_pub,
+        cq_tail,
+        outstanding,
+        ops_live,
+        kN
+    };
+    auto cap = c.bv_const("capacity", 32);
+    V s;
+    for (int i = 0; i < kN; ++i)
+        s.x.push_back(c.bv_const((std::string("pre.") + names[i]).c_str(), 32));
+    // Every rule used here depends on counter differences only (RING proves each equal to
+    // its difference form for all 32-bit values), so each ring's base may be fixed at 0.
+    s[sq_head_seen] = b32(0);
+    s[cq_head_seen] = b32(0);
+    auto chain = [&](const V& v, int base, std::vector<int> xs) {
+        expr r = c.bool_val(true);
+        expr prev = b32(0);
+        for (int x : xs) {
+            r = r && z3::ule(prev, v[x] - v[base]);
+            prev = v[x] - v[base];
+        }
+        return r && z3::ule(prev, cap);
+    };
+    auto inv = [&](const V& v) {
+        return std::vector<Named>{
+            {"I7", 'x', "sq counters ordered within capacity",
+             chain(v, sq_head_seen, {sq_head, sq_tail_seen, sq_tail_pub, sq_tail})},
+            {"I7", 'x', "cq counters ordered within capacity",
+             chain(v, cq_head_seen, {cq_head, cq_tail_seen, cq_tail_pub, cq_tail})},
+            {"I3", 'x', "server reservations <= capacity",
+             z3::ule(v[ops_live], cap) &&
+                 z3::ule(R::ring_used<expr>(v[cq_head_seen], v[cq_tail]), cap - v[ops_live])},
+            {"I3", 'x', "outstanding = in sq + ops + in cq",
+             v[outstanding] == R::ring_used<expr>(v[sq_head], v[sq_tail]) + v[ops_live] +
+                                   R::ring_used<expr>(v[cq_head], v[cq_tail])},
+            {"I3", 'x', "outstanding <= capacity", z3::ule(v[outstanding], cap)},
+        };
+    };
+    auto all = [&](const std::vector<Named>& v) {
+        expr r = c.bool_val(true);
+        for (auto& n : v)
+            r = r && n.e;
+        return r;
+    };
+    auto show = [&](const z3::model& mdl, const V& v) {
+        std::string o = "    capacity=" + num(mdl, cap);
+        for (int i = 0; i < kN; ++i)
+            o += std::string(" ") + names[i] + "=" + num(mdl, v[i]);
+        return o + "\n";
+    };
+    // init
+    {
+        auto f = c.bv_const("first_index", 32);
+        V init;
+        for (int i = 0; i < kN; ++i)
+            init.x.push_back(i >= outstanding ? b32(0) : f);
+        auto ce = q.run(pow2_cap(c, cap), inv(init), [&](const z3::model& mdl) {
+            return "COUNTEREXAMPLE to COUNTERS: initial state\n" + show(mdl, init);
+        });
+        if (!ce.empty())
+            return ce;
+    }
+    auto post = [&](V& v, std::vector<Named>& g, const std::string& why) {
+        g.push_back({"SAFE", 'x', why + ": completion ring has room (IPC-R-010)",
+                     R::ring_has_room<expr>(v[cq_head_seen], v[cq_tail], cap)});
+        v[cq_tail] = v[cq_tail] + b32(1);
+    };
+    struct T {
+        std::string name;
+        expr guard;
+        V next;
+        std::vector<Named> extra;
+    };
+    std::vector<T> ts;
+    auto tr = [&](const std::string& n) {
+        ts.push_back(T{n, c.bool_val(true), s, {}});
+        return &ts.back();
+    };
+    {
+        T* t = tr("Client::submit/cancel");
+        t->guard = R::credit_ok<expr>(s[outstanding], cap);
+        auto refresh = !R::ring_has_room<expr>(s[sq_head_seen], s[sq_tail], cap);
+        t->extra.push_back(
+            {"I8", 'x', "an honest server's head is accepted",
+             !refresh || R::ring_head_valid<expr>(s[sq_head_seen], s[sq_head], s[sq_tail])});
+        t->next[sq_head_seen] = z3::ite(refresh, s[sq_head], s[sq_head_seen]);
+        t->extra.push_back({"I3", 'x', "credit implies room: RingFull never happens",
+                            R::ring_has_room<expr>(t->next[sq_head_seen], s[sq_tail], cap)});
+        t->next[sq_tail] = s[sq_tail] + b32(1);
+        t->next[outstanding] = s[outstanding] + b32(1);
+    }
+    tr("Client::publish")->next[sq_tail_pub] = s[sq_tail];
+    {
+        T* t = tr("Server::poll begin");
+        t->extra.push_back(
+            {"I8", 'x', "an honest client's tail and head are accepted",
+             R::ring_tail_valid<expr>(s[sq_head], s[sq_tail_seen], s[sq_tail_pub], cap) &&
+                 R::ring_head_valid<expr>(s[cq_head_seen], s[cq_head], s[cq_tail])});
+        t->next[sq_tail_seen] = s[sq_tail_pub];
+        t->next[cq_head_seen] = s[cq_head];
+    }
+    auto accept_guard =
+        R::ring_has_entry<expr>(s[sq_head], s[sq_tail_seen]) &&
+        R::credit_ok<expr>(s[ops_live] + R::ring_used<expr>(s[cq_head_seen], s[cq_tail]), cap);
+    {
+        T* t = tr("Server::poll accept: queue for the service");
+        t->guard = accept_guard;
+        t->next[sq_head] = s[sq_head] + b32(1);
+        t->next[ops_live] = s[ops_live] + b32(1);
+    }
+    {
+        T* t = tr("Server::poll accept: answer at once (Nop, BadRequest, Cancel not queued)");
+        t->guard = accept_guard;
+        t->next[sq_head] = s[sq_head] + b32(1);
+        post(t->next, t->extra, "immediate answer");
+    }
+    {
+        T* t = tr("Server::poll accept: Cancel of a queued op");
+        t->guard = accept_guard && z3::uge(s[ops_live], b32(1));
+        t->next[sq_head] = s[sq_head] + b32(1);
+        post(t->next, t->extra, "target's Cancelled");
+        t->next[ops_live] = s[ops_live] - b32(1);
+        post(t->next, t->extra, "Cancel's Ok");
+    }
+    {
+        T* t = tr("Server::complete");
+        t->guard = z3::uge(s[ops_live], b32(1));
+        auto refresh = !R::ring_has_room<expr>(s[cq_head_seen], s[cq_tail], cap);
+        t->extra.push_back(
+            {"I8", 'x', "an honest client's head is accepted",
+             !refresh || R::ring_head_valid<expr>(s[cq_head_seen], s[cq_head], s[cq_tail])});
+        t->next[cq_head_seen] = z3::ite(refresh, s[cq_head], s[cq_head_seen]);
+        post(t->next, t->extra, "completion");
+        t->next[ops_live] = s[ops_live] - b32(1);
+    }
+    tr("Server::publish")->next[cq_tail_pub] = s[cq_tail];
+    {
+        T* t = tr("Client::reap");
+        auto empty = !R::ring_has_entry<expr>(s[cq_head], s[cq_tail_seen]);
+        t->extra.push_back(
+            {"I8", 'x', "an honest server's tail is accepted",
+             !empty || R::ring_tail_valid<expr>(s[cq_head], s[cq_tail_seen], s[cq_tail_pub], cap)});
+        auto seen = z3::ite(empty, s[cq_tail_pub], s[cq_tail_seen]);
+        auto got = R::ring_has_entry<expr>(s[cq_head], seen);
+        t->next[cq_tail_seen] = seen;
+        t->next[cq_head] = z3::ite(got, s[cq_head] + b32(1), s[cq_head]);
+        t->next[outstanding] = z3::ite(got, s[outstanding] - b32(1), s[outstanding]);
+    }
+    auto pre = inv(s);
+    for (auto& t : ts) {
+        auto goals = inv(t.next);
+        for (auto& e : t.extra)
+            goals.push_back(e);
+        auto ce = q.run(pow2_cap(c, cap) && all(pre) && t.guard, goals, [&](const z3::model& mdl) {
+            return "COUNTEREXAMPLE to COUNTERS (symbolic capacity)\n  step 1: state\n" +
+                   show(mdl, s) + "  step 2: " + t.name + "\n  step 3: state afterwards\n" +
+                   show(mdl, t.next);
+        });
+        if (!ce.empty())
+            return ce;
+    }
+    return "";
+}
+
+// The proofs' hypotheses are not vacuous: from some state satisfying every invariant, each
+// transition succeeds (err = 0) with allowed choices. An inconsistent invariant would make
+// every induction step trivially true; this obligation would then fail.
+std::string nonvacuous(std::uint32_t cap, std::uint32_t bufs, unsigned* queries) {
+    z3::context ctx;
+    Model m(ctx, cap, bufs);
+    State s = m.fresh("pre.");
+    Inputs in = fresh_inputs(m);
+    auto inv = m.invariants(s);
+    for (auto& t : transitions(m, s, in)) {
+        z3::solver sol(ctx);
+        sol.add(m.well_typed(s) && inputs_typed(m, in) && t.guard && t.out.choice_ok &&
+                conj(m, inv) && t.out.err == m.bv(0) && !(s.cmode == m.bv(kCClosed)) &&
+                !(s.smode == m.bv(kSClosed)));
+        ++*queries;
+        if (sol.check() != z3::sat) {
+            return "COUNTEREXAMPLE to NONVACUOUS (" + size_line(cap, bufs) +
+                   "): no state satisfying " + "every invariant lets " + t.name + " succeed\n";
+        }
+    }
+    return "";
+}
+
+}  // namespace
+
+std::vector<std::string> obligation_names() {
+    return {"I1",      "I2",        "I3",        "I4",   "I5",   "I6",    "I7",       "I5.step",
+            "I6.step", "I8.client", "I8.server", "SAFE", "RING", "RULES", "COUNTERS", "NONVACUOUS"};
+}
+
+ProofReport prove(const std::string& name, const ProofConfig& config) {
+    ProofReport rep;
+    std::string ce;
+    if (name == "RING") {
+        ce = ring_rules(&rep.queries);
+    } else if (name == "RULES") {
+        ce = rule_table(&rep.queries);
+    } else if (name == "COUNTERS") {
+        ce = counters(&rep.queries);
+    } else if (name == "NONVACUOUS") {
+        for (auto cap : config.caps) {
+            for (auto b : config.buffers) {
+                if (ce.empty())
+                    ce = nonvacuous(cap, b, &rep.queries);
+            }
+        }
+    } else {
+        for (auto cap : config.caps) {
+            for (auto b : config.buffers) {
+                ce = composed(name, cap, b, &rep.queries);
+                if (!ce.empty())
+                    break;
+            }
+            if (!ce.empty())
+                break;
+        }
+    }
+    rep.proved = ce.empty();
+    rep.counterexample = ce;
+    return rep;
+}
+
+}  // namespace keel::spec
