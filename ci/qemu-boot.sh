@@ -3,7 +3,8 @@
 #
 #   ci/qemu-boot.sh <kernel-build-dir> [--interactive|--test|--batch|--gdb] [--window] [--smp N]
 #                   [--mem SIZE] [--machine pc|q35] [--iso] [--kernel-module PATH]
-#                   [--module "PATH ARGS"]... [--cmdline "WORDS"] [--timeout SECONDS]
+#                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
+#                   [--timeout SECONDS]
 #                   [-- extra qemu args]
 #
 # --interactive (default): serial console on this terminal, no window unless --window.
@@ -18,6 +19,9 @@
 # --kernel-module PATH: boot PATH as the kernel module (tests use it to pass corrupt kernels);
 #         `none` boots the loader with no module at all.
 # --module "PATH ARGS": one more boot module after the kernel (repeatable), named after PATH.
+# --user "PROGRAM...": user mode: init (<build>/user/init.elf) as the first module, told to run
+#         the named programs in order, each (<build>/user/PROGRAM.elf) as a module after it;
+#         init's exit status becomes QEMU's (see docs/syscalls.md).
 # Always TCG (see ../shared/FACTS.md: KVM here is emulated and far slower).
 set -euo pipefail
 
@@ -26,7 +30,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
-qemu_extra=() modules=()
+qemu_extra=() modules=() user_programs=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
         --iso) iso=1 ;;
         --kernel-module) module=$2; shift ;;
         --module) modules+=("$2"); shift ;;
+        --user) user_programs=$2; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
         --) shift; qemu_extra=("$@"); break ;;
@@ -62,6 +67,16 @@ else
     [ -f "$loader" ] || die "missing $loader (build the kernel preset: cmake --build $build)"
     [ "$kernel" = none ] || [ -f "$kernel" ] || die "missing kernel module $kernel"
     case "$kernel" in *,* | *" "*) die "QEMU -initrd cannot take a path with commas or spaces: $kernel" ;; esac
+fi
+
+if [ -n "$user_programs" ]; then
+    init_args=""
+    user_modules=()
+    for p in $user_programs; do
+        init_args="$init_args $p.elf"
+        user_modules+=("$build/user/$p.elf")
+    done
+    modules=("$build/user/init.elf$init_args" "${user_modules[@]}" "${modules[@]}")
 fi
 
 cmdline=""

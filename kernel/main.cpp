@@ -6,6 +6,7 @@
 #include "arch/gdt.hpp"
 #include "arch/idt.hpp"
 #include "arch/lapic.hpp"
+#include "arch/syscall_entry.hpp"
 #include "boot_handoff.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
@@ -16,6 +17,8 @@
 #include "mm/heap.hpp"
 #include "mm/paging.hpp"
 #include "panic.hpp"
+#include "proc/init_process.hpp"
+#include "sched/scheduler.hpp"
 #include "test/ktest.hpp"
 
 extern "C" void (*const __init_array_start[])();
@@ -102,6 +105,8 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
               mm::frames().managed_frames());
     lapic::init();
+    syscall_entry::init();
+    sched::init();
     cpu::enable_interrupts();
     log::info("keel: kernel core up");
 
@@ -112,7 +117,16 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     }
     if (has_word(info->cmdline, "exit"))
         qemu_exit(QemuExit::kSuccess);
-    log::info("keel: nothing to run yet (user mode arrives later); idling. Ctrl-A X quits QEMU.");
+    cpu::disable_interrupts();
+    if (proc::start_init(*info))
+        sched::run_idle();  // from here on the boot thread is the idle thread
+    if (info->module_count > 0) {
+        // Modules were given but none could run: under QEMU, end the run as a failure.
+        log::error("keel: init could not be started; stopping");
+        qemu_exit(QemuExit::kFailure);
+    }
+    cpu::enable_interrupts();
+    log::info("keel: nothing to run; idling. Ctrl-A X quits QEMU.");
     for (;;)
         cpu::enable_and_halt();
 }

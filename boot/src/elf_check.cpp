@@ -38,6 +38,12 @@ bool in_file(uint64_t offset, uint64_t length, uint64_t size) {
 }  // namespace
 
 const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage* out) {
+    return validate_elf_in_range(file, size, kKernelBase, kMaxAddress - kPageSize,
+                                 "segment outside the kernel's higher half", out);
+}
+
+const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t lowest,
+                                  uint64_t highest, const char* outside, KernelImage* out) {
     if (file == nullptr || size < kEhdrSize)
         return "truncated: smaller than an ELF header";
     if (file[0] != 0x7f || file[1] != 'E' || file[2] != 'L' || file[3] != 'F') {
@@ -88,11 +94,13 @@ const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage*
         }
         if (seg.memsz > kMaxKernelSegmentSize)
             return "segment too large";
-        if (seg.vaddr < kKernelBase)
-            return "segment outside the kernel's higher half";
+        if (seg.vaddr < lowest)
+            return outside;
         if (saturating_end(seg.vaddr, seg.memsz) > kMaxAddress - kPageSize) {
             return "segment wraps the address space";
         }
+        if (seg.vaddr + seg.memsz > highest)
+            return outside;
         const uint64_t first = align_down(seg.vaddr, kPageSize);
         const uint64_t last = align_up(seg.vaddr + seg.memsz, kPageSize);
         for (uint32_t j = 0; j < out->segment_count; ++j) {

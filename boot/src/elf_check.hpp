@@ -34,4 +34,10 @@ struct KernelImage {
 // static, human-readable reason and *out is unspecified. Reads only within [file, file + size).
 const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage* out);
 
+// The same checks for any ELF64 executable whose loadable segments must lie inside
+// [lowest, highest) (the kernel uses it for user programs, lowest above the null page and
+// highest below the kernel half); `outside` is the reason given for a segment that does not.
+const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t lowest,
+                                  uint64_t highest, const char* outside, KernelImage* out);
+
 }  // namespace keel::boot

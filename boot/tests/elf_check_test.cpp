@@ -171,3 +171,31 @@ TEST(ElfCheck, RandomCorruptionNeverReadsOutOfBounds) {
 
 }  // namespace
 }  // namespace keel::boot
+
+namespace keel::boot {
+namespace {
+
+// The kernel validates user programs with the same code and a user range.
+std::string check_user(const std::vector<uint8_t>& f) {
+    KernelImage img{};
+    const char* err = validate_elf_in_range(f.data(), f.size(), 0x10000, 0x40000000,
+                                            "outside the user area", &img);
+    return err == nullptr ? "ok" : err;
+}
+
+TEST(ElfCheck, UserRangeBoundsEverySegment) {
+    constexpr uint64_t kUser = 0x400000;
+    EXPECT_EQ(check_user(make_elf({{1, 5, 0x1000, kUser, 0x100, 0x100}}, kUser)), "ok");
+    // A kernel image is not a user program, and the other way round.
+    EXPECT_EQ(check_user(make_elf()), "outside the user area");
+    EXPECT_NE(check(make_elf({{1, 5, 0x1000, kUser, 0x100, 0x100}}, kUser)), "ok");
+    EXPECT_EQ(check_user(make_elf({{1, 5, 0x1000, 0x1000, 0x100, 0x100}}, 0x1000)),
+              "outside the user area");  // the null-page region
+    EXPECT_EQ(check_user(make_elf({{1, 5, 0x1000, 0x3ffff000, 0x100, 0x2000}}, 0x3ffff000)),
+              "outside the user area");  // ends past the top
+    EXPECT_EQ(check_user(make_elf({{1, 5, 0x1000, 0x3ffff000, 0x100, 0x1000}}, 0x3ffff000)),
+              "ok");  // ends exactly at the top
+}
+
+}  // namespace
+}  // namespace keel::boot

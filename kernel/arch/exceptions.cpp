@@ -5,6 +5,7 @@
 #include "log/log.hpp"
 #include "mm/paging.hpp"
 #include "panic.hpp"
+#include "proc/process.hpp"
 
 namespace keel::exceptions {
 
@@ -139,6 +140,8 @@ void handle(idt::InterruptFrame& frame) {
         log::debug("NMI received (rip 0x%lx)", frame.rip);
         return;
     }
+    if ((frame.cs & 3) != 0)
+        proc::user_fault(frame, cr2);  // ends that process only; does not return
     dump(frame, cr2);
     panic_after_report("unhandled CPU exception %lu (%s)", frame.vector, kNames[frame.vector & 31]);
 }

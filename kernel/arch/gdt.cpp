@@ -36,6 +36,10 @@ alignas(8) uint64_t g_gdt[7] = {
 
 }  // namespace
 
+void set_kernel_stack(uint64_t rsp0) {
+    g_tss.rsp[0] = rsp0;
+}
+
 void init() {
     g_tss.ist[kIstDoubleFault - 1] = stacks::top(stacks::Stack::kDoubleFault);
     g_tss.ist[kIstNmi - 1] = stacks::top(stacks::Stack::kNmi);

@@ -21,4 +21,8 @@ inline constexpr uint8_t kIstNmi = 2;
 // at the static stacks of arch/stacks.hpp.
 void init();
 
+// The stack the CPU switches to when an interrupt or exception arrives in user mode (TSS.rsp0):
+// the running thread's kernel stack top. Interrupts off.
+void set_kernel_stack(uint64_t rsp0);
+
 }  // namespace keel::gdt

@@ -4,6 +4,7 @@
 #include "arch/gdt.hpp"
 #include "log/log.hpp"
 #include "panic.hpp"
+#include "proc/process.hpp"
 
 extern "C" const char keel_interrupt_stubs[];
 extern "C" const char keel_interrupt_stubs_end[];
@@ -69,13 +70,12 @@ extern "C" void keel_interrupt_dispatch(keel::idt::InterruptFrame* frame) {
     using namespace keel;
     if (frame->vector < 32) {
         exceptions::handle(*frame);
-        return;
-    }
-    if (idt::Handler h = idt::g_handlers[frame->vector]; h != nullptr) {
+    } else if (idt::Handler h = idt::g_handlers[frame->vector]; h != nullptr) {
         h(*frame);
-        return;
-    }
-    if (frame->vector != idt::kSpuriousVector) {
+    } else if (frame->vector != idt::kSpuriousVector) {
         log::warn("unexpected interrupt vector %lu", frame->vector);
     }
+    // A thread whose process is ending never goes back to user mode.
+    if ((frame->cs & 3) != 0)
+        proc::before_user_return();
 }

@@ -6,7 +6,12 @@
     .code64
     .type interrupt_common, @function
 interrupt_common:
-    cld
+    // From user mode GS holds the user's base: swap in the kernel's (syscall_entry::PerCpu) so
+    // that the kernel always runs with it, whichever way it was entered. cs is at 24(%rsp).
+    testb $3, 24(%rsp)
+    jz 1f
+    swapgs
+1:  cld
     push %rax
     push %rbx
     push %rcx
@@ -33,6 +38,9 @@ interrupt_common:
     call keel_interrupt_dispatch
     mov %rbx, %rsp
     add $16, %rsp
+    // keel_enter_user(frame*) starts a thread in user mode through this same return path.
+    .globl keel_interrupt_return
+keel_interrupt_return:
     pop %r15
     pop %r14
     pop %r13
@@ -48,8 +56,17 @@ interrupt_common:
     pop %rcx
     pop %rbx
     pop %rax
-    add $16, %rsp                    // vector and error code
+    testb $3, 24(%rsp)
+    jz 2f
+    swapgs
+2:  add $16, %rsp                    // vector and error code
     iretq
+
+    .globl keel_enter_user
+    .type keel_enter_user, @function
+keel_enter_user:                     // [[noreturn]] (idt::InterruptFrame* frame), interrupts off
+    mov %rdi, %rsp
+    jmp keel_interrupt_return
 
 // Stub n is at keel_interrupt_stubs + 16 * n (idt.cpp relies on it and checks the total size).
     .balign 16

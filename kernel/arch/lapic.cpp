@@ -68,9 +68,13 @@ void pit_wait_ms(uint32_t ms) {
         cpu::pause();
 }
 
-void on_timer(idt::InterruptFrame&) {
+void (*g_tick_hook)(idt::InterruptFrame&) = nullptr;
+
+void on_timer(idt::InterruptFrame& frame) {
     g_ticks.fetch_add(1, std::memory_order_relaxed);
     write(kRegEoi, 0);
+    if (g_tick_hook != nullptr)
+        g_tick_hook(frame);  // may switch threads: the EOI must come first
 }
 
 }  // namespace
@@ -109,6 +113,18 @@ void init() {
 uint64_t ticks() {
     return g_ticks.load(std::memory_order_relaxed);
 }
+uint64_t now_ns() {
+    constexpr uint64_t kTickNs = 1000000000ull / kTimerHz;
+    const uint64_t t = ticks();
+    const uint32_t left = read(kRegTimerCurrent);
+    const uint64_t done = left <= g_counts_per_tick ? g_counts_per_tick - left : 0;
+    return t * kTickNs + done * kTickNs / g_counts_per_tick;
+}
+
+void set_tick_hook(void (*hook)(idt::InterruptFrame&)) {
+    g_tick_hook = hook;
+}
+
 uint32_t timer_counts_per_tick() {
     return g_counts_per_tick;
 }

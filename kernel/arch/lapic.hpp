@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "arch/idt.hpp"
+
 namespace keel::lapic {
 
 inline constexpr uint32_t kTimerHz = 100;
@@ -13,7 +15,12 @@ inline constexpr uint32_t kTimerHz = 100;
 // them. Needs paging (for the MMIO mapping) and the IDT.
 void init();
 
-uint64_t ticks();                  // timer interrupts since init
+uint64_t ticks();  // timer interrupts since init
+// Nanoseconds since the timer started: ticks plus the elapsed part of the current one. May
+// step back by less than a tick when a tick is pending; sched::now_ns() clamps that.
+uint64_t now_ns();
+// Called on every tick after the EOI, with the interrupted frame (the scheduler's preemption).
+void set_tick_hook(void (*hook)(idt::InterruptFrame&));
 uint32_t timer_counts_per_tick();  // calibration result
 uint32_t id();                     // this CPU's APIC id
 // Sends a non-maskable interrupt to this CPU (self-test of the NMI path).

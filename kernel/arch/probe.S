@@ -40,3 +40,18 @@ keel_probe_call:                     // bool (uint64_t addr): calls addr, which 
     .section .keel_extable, "a"
     .quad 1b, 2b
     .text
+
+    // User-memory copies (mm/user_copy.cpp): the caller has checked that the user side of the
+    // range lies in the user half; a fault on an unmapped or read-only user page resumes at
+    // the fixup, which reports failure. rep movsb is the one instruction that may fault.
+    .globl keel_user_copy
+keel_user_copy:                      // bool (void* dst, const void* src, uint64_t n)
+    mov %rdx, %rcx
+1:  rep movsb
+    mov $1, %eax
+    ret
+2:  xor %eax, %eax
+    ret
+    .section .keel_extable, "a"
+    .quad 1b, 2b
+    .text

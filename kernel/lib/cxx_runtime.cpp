@@ -44,3 +44,10 @@ int __cxa_atexit(void (*)(void*), void*, void*) {
 }
 void* __dso_handle = nullptr;
 }
+
+// The tag object of `new (std::nothrow) T`: kernel objects created on behalf of user programs
+// must report exhaustion as an error, not panic. (Its one global symbol is on the allow-list
+// of kernel/tests/check-kernel-symbols.sh.)
+namespace std {
+const nothrow_t nothrow{};
+}

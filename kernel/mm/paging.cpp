@@ -33,6 +33,40 @@ AddressSpace& kernel_space() {
     return g_kernel_space;
 }
 
+std::optional<PhysAddr> create_user_tables() {
+    auto pml4 = frames().alloc_zeroed();
+    if (!pml4)
+        return std::nullopt;
+    const uint64_t* kernel = direct_map<uint64_t>(g_kernel_space.pml4());
+    uint64_t* user = direct_map<uint64_t>(*pml4);
+    for (int i = 256; i < 512; ++i)
+        user[i] = kernel[i];
+    return pml4;
+}
+
+namespace {
+// Frees the tables below `table` (level 3 = PML4 entries ... 1 = PD entries); leaf frames are
+// not touched: they belong to memory objects.
+void free_tables(uint64_t* table, int level, int first, int last) {
+    for (int i = first; i < last; ++i) {
+        const uint64_t e = table[i];
+        if ((e & kPresent) == 0 || (e & kLarge) != 0)
+            continue;
+        const PhysAddr next{e & kAddressMask};
+        if (level > 1)
+            free_tables(direct_map<uint64_t>(next), level - 1, 0, 512);
+        frames().free(next);
+        table[i] = 0;
+    }
+}
+}  // namespace
+
+void destroy_user_tables(PhysAddr pml4) {
+    KEEL_ASSERT((cpu::read_cr3() & kAddressMask) != pml4.value);
+    free_tables(direct_map<uint64_t>(pml4), 3, 0, 256);
+    frames().free(pml4);
+}
+
 uint64_t* AddressSpace::leaf_entry(VirtAddr virt, bool create) {
     uint64_t* table = direct_map<uint64_t>(pml4_);
     for (int level = 3; level > 0; --level) {
@@ -43,8 +77,10 @@ uint64_t* AddressSpace::leaf_entry(VirtAddr virt, bool create) {
             auto frame = frames().alloc_zeroed();
             if (!frame)
                 return nullptr;
-            // Upper levels allow everything; the leaf decides (user bit only where asked).
-            e = frame->value | kPresent | kPageWritable;
+            // Upper levels allow everything; the leaf decides. Tables of the user half carry
+            // the user bit (the CPU ANDs it over all levels); kernel-half tables never do.
+            e = frame->value | kPresent | kPageWritable |
+                (virt.value < kUserHalfEnd ? kPageUser : 0);
         } else if ((e & kLarge) != 0) {
             return nullptr;
         }
@@ -112,6 +148,17 @@ void init_paging(const boot::BootInfo& info) {
     // The identity map served only the loader's jump; from here on a stray low pointer faults.
     direct_map<uint64_t>(PhysAddr{info.page_tables_phys})[0] = 0;
     cpu::write_cr3(cpu::read_cr3());
+    // Every kernel-half PML4 entry exists from now on, so that user address spaces can copy
+    // the 256 entries once and still see every later kernel mapping.
+    uint64_t* pml4 = direct_map<uint64_t>(PhysAddr{info.page_tables_phys});
+    for (int i = 256; i < 512; ++i) {
+        if ((pml4[i] & kPresent) != 0)
+            continue;
+        auto table = frames().alloc_zeroed();
+        if (!table)
+            panic("no memory for the kernel's page tables");
+        pml4[i] = table->value | kPresent | kPageWritable;
+    }
 
     for (int s = 0; s < stacks::kStackCount; ++s) {
         if (!g_kernel_space.unmap(VirtAddr{stacks::guard_page(static_cast<stacks::Stack>(s))})) {

@@ -56,6 +56,16 @@ class AddressSpace {
 // The kernel's address space (the loader's tables).
 AddressSpace& kernel_space();
 
+// Addresses below this are the user half (PML4 entries 0-255).
+inline constexpr uint64_t kUserHalfEnd = 0x0000800000000000ull;
+
+// A fresh PML4 for a process: empty user half, the kernel half shared with every address
+// space (its 256 entries are created at boot and never change). nullopt without memory.
+std::optional<PhysAddr> create_user_tables();
+// Frees the user half's page tables and the PML4 itself (not the frames they map: those
+// belong to memory objects). pml4 must not be the active CR3.
+void destroy_user_tables(PhysAddr pml4);
+
 // Adopts the loader's tables: drops the identity map of low memory, unmaps the guard pages
 // under the static kernel stacks, and checks that kernel text is read-only and data is NX.
 void init_paging(const boot::BootInfo& info);

@@ -1,0 +1,31 @@
+// The `syscall` instruction's way into the kernel: MSR set-up and the per-CPU block that the
+// entry stub (arch/syscall_entry.S) reaches through GS after `swapgs`.
+#pragma once
+
+#include <cstdint>
+
+#include "arch/idt.hpp"
+
+namespace keel::syscall_entry {
+
+// Read by syscall_entry.S at fixed offsets: keep the layout.
+struct PerCpu {
+    uint64_t user_rsp;    // gs:0, scratch while the stub switches stacks
+    uint64_t kernel_rsp;  // gs:8, the running thread's kernel stack top
+};
+static_assert(sizeof(PerCpu) == 16);
+
+// The frame's `vector` value for a system call (not a CPU vector).
+inline constexpr uint64_t kSyscallVector = 0x100;
+
+// Enables syscall/sysret (EFER.SCE, STAR, LSTAR, SFMASK) and points the kernel GS base at this
+// CPU's PerCpu. After gdt::init (reloading GS may clear its base).
+void init();
+// The kernel stack the next system call runs on (set on every thread switch).
+void set_kernel_stack(uint64_t rsp);
+
+}  // namespace keel::syscall_entry
+
+// Enters user mode with the registers in *frame (built on the thread's kernel stack): the
+// shared return path of interrupt_entry.S. Never returns.
+extern "C" [[noreturn]] void keel_enter_user(keel::idt::InterruptFrame* frame);

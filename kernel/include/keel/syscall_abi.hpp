@@ -1,0 +1,160 @@
+// The system-call ABI: numbers, operations, errors, rights, object kinds and the structures
+// the kernel and user programs exchange. Defined once, here, and included by both sides
+// (kernel/ and user/), so nothing is mirrored by hand. docs/syscalls.md explains each item.
+//
+// Calling convention (x86-64 `syscall`): rax = number, arguments in rdi, rsi, rdx, r10, r8;
+// the result is in rax. rcx and r11 are clobbered (the CPU uses them), every other register
+// is preserved. A result >= 0 is success; a negative result is -Error.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace keel::abi {
+
+enum class Syscall : uint64_t {
+    kDoIo = 0,          // (handle, op, buffer, length, arg) -> value
+    kObjectNew = 1,     // (kind, arg, out_handles*) -> number of handles written
+    kProcessSpawn = 2,  // (image handle, SpawnArgs*) -> process handle
+    kProcessExit = 3,   // (status) -> does not return
+    kThreadSpawn = 4,   // (entry, stack top, arg) -> thread handle
+    kThreadExit = 5,    // (status) -> does not return
+    kSleep = 6,         // (nanoseconds) -> 0
+    kClock = 7,         // () -> monotonic nanoseconds since boot
+    kFutexWait = 8,     // (address, expected, timeout ns or 0 = none) -> 0
+    kFutexWake = 9,     // (address, count) -> threads woken
+    kYield = 10,        // () -> 0
+    kUnmap = 11,        // (address) -> 0: removes a mapping made by Op::kMap
+    kCount = 12,
+};
+
+// The common object operations, performed synchronously by do_io and (issue 8) as queued
+// submissions. `buffer`/`length` name caller memory; `arg` is the operation's scalar.
+enum class Op : uint32_t {
+    kRead = 0,     // buffer <- object (consumes / advances); value = bytes
+    kPeek = 1,     // like read without consuming or advancing
+    kWrite = 2,    // buffer -> object; value = bytes accepted
+    kGetMeta = 3,  // arg = Meta key; buffer <- value bytes; value = bytes
+    kSetMeta = 4,  // arg = Meta key; buffer -> value bytes
+    kOpen = 5,     // buffer = name; value = new handle
+    kCreate = 6,   // root: buffer = name, arg = handle to bind; memory: buffer = {offset, size}
+    kDestroy = 7,  // buffer = name (root): removes the entry
+    kSeek = 8,     // arg = absolute position; value = new position
+    kShare = 9,    // arg = rights << 32 | target process handle (0: caller); value = handle
+    kClose = 10,   // releases the handle
+    kMap = 11,     // memory only: arg = 1 for a writable mapping; value = address
+    kCount = 12,
+};
+
+// Errors, returned as -value.
+enum class Error : int64_t {
+    kBadHandle = 1,        // not a handle of this process (0, never allocated, out of range)
+    kStaleHandle = 2,      // closed: the slot's generation moved on (it may hold another object)
+    kNoRights = 3,         // the handle lacks a right the operation needs
+    kBadAddress = 4,       // null page, kernel half, unmapped, read-only, straddling, wrapping
+    kTooLarge = 5,         // length above the limit of the call or the object
+    kInvalidArgument = 6,  // an argument out of range or an unknown kind/op/key
+    kNotSupported = 7,     // the object type has no such operation
+    kWouldBlock = 8,       // futex value mismatch; (internally) try again after a wake-up
+    kPeerGone = 9,         // the other end of a pipe is closed, or its process died
+    kNoMemory = 10,
+    kNotFound = 11,  // no such name
+    kExists = 12,    // name already bound
+    kBadImage = 13,  // a spawn image that is not a valid user ELF executable
+    kTimedOut = 14,
+    kBufferTooSmall = 15,  // message pipe: the next message is longer than the buffer
+    kFull = 16,            // a table (handles, names, messages) has no room
+};
+
+// Rights carried by each handle; an operation needs all the rights its row in
+// docs/syscalls.md lists. Sharing can only remove rights, never add them.
+enum Rights : uint32_t {
+    kRightRead = 1u << 0,     // read, peek, get_meta (object keys), open, wait (process/thread)
+    kRightWrite = 1u << 1,    // write, set_meta, seek; share into a process
+    kRightMap = 1u << 2,      // map (writable mappings also need kRightWrite)
+    kRightShare = 1u << 3,    // share into this or another process
+    kRightCreate = 1u << 4,   // create (root: bind a name; memory: subrange)
+    kRightDestroy = 1u << 5,  // destroy (root: unbind a name)
+    kRightSpawn = 1u << 6,    // use a memory object as a program image
+    kRightsAll = (1u << 7) - 1,
+};
+
+enum class Kind : uint64_t {
+    kConsole = 1,
+    kMemory = 2,       // ObjectNew arg = size in bytes
+    kPipe = 3,         // ObjectNew writes two handles: read end, write end
+    kMessagePipe = 4,  // ObjectNew writes two handles: two connected endpoints
+    kRoot = 5,
+    kProcess = 6,
+    kThread = 7,
+};
+
+enum class Meta : uint64_t {
+    kKind = 1,    // u64 Kind
+    kSize = 2,    // u64: memory size, bytes in a pipe, messages waiting, entries in a root
+    kId = 3,      // u64: process or thread id
+    kExit = 4,    // ExitInfo of a process or thread, without waiting (reason kRunning if alive)
+    kRights = 5,  // u64: the rights of the handle used
+    kName = 6,    // process: its name (at most kMaxNameLength bytes), shown in fault reports
+};
+
+// Handle encoding: slot index in the low 16 bits, generation in the next 15. 0 is never a
+// handle. Both parts are checked; a closed-and-reused slot yields kStaleHandle.
+using Handle = uint32_t;
+inline constexpr uint32_t kHandleIndexBits = 16;
+inline constexpr uint32_t kMaxHandles = 256;  // per process
+
+enum class ExitReason : uint32_t {
+    kRunning = 0,  // not ended yet
+    kExited = 1,   // called ProcessExit / ThreadExit (or its last thread did)
+    kFault = 2,    // a CPU exception in user mode ended it
+};
+
+// What reading a process or thread object returns once it has ended.
+struct ExitInfo {
+    uint32_t reason;   // ExitReason
+    uint32_t vector;   // CPU exception vector for kFault
+    int64_t status;    // exit status for kExited
+    uint64_t address;  // faulting instruction (kFault)
+    uint64_t cr2;      // faulting data address for page faults
+};
+static_assert(sizeof(ExitInfo) == 32);
+
+// ProcessSpawn's argument block.
+struct SpawnArgs {
+    uint64_t handles;       // user address of Handle[handle_count]: given to the child in order
+    uint64_t handle_count;  // at most kMaxSpawnHandles
+    uint64_t args;          // user address of the argument string (not NUL-terminated)
+    uint64_t args_length;   // at most kMaxArgsLength
+    uint64_t name;          // user address of the process's name (0: "unnamed"), see Meta::kName
+    uint64_t name_length;   // at most kMaxNameLength printable bytes
+};
+static_assert(sizeof(SpawnArgs) == 48);
+inline constexpr uint64_t kMaxSpawnHandles = 16;
+inline constexpr uint64_t kMaxArgsLength = 1024;
+
+// Limits.
+inline constexpr uint64_t kMaxIoLength = 1ull << 20;     // one do_io transfer
+inline constexpr uint64_t kMaxMemorySize = 64ull << 20;  // one memory object
+inline constexpr uint64_t kMaxNameLength = 32;           // root entry names
+inline constexpr uint64_t kMaxMessageLength = 4096;      // message pipe
+inline constexpr uint64_t kPipeCapacity = 4096;          // byte pipe buffer
+
+// Start-up contract: a new process's first thread starts at the ELF entry with
+//   rdi = number of handles it was given (they are 1|1<<16, 2|1<<16, ... in order),
+//   rsi = user address of its argument string (on its stack), rdx = its length,
+//   rsp = 16-byte aligned top of its stack (below the arguments) minus 8.
+// The first handle is, by convention, its root.
+inline constexpr Handle initial_handle(uint32_t i) {
+    return (i + 1) | (1u << kHandleIndexBits);
+}
+
+// User address-space layout.
+inline constexpr uint64_t kUserImageLowest = 0x10000;      // below: never mapped (null page)
+inline constexpr uint64_t kUserImageHighest = 0x40000000;  // program segments end below 1 GiB
+inline constexpr uint64_t kUserMapBase = 0x100000000;      // Op::kMap places mappings from here
+inline constexpr uint64_t kUserStackTop = 0x7fffffff0000;  // first thread's stack
+inline constexpr uint64_t kUserStackSize = 64 * 1024;      // (an unmapped guard page below)
+inline constexpr uint64_t kUserTop = 0x800000000000;       // first non-user address
+
+}  // namespace keel::abi

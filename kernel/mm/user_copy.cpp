@@ -1,0 +1,35 @@
+#include "mm/user_copy.hpp"
+
+#include <keel/syscall_abi.hpp>
+
+#include "mm/address.hpp"
+
+extern "C" bool keel_user_copy(void* dst, const void* src, uint64_t n);
+
+namespace keel::mm {
+
+bool user_range_ok(uint64_t addr, uint64_t length) {
+    if (length == 0 || addr < kPageSize)
+        return false;
+    if (addr >= abi::kUserTop || length > abi::kUserTop - addr)  // kernel half, or wraps
+        return false;
+    return true;
+}
+
+bool copy_from_user(void* dst, uint64_t user_src, uint64_t n) {
+    if (n == 0)
+        return true;
+    if (!user_range_ok(user_src, n))
+        return false;
+    return keel_user_copy(dst, reinterpret_cast<const void*>(user_src), n);
+}
+
+bool copy_to_user(uint64_t user_dst, const void* src, uint64_t n) {
+    if (n == 0)
+        return true;
+    if (!user_range_ok(user_dst, n))
+        return false;
+    return keel_user_copy(reinterpret_cast<void*>(user_dst), src, n);
+}
+
+}  // namespace keel::mm

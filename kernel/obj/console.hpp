@@ -1,0 +1,15 @@
+// The console: writes go to the serial port (COM1), unchanged. There is no input yet.
+#pragma once
+
+#include "obj/object.hpp"
+
+namespace keel::obj {
+
+class Console final : public Object {
+  public:
+    static Console* create();
+    abi::Kind kind() const override { return abi::Kind::kConsole; }
+    OpResult write(Request& req) override;
+};
+
+}  // namespace keel::obj

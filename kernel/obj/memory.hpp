@@ -1,0 +1,45 @@
+// Memory objects: page-granular, zero-filled RAM. A private object is one process's; sharing a
+// handle shares the frames (both sides map the same pages); create() makes a subrange view of
+// the same frames; the rights of each handle are its permission mask (map needs kRightMap, a
+// writable mapping also kRightWrite). read/write/peek/seek reach the bytes without mapping
+// them (the position is the object's, shared by every handle).
+#pragma once
+
+#include "mm/address.hpp"
+#include "obj/object.hpp"
+
+namespace keel::obj {
+
+class MemoryObject final : public Object {
+  public:
+    // size rounded up to pages; nullptr when 0, above abi::kMaxMemorySize or out of memory.
+    static MemoryObject* create(uint64_t size);
+
+    abi::Kind kind() const override { return abi::Kind::kMemory; }
+    OpResult read(Request& req) override;
+    OpResult peek(Request& req) override;
+    OpResult write(Request& req) override;
+    OpResult get_meta(Request& req) override;
+    OpResult seek(Request& req) override;
+    OpResult create(Request& req) override;  // buffer = {u64 offset, u64 size}: a subrange
+    OpResult map(Request& req) override;
+
+    uint64_t pages() const { return pages_; }
+    uint64_t size() const { return pages_ * mm::kPageSize; }
+    mm::PhysAddr frame(uint64_t page) const { return frames_[page]; }
+    // Kernel-side access (program loading): false when the range is outside the object.
+    bool write_bytes(uint64_t offset, const void* src, uint64_t n);
+    bool read_bytes(uint64_t offset, void* dst, uint64_t n) const;
+
+  private:
+    MemoryObject() = default;
+    ~MemoryObject() override;
+    OpResult transfer(Request& req, bool to_buffer, bool advance);
+
+    mm::PhysAddr* frames_ = nullptr;  // owned unless parent_ is set (then a slice of it)
+    uint64_t pages_ = 0;
+    MemoryObject* parent_ = nullptr;  // subranges keep their parent (and its frames) alive
+    uint64_t position_ = 0;
+};
+
+}  // namespace keel::obj

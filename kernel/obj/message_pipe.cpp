@@ -1,0 +1,149 @@
+#include "obj/message_pipe.hpp"
+
+#include <new>
+
+#include "lib/string.hpp"
+#include "sched/wait_queue.hpp"
+
+namespace keel::obj {
+
+namespace {
+
+struct Message {
+    Message* next;
+    uint64_t length;
+    uint8_t* data;
+};
+
+// Direction i carries messages towards endpoint i.
+struct Channel {
+    Message* head[2] = {};
+    Message* tail[2] = {};
+    uint32_t count[2] = {};
+    bool open[2] = {true, true};
+    sched::WaitQueue readable[2];  // endpoint i waits for a message
+    sched::WaitQueue writable[2];  // writers towards endpoint i wait for room
+};
+
+void free_message(Message* m) {
+    delete[] m->data;
+    delete m;
+}
+
+class Endpoint final : public Object {
+  public:
+    Endpoint(Channel* c, int side) : c_(c), side_(side) {}
+    abi::Kind kind() const override { return abi::Kind::kMessagePipe; }
+
+    OpResult read(Request& req) override { return take(req, true); }
+    OpResult peek(Request& req) override { return take(req, false); }
+
+    OpResult write(Request& req) override {
+        const int to = 1 - side_;
+        if (!c_->open[to])
+            return OpResult::fail(Error::kPeerGone);
+        const uint64_t n = req.buffer.length();
+        if (n > abi::kMaxMessageLength)
+            return OpResult::fail(Error::kTooLarge);
+        if (c_->count[to] == kMaxQueuedMessages)
+            return OpResult::would_block(c_->writable[to]);
+        auto* m = new (std::nothrow) Message{nullptr, n, nullptr};
+        if (m == nullptr)
+            return OpResult::fail(Error::kNoMemory);
+        if (n > 0) {
+            m->data = new (std::nothrow) uint8_t[n];
+            if (m->data == nullptr) {
+                delete m;
+                return OpResult::fail(Error::kNoMemory);
+            }
+            if (!req.buffer.copy_out_of(0, m->data, n)) {
+                free_message(m);
+                return OpResult::fail(Error::kBadAddress);
+            }
+        }
+        if (c_->tail[to] != nullptr)
+            c_->tail[to]->next = m;
+        else
+            c_->head[to] = m;
+        c_->tail[to] = m;
+        ++c_->count[to];
+        c_->readable[to].wake_all();
+        return OpResult::success(n);
+    }
+
+    OpResult get_meta(Request& req) override {
+        if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
+            return answer_u64(req, c_->count[side_]);
+        return OpResult::fail(Error::kInvalidArgument);
+    }
+
+  private:
+    ~Endpoint() override {
+        c_->open[side_] = false;
+        while (Message* m = c_->head[side_]) {
+            c_->head[side_] = m->next;
+            free_message(m);
+        }
+        c_->tail[side_] = nullptr;
+        c_->count[side_] = 0;
+        for (int i = 0; i < 2; ++i) {
+            c_->readable[i].wake_all();
+            c_->writable[i].wake_all();
+        }
+        if (!c_->open[0] && !c_->open[1])
+            delete c_;
+    }
+
+    OpResult take(Request& req, bool consume) {
+        Message* m = c_->head[side_];
+        if (m == nullptr) {
+            if (!c_->open[1 - side_])
+                return OpResult::fail(Error::kPeerGone);
+            return OpResult::would_block(c_->readable[side_]);
+        }
+        if (req.buffer.length() < m->length)
+            return OpResult::fail(Error::kBufferTooSmall);
+        if (!req.buffer.copy_into(0, m->data, m->length))
+            return OpResult::fail(Error::kBadAddress);
+        const uint64_t n = m->length;
+        if (consume) {
+            c_->head[side_] = m->next;
+            if (c_->head[side_] == nullptr)
+                c_->tail[side_] = nullptr;
+            --c_->count[side_];
+            free_message(m);
+            c_->writable[side_].wake_all();
+        }
+        return OpResult::success(n);
+    }
+
+    Channel* c_;
+    int side_;
+};
+
+}  // namespace
+
+bool create_message_pipe(Object** a, Object** b) {
+    auto* c = new (std::nothrow) Channel;
+    if (c == nullptr)
+        return false;
+    auto* x = new (std::nothrow) Endpoint(c, 0);
+    auto* y = new (std::nothrow) Endpoint(c, 1);
+    if (x == nullptr || y == nullptr) {
+        if (x != nullptr) {
+            c->open[1] = false;
+            x->release();
+        } else if (y != nullptr) {
+            c->open[0] = false;
+            y->release();
+        } else {
+            delete c;
+        }
+        return false;
+    }
+    *a = x;
+    *b = y;
+    return true;
+}
+
+}  // namespace keel::obj

@@ -1,0 +1,113 @@
+#include "obj/perform.hpp"
+
+#include "proc/process.hpp"
+
+namespace keel::obj {
+
+uint32_t rights_needed(abi::Op op) {
+    using abi::Op;
+    switch (op) {
+        case Op::kRead:
+        case Op::kPeek:
+        case Op::kOpen:
+            return abi::kRightRead;
+        case Op::kWrite:
+        case Op::kSetMeta:
+        case Op::kSeek:
+            return abi::kRightWrite;
+        case Op::kCreate:
+            return abi::kRightCreate;
+        case Op::kDestroy:
+            return abi::kRightDestroy;
+        case Op::kShare:
+            return abi::kRightShare;
+        case Op::kMap:
+            return abi::kRightMap;
+        case Op::kGetMeta:  // kKind and kRights need none; the object's own keys need kRightRead
+        case Op::kClose:
+        case Op::kCount:
+            return 0;
+    }
+    return 0;
+}
+
+namespace {
+
+// Share: a new handle to the same object, in the caller's table or in a process the caller
+// holds with kRightWrite, with at most the rights of the original.
+OpResult share(proc::Process& caller, const proc::HandleEntry& entry, Request& req) {
+    const auto target_handle = static_cast<abi::Handle>(req.arg & 0xffffffffu);
+    const auto rights = static_cast<uint32_t>(req.arg >> 32);
+    if ((rights & ~abi::kRightsAll) != 0)
+        return OpResult::fail(Error::kInvalidArgument);
+    proc::Process* target = &caller;
+    if (target_handle != 0) {
+        const proc::Lookup t = caller.handles().lookup(target_handle);
+        if (!t.ok)
+            return OpResult::fail(t.error);
+        if (t.entry.object->kind() != abi::Kind::kProcess)
+            return OpResult::fail(Error::kInvalidArgument);
+        if ((t.entry.rights & abi::kRightWrite) == 0)
+            return OpResult::fail(Error::kNoRights);
+        target = static_cast<proc::Process*>(t.entry.object);
+        if (target->ending())
+            return OpResult::fail(Error::kPeerGone);
+    }
+    const abi::Handle h = target->handles().insert(entry.object, entry.rights & rights);
+    return h == 0 ? OpResult::fail(Error::kFull) : OpResult::success(h);
+}
+
+}  // namespace
+
+OpResult perform(proc::Process& caller, abi::Handle handle, Request& req) {
+    if (static_cast<uint32_t>(req.op) >= static_cast<uint32_t>(abi::Op::kCount))
+        return OpResult::fail(Error::kInvalidArgument);
+    const proc::Lookup l = caller.handles().lookup(handle);
+    if (!l.ok)
+        return OpResult::fail(l.error);
+    const uint32_t need = rights_needed(req.op);
+    if ((l.entry.rights & need) != need)
+        return OpResult::fail(Error::kNoRights);
+    req.rights = l.entry.rights;
+    req.caller = &caller;
+    Object& o = *l.entry.object;
+    using abi::Op;
+    switch (req.op) {
+        case Op::kRead:
+            return o.read(req);
+        case Op::kPeek:
+            return o.peek(req);
+        case Op::kWrite:
+            return o.write(req);
+        case Op::kGetMeta:
+            if (static_cast<abi::Meta>(req.arg) == abi::Meta::kKind)
+                return answer_u64(req, static_cast<uint64_t>(o.kind()));
+            if (static_cast<abi::Meta>(req.arg) == abi::Meta::kRights)
+                return answer_u64(req, req.rights);
+            if ((req.rights & abi::kRightRead) == 0)
+                return OpResult::fail(Error::kNoRights);
+            return o.get_meta(req);
+        case Op::kSetMeta:
+            return o.set_meta(req);
+        case Op::kOpen:
+            return o.open(req);
+        case Op::kCreate:
+            return o.create(req);
+        case Op::kDestroy:
+            return o.destroy(req);
+        case Op::kSeek:
+            return o.seek(req);
+        case Op::kShare:
+            return share(caller, l.entry, req);
+        case Op::kClose:
+            (void)caller.handles().close(handle);
+            return OpResult::success(0);
+        case Op::kMap:
+            return o.map(req);
+        case Op::kCount:
+            break;
+    }
+    return OpResult::fail(Error::kInvalidArgument);
+}
+
+}  // namespace keel::obj

@@ -1,0 +1,132 @@
+#include "obj/pipe.hpp"
+
+#include <new>
+
+#include "sched/wait_queue.hpp"
+
+namespace keel::obj {
+
+namespace {
+
+struct PipeCore {
+    uint8_t data[abi::kPipeCapacity];
+    uint64_t head = 0;  // next byte to read
+    uint64_t count = 0;
+    bool reader_open = true;
+    bool writer_open = true;
+    sched::WaitQueue readers;  // wait for data or the writer's end
+    sched::WaitQueue writers;  // wait for room or the reader's end
+};
+
+class PipeEnd final : public Object {
+  public:
+    PipeEnd(PipeCore* core, bool reader) : core_(core), reader_(reader) {}
+    abi::Kind kind() const override { return abi::Kind::kPipe; }
+
+    OpResult read(Request& req) override { return take(req, true); }
+    OpResult peek(Request& req) override { return take(req, false); }
+
+    OpResult write(Request& req) override {
+        if (reader_)
+            return OpResult::fail(Error::kNotSupported);
+        PipeCore& c = *core_;
+        if (!c.reader_open)
+            return OpResult::fail(Error::kPeerGone);
+        if (req.buffer.length() == 0)
+            return OpResult::success(0);
+        if (c.count == abi::kPipeCapacity)
+            return OpResult::would_block(c.writers);
+        const uint64_t room = abi::kPipeCapacity - c.count;
+        const uint64_t n = req.buffer.length() < room ? req.buffer.length() : room;
+        // Copy into the free part first; count moves only after every byte arrived.
+        for (uint64_t done = 0; done < n;) {
+            const uint64_t at = (c.head + c.count + done) % abi::kPipeCapacity;
+            const uint64_t run = abi::kPipeCapacity - at;
+            const uint64_t chunk = n - done < run ? n - done : run;
+            if (!req.buffer.copy_out_of(done, c.data + at, chunk))
+                return OpResult::fail(Error::kBadAddress);
+            done += chunk;
+        }
+        c.count += n;
+        c.readers.wake_all();
+        return OpResult::success(n);
+    }
+
+    OpResult get_meta(Request& req) override {
+        if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
+            return answer_u64(req, core_->count);
+        return OpResult::fail(Error::kInvalidArgument);
+    }
+
+  private:
+    ~PipeEnd() override {
+        PipeCore& c = *core_;
+        if (reader_)
+            c.reader_open = false;
+        else
+            c.writer_open = false;
+        c.readers.wake_all();
+        c.writers.wake_all();
+        if (!c.reader_open && !c.writer_open)
+            delete core_;
+    }
+
+    OpResult take(Request& req, bool consume) {
+        if (!reader_)
+            return OpResult::fail(Error::kNotSupported);
+        PipeCore& c = *core_;
+        if (req.buffer.length() == 0)
+            return OpResult::success(0);
+        if (c.count == 0) {
+            if (!c.writer_open)
+                return OpResult::success(0);  // end of stream
+            return OpResult::would_block(c.readers);
+        }
+        const uint64_t n = req.buffer.length() < c.count ? req.buffer.length() : c.count;
+        for (uint64_t done = 0; done < n;) {
+            const uint64_t at = (c.head + done) % abi::kPipeCapacity;
+            const uint64_t run = abi::kPipeCapacity - at;
+            const uint64_t chunk = n - done < run ? n - done : run;
+            if (!req.buffer.copy_into(done, c.data + at, chunk))
+                return OpResult::fail(Error::kBadAddress);
+            done += chunk;
+        }
+        if (consume) {
+            c.head = (c.head + n) % abi::kPipeCapacity;
+            c.count -= n;
+            c.writers.wake_all();
+        }
+        return OpResult::success(n);
+    }
+
+    PipeCore* core_;
+    bool reader_;
+};
+
+}  // namespace
+
+bool create_pipe(Object** read_end, Object** write_end) {
+    auto* core = new (std::nothrow) PipeCore;
+    if (core == nullptr)
+        return false;
+    auto* r = new (std::nothrow) PipeEnd(core, true);
+    auto* w = new (std::nothrow) PipeEnd(core, false);
+    if (r == nullptr || w == nullptr) {
+        // Releasing the one end that exists frees the core: mark the other as never opened.
+        if (r != nullptr) {
+            core->writer_open = false;
+            r->release();
+        } else if (w != nullptr) {
+            core->reader_open = false;
+            w->release();
+        } else {
+            delete core;
+        }
+        return false;
+    }
+    *read_end = r;
+    *write_end = w;
+    return true;
+}
+
+}  // namespace keel::obj

@@ -1,0 +1,41 @@
+// A root: a name-to-object map. Each entry holds an object and the rights that open() grants
+// on it. A process sees only the roots it was handed, so the names it can reach are exactly
+// the ones its parent bound for it. read/peek list the names, one per line.
+#pragma once
+
+#include "obj/object.hpp"
+
+namespace keel::obj {
+
+inline constexpr uint32_t kMaxRootEntries = 32;
+
+class Root final : public Object {
+  public:
+    static Root* create();
+
+    abi::Kind kind() const override { return abi::Kind::kRoot; }
+    OpResult read(Request& req) override;
+    OpResult peek(Request& req) override { return read(req); }
+    OpResult get_meta(Request& req) override;
+    OpResult open(Request& req) override;     // buffer = name
+    OpResult create(Request& req) override;   // buffer = name, arg = handle to bind
+    OpResult destroy(Request& req) override;  // buffer = name
+
+    // Kernel-side binding (boot: init's root). False when full or the name is taken/bad.
+    bool bind(const char* name, uint64_t length, Object* object, uint32_t rights);
+
+  private:
+    struct Entry {
+        char name[abi::kMaxNameLength];
+        uint64_t length;
+        Object* object;  // null: free
+        uint32_t rights;
+    };
+    Root() = default;
+    ~Root() override;
+    Entry* find(const char* name, uint64_t length);
+
+    Entry entries_[kMaxRootEntries] = {};
+};
+
+}  // namespace keel::obj

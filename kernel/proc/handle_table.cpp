@@ -1,0 +1,72 @@
+#include "proc/handle_table.hpp"
+
+namespace keel::proc {
+
+namespace {
+constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;
+constexpr uint16_t kGenerationMask = 0x7fff;  // handles stay positive as int32 and int64
+}  // namespace
+
+abi::Handle HandleTable::insert(obj::Object* object, uint32_t rights) {
+    // Slot 0 is never used, so that handle value 0 is never valid.
+    for (uint32_t i = 1; i < abi::kMaxHandles; ++i) {
+        Slot& s = slots_[i];
+        if (s.object != nullptr)
+            continue;
+        object->retain();
+        s.object = object;
+        s.rights = rights & abi::kRightsAll;
+        ++count_;
+        return i | (uint32_t{s.generation} << abi::kHandleIndexBits);
+    }
+    return 0;
+}
+
+Lookup HandleTable::lookup(abi::Handle h) const {
+    const uint32_t index = h & kIndexMask;
+    const uint32_t generation = h >> abi::kHandleIndexBits;
+    if (index == 0 || index >= abi::kMaxHandles || generation == 0 ||
+        generation > kGenerationMask) {
+        return {false, abi::Error::kBadHandle, {}};
+    }
+    const Slot& s = slots_[index];
+    if (s.generation != generation) {
+        // A generation this slot had before: the handle was closed and the slot maybe reused.
+        return {false,
+                generation < s.generation ? abi::Error::kStaleHandle : abi::Error::kBadHandle,
+                {}};
+    }
+    if (s.object == nullptr)
+        return {false, abi::Error::kBadHandle, {}};
+    return {true, abi::Error{}, {s.object, s.rights}};
+}
+
+Lookup HandleTable::close(abi::Handle h) {
+    Lookup l = lookup(h);
+    if (!l.ok)
+        return l;
+    Slot& s = slots_[h & kIndexMask];
+    obj::Object* o = s.object;
+    s.object = nullptr;
+    s.rights = 0;
+    s.generation = static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
+    --count_;
+    o->release();
+    return l;
+}
+
+void HandleTable::clear() {
+    for (uint32_t i = 1; i < abi::kMaxHandles; ++i) {
+        Slot& s = slots_[i];
+        if (s.object == nullptr)
+            continue;
+        obj::Object* o = s.object;
+        s.object = nullptr;
+        s.generation =
+            static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
+        --count_;
+        o->release();  // may run destructors that wake other processes' threads
+    }
+}
+
+}  // namespace keel::proc

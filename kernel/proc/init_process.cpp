@@ -1,0 +1,60 @@
+#include "proc/init_process.hpp"
+
+#include "lib/string.hpp"
+#include "log/log.hpp"
+#include "mm/address.hpp"
+#include "obj/console.hpp"
+#include "obj/root.hpp"
+#include "proc/spawn.hpp"
+
+namespace keel::proc {
+
+bool start_init(const boot::BootInfo& info) {
+    if (info.module_count == 0) {
+        log::info("no boot modules: no init to start");
+        return false;
+    }
+    obj::Root* root = obj::Root::create();
+    obj::Console* console = obj::Console::create();
+    if (root == nullptr || console == nullptr)
+        return false;
+    (void)root->bind("console", 7, console, abi::kRightWrite | abi::kRightShare);
+    console->release();
+    obj::MemoryObject* init_image = nullptr;
+    for (uint32_t i = 0; i < info.module_count; ++i) {
+        const boot::Module& m = info.modules[i];
+        obj::MemoryObject* mem = obj::MemoryObject::create(m.size);
+        if (mem == nullptr) {
+            log::warn("boot module %s (%lu bytes) does not fit a memory object: skipped", m.name,
+                      m.size);
+            continue;
+        }
+        (void)mem->write_bytes(0, mm::direct_map<uint8_t>(mm::PhysAddr{m.base}), m.size);
+        (void)root->bind(m.name, strlen(m.name), mem,
+                         abi::kRightRead | abi::kRightMap | abi::kRightShare | abi::kRightSpawn);
+        if (i == 0)
+            init_image = mem;
+        else
+            mem->release();
+    }
+    if (init_image == nullptr)
+        return false;
+    const HandleEntry given{
+        root, abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare};
+    const char* args = info.modules[0].cmdline;
+    Process* init = nullptr;
+    const obj::OpResult r = spawn({init_image, &given, 1, args, strlen(args), "init", 4}, &init);
+    init_image->release();
+    root->release();
+    if (!r.ok) {
+        log::error("cannot start init (%s): error %ld", info.modules[0].name,
+                   static_cast<int64_t>(r.error));
+        return false;
+    }
+    init->set_machine_owner();
+    log::info("init: process %lu from module %s \"%s\"", init->id(), info.modules[0].name, args);
+    init->release();  // it lives on through its thread
+    return true;
+}
+
+}  // namespace keel::proc

@@ -1,0 +1,256 @@
+#include "proc/process.hpp"
+
+#include <new>
+
+#include "arch/cpu.hpp"
+#include "lib/string.hpp"
+#include "log/log.hpp"
+#include "obj/memory.hpp"
+#include "panic.hpp"
+#include "sched/scheduler.hpp"
+
+namespace keel::proc {
+
+namespace {
+uint64_t g_next_id = 1;
+
+const char* const kVectorNames[32] = {"divide error",
+                                      "debug",
+                                      "NMI",
+                                      "breakpoint",
+                                      "overflow",
+                                      "bound range",
+                                      "invalid opcode",
+                                      "device not available",
+                                      "double fault",
+                                      "coprocessor",
+                                      "invalid TSS",
+                                      "segment not present",
+                                      "stack fault",
+                                      "general protection",
+                                      "page fault",
+                                      "reserved",
+                                      "x87",
+                                      "alignment check",
+                                      "machine check",
+                                      "SIMD",
+                                      "virtualization",
+                                      "control protection",
+                                      "reserved",
+                                      "reserved",
+                                      "reserved",
+                                      "reserved",
+                                      "reserved",
+                                      "reserved",
+                                      "hypervisor",
+                                      "VMM communication",
+                                      "security",
+                                      "reserved"};
+}  // namespace
+
+Process* Process::create() {
+    auto tables = mm::create_user_tables();
+    if (!tables)
+        return nullptr;
+    auto* p = new (std::nothrow) Process;
+    if (p == nullptr) {
+        mm::destroy_user_tables(*tables);
+        return nullptr;
+    }
+    p->space_.reset(*tables);
+    p->id_ = g_next_id++;
+    return p;
+}
+
+Process::~Process() {
+    // A process that never ran a thread still owns what spawn gave it.
+    if (!finished_)
+        finish();
+}
+
+obj::OpResult Process::read(obj::Request& req) {
+    if (!finished_)
+        return obj::OpResult::would_block(waiters_);
+    return obj::answer_bytes(req, &exit_, sizeof exit_);
+}
+
+obj::OpResult Process::get_meta(obj::Request& req) {
+    switch (static_cast<abi::Meta>(req.arg)) {
+        case abi::Meta::kId:
+            return obj::answer_u64(req, id_);
+        case abi::Meta::kExit: {
+            abi::ExitInfo info = finished_ ? exit_ : abi::ExitInfo{};
+            return obj::answer_bytes(req, &info, sizeof info);
+        }
+        case abi::Meta::kName:
+            return obj::answer_bytes(req, name_, strlen(name_));
+        default:
+            return obj::OpResult::fail(abi::Error::kInvalidArgument);
+    }
+}
+
+obj::OpResult Process::set_meta(obj::Request& req) {
+    if (static_cast<abi::Meta>(req.arg) != abi::Meta::kName)
+        return obj::OpResult::fail(abi::Error::kInvalidArgument);
+    const uint64_t n = req.buffer.length();
+    if (n > abi::kMaxNameLength)
+        return obj::OpResult::fail(abi::Error::kTooLarge);
+    char name[abi::kMaxNameLength];
+    if (!req.buffer.copy_out_of(0, name, n))
+        return obj::OpResult::fail(abi::Error::kBadAddress);
+    if (!set_name(name, n))
+        return obj::OpResult::fail(abi::Error::kInvalidArgument);
+    return obj::OpResult::success(n);
+}
+
+bool Process::set_name(const char* name, uint64_t length) {
+    if (length == 0 || length > abi::kMaxNameLength)
+        return false;
+    for (uint64_t i = 0; i < length; ++i) {
+        if (name[i] < 0x20 || name[i] > 0x7e)
+            return false;
+    }
+    memcpy(name_, name, length);
+    name_[length] = '\0';
+    return true;
+}
+
+obj::OpResult Process::map_memory(obj::MemoryObject& m, uint64_t at, bool writable,
+                                  bool executable) {
+    if (finished_)
+        return obj::OpResult::fail(abi::Error::kPeerGone);
+    const uint64_t bytes = m.pages() * mm::kPageSize;
+    uint64_t base = at;
+    if (base == 0) {
+        if (next_map_ + bytes + mm::kPageSize > abi::kUserStackTop - abi::kUserStackSize)
+            return obj::OpResult::fail(abi::Error::kNoMemory);
+        base = next_map_;
+    }
+    auto* mapping = new (std::nothrow) Mapping{base, 0, &m, mappings_};
+    if (mapping == nullptr)
+        return obj::OpResult::fail(abi::Error::kNoMemory);
+    const uint64_t flags =
+        mm::kPageUser | (writable ? mm::kPageWritable : 0) | (executable ? 0 : mm::kPageNoExecute);
+    for (uint64_t i = 0; i < m.pages(); ++i) {
+        if (!space_.map(mm::VirtAddr{base + i * mm::kPageSize}, m.frame(i), flags)) {
+            unmap_pages(*mapping);
+            delete mapping;
+            return obj::OpResult::fail(abi::Error::kNoMemory);
+        }
+        mapping->pages = i + 1;
+    }
+    m.retain();
+    mappings_ = mapping;
+    if (at == 0)
+        next_map_ = base + bytes + mm::kPageSize;  // the page after stays unmapped: a guard
+    return obj::OpResult::success(base);
+}
+
+void Process::unmap_pages(const Mapping& m) {
+    for (uint64_t i = 0; i < m.pages; ++i)
+        (void)space_.unmap(mm::VirtAddr{m.base + i * mm::kPageSize});
+}
+
+obj::OpResult Process::unmap(uint64_t address) {
+    for (Mapping** p = &mappings_; *p != nullptr; p = &(*p)->next) {
+        Mapping* m = *p;
+        if (m->base != address)
+            continue;
+        *p = m->next;
+        unmap_pages(*m);
+        m->memory->release();
+        delete m;
+        return obj::OpResult::success(0);
+    }
+    return obj::OpResult::fail(abi::Error::kInvalidArgument);
+}
+
+void Process::end(const abi::ExitInfo& why) {
+    if (ending_)
+        return;
+    ending_ = true;
+    exit_ = why;
+    for (sched::Thread* t = threads_; t != nullptr; t = t->next_in_process) {
+        if (t->state() == sched::ThreadState::kBlocked)
+            sched::wake(t, sched::WakeReason::kInterrupted);
+    }
+}
+
+void Process::add_thread(sched::Thread* t) {
+    t->next_in_process = threads_;
+    threads_ = t;
+    ++live_threads_;
+}
+
+void Process::thread_exited(sched::Thread* t) {
+    for (sched::Thread** p = &threads_; *p != nullptr; p = &(*p)->next_in_process) {
+        if (*p == t) {
+            *p = t->next_in_process;
+            break;
+        }
+    }
+    KEEL_ASSERT(live_threads_ > 0);
+    if (--live_threads_ == 0) {
+        if (!ending_)
+            end(t->exit_info());  // the last thread's own exit ends the process
+        finish();
+    }
+}
+
+void Process::finish() {
+    if (finished_)
+        return;
+    finished_ = true;
+    handles_.clear();
+    // The page tables go last, and not while loaded: this thread runs on in the kernel half.
+    if ((cpu::read_cr3() & ~0xfffull) == space_.pml4().value)
+        cpu::write_cr3(mm::kernel_space().pml4().value);
+    while (mappings_ != nullptr) {
+        Mapping* m = mappings_;
+        mappings_ = m->next;
+        m->memory->release();
+        delete m;
+    }
+    mm::destroy_user_tables(space_.pml4());
+    space_.reset(mm::PhysAddr{0});
+    waiters_.wake_all();
+    if (exit_.reason == static_cast<uint32_t>(abi::ExitReason::kFault)) {
+        log::debug("process %lu ended by fault (vector %u at 0x%lx)", id_, exit_.vector,
+                   exit_.address);
+    } else {
+        log::debug("process %lu exited with status %ld", id_, exit_.status);
+    }
+    if (machine_owner_) {
+        log::info("init ended (reason %u, status %ld): stopping the machine", exit_.reason,
+                  exit_.status);
+        const bool ok =
+            exit_.reason == static_cast<uint32_t>(abi::ExitReason::kExited) && exit_.status == 0;
+        qemu_exit(ok ? QemuExit::kSuccess : QemuExit::kFailure);
+    }
+}
+
+Process* current_process() {
+    return sched::current()->process();
+}
+
+void user_fault(const idt::InterruptFrame& frame, uint64_t cr2) {
+    Process* p = current_process();
+    KEEL_ASSERT(p != nullptr);
+    log::print("process %lu (%s) thread %lu: %s (vector %lu) at rip 0x%lx", p->id(), p->name(),
+               sched::current()->id(), kVectorNames[frame.vector & 31], frame.vector, frame.rip);
+    if (frame.vector == 14)
+        log::print(", address 0x%lx", cr2);
+    log::print(": process ended\n");
+    const abi::ExitInfo info{static_cast<uint32_t>(abi::ExitReason::kFault),
+                             static_cast<uint32_t>(frame.vector), -1, frame.rip, cr2};
+    p->end(info);
+    sched::exit_current(p->exit_info());
+}
+
+void before_user_return() {
+    Process* p = current_process();
+    if (p != nullptr && p->ending())
+        sched::exit_current(p->exit_info());
+}
+
+}  // namespace keel::proc

@@ -1,0 +1,98 @@
+// A process: an address space, a handle table, its threads and its mappings. Processes are
+// objects (Kind::kProcess): reading one waits for its end and returns its ExitInfo.
+//
+// How a process ends: end() records why (exit status or fault) and interrupts its blocked
+// threads; every thread leaves at its next return towards user mode (sched::block returns
+// kInterrupted, the system-call and interrupt return paths call before_user_return()). The
+// last thread to leave releases the handles (peers see the pipe ends close), the mappings and
+// the page tables, and wakes whoever waits for the process.
+#pragma once
+
+#include <keel/syscall_abi.hpp>
+
+#include "arch/idt.hpp"
+#include "mm/paging.hpp"
+#include "obj/object.hpp"
+#include "proc/handle_table.hpp"
+#include "sched/thread.hpp"
+
+namespace keel::obj {
+class MemoryObject;
+}
+
+namespace keel::proc {
+
+class Process final : public obj::Object {
+  public:
+    // An empty process (no threads, nothing mapped); nullptr without memory.
+    static Process* create();
+
+    abi::Kind kind() const override { return abi::Kind::kProcess; }
+    obj::OpResult read(obj::Request& req) override;  // wait for the end: ExitInfo
+    obj::OpResult get_meta(obj::Request& req) override;
+    obj::OpResult set_meta(obj::Request& req) override;  // kName
+
+    uint64_t id() const { return id_; }
+    const char* name() const { return name_; }
+    // False (nothing changed) unless 1..kMaxNameLength printable bytes: names go to the log.
+    bool set_name(const char* name, uint64_t length);
+    HandleTable& handles() { return handles_; }
+    mm::PhysAddr page_tables() const { return space_.pml4(); }
+    bool ending() const { return ending_; }
+    const abi::ExitInfo& exit_info() const { return exit_; }
+
+    // Maps all of m at `at` (0: the next free place above abi::kUserMapBase, one unmapped
+    // guard page after each mapping) and returns the address. The mapping holds a reference.
+    obj::OpResult map_memory(obj::MemoryObject& m, uint64_t at, bool writable, bool executable);
+    // Removes the mapping that starts at address.
+    obj::OpResult unmap(uint64_t address);
+
+    // Starts the end (first reason wins) and interrupts the blocked threads.
+    void end(const abi::ExitInfo& why);
+
+    // For the scheduler.
+    void add_thread(sched::Thread* t);
+    void thread_exited(sched::Thread* t);
+
+    // The process whose end stops the machine (init).
+    void set_machine_owner() { machine_owner_ = true; }
+
+  private:
+    struct Mapping {
+        uint64_t base;
+        uint64_t pages;
+        obj::MemoryObject* memory;
+        Mapping* next;
+    };
+
+    Process() : space_(mm::PhysAddr{0}) {}
+    ~Process() override;
+    void finish();
+    void unmap_pages(const Mapping& m);
+
+    uint64_t id_ = 0;
+    mm::AddressSpace space_;
+    HandleTable handles_;
+    sched::Thread* threads_ = nullptr;
+    uint32_t live_threads_ = 0;
+    Mapping* mappings_ = nullptr;
+    uint64_t next_map_ = abi::kUserMapBase;
+    bool ending_ = false;
+    bool finished_ = false;
+    bool machine_owner_ = false;
+    char name_[abi::kMaxNameLength + 1] = "unnamed";  // until its parent names it
+    abi::ExitInfo exit_{};
+    sched::WaitQueue waiters_;
+};
+
+Process* current_process();
+
+// A CPU exception in user mode: reports it on the log, ends the current process with a fault
+// status and the current thread with it. Never returns.
+[[noreturn]] void user_fault(const idt::InterruptFrame& frame, uint64_t cr2);
+
+// Called on every return to user mode (system call or interrupt): a thread whose process is
+// ending leaves here instead.
+void before_user_return();
+
+}  // namespace keel::proc

@@ -1,0 +1,352 @@
+#include "sched/scheduler.hpp"
+
+#include <new>
+
+#include "arch/cpu.hpp"
+#include "arch/gdt.hpp"
+#include "arch/lapic.hpp"
+#include "arch/syscall_entry.hpp"
+#include "mm/paging.hpp"
+#include "panic.hpp"
+#include "proc/process.hpp"
+
+extern "C" void keel_switch_context(uint64_t* save, uint64_t next_rsp);
+extern "C" void keel_thread_start();
+
+namespace keel::sched {
+
+namespace {
+
+constexpr uint64_t kKernelStackPages = 4;
+
+Thread* g_current = nullptr;
+Thread* g_idle = nullptr;
+Thread* g_ready_head = nullptr;
+Thread* g_ready_tail = nullptr;
+Thread* g_all = nullptr;
+Thread* g_reap = nullptr;  // exited, its stack still in use until the next switch completes
+uint64_t g_next_id = 1;
+uint64_t g_last_now = 0;
+
+void push_ready(Thread* t) {
+    t->next_ready = nullptr;
+    if (g_ready_tail != nullptr)
+        g_ready_tail->next_ready = t;
+    else
+        g_ready_head = t;
+    g_ready_tail = t;
+}
+
+Thread* pop_ready() {
+    Thread* t = g_ready_head;
+    if (t != nullptr) {
+        g_ready_head = t->next_ready;
+        if (g_ready_head == nullptr)
+            g_ready_tail = nullptr;
+        t->next_ready = nullptr;
+    }
+    return t;
+}
+
+void unlink_all(Thread* t) {
+    for (Thread** p = &g_all; *p != nullptr; p = &(*p)->next_all) {
+        if (*p == t) {
+            *p = t->next_all;
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+// Runs on the new thread's stack right after every switch: the previous thread may have
+// exited, and only now is its kernel stack free to go.
+void finish_switch() {
+    if (g_reap == nullptr)
+        return;
+    Thread* dead = g_reap;
+    g_reap = nullptr;
+    mm::free_kernel_stack(dead->stack);
+    dead->stack = {};
+    dead->release();  // the scheduler's reference; handles may keep the object for join
+}
+
+class Scheduler {
+  public:
+    static void switch_to(Thread* next) {
+        Thread* prev = g_current;
+        g_current = next;
+        next->state_ = ThreadState::kRunning;
+        if (next->stack.size != 0)
+            syscall_entry::set_kernel_stack(next->stack.top());
+        const uint64_t cr3 = next->process_ != nullptr ? next->process_->page_tables().value
+                                                       : mm::kernel_space().pml4().value;
+        if ((cpu::read_cr3() & ~0xfffull) != cr3)
+            cpu::write_cr3(cr3);
+        keel_switch_context(&prev->saved_rsp, next->saved_rsp);
+        finish_switch();
+    }
+
+    static void schedule() {
+        Thread* prev = g_current;
+        if (prev->state_ == ThreadState::kRunning && prev != g_idle) {
+            prev->state_ = ThreadState::kReady;
+            push_ready(prev);
+        }
+        Thread* next = pop_ready();
+        if (next == nullptr)
+            next = g_idle;
+        if (next == prev) {
+            prev->state_ = ThreadState::kRunning;
+            return;
+        }
+        switch_to(next);
+    }
+
+    static Thread* create(proc::Process& p) {
+        auto stack = mm::allocate_kernel_stack(kKernelStackPages);
+        if (!stack)
+            return nullptr;
+        Thread* t = new (std::nothrow) Thread;
+        if (t == nullptr) {
+            mm::free_kernel_stack(*stack);
+            return nullptr;
+        }
+        t->stack = *stack;
+        t->id_ = g_next_id++;
+        // The stack of a thread that called keel_switch_context from keel_thread_start: six
+        // callee-saved registers, then the return address. When it is popped rsp is the
+        // 16-byte aligned top, as a call to keel_thread_first_run requires.
+        uint64_t* sp = reinterpret_cast<uint64_t*>(stack->top());
+        *--sp = reinterpret_cast<uint64_t>(&keel_thread_start);
+        for (int i = 0; i < 6; ++i)
+            *--sp = 0;
+        t->saved_rsp = reinterpret_cast<uint64_t>(sp);
+        p.retain();
+        t->process_ = &p;
+        p.add_thread(t);
+        t->next_all = g_all;
+        g_all = t;
+        return t;  // its initial reference is the scheduler's
+    }
+
+    static void exit(const abi::ExitInfo& info) {
+        Thread* t = g_current;
+        KEEL_ASSERT(t != g_idle);
+        t->exit_ = info;
+        t->state_ = ThreadState::kDead;
+        t->joiners.wake_all();
+        unlink_all(t);
+        if (t->process_ != nullptr) {
+            proc::Process* p = t->process_;
+            t->process_ = nullptr;
+            // The thread keeps running on its kernel stack, in the kernel half of whatever
+            // tables are loaded; the last thread's exit switches to the kernel's tables.
+            p->thread_exited(t);
+            p->release();
+        }
+        KEEL_ASSERT(g_reap == nullptr);
+        g_reap = t;
+        schedule();
+        panic("a dead thread was scheduled");
+    }
+
+    static void first_run() {
+        finish_switch();
+        proc::before_user_return();  // its process may have ended before it first ran
+        Thread* t = g_current;
+        idt::InterruptFrame f{};
+        f.rip = t->user_start_.rip;
+        f.rsp = t->user_start_.rsp;
+        f.rdi = t->user_start_.rdi;
+        f.rsi = t->user_start_.rsi;
+        f.rdx = t->user_start_.rdx;
+        f.cs = gdt::kUserCode;
+        f.ss = gdt::kUserData;
+        f.rflags = 0x202;  // IF, the reserved bit
+        keel_enter_user(&f);
+    }
+
+    static void set_state(Thread* t, ThreadState s) { t->state_ = s; }
+
+    static Thread* idle_thread() {
+        Thread* t = new Thread;
+        t->id_ = 0;
+        t->state_ = ThreadState::kRunning;
+        return t;
+    }
+};
+
+Thread* create_user_thread(proc::Process& p, const UserStart& start) {
+    Thread* t = Scheduler::create(p);
+    if (t == nullptr)
+        return nullptr;
+    t->user_start_ = start;
+    make_ready(t);
+    return t;
+}
+
+}  // namespace keel::sched
+
+extern "C" [[noreturn]] void keel_thread_first_run() {
+    keel::sched::Scheduler::first_run();
+    keel::panic("keel_thread_first_run returned");
+}
+
+namespace keel::sched {
+
+namespace {
+void on_tick(idt::InterruptFrame& frame) {
+    if (g_current == nullptr)
+        return;
+    const uint64_t now = now_ns();
+    for (Thread* t = g_all; t != nullptr; t = t->next_all) {
+        if (t->state() == ThreadState::kBlocked && t->deadline != 0 && t->deadline <= now)
+            wake(t, WakeReason::kTimedOut);
+    }
+    // Only user code and the idle loop are preempted (see scheduler.hpp).
+    if ((frame.cs & 3) != 0 || g_current == g_idle)
+        Scheduler::schedule();
+}
+}  // namespace
+
+void init() {
+    g_idle = Scheduler::idle_thread();
+    g_current = g_idle;
+    lapic::set_tick_hook(on_tick);
+}
+
+void run_idle() {
+    for (;;) {
+        cpu::disable_interrupts();
+        Scheduler::schedule();
+        cpu::enable_and_halt();
+    }
+}
+
+Thread* current() {
+    return g_current;
+}
+
+void make_ready(Thread* t) {
+    Scheduler::set_state(t, ThreadState::kReady);
+    push_ready(t);
+}
+
+WakeReason block(WaitQueue* q, uint64_t deadline) {
+    Thread* t = g_current;
+    KEEL_ASSERT(t != g_idle && !cpu::interrupts_enabled());
+    if (t->process() != nullptr && t->process()->ending())
+        return WakeReason::kInterrupted;
+    Scheduler::set_state(t, ThreadState::kBlocked);
+    t->waiting_on = q;
+    if (q != nullptr)
+        q->push(t);
+    t->deadline = deadline;
+    t->wake_reason = WakeReason::kWoken;
+    Scheduler::schedule();
+    return t->wake_reason;
+}
+
+void wake(Thread* t, WakeReason why) {
+    if (t->state() != ThreadState::kBlocked)
+        return;
+    if (t->waiting_on != nullptr)
+        t->waiting_on->remove(t);
+    t->waiting_on = nullptr;
+    t->deadline = 0;
+    t->wake_reason = why;
+    make_ready(t);
+}
+
+void yield() {
+    Scheduler::schedule();
+}
+
+void exit_current(const abi::ExitInfo& info) {
+    Scheduler::exit(info);
+    __builtin_unreachable();
+}
+
+uint64_t now_ns() {
+    // Never goes backwards, even when a tick is pending while interrupts are off.
+    const uint64_t t = lapic::now_ns();
+    if (t > g_last_now)
+        g_last_now = t;
+    return g_last_now;
+}
+
+// ---- WaitQueue -----------------------------------------------------------------------------
+
+WaitQueue::~WaitQueue() {
+    // An object going away under its waiters (another thread closed the last handle): they
+    // retry their operation and find the handle gone.
+    wake_all();
+}
+
+void WaitQueue::push(Thread* t) {
+    t->next_waiting = nullptr;
+    if (tail_ != nullptr)
+        tail_->next_waiting = t;
+    else
+        head_ = t;
+    tail_ = t;
+}
+
+Thread* WaitQueue::pop() {
+    Thread* t = head_;
+    if (t != nullptr) {
+        head_ = t->next_waiting;
+        if (head_ == nullptr)
+            tail_ = nullptr;
+        t->next_waiting = nullptr;
+    }
+    return t;
+}
+
+bool WaitQueue::remove(Thread* t) {
+    Thread* prev = nullptr;
+    for (Thread* c = head_; c != nullptr; prev = c, c = c->next_waiting) {
+        if (c != t)
+            continue;
+        if (prev != nullptr)
+            prev->next_waiting = c->next_waiting;
+        else
+            head_ = c->next_waiting;
+        if (tail_ == c)
+            tail_ = prev;
+        c->next_waiting = nullptr;
+        return true;
+    }
+    return false;
+}
+
+uint64_t WaitQueue::wake(uint64_t n) {
+    uint64_t woken = 0;
+    while (woken < n && head_ != nullptr) {
+        sched::wake(head_, WakeReason::kWoken);
+        ++woken;
+    }
+    return woken;
+}
+
+// ---- the thread object -----------------------------------------------------------------------
+
+obj::OpResult Thread::read(obj::Request& req) {
+    if (state_ != ThreadState::kDead)
+        return obj::OpResult::would_block(joiners);
+    return obj::answer_bytes(req, &exit_, sizeof exit_);
+}
+
+obj::OpResult Thread::get_meta(obj::Request& req) {
+    switch (static_cast<abi::Meta>(req.arg)) {
+        case abi::Meta::kId:
+            return obj::answer_u64(req, id_);
+        case abi::Meta::kExit:
+            return obj::answer_bytes(req, &exit_, sizeof exit_);
+        default:
+            return obj::OpResult::fail(abi::Error::kInvalidArgument);
+    }
+}
+
+}  // namespace keel::sched

@@ -1,0 +1,36 @@
+// Preemptive round-robin scheduling on the boot CPU. The rule that keeps the kernel simple:
+// kernel code runs with interrupts off (system calls enter with IF cleared by SFMASK and never
+// set it), so the kernel is never preempted; user code is preempted by the LAPIC timer at
+// every tick (10 ms slices), and the idle thread halts with interrupts on. A thread leaves the
+// CPU inside the kernel only by blocking, yielding or exiting.
+#pragma once
+
+#include <cstdint>
+
+#include "arch/idt.hpp"
+#include "sched/thread.hpp"
+
+namespace keel::sched {
+
+// Turns the boot context into the idle thread and hooks the timer. Once, after the heap and
+// the LAPIC are up.
+void init();
+// From the boot thread: runs the ready threads forever, halting when none is ready.
+[[noreturn]] void run_idle();
+
+Thread* current();
+// Makes t runnable (it must be new or blocked).
+void make_ready(Thread* t);
+// Blocks the current thread on q (if not null) until woken, until the monotonic time
+// `deadline` ns (if not 0), or until interrupted (its process is ending). Interrupts off.
+WakeReason block(WaitQueue* q, uint64_t deadline);
+// Wakes a blocked thread with the given reason (removing it from its queue).
+void wake(Thread* t, WakeReason why);
+void yield();
+// Ends the current thread: records info, wakes joiners, ends the process with its last thread.
+[[noreturn]] void exit_current(const abi::ExitInfo& info);
+
+// Monotonic nanoseconds since the LAPIC timer started.
+uint64_t now_ns();
+
+}  // namespace keel::sched

@@ -1,0 +1,69 @@
+// A thread: a kernel stack, the saved context of a switched-out thread, and the process it runs
+// in (none for the idle thread, which is the boot context). Threads are objects too
+// (Kind::kThread): reading one waits for its end and returns its ExitInfo (join). There is no way
+// to kill a thread, by design: see docs/syscalls.md ("Why no kill").
+#pragma once
+
+#include <keel/syscall_abi.hpp>
+
+#include "mm/kernel_stack.hpp"
+#include "obj/object.hpp"
+#include "sched/wait_queue.hpp"
+
+namespace keel::proc {
+class Process;
+}
+
+namespace keel::sched {
+
+enum class ThreadState { kReady, kRunning, kBlocked, kDead };
+enum class WakeReason { kWoken, kTimedOut, kInterrupted };
+
+// How a new user thread starts: at rip with rsp and three arguments in rdi, rsi, rdx.
+struct UserStart {
+    uint64_t rip, rsp, rdi, rsi, rdx;
+};
+
+class Thread final : public obj::Object {
+  public:
+    abi::Kind kind() const override { return abi::Kind::kThread; }
+    obj::OpResult read(obj::Request& req) override;  // join
+    obj::OpResult get_meta(obj::Request& req) override;
+
+    uint64_t id() const { return id_; }
+    proc::Process* process() const { return process_; }
+    ThreadState state() const { return state_; }
+    const abi::ExitInfo& exit_info() const { return exit_; }
+
+  private:
+    friend class Scheduler;
+    friend Thread* create_user_thread(proc::Process&, const UserStart&);
+    Thread() = default;
+    ~Thread() override = default;
+
+  public:
+    // Scheduler and wait-queue bookkeeping (interrupts off).
+    uint64_t saved_rsp = 0;
+    mm::KernelStack stack{};
+    Thread* next_ready = nullptr;
+    Thread* next_waiting = nullptr;
+    Thread* next_in_process = nullptr;
+    Thread* next_all = nullptr;
+    WaitQueue* waiting_on = nullptr;
+    uint64_t deadline = 0;  // monotonic ns; 0 = none
+    WakeReason wake_reason = WakeReason::kWoken;
+    uint64_t futex_key = 0;  // user address waited on (with the process: the futex key)
+    WaitQueue joiners;
+
+  private:
+    uint64_t id_ = 0;
+    proc::Process* process_ = nullptr;  // holds a reference; null for kernel threads
+    ThreadState state_ = ThreadState::kReady;
+    abi::ExitInfo exit_{};
+    UserStart user_start_{};
+};
+
+// A user thread of process p (which it retains). Ready at once; nullptr without memory.
+Thread* create_user_thread(proc::Process& p, const UserStart& start);
+
+}  // namespace keel::sched

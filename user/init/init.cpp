@@ -1,0 +1,87 @@
+// init: the first process. It is handed a root holding "console" and every boot module by
+// name. Its arguments name the programs to run, in order; each child gets a root of its own
+// holding only "console" and "self" (its own image, so that it can start copies of itself),
+// and nothing else of init's. init waits for each, reports how it ended, and exits with
+// status 0 only if every child exited with status 0 (the kernel then stops the machine).
+#include "runtime.hpp"
+
+using namespace keel;
+using namespace keel::user;
+
+namespace {
+
+// One program: 0 when it exited with status 0.
+int run(const char* name, uint64_t length) {
+    char image_name[abi::kMaxNameLength + 1];
+    if (length > abi::kMaxNameLength)
+        return 1;
+    for (uint64_t i = 0; i < length; ++i)
+        image_name[i] = name[i];
+    image_name[length] = '\0';
+    const int64_t image = open(root(), image_name);
+    if (image < 0) {
+        print("init: no program '%s' (error %ld)\n", image_name, -image);
+        return 1;
+    }
+    Handle child_root;
+    if (sys::object_new(abi::Kind::kRoot, 0, &child_root) < 0)
+        return 1;
+    const int64_t console_handle = open(root(), "console");
+    if (console_handle < 0 ||
+        sys::do_io(child_root, Op::kCreate, "console", 7, static_cast<uint64_t>(console_handle)) <
+            0 ||
+        sys::do_io(child_root, Op::kCreate, "self", 4, static_cast<uint64_t>(image)) < 0) {
+        print("init: cannot prepare the root of '%s'\n", image_name);
+        return 1;
+    }
+    const Handle given[] = {child_root};
+    // Named after its image, for the kernel's fault reports.
+    const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),      1,     0, 0,
+                              reinterpret_cast<uint64_t>(image_name), length};
+    const int64_t process = sys::spawn(static_cast<Handle>(image), &args);
+    (void)sys::do_io(child_root, Op::kClose);
+    (void)sys::do_io(static_cast<uint64_t>(console_handle), Op::kClose);
+    (void)sys::do_io(static_cast<uint64_t>(image), Op::kClose);
+    if (process < 0) {
+        print("init: cannot start '%s' (error %ld)\n", image_name, -process);
+        return 1;
+    }
+    abi::ExitInfo info{};
+    const int64_t r = sys::do_io(process, Op::kRead, &info, sizeof info);
+    (void)sys::do_io(process, Op::kClose);
+    if (r < 0)
+        return 1;
+    if (info.reason == static_cast<uint32_t>(abi::ExitReason::kFault)) {
+        print("init: '%s' ended by fault (vector %u at 0x%lx)\n", image_name, info.vector,
+              info.address);
+        return 1;
+    }
+    print("init: '%s' exited with status %ld\n", image_name, info.status);
+    return info.status == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int keel_main(const StartInfo& start) {
+    char shown[abi::kMaxArgsLength + 1];
+    const uint64_t n =
+        start.args_length < abi::kMaxArgsLength ? start.args_length : abi::kMaxArgsLength;
+    for (uint64_t i = 0; i < n; ++i)
+        shown[i] = start.args[i];
+    shown[n] = '\0';
+    print("init: started with %lu handle(s), arguments \"%s\"\n", start.handle_count, shown);
+    int failures = 0;
+    const char* p = start.args;
+    const char* end = start.args + start.args_length;
+    while (p < end) {
+        while (p < end && *p == ' ')
+            ++p;
+        const char* word = p;
+        while (p < end && *p != ' ')
+            ++p;
+        if (p > word)
+            failures += run(word, static_cast<uint64_t>(p - word));
+    }
+    print("init: done, %d program(s) failed\n", failures);
+    return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,247 @@
+#include "runtime.hpp"
+
+#include <cstdarg>
+
+#include "lib/format.hpp"
+#include "lib/string.hpp"
+
+extern "C" void (*const __init_array_start[])();
+extern "C" void (*const __init_array_end[])();
+
+namespace keel::user {
+
+namespace {
+
+Handle g_console = 0;
+Handle g_root = 0;
+
+// Output is gathered per print() call and written with one do_io, so lines from different
+// threads and processes do not interleave mid-line.
+struct Line {
+    char buf[256];
+    size_t n;
+};
+
+void flush(Line& l) {
+    if (l.n > 0 && g_console != 0)
+        (void)sys::do_io(g_console, Op::kWrite, l.buf, l.n);
+    l.n = 0;
+}
+
+void put(char c, void* ctx) {
+    Line& l = *static_cast<Line*>(ctx);
+    if (l.n == sizeof l.buf)
+        flush(l);
+    l.buf[l.n++] = c;
+}
+
+// ---- heap ------------------------------------------------------------------------------------
+
+struct Block {
+    uint64_t size;  // whole block, header included
+    Block* next;    // free list (address order)
+};
+constexpr uint64_t kHeader = 16;
+constexpr uint64_t kChunk = 256 * 1024;
+Block* g_free = nullptr;
+Mutex g_heap_lock;
+
+void add_free(Block* b) {
+    Block** p = &g_free;
+    while (*p != nullptr && *p < b)
+        p = &(*p)->next;
+    b->next = *p;
+    *p = b;
+    // Merge with the following block, then with the previous one.
+    if (b->next != nullptr &&
+        reinterpret_cast<uint8_t*>(b) + b->size == reinterpret_cast<uint8_t*>(b->next)) {
+        b->size += b->next->size;
+        b->next = b->next->next;
+    }
+    if (p != &g_free) {
+        Block* prev = reinterpret_cast<Block*>(reinterpret_cast<uint8_t*>(p) -
+                                               __builtin_offsetof(Block, next));
+        if (reinterpret_cast<uint8_t*>(prev) + prev->size == reinterpret_cast<uint8_t*>(b)) {
+            prev->size += b->size;
+            prev->next = b->next;
+        }
+    }
+}
+
+struct ThreadStart {
+    void (*fn)(uint64_t);
+    uint64_t arg;
+};
+
+// Stacks of threads not joined yet: join() unmaps a thread's stack once it has ended (a thread
+// cannot unmap the stack it runs on).
+constexpr uint64_t kThreadStack = 64 * 1024;
+struct StackRecord {
+    Handle thread;
+    uint64_t stack;
+};
+StackRecord g_stacks[64];
+Mutex g_stacks_lock;
+
+void thread_trampoline(uint64_t start) {
+    auto* s = reinterpret_cast<ThreadStart*>(start);
+    void (*fn)(uint64_t) = s->fn;
+    const uint64_t arg = s->arg;
+    release(s);
+    fn(arg);
+    sys::thread_exit(0);
+}
+
+}  // namespace
+
+Handle console() {
+    return g_console;
+}
+Handle root() {
+    return g_root;
+}
+
+void print(const char* fmt, ...) {
+    Line l{{}, 0};
+    va_list args;
+    va_start(args, fmt);
+    vformat(put, &l, fmt, args);
+    va_end(args);
+    flush(l);
+}
+
+int64_t open(Handle r, const char* name) {
+    return sys::do_io(r, Op::kOpen, name, strlen(name));
+}
+
+uint64_t map_new(uint64_t size, Handle* handle) {
+    Handle h;
+    if (sys::object_new(abi::Kind::kMemory, size, &h) < 0)
+        return 0;
+    const int64_t at = sys::do_io(h, Op::kMap, nullptr, 0, 1);
+    if (handle != nullptr)
+        *handle = h;
+    else
+        (void)sys::do_io(h, Op::kClose);  // the mapping keeps the object
+    return at < 0 ? 0 : static_cast<uint64_t>(at);
+}
+
+void* allocate(size_t size) {
+    if (size == 0)
+        return nullptr;
+    const uint64_t need = (size + kHeader + 15) & ~15ull;
+    g_heap_lock.lock();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        for (Block** p = &g_free; *p != nullptr; p = &(*p)->next) {
+            Block* b = *p;
+            if (b->size < need)
+                continue;
+            if (b->size - need >= 64) {
+                auto* rest = reinterpret_cast<Block*>(reinterpret_cast<uint8_t*>(b) + need);
+                rest->size = b->size - need;
+                rest->next = b->next;
+                *p = rest;
+                b->size = need;
+            } else {
+                *p = b->next;
+            }
+            g_heap_lock.unlock();
+            return reinterpret_cast<uint8_t*>(b) + kHeader;
+        }
+        const uint64_t grow = need > kChunk ? (need + 4095) & ~4095ull : kChunk;
+        const uint64_t at = map_new(grow);
+        if (at == 0)
+            break;
+        auto* b = reinterpret_cast<Block*>(at);
+        b->size = grow;
+        add_free(b);
+    }
+    g_heap_lock.unlock();
+    return nullptr;
+}
+
+void release(void* p) {
+    if (p == nullptr)
+        return;
+    g_heap_lock.lock();
+    add_free(reinterpret_cast<Block*>(static_cast<uint8_t*>(p) - kHeader));
+    g_heap_lock.unlock();
+}
+
+void Mutex::lock() {
+    uint32_t expected = 0;
+    if (__atomic_compare_exchange_n(&state_, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+        return;
+    }
+    // Contended: mark "locked with waiters" and sleep until the holder wakes us.
+    while (__atomic_exchange_n(&state_, 2, __ATOMIC_ACQUIRE) != 0)
+        (void)sys::futex_wait(&state_, 2, 0);
+}
+
+void Mutex::unlock() {
+    if (__atomic_exchange_n(&state_, 0, __ATOMIC_RELEASE) == 2)
+        (void)sys::futex_wake(&state_, 1);
+}
+
+int64_t spawn_thread(void (*fn)(uint64_t), uint64_t arg) {
+    const uint64_t stack = map_new(kThreadStack);  // the kernel leaves a guard page around it
+    if (stack == 0)
+        return err(Error::kNoMemory);
+    auto* s = static_cast<ThreadStart*>(allocate(sizeof(ThreadStart)));
+    if (s == nullptr) {
+        (void)sys::unmap(stack);
+        return err(Error::kNoMemory);
+    }
+    *s = {fn, arg};
+    // rsp as after a call: top - 8.
+    const int64_t h = sys::thread_spawn(thread_trampoline, stack + kThreadStack - 8,
+                                        reinterpret_cast<uint64_t>(s));
+    if (h < 0) {
+        release(s);
+        (void)sys::unmap(stack);
+        return h;
+    }
+    g_stacks_lock.lock();
+    for (StackRecord& r : g_stacks) {
+        if (r.thread == 0) {
+            r = {static_cast<Handle>(h), stack};
+            break;
+        }
+    }  // (a full table only means that stack stays mapped)
+    g_stacks_lock.unlock();
+    return h;
+}
+
+int64_t join(Handle thread, abi::ExitInfo* info) {
+    abi::ExitInfo local;
+    const int64_t r = sys::do_io(thread, Op::kRead, &local, sizeof local);
+    if (r < 0)
+        return r;
+    g_stacks_lock.lock();
+    for (StackRecord& rec : g_stacks) {
+        if (rec.thread == thread) {
+            (void)sys::unmap(rec.stack);
+            rec = {0, 0};
+        }
+    }
+    g_stacks_lock.unlock();
+    if (info != nullptr)
+        *info = local;
+    return local.status;
+}
+
+}  // namespace keel::user
+
+extern "C" [[noreturn]] void keel_user_start(uint64_t handle_count, const char* args,
+                                             uint64_t args_length) {
+    using namespace keel::user;
+    for (auto* ctor = __init_array_start; ctor < __init_array_end; ++ctor)
+        (*ctor)();
+    if (handle_count > 0) {
+        g_root = keel::abi::initial_handle(0);
+        const int64_t c = open(g_root, "console");
+        g_console = c > 0 ? static_cast<Handle>(c) : 0;
+    }
+    sys::process_exit(keel_main(StartInfo{handle_count, args, args_length}));
+}

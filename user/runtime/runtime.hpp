@@ -1,0 +1,57 @@
+// The user runtime: start-up, console output, a heap, threads and a futex lock. Programs
+// define keel_main; the runtime calls it with what the process was given and exits with its
+// result.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "syscall.hpp"
+
+namespace keel::user {
+
+struct StartInfo {
+    uint64_t handle_count;  // handles abi::initial_handle(0 .. handle_count - 1)
+    const char* args;       // not NUL-terminated
+    uint64_t args_length;
+};
+
+// The handle opened on "console" in the root at start-up (0 if there was none).
+Handle console();
+// The process's root (its first handle), 0 if it was given none.
+Handle root();
+
+// printf-style output to the console (kernel lib/format: %s %c %d %u %x %p, l/z, width, 0).
+void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Opens name in a root; a handle, or -Error.
+int64_t open(Handle root, const char* name);
+
+// A heap on memory objects mapped on demand (first fit, merging). nullptr when out of memory.
+void* allocate(size_t size);
+void release(void* p);
+
+// Maps a fresh memory object of `size` bytes, read-write; the address or 0. *handle receives
+// its handle when not null.
+uint64_t map_new(uint64_t size, Handle* handle = nullptr);
+
+// A lock that sleeps in the kernel (futex) instead of spinning when contended.
+class Mutex {
+  public:
+    void lock();
+    void unlock();
+
+  private:
+    uint32_t state_ = 0;  // 0 free, 1 locked, 2 locked with waiters
+};
+
+// Threads: start fn(arg) on a fresh 64 KiB stack (mapped with unmapped guard pages around it).
+// The handle, or -Error. join(handle) waits for its end, unmaps its stack and returns its exit
+// status (a thread that is never joined keeps its stack mapped).
+int64_t spawn_thread(void (*fn)(uint64_t), uint64_t arg);
+int64_t join(Handle thread, abi::ExitInfo* info = nullptr);
+
+}  // namespace keel::user
+
+// Provided by each program.
+int keel_main(const keel::user::StartInfo& start);

@@ -1,0 +1,78 @@
+// System-call wrappers: one inline function per abi::Syscall, returning the kernel's raw
+// result (>= 0 success, -Error failure). See docs/syscalls.md.
+#pragma once
+
+#include <keel/syscall_abi.hpp>
+
+namespace keel::user {
+
+using abi::Error;
+using abi::Handle;
+using abi::Op;
+
+inline int64_t syscall(abi::Syscall n, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0,
+                       uint64_t d = 0, uint64_t e = 0) {
+    int64_t ret;
+    register uint64_t r10 asm("r10") = d;
+    register uint64_t r8 asm("r8") = e;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(static_cast<uint64_t>(n)), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                 : "rcx", "r11", "memory");
+    return ret;
+}
+
+inline int64_t err(Error e) {
+    return -static_cast<int64_t>(e);
+}
+
+namespace sys {
+inline int64_t do_io(uint64_t h, Op op, const void* buf = nullptr, uint64_t len = 0,
+                     uint64_t arg = 0) {
+    return syscall(abi::Syscall::kDoIo, h, static_cast<uint64_t>(op),
+                   reinterpret_cast<uint64_t>(buf), len, arg);
+}
+// Raw form for bad-input tests: every argument as the kernel sees it.
+inline int64_t do_io_raw(uint64_t h, uint64_t op, uint64_t buf, uint64_t len, uint64_t arg) {
+    return syscall(abi::Syscall::kDoIo, h, op, buf, len, arg);
+}
+inline int64_t object_new(abi::Kind kind, uint64_t arg, Handle* out) {
+    return syscall(abi::Syscall::kObjectNew, static_cast<uint64_t>(kind), arg,
+                   reinterpret_cast<uint64_t>(out));
+}
+inline int64_t spawn(Handle image, const abi::SpawnArgs* args) {
+    return syscall(abi::Syscall::kProcessSpawn, image, reinterpret_cast<uint64_t>(args));
+}
+[[noreturn]] inline void process_exit(int64_t status) {
+    syscall(abi::Syscall::kProcessExit, static_cast<uint64_t>(status));
+    __builtin_unreachable();
+}
+inline int64_t thread_spawn(void (*entry)(uint64_t), uint64_t stack_top, uint64_t arg) {
+    return syscall(abi::Syscall::kThreadSpawn, reinterpret_cast<uint64_t>(entry), stack_top, arg);
+}
+[[noreturn]] inline void thread_exit(int64_t status) {
+    syscall(abi::Syscall::kThreadExit, static_cast<uint64_t>(status));
+    __builtin_unreachable();
+}
+inline int64_t sleep_ns(uint64_t ns) {
+    return syscall(abi::Syscall::kSleep, ns);
+}
+inline uint64_t clock_ns() {
+    return static_cast<uint64_t>(syscall(abi::Syscall::kClock));
+}
+inline int64_t futex_wait(const void* addr, uint32_t expected, uint64_t timeout_ns) {
+    return syscall(abi::Syscall::kFutexWait, reinterpret_cast<uint64_t>(addr), expected,
+                   timeout_ns);
+}
+inline int64_t futex_wake(const void* addr, uint64_t count) {
+    return syscall(abi::Syscall::kFutexWake, reinterpret_cast<uint64_t>(addr), count);
+}
+inline int64_t yield() {
+    return syscall(abi::Syscall::kYield);
+}
+inline int64_t unmap(uint64_t address) {
+    return syscall(abi::Syscall::kUnmap, address);
+}
+}  // namespace sys
+
+}  // namespace keel::user
