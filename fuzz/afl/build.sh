@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# afl/build.sh [OUTDIR]: builds every fuzz target with AFL++ (afl-clang-fast++), from the same
+# sources as the libFuzzer targets, into OUTDIR (default build/afl):
+#   <name>.persistent   persistent mode (AFL++'s libFuzzer driver, -fsanitize=fuzzer), -O2
+#   <name>.asan         the same under ASan + UBSan (the campaign's main instance runs it)
+#   <name>.cmplog       persistent, with comparison logging for afl-fuzz -c
+#   <name>.forkserver   no persistence: replay_main.cpp runs one input per process (@@)
+# Not part of ctest: the campaign (fuzz/campaign.sh) and the speed comparison use it.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+out=${1:-$top/build/afl}
+mkdir -p "$out"
+export AFL_QUIET=1
+inc=(-I"$top/ipc/include" -I"$top/ipc/host" -I"$top/proptest/model/include")
+common=("$top/ipc/src/client.cpp" "$top/ipc/src/server.cpp" "$top/ipc/host/host_platform.cpp"
+        "$top/proptest/model/src/model.cpp" "$top/proptest/model/src/system.cpp")
+flags=(-std=c++20 -O2 -g "${inc[@]}")
+
+declare -A source=(
+    [differential]=fuzz/differential/differential_fuzz.cpp
+    [hostile]=fuzz/hostile/hostile_peer_fuzz.cpp
+    [abi]=fuzz/abi/abi_decode_fuzz.cpp
+)
+targets=("${!source[@]}")
+[ -n "${KEEL_AFL_TARGETS:-}" ] && read -r -a targets <<<"$KEEL_AFL_TARGETS"
+
+build() { # name variant extra-flags...
+    local name=$1 variant=$2; shift 2
+    echo "afl: $name.$variant" >&2
+    afl-clang-fast++ "${flags[@]}" "$@" "$top/${source[$name]}" "${common[@]}" -o "$out/$name.$variant"
+}
+
+for name in "${targets[@]}"; do
+    build "$name" persistent -fsanitize=fuzzer &
+    AFL_USE_ASAN=1 AFL_USE_UBSAN=1 build "$name" asan -fsanitize=fuzzer &
+    wait
+    AFL_LLVM_CMPLOG=1 build "$name" cmplog -fsanitize=fuzzer &
+    build "$name" forkserver "$top/fuzz/replay_main.cpp" &
+    wait
+done
+echo "afl: built into $out" >&2

@@ -1,0 +1,173 @@
+// System: one queue (a real ipc::Client and ipc::Server over one shared region) run in lock
+// step with the reference Model. step() performs an Action on the library and on the model
+// and returns a description of the first disagreement ("" when they agree):
+//   - a result (value or error) the model does not allow;
+//   - any observable state that differs afterwards (counters, owners, credit, modes);
+//   - after a failed call, any byte of either endpoint, their private storage or the shared
+//     region that changed (validate-then-commit: a failure changes nothing).
+// Used by the RapidCheck properties (proptest/) and the differential fuzzer (fuzz/).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ipc/abi.hpp>
+#include <ipc/client.hpp>
+#include <ipc/server.hpp>
+#include <keel_model/action.hpp>
+#include <keel_model/model.hpp>
+
+namespace keel::model {
+
+// One completed step, for the failure report. Plain data (no strings are built while the
+// steps run: the differential fuzzer runs millions of them).
+struct TraceStep {
+    Action action;
+    const char* what = "ok";  // "ok", "skip", "tampered" or an ipc::error_name
+    std::uint32_t n = 0;
+    const char* keys[3] = {};
+    std::uint64_t values[3] = {};
+};
+std::string format_step(const TraceStep& t);
+
+// One library call (or hostile write) as it happened, for observers such as the spec's trace
+// checker (proptest/spec_conformance_test.cpp). Calls the API refuses before touching any
+// state (moved-from or foreign handles) and pure queries are not reported.
+struct Event {
+    enum class Call : std::uint8_t {
+        Acquire,
+        Release,
+        Submit,
+        Cancel,
+        Publish,
+        Reap,
+        PeerGone,
+        ClientClose,
+        Poll,
+        Take,
+        Complete,
+        ServerPublish,
+        ClientGone,
+        ServerClose,
+        PeerWrite,
+    };
+    Call call = Call::Publish;
+    std::uint16_t opcode = 0;
+    std::uint16_t buffer = ipc::abi::kNoBuffer;
+    std::uint32_t length = 0;
+    std::uint32_t target = 0;
+    std::uint32_t op = 0;
+    std::uint16_t status = 0;
+    bool ok = true;
+    ipc::Error error{};
+    std::uint32_t value = 0;  // tag, buffer id, op id or drained count
+    std::uint32_t r_tag = 0;  // reap / take
+    std::uint16_t r_status = 0;
+    std::uint16_t r_buffer = ipc::abi::kNoBuffer;
+    bool r_cancel = false;
+};
+
+class System {
+  public:
+    // Fails (ok() false) only for a geometry the library refuses; callers pick valid ones.
+    explicit System(const Config& c);
+    ~System();
+    System(const System&) = delete;
+    System& operator=(const System&) = delete;
+
+    bool ok() const { return ok_; }
+    std::string step(const Action& a);
+    // Checks every observable of the library against the model.
+    std::string check_state() const;
+    // Tears the client down (close() or peer_gone()) and reaps until Empty; then every
+    // operation must have completed exactly once and every buffer be back (I2, I6).
+    std::string finish(bool close);
+
+    const Model& model() const { return model_; }
+    const std::vector<TraceStep>& trace() const { return trace_; }
+    std::string trace_text(std::size_t last = 60) const;
+    const Config& config() const { return cfg_; }
+
+    // Observation, for checkers outside this library.
+    void set_observer(std::function<void(const Event&)> f) { observer_ = std::move(f); }
+    const ipc::Client& client() const { return client_; }
+    const ipc::Server& server() const { return server_; }
+    ipc::QueueView view() const;
+    // The state as bytes, without addresses: both private storages, the protocol part of the
+    // region, the counters and modes the API shows, and the model's. Equal keys mean the same
+    // protocol state (used to explore small state spaces once per state).
+    std::string state_key() const;
+
+  private:
+    struct Snapshot {
+        std::vector<std::byte> client, server, cstore, sstore, region;
+    };
+    const Snapshot& snapshot() const;
+    const Snapshot& maybe_snapshot(const ErrorSet& allowed) const;
+    std::size_t protocol_bytes() const {
+        return layout_.cq_entries + std::size_t(cfg_.capacity) * sizeof(ipc::abi::Completion);
+    }
+    void note(const char* what,
+              std::initializer_list<std::pair<const char*, std::uint64_t>> values = {});
+    std::string unchanged(const Snapshot& before, const char* call) const;
+    std::string expect_error(const char* call, const ErrorSet& allowed, ipc::Error got,
+                             const Snapshot& before) const;
+
+    std::string do_reap(bool corrupted_ring, bool bogus_tail);
+    std::string do_poll(ErrorSet extra);
+    std::string do_submit(const Action& a, bool bogus_head);
+    std::string do_complete(std::uint32_t id, std::uint16_t status, std::uint64_t value);
+
+    std::byte* sq_entry(std::uint32_t index);
+    std::byte* cq_entry(std::uint32_t index);
+    std::atomic<std::uint32_t>& counter(bool sq, bool tail);
+
+    Config cfg_;
+    bool ok_ = false;
+    ipc::Layout layout_{};
+    std::byte* region_ = nullptr;
+    std::size_t region_size_ = 0;
+    std::vector<std::uint64_t> cstore_, sstore_;
+    ipc::Client client_;
+    ipc::Server server_;
+    // A buffer of another queue's client (NotOwner checks); shared by every System of the
+    // process, see foreign_buffer() in system.cpp.
+    ipc::Buffer& foreign_buffer_;
+
+    Model model_;
+    std::vector<ipc::Buffer> hand_;  // buffers the application holds
+    // The bytes of each buffer's handle as last seen in hand, to forge stale copies.
+    std::map<std::uint16_t, std::array<std::byte, sizeof(ipc::Buffer)>> handle_bytes_;
+    void keep_handle_bytes(const ipc::Buffer& b);
+    std::map<std::uint32_t, std::uint32_t> taken_;  // server op id -> tag
+    std::optional<ipc::abi::Completion> last_reaped_;
+    std::uint64_t next_user_data_ = 1;
+    std::vector<TraceStep> trace_;
+    template <class T>
+    void emit(Event::Call call, const ipc::Result<T>& r, Event e = {}) {
+        if (!observer_)
+            return;
+        e.call = call;
+        e.ok = r.ok();
+        e.error = r.error();
+        observer_(e);
+    }
+    void emit(Event::Call call, Event e = {}) {
+        if (!observer_)
+            return;
+        e.call = call;
+        observer_(e);
+    }
+    std::function<void(const Event&)> observer_;
+    TraceStep note_;         // result of the step in progress
+    mutable Snapshot snap_;  // state before the call in progress (see snapshot())
+};
+
+}  // namespace keel::model

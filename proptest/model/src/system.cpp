@@ -1,0 +1,1077 @@
+// System: the library and the reference model in lock step. See system.hpp.
+#include <keel_model/system.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <sstream>
+
+namespace keel::model {
+
+namespace abi = ipc::abi;
+using ipc::Error;
+
+namespace {
+
+constexpr std::uint16_t kOpLimitSpan = 4;  // service opcodes 16..19 are valid
+
+std::string hex(std::uint64_t v) {
+    std::ostringstream os;
+    os << "0x" << std::hex << v;
+    return os.str();
+}
+
+// Submit's opcode selector: mostly valid, sometimes Nop, a reserved opcode, one past the
+// service's limit, or Cancel through submit() (which the API refuses).
+std::uint16_t opcode_for(std::uint32_t sel, std::uint16_t op_limit) {
+    switch (sel % 8) {
+        case 0:
+            return std::uint16_t(abi::Op::Nop);
+        case 6:
+            return std::uint16_t(2 + (sel / 8) % 14);
+        case 7:
+            return (sel / 8) % 2 ? std::uint16_t(abi::Op::Cancel) : op_limit;
+        default:
+            return std::uint16_t(abi::kFirstServiceOp + sel % kOpLimitSpan);
+    }
+}
+
+std::uint16_t status_for(std::uint32_t sel) {
+    switch (sel % 6) {
+        case 0:
+            return std::uint16_t(abi::Status::Ok);
+        case 1:
+            return std::uint16_t(abi::Status::Cancelled);
+        case 2:
+            return std::uint16_t(abi::kFirstServiceStatus + sel / 6 % 16);
+        case 3:
+            return std::uint16_t(abi::Status::BadRequest);
+        case 4:
+            return std::uint16_t(abi::Status::InProgress);  // Cancel's only: refused
+        default:
+            return std::uint16_t(abi::Status::NotFound);  // Cancel's only: refused
+    }
+}
+
+std::byte* alloc_region(std::size_t size) {
+    std::size_t rounded = (size + 4095) & ~std::size_t(4095);
+    auto* p = static_cast<std::byte*>(std::aligned_alloc(4096, rounded));
+    std::memset(p, 0, rounded);
+    return p;
+}
+
+}  // namespace
+
+const char* kind_name(Kind k) {
+    static const char* const names[] = {"Acquire",
+                                        "Release",
+                                        "Drop",
+                                        "ReleaseEmpty",
+                                        "ReleaseForeign",
+                                        "Submit",
+                                        "SubmitEmpty",
+                                        "SubmitForeign",
+                                        "Cancel",
+                                        "CancelUserData",
+                                        "Publish",
+                                        "Reap",
+                                        "PeerGone",
+                                        "ClientClose",
+                                        "Poll",
+                                        "Take",
+                                        "Complete",
+                                        "CompleteBogus",
+                                        "CancelRequested",
+                                        "ServerPublish",
+                                        "ClientGone",
+                                        "ServerClose",
+                                        "HostileCqTail",
+                                        "HostileCqEntry",
+                                        "HostileForge",
+                                        "HostileSqTail",
+                                        "HostileCqHead",
+                                        "HostileSqHead",
+                                        "HostileClientState",
+                                        "HostileTamperSub",
+                                        "SubmitForged"};
+    static_assert(sizeof(names) / sizeof(names[0]) == std::size_t(Kind::Count));
+    return k < Kind::Count ? names[std::size_t(k)] : "?";
+}
+
+std::string describe(const Action& a) {
+    std::ostringstream os;
+    os << kind_name(a.kind) << "(a=" << a.a << " b=" << a.b << " c=" << a.c << " d=" << hex(a.d)
+       << ")";
+    return os.str();
+}
+
+namespace {
+
+// A second queue whose only job is to own a buffer that is not the System's client's. Every
+// System of the process shares it (the fuzzers build one System per input): calls with it are
+// only ever refused. If a faulty library ever took it, a fresh one replaces it.
+struct ForeignQueue {
+    std::byte* region = nullptr;
+    std::vector<std::uint64_t> store;
+    ipc::Client client;
+    ipc::Buffer buffer;
+    ForeignQueue() {
+        ipc::Geometry g{1, 1, 64};
+        auto l = ipc::Layout::compute(g);
+        region = alloc_region(std::size_t(l->total_size));
+        store.resize(ipc::Client::private_size(g) / 8 + 1);
+        if (client.create({region, std::size_t(l->total_size)},
+                          std::as_writable_bytes(std::span(store)), g)) {
+            auto b = client.acquire();
+            if (b)
+                buffer = std::move(b.value());
+        }
+    }
+    ~ForeignQueue() {
+        buffer.reset();
+        std::free(region);
+    }
+};
+
+ipc::Buffer& foreign_buffer() {
+    static std::unique_ptr<ForeignQueue> q;
+    if (!q || !q->buffer.valid())
+        q = std::make_unique<ForeignQueue>();
+    return q->buffer;
+}
+
+}  // namespace
+
+System::System(const Config& c) : cfg_(c), foreign_buffer_(foreign_buffer()), model_(c) {
+    trace_.reserve(256);
+    ipc::Geometry g{c.capacity, c.buffer_count, c.buffer_size};
+    auto layout = ipc::Layout::compute(g);
+    if (!layout)
+        return;
+    layout_ = *layout;
+    region_size_ = std::size_t(layout_.total_size);
+    region_ = alloc_region(region_size_);
+    cstore_.resize(ipc::Client::private_size(g) / 8 + 1);
+    sstore_.resize(ipc::Server::private_size(g) / 8 + 1);
+    std::span<std::byte> shared{region_, region_size_};
+    auto cs = std::as_writable_bytes(std::span(cstore_));
+    auto ss = std::as_writable_bytes(std::span(sstore_));
+    if (!client_.create(shared, cs, g, c.first_index))
+        return;
+    if (!server_.attach(shared, ss, g, c.op_limit))
+        return;
+
+    ok_ = true;
+}
+
+System::~System() {
+    hand_.clear();
+    std::free(region_);
+}
+
+ipc::QueueView System::view() const {
+    return ipc::QueueView::map({region_, region_size_}, layout_).value();
+}
+
+std::string System::state_key() const {
+    std::string k;
+    auto add = [&k](const void* p, std::size_t n) { k.append(static_cast<const char*>(p), n); };
+    add(cstore_.data(), cstore_.size() * 8);
+    add(sstore_.data(), sstore_.size() * 8);
+    add(region_, protocol_bytes());
+    const std::uint32_t scalars[] = {client_.outstanding(),
+                                     client_.pooled_buffers(),
+                                     client_.sq_tail(),
+                                     client_.cq_head(),
+                                     client_.torn_down(),
+                                     server_.sq_head(),
+                                     server_.cq_tail(),
+                                     server_.live(),
+                                     server_.queued(),
+                                     server_.taken(),
+                                     std::uint32_t(model_.client_mode()),
+                                     std::uint32_t(model_.server_mode()),
+                                     model_.leftover_drain(),
+                                     std::uint32_t(model_.client_cq_seen()),
+                                     std::uint32_t(hand_.size())};
+    add(scalars, sizeof scalars);
+    return k;
+}
+
+std::byte* System::sq_entry(std::uint32_t index) {
+    return region_ + layout_.sq_entries + (index & (cfg_.capacity - 1)) * sizeof(abi::Submission);
+}
+std::byte* System::cq_entry(std::uint32_t index) {
+    return region_ + layout_.cq_entries + (index & (cfg_.capacity - 1)) * sizeof(abi::Completion);
+}
+std::atomic<std::uint32_t>& System::counter(bool sq, bool tail) {
+    auto* r = reinterpret_cast<abi::RingHeader*>(
+        region_ + (sq ? abi::kSqHeaderOffset : abi::kCqHeaderOffset));
+    return tail ? r->tail.value : r->head.value;
+}
+
+// Only calls the model allows to fail need a snapshot (an unexpected failure is reported
+// before the snapshot would be compared). The snapshot reuses its buffers: no allocation per
+// step once they have grown.
+const System::Snapshot& System::maybe_snapshot(const ErrorSet& allowed) const {
+    if (!allowed.empty())
+        snapshot();
+    return snap_;
+}
+
+// The region is compared up to the end of the completion entries: the buffers behind them are
+// the service's bytes, which the library never writes.
+const System::Snapshot& System::snapshot() const {
+    auto fill = [](std::vector<std::byte>& v, const void* p, std::size_t n) {
+        auto b = static_cast<const std::byte*>(p);
+        v.assign(b, b + n);
+    };
+    fill(snap_.client, &client_, sizeof client_);
+    fill(snap_.server, &server_, sizeof server_);
+    fill(snap_.cstore, cstore_.data(), cstore_.size() * 8);
+    fill(snap_.sstore, sstore_.data(), sstore_.size() * 8);
+    fill(snap_.region, region_, protocol_bytes());
+    return snap_;
+}
+
+std::string System::unchanged(const Snapshot& before, const char* call) const {
+    auto same = [](const std::vector<std::byte>& saved, const void* now) {
+        return std::memcmp(saved.data(), now, saved.size()) == 0;
+    };
+    const char* what = nullptr;
+    if (!same(before.client, &client_))
+        what = "the Client object";
+    else if (!same(before.server, &server_))
+        what = "the Server object";
+    else if (!same(before.cstore, cstore_.data()))
+        what = "the client's private storage";
+    else if (!same(before.sstore, sstore_.data()))
+        what = "the server's private storage";
+    else if (!same(before.region, region_))
+        what = "the shared region";
+    if (what == nullptr)
+        return "";
+    return std::string("failed ") + call + " changed " + what +
+           " (validate-then-commit: a failed call changes nothing)";
+}
+
+std::string System::expect_error(const char* call, const ErrorSet& allowed, Error got,
+                                 const Snapshot& before) const {
+    if (allowed.empty()) {
+        return std::string(call) + " failed with " + ipc::error_name(got) +
+               "; the model expects success";
+    }
+    if (!allowed.has(got)) {
+        return std::string(call) + " failed with " + ipc::error_name(got) +
+               "; the model allows only " + allowed.str();
+    }
+    return unchanged(before, call);
+}
+
+void System::note(const char* what,
+                  std::initializer_list<std::pair<const char*, std::uint64_t>> values) {
+    note_ = TraceStep{};
+    note_.what = what;
+    for (const auto& [k, v] : values) {
+        if (note_.n == 3)
+            break;
+        note_.keys[note_.n] = k;
+        note_.values[note_.n++] = v;
+    }
+}
+
+std::string format_step(const TraceStep& t) {
+    std::string out = describe(t.action) + " -> " + t.what;
+    for (std::uint32_t i = 0; i < t.n; ++i)
+        out += std::string(" ") + t.keys[i] + "=" + hex(t.values[i]);
+    return out;
+}
+
+std::string System::trace_text(std::size_t last) const {
+    std::ostringstream os;
+    os << "config: capacity=" << cfg_.capacity << " buffers=" << cfg_.buffer_count
+       << " buffer_size=" << cfg_.buffer_size << " op_limit=" << cfg_.op_limit
+       << " first_index=" << hex(cfg_.first_index) << "\n";
+    std::size_t from = trace_.size() > last ? trace_.size() - last : 0;
+    for (std::size_t i = from; i < trace_.size(); ++i) {
+        os << "  #" << i << " " << format_step(trace_[i]) << "\n";
+    }
+    return os.str();
+}
+
+std::string System::check_state() const {
+    auto mismatch = [](const char* what, std::uint64_t lib, std::uint64_t model) {
+        return std::string(what) + ": library " + hex(lib) + ", model " + hex(model);
+    };
+    const Model& m = model_;
+    if (client_.outstanding() != m.outstanding()) {
+        return mismatch("outstanding (IPC-R-010)", client_.outstanding(), m.outstanding());
+    }
+    if (client_.credit() != cfg_.capacity - m.outstanding()) {
+        return mismatch("credit (IPC-R-010)", client_.credit(), cfg_.capacity - m.outstanding());
+    }
+    if (client_.pooled_buffers() != m.pooled()) {
+        return mismatch("pooled buffers (I1)", client_.pooled_buffers(), m.pooled());
+    }
+    std::uint32_t in_hand = 0;
+    for (std::uint16_t id = 0; id < cfg_.buffer_count; ++id) {
+        static const std::uint32_t want[] = {0, 1, 2};  // rules::kBufPooled/InHand/Lent
+        std::uint32_t exp = want[unsigned(m.owner(id))];
+        if (client_.buffer_state(id) != exp) {
+            return mismatch(("owner of buffer " + std::to_string(id) + " (I1, IPC-R-030)").c_str(),
+                            client_.buffer_state(id), exp);
+        }
+        in_hand += m.owner(id) == Owner::Hand;
+        if (server_.buffer_held(id) != (m.held(id) ? 1u : 0u)) {
+            return mismatch(
+                ("server holds buffer " + std::to_string(id) + " (I1, IPC-R-051)").c_str(),
+                server_.buffer_held(id), m.held(id));
+        }
+    }
+    if (hand_.size() != in_hand)
+        return mismatch("buffers in hand (I1)", hand_.size(), in_hand);
+    for (const auto& b : hand_) {
+        if (!b.valid() || m.owner(b.id()) != Owner::Hand) {
+            return "a handle in hand names buffer " + std::to_string(b.id()) +
+                   " that the model does not place in hand (I1)";
+        }
+    }
+    if (client_.sq_tail() != m.sq_tail())
+        return mismatch("sq tail (I7)", client_.sq_tail(), m.sq_tail());
+    if (client_.cq_head() != m.cq_head())
+        return mismatch("cq head (I7)", client_.cq_head(), m.cq_head());
+    if (server_.sq_head() != m.sq_head())
+        return mismatch("sq head (I7)", server_.sq_head(), m.sq_head());
+    if (server_.cq_tail() != m.cq_tail())
+        return mismatch("cq tail (I7)", server_.cq_tail(), m.cq_tail());
+    if (server_.live() != m.server_live()) {
+        return mismatch("server live (I3, IPC-R-011)", server_.live(), m.server_live());
+    }
+    if (server_.live() > cfg_.capacity)
+        return "server live exceeds capacity (I3)";
+    if (server_.queued() != m.queued())
+        return mismatch("queued", server_.queued(), m.queued());
+    if (server_.taken() != m.taken())
+        return mismatch("taken", server_.taken(), m.taken());
+    if (taken_.size() != m.taken())
+        return mismatch("taken ids", taken_.size(), m.taken());
+    for (const auto& [id, tag] : taken_) {
+        if (server_.cancel_requested(id) != m.cancel_flag(tag)) {
+            return mismatch("cancel flag (IPC-R-062)", server_.cancel_requested(id),
+                            m.cancel_flag(tag));
+        }
+    }
+    if (client_.torn_down() != (m.client_mode() != ClientMode::Open)) {
+        return mismatch("client torn down", client_.torn_down(),
+                        m.client_mode() != ClientMode::Open);
+    }
+    if (client_.server_closed() != m.header_server_closed()) {
+        return mismatch("server closed flag", client_.server_closed(), m.header_server_closed());
+    }
+    if (server_.client_closed() != m.header_client_closed()) {
+        return mismatch("client closed flag", server_.client_closed(), m.header_client_closed());
+    }
+    // I2/I3: the completion ring never holds more than capacity entries.
+    if (m.cq_posted() > cfg_.capacity)
+        return "completion ring over capacity (I3)";
+    return "";
+}
+
+std::string System::finish(bool close) {
+    std::string e = step({close ? Kind::ClientClose : Kind::PeerGone});
+    // Each reap completes one operation; capacity + 1 reaps must reach Empty.
+    for (std::uint32_t i = 0; e.empty() && i <= cfg_.capacity + 1; ++i) {
+        bool last = model_.reap_expect().kind == ReapKind::Empty;
+        e = step({Kind::Reap});
+        if (last)
+            break;
+    }
+    if (!e.empty())
+        return e;
+    if (model_.reap_expect().kind != ReapKind::Empty || client_.outstanding() != 0) {
+        return "after teardown and draining, operations are still outstanding (I6)";
+    }
+    for (std::uint16_t id = 0; id < cfg_.buffer_count; ++id) {
+        if (client_.buffer_state(id) == 2)
+            return "after teardown a buffer is still lent (I6)";
+    }
+    return "";
+}
+
+// ---- steps ------------------------------------------------------------------------------------
+
+std::string System::do_reap(bool corrupted_ring, bool bogus_tail) {
+    // An impossible completion or tail that the client reads must be refused (IPC-R-040..044,
+    // I8): while open as a ProtocolViolation with nothing changed; during the teardown drain
+    // by ending the drain (the operation then completes as a leftover).
+    ReapExpect e = model_.reap_expect();
+    if (corrupted_ring && model_.reap_reads_ring())
+        e.kind = ReapKind::Refused;
+    const bool open = model_.client_mode() == ClientMode::Open;
+    if ((bogus_tail && model_.reap_reads_tail()) || (e.kind == ReapKind::Refused && open)) {
+        ErrorSet allowed;
+        allowed.add(Error::ProtocolViolation);
+        const Snapshot& before = snapshot();
+        auto r = client_.reap();
+        emit(Event::Call::Reap, r);
+        if (r)
+            return "reap accepted an impossible completion or tail (I8, IPC-R-041)";
+        note(ipc::error_name(r.error()));
+        return expect_error("reap", allowed, r.error(), before);
+    }
+    if (e.kind == ReapKind::Refused) {
+        model_.end_drain();
+        e = model_.reap_expect();
+    }
+
+    ErrorSet allowed;
+    if (e.kind == ReapKind::Empty)
+        allowed.add(Error::Empty);
+    const Snapshot& before = maybe_snapshot(allowed);
+    auto r = client_.reap();
+    if (observer_) {
+        Event ev;
+        if (r) {
+            ev.r_tag = r->tag;
+            ev.r_status = r->status;
+            ev.r_cancel = r->is_cancel;
+            ev.r_buffer = r->buffer.valid() ? r->buffer.id() : abi::kNoBuffer;
+        }
+        emit(Event::Call::Reap, r, ev);
+    }
+    if (!r) {
+        note(ipc::error_name(r.error()));
+        return expect_error("reap", allowed, r.error(), before);
+    }
+    const ipc::Reaped& got = r.value();
+    std::uint16_t got_buffer = got.buffer.valid() ? got.buffer.id() : abi::kNoBuffer;
+    note("ok", {{"tag", got.tag}, {"status", got.status}, {"buffer", got_buffer}});
+    if (e.kind == ReapKind::Empty)
+        return "reap returned a completion; the model has none (I2)";
+    if (e.kind == ReapKind::Leftover) {
+        auto it = model_.live().find(got.tag);
+        if (it == model_.live().end()) {
+            return "leftover completion for a tag with no live operation (I2, IPC-R-071)";
+        }
+        e.tag = got.tag;
+        e.user_data = it->second.user_data;
+        e.is_cancel = it->second.is_cancel;
+        e.buffer = it->second.buffer;
+    }
+    if (got.tag != e.tag)
+        return "reap: tag " + hex(got.tag) + ", model " + hex(e.tag) + " (I2)";
+    if (got.user_data != e.user_data)
+        return "reap: user_data differs (IPC-R-040)";
+    if (got.status != e.status) {
+        return "reap: status " + std::to_string(got.status) + ", model " +
+               std::to_string(e.status) + " (I5/I6)";
+    }
+    if (got.value != e.value)
+        return "reap: value differs";
+    if (got.is_cancel != e.is_cancel)
+        return "reap: is_cancel differs";
+    if (got_buffer != e.buffer) {
+        return "reap: buffer " + std::to_string(got_buffer) + ", model " +
+               std::to_string(e.buffer) + " (I4: a buffer returns with its own operation)";
+    }
+    if (got.buffer.valid() && client_.bytes(got.buffer).size() != cfg_.buffer_size) {
+        return "reap: returned buffer has no bytes";
+    }
+    std::string err = model_.reap_commit(got.tag);
+    if (!err.empty())
+        return err;
+    if (e.kind == ReapKind::Ring) {
+        last_reaped_ = abi::Completion{got.tag, got.status, got_buffer, got.value};
+    }
+    if (got.buffer.valid()) {
+        hand_.push_back(std::move(r.value().buffer));
+        keep_handle_bytes(hand_.back());
+    }
+    return "";
+}
+
+std::string System::do_poll(ErrorSet extra) {
+    ErrorSet allowed = model_.poll_errors();
+    if (allowed.empty())
+        allowed.bits |= extra.bits;
+    const Snapshot& before = maybe_snapshot(allowed);
+    auto r = server_.poll();
+    emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
+    if (!r) {
+        note(ipc::error_name(r.error()));
+        return expect_error("poll", allowed, r.error(), before);
+    }
+    note("ok", {{"drained", r.value()}});
+    if (!allowed.empty())
+        return "poll succeeded; the model expects " + allowed.str();
+    std::uint32_t n = model_.poll_commit();
+    if (r.value() != n) {
+        return "poll drained " + std::to_string(r.value()) + ", model " + std::to_string(n) +
+               " (IPC-R-011)";
+    }
+    return "";
+}
+
+void System::keep_handle_bytes(const ipc::Buffer& b) {
+    std::memcpy(handle_bytes_[b.id()].data(), static_cast<const void*>(&b), sizeof(ipc::Buffer));
+}
+
+std::string System::do_submit(const Action& a, bool bogus_head) {
+    Handle h = Handle::None;
+    std::size_t idx = 0;
+    std::uint16_t buffer = abi::kNoBuffer;
+    std::uint16_t opcode = opcode_for(a.a, cfg_.op_limit);
+    // A forged handle: raw bytes of an earlier handle for a buffer that is not in hand now. It
+    // lives in raw storage and is never destroyed (its destructor would release the buffer).
+    alignas(ipc::Buffer) std::byte forged_raw[sizeof(ipc::Buffer)];
+    ipc::Buffer* forged = nullptr;
+    if (a.kind == Kind::SubmitForged) {
+        std::vector<std::uint16_t> ids;
+        for (const auto& [id, bytes] : handle_bytes_) {
+            if (model_.owner(id) == Owner::Lent)
+                ids.push_back(id);
+        }
+        if (ids.empty()) {
+            for (const auto& [id, bytes] : handle_bytes_) {
+                if (model_.owner(id) == Owner::Pool)
+                    ids.push_back(id);
+            }
+        }
+        if (ids.empty()) {
+            note("skip");
+            return "";
+        }
+        buffer = ids[a.b % ids.size()];
+        std::memcpy(forged_raw, handle_bytes_[buffer].data(), sizeof forged_raw);
+        forged = std::launder(reinterpret_cast<ipc::Buffer*>(forged_raw));
+        h = Handle::Own;
+    } else if (a.kind == Kind::SubmitEmpty) {
+        h = Handle::Empty;
+    } else if (a.kind == Kind::SubmitForeign) {
+        h = Handle::Foreign;
+    } else if (!bogus_head && !hand_.empty() && a.b % (hand_.size() + 1) != 0) {
+        h = Handle::Own;
+        idx = a.b % (hand_.size() + 1) - 1;
+        buffer = hand_[idx].id();
+    }
+    std::uint32_t length = 0;
+    if (h != Handle::None || a.c % 8 == 7) {
+        switch (a.c % 4) {
+            case 0:
+                length = 0;
+                break;
+            case 1:
+                length = 1 + a.c / 4 % (cfg_.buffer_size + 1);
+                break;
+            case 2:
+                length = cfg_.buffer_size;
+                break;
+            default:
+                length = cfg_.buffer_size + 1 + a.c / 4 % 64;
+                break;  // too long
+        }
+        if (h == Handle::None)
+            length = 1 + a.c / 8 % 64;  // a length without a buffer
+    }
+    ipc::Request req;
+    req.user_data = next_user_data_++;
+    req.opcode = opcode;
+    req.object = std::uint32_t(a.d);
+    req.length = length;
+    req.offset = a.d >> 8;
+    req.args[1] = a.d ^ 0x5555;
+    req.flags = a.c;
+
+    ErrorSet allowed = model_.submit_errors(h, opcode, buffer, length, false);
+    if (bogus_head && allowed.empty() && model_.submit_reads_head()) {
+        allowed.add(Error::ProtocolViolation);  // IPC-R-004: an impossible head is refused
+    } else if (bogus_head) {
+        bogus_head = false;  // the head is not read: an ordinary submit
+    }
+    const Snapshot& before = maybe_snapshot(allowed);
+    auto r = [&]() -> ipc::Result<std::uint32_t> {
+        switch (h) {
+            case Handle::Own:
+                if (forged)
+                    return client_.submit(req, std::move(*forged));
+                return client_.submit(req, std::move(hand_[idx]));
+            case Handle::Empty: {
+                ipc::Buffer empty;
+                return client_.submit(req, std::move(empty));
+            }
+            case Handle::Foreign:
+                return client_.submit(req, std::move(foreign_buffer_));
+            case Handle::None:
+                break;
+        }
+        return client_.submit(req);
+    }();
+    if (h == Handle::None || h == Handle::Own) {
+        emit(Event::Call::Submit, r,
+             {.opcode = opcode, .buffer = buffer, .length = length, .value = r ? r.value() : 0});
+    }
+    if (!foreign_buffer_.valid())
+        return "a refused submit emptied the foreign handle";
+    if (!r) {
+        note(ipc::error_name(r.error()));
+        if (h == Handle::Own && !forged && (!hand_[idx].valid() || hand_[idx].id() != buffer)) {
+            return "a failed submit took the buffer out of the handle (IPC-R-031)";
+        }
+        if (bogus_head && r.error() != Error::ProtocolViolation) {
+            return std::string("submit read an impossible head and returned ") +
+                   ipc::error_name(r.error());
+        }
+        return expect_error("submit", allowed, r.error(), before);
+    }
+    note("ok", {{"tag", r.value()}});
+    if (!allowed.empty())
+        return "submit succeeded; the model expects " + allowed.str();
+    if (forged)
+        return "submit accepted a stale handle to a buffer not in hand (IPC-R-032)";
+    if (h == Handle::Own) {
+        if (hand_[idx].valid())
+            return "submit kept the lent buffer in the handle (IPC-R-031)";
+        hand_.erase(hand_.begin() + std::ptrdiff_t(idx));
+    }
+    Sub s;
+    s.tag = r.value();
+    s.user_data = req.user_data;
+    s.opcode = opcode;
+    s.buffer = buffer;
+    s.length = length;
+    s.object = req.object;
+    s.offset = req.offset;
+    s.flags = req.flags;
+    return model_.submit_commit(s.tag, s, false);
+}
+
+std::string System::do_complete(std::uint32_t id, std::uint16_t status, std::uint64_t value) {
+    auto it = taken_.find(id);
+    std::optional<std::uint32_t> tag;
+    if (it != taken_.end())
+        tag = it->second;
+    ErrorSet allowed = model_.complete_errors(tag, id < cfg_.capacity, status);
+    const Snapshot& before = maybe_snapshot(allowed);
+    auto r = server_.complete(id, status, value);
+    emit(Event::Call::Complete, r, {.op = id, .status = status});
+    if (!r) {
+        note(ipc::error_name(r.error()));
+        return expect_error("complete", allowed, r.error(), before);
+    }
+    note("ok");
+    if (!allowed.empty())
+        return "complete succeeded; the model expects " + allowed.str();
+    model_.complete_commit(*tag, status, value);
+    taken_.erase(it);
+    return "";
+}
+
+std::string System::step(const Action& a) {
+    note("ok");
+    std::string err = [&]() -> std::string {
+        switch (a.kind) {
+            case Kind::Acquire: {
+                ErrorSet allowed = model_.acquire_errors();
+                const Snapshot& before = maybe_snapshot(allowed);
+                auto r = client_.acquire();
+                emit(Event::Call::Acquire, r, {.value = r ? r->id() : 0u});
+                if (!r) {
+                    note(ipc::error_name(r.error()));
+                    return expect_error("acquire", allowed, r.error(), before);
+                }
+                note("ok", {{"id", r->id()}});
+                if (!allowed.empty())
+                    return "acquire succeeded; the model expects " + allowed.str();
+                std::string e = model_.acquire_commit(r->id());
+                hand_.push_back(std::move(r.value()));
+                keep_handle_bytes(hand_.back());
+                return e;
+            }
+            case Kind::Release:
+            case Kind::Drop: {
+                if (hand_.empty()) {
+                    note("skip");
+                    return "";
+                }
+                std::size_t i = a.a % hand_.size();
+                std::uint16_t id = hand_[i].id();
+                if (a.kind == Kind::Release) {
+                    auto r = client_.release(std::move(hand_[i]));
+                    if (!r)
+                        return std::string("release of a buffer in hand failed: ") +
+                               ipc::error_name(r.error());
+                } else {
+                    hand_[i].reset();
+                }
+                emit(Event::Call::Release, {.buffer = id});
+                if (hand_[i].valid())
+                    return "release left the handle valid";
+                hand_.erase(hand_.begin() + std::ptrdiff_t(i));
+                model_.release_commit(id);
+                return "";
+            }
+            case Kind::ReleaseEmpty:
+            case Kind::ReleaseForeign: {
+                Handle h = a.kind == Kind::ReleaseEmpty ? Handle::Empty : Handle::Foreign;
+                const Snapshot& before = snapshot();
+                ipc::Buffer empty;
+                auto r = h == Handle::Empty ? client_.release(std::move(empty))
+                                            : client_.release(std::move(foreign_buffer_));
+                if (r)
+                    return "release of a buffer not in hand succeeded (IPC-R-033)";
+                note(ipc::error_name(r.error()));
+                if (!foreign_buffer_.valid())
+                    return "a refused release emptied the handle";
+                return expect_error("release", model_.release_errors(h), r.error(), before);
+            }
+            case Kind::Submit:
+            case Kind::SubmitForged:
+            case Kind::SubmitEmpty:
+            case Kind::SubmitForeign:
+                return do_submit(a, false);
+            case Kind::Cancel:
+            case Kind::CancelUserData: {
+                // Target: a live operation in any state, the last reaped tag (completed), a
+                // garbage tag, or kNoTag; by user_data: a live one or an unknown one.
+                const auto& live = model_.live();
+                std::size_t pick = a.a % (live.size() + 3);
+                std::uint32_t target = abi::kNoTag;
+                std::uint64_t target_ud = ~std::uint64_t(0) - a.d % 16;
+                if (pick < live.size()) {
+                    auto it = std::next(live.begin(), std::ptrdiff_t(pick));
+                    target = it->first;
+                    target_ud = it->second.user_data;
+                } else if (pick == live.size() && last_reaped_) {
+                    target = last_reaped_->tag;
+                } else if (pick == live.size() + 1) {
+                    target = std::uint32_t(a.d);
+                }
+                std::uint64_t ud = next_user_data_++;
+                Sub s;
+                s.user_data = ud;
+                s.opcode = std::uint16_t(abi::Op::Cancel);
+                if (a.kind == Kind::CancelUserData) {
+                    auto targets = model_.cancel_targets_for(target_ud);
+                    target = targets.empty() ? abi::kNoTag : targets.front();
+                }
+                s.target = target;
+                ErrorSet allowed =
+                    model_.submit_errors(Handle::None, s.opcode, abi::kNoBuffer, 0, true);
+                const Snapshot& before = maybe_snapshot(allowed);
+                auto r = a.kind == Kind::Cancel ? client_.cancel(ud, target)
+                                                : client_.cancel_user_data(ud, target_ud);
+                emit(Event::Call::Cancel, r, {.target = target, .value = r ? r.value() : 0});
+                if (!r) {
+                    note(ipc::error_name(r.error()));
+                    return expect_error("cancel", allowed, r.error(), before);
+                }
+                note("ok", {{"tag", r.value()}, {"target", target}});
+                if (!allowed.empty())
+                    return "cancel succeeded; the model expects " + allowed.str();
+                s.tag = r.value();
+                return model_.submit_commit(s.tag, s, true);
+            }
+            case Kind::Publish:
+                client_.publish();
+                emit(Event::Call::Publish);
+                model_.client_publish();
+                return "";
+            case Kind::Reap:
+                return do_reap(false, false);
+            case Kind::PeerGone:
+                client_.peer_gone();
+                emit(Event::Call::PeerGone);
+                model_.peer_gone();
+                return "";
+            case Kind::ClientClose:
+                client_.close();
+                emit(Event::Call::ClientClose);
+                model_.client_close();
+                return "";
+            case Kind::Poll:
+                return do_poll({});
+            case Kind::Take: {
+                auto exp = model_.take_expect();
+                ErrorSet allowed;
+                if (!exp)
+                    allowed.add(model_.take_error());
+                const Snapshot& before = maybe_snapshot(allowed);
+                auto r = server_.take();
+                emit(Event::Call::Take, r,
+                     r ? Event{.value = r->id,
+                               .r_tag = r->request.tag,
+                               .r_buffer = r->request.buffer}
+                       : Event{});
+                if (!r) {
+                    note(ipc::error_name(r.error()));
+                    return expect_error("take", allowed, r.error(), before);
+                }
+                const abi::Submission& q = r->request;
+                note("ok", {{"id", r->id}, {"tag", q.tag}});
+                if (!exp)
+                    return "take returned an operation; the model has none queued";
+                if (q.tag != exp->tag)
+                    return "take: not the oldest queued operation (FIFO)";
+                if (q.user_data != exp->user_data || q.opcode != exp->opcode ||
+                    q.buffer != exp->buffer || q.length != exp->length || q.object != exp->object ||
+                    q.offset != exp->offset || q.flags != exp->flags) {
+                    return "take: the request differs from what the client submitted";
+                }
+                if (r->id >= cfg_.capacity || taken_.count(r->id))
+                    return "take: bad op id";
+                taken_[r->id] = q.tag;
+                model_.take_commit();
+                return "";
+            }
+            case Kind::Complete: {
+                if (taken_.empty())
+                    return do_complete(a.a % (2 * cfg_.capacity + 1), status_for(a.b), a.d);
+                auto it = std::next(taken_.begin(), std::ptrdiff_t(a.a % taken_.size()));
+                return do_complete(it->first, status_for(a.b), a.d);
+            }
+            case Kind::CompleteBogus:
+                return do_complete(a.a % (2 * cfg_.capacity + 1), status_for(a.b), a.d);
+            case Kind::CancelRequested: {
+                std::uint32_t id = a.a % (2 * cfg_.capacity + 1);
+                auto it = taken_.find(id);
+                bool want = it != taken_.end() && model_.cancel_flag(it->second);
+                if (server_.cancel_requested(id) != want)
+                    return "cancel_requested differs";
+                return "";
+            }
+            case Kind::ServerPublish:
+                server_.publish();
+                emit(Event::Call::ServerPublish);
+                model_.server_publish();
+                return "";
+            case Kind::ClientGone:
+                server_.client_gone();
+                emit(Event::Call::ClientGone);
+                model_.client_gone();
+                return "";
+            case Kind::ServerClose:
+                server_.close();
+                emit(Event::Call::ServerClose);
+                model_.server_close();
+                return "";
+
+            case Kind::HostileCqTail: {
+                auto& t = counter(false, true);
+                std::uint32_t saved = t.load();
+                t.store(model_.cq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000));
+                emit(Event::Call::PeerWrite);
+                std::string e = do_reap(false, true);
+                t.store(saved);
+                emit(Event::Call::PeerWrite);
+                return e;
+            }
+            case Kind::HostileCqEntry: {
+                if (!model_.reap_reads_ring()) {
+                    note("skip");
+                    return "";
+                }
+                abi::Completion c;
+                std::byte* p = cq_entry(model_.cq_head());
+                std::memcpy(&c, p, sizeof c);
+                const abi::Completion saved = c;
+                auto op = model_.live().find(c.tag);
+                bool is_cancel = op != model_.live().end() && op->second.is_cancel;
+                switch (a.a % 4) {
+                    case 0:  // a pending-slot number past the table (IPC-R-040)
+                        c.tag = (c.tag & 0xFFFF0000u) |
+                                (cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity)));
+                        break;
+                    case 1:  // another generation: stale or duplicate (IPC-R-021)
+                        c.tag ^= (1u + std::uint32_t(a.d % 0xFFFF)) << 16;
+                        break;
+                    case 2:  // the wrong buffer (I4)
+                        c.buffer = std::uint16_t(c.buffer ^ (1u + a.d % 0xFFFF));
+                        break;
+                    default:  // a status only a Cancel may carry (IPC-R-043)
+                        if (is_cancel) {
+                            c.tag ^= 1u << 16;
+                        } else {
+                            c.status = a.d % 2 ? std::uint16_t(abi::Status::InProgress)
+                                               : std::uint16_t(abi::Status::NotFound);
+                        }
+                        break;
+                }
+                std::memcpy(p, &c, sizeof c);
+                emit(Event::Call::PeerWrite);
+                std::string e = do_reap(true, false);
+                std::memcpy(p, &saved, sizeof saved);
+                emit(Event::Call::PeerWrite);
+                return e;
+            }
+            case Kind::HostileForge: {
+                if (model_.client_mode() != ClientMode::Open || model_.client_cq_seen() != 0 ||
+                    model_.cq_posted() != 0) {
+                    note("skip");
+                    return "";
+                }
+                abi::Completion c{};
+                std::uint32_t next_gen = 0;
+                if (last_reaped_) {
+                    next_gen = (last_reaped_->tag & 0xFFFFu) |
+                               ((((last_reaped_->tag >> 16) + 1) & 0xFFFFu) << 16);
+                }
+                if (last_reaped_ && a.a % 2 == 1 && !model_.live().count(next_gen)) {
+                    // The current generation of a slot that is free: no live operation has
+                    // this tag (IPC-R-040: the slot must be live, not only the generation).
+                    c.tag = next_gen;
+                    c.status = std::uint16_t(abi::Status::Ok);
+                    c.buffer = abi::kNoBuffer;
+                } else if (last_reaped_) {
+                    c = *last_reaped_;  // a replay: its slot's generation has moved on
+                } else {
+                    c.tag = cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity));
+                }
+                std::memcpy(cq_entry(model_.cq_tail()), &c, sizeof c);
+                auto& t = counter(false, true);
+                std::uint32_t saved = t.load();
+                t.store(model_.cq_tail() + 1);
+                emit(Event::Call::PeerWrite);
+                std::string e = do_reap(false, true);
+                t.store(saved);
+                emit(Event::Call::PeerWrite);
+                return e;
+            }
+            case Kind::HostileSqTail:
+            case Kind::HostileCqHead:
+            case Kind::HostileClientState: {
+                std::atomic<std::uint32_t>* w;
+                std::uint32_t bogus;
+                ErrorSet extra;
+                if (a.kind == Kind::HostileSqTail) {
+                    w = &counter(true, true);
+                    bogus = model_.sq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000);
+                    extra.add(Error::ProtocolViolation);
+                } else if (a.kind == Kind::HostileCqHead) {
+                    w = &counter(false, false);
+                    bogus = model_.cq_tail() + 1 + std::uint32_t(a.d % 1000);
+                    extra.add(Error::ProtocolViolation);
+                } else {
+                    auto* h = reinterpret_cast<abi::QueueHeader*>(region_);
+                    w = &h->client_state;
+                    bogus = abi::kEndpointClosed;
+                    extra.add(Error::PeerGone);
+                }
+                std::uint32_t saved = w->load();
+                w->store(bogus);
+                emit(Event::Call::PeerWrite);
+                ErrorSet allowed = model_.poll_errors();
+                if (allowed.empty())
+                    allowed = extra;
+                const Snapshot& before = maybe_snapshot(allowed);
+                auto r = server_.poll();
+                emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
+                std::string e;
+                if (r) {
+                    note("ok", {{"drained", r.value()}});
+                    e = "poll accepted an impossible counter or closed header (I8, IPC-R-003)";
+                } else {
+                    note(ipc::error_name(r.error()));
+                    e = expect_error("poll", allowed, r.error(), before);
+                }
+                w->store(saved);
+                emit(Event::Call::PeerWrite);
+                return e;
+            }
+            case Kind::HostileSqHead: {
+                auto& h = counter(true, false);
+                std::uint32_t saved = h.load();
+                h.store(model_.sq_tail() + 1 + std::uint32_t(a.d % 1000));
+                emit(Event::Call::PeerWrite);
+                std::string e = do_submit(a, true);
+                h.store(saved);
+                emit(Event::Call::PeerWrite);
+                return e;
+            }
+            case Kind::HostileTamperSub: {
+                if (model_.sq_visible() == 0) {
+                    note("skip");
+                    return "";
+                }
+                std::size_t k = a.b % model_.sq_visible();
+                Sub* s = model_.visible_sub(k);
+                abi::Submission e;
+                std::byte* p = sq_entry(model_.sq_head() + std::uint32_t(k));
+                std::memcpy(&e, p, sizeof e);
+                if (e.tag != s->tag)
+                    return "the ring entry is not the submission the model has";
+                const bool cancel = s->opcode == std::uint16_t(abi::Op::Cancel);
+                const bool none = s->buffer == abi::kNoBuffer;
+                std::uint16_t held = abi::kNoBuffer;
+                for (const auto& op : model_.server_ops()) {
+                    if (op.sub.buffer != abi::kNoBuffer)
+                        held = op.sub.buffer;
+                }
+                unsigned how = a.a % 6;
+                if (how == 1 && held == abi::kNoBuffer)
+                    how = 0;
+                if ((how == 0 || how == 1) && !none)
+                    how = 2;
+                if (how == 2 && (none || cancel))
+                    how = 3;
+                if (how == 3 && (!none || cancel))
+                    how = 4;
+                if (how == 4 && cancel)
+                    how = 5;
+                if (how == 0 && cfg_.buffer_count >= abi::kMaxBuffers)
+                    how = 5;
+                switch (how) {
+                    case 0:  // a buffer id outside the table, often just past it (IPC-R-050)
+                        s->buffer = std::uint16_t(
+                            cfg_.buffer_count +
+                            (a.d % 2 ? 0 : a.d / 2 % (abi::kMaxBuffers + 1 - cfg_.buffer_count)));
+                        break;
+                    case 1:
+                        s->buffer = held;
+                        break;  // reuse of an in-flight buffer (IPC-R-051)
+                    case 2:
+                        s->length = cfg_.buffer_size + 1 + std::uint32_t(a.d % 4096);
+                        break;
+                    case 3:
+                        s->length = 1 + std::uint32_t(a.d % 4096);
+                        break;
+                    case 4:  // a reserved opcode, or one past the service's limit (IPC-R-052)
+                        s->opcode = a.d % 2 ? std::uint16_t(2 + a.d / 2 % 14)
+                                            : std::uint16_t(cfg_.op_limit +
+                                                            a.d / 2 % (0x10000 - cfg_.op_limit));
+                        if (s->opcode == std::uint16_t(abi::Op::Cancel))
+                            s->opcode = 2;
+                        break;
+                    default:  // fields the protocol does not interpret travel unchanged
+                        s->user_data ^= a.d;
+                        s->object ^= std::uint32_t(a.d >> 3);
+                        s->flags ^= std::uint32_t(a.d >> 7);
+                        break;
+                }
+                note("tampered", {{"how", how}});
+                e.buffer = s->buffer;
+                e.length = s->length;
+                e.opcode = s->opcode;
+                e.user_data = s->user_data;
+                e.object = s->object;
+                e.flags = s->flags;
+                std::memcpy(p, &e, sizeof e);
+                emit(Event::Call::PeerWrite);
+                return "";
+            }
+            case Kind::Count:
+                break;
+        }
+        note("skip");
+        return "";
+    }();
+    note_.action = a;
+    trace_.push_back(note_);
+    if (err.empty())
+        err = check_state();
+    if (!err.empty())
+        err = "step #" + std::to_string(trace_.size() - 1) + " " + describe(a) + ": " + err;
+    return err;
+}
+
+}  // namespace keel::model
