@@ -11,15 +11,17 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:-$top/build/afl}
 mkdir -p "$out"
 export AFL_QUIET=1
-inc=(-I"$top/ipc/include" -I"$top/ipc/host" -I"$top/proptest/model/include")
+inc=(-I"$top/ipc/include" -I"$top/ipc/host" -I"$top/proptest/model/include" -I"$top/ipc/linux/include")
 common=("$top/ipc/src/client.cpp" "$top/ipc/src/server.cpp" "$top/ipc/host/host_platform.cpp"
-        "$top/proptest/model/src/model.cpp" "$top/proptest/model/src/system.cpp")
+        "$top/proptest/model/src/model.cpp" "$top/proptest/model/src/system.cpp"
+        "$top/ipc/linux/src/hello.cpp")
 flags=(-std=c++20 -O2 -g "${inc[@]}")
 
 declare -A source=(
     [differential]=fuzz/differential/differential_fuzz.cpp
     [hostile]=fuzz/hostile/hostile_peer_fuzz.cpp
     [abi]=fuzz/abi/abi_decode_fuzz.cpp
+    [linux_hello]=fuzz/linux_hello/linux_hello_fuzz.cpp
 )
 targets=("${!source[@]}")
 [ -n "${KEEL_AFL_TARGETS:-}" ] && read -r -a targets <<<"$KEEL_AFL_TARGETS"
