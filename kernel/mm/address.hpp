@@ -35,5 +35,6 @@ T* direct_map(PhysAddr p) {
 inline constexpr uint64_t kHeapBase = 0xffffc00000000000ull;
 inline constexpr uint64_t kStackRegionBase = 0xffffd00000000000ull;
 inline constexpr uint64_t kMmioBase = 0xffffe00000000000ull;
+inline constexpr uint64_t kWindowBase = 0xffffa00000000000ull;  // kernel views of queue regions
 
 }  // namespace keel::mm

@@ -25,6 +25,7 @@ uint32_t index_of(VirtAddr v, int level) {  // level 3 = PML4 ... 0 = PT
 
 AddressSpace g_kernel_space{PhysAddr{0}};
 uint64_t g_mmio_next = kMmioBase;
+uint64_t g_window_next = kWindowBase;
 SpinLock g_mmio_lock;
 
 }  // namespace
@@ -194,6 +195,28 @@ VirtAddr map_mmio(PhysAddr phys, uint64_t size) {
         }
     }
     return VirtAddr{base + offset};
+}
+
+std::optional<VirtAddr> map_window(const PhysAddr* frames, uint64_t pages) {
+    uint64_t base;
+    {
+        LockGuard guard(g_mmio_lock);
+        base = g_window_next;
+        g_window_next += (pages + 1) * kPageSize;
+    }
+    for (uint64_t i = 0; i < pages; ++i) {
+        if (!g_kernel_space.map(VirtAddr{base + i * kPageSize}, frames[i],
+                                kPageWritable | kPageNoExecute)) {
+            unmap_window(VirtAddr{base}, i);
+            return std::nullopt;
+        }
+    }
+    return VirtAddr{base};
+}
+
+void unmap_window(VirtAddr base, uint64_t pages) {
+    for (uint64_t i = 0; i < pages; ++i)
+        (void)g_kernel_space.unmap(VirtAddr{base.value + i * kPageSize});
 }
 
 }  // namespace keel::mm

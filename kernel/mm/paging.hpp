@@ -74,4 +74,13 @@ void init_paging(const boot::BootInfo& info);
 // memory (device mappings are made at boot).
 VirtAddr map_mmio(PhysAddr phys, uint64_t size);
 
+// Maps `pages` frames (not necessarily contiguous) read-write, NX at a fresh, contiguous
+// address in the window region, with an unmapped guard page after them: the kernel's view of
+// a queue region that a process also maps. The frames stay the caller's (a memory object
+// holds them for as long as the window exists). Addresses are not reused (512 GiB of region).
+// nullopt when a page table cannot be allocated (nothing stays mapped).
+std::optional<VirtAddr> map_window(const PhysAddr* frames, uint64_t pages);
+// Removes a window made by map_window (the frames are not freed).
+void unmap_window(VirtAddr base, uint64_t pages);
+
 }  // namespace keel::mm

@@ -26,6 +26,38 @@ constexpr uint64_t kPfPresent = 1, kPfWrite = 2, kPfFetch = 16;
     return 7;
 }
 
+// A queue window: scattered frames seen contiguously, writable, NX, a guard page after them;
+// unmapping leaves the frames to their owner.
+KTEST(paging_window_maps_scattered_frames) {
+    PhysAddr f[3];
+    for (auto& x : f) {
+        auto a = frames().alloc_zeroed();
+        KASSERT(a.has_value());
+        x = *a;
+    }
+    const PhysAddr scattered[3] = {f[2], f[0], f[1]};
+    const auto w = map_window(scattered, 3);
+    KASSERT(w.has_value());
+    KEXPECT(w->value >= kWindowBase);
+    for (uint64_t i = 0; i < 3; ++i) {
+        const auto t = kernel_space().translate(VirtAddr{w->value + i * kPageSize});
+        KASSERT(t.has_value());
+        KEXPECT_EQ(t->phys.value, scattered[i].value);
+        KEXPECT_EQ(t->flags, kPageWritable | kPageNoExecute);
+    }
+    KEXPECT(!kernel_space().translate(VirtAddr{w->value + 3 * kPageSize}).has_value());
+    w->as<uint64_t>()[kPageSize / 8] = 0x5151;  // page 1 of the window is f[0]
+    KEXPECT_EQ(*direct_map<uint64_t>(f[0]), 0x5151u);
+    unmap_window(*w, 3);
+    KEXPECT(!kernel_space().translate(*w).has_value());
+    const auto w2 = map_window(scattered, 1);  // a fresh address, never the old one
+    KASSERT(w2.has_value());
+    KEXPECT(w2->value > w->value);
+    unmap_window(*w2, 1);
+    for (auto& x : f)
+        frames().free(x);
+}
+
 KTEST(paging_map_translate_unmap) {
     auto frame = frames().alloc_zeroed();
     KASSERT(frame.has_value());

@@ -2,8 +2,8 @@
 // pipe, message pipe, root, process, thread, power) derives from Object and overrides the
 // operations it supports; the rest answer kNotSupported. An operation never blocks: when it
 // cannot make progress it returns kWouldBlock with the wait queue to sleep on, and the caller
-// decides what waiting means. do_io (syscall/do_io.cpp) sleeps and retries; the asynchronous
-// queues of issue 8 will park the submission and retry it on wake-up. That is how one
+// decides what waiting means. do_io (syscall/syscalls.cpp) sleeps and retries; the asynchronous
+// queues (obj/queue.cpp) park the submission and retry it in later rounds. That is how one
 // implementation of each operation serves both paths.
 //
 // Locking: the kernel runs system calls with interrupts off on one CPU (sched/scheduler.hpp),

@@ -7,6 +7,7 @@
 #include "obj/message_pipe.hpp"
 #include "obj/perform.hpp"
 #include "obj/pipe.hpp"
+#include "obj/queue.hpp"
 #include "obj/root.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
@@ -226,6 +227,114 @@ int64_t sleep(uint64_t ns) {
     return 0;
 }
 
+// Asynchronous queues (obj/queue.hpp).
+int64_t queue_create(uint64_t geometry_address, uint64_t info_address) {
+    const auto g = mm::UserIn<abi::QueueGeometry>(geometry_address).read();
+    if (!g || !mm::user_range_ok(info_address, sizeof(abi::QueueInfo)))
+        return err(Error::kBadAddress);
+    proc::Process& p = *proc::current_process();
+    obj::Queue* q = nullptr;
+    abi::QueueInfo info{};
+    const obj::OpResult r = obj::Queue::create(p, *g, &q, &info.address, &info.size);
+    if (!r.ok)
+        return err(r.error);
+    // No kRightShare: a queue is its creator's (obj/queue.hpp).
+    const abi::Handle h = p.handles().insert(q, abi::kRightRead | abi::kRightWrite);
+    q->release();
+    if (h == 0 || !mm::copy_to_user(info_address, &info, sizeof info)) {
+        if (h != 0)
+            (void)p.handles().close(h);
+        (void)p.unmap(info.address);  // the caller never learnt where the region was
+        return err(h == 0 ? Error::kFull : Error::kBadAddress);
+    }
+    return h;
+}
+
+// The caller's queue behind handle, retained (the caller releases it), or an error.
+obj::Queue* lookup_queue(uint64_t handle, Error* error) {
+    proc::Process& p = *proc::current_process();
+    if (handle > 0xffffffffull) {
+        *error = Error::kBadHandle;
+        return nullptr;
+    }
+    const proc::Lookup l = p.handles().lookup(static_cast<abi::Handle>(handle));
+    if (!l.ok) {
+        *error = l.error;
+        return nullptr;
+    }
+    if (l.entry.object->kind() != abi::Kind::kQueue) {
+        *error = Error::kInvalidArgument;
+        return nullptr;
+    }
+    auto* q = static_cast<obj::Queue*>(l.entry.object);
+    if ((l.entry.rights & abi::kRightWrite) == 0 || q->owner() != &p) {
+        *error = Error::kNoRights;
+        return nullptr;
+    }
+    q->retain();
+    return q;
+}
+
+int64_t queue_destroy(uint64_t handle) {
+    Error e{};
+    obj::Queue* q = lookup_queue(handle, &e);
+    if (q == nullptr)
+        return err(e);
+    q->release();
+    (void)proc::current_process()->handles().close(static_cast<abi::Handle>(handle));
+    return 0;
+}
+
+int64_t queue_poll(uint64_t handle) {
+    Error e{};
+    obj::Queue* q = lookup_queue(handle, &e);
+    if (q == nullptr)
+        return err(e);
+    const int64_t r = result(q->process());
+    q->release();
+    return r;
+}
+
+// Processes rounds until at least `min` completions were posted by this call (min 0 acts as
+// 1), nothing is parked (nothing more can finish without new submissions), or the timeout.
+// Between rounds it sleeps on the wait queue of a parked operation, at most one tick at a
+// time: a thread sleeps on one queue, and the tick bounds the latency of the others.
+int64_t queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
+    Error e{};
+    obj::Queue* q = lookup_queue(handle, &e);
+    if (q == nullptr)
+        return err(e);
+    constexpr uint64_t kRecheckNs = 10'000'000;
+    const uint64_t start = sched::now_ns();
+    const uint64_t deadline =
+        timeout_ns == 0 ? ~0ull : (timeout_ns > ~0ull - start ? ~0ull : start + timeout_ns);
+    if (min == 0)
+        min = 1;
+    uint64_t posted = 0;
+    int64_t ret = 0;
+    for (;;) {
+        const obj::OpResult r = q->process();
+        if (!r.ok) {
+            ret = posted > 0 ? static_cast<int64_t>(posted) : err(r.error);
+            break;
+        }
+        posted += r.value;
+        sched::WaitQueue* w = q->blocker();
+        const uint64_t now = sched::now_ns();
+        if (posted >= min || w == nullptr || now >= deadline) {
+            ret = static_cast<int64_t>(posted);
+            break;
+        }
+        const uint64_t until = deadline - now > kRecheckNs ? now + kRecheckNs : deadline;
+        if (sched::block(w, until) == sched::WakeReason::kInterrupted) {
+            ret = err(Error::kPeerGone);
+            break;
+        }
+    }
+    q->release();
+    return ret;
+}
+
 abi::ExitInfo exited(uint64_t status) {
     return {static_cast<uint32_t>(abi::ExitReason::kExited), 0, static_cast<int64_t>(status), 0, 0};
 }
@@ -261,6 +370,14 @@ int64_t dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t d
             return 0;
         case Syscall::kUnmap:
             return result(proc::current_process()->unmap(a));
+        case Syscall::kQueueCreate:
+            return queue_create(a, b);
+        case Syscall::kQueueDestroy:
+            return queue_destroy(a);
+        case Syscall::kQueuePoll:
+            return queue_poll(a);
+        case Syscall::kQueueWait:
+            return queue_wait(a, b, c);
         case Syscall::kCount:
             break;
     }

@@ -73,6 +73,19 @@ inline int64_t yield() {
 inline int64_t unmap(uint64_t address) {
     return syscall(abi::Syscall::kUnmap, address);
 }
+inline int64_t queue_create(const abi::QueueGeometry* g, abi::QueueInfo* info) {
+    return syscall(abi::Syscall::kQueueCreate, reinterpret_cast<uint64_t>(g),
+                   reinterpret_cast<uint64_t>(info));
+}
+inline int64_t queue_destroy(uint64_t queue) {
+    return syscall(abi::Syscall::kQueueDestroy, queue);
+}
+inline int64_t queue_poll(uint64_t queue) {
+    return syscall(abi::Syscall::kQueuePoll, queue);
+}
+inline int64_t queue_wait(uint64_t queue, uint64_t min, uint64_t timeout_ns) {
+    return syscall(abi::Syscall::kQueueWait, queue, min, timeout_ns);
+}
 }  // namespace sys
 
 }  // namespace keel::user

@@ -13,19 +13,23 @@
 namespace keel::abi {
 
 enum class Syscall : uint64_t {
-    kDoIo = 0,          // (handle, op, buffer, length, arg) -> value
-    kObjectNew = 1,     // (kind, arg, out_handles*) -> number of handles written
-    kProcessSpawn = 2,  // (image handle, SpawnArgs*) -> process handle
-    kProcessExit = 3,   // (status) -> does not return
-    kThreadSpawn = 4,   // (entry, stack top, arg) -> thread handle
-    kThreadExit = 5,    // (status) -> does not return
-    kSleep = 6,         // (nanoseconds) -> 0
-    kClock = 7,         // () -> monotonic nanoseconds since boot
-    kFutexWait = 8,     // (address, expected, timeout ns or 0 = none) -> 0
-    kFutexWake = 9,     // (address, count) -> threads woken
-    kYield = 10,        // () -> 0
-    kUnmap = 11,        // (address) -> 0: removes a mapping made by Op::kMap
-    kCount = 12,
+    kDoIo = 0,           // (handle, op, buffer, length, arg) -> value
+    kObjectNew = 1,      // (kind, arg, out_handles*) -> number of handles written
+    kProcessSpawn = 2,   // (image handle, SpawnArgs*) -> process handle
+    kProcessExit = 3,    // (status) -> does not return
+    kThreadSpawn = 4,    // (entry, stack top, arg) -> thread handle
+    kThreadExit = 5,     // (status) -> does not return
+    kSleep = 6,          // (nanoseconds) -> 0
+    kClock = 7,          // () -> monotonic nanoseconds since boot
+    kFutexWait = 8,      // (address, expected, timeout ns or 0 = none) -> 0
+    kFutexWake = 9,      // (address, count) -> threads woken
+    kYield = 10,         // () -> 0
+    kUnmap = 11,         // (address) -> 0: removes a mapping made by Op::kMap
+    kQueueCreate = 12,   // (QueueGeometry*, QueueInfo* out) -> queue handle
+    kQueueDestroy = 13,  // (queue handle) -> 0: closes it; pending operations are cancelled
+    kQueuePoll = 14,     // (queue handle) -> completions posted by this call
+    kQueueWait = 15,     // (queue handle, min completions, timeout ns or 0 = none) -> posted
+    kCount = 16,
 };
 
 // The common object operations, performed synchronously by do_io and (issue 8) as queued
@@ -64,6 +68,7 @@ enum class Error : int64_t {
     kTimedOut = 14,
     kBufferTooSmall = 15,  // message pipe: the next message is longer than the buffer
     kFull = 16,            // a table (handles, names, messages) has no room
+    kProtocol = 17,        // a queue's shared region holds an impossible index or header
 };
 
 // Rights carried by each handle; an operation needs all the rights its row in
@@ -87,6 +92,7 @@ enum class Kind : uint64_t {
     kRoot = 5,
     kProcess = 6,
     kThread = 7,
+    kQueue = 8,  // QueueCreate: an asynchronous queue (ipc/ Server in the kernel)
 };
 
 enum class Meta : uint64_t {
@@ -132,6 +138,30 @@ struct SpawnArgs {
 static_assert(sizeof(SpawnArgs) == 48);
 inline constexpr uint64_t kMaxSpawnHandles = 16;
 inline constexpr uint64_t kMaxArgsLength = 1024;
+
+// Asynchronous queues (issue 8). The shared region is laid out by ipc/ (ipc/abi.hpp): the
+// user runtime is its ipc::Client, the kernel its ipc::Server. A submission's opcode is
+// kQueueOpBase + Op, `object` the handle, `args[0]` the operation's arg, the lent buffer (if
+// any) its caller memory. A completion's status is ipc Ok (value = the operation's value),
+// Cancelled, BadRequest, or kQueueErrorBase + Error for a failed operation.
+struct QueueGeometry {
+    uint32_t capacity;      // entries per ring: a power of two, at most kMaxQueueCapacity
+    uint32_t buffer_count;  // owned buffers, at most kMaxQueueBuffers
+    uint32_t buffer_size;   // bytes per buffer, at most kMaxIoLength
+    uint32_t reserved;      // zero
+};
+static_assert(sizeof(QueueGeometry) == 16);
+// What QueueCreate writes back: where the region is mapped (read-write) in the caller.
+struct QueueInfo {
+    uint64_t address;  // the region, to hand to ipc::Client::create
+    uint64_t size;     // its bytes (ipc::Layout::compute(geometry)->total_size)
+};
+static_assert(sizeof(QueueInfo) == 16);
+inline constexpr uint16_t kQueueOpBase = 16;        // ipc::abi::kFirstServiceOp
+inline constexpr uint16_t kQueueErrorBase = 0x100;  // ipc::abi::kFirstServiceStatus
+inline constexpr uint32_t kMaxQueueCapacity = 256;
+inline constexpr uint32_t kMaxQueueBuffers = 256;
+inline constexpr uint64_t kMaxQueueRegion = 4ull << 20;
 
 // Limits.
 inline constexpr uint64_t kMaxIoLength = 1ull << 20;     // one do_io transfer

@@ -1,0 +1,161 @@
+#include "obj/queue.hpp"
+
+#include <ipc/layout.hpp>
+
+#include <new>
+
+#include "mm/paging.hpp"
+#include "obj/memory.hpp"
+#include "obj/perform.hpp"
+#include "proc/process.hpp"
+
+namespace keel::obj {
+
+namespace {
+
+constexpr uint16_t kOpLimit = abi::kQueueOpBase + static_cast<uint16_t>(abi::Op::kCount);
+static_assert(abi::kQueueOpBase == ipc::abi::kFirstServiceOp);
+static_assert(abi::kQueueErrorBase == ipc::abi::kFirstServiceStatus);
+
+uint16_t status_of(Error e) {
+    return static_cast<uint16_t>(abi::kQueueErrorBase + static_cast<uint16_t>(e));
+}
+
+}  // namespace
+
+OpResult Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
+                       uint64_t* user_address, uint64_t* size) {
+    if (g.reserved != 0 || g.capacity > abi::kMaxQueueCapacity ||
+        g.buffer_count > abi::kMaxQueueBuffers || g.buffer_size > abi::kMaxIoLength) {
+        return OpResult::fail(Error::kInvalidArgument);
+    }
+    const ipc::Geometry geometry{g.capacity, g.buffer_count, g.buffer_size};
+    const auto layout = ipc::Layout::compute(geometry);
+    if (!layout)
+        return OpResult::fail(Error::kInvalidArgument);
+    if (layout->total_size > abi::kMaxQueueRegion)
+        return OpResult::fail(Error::kTooLarge);
+
+    auto* q = new (std::nothrow) Queue;
+    if (q == nullptr)
+        return OpResult::fail(Error::kNoMemory);
+    q->owner_ = &owner;
+    q->geometry_ = geometry;
+    q->size_ = layout->total_size;
+    q->storage_size_ = ipc::Server::private_size(geometry);
+    q->storage_ = new (std::nothrow) std::byte[q->storage_size_];
+    q->parked_ = new (std::nothrow) Parked[g.capacity];
+    q->region_ = MemoryObject::create(q->size_);
+    if (q->storage_ == nullptr || q->parked_ == nullptr || q->region_ == nullptr) {
+        q->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    auto* frames = new (std::nothrow) mm::PhysAddr[q->region_->pages()];
+    if (frames == nullptr) {
+        q->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    for (uint64_t i = 0; i < q->region_->pages(); ++i)
+        frames[i] = q->region_->frame(i);
+    const auto window = mm::map_window(frames, q->region_->pages());
+    delete[] frames;
+    if (!window) {
+        q->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    q->window_ = *window;
+    q->pages_ = q->region_->pages();
+    const OpResult mapped = owner.map_memory(*q->region_, 0, true, false);
+    if (!mapped.ok) {
+        q->release();
+        return mapped;
+    }
+    *user_address = mapped.value;
+    *size = q->size_;
+    *out = q;
+    return OpResult::success(0);
+}
+
+Queue::~Queue() {
+    if (attached_)
+        server_.close();
+    if (pages_ != 0)
+        mm::unmap_window(window_, pages_);
+    if (region_ != nullptr)
+        region_->release();
+    delete[] storage_;
+    delete[] parked_;
+}
+
+OpResult Queue::get_meta(Request& req) {
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
+        return answer_u64(req, size_);
+    return OpResult::fail(Error::kInvalidArgument);
+}
+
+void Queue::finish(uint32_t op, const OpResult& r) {
+    const uint16_t status = r.ok ? static_cast<uint16_t>(ipc::abi::Status::Ok) : status_of(r.error);
+    // Cannot fail: op is one we took and have not completed.
+    (void)server_.complete(op, status, r.ok ? r.value : 0);
+}
+
+bool Queue::run(const ipc::Operation& op) {
+    if (server_.cancel_requested(op.id)) {
+        (void)server_.complete(op.id, static_cast<uint16_t>(ipc::abi::Status::Cancelled), 0);
+        return true;
+    }
+    const auto& s = op.request;
+    const std::span<std::byte> bytes = server_.bytes(op);
+    Request req{static_cast<abi::Op>(s.opcode - abi::kQueueOpBase), 0, s.args[0],
+                bytes.empty() ? IoBuffer::none() : IoBuffer::kernel(bytes.data(), bytes.size()),
+                owner_};
+    const OpResult r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
+    if (!r.ok && r.error == Error::kWouldBlock && r.wait != nullptr) {
+        last_wait_ = r.wait;
+        return false;
+    }
+    finish(op.id, r);
+    return true;
+}
+
+OpResult Queue::process() {
+    if (!attached_) {
+        const std::span<std::byte> region{mm::VirtAddr{window_}.as<std::byte>(), size_};
+        const std::span<std::byte> storage{storage_, storage_size_};
+        if (!server_.attach(region, storage, geometry_, kOpLimit))
+            return OpResult::fail(Error::kProtocol);
+        attached_ = true;
+    }
+    const uint32_t start = server_.cq_tail();
+    last_wait_ = nullptr;
+    // Drain, take everything behind the parked operations (oldest first), and run the list
+    // until a pass finishes nothing and nothing new arrived: an operation finishing (a write)
+    // can unblock an older one (a read) in the same round. Each pass is O(operations held).
+    for (;;) {
+        const auto drained = server_.poll();
+        if (!drained) {
+            server_.publish();
+            return OpResult::fail(drained.error() == ipc::Error::ProtocolViolation
+                                      ? Error::kProtocol
+                                      : Error::kPeerGone);
+        }
+        // At most `capacity` operations are ever taken, so the list cannot overflow.
+        while (auto op = server_.take())
+            parked_[parked_count_++] = {*op};
+        bool progress = false;
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < parked_count_; ++i) {
+            if (run(parked_[i].op))
+                progress = true;
+            else
+                parked_[kept++] = parked_[i];
+        }
+        parked_count_ = kept;
+        if (!progress && drained.value() == 0)
+            break;
+    }
+    server_.publish();
+    return OpResult::success(server_.cq_tail() - start);
+}
+
+}  // namespace keel::obj

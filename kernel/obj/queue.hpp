@@ -1,0 +1,83 @@
+// Asynchronous queues (issue 8): the kernel is the ipc::Server of a queue whose shared region a
+// process maps; the process's runtime is its ipc::Client. The rings are ipc/ itself.
+//
+// The region is a memory object the kernel allocates at QueueCreate: it is mapped read-write
+// into the creator and, through mm::map_window, into the kernel's window region. The queue
+// holds a reference to the memory object, so the frames stay put whatever the process does to
+// its own mapping (unmap, remap); the kernel only ever touches them through its window, never
+// through a user address. The process can write anything into the region at any time: ipc/
+// reads every counter and entry once and validates it (hostile-peer rules), so the worst a
+// scribbler gets is an error or a BadRequest completion. The Server's private bookkeeping
+// lives in kernel heap memory the process cannot reach.
+//
+// Each taken submission is one obj::perform() on the creator's behalf, with the lent buffer as
+// its kernel IoBuffer: the same code do_io runs. An operation that would block stays taken
+// (parked) and is retried on every later poll or wait; a Cancel of a parked operation makes it
+// finish early with Cancelled.
+//
+// Queue handles carry no kRightShare: a queue belongs to the process that created it and dies
+// with that process's handles (its pending operations are dropped, its buffers with the region).
+#pragma once
+
+#include <ipc/server.hpp>
+
+#include "mm/address.hpp"
+#include "obj/object.hpp"
+
+namespace keel::sched {
+class WaitQueue;
+}
+
+namespace keel::obj {
+
+class MemoryObject;
+
+class Queue final : public Object {
+  public:
+    // A new queue for `owner` with region mapped into it (*user_address). kInvalidArgument
+    // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory.
+    static OpResult create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
+                           uint64_t* user_address, uint64_t* size);
+
+    abi::Kind kind() const override { return abi::Kind::kQueue; }
+    OpResult get_meta(Request& req) override;  // kSize: the region's bytes
+
+    // One round: attaches to the region on first use, drains every published submission,
+    // performs what was taken and retries the parked operations (oldest first, again while
+    // something finishes), publishes the completions. Returns the number of completions
+    // posted. kProtocol: the header is not a valid one of this geometry (not attached yet),
+    // or the client's tail or head is impossible (nothing consumed; every call fails the same
+    // way until the client repairs it). kPeerGone: the client announced closing.
+    OpResult process();
+    // The wait queue the last round's last parked operation would block on (valid only until
+    // the caller sleeps or returns: objects may go away), or nullptr when nothing is parked.
+    sched::WaitQueue* blocker() const { return parked_count_ > 0 ? last_wait_ : nullptr; }
+    uint32_t parked() const { return parked_count_; }
+    proc::Process* owner() const { return owner_; }
+
+  private:
+    Queue() = default;
+    ~Queue() override;
+    // Performs a taken operation; true when it finished (completion posted), false when parked.
+    bool run(const ipc::Operation& op);
+    void finish(uint32_t op, const OpResult& r);
+
+    proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
+    MemoryObject* region_ = nullptr;
+    mm::VirtAddr window_{0};
+    uint64_t pages_ = 0;
+    uint64_t size_ = 0;
+    ipc::Geometry geometry_{};
+    std::byte* storage_ = nullptr;  // the Server's private storage
+    uint64_t storage_size_ = 0;
+    ipc::Server server_;
+    bool attached_ = false;
+    struct Parked {
+        ipc::Operation op;
+    };
+    Parked* parked_ = nullptr;  // [capacity]
+    uint32_t parked_count_ = 0;
+    sched::WaitQueue* last_wait_ = nullptr;
+};
+
+}  // namespace keel::obj

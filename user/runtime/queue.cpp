@@ -1,0 +1,97 @@
+#include "queue.hpp"
+
+#include <ipc/platform.hpp>
+
+#include "runtime.hpp"
+
+namespace keel::user {
+
+namespace {
+
+// ipc/'s hook: only a broken invariant of the library itself (never anything the kernel
+// wrote) ends here.
+struct UserIpcPlatform {
+    static void panic(const char* why) {
+        print("ipc: panic: %s\n", why);
+        sys::process_exit(-1);
+    }
+    static void log(const char* what) { print("ipc: %s\n", what); }
+};
+
+}  // namespace
+
+Queue::~Queue() {
+    (void)destroy();
+    release(storage_);
+}
+
+int64_t Queue::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size) {
+    if (handle_ != 0)
+        return err(Error::kExists);
+    const abi::QueueGeometry g{capacity, buffer_count, buffer_size, 0};
+    abi::QueueInfo info{};
+    const int64_t h = sys::queue_create(&g, &info);
+    if (h < 0)
+        return h;
+    const ipc::Geometry geometry{capacity, buffer_count, buffer_size};
+    const size_t storage_size = ipc::Client::private_size(geometry);
+    storage_ = allocate(storage_size);
+    if (storage_ == nullptr) {
+        (void)sys::queue_destroy(static_cast<uint64_t>(h));
+        return err(Error::kNoMemory);
+    }
+    handle_ = static_cast<Handle>(h);
+    region_ = reinterpret_cast<uint8_t*>(info.address);
+    region_size_ = info.size;
+    const auto created =
+        client_.create({reinterpret_cast<std::byte*>(region_), region_size_},
+                       {static_cast<std::byte*>(storage_), storage_size}, geometry);
+    if (!created) {
+        (void)destroy();
+        return err(Error::kInvalidArgument);
+    }
+    return 0;
+}
+
+ipc::Result<uint32_t> Queue::submit(Op op, Handle object, uint64_t arg, uint64_t user_data) {
+    ipc::Request r;
+    r.user_data = user_data;
+    r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(op));
+    r.object = object;
+    r.args[0] = arg;
+    return client_.submit(r);
+}
+
+ipc::Result<uint32_t> Queue::submit(Op op, Handle object, uint64_t arg, uint64_t user_data,
+                                    ipc::Buffer&& buffer, uint32_t length) {
+    ipc::Request r;
+    r.user_data = user_data;
+    r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(op));
+    r.object = object;
+    r.length = length;
+    r.args[0] = arg;
+    return client_.submit(r, static_cast<ipc::Buffer&&>(buffer));
+}
+
+int64_t Queue::poll() {
+    client_.publish();
+    return sys::queue_poll(handle_);
+}
+
+int64_t Queue::wait(uint64_t min, uint64_t timeout_ns) {
+    client_.publish();
+    return sys::queue_wait(handle_, min, timeout_ns);
+}
+
+int64_t Queue::destroy() {
+    if (handle_ == 0)
+        return err(Error::kBadHandle);
+    const int64_t r = sys::queue_destroy(handle_);
+    handle_ = 0;
+    client_.close();
+    return r;
+}
+
+}  // namespace keel::user
+
+KEEL_IPC_PLATFORM(keel::user::UserIpcPlatform)
