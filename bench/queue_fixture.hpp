@@ -1,0 +1,97 @@
+// A Keel queue (Client + Server) in one region of caller memory, for the queue rows (B3, B4,
+// B5, B6). The region comes from the caller so that B6 can put it in memory shared between
+// two processes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <span>
+#include <vector>
+
+#include <ipc/client.hpp>
+#include <ipc/server.hpp>
+
+namespace keel::bench {
+
+// The first service opcode: the server library queues it for take()/complete() instead of
+// answering it itself as it does a Nop.
+inline constexpr std::uint16_t kServiceOp = ipc::abi::kFirstServiceOp;
+
+inline ipc::Layout layout_of(const ipc::Geometry& g) {
+    auto l = ipc::Layout::compute(g);
+    if (!l)
+        std::abort();
+    return *l;
+}
+
+// Private storage of one endpoint (8-byte aligned, as create()/attach() require).
+struct Storage {
+    std::vector<std::uint64_t> words;
+    explicit Storage(std::size_t bytes) : words((bytes + 7) / 8) {}
+    std::span<std::byte> span() {
+        return {reinterpret_cast<std::byte*>(words.data()), words.size() * 8};
+    }
+};
+
+// Page-aligned heap region for a queue used within one process.
+struct Region {
+    std::byte* data;
+    std::size_t size;
+    explicit Region(std::size_t bytes)
+        : data(static_cast<std::byte*>(::operator new(bytes, std::align_val_t(4096)))),
+          size(bytes) {}
+    ~Region() { ::operator delete(data, std::align_val_t(4096)); }
+    Region(const Region&) = delete;
+    Region& operator=(const Region&) = delete;
+    std::span<std::byte> span() { return {data, size}; }
+};
+
+struct ClientEnd {
+    Storage storage;
+    ipc::Client client;
+    ClientEnd(std::span<std::byte> shared, const ipc::Geometry& g)
+        : storage(ipc::Client::private_size(g)) {
+        if (!client.create(shared, storage.span(), g))
+            std::abort();
+    }
+};
+
+struct ServerEnd {
+    Storage storage;
+    ipc::Server server;
+    ServerEnd(std::span<std::byte> shared, const ipc::Geometry& g)
+        : storage(ipc::Server::private_size(g)) {
+        if (!server.attach(shared, storage.span(), g, kServiceOp + 1))
+            std::abort();
+    }
+};
+
+// Server side of one service turn: drain submissions (Nops complete inside poll), complete
+// every taken operation at once with Ok, publish. Returns the operations completed, or -1 on
+// any error (the benchmarks treat that as fatal).
+inline int serve_once(ipc::Server& server) {
+    auto polled = server.poll();
+    if (!polled)
+        return -1;
+    int n = int(*polled);
+    bool took = false;
+    while (true) {
+        auto op = server.take();
+        if (!op) {
+            if (op.error() != ipc::Error::Empty)
+                return -1;
+            break;
+        }
+        took = true;
+        if (!server.complete(op->id, std::uint16_t(ipc::abi::Status::Ok), op->request.length)) {
+            return -1;
+        }
+    }
+    if (took)
+        server.publish();
+    return n;
+}
+
+}  // namespace keel::bench
