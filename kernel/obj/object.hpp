@@ -26,6 +26,7 @@ class Process;
 namespace keel::obj {
 
 using abi::Error;
+struct Forward;
 
 // The outcome of one operation: a value, or an error (and for kWouldBlock the queue whose
 // wake-up makes a retry worthwhile).
@@ -47,6 +48,9 @@ struct Request {
     uint64_t arg;           // the operation's scalar (see abi::Op)
     IoBuffer buffer;        // caller memory: user (do_io) or kernel (queues)
     proc::Process* caller;  // whose handle table receives new handles, whose address space maps
+    // The caller's record of an operation forwarded to a user-space server (obj/served.hpp),
+    // kept across retries; nullptr where nothing can be forwarded.
+    Forward* forward;
 };
 
 class Object {

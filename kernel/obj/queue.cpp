@@ -83,6 +83,8 @@ Queue::~Queue() {
         mm::unmap_window(window_, pages_);
     if (region_ != nullptr)
         region_->release();
+    for (uint32_t i = 0; i < parked_count_; ++i)
+        Served::abandon(parked_[i].forward);  // a forwarded operation is cancelled at its server
     delete[] storage_;
     delete[] parked_;
 }
@@ -99,21 +101,27 @@ void Queue::finish(uint32_t op, const OpResult& r) {
     (void)server_.complete(op, status, r.ok ? r.value : 0);
 }
 
-bool Queue::run(const ipc::Operation& op) {
+bool Queue::run(Parked& parked) {
+    const ipc::Operation& op = parked.op;
     if (server_.cancel_requested(op.id)) {
+        Served::abandon(parked.forward);
         (void)server_.complete(op.id, static_cast<uint16_t>(ipc::abi::Status::Cancelled), 0);
         return true;
     }
     const auto& s = op.request;
     const std::span<std::byte> bytes = server_.bytes(op);
-    Request req{static_cast<abi::Op>(s.opcode - abi::kQueueOpBase), 0, s.args[0],
+    Request req{static_cast<abi::Op>(s.opcode - abi::kQueueOpBase),
+                0,
+                s.args[0],
                 bytes.empty() ? IoBuffer::none() : IoBuffer::kernel(bytes.data(), bytes.size()),
-                owner_};
+                owner_,
+                &parked.forward};
     const OpResult r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
     if (!r.ok && r.error == Error::kWouldBlock && r.wait != nullptr) {
         last_wait_ = r.wait;
         return false;
     }
+    Served::abandon(parked.forward);  // no-op unless the handle went away meanwhile
     finish(op.id, r);
     return true;
 }
@@ -141,11 +149,11 @@ OpResult Queue::process() {
         }
         // At most `capacity` operations are ever taken, so the list cannot overflow.
         while (auto op = server_.take())
-            parked_[parked_count_++] = {*op};
+            parked_[parked_count_++] = {*op, {}};
         bool progress = false;
         uint32_t kept = 0;
         for (uint32_t i = 0; i < parked_count_; ++i) {
-            if (run(parked_[i].op))
+            if (run(parked_[i]))
                 progress = true;
             else
                 parked_[kept++] = parked_[i];

@@ -16,13 +16,15 @@
 // finish early with Cancelled.
 //
 // Queue handles carry no kRightShare: a queue belongs to the process that created it and dies
-// with that process's handles (its pending operations are dropped, its buffers with the region).
+// with that process's handles (its pending operations are dropped, its buffers with the region;
+// operations forwarded to a user-space server are cancelled there, obj/served.hpp).
 #pragma once
 
 #include <ipc/server.hpp>
 
 #include "mm/address.hpp"
 #include "obj/object.hpp"
+#include "obj/served.hpp"
 
 namespace keel::sched {
 class WaitQueue;
@@ -59,7 +61,8 @@ class Queue final : public Object {
     Queue() = default;
     ~Queue() override;
     // Performs a taken operation; true when it finished (completion posted), false when parked.
-    bool run(const ipc::Operation& op);
+    struct Parked;
+    bool run(Parked& parked);
     void finish(uint32_t op, const OpResult& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
@@ -74,6 +77,7 @@ class Queue final : public Object {
     bool attached_ = false;
     struct Parked {
         ipc::Operation op;
+        Forward forward;  // when the operation is forwarded to a user-space server
     };
     Parked* parked_ = nullptr;  // [capacity]
     uint32_t parked_count_ = 0;

@@ -9,6 +9,7 @@
 #include "obj/pipe.hpp"
 #include "obj/queue.hpp"
 #include "obj/root.hpp"
+#include "obj/served.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
 #include "sched/scheduler.hpp"
@@ -39,13 +40,19 @@ int64_t do_io(uint64_t handle, uint64_t op, uint64_t buffer, uint64_t length, ui
     if (handle > 0xffffffffull)
         return err(Error::kBadHandle);
     proc::Process& p = *proc::current_process();
+    obj::Forward forward;  // an operation forwarded to a user-space server, across retries
     for (;;) {
-        obj::Request req{static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer, length), &p};
+        obj::Request req{
+            static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer, length), &p, &forward};
         const obj::OpResult r = obj::perform(p, static_cast<abi::Handle>(handle), req);
-        if (r.ok || r.error != Error::kWouldBlock || r.wait == nullptr)
+        if (r.ok || r.error != Error::kWouldBlock || r.wait == nullptr) {
+            obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
             return result(r);
-        if (sched::block(r.wait, 0) == sched::WakeReason::kInterrupted)
+        }
+        if (sched::block(r.wait, 0) == sched::WakeReason::kInterrupted) {
+            obj::Served::abandon(forward);  // the server sees the cancellation
             return err(Error::kPeerGone);
+        }
     }
 }
 
@@ -335,6 +342,55 @@ int64_t queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
     return ret;
 }
 
+// User-space servers (obj/served.hpp).
+int64_t serve_create(uint64_t geometry_address, uint64_t info_address) {
+    const auto g = mm::UserIn<abi::QueueGeometry>(geometry_address).read();
+    if (!g || !mm::user_range_ok(info_address, sizeof(abi::ServeInfo)))
+        return err(Error::kBadAddress);
+    proc::Process& p = *proc::current_process();
+    obj::Served* served = nullptr;
+    obj::Object* port = nullptr;
+    abi::ServeInfo info{};
+    const obj::OpResult r = obj::Served::create(p, *g, &served, &port, &info.address, &info.size);
+    if (!r.ok)
+        return err(r.error);
+    // The port is its creator's alone; the served object is made to be shared.
+    info.port = p.handles().insert(port, abi::kRightRead | abi::kRightWrite);
+    port->release();
+    info.served = p.handles().insert(served, abi::kRightRead | abi::kRightWrite | abi::kRightShare);
+    served->release();
+    if (info.port == 0 || info.served == 0 || !mm::copy_to_user(info_address, &info, sizeof info)) {
+        if (info.port != 0)
+            (void)p.handles().close(info.port);
+        if (info.served != 0)
+            (void)p.handles().close(info.served);
+        (void)p.unmap(info.address);
+        return err(info.port == 0 || info.served == 0 ? Error::kFull : Error::kBadAddress);
+    }
+    return 0;
+}
+
+int64_t serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
+    proc::Process& p = *proc::current_process();
+    if (handle > 0xffffffffull)
+        return err(Error::kBadHandle);
+    const proc::Lookup l = p.handles().lookup(static_cast<abi::Handle>(handle));
+    if (!l.ok)
+        return err(l.error);
+    obj::Served* s = obj::served_of_port(*l.entry.object);
+    if (s == nullptr)
+        return err(Error::kInvalidArgument);
+    if ((l.entry.rights & abi::kRightWrite) == 0 || s->server() != &p)
+        return err(Error::kNoRights);
+    const uint64_t now = sched::now_ns();
+    const uint64_t deadline =
+        timeout_ns == 0 ? 0 : (timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns);
+    s->retain();
+    const int64_t r = result(s->sync(wait != 0, deadline));
+    s->release();
+    return r;
+}
+
 abi::ExitInfo exited(uint64_t status) {
     return {static_cast<uint32_t>(abi::ExitReason::kExited), 0, static_cast<int64_t>(status), 0, 0};
 }
@@ -378,6 +434,10 @@ int64_t dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t d
             return queue_poll(a);
         case Syscall::kQueueWait:
             return queue_wait(a, b, c);
+        case Syscall::kServeCreate:
+            return serve_create(a, b);
+        case Syscall::kServeSync:
+            return serve_sync(a, b, c);
         case Syscall::kCount:
             break;
     }

@@ -29,7 +29,9 @@ enum class Syscall : uint64_t {
     kQueueDestroy = 13,  // (queue handle) -> 0: closes it; pending operations are cancelled
     kQueuePoll = 14,     // (queue handle) -> completions posted by this call
     kQueueWait = 15,     // (queue handle, min completions, timeout ns or 0 = none) -> posted
-    kCount = 16,
+    kServeCreate = 16,   // (QueueGeometry*, ServeInfo* out) -> 0: a port and a served object
+    kServeSync = 17,     // (port, wait, timeout ns or 0 = none) -> submissions since last sync
+    kCount = 18,
 };
 
 // The common object operations, performed synchronously by do_io and (issue 8) as queued
@@ -92,7 +94,9 @@ enum class Kind : uint64_t {
     kRoot = 5,
     kProcess = 6,
     kThread = 7,
-    kQueue = 8,  // QueueCreate: an asynchronous queue (ipc/ Server in the kernel)
+    kQueue = 8,    // QueueCreate: an asynchronous queue (ipc/ Server in the kernel)
+    kPort = 9,     // ServeCreate: the server's end of a served object (ipc/ Client in the kernel)
+    kServed = 10,  // ServeCreate: an object whose operations a user-space server performs
 };
 
 enum class Meta : uint64_t {
@@ -162,6 +166,20 @@ inline constexpr uint16_t kQueueErrorBase = 0x100;  // ipc::abi::kFirstServiceSt
 inline constexpr uint32_t kMaxQueueCapacity = 256;
 inline constexpr uint32_t kMaxQueueBuffers = 256;
 inline constexpr uint64_t kMaxQueueRegion = 4ull << 20;
+
+// User-space servers (issue 8). ServeCreate lays out a queue whose CLIENT is the kernel: the
+// caller attaches ipc::Server to the region (with the same geometry) and serves the served
+// object's operations, forwarded as kQueueOpBase + Op with args[0] = the arg and the caller's
+// bytes in the lent buffer (request length = the caller's length). The server completes with
+// ipc Ok (value: bytes for read/peek/get_meta, copied back up to the caller's length) or
+// kQueueErrorBase + Error; ServeSync then hands the completions to the callers.
+struct ServeInfo {
+    uint64_t address;  // the region, to hand to ipc::Server::attach
+    uint64_t size;
+    uint32_t port;    // kPort handle: read/write, not shareable; closing it ends the service
+    uint32_t served;  // kServed handle: all of read, write, share
+};
+static_assert(sizeof(ServeInfo) == 24);
 
 // Limits.
 inline constexpr uint64_t kMaxIoLength = 1ull << 20;     // one do_io transfer

@@ -1,0 +1,279 @@
+#include "obj/served.hpp"
+
+#include <ipc/layout.hpp>
+
+#include <new>
+#include <utility>
+
+#include "mm/paging.hpp"
+#include "obj/memory.hpp"
+#include "proc/process.hpp"
+#include "sched/scheduler.hpp"
+
+namespace keel::obj {
+
+namespace {
+
+// The server's end. Closing its last handle (or the server's death) ends the service.
+class Port final : public Object {
+  public:
+    explicit Port(Served* s) : served_(s) {}
+    abi::Kind kind() const override { return abi::Kind::kPort; }
+    Served* served() const { return served_; }
+
+  private:
+    ~Port() override {
+        served_->server_gone();
+        served_->release();
+    }
+    Served* served_;
+};
+
+constexpr uint16_t kSlotMask = 0xffff;
+
+}  // namespace
+
+Served* served_of_port(Object& o) {
+    return o.kind() == abi::Kind::kPort ? static_cast<Port&>(o).served() : nullptr;
+}
+
+OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
+                        Object** port, uint64_t* user_address, uint64_t* size) {
+    if (g.reserved != 0 || g.capacity < 2 || g.capacity > abi::kMaxQueueCapacity ||
+        g.buffer_count > abi::kMaxQueueBuffers || g.buffer_size > abi::kMaxIoLength) {
+        return OpResult::fail(Error::kInvalidArgument);
+    }
+    const ipc::Geometry geometry{g.capacity, g.buffer_count, g.buffer_size};
+    const auto layout = ipc::Layout::compute(geometry);
+    if (!layout)
+        return OpResult::fail(Error::kInvalidArgument);
+    if (layout->total_size > abi::kMaxQueueRegion)
+        return OpResult::fail(Error::kTooLarge);
+    auto* s = new (std::nothrow) Served;
+    if (s == nullptr)
+        return OpResult::fail(Error::kNoMemory);
+    s->server_ = &server;
+    s->size_ = layout->total_size;
+    const size_t storage_size = ipc::Client::private_size(geometry);
+    s->storage_ = new (std::nothrow) std::byte[storage_size];
+    s->slots_ = new (std::nothrow) Slot[g.capacity];
+    s->region_ = MemoryObject::create(s->size_);
+    if (s->storage_ == nullptr || s->slots_ == nullptr || s->region_ == nullptr) {
+        s->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    auto* frames = new (std::nothrow) mm::PhysAddr[s->region_->pages()];
+    if (frames == nullptr) {
+        s->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    for (uint64_t i = 0; i < s->region_->pages(); ++i)
+        frames[i] = s->region_->frame(i);
+    const auto window = mm::map_window(frames, s->region_->pages());
+    delete[] frames;
+    if (!window) {
+        s->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    s->window_ = *window;
+    s->pages_ = s->region_->pages();
+    // The kernel lays the queue out: it is the client. The server attaches to what it finds.
+    if (!s->client_.create({s->window_.as<std::byte>(), s->size_}, {s->storage_, storage_size},
+                           geometry)) {
+        s->release();
+        return OpResult::fail(Error::kInvalidArgument);
+    }
+    s->created_ = true;
+    auto* p = new (std::nothrow) Port(s);
+    if (p == nullptr) {
+        s->release();
+        return OpResult::fail(Error::kNoMemory);
+    }
+    s->retain();  // the port's
+    const OpResult mapped = server.map_memory(*s->region_, 0, true, false);
+    if (!mapped.ok) {
+        p->release();  // ends the service and drops the port's reference
+        s->release();
+        return mapped;
+    }
+    *user_address = mapped.value;
+    *size = s->size_;
+    *served = s;
+    *port = p;
+    return OpResult::success(0);
+}
+
+Served::~Served() {
+    // Every slot is free here: a caller in flight holds a reference.
+    delete[] slots_;
+    if (created_)
+        client_.close();
+    if (pages_ != 0)
+        mm::unmap_window(window_, pages_);
+    if (region_ != nullptr)
+        region_->release();
+    delete[] storage_;
+}
+
+void Served::collect() {
+    if (!created_)
+        return;
+    for (;;) {
+        auto r = client_.reap();
+        if (!r) {
+            if (r.error() == ipc::Error::ProtocolViolation && !gone_) {
+                // A server that writes impossible completions is treated as dead.
+                gone_ = true;
+                client_.peer_gone();
+                continue;
+            }
+            break;
+        }
+        if (r->is_cancel)
+            continue;
+        Slot& s = slots_[r->tag & kSlotMask];
+        if (s.tag != r->tag || s.state == kFree || s.state == kDone)
+            continue;  // cannot happen: ipc/ validated the tag against its own pending slots
+        if (s.state == kOrphan) {
+            s.state = kFree;  // the caller left: the buffer goes back to the pool
+            --in_flight_;
+            continue;
+        }
+        s.state = kDone;
+        s.status = r->status;
+        s.value = r->value;
+        s.buffer = std::move(r->buffer);
+    }
+    done_.wake_all();
+}
+
+void Served::server_gone() {
+    if (gone_ || !created_) {
+        gone_ = true;
+        return;
+    }
+    gone_ = true;
+    server_ = nullptr;
+    client_.peer_gone();
+    collect();  // PeerGone for each operation in flight, each with its buffer
+    work_.wake_all();
+}
+
+OpResult Served::forward(Request& req) {
+    if (req.forward == nullptr)
+        return OpResult::fail(Error::kNotSupported);
+    Forward& f = *req.forward;
+    // The caller's handle now names another served object (closed and reused between
+    // retries): the old operation is abandoned, this one starts afresh.
+    if (f.served != nullptr && f.served != this)
+        abandon(f);
+    collect();
+    if (f.served == nullptr) {
+        if (gone_)
+            return OpResult::fail(Error::kPeerGone);
+        if (req.buffer.length() > 0 &&
+            (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
+            return OpResult::fail(Error::kTooLarge);
+        // One credit stays in reserve per operation in flight, for its Cancel.
+        if (2 * (in_flight_ + 1) > client_.capacity())
+            return OpResult::would_block(done_);
+        ipc::Buffer b;
+        if (req.buffer.length() > 0) {
+            auto got = client_.acquire();
+            if (!got)
+                return OpResult::would_block(done_);
+            b = std::move(*got);
+            if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
+                if (!req.buffer.copy_out_of(0, client_.bytes(b).data(), req.buffer.length()))
+                    return OpResult::fail(Error::kBadAddress);  // b returns to the pool
+            }
+        }
+        ipc::Request r;
+        r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(req.op));
+        r.length = static_cast<uint32_t>(req.buffer.length());
+        r.args[0] = req.arg;
+        auto tag = b.valid() ? client_.submit(r, std::move(b)) : client_.submit(r);
+        if (!tag)
+            return OpResult::fail(tag.error() == ipc::Error::PeerGone ? Error::kPeerGone
+                                                                      : Error::kProtocol);
+        client_.publish();
+        Slot& s = slots_[*tag & kSlotMask];
+        s.state = kPending;
+        s.tag = *tag;
+        ++in_flight_;
+        ++submitted_;
+        retain();
+        f = {this, *tag};
+        work_.wake_all();
+        return OpResult::would_block(done_);
+    }
+    Slot& s = slots_[f.tag & kSlotMask];
+    if (s.state == kPending)
+        return OpResult::would_block(done_);
+    // Done: the result is the server's, a read's bytes come back through the caller's buffer.
+    OpResult result = OpResult::fail(Error::kProtocol);
+    const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
+    if (s.status == ok) {
+        result = OpResult::success(s.value);
+        const bool reads =
+            req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
+        if (reads && s.buffer.valid()) {
+            // The server's value is its claim: never more than the caller's length comes back.
+            const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
+            result = req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n)
+                         ? OpResult::success(n)
+                         : OpResult::fail(Error::kBadAddress);
+        }
+    } else if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone)) {
+        result = OpResult::fail(Error::kPeerGone);
+    } else if (s.status > abi::kQueueErrorBase &&
+               s.status <= abi::kQueueErrorBase + static_cast<uint16_t>(Error::kProtocol) &&
+               s.status != abi::kQueueErrorBase + static_cast<uint16_t>(Error::kWouldBlock)) {
+        result = OpResult::fail(static_cast<Error>(s.status - abi::kQueueErrorBase));
+    }
+    s.buffer.reset();
+    s.state = kFree;
+    --in_flight_;
+    f = {};
+    done_.wake_all();  // room for a waiting submitter
+    release();         // the caller's in-flight reference; a handle still holds the object
+    return result;
+}
+
+void Served::abandon(Forward& f) {
+    Served* s = f.served;
+    if (s == nullptr)
+        return;
+    Slot& slot = s->slots_[f.tag & kSlotMask];
+    if (slot.state == kDone) {
+        slot.buffer.reset();
+        slot.state = kFree;
+        --s->in_flight_;
+    } else if (slot.state == kPending) {
+        slot.state = kOrphan;
+        // The reserved credit makes this succeed while the server is there.
+        (void)s->client_.cancel(0, f.tag);
+        s->client_.publish();
+        s->work_.wake_all();
+    }
+    f = {};
+    s->done_.wake_all();
+    s->release();
+}
+
+OpResult Served::sync(bool wait, uint64_t deadline) {
+    collect();
+    while (wait && submitted_ == synced_ && !gone_) {
+        const sched::WakeReason why = sched::block(&work_, deadline);
+        if (why == sched::WakeReason::kInterrupted)
+            return OpResult::fail(Error::kPeerGone);
+        if (why == sched::WakeReason::kTimedOut)
+            return OpResult::fail(Error::kTimedOut);
+        collect();
+    }
+    const uint64_t n = submitted_ - synced_;
+    synced_ = submitted_;
+    return OpResult::success(n);
+}
+
+}  // namespace keel::obj

@@ -1,0 +1,105 @@
+// User-space servers (issue 8): an object whose operations a process serves through a queue
+// of its own. ServeCreate makes a region (as QueueCreate does) but with the roles turned
+// round: the KERNEL is the region's ipc::Client and the serving process runs ipc::Server over
+// its mapping. It returns two handles: the Port (kind kPort, the server's end: ServeSync on it
+// collects completions and waits for work) and the Served object (kind kServed, shareable:
+// what clients hold and do_io or queue on).
+//
+// Forwarding: an operation on a Served object takes an owned buffer of the server's queue (a
+// write's bytes are copied into it), submits kQueueOpBase + op with args[0] = the operation's
+// arg, and answers kWouldBlock on the object's wait queue. The caller keeps a Forward record
+// across its retries (do_io on its stack, a queue in its parked entry); a retry after the
+// server's completion copies a read's bytes back, returns the buffer and finishes with the
+// server's status. So forwarding fits perform() and both callers without a second path.
+//
+// Death. Server: when the Port goes (the server closes it, exits or faults), the kernel's
+// client calls peer_gone() and reaps: every operation in flight completes exactly once with
+// PeerGone and its buffer returns; later operations fail with kPeerGone. Client: a caller
+// that gives up (do_io interrupted because its process is ending, a queue destroyed or its
+// parked entry cancelled) abandons its Forward: the kernel submits an ipc Cancel for it (one
+// credit is kept in reserve for each operation in flight) and the server sees
+// cancel_requested or a Cancelled op; the late completion only returns the buffer.
+//
+// Locking: system calls run with interrupts off on one CPU (obj/object.hpp).
+#pragma once
+
+#include <ipc/client.hpp>
+
+#include "mm/address.hpp"
+#include "obj/object.hpp"
+#include "sched/wait_queue.hpp"
+
+namespace keel::obj {
+
+class MemoryObject;
+class Served;
+
+// One caller's forwarded operation, kept by the caller between retries. Plain data.
+struct Forward {
+    Served* served = nullptr;  // retained while an operation is in flight
+    uint32_t tag = 0;
+};
+
+class Served final : public Object {
+  public:
+    // A new served object and its port for `server`, the region mapped into it at
+    // *user_address. Errors as Queue::create.
+    static OpResult create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
+                           Object** port, uint64_t* user_address, uint64_t* size);
+
+    abi::Kind kind() const override { return abi::Kind::kServed; }
+    OpResult read(Request& req) override { return forward(req); }
+    OpResult peek(Request& req) override { return forward(req); }
+    OpResult write(Request& req) override { return forward(req); }
+    OpResult seek(Request& req) override { return forward(req); }
+    OpResult get_meta(Request& req) override { return forward(req); }
+    OpResult set_meta(Request& req) override { return forward(req); }
+
+    // The caller gives up on its forwarded operation (see above). No-op for an idle record.
+    static void abandon(Forward& f);
+
+    // ServeSync: reaps the server's completions (waking the callers) and, with wait, sleeps
+    // until something was submitted since the last sync or the deadline (0: none). Returns the
+    // submissions made since the last sync, or kPeerGone / kTimedOut / kProtocol.
+    OpResult sync(bool wait, uint64_t deadline);
+    proc::Process* server() const { return server_; }
+
+    // The Port's end: the server is gone (see above).
+    void server_gone();
+
+  private:
+    Served() = default;
+    ~Served() override;
+    OpResult forward(Request& req);
+    void collect();
+
+    enum : uint8_t { kFree, kPending, kDone, kOrphan };
+    struct Slot {
+        uint8_t state = kFree;
+        uint16_t status = 0;
+        uint32_t tag = 0;
+        uint64_t value = 0;
+        ipc::Buffer buffer;
+    };
+
+    proc::Process* server_ = nullptr;  // not counted: cleared by server_gone()
+    MemoryObject* region_ = nullptr;
+    mm::VirtAddr window_{0};
+    uint64_t pages_ = 0;
+    uint64_t size_ = 0;
+    std::byte* storage_ = nullptr;
+    ipc::Client client_;
+    bool created_ = false;
+    bool gone_ = false;
+    Slot* slots_ = nullptr;  // [capacity], by the client's slot (tag & 0xffff)
+    uint32_t in_flight_ = 0;
+    uint64_t submitted_ = 0;
+    uint64_t synced_ = 0;
+    sched::WaitQueue done_;  // callers waiting for a completion or for room
+    sched::WaitQueue work_;  // the server waiting for work
+};
+
+// The served object behind a Port, or nullptr when o is not a Port.
+Served* served_of_port(Object& o);
+
+}  // namespace keel::obj

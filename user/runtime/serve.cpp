@@ -1,0 +1,57 @@
+#include "serve.hpp"
+
+#include "runtime.hpp"
+
+namespace keel::user {
+
+ServePort::~ServePort() {
+    (void)destroy();
+    release(storage_);
+}
+
+int64_t ServePort::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size) {
+    if (port_ != 0)
+        return err(Error::kExists);
+    const abi::QueueGeometry g{capacity, buffer_count, buffer_size, 0};
+    abi::ServeInfo info{};
+    const int64_t r = sys::serve_create(&g, &info);
+    if (r < 0)
+        return r;
+    port_ = info.port;
+    served_ = info.served;
+    region_ = reinterpret_cast<uint8_t*>(info.address);
+    region_size_ = info.size;
+    const ipc::Geometry geometry{capacity, buffer_count, buffer_size};
+    const size_t storage_size = ipc::Server::private_size(geometry);
+    storage_ = allocate(storage_size);
+    if (storage_ == nullptr) {
+        (void)destroy();
+        return err(Error::kNoMemory);
+    }
+    const uint16_t limit = abi::kQueueOpBase + static_cast<uint16_t>(abi::Op::kCount);
+    const auto attached =
+        server_.attach({reinterpret_cast<std::byte*>(info.address), info.size},
+                       {static_cast<std::byte*>(storage_), storage_size}, geometry, limit);
+    if (!attached) {
+        (void)destroy();
+        return err(Error::kProtocol);
+    }
+    return 0;
+}
+
+int64_t ServePort::sync(bool wait, uint64_t timeout_ns) {
+    server_.publish();
+    return sys::serve_sync(port_, wait ? 1 : 0, timeout_ns);
+}
+
+int64_t ServePort::destroy() {
+    if (port_ == 0)
+        return 0;
+    const int64_t r = sys::do_io(port_, Op::kClose);
+    if (served_ != 0)
+        (void)sys::do_io(served_, Op::kClose);
+    port_ = served_ = 0;
+    return r;
+}
+
+}  // namespace keel::user

@@ -1,0 +1,57 @@
+// The runtime's server side of a served object (issue 8): ServeCreate makes a queue whose
+// client is the kernel, and this class attaches ipc::Server to it, the same library the
+// kernel runs for QueueCreate. The kernel forwards every operation other processes make on
+// the served object (do_io or their queues) as a submission: opcode kQueueOpBase + Op,
+// args[0] = the operation's arg, the caller's bytes in the lent buffer.
+//
+// Use: create(); loop { sync(true) to wait for work; server().poll(); take() each operation,
+// read or fill server().bytes(op), complete() it; sync(false) to hand the completions back }.
+// Closing the port (destroy(), exit or a fault) ends the service: the kernel completes every
+// operation in flight with PeerGone. One thread at a time (ipc::Server's rule).
+#pragma once
+
+#include <ipc/server.hpp>
+
+#include "syscall.hpp"
+
+namespace keel::user {
+
+class ServePort {
+  public:
+    ServePort() = default;
+    ServePort(const ServePort&) = delete;
+    ServePort& operator=(const ServePort&) = delete;
+    ~ServePort();
+
+    // ServeCreate and ipc::Server::attach over the region. 0 or -Error.
+    int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size);
+
+    ipc::Server& server() { return server_; }
+    Handle port() const { return port_; }
+    Handle served() const { return served_; }    // shareable: give it to clients
+    uint8_t* region() const { return region_; }  // the shared region (tests scribble on it)
+    uint64_t region_size() const { return region_size_; }
+
+    // Publishes the completions, lets the kernel hand them to the callers, and with wait
+    // sleeps until the kernel submitted something (or timeout_ns, 0 = none). Submissions
+    // since the last sync, or -Error (kTimedOut, kPeerGone).
+    int64_t sync(bool wait, uint64_t timeout_ns = 0);
+
+    // Closes the port: the service ends. 0 or -Error.
+    int64_t destroy();
+
+  private:
+    ipc::Server server_;
+    Handle port_ = 0;
+    Handle served_ = 0;
+    uint8_t* region_ = nullptr;
+    uint64_t region_size_ = 0;
+    void* storage_ = nullptr;
+};
+
+// Completion status for an operation that failed with e (abi::kQueueErrorBase + e).
+inline constexpr uint16_t serve_error_status(abi::Error e) {
+    return static_cast<uint16_t>(abi::kQueueErrorBase + static_cast<uint16_t>(e));
+}
+
+}  // namespace keel::user
