@@ -1,0 +1,286 @@
+// kbench: bench row B7 (bench/README.md). Guest instructions per kernel operation, measured
+// under QEMU with `-icount shift=0`, where the guest's monotonic clock advances 1 ns per guest
+// instruction: the elapsed clock (sys::clock_ns) over N operations, divided by N.
+//
+// A calibration loop of a known instruction count runs first and its ratio is printed, so the
+// assumption "1 clock ns = 1 guest instruction" is checked in every run (without -icount the
+// ratio is far from 1 and the rows mean nanoseconds of TCG time, not instructions).
+//
+// Rows (each per operation, loop overhead and the two clock calls included, amortised over N):
+//   null_syscall     a system call with an unknown number (reference: the entry/exit floor)
+//   null_doio        do_io get_meta(Kind) on the console: answered by the kernel
+//   queue_nop_b1     queue Nop: submit 1, one queue_poll, reap 1
+//   queue_nop_b32    queue Nop: submit 32, one queue_poll, reap 32
+//   served_doio      do_io get_meta(Size) on a served object: forwarded to a server thread of
+//                    this process (ServePort), which fills 8 bytes and completes it
+//   served_queue_b32 the same operation through a queue: submit 32, queue_wait for 32, reap 32
+//                    (also at batch 1 and 8, to show how the cost per operation scales)
+// Output: one line per row, "kbench: row NAME ops N insns_per_op X.Y", then a table.
+// Argument "quick": fewer operations (the smoke test). Exits 0 when every operation succeeded.
+#include <atomic>
+#include <new>
+#include <utility>
+
+#include "queue.hpp"
+#include "runtime.hpp"
+#include "serve.hpp"
+#include "text.hpp"
+
+using namespace keel;
+using namespace keel::user;
+using keel::abi::Meta;
+
+namespace {
+
+constexpr uint16_t kOk = static_cast<uint16_t>(ipc::abi::Status::Ok);
+int g_failures = 0;
+
+void fail(const char* what, int64_t v) {
+    ++g_failures;
+    print("kbench: FAILED %s (%ld)\n", what, v);
+}
+
+// Prints x/d with one decimal.
+void print_ratio(uint64_t x, uint64_t d) {
+    const uint64_t tenths = (x * 10 + d / 2) / d;
+    print("%lu.%lu", tenths / 10, tenths % 10);
+}
+
+// 2 instructions per iteration (dec, jnz): exactly 2 * n + a few.
+void spin_loop(uint64_t n) {
+    asm volatile("1: dec %0\n\tjnz 1b" : "+r"(n) : : "cc");
+}
+
+struct Row {
+    const char* name;
+    const char* what;
+    const char* target;
+    uint64_t ops;
+    uint64_t ns;
+};
+Row g_rows[8];
+int g_row_count = 0;
+
+// The target of a row: 150 per operation at batch 32, 600 per round trip; the null system
+// call and the served queue at batch 1 and 8 are references without a target.
+bool same(const char* a, const char* b) {
+    const uint64_t n = strlen(a);
+    return n == strlen(b) && memcmp(a, b, n) == 0;
+}
+const char* target_of(const char* name) {
+    const uint64_t n = strlen(name);
+    if (same(name, "null_syscall") || same(name, "served_queue_b1") ||
+        same(name, "served_queue_b8"))
+        return "reference";
+    return n > 4 && memcmp(name + n - 4, "_b32", 4) == 0 ? "<= 150" : "<= 600";
+}
+
+void report(const char* name, const char* what, uint64_t ops, uint64_t ns) {
+    g_rows[g_row_count++] = Row{name, what, target_of(name), ops, ns};
+    print("kbench: row %s ops %lu insns_per_op ", name, ops);
+    print_ratio(ns, ops);
+    print("\n");
+}
+
+// ---- the server thread -----------------------------------------------------------------------
+
+struct ServerCtx {
+    ServePort* port;
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> served{0};  // operations completed
+    std::atomic<uint64_t> rounds{0};  // serve_sync(wait) calls that returned with work
+};
+
+// Serves get_meta(Size) (8 bytes: the value 4096); anything else is NotSupported.
+void server_main(uint64_t arg) {
+    auto* ctx = reinterpret_cast<ServerCtx*>(arg);
+    ipc::Server& s = ctx->port->server();
+    while (!ctx->stop.load(std::memory_order_relaxed)) {
+        // Hands back the previous round's completions, then sleeps until there is work.
+        (void)ctx->port->sync(true, 10'000'000);
+        (void)s.poll();
+        bool any = false;
+        while (auto op = s.take()) {
+            any = true;
+            const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
+            const auto data = s.bytes(*op);
+            if (o == Op::kGetMeta && op->request.args[0] == static_cast<uint64_t>(Meta::kSize) &&
+                data.size() >= 8) {
+                const uint64_t size = 4096;
+                memcpy(data.data(), &size, 8);
+                (void)s.complete(op->id, kOk, 8);
+            } else {
+                (void)s.complete(op->id, serve_error_status(abi::Error::kNotSupported), 0);
+            }
+            ctx->served.store(ctx->served.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_relaxed);  // one writer: no locked add
+        }
+        if (any)
+            ctx->rounds.store(ctx->rounds.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_relaxed);
+    }
+    (void)ctx->port->sync(false);
+}
+
+// ---- rows ------------------------------------------------------------------------------------
+
+// Reference: the cheapest system call, an unknown number (InvalidArgument at once).
+void bench_null_syscall(uint64_t n) {
+    int64_t bad = 0;
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t i = 0; i < n; ++i)
+        bad |= syscall(static_cast<abi::Syscall>(1000)) +
+               static_cast<int64_t>(abi::Error::kInvalidArgument);
+    const uint64_t t1 = sys::clock_ns();
+    if (bad != 0)
+        fail("null_syscall", bad);
+    report("null_syscall", "system call with an unknown number (reference, no target)", n, t1 - t0);
+}
+
+void bench_doio(const char* name, const char* what, Handle h, Meta key, uint64_t n) {
+    uint64_t v = 0;
+    const int64_t first = sys::do_io(h, Op::kGetMeta, &v, 8, static_cast<uint64_t>(key));
+    if (first != 8) {
+        fail(name, first);
+        return;
+    }
+    int64_t bad = 0;
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t i = 0; i < n; ++i)
+        bad |= sys::do_io(h, Op::kGetMeta, &v, 8, static_cast<uint64_t>(key)) ^ 8;
+    const uint64_t t1 = sys::clock_ns();
+    if (bad != 0)
+        fail(name, bad);
+    report(name, what, n, t1 - t0);
+}
+
+// Nops: rounds of `batch` submissions, one queue_poll, `batch` reaps.
+void bench_nop(const char* name, const char* what, Queue& q, uint32_t batch, uint64_t rounds) {
+    ipc::Request nop;  // opcode 0: Nop
+    uint64_t bad = 0;
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t r = 0; r < rounds; ++r) {
+        for (uint32_t i = 0; i < batch; ++i)
+            bad += !q.client().submit(nop).ok();
+        bad += q.poll() != batch;
+        for (uint32_t i = 0; i < batch; ++i) {
+            auto c = q.reap();
+            bad += !c || c->status != kOk;
+        }
+    }
+    const uint64_t t1 = sys::clock_ns();
+    if (bad != 0)
+        fail(name, static_cast<int64_t>(bad));
+    report(name, what, rounds * batch, t1 - t0);
+}
+
+// get_meta(Size) on the served object through the queue: rounds of 32 submissions, each
+// lending an 8-byte buffer; one queue_wait for all 32; 32 reaps (buffers back to the pool).
+void bench_served_queue(const char* name, const char* what, Queue& q, Handle served, uint32_t batch,
+                        uint64_t rounds) {
+    uint64_t bad = 0;
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t r = 0; r < rounds; ++r) {
+        for (uint32_t i = 0; i < batch; ++i) {
+            auto b = q.client().acquire();
+            bad += !b || !q.submit(Op::kGetMeta, served, static_cast<uint64_t>(Meta::kSize), i,
+                                   std::move(*b), 8)
+                              .ok();
+        }
+        uint32_t got = 0;
+        while (got < batch) {
+            const int64_t w = q.wait(batch - got, 0);
+            if (w < 0) {
+                bad += 1;
+                break;
+            }
+            while (auto c = q.reap()) {
+                ++got;
+                bad += c->status != kOk || c->value != 8;
+            }
+        }
+    }
+    const uint64_t t1 = sys::clock_ns();
+    if (bad != 0)
+        fail(name, static_cast<int64_t>(bad));
+    report(name, what, rounds * batch, t1 - t0);
+}
+
+}  // namespace
+
+int keel_main(const StartInfo& start) {
+    const bool quick = start.args_length >= 5 && memcmp(start.args, "quick", 5) == 0;
+    const uint64_t scale = quick ? 1 : 10;
+
+    // Calibration: 2 * n instructions between two clock reads.
+    const uint64_t n = 5'000'000 * scale;
+    const uint64_t c0 = sys::clock_ns();
+    spin_loop(n);
+    const uint64_t c1 = sys::clock_ns();
+    print("kbench: calibration loop %lu instructions, clock %lu ns, ns per instruction ", 2 * n,
+          c1 - c0);
+    const uint64_t milli = ((c1 - c0) * 1000 + n) / (2 * n);
+    print("%lu.%03lu\n", milli / 1000, milli % 1000);
+
+    bench_null_syscall(2'000 * scale);
+    bench_doio("null_doio", "do_io get_meta(Kind) on the console (kernel)", console(), Meta::kKind,
+               2'000 * scale);
+
+    Queue q;
+    int64_t rc = q.create(32, 32, 64);
+    if (rc != 0) {
+        fail("queue_create", rc);
+        return 1;
+    }
+    bench_nop("queue_nop_b1", "queue Nop, batch 1 (submit, queue_poll, reap)", q, 1, 2'000 * scale);
+    bench_nop("queue_nop_b32", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)", q, 32,
+              100 * scale);
+
+    ServePort* sp = new (allocate(sizeof(ServePort))) ServePort;
+    rc = sp->create(64, 32, 64);  // capacity 64: 32 forwarded at a time
+    if (rc != 0) {
+        fail("serve_create", rc);
+        return 1;
+    }
+    ServerCtx* ctx = new (allocate(sizeof(ServerCtx))) ServerCtx;
+    ctx->port = sp;
+    const int64_t t = spawn_thread(server_main, reinterpret_cast<uint64_t>(ctx));
+    if (t <= 0) {
+        fail("spawn_thread", t);
+        return 1;
+    }
+    uint64_t before_ops = ctx->served.load(), before_rounds = ctx->rounds.load();
+    bench_doio("served_doio", "do_io get_meta(Size) on a served object (server thread)",
+               sp->served(), Meta::kSize, 1'000 * scale);
+    print("kbench: served_doio: %lu operations in %lu server wake-ups\n",
+          ctx->served.load() - before_ops, ctx->rounds.load() - before_rounds);
+    before_ops = ctx->served.load();
+    before_rounds = ctx->rounds.load();
+    bench_served_queue("served_queue_b1", "same, queued: 1 submit, queue_wait, 1 reap", q,
+                       sp->served(), 1, 400 * scale);
+    bench_served_queue("served_queue_b8", "same, queued: 8 submits, queue_wait, 8 reaps", q,
+                       sp->served(), 8, 100 * scale);
+    before_ops = ctx->served.load();
+    before_rounds = ctx->rounds.load();
+    bench_served_queue("served_queue_b32", "same, queued: 32 submits, queue_wait, 32 reaps", q,
+                       sp->served(), 32, 50 * scale);
+    print("kbench: served_queue_b32: %lu operations in %lu server wake-ups\n",
+          ctx->served.load() - before_ops, ctx->rounds.load() - before_rounds);
+    ctx->stop.store(true, std::memory_order_relaxed);
+    rc = join(static_cast<Handle>(t));
+    if (rc != 0)
+        fail("join", rc);
+
+    print("kbench: B7 guest instructions per operation (-icount shift=0)\n");
+    print("kbench: | row | operation | ops | insns/op | target |\n");
+    print("kbench: |---|---|---|---|---|\n");
+    for (int i = 0; i < g_row_count; ++i) {
+        const Row& r = g_rows[i];
+        print("kbench: | %s | %s | %lu | ", r.name, r.what, r.ops);
+        print_ratio(r.ns, r.ops);
+        print(" | %s |\n", r.target);
+    }
+    print("kbench: reference: L4Re cross-address-space IPC about 587 instructions (published)\n");
+    print("kbench: done, %d failures\n", g_failures);
+    return g_failures == 0 ? 0 : 1;
+}
