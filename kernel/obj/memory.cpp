@@ -4,6 +4,7 @@
 
 #include "lib/string.hpp"
 #include "mm/frame_allocator.hpp"
+#include "mm/paging.hpp"
 #include "proc/process.hpp"
 
 namespace keel::obj {
@@ -152,6 +153,10 @@ OpResult MemoryObject::map(Request& req) {
     if (req.arg > 1)
         return OpResult::fail(Error::kInvalidArgument);
     return req.caller->map_memory(*this, 0, writable, false);
+}
+
+std::optional<mm::VirtAddr> MemoryObject::map_kernel_window() const {
+    return mm::map_window(frames_, pages_);
 }
 
 }  // namespace keel::obj

@@ -5,6 +5,8 @@
 // them (the position is the object's, shared by every handle).
 #pragma once
 
+#include <optional>
+
 #include "mm/address.hpp"
 #include "obj/object.hpp"
 
@@ -27,6 +29,9 @@ class MemoryObject final : public Object {
     uint64_t pages() const { return pages_; }
     uint64_t size() const { return pages_ * mm::kPageSize; }
     mm::PhysAddr frame(uint64_t page) const { return frames_[page]; }
+    // Maps every page into a new kernel window (mm::map_window); nullopt when out of window
+    // space or page tables. The caller unmaps it with mm::unmap_window(base, pages()).
+    std::optional<mm::VirtAddr> map_kernel_window() const;
     // Kernel-side access (program loading): false when the range is outside the object.
     bool write_bytes(uint64_t offset, const void* src, uint64_t n);
     bool read_bytes(uint64_t offset, void* dst, uint64_t n) const;

@@ -50,15 +50,7 @@ OpResult Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue*
         q->release();
         return OpResult::fail(Error::kNoMemory);
     }
-    auto* frames = new (std::nothrow) mm::PhysAddr[q->region_->pages()];
-    if (frames == nullptr) {
-        q->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    for (uint64_t i = 0; i < q->region_->pages(); ++i)
-        frames[i] = q->region_->frame(i);
-    const auto window = mm::map_window(frames, q->region_->pages());
-    delete[] frames;
+    const auto window = q->region_->map_kernel_window();
     if (!window) {
         q->release();
         return OpResult::fail(Error::kNoMemory);

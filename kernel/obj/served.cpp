@@ -62,15 +62,7 @@ OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Serv
         s->release();
         return OpResult::fail(Error::kNoMemory);
     }
-    auto* frames = new (std::nothrow) mm::PhysAddr[s->region_->pages()];
-    if (frames == nullptr) {
-        s->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    for (uint64_t i = 0; i < s->region_->pages(); ++i)
-        frames[i] = s->region_->frame(i);
-    const auto window = mm::map_window(frames, s->region_->pages());
-    delete[] frames;
+    const auto window = s->region_->map_kernel_window();
     if (!window) {
         s->release();
         return OpResult::fail(Error::kNoMemory);
