@@ -7,6 +7,7 @@
 #include "mm/paging.hpp"
 #include "obj/memory.hpp"
 #include "obj/perform.hpp"
+#include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 
 namespace keel::obj {
@@ -25,23 +26,18 @@ uint16_t status_of(Error e) {
 
 OpResult Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
                        uint64_t* user_address, uint64_t* size) {
-    if (g.reserved != 0 || g.capacity > abi::kMaxQueueCapacity ||
-        g.buffer_count > abi::kMaxQueueBuffers || g.buffer_size > abi::kMaxIoLength) {
-        return OpResult::fail(Error::kInvalidArgument);
-    }
-    const ipc::Geometry geometry{g.capacity, g.buffer_count, g.buffer_size};
-    const auto layout = ipc::Layout::compute(geometry);
-    if (!layout)
-        return OpResult::fail(Error::kInvalidArgument);
-    if (layout->total_size > abi::kMaxQueueRegion)
-        return OpResult::fail(Error::kTooLarge);
+    ipc::Layout layout;
+    const OpResult checked = check_queue_geometry(g, 1, &layout);
+    if (!checked.ok)
+        return checked;
+    const ipc::Geometry geometry = layout.geometry;
 
     auto* q = new (std::nothrow) Queue;
     if (q == nullptr)
         return OpResult::fail(Error::kNoMemory);
     q->owner_ = &owner;
     q->geometry_ = geometry;
-    q->size_ = layout->total_size;
+    q->size_ = layout.total_size;
     q->storage_size_ = ipc::Server::private_size(geometry);
     q->storage_ = new (std::nothrow) std::byte[q->storage_size_];
     q->parked_ = new (std::nothrow) Parked[g.capacity];

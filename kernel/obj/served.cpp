@@ -7,6 +7,7 @@
 
 #include "mm/paging.hpp"
 #include "obj/memory.hpp"
+#include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
 
@@ -39,21 +40,18 @@ Served* served_of_port(Object& o) {
 
 OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
                         Object** port, uint64_t* user_address, uint64_t* size) {
-    if (g.reserved != 0 || g.capacity < 2 || g.capacity > abi::kMaxQueueCapacity ||
-        g.buffer_count > abi::kMaxQueueBuffers || g.buffer_size > abi::kMaxIoLength) {
-        return OpResult::fail(Error::kInvalidArgument);
-    }
-    const ipc::Geometry geometry{g.capacity, g.buffer_count, g.buffer_size};
-    const auto layout = ipc::Layout::compute(geometry);
-    if (!layout)
-        return OpResult::fail(Error::kInvalidArgument);
-    if (layout->total_size > abi::kMaxQueueRegion)
-        return OpResult::fail(Error::kTooLarge);
+    // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
+    // its Cancel.
+    ipc::Layout layout;
+    const OpResult checked = check_queue_geometry(g, 2, &layout);
+    if (!checked.ok)
+        return checked;
+    const ipc::Geometry geometry = layout.geometry;
     auto* s = new (std::nothrow) Served;
     if (s == nullptr)
         return OpResult::fail(Error::kNoMemory);
     s->server_ = &server;
-    s->size_ = layout->total_size;
+    s->size_ = layout.total_size;
     const size_t storage_size = ipc::Client::private_size(geometry);
     s->storage_ = new (std::nothrow) std::byte[storage_size];
     s->slots_ = new (std::nothrow) Slot[g.capacity];

@@ -1,0 +1,20 @@
+// The one check of a queue geometry a process asks for, shared by queue_create (Queue) and
+// serve_create (Served): the fields come from user memory, so each is checked against the
+// kernel's limits before ipc::Layout sees it.
+#pragma once
+
+#include <keel/syscall_abi.hpp>
+
+#include <ipc/layout.hpp>
+
+#include "obj/object.hpp"
+
+namespace keel::obj {
+
+// On success *layout describes the region. Errors: kInvalidArgument (reserved field set,
+// capacity below min_capacity or above the limit, too many or too large buffers, a geometry
+// ipc refuses), kTooLarge (the region would exceed abi::kMaxQueueRegion).
+OpResult check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity,
+                              ipc::Layout* layout);
+
+}  // namespace keel::obj
