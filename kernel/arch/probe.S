@@ -43,15 +43,21 @@ keel_probe_call:                     // bool (uint64_t addr): calls addr, which 
 
     // User-memory copies (mm/user_copy.cpp): the caller has checked that the user side of the
     // range lies in the user half; a fault on an unmapped or read-only user page resumes at
-    // the fixup, which reports failure. rep movsb is the one instruction that may fault.
+    // the fixup, which reports failure. The two rep moves (8-byte words, then the 0-7 tail
+    // bytes) are the only instructions that may fault.
     .globl keel_user_copy
 keel_user_copy:                      // bool (void* dst, const void* src, uint64_t n)
     mov %rdx, %rcx
-1:  rep movsb
+    shr $3, %rcx
+1:  rep movsq
+    mov %edx, %ecx
+    and $7, %ecx
+3:  rep movsb
     mov $1, %eax
     ret
 2:  xor %eax, %eax
     ret
     .section .keel_extable, "a"
     .quad 1b, 2b
+    .quad 3b, 2b
     .text

@@ -1,7 +1,11 @@
 // System-call entry (LSTAR). The CPU left the user rip in rcx and rflags in r11, cleared the
 // SFMASK flags (interrupts are off) and did not switch stacks. The stub switches to the
-// thread's kernel stack, builds the same idt::InterruptFrame an interrupt from user mode would,
-// calls keel_syscall_dispatch(frame*), and returns with sysretq (rax from the frame).
+// thread's kernel stack, saves only what the C++ code may clobber and the user must get back
+// (the argument registers rdi rsi rdx r10 r8 r9, and rbp, zeroed so that backtraces stop at the
+// user boundary; rbx r12-r15 are callee-saved in the C++ ABI and come back unchanged), builds a
+// syscall_entry::SyscallFrame, calls keel_syscall_dispatch(frame*) and returns with sysretq,
+// rax = its result. Every register the user sees afterwards is its own or the result: nothing of
+// the kernel's leaks.
     .text
     .code64
     .globl keel_syscall_entry
@@ -10,50 +14,33 @@ keel_syscall_entry:
     swapgs                           // GS -> syscall_entry::PerCpu
     mov %rsp, %gs:0
     mov %gs:8, %rsp
-    pushq $0x1b                      // ss: user data
     pushq %gs:0                      // rsp
-    pushq %r11                       // rflags
-    pushq $0x23                      // cs: user code
-    pushq %rcx                       // rip
-    pushq $0                         // error code
-    pushq $0x100                     // vector: syscall_entry::kSyscallVector
-    push %rax
-    push %rbx
-    push %rcx
+    push %r11                        // rflags
+    push %rcx                        // rip
+    push %rbp
+    push %r9
+    push %r8
+    push %r10
     push %rdx
     push %rsi
     push %rdi
-    push %rbp
-    push %r8
-    push %r9
-    push %r10
-    push %r11
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push %rax                        // the system-call number
+    sub $8, %rsp                     // keeps the call 16-byte aligned (kernel stack top - 96)
     mov %rsp, %rdi
     xor %ebp, %ebp                   // backtraces stop at the user boundary
-    call keel_syscall_dispatch       // the frame is 16-byte aligned (kernel stack top - 176)
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
+    call keel_syscall_dispatch       // rax: the result
+    add $16, %rsp                    // padding, number
     pop %rdi
     pop %rsi
     pop %rdx
+    pop %r10
+    pop %r8
+    pop %r9
+    pop %rbp
+    // rsp -> rip, rflags, rsp. The dispatcher guarantees a canonical user rip (sysret with a
+    // non-canonical rcx would fault in ring 0).
     pop %rcx
-    pop %rbx
-    pop %rax
-    // rsp -> vector, error, rip, cs, rflags, rsp, ss. The dispatcher guarantees a canonical
-    // user rip (sysret with a non-canonical rcx would fault in ring 0).
-    mov 16(%rsp), %rcx
-    mov 32(%rsp), %r11
-    mov 40(%rsp), %rsp
+    pop %r11
+    pop %rsp
     swapgs
     sysretq

@@ -15,8 +15,18 @@ struct PerCpu {
 };
 static_assert(sizeof(PerCpu) == 16);
 
-// The frame's `vector` value for a system call (not a CPU vector).
-inline constexpr uint64_t kSyscallVector = 0x100;
+// What syscall_entry.S saves on the thread's kernel stack, lowest address first (keep the
+// layout): the number, the argument registers, rbp, and the user's rip, rflags and rsp.
+// keel_syscall_dispatch gets a pointer to it and returns the result in rax.
+struct SyscallFrame {
+    uint64_t pad;
+    uint64_t number;  // rax
+    uint64_t rdi, rsi, rdx, r10, r8, r9, rbp;
+    uint64_t rip;     // rcx
+    uint64_t rflags;  // r11
+    uint64_t rsp;
+};
+static_assert(sizeof(SyscallFrame) == 12 * 8);
 
 // Enables syscall/sysret (EFER.SCE, STAR, LSTAR, SFMASK) and points the kernel GS base at this
 // CPU's PerCpu. After gdt::init (reloading GS may clear its base).

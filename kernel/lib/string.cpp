@@ -2,26 +2,44 @@
 // -fno-builtin (keel_freestanding) so that these loops are not turned back into calls to
 // themselves. extern "C" and global by necessity; nothing else of the kernel is.
 #include <cstddef>
+#include <cstdint>
+
+namespace {
+
+// An unaligned, aliasing 8-byte word: x86-64 loads and stores it at any address. Copies move
+// 8 bytes per step and the tail byte by byte (an 8-byte copy is one load and one store instead
+// of eight of each).
+using Word = uint64_t __attribute__((may_alias, aligned(1)));
+
+}  // namespace
 
 extern "C" {
 
 void* memcpy(void* dst, const void* src, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     const auto* s = static_cast<const unsigned char*>(src);
-    for (size_t i = 0; i < n; ++i)
-        d[i] = s[i];
+    for (; n >= 8; n -= 8, d += 8, s += 8)
+        *reinterpret_cast<Word*>(d) = *reinterpret_cast<const Word*>(s);
+    for (; n > 0; --n)
+        *d++ = *s++;
     return dst;
 }
 
+// Each step reads its whole word before writing it, and steps run away from the overlap, so
+// overlapping ranges copy correctly in both directions.
 void* memmove(void* dst, const void* src, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     const auto* s = static_cast<const unsigned char*>(src);
     if (d < s) {
-        for (size_t i = 0; i < n; ++i)
-            d[i] = s[i];
+        for (; n >= 8; n -= 8, d += 8, s += 8)
+            *reinterpret_cast<Word*>(d) = *reinterpret_cast<const Word*>(s);
+        for (; n > 0; --n)
+            *d++ = *s++;
     } else {
-        for (size_t i = n; i > 0; --i)
-            d[i - 1] = s[i - 1];
+        for (; n >= 8; n -= 8)
+            *reinterpret_cast<Word*>(d + n - 8) = *reinterpret_cast<const Word*>(s + n - 8);
+        for (; n > 0; --n)
+            d[n - 1] = s[n - 1];
     }
     return dst;
 }

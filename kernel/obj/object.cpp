@@ -6,7 +6,7 @@
 
 namespace keel::obj {
 
-void Object::release() {
+void Object::release_last() {
     KEEL_ASSERT(refs_ > 0);
     if (--refs_ == 0)
         delete this;

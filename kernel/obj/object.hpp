@@ -76,14 +76,21 @@ class Object {
     // Reference counting: handles, mappings and the kernel's own pointers each hold one.
     // The last release destroys the object (its destructor tells peers it is gone).
     void retain() { ++refs_; }
-    void release();
+    void release() {
+        if (refs_ > 1) [[likely]] {
+            --refs_;
+            return;
+        }
+        release_last();
+    }
     uint32_t references() const { return refs_; }
 
   protected:
     virtual ~Object() = default;
 
   private:
-    uint32_t refs_ = 1;  // the creator's
+    void release_last();  // the last reference (or a broken count): checks, then destroys
+    uint32_t refs_ = 1;   // the creator's
 };
 
 // Puts a u64 answer into the request's buffer (get_meta helpers).

@@ -62,15 +62,16 @@ OpResult share(proc::Process& caller, const proc::HandleEntry& entry, Request& r
 OpResult perform(proc::Process& caller, abi::Handle handle, Request& req) {
     if (static_cast<uint32_t>(req.op) >= static_cast<uint32_t>(abi::Op::kCount))
         return OpResult::fail(Error::kInvalidArgument);
-    const proc::Lookup l = caller.handles().lookup(handle);
-    if (!l.ok)
-        return OpResult::fail(l.error);
+    uint32_t rights = 0;
+    Object* const found = caller.handles().find(handle, &rights);
+    if (found == nullptr) [[unlikely]]
+        return OpResult::fail(caller.handles().lookup(handle).error);
     const uint32_t need = rights_needed(req.op);
-    if ((l.entry.rights & need) != need)
+    if ((rights & need) != need)
         return OpResult::fail(Error::kNoRights);
-    req.rights = l.entry.rights;
+    req.rights = rights;
     req.caller = &caller;
-    Object& o = *l.entry.object;
+    Object& o = *found;
     using abi::Op;
     switch (req.op) {
         case Op::kRead:
@@ -98,7 +99,7 @@ OpResult perform(proc::Process& caller, abi::Handle handle, Request& req) {
         case Op::kSeek:
             return o.seek(req);
         case Op::kShare:
-            return share(caller, l.entry, req);
+            return share(caller, {found, rights}, req);
         case Op::kClose:
             (void)caller.handles().close(handle);
             return OpResult::success(0);

@@ -114,40 +114,65 @@ bool Queue::run(Parked& parked) {
     return true;
 }
 
+bool Queue::attach() {
+    const std::span<std::byte> region{mm::VirtAddr{window_}.as<std::byte>(), size_};
+    const std::span<std::byte> storage{storage_, storage_size_};
+    attached_ = server_.attach(region, storage, geometry_, kOpLimit).ok();
+    return attached_;
+}
+
 OpResult Queue::process() {
-    if (!attached_) {
-        const std::span<std::byte> region{mm::VirtAddr{window_}.as<std::byte>(), size_};
-        const std::span<std::byte> storage{storage_, storage_size_};
-        if (!server_.attach(region, storage, geometry_, kOpLimit))
-            return OpResult::fail(Error::kProtocol);
-        attached_ = true;
-    }
+    if (!attached_ && !attach()) [[unlikely]]
+        return OpResult::fail(Error::kProtocol);
     const uint32_t start = server_.cq_tail();
     last_wait_ = nullptr;
-    // Drain, take everything behind the parked operations (oldest first), and run the list
-    // until a pass finishes nothing and nothing new arrived: an operation finishing (a write)
+    // Drain once (Nop, Cancel and malformed submissions are answered inside poll), take
+    // everything behind the parked operations (oldest first), and run the list again while a
+    // pass finished something and something is still parked: an operation finishing (a write)
     // can unblock an older one (a read) in the same round. Each pass is O(operations held).
+    //
+    // One drain is enough: the kernel runs with interrupts off on one CPU, so the client cannot
+    // publish more while this runs, and finishing an operation gives no new credit (its
+    // completion holds the credit until the client reaps it), so a second poll would find
+    // nothing new. Cancels drained here are seen by run() through cancel_requested().
+    const auto drained = server_.poll();
+    if (!drained) {
+        server_.publish();
+        return OpResult::fail(drained.error() == ipc::Error::ProtocolViolation ? Error::kProtocol
+                                                                               : Error::kPeerGone);
+    }
+    if (server_.queued() == 0 && parked_count_ == 0)
+        return OpResult::success(server_.cq_tail() - start);  // poll published its completions
+    return run_parked(start);
+}
+
+// The rest of a round, out of line so that a round of Nops, Cancels and malformed submissions
+// (all answered inside poll) stays a short function.
+OpResult Queue::run_parked(uint32_t start) {
+    // At most `capacity` operations are ever taken, so the list cannot overflow.
+    while (server_.queued() != 0) {
+        auto op = server_.take();
+        if (!op)
+            break;
+        Parked& p = parked_[parked_count_++];
+        p.op = *op;
+        p.forward = {};
+    }
+    if (parked_count_ == 0)
+        return OpResult::success(server_.cq_tail() - start);  // poll published its completions
     for (;;) {
-        const auto drained = server_.poll();
-        if (!drained) {
-            server_.publish();
-            return OpResult::fail(drained.error() == ipc::Error::ProtocolViolation
-                                      ? Error::kProtocol
-                                      : Error::kPeerGone);
-        }
-        // At most `capacity` operations are ever taken, so the list cannot overflow.
-        while (auto op = server_.take())
-            parked_[parked_count_++] = {*op, {}};
         bool progress = false;
         uint32_t kept = 0;
         for (uint32_t i = 0; i < parked_count_; ++i) {
             if (run(parked_[i]))
                 progress = true;
-            else
+            else if (kept != i)
                 parked_[kept++] = parked_[i];
+            else
+                ++kept;
         }
         parked_count_ = kept;
-        if (!progress && drained.value() == 0)
+        if (!progress || parked_count_ == 0)
             break;
     }
     server_.publish();

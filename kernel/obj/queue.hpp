@@ -63,6 +63,8 @@ class Queue final : public Object {
     // Performs a taken operation; true when it finished (completion posted), false when parked.
     struct Parked;
     bool run(Parked& parked);
+    [[gnu::noinline]] OpResult run_parked(uint32_t start);
+    [[gnu::noinline]] bool attach();  // ipc::Server::attach on the region, at the first round
     void finish(uint32_t op, const OpResult& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles

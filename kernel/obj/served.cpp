@@ -32,6 +32,10 @@ class Port final : public Object {
 
 constexpr uint16_t kSlotMask = 0xffff;
 
+OpResult submit_failed(ipc::Error e) {
+    return OpResult::fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
+}
+
 }  // namespace
 
 Served* served_of_port(Object& o) {
@@ -105,10 +109,13 @@ Served::~Served() {
     delete[] storage_;
 }
 
-void Served::collect() {
+bool Served::collect() {
     if (!created_)
-        return;
-    for (;;) {
+        return false;
+    bool any = false;
+    // Nothing can be reaped once every submission was: stop there rather than read an empty
+    // ring (ipc::Client frees one slot per completion handed out, ring or teardown).
+    while (client_.outstanding() != 0) {
         auto r = client_.reap();
         if (!r) {
             if (r.error() == ipc::Error::ProtocolViolation && !gone_) {
@@ -119,6 +126,7 @@ void Served::collect() {
             }
             break;
         }
+        any = true;
         if (r->is_cancel)
             continue;
         Slot& s = slots_[r->tag & kSlotMask];
@@ -134,7 +142,9 @@ void Served::collect() {
         s.value = r->value;
         s.buffer = std::move(r->buffer);
     }
-    done_.wake_all();
+    if (any)
+        done_.wake_all();
+    return any;
 }
 
 void Served::server_gone() {
@@ -157,7 +167,9 @@ OpResult Served::forward(Request& req) {
     // retries): the old operation is abandoned, this one starts afresh.
     if (f.served != nullptr && f.served != this)
         abandon(f);
-    collect();
+    // The server's completions are collected by its ServeSync; here only when they could
+    // change the answer (no room for a new operation, or ours still pending), so the common
+    // path never reads an empty completion ring.
     if (f.served == nullptr) {
         if (gone_)
             return OpResult::fail(Error::kPeerGone);
@@ -165,40 +177,52 @@ OpResult Served::forward(Request& req) {
             (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
             return OpResult::fail(Error::kTooLarge);
         // One credit stays in reserve per operation in flight, for its Cancel.
-        if (2 * (in_flight_ + 1) > client_.capacity())
-            return OpResult::would_block(done_);
-        ipc::Buffer b;
-        if (req.buffer.length() > 0) {
-            auto got = client_.acquire();
-            if (!got)
+        if (2 * (in_flight_ + 1) > client_.capacity()) {
+            if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
                 return OpResult::would_block(done_);
-            b = std::move(*got);
-            if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
-                if (!req.buffer.copy_out_of(0, client_.bytes(b).data(), req.buffer.length()))
-                    return OpResult::fail(Error::kBadAddress);  // b returns to the pool
-            }
+            if (gone_)
+                return OpResult::fail(Error::kPeerGone);
         }
         ipc::Request r;
         r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(req.op));
         r.length = static_cast<uint32_t>(req.buffer.length());
         r.args[0] = req.arg;
-        auto tag = b.valid() ? client_.submit(r, std::move(b)) : client_.submit(r);
-        if (!tag)
-            return OpResult::fail(tag.error() == ipc::Error::PeerGone ? Error::kPeerGone
-                                                                      : Error::kProtocol);
+        uint32_t tag = 0;
+        if (req.buffer.length() > 0) {
+            if (client_.pooled_buffers() == 0 &&
+                (!collect() || gone_ || client_.pooled_buffers() == 0))
+                return gone_ ? OpResult::fail(Error::kPeerGone) : OpResult::would_block(done_);
+            auto got = client_.acquire();
+            if (!got)
+                return OpResult::would_block(done_);
+            if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
+                if (!req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()))
+                    return OpResult::fail(Error::kBadAddress);  // the buffer returns to the pool
+            }
+            // On failure the buffer stays in *got and returns to the pool with it.
+            auto t = client_.submit(r, std::move(*got));
+            if (!t)
+                return submit_failed(t.error());
+            tag = *t;
+        } else {
+            auto t = client_.submit(r);
+            if (!t)
+                return submit_failed(t.error());
+            tag = *t;
+        }
         client_.publish();
-        Slot& s = slots_[*tag & kSlotMask];
+        Slot& s = slots_[tag & kSlotMask];
         s.state = kPending;
-        s.tag = *tag;
+        s.tag = tag;
         ++in_flight_;
         ++submitted_;
         retain();
-        f = {this, *tag};
+        f = {this, tag};
         work_.wake_all();
         return OpResult::would_block(done_);
     }
     Slot& s = slots_[f.tag & kSlotMask];
-    if (s.state == kPending)
+    if (s.state == kPending && (!collect() || s.state == kPending))
         return OpResult::would_block(done_);
     // Done: the result is the server's, a read's bytes come back through the caller's buffer.
     OpResult result = OpResult::fail(Error::kProtocol);
@@ -230,10 +254,8 @@ OpResult Served::forward(Request& req) {
     return result;
 }
 
-void Served::abandon(Forward& f) {
+void Served::abandon_slow(Forward& f) {
     Served* s = f.served;
-    if (s == nullptr)
-        return;
     Slot& slot = s->slots_[f.tag & kSlotMask];
     if (slot.state == kDone) {
         slot.buffer.reset();
@@ -254,12 +276,13 @@ void Served::abandon(Forward& f) {
 OpResult Served::sync(bool wait, uint64_t deadline) {
     collect();
     while (wait && submitted_ == synced_ && !gone_) {
+        // Woken by a submission (or the end of the service): the completions this server
+        // posts meanwhile are collected by its next ServeSync.
         const sched::WakeReason why = sched::block(&work_, deadline);
         if (why == sched::WakeReason::kInterrupted)
             return OpResult::fail(Error::kPeerGone);
         if (why == sched::WakeReason::kTimedOut)
             return OpResult::fail(Error::kTimedOut);
-        collect();
     }
     const uint64_t n = submitted_ - synced_;
     synced_ = submitted_;

@@ -56,7 +56,10 @@ class Served final : public Object {
     OpResult set_meta(Request& req) override { return forward(req); }
 
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
-    static void abandon(Forward& f);
+    static void abandon(Forward& f) {
+        if (f.served != nullptr)
+            abandon_slow(f);
+    }
 
     // ServeSync: reaps the server's completions (waking the callers) and, with wait, sleeps
     // until something was submitted since the last sync or the deadline (0: none). Returns the
@@ -70,8 +73,11 @@ class Served final : public Object {
   private:
     Served() = default;
     ~Served() override;
+    static void abandon_slow(Forward& f);
     OpResult forward(Request& req);
-    void collect();
+    // Reaps the server's completions into the slots; true when it reaped any (then the
+    // callers waiting on done_ were woken).
+    bool collect();
 
     enum : uint8_t { kFree, kPending, kDone, kOrphan };
     struct Slot {

@@ -2,11 +2,6 @@
 
 namespace keel::proc {
 
-namespace {
-constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;
-constexpr uint16_t kGenerationMask = 0x7fff;  // handles stay positive as int32 and int64
-}  // namespace
-
 abi::Handle HandleTable::insert(obj::Object* object, uint32_t rights) {
     // Slot 0 is never used, so that handle value 0 is never valid.
     for (uint32_t i = 1; i < abi::kMaxHandles; ++i) {
@@ -22,7 +17,8 @@ abi::Handle HandleTable::insert(obj::Object* object, uint32_t rights) {
     return 0;
 }
 
-Lookup HandleTable::lookup(abi::Handle h) const {
+// The slow path of lookup(): says why h is not a live handle (the same checks in full).
+Lookup HandleTable::lookup_failed(abi::Handle h) const {
     const uint32_t index = h & kIndexMask;
     const uint32_t generation = h >> abi::kHandleIndexBits;
     if (index == 0 || index >= abi::kMaxHandles || generation == 0 ||

@@ -31,7 +31,30 @@ class HandleTable {
 
     // Stores object (taking a new reference) with rights; 0 when the table is full.
     abi::Handle insert(obj::Object* object, uint32_t rights);
-    Lookup lookup(abi::Handle h) const;
+    // Inline: every operation starts here (one range check, one generation compare; a slot's
+    // generation is never 0 nor above kGenerationMask, so equality validates h's as well).
+    Lookup lookup(abi::Handle h) const {
+        const uint32_t index = h & kIndexMask;
+        if (index - 1 < abi::kMaxHandles - 1) [[likely]] {
+            const Slot& s = slots_[index];
+            if (s.generation == (h >> abi::kHandleIndexBits) && s.object != nullptr) [[likely]]
+                return {true, abi::Error{}, {s.object, s.rights}};
+        }
+        return lookup_failed(h);
+    }
+    // The hot-path form of lookup(): the object (and its rights in *rights), or nullptr when
+    // h is not a live handle (lookup(h).error says why).
+    obj::Object* find(abi::Handle h, uint32_t* rights) const {
+        const uint32_t index = h & kIndexMask;
+        if (index - 1 < abi::kMaxHandles - 1) [[likely]] {
+            const Slot& s = slots_[index];
+            if (s.generation == (h >> abi::kHandleIndexBits) && s.object != nullptr) [[likely]] {
+                *rights = s.rights;
+                return s.object;
+            }
+        }
+        return nullptr;
+    }
     // Releases the slot's reference. Error as lookup() would give.
     Lookup close(abi::Handle h);
     // Releases every reference (process end).
@@ -39,6 +62,9 @@ class HandleTable {
     uint32_t count() const { return count_; }
 
   private:
+    static constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;
+    static constexpr uint16_t kGenerationMask = 0x7fff;  // handles stay positive as int32/int64
+    Lookup lookup_failed(abi::Handle h) const;
     struct Slot {
         obj::Object* object = nullptr;
         uint32_t rights = 0;

@@ -229,10 +229,6 @@ void Process::finish() {
     }
 }
 
-Process* current_process() {
-    return sched::current()->process();
-}
-
 void user_fault(const idt::InterruptFrame& frame, uint64_t cr2) {
     Process* p = current_process();
     KEEL_ASSERT(p != nullptr);
@@ -247,7 +243,7 @@ void user_fault(const idt::InterruptFrame& frame, uint64_t cr2) {
     sched::exit_current(p->exit_info());
 }
 
-void before_user_return() {
+void before_user_return_slow() {
     Process* p = current_process();
     if (p != nullptr && p->ending())
         sched::exit_current(p->exit_info());

@@ -14,6 +14,7 @@
 #include "mm/paging.hpp"
 #include "obj/object.hpp"
 #include "proc/handle_table.hpp"
+#include "sched/scheduler.hpp"
 #include "sched/thread.hpp"
 
 namespace keel::obj {
@@ -85,7 +86,9 @@ class Process final : public obj::Object {
     sched::WaitQueue waiters_;
 };
 
-Process* current_process();
+inline Process* current_process() {
+    return sched::current()->process();
+}
 
 // A CPU exception in user mode: reports it on the log, ends the current process with a fault
 // status and the current thread with it. Never returns.
@@ -93,6 +96,11 @@ Process* current_process();
 
 // Called on every return to user mode (system call or interrupt): a thread whose process is
 // ending leaves here instead.
-void before_user_return();
+void before_user_return_slow();
+inline void before_user_return() {
+    const Process* p = current_process();
+    if (p != nullptr && p->ending()) [[unlikely]]
+        before_user_return_slow();
+}
 
 }  // namespace keel::proc

@@ -15,11 +15,14 @@ extern "C" void keel_thread_start();
 
 namespace keel::sched {
 
+Thread* detail::g_current = nullptr;
+
 namespace {
+
+using detail::g_current;
 
 constexpr uint64_t kKernelStackPages = 4;
 
-Thread* g_current = nullptr;
 Thread* g_idle = nullptr;
 Thread* g_ready_head = nullptr;
 Thread* g_ready_tail = nullptr;
@@ -222,10 +225,6 @@ void run_idle() {
         Scheduler::schedule();
         cpu::enable_and_halt();
     }
-}
-
-Thread* current() {
-    return g_current;
 }
 
 void make_ready(Thread* t) {

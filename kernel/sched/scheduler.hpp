@@ -18,7 +18,12 @@ void init();
 // From the boot thread: runs the ready threads forever, halting when none is ready.
 [[noreturn]] void run_idle();
 
-Thread* current();
+namespace detail {
+extern Thread* g_current;  // the running thread; set only by the scheduler
+}
+inline Thread* current() {
+    return detail::g_current;
+}
 // Makes t runnable (it must be new or blocked).
 void make_ready(Thread* t);
 // Blocks the current thread on q (if not null) until woken, until the monotonic time

@@ -16,7 +16,7 @@ class WaitQueue {
 
     // Wakes up to n waiters (oldest first); returns how many.
     uint64_t wake(uint64_t n);
-    uint64_t wake_all() { return wake(~0ull); }
+    uint64_t wake_all() { return head_ != nullptr ? wake(~0ull) : 0; }
     bool empty() const { return head_ == nullptr; }
 
     // Used by the scheduler only.

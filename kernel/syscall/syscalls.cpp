@@ -264,17 +264,18 @@ obj::Queue* lookup_queue(uint64_t handle, Error* error) {
         *error = Error::kBadHandle;
         return nullptr;
     }
-    const proc::Lookup l = p.handles().lookup(static_cast<abi::Handle>(handle));
-    if (!l.ok) {
-        *error = l.error;
+    uint32_t rights = 0;
+    obj::Object* o = p.handles().find(static_cast<abi::Handle>(handle), &rights);
+    if (o == nullptr) [[unlikely]] {
+        *error = p.handles().lookup(static_cast<abi::Handle>(handle)).error;
         return nullptr;
     }
-    if (l.entry.object->kind() != abi::Kind::kQueue) {
+    if (o->kind() != abi::Kind::kQueue) {
         *error = Error::kInvalidArgument;
         return nullptr;
     }
-    auto* q = static_cast<obj::Queue*>(l.entry.object);
-    if ((l.entry.rights & abi::kRightWrite) == 0 || q->owner() != &p) {
+    auto* q = static_cast<obj::Queue*>(o);
+    if ((rights & abi::kRightWrite) == 0 || q->owner() != &p) {
         *error = Error::kNoRights;
         return nullptr;
     }
@@ -374,13 +375,14 @@ int64_t serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
     proc::Process& p = *proc::current_process();
     if (handle > 0xffffffffull)
         return err(Error::kBadHandle);
-    const proc::Lookup l = p.handles().lookup(static_cast<abi::Handle>(handle));
-    if (!l.ok)
-        return err(l.error);
-    obj::Served* s = obj::served_of_port(*l.entry.object);
+    uint32_t rights = 0;
+    obj::Object* o = p.handles().find(static_cast<abi::Handle>(handle), &rights);
+    if (o == nullptr) [[unlikely]]
+        return err(p.handles().lookup(static_cast<abi::Handle>(handle)).error);
+    obj::Served* s = obj::served_of_port(*o);
     if (s == nullptr)
         return err(Error::kInvalidArgument);
-    if ((l.entry.rights & abi::kRightWrite) == 0 || s->server() != &p)
+    if ((rights & abi::kRightWrite) == 0 || s->server() != &p)
         return err(Error::kNoRights);
     const uint64_t now = sched::now_ns();
     const uint64_t deadline =
@@ -448,14 +450,15 @@ int64_t dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t d
 
 }  // namespace keel::syscalls
 
-extern "C" void keel_syscall_dispatch(keel::idt::InterruptFrame* f) {
+extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) {
     using namespace keel;
-    f->rax =
-        static_cast<uint64_t>(syscalls::dispatch(f->rax, f->rdi, f->rsi, f->rdx, f->r10, f->r8));
+    const auto rax =
+        static_cast<uint64_t>(syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8));
     // sysret to a non-canonical rip would fault in ring 0. The rip after a syscall instruction
     // is canonical unless that instruction ends the user half; treat that as the user's fault.
-    if (f->rip >= abi::kUserTop)
+    if (f->rip >= abi::kUserTop) [[unlikely]]
         proc::current_process()->end(
             {static_cast<uint32_t>(abi::ExitReason::kFault), 13, -1, f->rip, 0});
     proc::before_user_return();
+    return rax;
 }

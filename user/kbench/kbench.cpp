@@ -16,7 +16,8 @@
 //   served_queue_b32 the same operation through a queue: submit 32, queue_wait for 32, reap 32
 //                    (also at batch 1 and 8, to show how the cost per operation scales)
 // Output: one line per row, "kbench: row NAME ops N insns_per_op X.Y", then a table.
-// Argument "quick": fewer operations (the smoke test). Exits 0 when every operation succeeded.
+// Argument "quick": fewer operations (the smoke test); "only ROW ROUNDS": that row alone, no
+// calibration (profiling). Exits 0 when every operation succeeded.
 #include <atomic>
 #include <new>
 #include <utility>
@@ -100,7 +101,10 @@ void server_main(uint64_t arg) {
         (void)ctx->port->sync(true, 10'000'000);
         (void)s.poll();
         bool any = false;
-        while (auto op = s.take()) {
+        while (s.queued() != 0) {  // no take() that can only answer Empty
+            auto op = s.take();
+            if (!op)
+                break;
             any = true;
             const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
             const auto data = s.bytes(*op);
@@ -206,25 +210,65 @@ void bench_served_queue(const char* name, const char* what, Queue& q, Handle ser
     report(name, what, rounds * batch, t1 - t0);
 }
 
+// "only ROW ROUNDS": runs that one row (by name) with ROUNDS loop iterations and no
+// calibration: for profiling (two boots with different ROUNDS, difference of the per-symbol
+// instruction counts; see bench/README.md, B7).
+struct Only {
+    const char* name = nullptr;
+    uint64_t name_length = 0;
+    uint64_t rounds = 0;
+};
+Only g_only;
+
+bool runs(const char* row) {
+    if (g_only.name == nullptr)
+        return true;
+    return strlen(row) == g_only.name_length && memcmp(row, g_only.name, g_only.name_length) == 0;
+}
+uint64_t rounds_of(uint64_t normal) {
+    if (g_only.name == nullptr)
+        return normal;
+    return g_only.rounds > 0 ? g_only.rounds : 1;  // never 0: a row divides by its operations
+}
+
+void parse_only(const char* a, uint64_t n) {
+    if (n < 5 || memcmp(a, "only ", 5) != 0)
+        return;
+    uint64_t i = 5;
+    g_only.name = a + i;
+    while (i < n && a[i] != ' ')
+        ++i;
+    g_only.name_length = static_cast<uint64_t>(a + i - g_only.name);
+    while (i < n && a[i] == ' ')
+        ++i;
+    for (; i < n && a[i] >= '0' && a[i] <= '9'; ++i)
+        g_only.rounds = g_only.rounds * 10 + static_cast<uint64_t>(a[i] - '0');
+}
+
 }  // namespace
 
 int keel_main(const StartInfo& start) {
     const bool quick = start.args_length >= 5 && memcmp(start.args, "quick", 5) == 0;
     const uint64_t scale = quick ? 1 : 10;
+    parse_only(start.args, start.args_length);
 
     // Calibration: 2 * n instructions between two clock reads.
-    const uint64_t n = 5'000'000 * scale;
-    const uint64_t c0 = sys::clock_ns();
-    spin_loop(n);
-    const uint64_t c1 = sys::clock_ns();
-    print("kbench: calibration loop %lu instructions, clock %lu ns, ns per instruction ", 2 * n,
-          c1 - c0);
-    const uint64_t milli = ((c1 - c0) * 1000 + n) / (2 * n);
-    print("%lu.%03lu\n", milli / 1000, milli % 1000);
+    if (g_only.name == nullptr) {
+        const uint64_t n = 5'000'000 * scale;
+        const uint64_t c0 = sys::clock_ns();
+        spin_loop(n);
+        const uint64_t c1 = sys::clock_ns();
+        print("kbench: calibration loop %lu instructions, clock %lu ns, ns per instruction ", 2 * n,
+              c1 - c0);
+        const uint64_t milli = ((c1 - c0) * 1000 + n) / (2 * n);
+        print("%lu.%03lu\n", milli / 1000, milli % 1000);
+    }
 
-    bench_null_syscall(2'000 * scale);
-    bench_doio("null_doio", "do_io get_meta(Kind) on the console (kernel)", console(), Meta::kKind,
-               2'000 * scale);
+    if (runs("null_syscall"))
+        bench_null_syscall(rounds_of(2'000 * scale));
+    if (runs("null_doio"))
+        bench_doio("null_doio", "do_io get_meta(Kind) on the console (kernel)", console(),
+                   Meta::kKind, rounds_of(2'000 * scale));
 
     Queue q;
     int64_t rc = q.create(32, 32, 64);
@@ -232,9 +276,12 @@ int keel_main(const StartInfo& start) {
         fail("queue_create", rc);
         return 1;
     }
-    bench_nop("queue_nop_b1", "queue Nop, batch 1 (submit, queue_poll, reap)", q, 1, 2'000 * scale);
-    bench_nop("queue_nop_b32", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)", q, 32,
-              100 * scale);
+    if (runs("queue_nop_b1"))
+        bench_nop("queue_nop_b1", "queue Nop, batch 1 (submit, queue_poll, reap)", q, 1,
+                  rounds_of(2'000 * scale));
+    if (runs("queue_nop_b32"))
+        bench_nop("queue_nop_b32", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)", q,
+                  32, rounds_of(100 * scale));
 
     ServePort* sp = new (allocate(sizeof(ServePort))) ServePort;
     rc = sp->create(64, 32, 64);  // capacity 64: 32 forwarded at a time
@@ -250,20 +297,24 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     uint64_t before_ops = ctx->served.load(), before_rounds = ctx->rounds.load();
-    bench_doio("served_doio", "do_io get_meta(Size) on a served object (server thread)",
-               sp->served(), Meta::kSize, 1'000 * scale);
+    if (runs("served_doio"))
+        bench_doio("served_doio", "do_io get_meta(Size) on a served object (server thread)",
+                   sp->served(), Meta::kSize, rounds_of(1'000 * scale));
     print("kbench: served_doio: %lu operations in %lu server wake-ups\n",
           ctx->served.load() - before_ops, ctx->rounds.load() - before_rounds);
     before_ops = ctx->served.load();
     before_rounds = ctx->rounds.load();
-    bench_served_queue("served_queue_b1", "same, queued: 1 submit, queue_wait, 1 reap", q,
-                       sp->served(), 1, 400 * scale);
-    bench_served_queue("served_queue_b8", "same, queued: 8 submits, queue_wait, 8 reaps", q,
-                       sp->served(), 8, 100 * scale);
+    if (runs("served_queue_b1"))
+        bench_served_queue("served_queue_b1", "same, queued: 1 submit, queue_wait, 1 reap", q,
+                           sp->served(), 1, rounds_of(400 * scale));
+    if (runs("served_queue_b8"))
+        bench_served_queue("served_queue_b8", "same, queued: 8 submits, queue_wait, 8 reaps", q,
+                           sp->served(), 8, rounds_of(100 * scale));
     before_ops = ctx->served.load();
     before_rounds = ctx->rounds.load();
-    bench_served_queue("served_queue_b32", "same, queued: 32 submits, queue_wait, 32 reaps", q,
-                       sp->served(), 32, 50 * scale);
+    if (runs("served_queue_b32"))
+        bench_served_queue("served_queue_b32", "same, queued: 32 submits, queue_wait, 32 reaps", q,
+                           sp->served(), 32, rounds_of(50 * scale));
     print("kbench: served_queue_b32: %lu operations in %lu server wake-ups\n",
           ctx->served.load() - before_ops, ctx->rounds.load() - before_rounds);
     ctx->stop.store(true, std::memory_order_relaxed);
