@@ -8,7 +8,11 @@
 // exactly it (with its callees) and nothing of the driver loop or the server. The
 // "empty_a/empty_b" pair measures what the wrappers themselves cost (call entry, return);
 // run.sh subtracts it. Server-side instructions (poll) are a separate variant, for the record:
-// the target is about the client's path.
+// the target is about the client's path. So is B4's whole cycle (both sides, one thread).
+//
+// Two client APIs are measured: one call per operation (submit + publish, reap) and the
+// batched one (submit_batch + publish, reap_batch: one call per batch; at batch 1, one call
+// per operation too).
 //
 // Usage: bench_b5_insns [ops [batch]]   (default 10000 operations, batch 1: submit, poll,
 // reap one at a time; batch 32: 32 submits, one poll, 32 reaps, so the shared-counter
@@ -39,14 +43,41 @@ struct Entry16 {
 constexpr std::uint32_t kCapacity = 64;
 constexpr std::uint32_t kMaxBatch = 32;
 
-struct Ctx {
+// One queue with both endpoints and kMaxBatch buffers in hand. Each group of variants has its
+// own, so that one group's traffic never shifts when another's counters wrap or refresh.
+struct QueuePair {
     ipc::Geometry g{kCapacity, kMaxBatch, 64};
     Region region{keel::bench::layout_of(g).total_size};
     ClientEnd c{region.span(), g};
     ServerEnd s{region.span(), g};
+    ipc::Buffer bufs[kMaxBatch];    // in hand between operations
+    ipc::Reaped reaped[kMaxBatch];  // reap_batch's output
+    QueuePair() {
+        for (auto& buf : bufs) {
+            auto b = c.client.acquire();
+            if (!b)
+                std::abort();
+            buf = std::move(*b);
+        }
+    }
+    bool idle() const {
+        for (auto& b : bufs) {
+            if (!b.valid())
+                return false;
+        }
+        return c.client.outstanding() == 0;
+    }
+};
+
+struct Ctx {
+    QueuePair one;       // submit / reap, one call per operation
+    QueuePair batch;     // submit_batch / reap_batch
+    QueuePair cycle;     // B4's whole cycle
     ipc::Request nop{};  // opcode 0: answered inside poll
     ipc::Request nop_buf{};
-    ipc::Buffer bufs[kMaxBatch];  // in hand between operations
+    ipc::Request nops[kMaxBatch]{};
+    ipc::Request nop_bufs[kMaxBatch]{};
+    ipc::Request svc_bufs[kMaxBatch]{};  // a service op: take_id / take and complete
     std::uint64_t checksum = 0;
 
     boost::lockfree::spsc_queue<Entry16, boost::lockfree::capacity<kCapacity>> boost_q;
@@ -58,11 +89,11 @@ struct Ctx {
 
     Ctx() {
         nop_buf.length = 64;
-        for (auto& buf : bufs) {
-            auto b = c.client.acquire();
-            if (!b)
-                std::abort();
-            buf = std::move(*b);
+        for (auto& r : nop_bufs)
+            r.length = 64;
+        for (auto& r : svc_bufs) {
+            r.length = 64;
+            r.opcode = keel::bench::kServiceOp;
         }
         ipc::spsc_ring_init(ring_header);
         if (!producer.attach(ring_header, std::span(ring_entries)) ||
@@ -86,12 +117,12 @@ __attribute__((noinline)) void b5_empty_b(Ctx& x) {
 
 // Without ownership: submit a Nop (no buffer) and publish; reap its completion.
 __attribute__((noinline)) void b5_keel_submit(Ctx& x) {
-    if (!x.c.client.submit(x.nop))
+    if (!x.one.c.client.submit(x.nop))
         std::abort();
-    x.c.client.publish();
+    x.one.c.client.publish();
 }
 __attribute__((noinline)) void b5_keel_reap(Ctx& x) {
-    auto r = x.c.client.reap();
+    auto r = x.one.c.client.reap();
     if (!r)
         std::abort();
     x.checksum += r->status;
@@ -99,21 +130,103 @@ __attribute__((noinline)) void b5_keel_reap(Ctx& x) {
 
 // With ownership: a buffer in hand is lent with the Nop and comes back in hand.
 __attribute__((noinline)) void b5_keel_submit_buf(Ctx& x, std::uint32_t i) {
-    if (!x.c.client.submit(x.nop_buf, std::move(x.bufs[i])))
+    if (!x.one.c.client.submit(x.nop_buf, std::move(x.one.bufs[i])))
         std::abort();
-    x.c.client.publish();
+    x.one.c.client.publish();
 }
 __attribute__((noinline)) void b5_keel_reap_buf(Ctx& x, std::uint32_t i) {
-    auto r = x.c.client.reap();
+    auto r = x.one.c.client.reap();
     if (!r)
         std::abort();
-    x.bufs[i] = std::move(r->buffer);
+    x.one.bufs[i] = std::move(r->buffer);
+}
+
+// The batched API: one call per batch (batch 1: one per operation).
+__attribute__((noinline)) void b5_keel_submit_batch(Ctx& x, std::uint32_t n) {
+    auto r = x.batch.c.client.submit_batch(std::span<const ipc::Request>(x.nops, n));
+    if (!r || *r != n)
+        std::abort();
+    x.batch.c.client.publish();
+}
+__attribute__((noinline)) void b5_keel_reap_batch(Ctx& x, std::uint32_t n) {
+    auto r = x.batch.c.client.reap_batch(std::span(x.batch.reaped, n));
+    if (!r || *r != n)
+        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i)
+        x.checksum += x.batch.reaped[i].status;
+}
+__attribute__((noinline)) void b5_keel_submit_batch_buf(Ctx& x, std::uint32_t n) {
+    auto r = x.batch.c.client.submit_batch(std::span<const ipc::Request>(x.nop_bufs, n),
+                                           std::span(x.batch.bufs, n));
+    if (!r || *r != n)
+        std::abort();
+    x.batch.c.client.publish();
+}
+__attribute__((noinline)) void b5_keel_reap_batch_buf(Ctx& x, std::uint32_t n) {
+    auto r = x.batch.c.client.reap_batch(std::span(x.batch.reaped, n));
+    if (!r || *r != n)
+        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i)
+        x.batch.bufs[i] = std::move(x.batch.reaped[i].buffer);
 }
 
 __attribute__((noinline)) void b5_server_poll(Ctx& x, std::uint32_t n) {
-    auto r = x.s.server.poll();
+    auto r = x.one.s.server.poll();
     if (!r || *r != n)
         std::abort();
+}
+// The server's side of the batched variants: not measured (the poll row is b5_server_poll).
+__attribute__((noinline)) void b5_server_poll_batch(Ctx& x, std::uint32_t n) {
+    auto r = x.batch.s.server.poll();
+    if (!r || *r != n)
+        std::abort();
+}
+
+// B4's whole cycle in one thread, both sides, for the record (B4 times it): n operations, each
+// lending a buffer, submitted, served (a Nop inside poll, or a service op through take and
+// complete), published and reaped, with the batched API or one call per operation (the
+// server takes by id in both).
+__attribute__((noinline)) void b5_cycle_batch(Ctx& x, std::uint32_t n, const ipc::Request* reqs) {
+    QueuePair& q = x.cycle;
+    auto r = q.c.client.submit_batch(std::span<const ipc::Request>(reqs, n), std::span(q.bufs, n));
+    if (!r || *r != n)
+        std::abort();
+    q.c.client.publish();
+    if (keel::bench::serve_once(q.s.server, true) != int(n))
+        std::abort();
+    auto got = q.c.client.reap_batch(std::span(q.reaped, n));
+    if (!got || *got != n)
+        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i)
+        q.bufs[i] = std::move(q.reaped[i].buffer);
+}
+__attribute__((noinline)) void b5_cycle_single(Ctx& x, std::uint32_t n, const ipc::Request* reqs) {
+    QueuePair& q = x.cycle;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (!q.c.client.submit(reqs[i], std::move(q.bufs[i])))
+            std::abort();
+    }
+    q.c.client.publish();
+    if (keel::bench::serve_once(q.s.server, true) != int(n))
+        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto r = q.c.client.reap();
+        if (!r)
+            std::abort();
+        q.bufs[i] = std::move(r->buffer);
+    }
+}
+__attribute__((noinline)) void b5_cycle_nop_batch(Ctx& x, std::uint32_t n) {
+    b5_cycle_batch(x, n, x.nop_bufs);
+}
+__attribute__((noinline)) void b5_cycle_svc_batch(Ctx& x, std::uint32_t n) {
+    b5_cycle_batch(x, n, x.svc_bufs);
+}
+__attribute__((noinline)) void b5_cycle_nop_single(Ctx& x, std::uint32_t n) {
+    b5_cycle_single(x, n, x.nop_bufs);
+}
+__attribute__((noinline)) void b5_cycle_svc_single(Ctx& x, std::uint32_t n) {
+    b5_cycle_single(x, n, x.svc_bufs);
 }
 
 __attribute__((noinline)) void b5_boost_push(Ctx& x) {
@@ -163,6 +276,16 @@ int main(int argc, char** argv) {
         b5_server_poll(*x, n);
         for (std::uint32_t i = 0; i < n; ++i)
             b5_keel_reap_buf(*x, i);
+        b5_keel_submit_batch(*x, n);
+        b5_server_poll_batch(*x, n);
+        b5_keel_reap_batch(*x, n);
+        b5_keel_submit_batch_buf(*x, n);
+        b5_server_poll_batch(*x, n);
+        b5_keel_reap_batch_buf(*x, n);
+        b5_cycle_nop_batch(*x, n);
+        b5_cycle_svc_batch(*x, n);
+        b5_cycle_nop_single(*x, n);
+        b5_cycle_svc_single(*x, n);
         for (std::uint32_t i = 0; i < n; ++i)
             b5_boost_push(*x);
         for (std::uint32_t i = 0; i < n; ++i)
@@ -172,11 +295,7 @@ int main(int argc, char** argv) {
         for (std::uint32_t i = 0; i < n; ++i)
             b5_ring_pop(*x);
     }
-    for (auto& b : x->bufs) {
-        if (!b.valid())
-            return 1;
-    }
-    if (x->c.client.outstanding() != 0)
+    if (!x->one.idle() || !x->batch.idle() || !x->cycle.idle())
         return 1;
     std::printf("ops %ld batch %ld checksum %llu\n", ops, batch,
                 static_cast<unsigned long long>(x->checksum));

@@ -69,25 +69,40 @@ struct ServerEnd {
 };
 
 // Server side of one service turn: drain submissions (Nops complete inside poll), complete
-// every taken operation at once with Ok, publish. Returns the operations completed, or -1 on
+// every taken operation at once with Ok, publish. by_id: take_id() and the request viewed in
+// place (no copy); otherwise take() and its copy. Returns the operations completed, or -1 on
 // any error (the benchmarks treat that as fatal).
-inline int serve_once(ipc::Server& server) {
+inline int serve_once(ipc::Server& server, bool by_id = true) {
     auto polled = server.poll();
     if (!polled)
         return -1;
     int n = int(*polled);
     bool took = false;
     while (true) {
-        auto op = server.take();
-        if (!op) {
-            if (op.error() != ipc::Error::Empty)
-                return -1;
-            break;
+        std::uint32_t id;
+        std::uint64_t length;
+        if (by_id) {
+            auto op = server.take_id();
+            if (!op) {
+                if (op.error() != ipc::Error::Empty)
+                    return -1;
+                break;
+            }
+            id = *op;
+            length = server.request(id).length;
+        } else {
+            auto op = server.take();
+            if (!op) {
+                if (op.error() != ipc::Error::Empty)
+                    return -1;
+                break;
+            }
+            id = op->id;
+            length = op->request.length;
         }
         took = true;
-        if (!server.complete(op->id, std::uint16_t(ipc::abi::Status::Ok), op->request.length)) {
+        if (!server.complete(id, std::uint16_t(ipc::abi::Status::Ok), length))
             return -1;
-        }
     }
     if (took)
         server.publish();

@@ -77,6 +77,12 @@ b5() {
         "keel_submit:b5_keel_submit:1"
         "keel_reap:b5_keel_reap:1"
         "keel_owned:b5_keel_submit_buf,b5_keel_reap_buf:1"
+        "keel_batch:b5_keel_submit_batch,b5_keel_reap_batch:1"
+        "keel_batch_owned:b5_keel_submit_batch_buf,b5_keel_reap_batch_buf:1"
+        "cycle_nop_batch:b5_cycle_nop_batch:1"
+        "cycle_svc_batch:b5_cycle_svc_batch:1"
+        "cycle_nop_single:b5_cycle_nop_single:1"
+        "cycle_svc_single:b5_cycle_svc_single:1"
         "boost:b5_boost_push,b5_boost_pop:1"
         "keel_ring:b5_ring_push,b5_ring_pop:1"
         "server_poll:b5_server_poll:2"
@@ -121,7 +127,8 @@ b5() {
             "$(find "$build" -name libkeel_ipc.a | head -1)" \
             "$bin/libbench_lock_probe_kernel.a" "$bin/libbench_lock_probe_host.a" -- \
             "Client::submit" "Client::push" "Client::publish" "Client::reap_ring" \
-            "Server::poll" "Server::take" "Server::complete" "Server::publish" \
+            "Client::submit_batch" "Client::reap_batch" \
+            "Server::poll" "Server::take" "Server::take_id" "Server::complete" "Server::publish" \
             "SpscProducer<.*>::stage" "SpscConsumer<.*>::pop") || lock_rc=1
         echo "  \"no_lock\": $([ $lock_rc -eq 0 ] && echo true || echo false),"
         printf '  "no_lock_output": "%s"\n' "$(tr '\n"' ' _' <<<"$lock_out")"

@@ -127,7 +127,10 @@ if d:
     rows = []
     for batch, want in ((1, 10.0), (32, 3.0)):
         per = {}
-        for name in ("keel/nop", "keel/service_op", "io_uring/nop"):
+        names = ["keel/nop", "keel/service_op", "io_uring/nop"]
+        single = [n for n in ("keel_single/nop", "keel_single/service_op")
+                  if f"B4/{n}/{batch}" in a]
+        for name in names + single:
             per[name] = lat("B4", f"B4/{name}/{batch}", a, per=batch)
         u = per["io_uring/nop"]
         for name in ("keel/nop", "keel/service_op"):
@@ -135,6 +138,10 @@ if d:
             summary.append(("B4", f"{name} with owned buffer, batch {batch} (ns/op)", fmt(k),
                             fmt(u), f"{u / k:.1f}x (io_uring / Keel)",
                             f">= {want:g}x io_uring NOP", verdict(u / k >= want)))
+        for name in single:  # the one-call-per-operation API, for reference
+            k = per[name]
+            summary.append(("B4", f"{name} (submit/take/reap), batch {batch} (ns/op)", fmt(k),
+                            fmt(u), f"{u / k:.1f}x (io_uring / Keel)", "(reference)", "-"))
         rows += [(f"Keel Nop b{batch}", per["keel/nop"], 1),
                  (f"Keel op b{batch}", per["keel/service_op"], 1), (f"io_uring b{batch}", u, 2)]
     charts["b4"] = rows
@@ -154,18 +161,29 @@ if d:
     for batch in sorted(nets, key=int):
         net = nets[batch]
         how = "one at a time" if batch == "1" else f"batches of {batch}"
-        summary.append(("B5", f"instructions per submit + reap, no buffer, {how}",
-                        fmt(net["keel"]), fmt(net["boost"]),
-                        f"{net['keel'] / net['boost']:.1f}x boost push+pop", "<= 40",
-                        verdict(net["keel"] <= 40)))
-        extra = net["keel_owned"] - net["keel"]
-        summary.append(("B5", f"extra for ownership (owned buffer lent and back), {how}",
-                        fmt(extra), "-", "-", "<= 15", verdict(extra <= 15)))
+        apis = [("keel", "keel_owned", "submit/reap")]
+        if "keel_batch" in net:
+            apis.append(("keel_batch", "keel_batch_owned", "submit_batch/reap_batch"))
+        for plain, owned, api in apis:
+            summary.append(("B5", f"instructions per submit + reap, no buffer, {how}, {api}",
+                            fmt(net[plain]), fmt(net["boost"]),
+                            f"{net[plain] / net['boost']:.1f}x boost push+pop", "<= 40",
+                            verdict(net[plain] <= 40)))
+            extra = net[owned] - net[plain]
+            summary.append(("B5", f"extra for ownership (owned buffer lent and back), {how}, "
+                            f"{api}", fmt(extra), "-", "-", "<= 15", verdict(extra <= 15)))
         summary.append(("B5", f"SpscRing push + pop, {how}", fmt(net["keel_ring"]),
                         fmt(net["boost"]), f"{net['keel_ring'] / net['boost']:.2f}x boost",
                         "(reference)", "-"))
         summary.append(("B5", f"server poll per Nop, {how} (not in the target)",
                         fmt(net["server_poll"]), "-", "-", "(reference)", "-"))
+        for key, what in (("cycle_nop_batch", "Nop, batched API"),
+                          ("cycle_svc_batch", "service op, batched API"),
+                          ("cycle_nop_single", "Nop, one call per op"),
+                          ("cycle_svc_single", "service op, one call per op")):
+            if key in net:
+                summary.append(("B5", f"B4's whole cycle (both sides), {what}, {how}",
+                                fmt(net[key]), "-", "-", "(reference)", "-"))
     summary.append(("B5", "locked instructions in ipc/ and SpscRing (objdump)",
                     "none" if d["no_lock"] else "FOUND", "-", "-", "none", verdict(d["no_lock"])))
     net = nets["1"]
@@ -175,6 +193,9 @@ if d:
     if "32" in nets:
         charts["b5"] += [("Keel b32", nets["32"]["keel"], 1),
                          ("Keel owned b32", nets["32"]["keel_owned"], 1)]
+        if "keel_batch" in nets["32"]:
+            charts["b5"] += [("Keel batch b32", nets["32"]["keel_batch"], 1),
+                             ("Keel batch owned b32", nets["32"]["keel_batch_owned"], 1)]
 
 # B6
 d = load("b6")

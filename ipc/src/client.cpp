@@ -126,15 +126,21 @@ bool Client::server_closed() const {
            view_.header->server_state.load(std::memory_order_acquire) == abi::kEndpointClosed;
 }
 
+// IPC-R-030..031: only a buffer in hand, of this client, may be lent, with a length it holds.
+// Checks only; Error{} when the buffer may go.
+inline Error Client::lend_check(const Buffer& buffer, std::uint32_t length) const {
+    if (buffer.owner_ != this) [[unlikely]]
+        return buffer.valid() ? Error::NotOwner : Error::InvalidBuffer;
+    if (buffer.id_ >= buffer_count_ || !rules::client_may_lend<U32>(buf_state_[buffer.id_]))
+        return Error::NotOwner;
+    if (length > buffer_size_)
+        return Error::InvalidArgument;
+    return Error{};
+}
+
 Result<std::uint32_t> Client::submit(const Request& request, Buffer&& buffer) {
-    if (!buffer.valid())
-        return fail(Error::InvalidBuffer);
-    if (buffer.owner_ != this || buffer.id_ >= buffer_count_)
-        return fail(Error::NotOwner);
-    if (!rules::client_may_lend<U32>(buf_state_[buffer.id_]))
-        return fail(Error::NotOwner);
-    if (request.length > buffer_size_)
-        return fail(Error::InvalidArgument);
+    if (Error e = lend_check(buffer, request.length); e != Error{})
+        return fail(e);
     auto tag = push(request, buffer.id_, false);
     if (tag)
         buffer.forget();  // ownership moved with the submission (committed in push)
@@ -145,6 +151,121 @@ Result<std::uint32_t> Client::submit(const Request& request) {
     if (request.length != 0)
         return fail(Error::InvalidArgument);  // length describes a buffer
     return push(request, abi::kNoBuffer, false);
+}
+
+// The hot state of the submitting side. Ref = U32: copies in locals for the length of one
+// batched call, so that stores into the slot table and the ring cannot force the compiler to
+// reload them (written back once at the end by push_store); Ref = U32&: the members themselves
+// (one operation). The pointers and the capacity never change after create().
+template <class Ref>
+struct Client::PushCursor {
+    abi::Submission* sq;
+    Slot* slots;
+    std::uint16_t* free_slots;
+    std::uint8_t* buf_state;
+    U32 capacity;
+    Ref tail;
+    Ref head_seen;
+    Ref free_top;
+    Ref outstanding;
+};
+
+template <class Ref>
+Client::PushCursor<Ref> Client::push_cursor() {
+    return PushCursor<Ref>{view_.sq_entries, slots_,        free_slots_, buf_state_,  capacity_,
+                           sq_tail_,         sq_head_seen_, free_top_,   outstanding_};
+}
+
+void Client::push_store(const PushCursor<U32>& k) {
+    sq_tail_ = k.tail;
+    sq_head_seen_ = k.head_seen;
+    free_top_ = k.free_top;
+    outstanding_ = k.outstanding;
+}
+
+// IPC-R-010/011 and 002/005 for one more submission, on the cursor: credit, then room (the
+// consumer's head re-read, validated, only when the cached one says full). False changes
+// nothing; the caller then reports the exact error through push_check.
+template <class K>
+[[gnu::always_inline]] inline bool Client::push_room(K& k) const {
+    if (!rules::credit_ok<U32>(k.outstanding, k.capacity))
+        return false;
+    if (rules::ring_has_room<U32>(k.head_seen, k.tail, k.capacity)) [[likely]]
+        return true;
+    U32 head = view_.sq->head.value.load(std::memory_order_acquire);
+    if (!rules::ring_head_valid<U32>(k.head_seen, head, k.tail) ||
+        !rules::ring_has_room<U32>(head, k.tail, k.capacity)) {
+        return false;
+    }
+    k.head_seen = head;
+    return true;
+}
+
+Result<std::uint32_t> Client::submit_batch(std::span<const Request> requests,
+                                           std::span<std::uint32_t> tags) {
+    if (!tags.empty() && tags.size() < requests.size())
+        return fail(Error::InvalidArgument);
+    if (requests.empty())
+        return U32(0);
+    U32 n = 0;
+    if (mode_ == Mode::Open) [[likely]] {
+        auto k = push_cursor<U32>();
+        for (; n < requests.size(); ++n) {
+            const Request& r = requests[n];
+            if (r.length != 0 || r.opcode == std::uint16_t(abi::Op::Cancel) || !push_room(k))
+                break;
+            U32 tag = push_commit(k, r, abi::kNoBuffer, false);
+            if (!tags.empty())
+                tags[n] = tag;
+        }
+        push_store(k);
+    }
+    if (n != 0)
+        return n;
+    // The first request was refused: submit() says why (and changes nothing).
+    auto t = submit(requests[0]);
+    if (!t)
+        return fail(t.error());
+    if (!tags.empty())
+        tags[0] = *t;
+    return U32(1);
+}
+
+Result<std::uint32_t> Client::submit_batch(std::span<const Request> requests,
+                                           std::span<Buffer> buffers,
+                                           std::span<std::uint32_t> tags) {
+    if (buffers.size() != requests.size() || (!tags.empty() && tags.size() < requests.size()))
+        return fail(Error::InvalidArgument);
+    if (requests.empty())
+        return U32(0);
+    U32 n = 0;
+    if (mode_ == Mode::Open) [[likely]] {
+        auto k = push_cursor<U32>();
+        for (; n < requests.size(); ++n) {
+            const Request& r = requests[n];
+            Buffer& b = buffers[n];
+            // lend_check's conditions (IPC-R-030..031), then push_check's.
+            if (b.owner_ != this || b.id_ >= buffer_count_ ||
+                !rules::client_may_lend<U32>(k.buf_state[b.id_]) || r.length > buffer_size_ ||
+                r.opcode == std::uint16_t(abi::Op::Cancel) || !push_room(k)) {
+                break;
+            }
+            U32 tag = push_commit(k, r, b.id_, false);
+            b.forget();  // ownership moved with the submission
+            if (!tags.empty())
+                tags[n] = tag;
+        }
+        push_store(k);
+    }
+    if (n != 0)
+        return n;
+    // The first request was refused: submit() says why (and changes nothing).
+    auto t = submit(requests[0], std::move(buffers[0]));
+    if (!t)
+        return fail(t.error());
+    if (!tags.empty())
+        tags[0] = *t;
+    return U32(1);
 }
 
 Result<std::uint32_t> Client::cancel(std::uint64_t user_data, std::uint32_t target) {
@@ -167,33 +288,38 @@ Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uin
     return cancel(user_data, tag);
 }
 
-// Checks, then commits. Nothing is written before every check has passed.
-Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer, bool is_cancel) {
-    if (mode_ == Mode::PeerGone)
-        return fail(Error::PeerGone);
-    if (mode_ != Mode::Open)
-        return fail(Error::Closed);
-    if (!is_cancel && request.opcode == std::uint16_t(abi::Op::Cancel)) {
-        return fail(Error::InvalidArgument);
-    }
+// Every check a submission needs beyond its buffer, in the order the spec states; Error{} when
+// it may be committed. Changes nothing on failure (not even the cached head); on success the
+// head it re-read is kept, and the commit follows with no way left to fail.
+[[gnu::always_inline]] inline Error Client::push_check(std::uint16_t opcode, bool is_cancel) {
+    if (mode_ != Mode::Open) [[unlikely]]
+        return mode_ == Mode::PeerGone ? Error::PeerGone : Error::Closed;
+    if (!is_cancel && opcode == std::uint16_t(abi::Op::Cancel))
+        return Error::InvalidArgument;
     if (!rules::credit_ok<U32>(outstanding_, capacity_))
-        return fail(Error::NoCredit);
-    if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) {
+        return Error::NoCredit;
+    if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) [[unlikely]] {
         U32 head = view_.sq->head.value.load(std::memory_order_acquire);
         if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
-            return fail(Error::ProtocolViolation);
+            return Error::ProtocolViolation;
         }
         if (!rules::ring_has_room<U32>(head, sq_tail_, capacity_)) {
-            return fail(Error::RingFull);  // nothing changed, not even the cached head
+            return Error::RingFull;  // nothing changed, not even the cached head
         }
         sq_head_seen_ = head;
     }
-    // Credit holds, so a free pending slot exists (outstanding < capacity == slots).
-    KEEL_IPC_ASSERT(free_top_ > 0);
+    return Error{};
+}
 
-    // ---- commit: cannot fail from here on ----
-    U32 slot = free_slots_[--free_top_];
-    Slot& s = slots_[slot];
+// The commit after the checks (push_check or push_room, and the lend checks for a buffer):
+// cannot fail. Returns the tag.
+template <class K>
+[[gnu::always_inline]] inline U32 Client::push_commit(K& k, const Request& request,
+                                                      std::uint16_t buffer, bool is_cancel) {
+    // Credit holds, so a free pending slot exists (outstanding < capacity == slots).
+    KEEL_IPC_ASSERT(k.free_top > 0);
+    U32 slot = k.free_slots[--k.free_top];
+    Slot& s = k.slots[slot];
     KEEL_IPC_ASSERT(s.state == rules::kSlotFree);
     U32 tag = rules::tag_make<U32>(slot, s.gen);
     s.user_data = request.user_data;
@@ -201,7 +327,7 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
     s.state = rules::kSlotLive;
     s.is_cancel = is_cancel ? 1 : 0;
     if (buffer != abi::kNoBuffer)
-        buf_state_[buffer] = std::uint8_t(rules::client_after_lend<U32>(buf_state_[buffer]));
+        k.buf_state[buffer] = std::uint8_t(rules::client_after_lend<U32>(k.buf_state[buffer]));
 
     abi::Submission e{};
     e.user_data = request.user_data;
@@ -215,10 +341,18 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
     e.args[1] = request.args[1];
     e.args[2] = request.args[2];
     e.flags = request.flags;
-    write_once(&view_.sq_entries[rules::ring_slot<U32>(sq_tail_, capacity_)], e);
-    ++sq_tail_;
-    ++outstanding_;
+    write_once(&k.sq[rules::ring_slot<U32>(k.tail, k.capacity)], e);
+    ++k.tail;
+    ++k.outstanding;
     return tag;
+}
+
+// Checks, then commits. Nothing is written before every check has passed.
+Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer, bool is_cancel) {
+    if (Error e = push_check(request.opcode, is_cancel); e != Error{})
+        return fail(e);
+    auto k = push_cursor<U32&>();
+    return push_commit(k, request, buffer, is_cancel);
 }
 
 void Client::publish() {
@@ -237,10 +371,10 @@ void Client::free_slot(U32 slot) {
 }
 
 Result<Reaped> Client::reap() {
+    if (mode_ == Mode::Open) [[likely]]
+        return reap_ring();
     if (mode_ == Mode::Unset)
         return fail(Error::Closed);
-    if (mode_ == Mode::Open)
-        return reap_ring();
     if (!cq_drained_ && cq_head_ != cq_drain_limit_) {
         auto r = reap_ring();
         if (r)
@@ -254,6 +388,94 @@ Result<Reaped> Client::reap() {
     return r;
 }
 
+// The hot state of the reaping side (see PushCursor).
+template <class Ref>
+struct Client::ReapCursor {
+    const abi::Completion* cq;
+    Slot* slots;
+    std::uint16_t* free_slots;
+    std::uint8_t* buf_state;
+    U32 capacity;
+    Ref head;
+    Ref free_top;
+    Ref outstanding;
+};
+
+template <class Ref>
+Client::ReapCursor<Ref> Client::reap_cursor() {
+    return ReapCursor<Ref>{view_.cq_entries, slots_,   free_slots_, buf_state_,
+                           capacity_,        cq_head_, free_top_,   outstanding_};
+}
+
+void Client::reap_store(const ReapCursor<U32>& k) {
+    cq_head_ = k.head;
+    free_top_ = k.free_top;
+    outstanding_ = k.outstanding;
+}
+
+// The entries the ring holds for us: the cached tail if it says there are any, else the tail
+// re-read (acquire) and validated, in `seen`. Commits nothing; the caller commits `seen`
+// together with the first entry it accepts. Errors: Empty, ProtocolViolation.
+[[gnu::always_inline]] inline Error Client::cq_available(U32& seen) const {
+    seen = cq_tail_seen_;
+    if (rules::ring_has_entry<U32>(cq_head_, seen)) [[likely]]
+        return Error{};
+    if (mode_ != Mode::Open)
+        return Error::Empty;  // past the drain limit: not read again
+    U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+    if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
+        return Error::ProtocolViolation;
+    }
+    if (!rules::ring_has_entry<U32>(cq_head_, tail))
+        return Error::Empty;
+    seen = tail;
+    return Error{};
+}
+
+// The completion at the cursor's head (known to be published): read once, validated, and only
+// then committed: its slot freed, its buffer back in hand in `out.buffer` (whatever handle
+// `out` held before is dropped first), the head advanced. The shared head is not stored: the
+// caller does that once. False (a protocol violation) changes nothing.
+template <class K>
+[[gnu::always_inline]] inline bool Client::consume(K& k, Reaped& out) {
+    // Read the entry once; validate the copy; use only the copy.
+    const abi::Completion c = read_once(&k.cq[rules::ring_slot<U32>(k.head, k.capacity)]);
+    if (!rules::completion_slot_in_range<U32>(c.tag, k.capacity)) {
+        return false;
+    }
+    U32 slot = rules::tag_slot<U32>(c.tag);
+    Slot& s = k.slots[slot];
+    if (!rules::completion_matches<U32>(c.tag, s.state, s.gen, s.buffer, c.buffer) ||
+        !rules::completion_status_valid<U32>(s.is_cancel, c.status)) {
+        return false;
+    }
+
+    // ---- commit ----
+    out.user_data = s.user_data;
+    out.tag = c.tag;
+    out.status = c.status;
+    out.value = c.value;
+    out.is_cancel = s.is_cancel != 0;
+    if (s.buffer != abi::kNoBuffer) {
+        k.buf_state[s.buffer] =
+            std::uint8_t(rules::client_after_return<U32>(k.buf_state[s.buffer]));
+        out.buffer = Buffer(this, s.buffer);
+    } else if (out.buffer.valid()) [[unlikely]] {
+        out.buffer.reset();
+    }
+    // The slot is free again (as free_slot does), with a new generation.
+    s.state = rules::kSlotFree;
+    s.gen = std::uint16_t(rules::gen_next<U32>(s.gen));
+    s.buffer = abi::kNoBuffer;
+    k.free_slots[k.free_top++] = std::uint16_t(slot);
+    --k.outstanding;
+    ++k.head;
+    return true;
+}
+
+// One completion. The same decisions as consume() above, written out for a single entry: kept
+// apart because building the Reaped in place here is what keeps reap() at its cost (consume()
+// through a reference costs about 18 instructions more per call).
 Result<Reaped> Client::reap_ring() {
     U32 seen = cq_tail_seen_;
     if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) {
@@ -296,6 +518,42 @@ Result<Reaped> Client::reap_ring() {
     ++cq_head_;
     view_.cq->head.value.store(cq_head_, std::memory_order_release);
     return out;
+}
+
+Result<std::uint32_t> Client::reap_batch(std::span<Reaped> out) {
+    if (mode_ != Mode::Open) [[unlikely]] {
+        // Teardown (or before create): one at a time, exactly as reap() drains.
+        U32 n = 0;
+        for (; n < out.size(); ++n) {
+            auto r = reap();
+            if (!r) {
+                if (n == 0)
+                    return fail(r.error());
+                break;
+            }
+            out[n] = std::move(*r);
+        }
+        return n;
+    }
+    if (out.empty())
+        return U32(0);
+    U32 seen;
+    if (Error e = cq_available(seen); e != Error{})
+        return fail(e);
+    auto k = reap_cursor<U32>();
+    U32 avail = rules::ring_used<U32>(k.head, seen);
+    const U32 limit = avail < out.size() ? avail : U32(out.size());
+    Reaped* o = out.data();
+    U32 n = 0;
+    while (n < limit && consume(k, o[n]))
+        ++n;
+    // A bad entry after good ones stays where it is: the next call reports it, changing nothing.
+    if (n == 0)
+        return fail(Error::ProtocolViolation);
+    reap_store(k);
+    cq_tail_seen_ = seen;
+    view_.cq->head.value.store(cq_head_, std::memory_order_release);
+    return n;
 }
 
 // After teardown: every operation the server never completed completes here, exactly once.

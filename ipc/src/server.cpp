@@ -249,7 +249,7 @@ void Server::free_op(U32 id) {
     --ops_live_;
 }
 
-Result<Operation> Server::take() {
+Result<U32> Server::take_id() {
     if (mode_ != Mode::Open)
         return fail(Error::Closed);
     if (fifo_head_ == fifo_tail_)
@@ -260,7 +260,18 @@ Result<Operation> Server::take() {
     op.state = rules::kOpTaken;
     --queued_;
     ++taken_;
-    return Operation{id, op.request};
+    return id;
+}
+
+Result<Operation> Server::take() {
+    auto id = take_id();
+    if (!id)
+        return fail(id.error());
+    return Operation{*id, ops_[*id].request};
+}
+
+void Server::request_out_of_range() const {
+    platform_panic("ipc: Server::request: operation id out of range");
 }
 
 Result<void> Server::complete(U32 id, std::uint16_t status, std::uint64_t value) {

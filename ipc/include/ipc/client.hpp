@@ -85,6 +85,20 @@ class Client {
     Result<std::uint32_t> submit(const Request& request, Buffer&& buffer);
     Result<std::uint32_t> submit(const Request& request);
 
+    // Batched submission: queues requests[0], requests[1], ... in order, each exactly as
+    // submit(requests[i]) would (the second form lends buffers[i] with requests[i], as
+    // submit(requests[i], std::move(buffers[i])) would), and stops at the first one submit()
+    // would refuse: that one and the rest are left untouched (their handles keep their
+    // buffers). Writes each tag to tags[i] when `tags` is not empty. Returns how many were
+    // queued, a prefix of the span; 0 only for an empty span. O(n); one call for the batch,
+    // the checks stay per request. Make them visible with publish().
+    // Errors (nothing changed): the first request's error, as submit(); InvalidArgument when
+    // `buffers` does not match `requests` in size or `tags` is shorter.
+    Result<std::uint32_t> submit_batch(std::span<const Request> requests,
+                                       std::span<std::uint32_t> tags = {});
+    Result<std::uint32_t> submit_batch(std::span<const Request> requests, std::span<Buffer> buffers,
+                                       std::span<std::uint32_t> tags = {});
+
     // Asks the server to cancel the pending operation with tag `target`. The Cancel is a
     // submission of its own (it takes one credit) and completes with Ok (target was queued: it
     // completes with Cancelled and returns its buffer), InProgress (target already taken: it
@@ -105,6 +119,15 @@ class Client {
     // that validate), then one completion per remaining operation, PeerGone or Cancelled, each
     // with its buffer; then Empty.
     Result<Reaped> reap();
+
+    // Batched reap: takes up to out.size() completions into out[0..n), each exactly as reap()
+    // would hand it out, with one read of the completion tail (only when the cached one says
+    // empty) and one store of the head for the whole batch. Whatever buffer an entry of `out`
+    // held before is returned to the pool (as if dropped). Returns n; 0 only for an empty span.
+    // O(n). A completion that fails validation after good ones ends the batch and stays in
+    // the ring: the next call reports it. Errors (nothing changed): Empty, ProtocolViolation,
+    // Closed, as reap(). After teardown it drains exactly as reap() does.
+    Result<std::uint32_t> reap_batch(std::span<Reaped> out);
 
     // The server closed or died. From now on submissions fail with PeerGone and reap() drains
     // as described above. Idempotent. O(1).
@@ -134,6 +157,26 @@ class Client {
     enum class Mode : std::uint8_t { Unset, Open, PeerGone, Closed };
 
     Result<std::uint32_t> push(const Request& request, std::uint16_t buffer, bool is_cancel);
+    Error lend_check(const Buffer& buffer, std::uint32_t length) const;
+    // The hot state, as locals for one batched call or as the members (client.cpp).
+    template <class Ref>
+    struct PushCursor;
+    template <class Ref>
+    struct ReapCursor;
+    template <class Ref>
+    PushCursor<Ref> push_cursor();
+    void push_store(const PushCursor<std::uint32_t>& k);
+    template <class K>
+    bool push_room(K& k) const;
+    Error push_check(std::uint16_t opcode, bool is_cancel);
+    template <class K>
+    std::uint32_t push_commit(K& k, const Request& request, std::uint16_t buffer, bool is_cancel);
+    template <class Ref>
+    ReapCursor<Ref> reap_cursor();
+    void reap_store(const ReapCursor<std::uint32_t>& k);
+    Error cq_available(std::uint32_t& seen) const;
+    template <class K>
+    bool consume(K& k, Reaped& out);
     Result<Reaped> reap_ring();
     Result<Reaped> reap_leftover();
     void release_id(std::uint16_t id);

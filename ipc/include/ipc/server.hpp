@@ -56,6 +56,18 @@ class Server {
     // The oldest queued operation, now taken: the service owns its buffer until complete().
     // O(1) amortised. Errors: Empty, Closed.
     Result<Operation> take();
+    // The same without the copy: takes the oldest queued operation and returns its id; its
+    // validated request stays in the server's private storage, readable with request(id)
+    // until complete(id). O(1). Errors: Empty, Closed.
+    Result<std::uint32_t> take_id();
+    // The server's private, validated copy of operation `id`'s submission (never the shared
+    // entry): valid to read while the operation is taken. Precondition: id < capacity()
+    // (asserted). O(1).
+    const abi::Submission& request(std::uint32_t id) const {
+        if (id >= capacity_) [[unlikely]]
+            request_out_of_range();
+        return ops_[id].request;
+    }
 
     // Completes a taken operation: posts its completion with its buffer and frees it. O(1).
     // Errors: InvalidArgument (unknown id, or a status only Cancel may use), NotOwner (the op
@@ -98,6 +110,7 @@ class Server {
     void accept_cancel(const abi::Submission& e);
     void post(std::uint32_t tag, std::uint16_t status, std::uint16_t buffer, std::uint64_t value);
     void free_op(std::uint32_t id);
+    [[noreturn]] void request_out_of_range() const;
     bool refresh_cq_head();
 
     QueueView view_{};
