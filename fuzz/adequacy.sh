@@ -5,11 +5,12 @@
 #                 first failing property): caught by which property or assertion, how fast;
 #   differential  the differential fuzzer against the mutant, from the committed corpus, for
 #                 at most SECONDS (default 60): caught or not, after how long.
-# Prints a Markdown table and writes it to fuzz/adequacy.md. Builds what it needs in build/host.
+# Prints a Markdown table and writes it to fuzz/adequacy.md. Builds what it needs in build/host
+# (KEEL_BUILD_DIR=DIR: in DIR instead, a tree configured with the host preset).
 set -uo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-60}
-b=$top/build/host
+b=${KEEL_BUILD_DIR:-$top/build/host}
 mutants=$(ls "$top"/spec/mutants/*.sed 2>/dev/null | xargs -n1 basename | sed 's/\.sed$//')
 [ -n "$mutants" ] || { echo "adequacy: no mutants in spec/mutants" >&2; exit 1; }
 targets=()

@@ -247,6 +247,20 @@ bool Model::held(std::uint16_t id) const {
     return false;
 }
 
+Model::ServerSummary Model::server_summary() const {
+    ServerSummary r;
+    r.model = this;
+    for (const auto& op : ops_) {
+        if (op.state == OpState::Queued)
+            ++r.queued;
+        else
+            ++r.taken;
+        if (op.sub.buffer < 64)
+            r.held_low |= std::uint64_t(1) << op.sub.buffer;
+    }
+    return r;
+}
+
 ErrorSet Model::poll_errors() const {
     ErrorSet e;
     if (smode_ == ServerMode::ClientGone)

@@ -174,6 +174,18 @@ class Model {
     std::uint32_t queued() const;
     std::uint32_t taken() const;
     bool held(std::uint16_t id) const;
+    // queued(), taken() and held() for every buffer, from one pass over the server's records
+    // (the lock-step check reads them after every step).
+    struct ServerSummary {
+        std::uint32_t queued = 0;
+        std::uint32_t taken = 0;
+        std::uint64_t held_low = 0;  // bit i: held(i), for i < 64
+        const Model* model = nullptr;
+        bool held(std::uint16_t id) const {
+            return id < 64 ? ((held_low >> id) & 1u) != 0 : model->held(id);
+        }
+    };
+    ServerSummary server_summary() const;
     bool header_client_closed() const { return hdr_client_closed_; }
     bool header_server_closed() const { return hdr_server_closed_; }
     std::size_t sq_visible() const { return sq_visible_; }

@@ -81,6 +81,10 @@ class System {
     ~System();
     System(const System&) = delete;
     System& operator=(const System&) = delete;
+    // Starts over with a new geometry, as if freshly constructed, reusing this System's storage
+    // (the fuzzers run one System per input: no allocation per input once storage has grown).
+    // The observer is kept.
+    void reset(const Config& c);
 
     bool ok() const { return ok_; }
     std::string step(const Action& a);
@@ -106,16 +110,20 @@ class System {
     std::string state_key() const;
 
   private:
+    // The state a failed call of one endpoint must leave unchanged (see snapshot()).
+    enum class Side : std::uint8_t { Client, Server };
     struct Snapshot {
-        std::vector<std::byte> client, server, cstore, sstore, region;
+        Side side = Side::Client;
+        std::vector<std::byte> endpoint, store, region;
     };
-    const Snapshot& snapshot() const;
-    const Snapshot& maybe_snapshot(const ErrorSet& allowed) const;
+    const Snapshot& snapshot(Side side) const;
+    const Snapshot& maybe_snapshot(Side side, const ErrorSet& allowed) const;
     std::size_t protocol_bytes() const {
         return layout_.cq_entries + std::size_t(cfg_.capacity) * sizeof(ipc::abi::Completion);
     }
     void note(const char* what,
               std::initializer_list<std::pair<const char*, std::uint64_t>> values = {});
+    void init();
     std::string unchanged(const Snapshot& before, const char* call) const;
     std::string expect_error(const char* call, const ErrorSet& allowed, ipc::Error got,
                              const Snapshot& before) const;
@@ -137,9 +145,10 @@ class System {
     std::vector<std::uint64_t> cstore_, sstore_;
     ipc::Client client_;
     ipc::Server server_;
+    std::size_t region_capacity_ = 0;  // bytes allocated at region_ (reused by reset())
     // A buffer of another queue's client (NotOwner checks); shared by every System of the
     // process, see foreign_buffer() in system.cpp.
-    ipc::Buffer& foreign_buffer_;
+    ipc::Buffer* foreign_buffer_ = nullptr;
 
     Model model_;
     std::vector<ipc::Buffer> hand_;  // buffers the application holds
@@ -168,6 +177,13 @@ class System {
     std::function<void(const Event&)> observer_;
     TraceStep note_;         // result of the step in progress
     mutable Snapshot snap_;  // state before the call in progress (see snapshot())
+    // snap_ holds exactly the current state: the last step was a failed call found unchanged
+    // against snap_ (or touched nothing since). The next snapshot() then copies nothing.
+    mutable bool snap_current_ = false;
+    // This step's call failed and unchanged() found every byte as before.
+    mutable bool verified_unchanged_ = false;
+    bool model_touched_ = false;  // this step changed the model outside a commit (end_drain)
+    bool checked_ = false;        // check_state() held after the last step
 };
 
 }  // namespace keel::model
