@@ -13,6 +13,7 @@
 #include <ipc/result.hpp>
 #include <ipc/rules.hpp>
 #include <spec/model.hpp>
+#include <spec/param_proofs.hpp>
 
 namespace keel::spec {
 
@@ -675,14 +676,20 @@ std::string nonvacuous(std::uint32_t cap, std::uint32_t bufs, unsigned* queries)
 }  // namespace
 
 std::vector<std::string> obligation_names() {
-    return {"I1",      "I2",        "I3",        "I4",   "I5",   "I6",    "I7",       "I5.step",
-            "I6.step", "I8.client", "I8.server", "SAFE", "RING", "RULES", "COUNTERS", "NONVACUOUS"};
+    std::vector<std::string> v{"I1",   "I2",      "I3",       "I4",        "I5",        "I6",
+                               "I7",   "I5.step", "I6.step",  "I8.client", "I8.server", "SAFE",
+                               "RING", "RULES",   "COUNTERS", "NONVACUOUS"};
+    for (auto& n : param::obligation_names())
+        v.push_back(n);
+    return v;
 }
 
 ProofReport prove(const std::string& name, const ProofConfig& config) {
     ProofReport rep;
     std::string ce;
-    if (name == "RING") {
+    if (name.rfind("P.", 0) == 0) {
+        ce = param::prove(name, &rep.queries);
+    } else if (name == "RING") {
         ce = ring_rules(&rep.queries);
     } else if (name == "RULES") {
         ce = rule_table(&rep.queries);

@@ -1,0 +1,168 @@
+// The protocol state machine of spec/ipc.md for EVERY ring capacity and buffer table size at
+// once: capacity C = 2^e (e < 16, symbolic) and the buffer count NB (symbolic, <= 0xFFFE).
+// Per-slot, per-record, per-buffer and per-ring-entry state are Z3 arrays indexed by 32-bit
+// bit-vectors, and the invariants quantify over their indices. Every guard and effect is the
+// shipped rule function of ipc/rules.hpp over z3::expr, exactly as in model.hpp (whose
+// transitions, with capacity fixed, are trace-checked against the real library; the
+// AGREE obligation proves both models take the same steps at capacities 1 and 2).
+//
+// What the concrete model computes by looping over a table (a count, a search, a bulk update)
+// is stated here by its defining property:
+//   - "no free/pooled/queued element" and "the lowest matching element" are universally
+//     quantified conditions on a nondeterministic choice;
+//   - counts (outstanding = live slots, ops_live = active records) are related to the sets by
+//     ghost ranks: a bijection between the set and [0, count) (see `ranked` in the invariants);
+//   - "exactly one" (I1, I2) by ghost witnesses: for each live slot the place of its one
+//     request (loc_kind, loc_idx), for each lent buffer its lender, for each held buffer its
+//     holder, with every entry pointing back at itself;
+//   - Server::client_gone, one loop over the records, is three steps: begin (mode Dropping),
+//     drop one queued record, end (flag the taken ones). No other server call runs meanwhile.
+// Ghost fields never influence a step: they are only updated, and only the invariants read them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <spec/model.hpp>
+#include <spec/z3_word.hpp>
+
+namespace keel::spec::param {
+
+using keel::spec::Named;
+using z3::expr;
+
+// clang-format off
+#define KEEL_PARAM_ARRAYS(X) \
+    X(c_state) X(c_gen) X(c_buf) X(c_cancel) X(bstate) X(held) \
+    X(op_state) X(op_tag) X(op_buf) X(op_flag) \
+    X(sq_tag) X(sq_opcode) X(sq_buffer) X(sq_length) X(sq_target) X(sq_target_hi) \
+    X(cq_tag) X(cq_status) X(cq_buffer)
+// Ghosts: loc_* per client slot; lender/holder per buffer; ranks of the live-slot and
+// active-record sets (rank: element -> position, elem: position -> element).
+#define KEEL_PARAM_GHOSTS(X) \
+    X(loc_kind) X(loc_pos) X(loc_rec) X(lender) X(holder) X(c_rank) X(c_elem) X(r_rank) X(r_elem)
+// clang-format on
+
+// Server mode of the refinement of client_gone (not a mode of the library).
+inline constexpr std::uint32_t kSDropping = 3;
+// Where a live slot's request is: nowhere (server gone), submission ring, op record, completion
+// ring; loc_pos is then the entry's ring index, loc_rec the record.
+inline constexpr std::uint32_t kLocNone = 0, kLocSq = 1, kLocOp = 2, kLocCq = 3;
+
+// accept_one's outcome, in POut::value: answered at once (Nop, BadRequest), queued, a Cancel.
+inline constexpr std::uint32_t kAcceptAnswer = 0, kAcceptQueue = 1, kAcceptCancel = 2;
+
+struct PState {
+#define KEEL_P_INIT(n) , n(c)
+    explicit PState(z3::context& c)
+        : ctx(&c) KEEL_SPEC_SCALARS(KEEL_P_INIT) KEEL_PARAM_ARRAYS(KEEL_P_INIT)
+              KEEL_PARAM_GHOSTS(KEEL_P_INIT) {}
+#undef KEEL_P_INIT
+    z3::context* ctx;
+#define KEEL_P_DECL(n) expr n;
+    KEEL_SPEC_SCALARS(KEEL_P_DECL)
+    KEEL_PARAM_ARRAYS(KEEL_P_DECL)
+    KEEL_PARAM_GHOSTS(KEEL_P_DECL)
+#undef KEEL_P_DECL
+};
+
+struct POut {
+    PState next;
+    expr err, value, r_tag, r_status, r_buffer, r_cancel;
+    expr choice_ok;  // the nondeterministic choices are ones the spec allows
+};
+
+class PModel {
+  public:
+    explicit PModel(z3::context& ctx);
+
+    z3::context& ctx() const { return ctx_; }
+    expr bv(std::uint64_t v) const { return ctx_.bv_val(v, 32); }
+
+    // Parameters, all symbolic. The capacity twice: cap, a 32-bit word, bounds the slot and
+    // record tables; cap_n, an integer, bounds the ring windows and the credit. Each ranges
+    // over [1, kMaxCapacity] independently of the other (a superset of the real
+    // configurations, which are the powers of two with cap = cap_n: nothing here needs more).
+    // Then the buffer count, Geometry::buffer_size, Server::attach's op_limit.
+    expr cap, cap_n, nb, bsize, op_limit;
+    expr params_ok() const;
+    expr n(std::int64_t v) const { return ctx_.int_val(v); }
+
+    // Ring arithmetic over absolute (unbounded) ring indices: the mathematical definitions
+    // that RING proves rules.hpp's 32-bit functions compute, for every capacity and all
+    // counter values including wrap. Ring entries are addressed by absolute index; RING's
+    // "live entries have distinct slots" is what makes that the same as index mod capacity.
+    expr used(const expr& head, const expr& tail) const { return tail - head; }
+    expr has_room(const expr& head, const expr& tail) const { return tail - head < cap_n; }
+    expr has_entry(const expr& head, const expr& tail) const { return !(head == tail); }
+    expr tail_valid(const expr& head, const expr& seen, const expr& tail) const;
+    expr head_valid(const expr& seen, const expr& head, const expr& tail) const;
+    expr credit_ok(const expr& live_count) const { return live_count < cap_n; }
+
+    PState fresh(const std::string& prefix) const;
+    PState initial(const expr& first_index) const;
+    PState merge(const expr& c, const PState& a, const PState& b) const;
+    expr well_typed(const PState& s) const;  // ranges of every field, by construction
+    std::vector<std::pair<std::string, expr>> scalars(const PState& s) const;
+
+    // ---- Client ----
+    POut acquire(const PState& s, const expr& buffer, const expr& empty) const;
+    POut release(const PState& s, const expr& buffer) const;
+    POut submit(const PState& s, const expr& opcode, const expr& buffer, const expr& length,
+                const expr& slot) const;
+    POut cancel(const PState& s, const expr& target, const expr& slot) const;
+    POut publish(const PState& s) const;
+    POut reap(const PState& s, const expr& found, const expr& idx) const;
+    POut peer_gone(const PState& s) const;
+    POut client_close(const PState& s) const;
+    // ---- Server ----
+    expr server_idle(const PState& s) const;  // not inside client_gone
+    POut poll_begin(const PState& s) const;
+    expr accept_enabled(const PState& s) const;
+    POut accept_one(const PState& s, const expr& rec, const expr& found, const expr& t,
+                    int only = -1) const;
+    POut poll_end(const PState& s, const expr& drained) const;
+    POut take(const PState& s, const expr& rec, const expr& none) const;
+    POut complete(const PState& s, const expr& rec, const expr& status) const;
+    POut server_publish(const PState& s) const;
+    POut client_gone_begin(const PState& s) const;
+    POut client_gone_drop(const PState& s, const expr& rec) const;
+    POut client_gone_end(const PState& s) const;
+    POut server_close(const PState& s) const;
+
+    // ---- Invariants (spec/ipc.md §6, quantified) ----
+    std::vector<Named> invariants(const PState& s) const;
+
+    // Helpers shared with the invariants and proofs.
+    expr sel(const expr& a, const expr& i) const { return z3::select(a, i); }
+    expr live(const PState& s, const expr& k) const;
+    expr active(const PState& s, const expr& r) const;
+    expr names_live(const PState& s, const expr& tag) const;
+    expr in_sq(const PState& s, const expr& j) const;     // ring slot j in [sq_head, sq_tail)
+    expr in_cq(const PState& s, const expr& j) const;     // ring slot j in [cq_head, cq_tail)
+    expr in_drain(const PState& s, const expr& j) const;  // ring slot j in [cq_head, tail seen)
+    expr forall_below(const char* var, const expr& bound,
+                      const std::function<expr(const expr&)>& body) const;
+
+  private:
+    POut base(const PState& s) const;
+    struct Posted {
+        PState s;
+        expr room;
+    };
+    Posted post(const PState& s, const expr& tag, const expr& status, const expr& buffer) const;
+    PState free_op(const PState& s, const expr& r) const;
+    PState free_slot(const PState& s, const expr& slot) const;
+    POut push(const PState& s, const expr& opcode, const expr& buffer, const expr& length,
+              const expr& is_cancel, const expr& target, const expr& slot) const;
+    POut reap_ring(const PState& s) const;
+    void set_loc(PState& n, const expr& slot, std::uint32_t kind, const expr& pos,
+                 const expr& rec) const;
+
+    z3::context& ctx_;
+    mutable unsigned fresh_vars_ = 0;
+};
+
+}  // namespace keel::spec::param
