@@ -151,6 +151,16 @@ unsigned rounds() {
     return r ? unsigned(std::atoi(r)) : 3;
 }
 
+// Z3's resource counter (deterministic work units; shared by the context's solvers).
+double rlimit_count(z3::solver& sol) {
+    auto st = sol.statistics();
+    for (unsigned i = 0; i < st.size(); ++i) {
+        if (st.key(i) == "rlimit count")
+            return st.is_uint(i) ? double(st.uint_value(i)) : st.double_value(i);
+    }
+    return 0;
+}
+
 struct Runner {
     z3::context& ctx;
     unsigned* queries;
@@ -163,8 +173,8 @@ struct Runner {
         // Instantiation rounds: the fewest that prove the query (more instances only make the
         // hypothesis stronger; each round's "unsat" is a proof on its own). Z3's time on these
         // small mixed integer/bit-vector/array queries swings by orders of magnitude with its
-        // search heuristics, so each round tries a few configurations with a short time limit
-        // first, then again with a longer one.
+        // search heuristics, so each round tries a few configurations with a small limit
+        // first, then again with a large one.
         struct Config {
             bool reads;
             unsigned relevancy, phase, arith;
@@ -173,7 +183,9 @@ struct Runner {
         std::size_t terms = 0;
         z3::check_result r = z3::unknown;
         auto t0 = std::chrono::steady_clock::now();
-        for (unsigned limit_ms : {1500u, 20000u}) {
+        // Limits in Z3's deterministic resource units, not seconds, so that a loaded machine
+        // gets the same answers (about 5-7 million units per second here).
+        for (unsigned limit : {12'000'000u, 300'000'000u}) {
             for (unsigned k = 1; k <= rounds() && r != z3::unsat; ++k) {
                 auto plain = ground(ctx, hyp && !all, k, &terms);
                 auto reads = expand_reads(ctx, plain);
@@ -182,15 +194,17 @@ struct Runner {
                     const auto& f = c.reads ? reads : plain;
                     sol = z3::solver(ctx);
                     z3::params p(ctx);
-                    p.set("timeout", limit_ms);
+                    p.set("rlimit", limit);
                     p.set("relevancy", c.relevancy);
                     p.set("phase_selection", c.phase);
                     p.set("arith.solver", c.arith);
                     sol.set(p);
                     sol.add(f);
                     auto tr = std::chrono::steady_clock::now();
+                    auto before = rlimit_count(sol);
                     r = sol.check();
                     if (std::getenv("KEEL_SPEC_VERBOSE")) {
+                        std::fprintf(stderr, "    rlimit %.0f\n", rlimit_count(sol) - before);
                         std::fprintf(
                             stderr, "    round %u config %d/%u/%u/%u: %s %.2f s, %zu terms\n", k,
                             int(c.reads), c.relevancy, c.phase, c.arith,
