@@ -295,6 +295,16 @@ std::string inductive(const std::string& group, unsigned* queries) {
         m.params_ok() && m.well_typed(s) && inputs_typed(m, in) && conj(ctx, m.invariants(s));
     for (auto& t : transitions(m, s, in)) {
         auto hyp = hyp0 && t.guard && t.out.choice_ok;
+        if (std::getenv("KEEL_SPEC_VACUITY")) {
+            z3::solver v(ctx);
+            std::size_t n = 0;
+            v.add(ground(ctx, hyp && t.out.err == m.bv(0), 2, &n));
+            auto r = v.check();
+            std::fprintf(stderr, "vacuity %s: %s\n", t.name.c_str(),
+                         r == z3::unsat ? "VACUOUS"
+                         : r == z3::sat ? "ok"
+                                        : "unknown");
+        }
         // One query per conjunct: each brings one Skolem constant, which keeps the
         // instantiation small.
         for (auto& goal : pick(m.invariants(t.out.next))) {
