@@ -3,6 +3,8 @@
 // error wins), the rule function deciding each check, and the commit. Comments name the rules.
 #include <spec/model.hpp>
 
+#include <sstream>
+
 #include <ipc/abi.hpp>
 #include <ipc/result.hpp>
 #include <ipc/rules.hpp>
@@ -15,6 +17,21 @@ using Ops = keel::ipc::WordOps<expr>;
 
 std::uint32_t err_code(int e) {
     return std::uint32_t(e);
+}
+
+std::string value_text(const z3::model& mdl, const expr& e) {
+    auto v = mdl.eval(e, true);
+    std::uint64_t x = 0;
+    if (v.is_numeral_u64(x)) {
+        std::ostringstream o;
+        if (x >= 0x10000) {
+            o << "0x" << std::hex << x;
+        } else {
+            o << x;
+        }
+        return o.str();
+    }
+    return v.to_string();
 }
 
 namespace {

@@ -252,11 +252,6 @@ expr ground(z3::context& ctx, const expr& f, unsigned rounds, std::size_t* term_
         g.collect(sk, seen, terms, have);
     }
     expr r = sk;
-    if (rounds == 0) {  // debugging: every positive universal dropped
-        std::vector<expr> none[kDomains];
-        g.terms = none;
-        r = g.instantiate(sk);
-    }
     for (unsigned round = 0; round < rounds; ++round) {
         g.in_memo.clear();
         g.terms = terms;

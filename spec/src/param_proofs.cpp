@@ -99,26 +99,14 @@ expr inputs_typed(const PModel& m, const PInputs& in) {
 }
 
 std::string num(const z3::model& mdl, const expr& e) {
-    auto v = mdl.eval(e, true);
-    std::uint64_t x = 0;
-    if (v.is_numeral_u64(x)) {
-        std::ostringstream o;
-        if (x >= 0x10000) {
-            o << "0x" << std::hex << x;
-        } else {
-            o << x;
-        }
-        return o.str();
-    }
-    return v.to_string();
+    return value_text(mdl, e);
 }
 
 // The scalars, then each table at the first few indices (up to 8 slots, 8 buffers).
-std::string show(const PModel& m, const z3::model& mdl, const PState& s, const PState* before) {
+std::string show(const PModel& m, const z3::model& mdl, const PState& s) {
     std::ostringstream o;
     o << "   ";
     for (auto& [n, e] : m.scalars(s)) {
-        (void)before;
         o << " " << n << "=" << num(mdl, e);
     }
     std::uint64_t cap = 1, nb = 0;
@@ -227,13 +215,6 @@ struct Runner {
                 break;
         }
         ++*queries;
-        if (const char* d = std::getenv("KEEL_SPEC_DUMP")) {
-            if (std::stoul(d) == *queries) {
-                std::FILE* f = std::fopen("/tmp/keel_param_query.smt2", "w");
-                std::fputs(sol.to_smt2().c_str(), f);
-                std::fclose(f);
-            }
-        }
         if (std::getenv("KEEL_SPEC_VERBOSE")) {
             std::fprintf(
                 stderr, "  query %u: %.2f s, %zu index terms\n", *queries,
@@ -264,7 +245,6 @@ std::string inductive(const std::string& group, unsigned* queries) {
     z3::context ctx;
     PModel m(ctx);
     Runner q{ctx, queries};
-    auto params = "capacity=2^" + std::string("capacity_log2");
     auto header = [&](const z3::model& mdl, const std::string& what) {
         return "COUNTEREXAMPLE to P." + group + " (capacity " + num(mdl, m.cap) + ", " +
                num(mdl, m.nb) + " buffer(s), buffer_size " + num(mdl, m.bsize) + ", op_limit " +
@@ -284,7 +264,7 @@ std::string inductive(const std::string& group, unsigned* queries) {
         auto ce = q.run(m.params_ok(), pick(m.invariants(init)), [&](const z3::model& mdl) {
             return header(mdl, "the initial state") +
                    "  step 0: create + attach, first_index=" + num(mdl, first) + "\n" +
-                   show(m, mdl, init, nullptr) + "\n";
+                   show(m, mdl, init) + "\n";
         });
         if (!ce.empty())
             return ce;
@@ -311,7 +291,7 @@ std::string inductive(const std::string& group, unsigned* queries) {
             auto ce = q.run(hyp, {goal}, [&](const z3::model& mdl) {
                 std::ostringstream o;
                 o << header(mdl, "a step from a state satisfying every invariant");
-                o << "  step 1: state\n" << show(m, mdl, s, nullptr) << "\n";
+                o << "  step 1: state\n" << show(m, mdl, s) << "\n";
                 o << "  step 2: " << t.name << "  inputs: buf=" << num(mdl, in.buf)
                   << " slot=" << num(mdl, in.slot) << " rec=" << num(mdl, in.rec)
                   << " opcode=" << num(mdl, in.opcode) << " buffer=" << num(mdl, in.buffer)
@@ -322,7 +302,7 @@ std::string inductive(const std::string& group, unsigned* queries) {
                   << " none=" << num(mdl, in.none) << "\n    -> error=" << num(mdl, t.out.err)
                   << " tag=" << num(mdl, t.out.r_tag) << " status=" << num(mdl, t.out.r_status)
                   << " buffer=" << num(mdl, t.out.r_buffer) << "\n";
-                o << "  step 3: state afterwards\n" << show(m, mdl, t.out.next, &s) << "\n";
+                o << "  step 3: state afterwards\n" << show(m, mdl, t.out.next) << "\n";
                 return o.str();
             });
             if (!ce.empty())

@@ -71,18 +71,7 @@ expr inputs_typed(const Model& m, const Inputs& in) {
 }
 
 std::string num(const z3::model& mdl, const expr& e) {
-    auto v = mdl.eval(e, true);
-    std::uint64_t x = 0;
-    if (v.is_numeral_u64(x)) {
-        std::ostringstream o;
-        if (x >= 0x10000) {
-            o << "0x" << std::hex << x;
-        } else {
-            o << x;
-        }
-        return o.str();
-    }
-    return v.to_string();
+    return value_text(mdl, e);
 }
 
 std::string show_state(const Model& m, const z3::model& mdl, const State& s, const State* before) {

@@ -156,4 +156,7 @@ class Model {
 // Error codes as bv32 numerals.
 std::uint32_t err_code(int e);
 
+// A value of a Z3 model for counterexamples: decimal below 0x10000, hex above.
+std::string value_text(const z3::model& mdl, const expr& e);
+
 }  // namespace keel::spec
