@@ -195,8 +195,16 @@ expr Model::well_typed(const State& s) const {
 }
 
 Out Model::base(const State& s) const {
-    return Out{
-        s, bv(0), bv(0), bv(0), bv(0), bv(kNoBuf), bv(0), ctx_.bool_val(true), ctx_.bool_val(true)};
+    return Out{s,
+               bv(0),
+               bv(0),
+               bv(0),
+               bv(0),
+               bv(kNoBuf),
+               bv(0),
+               ctx_.bool_val(true),
+               ctx_.bool_val(true),
+               ctx_.bool_val(true)};
 }
 
 // ---------------------------------------------------------------- client ----------------
@@ -255,8 +263,8 @@ Out Model::push(const State& s, const expr& opcode, const expr& buffer, const ex
     for (auto& x : s.c_state)
         free_slots.push_back(x == bv(R::kSlotFree));
     o.safe = !ok || count(free_slots) != bv(0);
-    o.choice_ok = !ok || (z3::ult(slot, bv(cap_)) &&
-                          sel(s.c_state, slot, bv(R::kSlotLive)) == bv(R::kSlotFree));
+    o.alloc_ok = !ok || (z3::ult(slot, bv(cap_)) &&
+                         sel(s.c_state, slot, bv(R::kSlotLive)) == bv(R::kSlotFree));
     auto gen = sel(s.c_gen, slot, bv(0));
     auto tag = R::tag_make<expr>(slot, gen);
     State n = failed;
@@ -299,7 +307,7 @@ Out Model::submit(const State& s, const expr& opcode, const expr& buffer, const 
     o.err = z3::ite(pre_ok, o.err, pre);
     o.next = merge(pre_ok, o.next, s);
     o.safe = !pre_ok || o.safe;
-    o.choice_ok = !pre_ok || o.choice_ok;
+    o.alloc_ok = !pre_ok || o.alloc_ok;
     return o;
 }
 
@@ -569,7 +577,7 @@ Out Model::accept_one(const State& s, const expr& r) const {
     Posted cp = post(c2, tag, out.cancel_status, out.cancel_buffer);
 
     o.next = merge(do_cancel, cp.s, merge(queue, q, imm.s));
-    o.choice_ok =
+    o.alloc_ok =
         !queue || (z3::ult(r, bv(cap_)) && sel(s.op_state, r, bv(R::kOpQueued)) == bv(R::kOpFree));
     o.safe =
         z3::ite(do_cancel,

@@ -21,16 +21,19 @@ using z3::expr;
 
 namespace {
 
-// Index domains: slot/record tables, buffer table, ring entries, rank positions. A quantifier's
+// Index domains: slot/record tables, buffer table, ring entries, rank positions (live slots,
+// active records, free slots, free records). A quantifier's
 // domain comes from its variable's name (see PModel::forall_below and the invariants), a
 // term's from the array it indexes; a quantifier is instantiated with its domain's terms only.
-enum Domain { kSlot, kRecord, kBuffer, kSq, kCq, kCRank, kRRank, kDomains };
+enum Domain { kSlot, kRecord, kBuffer, kSq, kCq, kCRank, kRRank, kFSRank, kFRRank, kDomains };
+constexpr unsigned kDomainBits = 4;  // (term id << kDomainBits) | domain
+static_assert(kDomains <= (1 << kDomainBits));
 
 Domain var_domain(const std::string& v) {
     static const std::pair<const char*, Domain> names[] = {
-        {"b!", kBuffer}, {"r!", kRecord},     {"i!sq", kSq},
-        {"i!cq", kCq},   {"i!crank", kCRank}, {"i!rrank", kRRank},
-        {"wt.sq", kSq},  {"wt.cq", kCq},      {"flag.r", kRecord}};
+        {"b!", kBuffer},     {"r!", kRecord},     {"i!sq", kSq},         {"i!cq", kCq},
+        {"i!crank", kCRank}, {"i!rrank", kRRank}, {"i!fsrank", kFSRank}, {"i!frrank", kFRRank},
+        {"wt.sq", kSq},      {"wt.cq", kCq},      {"flag.r", kRecord}};
     for (auto& [prefix, d] : names) {
         if (v.rfind(prefix, 0) == 0)
             return d;
@@ -47,12 +50,16 @@ Domain array_domain(const std::string& full) {
         return kSq;
     if (n.rfind("cq_", 0) == 0)
         return kCq;
-    if (n.rfind("op_", 0) == 0 || n == "r_rank")
+    if (n.rfind("op_", 0) == 0 || n == "r_rank" || n == "fr_rank")
         return kRecord;
     if (n == "c_elem")
         return kCRank;
     if (n == "r_elem")
         return kRRank;
+    if (n == "fs_elem")
+        return kFSRank;
+    if (n == "fr_elem")
+        return kFRRank;
     return kSlot;
 }
 
@@ -177,7 +184,7 @@ struct Grounder {
         if ((kind == Z3_OP_SELECT || kind == Z3_OP_STORE) && e.num_args() >= 2) {
             auto i = e.arg(1);
             auto d = array_domain(root_name(e.arg(0)));
-            if (have.insert((std::uint64_t(i.id()) << 3) | d).second)
+            if (have.insert((std::uint64_t(i.id()) << kDomainBits) | d).second)
                 out[d].push_back(i);
         }
         for (unsigned i = 0; i < e.num_args(); ++i)
@@ -243,7 +250,7 @@ expr ground(z3::context& ctx, const expr& f, unsigned rounds, std::size_t* term_
     std::unordered_set<std::uint64_t> have;
     for (int d = 0; d < kDomains; ++d) {
         for (auto& t : g.sk_terms[d]) {
-            if (have.insert((std::uint64_t(t.id()) << 3) | unsigned(d)).second)
+            if (have.insert((std::uint64_t(t.id()) << kDomainBits) | unsigned(d)).second)
                 terms[d].push_back(t);
         }
     }

@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint32_t kNoBuf = keel::ipc::abi::kNoBuffer;
 }
 
-std::vector<Named> PModel::invariants(const PState& s) const {
+std::vector<Named> PModel::invariants(const PState& s, bool free_sets) const {
     std::vector<Named> v;
     auto add = [&](const char* g, char side, const std::string& n, const expr& e) {
         v.push_back(Named{g, side, n, e});
@@ -105,6 +105,16 @@ std::vector<Named> PModel::invariants(const PState& s) const {
     add("I3", 's', "ops_live = |active op records| (ranks)",
         ranked("i!rrank", s.r_rank, s.r_elem, s.ops_live, every_record,
                [&](const expr& r) { return active(s, r); }));
+    // The complements, for SAFE ("a free slot/record exists when the count is below cap"):
+    // with the ranks above, |live| + |free| = cap_n, so count < cap_n gives a free element.
+    if (free_sets) {
+        add("I3", 'c', "cap - outstanding = |free client slots| (ranks)",
+            ranked("i!fsrank", s.fs_rank, s.fs_elem, cap_n - s.outstanding, every_slot,
+                   [&](const expr& k) { return !live(s, k); }));
+        add("I3", 's', "cap - ops_live = |free op records| (ranks)",
+            ranked("i!frrank", s.fr_rank, s.fr_elem, cap_n - s.ops_live, every_record,
+                   [&](const expr& r) { return !active(s, r); }));
+    }
     add("I3", 's', "server reservations: ops_live + (cq_tail - cq_head_seen) <= cap",
         s.ops_live <= cap_n && used(s.cq_head_seen, s.cq_tail) <= cap_n - s.ops_live);
 

@@ -60,10 +60,11 @@ bool int_scalar(const std::string& n) {
 }
 // Arrays indexed by ring index (integer) or holding integers.
 bool int_index(const std::string& n) {
-    return n.rfind("sq_", 0) == 0 || n.rfind("cq_", 0) == 0 || n == "c_elem" || n == "r_elem";
+    return n.rfind("sq_", 0) == 0 || n.rfind("cq_", 0) == 0 || n == "c_elem" || n == "r_elem" ||
+           n == "fs_elem" || n == "fr_elem";
 }
 bool int_value(const std::string& n) {
-    return n == "loc_pos" || n == "c_rank" || n == "r_rank";
+    return n == "loc_pos" || n == "c_rank" || n == "r_rank" || n == "fs_rank" || n == "fr_rank";
 }
 }  // namespace
 
@@ -108,6 +109,43 @@ PState PModel::initial(const expr& first) const {
     s.bstate = k(R::kBufPooled);
     s.held = k(R::kHeldNo);
     return s;
+}
+
+expr PModel::real_config() const {
+    auto e = ctx_.bv_const("capacity_log2", 32);
+    expr pow = n(1);
+    for (int j = 15; j >= 0; --j)
+        pow = z3::ite(e == bv(std::uint32_t(j)), n(std::int64_t(1) << j), pow);
+    return z3::ult(e, bv(16)) && cap == z3::shl(bv(1), e) && cap_n == pow;
+}
+
+expr PModel::initial_ok(const PState& s) const {
+    // Every slot and every record is free: the free-set ghosts are some bijection between
+    // {k < cap} and [0, cap_n). initial_ranks_lemma shows one exists (the identity).
+    auto bij = [&](const char* var, const char* pos, const expr& rank, const expr& elem) {
+        auto i = ctx_.int_const(pos);
+        return forall_below(var, cap,
+                            [&](const expr& k) {
+                                auto p = sel(rank, k);
+                                return n(0) <= p && p < cap_n && sel(elem, p) == k;
+                            }) &&
+               z3::forall(i, z3::implies(n(0) <= i && i < cap_n, z3::ult(sel(elem, i), cap) &&
+                                                                     sel(rank, sel(elem, i)) == i));
+    };
+    return real_config() && bij("k", "i!fsrank.init", s.fs_rank, s.fs_elem) &&
+           bij("r", "i!frrank.init", s.fr_rank, s.fr_elem);
+}
+
+expr PModel::initial_ranks_lemma() const {
+    // The identity, k <-> position k: with k and i arbitrary (the negated universals).
+    auto k = ctx_.bv_const("lemma.k", 32);
+    auto i = ctx_.int_const("lemma.i");
+    auto rank = z3::bv2int(k, false);
+    auto elem = z3::int2bv(32, i);
+    auto bij =
+        z3::implies(z3::ult(k, cap), n(0) <= rank && rank < cap_n && z3::int2bv(32, rank) == k) &&
+        z3::implies(n(0) <= i && i < cap_n, z3::ult(elem, cap) && z3::bv2int(elem, false) == i);
+    return real_config() && !bij;
 }
 
 PState PModel::merge(const expr& c, const PState& a, const PState& b) const {
@@ -161,7 +199,7 @@ expr PModel::well_typed(const PState& s) const {
 
 POut PModel::base(const PState& s) const {
     auto t = ctx_.bool_val(true);
-    return POut{s, bv(0), bv(0), bv(0), bv(0), bv(kNoBuf), bv(0), t};
+    return POut{s, bv(0), bv(0), bv(0), bv(0), bv(kNoBuf), bv(0), t, t, t};
 }
 
 expr PModel::live(const PState& s, const expr& k) const {
@@ -169,6 +207,12 @@ expr PModel::live(const PState& s, const expr& k) const {
 }
 expr PModel::active(const PState& s, const expr& r) const {
     return !(sel(s.op_state, r) == bv(R::kOpFree));
+}
+expr PModel::free_slot_exists(const PState& s) const {
+    return !forall_below("k", cap, [&](const expr& k) { return live(s, k); });
+}
+expr PModel::free_record_exists(const PState& s) const {
+    return !forall_below("r", cap, [&](const expr& r) { return active(s, r); });
 }
 expr PModel::names_live(const PState& s, const expr& tag) const {
     auto slot = R::tag_slot<expr>(tag);
@@ -219,6 +263,7 @@ POut PModel::acquire(const PState& s, const expr& b, const expr& empty) const {
 POut PModel::release(const PState& s, const expr& b) const {
     POut o = base(s);
     o.choice_ok = z3::ult(b, nb) && sel(s.bstate, b) == bv(R::kBufInHand);
+    o.safe = R::client_may_release<expr>(sel(s.bstate, b));
     PState n = s;
     n.bstate = z3::store(s.bstate, b, bv(R::kBufPooled));
     o.next = n;
@@ -243,7 +288,8 @@ POut PModel::push(const PState& s, const expr& opcode, const expr& buffer, const
                                                 bv(0)))))));
     o.err = err;
     auto ok = err == bv(0);
-    o.choice_ok = !ok || (z3::ult(slot, cap) && sel(s.c_state, slot) == bv(R::kSlotFree));
+    o.safe = !ok || free_slot_exists(s);
+    o.alloc_ok = !ok || (z3::ult(slot, cap) && sel(s.c_state, slot) == bv(R::kSlotFree));
     auto gen = sel(s.c_gen, slot);
     auto tag = R::tag_make<expr>(slot, gen);
     PState n = s;
@@ -267,6 +313,7 @@ POut PModel::push(const PState& s, const expr& opcode, const expr& buffer, const
     set_loc(n, slot, kLocSq, at, bv(0));
     n.lender = z3::ite(has_buf, z3::store(s.lender, buffer, slot), s.lender);
     rank_add(n.c_rank, n.c_elem, s.outstanding, slot);
+    rank_remove(n.fs_rank, n.fs_elem, cap_n - s.outstanding, slot);
     o.next = merge(ok, n, s);
     o.value = tag;
     return o;
@@ -285,7 +332,8 @@ POut PModel::submit(const PState& s, const expr& opcode, const expr& buffer, con
     auto pre_ok = pre == bv(0);
     o.err = z3::ite(pre_ok, o.err, pre);
     o.next = merge(pre_ok, o.next, s);
-    o.choice_ok = !pre_ok || o.choice_ok;
+    o.alloc_ok = !pre_ok || o.alloc_ok;
+    o.safe = !pre_ok || o.safe;
     return o;
 }
 
@@ -310,6 +358,7 @@ PState PModel::free_slot(const PState& s, const expr& slot) const {
     n.outstanding = s.outstanding - this->n(1);
     set_loc(n, slot, kLocNone, this->n(0), bv(0));
     rank_remove(n.c_rank, n.c_elem, s.outstanding, slot);
+    rank_add(n.fs_rank, n.fs_elem, cap_n - s.outstanding, slot);
     return n;
 }
 
@@ -470,6 +519,7 @@ PState PModel::free_op(const PState& s, const expr& r) const {
     n.op_flag = z3::store(s.op_flag, r, bv(0));
     n.ops_live = s.ops_live - this->n(1);
     rank_remove(n.r_rank, n.r_elem, s.ops_live, r);
+    rank_add(n.fr_rank, n.fr_elem, cap_n - s.ops_live, r);
     return n;
 }
 
@@ -517,6 +567,7 @@ POut PModel::accept_one(const PState& s, const expr& r, const expr& found, const
     set_loc(q, R::tag_slot<expr>(tag), kLocOp, n(0), r);
     q.holder = z3::ite(!no_buf, z3::store(s1.holder, buffer, r), s1.holder);
     rank_add(q.r_rank, q.r_elem, s1.ops_live, r);
+    rank_remove(q.fr_rank, q.fr_elem, cap_n - s1.ops_live, r);
 
     // Cancel's target: the lowest non-free record with the target tag (found, t: the choice).
     auto match = [&](const expr& k) {
@@ -546,8 +597,14 @@ POut PModel::accept_one(const PState& s, const expr& r, const expr& found, const
     // For the proofs, which take the three outcomes one at a time.
     o.value =
         z3::ite(do_cancel, bv(kAcceptCancel), z3::ite(queue, bv(kAcceptQueue), bv(kAcceptAnswer)));
-    o.choice_ok = (!queue || (z3::ult(r, cap) && sel(s.op_state, r) == bv(R::kOpFree))) &&
-                  (!do_cancel || pick);
+    o.choice_ok = !do_cancel || pick;
+    o.alloc_ok = !queue || (z3::ult(r, cap) && sel(s.op_state, r) == bv(R::kOpFree));
+    // As model.cpp: the target, if completed here, was waiting in the queue; both posts had
+    // room; a queued op finds a free record; an immediate answer has room.
+    o.safe =
+        z3::ite(do_cancel,
+                (!completes || t_state == bv(R::kOpQueued)) && (!completes || tp.room) && cp.room,
+                z3::ite(queue, free_record_exists(s), imm.room));
     return o;
 }
 
@@ -570,6 +627,7 @@ POut PModel::take(const PState& s, const expr& r, const expr& none) const {
     auto ok = o.err == bv(0);
     o.choice_ok = z3::ite(none, forall_below("r", cap, [&](const expr& k) { return !queued(k); }),
                           z3::ult(r, cap) && queued(r));
+    o.safe = !ok || R::server_may_take<expr>(sel(s.op_state, r));
     PState n = s;
     n.op_state = z3::store(s.op_state, r, bv(R::kOpTaken));
     o.next = merge(ok, n, s);
@@ -596,6 +654,7 @@ POut PModel::complete(const PState& s, const expr& r, const expr& status) const 
     Posted p = post(pre, sel(s.op_tag, r), status, sel(s.op_buf, r));
     PState n = free_op(merge(open, p.s, pre), r);
     o.next = merge(o.err == bv(0), n, s);
+    o.safe = !(o.err == bv(0)) || !open || p.room;
     return o;
 }
 

@@ -315,7 +315,7 @@ class Checker {
     // Compares the spec's outcome with the implementation's result; adopts the spec's state.
     std::string adopt(const Out& out, const Step& st, bool check_value) {
         std::string d;
-        if (!truth(out.choice_ok)) {
+        if (!truth(out.choice_ok && out.alloc_ok)) {
             d += "  the implementation's choice (buffer, slot or op) is not one the spec allows\n";
         }
         if (!truth(out.safe))

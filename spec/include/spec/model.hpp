@@ -71,6 +71,9 @@ struct Out {
     expr r_cancel;   // reap
     expr choice_ok;  // the nondeterministic choices given are ones the spec allows
     expr safe;       // no KEEL_IPC_ASSERT of the implementation can fire
+    // The chosen slot or op record is a free one. Apart from choice_ok because SAFE must not
+    // assume it: "a free one exists" is what SAFE proves for that choice.
+    expr alloc_ok;
 };
 
 struct Named {

@@ -2,9 +2,10 @@
 // once: capacity C = 2^e (e < 16, symbolic) and the buffer count NB (symbolic, <= 0xFFFE).
 // Per-slot, per-record, per-buffer and per-ring-entry state are Z3 arrays indexed by 32-bit
 // bit-vectors, and the invariants quantify over their indices. Every guard and effect is the
-// shipped rule function of ipc/rules.hpp over z3::expr, exactly as in model.hpp (whose
-// transitions, with capacity fixed, are trace-checked against the real library; the
-// AGREE obligation proves both models take the same steps at capacities 1 and 2).
+// shipped rule function of ipc/rules.hpp over z3::expr, exactly as in model.hpp, whose
+// transitions, with capacity fixed, are trace-checked against the real library. No obligation
+// yet proves that the two models take the same steps (spec/README.md, "Open"); the concrete
+// I1..I8 and SAFE state the same properties at capacities 1 and 2 as a cross-check.
 //
 // What the concrete model computes by looping over a table (a count, a search, a bulk update)
 // is stated here by its defining property:
@@ -40,9 +41,11 @@ using z3::expr;
     X(sq_tag) X(sq_opcode) X(sq_buffer) X(sq_length) X(sq_target) X(sq_target_hi) \
     X(cq_tag) X(cq_status) X(cq_buffer)
 // Ghosts: loc_* per client slot; lender/holder per buffer; ranks of the live-slot and
-// active-record sets (rank: element -> position, elem: position -> element).
+// active-record sets (rank: element -> position, elem: position -> element), and of their
+// complements, the free slots and free records (fs_*, fr_*: onto [0, cap_n - count)).
 #define KEEL_PARAM_GHOSTS(X) \
-    X(loc_kind) X(loc_pos) X(loc_rec) X(lender) X(holder) X(c_rank) X(c_elem) X(r_rank) X(r_elem)
+    X(loc_kind) X(loc_pos) X(loc_rec) X(lender) X(holder) X(c_rank) X(c_elem) X(r_rank) X(r_elem) \
+    X(fs_rank) X(fs_elem) X(fr_rank) X(fr_elem)
 // clang-format on
 
 // Server mode of the refinement of client_gone (not a mode of the library).
@@ -72,6 +75,13 @@ struct POut {
     PState next;
     expr err, value, r_tag, r_status, r_buffer, r_cancel;
     expr choice_ok;  // the nondeterministic choices are ones the spec allows
+    // The chosen slot or record is a free one (submit, cancel, accept to queue): a choice that
+    // exists only if `safe` holds, so SAFE and the `safe` goals of I8 do not assume it.
+    expr alloc_ok;
+    // No implementation assertion fires (KEEL_IPC_ASSERT in client.cpp / server.cpp), as
+    // model.cpp's Out::safe: a free slot/record exists, a post has room, a buffer released is
+    // in hand, a record taken is queued, a target completed by a Cancel was queued.
+    expr safe;
 };
 
 class PModel {
@@ -103,6 +113,14 @@ class PModel {
 
     PState fresh(const std::string& prefix) const;
     PState initial(const expr& first_index) const;
+    // A real configuration: cap = cap_n = 2^e, e < 16 (ipc::Geometry).
+    expr real_config() const;
+    // What the initial state's obligation may assume: a real configuration, and that the
+    // ghost ranks of the free sets (every slot, every record) are some bijection onto
+    // [0, cap_n). initial_ranks_lemma() is unsatisfiable iff the identity (k <-> position k) is
+    // such a bijection in every real configuration, so the assumption can be met.
+    expr initial_ok(const PState& init) const;
+    expr initial_ranks_lemma() const;
     PState merge(const expr& c, const PState& a, const PState& b) const;
     expr well_typed(const PState& s) const;  // ranges of every field, by construction
     std::vector<std::pair<std::string, expr>> scalars(const PState& s) const;
@@ -133,12 +151,17 @@ class PModel {
     POut server_close(const PState& s) const;
 
     // ---- Invariants (spec/ipc.md §6, quantified) ----
-    std::vector<Named> invariants(const PState& s) const;
+    // free_sets: with the ranks of the free slots and free records (I3, for SAFE). Only P.I3
+    // and the one-sided obligations need them as a hypothesis; the other P.Ik leave them out
+    // (a weaker hypothesis, still a proof; P.I2 is about 4 times faster without them).
+    std::vector<Named> invariants(const PState& s, bool free_sets = true) const;
 
     // Helpers shared with the invariants and proofs.
     expr sel(const expr& a, const expr& i) const { return z3::select(a, i); }
     expr live(const PState& s, const expr& k) const;
     expr active(const PState& s, const expr& r) const;
+    expr free_slot_exists(const PState& s) const;    // some k < cap is not live
+    expr free_record_exists(const PState& s) const;  // some r < cap is not active
     expr names_live(const PState& s, const expr& tag) const;
     expr in_sq(const PState& s, const expr& j) const;     // ring slot j in [sq_head, sq_tail)
     expr in_cq(const PState& s, const expr& j) const;     // ring slot j in [cq_head, cq_tail)

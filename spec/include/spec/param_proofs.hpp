@@ -1,4 +1,5 @@
-// Obligations over every capacity and buffer count at once (param_model.hpp): P.I1..P.I7.
+// Obligations over every capacity and buffer count at once (param_model.hpp): P.I1..P.I7,
+// P.SAFE, P.I8.client, P.I8.server.
 #pragma once
 
 #include <string>
