@@ -20,9 +20,9 @@ using keel::model::Config;
 using keel::model::Kind;
 
 // Feedback for the fuzzer: one counter per (action kind, outcome), outcome being "ok", "skip",
-// "tampered" or the error the call returned. libFuzzer reads this section as extra coverage; it
-// stands in for the checker's own edges, which are not instrumented (coverage_ignore.txt). Other
-// engines ignore it.
+// "tampered" or the error the call returned (TraceStep::outcome: a number, one counter each).
+// libFuzzer reads this section as extra coverage; it stands in for the checker's own edges,
+// which are not instrumented (coverage_ignore.txt). Other engines ignore it.
 constexpr std::size_t kOutcomes = 16;
 #if defined(__linux__)
 __attribute__((section("__libfuzzer_extra_counters")))
@@ -33,10 +33,8 @@ std::uint8_t outcome_counters[std::size_t(Kind::Count) * kOutcomes];
 __attribute__((no_sanitize("coverage")))  // bookkeeping: no edges or comparisons of its own
 #endif
 void count_outcome(const keel::model::TraceStep& t) {
-    std::uint32_t h = 0;
-    for (const char* c = t.what; *c != 0; ++c)
-        h = h * 31 + std::uint8_t(*c);
-    std::uint8_t& n = outcome_counters[std::size_t(t.action.kind) * kOutcomes + h % kOutcomes];
+    static_assert(2 + unsigned(keel::ipc::Error::BadLayout) < kOutcomes);
+    std::uint8_t& n = outcome_counters[std::size_t(t.action.kind) * kOutcomes + t.outcome];
     n = std::uint8_t(n + 1);
 }
 
@@ -72,10 +70,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // One System for the whole process, reset per input: no allocation per input once its
     // storage has grown (reset() starts from exactly the state a new System has).
     static keel::model::System* shared = nullptr;
-    if (shared == nullptr)
+    // Failed calls are compared once per run of them (System::set_deferred_unchanged).
+    if (shared == nullptr) {
         shared = new keel::model::System(cfg);
-    else
+        shared->set_deferred_unchanged(true);
+    } else {
         shared->reset(cfg);
+    }
     keel::model::System& sys = *shared;
     if (!sys.ok())
         report(sys, "the library refused a valid geometry");

@@ -17,6 +17,41 @@ namespace {
 constexpr std::uint16_t kOpLimitSpan = 4;  // service opcodes 16..19 are valid
 // The note of a step that called nothing; step() tells such steps by this pointer.
 constexpr const char* kSkip = "skip";
+constexpr const char* kTampered = "tampered";
+
+// Steps whose only call may be one the model expects to fail (or a pure query): in deferred
+// mode they keep earlier failed calls pending unless their call is expected to succeed.
+bool may_fail(Kind k) {
+    switch (k) {
+        case Kind::Acquire:
+        case Kind::ReleaseEmpty:
+        case Kind::ReleaseForeign:
+        case Kind::Submit:
+        case Kind::SubmitEmpty:
+        case Kind::SubmitForeign:
+        case Kind::SubmitForged:
+        case Kind::Cancel:
+        case Kind::CancelUserData:
+        case Kind::Reap:
+        case Kind::Poll:
+        case Kind::Take:
+        case Kind::Complete:
+        case Kind::CompleteBogus:
+        case Kind::CancelRequested:
+        // Hostile steps: their writes go into the saved region too (peer_write()), and their
+        // call is one the model expects to fail unless maybe_snapshot() settles first.
+        case Kind::HostileCqTail:
+        case Kind::HostileCqEntry:
+        case Kind::HostileForge:
+        case Kind::HostileSqTail:
+        case Kind::HostileCqHead:
+        case Kind::HostileSqHead:
+        case Kind::HostileClientState:
+            return true;
+        default:
+            return false;
+    }
+}
 
 std::string hex(std::uint64_t v) {
     std::ostringstream os;
@@ -159,7 +194,9 @@ void System::reset(const Config& c) {
     next_user_data_ = 1;
     trace_.clear();
     note_ = TraceStep{};
-    snap_current_ = false;
+    fresh_ = 0;
+    pending_ = 0;
+    settle_err_.clear();
     verified_unchanged_ = false;
     model_touched_ = false;
     checked_ = false;
@@ -245,45 +282,99 @@ std::byte* System::sq_entry(std::uint32_t index) {
 std::byte* System::cq_entry(std::uint32_t index) {
     return region_ + layout_.cq_entries + (index & (cfg_.capacity - 1)) * sizeof(abi::Completion);
 }
+void System::note_peer_write(std::size_t at, std::size_t n) {
+    for (std::size_t k = 0; k < peer_writes_; ++k) {
+        if (peer_ranges_[k] == std::pair{std::uint32_t(at), std::uint32_t(n)})
+            return;  // the restore of an earlier write
+    }
+    if (peer_writes_ < peer_ranges_.size())
+        peer_ranges_[peer_writes_++] = {std::uint32_t(at), std::uint32_t(n)};
+}
+
+// A hostile peer's write into the region. The saved copy of the region, if current, gets the
+// same bytes: it stays current without being copied again.
+void System::peer_write(std::byte* dst, const void* src, std::size_t n) {
+    std::memcpy(dst, src, n);
+    const std::size_t at = std::size_t(dst - region_);
+    note_peer_write(at, n);
+    if ((fresh_ & kRegion) && at + n <= saved_[kParts - 1].size())
+        std::memcpy(saved_[kParts - 1].data() + at, src, n);
+    else
+        fresh_ &= std::uint8_t(~kRegion);
+}
+void System::peer_store(std::atomic<std::uint32_t>& c, std::uint32_t v) {
+    c.store(v);
+    const std::size_t at = std::size_t(reinterpret_cast<std::byte*>(&c) - region_);
+    note_peer_write(at, sizeof v);
+    if ((fresh_ & kRegion) && at + sizeof v <= saved_[kParts - 1].size())
+        std::memcpy(saved_[kParts - 1].data() + at, &v, sizeof v);
+    else
+        fresh_ &= std::uint8_t(~kRegion);
+}
+
 std::atomic<std::uint32_t>& System::counter(bool sq, bool tail) {
     auto* r = reinterpret_cast<abi::RingHeader*>(
         region_ + (sq ? abi::kSqHeaderOffset : abi::kCqHeaderOffset));
     return tail ? r->tail.value : r->head.value;
 }
 
+std::pair<const std::byte*, std::size_t> System::part_bytes(int i) const {
+    auto b = [](const void* p) { return static_cast<const std::byte*>(p); };
+    switch (i) {
+        case 0:
+            return {b(&client_), sizeof client_};
+        case 1:
+            return {b(cstore_.data()), cstore_.size() * 8};
+        case 2:
+            return {b(&server_), sizeof server_};
+        case 3:
+            return {b(sstore_.data()), sstore_.size() * 8};
+        default:
+            return {region_, protocol_bytes()};
+    }
+}
+
+// The parts a step of this kind may write.
+std::uint8_t System::written_by(Kind k) {
+    constexpr std::uint8_t client = kClientObject | kClientStore | kRegion;
+    constexpr std::uint8_t server = kServerObject | kServerStore | kRegion;
+    if (k >= Kind::Poll && k <= Kind::ServerClose)
+        return server;
+    if (k <= Kind::ClientClose || k == Kind::SubmitForged)
+        return client;
+    return kAllParts;  // hostile: writes the region and calls either side
+}
+
 // Only calls the model allows to fail need a snapshot (an unexpected failure is reported
-// before the snapshot would be compared). The snapshot reuses its buffers: no allocation per
-// step once they have grown.
-const System::Snapshot& System::maybe_snapshot(Side side, const ErrorSet& allowed) const {
-    if (!allowed.empty())
+// before the snapshot would be compared). A call the model expects to succeed changes the
+// state: in deferred mode, the failed calls before it are checked now.
+System::Side System::maybe_snapshot(Side side, const ErrorSet& allowed) const {
+    if (!allowed.empty()) {
         snapshot(side);
-    return snap_;
+    } else if (pending_ != 0) {
+        std::string e = settle();
+        if (!e.empty() && settle_err_.empty())
+            settle_err_ = std::move(e);
+    }
+    return side;
 }
 
 // What one endpoint's call can reach: its own object, its own private storage and the shared
 // region (the region up to the end of the completion entries: the buffers behind them are the
 // service's bytes, which the library never writes). The other endpoint's object and storage
-// are not reachable from it and are not copied.
-// When the previous step was a failed call of the same endpoint found unchanged (and nothing
-// has been written since, see step()), snap_ already holds those bytes: nothing is copied.
-const System::Snapshot& System::snapshot(Side side) const {
-    if (snap_current_ && snap_.side == side)
-        return snap_;
-    auto fill = [](std::vector<std::byte>& v, const void* p, std::size_t n) {
-        auto b = static_cast<const std::byte*>(p);
-        v.assign(b, b + n);
-    };
-    snap_.side = side;
-    if (side == Side::Client) {
-        fill(snap_.endpoint, &client_, sizeof client_);
-        fill(snap_.store, cstore_.data(), cstore_.size() * 8);
-    } else {
-        fill(snap_.endpoint, &server_, sizeof server_);
-        fill(snap_.store, sstore_.data(), sstore_.size() * 8);
+// are not reachable from it and are not copied. Parts still saved from before (fresh_: nothing
+// that can write them ran since) are not copied again. No allocation per step once the
+// buffers have grown.
+System::Side System::snapshot(Side side) const {
+    const std::uint8_t need = parts_of(side) & std::uint8_t(~fresh_);
+    for (int i = 0; i < kParts; ++i) {
+        if (need & (1u << i)) {
+            auto [p, n] = part_bytes(i);
+            saved_[std::size_t(i)].assign(p, p + n);
+        }
     }
-    fill(snap_.region, region_, protocol_bytes());
-    snap_current_ = true;
-    return snap_;
+    fresh_ |= need;
+    return side;
 }
 
 namespace {
@@ -340,26 +431,65 @@ KEEL_NO_COVERAGE bool same_bytes(const std::vector<std::byte>& saved, const void
 
 }  // namespace
 
-std::string System::unchanged(const Snapshot& before, const char* call) const {
-    const bool client = before.side == Side::Client;
-    const char* what = nullptr;
-    if (!same_bytes(before.endpoint, client ? static_cast<const void*>(&client_)
-                                            : static_cast<const void*>(&server_)))
-        what = client ? "the Client object" : "the Server object";
-    else if (!same_bytes(before.store, client ? cstore_.data() : sstore_.data()))
-        what = client ? "the client's private storage" : "the server's private storage";
-    else if (!same_bytes(before.region, region_))
-        what = "the shared region";
-    if (what == nullptr) {
+namespace {
+
+const char* part_name(int i) {
+    static const char* const names[] = {"the Client object", "the client's private storage",
+                                        "the Server object", "the server's private storage",
+                                        "the shared region"};
+    return names[i];
+}
+
+}  // namespace
+
+std::string System::unchanged(Side before, const char* call) const {
+    if (deferred_) {
+        // Compared later (settle()): the parts stay saved until then. Except the bytes a
+        // hostile step wrote before this call: it puts them back afterwards (into the saved
+        // copy too), so a change this call made there would not be seen later.
+        const auto& region = saved_[kParts - 1];
+        for (std::size_t k = 0; k < peer_writes_; ++k) {
+            auto [at, n] = peer_ranges_[k];
+            if (at + n > region.size() || !same_words<0>(region.data() + at, region_ + at, n)) {
+                return std::string("failed ") + call + " changed " + part_name(kParts - 1) +
+                       " (validate-then-commit: a failed call changes nothing)";
+            }
+        }
+        if (pending_ == 0) {
+            pending_first_ = trace_.size();
+            pending_call_ = call;
+        }
+        pending_ |= parts_of(before);
+        pending_last_ = trace_.size();
         verified_unchanged_ = true;
-        return "";
+        return {};
     }
-    return std::string("failed ") + call + " changed " + what +
-           " (validate-then-commit: a failed call changes nothing)";
+    const std::uint8_t parts = parts_of(before);
+    for (int i = 0; i < kParts; ++i) {
+        if ((parts & (1u << i)) && !same_bytes(saved_[std::size_t(i)], part_bytes(i).first)) {
+            return std::string("failed ") + call + " changed " + part_name(i) +
+                   " (validate-then-commit: a failed call changes nothing)";
+        }
+    }
+    verified_unchanged_ = true;
+    return {};
+}
+
+std::string System::settle() const {
+    const std::uint8_t parts = pending_;
+    pending_ = 0;
+    for (int i = 0; i < kParts; ++i) {
+        if ((parts & (1u << i)) && !same_bytes(saved_[std::size_t(i)], part_bytes(i).first)) {
+            return std::string("a failed call of steps #") + std::to_string(pending_first_) + ".." +
+                   std::to_string(pending_last_) + " (the first: " + pending_call_ + ") changed " +
+                   part_name(i) + " (validate-then-commit: a failed call changes nothing)";
+        }
+    }
+    return {};
 }
 
 std::string System::expect_error(const char* call, const ErrorSet& allowed, Error got,
-                                 const Snapshot& before) const {
+                                 Side before) const {
     if (allowed.empty()) {
         return std::string(call) + " failed with " + ipc::error_name(got) +
                "; the model expects success";
@@ -371,16 +501,25 @@ std::string System::expect_error(const char* call, const ErrorSet& allowed, Erro
     return unchanged(before, call);
 }
 
+// Fields are set one by one (keys and values past n are never read): this runs for every
+// step, and building a whole TraceStep to copy it in stalled on the copy.
 void System::note(const char* what,
                   std::initializer_list<std::pair<const char*, std::uint64_t>> values) {
-    note_ = TraceStep{};
     note_.what = what;
+    note_.outcome = what == kSkip ? 1 : what == kTampered ? 2 : 0;
+    note_.n = 0;
     for (const auto& [k, v] : values) {
         if (note_.n == 3)
             break;
         note_.keys[note_.n] = k;
         note_.values[note_.n++] = v;
     }
+}
+
+void System::note(Error e) {
+    note_.what = ipc::error_name(e);
+    note_.outcome = std::uint8_t(2 + unsigned(e));
+    note_.n = 0;
 }
 
 std::string format_step(const TraceStep& t) {
@@ -480,7 +619,7 @@ std::string System::check_state() const {
     // I2/I3: the completion ring never holds more than capacity entries.
     if (m.cq_posted() > cfg_.capacity)
         return "completion ring over capacity (I3)";
-    return "";
+    return {};
 }
 
 std::string System::finish(bool close) {
@@ -492,6 +631,8 @@ std::string System::finish(bool close) {
         if (last)
             break;
     }
+    if (e.empty() && pending_ != 0)
+        e = settle();  // the final reap (Empty) and any failed call before it
     if (!e.empty())
         return e;
     if (model_.reap_expect().kind != ReapKind::Empty || client_.outstanding() != 0) {
@@ -501,7 +642,7 @@ std::string System::finish(bool close) {
         if (client_.buffer_state(id) == 2)
             return "after teardown a buffer is still lent (I6)";
     }
-    return "";
+    return {};
 }
 
 // ---- steps ------------------------------------------------------------------------------------
@@ -517,12 +658,12 @@ std::string System::do_reap(bool corrupted_ring, bool bogus_tail) {
     if ((bogus_tail && model_.reap_reads_tail()) || (e.kind == ReapKind::Refused && open)) {
         ErrorSet allowed;
         allowed.add(Error::ProtocolViolation);
-        const Snapshot& before = snapshot(Side::Client);
+        const Side before = snapshot(Side::Client);
         auto r = client_.reap();
         emit(Event::Call::Reap, r);
         if (r)
             return "reap accepted an impossible completion or tail (I8, IPC-R-041)";
-        note(ipc::error_name(r.error()));
+        note(r.error());
         return expect_error("reap", allowed, r.error(), before);
     }
     if (e.kind == ReapKind::Refused) {
@@ -534,7 +675,7 @@ std::string System::do_reap(bool corrupted_ring, bool bogus_tail) {
     ErrorSet allowed;
     if (e.kind == ReapKind::Empty)
         allowed.add(Error::Empty);
-    const Snapshot& before = maybe_snapshot(Side::Client, allowed);
+    const Side before = maybe_snapshot(Side::Client, allowed);
     auto r = client_.reap();
     if (observer_) {
         Event ev;
@@ -547,7 +688,7 @@ std::string System::do_reap(bool corrupted_ring, bool bogus_tail) {
         emit(Event::Call::Reap, r, ev);
     }
     if (!r) {
-        note(ipc::error_name(r.error()));
+        note(r.error());
         return expect_error("reap", allowed, r.error(), before);
     }
     const ipc::Reaped& got = r.value();
@@ -594,18 +735,18 @@ std::string System::do_reap(bool corrupted_ring, bool bogus_tail) {
         hand_.push_back(std::move(r.value().buffer));
         keep_handle_bytes(hand_.back());
     }
-    return "";
+    return {};
 }
 
 std::string System::do_poll(ErrorSet extra) {
     ErrorSet allowed = model_.poll_errors();
     if (allowed.empty())
         allowed.bits |= extra.bits;
-    const Snapshot& before = maybe_snapshot(Side::Server, allowed);
+    const Side before = maybe_snapshot(Side::Server, allowed);
     auto r = server_.poll();
     emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
     if (!r) {
-        note(ipc::error_name(r.error()));
+        note(r.error());
         return expect_error("poll", allowed, r.error(), before);
     }
     note("ok", {{"drained", r.value()}});
@@ -616,7 +757,7 @@ std::string System::do_poll(ErrorSet extra) {
         return "poll drained " + std::to_string(r.value()) + ", model " + std::to_string(n) +
                " (IPC-R-011)";
     }
-    return "";
+    return {};
 }
 
 void System::keep_handle_bytes(const ipc::Buffer& b) {
@@ -646,7 +787,7 @@ std::string System::do_submit(const Action& a, bool bogus_head) {
         }
         if (ids.empty()) {
             note(kSkip);
-            return "";
+            return {};
         }
         buffer = ids[a.b % ids.size()];
         std::memcpy(forged_raw, handle_bytes_[buffer].data(), sizeof forged_raw);
@@ -695,7 +836,7 @@ std::string System::do_submit(const Action& a, bool bogus_head) {
     } else if (bogus_head) {
         bogus_head = false;  // the head is not read: an ordinary submit
     }
-    const Snapshot& before = maybe_snapshot(Side::Client, allowed);
+    const Side before = maybe_snapshot(Side::Client, allowed);
     auto r = [&]() -> ipc::Result<std::uint32_t> {
         switch (h) {
             case Handle::Own:
@@ -720,7 +861,7 @@ std::string System::do_submit(const Action& a, bool bogus_head) {
     if (!foreign_buffer_->valid())
         return "a refused submit emptied the foreign handle";
     if (!r) {
-        note(ipc::error_name(r.error()));
+        note(r.error());
         if (h == Handle::Own && !forged && (!hand_[idx].valid() || hand_[idx].id() != buffer)) {
             return "a failed submit took the buffer out of the handle (IPC-R-031)";
         }
@@ -758,11 +899,11 @@ std::string System::do_complete(std::uint32_t id, std::uint16_t status, std::uin
     if (it != taken_.end())
         tag = it->second;
     ErrorSet allowed = model_.complete_errors(tag, id < cfg_.capacity, status);
-    const Snapshot& before = maybe_snapshot(Side::Server, allowed);
+    const Side before = maybe_snapshot(Side::Server, allowed);
     auto r = server_.complete(id, status, value);
     emit(Event::Call::Complete, r, {.op = id, .status = status});
     if (!r) {
-        note(ipc::error_name(r.error()));
+        note(r.error());
         return expect_error("complete", allowed, r.error(), before);
     }
     note("ok");
@@ -770,30 +911,39 @@ std::string System::do_complete(std::uint32_t id, std::uint16_t status, std::uin
         return "complete succeeded; the model expects " + allowed.str();
     model_.complete_commit(*tag, status, value);
     taken_.erase(it);
-    return "";
+    return {};
 }
 
 std::string System::step(const Action& a) {
     note("ok");
-    // Hostile actions write the shared region before their call: snap_ is no longer the
-    // current state. The ones listed in `restores` put back exactly what they wrote afterwards.
+    // Hostile actions write the shared region before their call (through peer_write(), which
+    // writes the saved copy of the region too). The ones listed in `restores` put back exactly
+    // what they wrote afterwards.
     const bool hostile = a.kind >= Kind::HostileCqTail && a.kind <= Kind::HostileTamperSub;
     const bool restores =
         hostile && a.kind != Kind::HostileForge && a.kind != Kind::HostileTamperSub;
-    const bool was_current = snap_current_;
-    if (hostile)
-        snap_current_ = false;
     verified_unchanged_ = false;
     model_touched_ = false;
+    peer_writes_ = 0;
+    // Deferred mode: a step that may change the state without a call the model expects to fail
+    // first checks the failed calls before it (the others do so in maybe_snapshot()).
+    if (pending_ != 0 && !may_fail(a.kind)) {
+        std::string e = settle();
+        if (!e.empty()) {
+            checked_ = false;
+            return "step #" + std::to_string(trace_.size()) + " " + describe(a) + ": before it, " +
+                   e;
+        }
+    }
     std::string err = [&]() -> std::string {
         switch (a.kind) {
             case Kind::Acquire: {
                 ErrorSet allowed = model_.acquire_errors();
-                const Snapshot& before = maybe_snapshot(Side::Client, allowed);
+                const Side before = maybe_snapshot(Side::Client, allowed);
                 auto r = client_.acquire();
                 emit(Event::Call::Acquire, r, {.value = r ? r->id() : 0u});
                 if (!r) {
-                    note(ipc::error_name(r.error()));
+                    note(r.error());
                     return expect_error("acquire", allowed, r.error(), before);
                 }
                 note("ok", {{"id", r->id()}});
@@ -808,7 +958,7 @@ std::string System::step(const Action& a) {
             case Kind::Drop: {
                 if (hand_.empty()) {
                     note(kSkip);
-                    return "";
+                    return {};
                 }
                 std::size_t i = a.a % hand_.size();
                 std::uint16_t id = hand_[i].id();
@@ -825,18 +975,18 @@ std::string System::step(const Action& a) {
                     return "release left the handle valid";
                 hand_.erase(hand_.begin() + std::ptrdiff_t(i));
                 model_.release_commit(id);
-                return "";
+                return {};
             }
             case Kind::ReleaseEmpty:
             case Kind::ReleaseForeign: {
                 Handle h = a.kind == Kind::ReleaseEmpty ? Handle::Empty : Handle::Foreign;
-                const Snapshot& before = snapshot(Side::Client);
+                const Side before = snapshot(Side::Client);
                 ipc::Buffer empty;
                 auto r = h == Handle::Empty ? client_.release(std::move(empty))
                                             : client_.release(std::move(*foreign_buffer_));
                 if (r)
                     return "release of a buffer not in hand succeeded (IPC-R-033)";
-                note(ipc::error_name(r.error()));
+                note(r.error());
                 if (!foreign_buffer_->valid())
                     return "a refused release emptied the handle";
                 return expect_error("release", model_.release_errors(h), r.error(), before);
@@ -874,12 +1024,12 @@ std::string System::step(const Action& a) {
                 s.target = target;
                 ErrorSet allowed =
                     model_.submit_errors(Handle::None, s.opcode, abi::kNoBuffer, 0, true);
-                const Snapshot& before = maybe_snapshot(Side::Client, allowed);
+                const Side before = maybe_snapshot(Side::Client, allowed);
                 auto r = a.kind == Kind::Cancel ? client_.cancel(ud, target)
                                                 : client_.cancel_user_data(ud, target_ud);
                 emit(Event::Call::Cancel, r, {.target = target, .value = r ? r.value() : 0});
                 if (!r) {
-                    note(ipc::error_name(r.error()));
+                    note(r.error());
                     return expect_error("cancel", allowed, r.error(), before);
                 }
                 note("ok", {{"tag", r.value()}, {"target", target}});
@@ -892,19 +1042,19 @@ std::string System::step(const Action& a) {
                 client_.publish();
                 emit(Event::Call::Publish);
                 model_.client_publish();
-                return "";
+                return {};
             case Kind::Reap:
                 return do_reap(false, false);
             case Kind::PeerGone:
                 client_.peer_gone();
                 emit(Event::Call::PeerGone);
                 model_.peer_gone();
-                return "";
+                return {};
             case Kind::ClientClose:
                 client_.close();
                 emit(Event::Call::ClientClose);
                 model_.client_close();
-                return "";
+                return {};
             case Kind::Poll:
                 return do_poll({});
             case Kind::Take: {
@@ -912,7 +1062,7 @@ std::string System::step(const Action& a) {
                 ErrorSet allowed;
                 if (!exp)
                     allowed.add(model_.take_error());
-                const Snapshot& before = maybe_snapshot(Side::Server, allowed);
+                const Side before = maybe_snapshot(Side::Server, allowed);
                 auto r = server_.take();
                 emit(Event::Call::Take, r,
                      r ? Event{.value = r->id,
@@ -920,7 +1070,7 @@ std::string System::step(const Action& a) {
                                .r_buffer = r->request.buffer}
                        : Event{});
                 if (!r) {
-                    note(ipc::error_name(r.error()));
+                    note(r.error());
                     return expect_error("take", allowed, r.error(), before);
                 }
                 const abi::Submission& q = r->request;
@@ -938,7 +1088,7 @@ std::string System::step(const Action& a) {
                     return "take: bad op id";
                 taken_[r->id] = q.tag;
                 model_.take_commit();
-                return "";
+                return {};
             }
             case Kind::Complete: {
                 if (taken_.empty())
@@ -954,38 +1104,38 @@ std::string System::step(const Action& a) {
                 bool want = it != taken_.end() && model_.cancel_flag(it->second);
                 if (server_.cancel_requested(id) != want)
                     return "cancel_requested differs";
-                return "";
+                return {};
             }
             case Kind::ServerPublish:
                 server_.publish();
                 emit(Event::Call::ServerPublish);
                 model_.server_publish();
-                return "";
+                return {};
             case Kind::ClientGone:
                 server_.client_gone();
                 emit(Event::Call::ClientGone);
                 model_.client_gone();
-                return "";
+                return {};
             case Kind::ServerClose:
                 server_.close();
                 emit(Event::Call::ServerClose);
                 model_.server_close();
-                return "";
+                return {};
 
             case Kind::HostileCqTail: {
                 auto& t = counter(false, true);
                 std::uint32_t saved = t.load();
-                t.store(model_.cq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000));
+                peer_store(t, model_.cq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000));
                 emit(Event::Call::PeerWrite);
                 std::string e = do_reap(false, true);
-                t.store(saved);
+                peer_store(t, saved);
                 emit(Event::Call::PeerWrite);
                 return e;
             }
             case Kind::HostileCqEntry: {
                 if (!model_.reap_reads_ring()) {
                     note(kSkip);
-                    return "";
+                    return {};
                 }
                 abi::Completion c;
                 std::byte* p = cq_entry(model_.cq_head());
@@ -1013,10 +1163,10 @@ std::string System::step(const Action& a) {
                         }
                         break;
                 }
-                std::memcpy(p, &c, sizeof c);
+                peer_write(p, &c, sizeof c);
                 emit(Event::Call::PeerWrite);
                 std::string e = do_reap(true, false);
-                std::memcpy(p, &saved, sizeof saved);
+                peer_write(p, &saved, sizeof saved);
                 emit(Event::Call::PeerWrite);
                 return e;
             }
@@ -1024,7 +1174,7 @@ std::string System::step(const Action& a) {
                 if (model_.client_mode() != ClientMode::Open || model_.client_cq_seen() != 0 ||
                     model_.cq_posted() != 0) {
                     note(kSkip);
-                    return "";
+                    return {};
                 }
                 abi::Completion c{};
                 std::uint32_t next_gen = 0;
@@ -1043,13 +1193,13 @@ std::string System::step(const Action& a) {
                 } else {
                     c.tag = cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity));
                 }
-                std::memcpy(cq_entry(model_.cq_tail()), &c, sizeof c);
+                peer_write(cq_entry(model_.cq_tail()), &c, sizeof c);
                 auto& t = counter(false, true);
                 std::uint32_t saved = t.load();
-                t.store(model_.cq_tail() + 1);
+                peer_store(t, model_.cq_tail() + 1);
                 emit(Event::Call::PeerWrite);
                 std::string e = do_reap(false, true);
-                t.store(saved);
+                peer_store(t, saved);
                 emit(Event::Call::PeerWrite);
                 return e;
             }
@@ -1074,12 +1224,12 @@ std::string System::step(const Action& a) {
                     extra.add(Error::PeerGone);
                 }
                 std::uint32_t saved = w->load();
-                w->store(bogus);
+                peer_store(*w, bogus);
                 emit(Event::Call::PeerWrite);
                 ErrorSet allowed = model_.poll_errors();
                 if (allowed.empty())
                     allowed = extra;
-                const Snapshot& before = maybe_snapshot(Side::Server, allowed);
+                const Side before = maybe_snapshot(Side::Server, allowed);
                 auto r = server_.poll();
                 emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
                 std::string e;
@@ -1087,27 +1237,27 @@ std::string System::step(const Action& a) {
                     note("ok", {{"drained", r.value()}});
                     e = "poll accepted an impossible counter or closed header (I8, IPC-R-003)";
                 } else {
-                    note(ipc::error_name(r.error()));
+                    note(r.error());
                     e = expect_error("poll", allowed, r.error(), before);
                 }
-                w->store(saved);
+                peer_store(*w, saved);
                 emit(Event::Call::PeerWrite);
                 return e;
             }
             case Kind::HostileSqHead: {
                 auto& h = counter(true, false);
                 std::uint32_t saved = h.load();
-                h.store(model_.sq_tail() + 1 + std::uint32_t(a.d % 1000));
+                peer_store(h, model_.sq_tail() + 1 + std::uint32_t(a.d % 1000));
                 emit(Event::Call::PeerWrite);
                 std::string e = do_submit(a, true);
-                h.store(saved);
+                peer_store(h, saved);
                 emit(Event::Call::PeerWrite);
                 return e;
             }
             case Kind::HostileTamperSub: {
                 if (model_.sq_visible() == 0) {
                     note(kSkip);
-                    return "";
+                    return {};
                 }
                 std::size_t k = a.b % model_.sq_visible();
                 Sub* s = model_.visible_sub(k);
@@ -1164,36 +1314,54 @@ std::string System::step(const Action& a) {
                         s->flags ^= std::uint32_t(a.d >> 7);
                         break;
                 }
-                note("tampered", {{"how", how}});
+                note(kTampered, {{"how", how}});
                 e.buffer = s->buffer;
                 e.length = s->length;
                 e.opcode = s->opcode;
                 e.user_data = s->user_data;
                 e.object = s->object;
                 e.flags = s->flags;
-                std::memcpy(p, &e, sizeof e);
+                peer_write(p, &e, sizeof e);
                 emit(Event::Call::PeerWrite);
-                return "";
+                return {};
             }
             case Kind::Count:
                 break;
         }
         note(kSkip);
-        return "";
+        return {};
     }();
-    note_.action = a;
+    // Copied in first, the action set after: copying a TraceStep just after writing its
+    // action into note_ stalled on the copy.
     trace_.push_back(note_);
+    trace_.back().action = a;
     // A step that called nothing (skip, a pure query) leaves every byte as it was. A failed call
-    // found unchanged leaves every byte of both endpoints, their storage and the protocol part
-    // of the region as it was (restored ones: as before the hostile write), and the model and
-    // this System's bookkeeping untouched: every observable check_state() reads is a function
-    // of those, so the previous step's full check still holds and is not repeated.
+    // found unchanged (deferred mode: to be found so by settle(), which reports otherwise before
+    // anything else may change) leaves every byte of both endpoints, their storage and the
+    // protocol part of the region as it was (restored ones: as before the hostile write), and
+    // the model and this System's bookkeeping untouched: every observable check_state() reads
+    // is a function of those, so the previous step's full check still holds and is not
+    // repeated.
     const bool pure = a.kind == Kind::CancelRequested || note_.what == kSkip;
     const bool same = pure || (verified_unchanged_ && !model_touched_ && (!hostile || restores));
-    if (pure)
-        snap_current_ = was_current;
-    else if (!verified_unchanged_ || hostile)
-        snap_current_ = false;
+    // Whatever this step may have written is no longer saved: a client call reaches the
+    // client's object, its storage and the region, a server call the server's; a hostile step
+    // calls either side (its own writes went into the saved region too, see peer_write()).
+    // (Through a local: reading fresh_ back right after a byte store to it stalled.)
+    std::uint8_t fresh = fresh_;
+    if (!pure && !verified_unchanged_) {
+        fresh = std::uint8_t(fresh & ~written_by(a.kind));
+        fresh_ = fresh;
+    }
+    // Pending parts stay saved until settle(): a step that writes settles first.
+    if ((pending_ & ~fresh) != 0 && err.empty())
+        err = "internal: a step wrote the state while failed calls were pending";
+    if (!settle_err_.empty()) {
+        // The failed calls before this one changed the state (found when this call, expected
+        // to succeed, was about to change it): that is the first disagreement.
+        err = "before it, " + settle_err_;
+        settle_err_.clear();
+    }
     if (err.empty() && !(same && checked_))
         err = check_state();
     checked_ = err.empty();

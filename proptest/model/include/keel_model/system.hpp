@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ipc/abi.hpp>
@@ -31,6 +32,8 @@ namespace keel::model {
 struct TraceStep {
     Action action;
     const char* what = "ok";  // "ok", "skip", "tampered" or an ipc::error_name
+    // The same as a number: 0 ok, 1 skip, 2 tampered, 2 + the ipc::Error (at most 2 + 11).
+    std::uint8_t outcome = 0;
     std::uint32_t n = 0;
     const char* keys[3] = {};
     std::uint64_t values[3] = {};
@@ -87,6 +90,14 @@ class System {
     void reset(const Config& c);
 
     bool ok() const { return ok_; }
+    // Deferred byte comparison for failed calls (the differential fuzzer turns it on; off by
+    // default). A failed call is still checked against a copy of everything its endpoint can
+    // reach, but the comparison waits until the state is about to change (the next call the
+    // model expects to succeed, the next step that writes, finish()): a run of failed calls
+    // costs one comparison instead of one each. A change is then reported as made by one of
+    // the failed calls of that run (the step range is named). A hostile step's own bytes are
+    // compared at once (it puts them back after its call, which would hide a change there).
+    void set_deferred_unchanged(bool on) { deferred_ = on; }
     std::string step(const Action& a);
     // Checks every observable of the library against the model.
     std::string check_state() const;
@@ -110,23 +121,39 @@ class System {
     std::string state_key() const;
 
   private:
-    // The state a failed call of one endpoint must leave unchanged (see snapshot()).
+    // The state a failed call of one endpoint must leave unchanged (see snapshot()): five
+    // parts, saved separately so that each is copied again only when something may have
+    // written it.
     enum class Side : std::uint8_t { Client, Server };
-    struct Snapshot {
-        Side side = Side::Client;
-        std::vector<std::byte> endpoint, store, region;
+    enum Part : std::uint8_t {
+        kClientObject = 1,
+        kClientStore = 2,
+        kServerObject = 4,
+        kServerStore = 8,
+        kRegion = 16,
+        kAllParts = 31,
     };
-    const Snapshot& snapshot(Side side) const;
-    const Snapshot& maybe_snapshot(Side side, const ErrorSet& allowed) const;
+    static constexpr int kParts = 5;
+    static std::uint8_t parts_of(Side side) {
+        return side == Side::Client ? kClientObject | kClientStore | kRegion
+                                    : kServerObject | kServerStore | kRegion;
+    }
+    static std::uint8_t written_by(Kind k);
+    std::pair<const std::byte*, std::size_t> part_bytes(int i) const;
+    Side snapshot(Side side) const;
+    Side maybe_snapshot(Side side, const ErrorSet& allowed) const;
+    // Deferred mode: compares the parts failed calls left pending; "" or what changed.
+    std::string settle() const;
     std::size_t protocol_bytes() const {
         return layout_.cq_entries + std::size_t(cfg_.capacity) * sizeof(ipc::abi::Completion);
     }
     void note(const char* what,
               std::initializer_list<std::pair<const char*, std::uint64_t>> values = {});
+    void note(ipc::Error e);
     void init();
-    std::string unchanged(const Snapshot& before, const char* call) const;
+    std::string unchanged(Side before, const char* call) const;
     std::string expect_error(const char* call, const ErrorSet& allowed, ipc::Error got,
-                             const Snapshot& before) const;
+                             Side before) const;
 
     std::string do_reap(bool corrupted_ring, bool bogus_tail);
     std::string do_poll(ErrorSet extra);
@@ -136,6 +163,9 @@ class System {
     std::byte* sq_entry(std::uint32_t index);
     std::byte* cq_entry(std::uint32_t index);
     std::atomic<std::uint32_t>& counter(bool sq, bool tail);
+    void peer_write(std::byte* dst, const void* src, std::size_t n);
+    void note_peer_write(std::size_t at, std::size_t n);
+    void peer_store(std::atomic<std::uint32_t>& c, std::uint32_t v);
 
     Config cfg_;
     bool ok_ = false;
@@ -175,12 +205,25 @@ class System {
         observer_(e);
     }
     std::function<void(const Event&)> observer_;
-    TraceStep note_;         // result of the step in progress
-    mutable Snapshot snap_;  // state before the call in progress (see snapshot())
-    // snap_ holds exactly the current state: the last step was a failed call found unchanged
-    // against snap_ (or touched nothing since). The next snapshot() then copies nothing.
-    mutable bool snap_current_ = false;
-    // This step's call failed and unchanged() found every byte as before.
+    TraceStep note_;  // result of the step in progress
+    // Saved bytes of each part (see snapshot()), and which of them hold exactly the current
+    // bytes: nothing that can write that part ran since it was saved (or since a failed call
+    // was found not to have changed it). snapshot() copies only the other ones.
+    mutable std::array<std::vector<std::byte>, kParts> saved_;
+    mutable std::uint8_t fresh_ = 0;
+    // Deferred mode: parts that failed calls since the last settle() must have left as saved,
+    // and the first and last of those steps (for the report).
+    bool deferred_ = false;
+    mutable std::uint8_t pending_ = 0;
+    mutable std::size_t pending_first_ = 0, pending_last_ = 0;
+    mutable const char* pending_call_ = "";
+    // The region bytes the hostile step in progress wrote (offset, length), see peer_write();
+    // a step writes at most two places (HostileForge: an entry and the tail).
+    std::array<std::pair<std::uint32_t, std::uint32_t>, 4> peer_ranges_{};
+    std::size_t peer_writes_ = 0;
+    mutable std::string settle_err_;  // a settle() inside the step in progress failed
+    // This step's call failed and unchanged() found every byte as before (deferred mode: left
+    // them to settle(), which reports any change before the state may change).
     mutable bool verified_unchanged_ = false;
     bool model_touched_ = false;  // this step changed the model outside a commit (end_drain)
     bool checked_ = false;        // check_state() held after the last step
