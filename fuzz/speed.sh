@@ -10,6 +10,9 @@
 #   afl        DIR/differential.persistent and DIR/differential.forkserver (fuzz/afl/build.sh),
 #              one after the other, afl-fuzz -V SECONDS (default 30) from the committed corpus;
 #              prints execs_done / run_time of each, per CPU-second too, and the ratio.
+#              afl-fuzz binds itself and its target to one free core, as by default (a
+#              persistent run is bound by their round trip, much slower across cores);
+#              KEEL_AFL_NO_AFFINITY=1 turns that off.
 # The corpus copy lives in /dev/shm: on ext4 each new corpus file cost milliseconds of kernel
 # time, which would be counted against the target.
 set -euo pipefail
@@ -37,7 +40,8 @@ fi
 
 [ "$mode" = afl ] || { echo "speed.sh: unknown mode $mode" >&2; exit 2; }
 dir=$1 seconds=${2:-30}
-export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_NO_UI=1
+export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+[ -n "${KEEL_AFL_NO_AFFINITY:-}" ] && export AFL_NO_AFFINITY=1
 declare -A per_s
 for variant in persistent forkserver; do
     out=$(mktemp -d /dev/shm/keel-speed-afl.XXXXXX)
