@@ -4,11 +4,12 @@
 # directory (build/coverage: no sanitizers, instrumented with -fprofile-instr-generate
 # -fcoverage-mapping). Prints the per-file table and the totals, writes an HTML report to
 # build/coverage/html/index.html, and compares the totals with the targets (95% of lines, 90%
-# of branches). KEEL_COVERAGE_STRICT=1 makes a shortfall an error.
+# of branches). KEEL_COVERAGE_STRICT=1 makes a shortfall an error; KEEL_BUILD_DIR=DIR builds and
+# reports in DIR instead of build/coverage; KEEL_JOBS=N limits the build's parallelism.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dir=$top/build/coverage
-jobs=$(nproc)
+dir=$(realpath -m "${KEEL_BUILD_DIR:-$top/build/coverage}")
+jobs=${KEEL_JOBS:-$(nproc)}
 line_target=95
 branch_target=90
 
