@@ -168,14 +168,15 @@ def parse(path):
     return cal, rows, ok
 cal1, rows1, ok1 = parse(sys.argv[1])
 cal2, rows2, ok2 = parse(sys.argv[2])
-if cal1 is None or len(rows1) != 8 or not (ok1 and ok2):
+if cal1 is None or len(rows1) != 9 or not (ok1 and ok2):
     sys.exit("b7: kbench output incomplete or an operation failed")
 identical = rows1 == rows2 and cal1.groups() == cal2.groups()
 what = {  # target None: a reference row, not in the targets
     "null_syscall": ("system call with an unknown number (the entry/exit floor)", None),
     "null_doio": ("do_io get_meta(Kind) on the console, answered by the kernel", 600),
     "queue_nop_b1": ("queue Nop, batch 1: submit, queue_poll, reap", 600),
-    "queue_nop_b32": ("queue Nop, batch 32: 32 submits, one queue_poll, 32 reaps", 150),
+    "queue_nop_b32": ("queue Nop, batch 32: one submit_batch, one queue_poll, one reap_batch", 150),
+    "queue_nop_b32_calls": ("queue Nop, batch 32: 32 submits, one queue_poll, 32 reaps", None),
     "served_doio": ("do_io get_meta(Size) on a served object, server thread (ServePort)", 600),
     "served_queue_b1": ("same served operation queued, batch 1: submit, queue_wait, reap", None),
     "served_queue_b8": ("same served operation queued, batch 8", None),

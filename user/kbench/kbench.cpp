@@ -10,7 +10,8 @@
 //   null_syscall     a system call with an unknown number (reference: the entry/exit floor)
 //   null_doio        do_io get_meta(Kind) on the console: answered by the kernel
 //   queue_nop_b1     queue Nop: submit 1, one queue_poll, reap 1
-//   queue_nop_b32    queue Nop: submit 32, one queue_poll, reap 32
+//   queue_nop_b32    queue Nop: one submit_batch of 32, one queue_poll, one reap_batch of 32
+//   queue_nop_b32_calls  the same with 32 submit and 32 reap calls (reference)
 //   served_doio      do_io get_meta(Size) on a served object: forwarded to a server thread of
 //                    this process (ServePort), which fills 8 bytes and completes it
 //   served_queue_b32 the same operation through a queue: submit 32, queue_wait for 32, reap 32
@@ -20,6 +21,7 @@
 // calibration (profiling). Exits 0 when every operation succeeded.
 #include <atomic>
 #include <new>
+#include <span>
 #include <utility>
 
 #include "queue.hpp"
@@ -59,7 +61,7 @@ struct Row {
     uint64_t ops;
     uint64_t ns;
 };
-Row g_rows[8];
+Row g_rows[12];
 int g_row_count = 0;
 
 // The target of a row: 150 per operation at batch 32, 600 per round trip; the null system
@@ -71,7 +73,7 @@ bool same(const char* a, const char* b) {
 const char* target_of(const char* name) {
     const uint64_t n = strlen(name);
     if (same(name, "null_syscall") || same(name, "served_queue_b1") ||
-        same(name, "served_queue_b8"))
+        same(name, "served_queue_b8") || same(name, "queue_nop_b32_calls"))
         return "reference";
     return n > 4 && memcmp(name + n - 4, "_b32", 4) == 0 ? "<= 150" : "<= 600";
 }
@@ -158,7 +160,31 @@ void bench_doio(const char* name, const char* what, Handle h, Meta key, uint64_t
     report(name, what, n, t1 - t0);
 }
 
-// Nops: rounds of `batch` submissions, one queue_poll, `batch` reaps.
+// Nops in batches of up to 32 through the batch calls: rounds of one submit_batch, one
+// queue_poll, one reap_batch.
+void bench_nop_batched(const char* name, const char* what, Queue& q, uint32_t batch,
+                       uint64_t rounds) {
+    ipc::Request nops[32];  // opcode 0: Nop
+    ipc::Reaped out[32];
+    batch = batch > 32 ? 32 : batch;
+    uint64_t bad = 0;
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t r = 0; r < rounds; ++r) {
+        auto sent = q.client().submit_batch(std::span<const ipc::Request>(nops, batch));
+        bad += !sent.ok() || *sent != batch;
+        bad += q.poll() != batch;
+        auto got = q.client().reap_batch(std::span<ipc::Reaped>(out, batch));
+        bad += !got.ok() || *got != batch;
+        for (uint32_t i = 0; i < batch; ++i)
+            bad += out[i].status != kOk;
+    }
+    const uint64_t t1 = sys::clock_ns();
+    if (bad != 0)
+        fail(name, static_cast<int64_t>(bad));
+    report(name, what, rounds * batch, t1 - t0);
+}
+
+// Nops one call each: rounds of `batch` submissions, one queue_poll, `batch` reaps.
 void bench_nop(const char* name, const char* what, Queue& q, uint32_t batch, uint64_t rounds) {
     ipc::Request nop;  // opcode 0: Nop
     uint64_t bad = 0;
@@ -280,8 +306,12 @@ int keel_main(const StartInfo& start) {
         bench_nop("queue_nop_b1", "queue Nop, batch 1 (submit, queue_poll, reap)", q, 1,
                   rounds_of(2'000 * scale));
     if (runs("queue_nop_b32"))
-        bench_nop("queue_nop_b32", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)", q,
-                  32, rounds_of(100 * scale));
+        bench_nop_batched("queue_nop_b32",
+                          "queue Nop, batch 32 (1 submit_batch, 1 queue_poll, 1 reap_batch)", q, 32,
+                          rounds_of(100 * scale));
+    if (runs("queue_nop_b32_calls"))
+        bench_nop("queue_nop_b32_calls", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)",
+                  q, 32, rounds_of(100 * scale));
 
     ServePort* sp = new (allocate(sizeof(ServePort))) ServePort;
     rc = sp->create(64, 32, 64);  // capacity 64: 32 forwarded at a time
