@@ -1,6 +1,7 @@
 // Conformance runs: scripted scenarios that reach every transition of spec/ipc.md (cancel in
 // each case, teardown from either side, hostile writes) plus seeded random runs, each driven
-// through a Recorder over the linked ipc/ library and checked by check_trace.
+// through a Recorder over the linked ipc/ library and checked by check_trace (concrete model)
+// and then by check_trace_parametric (parametric model).
 #include <spec/conformance.hpp>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 
 #include <ipc/abi.hpp>
 #include <ipc/rules.hpp>
+#include <spec/param_trace.hpp>
 
 namespace keel::spec {
 
@@ -241,12 +243,19 @@ ConformanceResult run_conformance(bool verbose) {
         ++res.traces;
         res.steps += r.trace().steps.size();
         auto v = r.verdict();
+        // The same trace through the parametric model (every capacity at once, ipc.md §7.1).
+        Verdict pv = v.ok ? check_trace_parametric(r.trace()) : Verdict{};
         if (verbose)
             std::printf("  %s: %zu steps %s\n", name, r.trace().steps.size(),
-                        v.ok ? "ok" : "DISAGREES");
+                        !v.ok    ? "DISAGREES"
+                        : !pv.ok ? "DISAGREES with the parametric model"
+                                 : "ok");
         if (!v.ok) {
             res.ok = false;
             res.message = std::string("in run ") + name + ":\n" + v.message;
+        } else if (!pv.ok) {
+            res.ok = false;
+            res.message = std::string("in run ") + name + " (parametric model):\n" + pv.message;
         }
     };
     // Runs one scenario on a fresh pair, unless an earlier run already disagreed (a mutant

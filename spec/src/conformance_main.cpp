@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
         std::printf("FAILED conformance\n");
         return 1;
     }
-    std::printf("CONFORMS: %zu traces, %zu steps agree with the spec\n", r.traces, r.steps);
+    std::printf(
+        "CONFORMS: %zu traces, %zu steps agree with the spec (concrete and parametric model)\n",
+        r.traces, r.steps);
     return 0;
 }

@@ -168,6 +168,13 @@ std::vector<std::pair<std::string, expr>> PModel::scalars(const PState& s) const
 
 expr PModel::forall_below(const char* var, const expr& bound,
                           const std::function<expr(const expr&)>& body) const {
+    std::uint64_t v = 0;
+    if (expand_bounded_ && bound.is_numeral_u64(v) && v <= 64) {
+        expr all = ctx_.bool_val(true);
+        for (std::uint64_t i = 0; i < v; ++i)
+            all = all && body(bv(i));
+        return all;
+    }
     auto x = ctx_.bv_const((std::string(var) + "!" + std::to_string(fresh_vars_++)).c_str(), 32);
     return z3::forall(x, z3::implies(z3::ult(x, bound), body(x)));
 }
@@ -691,12 +698,23 @@ POut PModel::client_gone_end(const PState& s) const {
     o.choice_ok = forall_below(
         "r", cap, [&](const expr& k) { return !(sel(s.op_state, k) == bv(R::kOpQueued)); });
     PState n = s;
-    // The flags afterwards: a fresh array defined pointwise (every index, not only < C).
-    n.op_flag = ctx_.constant("post.op_flag", s.op_flag.get_sort());
-    auto k = ctx_.bv_const("flag.r", 32);
-    o.choice_ok = o.choice_ok &&
-                  z3::forall(k, sel(n.op_flag, k) == z3::ite(sel(s.op_state, k) == bv(R::kOpTaken),
-                                                             bv(1), sel(s.op_flag, k)));
+    std::uint64_t c = 0;
+    if (expand_bounded_ && cap.is_numeral_u64(c) && c <= 64) {
+        // Concrete capacity (trace checker): the same flags, stored below cap.
+        for (std::uint64_t r = 0; r < c; ++r) {
+            n.op_flag = z3::store(
+                n.op_flag, bv(r),
+                z3::ite(sel(s.op_state, bv(r)) == bv(R::kOpTaken), bv(1), sel(s.op_flag, bv(r))));
+        }
+    } else {
+        // The flags afterwards: a fresh array defined pointwise (every index, not only < C).
+        n.op_flag = ctx_.constant("post.op_flag", s.op_flag.get_sort());
+        auto k = ctx_.bv_const("flag.r", 32);
+        o.choice_ok =
+            o.choice_ok &&
+            z3::forall(k, sel(n.op_flag, k) == z3::ite(sel(s.op_state, k) == bv(R::kOpTaken), bv(1),
+                                                       sel(s.op_flag, k)));
+    }
     n.smode = bv(kSClientGone);
     o.next = n;
     return o;

@@ -1,5 +1,6 @@
 // The conformance runs spec/ checks the linked ipc/ library with (scripted + seeded random
-// traces through Recorder and check_trace). Used by keel_spec_conformance and every mutant.
+// traces through Recorder, check_trace and check_trace_parametric). Used by
+// keel_spec_conformance and every mutant.
 #pragma once
 
 #include <cstddef>

@@ -2,10 +2,11 @@
 // once: capacity C = 2^e (e < 16, symbolic) and the buffer count NB (symbolic, <= 0xFFFE).
 // Per-slot, per-record, per-buffer and per-ring-entry state are Z3 arrays indexed by 32-bit
 // bit-vectors, and the invariants quantify over their indices. Every guard and effect is the
-// shipped rule function of ipc/rules.hpp over z3::expr, exactly as in model.hpp, whose
-// transitions, with capacity fixed, are trace-checked against the real library. No obligation
-// yet proves that the two models take the same steps (spec/README.md, "Open"); the concrete
-// I1..I8 and SAFE state the same properties at capacities 1 and 2 as a cross-check.
+// shipped rule function of ipc/rules.hpp over z3::expr, exactly as in model.hpp. Both models
+// are trace-checked against the real library (this one by param_trace_check.cpp, with every
+// parameter fixed to the trace's values); no obligation proves that the two take the same
+// steps in general (spec/README.md, "Open"); the concrete I1..I8 and SAFE state the same
+// properties at capacities 1 and 2 as a cross-check.
 //
 // What the concrete model computes by looping over a table (a count, a search, a bulk update)
 // is stated here by its defining property:
@@ -169,6 +170,12 @@ class PModel {
     expr forall_below(const char* var, const expr& bound,
                       const std::function<expr(const expr&)>& body) const;
 
+    // For the parametric trace checker (param_trace.hpp), where every parameter is a numeral:
+    // forall_below with a numeral bound <= 64 becomes the conjunction of its instances, and
+    // client_gone_end defines the flags by stores below cap instead of a quantified fresh
+    // array, so that simplify() evaluates every choice constraint. Off for the proofs.
+    void set_expand_bounded(bool on) { expand_bounded_ = on; }
+
   private:
     POut base(const PState& s) const;
     struct Posted {
@@ -186,6 +193,7 @@ class PModel {
 
     z3::context& ctx_;
     mutable unsigned fresh_vars_ = 0;
+    bool expand_bounded_ = false;
 };
 
 }  // namespace keel::spec::param
