@@ -30,13 +30,7 @@ using Field = expr PState::*;
 constexpr std::int64_t kNotConcrete = std::numeric_limits<std::int64_t>::min();
 
 std::string hex(std::uint64_t v) {
-    std::ostringstream o;
-    if (v >= 0x10000) {
-        o << "0x" << std::hex << v;
-    } else {
-        o << v;
-    }
-    return o.str();
+    return trace_number(v);
 }
 
 std::uint64_t m32(std::int64_t v) {
@@ -417,19 +411,9 @@ class PChecker {
     }
 
     std::uint32_t spec_record_for(std::uint32_t impl_op) const {
-        auto it = op_map_.find(impl_op);
-        if (it != op_map_.end())
-            return it->second;
-        if (impl_op >= t_.capacity)
-            return impl_op;
-        for (std::uint32_t r = 0; r < t_.capacity; ++r) {
-            bool mapped = false;
-            for (auto& [k, v] : op_map_)
-                mapped = mapped || v == r;
-            if (!mapped && c_.at(a_op_state, r) != R::kOpTaken)
-                return r;
-        }
-        return impl_op;
+        return spec::spec_record_for(op_map_, impl_op, t_.capacity, [&](std::uint32_t r) {
+            return c_.at(a_op_state, r) == R::kOpTaken;
+        });
     }
 
     expr boolean(bool b) const { return ctx_.bool_val(b); }
@@ -516,19 +500,8 @@ class PChecker {
                 d += "  the implementation's choice of a record is not one the spec allows\n";
             if (x[1] != 1)
                 d += "  an implementation assertion must fire in poll\n";
-            for (std::int64_t k = 0; k < cap_; ++k) {
-                auto before = cur.at(a_op_state, k), after = n.at(a_op_state, k);
-                if (before == R::kOpFree && after == R::kOpQueued)
-                    fifo_.push_back(std::uint32_t(k));
-                if (before == R::kOpQueued && after == R::kOpFree) {
-                    for (auto it = fifo_.begin(); it != fifo_.end(); ++it) {
-                        if (*it == k) {
-                            fifo_.erase(it);
-                            break;
-                        }
-                    }
-                }
-            }
+            for (std::int64_t k = 0; k < cap_; ++k)
+                track_fifo(fifo_, std::uint32_t(k), cur.at(a_op_state, k), n.at(a_op_state, k));
             cur = n;
             ++drained;
         }

@@ -51,9 +51,7 @@ const char* action_name(Action a) {
     return "?";
 }
 
-namespace {
-
-std::string hex(std::uint64_t v) {
+std::string trace_number(std::uint64_t v) {
     std::ostringstream o;
     if (v >= 0x10000) {
         o << "0x" << std::hex << v;
@@ -61,6 +59,12 @@ std::string hex(std::uint64_t v) {
         o << v;
     }
     return o.str();
+}
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+    return trace_number(v);
 }
 
 template <class T>
@@ -140,6 +144,38 @@ std::string format_trace(const Trace& t, std::size_t upto) {
         o << "  #" << i << " " << format_step(t.steps[i]) << "\n";
     }
     return o.str();
+}
+
+void track_fifo(std::deque<std::uint32_t>& fifo, std::uint32_t k, std::uint64_t before,
+                std::uint64_t after) {
+    if (before == R::kOpFree && after == R::kOpQueued)
+        fifo.push_back(k);
+    if (before == R::kOpQueued && after == R::kOpFree) {
+        for (auto it = fifo.begin(); it != fifo.end(); ++it) {
+            if (*it == k) {
+                fifo.erase(it);
+                break;
+            }
+        }
+    }
+}
+
+std::uint32_t spec_record_for(const std::map<std::uint32_t, std::uint32_t>& op_map,
+                              std::uint32_t impl_op, std::uint32_t capacity,
+                              const std::function<bool(std::uint32_t)>& taken) {
+    auto it = op_map.find(impl_op);
+    if (it != op_map.end())
+        return it->second;
+    if (impl_op >= capacity)
+        return impl_op;
+    for (std::uint32_t r = 0; r < capacity; ++r) {
+        bool mapped = false;
+        for (auto& [k, v] : op_map)
+            mapped = mapped || v == r;
+        if (!mapped && !taken(r))
+            return r;
+    }
+    return impl_op;
 }
 
 namespace {
@@ -334,19 +370,9 @@ class Checker {
     }
 
     std::uint32_t spec_record_for(std::uint32_t impl_op) const {
-        auto it = op_map_.find(impl_op);
-        if (it != op_map_.end())
-            return it->second;
-        if (impl_op >= t_.capacity)
-            return impl_op;
-        for (std::uint32_t r = 0; r < t_.capacity; ++r) {
-            bool mapped = false;
-            for (auto& [k, v] : op_map_)
-                mapped = mapped || v == r;
-            if (!mapped && num(s_.op_state[r]) != R::kOpTaken)
-                return r;
-        }
-        return impl_op;
+        return spec::spec_record_for(op_map_, impl_op, t_.capacity, [&](std::uint32_t r) {
+            return num(s_.op_state[r]) == R::kOpTaken;
+        });
     }
 
     std::string step(const Step& st) {
@@ -398,19 +424,8 @@ class Checker {
                     if (!truth(a.safe))
                         d += "  an implementation assertion must fire in poll\n";
                     State n = simplify(a.next);
-                    for (std::uint32_t k = 0; k < t_.capacity; ++k) {
-                        auto before = num(s.op_state[k]), after = num(n.op_state[k]);
-                        if (before == R::kOpFree && after == R::kOpQueued)
-                            fifo_.push_back(k);
-                        if (before == R::kOpQueued && after == R::kOpFree) {
-                            for (auto it = fifo_.begin(); it != fifo_.end(); ++it) {
-                                if (*it == k) {
-                                    fifo_.erase(it);
-                                    break;
-                                }
-                            }
-                        }
-                    }
+                    for (std::uint32_t k = 0; k < t_.capacity; ++k)
+                        track_fifo(fifo_, k, num(s.op_state[k]), num(n.op_state[k]));
                     s = n;
                     ++drained;
                 }

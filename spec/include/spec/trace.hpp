@@ -21,7 +21,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -148,7 +150,20 @@ class TraceChecker {
 };
 // The trace as readable text, one line per step (steps [0, upto)).
 std::string format_trace(const Trace& trace, std::size_t upto);
+
+// For the trace checkers: the spec record that implementation op id `impl_op` stands for: the
+// one `op_map` (implementation op id -> spec record) gives, else the first record below
+// `capacity` neither mapped nor taken, else the id itself.
+std::uint32_t spec_record_for(const std::map<std::uint32_t, std::uint32_t>& op_map,
+                              std::uint32_t impl_op, std::uint32_t capacity,
+                              const std::function<bool(std::uint32_t)>& taken);
+// For the trace checkers: `fifo` (spec records waiting for take(), oldest first) after record
+// k's op state went from `before` to `after` in one accept turn.
+void track_fifo(std::deque<std::uint32_t>& fifo, std::uint32_t k, std::uint64_t before,
+                std::uint64_t after);
 std::string format_step(const Step& step);
+// A number as traces print it: decimal below 0x10000, else hexadecimal.
+std::string trace_number(std::uint64_t v);
 
 // Drives a real Client/Server pair over one private region and records every call.
 struct RecorderConfig {
