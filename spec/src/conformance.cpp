@@ -111,6 +111,44 @@ void scenario_peer_gone(Recorder& r, bool close_instead) {
     r.submit(kSvc, kNone, 0);
 }
 
+// Branches the other runs leave to chance: an immediate answer (BadRequest) for a request
+// lending a buffer, honest and then with the buffer id forged in shared memory (the server
+// answers it; the client must refuse the answer, which names a buffer it never lent).
+void scenario_forged_entry(Recorder& r) {
+    constexpr std::uint16_t kUnknownOp = 40;  // neither a protocol op nor a service op
+    r.acquire();
+    r.submit(kUnknownOp, first_in_hand(r), 8);
+    r.publish();
+    r.poll();
+    r.reap();
+    r.acquire();
+    r.submit(kUnknownOp, first_in_hand(r), 8);
+    r.publish();
+    const std::uint32_t cap = r.capacity();
+    r.peer_write([cap](const ipc::QueueView& v) {
+        for (std::uint32_t j = 0; j < cap; ++j)
+            v.sq_entries[j].buffer = 0x7FFF;
+    });
+    r.poll();
+    r.reap();
+}
+
+// Teardown after the server published a forged completion tail: peer_gone must refuse it, and
+// the drain must stop at the tail it had seen, returning the pending operations as leftovers.
+void scenario_forged_tail(Recorder& r) {
+    r.acquire();
+    r.submit(kSvc, first_in_hand(r), 4);
+    r.submit(kSvc + 1, kNone, 0);
+    r.publish();
+    r.poll();
+    r.server_close();
+    r.peer_write(
+        [](const ipc::QueueView& v) { v.cq->tail.value.store(v.cq->tail.value.load() + 1000); });
+    r.peer_gone();
+    for (int i = 0; i < 3; ++i)
+        r.reap();
+}
+
 void random_run(Recorder& r, std::uint64_t seed, unsigned steps, bool hostile) {
     Lcg g{seed};
     std::vector<std::uint32_t> tags;
@@ -274,6 +312,9 @@ ConformanceResult run_conformance(bool verbose) {
             run("round trip", cfg, [](Recorder& r) { scenario_round_trip(r); });
             if (cap >= 2)
                 run("cancels", cfg, [](Recorder& r) { scenario_cancels(r); });
+            if (cap >= 2)
+                run("forged entry", cfg, [](Recorder& r) { scenario_forged_entry(r); });
+            run("forged tail at teardown", cfg, [](Recorder& r) { scenario_forged_tail(r); });
             if (cap >= 4) {
                 run("server close, peer gone", cfg,
                     [](Recorder& r) { scenario_peer_gone(r, false); });
