@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <string>
 #include <unordered_set>
@@ -199,14 +200,20 @@ struct Runner {
             all = all && g.e;
         // Instantiation rounds: the fewest that prove the query (more instances only make the
         // hypothesis stronger; each round's "unsat" is a proof on its own).
-        std::vector<std::pair<expr, expr>> grounded;  // per round: plain, reads expanded
+        // Each round's formula, built when first asked for (a hinted query needs only one), and
+        // its read-expanded form only for the configurations that use it.
+        std::map<unsigned, expr> plain, expanded;
         std::size_t terms = 0;
         auto formula = [&](unsigned k, bool reads) -> const expr& {
-            while (grounded.size() < k) {
-                auto plain = ground(ctx, hyp && !all, unsigned(grounded.size() + 1), &terms);
-                grounded.emplace_back(plain, expand_reads(ctx, plain));
-            }
-            return reads ? grounded[k - 1].second : grounded[k - 1].first;
+            auto p = plain.find(k);
+            if (p == plain.end())
+                p = plain.emplace(k, ground(ctx, hyp && !all, k, &terms)).first;
+            if (!reads)
+                return p->second;
+            auto e = expanded.find(k);
+            if (e == expanded.end())
+                e = expanded.emplace(k, expand_reads(ctx, p->second)).first;
+            return e->second;
         };
         z3::solver sol(ctx);
         std::string reason;  // of the last "unknown"

@@ -161,17 +161,8 @@ class PChecker {
     }
 
     Verdict fail(std::size_t i, const std::string& why, std::size_t upto) const {
-        Verdict v;
-        v.ok = false;
-        v.step = i;
-        std::ostringstream o;
-        o << "COUNTEREXAMPLE (parametric trace conformance): step #" << i;
-        if (i < t_.steps.size())
-            o << " " << action_name(t_.steps[i].action);
-        o << " disagrees with the parametric spec (param_model.cpp):\n"
-          << why << format_trace(t_, upto);
-        v.message = o.str();
-        return v;
+        return disagreement(t_, i, why, upto, "parametric trace conformance",
+                            "the parametric spec (param_model.cpp)");
     }
 
     static std::int64_t value_of(const expr& e) {

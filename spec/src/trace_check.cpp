@@ -51,6 +51,20 @@ const char* action_name(Action a) {
     return "?";
 }
 
+Verdict disagreement(const Trace& t, std::size_t i, const std::string& why, std::size_t upto,
+                     const char* check, const char* against) {
+    Verdict v;
+    v.ok = false;
+    v.step = i;
+    std::ostringstream o;
+    o << "COUNTEREXAMPLE (" << check << "): step #" << i;
+    if (i < t.steps.size())
+        o << " " << action_name(t.steps[i].action);
+    o << " disagrees with " << against << ":\n" << why << format_trace(t, upto);
+    v.message = o.str();
+    return v;
+}
+
 std::string trace_number(std::uint64_t v) {
     std::ostringstream o;
     if (v >= 0x10000) {
@@ -214,16 +228,7 @@ class Checker {
 
   private:
     Verdict fail(std::size_t i, const std::string& why, std::size_t upto) {
-        Verdict v;
-        v.ok = false;
-        v.step = i;
-        std::ostringstream o;
-        o << "COUNTEREXAMPLE (trace conformance): step #" << i;
-        if (i < t_.steps.size())
-            o << " " << action_name(t_.steps[i].action);
-        o << " disagrees with the spec:\n" << why << format_trace(t_, upto);
-        v.message = o.str();
-        return v;
+        return disagreement(t_, i, why, upto, "trace conformance", "the spec");
     }
 
     std::uint64_t num(const expr& e) const {

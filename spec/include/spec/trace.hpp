@@ -162,6 +162,10 @@ std::uint32_t spec_record_for(const std::map<std::uint32_t, std::uint32_t>& op_m
 void track_fifo(std::deque<std::uint32_t>& fifo, std::uint32_t k, std::uint64_t before,
                 std::uint64_t after);
 std::string format_step(const Step& step);
+// For the trace checkers: the verdict "step i disagrees with <against>", `why` and the trace up
+// to step `upto`, headed "COUNTEREXAMPLE (<check>)".
+Verdict disagreement(const Trace& trace, std::size_t i, const std::string& why, std::size_t upto,
+                     const char* check, const char* against);
 // A number as traces print it: decimal below 0x10000, else hexadecimal.
 std::string trace_number(std::uint64_t v);
 
