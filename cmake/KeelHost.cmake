@@ -1,18 +1,5 @@
-# Host-build helpers: sanitizers, test dependencies, a function to add GoogleTest suites.
-set(KEEL_SANITIZE "address,undefined" CACHE STRING
-    "Sanitizers for host code: 'address,undefined', 'thread' or 'none'")
-
-add_library(keel_sanitize INTERFACE)
-if(NOT KEEL_SANITIZE STREQUAL "none" AND NOT KEEL_SANITIZE STREQUAL "")
-    target_compile_options(keel_sanitize INTERFACE -fsanitize=${KEEL_SANITIZE} -fno-omit-frame-pointer
-                                                   -fno-sanitize-recover=all)
-    target_link_options(keel_sanitize INTERFACE -fsanitize=${KEEL_SANITIZE})
-endif()
-
-add_library(keel_warnings INTERFACE)
-target_compile_options(keel_warnings INTERFACE -Wall -Wextra -Werror -Wshadow -Wconversion
-                                               -Wno-sign-conversion)
-
+# Host-build helpers: test dependencies and a function to add GoogleTest suites (the
+# sanitizer and warning flags are environments, in KeelLibrary.cmake).
 find_package(Threads REQUIRED)
 find_package(GTest REQUIRED)
 include(GoogleTest)

@@ -20,35 +20,18 @@ include(CMakePackageConfigHelpers)
 set(KEEL_IPC_VERSION ${PROJECT_VERSION})
 set(KEEL_IPC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/keel_ipc)
 
-# The in-tree keel_ipc_host_platform is built with this build's sanitizers (it serves tests and
-# fuzzers) and names source-tree include paths; a consumer must get neither. So the installed
-# hosted Platform is the same source built plain, exactly as keel_ipc is the plain twin of
-# keel_ipc_checked.
-add_library(keel_ipc_host_platform_plain STATIC ${CMAKE_CURRENT_SOURCE_DIR}/host/host_platform.cpp)
-target_include_directories(keel_ipc_host_platform_plain
-    PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/host>
-           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/ipc/host>)
-target_link_libraries(keel_ipc_host_platform_plain PUBLIC keel_ipc)
-target_compile_options(keel_ipc_host_platform_plain PRIVATE -O2 -Wall -Wextra -Werror)
-set_target_properties(keel_ipc_host_platform_plain PROPERTIES
-    EXPORT_NAME ipc_host_platform
-    # Its own directory: the build tree already has a libkeel_ipc_host_platform.a (sanitized).
-    ARCHIVE_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/plain
-    OUTPUT_NAME keel_ipc_host_platform
-    POSITION_INDEPENDENT_CODE ON)
-# keel_ipc needs platform_panic, which this archive defines; a program that names nothing of
-# HostPlatform itself would otherwise have the linker skip the archive (it comes before
-# libkeel_ipc.a on the link line) and fail on the undefined hook. Asking for the symbol up
-# front makes the linker take it, whatever the order.
-set(KEEL_IPC_PANIC_SYMBOL _ZN4keel3ipc14platform_panicEPKc)  # keel::ipc::platform_panic(char const*)
-target_link_options(keel_ipc_host_platform_plain INTERFACE
-                    "LINKER:--undefined=${KEEL_IPC_PANIC_SYMBOL}")
-set_target_properties(keel_ipc PROPERTIES EXPORT_NAME ipc)
+# The installed libraries are the `host` variants of keel_library (ipc/CMakeLists.txt): the
+# same sources as the checked ones the tests use, built plain, named without the suffix.
+set_target_properties(keel_ipc_host PROPERTIES EXPORT_NAME ipc)
+set_target_properties(keel_ipc_host_platform_host PROPERTIES EXPORT_NAME ipc_host_platform)
+target_include_directories(keel_ipc_host_platform_host INTERFACE
+                           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/ipc/host>)
+target_link_libraries(keel_ipc_host_platform_host INTERFACE keel_ipc_host)
 
 # ---- component keel_ipc: headers, library, package, pkg-config ----
-install(DIRECTORY ${KEEL_IPC_INCLUDE}/ipc DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/ipc DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         COMPONENT keel_ipc FILES_MATCHING PATTERN "*.hpp")
-install(TARGETS keel_ipc EXPORT keel_ipc_targets
+install(TARGETS keel_ipc_host EXPORT keel_ipc_targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT keel_ipc
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT keel_ipc_targets NAMESPACE keel:: FILE keel_ipc_targets.cmake
@@ -116,7 +99,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/keel_ipc_host_platform.pc
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT keel_ipc_host_platform)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/host/host_platform.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/ipc/host COMPONENT keel_ipc_host_platform)
-install(TARGETS keel_ipc_host_platform_plain EXPORT keel_ipc_host_platform_targets
+install(TARGETS keel_ipc_host_platform_host EXPORT keel_ipc_host_platform_targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT keel_ipc_host_platform)
 install(EXPORT keel_ipc_host_platform_targets NAMESPACE keel::
         FILE keel_ipc_host_platform_targets.cmake DESTINATION ${KEEL_IPC_CMAKE_DIR}
@@ -125,7 +108,7 @@ install(EXPORT keel_ipc_host_platform_targets NAMESPACE keel::
 # ---- the install-and-consume test ----
 # Installs the two components into a prefix under the build tree, builds
 # examples/consumer/ against it with find_package and again with pkg-config, and runs both.
-# It installs what the build made: build keel_ipc and keel_ipc_host_platform_plain first (a
+# It installs what the build made: build keel_ipc_host and keel_ipc_host_platform_host first (a
 # plain `cmake --build build/host` does).
 if(BUILD_TESTING AND NOT KEEL_TSAN_ONLY)
     add_test(NAME ipc_install_consumer

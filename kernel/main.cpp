@@ -2,6 +2,7 @@
 // memory-map summary, then either runs the kernel tests (command line word `test`) or idles.
 #include <keel/boot_info.hpp>
 
+#include <keel/c/libc.hpp>
 #include "arch/cpu.hpp"
 #include "arch/gdt.hpp"
 #include "arch/idt.hpp"
@@ -10,7 +11,6 @@
 #include "boot_handoff.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
-#include "lib/string.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
 #include "mm/frame_allocator.hpp"

@@ -3,8 +3,8 @@
 // Runs in 32-bit protected mode with paging off: physical addresses are pointers.
 #include <keel/boot_info.hpp>
 
+#include <keel/elf/elf_check.hpp>
 #include "bios_rsdp.hpp"
-#include "elf_check.hpp"
 #include "loader_io.hpp"
 #include "memory_map.hpp"
 #include "module_string.hpp"
@@ -51,7 +51,7 @@ boot::MemoryRange g_reserved_storage[kMaxReserved];
 boot::RangeSet g_reserved(g_reserved_storage, kMaxReserved);
 boot::MemoryRange g_usable_storage[boot::kMaxMemoryRanges];
 boot::RangeSet g_usable(g_usable_storage, boot::kMaxMemoryRanges);
-boot::KernelImage g_kernel;
+elf::Image g_kernel;
 Handoff g_handoff;
 
 void reserve(uint64_t base, uint64_t end) {
@@ -88,15 +88,15 @@ bool cpu_has(uint32_t leaf, uint32_t edx_bit) {
 void load_kernel(const uint8_t* file, PageTableBuilder& tables, boot::BootInfo* info) {
     uint64_t lowest = ~0ull, highest = 0;
     for (uint32_t i = 0; i < g_kernel.segment_count; ++i) {
-        const boot::KernelSegment& s = g_kernel.segments[i];
+        const elf::Segment& s = g_kernel.segments[i];
         const uint64_t first = boot::align_down(s.vaddr, boot::kPageSize);
         const uint64_t bytes = boot::align_up(s.vaddr + s.memsz, boot::kPageSize) - first;
         const uint64_t phys = alloc(bytes);
         auto* dst = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(phys + (s.vaddr - first)));
         memcpy(dst, file + s.file_offset, static_cast<size_t>(s.filesz));
         for (uint64_t off = 0; off < bytes; off += boot::kPageSize) {
-            tables.map_page(first + off, phys + off, (s.flags & boot::kSegmentWrite) != 0,
-                            (s.flags & boot::kSegmentExecute) != 0);
+            tables.map_page(first + off, phys + off, (s.flags & elf::kSegmentWrite) != 0,
+                            (s.flags & elf::kSegmentExecute) != 0);
         }
         if (phys < lowest)
             lowest = phys;
@@ -160,7 +160,7 @@ extern "C" [[noreturn]] void loader_main(uint32_t magic, uint32_t mbi) {
     if (km.end < km.start)
         fail("kernel module has a negative size");
     const auto* file = reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(km.start));
-    err = boot::validate_kernel_elf(file, km.end - km.start, &g_kernel);
+    err = elf::validate_kernel_elf(file, km.end - km.start, &g_kernel);
     if (err != nullptr) {
         print("keel-loader: kernel module '");
         print(kernel_name);

@@ -1,6 +1,6 @@
 #include "debug/crash.hpp"
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "log/log.hpp"
 #include "panic.hpp"
 

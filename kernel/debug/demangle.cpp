@@ -1,6 +1,6 @@
 #include "debug/demangle.hpp"
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 
 namespace keel::debug {
 

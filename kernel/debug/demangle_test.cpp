@@ -1,6 +1,6 @@
 // Kernel tests for the backtrace demangler, on names of the shapes the kernel's symbols take.
 #include "debug/demangle.hpp"
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "test/ktest.hpp"
 
 namespace keel::debug {

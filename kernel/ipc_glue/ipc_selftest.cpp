@@ -5,7 +5,7 @@
 #include <ipc/layout.hpp>
 #include <ipc/server.hpp>
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "mm/heap.hpp"
 #include "test/ktest.hpp"
 

@@ -1,6 +1,6 @@
 #include "log/log.hpp"
 
-#include "lib/format.hpp"
+#include <keel/c/format.hpp>
 #include "log/serial.hpp"
 
 namespace keel::log {

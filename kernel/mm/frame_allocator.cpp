@@ -1,6 +1,6 @@
 #include "mm/frame_allocator.hpp"
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "panic.hpp"
 
 namespace keel::mm {

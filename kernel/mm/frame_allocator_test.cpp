@@ -1,7 +1,7 @@
 // Kernel tests for the frame allocator: distinct frames inside usable RAM, accounting, reuse.
 #include "mm/frame_allocator.hpp"
+#include <keel/c/libc.hpp>
 #include "boot_handoff.hpp"
-#include "lib/string.hpp"
 #include "test/ktest.hpp"
 
 namespace keel::mm {

@@ -1,6 +1,6 @@
 // Kernel tests for the heap: alignment, no overlap, reuse and coalescing, growth, new/delete.
 #include "mm/heap.hpp"
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "test/ktest.hpp"
 
 namespace keel::heap {

@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
 #include "proc/process.hpp"

@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "sched/wait_queue.hpp"
 
 namespace keel::obj {

@@ -1,6 +1,6 @@
 #include "obj/object.hpp"
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "mm/user_copy.hpp"
 #include "panic.hpp"
 

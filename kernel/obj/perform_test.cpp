@@ -3,7 +3,7 @@
 // kWouldBlock with a wait queue instead of sleeping.
 #include "obj/perform.hpp"
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "obj/pipe.hpp"
 #include "proc/process.hpp"
 #include "test/ktest.hpp"

@@ -14,13 +14,7 @@ namespace keel::obj {
 
 namespace {
 
-constexpr uint16_t kOpLimit = abi::kQueueOpBase + static_cast<uint16_t>(abi::Op::kCount);
-static_assert(abi::kQueueOpBase == ipc::abi::kFirstServiceOp);
-static_assert(abi::kQueueErrorBase == ipc::abi::kFirstServiceStatus);
-
-uint16_t status_of(Error e) {
-    return static_cast<uint16_t>(abi::kQueueErrorBase + static_cast<uint16_t>(e));
-}
+constexpr uint16_t kOpLimit = abi::queue_opcode(abi::Op::kCount);
 
 }  // namespace
 
@@ -84,7 +78,8 @@ OpResult Queue::get_meta(Request& req) {
 }
 
 void Queue::finish(uint32_t op, const OpResult& r) {
-    const uint16_t status = r.ok ? static_cast<uint16_t>(ipc::abi::Status::Ok) : status_of(r.error);
+    const uint16_t status =
+        r.ok ? static_cast<uint16_t>(ipc::abi::Status::Ok) : abi::queue_error_status(r.error);
     // Cannot fail: op is one we took and have not completed.
     (void)server_.complete(op, status, r.ok ? r.value : 0);
 }

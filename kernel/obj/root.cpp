@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "proc/process.hpp"
 
 namespace keel::obj {

@@ -184,7 +184,7 @@ OpResult Served::forward(Request& req) {
                 return OpResult::fail(Error::kPeerGone);
         }
         ipc::Request r;
-        r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(req.op));
+        r.opcode = abi::queue_opcode(req.op);
         r.length = static_cast<uint32_t>(req.buffer.length());
         r.args[0] = req.arg;
         uint32_t tag = 0;
@@ -240,10 +240,8 @@ OpResult Served::forward(Request& req) {
         }
     } else if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone)) {
         result = OpResult::fail(Error::kPeerGone);
-    } else if (s.status > abi::kQueueErrorBase &&
-               s.status <= abi::kQueueErrorBase + static_cast<uint16_t>(Error::kProtocol) &&
-               s.status != abi::kQueueErrorBase + static_cast<uint16_t>(Error::kWouldBlock)) {
-        result = OpResult::fail(static_cast<Error>(s.status - abi::kQueueErrorBase));
+    } else if (Error e{}; abi::decode_queue_error(s.status, &e)) {
+        result = OpResult::fail(e);
     }
     s.buffer.reset();
     s.state = kFree;

@@ -1,6 +1,6 @@
 #include "proc/init_process.hpp"
 
-#include "lib/string.hpp"
+#include <keel/c/libc.hpp>
 #include "log/log.hpp"
 #include "mm/address.hpp"
 #include "obj/console.hpp"

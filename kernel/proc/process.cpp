@@ -2,8 +2,8 @@
 
 #include <new>
 
+#include <keel/c/libc.hpp>
 #include "arch/cpu.hpp"
-#include "lib/string.hpp"
 #include "log/log.hpp"
 #include "obj/memory.hpp"
 #include "panic.hpp"

@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "elf_check.hpp"  // boot/src: the loader's ELF validation, shared
+#include <keel/elf/elf_check.hpp>
 #include "log/log.hpp"
 #include "sched/scheduler.hpp"
 
@@ -12,17 +12,17 @@ namespace {
 
 // Maps each validated segment as a private memory object holding its file bytes (the rest
 // zero), with the segment's own permissions: writable only if W, executable only if X.
-obj::OpResult load_segments(Process& p, const uint8_t* file, const boot::KernelImage& img) {
+obj::OpResult load_segments(Process& p, const uint8_t* file, const elf::Image& img) {
     for (uint32_t i = 0; i < img.segment_count; ++i) {
-        const boot::KernelSegment& s = img.segments[i];
+        const elf::Segment& s = img.segments[i];
         const uint64_t first = s.vaddr & ~(mm::kPageSize - 1);
         const uint64_t end = (s.vaddr + s.memsz + mm::kPageSize - 1) & ~(mm::kPageSize - 1);
         obj::MemoryObject* m = obj::MemoryObject::create(end - first);
         if (m == nullptr)
             return obj::OpResult::fail(abi::Error::kNoMemory);
         (void)m->write_bytes(s.vaddr - first, file + s.file_offset, s.filesz);
-        const obj::OpResult r = p.map_memory(*m, first, (s.flags & boot::kSegmentWrite) != 0,
-                                             (s.flags & boot::kSegmentExecute) != 0);
+        const obj::OpResult r = p.map_memory(*m, first, (s.flags & elf::kSegmentWrite) != 0,
+                                             (s.flags & elf::kSegmentExecute) != 0);
         m->release();
         if (!r.ok)
             return r;
@@ -41,10 +41,10 @@ obj::OpResult spawn(const SpawnRequest& req, Process** out) {
         return obj::OpResult::fail(abi::Error::kNoMemory);
     (void)req.image->read_bytes(0, file, size);
 
-    boot::KernelImage img;
+    elf::Image img;
     const char* why =
-        boot::validate_elf_in_range(file, size, abi::kUserImageLowest, abi::kUserImageHighest,
-                                    "segment outside the user image area", &img);
+        elf::validate_elf_in_range(file, size, abi::kUserImageLowest, abi::kUserImageHighest,
+                                   "segment outside the user image area", &img);
     if (why != nullptr) {
         log::info("spawn: program image rejected: %s", why);
         delete[] file;

@@ -1,6 +1,6 @@
 // Program loading: a new process from an ELF64 image held in a memory object. The image is
 // hostile input: it is copied into the kernel and validated with the loader's own checks
-// (boot/src/elf_check.cpp) against the user image area before any segment is mapped; a bad
+// (lib/elf) against the user image area before any segment is mapped; a bad
 // image fails with kBadImage and a logged reason, never a kernel fault.
 #pragma once
 

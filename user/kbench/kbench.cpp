@@ -24,10 +24,11 @@
 #include <span>
 #include <utility>
 
+#include <keel/c/format.hpp>
+#include <keel/c/libc.hpp>
 #include "queue.hpp"
 #include "runtime.hpp"
 #include "serve.hpp"
-#include "text.hpp"
 
 using namespace keel;
 using namespace keel::user;
@@ -116,7 +117,7 @@ void server_main(uint64_t arg) {
                 memcpy(data.data(), &size, 8);
                 (void)s.complete(op->id, kOk, 8);
             } else {
-                (void)s.complete(op->id, serve_error_status(abi::Error::kNotSupported), 0);
+                (void)s.complete(op->id, queue_error_status(abi::Error::kNotSupported), 0);
             }
             ctx->served.store(ctx->served.load(std::memory_order_relaxed) + 1,
                               std::memory_order_relaxed);  // one writer: no locked add

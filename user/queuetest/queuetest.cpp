@@ -7,10 +7,11 @@
 #include <new>
 #include <utility>
 
+#include <keel/c/format.hpp>
+#include <keel/c/libc.hpp>
 #include "check.hpp"
 #include "queue.hpp"
 #include "serve.hpp"
-#include "text.hpp"
 
 using namespace keel;
 using namespace keel::user;
@@ -531,7 +532,7 @@ uint32_t serve_round(ServePort& sp, TestStore& store) {
         uint64_t value = 0;
         if ((o != Op::kRead && o != Op::kWrite) || at > sizeof store.bytes ||
             data.size() > sizeof store.bytes - at) {
-            status = serve_error_status(o == Op::kRead || o == Op::kWrite ? Error::kInvalidArgument
+            status = queue_error_status(o == Op::kRead || o == Op::kWrite ? Error::kInvalidArgument
                                                                           : Error::kNotSupported);
         } else if (o == Op::kRead) {
             memcpy(data.data(), store.bytes + at, data.size());

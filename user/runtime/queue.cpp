@@ -56,7 +56,7 @@ int64_t Queue::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_
 ipc::Result<uint32_t> Queue::submit(Op op, Handle object, uint64_t arg, uint64_t user_data) {
     ipc::Request r;
     r.user_data = user_data;
-    r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(op));
+    r.opcode = abi::queue_opcode(op);
     r.object = object;
     r.args[0] = arg;
     return client_.submit(r);
@@ -66,7 +66,7 @@ ipc::Result<uint32_t> Queue::submit(Op op, Handle object, uint64_t arg, uint64_t
                                     ipc::Buffer&& buffer, uint32_t length) {
     ipc::Request r;
     r.user_data = user_data;
-    r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(op));
+    r.opcode = abi::queue_opcode(op);
     r.object = object;
     r.length = length;
     r.args[0] = arg;

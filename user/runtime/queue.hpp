@@ -56,9 +56,4 @@ class Queue {
     void* storage_ = nullptr;
 };
 
-// Status of a completion for an operation that failed with e (abi::kQueueErrorBase + e).
-inline constexpr uint16_t queue_error_status(abi::Error e) {
-    return static_cast<uint16_t>(abi::kQueueErrorBase + static_cast<uint16_t>(e));
-}
-
 }  // namespace keel::user

@@ -2,8 +2,8 @@
 
 #include <cstdarg>
 
-#include "lib/format.hpp"
-#include "lib/string.hpp"
+#include <keel/c/format.hpp>
+#include <keel/c/libc.hpp>
 
 extern "C" void (*const __init_array_start[])();
 extern "C" void (*const __init_array_end[])();

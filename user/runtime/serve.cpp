@@ -28,7 +28,7 @@ int64_t ServePort::create(uint32_t capacity, uint32_t buffer_count, uint32_t buf
         (void)destroy();
         return err(Error::kNoMemory);
     }
-    const uint16_t limit = abi::kQueueOpBase + static_cast<uint16_t>(abi::Op::kCount);
+    const uint16_t limit = abi::queue_opcode(abi::Op::kCount);
     const auto attached =
         server_.attach({reinterpret_cast<std::byte*>(info.address), info.size},
                        {static_cast<std::byte*>(storage_), storage_size}, geometry, limit);

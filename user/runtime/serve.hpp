@@ -49,9 +49,4 @@ class ServePort {
     void* storage_ = nullptr;
 };
 
-// Completion status for an operation that failed with e (abi::kQueueErrorBase + e).
-inline constexpr uint16_t serve_error_status(abi::Error e) {
-    return static_cast<uint16_t>(abi::kQueueErrorBase + static_cast<uint16_t>(e));
-}
-
 }  // namespace keel::user

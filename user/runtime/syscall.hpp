@@ -9,6 +9,7 @@ namespace keel::user {
 using abi::Error;
 using abi::Handle;
 using abi::Op;
+using abi::queue_error_status;
 
 inline int64_t syscall(abi::Syscall n, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0,
                        uint64_t d = 0, uint64_t e = 0) {

@@ -3,8 +3,9 @@
 // child processes that fault while the parent watches. Started by init as a boot module; it
 // prints "N passed, N failed" and exits with 0 only when nothing failed (init then stops the
 // machine with that result). Run with arguments "child MODE" it is one of its own children.
+#include <keel/c/format.hpp>
+#include <keel/c/libc.hpp>
 #include "check.hpp"
-#include "text.hpp"
 
 using namespace keel;
 using namespace keel::user;

@@ -1,6 +1,6 @@
-// A small printf for the kernel: %s %c %d %i %u %x %p %%, with l/ll/z length modifiers
-// (all integers are handled as 64-bit), a field width and the 0 flag. Output goes to a sink
-// one character at a time, so nothing is buffered or allocated.
+// A small printf for freestanding code (the kernel's log, the user runtime): %s %c %d %i %u %x
+// %p %%, with l/ll/z length modifiers (all integers are handled as 64-bit), a field width and
+// the 0 flag. Output goes to a sink one character at a time: nothing is buffered or allocated.
 #pragma once
 
 #include <cstdarg>

@@ -1,4 +1,4 @@
-#include "lib/format.hpp"
+#include <keel/c/format.hpp>
 
 #include <cstdint>
 

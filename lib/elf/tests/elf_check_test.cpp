@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "elf_check.hpp"
+#include <keel/elf/elf_check.hpp>
 
-namespace keel::boot {
+namespace keel::elf {
 namespace {
 
 constexpr uint64_t kText = 0xffffffff80100000ull;
@@ -52,7 +52,7 @@ std::vector<uint8_t> make_elf(std::vector<Phdr> phdrs = {}, uint64_t entry = kTe
 }
 
 std::string check(const std::vector<uint8_t>& f, uint64_t size) {
-    KernelImage img{};
+    Image img{};
     const char* err = validate_kernel_elf(f.data(), size, &img);
     return err == nullptr ? "ok" : err;
 }
@@ -62,7 +62,7 @@ std::string check(const std::vector<uint8_t>& f) {
 
 TEST(ElfCheck, AcceptsWellFormedKernel) {
     const auto f = make_elf();
-    KernelImage img{};
+    Image img{};
     ASSERT_EQ(validate_kernel_elf(f.data(), f.size(), &img), nullptr);
     EXPECT_EQ(img.entry, kText + 0x10);
     ASSERT_EQ(img.segment_count, 2u);
@@ -142,7 +142,7 @@ TEST(ElfCheck, RejectsMaliciousProgramHeaders) {
               "dynamically linked executables are not supported");
     EXPECT_EQ(check(make_elf({{4, 4, 0x1000, kText, 0x10, 0x10}})), "no loadable segments");
     std::vector<Phdr> many;
-    for (uint64_t i = 0; i < kMaxKernelSegments + 1; ++i) {
+    for (uint64_t i = 0; i < kMaxSegments + 1; ++i) {
         many.push_back({1, 5, 0x1000, kText + i * 0x1000, 0x10, 0x10});
     }
     EXPECT_EQ(check(make_elf(many)), "too many loadable segments");
@@ -157,27 +157,27 @@ TEST(ElfCheck, RandomCorruptionNeverReadsOutOfBounds) {
             seed = seed * 1103515245u + 12345u;
             f[(seed >> 8) % 0x200] = static_cast<uint8_t>(seed >> 24);
         }
-        KernelImage img{};
+        Image img{};
         const char* err = validate_kernel_elf(f.data(), f.size(), &img);
         if (err == nullptr) {
             // Whatever was accepted must really satisfy the contract.
             for (uint32_t i = 0; i < img.segment_count; ++i) {
                 EXPECT_LE(img.segments[i].file_offset + img.segments[i].filesz, f.size());
-                EXPECT_GE(img.segments[i].vaddr, kKernelBase);
+                EXPECT_GE(img.segments[i].vaddr, boot::kKernelBase);
             }
         }
     }
 }
 
 }  // namespace
-}  // namespace keel::boot
+}  // namespace keel::elf
 
-namespace keel::boot {
+namespace keel::elf {
 namespace {
 
 // The kernel validates user programs with the same code and a user range.
 std::string check_user(const std::vector<uint8_t>& f) {
-    KernelImage img{};
+    Image img{};
     const char* err = validate_elf_in_range(f.data(), f.size(), 0x10000, 0x40000000,
                                             "outside the user area", &img);
     return err == nullptr ? "ok" : err;
@@ -198,4 +198,4 @@ TEST(ElfCheck, UserRangeBoundsEverySegment) {
 }
 
 }  // namespace
-}  // namespace keel::boot
+}  // namespace keel::elf

@@ -1,15 +1,9 @@
-// Declarations of the kernel libc (lib/string.cpp) and small string helpers built on it.
+// Small string helpers for freestanding code, on keel::c's byte loops (usable on the host too).
 #pragma once
 
-#include <cstddef>
+#include <stddef.h>
 
-extern "C" {
-void* memcpy(void* dst, const void* src, size_t n);
-void* memmove(void* dst, const void* src, size_t n);
-void* memset(void* dst, int c, size_t n);
-int memcmp(const void* a, const void* b, size_t n);
-size_t strlen(const char* s);
-}
+#include <keel/c/mem.hpp>
 
 namespace keel {
 
@@ -23,14 +17,14 @@ inline bool str_equal(const char* a, const char* b) {
 
 // True when `word` appears in the space-separated `line` as a whole word.
 inline bool has_word(const char* line, const char* word) {
-    const size_t n = strlen(word);
+    const size_t n = c::length(word);
     for (const char* p = line; *p != '\0';) {
         while (*p == ' ')
             ++p;
         const char* end = p;
         while (*end != '\0' && *end != ' ')
             ++end;
-        if (static_cast<size_t>(end - p) == n && memcmp(p, word, n) == 0)
+        if (static_cast<size_t>(end - p) == n && c::compare(p, word, n) == 0)
             return true;
         p = end;
     }

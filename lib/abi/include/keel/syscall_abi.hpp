@@ -1,6 +1,7 @@
-// The system-call ABI: numbers, operations, errors, rights, object kinds and the structures
-// the kernel and user programs exchange. Defined once, here, and included by both sides
-// (kernel/ and user/), so nothing is mirrored by hand. docs/syscalls.md explains each item.
+// The system-call ABI: numbers, operations, errors, rights, object kinds, the structures the
+// kernel and user programs exchange, and how operations and their failures are coded in a
+// queue's entries. Defined once, here (lib/abi), and included by both sides (kernel/ and
+// user/), so nothing is mirrored by hand. docs/syscalls.md explains each item.
 //
 // Calling convention (x86-64 `syscall`): rax = number, arguments in rdi, rsi, rdx, r10, r8;
 // the result is in rax. rcx and r11 are clobbered (the CPU uses them), every other register
@@ -9,6 +10,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <ipc/abi.hpp>
 
 namespace keel::abi {
 
@@ -161,8 +164,9 @@ struct QueueInfo {
     uint64_t size;     // its bytes (ipc::Layout::compute(geometry)->total_size)
 };
 static_assert(sizeof(QueueInfo) == 16);
-inline constexpr uint16_t kQueueOpBase = 16;        // ipc::abi::kFirstServiceOp
-inline constexpr uint16_t kQueueErrorBase = 0x100;  // ipc::abi::kFirstServiceStatus
+// Operations and errors take the first opcodes and statuses ipc leaves to the service.
+inline constexpr uint16_t kQueueOpBase = ipc::abi::kFirstServiceOp;
+inline constexpr uint16_t kQueueErrorBase = ipc::abi::kFirstServiceStatus;
 inline constexpr uint32_t kMaxQueueCapacity = 256;
 inline constexpr uint32_t kMaxQueueBuffers = 256;
 inline constexpr uint64_t kMaxQueueRegion = 4ull << 20;
@@ -180,6 +184,32 @@ struct ServeInfo {
     uint32_t served;  // kServed handle: all of read, write, share
 };
 static_assert(sizeof(ServeInfo) == 24);
+
+// The queue codec: one place that turns an Op into a submission's opcode and an Error into a
+// completion's status, and back. Decoding is total: anything that is not a valid code gives
+// false, so a hostile peer's entry can be handed straight to it.
+inline constexpr uint16_t queue_opcode(Op op) {
+    return static_cast<uint16_t>(kQueueOpBase + static_cast<uint16_t>(op));
+}
+inline constexpr bool decode_queue_opcode(uint16_t opcode, Op* out) {
+    if (opcode < kQueueOpBase || opcode >= queue_opcode(Op::kCount))
+        return false;
+    *out = static_cast<Op>(opcode - kQueueOpBase);
+    return true;
+}
+inline constexpr uint16_t queue_error_status(Error e) {
+    return static_cast<uint16_t>(kQueueErrorBase + static_cast<uint16_t>(e));
+}
+// A status in kQueueErrorBase + [1, kProtocol]; kWouldBlock is internal to the kernel and never
+// a valid completion, so it decodes as false too.
+inline constexpr bool decode_queue_error(uint16_t status, Error* out) {
+    if (status <= kQueueErrorBase || status > queue_error_status(Error::kProtocol) ||
+        status == queue_error_status(Error::kWouldBlock)) {
+        return false;
+    }
+    *out = static_cast<Error>(status - kQueueErrorBase);
+    return true;
+}
 
 // Limits.
 inline constexpr uint64_t kMaxIoLength = 1ull << 20;     // one do_io transfer

@@ -1,10 +1,13 @@
-#include "elf_check.hpp"
+#include <keel/elf/elf_check.hpp>
 
-#include "range_set.hpp"
-
-namespace keel::boot {
+namespace keel::elf {
 
 namespace {
+
+using boot::kPageSize;
+// No segment may end above this (the last page of the address space stays out of reach), which
+// also keeps page rounding of a segment's end from overflowing.
+constexpr uint64_t kTop = ~0ull - kPageSize;
 
 constexpr uint64_t kEhdrSize = 64;
 constexpr uint64_t kPhdrSize = 56;
@@ -30,6 +33,10 @@ uint64_t u64(const uint8_t* p) {
     return read_le(p, 8);
 }
 
+uint64_t page_down(uint64_t v) {
+    return v & ~(kPageSize - 1);
+}
+
 // True when [offset, offset + length) lies inside a file of `size` bytes, without overflow.
 bool in_file(uint64_t offset, uint64_t length, uint64_t size) {
     return offset <= size && length <= size - offset;
@@ -37,13 +44,13 @@ bool in_file(uint64_t offset, uint64_t length, uint64_t size) {
 
 }  // namespace
 
-const char* validate_kernel_elf(const uint8_t* file, uint64_t size, KernelImage* out) {
-    return validate_elf_in_range(file, size, kKernelBase, kMaxAddress - kPageSize,
+const char* validate_kernel_elf(const uint8_t* file, uint64_t size, Image* out) {
+    return validate_elf_in_range(file, size, boot::kKernelBase, kTop,
                                  "segment outside the kernel's higher half", out);
 }
 
 const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t lowest,
-                                  uint64_t highest, const char* outside, KernelImage* out) {
+                                  uint64_t highest, const char* outside, Image* out) {
     if (file == nullptr || size < kEhdrSize)
         return "truncated: smaller than an ELF header";
     if (file[0] != 0x7f || file[1] != 'E' || file[2] != 'L' || file[3] != 'F') {
@@ -82,31 +89,31 @@ const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t l
         }
         if (type != kPtLoad)
             continue;
-        KernelSegment seg{u64(ph + 16), u64(ph + 40), u64(ph + 8), u64(ph + 32), u32(ph + 4)};
+        Segment seg{u64(ph + 16), u64(ph + 40), u64(ph + 8), u64(ph + 32), u32(ph + 4)};
         if (seg.memsz == 0)
             continue;
-        if (out->segment_count == kMaxKernelSegments)
+        if (out->segment_count == kMaxSegments)
             return "too many loadable segments";
         if (seg.filesz > seg.memsz)
             return "segment file size exceeds its memory size";
         if (!in_file(seg.file_offset, seg.filesz, size)) {
             return "truncated: segment data lies past the end of the file";
         }
-        if (seg.memsz > kMaxKernelSegmentSize)
+        if (seg.memsz > kMaxSegmentSize)
             return "segment too large";
         if (seg.vaddr < lowest)
             return outside;
-        if (saturating_end(seg.vaddr, seg.memsz) > kMaxAddress - kPageSize) {
+        if (seg.vaddr > kTop || seg.memsz > kTop - seg.vaddr)
             return "segment wraps the address space";
-        }
         if (seg.vaddr + seg.memsz > highest)
             return outside;
-        const uint64_t first = align_down(seg.vaddr, kPageSize);
-        const uint64_t last = align_up(seg.vaddr + seg.memsz, kPageSize);
+        // Both ends lie below kTop (checked above), so rounding them to pages cannot overflow.
+        const uint64_t first = page_down(seg.vaddr);
+        const uint64_t last = page_down(seg.vaddr + seg.memsz + kPageSize - 1);
         for (uint32_t j = 0; j < out->segment_count; ++j) {
-            const KernelSegment& o = out->segments[j];
-            const uint64_t ofirst = align_down(o.vaddr, kPageSize);
-            const uint64_t olast = align_up(o.vaddr + o.memsz, kPageSize);
+            const Segment& o = out->segments[j];
+            const uint64_t ofirst = page_down(o.vaddr);
+            const uint64_t olast = page_down(o.vaddr + o.memsz + kPageSize - 1);
             if (first < olast && ofirst < last)
                 return "loadable segments share a page";
         }
@@ -123,4 +130,4 @@ const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t l
     return nullptr;
 }
 
-}  // namespace keel::boot
+}  // namespace keel::elf
