@@ -18,6 +18,7 @@ expect() { # want_rc description command...
         echo "FAIL: $what (exit $rc)"; cat "$tmp/out"; fail=1
     else
         echo "ok: $what"
+        if [ "$want" = 1 ]; then sed 's/^/      /' "$tmp/out" | head -n 3; fi
     fi
 }
 expect 0 "clean tree passes the format check" "$here/check-format.sh" "$tmp"
@@ -29,4 +30,81 @@ printf '#include <cstdio>\n' >"$tmp/ipc/src/hosted.cpp"
 expect 1 "<cstdio> in ipc/src fails the include check" "$here/check-ipc-includes.sh" "$tmp"
 printf '#include "../../kernel/x.hpp"\n' >"$tmp/ipc/src/hosted.cpp"
 expect 1 "a quoted include in ipc/src fails the include check" "$here/check-ipc-includes.sh" "$tmp"
+
+# Workflows: a sane pair (the test workflow and a ClusterFuzzLite one with its build files).
+wf="$tmp/.github/workflows"
+mkdir -p "$wf" "$tmp/.clusterfuzzlite"
+printf 'FROM x\n' >"$tmp/.clusterfuzzlite/Dockerfile"
+printf '#!/bin/bash\n' >"$tmp/.clusterfuzzlite/build.sh"
+printf 'language: c++\n' >"$tmp/.clusterfuzzlite/project.yaml"
+cat >"$wf/test.yml" <<'YML'
+on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: docker run --rm -v "$PWD:/keel" -w /keel debian:12 .ci/run
+YML
+cat >"$wf/fuzz.yml" <<'YML'
+on:
+  schedule:
+    - cron: "0 2 * * *"
+jobs:
+  fuzz:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: google/clusterfuzzlite/actions/run_fuzzers@v1
+        with:
+          mode: batch
+YML
+check_wf=("$here/check-workflows.py" "$tmp")
+expect 0 "clean workflows pass the workflow check" "${check_wf[@]}"
+plant() { # file content: replace a workflow, expect the check to fail, restore
+    cp "$wf/$1" "$tmp/saved"; printf '%s\n' "$2" >"$wf/$1"
+    expect 1 "$3" "${check_wf[@]}"
+    cp "$tmp/saved" "$wf/$1"
+}
+plant test.yml 'on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: [.ci/run' "invalid YAML fails the workflow check"
+plant test.yml 'jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: .ci/run' "a workflow without \`on\` fails the workflow check"
+plant test.yml 'on: [push, pull_request]
+jobs:
+  test:
+    steps:
+      - run: .ci/run' "a job without runs-on fails the workflow check"
+plant test.yml 'on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest' "a job without steps fails the workflow check"
+plant test.yml 'on: [push, pull-request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: .ci/run' "an unknown event fails the workflow check"
+plant test.yml 'on: [push, pull_request]
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - run: cmake --build build/host' "no workflow running .ci/run fails the workflow check"
+plant fuzz.yml 'on: workflow_dispatch
+jobs:
+  fuzz:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: google/clusterfuzzlite/actions/run_fuzzers' "an unversioned action fails the workflow check"
+mv "$tmp/.clusterfuzzlite/build.sh" "$tmp/build.sh.saved"
+expect 1 "ClusterFuzzLite without .clusterfuzzlite/build.sh fails the workflow check" "${check_wf[@]}"
+mv "$tmp/build.sh.saved" "$tmp/.clusterfuzzlite/build.sh"
+expect 0 "restored workflows pass the workflow check again" "${check_wf[@]}"
 exit $fail
