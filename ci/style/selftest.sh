@@ -107,4 +107,32 @@ mv "$tmp/.clusterfuzzlite/build.sh" "$tmp/build.sh.saved"
 expect 1 "ClusterFuzzLite without .clusterfuzzlite/build.sh fails the workflow check" "${check_wf[@]}"
 mv "$tmp/build.sh.saved" "$tmp/.clusterfuzzlite/build.sh"
 expect 0 "restored workflows pass the workflow check again" "${check_wf[@]}"
+
+# Doc paths: links resolve against the Markdown file, backticked paths against the root (or
+# the file's folder); URLs, build outputs, globs and placeholders are not paths.
+mkdir -p "$tmp/docs"
+cat >"$tmp/docs/guide.md" <<'MD'
+# Guide
+See [the good header](../ipc/include/ipc/good.hpp#top), [a site](https://example.org/a/b),
+[the root](../README.md) and `ipc/src/good.cpp:2`, `src/good.cpp` (from ipc/), `ipc/abi.hpp`
+(an include name), `build/host/ipc/x`, `ipc/include/ipc/*.hpp`, `fuzz/<name>/`, `a/b...`.
+```sh
+cat no/such/file  # code blocks are commands, not references
+```
+MD
+printf '# Scratch\n[Guide](docs/guide.md)\n' >"$tmp/README.md"
+touch "$tmp/ipc/include/ipc/abi.hpp"
+check_doc=("$here/check-doc-paths.py" "$tmp")
+expect 0 "doc paths: clean docs pass" "${check_doc[@]}"
+plant_doc() { # line description: append a line to README.md, expect a failure, restore
+    cp "$tmp/README.md" "$tmp/saved"; printf '%s\n' "$1" >>"$tmp/README.md"
+    expect 1 "$2" "${check_doc[@]}"
+    cp "$tmp/saved" "$tmp/README.md"
+}
+plant_doc 'See [the queue](kernel/obj/queue.cpp).' "doc paths: a link to a missing file fails"
+plant_doc 'See [rule 3](docs/rules.md#rule-3).' "doc paths: a link#anchor to a missing file fails"
+plant_doc 'Fuzz targets go in `ipc/targets/`.' "doc paths: a missing path in backticks fails"
+plant_doc 'See [the style](../shared/STYLE.md).' "doc paths: a link out of the repository fails"
+plant_doc 'As `../shared/FACTS.md` says.' "doc paths: a path in backticks out of the repository fails"
+expect 0 "doc paths: restored docs pass again" "${check_doc[@]}"
 exit $fail
