@@ -63,8 +63,9 @@ class Checker:
                 self.report(rel, f"`on`: unknown event {e!r}")
         if isinstance(on, dict) and "schedule" in on:
             crons = on["schedule"]
-            if not isinstance(crons, list) or not all(
-                    isinstance(c, dict) and len(str(c.get("cron", "")).split()) == 5 for c in crons):
+            five_fields = (lambda c: isinstance(c, dict)
+                           and len(str(c.get("cron", "")).split()) == 5)
+            if not isinstance(crons, list) or not all(five_fields(c) for c in crons):
                 self.report(rel, "`on.schedule` must be a list of `cron:` entries with 5 fields")
         return set(events)
 
@@ -78,7 +79,8 @@ class Checker:
         uses = step.get("uses")
         if uses is not None:
             uses = str(uses)
-            if not uses.startswith(("./", "docker://")) and not re.fullmatch(r"[\w.-]+/[\w./-]+@\S+", uses):
+            local = uses.startswith(("./", "docker://"))
+            if not local and not re.fullmatch(r"[\w.-]+/[\w./-]+@\S+", uses):
                 self.report(where, f"`uses: {uses}` must name a version (owner/repo@ref)")
             if uses.startswith("google/clusterfuzzlite/actions/"):
                 self.cflite_users.append(where)
@@ -134,14 +136,16 @@ class Checker:
         base = os.path.join(self.root, ".clusterfuzzlite")
         for f in ("Dockerfile", "build.sh", "project.yaml"):
             if not os.path.isfile(os.path.join(base, f)):
-                self.report(".clusterfuzzlite", f"{f} missing ({self.cflite_users[0]} uses ClusterFuzzLite)")
+                self.report(".clusterfuzzlite",
+                            f"{f} missing ({self.cflite_users[0]} uses ClusterFuzzLite)")
         project = os.path.join(base, "project.yaml")
         if os.path.isfile(project):
             try:
                 with open(project, encoding="utf-8") as f:
                     doc = yaml.safe_load(f)
             except yaml.YAMLError as e:
-                self.report(".clusterfuzzlite/project.yaml", f"not valid YAML: {' '.join(str(e).split())}")
+                self.report(".clusterfuzzlite/project.yaml",
+                            f"not valid YAML: {' '.join(str(e).split())}")
                 return
             if not isinstance(doc, dict) or not doc.get("language"):
                 self.report(".clusterfuzzlite/project.yaml", "no `language`")
@@ -160,8 +164,8 @@ def main():
     for f in files:
         c.check_file(f)
     if files and not c.test_workflows:
-        c.report(".github/workflows",
-                 "no workflow runs the test command (.ci/run or ./keel test) on push and pull_request")
+        c.report(".github/workflows", "no workflow runs the test command (.ci/run or "
+                 "./keel test) on push and pull_request")
     if c.cflite_users:
         c.check_cflite()
     print(f"{len(files)} workflows checked, {c.problems} problems")

@@ -102,9 +102,11 @@ jobs:
   fuzz:
     runs-on: ubuntu-latest
     steps:
-      - uses: google/clusterfuzzlite/actions/run_fuzzers' "an unversioned action fails the workflow check"
+      - uses: google/clusterfuzzlite/actions/run_fuzzers' \
+    "an unversioned action fails the workflow check"
 mv "$tmp/.clusterfuzzlite/build.sh" "$tmp/build.sh.saved"
-expect 1 "ClusterFuzzLite without .clusterfuzzlite/build.sh fails the workflow check" "${check_wf[@]}"
+expect 1 "ClusterFuzzLite without .clusterfuzzlite/build.sh fails the workflow check" \
+    "${check_wf[@]}"
 mv "$tmp/build.sh.saved" "$tmp/.clusterfuzzlite/build.sh"
 expect 0 "restored workflows pass the workflow check again" "${check_wf[@]}"
 
@@ -133,6 +135,6 @@ plant_doc 'See [the queue](kernel/obj/queue.cpp).' "doc paths: a link to a missi
 plant_doc 'See [rule 3](docs/rules.md#rule-3).' "doc paths: a link#anchor to a missing file fails"
 plant_doc 'Fuzz targets go in `ipc/targets/`.' "doc paths: a missing path in backticks fails"
 plant_doc 'See [the style](../shared/STYLE.md).' "doc paths: a link out of the repository fails"
-plant_doc 'As `../shared/FACTS.md` says.' "doc paths: a path in backticks out of the repository fails"
+plant_doc 'As `../shared/FACTS.md` says.' "doc paths: a backticked path out of the repo fails"
 expect 0 "doc paths: restored docs pass again" "${check_doc[@]}"
 exit $fail
