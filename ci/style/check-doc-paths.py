@@ -83,12 +83,16 @@ class Checker:
         path = re.split(r"[#?]", target, maxsplit=1)[0]
         if not path or PLACEHOLDER.search(path):
             return
+        self.check_relative(md_dir, rel, line, path, target)
+
+    def check_relative(self, md_dir, rel, line, path, shown):
+        """PATH relative to the Markdown file's folder: it must exist, inside the repository."""
         self.checked += 1
         full = os.path.normpath(os.path.join(md_dir, path))
         if not inside(self.root, full):
-            self.report(rel, line, "outside the repository", target)
+            self.report(rel, line, "outside the repository", shown)
         elif not os.path.exists(full):
-            self.report(rel, line, "missing", target)
+            self.report(rel, line, "missing", shown)
 
     def check_code_token(self, md_dir, rel, line, token):
         if PLACEHOLDER.search(token):  # before cutting dots: `../shared/...` is a placeholder
@@ -100,12 +104,7 @@ class Checker:
         if "/" not in token or SCHEME.match(token) or token.startswith(("/", "~")):
             return
         if token.startswith("../"):  # relative to the file; must stay in the repository
-            self.checked += 1
-            full = os.path.normpath(os.path.join(md_dir, token))
-            if not inside(self.root, full):
-                self.report(rel, line, "outside the repository", token)
-            elif not os.path.exists(full):
-                self.report(rel, line, "missing", token)
+            self.check_relative(md_dir, rel, line, token, token)
             return
         first = token[2:] if token.startswith("./") else token
         head = first.split("/")[0]

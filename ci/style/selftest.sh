@@ -37,15 +37,14 @@ mkdir -p "$wf" "$tmp/.clusterfuzzlite"
 printf 'FROM x\n' >"$tmp/.clusterfuzzlite/Dockerfile"
 printf '#!/bin/bash\n' >"$tmp/.clusterfuzzlite/build.sh"
 printf 'language: c++\n' >"$tmp/.clusterfuzzlite/project.yaml"
-cat >"$wf/test.yml" <<'YML'
-on: [push, pull_request]
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - run: docker run --rm -v "$PWD:/keel" -w /keel debian:12 .ci/run
-YML
+workflow() { # ON RUNS_ON STEP: a one-job workflow; an empty argument leaves its line out
+    if [ -n "$1" ]; then printf 'on: %s\n' "$1"; fi
+    printf 'jobs:\n  test:\n'
+    if [ -n "$2" ]; then printf '    runs-on: %s\n' "$2"; fi
+    if [ -n "$3" ]; then printf '    steps:\n      - %s\n' "$3"; fi
+}
+workflow '[push, pull_request]' ubuntu-latest 'run: docker run --rm -v "$PWD:/keel" debian:12 .ci/run' \
+    >"$wf/test.yml"
 cat >"$wf/fuzz.yml" <<'YML'
 on:
   schedule:
@@ -60,49 +59,24 @@ jobs:
 YML
 check_wf=("$here/check-workflows.py" "$tmp")
 expect 0 "clean workflows pass the workflow check" "${check_wf[@]}"
-plant() { # file content: replace a workflow, expect the check to fail, restore
+plant() { # FILE CONTENT DESCRIPTION: replace a workflow, expect the check to fail, restore
     cp "$wf/$1" "$tmp/saved"; printf '%s\n' "$2" >"$wf/$1"
     expect 1 "$3" "${check_wf[@]}"
     cp "$tmp/saved" "$wf/$1"
 }
-plant test.yml 'on: [push, pull_request]
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - run: [.ci/run' "invalid YAML fails the workflow check"
-plant test.yml 'jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - run: .ci/run' "a workflow without \`on\` fails the workflow check"
-plant test.yml 'on: [push, pull_request]
-jobs:
-  test:
-    steps:
-      - run: .ci/run' "a job without runs-on fails the workflow check"
-plant test.yml 'on: [push, pull_request]
-jobs:
-  test:
-    runs-on: ubuntu-latest' "a job without steps fails the workflow check"
-plant test.yml 'on: [push, pull-request]
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - run: .ci/run' "an unknown event fails the workflow check"
-plant test.yml 'on: [push, pull_request]
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    steps:
-      - run: cmake --build build/host' "no workflow running .ci/run fails the workflow check"
-plant fuzz.yml 'on: workflow_dispatch
-jobs:
-  fuzz:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: google/clusterfuzzlite/actions/run_fuzzers' \
+# ON | RUNS_ON | STEP | the defect of the planted test.yml (an empty field leaves the line out)
+while IFS='|' read -r -u 3 on runs step what; do
+    plant test.yml "$(workflow "$on" "$runs" "$step")" "$what fails the workflow check"
+done 3<<'TXT'
+[push, pull_request]|ubuntu-latest|run: [.ci/run|invalid YAML
+|ubuntu-latest|run: .ci/run|a workflow without `on`
+[push, pull_request]||run: .ci/run|a job without runs-on
+[push, pull_request]|ubuntu-latest||a job without steps
+[push, pull-request]|ubuntu-latest|run: .ci/run|an unknown event
+[push, pull_request]|ubuntu-latest|run: cmake --build build/host|no workflow running .ci/run
+TXT
+plant fuzz.yml "$(workflow workflow_dispatch ubuntu-latest \
+    'uses: google/clusterfuzzlite/actions/run_fuzzers')" \
     "an unversioned action fails the workflow check"
 mv "$tmp/.clusterfuzzlite/build.sh" "$tmp/build.sh.saved"
 expect 1 "ClusterFuzzLite without .clusterfuzzlite/build.sh fails the workflow check" \
