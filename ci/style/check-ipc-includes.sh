@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails if a file of ipc/'s freestanding core (ROOT/ipc/include, ROOT/ipc/src) includes anything
-# but ipc/ headers and the freestanding standard headers of ../shared/STYLE.md. Hosted code
+# but ipc/ headers and the freestanding standard headers in $allowed (ipc/README.md's list; each
+# compiles with the kernel's freestanding flags, cmake/KeelFreestanding.cmake). Hosted code
 # (ipc/host, ipc/linux, ipc/tests, ipc/examples) is outside the core and not checked here.
 set -uo pipefail
 root=${1:?usage: check-ipc-includes.sh ROOT}

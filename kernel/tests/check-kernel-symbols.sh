@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # check-kernel-symbols.sh KERNEL_ELF
-# Kernel symbols live in keel:: (STYLE.md): the only global symbols allowed outside it are the
-# five libc functions, the C++ runtime hooks (operator new/delete, __cxa_*, std::nothrow), the
-# vtables of keel:: classes (_ZTVN4keel), the assembly and linker-script symbols named keel_* /
-# __keel_* / __kernel_* / __init_array_*. Fails listing any other global symbol the kernel
-# defines.
+# Kernel symbols live in keel:: (kernel/README.md): the only global symbols allowed outside it
+# are the five libc functions, the C++ runtime hooks (operator new/delete, __cxa_*,
+# std::nothrow), the vtables of keel:: classes (_ZTVN4keel), the assembly and linker-script
+# symbols named keel_* / __keel_* / __kernel_* / __init_array_*. Fails listing any other global
+# symbol the kernel defines.
 set -uo pipefail
 elf=${1:?usage: check-kernel-symbols.sh KERNEL_ELF}
 [ -f "$elf" ] || { echo "FAIL: missing $elf: build the kernel preset first" >&2; exit 1; }
