@@ -40,6 +40,11 @@ B7_ROWS = {
         "same served operation queued, batch 32: 32 submits, queue_wait, 32 reaps",
 }
 
+# What the tables below read from anchors.json (B7's targets are optional: b7_<row>).
+USED_ANCHORS = ("l4re_ipc",)
+USED_TARGETS = ("b2_16B", "b2_64B", "b3_floor", "b4_batch1", "b4_batch32", "b5_insns",
+                "b5_ownership")
+
 
 class BadInput(Exception):
     pass
@@ -85,8 +90,12 @@ class Report:
     def __init__(self, figures):
         try:
             self.anchors, self.targets = figures["anchors"], figures["targets"]
+            missing = [k for k in USED_ANCHORS if k not in self.anchors] + \
+                [k for k in USED_TARGETS if k not in self.targets]
         except (KeyError, TypeError) as e:
             raise BadInput(f"anchors file: no {e}") from e
+        if missing:
+            raise BadInput(f"anchors file: no {', '.join(missing)}")
         self.detail = []  # (row, name, median, min, max, cv%, unit, reps)
         self.summary = []  # (row, measure, keel, baseline, ratio, target, verdict)
         self.charts = {}  # row -> [(label, value, colour: 1 Keel, 2 baseline, 3 floor)]

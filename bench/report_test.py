@@ -82,6 +82,16 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| 271.0 | 0.27x | <= 100 | **missed** |", summary)
         self.assertNotIn("587", summary.split("## B7")[1])
 
+    def test_anchors_file_without_a_target_is_refused(self):
+        figures = json.loads(read(ANCHORS))
+        del figures["targets"]["b3_floor"]
+        anchors = os.path.join(self.tmp, "anchors.json")
+        with open(anchors, "w") as f:
+            json.dump(figures, f)
+        r = self.report(RESULTS, "--out", os.path.join(self.tmp, "out"), "--anchors", anchors)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("b3_floor", r.stderr)
+
     def test_missing_rows_are_left_out(self):
         results = os.path.join(self.tmp, "results")
         os.mkdir(results)
