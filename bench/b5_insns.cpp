@@ -1,14 +1,15 @@
 // B5: instructions per submit + reap, counted by callgrind (deterministic), with and without
 // the ownership bookkeeping, against boost::lockfree::spsc_queue push + pop and against Keel's
-// own SpscRing. Not a Google Benchmark: run.sh runs this program under
+// own SpscRing. Not a Google Benchmark: run.py runs this program under
 //   valgrind --tool=callgrind --toggle-collect=<the variant's two functions>
 // and divides the collected instructions by the operation count this program prints.
 //
 // Each measured step is an extern "C" noinline function, so that callgrind can collect
 // exactly it (with its callees) and nothing of the driver loop or the server. The
 // "empty_a/empty_b" pair measures what the wrappers themselves cost (call entry, return);
-// run.sh subtracts it. Server-side instructions (poll) are a separate variant, for the record:
-// the target is about the client's path. So is B4's whole cycle (both sides, one thread).
+// report.py subtracts it. Server-side instructions (poll) are a separate variant, for the
+// record: the target is about the client's path. So is B4's whole cycle (both sides, one
+// thread).
 //
 // Two client APIs are measured: one call per operation (submit + publish, reap) and the
 // batched one (submit_batch + publish, reap_batch: one call per batch; at batch 1, one call

@@ -1,4 +1,4 @@
-# Draws results/chart.png from the chart_*.dat files summarize.py writes: one panel per row,
+# Draws results/chart.png from the chart_*.dat files report.py writes: one panel per row,
 # Keel in blue, baselines in orange, the physical floor in grey.
 # usage: gnuplot -e "dir='bench/results'" bench/chart.gp
 if (!exists("dir")) dir = "bench/results"

@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""bench/report.py: turns the raw results bench/run.py wrote into the reports. Runs nothing.
+
+usage: bench/report.py [RESULTS_DIR] [--out DIR] [--readme README] [--anchors FILE] [--no-chart]
+
+Reads RESULTS_DIR (default bench/results): b1..b6.json (Google Benchmark's JSON; B5: run.py's
+callgrind counts), b7.json (run.py's kbench numbers), machine.txt. Writes into --out (default
+RESULTS_DIR): summary.md (the headline table, every benchmark's spread, B7's table), the
+chart_b*.dat files chart.gp draws and, when gnuplot is installed and --no-chart is not given,
+chart.png. With --readme, also replaces README's generated blocks, each between
+"<!-- NAME:begin -->" and "<!-- NAME:end -->": results (the headline table), b7 (B7's table)
+and anchors (the anchors and targets). Every anchor and target comes from --anchors (default
+bench/anchors.json, beside this script). Rows whose JSON is missing are left out; a row whose
+JSON is unreadable or not of the expected shape is an error (exit status 1).
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+# B7's rows as kbench names them; a row kbench prints that is not here is an error, so that a
+# new row gets a description (and, where it has one, a target `b7_<row>` in anchors.json).
+B7_ROWS = {
+    "null_syscall": "system call with an unknown number (the entry/exit floor)",
+    "null_doio": "do_io get_meta(Kind) on the console, answered by the kernel",
+    "queue_nop_b1": "queue Nop, batch 1: submit, queue_poll, reap",
+    "queue_nop_b32": "queue Nop, batch 32: one submit_batch, one queue_poll, one reap_batch",
+    "queue_nop_b32_calls": "queue Nop, batch 32: 32 submits, one queue_poll, 32 reaps",
+    "served_doio": "do_io get_meta(Size) on a served object, server thread (ServePort)",
+    "served_queue_b1": "same served operation queued, batch 1: submit, queue_wait, reap",
+    "served_queue_b8": "same served operation queued, batch 8",
+    "served_queue_b32":
+        "same served operation queued, batch 32: 32 submits, queue_wait, 32 reaps",
+}
+
+# What the tables below read from anchors.json (B7's targets are optional: b7_<row>).
+USED_ANCHORS = ("l4re_ipc",)
+USED_TARGETS = ("b2_16B", "b2_64B", "b3_floor", "b4_batch1", "b4_batch32", "b5_insns",
+                "b5_ownership")
+
+
+class BadInput(Exception):
+    pass
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def bound(target, unit=""):
+    """A target as the tables print it: ">= 1.3x boost", "<= 40"."""
+    if "min" in target:
+        return f">= {target['min']}{unit}"
+    return f"<= {target['max']}{unit}"
+
+
+def aggregates(doc):
+    """name -> {stat -> {"t": real time in ns, counters...}} from Google Benchmark's JSON."""
+    res = {}
+    for b in doc["benchmarks"]:
+        if b.get("run_type") != "aggregate":
+            continue
+        stat = b["aggregate_name"]
+        entry = dict(b)
+        if stat != "cv":
+            entry["t"] = b["real_time"] * NS[b["time_unit"]]
+        name = re.sub(r"/(iterations:\d+|repeats:\d+|real_time|manual_time)", "", b["run_name"])
+        res.setdefault(name, {})[stat] = entry
+    return res
+
+
+class Report:
+    def __init__(self, figures):
+        try:
+            self.anchors, self.targets = figures["anchors"], figures["targets"]
+            missing = [k for k in USED_ANCHORS if k not in self.anchors] + \
+                [k for k in USED_TARGETS if k not in self.targets]
+        except (KeyError, TypeError) as e:
+            raise BadInput(f"anchors file: no {e}") from e
+        if missing:
+            raise BadInput(f"anchors file: no {', '.join(missing)}")
+        self.detail = []  # (row, name, median, min, max, cv%, unit, reps)
+        self.summary = []  # (row, measure, keel, baseline, ratio, target, verdict)
+        self.charts = {}  # row -> [(label, value, colour: 1 Keel, 2 baseline, 3 floor)]
+        self.b7 = None
+
+    def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
+        """Median, min, max, cv of one benchmark into the detail table; returns the median."""
+        a = agg[name]
+        med = a["median"][key] * scale
+        lo = a.get("min", a["median"])[key] * scale
+        hi = a.get("max", a["median"])[key] * scale
+        cv = a["cv"].get(key, a["cv"]["real_time"]) * 100 if "cv" in a else math.nan
+        reps = a["median"].get("repetitions", "?")
+        self.detail.append((row, name, med, lo, hi, cv, unit, reps))
+        return med
+
+    def lat(self, row, name, agg, per=1.0):
+        """A latency: the median of the per-repetition block medians (counter p50_ns, already
+        per operation) is the headline; Google Benchmark's own mean-based time goes into the
+        detail table beside it."""
+        a = agg[name]
+        mean = self.spread(row, name + " (mean time)", {name + " (mean time)": a},
+                           scale=1.0 / per, unit="ns/op, repetition mean")
+        if "p50_ns" not in a["median"]:
+            return mean
+        return self.spread(row, name, agg, key="p50_ns", unit="ns/op, median block")
+
+    def b1(self, d):
+        a = aggregates(d)
+        rtt = self.lat("B1", "B1/pingpong_rtt", a)
+        one = self.lat("B1", "B1/oneway_tsc", a)
+        self.summary.append(("B1", "cache-line ping-pong round trip (ns)", fmt(rtt), "-", "-",
+                             "reported", "-"))
+        self.summary.append(("B1", "one-way transfer: TSC-timed / half the round trip (ns)",
+                             f"{fmt(one)} / {fmt(rtt / 2)}", "-", "-", "reported", "-"))
+        self.charts["b1"] = [("round trip", rtt, 3), ("half RTT", rtt / 2, 3),
+                             ("one-way (TSC)", one, 3)]
+
+    def b2(self, d):
+        a = aggregates(d)
+        rows = []
+        for size in ("16B", "64B"):
+            target = self.targets[f"b2_{size}"]
+            per = {}
+            for impl in ("keel_ring", "boost_spsc"):
+                name = f"B2/{impl}/{size}"
+                whole = name + " (whole repetition)"
+                self.spread("B2", whole, {whole: a[name]}, key="items_per_second", scale=1e-6,
+                            unit="M entries/s, repetition mean")
+                per[impl] = self.spread("B2", name, a, key="p50_Mps",
+                                        unit="M entries/s, median block")
+            k, b = per["keel_ring"], per["boost_spsc"]
+            self.summary.append(("B2", f"ring throughput, {size} entries (M entries/s)", fmt(k),
+                                 fmt(b), f"{k / b:.2f}x boost", bound(target, "x boost"),
+                                 verdict(k / b >= target["min"])))
+            rows += [(f"Keel {size}", k, 1), (f"boost {size}", b, 2)]
+        self.charts["b2"] = rows
+
+    def b3(self, d):
+        a = aggregates(d)
+        target = self.targets["b3_floor"]
+        floor = self.lat("B3", "B3/floor_pingpong_rtt", a)
+        nop = self.lat("B3", "B3/keel_queue_rtt/nop", a)
+        svc = self.lat("B3", "B3/keel_queue_rtt/service_op", a)
+        for label, v in (("Nop", nop), ("service op", svc)):
+            self.summary.append(("B3", f"queue round trip, {label} (ns)", fmt(v), fmt(floor),
+                                 f"{v / floor:.2f}x floor", bound(target, "x floor"),
+                                 verdict(v / floor <= target["max"])))
+        self.charts["b3"] = [("floor", floor, 3), ("Keel Nop", nop, 1), ("Keel op", svc, 1)]
+
+    def b4(self, d):
+        a = aggregates(d)
+        rows = []
+        for batch in (1, 32):
+            want = self.targets[f"b4_batch{batch}"]["min"]
+            per = {}
+            single = [n for n in ("keel_single/nop", "keel_single/service_op")
+                      if f"B4/{n}/{batch}" in a]
+            for name in ["keel/nop", "keel/service_op", "io_uring/nop"] + single:
+                per[name] = self.lat("B4", f"B4/{name}/{batch}", a, per=batch)
+            u = per["io_uring/nop"]
+            for name in ("keel/nop", "keel/service_op"):
+                k = per[name]
+                self.summary.append(("B4", f"{name} with owned buffer, batch {batch} (ns/op)",
+                                     fmt(k), fmt(u), f"{u / k:.1f}x (io_uring / Keel)",
+                                     f">= {want:g}x io_uring NOP", verdict(u / k >= want)))
+            for name in single:  # the one-call-per-operation API, for reference
+                k = per[name]
+                self.summary.append(("B4", f"{name} (submit/take/reap), batch {batch} (ns/op)",
+                                     fmt(k), fmt(u), f"{u / k:.1f}x (io_uring / Keel)",
+                                     "(reference)", "-"))
+            rows += [(f"Keel Nop b{batch}", per["keel/nop"], 1),
+                     (f"Keel op b{batch}", per["keel/service_op"], 1),
+                     (f"io_uring b{batch}", u, 2)]
+        self.charts["b4"] = rows
+
+    def b5(self, d):
+        insns, ownership = self.targets["b5_insns"], self.targets["b5_ownership"]
+        nets = {}
+        for batch, variants in d["batches"].items():
+            v = {k: x["ir_per_op"] for k, x in variants.items()}
+            e = v.get("empty", 0.0)
+            nets[batch] = {k: x - e for k, x in v.items()}
+            for k in v:
+                self.detail.append(("B5", f"B5/batch{batch}/{k} ({variants[k]['functions']})",
+                                    v[k], v[k], v[k], math.nan,
+                                    "instructions per op (raw, callgrind)", "deterministic"))
+        for batch in sorted(nets, key=int):
+            net = nets[batch]
+            how = "one at a time" if batch == "1" else f"batches of {batch}"
+            apis = [("keel", "keel_owned", "submit/reap")]
+            if "keel_batch" in net:
+                apis.append(("keel_batch", "keel_batch_owned", "submit_batch/reap_batch"))
+            for plain, owned, api in apis:
+                self.summary.append(
+                    ("B5", f"instructions per submit + reap, no buffer, {how}, {api}",
+                     fmt(net[plain]), fmt(net["boost"]),
+                     f"{net[plain] / net['boost']:.1f}x boost push+pop", bound(insns),
+                     verdict(net[plain] <= insns["max"])))
+                extra = net[owned] - net[plain]
+                self.summary.append(
+                    ("B5", f"extra for ownership (owned buffer lent and back), {how}, {api}",
+                     fmt(extra), "-", "-", bound(ownership), verdict(extra <= ownership["max"])))
+            self.summary.append(("B5", f"SpscRing push + pop, {how}", fmt(net["keel_ring"]),
+                                 fmt(net["boost"]),
+                                 f"{net['keel_ring'] / net['boost']:.2f}x boost", "(reference)",
+                                 "-"))
+            self.summary.append(("B5", f"server poll per Nop, {how} (not in the target)",
+                                 fmt(net["server_poll"]), "-", "-", "(reference)", "-"))
+            for key, what in (("cycle_nop_batch", "Nop, batched API"),
+                              ("cycle_svc_batch", "service op, batched API"),
+                              ("cycle_nop_single", "Nop, one call per op"),
+                              ("cycle_svc_single", "service op, one call per op")):
+                if key in net:
+                    self.summary.append(("B5", f"B4's whole cycle (both sides), {what}, {how}",
+                                         fmt(net[key]), "-", "-", "(reference)", "-"))
+        self.summary.append(("B5", "locked instructions in ipc/ and SpscRing (objdump)",
+                             "none" if d["no_lock"] else "FOUND", "-", "-", "none",
+                             verdict(d["no_lock"])))
+        net = nets["1"]
+        chart = [("Keel", net["keel"], 1), ("Keel owned", net["keel_owned"], 1),
+                 ("Keel ring", net["keel_ring"], 1), ("boost", net["boost"], 2),
+                 ("server poll", net["server_poll"], 3)]
+        if "32" in nets:
+            chart += [("Keel b32", nets["32"]["keel"], 1),
+                      ("Keel owned b32", nets["32"]["keel_owned"], 1)]
+            if "keel_batch" in nets["32"]:
+                chart += [("Keel batch b32", nets["32"]["keel_batch"], 1),
+                          ("Keel batch owned b32", nets["32"]["keel_batch_owned"], 1)]
+        self.charts["b5"] = chart
+
+    def b6(self, d):
+        a = aggregates(d)
+        names = [n for n in ("B6/keel_linux/block", "B6/keel_linux/spin", "B6/keel_shm/spin",
+                             "B6/uds/spin", "B6/pipe/spin", "B6/uds/block", "B6/pipe/block")
+                 if n in a]
+        med = {n: self.lat("B6", n, a) for n in names}
+        # Like against like: blocking Keel against the blocking socket and pipe, spinning
+        # against spinning; the bare-library row against the transport's spin row.
+        pairs = [("B6/keel_linux/block", "B6/uds/block"), ("B6/keel_linux/block", "B6/pipe/block"),
+                 ("B6/keel_linux/spin", "B6/uds/spin"), ("B6/keel_linux/spin", "B6/pipe/spin"),
+                 ("B6/keel_shm/spin", "B6/uds/spin"), ("B6/keel_shm/spin", "B6/pipe/spin")]
+        for k, b in pairs:
+            if k in med and b in med:
+                self.summary.append(("B6", f"{k[3:]} vs {b[3:]} round trip (ns)", fmt(med[k]),
+                                     fmt(med[b]), f"{med[b] / med[k]:.2f}x (baseline / Keel)",
+                                     "reported", "-"))
+        self.charts["b6"] = [(n[3:], med[n], 1 if n.startswith("B6/keel") else 2)
+                             for n in names]
+
+    def b7_rows(self, d):
+        """B7's table rows: (name, operation, insns/op, vs anchor, target, verdict)."""
+        l4re = self.anchors["l4re_ipc"]["value"]
+        out = []
+        for name, r in d["rows"].items():
+            if name not in B7_ROWS:
+                raise BadInput(f"unknown B7 row {name!r} (add it to report.py's B7_ROWS)")
+            target = self.targets.get(f"b7_{name}")
+            x = r["insns_per_op"]
+            out.append((name, B7_ROWS[name], x, x / l4re,
+                        "reference" if target is None else bound(target),
+                        "-" if target is None else verdict(x <= target["max"])))
+        return out
+
+    def b7_table(self):
+        d, l4re = self.b7, self.anchors["l4re_ipc"]["value"]
+        c = d["calibration"]
+        lines = [
+            f"Calibration: a loop of {c['instructions']} instructions took {c['clock_ns']} clock "
+            f"ns ({c['clock_ns'] / c['instructions']:.5f} ns per instruction); two boots "
+            f"identical: {'yes' if d['deterministic'] else 'no'}.",
+            "",
+            f"| row | operation | instructions/op | vs L4Re IPC ({l4re}) | target | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, what, x, ratio, target, ok in self.b7_rows(d):
+            lines.append(f"| B7 {name} | {what} | {x:.1f} | {ratio:.2f}x | {target} | {ok} |")
+        return "\n".join(lines) + "\n"
+
+    def anchors_table(self):
+        lines = ["| anchor | value | used in | source |", "|---|---|---|---|"]
+        for a in self.anchors.values():
+            lines.append(f"| {a['what']} | ~{a['value']} {a['unit']} | {a['used_in']} | "
+                         f"{a['source']} |")
+        lines += ["", "| row | target | bound |", "|---|---|---|"]
+        for t in self.targets.values():
+            lines.append(f"| {t['row']} | {t['what']} | {bound(t)} |")
+        return "\n".join(lines) + "\n"
+
+    def headline(self, machine):
+        text = ""
+        if machine:
+            text += (f"Run {machine.get('date', '?')} on {machine.get('Model name', '?')}, "
+                     f"{machine.get('CPU(s)', '?')} CPUs "
+                     f"({machine.get('Hypervisor vendor', 'bare metal')} guest), "
+                     f"{machine.get('kernel', '?')}; load average "
+                     f"{machine.get('load average at start', '?')} at start, "
+                     f"{machine.get('load average at end', '?')} at end.\n\n")
+        text += "| row | measure | Keel | baseline | ratio | target | verdict |\n"
+        text += "|---|---|---|---|---|---|---|\n"
+        for r in self.summary:
+            text += "| " + " | ".join(r) + " |\n"
+        return text
+
+    def detail_table(self):
+        text = "| row | benchmark | median | min | max | cv | unit | reps |\n"
+        text += "|---|---|---|---|---|---|---|---|\n"
+        for row, name, med, lo, hi, cv, unit, reps in self.detail:
+            cvs = "-" if math.isnan(cv) else f"{cv:.1f}%"
+            text += (f"| {row} | {name} | {fmt(med)} | {fmt(lo)} | {fmt(hi)} | {cvs} | {unit} "
+                     f"| {reps} |\n")
+        return text
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise BadInput(f"{path}: {e}") from e
+
+
+def load_machine(path):
+    """machine.txt's "key: value" lines (the first of each key) as a dict; {} if absent."""
+    if not os.path.exists(path):
+        return {}
+    facts = {}
+    with open(path) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            facts.setdefault(k.strip(), v.strip())
+    return facts
+
+
+def replace_block(doc, name, text):
+    """doc with the text between "<!-- NAME:begin -->" and "<!-- NAME:end -->" replaced."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in doc or end not in doc:
+        raise BadInput(f"README has no {begin} ... {end} block")
+    return doc[: doc.index(begin) + len(begin)] + "\n" + text + doc[doc.index(end):]
+
+
+def build(results, figures):
+    rep = Report(figures)
+    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7"):
+        path = os.path.join(results, row + ".json")
+        if not os.path.exists(path):
+            continue
+        doc = load_json(path)
+        try:
+            if row == "b7":
+                rep.b7 = doc
+                rep.b7_rows(doc)  # checks it before anything is written
+            else:
+                getattr(rep, row)(doc)
+        except BadInput as e:
+            raise BadInput(f"{path}: {e}") from e
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError,
+                ZeroDivisionError) as e:
+            raise BadInput(f"{path}: not the expected shape ({type(e).__name__}: {e})") from e
+    return rep
+
+
+def write_outputs(rep, machine, out, chart):
+    os.makedirs(out, exist_ok=True)
+    text = rep.headline(machine)
+    text += "\nEvery benchmark: median of the repetitions, spread as min..max and cv.\n\n"
+    text += rep.detail_table()
+    if rep.b7 is not None:
+        text += ("\n## B7: kernel under QEMU -icount shift=0 (guest instructions per operation)"
+                 "\n\n" + rep.b7_table())
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(text)
+    for row, items in rep.charts.items():
+        with open(os.path.join(out, f"chart_{row}.dat"), "w") as f:
+            for label, value, colour in items:
+                f.write(f'"{label}" {value:.3f} {colour}\n')
+    if chart and rep.charts and shutil.which("gnuplot"):
+        subprocess.run(["gnuplot", "-e", f"dir='{out}'", os.path.join(HERE, "chart.gp")],
+                       check=True)
+        print(f"chart: {os.path.join(out, 'chart.png')}")
+    return text
+
+
+def update_readme(rep, machine, readme):
+    with open(readme) as f:
+        doc = f.read()
+    note = ("\n(Generated by `bench/report.py`; every benchmark's median, min, max and cv: "
+            "`results/summary.md`.)\n")
+    doc = replace_block(doc, "results", rep.headline(machine) + note)
+    if rep.b7 is not None:
+        doc = replace_block(doc, "b7", rep.b7_table())
+    doc = replace_block(doc, "anchors", rep.anchors_table())
+    with open(readme, "w") as f:
+        f.write(doc)
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("results", nargs="?", default=os.path.join(HERE, "results"))
+    p.add_argument("--out", help="where to write (default: RESULTS)")
+    p.add_argument("--readme", help="also fill this README's generated blocks")
+    p.add_argument("--anchors", default=os.path.join(HERE, "anchors.json"))
+    p.add_argument("--no-chart", action="store_true", help="do not run gnuplot")
+    args = p.parse_args(argv)
+    try:
+        figures = load_json(args.anchors)
+        rep = build(args.results, figures)
+        machine = load_machine(os.path.join(args.results, "machine.txt"))
+        print(write_outputs(rep, machine, args.out or args.results, not args.no_chart))
+        if args.readme:
+            update_readme(rep, machine, args.readme)
+    except BadInput as e:
+        print(f"report.py: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

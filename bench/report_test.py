@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""ctest bench_report: bench/report.py on the committed bench/results, into a temporary
+directory. It must reproduce the committed summary.md and chart data exactly, fill the README's
+generated blocks (the anchors block as committed), take every anchor from the anchors file, and
+refuse corrupt input with a message instead of a traceback or a half-written report."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+README = os.path.join(HERE, "README.md")
+ANCHORS = os.path.join(HERE, "anchors.json")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def block(doc, name):
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    return doc[doc.index(begin) + len(begin):doc.index(end)]
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bench_report.")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def report(self, results, *args):
+        return subprocess.run([sys.executable, os.path.join(HERE, "report.py"), results,
+                               "--no-chart", *args], capture_output=True, text=True)
+
+    def copy_results(self):
+        results = os.path.join(self.tmp, "results")
+        shutil.copytree(RESULTS, results)
+        return results
+
+    def test_reproduces_committed_tables(self):
+        out = os.path.join(self.tmp, "out")
+        r = self.report(RESULTS, "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        summary = read(os.path.join(out, "summary.md"))
+        self.assertIn("| row | measure | Keel | baseline | ratio | target | verdict |", summary)
+        self.assertIn("## B7: kernel under QEMU", summary)
+        self.assertEqual(summary, read(os.path.join(RESULTS, "summary.md")),
+                         "bench/results/summary.md is not what report.py makes of results/")
+        for row in ("b1", "b2", "b3", "b4", "b5", "b6"):
+            name = f"chart_{row}.dat"
+            self.assertEqual(read(os.path.join(out, name)), read(os.path.join(RESULTS, name)))
+
+    def test_fills_readme_blocks(self):
+        readme = os.path.join(self.tmp, "README.md")
+        shutil.copy(README, readme)
+        r = self.report(RESULTS, "--out", os.path.join(self.tmp, "out"), "--readme", readme)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        doc = read(readme)
+        self.assertIn("| row | measure | Keel |", block(doc, "results"))
+        self.assertIn("| B7 queue_nop_b1 |", block(doc, "b7"))
+        self.assertEqual(block(doc, "anchors"), block(read(README), "anchors"),
+                         "bench/README.md's anchors block is not what anchors.json says")
+
+    def test_anchor_comes_from_anchors_file(self):
+        figures = json.loads(read(ANCHORS))
+        figures["anchors"]["l4re_ipc"]["value"] = 1000
+        figures["targets"]["b7_null_doio"]["max"] = 100
+        anchors = os.path.join(self.tmp, "anchors.json")
+        with open(anchors, "w") as f:
+            json.dump(figures, f)
+        out = os.path.join(self.tmp, "out")
+        r = self.report(RESULTS, "--out", out, "--anchors", anchors)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        summary = read(os.path.join(out, "summary.md"))
+        self.assertIn("vs L4Re IPC (1000)", summary)
+        self.assertIn("| 271.0 | 0.27x | <= 100 | **missed** |", summary)
+        self.assertNotIn("587", summary.split("## B7")[1])
+
+    def test_anchors_file_without_a_target_is_refused(self):
+        figures = json.loads(read(ANCHORS))
+        del figures["targets"]["b3_floor"]
+        anchors = os.path.join(self.tmp, "anchors.json")
+        with open(anchors, "w") as f:
+            json.dump(figures, f)
+        r = self.report(RESULTS, "--out", os.path.join(self.tmp, "out"), "--anchors", anchors)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("b3_floor", r.stderr)
+
+    def test_missing_rows_are_left_out(self):
+        results = os.path.join(self.tmp, "results")
+        os.mkdir(results)
+        shutil.copy(os.path.join(RESULTS, "b7.json"), results)
+        r = self.report(results)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        summary = read(os.path.join(results, "summary.md"))
+        self.assertNotIn("| B2 |", summary)
+        self.assertIn("| B7 served_doio |", summary)
+
+    def corrupt(self, row, edit):
+        results = self.copy_results()
+        path = os.path.join(results, row + ".json")
+        with open(path, "w") as f:
+            f.write(edit(read(os.path.join(RESULTS, row + ".json"))))
+        os.remove(os.path.join(results, "summary.md"))
+        r = self.report(results)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn(f"{row}.json", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(results, "summary.md")))
+
+    def test_truncated_json_is_refused(self):
+        self.corrupt("b3", lambda text: text[: len(text) // 2])
+
+    def test_missing_benchmark_is_refused(self):
+        self.corrupt("b2", lambda text: text.replace("B2/boost_spsc/16B", "B2/renamed/16B"))
+
+    def test_unknown_b7_row_is_refused(self):
+        self.corrupt("b7", lambda text: text.replace('"served_doio"', '"mystery_row"'))
+
+    def test_b5_without_counts_is_refused(self):
+        self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))
+
+
+if __name__ == "__main__":
+    unittest.main()

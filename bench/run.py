@@ -1,0 +1,335 @@
+#!/usr/bin/env python3
+"""bench/run.py (also `./keel bench`): runs the benchmarks and writes their raw results.
+
+usage: bench/run.py [--reps N] [--min-time SECONDS] [--quick] [ROW...]
+       bench/run.py profile ROW ROUNDS [OPS_PER_ROUND] [--top N] [--detail NAME]
+
+Rows B1-B6 build the `bench` preset (build/bench: Release, no sanitizers; KEEL_BENCH_BUILD names
+another configured optimised tree) and run each program with Keel interleaved with its
+baseline; B7 builds the kernel tree (build/kernel, or KEEL_KERNEL_BUILD) and boots user/kbench
+twice under QEMU with -icount shift=0 (guest instructions, deterministic). ROW is b1..b7
+(default: all). --quick: 3 repetitions, tiny sizes (a try-out, not a result; kbench runs with
+"quick", a tenth of the operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json
+and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+after a full run into bench/results, the README's generated blocks).
+
+`profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
+2 * ROUNDS loop iterations, under -icount shift=0 -d in_asm,exec,nochain, counts every executed
+guest instruction by the kernel or kbench function holding it and prints the difference per
+extra operation (boot, init and set-up cancel out). OPS_PER_ROUND: 32 for the _b32 rows, 8 for
+_b8, else 1. Each boot's QEMU log is several hundred MB at ROUNDS=1000 for the served rows; keep
+ROUNDS small (100-500).
+"""
+import argparse
+import bisect
+import collections
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")
+GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
+          "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
+
+# B5: callgrind counts instructions in the named functions only (name, functions, how many
+# operations one call of them makes: server_poll answers two per call).
+B5_VARIANTS = (
+    ("empty", "b5_empty_a,b5_empty_b", 1),
+    ("keel", "b5_keel_submit,b5_keel_reap", 1),
+    ("keel_submit", "b5_keel_submit", 1),
+    ("keel_reap", "b5_keel_reap", 1),
+    ("keel_owned", "b5_keel_submit_buf,b5_keel_reap_buf", 1),
+    ("keel_batch", "b5_keel_submit_batch,b5_keel_reap_batch", 1),
+    ("keel_batch_owned", "b5_keel_submit_batch_buf,b5_keel_reap_batch_buf", 1),
+    ("cycle_nop_batch", "b5_cycle_nop_batch", 1),
+    ("cycle_svc_batch", "b5_cycle_svc_batch", 1),
+    ("cycle_nop_single", "b5_cycle_nop_single", 1),
+    ("cycle_svc_single", "b5_cycle_svc_single", 1),
+    ("boost", "b5_boost_push,b5_boost_pop", 1),
+    ("keel_ring", "b5_ring_push,b5_ring_pop", 1),
+    ("server_poll", "b5_server_poll", 2),
+)
+B5_OPS = (1024, 11264)  # two operation counts, multiples of 32
+B5_BATCHES = (1, 32)
+
+KBENCH_CAL = re.compile(r"^kbench: calibration loop (\d+) instructions, clock (\d+) ns", re.M)
+KBENCH_ROW = re.compile(r"^kbench: row (\S+) ops (\d+) insns_per_op ([0-9.]+)$", re.M)
+KBENCH_DONE = "kbench: done, 0 failures"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, cwd=TOP, check=True, **kw)
+
+
+def output(cmd):
+    return run(cmd, capture_output=True, text=True).stdout
+
+
+def write_json(path, doc):
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+class Runner:
+    def __init__(self, reps, min_time, quick, out):
+        self.reps, self.min_time, self.quick, self.out = reps, min_time, quick, out
+        self.build = os.environ.get("KEEL_BENCH_BUILD", "build/bench")
+        self.bin = os.path.join(self.build, "bench")
+        self.jobs = str(os.cpu_count() or 1)
+
+    def prepare_host(self):
+        ninja = os.path.join(TOP, self.build, "build.ninja")
+        if "KEEL_BENCH_BUILD" not in os.environ and (
+                not os.path.exists(ninja) or
+                os.path.getmtime(os.path.join(TOP, "CMakePresets.json")) > os.path.getmtime(ninja)):
+            run(["cmake", "--preset", "bench"], stdout=subprocess.DEVNULL)
+        # A mutation-testing run elsewhere in the tree leaves a marked mutant in ipc/ for a
+        # while; numbers taken against it are wrong (a removed futex wake costs 20 ms a trip).
+        if subprocess.run(["grep", "-rqs", "MUTANT", "ipc/src", "ipc/include", "ipc/linux/src",
+                           "ipc/linux/include"], cwd=TOP).returncode == 0:
+            print("run.py: warning: ipc/ currently contains a mutation-testing mutant (grep "
+                  "MUTANT); results will not describe the real code", file=sys.stderr)
+        run(["cmake", "--build", self.build, "-j", self.jobs, "--target", "bench_all",
+             "keel_ipc_kernel"])
+        # machine.txt describes the host rows' run (B7 counts guest instructions).
+        compiler = output(["clang++-14", "--version"]).splitlines()[0]
+        with open(os.path.join(self.out, "machine.txt"), "w") as f:
+            f.write(f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+                    f"kernel: {output(['uname', '-srvm']).strip()}\n"
+                    f"load average at start: {loadavg()}\n"
+                    f"compiler: {compiler}\n\n")
+            f.write(output(["lscpu"]))
+
+    def finish_host(self):
+        with open(os.path.join(self.out, "machine.txt"), "a") as f:
+            f.write(f"load average at end: {loadavg()}\n")
+
+    def gbench(self, row):
+        """Every repetition of every benchmark in the program shuffled (random interleaving),
+        so that Keel and its baseline see the same machine; Google Benchmark writes the JSON."""
+        print(f"== {row}: {GBENCH[row]} ({self.reps} repetitions, interleaved)", flush=True)
+        run([os.path.join(self.bin, GBENCH[row]), f"--benchmark_repetitions={self.reps}",
+             "--benchmark_enable_random_interleaving=true",
+             f"--benchmark_min_time={self.min_time}", "--benchmark_report_aggregates_only=true",
+             f"--benchmark_out={os.path.join(self.out, row + '.json')}",
+             "--benchmark_out_format=json"])
+
+    def b5(self):
+        """callgrind, collecting only the named functions, twice with different operation
+        counts: the difference divided by the extra operations removes set-up and the one-time
+        cost of the first call. Then the disassembly check (ctest bench_no_lock)."""
+        print("== b5: instruction counts (valgrind --tool=callgrind)", flush=True)
+        n1, n2 = B5_OPS
+        doc = {"ops": n2 - n1, "batches": {}}
+        with tempfile.TemporaryDirectory() as tmp:
+            for batch in B5_BATCHES:
+                variants = doc["batches"][str(batch)] = {}
+                for name, fns, per in B5_VARIANTS:
+                    ir = [self.callgrind(tmp, name, fns, n, batch) for n in (n1, n2)]
+                    variants[name] = {"functions": fns,
+                                      "ir_per_op": round((ir[1] - ir[0]) / (n2 - n1) / per, 2)}
+        lock = subprocess.run(["ctest", "--test-dir", self.build, "-R", "^bench_no_lock$",
+                               "--output-on-failure"], cwd=TOP, capture_output=True, text=True)
+        doc["no_lock"] = lock.returncode == 0
+        doc["no_lock_output"] = lock.stdout
+        write_json(os.path.join(self.out, "b5.json"), doc)
+        print(json.dumps(doc["batches"], indent=1))
+
+    def callgrind(self, tmp, name, fns, n, batch):
+        path = os.path.join(tmp, f"{name}.{batch}.{n}")
+        run(["valgrind", "--tool=callgrind", "--collect-atstart=no"] +
+            [f"--toggle-collect={f}" for f in fns.split(",")] +
+            [f"--callgrind-out-file={path}", os.path.join(self.bin, "bench_b5_insns"), str(n),
+             str(batch)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(path) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1])
+        raise SystemExit(f"b5: no instruction total in {path}")
+
+    def b7(self):
+        """The kernel under QEMU -icount shift=0, where the guest clock advances 1 ns per guest
+        instruction. kbench checks that with a calibration loop of known length and prints one
+        line per row; the two boots must print identical numbers (determinism)."""
+        print("== b7: kernel operations in guest instructions (QEMU -icount shift=0, "
+              "user/kbench)", flush=True)
+        kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+        if "KEEL_KERNEL_BUILD" not in os.environ and \
+                not os.path.exists(os.path.join(TOP, kbuild, "build.ninja")):
+            run(["cmake", "--preset", "kernel"], stdout=subprocess.DEVNULL)
+        run(["cmake", "--build", kbuild, "-j", self.jobs])
+        boot = ["ci/qemu-boot.sh", kbuild, "--batch"]
+        boot += (["--module", f"{kbuild}/user/kbench.elf quick"] if self.quick
+                 else ["--user", "kbench"])
+        boot += ["--", "-icount", "shift=0"]
+        boots = []
+        for _ in range(2):
+            r = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, errors="replace")
+            text = r.stdout.replace("\r", "")
+            if r.returncode != 0:
+                print(text)
+                raise SystemExit("b7: boot failed")
+            boots.append(text)
+        parsed = [parse_kbench(t) for t in boots]
+        for line in boots[0].splitlines():
+            if line.startswith("kbench: "):
+                print(line)
+        cal, rows = parsed[0]
+        if cal is None or not rows or any(KBENCH_DONE not in t for t in boots):
+            raise SystemExit("b7: kbench output incomplete or an operation failed")
+        write_json(os.path.join(self.out, "b7.json"), {
+            "qemu": " ".join(boot),
+            "calibration": {"instructions": cal[0], "clock_ns": cal[1]},
+            "deterministic": parsed[0] == parsed[1],
+            "rows": rows,
+        })
+
+
+def parse_kbench(text):
+    """((calibration instructions, clock ns) or None, {row: {"ops", "insns_per_op"}})."""
+    cal = KBENCH_CAL.search(text)
+    rows = {m[0]: {"ops": int(m[1]), "insns_per_op": float(m[2])}
+            for m in KBENCH_ROW.findall(text)}
+    return (None if cal is None else (int(cal[1]), int(cal[2]))), rows
+
+
+def symbols(elf):
+    out = output(["llvm-nm-14", "-C", "--defined-only", "-n", elf])
+    addrs, names = [], []
+    for line in out.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in "tTwW":
+            addrs.append(int(parts[0], 16))
+            names.append(parts[2])
+    return addrs, names
+
+
+def lookup(table, a):
+    addrs, names = table
+    i = bisect.bisect_right(addrs, a) - 1
+    return names[i] if i >= 0 else "?"
+
+
+def profile_boot(build, row, rounds):
+    """Guest instruction address -> times executed, for one boot running only ROW."""
+    trace = re.compile(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/")
+    insn = re.compile(r"^0x([0-9a-f]+):")
+    with tempfile.TemporaryDirectory(prefix="b7prof.") as tmp:
+        log = os.path.join(tmp, "qemu.log")
+        r = subprocess.run(["ci/qemu-boot.sh", build, "--batch", "--timeout", "300", "--module",
+                            f"{build}/user/kbench.elf only {row} {rounds}", "--", "-icount",
+                            "shift=0", "-d", "in_asm,exec,nochain", "-D", log],
+                           cwd=TOP, capture_output=True, text=True, errors="replace")
+        if KBENCH_DONE not in r.stdout:
+            raise SystemExit(f"boot failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+        blocks, counts, cur = {}, collections.Counter(), None
+        with open(log, errors="replace") as f:
+            for line in f:
+                if line.startswith("Trace"):
+                    m = trace.match(line)
+                    if m:
+                        for a in blocks.get(int(m[1], 16), ()):
+                            counts[a] += 1
+                    cur = None
+                elif line.startswith("IN:"):
+                    cur = []
+                elif cur is not None:
+                    m = insn.match(line)
+                    if m:
+                        cur.append(int(m[1], 16))
+                    elif not line.strip() and cur:
+                        blocks[cur[0]] = cur
+                        cur = None
+    return counts
+
+
+def profile(argv):
+    p = argparse.ArgumentParser(prog="run.py profile")
+    p.add_argument("row")
+    p.add_argument("rounds", type=int)
+    p.add_argument("ops_per_round", type=int, nargs="?")
+    p.add_argument("--top", type=int, default=40)
+    p.add_argument("--detail", help="also per instruction address in functions matching this")
+    a = p.parse_args(argv)
+    per = a.ops_per_round or (32 if a.row.endswith("_b32") else
+                              8 if a.row.endswith("_b8") else 1)
+    build = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+    ktab = symbols(f"{build}/kernel/keel-kernel.elf")
+    utab = symbols(f"{build}/user/kbench.elf")
+    c1 = profile_boot(build, a.row, a.rounds)
+    c2 = profile_boot(build, a.row, 2 * a.rounds)
+    by, per_address = collections.Counter(), collections.Counter()
+    for c, sign in ((c2, 1), (c1, -1)):
+        for addr, n in c.items():
+            name = ("K " + lookup(ktab, addr)) if addr >= 0xffff800000000000 else \
+                ("U " + lookup(utab, addr))
+            by[name] += sign * n
+            if a.detail and a.detail in name:
+                per_address[addr] += sign * n
+    ops = a.rounds * per
+    print(f"{a.row}: {sum(by.values()) / ops:.1f} instructions per operation "
+          f"({ops} extra operations)")
+    for name, n in sorted(by.items(), key=lambda x: -x[1])[:a.top]:
+        if n:
+            print(f"{n / ops:9.1f}  {name[:150]}")
+    for addr in sorted(per_address):
+        if per_address[addr]:
+            print(f"  {addr:#x} {per_address[addr] / ops:7.2f}")
+
+
+def main(argv):
+    os.chdir(TOP)
+    if argv[:1] == ["profile"]:
+        return profile(argv[1:])
+    p = argparse.ArgumentParser(
+        usage="bench/run.py [--reps N] [--min-time SECONDS] [--quick] [ROW...] | profile ...")
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--min-time", default="0.2")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b7 (default: all)")
+    a = p.parse_args(argv)
+    for row in a.rows:
+        if row not in ROWS:
+            p.error(f"unknown row {row!r}: one of {', '.join(ROWS)}")
+    rows = a.rows or list(ROWS)
+    if a.quick:
+        a.reps, a.min_time = 3, "0.02"
+        os.environ["KEEL_BENCH_QUICK"] = "1"  # the programs' tiny sizes
+    out = os.environ.get("KEEL_BENCH_OUT", "bench/results")
+    os.makedirs(out, exist_ok=True)
+    r = Runner(a.reps, a.min_time, a.quick, out)
+    host = [row for row in rows if row != "b7"]
+    if host:
+        r.prepare_host()
+    for row in rows:
+        if row in GBENCH:
+            r.gbench(row)
+        else:
+            getattr(r, row)()
+    if host:
+        r.finish_host()
+    # The README shows the latest full run; partial and --quick runs leave it alone.
+    report = [sys.executable, os.path.join(HERE, "report.py"), out]
+    if not a.quick and set(rows) == set(ROWS) and \
+            os.path.abspath(out) == os.path.join(HERE, "results"):
+        report += ["--readme", os.path.join(HERE, "README.md")]
+    run(report)
+    print(f"table: {os.path.join(out, 'summary.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
