@@ -84,7 +84,7 @@ uint32_t submit_with(Queue& q, Op op, Handle object, uint64_t arg, uint64_t user
 // ---- the tests ---------------------------------------------------------------------------
 
 void test_create_bad_input() {
-    usertest::begin("queue_create_bad_input");
+    testlib::begin("queue_create_bad_input");
     abi::QueueInfo info{};
     abi::QueueGeometry g{3, 0, 0, 0};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // not a power of two
@@ -128,7 +128,7 @@ void test_create_bad_input() {
 }
 
 void test_batch() {
-    usertest::begin("queue_batch_submit_and_reap");
+    testlib::begin("queue_batch_submit_and_reap");
     Queue q;
     CHECK_EQ(q.create(16, 8, 4096), 0);
     Handle p[2];
@@ -201,7 +201,7 @@ void test_batch() {
 }
 
 void test_blocked_and_wait() {
-    usertest::begin("queue_blocked_ops_and_wait");
+    testlib::begin("queue_blocked_ops_and_wait");
     Queue q;
     CHECK_EQ(q.create(8, 4, 4096), 0);
     Handle p[2];
@@ -249,7 +249,7 @@ void test_blocked_and_wait() {
 }
 
 void test_cancel() {
-    usertest::begin("queue_cancel_three_cases");
+    testlib::begin("queue_cancel_three_cases");
     Queue q;
     CHECK_EQ(q.create(8, 4, 4096), 0);
     Handle p[2];
@@ -312,7 +312,7 @@ void test_cancel() {
 }
 
 void test_credit() {
-    usertest::begin("queue_credit_exhaustion");
+    testlib::begin("queue_credit_exhaustion");
     Queue q;
     CHECK_EQ(q.create(4, 4, 4096), 0);
     ipc::Request nop;
@@ -350,7 +350,7 @@ void test_credit() {
 // A client that lies to the kernel: a hostile server must never make the kernel fault or leak
 // another process's data. Submissions forged directly in the ring and counters scribbled.
 void test_hostile_client() {
-    usertest::begin("queue_hostile_client");
+    testlib::begin("queue_hostile_client");
     Queue q;
     CHECK_EQ(q.create(8, 4, 4096), 0);
     uint8_t* region = q.region();
@@ -444,7 +444,7 @@ void test_hostile_client() {
 }
 
 void test_destroy_pending() {
-    usertest::begin("queue_destroy_with_pending_ops");
+    testlib::begin("queue_destroy_with_pending_ops");
     Queue q;
     CHECK_EQ(q.create(8, 4, 4096), 0);
     Handle p[2];
@@ -474,7 +474,7 @@ void test_destroy_pending() {
 // faults). Its queue dies with it: the read end closes (our writes fail PeerGone) and nothing
 // stays behind, however many times it happens.
 void test_client_death() {
-    usertest::begin("queue_client_death");
+    testlib::begin("queue_client_death");
     if (g_self == 0) {
         CHECK(false);
         return;
@@ -554,7 +554,7 @@ bool child_running(int64_t c) {
 
 // This process serves a test object; a client child uses it through do_io and its queue.
 void test_served_object() {
-    usertest::begin("serve_object");
+    testlib::begin("serve_object");
     ServePort sp;
     CHECK_EQ(sp.create(8, 8, 4096), 0);
     abi::QueueGeometry bad{3, 1, 64, 0};
@@ -622,7 +622,7 @@ int serve_client() {
 // A server killed by a fault mid-operation: its client (a grandchild) gets PeerGone for each
 // operation, queued and do_io, and every buffer back; it reports the counts through a pipe.
 void test_server_death() {
-    usertest::begin("serve_server_death");
+    testlib::begin("serve_server_death");
     Handle p[2];
     CHECK_EQ(sys::object_new(Kind::kPipe, 0, p), 2);
     const Handle extra[2] = {p[1], g_self};
@@ -700,7 +700,7 @@ int serve_victim() {
 
 // A client that dies with operations its server has taken: the server sees them cancelled.
 void test_client_death_served() {
-    usertest::begin("serve_client_death");
+    testlib::begin("serve_client_death");
     ServePort sp;
     CHECK_EQ(sp.create(8, 8, 4096), 0);
     Handle p[2];
@@ -952,7 +952,7 @@ uint64_t parse(const char*& p, const char* end) {
 }
 
 void test_fuzz() {
-    usertest::begin("queue_syscall_fuzzer");
+    testlib::begin("queue_syscall_fuzzer");
     const uint64_t seed = sys::clock_ns() ^ 0x5eed;
     char args[64];
     snformat(args, sizeof args, "fuzz %lu 3000", seed);
@@ -1010,7 +1010,7 @@ int keel_main(const StartInfo& start) {
     test_server_death();
     test_client_death_served();
     test_fuzz();
-    print("queuetest: %lu bad-input cases\n", usertest::bad_inputs());
-    print("%lu passed, %lu failed\n", usertest::passed(), usertest::failed());
-    return usertest::failed() == 0 ? 0 : 1;
+    print("queuetest: %lu bad-input cases\n", testlib::bad_inputs());
+    print("%lu passed, %lu failed\n", testlib::passed(), testlib::failed());
+    return testlib::failed() == 0 ? 0 : 1;
 }
