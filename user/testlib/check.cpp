@@ -1,6 +1,6 @@
 #include "check.hpp"
 
-namespace keel::usertest {
+namespace keel::testlib {
 
 namespace {
 uint64_t g_passed = 0, g_failed = 0, g_bad = 0;
@@ -46,4 +46,4 @@ uint64_t bad_inputs() {
     return g_bad;
 }
 
-}  // namespace keel::usertest
+}  // namespace keel::testlib

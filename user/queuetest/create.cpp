@@ -1,0 +1,51 @@
+// queue_create's bad input, and queue calls on things that are not queues.
+#include "queuetest.hpp"
+
+namespace keel::queuetest {
+namespace {
+
+TEST(queue_create_bad_input) {
+    abi::QueueInfo info{};
+    abi::QueueGeometry g{3, 0, 0, 0};
+    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // not a power of two
+    g = {0, 0, 0, 0};
+    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);
+    g = {8, 4, 4096, 1};
+    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // reserved
+    g = {512, 4, 4096, 0};
+    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // above kMaxQueueCapacity
+    g = {8, 4, 100, 0};
+    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // not a multiple of 64
+    g = {8, 256, 65536, 0};
+    BAD_INPUT(sys::queue_create(&g, &info), kTooLarge);  // 16 MiB region
+    g = {8, 4, 4096, 0};
+    BAD_INPUT(sys::queue_create(nullptr, &info), kBadAddress);
+    BAD_INPUT(sys::queue_create(&g, nullptr), kBadAddress);
+    BAD_INPUT(sys::queue_create(reinterpret_cast<abi::QueueGeometry*>(kKernel), &info),
+              kBadAddress);
+    BAD_INPUT(sys::queue_create(&g, reinterpret_cast<abi::QueueInfo*>(kKernel)), kBadAddress);
+    // Queue calls on things that are not (our) queues.
+    BAD_INPUT(sys::queue_poll(0), kBadHandle);
+    BAD_INPUT(sys::queue_poll(1ull << 40), kBadHandle);
+    BAD_INPUT(sys::queue_poll(console()), kInvalidArgument);
+    BAD_INPUT(sys::queue_wait(console(), 1, 1000), kInvalidArgument);
+    BAD_INPUT(sys::queue_destroy(console()), kInvalidArgument);
+    // A raw queue whose region nobody laid out: the kernel cannot attach (kProtocol).
+    const int64_t h = sys::queue_create(&g, &info);
+    CHECK(h > 0);
+    CHECK(info.address != 0 && info.size > 0);
+    BAD_INPUT(sys::queue_poll(h), kProtocol);
+    uint64_t kind = 0;
+    CHECK_EQ(sys::do_io(h, Op::kGetMeta, &kind, 8, static_cast<uint64_t>(Meta::kKind)), 8);
+    CHECK_EQ(kind, static_cast<uint64_t>(Kind::kQueue));
+    uint64_t rights = 0;
+    CHECK_EQ(sys::do_io(h, Op::kGetMeta, &rights, 8, static_cast<uint64_t>(Meta::kRights)), 8);
+    CHECK_EQ(rights & abi::kRightShare, 0u);  // a queue stays with its creator
+    BAD_INPUT(sys::do_io(h, Op::kShare, nullptr, 0, uint64_t{abi::kRightsAll} << 32), kNoRights);
+    CHECK_EQ(sys::queue_destroy(h), 0);
+    BAD_INPUT(sys::queue_poll(h), kStaleHandle);
+    BAD_INPUT(sys::queue_destroy(h), kStaleHandle);
+}
+
+}  // namespace
+}  // namespace keel::queuetest

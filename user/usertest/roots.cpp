@@ -1,0 +1,54 @@
+// Roots: listing, opening, binding and unbinding names, and the rights each needs.
+#include "usertest.hpp"
+
+namespace keel::usertest {
+namespace {
+
+TEST(roots) {
+    char list[128];
+    const int64_t n = sys::do_io(root(), Op::kRead, list, sizeof list);
+    CHECK_EQ(n, 13);  // "console\nself\n": exactly what init bound for us
+    BAD_INPUT(sys::do_io(root(), Op::kRead, list, 4), kBufferTooSmall);
+    BAD_INPUT(open(root(), "init.elf"), kNotFound);  // init's own names are not ours
+    BAD_INPUT(sys::do_io(root(), Op::kOpen, "", 0), kInvalidArgument);
+    BAD_INPUT(sys::do_io(root(), Op::kOpen, "0123456789012345678901234567890123", 33), kTooLarge);
+    BAD_INPUT(sys::do_io_raw(root(), 5, kKernel, 4, 0), kBadAddress);
+    BAD_INPUT(sys::do_io_raw(root(), 5, kUnmapped, 4, 0), kBadAddress);
+    Handle r;
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &r), 1);
+    Handle p[2];
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, p), 2);
+    CHECK_EQ(sys::do_io(r, Op::kCreate, "pipe", 4, p[1]), 0);
+    BAD_INPUT(sys::do_io(r, Op::kCreate, "pipe", 4, p[0]), kExists);
+    BAD_INPUT(sys::do_io(r, Op::kCreate, "self", 4, r), kInvalidArgument);
+    BAD_INPUT(sys::do_io(r, Op::kCreate, "bad", 3, 0), kBadHandle);
+    BAD_INPUT(sys::do_io(r, Op::kCreate, "bad", 3, 1ull << 40), kBadHandle);
+    const int64_t no_share = share(p[0], 0, abi::kRightRead);
+    BAD_INPUT(sys::do_io(r, Op::kCreate, "ns", 2, static_cast<uint64_t>(no_share)), kNoRights);
+    uint64_t count = 0;
+    CHECK_EQ(get_u64(r, Meta::kSize, &count), 8);
+    CHECK_EQ(count, 1);
+    const int64_t opened = open(r, "pipe");
+    CHECK(opened > 0);
+    CHECK_EQ(rights_of(static_cast<uint64_t>(opened)), abi::kRightWrite | abi::kRightShare);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(opened), Op::kWrite, "via root", 8), 8);
+    char buf[16];
+    CHECK_EQ(sys::do_io(p[0], Op::kRead, buf, 16), 8);
+    // A read-only share of the root cannot bind or unbind.
+    const int64_t r_ro = share(r, 0, abi::kRightRead);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(r_ro), Op::kCreate, "x", 1, p[1]), kNoRights);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(r_ro), Op::kDestroy, "pipe", 4), kNoRights);
+    CHECK_EQ(sys::do_io(r, Op::kDestroy, "pipe", 4), 0);
+    BAD_INPUT(sys::do_io(r, Op::kDestroy, "pipe", 4), kNotFound);
+    BAD_INPUT(open(r, "pipe"), kNotFound);
+    CHECK_EQ(kind_of(r), static_cast<uint64_t>(Kind::kRoot));
+    close(static_cast<uint64_t>(r_ro));
+    close(static_cast<uint64_t>(opened));
+    close(static_cast<uint64_t>(no_share));
+    close(p[0]);
+    close(p[1]);
+    close(r);
+}
+
+}  // namespace
+}  // namespace keel::usertest

@@ -1,0 +1,125 @@
+// Threads, the futex, blocking do_io woken by another thread, time, and preemption of
+// threads that never enter the kernel.
+#include "usertest.hpp"
+
+namespace keel::usertest {
+namespace {
+
+int64_t g_counter = 0;
+Mutex g_lock;
+
+void counting_thread(uint64_t rounds) {
+    for (uint64_t i = 0; i < rounds; ++i) {
+        g_lock.lock();
+        const int64_t v = g_counter;
+        if (i % 64 == 0)
+            (void)sys::yield();  // invite contention while holding the lock
+        g_counter = v + 1;
+        g_lock.unlock();
+    }
+    sys::thread_exit(static_cast<int64_t>(rounds));
+}
+
+uint32_t g_futex_word = 0;
+void futex_waiter(uint64_t) {
+    while (__atomic_load_n(&g_futex_word, __ATOMIC_ACQUIRE) == 0)
+        (void)sys::futex_wait(&g_futex_word, 0, 0);
+    sys::thread_exit(55);
+}
+
+void pipe_reader_thread(uint64_t read_end) {
+    char c = 0;
+    const int64_t n = sys::do_io(read_end, Op::kRead, &c, 1);  // blocks until main writes
+    sys::thread_exit(n == 1 ? c : -1);
+}
+
+TEST(threads_futex_time) {
+    constexpr int kThreads = 4;
+    int64_t t[kThreads];
+    for (int i = 0; i < kThreads; ++i) {
+        t[i] = spawn_thread(counting_thread, 500);
+        CHECK(t[i] > 0);
+    }
+    for (int i = 0; i < kThreads; ++i)
+        CHECK_EQ(join(static_cast<Handle>(t[i])), 500);
+    CHECK_EQ(g_counter, 500 * kThreads);
+    CHECK_EQ(kind_of(static_cast<uint64_t>(t[0])), static_cast<uint64_t>(Kind::kThread));
+    uint64_t id = 0;
+    CHECK_EQ(get_u64(static_cast<uint64_t>(t[0]), Meta::kId, &id), 8);
+    CHECK(id > 0);
+    for (int i = 0; i < kThreads; ++i)
+        close(static_cast<uint64_t>(t[i]));
+    BAD_INPUT(join(static_cast<Handle>(t[0])), kStaleHandle);
+
+    BAD_INPUT(sys::thread_spawn(nullptr, 0x10000, 0), kBadAddress);
+    BAD_INPUT(sys::thread_spawn(reinterpret_cast<void (*)(uint64_t)>(kKernelText), 0x10000, 0),
+              kBadAddress);
+    BAD_INPUT(sys::thread_spawn(counting_thread, kKernel, 0), kBadAddress);
+
+    // Futex: mismatched value, bad addresses, timeout, then a real wake-up.
+    BAD_INPUT(sys::futex_wait(&g_futex_word, 1, 0), kWouldBlock);
+    BAD_INPUT(sys::futex_wait(reinterpret_cast<uint8_t*>(&g_futex_word) + 1, 0, 0),
+              kInvalidArgument);
+    BAD_INPUT(sys::futex_wait(nullptr, 0, 0), kBadAddress);
+    BAD_INPUT(sys::futex_wait(reinterpret_cast<void*>(kKernel), 0, 0), kBadAddress);
+    BAD_INPUT(sys::futex_wait(reinterpret_cast<void*>(kUnmapped), 0, 0), kBadAddress);
+    BAD_INPUT(sys::futex_wake(reinterpret_cast<uint8_t*>(&g_futex_word) + 2, 1), kInvalidArgument);
+    const uint64_t before = sys::clock_ns();
+    BAD_INPUT(sys::futex_wait(&g_futex_word, 0, 5'000'000), kTimedOut);
+    CHECK(sys::clock_ns() - before >= 5'000'000);
+    CHECK_EQ(sys::futex_wake(&g_futex_word, 1), 0);  // nobody waits
+    const int64_t waiter = spawn_thread(futex_waiter, 0);
+    CHECK(waiter > 0);
+    int64_t woken = 0;
+    for (int i = 0; i < 100 && woken == 0; ++i) {
+        (void)sys::sleep_ns(1'000'000);
+        __atomic_store_n(&g_futex_word, 1, __ATOMIC_RELEASE);
+        woken = sys::futex_wake(&g_futex_word, 1);
+    }
+    CHECK_EQ(woken, 1);
+    CHECK_EQ(join(static_cast<Handle>(waiter)), 55);
+
+    // A thread blocked in do_io is woken by another thread's write.
+    Handle p[2];
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, p), 2);
+    const int64_t reader = spawn_thread(pipe_reader_thread, p[0]);
+    (void)sys::sleep_ns(10'000'000);
+    CHECK_EQ(sys::do_io(p[1], Op::kWrite, "k", 1), 1);
+    CHECK_EQ(join(static_cast<Handle>(reader)), 'k');
+    close(p[0]);
+    close(p[1]);
+
+    // Monotonic time and sleep.
+    const uint64_t t1 = sys::clock_ns();
+    CHECK_EQ(sys::sleep_ns(20'000'000), 0);
+    const uint64_t t2 = sys::clock_ns();
+    CHECK(t2 >= t1 + 20'000'000);
+    CHECK_EQ(sys::sleep_ns(0), 0);
+    CHECK(sys::clock_ns() >= t2);
+}
+
+bool g_spin_stop = false;
+void spinner(uint64_t) {
+    uint64_t spins = 0;
+    while (!__atomic_load_n(&g_spin_stop, __ATOMIC_ACQUIRE))
+        ++spins;  // no system call: only the timer can take the CPU away
+    sys::thread_exit(spins > 0 ? 1 : 0);
+}
+
+TEST(preemption) {
+    // Two threads that never enter the kernel; main still gets the CPU back to stop them.
+    const int64_t a = spawn_thread(spinner, 0);
+    const int64_t b = spawn_thread(spinner, 0);
+    CHECK(a > 0 && b > 0);
+    const uint64_t t0 = sys::clock_ns();
+    (void)sys::sleep_ns(30'000'000);
+    CHECK(sys::clock_ns() - t0 >= 30'000'000);
+    __atomic_store_n(&g_spin_stop, true, __ATOMIC_RELEASE);
+    CHECK_EQ(join(static_cast<Handle>(a)), 1);
+    CHECK_EQ(join(static_cast<Handle>(b)), 1);
+    close(static_cast<uint64_t>(a));
+    close(static_cast<uint64_t>(b));
+}
+
+}  // namespace
+}  // namespace keel::usertest
