@@ -8,6 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/ipc/include/ipc" "$tmp/ipc/src"
 cp "$repo/.clang-format" "$tmp/"
+printf '#pragma once\n' >"$tmp/ipc/include/ipc/abi.hpp"
 printf '#pragma once\n\n#include <cstdint>\n\n#include <ipc/abi.hpp>\n' >"$tmp/ipc/include/ipc/good.hpp"
 printf '#include <ipc/good.hpp>\n\nint f() {\n    return 1;\n}\n' >"$tmp/ipc/src/good.cpp"
 fail=0
@@ -22,14 +23,28 @@ expect() { # want_rc description command...
     fi
 }
 expect 0 "clean tree passes the format check" "$here/check-format.sh" "$tmp"
-expect 0 "clean tree passes the include check" "$here/check-ipc-includes.sh" "$tmp"
+seams=("$here/check-includes.py" "$tmp" "$repo/ci/style/seams.txt")
+expect 0 "clean tree passes the include check" "${seams[@]}"
 printf 'int   g( ){return 2 ;}\n' >"$tmp/ipc/src/ugly.cpp"
 expect 1 "a badly formatted file fails the format check" "$here/check-format.sh" "$tmp"
 rm "$tmp/ipc/src/ugly.cpp"
 printf '#include <cstdio>\n' >"$tmp/ipc/src/hosted.cpp"
-expect 1 "<cstdio> in ipc/src fails the include check" "$here/check-ipc-includes.sh" "$tmp"
+expect 1 "<cstdio> in ipc/src fails the include check" "${seams[@]}"
 printf '#include "../../kernel/x.hpp"\n' >"$tmp/ipc/src/hosted.cpp"
-expect 1 "a quoted include in ipc/src fails the include check" "$here/check-ipc-includes.sh" "$tmp"
+expect 1 "a quoted include out of ipc/src fails the include check" "${seams[@]}"
+# Seams: a folder reaching into another's private sources, or a public header it was not
+# given, fails; the same header through a public folder it may use passes.
+rm "$tmp/ipc/src/hosted.cpp"
+mkdir -p "$tmp/boot/src" "$tmp/kernel/proc" "$tmp/user/init" "$tmp/lib/elf/include/keel/elf"
+printf 'int r();\n' >"$tmp/boot/src/range_set.hpp"
+printf 'int e();\n' >"$tmp/lib/elf/include/keel/elf/elf_check.hpp"
+printf '#include <keel/elf/elf_check.hpp>\n' >"$tmp/kernel/proc/spawn.cpp"
+expect 0 "kernel/ using lib/elf's public header passes the include check" "${seams[@]}"
+printf '#include "range_set.hpp"\n' >"$tmp/kernel/proc/spawn.cpp"
+expect 1 "kernel/ including boot/'s private source fails the include check" "${seams[@]}"
+printf '#include <keel/elf/elf_check.hpp>\n' | tee "$tmp/kernel/proc/spawn.cpp" >"$tmp/user/init/init.cpp"
+expect 1 "user/ using lib/elf, which it was not given, fails the include check" "${seams[@]}"
+rm -r "$tmp/boot" "$tmp/kernel" "$tmp/user" "$tmp/lib"
 
 # Workflows: a sane pair (the test workflow and a ClusterFuzzLite one with its build files).
 wf="$tmp/.github/workflows"
