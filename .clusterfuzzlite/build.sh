@@ -6,15 +6,16 @@
 src=${SRC}/keel
 common=("$src/ipc/src/client.cpp" "$src/ipc/src/server.cpp" "$src/ipc/host/host_platform.cpp"
         "$src/proptest/model/src/model.cpp" "$src/proptest/model/src/system.cpp"
-        "$src/ipc/linux/src/hello.cpp")
+        "$src/ipc/linux/src/hello.cpp" "$src/lib/elf/src/elf_check.cpp")
 inc=(-I"$src/ipc/include" -I"$src/ipc/host" -I"$src/proptest/model/include"
-     -I"$src/ipc/linux/include")
+     -I"$src/ipc/linux/include" -I"$src/lib/elf/include" -I"$src/lib/boot_abi/include")
 
 declare -A source=(
     [differential]=fuzz/differential/differential_fuzz.cpp
     [hostile]=fuzz/hostile/hostile_peer_fuzz.cpp
     [abi]=fuzz/abi/abi_decode_fuzz.cpp
     [linux_hello]=fuzz/linux_hello/linux_hello_fuzz.cpp
+    [elf]=fuzz/elf/elf_fuzz.cpp
 )
 for name in "${!source[@]}"; do
     out_name=keel_ipc_$name
