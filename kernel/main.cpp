@@ -11,6 +11,7 @@
 #include "boot_handoff.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
+#include "dev/acpi.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
 #include "mm/frame_allocator.hpp"
@@ -62,12 +63,6 @@ void print_banner(const boot::BootInfo& info) {
         const boot::Module& m = info.modules[i];
         log::print("    %s (%lu bytes at 0x%lx) \"%s\"\n", m.name, m.size, m.base, m.cmdline);
     }
-    if (info.rsdp_size != 0) {
-        log::print("  ACPI RSDP: revision %u, OEM \"%c%c%c%c%c%c\"\n", info.rsdp[15], info.rsdp[9],
-                   info.rsdp[10], info.rsdp[11], info.rsdp[12], info.rsdp[13], info.rsdp[14]);
-    } else {
-        log::print("  ACPI RSDP: not found\n");
-    }
     if (info.framebuffer.base != 0) {
         log::print("  framebuffer: %ux%u, %u bpp at 0x%lx\n", info.framebuffer.width,
                    info.framebuffer.height, info.framebuffer.bpp, info.framebuffer.base);
@@ -99,6 +94,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
         log::set_level(log::Level::kDebug);
 
     print_banner(*info);
+    dev::init_acpi(*info);
     mm::frames().init(*info);
     mm::init_paging(*info);
     heap::init();

@@ -1,0 +1,135 @@
+// ACPI fuzz target (lib/acpi): firmware tables from hostile bytes. Whatever is accepted must
+// satisfy what the kernel relies on (lengths and counts in range, windows aligned and ordered);
+// whatever is refused has a reason; nothing is read outside the memory given (ASan).
+// Input: [mode][payload...]
+//   mode & 3 == 0: payload = [36-byte RSDP][physical memory image at 0x1000]; the whole chain
+//     (RSDP, root table, every listed table, MADT and MCFG) as the kernel walks it. With
+//     mode & 4 the harness first fixes the RSDP checksums and every table checksum at a
+//     16-byte boundary of the image, so mutations get past the checksums to the parsers.
+//   mode & 3 == 1 / 2: payload = one table, straight into parse_madt / parse_mcfg.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <keel/acpi/acpi.hpp>
+
+namespace {
+
+namespace acpi = keel::acpi;
+constexpr uint64_t kImageBase = 0x1000;
+
+[[noreturn]] void fail(const char* what) {
+    std::fprintf(stderr, "acpi oracle: %s\n", what);
+    std::abort();
+}
+
+struct Image {
+    std::vector<uint8_t> bytes;
+    static bool read(void* ctx, uint64_t phys, void* out, uint64_t size) {
+        const auto& b = static_cast<const Image*>(ctx)->bytes;
+        if (phys < kImageBase || phys - kImageBase > b.size() ||
+            size > b.size() - (phys - kImageBase))
+            return false;
+        std::memcpy(out, b.data() + (phys - kImageBase), size);
+        return true;
+    }
+};
+
+void fix(uint8_t* p, size_t checksum_at, size_t n) {
+    p[checksum_at] = 0;
+    uint8_t sum = 0;
+    for (size_t i = 0; i < n; ++i)
+        sum = static_cast<uint8_t>(sum + p[i]);
+    p[checksum_at] = static_cast<uint8_t>(-sum);
+}
+
+void check_madt(const uint8_t* t, uint32_t n) {
+    static acpi::Madt m;
+    if (acpi::parse_madt(t, n, &m) != nullptr)
+        return;
+    if (m.cpu_count > acpi::kMaxCpus || m.io_apic_count > acpi::kMaxIoApics ||
+        m.override_count > acpi::kMaxOverrides) {
+        fail("MADT counts beyond the arrays");
+    }
+    // Each entry takes at least 2 bytes of the table after its 44-byte header.
+    if (m.cpu_count + m.io_apic_count + m.override_count + m.dropped > (n - 44) / 2)
+        fail("MADT reports more entries than the table can hold");
+}
+
+void check_mcfg(const uint8_t* t, uint32_t n) {
+    acpi::Mcfg m;
+    if (acpi::parse_mcfg(t, n, &m) != nullptr)
+        return;
+    if (m.count > acpi::kMaxEcamWindows || (m.count + m.dropped) * 16 != n - 44)
+        fail("MCFG entry count differs from its length");
+    for (uint32_t i = 0; i < m.count; ++i) {
+        const acpi::EcamWindow& w = m.windows[i];
+        if (w.start_bus > w.end_bus || (w.base & 0xfffff) != 0 ||
+            w.base > ~0ull - ((uint64_t{w.end_bus} + 1) << 20)) {
+            fail("accepted an ECAM window that is disordered, misaligned or wrapping");
+        }
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size < 1)
+        return 0;
+    const uint8_t mode = data[0];
+    std::vector<uint8_t> payload(data + 1, data + size);  // exact size: ASan sees overruns
+    const uint32_t n = static_cast<uint32_t>(payload.size());
+    if ((mode & 3) == 1) {
+        check_madt(payload.empty() ? nullptr : payload.data(), n);
+        return 0;
+    }
+    if ((mode & 3) == 2) {
+        check_mcfg(payload.empty() ? nullptr : payload.data(), n);
+        return 0;
+    }
+    if (payload.size() < 36)
+        return 0;
+    std::vector<uint8_t> rsdp(payload.begin(), payload.begin() + 36);
+    Image image{std::vector<uint8_t>(payload.begin() + 36, payload.end())};
+    if ((mode & 4) != 0) {
+        fix(rsdp.data(), 8, 20);
+        fix(rsdp.data(), 32, 36);
+        auto& b = image.bytes;
+        for (size_t at = 0; at + acpi::kHeaderSize <= b.size(); at += 16) {
+            const uint32_t length = b[at + 4] | b[at + 5] << 8 | b[at + 6] << 16 |
+                                    static_cast<uint32_t>(b[at + 7]) << 24;
+            if (length >= acpi::kHeaderSize && length <= b.size() - at)
+                fix(b.data() + at, 9, length);
+        }
+    }
+    acpi::Rsdp parsed;
+    if (const char* why = acpi::parse_rsdp(rsdp.data(), rsdp.size(), &parsed)) {
+        if (why[0] == '\0')
+            fail("refused without a reason");
+        return 0;
+    }
+    static std::vector<uint8_t> scratch(acpi::kMaxTableSize);
+    static acpi::RootTable root;
+    const acpi::PhysReader mem{&Image::read, &image};
+    if (acpi::read_root(mem, parsed, scratch.data(), &root) != nullptr)
+        return 0;
+    if (root.count > acpi::kMaxTables)
+        fail("root table count beyond its array");
+    for (uint32_t i = 0; i < root.count; ++i) {
+        const acpi::TableRef& ref = root.tables[i];
+        if (ref.length < acpi::kHeaderSize || ref.length > acpi::kMaxTableSize)
+            fail("listed a table with an impossible length");
+        uint32_t length = 0;
+        if (acpi::read_table(mem, ref, scratch.data(), &length) != nullptr)
+            continue;
+        if (length != ref.length)
+            fail("read a table of another length than listed");
+        if (std::memcmp(ref.signature, "APIC", 4) == 0)
+            check_madt(scratch.data(), length);
+        if (std::memcmp(ref.signature, "MCFG", 4) == 0)
+            check_mcfg(scratch.data(), length);
+    }
+    return 0;
+}

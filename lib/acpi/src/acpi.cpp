@@ -1,0 +1,229 @@
+#include <keel/acpi/acpi.hpp>
+
+namespace keel::acpi {
+
+namespace {
+
+// Byte-wise little-endian reads: firmware tables are packed, so fields sit at any alignment.
+// Callers check bounds first.
+uint64_t le(const uint8_t* p, uint32_t bytes) {
+    uint64_t v = 0;
+    for (uint32_t i = bytes; i > 0; --i)
+        v = (v << 8) | p[i - 1];
+    return v;
+}
+
+bool checksum_ok(const uint8_t* p, uint32_t n) {
+    uint8_t sum = 0;
+    for (uint32_t i = 0; i < n; ++i)
+        sum = static_cast<uint8_t>(sum + p[i]);
+    return sum == 0;
+}
+
+bool same(const uint8_t* p, const char* s, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i) {
+        if (p[i] != static_cast<uint8_t>(s[i]))
+            return false;
+    }
+    return true;
+}
+
+// Reads a table header at `address` and returns its length, or 0 when it cannot be read or its
+// length is impossible.
+uint32_t header_length(const PhysReader& mem, uint64_t address, uint8_t* header) {
+    if (!mem.read(mem.ctx, address, header, kHeaderSize))
+        return 0;
+    const uint64_t length = le(header + 4, 4);
+    return length < kHeaderSize || length > kMaxTableSize ? 0 : static_cast<uint32_t>(length);
+}
+
+// Reads the whole table at `address` (header already read: `length` valid) into scratch and
+// checks its checksum.
+const char* read_whole(const PhysReader& mem, uint64_t address, uint32_t length, uint8_t* scratch) {
+    if (!mem.read(mem.ctx, address, scratch, length))
+        return "table body not readable";
+    if (le(scratch + 4, 4) != length)
+        return "table length changed while it was read";
+    if (!checksum_ok(scratch, length))
+        return "table checksum mismatch";
+    return nullptr;
+}
+
+}  // namespace
+
+const char* parse_rsdp(const uint8_t* bytes, size_t size, Rsdp* out) {
+    if (bytes == nullptr || size < 20)
+        return "RSDP truncated (fewer than 20 bytes)";
+    if (!same(bytes, "RSD PTR ", 8))
+        return "RSDP signature is not \"RSD PTR \"";
+    if (!checksum_ok(bytes, 20))
+        return "RSDP checksum mismatch";
+    out->revision = bytes[15];
+    for (uint32_t i = 0; i < 6; ++i) {
+        const uint8_t c = bytes[9 + i];
+        out->oem[i] = c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
+    }
+    out->oem[6] = '\0';
+    out->root_address = le(bytes + 16, 4);
+    out->root_is_xsdt = false;
+    if (out->revision >= 2) {
+        if (size < 36)
+            return "RSDP revision 2 but fewer than 36 bytes";
+        const uint64_t length = le(bytes + 20, 4);
+        if (length < 36 || length > size)
+            return "RSDP length out of range";
+        if (!checksum_ok(bytes, static_cast<uint32_t>(length)))
+            return "RSDP extended checksum mismatch";
+        const uint64_t xsdt = le(bytes + 24, 8);
+        if (xsdt != 0) {
+            out->root_address = xsdt;
+            out->root_is_xsdt = true;
+        }
+    }
+    if (out->root_address == 0)
+        return "RSDP names no root table";
+    return nullptr;
+}
+
+const char* read_root(const PhysReader& mem, const Rsdp& rsdp, uint8_t* scratch, RootTable* out) {
+    out->count = 0;
+    out->skipped = 0;
+    const uint32_t length = header_length(mem, rsdp.root_address, scratch);
+    if (length == 0)
+        return "root table header not readable or its length impossible";
+    if (!same(scratch, rsdp.root_is_xsdt ? "XSDT" : "RSDT", 4))
+        return rsdp.root_is_xsdt ? "root table signature is not XSDT"
+                                 : "root table signature is not RSDT";
+    if (const char* why = read_whole(mem, rsdp.root_address, length, scratch))
+        return why;
+    const uint32_t entry_size = rsdp.root_is_xsdt ? 8 : 4;
+    const uint32_t entries = (length - kHeaderSize) / entry_size;
+    uint8_t header[kHeaderSize];
+    for (uint32_t i = 0; i < entries; ++i) {
+        const uint64_t address = le(scratch + kHeaderSize + i * entry_size, entry_size);
+        const uint32_t table_length =
+            out->count == kMaxTables ? 0 : header_length(mem, address, header);
+        if (table_length == 0) {
+            ++out->skipped;
+            continue;
+        }
+        TableRef& ref = out->tables[out->count++];
+        for (uint32_t c = 0; c < 4; ++c) {
+            const uint8_t ch = header[c];
+            ref.signature[c] = ch >= 0x20 && ch < 0x7f ? static_cast<char>(ch) : '?';
+        }
+        ref.signature[4] = '\0';
+        ref.address = address;
+        ref.length = table_length;
+    }
+    return nullptr;
+}
+
+const char* read_table(const PhysReader& mem, const TableRef& ref, uint8_t* scratch,
+                       uint32_t* length) {
+    const uint32_t n = header_length(mem, ref.address, scratch);
+    if (n == 0)
+        return "table header not readable or its length impossible";
+    if (n != ref.length || !same(scratch, ref.signature, 4))
+        return "table header changed since the root table was read";
+    if (const char* why = read_whole(mem, ref.address, n, scratch))
+        return why;
+    *length = n;
+    return nullptr;
+}
+
+const TableRef* find(const RootTable& root, const char* signature) {
+    for (uint32_t i = 0; i < root.count; ++i) {
+        if (same(reinterpret_cast<const uint8_t*>(root.tables[i].signature), signature, 4))
+            return &root.tables[i];
+    }
+    return nullptr;
+}
+
+const char* parse_madt(const uint8_t* table, uint32_t length, Madt* out) {
+    constexpr uint32_t kFirstEntry = kHeaderSize + 8;
+    if (table == nullptr || length < kFirstEntry || !same(table, "APIC", 4))
+        return "MADT truncated or not an MADT";
+    *out = Madt{};
+    out->local_apic_address = le(table + 36, 4);
+    out->pc_at_compatible = (le(table + 40, 4) & 1) != 0;
+    for (uint32_t at = kFirstEntry; at < length;) {
+        if (length - at < 2)
+            return "MADT entry header truncated";
+        const uint8_t type = table[at];
+        const uint8_t size = table[at + 1];
+        if (size < 2 || size > length - at)
+            return "MADT entry length outside the table";
+        const uint8_t* e = table + at;
+        at += size;
+        switch (type) {
+            case 0:  // processor local APIC
+                if (size < 8)
+                    return "MADT local APIC entry too short";
+                if (out->cpu_count == kMaxCpus) {
+                    ++out->dropped;
+                    break;
+                }
+                out->cpus[out->cpu_count++] = {e[2], e[3], (le(e + 4, 4) & 3) != 0};
+                break;
+            case 1:  // I/O APIC
+                if (size < 12)
+                    return "MADT I/O APIC entry too short";
+                if (out->io_apic_count == kMaxIoApics) {
+                    ++out->dropped;
+                    break;
+                }
+                out->io_apics[out->io_apic_count++] = {e[2], static_cast<uint32_t>(le(e + 4, 4)),
+                                                       static_cast<uint32_t>(le(e + 8, 4))};
+                break;
+            case 2:  // interrupt source override
+                if (size < 10)
+                    return "MADT interrupt override entry too short";
+                if (out->override_count == kMaxOverrides) {
+                    ++out->dropped;
+                    break;
+                }
+                out->overrides[out->override_count++] = {e[3], static_cast<uint32_t>(le(e + 4, 4)),
+                                                         static_cast<uint16_t>(le(e + 8, 2))};
+                break;
+            case 5:  // local APIC address override (64-bit)
+                if (size < 12)
+                    return "MADT local APIC address override too short";
+                out->local_apic_address = le(e + 4, 8);
+                break;
+            default:  // NMI sources, x2APIC entries, ...: not used yet
+                break;
+        }
+    }
+    return nullptr;
+}
+
+const char* parse_mcfg(const uint8_t* table, uint32_t length, Mcfg* out) {
+    constexpr uint32_t kFirstEntry = kHeaderSize + 8;
+    constexpr uint32_t kEntrySize = 16;
+    if (table == nullptr || length < kFirstEntry || !same(table, "MCFG", 4))
+        return "MCFG truncated or not an MCFG";
+    if ((length - kFirstEntry) % kEntrySize != 0)
+        return "MCFG length is not a whole number of entries";
+    *out = Mcfg{};
+    for (uint32_t at = kFirstEntry; at < length; at += kEntrySize) {
+        const uint8_t* e = table + at;
+        const EcamWindow w{le(e, 8), static_cast<uint16_t>(le(e + 8, 2)), e[10], e[11]};
+        if (w.start_bus > w.end_bus)
+            return "MCFG entry's start bus is above its end bus";
+        if ((w.base & ((1u << 20) - 1)) != 0)
+            return "MCFG entry's base is not 1 MiB aligned";
+        // Bus b is at base + (b << 20): the window ends (end + 1) MiB above base.
+        const uint64_t span = (uint64_t{w.end_bus} + 1) << 20;
+        if (w.base > ~0ull - span)
+            return "MCFG entry's window wraps the address space";
+        if (out->count == kMaxEcamWindows) {
+            ++out->dropped;
+            continue;
+        }
+        out->windows[out->count++] = w;
+    }
+    return nullptr;
+}
+
+}  // namespace keel::acpi

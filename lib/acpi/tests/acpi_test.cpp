@@ -1,0 +1,215 @@
+// lib/acpi on the host: well-formed tables as QEMU lays them out, then every corruption a
+// firmware (or an attacker with a crafted boot image) could present: each must be refused with
+// a reason or skipped, never read out of bounds (ASan) or trusted.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "acpi_builder.hpp"
+
+namespace keel::acpi {
+namespace {
+
+using test::Bytes;
+using test::Memory;
+
+struct Firmware {
+    Memory mem;
+    Bytes rsdp;
+    Bytes scratch = Bytes(kMaxTableSize);
+    Rsdp parsed{};
+    RootTable root{};
+
+    // RSDT at 0x1000 (or XSDT at 0x2000), MADT at 0x3000, MCFG at 0x4000.
+    explicit Firmware(bool xsdt = true) {
+        mem.regions[0x3000] = test::madt(2);
+        mem.regions[0x4000] = test::mcfg();
+        mem.regions[0x1000] = test::root(false, {0x3000, 0x4000});
+        mem.regions[0x2000] = test::root(true, {0x3000, 0x4000});
+        rsdp = xsdt ? test::rsdp(2, 0x1000, 0x2000) : test::rsdp(0, 0x1000, 0);
+    }
+    const char* parse() {
+        if (const char* why = parse_rsdp(rsdp.data(), rsdp.size(), &parsed))
+            return why;
+        return read_root(mem.reader(), parsed, scratch.data(), &root);
+    }
+};
+
+TEST(Acpi, XsdtAndRsdtListTheTables) {
+    for (bool xsdt : {true, false}) {
+        Firmware f(xsdt);
+        ASSERT_EQ(f.parse(), nullptr);
+        EXPECT_EQ(f.parsed.root_is_xsdt, xsdt);
+        EXPECT_EQ(f.parsed.root_address, xsdt ? 0x2000u : 0x1000u);
+        EXPECT_STREQ(f.parsed.oem, "KEELOE");
+        ASSERT_EQ(f.root.count, 2u);
+        EXPECT_EQ(f.root.skipped, 0u);
+        EXPECT_STREQ(f.root.tables[0].signature, "APIC");
+        EXPECT_STREQ(f.root.tables[1].signature, "MCFG");
+        EXPECT_EQ(find(f.root, "MCFG"), &f.root.tables[1]);
+        EXPECT_EQ(find(f.root, "HPET"), nullptr);
+    }
+}
+
+TEST(Acpi, MadtAndMcfgAsQemuGivesThem) {
+    Firmware f;
+    ASSERT_EQ(f.parse(), nullptr);
+    uint32_t length = 0;
+    ASSERT_EQ(read_table(f.mem.reader(), *find(f.root, "APIC"), f.scratch.data(), &length),
+              nullptr);
+    Madt madt;
+    ASSERT_EQ(parse_madt(f.scratch.data(), length, &madt), nullptr);
+    EXPECT_EQ(madt.local_apic_address, 0xfee00000u);
+    EXPECT_TRUE(madt.pc_at_compatible);
+    ASSERT_EQ(madt.cpu_count, 2u);
+    EXPECT_EQ(madt.cpus[1].apic_id, 1);
+    ASSERT_EQ(madt.io_apic_count, 1u);
+    EXPECT_EQ(madt.io_apics[0].address, 0xfec00000u);
+    ASSERT_EQ(madt.override_count, 2u);
+    EXPECT_EQ(madt.overrides[0].source, 0);
+    EXPECT_EQ(madt.overrides[0].gsi, 2u);
+    EXPECT_EQ(madt.overrides[1].gsi, 9u);
+    EXPECT_EQ(madt.overrides[1].flags, 0xd);
+    ASSERT_EQ(read_table(f.mem.reader(), *find(f.root, "MCFG"), f.scratch.data(), &length),
+              nullptr);
+    Mcfg mcfg;
+    ASSERT_EQ(parse_mcfg(f.scratch.data(), length, &mcfg), nullptr);
+    ASSERT_EQ(mcfg.count, 1u);
+    EXPECT_EQ(mcfg.windows[0].base, 0xb0000000u);
+    EXPECT_EQ(mcfg.windows[0].end_bus, 255);
+}
+
+TEST(Acpi, CorruptRsdpIsRefused) {
+    Firmware f;
+    Bytes r = f.rsdp;
+    Rsdp out;
+    EXPECT_NE(parse_rsdp(r.data(), 19, &out), nullptr);  // truncated
+    EXPECT_NE(parse_rsdp(nullptr, 36, &out), nullptr);
+    r[0] = 'X';
+    EXPECT_STREQ(parse_rsdp(r.data(), r.size(), &out), "RSDP signature is not \"RSD PTR \"");
+    r = f.rsdp;
+    r[16] ^= 1;  // RSDT address: the 20-byte checksum no longer holds
+    EXPECT_STREQ(parse_rsdp(r.data(), r.size(), &out), "RSDP checksum mismatch");
+    r = f.rsdp;
+    r[24] ^= 1;  // XSDT address: only the extended checksum covers it
+    EXPECT_STREQ(parse_rsdp(r.data(), r.size(), &out), "RSDP extended checksum mismatch");
+    r = f.rsdp;
+    EXPECT_NE(parse_rsdp(r.data(), 30, &out), nullptr);  // revision 2, cut short
+    test::put(r, 20, 1000, 4);                           // length beyond the copy
+    test::fix_checksum(r, 32, 36);
+    EXPECT_STREQ(parse_rsdp(r.data(), r.size(), &out), "RSDP length out of range");
+    r = test::rsdp(0, 0, 0);
+    EXPECT_STREQ(parse_rsdp(r.data(), r.size(), &out), "RSDP names no root table");
+}
+
+TEST(Acpi, CorruptRootTableIsRefused) {
+    {
+        Firmware f;
+        f.mem.regions[0x2000][40] ^= 0x10;  // an entry, checksum now wrong
+        EXPECT_STREQ(f.parse(), "table checksum mismatch");
+    }
+    {
+        Firmware f;
+        f.mem.regions[0x2000][0] = 'R';  // an RSDT where the XSDT should be
+        EXPECT_STREQ(f.parse(), "root table signature is not XSDT");
+    }
+    {
+        Firmware f;
+        f.mem.regions.erase(0x2000);
+        EXPECT_NE(f.parse(), nullptr);
+    }
+    {
+        Firmware f;  // a length that runs past readable memory
+        Bytes& x = f.mem.regions[0x2000];
+        test::put(x, 4, x.size() + 100, 4);
+        EXPECT_STREQ(f.parse(), "table body not readable");
+        test::put(x, 4, kMaxTableSize + 1, 4);
+        EXPECT_NE(f.parse(), nullptr);
+        test::put(x, 4, 10, 4);  // shorter than a header
+        EXPECT_NE(f.parse(), nullptr);
+    }
+}
+
+TEST(Acpi, UnreadableOrImpossibleEntriesAreSkipped) {
+    Firmware f;
+    f.mem.regions[0x2000] = test::root(true, {0x3000, 0xdead0000, 0x4000, ~0ull - 3});
+    Bytes bad_length = test::mcfg();
+    test::put(bad_length, 4, 4, 4);
+    f.mem.regions[0x5000] = bad_length;
+    f.mem.regions[0x2000] = test::root(true, {0x3000, 0xdead0000, 0x4000, ~0ull - 3, 0x5000});
+    f.rsdp = test::rsdp(2, 0x1000, 0x2000);
+    ASSERT_EQ(f.parse(), nullptr);
+    EXPECT_EQ(f.root.count, 2u);
+    EXPECT_EQ(f.root.skipped, 3u);
+}
+
+TEST(Acpi, TablesChangedOrCorruptedAfterListingAreRefused) {
+    Firmware f;
+    ASSERT_EQ(f.parse(), nullptr);
+    uint32_t length = 0;
+    f.mem.regions[0x3000][50] ^= 1;
+    EXPECT_STREQ(read_table(f.mem.reader(), f.root.tables[0], f.scratch.data(), &length),
+                 "table checksum mismatch");
+    f.mem.regions[0x3000] = test::mcfg();  // another table now sits there
+    EXPECT_STREQ(read_table(f.mem.reader(), f.root.tables[0], f.scratch.data(), &length),
+                 "table header changed since the root table was read");
+}
+
+Bytes madt_with(const Bytes& entries) {
+    Bytes body;
+    test::append(body, 0xfee00000, 4);
+    test::append(body, 0, 4);
+    body.insert(body.end(), entries.begin(), entries.end());
+    return test::table("APIC", body);
+}
+
+TEST(Acpi, MadtEntriesAreBoundsChecked) {
+    Madt m;
+    const auto parse = [&m](const Bytes& t) {
+        return parse_madt(t.data(), static_cast<uint32_t>(t.size()), &m);
+    };
+    EXPECT_STREQ(parse(madt_with({0, 0})), "MADT entry length outside the table");  // length 0
+    EXPECT_STREQ(parse(madt_with({0, 1})), "MADT entry length outside the table");  // length 1
+    EXPECT_STREQ(parse(madt_with({1, 12, 0})), "MADT entry length outside the table");
+    EXPECT_STREQ(parse(madt_with({0})), "MADT entry header truncated");
+    EXPECT_STREQ(parse(madt_with({1, 4, 0, 0})), "MADT I/O APIC entry too short");
+    EXPECT_STREQ(parse(madt_with({0, 2})), "MADT local APIC entry too short");
+    EXPECT_STREQ(parse(madt_with({2, 9, 0, 0, 0, 0, 0, 0, 0})),
+                 "MADT interrupt override entry too short");
+    // Unknown types are skipped whole; a 64-bit local APIC address overrides the 32-bit one.
+    ASSERT_EQ(parse(madt_with({0x7f, 3, 0, 5, 12, 0, 0, 0x11, 0x22, 0, 0, 0, 0, 0, 0})), nullptr);
+    EXPECT_EQ(m.local_apic_address, 0x2211u);
+    EXPECT_NE(parse_madt(nullptr, 100, &m), nullptr);
+    Bytes not_madt = test::mcfg();
+    EXPECT_NE(parse(not_madt), nullptr);
+}
+
+TEST(Acpi, MadtKeepsWhatFitsAndCountsTheRest) {
+    Madt m;
+    const Bytes t = test::madt(kMaxCpus + 5);
+    ASSERT_EQ(parse_madt(t.data(), static_cast<uint32_t>(t.size()), &m), nullptr);
+    EXPECT_EQ(m.cpu_count, kMaxCpus);
+    EXPECT_EQ(m.dropped, 5u);
+}
+
+TEST(Acpi, McfgEntriesAreValidated) {
+    Mcfg m;
+    const auto parse = [&m](const Bytes& t) {
+        return parse_mcfg(t.data(), static_cast<uint32_t>(t.size()), &m);
+    };
+    EXPECT_STREQ(parse(test::mcfg(0xb0000000, 5, 4)),
+                 "MCFG entry's start bus is above its end bus");
+    EXPECT_STREQ(parse(test::mcfg(0xb0000800)), "MCFG entry's base is not 1 MiB aligned");
+    EXPECT_STREQ(parse(test::mcfg(0xfffffffff0000000ull)),
+                 "MCFG entry's window wraps the address space");
+    EXPECT_EQ(parse(test::mcfg(0xfffffffff0000000ull, 0, 254)), nullptr);  // ends at 2^64 - 1 MiB
+    Bytes partial = test::mcfg();
+    partial.resize(partial.size() - 1);
+    test::put(partial, 4, partial.size(), 4);
+    EXPECT_STREQ(parse(partial), "MCFG length is not a whole number of entries");
+    ASSERT_EQ(parse(test::mcfg(0xe0000000, 0, 31)), nullptr);
+    EXPECT_EQ(m.windows[0].end_bus, 31);
+}
+
+}  // namespace
+}  // namespace keel::acpi
