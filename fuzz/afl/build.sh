@@ -12,10 +12,12 @@ out=${1:-$top/build/afl}
 mkdir -p "$out"
 export AFL_QUIET=1
 inc=(-I"$top/ipc/include" -I"$top/ipc/host" -I"$top/proptest/model/include" -I"$top/ipc/linux/include"
-     -I"$top/lib/elf/include" -I"$top/lib/boot_abi/include" -I"$top/lib/acpi/include")
+     -I"$top/lib/elf/include" -I"$top/lib/boot_abi/include" -I"$top/lib/acpi/include"
+     -I"$top/lib/pci/include" -I"$top/lib/bytes/include")
 common=("$top/ipc/src/client.cpp" "$top/ipc/src/server.cpp" "$top/ipc/host/host_platform.cpp"
         "$top/proptest/model/src/model.cpp" "$top/ipc/linux/src/hello.cpp"
-        "$top/lib/elf/src/elf_check.cpp" "$top/lib/acpi/src/acpi.cpp")
+        "$top/lib/elf/src/elf_check.cpp" "$top/lib/acpi/src/acpi.cpp"
+        "$top/lib/pci/src/pci.cpp")
 flags=(-std=c++20 -O2 -g "${inc[@]}")
 # The differential target's lock-step checker (proptest/model/src/system.cpp) is compiled
 # without AFL's instrumentation, as in the libFuzzer builds (differential/coverage_ignore.txt):
@@ -32,6 +34,7 @@ declare -A source=(
     [linux_hello]=fuzz/linux_hello/linux_hello_fuzz.cpp
     [elf]=fuzz/elf/elf_fuzz.cpp
     [acpi]=fuzz/acpi/acpi_fuzz.cpp
+    [pci]=fuzz/pci/pci_fuzz.cpp
 )
 targets=("${!source[@]}")
 [ -n "${KEEL_AFL_TARGETS:-}" ] && read -r -a targets <<<"$KEEL_AFL_TARGETS"

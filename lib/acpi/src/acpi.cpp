@@ -1,17 +1,12 @@
 #include <keel/acpi/acpi.hpp>
+#include <keel/bytes/le.hpp>
 
 namespace keel::acpi {
 
 namespace {
 
-// Byte-wise little-endian reads: firmware tables are packed, so fields sit at any alignment.
-// Callers check bounds first.
-uint64_t le(const uint8_t* p, uint32_t bytes) {
-    uint64_t v = 0;
-    for (uint32_t i = bytes; i > 0; --i)
-        v = (v << 8) | p[i - 1];
-    return v;
-}
+// Firmware tables are packed: fields sit at any alignment.
+using bytes::read_le;
 
 bool checksum_ok(const uint8_t* p, uint32_t n) {
     uint8_t sum = 0;
@@ -33,7 +28,7 @@ bool same(const uint8_t* p, const char* s, uint32_t n) {
 uint32_t header_length(const PhysReader& mem, uint64_t address, uint8_t* header) {
     if (!mem.read(mem.ctx, address, header, kHeaderSize))
         return 0;
-    const uint64_t length = le(header + 4, 4);
+    const uint64_t length = read_le(header + 4, 4);
     return length < kHeaderSize || length > kMaxTableSize ? 0 : static_cast<uint32_t>(length);
 }
 
@@ -42,7 +37,7 @@ uint32_t header_length(const PhysReader& mem, uint64_t address, uint8_t* header)
 const char* read_whole(const PhysReader& mem, uint64_t address, uint32_t length, uint8_t* scratch) {
     if (!mem.read(mem.ctx, address, scratch, length))
         return "table body not readable";
-    if (le(scratch + 4, 4) != length)
+    if (read_le(scratch + 4, 4) != length)
         return "table length changed while it was read";
     if (!checksum_ok(scratch, length))
         return "table checksum mismatch";
@@ -64,17 +59,17 @@ const char* parse_rsdp(const uint8_t* bytes, size_t size, Rsdp* out) {
         out->oem[i] = c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?';
     }
     out->oem[6] = '\0';
-    out->root_address = le(bytes + 16, 4);
+    out->root_address = read_le(bytes + 16, 4);
     out->root_is_xsdt = false;
     if (out->revision >= 2) {
         if (size < 36)
             return "RSDP revision 2 but fewer than 36 bytes";
-        const uint64_t length = le(bytes + 20, 4);
+        const uint64_t length = read_le(bytes + 20, 4);
         if (length < 36 || length > size)
             return "RSDP length out of range";
         if (!checksum_ok(bytes, static_cast<uint32_t>(length)))
             return "RSDP extended checksum mismatch";
-        const uint64_t xsdt = le(bytes + 24, 8);
+        const uint64_t xsdt = read_le(bytes + 24, 8);
         if (xsdt != 0) {
             out->root_address = xsdt;
             out->root_is_xsdt = true;
@@ -100,7 +95,7 @@ const char* read_root(const PhysReader& mem, const Rsdp& rsdp, uint8_t* scratch,
     const uint32_t entries = (length - kHeaderSize) / entry_size;
     uint8_t header[kHeaderSize];
     for (uint32_t i = 0; i < entries; ++i) {
-        const uint64_t address = le(scratch + kHeaderSize + i * entry_size, entry_size);
+        const uint64_t address = read_le(scratch + kHeaderSize + i * entry_size, entry_size);
         const uint32_t table_length =
             out->count == kMaxTables ? 0 : header_length(mem, address, header);
         if (table_length == 0) {
@@ -145,8 +140,8 @@ const char* parse_madt(const uint8_t* table, uint32_t length, Madt* out) {
     if (table == nullptr || length < kFirstEntry || !same(table, "APIC", 4))
         return "MADT truncated or not an MADT";
     *out = Madt{};
-    out->local_apic_address = le(table + 36, 4);
-    out->pc_at_compatible = (le(table + 40, 4) & 1) != 0;
+    out->local_apic_address = read_le(table + 36, 4);
+    out->pc_at_compatible = (read_le(table + 40, 4) & 1) != 0;
     for (uint32_t at = kFirstEntry; at < length;) {
         if (length - at < 2)
             return "MADT entry header truncated";
@@ -164,7 +159,7 @@ const char* parse_madt(const uint8_t* table, uint32_t length, Madt* out) {
                     ++out->dropped;
                     break;
                 }
-                out->cpus[out->cpu_count++] = {e[2], e[3], (le(e + 4, 4) & 3) != 0};
+                out->cpus[out->cpu_count++] = {e[2], e[3], (read_le(e + 4, 4) & 3) != 0};
                 break;
             case 1:  // I/O APIC
                 if (size < 12)
@@ -173,8 +168,9 @@ const char* parse_madt(const uint8_t* table, uint32_t length, Madt* out) {
                     ++out->dropped;
                     break;
                 }
-                out->io_apics[out->io_apic_count++] = {e[2], static_cast<uint32_t>(le(e + 4, 4)),
-                                                       static_cast<uint32_t>(le(e + 8, 4))};
+                out->io_apics[out->io_apic_count++] = {e[2],
+                                                       static_cast<uint32_t>(read_le(e + 4, 4)),
+                                                       static_cast<uint32_t>(read_le(e + 8, 4))};
                 break;
             case 2:  // interrupt source override
                 if (size < 10)
@@ -183,13 +179,14 @@ const char* parse_madt(const uint8_t* table, uint32_t length, Madt* out) {
                     ++out->dropped;
                     break;
                 }
-                out->overrides[out->override_count++] = {e[3], static_cast<uint32_t>(le(e + 4, 4)),
-                                                         static_cast<uint16_t>(le(e + 8, 2))};
+                out->overrides[out->override_count++] = {e[3],
+                                                         static_cast<uint32_t>(read_le(e + 4, 4)),
+                                                         static_cast<uint16_t>(read_le(e + 8, 2))};
                 break;
             case 5:  // local APIC address override (64-bit)
                 if (size < 12)
                     return "MADT local APIC address override too short";
-                out->local_apic_address = le(e + 4, 8);
+                out->local_apic_address = read_le(e + 4, 8);
                 break;
             default:  // NMI sources, x2APIC entries, ...: not used yet
                 break;
@@ -208,7 +205,7 @@ const char* parse_mcfg(const uint8_t* table, uint32_t length, Mcfg* out) {
     *out = Mcfg{};
     for (uint32_t at = kFirstEntry; at < length; at += kEntrySize) {
         const uint8_t* e = table + at;
-        const EcamWindow w{le(e, 8), static_cast<uint16_t>(le(e + 8, 2)), e[10], e[11]};
+        const EcamWindow w{read_le(e, 8), static_cast<uint16_t>(read_le(e + 8, 2)), e[10], e[11]};
         if (w.start_bus > w.end_bus)
             return "MCFG entry's start bus is above its end bus";
         if ((w.base & ((1u << 20) - 1)) != 0)

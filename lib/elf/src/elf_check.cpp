@@ -1,3 +1,4 @@
+#include <keel/bytes/le.hpp>
 #include <keel/elf/elf_check.hpp>
 
 namespace keel::elf {
@@ -15,23 +16,9 @@ constexpr uint32_t kPtLoad = 1;
 constexpr uint32_t kPtDynamic = 2;
 constexpr uint32_t kPtInterp = 3;
 
-// Byte-wise little-endian reads: the image may sit at any alignment and the loader must not
-// depend on the host's byte order or alignment rules. Callers check bounds first.
-uint64_t read_le(const uint8_t* p, uint32_t bytes) {
-    uint64_t v = 0;
-    for (uint32_t i = bytes; i > 0; --i)
-        v = (v << 8) | p[i - 1];
-    return v;
-}
-uint16_t u16(const uint8_t* p) {
-    return static_cast<uint16_t>(read_le(p, 2));
-}
-uint32_t u32(const uint8_t* p) {
-    return static_cast<uint32_t>(read_le(p, 4));
-}
-uint64_t u64(const uint8_t* p) {
-    return read_le(p, 8);
-}
+using bytes::le16;
+using bytes::le32;
+using bytes::le64;
 
 uint64_t page_down(uint64_t v) {
     return v & ~(kPageSize - 1);
@@ -60,16 +47,16 @@ const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t l
         return "not a 64-bit ELF file (EI_CLASS is not ELFCLASS64)";
     if (file[5] != 1)
         return "not a little-endian ELF file";
-    if (file[6] != 1 || u32(file + 20) != 1)
+    if (file[6] != 1 || le32(file + 20) != 1)
         return "unknown ELF version";
-    if (u16(file + 18) != 62)
+    if (le16(file + 18) != 62)
         return "wrong architecture: e_machine is not x86-64";
-    if (u16(file + 16) != 2)
+    if (le16(file + 16) != 2)
         return "not an executable (e_type is not ET_EXEC)";
-    const uint64_t entry = u64(file + 24);
-    const uint64_t phoff = u64(file + 32);
-    const uint16_t phentsize = u16(file + 54);
-    const uint16_t phnum = u16(file + 56);
+    const uint64_t entry = le64(file + 24);
+    const uint64_t phoff = le64(file + 32);
+    const uint16_t phentsize = le16(file + 54);
+    const uint16_t phnum = le16(file + 56);
     if (phentsize != kPhdrSize)
         return "bad program header entry size";
     if (phnum == 0)
@@ -83,13 +70,13 @@ const char* validate_elf_in_range(const uint8_t* file, uint64_t size, uint64_t l
     bool entry_ok = false;
     for (uint32_t i = 0; i < phnum; ++i) {
         const uint8_t* ph = file + phoff + i * kPhdrSize;
-        const uint32_t type = u32(ph);
+        const uint32_t type = le32(ph);
         if (type == kPtDynamic || type == kPtInterp) {
             return "dynamically linked executables are not supported";
         }
         if (type != kPtLoad)
             continue;
-        Segment seg{u64(ph + 16), u64(ph + 40), u64(ph + 8), u64(ph + 32), u32(ph + 4)};
+        Segment seg{le64(ph + 16), le64(ph + 40), le64(ph + 8), le64(ph + 32), le32(ph + 4)};
         if (seg.memsz == 0)
             continue;
         if (out->segment_count == kMaxSegments)

@@ -1,0 +1,27 @@
+// PCI enumeration at boot: every function reachable from bus 0 through PCI-to-PCI bridges,
+// through ECAM when the MCFG gave a window for segment 0 (q35) and through the legacy
+// configuration ports 0xcf8/0xcfc otherwise (pc). Each function's configuration space is parsed
+// and its BARs sized by lib/pci; functions whose space is refused are logged and left out.
+// The table is what device objects (issue 15) will be made from.
+#pragma once
+
+#include <keel/pci/pci.hpp>
+
+#include <cstdint>
+
+namespace keel::dev {
+
+inline constexpr uint32_t kMaxPciFunctions = 64;
+
+struct PciFunction {
+    uint8_t bus, device, function;
+    pci::Function info;
+    pci::Bar bars[6];  // by BAR index; the upper slot of a 64-bit BAR stays kNone
+};
+
+// Enumerates and logs. Call once, after paging (ECAM windows are mapped uncached).
+void init_pci();
+uint32_t pci_function_count();
+const PciFunction& pci_function(uint32_t i);
+
+}  // namespace keel::dev
