@@ -1,6 +1,9 @@
-# ctest ipc_install_consumer: install keel_ipc from a build tree into a scratch prefix, then
-# build and run examples/consumer/ against the installed files only, first through the CMake
-# package, then through pkg-config. Any failing step fails the test.
+# ctest ipc_install_consumer: install keel_ipc from a build tree into a scratch prefix, one
+# component at a time (core, host_platform, linux), checking that find_package reports each
+# optional component exactly when it is there; then build and run examples/consumer/ against
+# the installed files only, first through the CMake package, then through pkg-config: a queue in
+# one process (own Platform, packaged Platform) and one shared by two processes (the Linux
+# transport). Any failing step fails the test.
 #
 # cmake -DKEEL_BUILD_DIR=... -DKEEL_WORK_DIR=... -DKEEL_CONSUMER_SOURCE=... -DKEEL_CXX=...
 #       -DKEEL_GENERATOR=... -P install_and_consume.cmake
@@ -24,26 +27,40 @@ function(step what)
     endif()
 endfunction()
 
-# Components only: the rest of the tree's install rules are not this test's business.
+# expect_component(<component> <found?>): does find_package(keel_ipc REQUIRED COMPONENTS
+# <component>) succeed against the prefix as installed so far? It must fail cleanly (configure
+# error, no crash) while the component is missing.
+function(expect_component component found)
+    set(dir ${KEEL_WORK_DIR}/want-${component})
+    file(WRITE ${dir}/CMakeLists.txt
+         "cmake_minimum_required(VERSION 3.20)\nproject(p LANGUAGES NONE)\n"
+         "find_package(keel_ipc REQUIRED COMPONENTS ${component})\n")
+    file(REMOVE_RECURSE ${dir}/b)
+    execute_process(COMMAND ${CMAKE_COMMAND} -S ${dir} -B ${dir}/b -DCMAKE_PREFIX_PATH=${prefix}
+                    RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+    if(found AND NOT rc EQUAL 0)
+        message(FATAL_ERROR "[consumer test] find_package(keel_ipc COMPONENTS ${component}) "
+                            "failed after its component was installed")
+    elseif(NOT found AND rc EQUAL 0)
+        message(FATAL_ERROR "[consumer test] ${component} found although it was not installed")
+    endif()
+    message(STATUS "[consumer test] find_package(keel_ipc REQUIRED COMPONENTS ${component}): "
+                   "${found}, as expected")
+endfunction()
+
+# Components only: the rest of the tree's install rules are not this test's business. Each
+# optional component is found exactly when it was installed, independently of the other.
 step("install keel_ipc" ${CMAKE_COMMAND} --install ${KEEL_BUILD_DIR} --prefix ${prefix}
      --component keel_ipc)
-
-# Without its component, the package must report host_platform as missing.
-file(WRITE ${KEEL_WORK_DIR}/want-platform/CMakeLists.txt
-     "cmake_minimum_required(VERSION 3.20)\nproject(p LANGUAGES NONE)\n"
-     "find_package(keel_ipc REQUIRED COMPONENTS host_platform)\n")
-execute_process(COMMAND ${CMAKE_COMMAND} -S ${KEEL_WORK_DIR}/want-platform
-                -B ${KEEL_WORK_DIR}/want-platform/b -DCMAKE_PREFIX_PATH=${prefix}
-                RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
-if(rc EQUAL 0)
-    message(FATAL_ERROR "[consumer test] host_platform found although it was not installed")
-endif()
-
+expect_component(host_platform FALSE)
+expect_component(linux FALSE)
 step("install keel_ipc_host_platform" ${CMAKE_COMMAND} --install ${KEEL_BUILD_DIR}
      --prefix ${prefix} --component keel_ipc_host_platform)
-step("find_package(keel_ipc COMPONENTS host_platform) now succeeds" ${CMAKE_COMMAND}
-     -S ${KEEL_WORK_DIR}/want-platform -B ${KEEL_WORK_DIR}/want-platform/b2
-     -DCMAKE_PREFIX_PATH=${prefix})
+expect_component(host_platform TRUE)
+expect_component(linux FALSE)
+step("install keel_ipc_linux" ${CMAKE_COMMAND} --install ${KEEL_BUILD_DIR}
+     --prefix ${prefix} --component keel_ipc_linux)
+expect_component(linux TRUE)
 
 # What was installed must be self-contained: no path back into the source or build tree.
 file(GLOB_RECURSE installed_cmake ${prefix}/*.cmake ${prefix}/*.pc)
@@ -66,6 +83,7 @@ step("configure consumer" ${CMAKE_COMMAND} -S ${KEEL_CONSUMER_SOURCE} -B ${build
 step("build consumer" ${CMAKE_COMMAND} --build ${build})
 step("run uppercase_consumer (own Platform)" ${build}/uppercase_consumer)
 step("run nop_consumer (keel::ipc_host_platform)" ${build}/nop_consumer)
+step("run linux_consumer (keel::ipc_linux: two processes)" ${build}/linux_consumer)
 
 # A version the package does not offer must be refused.
 file(WRITE ${KEEL_WORK_DIR}/want-v9/CMakeLists.txt
@@ -87,26 +105,22 @@ endif()
 get_filename_component(pc_dir ${pc_files} DIRECTORY)
 set(ENV{PKG_CONFIG_PATH} ${pc_dir})
 set(ENV{PKG_CONFIG_LIBDIR} ${pc_dir})  # nothing from the system may stand in for it
-execute_process(COMMAND ${PKG_CONFIG} --cflags --libs keel_ipc RESULT_VARIABLE rc
-                OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "[consumer test] pkg-config --cflags --libs keel_ipc failed")
-endif()
-message(STATUS "[consumer test] pkg-config flags: ${flags}")
-separate_arguments(flag_list UNIX_COMMAND "${flags}")
-step("compile with pkg-config flags" ${KEEL_CXX} -std=c++20
-     ${KEEL_CONSUMER_SOURCE}/uppercase_consumer.cpp ${flag_list}
-     -o ${KEEL_WORK_DIR}/uppercase_consumer_pc)
-step("run the pkg-config build" ${KEEL_WORK_DIR}/uppercase_consumer_pc)
-
-execute_process(COMMAND ${PKG_CONFIG} --cflags --libs keel_ipc_host_platform RESULT_VARIABLE rc
-                OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
-if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "[consumer test] pkg-config --cflags --libs keel_ipc_host_platform failed")
-endif()
-message(STATUS "[consumer test] pkg-config flags (host platform): ${flags}")
-separate_arguments(flag_list UNIX_COMMAND "${flags}")
-step("compile nop_consumer with pkg-config flags" ${KEEL_CXX} -std=c++20
-     ${KEEL_CONSUMER_SOURCE}/nop_consumer.cpp ${flag_list} -o ${KEEL_WORK_DIR}/nop_consumer_pc)
-step("run the pkg-config build of nop_consumer" ${KEEL_WORK_DIR}/nop_consumer_pc)
+# pkg_config_build(<program> <package>...): compiles examples/consumer/<program>.cpp with the
+# flags pkg-config gives for the packages, and runs it.
+function(pkg_config_build program)
+    list(JOIN ARGN " " packages)
+    execute_process(COMMAND ${PKG_CONFIG} --cflags --libs ${ARGN} RESULT_VARIABLE rc
+                    OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "[consumer test] pkg-config --cflags --libs ${packages} failed")
+    endif()
+    message(STATUS "[consumer test] pkg-config flags (${packages}): ${flags}")
+    separate_arguments(flag_list UNIX_COMMAND "${flags}")
+    step("compile ${program} with pkg-config flags" ${KEEL_CXX} -std=c++20
+         ${KEEL_CONSUMER_SOURCE}/${program}.cpp ${flag_list} -o ${KEEL_WORK_DIR}/${program}_pc)
+    step("run the pkg-config build of ${program}" ${KEEL_WORK_DIR}/${program}_pc)
+endfunction()
+pkg_config_build(uppercase_consumer keel_ipc)
+pkg_config_build(nop_consumer keel_ipc_host_platform)
+pkg_config_build(linux_consumer keel_ipc_linux keel_ipc_host_platform)
 message(STATUS "[consumer test] all steps passed")

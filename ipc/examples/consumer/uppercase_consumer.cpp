@@ -8,8 +8,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <vector>
+
+#include "uppercase.hpp"
 
 namespace {
 
@@ -29,17 +30,7 @@ KEEL_IPC_PLATFORM(ConsumerPlatform)
 namespace {
 
 using namespace keel::ipc;
-
-constexpr std::uint16_t kUppercase = abi::kFirstServiceOp;
-
-int failures = 0;
-
-void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "consumer: check failed: %s\n", what);
-        ++failures;
-    }
-}
+using namespace keel::examples::consumer;
 
 // Storage the library does not allocate itself: 64-byte aligned shared region, 8-byte aligned
 // private bookkeeping.
@@ -76,18 +67,10 @@ int main() {
         return 1;
     }
 
-    const char* const words[] = {"ring", "queue", "owned buffer", "keel"};
-    for (std::uint64_t i = 0; i < 4; ++i) {
-        auto buffer = client.acquire();
-        check(buffer.ok(), "acquire");
-        if (!buffer) {
+    for (std::uint64_t i = 0; i < kWordCount; ++i) {
+        if (!submit_word(client, i)) {
             return 1;
         }
-        std::size_t n = std::strlen(words[i]);
-        std::memcpy(client.bytes(*buffer).data(), words[i], n);
-        Request r{.user_data = i, .opcode = kUppercase, .length = std::uint32_t(n)};
-        check(client.submit(r, std::move(*buffer)).ok(), "submit");
-        check(!buffer->valid(), "submit empties the handle");
     }
     check(client.acquire().error() == Error::Empty, "every buffer is lent");
     client.publish();
@@ -96,15 +79,8 @@ int main() {
     auto drained = server.poll();
     check(drained.ok() && *drained == 4, "server drains four submissions");
     while (auto op = server.take()) {
-        auto bytes = server.bytes(*op);
-        for (auto& b : bytes) {
-            auto c = static_cast<unsigned char>(b);
-            if (c >= 'a' && c <= 'z') {
-                b = std::byte(c - 'a' + 'A');
-            }
-        }
-        check(server.complete(op->id, std::uint16_t(abi::Status::Ok), bytes.size()).ok(),
-              "complete");
+        std::uint64_t value = uppercase(server.bytes(*op));
+        check(server.complete(op->id, std::uint16_t(abi::Status::Ok), value).ok(), "complete");
     }
     server.publish();
 
@@ -112,20 +88,7 @@ int main() {
     int reaped = 0;
     while (auto done = client.reap()) {
         ++reaped;
-        std::uint64_t i = done->user_data;
-        check(i < 4, "user_data comes back");
-        if (i >= 4) {
-            continue;
-        }
-        check(done->status == std::uint16_t(abi::Status::Ok), "status Ok");
-        std::size_t n = std::strlen(words[i]);
-        check(done->value == n, "value is the length");
-        auto bytes = client.bytes(done->buffer);
-        for (std::size_t k = 0; k < n && k < bytes.size(); ++k) {
-            char want = words[i][k] >= 'a' && words[i][k] <= 'z' ? char(words[i][k] - 'a' + 'A')
-                                                                 : words[i][k];
-            check(char(bytes[k]) == want, "upper-cased byte");
-        }
+        check_uppercased(client, *done);
     }  // each Reaped's buffer returns to the pool here
     check(reaped == 4, "four completions");
     check(client.outstanding() == 0, "nothing outstanding");
