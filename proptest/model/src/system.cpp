@@ -19,40 +19,6 @@ constexpr std::uint16_t kOpLimitSpan = 4;  // service opcodes 16..19 are valid
 constexpr const char* kSkip = "skip";
 constexpr const char* kTampered = "tampered";
 
-// Steps whose only call may be one the model expects to fail (or a pure query): in deferred
-// mode they keep earlier failed calls pending unless their call is expected to succeed.
-bool may_fail(Kind k) {
-    switch (k) {
-        case Kind::Acquire:
-        case Kind::ReleaseEmpty:
-        case Kind::ReleaseForeign:
-        case Kind::Submit:
-        case Kind::SubmitEmpty:
-        case Kind::SubmitForeign:
-        case Kind::SubmitForged:
-        case Kind::Cancel:
-        case Kind::CancelUserData:
-        case Kind::Reap:
-        case Kind::Poll:
-        case Kind::Take:
-        case Kind::Complete:
-        case Kind::CompleteBogus:
-        case Kind::CancelRequested:
-        // Hostile steps: their writes go into the saved region too (peer_write()), and their
-        // call is one the model expects to fail unless maybe_snapshot() settles first.
-        case Kind::HostileCqTail:
-        case Kind::HostileCqEntry:
-        case Kind::HostileForge:
-        case Kind::HostileSqTail:
-        case Kind::HostileCqHead:
-        case Kind::HostileSqHead:
-        case Kind::HostileClientState:
-            return true;
-        default:
-            return false;
-    }
-}
-
 std::string hex(std::uint64_t v) {
     std::ostringstream os;
     os << "0x" << std::hex << v;
@@ -318,6 +284,58 @@ std::atomic<std::uint32_t>& System::counter(bool sq, bool tail) {
     return tail ? r->tail.value : r->head.value;
 }
 
+// ---- the cost policy ---------------------------------------------------------------------------
+// What keeps a step cheap without checking less; nothing here decides what is right, only
+// which bytes are saved before a call, when a failed call's bytes are compared with them, and
+// when the full observable check (check_state()) can be skipped because nothing it reads has
+// changed. The oracle (checked() and the handlers) calls only save_for_call() and, through
+// expect_error(), unchanged(); step() calls begin_step() and end_step().
+//   - A call the model expects to succeed is not snapshotted: an unexpected failure is
+//     reported on its error alone.
+//   - The saved state is kept per part (objects, private storages, region); a part is copied
+//     again only if a step that can write it ran since (fresh_).
+//   - Deferred mode (set_deferred_unchanged, the differential fuzzer's knob): a run of failed
+//     calls is compared once, before anything may change the state (settle()).
+//   - A step that changed no byte and no bookkeeping does not repeat the observable check.
+
+namespace {
+
+// Steps whose only call may be one the model expects to fail (or a pure query): in deferred
+// mode they keep earlier failed calls pending unless their call is expected to succeed.
+bool may_fail(Kind k) {
+    switch (k) {
+        case Kind::Acquire:
+        case Kind::ReleaseEmpty:
+        case Kind::ReleaseForeign:
+        case Kind::Submit:
+        case Kind::SubmitEmpty:
+        case Kind::SubmitForeign:
+        case Kind::SubmitForged:
+        case Kind::Cancel:
+        case Kind::CancelUserData:
+        case Kind::Reap:
+        case Kind::Poll:
+        case Kind::Take:
+        case Kind::Complete:
+        case Kind::CompleteBogus:
+        case Kind::CancelRequested:
+        // Hostile steps: their writes go into the saved region too (peer_write()), and their
+        // call is one the model expects to fail unless save_for_call() settles first.
+        case Kind::HostileCqTail:
+        case Kind::HostileCqEntry:
+        case Kind::HostileForge:
+        case Kind::HostileSqTail:
+        case Kind::HostileCqHead:
+        case Kind::HostileSqHead:
+        case Kind::HostileClientState:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
 std::pair<const std::byte*, std::size_t> System::part_bytes(int i) const {
     auto b = [](const void* p) { return static_cast<const std::byte*>(p); };
     switch (i) {
@@ -348,7 +366,7 @@ std::uint8_t System::written_by(Kind k) {
 // Only calls the model allows to fail need a snapshot (an unexpected failure is reported
 // before the snapshot would be compared). A call the model expects to succeed changes the
 // state: in deferred mode, the failed calls before it are checked now.
-System::Side System::maybe_snapshot(Side side, const ErrorSet& allowed) const {
+System::Side System::save_for_call(Side side, const ErrorSet& allowed) const {
     if (!allowed.empty()) {
         snapshot(side);
     } else if (pending_ != 0) {
@@ -487,6 +505,58 @@ std::string System::settle() const {
     }
     return {};
 }
+
+// The start of every step. In deferred mode, a step that may change the state without a call
+// the model expects to fail first checks the failed calls before it (the others do so in
+// save_for_call()); "" or what they changed.
+std::string System::begin_step(Kind k) {
+    verified_unchanged_ = false;
+    model_touched_ = false;
+    peer_writes_ = 0;
+    if (pending_ != 0 && !may_fail(k))
+        return settle();
+    return {};
+}
+
+// The end of every step (its result noted): forgets the saved parts it may have written and
+// tells whether the last full check of the observables still holds. Hostile steps write the
+// region before their call (through peer_write(), which writes the saved copy of the region
+// too); all but HostileForge and HostileTamperSub put back exactly what they wrote. A step that
+// called nothing (skip, a pure query) leaves every byte as it was. A failed call found
+// unchanged (deferred mode: to be found so by settle(), which reports otherwise before
+// anything else may change) leaves every byte of both endpoints, their storage and the
+// protocol part of the region as it was (restored ones: as before the hostile write), and the
+// model and this System's bookkeeping untouched: every observable check_state() reads is a
+// function of those, so the previous step's full check still holds and is not repeated. Sets
+// `err` (if empty) when the policy's own bookkeeping failed, or when an earlier failed call,
+// found changed by settle() inside this step, is the first disagreement.
+bool System::end_step(Kind k, std::string& err) {
+    const bool hostile = k >= Kind::HostileCqTail && k <= Kind::HostileTamperSub;
+    const bool restores = hostile && k != Kind::HostileForge && k != Kind::HostileTamperSub;
+    const bool pure = k == Kind::CancelRequested || note_.what == kSkip;
+    const bool same = pure || (verified_unchanged_ && !model_touched_ && (!hostile || restores));
+    // Whatever this step may have written is no longer saved: a client call reaches the
+    // client's object, its storage and the region, a server call the server's; a hostile step
+    // calls either side (its own writes went into the saved region too, see peer_write()).
+    // (Through a local: reading fresh_ back right after a byte store to it stalled.)
+    std::uint8_t fresh = fresh_;
+    if (!pure && !verified_unchanged_) {
+        fresh = std::uint8_t(fresh & ~written_by(k));
+        fresh_ = fresh;
+    }
+    // Pending parts stay saved until settle(): a step that writes settles first.
+    if ((pending_ & ~fresh) != 0 && err.empty())
+        err = "internal: a step wrote the state while failed calls were pending";
+    if (!settle_err_.empty()) {
+        // The failed calls before this one changed the state (found when this call, expected
+        // to succeed, was about to change it): that is the first disagreement.
+        err = "before it, " + settle_err_;
+        settle_err_.clear();
+    }
+    return same && checked_;
+}
+
+// ---- the oracle's judgement of a call, the trace, the observables -----------------------------
 
 std::string System::expect_error(const char* call, const ErrorSet& allowed, Error got,
                                  Side before) const {
@@ -645,126 +715,128 @@ std::string System::finish(bool close) {
     return {};
 }
 
-// ---- steps ------------------------------------------------------------------------------------
-
-std::string System::do_reap(bool corrupted_ring, bool bogus_tail) {
-    // An impossible completion or tail that the client reads must be refused (IPC-R-040..044,
-    // I8): while open as a ProtocolViolation with nothing changed; during the teardown drain
-    // by ending the drain (the operation then completes as a leftover).
-    ReapExpect e = model_.reap_expect();
-    if (corrupted_ring && model_.reap_reads_ring())
-        e.kind = ReapKind::Refused;
-    const bool open = model_.client_mode() == ClientMode::Open;
-    if ((bogus_tail && model_.reap_reads_tail()) || (e.kind == ReapKind::Refused && open)) {
-        ErrorSet allowed;
-        allowed.add(Error::ProtocolViolation);
-        const Side before = snapshot(Side::Client);
-        auto r = client_.reap();
-        emit(Event::Call::Reap, r);
-        if (r)
-            return "reap accepted an impossible completion or tail (I8, IPC-R-041)";
-        note(r.error());
-        return expect_error("reap", allowed, r.error(), before);
-    }
-    if (e.kind == ReapKind::Refused) {
-        model_.end_drain();
-        model_touched_ = true;
-        e = model_.reap_expect();
-    }
-
-    ErrorSet allowed;
-    if (e.kind == ReapKind::Empty)
-        allowed.add(Error::Empty);
-    const Side before = maybe_snapshot(Side::Client, allowed);
-    auto r = client_.reap();
-    if (observer_) {
-        Event ev;
-        if (r) {
-            ev.r_tag = r->tag;
-            ev.r_status = r->status;
-            ev.r_cancel = r->is_cancel;
-            ev.r_buffer = r->buffer.valid() ? r->buffer.id() : abi::kNoBuffer;
-        }
-        emit(Event::Call::Reap, r, ev);
-    }
-    if (!r) {
-        note(r.error());
-        return expect_error("reap", allowed, r.error(), before);
-    }
-    const ipc::Reaped& got = r.value();
-    std::uint16_t got_buffer = got.buffer.valid() ? got.buffer.id() : abi::kNoBuffer;
-    note("ok", {{"tag", got.tag}, {"status", got.status}, {"buffer", got_buffer}});
-    if (e.kind == ReapKind::Empty)
-        return "reap returned a completion; the model has none (I2)";
-    if (e.kind == ReapKind::Leftover) {
-        auto it = model_.live().find(got.tag);
-        if (it == model_.live().end()) {
-            return "leftover completion for a tag with no live operation (I2, IPC-R-071)";
-        }
-        e.tag = got.tag;
-        e.user_data = it->second.user_data;
-        e.is_cancel = it->second.is_cancel;
-        e.buffer = it->second.buffer;
-    }
-    if (got.tag != e.tag)
-        return "reap: tag " + hex(got.tag) + ", model " + hex(e.tag) + " (I2)";
-    if (got.user_data != e.user_data)
-        return "reap: user_data differs (IPC-R-040)";
-    if (got.status != e.status) {
-        return "reap: status " + std::to_string(got.status) + ", model " +
-               std::to_string(e.status) + " (I5/I6)";
-    }
-    if (got.value != e.value)
-        return "reap: value differs";
-    if (got.is_cancel != e.is_cancel)
-        return "reap: is_cancel differs";
-    if (got_buffer != e.buffer) {
-        return "reap: buffer " + std::to_string(got_buffer) + ", model " +
-               std::to_string(e.buffer) + " (I4: a buffer returns with its own operation)";
-    }
-    if (got.buffer.valid() && client_.bytes(got.buffer).size() != cfg_.buffer_size) {
-        return "reap: returned buffer has no bytes";
-    }
-    std::string err = model_.reap_commit(got.tag);
-    if (!err.empty())
-        return err;
-    if (e.kind == ReapKind::Ring) {
-        last_reaped_ = abi::Completion{got.tag, got.status, got_buffer, got.value};
-    }
-    if (got.buffer.valid()) {
-        hand_.push_back(std::move(r.value().buffer));
-        keep_handle_bytes(hand_.back());
-    }
-    return {};
-}
-
-std::string System::do_poll(ErrorSet extra) {
-    ErrorSet allowed = model_.poll_errors();
-    if (allowed.empty())
-        allowed.bits |= extra.bits;
-    const Side before = maybe_snapshot(Side::Server, allowed);
-    auto r = server_.poll();
-    emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
-    if (!r) {
-        note(r.error());
-        return expect_error("poll", allowed, r.error(), before);
-    }
-    note("ok", {{"drained", r.value()}});
-    if (!allowed.empty())
-        return "poll succeeded; the model expects " + allowed.str();
-    std::uint32_t n = model_.poll_commit();
-    if (r.value() != n) {
-        return "poll drained " + std::to_string(r.value()) + ", model " + std::to_string(n) +
-               " (IPC-R-011)";
-    }
-    return {};
-}
-
 void System::keep_handle_bytes(const ipc::Buffer& b) {
     std::memcpy(handle_bytes_[b.id()].data(), static_cast<const void*>(&b), sizeof(ipc::Buffer));
 }
 
-std::string System::do_submit(const Action& a, bool bogus_head) {
+// ---- the checked call -------------------------------------------------------------------------
+
+namespace {
+
+ErrorSet only(Error e) {
+    ErrorSet s;
+    s.add(e);
+    return s;
+}
+
+}  // namespace
+
+// Every library call whose outcome the model judges goes through here, the same way:
+//   1. what a failure of that endpoint must leave unchanged is saved (save_for_call(): the
+//      cost policy decides what is copied, and when);
+//   2. `call()` makes the call; it also reports it to the observer and notes a success's
+//      values in the trace;
+//   3. a failure: `refused(error)` may report a fault of its own (a handle emptied by a
+//      refused call); then the error must be one the model allows, and every byte the call
+//      could reach must be as before (expect_error());
+//   4. a success: the model must have expected one; then `agree(value)` compares what the
+//      library returned with what the model expects and commits the model.
+// The handle of the foreign queue is passed only to calls that must refuse it: after any call
+// it must still be valid. step() then compares every observable.
+template <class Call, class Agree, class Refused>
+std::string System::checked(const Expect& x, Call&& call, Agree&& agree, Refused&& refused) {
+    const Side before = save_for_call(x.side, x.allowed);
+    auto r = call();
+    if (!r)
+        note(r.error());
+    if (!foreign_buffer_->valid())
+        return std::string("a refused ") + x.call + " emptied the foreign handle";
+    if (!r) {
+        std::string e = refused(r.error());
+        if (!e.empty())
+            return e;
+        return expect_error(x.call, x.allowed, r.error(), before);
+    }
+    if (!x.allowed.empty()) {
+        if (x.if_succeeds != nullptr)
+            return x.if_succeeds;
+        return std::string(x.call) + " succeeded; the model expects " + x.allowed.str();
+    }
+    if constexpr (requires { r.value(); })
+        return agree(r.value());
+    else
+        return agree();
+}
+
+template <class Call, class Agree>
+std::string System::checked(const Expect& x, Call&& call, Agree&& agree) {
+    return checked(x, std::forward<Call>(call), std::forward<Agree>(agree),
+                   [](Error) { return std::string(); });
+}
+
+// ---- the handlers: one per kind of step (kHandlers) -------------------------------------------
+
+std::string System::on_acquire(const Action& /*unused*/) {
+    return checked(
+        {"acquire", Side::Client, model_.acquire_errors()},
+        [&] {
+            auto r = client_.acquire();
+            emit(Event::Call::Acquire, r, {.value = r ? r->id() : 0u});
+            if (r)
+                note("ok", {{"id", r->id()}});
+            return r;
+        },
+        [&](ipc::Buffer& b) {
+            std::string e = model_.acquire_commit(b.id());
+            hand_.push_back(std::move(b));
+            keep_handle_bytes(hand_.back());
+            return e;
+        });
+}
+
+// Release and Drop: a buffer in hand goes back to the pool (it cannot fail).
+std::string System::on_release(const Action& a) {
+    if (hand_.empty()) {
+        note(kSkip);
+        return {};
+    }
+    std::size_t i = a.a % hand_.size();
+    std::uint16_t id = hand_[i].id();
+    if (a.kind == Kind::Release) {
+        auto r = client_.release(std::move(hand_[i]));
+        if (!r)
+            return std::string("release of a buffer in hand failed: ") + ipc::error_name(r.error());
+    } else {
+        hand_[i].reset();
+    }
+    emit(Event::Call::Release, {.buffer = id});
+    if (hand_[i].valid())
+        return "release left the handle valid";
+    hand_.erase(hand_.begin() + std::ptrdiff_t(i));
+    model_.release_commit(id);
+    return {};
+}
+
+// ReleaseEmpty and ReleaseForeign: release() of a handle that is not one of this client's.
+std::string System::on_release_refused(const Action& a) {
+    const Handle h = a.kind == Kind::ReleaseEmpty ? Handle::Empty : Handle::Foreign;
+    return checked(
+        {"release", Side::Client, model_.release_errors(h),
+         "release of a buffer not in hand succeeded (IPC-R-033)"},
+        [&] {
+            ipc::Buffer empty;
+            return h == Handle::Empty ? client_.release(std::move(empty))
+                                      : client_.release(std::move(*foreign_buffer_));
+        },
+        [] { return std::string(); });
+}
+
+// Submit, SubmitEmpty, SubmitForeign, SubmitForged.
+std::string System::on_submit(const Action& a) {
+    return submit_checked(a, false);
+}
+
+std::string System::submit_checked(const Action& a, bool bogus_head) {
     Handle h = Handle::None;
     std::size_t idx = 0;
     std::uint16_t buffer = abi::kNoBuffer;
@@ -836,533 +908,588 @@ std::string System::do_submit(const Action& a, bool bogus_head) {
     } else if (bogus_head) {
         bogus_head = false;  // the head is not read: an ordinary submit
     }
-    const Side before = maybe_snapshot(Side::Client, allowed);
-    auto r = [&]() -> ipc::Result<std::uint32_t> {
-        switch (h) {
-            case Handle::Own:
-                if (forged)
-                    return client_.submit(req, std::move(*forged));
-                return client_.submit(req, std::move(hand_[idx]));
-            case Handle::Empty: {
-                ipc::Buffer empty;
-                return client_.submit(req, std::move(empty));
+    return checked(
+        {"submit", Side::Client, allowed},
+        [&] {
+            auto r = [&]() -> ipc::Result<std::uint32_t> {
+                switch (h) {
+                    case Handle::Own:
+                        if (forged)
+                            return client_.submit(req, std::move(*forged));
+                        return client_.submit(req, std::move(hand_[idx]));
+                    case Handle::Empty: {
+                        ipc::Buffer empty;
+                        return client_.submit(req, std::move(empty));
+                    }
+                    case Handle::Foreign:
+                        return client_.submit(req, std::move(*foreign_buffer_));
+                    case Handle::None:
+                        break;
+                }
+                return client_.submit(req);
+            }();
+            if (h == Handle::None || h == Handle::Own) {
+                emit(Event::Call::Submit, r,
+                     {.opcode = opcode,
+                      .buffer = buffer,
+                      .length = length,
+                      .value = r ? r.value() : 0});
             }
-            case Handle::Foreign:
-                return client_.submit(req, std::move(*foreign_buffer_));
-            case Handle::None:
-                break;
-        }
-        return client_.submit(req);
-    }();
-    if (h == Handle::None || h == Handle::Own) {
-        emit(Event::Call::Submit, r,
-             {.opcode = opcode, .buffer = buffer, .length = length, .value = r ? r.value() : 0});
-    }
-    if (!foreign_buffer_->valid())
-        return "a refused submit emptied the foreign handle";
-    if (!r) {
-        note(r.error());
-        if (h == Handle::Own && !forged && (!hand_[idx].valid() || hand_[idx].id() != buffer)) {
-            return "a failed submit took the buffer out of the handle (IPC-R-031)";
-        }
-        if (bogus_head && r.error() != Error::ProtocolViolation) {
-            return std::string("submit read an impossible head and returned ") +
-                   ipc::error_name(r.error());
-        }
-        return expect_error("submit", allowed, r.error(), before);
-    }
-    note("ok", {{"tag", r.value()}});
-    if (!allowed.empty())
-        return "submit succeeded; the model expects " + allowed.str();
-    if (forged)
-        return "submit accepted a stale handle to a buffer not in hand (IPC-R-032)";
-    if (h == Handle::Own) {
-        if (hand_[idx].valid())
-            return "submit kept the lent buffer in the handle (IPC-R-031)";
-        hand_.erase(hand_.begin() + std::ptrdiff_t(idx));
-    }
-    Sub s;
-    s.tag = r.value();
-    s.user_data = req.user_data;
-    s.opcode = opcode;
-    s.buffer = buffer;
-    s.length = length;
-    s.object = req.object;
-    s.offset = req.offset;
-    s.flags = req.flags;
-    return model_.submit_commit(s.tag, s, false);
+            if (r)
+                note("ok", {{"tag", r.value()}});
+            return r;
+        },
+        [&](std::uint32_t tag) -> std::string {
+            if (forged)
+                return "submit accepted a stale handle to a buffer not in hand (IPC-R-032)";
+            if (h == Handle::Own) {
+                if (hand_[idx].valid())
+                    return "submit kept the lent buffer in the handle (IPC-R-031)";
+                hand_.erase(hand_.begin() + std::ptrdiff_t(idx));
+            }
+            Sub s;
+            s.tag = tag;
+            s.user_data = req.user_data;
+            s.opcode = opcode;
+            s.buffer = buffer;
+            s.length = length;
+            s.object = req.object;
+            s.offset = req.offset;
+            s.flags = req.flags;
+            return model_.submit_commit(s.tag, s, false);
+        },
+        [&](Error got) -> std::string {
+            if (h == Handle::Own && !forged && (!hand_[idx].valid() || hand_[idx].id() != buffer))
+                return "a failed submit took the buffer out of the handle (IPC-R-031)";
+            if (bogus_head && got != Error::ProtocolViolation) {
+                return std::string("submit read an impossible head and returned ") +
+                       ipc::error_name(got);
+            }
+            return {};
+        });
 }
 
-std::string System::do_complete(std::uint32_t id, std::uint16_t status, std::uint64_t value) {
+// Cancel and CancelUserData. Target: a live operation in any state, the last reaped tag
+// (completed), a garbage tag, or kNoTag; by user_data: a live one or an unknown one.
+std::string System::on_cancel(const Action& a) {
+    const auto& live = model_.live();
+    std::size_t pick = a.a % (live.size() + 3);
+    std::uint32_t target = abi::kNoTag;
+    std::uint64_t target_ud = ~std::uint64_t(0) - a.d % 16;
+    if (pick < live.size()) {
+        auto it = std::next(live.begin(), std::ptrdiff_t(pick));
+        target = it->first;
+        target_ud = it->second.user_data;
+    } else if (pick == live.size() && last_reaped_) {
+        target = last_reaped_->tag;
+    } else if (pick == live.size() + 1) {
+        target = std::uint32_t(a.d);
+    }
+    const std::uint64_t ud = next_user_data_++;
+    if (a.kind == Kind::CancelUserData) {
+        auto targets = model_.cancel_targets_for(target_ud);
+        target = targets.empty() ? abi::kNoTag : targets.front();
+    }
+    const auto opcode = std::uint16_t(abi::Op::Cancel);
+    return checked(
+        {"cancel", Side::Client,
+         model_.submit_errors(Handle::None, opcode, abi::kNoBuffer, 0, true)},
+        [&] {
+            auto r = a.kind == Kind::Cancel ? client_.cancel(ud, target)
+                                            : client_.cancel_user_data(ud, target_ud);
+            emit(Event::Call::Cancel, r, {.target = target, .value = r ? r.value() : 0});
+            if (r)
+                note("ok", {{"tag", r.value()}, {"target", target}});
+            return r;
+        },
+        [&](std::uint32_t tag) {
+            Sub s;
+            s.tag = tag;
+            s.user_data = ud;
+            s.opcode = opcode;
+            s.target = target;
+            return model_.submit_commit(s.tag, s, true);
+        });
+}
+
+std::string System::on_reap(const Action& /*unused*/) {
+    return reap_checked(false, false);
+}
+
+std::string System::reap_checked(bool corrupted_ring, bool bogus_tail) {
+    // An impossible completion or tail that the client reads must be refused (IPC-R-040..044,
+    // I8): while open as a ProtocolViolation with nothing changed; during the teardown drain
+    // by ending the drain (the operation then completes as a leftover).
+    ReapExpect e = model_.reap_expect();
+    if (corrupted_ring && model_.reap_reads_ring())
+        e.kind = ReapKind::Refused;
+    const bool open = model_.client_mode() == ClientMode::Open;
+    if ((bogus_tail && model_.reap_reads_tail()) || (e.kind == ReapKind::Refused && open)) {
+        return checked(
+            {"reap", Side::Client, only(Error::ProtocolViolation),
+             "reap accepted an impossible completion or tail (I8, IPC-R-041)"},
+            [&] {
+                auto r = client_.reap();
+                emit(Event::Call::Reap, r);
+                return r;
+            },
+            [](ipc::Reaped& /*unused*/) { return std::string(); });
+    }
+    if (e.kind == ReapKind::Refused) {
+        model_.end_drain();
+        model_touched_ = true;
+        e = model_.reap_expect();
+    }
+    return checked(
+        {"reap", Side::Client, e.kind == ReapKind::Empty ? only(Error::Empty) : ErrorSet{},
+         "reap returned a completion; the model has none (I2)"},
+        [&] {
+            auto r = client_.reap();
+            if (observer_) {
+                Event ev;
+                if (r) {
+                    ev.r_tag = r->tag;
+                    ev.r_status = r->status;
+                    ev.r_cancel = r->is_cancel;
+                    ev.r_buffer = r->buffer.valid() ? r->buffer.id() : abi::kNoBuffer;
+                }
+                emit(Event::Call::Reap, r, ev);
+            }
+            if (r) {
+                note("ok", {{"tag", r->tag},
+                            {"status", r->status},
+                            {"buffer", r->buffer.valid() ? r->buffer.id() : abi::kNoBuffer}});
+            }
+            return r;
+        },
+        [&](ipc::Reaped& got) -> std::string {
+            const std::uint16_t got_buffer = got.buffer.valid() ? got.buffer.id() : abi::kNoBuffer;
+            if (e.kind == ReapKind::Leftover) {
+                auto it = model_.live().find(got.tag);
+                if (it == model_.live().end())
+                    return "leftover completion for a tag with no live operation (I2, IPC-R-071)";
+                e.tag = got.tag;
+                e.user_data = it->second.user_data;
+                e.is_cancel = it->second.is_cancel;
+                e.buffer = it->second.buffer;
+            }
+            if (got.tag != e.tag)
+                return "reap: tag " + hex(got.tag) + ", model " + hex(e.tag) + " (I2)";
+            if (got.user_data != e.user_data)
+                return "reap: user_data differs (IPC-R-040)";
+            if (got.status != e.status) {
+                return "reap: status " + std::to_string(got.status) + ", model " +
+                       std::to_string(e.status) + " (I5/I6)";
+            }
+            if (got.value != e.value)
+                return "reap: value differs";
+            if (got.is_cancel != e.is_cancel)
+                return "reap: is_cancel differs";
+            if (got_buffer != e.buffer) {
+                return "reap: buffer " + std::to_string(got_buffer) + ", model " +
+                       std::to_string(e.buffer) + " (I4: a buffer returns with its own operation)";
+            }
+            if (got.buffer.valid() && client_.bytes(got.buffer).size() != cfg_.buffer_size)
+                return "reap: returned buffer has no bytes";
+            std::string err = model_.reap_commit(got.tag);
+            if (!err.empty())
+                return err;
+            if (e.kind == ReapKind::Ring)
+                last_reaped_ = abi::Completion{got.tag, got.status, got_buffer, got.value};
+            if (got.buffer.valid()) {
+                hand_.push_back(std::move(got.buffer));
+                keep_handle_bytes(hand_.back());
+            }
+            return {};
+        });
+}
+
+// The calls that cannot fail (publish and teardown, either side): the library, the observer,
+// then the model.
+template <auto kEndpoint, auto kCall, Event::Call kEvent, auto kModel>
+std::string System::on_signal(const Action& /*unused*/) {
+    ((this->*kEndpoint).*kCall)();
+    emit(kEvent);
+    (model_.*kModel)();
+    return {};
+}
+
+std::string System::on_poll(const Action& /*unused*/) {
+    return poll_checked({}, nullptr);
+}
+
+// `extra`: what the model allows besides (a hostile write the poll must refuse), and the
+// report if the poll succeeds anyway.
+std::string System::poll_checked(const ErrorSet& extra, const char* if_succeeds) {
+    ErrorSet allowed = model_.poll_errors();
+    if (allowed.empty())
+        allowed = extra;
+    return checked(
+        {"poll", Side::Server, allowed, if_succeeds},
+        [&] {
+            auto r = server_.poll();
+            emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
+            if (r)
+                note("ok", {{"drained", r.value()}});
+            return r;
+        },
+        [&](std::uint32_t drained) -> std::string {
+            std::uint32_t n = model_.poll_commit();
+            if (drained != n) {
+                return "poll drained " + std::to_string(drained) + ", model " + std::to_string(n) +
+                       " (IPC-R-011)";
+            }
+            return {};
+        });
+}
+
+std::string System::on_take(const Action& /*unused*/) {
+    auto exp = model_.take_expect();
+    return checked(
+        {"take", Side::Server, exp ? ErrorSet{} : only(model_.take_error()),
+         "take returned an operation; the model has none queued"},
+        [&] {
+            auto r = server_.take();
+            emit(Event::Call::Take, r,
+                 r ? Event{.value = r->id, .r_tag = r->request.tag, .r_buffer = r->request.buffer}
+                   : Event{});
+            if (r)
+                note("ok", {{"id", r->id}, {"tag", r->request.tag}});
+            return r;
+        },
+        [&](const ipc::Operation& t) -> std::string {
+            const abi::Submission& q = t.request;
+            if (q.tag != exp->tag)
+                return "take: not the oldest queued operation (FIFO)";
+            if (q.user_data != exp->user_data || q.opcode != exp->opcode ||
+                q.buffer != exp->buffer || q.length != exp->length || q.object != exp->object ||
+                q.offset != exp->offset || q.flags != exp->flags) {
+                return "take: the request differs from what the client submitted";
+            }
+            if (t.id >= cfg_.capacity || taken_.count(t.id))
+                return "take: bad op id";
+            taken_[t.id] = q.tag;
+            model_.take_commit();
+            return {};
+        });
+}
+
+// Complete: the k-th taken op (any op id when none is taken); CompleteBogus: any op id, often
+// not taken, sometimes out of range.
+std::string System::on_complete(const Action& a) {
+    if (a.kind == Kind::CompleteBogus || taken_.empty())
+        return complete_checked(a.a % (2 * cfg_.capacity + 1), status_for(a.b), a.d);
+    auto it = std::next(taken_.begin(), std::ptrdiff_t(a.a % taken_.size()));
+    return complete_checked(it->first, status_for(a.b), a.d);
+}
+
+std::string System::complete_checked(std::uint32_t id, std::uint16_t status, std::uint64_t value) {
     auto it = taken_.find(id);
     std::optional<std::uint32_t> tag;
     if (it != taken_.end())
         tag = it->second;
-    ErrorSet allowed = model_.complete_errors(tag, id < cfg_.capacity, status);
-    const Side before = maybe_snapshot(Side::Server, allowed);
-    auto r = server_.complete(id, status, value);
-    emit(Event::Call::Complete, r, {.op = id, .status = status});
-    if (!r) {
-        note(r.error());
-        return expect_error("complete", allowed, r.error(), before);
-    }
-    note("ok");
-    if (!allowed.empty())
-        return "complete succeeded; the model expects " + allowed.str();
-    model_.complete_commit(*tag, status, value);
-    taken_.erase(it);
+    return checked(
+        {"complete", Side::Server, model_.complete_errors(tag, id < cfg_.capacity, status)},
+        [&] {
+            auto r = server_.complete(id, status, value);
+            emit(Event::Call::Complete, r, {.op = id, .status = status});
+            return r;
+        },
+        [&] {
+            model_.complete_commit(*tag, status, value);
+            taken_.erase(it);
+            return std::string();
+        });
+}
+
+// A pure query: nothing is called that could change anything.
+std::string System::on_cancel_requested(const Action& a) {
+    std::uint32_t id = a.a % (2 * cfg_.capacity + 1);
+    auto it = taken_.find(id);
+    bool want = it != taken_.end() && model_.cancel_flag(it->second);
+    if (server_.cancel_requested(id) != want)
+        return "cancel_requested differs";
     return {};
 }
 
-std::string System::step(const Action& a) {
-    note("ok");
-    // Hostile actions write the shared region before their call (through peer_write(), which
-    // writes the saved copy of the region too). The ones listed in `restores` put back exactly
-    // what they wrote afterwards.
-    const bool hostile = a.kind >= Kind::HostileCqTail && a.kind <= Kind::HostileTamperSub;
-    const bool restores =
-        hostile && a.kind != Kind::HostileForge && a.kind != Kind::HostileTamperSub;
-    verified_unchanged_ = false;
-    model_touched_ = false;
-    peer_writes_ = 0;
-    // Deferred mode: a step that may change the state without a call the model expects to fail
-    // first checks the failed calls before it (the others do so in maybe_snapshot()).
-    if (pending_ != 0 && !may_fail(a.kind)) {
-        std::string e = settle();
-        if (!e.empty()) {
-            checked_ = false;
-            return "step #" + std::to_string(trace_.size()) + " " + describe(a) + ": before it, " +
-                   e;
-        }
-    }
-    std::string err = [&]() -> std::string {
-        switch (a.kind) {
-            case Kind::Acquire: {
-                ErrorSet allowed = model_.acquire_errors();
-                const Side before = maybe_snapshot(Side::Client, allowed);
-                auto r = client_.acquire();
-                emit(Event::Call::Acquire, r, {.value = r ? r->id() : 0u});
-                if (!r) {
-                    note(r.error());
-                    return expect_error("acquire", allowed, r.error(), before);
-                }
-                note("ok", {{"id", r->id()}});
-                if (!allowed.empty())
-                    return "acquire succeeded; the model expects " + allowed.str();
-                std::string e = model_.acquire_commit(r->id());
-                hand_.push_back(std::move(r.value()));
-                keep_handle_bytes(hand_.back());
-                return e;
-            }
-            case Kind::Release:
-            case Kind::Drop: {
-                if (hand_.empty()) {
-                    note(kSkip);
-                    return {};
-                }
-                std::size_t i = a.a % hand_.size();
-                std::uint16_t id = hand_[i].id();
-                if (a.kind == Kind::Release) {
-                    auto r = client_.release(std::move(hand_[i]));
-                    if (!r)
-                        return std::string("release of a buffer in hand failed: ") +
-                               ipc::error_name(r.error());
-                } else {
-                    hand_[i].reset();
-                }
-                emit(Event::Call::Release, {.buffer = id});
-                if (hand_[i].valid())
-                    return "release left the handle valid";
-                hand_.erase(hand_.begin() + std::ptrdiff_t(i));
-                model_.release_commit(id);
-                return {};
-            }
-            case Kind::ReleaseEmpty:
-            case Kind::ReleaseForeign: {
-                Handle h = a.kind == Kind::ReleaseEmpty ? Handle::Empty : Handle::Foreign;
-                const Side before = snapshot(Side::Client);
-                ipc::Buffer empty;
-                auto r = h == Handle::Empty ? client_.release(std::move(empty))
-                                            : client_.release(std::move(*foreign_buffer_));
-                if (r)
-                    return "release of a buffer not in hand succeeded (IPC-R-033)";
-                note(r.error());
-                if (!foreign_buffer_->valid())
-                    return "a refused release emptied the handle";
-                return expect_error("release", model_.release_errors(h), r.error(), before);
-            }
-            case Kind::Submit:
-            case Kind::SubmitForged:
-            case Kind::SubmitEmpty:
-            case Kind::SubmitForeign:
-                return do_submit(a, false);
-            case Kind::Cancel:
-            case Kind::CancelUserData: {
-                // Target: a live operation in any state, the last reaped tag (completed), a
-                // garbage tag, or kNoTag; by user_data: a live one or an unknown one.
-                const auto& live = model_.live();
-                std::size_t pick = a.a % (live.size() + 3);
-                std::uint32_t target = abi::kNoTag;
-                std::uint64_t target_ud = ~std::uint64_t(0) - a.d % 16;
-                if (pick < live.size()) {
-                    auto it = std::next(live.begin(), std::ptrdiff_t(pick));
-                    target = it->first;
-                    target_ud = it->second.user_data;
-                } else if (pick == live.size() && last_reaped_) {
-                    target = last_reaped_->tag;
-                } else if (pick == live.size() + 1) {
-                    target = std::uint32_t(a.d);
-                }
-                std::uint64_t ud = next_user_data_++;
-                Sub s;
-                s.user_data = ud;
-                s.opcode = std::uint16_t(abi::Op::Cancel);
-                if (a.kind == Kind::CancelUserData) {
-                    auto targets = model_.cancel_targets_for(target_ud);
-                    target = targets.empty() ? abi::kNoTag : targets.front();
-                }
-                s.target = target;
-                ErrorSet allowed =
-                    model_.submit_errors(Handle::None, s.opcode, abi::kNoBuffer, 0, true);
-                const Side before = maybe_snapshot(Side::Client, allowed);
-                auto r = a.kind == Kind::Cancel ? client_.cancel(ud, target)
-                                                : client_.cancel_user_data(ud, target_ud);
-                emit(Event::Call::Cancel, r, {.target = target, .value = r ? r.value() : 0});
-                if (!r) {
-                    note(r.error());
-                    return expect_error("cancel", allowed, r.error(), before);
-                }
-                note("ok", {{"tag", r.value()}, {"target", target}});
-                if (!allowed.empty())
-                    return "cancel succeeded; the model expects " + allowed.str();
-                s.tag = r.value();
-                return model_.submit_commit(s.tag, s, true);
-            }
-            case Kind::Publish:
-                client_.publish();
-                emit(Event::Call::Publish);
-                model_.client_publish();
-                return {};
-            case Kind::Reap:
-                return do_reap(false, false);
-            case Kind::PeerGone:
-                client_.peer_gone();
-                emit(Event::Call::PeerGone);
-                model_.peer_gone();
-                return {};
-            case Kind::ClientClose:
-                client_.close();
-                emit(Event::Call::ClientClose);
-                model_.client_close();
-                return {};
-            case Kind::Poll:
-                return do_poll({});
-            case Kind::Take: {
-                auto exp = model_.take_expect();
-                ErrorSet allowed;
-                if (!exp)
-                    allowed.add(model_.take_error());
-                const Side before = maybe_snapshot(Side::Server, allowed);
-                auto r = server_.take();
-                emit(Event::Call::Take, r,
-                     r ? Event{.value = r->id,
-                               .r_tag = r->request.tag,
-                               .r_buffer = r->request.buffer}
-                       : Event{});
-                if (!r) {
-                    note(r.error());
-                    return expect_error("take", allowed, r.error(), before);
-                }
-                const abi::Submission& q = r->request;
-                note("ok", {{"id", r->id}, {"tag", q.tag}});
-                if (!exp)
-                    return "take returned an operation; the model has none queued";
-                if (q.tag != exp->tag)
-                    return "take: not the oldest queued operation (FIFO)";
-                if (q.user_data != exp->user_data || q.opcode != exp->opcode ||
-                    q.buffer != exp->buffer || q.length != exp->length || q.object != exp->object ||
-                    q.offset != exp->offset || q.flags != exp->flags) {
-                    return "take: the request differs from what the client submitted";
-                }
-                if (r->id >= cfg_.capacity || taken_.count(r->id))
-                    return "take: bad op id";
-                taken_[r->id] = q.tag;
-                model_.take_commit();
-                return {};
-            }
-            case Kind::Complete: {
-                if (taken_.empty())
-                    return do_complete(a.a % (2 * cfg_.capacity + 1), status_for(a.b), a.d);
-                auto it = std::next(taken_.begin(), std::ptrdiff_t(a.a % taken_.size()));
-                return do_complete(it->first, status_for(a.b), a.d);
-            }
-            case Kind::CompleteBogus:
-                return do_complete(a.a % (2 * cfg_.capacity + 1), status_for(a.b), a.d);
-            case Kind::CancelRequested: {
-                std::uint32_t id = a.a % (2 * cfg_.capacity + 1);
-                auto it = taken_.find(id);
-                bool want = it != taken_.end() && model_.cancel_flag(it->second);
-                if (server_.cancel_requested(id) != want)
-                    return "cancel_requested differs";
-                return {};
-            }
-            case Kind::ServerPublish:
-                server_.publish();
-                emit(Event::Call::ServerPublish);
-                model_.server_publish();
-                return {};
-            case Kind::ClientGone:
-                server_.client_gone();
-                emit(Event::Call::ClientGone);
-                model_.client_gone();
-                return {};
-            case Kind::ServerClose:
-                server_.close();
-                emit(Event::Call::ServerClose);
-                model_.server_close();
-                return {};
+// ---- hostile peers (spec I8): write the region, let the victim call, check, restore ----------
 
-            case Kind::HostileCqTail: {
-                auto& t = counter(false, true);
-                std::uint32_t saved = t.load();
-                peer_store(t, model_.cq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000));
-                emit(Event::Call::PeerWrite);
-                std::string e = do_reap(false, true);
-                peer_store(t, saved);
-                emit(Event::Call::PeerWrite);
-                return e;
-            }
-            case Kind::HostileCqEntry: {
-                if (!model_.reap_reads_ring()) {
-                    note(kSkip);
-                    return {};
-                }
-                abi::Completion c;
-                std::byte* p = cq_entry(model_.cq_head());
-                std::memcpy(&c, p, sizeof c);
-                const abi::Completion saved = c;
-                auto op = model_.live().find(c.tag);
-                bool is_cancel = op != model_.live().end() && op->second.is_cancel;
-                switch (a.a % 4) {
-                    case 0:  // a pending-slot number past the table (IPC-R-040)
-                        c.tag = (c.tag & 0xFFFF0000u) |
-                                (cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity)));
-                        break;
-                    case 1:  // another generation: stale or duplicate (IPC-R-021)
-                        c.tag ^= (1u + std::uint32_t(a.d % 0xFFFF)) << 16;
-                        break;
-                    case 2:  // the wrong buffer (I4)
-                        c.buffer = std::uint16_t(c.buffer ^ (1u + a.d % 0xFFFF));
-                        break;
-                    default:  // a status only a Cancel may carry (IPC-R-043)
-                        if (is_cancel) {
-                            c.tag ^= 1u << 16;
-                        } else {
-                            c.status = a.d % 2 ? std::uint16_t(abi::Status::InProgress)
-                                               : std::uint16_t(abi::Status::NotFound);
-                        }
-                        break;
-                }
-                peer_write(p, &c, sizeof c);
-                emit(Event::Call::PeerWrite);
-                std::string e = do_reap(true, false);
-                peer_write(p, &saved, sizeof saved);
-                emit(Event::Call::PeerWrite);
-                return e;
-            }
-            case Kind::HostileForge: {
-                if (model_.client_mode() != ClientMode::Open || model_.client_cq_seen() != 0 ||
-                    model_.cq_posted() != 0) {
-                    note(kSkip);
-                    return {};
-                }
-                abi::Completion c{};
-                std::uint32_t next_gen = 0;
-                if (last_reaped_) {
-                    next_gen = (last_reaped_->tag & 0xFFFFu) |
-                               ((((last_reaped_->tag >> 16) + 1) & 0xFFFFu) << 16);
-                }
-                if (last_reaped_ && a.a % 2 == 1 && !model_.live().count(next_gen)) {
-                    // The current generation of a slot that is free: no live operation has
-                    // this tag (IPC-R-040: the slot must be live, not only the generation).
-                    c.tag = next_gen;
-                    c.status = std::uint16_t(abi::Status::Ok);
-                    c.buffer = abi::kNoBuffer;
-                } else if (last_reaped_) {
-                    c = *last_reaped_;  // a replay: its slot's generation has moved on
-                } else {
-                    c.tag = cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity));
-                }
-                peer_write(cq_entry(model_.cq_tail()), &c, sizeof c);
-                auto& t = counter(false, true);
-                std::uint32_t saved = t.load();
-                peer_store(t, model_.cq_tail() + 1);
-                emit(Event::Call::PeerWrite);
-                std::string e = do_reap(false, true);
-                peer_store(t, saved);
-                emit(Event::Call::PeerWrite);
-                return e;
-            }
-            case Kind::HostileSqTail:
-            case Kind::HostileCqHead:
-            case Kind::HostileClientState: {
-                std::atomic<std::uint32_t>* w;
-                std::uint32_t bogus;
-                ErrorSet extra;
-                if (a.kind == Kind::HostileSqTail) {
-                    w = &counter(true, true);
-                    bogus = model_.sq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000);
-                    extra.add(Error::ProtocolViolation);
-                } else if (a.kind == Kind::HostileCqHead) {
-                    w = &counter(false, false);
-                    bogus = model_.cq_tail() + 1 + std::uint32_t(a.d % 1000);
-                    extra.add(Error::ProtocolViolation);
-                } else {
-                    auto* h = reinterpret_cast<abi::QueueHeader*>(region_);
-                    w = &h->client_state;
-                    bogus = abi::kEndpointClosed;
-                    extra.add(Error::PeerGone);
-                }
-                std::uint32_t saved = w->load();
-                peer_store(*w, bogus);
-                emit(Event::Call::PeerWrite);
-                ErrorSet allowed = model_.poll_errors();
-                if (allowed.empty())
-                    allowed = extra;
-                const Side before = maybe_snapshot(Side::Server, allowed);
-                auto r = server_.poll();
-                emit(Event::Call::Poll, r, {.value = r ? r.value() : 0});
-                std::string e;
-                if (r) {
-                    note("ok", {{"drained", r.value()}});
-                    e = "poll accepted an impossible counter or closed header (I8, IPC-R-003)";
-                } else {
-                    note(r.error());
-                    e = expect_error("poll", allowed, r.error(), before);
-                }
-                peer_store(*w, saved);
-                emit(Event::Call::PeerWrite);
-                return e;
-            }
-            case Kind::HostileSqHead: {
-                auto& h = counter(true, false);
-                std::uint32_t saved = h.load();
-                peer_store(h, model_.sq_tail() + 1 + std::uint32_t(a.d % 1000));
-                emit(Event::Call::PeerWrite);
-                std::string e = do_submit(a, true);
-                peer_store(h, saved);
-                emit(Event::Call::PeerWrite);
-                return e;
-            }
-            case Kind::HostileTamperSub: {
-                if (model_.sq_visible() == 0) {
-                    note(kSkip);
-                    return {};
-                }
-                std::size_t k = a.b % model_.sq_visible();
-                Sub* s = model_.visible_sub(k);
-                abi::Submission e;
-                std::byte* p = sq_entry(model_.sq_head() + std::uint32_t(k));
-                std::memcpy(&e, p, sizeof e);
-                if (e.tag != s->tag)
-                    return "the ring entry is not the submission the model has";
-                const bool cancel = s->opcode == std::uint16_t(abi::Op::Cancel);
-                const bool none = s->buffer == abi::kNoBuffer;
-                std::uint16_t held = abi::kNoBuffer;
-                for (const auto& op : model_.server_ops()) {
-                    if (op.sub.buffer != abi::kNoBuffer)
-                        held = op.sub.buffer;
-                }
-                unsigned how = a.a % 6;
-                if (how == 1 && held == abi::kNoBuffer)
-                    how = 0;
-                if ((how == 0 || how == 1) && !none)
-                    how = 2;
-                if (how == 2 && (none || cancel))
-                    how = 3;
-                if (how == 3 && (!none || cancel))
-                    how = 4;
-                if (how == 4 && cancel)
-                    how = 5;
-                if (how == 0 && cfg_.buffer_count >= abi::kMaxBuffers)
-                    how = 5;
-                switch (how) {
-                    case 0:  // a buffer id outside the table, often just past it (IPC-R-050)
-                        s->buffer = std::uint16_t(
-                            cfg_.buffer_count +
-                            (a.d % 2 ? 0 : a.d / 2 % (abi::kMaxBuffers + 1 - cfg_.buffer_count)));
-                        break;
-                    case 1:
-                        s->buffer = held;
-                        break;  // reuse of an in-flight buffer (IPC-R-051)
-                    case 2:
-                        s->length = cfg_.buffer_size + 1 + std::uint32_t(a.d % 4096);
-                        break;
-                    case 3:
-                        s->length = 1 + std::uint32_t(a.d % 4096);
-                        break;
-                    case 4:  // a reserved opcode, or one past the service's limit (IPC-R-052)
-                        s->opcode = a.d % 2 ? std::uint16_t(2 + a.d / 2 % 14)
-                                            : std::uint16_t(cfg_.op_limit +
-                                                            a.d / 2 % (0x10000 - cfg_.op_limit));
-                        if (s->opcode == std::uint16_t(abi::Op::Cancel))
-                            s->opcode = 2;
-                        break;
-                    default:  // fields the protocol does not interpret travel unchanged
-                        s->user_data ^= a.d;
-                        s->object ^= std::uint32_t(a.d >> 3);
-                        s->flags ^= std::uint32_t(a.d >> 7);
-                        break;
-                }
-                note(kTampered, {{"how", how}});
-                e.buffer = s->buffer;
-                e.length = s->length;
-                e.opcode = s->opcode;
-                e.user_data = s->user_data;
-                e.object = s->object;
-                e.flags = s->flags;
-                peer_write(p, &e, sizeof e);
-                emit(Event::Call::PeerWrite);
-                return {};
-            }
-            case Kind::Count:
-                break;
-        }
+// The peer stores `bogus` into counter `c`, the victim makes its checked call, the peer puts
+// the counter back.
+template <class Call>
+std::string System::with_bogus_counter(std::atomic<std::uint32_t>& c, std::uint32_t bogus,
+                                       Call&& call) {
+    const std::uint32_t saved = c.load();
+    peer_store(c, bogus);
+    emit(Event::Call::PeerWrite);
+    std::string e = call();
+    peer_store(c, saved);
+    emit(Event::Call::PeerWrite);
+    return e;
+}
+
+std::string System::on_hostile_cq_tail(const Action& a) {
+    return with_bogus_counter(counter(false, true),
+                              model_.cq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000),
+                              [&] { return reap_checked(false, true); });
+}
+
+std::string System::on_hostile_cq_entry(const Action& a) {
+    if (!model_.reap_reads_ring()) {
         note(kSkip);
         return {};
-    }();
+    }
+    abi::Completion c;
+    std::byte* p = cq_entry(model_.cq_head());
+    std::memcpy(&c, p, sizeof c);
+    const abi::Completion saved = c;
+    auto op = model_.live().find(c.tag);
+    bool is_cancel = op != model_.live().end() && op->second.is_cancel;
+    switch (a.a % 4) {
+        case 0:  // a pending-slot number past the table (IPC-R-040)
+            c.tag = (c.tag & 0xFFFF0000u) |
+                    (cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity)));
+            break;
+        case 1:  // another generation: stale or duplicate (IPC-R-021)
+            c.tag ^= (1u + std::uint32_t(a.d % 0xFFFF)) << 16;
+            break;
+        case 2:  // the wrong buffer (I4)
+            c.buffer = std::uint16_t(c.buffer ^ (1u + a.d % 0xFFFF));
+            break;
+        default:  // a status only a Cancel may carry (IPC-R-043)
+            if (is_cancel) {
+                c.tag ^= 1u << 16;
+            } else {
+                c.status = a.d % 2 ? std::uint16_t(abi::Status::InProgress)
+                                   : std::uint16_t(abi::Status::NotFound);
+            }
+            break;
+    }
+    peer_write(p, &c, sizeof c);
+    emit(Event::Call::PeerWrite);
+    std::string e = reap_checked(true, false);
+    peer_write(p, &saved, sizeof saved);
+    emit(Event::Call::PeerWrite);
+    return e;
+}
+
+std::string System::on_hostile_forge(const Action& a) {
+    if (model_.client_mode() != ClientMode::Open || model_.client_cq_seen() != 0 ||
+        model_.cq_posted() != 0) {
+        note(kSkip);
+        return {};
+    }
+    abi::Completion c{};
+    std::uint32_t next_gen = 0;
+    if (last_reaped_) {
+        next_gen =
+            (last_reaped_->tag & 0xFFFFu) | ((((last_reaped_->tag >> 16) + 1) & 0xFFFFu) << 16);
+    }
+    if (last_reaped_ && a.a % 2 == 1 && !model_.live().count(next_gen)) {
+        // The current generation of a slot that is free: no live operation has this tag
+        // (IPC-R-040: the slot must be live, not only the generation).
+        c.tag = next_gen;
+        c.status = std::uint16_t(abi::Status::Ok);
+        c.buffer = abi::kNoBuffer;
+    } else if (last_reaped_) {
+        c = *last_reaped_;  // a replay: its slot's generation has moved on
+    } else {
+        c.tag = cfg_.capacity + std::uint32_t(a.d % (0x10000 - cfg_.capacity));
+    }
+    peer_write(cq_entry(model_.cq_tail()), &c, sizeof c);
+    return with_bogus_counter(counter(false, true), model_.cq_tail() + 1,
+                              [&] { return reap_checked(false, true); });
+}
+
+// HostileSqTail, HostileCqHead, HostileClientState: an impossible counter or a closed header
+// that the server's poll must refuse.
+std::string System::on_hostile_poll(const Action& a) {
+    std::atomic<std::uint32_t>* w;
+    std::uint32_t bogus;
+    ErrorSet extra;
+    if (a.kind == Kind::HostileSqTail) {
+        w = &counter(true, true);
+        bogus = model_.sq_head() + cfg_.capacity + 1 + std::uint32_t(a.d % 1000);
+        extra.add(Error::ProtocolViolation);
+    } else if (a.kind == Kind::HostileCqHead) {
+        w = &counter(false, false);
+        bogus = model_.cq_tail() + 1 + std::uint32_t(a.d % 1000);
+        extra.add(Error::ProtocolViolation);
+    } else {
+        auto* h = reinterpret_cast<abi::QueueHeader*>(region_);
+        w = &h->client_state;
+        bogus = abi::kEndpointClosed;
+        extra.add(Error::PeerGone);
+    }
+    return with_bogus_counter(*w, bogus, [&] {
+        return poll_checked(extra,
+                            "poll accepted an impossible counter or closed header (I8, IPC-R-003)");
+    });
+}
+
+std::string System::on_hostile_sq_head(const Action& a) {
+    return with_bogus_counter(counter(true, false),
+                              model_.sq_tail() + 1 + std::uint32_t(a.d % 1000),
+                              [&] { return submit_checked(a, true); });
+}
+
+// A published submission rewritten by the client before the server polls; kept, not restored
+// (the server's later calls judge it).
+std::string System::on_hostile_tamper(const Action& a) {
+    if (model_.sq_visible() == 0) {
+        note(kSkip);
+        return {};
+    }
+    std::size_t k = a.b % model_.sq_visible();
+    Sub* s = model_.visible_sub(k);
+    abi::Submission e;
+    std::byte* p = sq_entry(model_.sq_head() + std::uint32_t(k));
+    std::memcpy(&e, p, sizeof e);
+    if (e.tag != s->tag)
+        return "the ring entry is not the submission the model has";
+    const bool cancel = s->opcode == std::uint16_t(abi::Op::Cancel);
+    const bool none = s->buffer == abi::kNoBuffer;
+    std::uint16_t held = abi::kNoBuffer;
+    for (const auto& op : model_.server_ops()) {
+        if (op.sub.buffer != abi::kNoBuffer)
+            held = op.sub.buffer;
+    }
+    unsigned how = a.a % 6;
+    if (how == 1 && held == abi::kNoBuffer)
+        how = 0;
+    if ((how == 0 || how == 1) && !none)
+        how = 2;
+    if (how == 2 && (none || cancel))
+        how = 3;
+    if (how == 3 && (!none || cancel))
+        how = 4;
+    if (how == 4 && cancel)
+        how = 5;
+    if (how == 0 && cfg_.buffer_count >= abi::kMaxBuffers)
+        how = 5;
+    switch (how) {
+        case 0:  // a buffer id outside the table, often just past it (IPC-R-050)
+            s->buffer =
+                std::uint16_t(cfg_.buffer_count +
+                              (a.d % 2 ? 0 : a.d / 2 % (abi::kMaxBuffers + 1 - cfg_.buffer_count)));
+            break;
+        case 1:
+            s->buffer = held;
+            break;  // reuse of an in-flight buffer (IPC-R-051)
+        case 2:
+            s->length = cfg_.buffer_size + 1 + std::uint32_t(a.d % 4096);
+            break;
+        case 3:
+            s->length = 1 + std::uint32_t(a.d % 4096);
+            break;
+        case 4:  // a reserved opcode, or one past the service's limit (IPC-R-052)
+            s->opcode = a.d % 2
+                            ? std::uint16_t(2 + a.d / 2 % 14)
+                            : std::uint16_t(cfg_.op_limit + a.d / 2 % (0x10000 - cfg_.op_limit));
+            if (s->opcode == std::uint16_t(abi::Op::Cancel))
+                s->opcode = 2;
+            break;
+        default:  // fields the protocol does not interpret travel unchanged
+            s->user_data ^= a.d;
+            s->object ^= std::uint32_t(a.d >> 3);
+            s->flags ^= std::uint32_t(a.d >> 7);
+            break;
+    }
+    note(kTampered, {{"how", how}});
+    e.buffer = s->buffer;
+    e.length = s->length;
+    e.opcode = s->opcode;
+    e.user_data = s->user_data;
+    e.object = s->object;
+    e.flags = s->flags;
+    peer_write(p, &e, sizeof e);
+    emit(Event::Call::PeerWrite);
+    return {};
+}
+
+// The handler of each kind, by index; a kind with none is a compile error.
+constexpr std::array<System::Handler, System::kKinds> System::handlers() {
+    std::array<Handler, kKinds> t{};
+    auto set = [&t](Kind k, Handler h) { t[std::size_t(k)] = h; };
+    set(Kind::Acquire, &System::on_acquire);
+    set(Kind::Release, &System::on_release);
+    set(Kind::Drop, &System::on_release);
+    set(Kind::ReleaseEmpty, &System::on_release_refused);
+    set(Kind::ReleaseForeign, &System::on_release_refused);
+    set(Kind::Submit, &System::on_submit);
+    set(Kind::SubmitEmpty, &System::on_submit);
+    set(Kind::SubmitForeign, &System::on_submit);
+    set(Kind::SubmitForged, &System::on_submit);
+    set(Kind::Cancel, &System::on_cancel);
+    set(Kind::CancelUserData, &System::on_cancel);
+    set(Kind::Publish, &System::on_signal<&System::client_, &ipc::Client::publish,
+                                          Event::Call::Publish, &Model::client_publish>);
+    set(Kind::Reap, &System::on_reap);
+    set(Kind::PeerGone, &System::on_signal<&System::client_, &ipc::Client::peer_gone,
+                                           Event::Call::PeerGone, &Model::peer_gone>);
+    set(Kind::ClientClose, &System::on_signal<&System::client_, &ipc::Client::close,
+                                              Event::Call::ClientClose, &Model::client_close>);
+    set(Kind::Poll, &System::on_poll);
+    set(Kind::Take, &System::on_take);
+    set(Kind::Complete, &System::on_complete);
+    set(Kind::CompleteBogus, &System::on_complete);
+    set(Kind::CancelRequested, &System::on_cancel_requested);
+    set(Kind::ServerPublish,
+        &System::on_signal<&System::server_, &ipc::Server::publish, Event::Call::ServerPublish,
+                           &Model::server_publish>);
+    set(Kind::ClientGone, &System::on_signal<&System::server_, &ipc::Server::client_gone,
+                                             Event::Call::ClientGone, &Model::client_gone>);
+    set(Kind::ServerClose, &System::on_signal<&System::server_, &ipc::Server::close,
+                                              Event::Call::ServerClose, &Model::server_close>);
+    set(Kind::HostileCqTail, &System::on_hostile_cq_tail);
+    set(Kind::HostileCqEntry, &System::on_hostile_cq_entry);
+    set(Kind::HostileForge, &System::on_hostile_forge);
+    set(Kind::HostileSqTail, &System::on_hostile_poll);
+    set(Kind::HostileCqHead, &System::on_hostile_poll);
+    set(Kind::HostileClientState, &System::on_hostile_poll);
+    set(Kind::HostileSqHead, &System::on_hostile_sq_head);
+    set(Kind::HostileTamperSub, &System::on_hostile_tamper);
+    return t;
+}
+
+namespace {
+
+template <class T, std::size_t N>
+constexpr bool none_null(const std::array<T, N>& t) {
+    for (const T& x : t) {
+        if (x == nullptr)
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+const std::array<System::Handler, System::kKinds> System::kHandlers = handlers();
+
+// ---- step ---------------------------------------------------------------------------------------
+
+std::string System::step(const Action& a) {
+    static_assert(none_null(handlers()), "a kind of step has no handler");
+    note("ok");
+    // The cost policy's own checks first: in deferred mode, failed calls before this step that
+    // may change the state.
+    std::string err = begin_step(a.kind);
+    if (!err.empty()) {
+        checked_ = false;
+        return "step #" + std::to_string(trace_.size()) + " " + describe(a) + ": before it, " + err;
+    }
+    if (a.kind < Kind::Count)
+        err = (this->*kHandlers[std::size_t(a.kind)])(a);
+    else
+        note(kSkip);
     // Copied in first, the action set after: copying a TraceStep just after writing its
     // action into note_ stalled on the copy.
     trace_.push_back(note_);
     trace_.back().action = a;
-    // A step that called nothing (skip, a pure query) leaves every byte as it was. A failed call
-    // found unchanged (deferred mode: to be found so by settle(), which reports otherwise before
-    // anything else may change) leaves every byte of both endpoints, their storage and the
-    // protocol part of the region as it was (restored ones: as before the hostile write), and
-    // the model and this System's bookkeeping untouched: every observable check_state() reads
-    // is a function of those, so the previous step's full check still holds and is not
-    // repeated.
-    const bool pure = a.kind == Kind::CancelRequested || note_.what == kSkip;
-    const bool same = pure || (verified_unchanged_ && !model_touched_ && (!hostile || restores));
-    // Whatever this step may have written is no longer saved: a client call reaches the
-    // client's object, its storage and the region, a server call the server's; a hostile step
-    // calls either side (its own writes went into the saved region too, see peer_write()).
-    // (Through a local: reading fresh_ back right after a byte store to it stalled.)
-    std::uint8_t fresh = fresh_;
-    if (!pure && !verified_unchanged_) {
-        fresh = std::uint8_t(fresh & ~written_by(a.kind));
-        fresh_ = fresh;
-    }
-    // Pending parts stay saved until settle(): a step that writes settles first.
-    if ((pending_ & ~fresh) != 0 && err.empty())
-        err = "internal: a step wrote the state while failed calls were pending";
-    if (!settle_err_.empty()) {
-        // The failed calls before this one changed the state (found when this call, expected
-        // to succeed, was about to change it): that is the first disagreement.
-        err = "before it, " + settle_err_;
-        settle_err_.clear();
-    }
-    if (err.empty() && !(same && checked_))
+    // Every observable against the model, unless the cost policy knows it still holds.
+    const bool still_holds = end_step(a.kind, err);
+    if (err.empty() && !still_holds)
         err = check_state();
     checked_ = err.empty();
     if (!err.empty())

@@ -121,10 +121,66 @@ class System {
     std::string state_key() const;
 
   private:
-    // The state a failed call of one endpoint must leave unchanged (see snapshot()): five
-    // parts, saved separately so that each is copied again only when something may have
-    // written it.
     enum class Side : std::uint8_t { Client, Server };
+
+    // ---- The oracle (system.cpp): one handler per kind of step, each describing its library
+    // call to checked(), the one helper that judges a call against the model.
+    // What the model says of one call: its name (for reports), the endpoint it runs on, the
+    // errors the model allows (none: it must succeed), and what to report if it succeeds
+    // though the model expects a failure (nullptr: "<call> succeeded; the model expects ...").
+    struct Expect {
+        const char* call;
+        Side side;
+        ErrorSet allowed;
+        const char* if_succeeds = nullptr;
+    };
+    template <class Call, class Agree, class Refused>
+    std::string checked(const Expect& x, Call&& call, Agree&& agree, Refused&& refused);
+    template <class Call, class Agree>
+    std::string checked(const Expect& x, Call&& call, Agree&& agree);
+    std::string expect_error(const char* call, const ErrorSet& allowed, ipc::Error got,
+                             Side before) const;
+
+    using Handler = std::string (System::*)(const Action&);
+    static constexpr std::size_t kKinds = std::size_t(Kind::Count);
+    static constexpr std::array<Handler, kKinds> handlers();
+    static const std::array<Handler, kKinds> kHandlers;
+    std::string on_acquire(const Action& a);
+    std::string on_release(const Action& a);
+    std::string on_release_refused(const Action& a);
+    std::string on_submit(const Action& a);
+    std::string on_cancel(const Action& a);
+    std::string on_reap(const Action& a);
+    template <auto kEndpoint, auto kCall, Event::Call kEvent, auto kModel>
+    std::string on_signal(const Action& a);
+    std::string on_poll(const Action& a);
+    std::string on_take(const Action& a);
+    std::string on_complete(const Action& a);
+    std::string on_cancel_requested(const Action& a);
+    std::string on_hostile_cq_tail(const Action& a);
+    std::string on_hostile_cq_entry(const Action& a);
+    std::string on_hostile_forge(const Action& a);
+    std::string on_hostile_poll(const Action& a);
+    std::string on_hostile_sq_head(const Action& a);
+    std::string on_hostile_tamper(const Action& a);
+    // The checked calls that several handlers share (the hostile ones call through them).
+    std::string reap_checked(bool corrupted_ring, bool bogus_tail);
+    std::string poll_checked(const ErrorSet& extra, const char* if_succeeds);
+    std::string submit_checked(const Action& a, bool bogus_head);
+    std::string complete_checked(std::uint32_t id, std::uint16_t status, std::uint64_t value);
+    template <class Call>
+    std::string with_bogus_counter(std::atomic<std::uint32_t>& c, std::uint32_t bogus, Call&& call);
+
+    void note(const char* what,
+              std::initializer_list<std::pair<const char*, std::uint64_t>> values = {});
+    void note(ipc::Error e);
+    void init();
+
+    // ---- The cost policy (system.cpp): which bytes are saved before a call, when a failed
+    // call is compared with them, when the observable check may be skipped. It decides
+    // nothing about what is right. The state a failed call of one endpoint must leave
+    // unchanged (see snapshot()) has five parts, saved separately so that each is copied
+    // again only when something may have written it.
     enum Part : std::uint8_t {
         kClientObject = 1,
         kClientStore = 2,
@@ -141,24 +197,15 @@ class System {
     static std::uint8_t written_by(Kind k);
     std::pair<const std::byte*, std::size_t> part_bytes(int i) const;
     Side snapshot(Side side) const;
-    Side maybe_snapshot(Side side, const ErrorSet& allowed) const;
+    Side save_for_call(Side side, const ErrorSet& allowed) const;
+    std::string unchanged(Side before, const char* call) const;
     // Deferred mode: compares the parts failed calls left pending; "" or what changed.
     std::string settle() const;
+    std::string begin_step(Kind k);
+    bool end_step(Kind k, std::string& err);
     std::size_t protocol_bytes() const {
         return layout_.cq_entries + std::size_t(cfg_.capacity) * sizeof(ipc::abi::Completion);
     }
-    void note(const char* what,
-              std::initializer_list<std::pair<const char*, std::uint64_t>> values = {});
-    void note(ipc::Error e);
-    void init();
-    std::string unchanged(Side before, const char* call) const;
-    std::string expect_error(const char* call, const ErrorSet& allowed, ipc::Error got,
-                             Side before) const;
-
-    std::string do_reap(bool corrupted_ring, bool bogus_tail);
-    std::string do_poll(ErrorSet extra);
-    std::string do_submit(const Action& a, bool bogus_head);
-    std::string do_complete(std::uint32_t id, std::uint16_t status, std::uint64_t value);
 
     std::byte* sq_entry(std::uint32_t index);
     std::byte* cq_entry(std::uint32_t index);
@@ -206,6 +253,8 @@ class System {
     }
     std::function<void(const Event&)> observer_;
     TraceStep note_;  // result of the step in progress
+
+    // The cost policy's state.
     // Saved bytes of each part (see snapshot()), and which of them hold exactly the current
     // bytes: nothing that can write that part ran since it was saved (or since a failed call
     // was found not to have changed it). snapshot() copies only the other ones.
