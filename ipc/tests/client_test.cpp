@@ -2,6 +2,8 @@
 // (each must leave the client and the handle exactly as before), publish, reap.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <cstring>
 #include <set>
 
@@ -59,9 +61,9 @@ TEST(ClientCreate, RejectsBadArguments) {
         Client c;
         auto r = c.create(sh, st, geo);
         if (r.ok())
-            return Error{};
+            return std::optional<Error>{};
         EXPECT_EQ(c.acquire().error(), Error::Closed);  // a failed create leaves it unusable
-        return r.error();
+        return std::optional<Error>{r.error()};
     };
     EXPECT_EQ(try_create(shared.span(), storage.span(), geometry(3, 2, 64)),
               Error::InvalidArgument);
@@ -71,7 +73,7 @@ TEST(ClientCreate, RejectsBadArguments) {
     EXPECT_EQ(try_create(shared.span().first(region_size(g) - 1), storage.span(), g),
               Error::BadLayout);
     EXPECT_EQ(try_create(shared.span().subspan(8), storage.span(), g), Error::BadLayout);
-    EXPECT_EQ(try_create(shared.span(), storage.span(), g), Error{});
+    EXPECT_FALSE(try_create(shared.span(), storage.span(), g).has_value());
 }
 
 TEST(ClientCreate, ASecondCreateIsRefusedAndChangesNothing) {
