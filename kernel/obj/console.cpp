@@ -10,7 +10,7 @@ Console* Console::create() {
     return new (std::nothrow) Console;
 }
 
-OpResult Console::write(Request& req) {
+Result<uint64_t> Console::write(Request& req) {
     // In chunks through a kernel buffer: the bytes are copied in before any is printed, chunk
     // by chunk, so a bad address ends the write at a chunk boundary.
     char chunk[128];
@@ -19,12 +19,12 @@ OpResult Console::write(Request& req) {
         const uint64_t left = req.buffer.length() - done;
         const uint64_t n = left < sizeof chunk ? left : sizeof chunk;
         if (!req.buffer.copy_out_of(done, chunk, n))
-            return done == 0 ? OpResult::fail(Error::kBadAddress) : OpResult::success(done);
+            return done == 0 ? fail(Error::kBadAddress) : Result<uint64_t>(done);
         for (uint64_t i = 0; i < n; ++i)
             serial::put(chunk[i]);
         done += n;
     }
-    return OpResult::success(done);
+    return Result<uint64_t>(done);
 }
 
 }  // namespace keel::obj

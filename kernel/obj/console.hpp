@@ -9,7 +9,7 @@ class Console final : public Object {
   public:
     static Console* create();
     abi::Kind kind() const override { return abi::Kind::kConsole; }
-    OpResult write(Request& req) override;
+    Result<uint64_t> write(Request& req) override;
 };
 
 }  // namespace keel::obj

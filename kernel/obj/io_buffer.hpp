@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "lib/result.hpp"
+
 namespace keel::obj {
 
 class IoBuffer {
@@ -16,10 +18,10 @@ class IoBuffer {
     static IoBuffer none() { return {0, 0, false}; }
 
     uint64_t length() const { return length_; }
-    // Copies n bytes at offset out of / into the buffer. False when the range passes the
+    // Copies n bytes at offset out of / into the buffer. kBadAddress when the range passes the
     // buffer's end or the (user) memory is bad; the kernel side may then be partly written.
-    [[nodiscard]] bool copy_out_of(uint64_t offset, void* dst, uint64_t n) const;
-    [[nodiscard]] bool copy_into(uint64_t offset, const void* src, uint64_t n) const;
+    Result<void> copy_out_of(uint64_t offset, void* dst, uint64_t n) const;
+    Result<void> copy_into(uint64_t offset, const void* src, uint64_t n) const;
 
   private:
     IoBuffer(uint64_t address, uint64_t length, bool user)

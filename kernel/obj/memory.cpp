@@ -75,7 +75,7 @@ bool MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
 
 // Moves bytes between the object (from position_) and the request's buffer, page by page
 // through the direct map. The position moves only when every byte arrived.
-OpResult MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
+Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
     const uint64_t avail = position_ < size() ? size() - position_ : 0;
     const uint64_t n = req.buffer.length() < avail ? req.buffer.length() : avail;
     uint64_t done = 0;
@@ -85,73 +85,70 @@ OpResult MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
         const uint64_t chunk =
             n - done < mm::kPageSize - in_page ? n - done : mm::kPageSize - in_page;
         uint8_t* bytes = mm::direct_map<uint8_t>(frames_[at / mm::kPageSize]) + in_page;
-        const bool ok = to_buffer ? req.buffer.copy_into(done, bytes, chunk)
-                                  : req.buffer.copy_out_of(done, bytes, chunk);
+        const bool ok = to_buffer ? req.buffer.copy_into(done, bytes, chunk).ok()
+                                  : req.buffer.copy_out_of(done, bytes, chunk).ok();
         if (!ok)
-            return OpResult::fail(Error::kBadAddress);
+            return fail(Error::kBadAddress);
         done += chunk;
     }
     if (advance)
         position_ += n;
-    return OpResult::success(n);
+    return Result<uint64_t>(n);
 }
 
-OpResult MemoryObject::read(Request& req) {
+Result<uint64_t> MemoryObject::read(Request& req) {
     return transfer(req, true, true);
 }
-OpResult MemoryObject::peek(Request& req) {
+Result<uint64_t> MemoryObject::peek(Request& req) {
     return transfer(req, true, false);
 }
-OpResult MemoryObject::write(Request& req) {
+Result<uint64_t> MemoryObject::write(Request& req) {
     if (req.buffer.length() > 0 && position_ >= size())
-        return OpResult::fail(Error::kTooLarge);
+        return fail(Error::kTooLarge);
     return transfer(req, false, true);
 }
 
-OpResult MemoryObject::get_meta(Request& req) {
+Result<uint64_t> MemoryObject::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return answer_u64(req, size());
-    return OpResult::fail(Error::kInvalidArgument);
+    return fail(Error::kInvalidArgument);
 }
 
-OpResult MemoryObject::seek(Request& req) {
+Result<uint64_t> MemoryObject::seek(Request& req) {
     if (req.arg > size())
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     position_ = req.arg;
-    return OpResult::success(position_);
+    return Result<uint64_t>(position_);
 }
 
-OpResult MemoryObject::create(Request& req) {
+Result<uint64_t> MemoryObject::create(Request& req) {
     uint64_t range[2];
     if (req.buffer.length() != sizeof range)
-        return OpResult::fail(Error::kInvalidArgument);
-    if (!req.buffer.copy_out_of(0, range, sizeof range))
-        return OpResult::fail(Error::kBadAddress);
+        return fail(Error::kInvalidArgument);
+    KEEL_TRY(req.buffer.copy_out_of(0, range, sizeof range));
     const uint64_t offset = range[0], length = range[1];
     if (offset % mm::kPageSize != 0 || length == 0 || offset > size() || length > size() - offset) {
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     }
     auto* sub = new (std::nothrow) MemoryObject;
     if (sub == nullptr)
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     MemoryObject* root = parent_ != nullptr ? parent_ : this;
     root->retain();
     sub->parent_ = root;
     sub->frames_ = frames_ + offset / mm::kPageSize;
     sub->pages_ = (length + mm::kPageSize - 1) / mm::kPageSize;
-    const abi::Handle h = req.caller->handles().insert(sub, req.rights);
+    const Result<abi::Handle> h = req.caller->handles().insert(sub, req.rights);
     sub->release();
-    if (h == 0)
-        return OpResult::fail(Error::kFull);
-    return OpResult::success(h);
+    return KEEL_TRY(h);
 }
 
-OpResult MemoryObject::map(Request& req) {
+Result<uint64_t> MemoryObject::map(Request& req) {
     const bool writable = (req.arg & 1) != 0;
     if (writable && (req.rights & abi::kRightWrite) == 0)
-        return OpResult::fail(Error::kNoRights);
+        return fail(Error::kNoRights);
     if (req.arg > 1)
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     return req.caller->map_memory(*this, 0, writable, false);
 }
 

@@ -18,13 +18,13 @@ class MemoryObject final : public Object {
     static MemoryObject* create(uint64_t size);
 
     abi::Kind kind() const override { return abi::Kind::kMemory; }
-    OpResult read(Request& req) override;
-    OpResult peek(Request& req) override;
-    OpResult write(Request& req) override;
-    OpResult get_meta(Request& req) override;
-    OpResult seek(Request& req) override;
-    OpResult create(Request& req) override;  // buffer = {u64 offset, u64 size}: a subrange
-    OpResult map(Request& req) override;
+    Result<uint64_t> read(Request& req) override;
+    Result<uint64_t> peek(Request& req) override;
+    Result<uint64_t> write(Request& req) override;
+    Result<uint64_t> get_meta(Request& req) override;
+    Result<uint64_t> seek(Request& req) override;
+    Result<uint64_t> create(Request& req) override;  // buffer = {u64 offset, u64 size}: a subrange
+    Result<uint64_t> map(Request& req) override;
 
     uint64_t pages() const { return pages_; }
     uint64_t size() const { return pages_ * mm::kPageSize; }
@@ -39,7 +39,7 @@ class MemoryObject final : public Object {
   private:
     MemoryObject() = default;
     ~MemoryObject() override;
-    OpResult transfer(Request& req, bool to_buffer, bool advance);
+    Result<uint64_t> transfer(Request& req, bool to_buffer, bool advance);
 
     mm::PhysAddr* frames_ = nullptr;  // owned unless parent_ is set (then a slice of it)
     uint64_t pages_ = 0;

@@ -24,17 +24,17 @@ uint16_t status_of(Error e) {
 
 }  // namespace
 
-OpResult Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
-                       uint64_t* user_address, uint64_t* size) {
+Result<uint64_t> Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
+                               uint64_t* user_address, uint64_t* size) {
     ipc::Layout layout;
-    const OpResult checked = check_queue_geometry(g, 1, &layout);
-    if (!checked.ok)
+    const Result<uint64_t> checked = check_queue_geometry(g, 1, &layout);
+    if (!checked.ok())
         return checked;
     const ipc::Geometry geometry = layout.geometry;
 
     auto* q = new (std::nothrow) Queue;
     if (q == nullptr)
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     q->owner_ = &owner;
     q->geometry_ = geometry;
     q->size_ = layout.total_size;
@@ -44,24 +44,24 @@ OpResult Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue*
     q->region_ = MemoryObject::create(q->size_);
     if (q->storage_ == nullptr || q->parked_ == nullptr || q->region_ == nullptr) {
         q->release();
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     }
     const auto window = q->region_->map_kernel_window();
     if (!window) {
         q->release();
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     }
     q->window_ = *window;
     q->pages_ = q->region_->pages();
-    const OpResult mapped = owner.map_memory(*q->region_, 0, true, false);
-    if (!mapped.ok) {
+    const Result<uint64_t> mapped = owner.map_memory(*q->region_, 0, true, false);
+    if (!mapped.ok()) {
         q->release();
         return mapped;
     }
-    *user_address = mapped.value;
+    *user_address = mapped.value();
     *size = q->size_;
     *out = q;
-    return OpResult::success(0);
+    return Result<uint64_t>(0);
 }
 
 Queue::~Queue() {
@@ -77,16 +77,17 @@ Queue::~Queue() {
     delete[] parked_;
 }
 
-OpResult Queue::get_meta(Request& req) {
+Result<uint64_t> Queue::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return answer_u64(req, size_);
-    return OpResult::fail(Error::kInvalidArgument);
+    return fail(Error::kInvalidArgument);
 }
 
-void Queue::finish(uint32_t op, const OpResult& r) {
-    const uint16_t status = r.ok ? static_cast<uint16_t>(ipc::abi::Status::Ok) : status_of(r.error);
+void Queue::finish(uint32_t op, const Result<uint64_t>& r) {
+    const uint16_t status =
+        r.ok() ? static_cast<uint16_t>(ipc::abi::Status::Ok) : status_of(r.error());
     // Cannot fail: op is one we took and have not completed.
-    (void)server_.complete(op, status, r.ok ? r.value : 0);
+    (void)server_.complete(op, status, r.ok() ? r.value() : 0);
 }
 
 bool Queue::run(Parked& parked) {
@@ -104,9 +105,9 @@ bool Queue::run(Parked& parked) {
                 bytes.empty() ? IoBuffer::none() : IoBuffer::kernel(bytes.data(), bytes.size()),
                 owner_,
                 &parked.forward};
-    const OpResult r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
-    if (!r.ok && r.error == Error::kWouldBlock && r.wait != nullptr) {
-        last_wait_ = r.wait;
+    const Result<uint64_t> r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
+    if (!r.ok() && r.error() == Error::kWouldBlock && req.wait != nullptr) {
+        last_wait_ = req.wait;
         return false;
     }
     Served::abandon(parked.forward);  // no-op unless the handle went away meanwhile
@@ -121,9 +122,9 @@ bool Queue::attach() {
     return attached_;
 }
 
-OpResult Queue::process() {
+Result<uint64_t> Queue::process() {
     if (!attached_ && !attach()) [[unlikely]]
-        return OpResult::fail(Error::kProtocol);
+        return fail(Error::kProtocol);
     const uint32_t start = server_.cq_tail();
     last_wait_ = nullptr;
     // Drain once (Nop, Cancel and malformed submissions are answered inside poll), take
@@ -138,17 +139,17 @@ OpResult Queue::process() {
     const auto drained = server_.poll();
     if (!drained) {
         server_.publish();
-        return OpResult::fail(drained.error() == ipc::Error::ProtocolViolation ? Error::kProtocol
-                                                                               : Error::kPeerGone);
+        return fail(drained.error() == ipc::Error::ProtocolViolation ? Error::kProtocol
+                                                                     : Error::kPeerGone);
     }
     if (server_.queued() == 0 && parked_count_ == 0)
-        return OpResult::success(server_.cq_tail() - start);  // poll published its completions
+        return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions
     return run_parked(start);
 }
 
 // The rest of a round, out of line so that a round of Nops, Cancels and malformed submissions
 // (all answered inside poll) stays a short function.
-OpResult Queue::run_parked(uint32_t start) {
+Result<uint64_t> Queue::run_parked(uint32_t start) {
     // At most `capacity` operations are ever taken, so the list cannot overflow.
     while (server_.queued() != 0) {
         auto op = server_.take();
@@ -159,7 +160,7 @@ OpResult Queue::run_parked(uint32_t start) {
         p.forward = {};
     }
     if (parked_count_ == 0)
-        return OpResult::success(server_.cq_tail() - start);  // poll published its completions
+        return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions
     for (;;) {
         bool progress = false;
         uint32_t kept = 0;
@@ -176,7 +177,7 @@ OpResult Queue::run_parked(uint32_t start) {
             break;
     }
     server_.publish();
-    return OpResult::success(server_.cq_tail() - start);
+    return Result<uint64_t>(server_.cq_tail() - start);
 }
 
 }  // namespace keel::obj

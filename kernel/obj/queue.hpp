@@ -38,11 +38,11 @@ class Queue final : public Object {
   public:
     // A new queue for `owner` with region mapped into it (*user_address). kInvalidArgument
     // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory.
-    static OpResult create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
-                           uint64_t* user_address, uint64_t* size);
+    static Result<uint64_t> create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
+                                   uint64_t* user_address, uint64_t* size);
 
     abi::Kind kind() const override { return abi::Kind::kQueue; }
-    OpResult get_meta(Request& req) override;  // kSize: the region's bytes
+    Result<uint64_t> get_meta(Request& req) override;  // kSize: the region's bytes
 
     // One round: attaches to the region on first use, drains every published submission,
     // performs what was taken and retries the parked operations (oldest first, again while
@@ -50,7 +50,7 @@ class Queue final : public Object {
     // posted. kProtocol: the header is not a valid one of this geometry (not attached yet),
     // or the client's tail or head is impossible (nothing consumed; every call fails the same
     // way until the client repairs it). kPeerGone: the client announced closing.
-    OpResult process();
+    Result<uint64_t> process();
     // The wait queue the last round's last parked operation would block on (valid only until
     // the caller sleeps or returns: objects may go away), or nullptr when nothing is parked.
     sched::WaitQueue* blocker() const { return parked_count_ > 0 ? last_wait_ : nullptr; }
@@ -63,9 +63,9 @@ class Queue final : public Object {
     // Performs a taken operation; true when it finished (completion posted), false when parked.
     struct Parked;
     bool run(Parked& parked);
-    [[gnu::noinline]] OpResult run_parked(uint32_t start);
+    [[gnu::noinline]] Result<uint64_t> run_parked(uint32_t start);
     [[gnu::noinline]] bool attach();  // ipc::Server::attach on the region, at the first round
-    void finish(uint32_t op, const OpResult& r);
+    void finish(uint32_t op, const Result<uint64_t>& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
     MemoryObject* region_ = nullptr;

@@ -14,15 +14,15 @@ class Root final : public Object {
     static Root* create();
 
     abi::Kind kind() const override { return abi::Kind::kRoot; }
-    OpResult read(Request& req) override;
-    OpResult peek(Request& req) override { return read(req); }
-    OpResult get_meta(Request& req) override;
-    OpResult open(Request& req) override;     // buffer = name
-    OpResult create(Request& req) override;   // buffer = name, arg = handle to bind
-    OpResult destroy(Request& req) override;  // buffer = name
+    Result<uint64_t> read(Request& req) override;
+    Result<uint64_t> peek(Request& req) override { return read(req); }
+    Result<uint64_t> get_meta(Request& req) override;
+    Result<uint64_t> open(Request& req) override;     // buffer = name
+    Result<uint64_t> create(Request& req) override;   // buffer = name, arg = handle to bind
+    Result<uint64_t> destroy(Request& req) override;  // buffer = name
 
     // Kernel-side binding (boot: init's root). False when full or the name is taken/bad.
-    bool bind(const char* name, uint64_t length, Object* object, uint32_t rights);
+    Result<void> bind(const char* name, uint64_t length, Object* object, uint32_t rights);
 
   private:
     struct Entry {

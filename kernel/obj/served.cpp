@@ -32,8 +32,8 @@ class Port final : public Object {
 
 constexpr uint16_t kSlotMask = 0xffff;
 
-OpResult submit_failed(ipc::Error e) {
-    return OpResult::fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
+Result<uint64_t> submit_failed(ipc::Error e) {
+    return fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
 }
 
 }  // namespace
@@ -42,18 +42,18 @@ Served* served_of_port(Object& o) {
     return o.kind() == abi::Kind::kPort ? static_cast<Port&>(o).served() : nullptr;
 }
 
-OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
-                        Object** port, uint64_t* user_address, uint64_t* size) {
+Result<uint64_t> Served::create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
+                                Object** port, uint64_t* user_address, uint64_t* size) {
     // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
     // its Cancel.
     ipc::Layout layout;
-    const OpResult checked = check_queue_geometry(g, 2, &layout);
-    if (!checked.ok)
+    const Result<uint64_t> checked = check_queue_geometry(g, 2, &layout);
+    if (!checked.ok())
         return checked;
     const ipc::Geometry geometry = layout.geometry;
     auto* s = new (std::nothrow) Served;
     if (s == nullptr)
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     s->server_ = &server;
     s->size_ = layout.total_size;
     const size_t storage_size = ipc::Client::private_size(geometry);
@@ -62,12 +62,12 @@ OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Serv
     s->region_ = MemoryObject::create(s->size_);
     if (s->storage_ == nullptr || s->slots_ == nullptr || s->region_ == nullptr) {
         s->release();
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     }
     const auto window = s->region_->map_kernel_window();
     if (!window) {
         s->release();
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     }
     s->window_ = *window;
     s->pages_ = s->region_->pages();
@@ -75,26 +75,26 @@ OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Serv
     if (!s->client_.create({s->window_.as<std::byte>(), s->size_}, {s->storage_, storage_size},
                            geometry)) {
         s->release();
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     }
     s->created_ = true;
     auto* p = new (std::nothrow) Port(s);
     if (p == nullptr) {
         s->release();
-        return OpResult::fail(Error::kNoMemory);
+        return fail(Error::kNoMemory);
     }
     s->retain();  // the port's
-    const OpResult mapped = server.map_memory(*s->region_, 0, true, false);
-    if (!mapped.ok) {
+    const Result<uint64_t> mapped = server.map_memory(*s->region_, 0, true, false);
+    if (!mapped.ok()) {
         p->release();  // ends the service and drops the port's reference
         s->release();
         return mapped;
     }
-    *user_address = mapped.value;
+    *user_address = mapped.value();
     *size = s->size_;
     *served = s;
     *port = p;
-    return OpResult::success(0);
+    return Result<uint64_t>(0);
 }
 
 Served::~Served() {
@@ -159,9 +159,9 @@ void Served::server_gone() {
     work_.wake_all();
 }
 
-OpResult Served::forward(Request& req) {
+Result<uint64_t> Served::forward(Request& req) {
     if (req.forward == nullptr)
-        return OpResult::fail(Error::kNotSupported);
+        return fail(Error::kNotSupported);
     Forward& f = *req.forward;
     // The caller's handle now names another served object (closed and reused between
     // retries): the old operation is abandoned, this one starts afresh.
@@ -172,16 +172,16 @@ OpResult Served::forward(Request& req) {
     // path never reads an empty completion ring.
     if (f.served == nullptr) {
         if (gone_)
-            return OpResult::fail(Error::kPeerGone);
+            return fail(Error::kPeerGone);
         if (req.buffer.length() > 0 &&
             (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
-            return OpResult::fail(Error::kTooLarge);
+            return fail(Error::kTooLarge);
         // One credit stays in reserve per operation in flight, for its Cancel.
         if (2 * (in_flight_ + 1) > client_.capacity()) {
             if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
-                return OpResult::would_block(done_);
+                return obj::would_block(req, done_);
             if (gone_)
-                return OpResult::fail(Error::kPeerGone);
+                return fail(Error::kPeerGone);
         }
         ipc::Request r;
         r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(req.op));
@@ -191,13 +191,13 @@ OpResult Served::forward(Request& req) {
         if (req.buffer.length() > 0) {
             if (client_.pooled_buffers() == 0 &&
                 (!collect() || gone_ || client_.pooled_buffers() == 0))
-                return gone_ ? OpResult::fail(Error::kPeerGone) : OpResult::would_block(done_);
+                return gone_ ? fail(Error::kPeerGone) : obj::would_block(req, done_);
             auto got = client_.acquire();
             if (!got)
-                return OpResult::would_block(done_);
+                return obj::would_block(req, done_);
             if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
                 if (!req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()))
-                    return OpResult::fail(Error::kBadAddress);  // the buffer returns to the pool
+                    return fail(Error::kBadAddress);  // the buffer returns to the pool
             }
             // On failure the buffer stays in *got and returns to the pool with it.
             auto t = client_.submit(r, std::move(*got));
@@ -219,32 +219,12 @@ OpResult Served::forward(Request& req) {
         retain();
         f = {this, tag};
         work_.wake_all();
-        return OpResult::would_block(done_);
+        return obj::would_block(req, done_);
     }
     Slot& s = slots_[f.tag & kSlotMask];
     if (s.state == kPending && (!collect() || s.state == kPending))
-        return OpResult::would_block(done_);
-    // Done: the result is the server's, a read's bytes come back through the caller's buffer.
-    OpResult result = OpResult::fail(Error::kProtocol);
-    const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
-    if (s.status == ok) {
-        result = OpResult::success(s.value);
-        const bool reads =
-            req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
-        if (reads && s.buffer.valid()) {
-            // The server's value is its claim: never more than the caller's length comes back.
-            const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
-            result = req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n)
-                         ? OpResult::success(n)
-                         : OpResult::fail(Error::kBadAddress);
-        }
-    } else if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone)) {
-        result = OpResult::fail(Error::kPeerGone);
-    } else if (s.status > abi::kQueueErrorBase &&
-               s.status <= abi::kQueueErrorBase + static_cast<uint16_t>(Error::kProtocol) &&
-               s.status != abi::kQueueErrorBase + static_cast<uint16_t>(Error::kWouldBlock)) {
-        result = OpResult::fail(static_cast<Error>(s.status - abi::kQueueErrorBase));
-    }
+        return obj::would_block(req, done_);
+    const Result<uint64_t> result = answer(s, req);
     s.buffer.reset();
     s.state = kFree;
     --in_flight_;
@@ -252,6 +232,30 @@ OpResult Served::forward(Request& req) {
     done_.wake_all();  // room for a waiting submitter
     release();         // the caller's in-flight reference; a handle still holds the object
     return result;
+}
+
+// The server's answer to a finished operation: its status as the caller's result, a read's
+// bytes copied back through the caller's buffer.
+Result<uint64_t> Served::answer(const Slot& s, Request& req) {
+    const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
+    if (s.status == ok) {
+        const bool reads =
+            req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
+        if (!reads || !s.buffer.valid())
+            return s.value;
+        // The server's value is its claim: never more than the caller's length comes back.
+        const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
+        KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
+        return n;
+    }
+    if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone))
+        return fail(Error::kPeerGone);
+    if (s.status > abi::kQueueErrorBase &&
+        s.status <= abi::kQueueErrorBase + static_cast<uint16_t>(Error::kProtocol) &&
+        s.status != abi::kQueueErrorBase + static_cast<uint16_t>(Error::kWouldBlock)) {
+        return fail(static_cast<Error>(s.status - abi::kQueueErrorBase));
+    }
+    return fail(Error::kProtocol);
 }
 
 void Served::abandon_slow(Forward& f) {
@@ -273,20 +277,20 @@ void Served::abandon_slow(Forward& f) {
     s->release();
 }
 
-OpResult Served::sync(bool wait, uint64_t deadline) {
+Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {
     collect();
     while (wait && submitted_ == synced_ && !gone_) {
         // Woken by a submission (or the end of the service): the completions this server
         // posts meanwhile are collected by its next ServeSync.
         const sched::WakeReason why = sched::block(&work_, deadline);
         if (why == sched::WakeReason::kInterrupted)
-            return OpResult::fail(Error::kPeerGone);
+            return fail(Error::kPeerGone);
         if (why == sched::WakeReason::kTimedOut)
-            return OpResult::fail(Error::kTimedOut);
+            return fail(Error::kTimedOut);
     }
     const uint64_t n = submitted_ - synced_;
     synced_ = submitted_;
-    return OpResult::success(n);
+    return Result<uint64_t>(n);
 }
 
 }  // namespace keel::obj

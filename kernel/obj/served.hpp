@@ -44,16 +44,17 @@ class Served final : public Object {
   public:
     // A new served object and its port for `server`, the region mapped into it at
     // *user_address. Errors as Queue::create.
-    static OpResult create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
-                           Object** port, uint64_t* user_address, uint64_t* size);
+    static Result<uint64_t> create(proc::Process& server, const abi::QueueGeometry& g,
+                                   Served** served, Object** port, uint64_t* user_address,
+                                   uint64_t* size);
 
     abi::Kind kind() const override { return abi::Kind::kServed; }
-    OpResult read(Request& req) override { return forward(req); }
-    OpResult peek(Request& req) override { return forward(req); }
-    OpResult write(Request& req) override { return forward(req); }
-    OpResult seek(Request& req) override { return forward(req); }
-    OpResult get_meta(Request& req) override { return forward(req); }
-    OpResult set_meta(Request& req) override { return forward(req); }
+    Result<uint64_t> read(Request& req) override { return forward(req); }
+    Result<uint64_t> peek(Request& req) override { return forward(req); }
+    Result<uint64_t> write(Request& req) override { return forward(req); }
+    Result<uint64_t> seek(Request& req) override { return forward(req); }
+    Result<uint64_t> get_meta(Request& req) override { return forward(req); }
+    Result<uint64_t> set_meta(Request& req) override { return forward(req); }
 
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
     static void abandon(Forward& f) {
@@ -64,7 +65,7 @@ class Served final : public Object {
     // ServeSync: reaps the server's completions (waking the callers) and, with wait, sleeps
     // until something was submitted since the last sync or the deadline (0: none). Returns the
     // submissions made since the last sync, or kPeerGone / kTimedOut / kProtocol.
-    OpResult sync(bool wait, uint64_t deadline);
+    Result<uint64_t> sync(bool wait, uint64_t deadline);
     proc::Process* server() const { return server_; }
 
     // The Port's end: the server is gone (see above).
@@ -74,7 +75,9 @@ class Served final : public Object {
     Served() = default;
     ~Served() override;
     static void abandon_slow(Forward& f);
-    OpResult forward(Request& req);
+    Result<uint64_t> forward(Request& req);
+    struct Slot;
+    Result<uint64_t> answer(const Slot& s, Request& req);
     // Reaps the server's completions into the slots; true when it reaped any (then the
     // callers waiting on done_ were woken).
     bool collect();

@@ -42,15 +42,15 @@ bool start_init(const boot::BootInfo& info) {
     const HandleEntry given{
         root, abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare};
     const char* args = info.modules[0].cmdline;
-    Process* init = nullptr;
-    const obj::OpResult r = spawn({init_image, &given, 1, args, strlen(args), "init", 4}, &init);
+    const Result<Process*> r = spawn({init_image, &given, 1, args, strlen(args), "init", 4});
     init_image->release();
     root->release();
-    if (!r.ok) {
+    if (!r.ok()) {
         log::error("cannot start init (%s): error %ld", info.modules[0].name,
-                   static_cast<int64_t>(r.error));
+                   static_cast<int64_t>(r.error()));
         return false;
     }
+    Process* init = *r;
     init->set_machine_owner();
     log::info("init: process %lu from module %s \"%s\"", init->id(), info.modules[0].name, args);
     init->release();  // it lives on through its thread

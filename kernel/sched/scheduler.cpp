@@ -331,20 +331,20 @@ uint64_t WaitQueue::wake(uint64_t n) {
 
 // ---- the thread object -----------------------------------------------------------------------
 
-obj::OpResult Thread::read(obj::Request& req) {
+Result<uint64_t> Thread::read(obj::Request& req) {
     if (state_ != ThreadState::kDead)
-        return obj::OpResult::would_block(joiners);
+        return obj::would_block(req, joiners);
     return obj::answer_bytes(req, &exit_, sizeof exit_);
 }
 
-obj::OpResult Thread::get_meta(obj::Request& req) {
+Result<uint64_t> Thread::get_meta(obj::Request& req) {
     switch (static_cast<abi::Meta>(req.arg)) {
         case abi::Meta::kId:
             return obj::answer_u64(req, id_);
         case abi::Meta::kExit:
             return obj::answer_bytes(req, &exit_, sizeof exit_);
         default:
-            return obj::OpResult::fail(abi::Error::kInvalidArgument);
+            return fail(abi::Error::kInvalidArgument);
     }
 }
 

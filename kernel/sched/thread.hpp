@@ -27,8 +27,8 @@ struct UserStart {
 class Thread final : public obj::Object {
   public:
     abi::Kind kind() const override { return abi::Kind::kThread; }
-    obj::OpResult read(obj::Request& req) override;  // join
-    obj::OpResult get_meta(obj::Request& req) override;
+    Result<uint64_t> read(obj::Request& req) override;  // join
+    Result<uint64_t> get_meta(obj::Request& req) override;
 
     uint64_t id() const { return id_; }
     proc::Process* process() const { return process_; }
