@@ -6,8 +6,11 @@
 
 namespace keel::obj {
 
-Console* Console::create() {
-    return new (std::nothrow) Console;
+Result<RefPtr<Console>> Console::create() {
+    auto* c = new (std::nothrow) Console;
+    if (c == nullptr)
+        return fail(Error::kNoMemory);
+    return adopt_ref(c);
 }
 
 Result<uint64_t> Console::write(Request& req) {

@@ -7,7 +7,7 @@ namespace keel::obj {
 
 class Console final : public Object {
   public:
-    static Console* create();
+    static Result<RefPtr<Console>> create();  // kNoMemory
     abi::Kind kind() const override { return abi::Kind::kConsole; }
     Result<uint64_t> write(Request& req) override;
 };

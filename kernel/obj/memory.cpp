@@ -9,24 +9,20 @@
 
 namespace keel::obj {
 
-MemoryObject* MemoryObject::create(uint64_t size) {
+Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
     if (size == 0 || size > abi::kMaxMemorySize)
-        return nullptr;
+        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
     const uint64_t pages = (size + mm::kPageSize - 1) / mm::kPageSize;
-    auto* m = new (std::nothrow) MemoryObject;
-    if (m == nullptr)
-        return nullptr;
+    RefPtr<MemoryObject> m = adopt_ref(new (std::nothrow) MemoryObject);
+    if (!m)
+        return fail(Error::kNoMemory);
     m->frames_ = new (std::nothrow) mm::PhysAddr[pages];
-    if (m->frames_ == nullptr) {
-        m->release();
-        return nullptr;
-    }
+    if (m->frames_ == nullptr)
+        return fail(Error::kNoMemory);
     for (uint64_t i = 0; i < pages; ++i) {
         auto f = mm::frames().alloc_zeroed();
-        if (!f) {
-            m->release();  // frees the pages_ frames allocated so far
-            return nullptr;
-        }
+        if (!f)
+            return fail(Error::kNoMemory);  // m's release frees the pages_ frames so far
         m->frames_[i] = *f;
         m->pages_ = i + 1;
     }
@@ -34,10 +30,8 @@ MemoryObject* MemoryObject::create(uint64_t size) {
 }
 
 MemoryObject::~MemoryObject() {
-    if (parent_ != nullptr) {
-        parent_->release();
-        return;
-    }
+    if (parent_)
+        return;  // a subrange: the parent (released with parent_) owns the frames
     for (uint64_t i = 0; i < pages_; ++i)
         mm::frames().free(frames_[i]);
     delete[] frames_;
@@ -130,17 +124,13 @@ Result<uint64_t> MemoryObject::create(Request& req) {
     if (offset % mm::kPageSize != 0 || length == 0 || offset > size() || length > size() - offset) {
         return fail(Error::kInvalidArgument);
     }
-    auto* sub = new (std::nothrow) MemoryObject;
-    if (sub == nullptr)
+    RefPtr<MemoryObject> sub = adopt_ref(new (std::nothrow) MemoryObject);
+    if (!sub)
         return fail(Error::kNoMemory);
-    MemoryObject* root = parent_ != nullptr ? parent_ : this;
-    root->retain();
-    sub->parent_ = root;
+    sub->parent_ = parent_ ? parent_ : retain_ref(this);
     sub->frames_ = frames_ + offset / mm::kPageSize;
     sub->pages_ = (length + mm::kPageSize - 1) / mm::kPageSize;
-    const Result<abi::Handle> h = req.caller->handles().insert(sub, req.rights);
-    sub->release();
-    return KEEL_TRY(h);
+    return KEEL_TRY(req.caller->handles().insert(*sub, req.rights));
 }
 
 Result<uint64_t> MemoryObject::map(Request& req) {

@@ -14,8 +14,9 @@ namespace keel::obj {
 
 class MemoryObject final : public Object {
   public:
-    // size rounded up to pages; nullptr when 0, above abi::kMaxMemorySize or out of memory.
-    static MemoryObject* create(uint64_t size);
+    // size rounded up to pages: kInvalidArgument (0), kTooLarge (above abi::kMaxMemorySize),
+    // kNoMemory.
+    static Result<RefPtr<MemoryObject>> create(uint64_t size);
 
     abi::Kind kind() const override { return abi::Kind::kMemory; }
     Result<uint64_t> read(Request& req) override;
@@ -43,7 +44,7 @@ class MemoryObject final : public Object {
 
     mm::PhysAddr* frames_ = nullptr;  // owned unless parent_ is set (then a slice of it)
     uint64_t pages_ = 0;
-    MemoryObject* parent_ = nullptr;  // subranges keep their parent (and its frames) alive
+    RefPtr<MemoryObject> parent_;  // subranges keep their parent (and its frames) alive
     uint64_t position_ = 0;
 };
 

@@ -123,27 +123,23 @@ class Endpoint final : public Object {
 
 }  // namespace
 
-bool create_message_pipe(Object** a, Object** b) {
+Result<ObjectPair> create_message_pipe() {
     auto* c = new (std::nothrow) Channel;
     if (c == nullptr)
-        return false;
-    auto* x = new (std::nothrow) Endpoint(c, 0);
-    auto* y = new (std::nothrow) Endpoint(c, 1);
-    if (x == nullptr || y == nullptr) {
-        if (x != nullptr) {
+        return fail(Error::kNoMemory);
+    ObjectPair ends{adopt_ref<Object>(new (std::nothrow) Endpoint(c, 0)),
+                    adopt_ref<Object>(new (std::nothrow) Endpoint(c, 1))};
+    if (!ends.first || !ends.second) {
+        // Releasing the one end that exists frees the channel: mark the other as never opened.
+        if (ends.first)
             c->open[1] = false;
-            x->release();
-        } else if (y != nullptr) {
+        else if (ends.second)
             c->open[0] = false;
-            y->release();
-        } else {
+        else
             delete c;
-        }
-        return false;
+        return fail(Error::kNoMemory);
     }
-    *a = x;
-    *b = y;
-    return true;
+    return ends;
 }
 
 }  // namespace keel::obj

@@ -16,6 +16,7 @@
 
 #include "lib/result.hpp"
 #include "obj/io_buffer.hpp"
+#include "obj/ref_ptr.hpp"
 
 namespace keel::sched {
 class WaitQueue;
@@ -72,8 +73,17 @@ class Object {
     virtual Result<uint64_t> seek(Request&) { return fail(Error::kNotSupported); }
     virtual Result<uint64_t> map(Request&) { return fail(Error::kNotSupported); }
 
-    // Reference counting: handles, mappings and the kernel's own pointers each hold one.
-    // The last release destroys the object (its destructor tells peers it is gone).
+    // Reference counting: handles, mappings and the kernel's own pointers each hold one, as a
+    // RefPtr (obj/ref_ptr.hpp), the only code that counts. The last release destroys the
+    // object (its destructor tells peers it is gone).
+    uint32_t references() const { return refs_; }
+
+  protected:
+    virtual ~Object() = default;
+
+  private:
+    template <class>
+    friend class RefPtr;
     void retain() { ++refs_; }
     void release() {
         if (refs_ > 1) [[likely]] {
@@ -82,14 +92,14 @@ class Object {
         }
         release_last();
     }
-    uint32_t references() const { return refs_; }
-
-  protected:
-    virtual ~Object() = default;
-
-  private:
     void release_last();  // the last reference (or a broken count): checks, then destroys
     uint32_t refs_ = 1;   // the creator's
+};
+
+// The two ends of a pipe or message pipe, as created.
+struct ObjectPair {
+    RefPtr<Object> first;
+    RefPtr<Object> second;
 };
 
 // Puts a u64 answer into the request's buffer (get_meta helpers).

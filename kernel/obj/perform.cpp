@@ -51,7 +51,7 @@ Result<uint64_t> share(proc::Process& caller, const proc::HandleEntry& entry, Re
         if (target->ending())
             return fail(Error::kPeerGone);
     }
-    return KEEL_TRY(target->handles().insert(entry.object, entry.rights & rights));
+    return KEEL_TRY(target->handles().insert(*entry.object, entry.rights & rights));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // kWouldBlock with a wait queue instead of sleeping.
 #include "obj/perform.hpp"
 
+#include <utility>
+
 #include "lib/string.hpp"
 #include "obj/pipe.hpp"
 #include "proc/process.hpp"
@@ -12,15 +14,15 @@ namespace keel::obj {
 namespace {
 
 KTEST(perform_with_kernel_buffers) {
-    proc::Process* p = proc::Process::create();
-    KASSERT(p != nullptr);
-    Object* r = nullptr;
-    Object* w = nullptr;
-    KASSERT(create_pipe(&r, &w));
-    const abi::Handle hr = *p->handles().insert(r, abi::kRightRead);
-    const abi::Handle hw = *p->handles().insert(w, abi::kRightWrite);
-    r->release();
-    w->release();
+    auto created = proc::Process::create();
+    KASSERT(created.ok());
+    const RefPtr<proc::Process> p = std::move(created).value();
+    auto pipe = create_pipe();
+    KASSERT(pipe.ok());
+    const abi::Handle hr = *p->handles().insert(*pipe->first, abi::kRightRead);
+    const abi::Handle hw = *p->handles().insert(*pipe->second, abi::kRightWrite);
+    pipe->first.reset();
+    pipe->second.reset();
 
     char in[] = "queued";
     char out[16] = {};
@@ -47,7 +49,7 @@ KTEST(perform_with_kernel_buffers) {
     KEXPECT_EQ(run(hr, read), 0);  // the writer is gone: end of stream
     Request bogus{static_cast<abi::Op>(99), 0, 0, IoBuffer::none(), nullptr, nullptr};
     KEXPECT_EQ(run(hr, bogus), error(abi::Error::kInvalidArgument));
-    p->release();  // never ran: releases its handles and page tables
+    // p never ran: dropping it releases its handles and page tables.
 }
 
 }  // namespace

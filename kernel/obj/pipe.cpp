@@ -105,28 +105,23 @@ class PipeEnd final : public Object {
 
 }  // namespace
 
-bool create_pipe(Object** read_end, Object** write_end) {
+Result<ObjectPair> create_pipe() {
     auto* core = new (std::nothrow) PipeCore;
     if (core == nullptr)
-        return false;
-    auto* r = new (std::nothrow) PipeEnd(core, true);
-    auto* w = new (std::nothrow) PipeEnd(core, false);
-    if (r == nullptr || w == nullptr) {
+        return fail(Error::kNoMemory);
+    ObjectPair ends{adopt_ref<Object>(new (std::nothrow) PipeEnd(core, true)),
+                    adopt_ref<Object>(new (std::nothrow) PipeEnd(core, false))};
+    if (!ends.first || !ends.second) {
         // Releasing the one end that exists frees the core: mark the other as never opened.
-        if (r != nullptr) {
+        if (ends.first)
             core->writer_open = false;
-            r->release();
-        } else if (w != nullptr) {
+        else if (ends.second)
             core->reader_open = false;
-            w->release();
-        } else {
+        else
             delete core;
-        }
-        return false;
+        return fail(Error::kNoMemory);
     }
-    *read_end = r;
-    *write_end = w;
-    return true;
+    return ends;
 }
 
 }  // namespace keel::obj

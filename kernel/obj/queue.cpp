@@ -3,6 +3,7 @@
 #include <ipc/layout.hpp>
 
 #include <new>
+#include <utility>
 
 #include "mm/paging.hpp"
 #include "obj/memory.hpp"
@@ -24,16 +25,14 @@ uint16_t status_of(Error e) {
 
 }  // namespace
 
-Result<uint64_t> Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
-                               uint64_t* user_address, uint64_t* size) {
+Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g,
+                                    uint64_t* user_address, uint64_t* size) {
     ipc::Layout layout;
-    const Result<uint64_t> checked = check_queue_geometry(g, 1, &layout);
-    if (!checked.ok())
-        return checked;
+    KEEL_TRY(check_queue_geometry(g, 1, &layout));
     const ipc::Geometry geometry = layout.geometry;
 
-    auto* q = new (std::nothrow) Queue;
-    if (q == nullptr)
+    RefPtr<Queue> q = adopt_ref(new (std::nothrow) Queue);
+    if (!q)
         return fail(Error::kNoMemory);
     q->owner_ = &owner;
     q->geometry_ = geometry;
@@ -41,27 +40,17 @@ Result<uint64_t> Queue::create(proc::Process& owner, const abi::QueueGeometry& g
     q->storage_size_ = ipc::Server::private_size(geometry);
     q->storage_ = new (std::nothrow) std::byte[q->storage_size_];
     q->parked_ = new (std::nothrow) Parked[g.capacity];
-    q->region_ = MemoryObject::create(q->size_);
-    if (q->storage_ == nullptr || q->parked_ == nullptr || q->region_ == nullptr) {
-        q->release();
+    if (q->storage_ == nullptr || q->parked_ == nullptr)
         return fail(Error::kNoMemory);
-    }
+    q->region_ = KEEL_TRY(MemoryObject::create(q->size_));
     const auto window = q->region_->map_kernel_window();
-    if (!window) {
-        q->release();
+    if (!window)
         return fail(Error::kNoMemory);
-    }
     q->window_ = *window;
     q->pages_ = q->region_->pages();
-    const Result<uint64_t> mapped = owner.map_memory(*q->region_, 0, true, false);
-    if (!mapped.ok()) {
-        q->release();
-        return mapped;
-    }
-    *user_address = mapped.value();
+    *user_address = KEEL_TRY(owner.map_memory(*q->region_, 0, true, false));
     *size = q->size_;
-    *out = q;
-    return Result<uint64_t>(0);
+    return q;
 }
 
 Queue::~Queue() {
@@ -69,8 +58,6 @@ Queue::~Queue() {
         server_.close();
     if (pages_ != 0)
         mm::unmap_window(window_, pages_);
-    if (region_ != nullptr)
-        region_->release();
     for (uint32_t i = 0; i < parked_count_; ++i)
         Served::abandon(parked_[i].forward);  // a forwarded operation is cancelled at its server
     delete[] storage_;
@@ -168,7 +155,7 @@ Result<uint64_t> Queue::run_parked(uint32_t start) {
             if (run(parked_[i]))
                 progress = true;
             else if (kept != i)
-                parked_[kept++] = parked_[i];
+                parked_[kept++] = std::move(parked_[i]);
             else
                 ++kept;
         }

@@ -38,8 +38,8 @@ class Queue final : public Object {
   public:
     // A new queue for `owner` with region mapped into it (*user_address). kInvalidArgument
     // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory.
-    static Result<uint64_t> create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
-                                   uint64_t* user_address, uint64_t* size);
+    static Result<RefPtr<Queue>> create(proc::Process& owner, const abi::QueueGeometry& g,
+                                        uint64_t* user_address, uint64_t* size);
 
     abi::Kind kind() const override { return abi::Kind::kQueue; }
     Result<uint64_t> get_meta(Request& req) override;  // kSize: the region's bytes
@@ -68,7 +68,7 @@ class Queue final : public Object {
     void finish(uint32_t op, const Result<uint64_t>& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
-    MemoryObject* region_ = nullptr;
+    RefPtr<MemoryObject> region_;
     mm::VirtAddr window_{0};
     uint64_t pages_ = 0;
     uint64_t size_ = 0;

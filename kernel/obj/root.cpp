@@ -19,15 +19,11 @@ Result<uint64_t> read_name(Request& req, char (&name)[abi::kMaxNameLength]) {
 }
 }  // namespace
 
-Root* Root::create() {
-    return new (std::nothrow) Root;
-}
-
-Root::~Root() {
-    for (Entry& e : entries_) {
-        if (e.object != nullptr)
-            e.object->release();
-    }
+Result<RefPtr<Root>> Root::create() {
+    auto* r = new (std::nothrow) Root;
+    if (r == nullptr)
+        return fail(Error::kNoMemory);
+    return adopt_ref(r);
 }
 
 Root::Entry* Root::find(const char* name, uint64_t length) {
@@ -38,7 +34,7 @@ Root::Entry* Root::find(const char* name, uint64_t length) {
     return nullptr;
 }
 
-Result<void> Root::bind(const char* name, uint64_t length, Object* object, uint32_t rights) {
+Result<void> Root::bind(const char* name, uint64_t length, Object& object, uint32_t rights) {
     if (length == 0 || length > abi::kMaxNameLength)
         return fail(Error::kInvalidArgument);
     if (find(name, length) != nullptr)
@@ -48,8 +44,7 @@ Result<void> Root::bind(const char* name, uint64_t length, Object* object, uint3
             continue;
         memcpy(e.name, name, length);
         e.length = length;
-        object->retain();
-        e.object = object;
+        e.object = retain_ref(&object);
         e.rights = rights;
         return success();
     }
@@ -88,7 +83,7 @@ Result<uint64_t> Root::open(Request& req) {
     Entry* e = find(name, length);
     if (e == nullptr)
         return fail(Error::kNotFound);
-    return KEEL_TRY(req.caller->handles().insert(e->object, e->rights));
+    return KEEL_TRY(req.caller->handles().insert(*e->object, e->rights));
 }
 
 Result<uint64_t> Root::create(Request& req) {
@@ -104,7 +99,7 @@ Result<uint64_t> Root::create(Request& req) {
         return fail(Error::kNoRights);
     if (l.object == this)
         return fail(Error::kInvalidArgument);  // no self-reference cycles
-    KEEL_TRY(bind(name, length, l.object, l.rights));
+    KEEL_TRY(bind(name, length, *l.object, l.rights));
     return uint64_t{0};
 }
 
@@ -114,10 +109,8 @@ Result<uint64_t> Root::destroy(Request& req) {
     Entry* e = find(name, length);
     if (e == nullptr)
         return fail(Error::kNotFound);
-    Object* o = e->object;
-    e->object = nullptr;
-    o->release();
-    return Result<uint64_t>(0);
+    e->object.reset();
+    return uint64_t{0};
 }
 
 }  // namespace keel::obj

@@ -18,16 +18,13 @@ namespace {
 // The server's end. Closing its last handle (or the server's death) ends the service.
 class Port final : public Object {
   public:
-    explicit Port(Served* s) : served_(s) {}
+    explicit Port(RefPtr<Served> s) : served_(std::move(s)) {}
     abi::Kind kind() const override { return abi::Kind::kPort; }
-    Served* served() const { return served_; }
+    Served* served() const { return served_.get(); }
 
   private:
-    ~Port() override {
-        served_->server_gone();
-        served_->release();
-    }
-    Served* served_;
+    ~Port() override { served_->server_gone(); }  // then served_ drops the port's reference
+    RefPtr<Served> served_;
 };
 
 constexpr uint16_t kSlotMask = 0xffff;
@@ -42,59 +39,42 @@ Served* served_of_port(Object& o) {
     return o.kind() == abi::Kind::kPort ? static_cast<Port&>(o).served() : nullptr;
 }
 
-Result<uint64_t> Served::create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
-                                Object** port, uint64_t* user_address, uint64_t* size) {
+Result<ObjectPair> Served::create(proc::Process& server, const abi::QueueGeometry& g,
+                                  uint64_t* user_address, uint64_t* size) {
     // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
     // its Cancel.
     ipc::Layout layout;
-    const Result<uint64_t> checked = check_queue_geometry(g, 2, &layout);
-    if (!checked.ok())
-        return checked;
+    KEEL_TRY(check_queue_geometry(g, 2, &layout));
     const ipc::Geometry geometry = layout.geometry;
-    auto* s = new (std::nothrow) Served;
-    if (s == nullptr)
+    RefPtr<Served> s = adopt_ref(new (std::nothrow) Served);
+    if (!s)
         return fail(Error::kNoMemory);
     s->server_ = &server;
     s->size_ = layout.total_size;
     const size_t storage_size = ipc::Client::private_size(geometry);
     s->storage_ = new (std::nothrow) std::byte[storage_size];
     s->slots_ = new (std::nothrow) Slot[g.capacity];
-    s->region_ = MemoryObject::create(s->size_);
-    if (s->storage_ == nullptr || s->slots_ == nullptr || s->region_ == nullptr) {
-        s->release();
+    if (s->storage_ == nullptr || s->slots_ == nullptr)
         return fail(Error::kNoMemory);
-    }
+    s->region_ = KEEL_TRY(MemoryObject::create(s->size_));
     const auto window = s->region_->map_kernel_window();
-    if (!window) {
-        s->release();
+    if (!window)
         return fail(Error::kNoMemory);
-    }
     s->window_ = *window;
     s->pages_ = s->region_->pages();
     // The kernel lays the queue out: it is the client. The server attaches to what it finds.
     if (!s->client_.create({s->window_.as<std::byte>(), s->size_}, {s->storage_, storage_size},
                            geometry)) {
-        s->release();
         return fail(Error::kInvalidArgument);
     }
     s->created_ = true;
-    auto* p = new (std::nothrow) Port(s);
-    if (p == nullptr) {
-        s->release();
+    RefPtr<Object> port = adopt_ref<Object>(new (std::nothrow) Port(s));
+    if (!port)
         return fail(Error::kNoMemory);
-    }
-    s->retain();  // the port's
-    const Result<uint64_t> mapped = server.map_memory(*s->region_, 0, true, false);
-    if (!mapped.ok()) {
-        p->release();  // ends the service and drops the port's reference
-        s->release();
-        return mapped;
-    }
-    *user_address = mapped.value();
+    // On failure the port goes first (ending the service), then the served object.
+    *user_address = KEEL_TRY(server.map_memory(*s->region_, 0, true, false));
     *size = s->size_;
-    *served = s;
-    *port = p;
-    return Result<uint64_t>(0);
+    return ObjectPair{std::move(port), std::move(s)};
 }
 
 Served::~Served() {
@@ -104,8 +84,6 @@ Served::~Served() {
         client_.close();
     if (pages_ != 0)
         mm::unmap_window(window_, pages_);
-    if (region_ != nullptr)
-        region_->release();
     delete[] storage_;
 }
 
@@ -165,7 +143,7 @@ Result<uint64_t> Served::forward(Request& req) {
     Forward& f = *req.forward;
     // The caller's handle now names another served object (closed and reused between
     // retries): the old operation is abandoned, this one starts afresh.
-    if (f.served != nullptr && f.served != this)
+    if (f.served != nullptr && f.served.get() != this)
         abandon(f);
     // The server's completions are collected by its ServeSync; here only when they could
     // change the answer (no room for a new operation, or ours still pending), so the common
@@ -216,8 +194,7 @@ Result<uint64_t> Served::forward(Request& req) {
         s.tag = tag;
         ++in_flight_;
         ++submitted_;
-        retain();
-        f = {this, tag};
+        f = {retain_ref(this), tag};
         work_.wake_all();
         return obj::would_block(req, done_);
     }
@@ -228,9 +205,10 @@ Result<uint64_t> Served::forward(Request& req) {
     s.buffer.reset();
     s.state = kFree;
     --in_flight_;
+    // The caller's in-flight reference, dropped on return; a handle still holds the object.
+    const RefPtr<Served> self = std::move(f.served);
     f = {};
     done_.wake_all();  // room for a waiting submitter
-    release();         // the caller's in-flight reference; a handle still holds the object
     return result;
 }
 
@@ -259,7 +237,7 @@ Result<uint64_t> Served::answer(const Slot& s, Request& req) {
 }
 
 void Served::abandon_slow(Forward& f) {
-    Served* s = f.served;
+    const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
     Slot& slot = s->slots_[f.tag & kSlotMask];
     if (slot.state == kDone) {
         slot.buffer.reset();
@@ -274,7 +252,6 @@ void Served::abandon_slow(Forward& f) {
     }
     f = {};
     s->done_.wake_all();
-    s->release();
 }
 
 Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {

@@ -26,6 +26,7 @@
 #include <ipc/client.hpp>
 
 #include "mm/address.hpp"
+#include "obj/memory.hpp"
 #include "obj/object.hpp"
 #include "sched/wait_queue.hpp"
 
@@ -36,17 +37,16 @@ class Served;
 
 // One caller's forwarded operation, kept by the caller between retries. Plain data.
 struct Forward {
-    Served* served = nullptr;  // retained while an operation is in flight
+    RefPtr<Served> served;  // while an operation is in flight
     uint32_t tag = 0;
 };
 
 class Served final : public Object {
   public:
-    // A new served object and its port for `server`, the region mapped into it at
-    // *user_address. Errors as Queue::create.
-    static Result<uint64_t> create(proc::Process& server, const abi::QueueGeometry& g,
-                                   Served** served, Object** port, uint64_t* user_address,
-                                   uint64_t* size);
+    // A new served object (second) and its port (first) for `server`, the region mapped into
+    // it at *user_address. Errors as Queue::create.
+    static Result<ObjectPair> create(proc::Process& server, const abi::QueueGeometry& g,
+                                     uint64_t* user_address, uint64_t* size);
 
     abi::Kind kind() const override { return abi::Kind::kServed; }
     Result<uint64_t> read(Request& req) override { return forward(req); }
@@ -92,7 +92,7 @@ class Served final : public Object {
     };
 
     proc::Process* server_ = nullptr;  // not counted: cleared by server_gone()
-    MemoryObject* region_ = nullptr;
+    RefPtr<MemoryObject> region_;
     mm::VirtAddr window_{0};
     uint64_t pages_ = 0;
     uint64_t size_ = 0;

@@ -1,15 +1,16 @@
 #include "proc/handle_table.hpp"
 
+#include <utility>
+
 namespace keel::proc {
 
-Result<abi::Handle> HandleTable::insert(obj::Object* object, uint32_t rights) {
+Result<abi::Handle> HandleTable::insert(obj::Object& object, uint32_t rights) {
     // Slot 0 is never used, so that handle value 0 is never valid.
     for (uint32_t i = 1; i < abi::kMaxHandles; ++i) {
         Slot& s = slots_[i];
         if (s.object != nullptr)
             continue;
-        object->retain();
-        s.object = object;
+        s.object = obj::retain_ref(&object);
         s.rights = rights & abi::kRightsAll;
         ++count_;
         return i | (uint32_t{s.generation} << abi::kHandleIndexBits);
@@ -32,18 +33,17 @@ Result<HandleEntry> HandleTable::lookup_failed(abi::Handle h) const {
     }
     if (s.object == nullptr)
         return fail(abi::Error::kBadHandle);
-    return HandleEntry{s.object, s.rights};
+    return HandleEntry{s.object.get(), s.rights};
 }
 
 Result<void> HandleTable::close(abi::Handle h) {
     KEEL_TRY(lookup(h));
     Slot& s = slots_[h & kIndexMask];
-    obj::Object* o = s.object;
-    s.object = nullptr;
+    obj::RefPtr<obj::Object> o = std::move(s.object);
     s.rights = 0;
     s.generation = static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
     --count_;
-    o->release();
+    o.reset();  // last: its destructor may run, with the slot already free
     return success();
 }
 
@@ -52,12 +52,11 @@ void HandleTable::clear() {
         Slot& s = slots_[i];
         if (s.object == nullptr)
             continue;
-        obj::Object* o = s.object;
-        s.object = nullptr;
+        obj::RefPtr<obj::Object> o = std::move(s.object);
         s.generation =
             static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
         --count_;
-        o->release();  // may run destructors that wake other processes' threads
+        o.reset();  // may run destructors that wake other processes' threads
     }
 }
 

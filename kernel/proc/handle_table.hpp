@@ -10,6 +10,8 @@
 
 namespace keel::proc {
 
+// What a handle names: the object (borrowed: the slot's RefPtr keeps it alive while the handle
+// is open and interrupts stay off) and the handle's rights.
 struct HandleEntry {
     obj::Object* object;
     uint32_t rights;
@@ -23,7 +25,7 @@ class HandleTable {
     ~HandleTable() { clear(); }
 
     // Stores object (taking a new reference) with rights; kFull when the table is full.
-    Result<abi::Handle> insert(obj::Object* object, uint32_t rights);
+    Result<abi::Handle> insert(obj::Object& object, uint32_t rights);
     // Inline: every operation starts here (one range check, one generation compare; a slot's
     // generation is never 0 nor above kGenerationMask, so equality validates h's as well).
     Result<HandleEntry> lookup(abi::Handle h) const {
@@ -31,7 +33,7 @@ class HandleTable {
         if (index - 1 < abi::kMaxHandles - 1) [[likely]] {
             const Slot& s = slots_[index];
             if (s.generation == (h >> abi::kHandleIndexBits) && s.object != nullptr) [[likely]]
-                return HandleEntry{s.object, s.rights};
+                return HandleEntry{s.object.get(), s.rights};
         }
         return lookup_failed(h);
     }
@@ -46,7 +48,7 @@ class HandleTable {
     static constexpr uint16_t kGenerationMask = 0x7fff;  // handles stay positive as int32/int64
     Result<HandleEntry> lookup_failed(abi::Handle h) const;
     struct Slot {
-        obj::Object* object = nullptr;
+        obj::RefPtr<obj::Object> object;
         uint32_t rights = 0;
         uint16_t generation = 1;
     };

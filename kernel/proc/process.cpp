@@ -48,18 +48,18 @@ const char* const kVectorNames[32] = {"divide error",
                                       "reserved"};
 }  // namespace
 
-Process* Process::create() {
+Result<obj::RefPtr<Process>> Process::create() {
     auto tables = mm::create_user_tables();
     if (!tables)
-        return nullptr;
+        return fail(abi::Error::kNoMemory);
     auto* p = new (std::nothrow) Process;
     if (p == nullptr) {
         mm::destroy_user_tables(*tables);
-        return nullptr;
+        return fail(abi::Error::kNoMemory);
     }
     p->space_.reset(*tables);
     p->id_ = g_next_id++;
-    return p;
+    return obj::adopt_ref(p);
 }
 
 Process::~Process() {
@@ -124,7 +124,7 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
             return fail(abi::Error::kNoMemory);
         base = next_map_;
     }
-    auto* mapping = new (std::nothrow) Mapping{base, 0, &m, mappings_};
+    auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_};
     if (mapping == nullptr)
         return fail(abi::Error::kNoMemory);
     const uint64_t flags =
@@ -137,7 +137,7 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
         }
         mapping->pages = i + 1;
     }
-    m.retain();
+    mapping->memory = obj::retain_ref(&m);
     mappings_ = mapping;
     if (at == 0)
         next_map_ = base + bytes + mm::kPageSize;  // the page after stays unmapped: a guard
@@ -156,8 +156,7 @@ Result<uint64_t> Process::unmap(uint64_t address) {
             continue;
         *p = m->next;
         unmap_pages(*m);
-        m->memory->release();
-        delete m;
+        delete m;  // and its reference to the memory object
         return Result<uint64_t>(0);
     }
     return fail(abi::Error::kInvalidArgument);
@@ -206,8 +205,7 @@ void Process::finish() {
     while (mappings_ != nullptr) {
         Mapping* m = mappings_;
         mappings_ = m->next;
-        m->memory->release();
-        delete m;
+        delete m;  // and its reference to the memory object
     }
     mm::destroy_user_tables(space_.pml4());
     space_.reset(mm::PhysAddr{0});

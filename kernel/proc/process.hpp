@@ -25,8 +25,8 @@ namespace keel::proc {
 
 class Process final : public obj::Object {
   public:
-    // An empty process (no threads, nothing mapped); nullptr without memory.
-    static Process* create();
+    // An empty process (no threads, nothing mapped); kNoMemory.
+    static Result<obj::RefPtr<Process>> create();
 
     abi::Kind kind() const override { return abi::Kind::kProcess; }
     Result<uint64_t> read(obj::Request& req) override;  // wait for the end: ExitInfo
@@ -63,7 +63,7 @@ class Process final : public obj::Object {
     struct Mapping {
         uint64_t base;
         uint64_t pages;
-        obj::MemoryObject* memory;
+        obj::RefPtr<obj::MemoryObject> memory;  // the mapping's reference
         Mapping* next;
     };
 

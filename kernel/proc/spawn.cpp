@@ -1,6 +1,7 @@
 #include "proc/spawn.hpp"
 
 #include <new>
+#include <utility>
 
 #include "elf_check.hpp"  // boot/src: the loader's ELF validation, shared
 #include "log/log.hpp"
@@ -17,39 +18,33 @@ Result<void> load_segments(Process& p, const uint8_t* file, const boot::KernelIm
         const boot::KernelSegment& s = img.segments[i];
         const uint64_t first = s.vaddr & ~(mm::kPageSize - 1);
         const uint64_t end = (s.vaddr + s.memsz + mm::kPageSize - 1) & ~(mm::kPageSize - 1);
-        obj::MemoryObject* m = obj::MemoryObject::create(end - first);
-        if (m == nullptr)
+        auto m = obj::MemoryObject::create(end - first);
+        if (!m.ok())
             return fail(abi::Error::kNoMemory);
-        (void)m->write_bytes(s.vaddr - first, file + s.file_offset, s.filesz);
-        const Result<uint64_t> mapped =
-            p.map_memory(*m, first, (s.flags & boot::kSegmentWrite) != 0,
-                         (s.flags & boot::kSegmentExecute) != 0);
-        m->release();
-        KEEL_TRY(mapped);
+        (void)(*m)->write_bytes(s.vaddr - first, file + s.file_offset, s.filesz);
+        KEEL_TRY(p.map_memory(**m, first, (s.flags & boot::kSegmentWrite) != 0,
+                              (s.flags & boot::kSegmentExecute) != 0));
     }
     return success();
 }
 
 // Everything a new process p gets before it runs: its segments, its stack (the guard page
 // under it left unmapped; the argument string at the top, the initial rsp below it, aligned
-// as after a call), the handles it is given, its first thread. On failure the caller releases
-// p, whose destructor releases what it was given.
+// as after a call), the handles it is given, its first thread. On failure the caller drops p,
+// whose destructor releases what it was given.
 Result<void> populate(Process& p, const SpawnRequest& req, const uint8_t* file,
                       const boot::KernelImage& img) {
     KEEL_TRY(load_segments(p, file, img));
-    obj::MemoryObject* stack = obj::MemoryObject::create(abi::kUserStackSize);
-    if (stack == nullptr)
-        return fail(abi::Error::kNoMemory);
+    const obj::RefPtr<obj::MemoryObject> stack =
+        KEEL_TRY(obj::MemoryObject::create(abi::kUserStackSize));
     const uint64_t base = abi::kUserStackTop - abi::kUserStackSize;
     const uint64_t args_space = (req.args_length + 15) & ~15ull;
     (void)stack->write_bytes(abi::kUserStackSize - args_space, req.args, req.args_length);
     const uint64_t args_at = abi::kUserStackTop - args_space;
     const uint64_t rsp = args_at - 8;
-    const Result<uint64_t> mapped = p.map_memory(*stack, base, true, false);
-    stack->release();
-    KEEL_TRY(mapped);
+    KEEL_TRY(p.map_memory(*stack, base, true, false));
     for (uint32_t i = 0; i < req.handle_count; ++i) {
-        const auto h = p.handles().insert(req.handles[i].object, req.handles[i].rights);
+        const auto h = p.handles().insert(*req.handles[i].object, req.handles[i].rights);
         if (!h.ok() || *h != abi::initial_handle(i))
             return fail(abi::Error::kNoMemory);
     }
@@ -61,7 +56,7 @@ Result<void> populate(Process& p, const SpawnRequest& req, const uint8_t* file,
 
 }  // namespace
 
-Result<Process*> spawn(const SpawnRequest& req) {
+Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
     const uint64_t size = req.image->size();
     if (size > kMaxImageSize)
         return fail(abi::Error::kTooLarge);
@@ -80,19 +75,17 @@ Result<Process*> spawn(const SpawnRequest& req) {
         return fail(abi::Error::kBadImage);
     }
 
-    Process* p = Process::create();
-    if (p == nullptr) {
+    auto created = Process::create();
+    if (!created.ok()) {
         delete[] file;
-        return fail(abi::Error::kNoMemory);
+        return fail(created.error());
     }
+    obj::RefPtr<Process> p = std::move(created).value();
     if (req.name != nullptr)
         (void)p->set_name(req.name, req.name_length);  // before its thread can run
     const Result<void> r = populate(*p, req, file, img);
     delete[] file;
-    if (!r.ok()) {
-        p->release();  // never ran: its destructor releases what it was given
-        return fail(r.error());
-    }
+    KEEL_TRY(r);  // p never ran: dropping it releases what it was given
     return p;
 }
 

@@ -21,7 +21,7 @@ struct SpawnRequest {
     uint64_t name_length;
 };
 
-// Creates the process and its first thread (ready to run): the one reference the caller owns.
-Result<Process*> spawn(const SpawnRequest& req);
+// Creates the process and its first thread (ready to run): the caller's reference.
+Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req);
 
 }  // namespace keel::proc

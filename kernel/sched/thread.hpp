@@ -31,7 +31,7 @@ class Thread final : public obj::Object {
     Result<uint64_t> get_meta(obj::Request& req) override;
 
     uint64_t id() const { return id_; }
-    proc::Process* process() const { return process_; }
+    proc::Process* process() const { return process_.get(); }
     ThreadState state() const { return state_; }
     const abi::ExitInfo& exit_info() const { return exit_; }
 
@@ -39,7 +39,7 @@ class Thread final : public obj::Object {
     friend class Scheduler;
     friend Thread* create_user_thread(proc::Process&, const UserStart&);
     Thread() = default;
-    ~Thread() override = default;
+    ~Thread() override;  // in scheduler.cpp, where Process is complete
 
   public:
     // Scheduler and wait-queue bookkeeping (interrupts off).
@@ -57,7 +57,7 @@ class Thread final : public obj::Object {
 
   private:
     uint64_t id_ = 0;
-    proc::Process* process_ = nullptr;  // holds a reference; null for kernel threads
+    obj::RefPtr<proc::Process> process_;  // null for kernel threads
     ThreadState state_ = ThreadState::kReady;
     abi::ExitInfo exit_{};
     UserStart user_start_{};

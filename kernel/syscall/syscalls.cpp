@@ -2,6 +2,8 @@
 
 #include <keel/syscall_abi.hpp>
 
+#include <utility>
+
 #include "mm/user_copy.hpp"
 #include "obj/memory.hpp"
 #include "obj/message_pipe.hpp"
@@ -70,12 +72,13 @@ void close_handles(proc::Process& p, const abi::Handle* handles, int count) {
     }
 }
 
-// Inserts each object with its rights into handles[]; on failure (kFull) closes those it made.
-// The objects' own references stay the caller's.
-Result<void> insert_handles(proc::Process& p, obj::Object* const* objects, const uint32_t* rights,
-                            int count, abi::Handle* handles) {
+// Inserts each object with its rights into handles[] (the table takes its own references); on
+// failure (kFull) closes those it made.
+Result<void> insert_handles(proc::Process& p, const obj::ObjectPair& objects,
+                            const uint32_t* rights, int count, abi::Handle* handles) {
+    const obj::RefPtr<obj::Object>* each[2] = {&objects.first, &objects.second};
     for (int i = 0; i < count; ++i) {
-        auto h = p.handles().insert(objects[i], rights[i]);
+        auto h = p.handles().insert(**each[i], rights[i]);
         if (!h.ok()) {
             close_handles(p, handles, i);
             return fail(h.error());
@@ -85,51 +88,51 @@ Result<void> insert_handles(proc::Process& p, obj::Object* const* objects, const
     return success();
 }
 
-SysResult object_new(uint64_t kind, uint64_t arg, uint64_t out) {
-    proc::Process& p = *proc::current_process();
-    obj::Object* objects[2] = {nullptr, nullptr};
-    uint32_t rights[2] = {abi::kRightsAll, abi::kRightsAll};
-    int count = 1;
+// The new objects of ObjectNew, with their rights, and how many there are.
+struct NewObjects {
+    obj::ObjectPair objects;
+    uint32_t rights[2];
+    int count;
+};
+
+Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
+    constexpr uint32_t kMemoryRights = abi::kRightRead | abi::kRightWrite | abi::kRightMap |
+                                       abi::kRightShare | abi::kRightCreate | abi::kRightSpawn;
+    constexpr uint32_t kRootRights =
+        abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare;
+    constexpr uint32_t kEndpointRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
     switch (static_cast<abi::Kind>(kind)) {
         case abi::Kind::kMemory:
             if (arg == 0 || arg > abi::kMaxMemorySize)
                 return fail(arg == 0 ? Error::kInvalidArgument : Error::kTooLarge);
-            objects[0] = obj::MemoryObject::create(arg);
-            rights[0] = abi::kRightRead | abi::kRightWrite | abi::kRightMap | abi::kRightShare |
-                        abi::kRightCreate | abi::kRightSpawn;
-            break;
+            return NewObjects{
+                {KEEL_TRY(obj::MemoryObject::create(arg)), nullptr}, {kMemoryRights, 0}, 1};
         case abi::Kind::kPipe:
-            if (!obj::create_pipe(&objects[0], &objects[1]))
-                return fail(Error::kNoMemory);
-            rights[0] = abi::kRightRead | abi::kRightShare;
-            rights[1] = abi::kRightWrite | abi::kRightShare;
-            count = 2;
-            break;
+            return NewObjects{
+                KEEL_TRY(obj::create_pipe()),
+                {abi::kRightRead | abi::kRightShare, abi::kRightWrite | abi::kRightShare},
+                2};
         case abi::Kind::kMessagePipe:
-            if (!obj::create_message_pipe(&objects[0], &objects[1]))
-                return fail(Error::kNoMemory);
-            rights[0] = rights[1] = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
-            count = 2;
-            break;
+            return NewObjects{
+                KEEL_TRY(obj::create_message_pipe()), {kEndpointRights, kEndpointRights}, 2};
         case abi::Kind::kRoot:
-            objects[0] = obj::Root::create();
-            rights[0] = abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare;
-            break;
+            return NewObjects{{KEEL_TRY(obj::Root::create()), nullptr}, {kRootRights, 0}, 1};
         default:
-            return fail(Error::kInvalidArgument);
+            break;
     }
-    if (objects[0] == nullptr)
-        return fail(Error::kNoMemory);
+    return fail(Error::kInvalidArgument);
+}
+
+SysResult object_new(uint64_t kind, uint64_t arg, uint64_t out) {
+    proc::Process& p = *proc::current_process();
+    const NewObjects made = KEEL_TRY(make_objects(kind, arg));
     abi::Handle handles[2] = {0, 0};
-    const Result<void> inserted = insert_handles(p, objects, rights, count, handles);
-    for (int i = 0; i < count; ++i)
-        objects[i]->release();  // the handles hold them now
-    KEEL_TRY(inserted);
-    if (!mm::copy_to_user(out, handles, count * sizeof(abi::Handle))) {
-        close_handles(p, handles, count);
+    KEEL_TRY(insert_handles(p, made.objects, made.rights, made.count, handles));
+    if (!mm::copy_to_user(out, handles, made.count * sizeof(abi::Handle))) {
+        close_handles(p, handles, made.count);
         return fail(Error::kBadAddress);
     }
-    return static_cast<uint64_t>(count);
+    return static_cast<uint64_t>(made.count);
 }
 
 // The entry behind a handle argument of the caller, or why there is none.
@@ -171,13 +174,12 @@ SysResult process_spawn(uint64_t image_handle, uint64_t args_address) {
         if (name[i] < 0x20 || name[i] > 0x7e)
             return fail(Error::kInvalidArgument);
     }
-    proc::Process* child =
+    const obj::RefPtr<proc::Process> child =
         KEEL_TRY(proc::spawn({static_cast<obj::MemoryObject*>(image.object), entries,
                               static_cast<uint32_t>(args->handle_count), text, args->args_length,
                               args->name_length > 0 ? name : nullptr, args->name_length}));
-    auto h = p.handles().insert(child, abi::kRightRead | abi::kRightWrite | abi::kRightShare);
-    child->release();
-    return KEEL_TRY(std::move(h));
+    return KEEL_TRY(
+        p.handles().insert(*child, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }
 
 SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
@@ -189,7 +191,7 @@ SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
     sched::Thread* t = sched::create_user_thread(p, {entry, stack_top, arg, 0, 0});
     if (t == nullptr)
         return fail(Error::kNoMemory);
-    return KEEL_TRY(p.handles().insert(t, abi::kRightRead | abi::kRightShare));
+    return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightShare));
 }
 
 // Futex waiters, hashed by user address; the key is (process, address).
@@ -255,12 +257,11 @@ SysResult queue_create(uint64_t geometry_address, uint64_t info_address) {
     if (!g || !mm::user_range_ok(info_address, sizeof(abi::QueueInfo)))
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
-    obj::Queue* q = nullptr;
     abi::QueueInfo info{};
-    KEEL_TRY(obj::Queue::create(p, *g, &q, &info.address, &info.size));
+    const obj::RefPtr<obj::Queue> q =
+        KEEL_TRY(obj::Queue::create(p, *g, &info.address, &info.size));
     // No kRightShare: a queue is its creator's (obj/queue.hpp).
-    auto h = p.handles().insert(q, abi::kRightRead | abi::kRightWrite);
-    q->release();
+    auto h = p.handles().insert(*q, abi::kRightRead | abi::kRightWrite);
     if (!h.ok() || !mm::copy_to_user(info_address, &info, sizeof info)) {
         if (h.ok())
             (void)p.handles().close(*h);
@@ -270,8 +271,9 @@ SysResult queue_create(uint64_t geometry_address, uint64_t info_address) {
     return *h;
 }
 
-// The caller's queue behind handle, retained (the caller releases it), or why not.
-Result<obj::Queue*> lookup_queue(uint64_t handle) {
+// The caller's queue behind handle (a new reference: the handle may be closed meanwhile), or
+// why not.
+Result<obj::RefPtr<obj::Queue>> lookup_queue(uint64_t handle) {
     proc::Process& p = *proc::current_process();
     const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
     if (e.object->kind() != abi::Kind::kQueue)
@@ -279,22 +281,17 @@ Result<obj::Queue*> lookup_queue(uint64_t handle) {
     auto* q = static_cast<obj::Queue*>(e.object);
     if ((e.rights & abi::kRightWrite) == 0 || q->owner() != &p)
         return fail(Error::kNoRights);
-    q->retain();
-    return q;
+    return obj::retain_ref(q);
 }
 
 SysResult queue_destroy(uint64_t handle) {
-    obj::Queue* q = KEEL_TRY(lookup_queue(handle));
-    q->release();
+    KEEL_TRY(lookup_queue(handle));
     (void)proc::current_process()->handles().close(static_cast<abi::Handle>(handle));
     return uint64_t{0};
 }
 
 SysResult queue_poll(uint64_t handle) {
-    obj::Queue* q = KEEL_TRY(lookup_queue(handle));
-    SysResult r = q->process();
-    q->release();
-    return r;
+    return KEEL_TRY(lookup_queue(handle))->process();
 }
 
 // Processes rounds until at least `min` completions were posted by this call (min 0 acts as
@@ -302,7 +299,7 @@ SysResult queue_poll(uint64_t handle) {
 // Between rounds it sleeps on the wait queue of a parked operation, at most one tick at a
 // time: a thread sleeps on one queue, and the tick bounds the latency of the others.
 SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
-    obj::Queue* q = KEEL_TRY(lookup_queue(handle));
+    const obj::RefPtr<obj::Queue> q = KEEL_TRY(lookup_queue(handle));
     constexpr uint64_t kRecheckNs = 10'000'000;
     const uint64_t start = sched::now_ns();
     const uint64_t deadline =
@@ -310,31 +307,22 @@ SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
     if (min == 0)
         min = 1;
     uint64_t posted = 0;
-    Error failed = Error::kPeerGone;
-    bool ok = true;
     for (;;) {
         const SysResult r = q->process();
         if (!r.ok()) {
-            ok = posted > 0;
-            failed = r.error();
-            break;
+            if (posted > 0)
+                return posted;
+            return r;
         }
         posted += r.value();
         sched::WaitQueue* w = q->blocker();
         const uint64_t now = sched::now_ns();
         if (posted >= min || w == nullptr || now >= deadline)
-            break;
+            return posted;
         const uint64_t until = deadline - now > kRecheckNs ? now + kRecheckNs : deadline;
-        if (sched::block(w, until) == sched::WakeReason::kInterrupted) {
-            ok = false;
-            failed = Error::kPeerGone;
-            break;
-        }
+        if (sched::block(w, until) == sched::WakeReason::kInterrupted)
+            return fail(Error::kPeerGone);
     }
-    q->release();
-    if (!ok)
-        return fail(failed);
-    return posted;
 }
 
 // User-space servers (obj/served.hpp).
@@ -343,18 +331,13 @@ SysResult serve_create(uint64_t geometry_address, uint64_t info_address) {
     if (!g || !mm::user_range_ok(info_address, sizeof(abi::ServeInfo)))
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
-    obj::Served* served = nullptr;
-    obj::Object* port = nullptr;
     abi::ServeInfo info{};
-    KEEL_TRY(obj::Served::create(p, *g, &served, &port, &info.address, &info.size));
+    const obj::ObjectPair objects = KEEL_TRY(obj::Served::create(p, *g, &info.address, &info.size));
     // The port is its creator's alone; the served object is made to be shared.
-    obj::Object* objects[2] = {port, served};
     const uint32_t rights[2] = {abi::kRightRead | abi::kRightWrite,
                                 abi::kRightRead | abi::kRightWrite | abi::kRightShare};
     abi::Handle handles[2] = {0, 0};
     const Result<void> inserted = insert_handles(p, objects, rights, 2, handles);
-    port->release();
-    served->release();
     info.port = handles[0];
     info.served = handles[1];
     if (!inserted.ok() || !mm::copy_to_user(info_address, &info, sizeof info)) {
@@ -376,10 +359,7 @@ SysResult serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
     const uint64_t now = sched::now_ns();
     const uint64_t deadline =
         timeout_ns == 0 ? 0 : (timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns);
-    s->retain();
-    SysResult r = s->sync(wait != 0, deadline);
-    s->release();
-    return r;
+    return obj::retain_ref(s)->sync(wait != 0, deadline);  // the port may close meanwhile
 }
 
 abi::ExitInfo exited(uint64_t status) {
