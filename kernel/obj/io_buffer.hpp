@@ -3,15 +3,17 @@
 // Operations see only this, so they cannot tell, and need not care, which path called them.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "lib/result.hpp"
+#include "mm/user_copy.hpp"
 
 namespace keel::obj {
 
 class IoBuffer {
   public:
-    static IoBuffer user(uint64_t address, uint64_t length) { return {address, length, true}; }
+    static IoBuffer user(mm::UserSpan<std::byte> s) { return {s.address(), s.count(), true}; }
     static IoBuffer kernel(void* data, uint64_t length) {
         return {reinterpret_cast<uint64_t>(data), length, false};
     }

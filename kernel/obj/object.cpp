@@ -17,10 +17,9 @@ Result<void> IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const
         return fail(abi::Error::kBadAddress);
     if (n == 0)
         return success();
-    if (user_ && !mm::copy_from_user(dst, address_ + offset, n))
-        return fail(abi::Error::kBadAddress);
-    if (!user_)
-        memcpy(dst, reinterpret_cast<const void*>(address_ + offset), n);
+    if (user_)
+        return mm::copy_from_user(dst, address_ + offset, n);
+    memcpy(dst, reinterpret_cast<const void*>(address_ + offset), n);
     return success();
 }
 
@@ -29,10 +28,9 @@ Result<void> IoBuffer::copy_into(uint64_t offset, const void* src, uint64_t n) c
         return fail(abi::Error::kBadAddress);
     if (n == 0)
         return success();
-    if (user_ && !mm::copy_to_user(address_ + offset, src, n))
-        return fail(abi::Error::kBadAddress);
-    if (!user_)
-        memcpy(reinterpret_cast<void*>(address_ + offset), src, n);
+    if (user_)
+        return mm::copy_to_user(address_ + offset, src, n);
+    memcpy(reinterpret_cast<void*>(address_ + offset), src, n);
     return success();
 }
 

@@ -40,19 +40,19 @@ Result<abi::Handle> handle_arg(uint64_t handle) {
 // do_io: performs the operation, sleeping on the object's wait queue and retrying while it
 // would block. An ending process's thread is interrupted out of the wait (kPeerGone; it
 // never sees the result: it leaves on the way back to user mode).
-SysResult do_io(uint64_t handle, uint64_t op, uint64_t buffer, uint64_t length, uint64_t arg) {
+SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg) {
     if (op >= static_cast<uint64_t>(abi::Op::kCount))
         return fail(Error::kInvalidArgument);
-    if (length > abi::kMaxIoLength)
+    if (buffer.count() > abi::kMaxIoLength)
         return fail(Error::kTooLarge);
-    if (length > 0 && !mm::user_range_ok(buffer, length))
+    if (!buffer.range_ok())
         return fail(Error::kBadAddress);
     const abi::Handle h = KEEL_TRY(handle_arg(handle));
     proc::Process& p = *proc::current_process();
     obj::Forward forward;  // an operation forwarded to a user-space server, across retries
     for (;;) {
-        obj::Request req{
-            static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer, length), &p, &forward};
+        obj::Request req{static_cast<abi::Op>(op),    0,  arg,
+                         obj::IoBuffer::user(buffer), &p, &forward};
         Result<uint64_t> r = obj::perform(p, h, req);
         if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
             obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
@@ -123,12 +123,12 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
     return fail(Error::kInvalidArgument);
 }
 
-SysResult object_new(uint64_t kind, uint64_t arg, uint64_t out) {
+SysResult object_new(uint64_t kind, uint64_t arg, mm::UserPtr<abi::Handle> out) {
     proc::Process& p = *proc::current_process();
     const NewObjects made = KEEL_TRY(make_objects(kind, arg));
     abi::Handle handles[2] = {0, 0};
     KEEL_TRY(insert_handles(p, made.objects, made.rights, made.count, handles));
-    if (!mm::copy_to_user(out, handles, made.count * sizeof(abi::Handle))) {
+    if (!out.span(made.count).write(handles)) {
         close_handles(p, handles, made.count);
         return fail(Error::kBadAddress);
     }
@@ -140,44 +140,40 @@ Result<proc::HandleEntry> lookup_arg(proc::Process& p, uint64_t handle) {
     return p.handles().lookup(KEEL_TRY(handle_arg(handle)));
 }
 
-SysResult process_spawn(uint64_t image_handle, uint64_t args_address) {
+SysResult process_spawn(uint64_t image_handle, mm::UserPtr<abi::SpawnArgs> args_in) {
     proc::Process& p = *proc::current_process();
     const proc::HandleEntry image = KEEL_TRY(lookup_arg(p, image_handle));
     if (image.object->kind() != abi::Kind::kMemory)
         return fail(Error::kInvalidArgument);
     if ((image.rights & abi::kRightSpawn) == 0)
         return fail(Error::kNoRights);
-    const auto args = mm::UserIn<abi::SpawnArgs>(args_address).read();
-    if (!args)
-        return fail(Error::kBadAddress);
-    if (args->handle_count > abi::kMaxSpawnHandles || args->args_length > abi::kMaxArgsLength)
+    // The addresses inside SpawnArgs are user addresses too: each is typed where it is read.
+    const abi::SpawnArgs args = KEEL_TRY(args_in.read());
+    if (args.handle_count > abi::kMaxSpawnHandles || args.args_length > abi::kMaxArgsLength)
         return fail(Error::kTooLarge);
     abi::Handle given[abi::kMaxSpawnHandles];
-    if (!mm::copy_from_user(given, args->handles, args->handle_count * sizeof(abi::Handle)))
-        return fail(Error::kBadAddress);
+    KEEL_TRY(mm::UserSpan<abi::Handle>(args.handles, args.handle_count).read(given));
     proc::HandleEntry entries[abi::kMaxSpawnHandles];
-    for (uint64_t i = 0; i < args->handle_count; ++i) {
+    for (uint64_t i = 0; i < args.handle_count; ++i) {
         entries[i] = KEEL_TRY(p.handles().lookup(given[i]));
         // Giving a handle away is sharing it.
         if ((entries[i].rights & abi::kRightShare) == 0)
             return fail(Error::kNoRights);
     }
     char text[abi::kMaxArgsLength];
-    if (!mm::copy_from_user(text, args->args, args->args_length))
-        return fail(Error::kBadAddress);
+    KEEL_TRY(mm::UserSpan<char>(args.args, args.args_length).read(text));
     char name[abi::kMaxNameLength];
-    if (args->name_length > abi::kMaxNameLength)
+    if (args.name_length > abi::kMaxNameLength)
         return fail(Error::kTooLarge);
-    if (!mm::copy_from_user(name, args->name, args->name_length))
-        return fail(Error::kBadAddress);
-    for (uint64_t i = 0; i < args->name_length; ++i) {
+    KEEL_TRY(mm::UserSpan<char>(args.name, args.name_length).read(name));
+    for (uint64_t i = 0; i < args.name_length; ++i) {
         if (name[i] < 0x20 || name[i] > 0x7e)
             return fail(Error::kInvalidArgument);
     }
     const obj::RefPtr<proc::Process> child =
         KEEL_TRY(proc::spawn({static_cast<obj::MemoryObject*>(image.object), entries,
-                              static_cast<uint32_t>(args->handle_count), text, args->args_length,
-                              args->name_length > 0 ? name : nullptr, args->name_length}));
+                              static_cast<uint32_t>(args.handle_count), text, args.args_length,
+                              args.name_length > 0 ? name : nullptr, args.name_length}));
     return KEEL_TRY(
         p.handles().insert(*child, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }
@@ -202,13 +198,11 @@ sched::WaitQueue& futex_bucket(uint64_t address) {
     return g_futex[(address >> 2) % kFutexBuckets];
 }
 
-SysResult futex_wait(uint64_t address, uint64_t expected, uint64_t timeout_ns) {
+SysResult futex_wait(mm::UserPtr<uint32_t> word, uint64_t expected, uint64_t timeout_ns) {
+    const uint64_t address = word.address();  // with the process: the futex key
     if (address % 4 != 0)
         return fail(Error::kInvalidArgument);
-    const auto value = mm::UserIn<uint32_t>(address).read();
-    if (!value)
-        return fail(Error::kBadAddress);
-    if (*value != static_cast<uint32_t>(expected))
+    if (KEEL_TRY(word.read()) != static_cast<uint32_t>(expected))
         return fail(Error::kWouldBlock);
     sched::current()->futex_key = address;
     const uint64_t deadline = timeout_ns != 0 ? sched::now_ns() + timeout_ns : 0;
@@ -223,7 +217,8 @@ SysResult futex_wait(uint64_t address, uint64_t expected, uint64_t timeout_ns) {
     return fail(Error::kPeerGone);
 }
 
-SysResult futex_wake(uint64_t address, uint64_t count) {
+SysResult futex_wake(mm::UserPtr<uint32_t> word, uint64_t count) {
+    const uint64_t address = word.address();  // only the key: nothing is read
     if (address % 4 != 0)
         return fail(Error::kInvalidArgument);
     proc::Process* p = proc::current_process();
@@ -252,9 +247,10 @@ SysResult sleep(uint64_t ns) {
 }
 
 // Asynchronous queues (obj/queue.hpp).
-SysResult queue_create(uint64_t geometry_address, uint64_t info_address) {
-    const auto g = mm::UserIn<abi::QueueGeometry>(geometry_address).read();
-    if (!g || !mm::user_range_ok(info_address, sizeof(abi::QueueInfo)))
+SysResult queue_create(mm::UserPtr<abi::QueueGeometry> geometry,
+                       mm::UserPtr<abi::QueueInfo> info_out) {
+    const auto g = geometry.read();
+    if (!g || !info_out.range_ok())
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
     abi::QueueInfo info{};
@@ -262,7 +258,7 @@ SysResult queue_create(uint64_t geometry_address, uint64_t info_address) {
         KEEL_TRY(obj::Queue::create(p, *g, &info.address, &info.size));
     // No kRightShare: a queue is its creator's (obj/queue.hpp).
     auto h = p.handles().insert(*q, abi::kRightRead | abi::kRightWrite);
-    if (!h.ok() || !mm::copy_to_user(info_address, &info, sizeof info)) {
+    if (!h.ok() || !info_out.write(info)) {
         if (h.ok())
             (void)p.handles().close(*h);
         (void)p.unmap(info.address);  // the caller never learnt where the region was
@@ -326,9 +322,10 @@ SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
 }
 
 // User-space servers (obj/served.hpp).
-SysResult serve_create(uint64_t geometry_address, uint64_t info_address) {
-    const auto g = mm::UserIn<abi::QueueGeometry>(geometry_address).read();
-    if (!g || !mm::user_range_ok(info_address, sizeof(abi::ServeInfo)))
+SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
+                       mm::UserPtr<abi::ServeInfo> info_out) {
+    const auto g = geometry.read();
+    if (!g || !info_out.range_ok())
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
     abi::ServeInfo info{};
@@ -340,7 +337,7 @@ SysResult serve_create(uint64_t geometry_address, uint64_t info_address) {
     const Result<void> inserted = insert_handles(p, objects, rights, 2, handles);
     info.port = handles[0];
     info.served = handles[1];
-    if (!inserted.ok() || !mm::copy_to_user(info_address, &info, sizeof info)) {
+    if (!inserted.ok() || !info_out.write(info)) {
         close_handles(p, handles, 2);
         (void)p.unmap(info.address);  // the caller never learnt where the region was
         return fail(inserted.ok() ? Error::kBadAddress : Error::kFull);
@@ -372,11 +369,11 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
         return fail(Error::kInvalidArgument);
     switch (static_cast<Syscall>(number)) {
         case Syscall::kDoIo:
-            return do_io(a, b, c, d, e);
+            return do_io(a, b, mm::UserSpan<std::byte>(c, d), e);
         case Syscall::kObjectNew:
-            return object_new(a, b, c);
+            return object_new(a, b, mm::UserPtr<abi::Handle>(c));
         case Syscall::kProcessSpawn:
-            return process_spawn(a, b);
+            return process_spawn(a, mm::UserPtr<abi::SpawnArgs>(b));
         case Syscall::kProcessExit:
             proc::current_process()->end(exited(a));
             sched::exit_current(proc::current_process()->exit_info());
@@ -389,16 +386,16 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
         case Syscall::kClock:
             return sched::now_ns();
         case Syscall::kFutexWait:
-            return futex_wait(a, b, c);
+            return futex_wait(mm::UserPtr<uint32_t>(a), b, c);
         case Syscall::kFutexWake:
-            return futex_wake(a, b);
+            return futex_wake(mm::UserPtr<uint32_t>(a), b);
         case Syscall::kYield:
             sched::yield();
             return uint64_t{0};
         case Syscall::kUnmap:
             return proc::current_process()->unmap(a);
         case Syscall::kQueueCreate:
-            return queue_create(a, b);
+            return queue_create(mm::UserPtr<abi::QueueGeometry>(a), mm::UserPtr<abi::QueueInfo>(b));
         case Syscall::kQueueDestroy:
             return queue_destroy(a);
         case Syscall::kQueuePoll:
@@ -406,7 +403,7 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
         case Syscall::kQueueWait:
             return queue_wait(a, b, c);
         case Syscall::kServeCreate:
-            return serve_create(a, b);
+            return serve_create(mm::UserPtr<abi::QueueGeometry>(a), mm::UserPtr<abi::ServeInfo>(b));
         case Syscall::kServeSync:
             return serve_sync(a, b, c);
         case Syscall::kCount:
