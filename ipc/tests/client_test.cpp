@@ -105,6 +105,21 @@ TEST(ClientCreate, EveryCallBeforeCreateFailsClosed) {
     EXPECT_EQ(c.reap().error(), Error::Closed);
 }
 
+TEST(ClientTags, EachPendingTagHasItsOwnSlotIndexBelowCapacity) {
+    Queue q(geometry(4));
+    ASSERT_TRUE(q.ready());
+    std::set<std::uint32_t> slots;
+    for (int i = 0; i < 4; ++i) {
+        auto tag = q.client.submit(Request{});
+        ASSERT_TRUE(tag.ok());
+        const std::uint32_t slot = rules::tag_slot_index(*tag);
+        EXPECT_LT(slot, 4u);
+        EXPECT_EQ(slot, rules::tag_slot<std::uint32_t>(*tag));  // the proven function's answer
+        slots.insert(slot);
+    }
+    EXPECT_EQ(slots.size(), 4u);
+}
+
 // ---- the pool and the handle -----------------------------------------------------------------
 
 TEST(ClientBuffers, AcquireHandsOutEachBufferOnceThenEmpty) {
