@@ -5,10 +5,7 @@
 #include <new>
 #include <utility>
 
-#include "mm/paging.hpp"
-#include "obj/memory.hpp"
 #include "obj/perform.hpp"
-#include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 
 namespace keel::obj {
@@ -25,48 +22,30 @@ uint16_t status_of(Error e) {
 
 }  // namespace
 
-Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g,
-                                    uint64_t* user_address, uint64_t* size) {
-    ipc::Layout layout;
-    KEEL_TRY(check_queue_geometry(g, 1, &layout));
-    const ipc::Geometry geometry = layout.geometry;
-
-    RefPtr<Queue> q = adopt_ref(new (std::nothrow) Queue);
+Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g) {
+    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 1, &ipc::Server::private_size));
+    RefPtr<Queue> q = adopt_ref(new (std::nothrow) Queue(std::move(region)));
     if (!q)
         return fail(Error::kNoMemory);
     q->owner_ = &owner;
-    q->geometry_ = geometry;
-    q->size_ = layout.total_size;
-    q->storage_size_ = ipc::Server::private_size(geometry);
-    q->storage_ = new (std::nothrow) std::byte[q->storage_size_];
     q->parked_ = new (std::nothrow) Parked[g.capacity];
-    if (q->storage_ == nullptr || q->parked_ == nullptr)
+    if (q->parked_ == nullptr)
         return fail(Error::kNoMemory);
-    q->region_ = KEEL_TRY(MemoryObject::create(q->size_));
-    const auto window = q->region_->map_kernel_window();
-    if (!window)
-        return fail(Error::kNoMemory);
-    q->window_ = *window;
-    q->pages_ = q->region_->pages();
-    *user_address = KEEL_TRY(owner.map_memory(*q->region_, 0, true, false));
-    *size = q->size_;
+    KEEL_TRY(q->region_.map_user(owner));
     return q;
 }
 
 Queue::~Queue() {
     if (attached_)
         server_.close();
-    if (pages_ != 0)
-        mm::unmap_window(window_, pages_);
     for (uint32_t i = 0; i < parked_count_; ++i)
         Served::abandon(parked_[i].forward);  // a forwarded operation is cancelled at its server
-    delete[] storage_;
     delete[] parked_;
-}
+}  // then region_ goes
 
 Result<uint64_t> Queue::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
-        return answer_u64(req, size_);
+        return answer_u64(req, region_.size());
     return fail(Error::kInvalidArgument);
 }
 
@@ -103,9 +82,8 @@ bool Queue::run(Parked& parked) {
 }
 
 bool Queue::attach() {
-    const std::span<std::byte> region{mm::VirtAddr{window_}.as<std::byte>(), size_};
-    const std::span<std::byte> storage{storage_, storage_size_};
-    attached_ = server_.attach(region, storage, geometry_, kOpLimit).ok();
+    attached_ =
+        server_.attach(region_.shared(), region_.storage(), region_.geometry(), kOpLimit).ok();
     return attached_;
 }
 

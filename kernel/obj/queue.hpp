@@ -24,6 +24,7 @@
 
 #include "mm/address.hpp"
 #include "obj/object.hpp"
+#include "obj/queue_region.hpp"
 #include "obj/served.hpp"
 
 namespace keel::sched {
@@ -32,14 +33,13 @@ class WaitQueue;
 
 namespace keel::obj {
 
-class MemoryObject;
-
 class Queue final : public Object {
   public:
-    // A new queue for `owner` with region mapped into it (*user_address). kInvalidArgument
+    // A new queue for `owner`, its region mapped into it (region()). kInvalidArgument
     // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory.
-    static Result<RefPtr<Queue>> create(proc::Process& owner, const abi::QueueGeometry& g,
-                                        uint64_t* user_address, uint64_t* size);
+    static Result<RefPtr<Queue>> create(proc::Process& owner, const abi::QueueGeometry& g);
+    // The region's user address and size (QueueInfo).
+    const QueueRegion& region() const { return region_; }
 
     abi::Kind kind() const override { return abi::Kind::kQueue; }
     Result<uint64_t> get_meta(Request& req) override;  // kSize: the region's bytes
@@ -58,7 +58,7 @@ class Queue final : public Object {
     proc::Process* owner() const { return owner_; }
 
   private:
-    Queue() = default;
+    explicit Queue(QueueRegion region) : region_(std::move(region)) {}
     ~Queue() override;
     // Performs a taken operation; true when it finished (completion posted), false when parked.
     struct Parked;
@@ -68,13 +68,7 @@ class Queue final : public Object {
     void finish(uint32_t op, const Result<uint64_t>& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
-    RefPtr<MemoryObject> region_;
-    mm::VirtAddr window_{0};
-    uint64_t pages_ = 0;
-    uint64_t size_ = 0;
-    ipc::Geometry geometry_{};
-    std::byte* storage_ = nullptr;  // the Server's private storage
-    uint64_t storage_size_ = 0;
+    QueueRegion region_;              // before server_: the endpoint closes first
     ipc::Server server_;
     bool attached_ = false;
     struct Parked {

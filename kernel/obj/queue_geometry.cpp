@@ -2,8 +2,7 @@
 
 namespace keel::obj {
 
-Result<uint64_t> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity,
-                                      ipc::Layout* layout) {
+Result<ipc::Layout> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity) {
     if (g.reserved != 0 || g.capacity < min_capacity || g.capacity > abi::kMaxQueueCapacity ||
         g.buffer_count > abi::kMaxQueueBuffers || g.buffer_size > abi::kMaxIoLength) {
         return fail(Error::kInvalidArgument);
@@ -13,8 +12,7 @@ Result<uint64_t> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_
         return fail(Error::kInvalidArgument);
     if (computed->total_size > abi::kMaxQueueRegion)
         return fail(Error::kTooLarge);
-    *layout = computed.value();
-    return Result<uint64_t>(0);
+    return computed.value();
 }
 
 }  // namespace keel::obj

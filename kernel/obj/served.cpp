@@ -1,13 +1,12 @@
 #include "obj/served.hpp"
 
 #include <ipc/layout.hpp>
+#include <ipc/rules.hpp>
 
 #include <new>
 #include <utility>
 
-#include "mm/paging.hpp"
 #include "obj/memory.hpp"
-#include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
 
@@ -27,9 +26,7 @@ class Port final : public Object {
     RefPtr<Served> served_;
 };
 
-constexpr uint16_t kSlotMask = 0xffff;
-
-Result<uint64_t> submit_failed(ipc::Error e) {
+ipc::Unexpected<Error> submit_failed(ipc::Error e) {
     return fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
 }
 
@@ -39,42 +36,27 @@ Served* served_of_port(Object& o) {
     return o.kind() == abi::Kind::kPort ? static_cast<Port&>(o).served() : nullptr;
 }
 
-Result<ObjectPair> Served::create(proc::Process& server, const abi::QueueGeometry& g,
-                                  uint64_t* user_address, uint64_t* size) {
+Result<Served::Created> Served::create(proc::Process& server, const abi::QueueGeometry& g) {
     // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
     // its Cancel.
-    ipc::Layout layout;
-    KEEL_TRY(check_queue_geometry(g, 2, &layout));
-    const ipc::Geometry geometry = layout.geometry;
-    RefPtr<Served> s = adopt_ref(new (std::nothrow) Served);
+    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 2, &ipc::Client::private_size));
+    RefPtr<Served> s = adopt_ref(new (std::nothrow) Served(std::move(region)));
     if (!s)
         return fail(Error::kNoMemory);
     s->server_ = &server;
-    s->size_ = layout.total_size;
-    const size_t storage_size = ipc::Client::private_size(geometry);
-    s->storage_ = new (std::nothrow) std::byte[storage_size];
     s->slots_ = new (std::nothrow) Slot[g.capacity];
-    if (s->storage_ == nullptr || s->slots_ == nullptr)
+    if (s->slots_ == nullptr)
         return fail(Error::kNoMemory);
-    s->region_ = KEEL_TRY(MemoryObject::create(s->size_));
-    const auto window = s->region_->map_kernel_window();
-    if (!window)
-        return fail(Error::kNoMemory);
-    s->window_ = *window;
-    s->pages_ = s->region_->pages();
     // The kernel lays the queue out: it is the client. The server attaches to what it finds.
-    if (!s->client_.create({s->window_.as<std::byte>(), s->size_}, {s->storage_, storage_size},
-                           geometry)) {
+    if (!s->client_.create(s->region_.shared(), s->region_.storage(), s->region_.geometry()))
         return fail(Error::kInvalidArgument);
-    }
     s->created_ = true;
     RefPtr<Object> port = adopt_ref<Object>(new (std::nothrow) Port(s));
     if (!port)
         return fail(Error::kNoMemory);
     // On failure the port goes first (ending the service), then the served object.
-    *user_address = KEEL_TRY(server.map_memory(*s->region_, 0, true, false));
-    *size = s->size_;
-    return ObjectPair{std::move(port), std::move(s)};
+    KEEL_TRY(s->region_.map_user(server));
+    return Created{std::move(port), std::move(s)};
 }
 
 Served::~Served() {
@@ -82,10 +64,7 @@ Served::~Served() {
     delete[] slots_;
     if (created_)
         client_.close();
-    if (pages_ != 0)
-        mm::unmap_window(window_, pages_);
-    delete[] storage_;
-}
+}  // then region_ goes
 
 bool Served::collect() {
     if (!created_)
@@ -107,7 +86,7 @@ bool Served::collect() {
         any = true;
         if (r->is_cancel)
             continue;
-        Slot& s = slots_[r->tag & kSlotMask];
+        Slot& s = slots_[ipc::rules::tag_slot_index(r->tag)];
         if (s.tag != r->tag || s.state == kFree || s.state == kDone)
             continue;  // cannot happen: ipc/ validated the tag against its own pending slots
         if (s.state == kOrphan) {
@@ -143,62 +122,70 @@ Result<uint64_t> Served::forward(Request& req) {
     Forward& f = *req.forward;
     // The caller's handle now names another served object (closed and reused between
     // retries): the old operation is abandoned, this one starts afresh.
-    if (f.served != nullptr && f.served.get() != this)
+    if (f.started() && f.served.get() != this)
         abandon(f);
-    // The server's completions are collected by its ServeSync; here only when they could
-    // change the answer (no room for a new operation, or ours still pending), so the common
-    // path never reads an empty completion ring.
-    if (f.served == nullptr) {
+    return f.started() ? finish(req, f) : begin(req, f);
+}
+
+// The server's completions are collected by its ServeSync; begin() and finish() collect only
+// when that could change the answer (no room for a new operation, or ours still pending), so
+// the common path never reads an empty completion ring.
+Result<uint64_t> Served::begin(Request& req, Forward& f) {
+    if (gone_)
+        return fail(Error::kPeerGone);
+    if (req.buffer.length() > 0 &&
+        (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
+        return fail(Error::kTooLarge);
+    // One credit stays in reserve per operation in flight, for its Cancel.
+    if (2 * (in_flight_ + 1) > client_.capacity()) {
+        if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
+            return obj::would_block(req, done_);
         if (gone_)
             return fail(Error::kPeerGone);
-        if (req.buffer.length() > 0 &&
-            (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
-            return fail(Error::kTooLarge);
-        // One credit stays in reserve per operation in flight, for its Cancel.
-        if (2 * (in_flight_ + 1) > client_.capacity()) {
-            if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
-                return obj::would_block(req, done_);
-            if (gone_)
-                return fail(Error::kPeerGone);
-        }
-        ipc::Request r;
-        r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(req.op));
-        r.length = static_cast<uint32_t>(req.buffer.length());
-        r.args[0] = req.arg;
-        uint32_t tag = 0;
-        if (req.buffer.length() > 0) {
-            if (client_.pooled_buffers() == 0 &&
-                (!collect() || gone_ || client_.pooled_buffers() == 0))
-                return gone_ ? fail(Error::kPeerGone) : obj::would_block(req, done_);
-            auto got = client_.acquire();
-            if (!got)
-                return obj::would_block(req, done_);
-            if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
-                if (!req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()))
-                    return fail(Error::kBadAddress);  // the buffer returns to the pool
-            }
-            // On failure the buffer stays in *got and returns to the pool with it.
-            auto t = client_.submit(r, std::move(*got));
-            if (!t)
-                return submit_failed(t.error());
-            tag = *t;
-        } else {
-            auto t = client_.submit(r);
-            if (!t)
-                return submit_failed(t.error());
-            tag = *t;
-        }
-        client_.publish();
-        Slot& s = slots_[tag & kSlotMask];
-        s.state = kPending;
-        s.tag = tag;
-        ++in_flight_;
-        ++submitted_;
-        f = {retain_ref(this), tag};
-        work_.wake_all();
-        return obj::would_block(req, done_);
     }
-    Slot& s = slots_[f.tag & kSlotMask];
+    const uint32_t tag = KEEL_TRY(submit(req));
+    client_.publish();
+    Slot& s = slots_[ipc::rules::tag_slot_index(tag)];
+    s.state = kPending;
+    s.tag = tag;
+    ++in_flight_;
+    ++submitted_;
+    f = {retain_ref(this), tag};
+    work_.wake_all();
+    return obj::would_block(req, done_);
+}
+
+// Submits req to the server (a write's bytes copied into an owned buffer): the tag, or why not
+// (kWouldBlock when no buffer is free yet).
+Result<uint32_t> Served::submit(Request& req) {
+    ipc::Request r;
+    r.opcode = static_cast<uint16_t>(abi::kQueueOpBase + static_cast<uint16_t>(req.op));
+    r.length = static_cast<uint32_t>(req.buffer.length());
+    r.args[0] = req.arg;
+    if (req.buffer.length() == 0) {
+        auto t = client_.submit(r);
+        if (!t)
+            return submit_failed(t.error());
+        return *t;
+    }
+    if (client_.pooled_buffers() == 0 && (!collect() || gone_ || client_.pooled_buffers() == 0))
+        return gone_ ? fail(Error::kPeerGone) : obj::would_block(req, done_);
+    auto got = client_.acquire();
+    if (!got)
+        return obj::would_block(req, done_);
+    if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
+        // On failure the buffer returns to the pool with *got.
+        KEEL_TRY(req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()));
+    }
+    // On failure the buffer stays in *got and returns to the pool with it.
+    auto t = client_.submit(r, std::move(*got));
+    if (!t)
+        return submit_failed(t.error());
+    return *t;
+}
+
+Result<uint64_t> Served::finish(Request& req, Forward& f) {
+    Slot& s = slots_[ipc::rules::tag_slot_index(f.tag)];
     if (s.state == kPending && (!collect() || s.state == kPending))
         return obj::would_block(req, done_);
     const Result<uint64_t> result = answer(s, req);
@@ -238,7 +225,7 @@ Result<uint64_t> Served::answer(const Slot& s, Request& req) {
 
 void Served::abandon_slow(Forward& f) {
     const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
-    Slot& slot = s->slots_[f.tag & kSlotMask];
+    Slot& slot = s->slots_[ipc::rules::tag_slot_index(f.tag)];
     if (slot.state == kDone) {
         slot.buffer.reset();
         slot.state = kFree;

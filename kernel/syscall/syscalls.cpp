@@ -253,15 +253,14 @@ SysResult queue_create(mm::UserPtr<abi::QueueGeometry> geometry,
     if (!g || !info_out.range_ok())
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
-    abi::QueueInfo info{};
-    const obj::RefPtr<obj::Queue> q =
-        KEEL_TRY(obj::Queue::create(p, *g, &info.address, &info.size));
+    const obj::RefPtr<obj::Queue> q = KEEL_TRY(obj::Queue::create(p, *g));
+    const abi::QueueInfo info{q->region().user_address(), q->region().size()};
     // No kRightShare: a queue is its creator's (obj/queue.hpp).
     auto h = p.handles().insert(*q, abi::kRightRead | abi::kRightWrite);
     if (!h.ok() || !info_out.write(info)) {
         if (h.ok())
             (void)p.handles().close(*h);
-        (void)p.unmap(info.address);  // the caller never learnt where the region was
+        q->region().unmap_user(p);  // the caller never learnt where the region was
         return fail(h.ok() ? Error::kBadAddress : Error::kFull);
     }
     return *h;
@@ -328,8 +327,12 @@ SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
     if (!g || !info_out.range_ok())
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
+    const obj::Served::Created created = KEEL_TRY(obj::Served::create(p, *g));
+    const obj::QueueRegion& region = created.served->region();
+    const obj::ObjectPair objects{created.port, created.served};
     abi::ServeInfo info{};
-    const obj::ObjectPair objects = KEEL_TRY(obj::Served::create(p, *g, &info.address, &info.size));
+    info.address = region.user_address();
+    info.size = region.size();
     // The port is its creator's alone; the served object is made to be shared.
     const uint32_t rights[2] = {abi::kRightRead | abi::kRightWrite,
                                 abi::kRightRead | abi::kRightWrite | abi::kRightShare};
@@ -339,7 +342,7 @@ SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
     info.served = handles[1];
     if (!inserted.ok() || !info_out.write(info)) {
         close_handles(p, handles, 2);
-        (void)p.unmap(info.address);  // the caller never learnt where the region was
+        region.unmap_user(p);  // the caller never learnt where the region was
         return fail(inserted.ok() ? Error::kBadAddress : Error::kFull);
     }
     return uint64_t{0};
