@@ -37,9 +37,9 @@ MemoryObject::~MemoryObject() {
     delete[] frames_;
 }
 
-bool MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
+Result<void> MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
     if (offset > size() || n > size() - offset)
-        return false;
+        return fail(Error::kInvalidArgument);
     const auto* s = static_cast<const uint8_t*>(src);
     while (n > 0) {
         const uint64_t in_page = offset % mm::kPageSize;
@@ -49,12 +49,12 @@ bool MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
         offset += chunk;
         n -= chunk;
     }
-    return true;
+    return success();
 }
 
-bool MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
+Result<void> MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
     if (offset > size() || n > size() - offset)
-        return false;
+        return fail(Error::kInvalidArgument);
     auto* d = static_cast<uint8_t*>(dst);
     while (n > 0) {
         const uint64_t in_page = offset % mm::kPageSize;
@@ -64,7 +64,7 @@ bool MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
         offset += chunk;
         n -= chunk;
     }
-    return true;
+    return success();
 }
 
 // Moves bytes between the object (from position_) and the request's buffer, page by page

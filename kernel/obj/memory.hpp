@@ -33,9 +33,10 @@ class MemoryObject final : public Object {
     // Maps every page into a new kernel window (mm::map_window); nullopt when out of window
     // space or page tables. The caller unmaps it with mm::unmap_window(base, pages()).
     std::optional<mm::VirtAddr> map_kernel_window() const;
-    // Kernel-side access (program loading): false when the range is outside the object.
-    bool write_bytes(uint64_t offset, const void* src, uint64_t n);
-    bool read_bytes(uint64_t offset, void* dst, uint64_t n) const;
+    // Kernel-side access (program loading): kInvalidArgument when the range is outside the
+    // object.
+    Result<void> write_bytes(uint64_t offset, const void* src, uint64_t n);
+    Result<void> read_bytes(uint64_t offset, void* dst, uint64_t n) const;
 
   private:
     MemoryObject() = default;

@@ -81,15 +81,16 @@ bool Queue::run(Parked& parked) {
     return true;
 }
 
-bool Queue::attach() {
-    attached_ =
-        server_.attach(region_.shared(), region_.storage(), region_.geometry(), kOpLimit).ok();
-    return attached_;
+Result<void> Queue::attach() {
+    if (!server_.attach(region_.shared(), region_.storage(), region_.geometry(), kOpLimit))
+        return fail(Error::kProtocol);
+    attached_ = true;
+    return success();
 }
 
 Result<uint64_t> Queue::process() {
-    if (!attached_ && !attach()) [[unlikely]]
-        return fail(Error::kProtocol);
+    if (!attached_) [[unlikely]]
+        KEEL_TRY(attach());
     const uint32_t start = server_.cq_tail();
     last_wait_ = nullptr;
     // Drain once (Nop, Cancel and malformed submissions are answered inside poll), take

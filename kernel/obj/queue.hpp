@@ -64,7 +64,8 @@ class Queue final : public Object {
     struct Parked;
     bool run(Parked& parked);
     [[gnu::noinline]] Result<uint64_t> run_parked(uint32_t start);
-    [[gnu::noinline]] bool attach();  // ipc::Server::attach on the region, at the first round
+    // ipc::Server::attach on the region, at the first round; kProtocol when it is refused.
+    [[gnu::noinline]] Result<void> attach();
     void finish(uint32_t op, const Result<uint64_t>& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles

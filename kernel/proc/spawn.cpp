@@ -49,8 +49,7 @@ Result<void> populate(Process& p, const SpawnRequest& req, const uint8_t* file,
             return fail(abi::Error::kNoMemory);
     }
     const sched::UserStart start{img.entry, rsp, req.handle_count, args_at, req.args_length};
-    if (sched::create_user_thread(p, start) == nullptr)
-        return fail(abi::Error::kNoMemory);
+    KEEL_TRY(sched::create_user_thread(p, start));
     return success();
 }
 

@@ -181,10 +181,10 @@ class Scheduler {
 
 Thread::~Thread() = default;
 
-Thread* create_user_thread(proc::Process& p, const UserStart& start) {
+Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
     Thread* t = Scheduler::create(p);
     if (t == nullptr)
-        return nullptr;
+        return fail(abi::Error::kNoMemory);
     t->user_start_ = start;
     make_ready(t);
     return t;

@@ -37,7 +37,7 @@ class Thread final : public obj::Object {
 
   private:
     friend class Scheduler;
-    friend Thread* create_user_thread(proc::Process&, const UserStart&);
+    friend Result<Thread*> create_user_thread(proc::Process&, const UserStart&);
     Thread() = default;
     ~Thread() override;  // in scheduler.cpp, where Process is complete
 
@@ -63,7 +63,8 @@ class Thread final : public obj::Object {
     UserStart user_start_{};
 };
 
-// A user thread of process p (which it retains). Ready at once; nullptr without memory.
-Thread* create_user_thread(proc::Process& p, const UserStart& start);
+// A user thread of process p (which it retains). Ready at once; kNoMemory. The thread's first
+// reference is the scheduler's (dropped when it has exited): the result is borrowed.
+Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start);
 
 }  // namespace keel::sched

@@ -23,7 +23,7 @@ namespace {
 using abi::Error;
 
 // What every handler answers: the value (>= 0 in rax) or the error (-Error in rax),
-// converted once, by dispatch().
+// converted once, by keel_syscall_dispatch.
 using SysResult = Result<uint64_t>;
 
 int64_t to_rax(const SysResult& r) {
@@ -49,10 +49,10 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
         return fail(Error::kBadAddress);
     const abi::Handle h = KEEL_TRY(handle_arg(handle));
     proc::Process& p = *proc::current_process();
+    const obj::IoBuffer io = obj::IoBuffer::user(buffer);
     obj::Forward forward;  // an operation forwarded to a user-space server, across retries
     for (;;) {
-        obj::Request req{static_cast<abi::Op>(op),    0,  arg,
-                         obj::IoBuffer::user(buffer), &p, &forward};
+        obj::Request req{static_cast<abi::Op>(op), 0, arg, io, &p, &forward};
         Result<uint64_t> r = obj::perform(p, h, req);
         if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
             obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
@@ -184,9 +184,7 @@ SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
     if (entry == 0 || entry >= abi::kUserTop || stack_top >= abi::kUserTop || stack_top < 16)
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
-    sched::Thread* t = sched::create_user_thread(p, {entry, stack_top, arg, 0, 0});
-    if (t == nullptr)
-        return fail(Error::kNoMemory);
+    sched::Thread* t = KEEL_TRY(sched::create_user_thread(p, {entry, stack_top, arg, 0, 0}));
     return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightShare));
 }
 
