@@ -77,12 +77,17 @@ Result<uint64_t> Root::get_meta(Request& req) {
     return answer_u64(req, n);
 }
 
-Result<uint64_t> Root::open(Request& req) {
+Result<Root::Entry*> Root::named(Request& req) {
     char name[abi::kMaxNameLength];
     const uint64_t length = KEEL_TRY(read_name(req, name));
     Entry* e = find(name, length);
     if (e == nullptr)
         return fail(Error::kNotFound);
+    return e;
+}
+
+Result<uint64_t> Root::open(Request& req) {
+    const Entry* e = KEEL_TRY(named(req));
     return KEEL_TRY(req.caller->handles().insert(*e->object, e->rights));
 }
 
@@ -104,12 +109,7 @@ Result<uint64_t> Root::create(Request& req) {
 }
 
 Result<uint64_t> Root::destroy(Request& req) {
-    char name[abi::kMaxNameLength];
-    const uint64_t length = KEEL_TRY(read_name(req, name));
-    Entry* e = find(name, length);
-    if (e == nullptr)
-        return fail(Error::kNotFound);
-    e->object.reset();
+    KEEL_TRY(named(req))->object.reset();
     return uint64_t{0};
 }
 

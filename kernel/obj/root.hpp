@@ -36,6 +36,8 @@ class Root final : public Object {
     Root() = default;
     ~Root() override = default;
     Entry* find(const char* name, uint64_t length);
+    // The entry the request's buffer names: the errors of read_name, or kNotFound.
+    Result<Entry*> named(Request& req);
 
     Entry entries_[kMaxRootEntries];
 };
