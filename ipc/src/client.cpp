@@ -127,20 +127,19 @@ bool Client::server_closed() const {
 }
 
 // IPC-R-030..031: only a buffer in hand, of this client, may be lent, with a length it holds.
-// Checks only; Error{} when the buffer may go.
-inline Error Client::lend_check(const Buffer& buffer, std::uint32_t length) const {
+// Checks only; success when the buffer may go.
+inline Result<void> Client::lend_check(const Buffer& buffer, std::uint32_t length) const {
     if (buffer.owner_ != this) [[unlikely]]
-        return buffer.valid() ? Error::NotOwner : Error::InvalidBuffer;
+        return fail(buffer.valid() ? Error::NotOwner : Error::InvalidBuffer);
     if (buffer.id_ >= buffer_count_ || !rules::client_may_lend<U32>(buf_state_[buffer.id_]))
-        return Error::NotOwner;
+        return fail(Error::NotOwner);
     if (length > buffer_size_)
-        return Error::InvalidArgument;
-    return Error{};
+        return fail(Error::InvalidArgument);
+    return success();
 }
 
 Result<std::uint32_t> Client::submit(const Request& request, Buffer&& buffer) {
-    if (Error e = lend_check(buffer, request.length); e != Error{})
-        return fail(e);
+    KEEL_TRY(lend_check(buffer, request.length));
     auto tag = push(request, buffer.id_, false);
     if (tag)
         buffer.forget();  // ownership moved with the submission (committed in push)
@@ -288,27 +287,28 @@ Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uin
     return cancel(user_data, tag);
 }
 
-// Every check a submission needs beyond its buffer, in the order the spec states; Error{} when
-// it may be committed. Changes nothing on failure (not even the cached head); on success the
+// Every check a submission needs beyond its buffer, in the order the spec states; success
+// when it may be committed. Changes nothing on failure (not even the cached head); on success the
 // head it re-read is kept, and the commit follows with no way left to fail.
-[[gnu::always_inline]] inline Error Client::push_check(std::uint16_t opcode, bool is_cancel) {
+[[gnu::always_inline]] inline Result<void> Client::push_check(std::uint16_t opcode,
+                                                              bool is_cancel) {
     if (mode_ != Mode::Open) [[unlikely]]
-        return mode_ == Mode::PeerGone ? Error::PeerGone : Error::Closed;
+        return fail(mode_ == Mode::PeerGone ? Error::PeerGone : Error::Closed);
     if (!is_cancel && opcode == std::uint16_t(abi::Op::Cancel))
-        return Error::InvalidArgument;
+        return fail(Error::InvalidArgument);
     if (!rules::credit_ok<U32>(outstanding_, capacity_))
-        return Error::NoCredit;
+        return fail(Error::NoCredit);
     if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) [[unlikely]] {
         U32 head = view_.sq->head.value.load(std::memory_order_acquire);
         if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
-            return Error::ProtocolViolation;
+            return fail(Error::ProtocolViolation);
         }
         if (!rules::ring_has_room<U32>(head, sq_tail_, capacity_)) {
-            return Error::RingFull;  // nothing changed, not even the cached head
+            return fail(Error::RingFull);  // nothing changed, not even the cached head
         }
         sq_head_seen_ = head;
     }
-    return Error{};
+    return success();
 }
 
 // The commit after the checks (push_check or push_room, and the lend checks for a buffer):
@@ -349,8 +349,7 @@ template <class K>
 
 // Checks, then commits. Nothing is written before every check has passed.
 Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer, bool is_cancel) {
-    if (Error e = push_check(request.opcode, is_cancel); e != Error{})
-        return fail(e);
+    KEEL_TRY(push_check(request.opcode, is_cancel));
     auto k = push_cursor<U32&>();
     return push_commit(k, request, buffer, is_cancel);
 }
@@ -416,20 +415,20 @@ void Client::reap_store(const ReapCursor<U32>& k) {
 // The entries the ring holds for us: the cached tail if it says there are any, else the tail
 // re-read (acquire) and validated, in `seen`. Commits nothing; the caller commits `seen`
 // together with the first entry it accepts. Errors: Empty, ProtocolViolation.
-[[gnu::always_inline]] inline Error Client::cq_available(U32& seen) const {
+[[gnu::always_inline]] inline Result<void> Client::cq_available(U32& seen) const {
     seen = cq_tail_seen_;
     if (rules::ring_has_entry<U32>(cq_head_, seen)) [[likely]]
-        return Error{};
+        return success();
     if (mode_ != Mode::Open)
-        return Error::Empty;  // past the drain limit: not read again
+        return fail(Error::Empty);  // past the drain limit: not read again
     U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
     if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
-        return Error::ProtocolViolation;
+        return fail(Error::ProtocolViolation);
     }
     if (!rules::ring_has_entry<U32>(cq_head_, tail))
-        return Error::Empty;
+        return fail(Error::Empty);
     seen = tail;
-    return Error{};
+    return success();
 }
 
 // The completion at the cursor's head (known to be published): read once, validated, and only
@@ -538,8 +537,7 @@ Result<std::uint32_t> Client::reap_batch(std::span<Reaped> out) {
     if (out.empty())
         return U32(0);
     U32 seen;
-    if (Error e = cq_available(seen); e != Error{})
-        return fail(e);
+    KEEL_TRY(cq_available(seen));
     auto k = reap_cursor<U32>();
     U32 avail = rules::ring_used<U32>(k.head, seen);
     const U32 limit = avail < out.size() ? avail : U32(out.size());

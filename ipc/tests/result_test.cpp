@@ -77,12 +77,65 @@ TEST(Result, DestroysItsValueExactlyOnce) {
     EXPECT_EQ(Tracked::live, 0);
 }
 
-TEST(Result, ErrorOfSuccessIsNotAnError) {
+// Success is the value side, never an Error member: asking an error for its value is a broken
+// precondition that ends in the Platform's panic (the host platform aborts).
+TEST(ResultDeathTest, ValueOfAnErrorAborts) {
+    Result<int> r = fail(Error::Closed);
+    EXPECT_DEATH((void)r.value(), "assertion failed: ok_");
+    EXPECT_DEATH((void)*r, "assertion failed: ok_");
+    Result<Tracked> t = fail(Error::Empty);
+    EXPECT_DEATH((void)t->v, "assertion failed: ok_");
+    Result<void> v = fail(Error::Closed);
+    EXPECT_DEATH(v.value(), "assertion failed: ok_");
+}
+
+TEST(Result, ErrorOfASuccessIsNoError) {
     Result<int> r = 5;
     EXPECT_EQ(*r, 5);
-    EXPECT_EQ(r.error(), Error{});
-    // Success is never an Error member: the zero value is outside the enum's members.
+    // Not a member of the enum: the zero value, which error_name does not know.
     EXPECT_STREQ(error_name(r.error()), "?");
+    Result<void> v = success();
+    EXPECT_STREQ(error_name(v.error()), "?");
+}
+
+Result<std::unique_ptr<int>> doubled(bool ok) {
+    std::unique_ptr<int> p = KEEL_TRY(make_ptr(ok));
+    *p *= 2;
+    return p;
+}
+
+Result<void> checked(bool ok) {
+    KEEL_TRY(ok ? Result<void>(success()) : Result<void>(fail(Error::Closed)));
+    return success();
+}
+
+TEST(Result, TryPropagatesTheErrorAndYieldsTheValue) {
+    auto good = doubled(true);
+    ASSERT_TRUE(good.ok());
+    EXPECT_EQ(*good.value(), 84);  // moved out of the inner Result, not copied
+    auto bad = doubled(false);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error(), Error::NotOwner);
+    EXPECT_TRUE(checked(true).ok());
+    EXPECT_EQ(checked(false).error(), Error::Closed);
+}
+
+// The same template over another error enum (the kernel's system-call errors use it so).
+enum class OtherError : std::int64_t { kOne = 1, kTwo = 2 };
+
+Result<int, OtherError> other(bool ok) {
+    if (!ok)
+        return fail(OtherError::kTwo);
+    return 3;
+}
+
+Result<int, OtherError> other_plus_one(bool ok) {
+    return KEEL_TRY(other(ok)) + 1;
+}
+
+TEST(Result, WorksOverAnotherErrorEnum) {
+    EXPECT_EQ(*other_plus_one(true), 4);
+    EXPECT_EQ(other_plus_one(false).error(), OtherError::kTwo);
 }
 
 TEST(Result, VoidResult) {

@@ -16,20 +16,21 @@ bool user_range_ok(uint64_t addr, uint64_t length) {
     return true;
 }
 
-bool copy_from_user(void* dst, uint64_t user_src, uint64_t n) {
+Result<void> copy_from_user(void* dst, uint64_t user_src, uint64_t n) {
     if (n == 0)
-        return true;
-    if (!user_range_ok(user_src, n))
-        return false;
-    return keel_user_copy(dst, reinterpret_cast<const void*>(user_src), n);
+        return success();
+    if (!user_range_ok(user_src, n) ||
+        !keel_user_copy(dst, reinterpret_cast<const void*>(user_src), n))
+        return fail(abi::Error::kBadAddress);
+    return success();
 }
 
-bool copy_to_user(uint64_t user_dst, const void* src, uint64_t n) {
+Result<void> copy_to_user(uint64_t user_dst, const void* src, uint64_t n) {
     if (n == 0)
-        return true;
-    if (!user_range_ok(user_dst, n))
-        return false;
-    return keel_user_copy(reinterpret_cast<void*>(user_dst), src, n);
+        return success();
+    if (!user_range_ok(user_dst, n) || !keel_user_copy(reinterpret_cast<void*>(user_dst), src, n))
+        return fail(abi::Error::kBadAddress);
+    return success();
 }
 
 }  // namespace keel::mm

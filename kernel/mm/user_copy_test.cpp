@@ -31,16 +31,20 @@ KTEST(user_copy_rejects_bad_addresses) {
     KEXPECT(copy_to_user(kPage + 8, &v, 8));
     KEXPECT(copy_from_user(&out, kPage + 8, 8));
     KEXPECT_EQ(out, v);
-    KEXPECT(UserOut<uint64_t>(kPage).write(v));
-    KEXPECT_EQ(UserIn<uint64_t>(kPage).read().value_or(0), v);
-    KEXPECT(copy_from_user(&out, 0, 0));  // nothing to copy: no address check
+    KEXPECT(UserPtr<uint64_t>(kPage).write(v).ok());
+    const auto got = UserPtr<uint64_t>(kPage).read();
+    KEXPECT(got.ok() && *got == v);
+    uint64_t pair[2] = {};
+    KEXPECT(UserPtr<uint64_t>(kPage).span(2).read(pair).ok() && pair[0] == v);
+    KEXPECT(!UserSpan<uint64_t>(kPage, ~0ull / 4).range_ok());  // count * 8 overflows
+    KEXPECT(copy_from_user(&out, 0, 0));                        // nothing to copy: no address check
     KEXPECT(!copy_from_user(&out, 0, 8));
-    KEXPECT(!copy_from_user(&out, 8, 8));                             // null page
-    KEXPECT(!copy_from_user(&out, 0xffff800000000000ull, 8));         // kernel half
-    KEXPECT(!copy_to_user(0xffffffff80000000ull, &v, 8));             // kernel image
-    KEXPECT(!copy_from_user(&out, abi::kUserTop - 4, 8));             // runs into the kernel half
-    KEXPECT(!copy_from_user(&out, kPage, ~0ull - 8));                 // wraps
-    KEXPECT(!UserIn<uint64_t>(~0ull - 3).read().has_value());         // wraps
+    KEXPECT(!copy_from_user(&out, 8, 8));                      // null page
+    KEXPECT(!copy_from_user(&out, 0xffff800000000000ull, 8));  // kernel half
+    KEXPECT(!copy_to_user(0xffffffff80000000ull, &v, 8));      // kernel image
+    KEXPECT(!copy_from_user(&out, abi::kUserTop - 4, 8));      // runs into the kernel half
+    KEXPECT(!copy_from_user(&out, kPage, ~0ull - 8));          // wraps
+    KEXPECT(UserPtr<uint64_t>(~0ull - 3).read().error() == abi::Error::kBadAddress);  // wraps
     KEXPECT_EQ(exceptions::last_recovered_fault().count, recovered);  // all refused up front
     KEXPECT(!copy_from_user(&out, kPage + kPageSize - 4, 8));         // straddles the end
     KEXPECT(!copy_to_user(0x200000000000ull, &v, 8));                 // unmapped

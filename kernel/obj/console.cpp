@@ -6,11 +6,14 @@
 
 namespace keel::obj {
 
-Console* Console::create() {
-    return new (std::nothrow) Console;
+Result<RefPtr<Console>> Console::create() {
+    auto* c = new (std::nothrow) Console;
+    if (c == nullptr)
+        return fail(Error::kNoMemory);
+    return adopt_ref(c);
 }
 
-OpResult Console::write(Request& req) {
+Result<uint64_t> Console::write(Request& req) {
     // In chunks through a kernel buffer: the bytes are copied in before any is printed, chunk
     // by chunk, so a bad address ends the write at a chunk boundary.
     char chunk[128];
@@ -19,12 +22,12 @@ OpResult Console::write(Request& req) {
         const uint64_t left = req.buffer.length() - done;
         const uint64_t n = left < sizeof chunk ? left : sizeof chunk;
         if (!req.buffer.copy_out_of(done, chunk, n))
-            return done == 0 ? OpResult::fail(Error::kBadAddress) : OpResult::success(done);
+            return done == 0 ? fail(Error::kBadAddress) : Result<uint64_t>(done);
         for (uint64_t i = 0; i < n; ++i)
             serial::put(chunk[i]);
         done += n;
     }
-    return OpResult::success(done);
+    return Result<uint64_t>(done);
 }
 
 }  // namespace keel::obj

@@ -7,9 +7,9 @@ namespace keel::obj {
 
 class Console final : public Object {
   public:
-    static Console* create();
+    static Result<RefPtr<Console>> create();  // kNoMemory
     abi::Kind kind() const override { return abi::Kind::kConsole; }
-    OpResult write(Request& req) override;
+    Result<uint64_t> write(Request& req) override;
 };
 
 }  // namespace keel::obj

@@ -9,24 +9,20 @@
 
 namespace keel::obj {
 
-MemoryObject* MemoryObject::create(uint64_t size) {
+Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
     if (size == 0 || size > abi::kMaxMemorySize)
-        return nullptr;
+        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
     const uint64_t pages = (size + mm::kPageSize - 1) / mm::kPageSize;
-    auto* m = new (std::nothrow) MemoryObject;
-    if (m == nullptr)
-        return nullptr;
+    RefPtr<MemoryObject> m = adopt_ref(new (std::nothrow) MemoryObject);
+    if (!m)
+        return fail(Error::kNoMemory);
     m->frames_ = new (std::nothrow) mm::PhysAddr[pages];
-    if (m->frames_ == nullptr) {
-        m->release();
-        return nullptr;
-    }
+    if (m->frames_ == nullptr)
+        return fail(Error::kNoMemory);
     for (uint64_t i = 0; i < pages; ++i) {
         auto f = mm::frames().alloc_zeroed();
-        if (!f) {
-            m->release();  // frees the pages_ frames allocated so far
-            return nullptr;
-        }
+        if (!f)
+            return fail(Error::kNoMemory);  // m's release frees the pages_ frames so far
         m->frames_[i] = *f;
         m->pages_ = i + 1;
     }
@@ -34,18 +30,16 @@ MemoryObject* MemoryObject::create(uint64_t size) {
 }
 
 MemoryObject::~MemoryObject() {
-    if (parent_ != nullptr) {
-        parent_->release();
-        return;
-    }
+    if (parent_)
+        return;  // a subrange: the parent (released with parent_) owns the frames
     for (uint64_t i = 0; i < pages_; ++i)
         mm::frames().free(frames_[i]);
     delete[] frames_;
 }
 
-bool MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
+Result<void> MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
     if (offset > size() || n > size() - offset)
-        return false;
+        return fail(Error::kInvalidArgument);
     const auto* s = static_cast<const uint8_t*>(src);
     while (n > 0) {
         const uint64_t in_page = offset % mm::kPageSize;
@@ -55,12 +49,12 @@ bool MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
         offset += chunk;
         n -= chunk;
     }
-    return true;
+    return success();
 }
 
-bool MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
+Result<void> MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
     if (offset > size() || n > size() - offset)
-        return false;
+        return fail(Error::kInvalidArgument);
     auto* d = static_cast<uint8_t*>(dst);
     while (n > 0) {
         const uint64_t in_page = offset % mm::kPageSize;
@@ -70,12 +64,12 @@ bool MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
         offset += chunk;
         n -= chunk;
     }
-    return true;
+    return success();
 }
 
 // Moves bytes between the object (from position_) and the request's buffer, page by page
 // through the direct map. The position moves only when every byte arrived.
-OpResult MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
+Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
     const uint64_t avail = position_ < size() ? size() - position_ : 0;
     const uint64_t n = req.buffer.length() < avail ? req.buffer.length() : avail;
     uint64_t done = 0;
@@ -85,73 +79,66 @@ OpResult MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
         const uint64_t chunk =
             n - done < mm::kPageSize - in_page ? n - done : mm::kPageSize - in_page;
         uint8_t* bytes = mm::direct_map<uint8_t>(frames_[at / mm::kPageSize]) + in_page;
-        const bool ok = to_buffer ? req.buffer.copy_into(done, bytes, chunk)
-                                  : req.buffer.copy_out_of(done, bytes, chunk);
+        const bool ok = to_buffer ? req.buffer.copy_into(done, bytes, chunk).ok()
+                                  : req.buffer.copy_out_of(done, bytes, chunk).ok();
         if (!ok)
-            return OpResult::fail(Error::kBadAddress);
+            return fail(Error::kBadAddress);
         done += chunk;
     }
     if (advance)
         position_ += n;
-    return OpResult::success(n);
+    return Result<uint64_t>(n);
 }
 
-OpResult MemoryObject::read(Request& req) {
+Result<uint64_t> MemoryObject::read(Request& req) {
     return transfer(req, true, true);
 }
-OpResult MemoryObject::peek(Request& req) {
+Result<uint64_t> MemoryObject::peek(Request& req) {
     return transfer(req, true, false);
 }
-OpResult MemoryObject::write(Request& req) {
+Result<uint64_t> MemoryObject::write(Request& req) {
     if (req.buffer.length() > 0 && position_ >= size())
-        return OpResult::fail(Error::kTooLarge);
+        return fail(Error::kTooLarge);
     return transfer(req, false, true);
 }
 
-OpResult MemoryObject::get_meta(Request& req) {
+Result<uint64_t> MemoryObject::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return answer_u64(req, size());
-    return OpResult::fail(Error::kInvalidArgument);
+    return fail(Error::kInvalidArgument);
 }
 
-OpResult MemoryObject::seek(Request& req) {
+Result<uint64_t> MemoryObject::seek(Request& req) {
     if (req.arg > size())
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     position_ = req.arg;
-    return OpResult::success(position_);
+    return Result<uint64_t>(position_);
 }
 
-OpResult MemoryObject::create(Request& req) {
+Result<uint64_t> MemoryObject::create(Request& req) {
     uint64_t range[2];
     if (req.buffer.length() != sizeof range)
-        return OpResult::fail(Error::kInvalidArgument);
-    if (!req.buffer.copy_out_of(0, range, sizeof range))
-        return OpResult::fail(Error::kBadAddress);
+        return fail(Error::kInvalidArgument);
+    KEEL_TRY(req.buffer.copy_out_of(0, range, sizeof range));
     const uint64_t offset = range[0], length = range[1];
     if (offset % mm::kPageSize != 0 || length == 0 || offset > size() || length > size() - offset) {
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     }
-    auto* sub = new (std::nothrow) MemoryObject;
-    if (sub == nullptr)
-        return OpResult::fail(Error::kNoMemory);
-    MemoryObject* root = parent_ != nullptr ? parent_ : this;
-    root->retain();
-    sub->parent_ = root;
+    RefPtr<MemoryObject> sub = adopt_ref(new (std::nothrow) MemoryObject);
+    if (!sub)
+        return fail(Error::kNoMemory);
+    sub->parent_ = parent_ ? parent_ : retain_ref(this);
     sub->frames_ = frames_ + offset / mm::kPageSize;
     sub->pages_ = (length + mm::kPageSize - 1) / mm::kPageSize;
-    const abi::Handle h = req.caller->handles().insert(sub, req.rights);
-    sub->release();
-    if (h == 0)
-        return OpResult::fail(Error::kFull);
-    return OpResult::success(h);
+    return KEEL_TRY(req.caller->handles().insert(*sub, req.rights));
 }
 
-OpResult MemoryObject::map(Request& req) {
+Result<uint64_t> MemoryObject::map(Request& req) {
     const bool writable = (req.arg & 1) != 0;
     if (writable && (req.rights & abi::kRightWrite) == 0)
-        return OpResult::fail(Error::kNoRights);
+        return fail(Error::kNoRights);
     if (req.arg > 1)
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     return req.caller->map_memory(*this, 0, writable, false);
 }
 

@@ -14,17 +14,18 @@ namespace keel::obj {
 
 class MemoryObject final : public Object {
   public:
-    // size rounded up to pages; nullptr when 0, above abi::kMaxMemorySize or out of memory.
-    static MemoryObject* create(uint64_t size);
+    // size rounded up to pages: kInvalidArgument (0), kTooLarge (above abi::kMaxMemorySize),
+    // kNoMemory.
+    static Result<RefPtr<MemoryObject>> create(uint64_t size);
 
     abi::Kind kind() const override { return abi::Kind::kMemory; }
-    OpResult read(Request& req) override;
-    OpResult peek(Request& req) override;
-    OpResult write(Request& req) override;
-    OpResult get_meta(Request& req) override;
-    OpResult seek(Request& req) override;
-    OpResult create(Request& req) override;  // buffer = {u64 offset, u64 size}: a subrange
-    OpResult map(Request& req) override;
+    Result<uint64_t> read(Request& req) override;
+    Result<uint64_t> peek(Request& req) override;
+    Result<uint64_t> write(Request& req) override;
+    Result<uint64_t> get_meta(Request& req) override;
+    Result<uint64_t> seek(Request& req) override;
+    Result<uint64_t> create(Request& req) override;  // buffer = {u64 offset, u64 size}: a subrange
+    Result<uint64_t> map(Request& req) override;
 
     uint64_t pages() const { return pages_; }
     uint64_t size() const { return pages_ * mm::kPageSize; }
@@ -32,18 +33,19 @@ class MemoryObject final : public Object {
     // Maps every page into a new kernel window (mm::map_window); nullopt when out of window
     // space or page tables. The caller unmaps it with mm::unmap_window(base, pages()).
     std::optional<mm::VirtAddr> map_kernel_window() const;
-    // Kernel-side access (program loading): false when the range is outside the object.
-    bool write_bytes(uint64_t offset, const void* src, uint64_t n);
-    bool read_bytes(uint64_t offset, void* dst, uint64_t n) const;
+    // Kernel-side access (program loading): kInvalidArgument when the range is outside the
+    // object.
+    Result<void> write_bytes(uint64_t offset, const void* src, uint64_t n);
+    Result<void> read_bytes(uint64_t offset, void* dst, uint64_t n) const;
 
   private:
     MemoryObject() = default;
     ~MemoryObject() override;
-    OpResult transfer(Request& req, bool to_buffer, bool advance);
+    Result<uint64_t> transfer(Request& req, bool to_buffer, bool advance);
 
     mm::PhysAddr* frames_ = nullptr;  // owned unless parent_ is set (then a slice of it)
     uint64_t pages_ = 0;
-    MemoryObject* parent_ = nullptr;  // subranges keep their parent (and its frames) alive
+    RefPtr<MemoryObject> parent_;  // subranges keep their parent (and its frames) alive
     uint64_t position_ = 0;
 };
 

@@ -35,30 +35,30 @@ class Endpoint final : public Object {
     Endpoint(Channel* c, int side) : c_(c), side_(side) {}
     abi::Kind kind() const override { return abi::Kind::kMessagePipe; }
 
-    OpResult read(Request& req) override { return take(req, true); }
-    OpResult peek(Request& req) override { return take(req, false); }
+    Result<uint64_t> read(Request& req) override { return take(req, true); }
+    Result<uint64_t> peek(Request& req) override { return take(req, false); }
 
-    OpResult write(Request& req) override {
+    Result<uint64_t> write(Request& req) override {
         const int to = 1 - side_;
         if (!c_->open[to])
-            return OpResult::fail(Error::kPeerGone);
+            return fail(Error::kPeerGone);
         const uint64_t n = req.buffer.length();
         if (n > abi::kMaxMessageLength)
-            return OpResult::fail(Error::kTooLarge);
+            return fail(Error::kTooLarge);
         if (c_->count[to] == kMaxQueuedMessages)
-            return OpResult::would_block(c_->writable[to]);
+            return obj::would_block(req, c_->writable[to]);
         auto* m = new (std::nothrow) Message{nullptr, n, nullptr};
         if (m == nullptr)
-            return OpResult::fail(Error::kNoMemory);
+            return fail(Error::kNoMemory);
         if (n > 0) {
             m->data = new (std::nothrow) uint8_t[n];
             if (m->data == nullptr) {
                 delete m;
-                return OpResult::fail(Error::kNoMemory);
+                return fail(Error::kNoMemory);
             }
             if (!req.buffer.copy_out_of(0, m->data, n)) {
                 free_message(m);
-                return OpResult::fail(Error::kBadAddress);
+                return fail(Error::kBadAddress);
             }
         }
         if (c_->tail[to] != nullptr)
@@ -68,13 +68,13 @@ class Endpoint final : public Object {
         c_->tail[to] = m;
         ++c_->count[to];
         c_->readable[to].wake_all();
-        return OpResult::success(n);
+        return Result<uint64_t>(n);
     }
 
-    OpResult get_meta(Request& req) override {
+    Result<uint64_t> get_meta(Request& req) override {
         if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
             return answer_u64(req, c_->count[side_]);
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     }
 
   private:
@@ -94,17 +94,17 @@ class Endpoint final : public Object {
             delete c_;
     }
 
-    OpResult take(Request& req, bool consume) {
+    Result<uint64_t> take(Request& req, bool consume) {
         Message* m = c_->head[side_];
         if (m == nullptr) {
             if (!c_->open[1 - side_])
-                return OpResult::fail(Error::kPeerGone);
-            return OpResult::would_block(c_->readable[side_]);
+                return fail(Error::kPeerGone);
+            return obj::would_block(req, c_->readable[side_]);
         }
         if (req.buffer.length() < m->length)
-            return OpResult::fail(Error::kBufferTooSmall);
+            return fail(Error::kBufferTooSmall);
         if (!req.buffer.copy_into(0, m->data, m->length))
-            return OpResult::fail(Error::kBadAddress);
+            return fail(Error::kBadAddress);
         const uint64_t n = m->length;
         if (consume) {
             c_->head[side_] = m->next;
@@ -114,7 +114,7 @@ class Endpoint final : public Object {
             free_message(m);
             c_->writable[side_].wake_all();
         }
-        return OpResult::success(n);
+        return Result<uint64_t>(n);
     }
 
     Channel* c_;
@@ -123,27 +123,23 @@ class Endpoint final : public Object {
 
 }  // namespace
 
-bool create_message_pipe(Object** a, Object** b) {
+Result<ObjectPair> create_message_pipe() {
     auto* c = new (std::nothrow) Channel;
     if (c == nullptr)
-        return false;
-    auto* x = new (std::nothrow) Endpoint(c, 0);
-    auto* y = new (std::nothrow) Endpoint(c, 1);
-    if (x == nullptr || y == nullptr) {
-        if (x != nullptr) {
+        return fail(Error::kNoMemory);
+    ObjectPair ends{adopt_ref<Object>(new (std::nothrow) Endpoint(c, 0)),
+                    adopt_ref<Object>(new (std::nothrow) Endpoint(c, 1))};
+    if (!ends.first || !ends.second) {
+        // Releasing the one end that exists frees the channel: mark the other as never opened.
+        if (ends.first)
             c->open[1] = false;
-            x->release();
-        } else if (y != nullptr) {
+        else if (ends.second)
             c->open[0] = false;
-            y->release();
-        } else {
+        else
             delete c;
-        }
-        return false;
+        return fail(Error::kNoMemory);
     }
-    *a = x;
-    *b = y;
-    return true;
+    return ends;
 }
 
 }  // namespace keel::obj

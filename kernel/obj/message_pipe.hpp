@@ -11,6 +11,7 @@ namespace keel::obj {
 
 inline constexpr uint32_t kMaxQueuedMessages = 16;
 
-bool create_message_pipe(Object** a, Object** b);
+// Two connected message endpoints. kNoMemory.
+Result<ObjectPair> create_message_pipe();
 
 }  // namespace keel::obj

@@ -12,37 +12,36 @@ void Object::release_last() {
         delete this;
 }
 
-bool IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const {
+Result<void> IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const {
     if (offset > length_ || n > length_ - offset)
-        return false;
+        return fail(abi::Error::kBadAddress);
     if (n == 0)
-        return true;
+        return success();
     if (user_)
         return mm::copy_from_user(dst, address_ + offset, n);
     memcpy(dst, reinterpret_cast<const void*>(address_ + offset), n);
-    return true;
+    return success();
 }
 
-bool IoBuffer::copy_into(uint64_t offset, const void* src, uint64_t n) const {
+Result<void> IoBuffer::copy_into(uint64_t offset, const void* src, uint64_t n) const {
     if (offset > length_ || n > length_ - offset)
-        return false;
+        return fail(abi::Error::kBadAddress);
     if (n == 0)
-        return true;
+        return success();
     if (user_)
         return mm::copy_to_user(address_ + offset, src, n);
     memcpy(reinterpret_cast<void*>(address_ + offset), src, n);
-    return true;
+    return success();
 }
 
-OpResult answer_bytes(Request& req, const void* data, uint64_t size) {
+Result<uint64_t> answer_bytes(Request& req, const void* data, uint64_t size) {
     if (req.buffer.length() < size)
-        return OpResult::fail(Error::kBufferTooSmall);
-    if (!req.buffer.copy_into(0, data, size))
-        return OpResult::fail(Error::kBadAddress);
-    return OpResult::success(size);
+        return fail(Error::kBufferTooSmall);
+    KEEL_TRY(req.buffer.copy_into(0, data, size));
+    return Result<uint64_t>(size);
 }
 
-OpResult answer_u64(Request& req, uint64_t value) {
+Result<uint64_t> answer_u64(Request& req, uint64_t value) {
     return answer_bytes(req, &value, sizeof value);
 }
 

@@ -14,7 +14,9 @@
 
 #include <cstdint>
 
+#include "lib/result.hpp"
 #include "obj/io_buffer.hpp"
+#include "obj/ref_ptr.hpp"
 
 namespace keel::sched {
 class WaitQueue;
@@ -28,19 +30,6 @@ namespace keel::obj {
 using abi::Error;
 struct Forward;
 
-// The outcome of one operation: a value, or an error (and for kWouldBlock the queue whose
-// wake-up makes a retry worthwhile).
-struct [[nodiscard]] OpResult {
-    bool ok = true;
-    Error error{};
-    uint64_t value = 0;
-    sched::WaitQueue* wait = nullptr;
-
-    static OpResult success(uint64_t v) { return {true, Error{}, v, nullptr}; }
-    static OpResult fail(Error e) { return {false, e, 0, nullptr}; }
-    static OpResult would_block(sched::WaitQueue& q) { return {false, Error::kWouldBlock, 0, &q}; }
-};
-
 // One operation as the object sees it: already checked against the handle's rights.
 struct Request {
     abi::Op op;
@@ -51,8 +40,19 @@ struct Request {
     // The caller's record of an operation forwarded to a user-space server (obj/served.hpp),
     // kept across retries; nullptr where nothing can be forwarded.
     Forward* forward;
+    // Set by would_block(): the queue whose wake-up makes a retry worthwhile.
+    sched::WaitQueue* wait = nullptr;
 };
 
+// kWouldBlock, naming in req the wait queue to sleep on before retrying (the callers of
+// perform() decide what waiting means: do_io sleeps, a queue parks the submission).
+inline ipc::Unexpected<Error> would_block(Request& req, sched::WaitQueue& q) {
+    req.wait = &q;
+    return fail(Error::kWouldBlock);
+}
+
+// Each operation answers Result<uint64_t>: its value (bytes moved, a new handle, a position,
+// ...) or an error; kWouldBlock comes from would_block() above.
 class Object {
   public:
     Object() = default;
@@ -61,20 +61,29 @@ class Object {
 
     virtual abi::Kind kind() const = 0;
 
-    virtual OpResult read(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult peek(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult write(Request&) { return OpResult::fail(Error::kNotSupported); }
+    virtual Result<uint64_t> read(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> peek(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> write(Request&) { return fail(Error::kNotSupported); }
     // Object-specific keys; kKind and kRights are answered for every object by perform().
-    virtual OpResult get_meta(Request&) { return OpResult::fail(Error::kInvalidArgument); }
-    virtual OpResult set_meta(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult open(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult create(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult destroy(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult seek(Request&) { return OpResult::fail(Error::kNotSupported); }
-    virtual OpResult map(Request&) { return OpResult::fail(Error::kNotSupported); }
+    virtual Result<uint64_t> get_meta(Request&) { return fail(Error::kInvalidArgument); }
+    virtual Result<uint64_t> set_meta(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> open(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> create(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> destroy(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> seek(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> map(Request&) { return fail(Error::kNotSupported); }
 
-    // Reference counting: handles, mappings and the kernel's own pointers each hold one.
-    // The last release destroys the object (its destructor tells peers it is gone).
+    // Reference counting: handles, mappings and the kernel's own pointers each hold one, as a
+    // RefPtr (obj/ref_ptr.hpp), the only code that counts. The last release destroys the
+    // object (its destructor tells peers it is gone).
+    uint32_t references() const { return refs_; }
+
+  protected:
+    virtual ~Object() = default;
+
+  private:
+    template <class>
+    friend class RefPtr;
     void retain() { ++refs_; }
     void release() {
         if (refs_ > 1) [[likely]] {
@@ -83,18 +92,18 @@ class Object {
         }
         release_last();
     }
-    uint32_t references() const { return refs_; }
-
-  protected:
-    virtual ~Object() = default;
-
-  private:
     void release_last();  // the last reference (or a broken count): checks, then destroys
     uint32_t refs_ = 1;   // the creator's
 };
 
+// The two ends of a pipe or message pipe, as created.
+struct ObjectPair {
+    RefPtr<Object> first;
+    RefPtr<Object> second;
+};
+
 // Puts a u64 answer into the request's buffer (get_meta helpers).
-OpResult answer_u64(Request& req, uint64_t value);
-OpResult answer_bytes(Request& req, const void* data, uint64_t size);
+Result<uint64_t> answer_u64(Request& req, uint64_t value);
+Result<uint64_t> answer_bytes(Request& req, const void* data, uint64_t size);
 
 }  // namespace keel::obj

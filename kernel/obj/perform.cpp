@@ -35,40 +35,36 @@ namespace {
 
 // Share: a new handle to the same object, in the caller's table or in a process the caller
 // holds with kRightWrite, with at most the rights of the original.
-OpResult share(proc::Process& caller, const proc::HandleEntry& entry, Request& req) {
+Result<uint64_t> share(proc::Process& caller, const proc::HandleEntry& entry, Request& req) {
     const auto target_handle = static_cast<abi::Handle>(req.arg & 0xffffffffu);
     const auto rights = static_cast<uint32_t>(req.arg >> 32);
     if ((rights & ~abi::kRightsAll) != 0)
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     proc::Process* target = &caller;
     if (target_handle != 0) {
-        const proc::Lookup t = caller.handles().lookup(target_handle);
-        if (!t.ok)
-            return OpResult::fail(t.error);
-        if (t.entry.object->kind() != abi::Kind::kProcess)
-            return OpResult::fail(Error::kInvalidArgument);
-        if ((t.entry.rights & abi::kRightWrite) == 0)
-            return OpResult::fail(Error::kNoRights);
-        target = static_cast<proc::Process*>(t.entry.object);
+        const proc::HandleEntry t = KEEL_TRY(caller.handles().lookup(target_handle));
+        if (t.object->kind() != abi::Kind::kProcess)
+            return fail(Error::kInvalidArgument);
+        if ((t.rights & abi::kRightWrite) == 0)
+            return fail(Error::kNoRights);
+        target = static_cast<proc::Process*>(t.object);
         if (target->ending())
-            return OpResult::fail(Error::kPeerGone);
+            return fail(Error::kPeerGone);
     }
-    const abi::Handle h = target->handles().insert(entry.object, entry.rights & rights);
-    return h == 0 ? OpResult::fail(Error::kFull) : OpResult::success(h);
+    return KEEL_TRY(target->handles().insert(*entry.object, entry.rights & rights));
 }
 
 }  // namespace
 
-OpResult perform(proc::Process& caller, abi::Handle handle, Request& req) {
+Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, Request& req) {
     if (static_cast<uint32_t>(req.op) >= static_cast<uint32_t>(abi::Op::kCount))
-        return OpResult::fail(Error::kInvalidArgument);
-    uint32_t rights = 0;
-    Object* const found = caller.handles().find(handle, &rights);
-    if (found == nullptr) [[unlikely]]
-        return OpResult::fail(caller.handles().lookup(handle).error);
+        return fail(Error::kInvalidArgument);
+    const proc::HandleEntry entry = KEEL_TRY(caller.handles().lookup(handle));
+    const uint32_t rights = entry.rights;
+    Object* const found = entry.object;
     const uint32_t need = rights_needed(req.op);
     if ((rights & need) != need)
-        return OpResult::fail(Error::kNoRights);
+        return fail(Error::kNoRights);
     req.rights = rights;
     req.caller = &caller;
     Object& o = *found;
@@ -86,7 +82,7 @@ OpResult perform(proc::Process& caller, abi::Handle handle, Request& req) {
             if (static_cast<abi::Meta>(req.arg) == abi::Meta::kRights)
                 return answer_u64(req, req.rights);
             if ((req.rights & abi::kRightRead) == 0)
-                return OpResult::fail(Error::kNoRights);
+                return fail(Error::kNoRights);
             return o.get_meta(req);
         case Op::kSetMeta:
             return o.set_meta(req);
@@ -102,13 +98,13 @@ OpResult perform(proc::Process& caller, abi::Handle handle, Request& req) {
             return share(caller, {found, rights}, req);
         case Op::kClose:
             (void)caller.handles().close(handle);
-            return OpResult::success(0);
+            return Result<uint64_t>(0);
         case Op::kMap:
             return o.map(req);
         case Op::kCount:
             break;
     }
-    return OpResult::fail(Error::kInvalidArgument);
+    return fail(Error::kInvalidArgument);
 }
 
 }  // namespace keel::obj

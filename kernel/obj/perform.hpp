@@ -13,6 +13,6 @@ namespace keel::obj {
 uint32_t rights_needed(abi::Op op);
 
 // req.op, req.arg and req.buffer are the caller's; req.rights and req.caller are filled in.
-OpResult perform(proc::Process& caller, abi::Handle handle, Request& req);
+Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, Request& req);
 
 }  // namespace keel::obj

@@ -3,6 +3,8 @@
 // kWouldBlock with a wait queue instead of sleeping.
 #include "obj/perform.hpp"
 
+#include <utility>
+
 #include <keel/c/libc.hpp>
 #include "obj/pipe.hpp"
 #include "proc/process.hpp"
@@ -12,41 +14,42 @@ namespace keel::obj {
 namespace {
 
 KTEST(perform_with_kernel_buffers) {
-    proc::Process* p = proc::Process::create();
-    KASSERT(p != nullptr);
-    Object* r = nullptr;
-    Object* w = nullptr;
-    KASSERT(create_pipe(&r, &w));
-    const abi::Handle hr = p->handles().insert(r, abi::kRightRead);
-    const abi::Handle hw = p->handles().insert(w, abi::kRightWrite);
-    r->release();
-    w->release();
+    auto created = proc::Process::create();
+    KASSERT(created.ok());
+    const RefPtr<proc::Process> p = std::move(created).value();
+    auto pipe = create_pipe();
+    KASSERT(pipe.ok());
+    const abi::Handle hr = *p->handles().insert(*pipe->first, abi::kRightRead);
+    const abi::Handle hw = *p->handles().insert(*pipe->second, abi::kRightWrite);
+    pipe->first.reset();
+    pipe->second.reset();
 
     char in[] = "queued";
     char out[16] = {};
     Request write{abi::Op::kWrite, 0, 0, IoBuffer::kernel(in, 6), nullptr, nullptr};
-    OpResult res = perform(*p, hw, write);
-    KEXPECT(res.ok);
-    KEXPECT_EQ(res.value, 6u);
     Request read{abi::Op::kRead, 0, 0, IoBuffer::kernel(out, sizeof out), nullptr, nullptr};
-    res = perform(*p, hr, read);
-    KEXPECT(res.ok && res.value == 6 && memcmp(out, "queued", 6) == 0);
+    // The value of a success, or -error.
+    auto run = [&](abi::Handle h, Request& req) {
+        const Result<uint64_t> res = perform(*p, h, req);
+        return res.ok() ? static_cast<int64_t>(res.value()) : -static_cast<int64_t>(res.error());
+    };
+    auto error = [](abi::Error e) { return -static_cast<int64_t>(e); };
+    KEXPECT_EQ(run(hw, write), 6);
+    KEXPECT_EQ(run(hr, read), 6);
+    KEXPECT(memcmp(out, "queued", 6) == 0);
     // Empty: no sleeping here, the caller gets the queue to wait on.
-    res = perform(*p, hr, read);
-    KEXPECT(!res.ok && res.error == abi::Error::kWouldBlock && res.wait != nullptr);
+    read.wait = nullptr;
+    KEXPECT_EQ(run(hr, read), error(abi::Error::kWouldBlock));
+    KEXPECT(read.wait != nullptr);
     // The same checks as do_io: rights, stale handles, unknown operations.
-    res = perform(*p, hr, write);
-    KEXPECT(!res.ok && res.error == abi::Error::kNoRights);
+    KEXPECT_EQ(run(hr, write), error(abi::Error::kNoRights));
     Request close{abi::Op::kClose, 0, 0, IoBuffer::none(), nullptr, nullptr};
-    KEXPECT(perform(*p, hw, close).ok);
-    res = perform(*p, hw, write);
-    KEXPECT(!res.ok && res.error == abi::Error::kStaleHandle);
-    res = perform(*p, hr, read);  // the writer is gone: end of stream
-    KEXPECT(res.ok && res.value == 0);
+    KEXPECT(perform(*p, hw, close).ok());
+    KEXPECT_EQ(run(hw, write), error(abi::Error::kStaleHandle));
+    KEXPECT_EQ(run(hr, read), 0);  // the writer is gone: end of stream
     Request bogus{static_cast<abi::Op>(99), 0, 0, IoBuffer::none(), nullptr, nullptr};
-    res = perform(*p, hr, bogus);
-    KEXPECT(!res.ok && res.error == abi::Error::kInvalidArgument);
-    p->release();  // never ran: releases its handles and page tables
+    KEXPECT_EQ(run(hr, bogus), error(abi::Error::kInvalidArgument));
+    // p never ran: dropping it releases its handles and page tables.
 }
 
 }  // namespace

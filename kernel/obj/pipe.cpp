@@ -23,19 +23,19 @@ class PipeEnd final : public Object {
     PipeEnd(PipeCore* core, bool reader) : core_(core), reader_(reader) {}
     abi::Kind kind() const override { return abi::Kind::kPipe; }
 
-    OpResult read(Request& req) override { return take(req, true); }
-    OpResult peek(Request& req) override { return take(req, false); }
+    Result<uint64_t> read(Request& req) override { return take(req, true); }
+    Result<uint64_t> peek(Request& req) override { return take(req, false); }
 
-    OpResult write(Request& req) override {
+    Result<uint64_t> write(Request& req) override {
         if (reader_)
-            return OpResult::fail(Error::kNotSupported);
+            return fail(Error::kNotSupported);
         PipeCore& c = *core_;
         if (!c.reader_open)
-            return OpResult::fail(Error::kPeerGone);
+            return fail(Error::kPeerGone);
         if (req.buffer.length() == 0)
-            return OpResult::success(0);
+            return Result<uint64_t>(0);
         if (c.count == abi::kPipeCapacity)
-            return OpResult::would_block(c.writers);
+            return obj::would_block(req, c.writers);
         const uint64_t room = abi::kPipeCapacity - c.count;
         const uint64_t n = req.buffer.length() < room ? req.buffer.length() : room;
         // Copy into the free part first; count moves only after every byte arrived.
@@ -44,18 +44,18 @@ class PipeEnd final : public Object {
             const uint64_t run = abi::kPipeCapacity - at;
             const uint64_t chunk = n - done < run ? n - done : run;
             if (!req.buffer.copy_out_of(done, c.data + at, chunk))
-                return OpResult::fail(Error::kBadAddress);
+                return fail(Error::kBadAddress);
             done += chunk;
         }
         c.count += n;
         c.readers.wake_all();
-        return OpResult::success(n);
+        return Result<uint64_t>(n);
     }
 
-    OpResult get_meta(Request& req) override {
+    Result<uint64_t> get_meta(Request& req) override {
         if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
             return answer_u64(req, core_->count);
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     }
 
   private:
@@ -71,16 +71,16 @@ class PipeEnd final : public Object {
             delete core_;
     }
 
-    OpResult take(Request& req, bool consume) {
+    Result<uint64_t> take(Request& req, bool consume) {
         if (!reader_)
-            return OpResult::fail(Error::kNotSupported);
+            return fail(Error::kNotSupported);
         PipeCore& c = *core_;
         if (req.buffer.length() == 0)
-            return OpResult::success(0);
+            return Result<uint64_t>(0);
         if (c.count == 0) {
             if (!c.writer_open)
-                return OpResult::success(0);  // end of stream
-            return OpResult::would_block(c.readers);
+                return Result<uint64_t>(0);  // end of stream
+            return obj::would_block(req, c.readers);
         }
         const uint64_t n = req.buffer.length() < c.count ? req.buffer.length() : c.count;
         for (uint64_t done = 0; done < n;) {
@@ -88,7 +88,7 @@ class PipeEnd final : public Object {
             const uint64_t run = abi::kPipeCapacity - at;
             const uint64_t chunk = n - done < run ? n - done : run;
             if (!req.buffer.copy_into(done, c.data + at, chunk))
-                return OpResult::fail(Error::kBadAddress);
+                return fail(Error::kBadAddress);
             done += chunk;
         }
         if (consume) {
@@ -96,7 +96,7 @@ class PipeEnd final : public Object {
             c.count -= n;
             c.writers.wake_all();
         }
-        return OpResult::success(n);
+        return Result<uint64_t>(n);
     }
 
     PipeCore* core_;
@@ -105,28 +105,23 @@ class PipeEnd final : public Object {
 
 }  // namespace
 
-bool create_pipe(Object** read_end, Object** write_end) {
+Result<ObjectPair> create_pipe() {
     auto* core = new (std::nothrow) PipeCore;
     if (core == nullptr)
-        return false;
-    auto* r = new (std::nothrow) PipeEnd(core, true);
-    auto* w = new (std::nothrow) PipeEnd(core, false);
-    if (r == nullptr || w == nullptr) {
+        return fail(Error::kNoMemory);
+    ObjectPair ends{adopt_ref<Object>(new (std::nothrow) PipeEnd(core, true)),
+                    adopt_ref<Object>(new (std::nothrow) PipeEnd(core, false))};
+    if (!ends.first || !ends.second) {
         // Releasing the one end that exists frees the core: mark the other as never opened.
-        if (r != nullptr) {
+        if (ends.first)
             core->writer_open = false;
-            r->release();
-        } else if (w != nullptr) {
+        else if (ends.second)
             core->reader_open = false;
-            w->release();
-        } else {
+        else
             delete core;
-        }
-        return false;
+        return fail(Error::kNoMemory);
     }
-    *read_end = r;
-    *write_end = w;
-    return true;
+    return ends;
 }
 
 }  // namespace keel::obj

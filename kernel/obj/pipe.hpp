@@ -9,6 +9,7 @@
 namespace keel::obj {
 
 // Creates a connected pair; false without memory.
-bool create_pipe(Object** read_end, Object** write_end);
+// A pipe: first the read end, second the write end. kNoMemory.
+Result<ObjectPair> create_pipe();
 
 }  // namespace keel::obj

@@ -3,11 +3,9 @@
 #include <ipc/layout.hpp>
 
 #include <new>
+#include <utility>
 
-#include "mm/paging.hpp"
-#include "obj/memory.hpp"
 #include "obj/perform.hpp"
-#include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 
 namespace keel::obj {
@@ -18,70 +16,38 @@ constexpr uint16_t kOpLimit = abi::queue_opcode(abi::Op::kCount);
 
 }  // namespace
 
-OpResult Queue::create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
-                       uint64_t* user_address, uint64_t* size) {
-    ipc::Layout layout;
-    const OpResult checked = check_queue_geometry(g, 1, &layout);
-    if (!checked.ok)
-        return checked;
-    const ipc::Geometry geometry = layout.geometry;
-
-    auto* q = new (std::nothrow) Queue;
-    if (q == nullptr)
-        return OpResult::fail(Error::kNoMemory);
+Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g) {
+    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 1, &ipc::Server::private_size));
+    RefPtr<Queue> q = adopt_ref(new (std::nothrow) Queue(std::move(region)));
+    if (!q)
+        return fail(Error::kNoMemory);
     q->owner_ = &owner;
-    q->geometry_ = geometry;
-    q->size_ = layout.total_size;
-    q->storage_size_ = ipc::Server::private_size(geometry);
-    q->storage_ = new (std::nothrow) std::byte[q->storage_size_];
     q->parked_ = new (std::nothrow) Parked[g.capacity];
-    q->region_ = MemoryObject::create(q->size_);
-    if (q->storage_ == nullptr || q->parked_ == nullptr || q->region_ == nullptr) {
-        q->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    const auto window = q->region_->map_kernel_window();
-    if (!window) {
-        q->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    q->window_ = *window;
-    q->pages_ = q->region_->pages();
-    const OpResult mapped = owner.map_memory(*q->region_, 0, true, false);
-    if (!mapped.ok) {
-        q->release();
-        return mapped;
-    }
-    *user_address = mapped.value;
-    *size = q->size_;
-    *out = q;
-    return OpResult::success(0);
+    if (q->parked_ == nullptr)
+        return fail(Error::kNoMemory);
+    KEEL_TRY(q->region_.map_user(owner));
+    return q;
 }
 
 Queue::~Queue() {
     if (attached_)
         server_.close();
-    if (pages_ != 0)
-        mm::unmap_window(window_, pages_);
-    if (region_ != nullptr)
-        region_->release();
     for (uint32_t i = 0; i < parked_count_; ++i)
         Served::abandon(parked_[i].forward);  // a forwarded operation is cancelled at its server
-    delete[] storage_;
     delete[] parked_;
-}
+}  // then region_ goes
 
-OpResult Queue::get_meta(Request& req) {
+Result<uint64_t> Queue::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
-        return answer_u64(req, size_);
-    return OpResult::fail(Error::kInvalidArgument);
+        return answer_u64(req, region_.size());
+    return fail(Error::kInvalidArgument);
 }
 
-void Queue::finish(uint32_t op, const OpResult& r) {
+void Queue::finish(uint32_t op, const Result<uint64_t>& r) {
     const uint16_t status =
-        r.ok ? static_cast<uint16_t>(ipc::abi::Status::Ok) : abi::queue_error_status(r.error);
+        r.ok() ? static_cast<uint16_t>(ipc::abi::Status::Ok) : abi::queue_error_status(r.error());
     // Cannot fail: op is one we took and have not completed.
-    (void)server_.complete(op, status, r.ok ? r.value : 0);
+    (void)server_.complete(op, status, r.ok() ? r.value() : 0);
 }
 
 bool Queue::run(Parked& parked) {
@@ -99,9 +65,9 @@ bool Queue::run(Parked& parked) {
                 bytes.empty() ? IoBuffer::none() : IoBuffer::kernel(bytes.data(), bytes.size()),
                 owner_,
                 &parked.forward};
-    const OpResult r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
-    if (!r.ok && r.error == Error::kWouldBlock && r.wait != nullptr) {
-        last_wait_ = r.wait;
+    const Result<uint64_t> r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
+    if (!r.ok() && r.error() == Error::kWouldBlock && req.wait != nullptr) {
+        last_wait_ = req.wait;
         return false;
     }
     Served::abandon(parked.forward);  // no-op unless the handle went away meanwhile
@@ -109,16 +75,16 @@ bool Queue::run(Parked& parked) {
     return true;
 }
 
-bool Queue::attach() {
-    const std::span<std::byte> region{mm::VirtAddr{window_}.as<std::byte>(), size_};
-    const std::span<std::byte> storage{storage_, storage_size_};
-    attached_ = server_.attach(region, storage, geometry_, kOpLimit).ok();
-    return attached_;
+Result<void> Queue::attach() {
+    if (!server_.attach(region_.shared(), region_.storage(), region_.geometry(), kOpLimit))
+        return fail(Error::kProtocol);
+    attached_ = true;
+    return success();
 }
 
-OpResult Queue::process() {
-    if (!attached_ && !attach()) [[unlikely]]
-        return OpResult::fail(Error::kProtocol);
+Result<uint64_t> Queue::process() {
+    if (!attached_) [[unlikely]]
+        KEEL_TRY(attach());
     const uint32_t start = server_.cq_tail();
     last_wait_ = nullptr;
     // Drain once (Nop, Cancel and malformed submissions are answered inside poll), take
@@ -133,17 +99,17 @@ OpResult Queue::process() {
     const auto drained = server_.poll();
     if (!drained) {
         server_.publish();
-        return OpResult::fail(drained.error() == ipc::Error::ProtocolViolation ? Error::kProtocol
-                                                                               : Error::kPeerGone);
+        return fail(drained.error() == ipc::Error::ProtocolViolation ? Error::kProtocol
+                                                                     : Error::kPeerGone);
     }
     if (server_.queued() == 0 && parked_count_ == 0)
-        return OpResult::success(server_.cq_tail() - start);  // poll published its completions
+        return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions
     return run_parked(start);
 }
 
 // The rest of a round, out of line so that a round of Nops, Cancels and malformed submissions
 // (all answered inside poll) stays a short function.
-OpResult Queue::run_parked(uint32_t start) {
+Result<uint64_t> Queue::run_parked(uint32_t start) {
     // At most `capacity` operations are ever taken, so the list cannot overflow.
     while (server_.queued() != 0) {
         auto op = server_.take();
@@ -154,7 +120,7 @@ OpResult Queue::run_parked(uint32_t start) {
         p.forward = {};
     }
     if (parked_count_ == 0)
-        return OpResult::success(server_.cq_tail() - start);  // poll published its completions
+        return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions
     for (;;) {
         bool progress = false;
         uint32_t kept = 0;
@@ -162,7 +128,7 @@ OpResult Queue::run_parked(uint32_t start) {
             if (run(parked_[i]))
                 progress = true;
             else if (kept != i)
-                parked_[kept++] = parked_[i];
+                parked_[kept++] = std::move(parked_[i]);
             else
                 ++kept;
         }
@@ -171,7 +137,7 @@ OpResult Queue::run_parked(uint32_t start) {
             break;
     }
     server_.publish();
-    return OpResult::success(server_.cq_tail() - start);
+    return Result<uint64_t>(server_.cq_tail() - start);
 }
 
 }  // namespace keel::obj

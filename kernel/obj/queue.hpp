@@ -24,6 +24,7 @@
 
 #include "mm/address.hpp"
 #include "obj/object.hpp"
+#include "obj/queue_region.hpp"
 #include "obj/served.hpp"
 
 namespace keel::sched {
@@ -32,17 +33,16 @@ class WaitQueue;
 
 namespace keel::obj {
 
-class MemoryObject;
-
 class Queue final : public Object {
   public:
-    // A new queue for `owner` with region mapped into it (*user_address). kInvalidArgument
+    // A new queue for `owner`, its region mapped into it (region()). kInvalidArgument
     // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory.
-    static OpResult create(proc::Process& owner, const abi::QueueGeometry& g, Queue** out,
-                           uint64_t* user_address, uint64_t* size);
+    static Result<RefPtr<Queue>> create(proc::Process& owner, const abi::QueueGeometry& g);
+    // The region's user address and size (QueueInfo).
+    const QueueRegion& region() const { return region_; }
 
     abi::Kind kind() const override { return abi::Kind::kQueue; }
-    OpResult get_meta(Request& req) override;  // kSize: the region's bytes
+    Result<uint64_t> get_meta(Request& req) override;  // kSize: the region's bytes
 
     // One round: attaches to the region on first use, drains every published submission,
     // performs what was taken and retries the parked operations (oldest first, again while
@@ -50,7 +50,7 @@ class Queue final : public Object {
     // posted. kProtocol: the header is not a valid one of this geometry (not attached yet),
     // or the client's tail or head is impossible (nothing consumed; every call fails the same
     // way until the client repairs it). kPeerGone: the client announced closing.
-    OpResult process();
+    Result<uint64_t> process();
     // The wait queue the last round's last parked operation would block on (valid only until
     // the caller sleeps or returns: objects may go away), or nullptr when nothing is parked.
     sched::WaitQueue* blocker() const { return parked_count_ > 0 ? last_wait_ : nullptr; }
@@ -58,23 +58,18 @@ class Queue final : public Object {
     proc::Process* owner() const { return owner_; }
 
   private:
-    Queue() = default;
+    explicit Queue(QueueRegion region) : region_(std::move(region)) {}
     ~Queue() override;
     // Performs a taken operation; true when it finished (completion posted), false when parked.
     struct Parked;
     bool run(Parked& parked);
-    [[gnu::noinline]] OpResult run_parked(uint32_t start);
-    [[gnu::noinline]] bool attach();  // ipc::Server::attach on the region, at the first round
-    void finish(uint32_t op, const OpResult& r);
+    [[gnu::noinline]] Result<uint64_t> run_parked(uint32_t start);
+    // ipc::Server::attach on the region, at the first round; kProtocol when it is refused.
+    [[gnu::noinline]] Result<void> attach();
+    void finish(uint32_t op, const Result<uint64_t>& r);
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
-    MemoryObject* region_ = nullptr;
-    mm::VirtAddr window_{0};
-    uint64_t pages_ = 0;
-    uint64_t size_ = 0;
-    ipc::Geometry geometry_{};
-    std::byte* storage_ = nullptr;  // the Server's private storage
-    uint64_t storage_size_ = 0;
+    QueueRegion region_;              // before server_: the endpoint closes first
     ipc::Server server_;
     bool attached_ = false;
     struct Parked {

@@ -2,19 +2,17 @@
 
 namespace keel::obj {
 
-OpResult check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity,
-                              ipc::Layout* layout) {
+Result<ipc::Layout> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity) {
     if (g.reserved != 0 || g.capacity < min_capacity || g.capacity > abi::kMaxQueueCapacity ||
         g.buffer_count > abi::kMaxQueueBuffers || g.buffer_size > abi::kMaxIoLength) {
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     }
     const auto computed = ipc::Layout::compute({g.capacity, g.buffer_count, g.buffer_size});
     if (!computed)
-        return OpResult::fail(Error::kInvalidArgument);
+        return fail(Error::kInvalidArgument);
     if (computed->total_size > abi::kMaxQueueRegion)
-        return OpResult::fail(Error::kTooLarge);
-    *layout = computed.value();
-    return OpResult::success(0);
+        return fail(Error::kTooLarge);
+    return computed.value();
 }
 
 }  // namespace keel::obj

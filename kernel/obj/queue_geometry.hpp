@@ -11,10 +11,9 @@
 
 namespace keel::obj {
 
-// On success *layout describes the region. Errors: kInvalidArgument (reserved field set,
-// capacity below min_capacity or above the limit, too many or too large buffers, a geometry
-// ipc refuses), kTooLarge (the region would exceed abi::kMaxQueueRegion).
-OpResult check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity,
-                              ipc::Layout* layout);
+// The layout of the region. Errors: kInvalidArgument (reserved field set, capacity below
+// min_capacity or above the limit, too many or too large buffers, a geometry ipc refuses),
+// kTooLarge (the region would exceed abi::kMaxQueueRegion).
+Result<ipc::Layout> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity);
 
 }  // namespace keel::obj

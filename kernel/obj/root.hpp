@@ -11,31 +11,35 @@ inline constexpr uint32_t kMaxRootEntries = 32;
 
 class Root final : public Object {
   public:
-    static Root* create();
+    // kNoMemory.
+    static Result<RefPtr<Root>> create();
 
     abi::Kind kind() const override { return abi::Kind::kRoot; }
-    OpResult read(Request& req) override;
-    OpResult peek(Request& req) override { return read(req); }
-    OpResult get_meta(Request& req) override;
-    OpResult open(Request& req) override;     // buffer = name
-    OpResult create(Request& req) override;   // buffer = name, arg = handle to bind
-    OpResult destroy(Request& req) override;  // buffer = name
+    Result<uint64_t> read(Request& req) override;
+    Result<uint64_t> peek(Request& req) override { return read(req); }
+    Result<uint64_t> get_meta(Request& req) override;
+    Result<uint64_t> open(Request& req) override;     // buffer = name
+    Result<uint64_t> create(Request& req) override;   // buffer = name, arg = handle to bind
+    Result<uint64_t> destroy(Request& req) override;  // buffer = name
 
-    // Kernel-side binding (boot: init's root). False when full or the name is taken/bad.
-    bool bind(const char* name, uint64_t length, Object* object, uint32_t rights);
+    // Binds name to object (a new reference) with rights: kInvalidArgument (bad name), kExists,
+    // kFull. Kernel-side too (boot: init's root).
+    Result<void> bind(const char* name, uint64_t length, Object& object, uint32_t rights);
 
   private:
     struct Entry {
-        char name[abi::kMaxNameLength];
-        uint64_t length;
-        Object* object;  // null: free
-        uint32_t rights;
+        char name[abi::kMaxNameLength] = {};
+        uint64_t length = 0;
+        RefPtr<Object> object;  // null: free
+        uint32_t rights = 0;
     };
     Root() = default;
-    ~Root() override;
+    ~Root() override = default;
     Entry* find(const char* name, uint64_t length);
+    // The entry the request's buffer names: the errors of read_name, or kNotFound.
+    Result<Entry*> named(Request& req);
 
-    Entry entries_[kMaxRootEntries] = {};
+    Entry entries_[kMaxRootEntries];
 };
 
 }  // namespace keel::obj

@@ -1,13 +1,12 @@
 #include "obj/served.hpp"
 
 #include <ipc/layout.hpp>
+#include <ipc/rules.hpp>
 
 #include <new>
 #include <utility>
 
-#include "mm/paging.hpp"
 #include "obj/memory.hpp"
-#include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
 
@@ -18,22 +17,17 @@ namespace {
 // The server's end. Closing its last handle (or the server's death) ends the service.
 class Port final : public Object {
   public:
-    explicit Port(Served* s) : served_(s) {}
+    explicit Port(RefPtr<Served> s) : served_(std::move(s)) {}
     abi::Kind kind() const override { return abi::Kind::kPort; }
-    Served* served() const { return served_; }
+    Served* served() const { return served_.get(); }
 
   private:
-    ~Port() override {
-        served_->server_gone();
-        served_->release();
-    }
-    Served* served_;
+    ~Port() override { served_->server_gone(); }  // then served_ drops the port's reference
+    RefPtr<Served> served_;
 };
 
-constexpr uint16_t kSlotMask = 0xffff;
-
-OpResult submit_failed(ipc::Error e) {
-    return OpResult::fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
+ipc::Unexpected<Error> submit_failed(ipc::Error e) {
+    return fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
 }
 
 }  // namespace
@@ -42,59 +36,27 @@ Served* served_of_port(Object& o) {
     return o.kind() == abi::Kind::kPort ? static_cast<Port&>(o).served() : nullptr;
 }
 
-OpResult Served::create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
-                        Object** port, uint64_t* user_address, uint64_t* size) {
+Result<Served::Created> Served::create(proc::Process& server, const abi::QueueGeometry& g) {
     // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
     // its Cancel.
-    ipc::Layout layout;
-    const OpResult checked = check_queue_geometry(g, 2, &layout);
-    if (!checked.ok)
-        return checked;
-    const ipc::Geometry geometry = layout.geometry;
-    auto* s = new (std::nothrow) Served;
-    if (s == nullptr)
-        return OpResult::fail(Error::kNoMemory);
+    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 2, &ipc::Client::private_size));
+    RefPtr<Served> s = adopt_ref(new (std::nothrow) Served(std::move(region)));
+    if (!s)
+        return fail(Error::kNoMemory);
     s->server_ = &server;
-    s->size_ = layout.total_size;
-    const size_t storage_size = ipc::Client::private_size(geometry);
-    s->storage_ = new (std::nothrow) std::byte[storage_size];
     s->slots_ = new (std::nothrow) Slot[g.capacity];
-    s->region_ = MemoryObject::create(s->size_);
-    if (s->storage_ == nullptr || s->slots_ == nullptr || s->region_ == nullptr) {
-        s->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    const auto window = s->region_->map_kernel_window();
-    if (!window) {
-        s->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    s->window_ = *window;
-    s->pages_ = s->region_->pages();
+    if (s->slots_ == nullptr)
+        return fail(Error::kNoMemory);
     // The kernel lays the queue out: it is the client. The server attaches to what it finds.
-    if (!s->client_.create({s->window_.as<std::byte>(), s->size_}, {s->storage_, storage_size},
-                           geometry)) {
-        s->release();
-        return OpResult::fail(Error::kInvalidArgument);
-    }
+    if (!s->client_.create(s->region_.shared(), s->region_.storage(), s->region_.geometry()))
+        return fail(Error::kInvalidArgument);
     s->created_ = true;
-    auto* p = new (std::nothrow) Port(s);
-    if (p == nullptr) {
-        s->release();
-        return OpResult::fail(Error::kNoMemory);
-    }
-    s->retain();  // the port's
-    const OpResult mapped = server.map_memory(*s->region_, 0, true, false);
-    if (!mapped.ok) {
-        p->release();  // ends the service and drops the port's reference
-        s->release();
-        return mapped;
-    }
-    *user_address = mapped.value;
-    *size = s->size_;
-    *served = s;
-    *port = p;
-    return OpResult::success(0);
+    RefPtr<Object> port = adopt_ref<Object>(new (std::nothrow) Port(s));
+    if (!port)
+        return fail(Error::kNoMemory);
+    // On failure the port goes first (ending the service), then the served object.
+    KEEL_TRY(s->region_.map_user(server));
+    return Created{std::move(port), std::move(s)};
 }
 
 Served::~Served() {
@@ -102,12 +64,7 @@ Served::~Served() {
     delete[] slots_;
     if (created_)
         client_.close();
-    if (pages_ != 0)
-        mm::unmap_window(window_, pages_);
-    if (region_ != nullptr)
-        region_->release();
-    delete[] storage_;
-}
+}  // then region_ goes
 
 bool Served::collect() {
     if (!created_)
@@ -129,7 +86,7 @@ bool Served::collect() {
         any = true;
         if (r->is_cancel)
             continue;
-        Slot& s = slots_[r->tag & kSlotMask];
+        Slot& s = slots_[ipc::rules::tag_slot_index(r->tag)];
         if (s.tag != r->tag || s.state == kFree || s.state == kDone)
             continue;  // cannot happen: ipc/ validated the tag against its own pending slots
         if (s.state == kOrphan) {
@@ -159,102 +116,115 @@ void Served::server_gone() {
     work_.wake_all();
 }
 
-OpResult Served::forward(Request& req) {
+Result<uint64_t> Served::forward(Request& req) {
     if (req.forward == nullptr)
-        return OpResult::fail(Error::kNotSupported);
+        return fail(Error::kNotSupported);
     Forward& f = *req.forward;
     // The caller's handle now names another served object (closed and reused between
     // retries): the old operation is abandoned, this one starts afresh.
-    if (f.served != nullptr && f.served != this)
+    if (f.started() && f.served.get() != this)
         abandon(f);
-    // The server's completions are collected by its ServeSync; here only when they could
-    // change the answer (no room for a new operation, or ours still pending), so the common
-    // path never reads an empty completion ring.
-    if (f.served == nullptr) {
+    return f.started() ? finish(req, f) : begin(req, f);
+}
+
+// The server's completions are collected by its ServeSync; begin() and finish() collect only
+// when that could change the answer (no room for a new operation, or ours still pending), so
+// the common path never reads an empty completion ring.
+Result<uint64_t> Served::begin(Request& req, Forward& f) {
+    if (gone_)
+        return fail(Error::kPeerGone);
+    if (req.buffer.length() > 0 &&
+        (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
+        return fail(Error::kTooLarge);
+    // One credit stays in reserve per operation in flight, for its Cancel.
+    if (2 * (in_flight_ + 1) > client_.capacity()) {
+        if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
+            return obj::would_block(req, done_);
         if (gone_)
-            return OpResult::fail(Error::kPeerGone);
-        if (req.buffer.length() > 0 &&
-            (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
-            return OpResult::fail(Error::kTooLarge);
-        // One credit stays in reserve per operation in flight, for its Cancel.
-        if (2 * (in_flight_ + 1) > client_.capacity()) {
-            if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
-                return OpResult::would_block(done_);
-            if (gone_)
-                return OpResult::fail(Error::kPeerGone);
-        }
-        ipc::Request r;
-        r.opcode = abi::queue_opcode(req.op);
-        r.length = static_cast<uint32_t>(req.buffer.length());
-        r.args[0] = req.arg;
-        uint32_t tag = 0;
-        if (req.buffer.length() > 0) {
-            if (client_.pooled_buffers() == 0 &&
-                (!collect() || gone_ || client_.pooled_buffers() == 0))
-                return gone_ ? OpResult::fail(Error::kPeerGone) : OpResult::would_block(done_);
-            auto got = client_.acquire();
-            if (!got)
-                return OpResult::would_block(done_);
-            if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
-                if (!req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()))
-                    return OpResult::fail(Error::kBadAddress);  // the buffer returns to the pool
-            }
-            // On failure the buffer stays in *got and returns to the pool with it.
-            auto t = client_.submit(r, std::move(*got));
-            if (!t)
-                return submit_failed(t.error());
-            tag = *t;
-        } else {
-            auto t = client_.submit(r);
-            if (!t)
-                return submit_failed(t.error());
-            tag = *t;
-        }
-        client_.publish();
-        Slot& s = slots_[tag & kSlotMask];
-        s.state = kPending;
-        s.tag = tag;
-        ++in_flight_;
-        ++submitted_;
-        retain();
-        f = {this, tag};
-        work_.wake_all();
-        return OpResult::would_block(done_);
+            return fail(Error::kPeerGone);
     }
-    Slot& s = slots_[f.tag & kSlotMask];
+    const uint32_t tag = KEEL_TRY(submit(req));
+    client_.publish();
+    Slot& s = slots_[ipc::rules::tag_slot_index(tag)];
+    s.state = kPending;
+    s.tag = tag;
+    ++in_flight_;
+    ++submitted_;
+    f = {retain_ref(this), tag};
+    work_.wake_all();
+    return obj::would_block(req, done_);
+}
+
+// Submits req to the server (a write's bytes copied into an owned buffer): the tag, or why not
+// (kWouldBlock when no buffer is free yet).
+Result<uint32_t> Served::submit(Request& req) {
+    ipc::Request r;
+    r.opcode = abi::queue_opcode(req.op);
+    r.length = static_cast<uint32_t>(req.buffer.length());
+    r.args[0] = req.arg;
+    if (req.buffer.length() == 0) {
+        auto t = client_.submit(r);
+        if (!t)
+            return submit_failed(t.error());
+        return *t;
+    }
+    if (client_.pooled_buffers() == 0 && (!collect() || gone_ || client_.pooled_buffers() == 0))
+        return gone_ ? fail(Error::kPeerGone) : obj::would_block(req, done_);
+    auto got = client_.acquire();
+    if (!got)
+        return obj::would_block(req, done_);
+    if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
+        // On failure the buffer returns to the pool with *got.
+        KEEL_TRY(req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()));
+    }
+    // On failure the buffer stays in *got and returns to the pool with it.
+    auto t = client_.submit(r, std::move(*got));
+    if (!t)
+        return submit_failed(t.error());
+    return *t;
+}
+
+Result<uint64_t> Served::finish(Request& req, Forward& f) {
+    Slot& s = slots_[ipc::rules::tag_slot_index(f.tag)];
     if (s.state == kPending && (!collect() || s.state == kPending))
-        return OpResult::would_block(done_);
-    // Done: the result is the server's, a read's bytes come back through the caller's buffer.
-    OpResult result = OpResult::fail(Error::kProtocol);
-    const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
-    if (s.status == ok) {
-        result = OpResult::success(s.value);
-        const bool reads =
-            req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
-        if (reads && s.buffer.valid()) {
-            // The server's value is its claim: never more than the caller's length comes back.
-            const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
-            result = req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n)
-                         ? OpResult::success(n)
-                         : OpResult::fail(Error::kBadAddress);
-        }
-    } else if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone)) {
-        result = OpResult::fail(Error::kPeerGone);
-    } else if (Error e{}; abi::decode_queue_error(s.status, &e)) {
-        result = OpResult::fail(e);
-    }
+        return obj::would_block(req, done_);
+    const Result<uint64_t> result = answer(s, req);
     s.buffer.reset();
     s.state = kFree;
     --in_flight_;
+    // The caller's in-flight reference, dropped on return; a handle still holds the object.
+    const RefPtr<Served> self = std::move(f.served);
     f = {};
     done_.wake_all();  // room for a waiting submitter
-    release();         // the caller's in-flight reference; a handle still holds the object
     return result;
 }
 
+// The server's answer to a finished operation: its status as the caller's result, a read's
+// bytes copied back through the caller's buffer.
+Result<uint64_t> Served::answer(const Slot& s, Request& req) {
+    const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
+    if (s.status == ok) {
+        const bool reads =
+            req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
+        if (!reads || !s.buffer.valid())
+            return s.value;
+        // The server's value is its claim: never more than the caller's length comes back.
+        const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
+        KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
+        return n;
+    }
+    if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone))
+        return fail(Error::kPeerGone);
+    // A valid failure status carries its error; anything else the server wrote is a protocol
+    // violation.
+    Error e = Error::kProtocol;
+    (void)abi::decode_queue_error(s.status, &e);
+    return fail(e);
+}
+
 void Served::abandon_slow(Forward& f) {
-    Served* s = f.served;
-    Slot& slot = s->slots_[f.tag & kSlotMask];
+    const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
+    Slot& slot = s->slots_[ipc::rules::tag_slot_index(f.tag)];
     if (slot.state == kDone) {
         slot.buffer.reset();
         slot.state = kFree;
@@ -268,23 +238,22 @@ void Served::abandon_slow(Forward& f) {
     }
     f = {};
     s->done_.wake_all();
-    s->release();
 }
 
-OpResult Served::sync(bool wait, uint64_t deadline) {
+Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {
     collect();
     while (wait && submitted_ == synced_ && !gone_) {
         // Woken by a submission (or the end of the service): the completions this server
         // posts meanwhile are collected by its next ServeSync.
         const sched::WakeReason why = sched::block(&work_, deadline);
         if (why == sched::WakeReason::kInterrupted)
-            return OpResult::fail(Error::kPeerGone);
+            return fail(Error::kPeerGone);
         if (why == sched::WakeReason::kTimedOut)
-            return OpResult::fail(Error::kTimedOut);
+            return fail(Error::kTimedOut);
     }
     const uint64_t n = submitted_ - synced_;
     synced_ = submitted_;
-    return OpResult::success(n);
+    return Result<uint64_t>(n);
 }
 
 }  // namespace keel::obj

@@ -27,6 +27,7 @@
 
 #include "mm/address.hpp"
 #include "obj/object.hpp"
+#include "obj/queue_region.hpp"
 #include "sched/wait_queue.hpp"
 
 namespace keel::obj {
@@ -36,45 +37,57 @@ class Served;
 
 // One caller's forwarded operation, kept by the caller between retries. Plain data.
 struct Forward {
-    Served* served = nullptr;  // retained while an operation is in flight
+    RefPtr<Served> served;  // while an operation is in flight
     uint32_t tag = 0;
+    bool started() const { return served != nullptr; }
 };
 
 class Served final : public Object {
   public:
-    // A new served object and its port for `server`, the region mapped into it at
-    // *user_address. Errors as Queue::create.
-    static OpResult create(proc::Process& server, const abi::QueueGeometry& g, Served** served,
-                           Object** port, uint64_t* user_address, uint64_t* size);
+    // A new served object and its port for `server`, the region mapped into it (region()).
+    // Errors as Queue::create.
+    struct Created {
+        RefPtr<Object> port;
+        RefPtr<Served> served;
+    };
+    static Result<Created> create(proc::Process& server, const abi::QueueGeometry& g);
+    const QueueRegion& region() const { return region_; }
 
     abi::Kind kind() const override { return abi::Kind::kServed; }
-    OpResult read(Request& req) override { return forward(req); }
-    OpResult peek(Request& req) override { return forward(req); }
-    OpResult write(Request& req) override { return forward(req); }
-    OpResult seek(Request& req) override { return forward(req); }
-    OpResult get_meta(Request& req) override { return forward(req); }
-    OpResult set_meta(Request& req) override { return forward(req); }
+    Result<uint64_t> read(Request& req) override { return forward(req); }
+    Result<uint64_t> peek(Request& req) override { return forward(req); }
+    Result<uint64_t> write(Request& req) override { return forward(req); }
+    Result<uint64_t> seek(Request& req) override { return forward(req); }
+    Result<uint64_t> get_meta(Request& req) override { return forward(req); }
+    Result<uint64_t> set_meta(Request& req) override { return forward(req); }
 
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
     static void abandon(Forward& f) {
-        if (f.served != nullptr)
+        if (f.started())
             abandon_slow(f);
     }
 
     // ServeSync: reaps the server's completions (waking the callers) and, with wait, sleeps
     // until something was submitted since the last sync or the deadline (0: none). Returns the
     // submissions made since the last sync, or kPeerGone / kTimedOut / kProtocol.
-    OpResult sync(bool wait, uint64_t deadline);
+    Result<uint64_t> sync(bool wait, uint64_t deadline);
     proc::Process* server() const { return server_; }
 
     // The Port's end: the server is gone (see above).
     void server_gone();
 
   private:
-    Served() = default;
+    explicit Served(QueueRegion region) : region_(std::move(region)) {}
     ~Served() override;
     static void abandon_slow(Forward& f);
-    OpResult forward(Request& req);
+    // Every operation: begin() on a fresh Forward record (submits, answers kWouldBlock), finish()
+    // on one in flight (kWouldBlock until the server completed it, then its answer).
+    Result<uint64_t> forward(Request& req);
+    Result<uint64_t> begin(Request& req, Forward& f);
+    Result<uint32_t> submit(Request& req);
+    Result<uint64_t> finish(Request& req, Forward& f);
+    struct Slot;
+    Result<uint64_t> answer(const Slot& s, Request& req);
     // Reaps the server's completions into the slots; true when it reaped any (then the
     // callers waiting on done_ were woken).
     bool collect();
@@ -89,15 +102,11 @@ class Served final : public Object {
     };
 
     proc::Process* server_ = nullptr;  // not counted: cleared by server_gone()
-    MemoryObject* region_ = nullptr;
-    mm::VirtAddr window_{0};
-    uint64_t pages_ = 0;
-    uint64_t size_ = 0;
-    std::byte* storage_ = nullptr;
+    QueueRegion region_;               // before client_: the endpoint closes first
     ipc::Client client_;
     bool created_ = false;
     bool gone_ = false;
-    Slot* slots_ = nullptr;  // [capacity], by the client's slot (tag & 0xffff)
+    Slot* slots_ = nullptr;  // [capacity], by ipc::rules::tag_slot_index(tag)
     uint32_t in_flight_ = 0;
     uint64_t submitted_ = 0;
     uint64_t synced_ = 0;

@@ -1,54 +1,50 @@
 #include "proc/handle_table.hpp"
 
+#include <utility>
+
 namespace keel::proc {
 
-abi::Handle HandleTable::insert(obj::Object* object, uint32_t rights) {
+Result<abi::Handle> HandleTable::insert(obj::Object& object, uint32_t rights) {
     // Slot 0 is never used, so that handle value 0 is never valid.
     for (uint32_t i = 1; i < abi::kMaxHandles; ++i) {
         Slot& s = slots_[i];
         if (s.object != nullptr)
             continue;
-        object->retain();
-        s.object = object;
+        s.object = obj::retain_ref(&object);
         s.rights = rights & abi::kRightsAll;
         ++count_;
         return i | (uint32_t{s.generation} << abi::kHandleIndexBits);
     }
-    return 0;
+    return fail(abi::Error::kFull);
 }
 
 // The slow path of lookup(): says why h is not a live handle (the same checks in full).
-Lookup HandleTable::lookup_failed(abi::Handle h) const {
+Result<HandleEntry> HandleTable::lookup_failed(abi::Handle h) const {
     const uint32_t index = h & kIndexMask;
     const uint32_t generation = h >> abi::kHandleIndexBits;
     if (index == 0 || index >= abi::kMaxHandles || generation == 0 ||
         generation > kGenerationMask) {
-        return {false, abi::Error::kBadHandle, {}};
+        return fail(abi::Error::kBadHandle);
     }
     const Slot& s = slots_[index];
     if (s.generation != generation) {
         // A generation this slot had before: the handle was closed and the slot maybe reused.
-        return {false,
-                generation < s.generation ? abi::Error::kStaleHandle : abi::Error::kBadHandle,
-                {}};
+        return fail(generation < s.generation ? abi::Error::kStaleHandle : abi::Error::kBadHandle);
     }
     if (s.object == nullptr)
-        return {false, abi::Error::kBadHandle, {}};
-    return {true, abi::Error{}, {s.object, s.rights}};
+        return fail(abi::Error::kBadHandle);
+    return HandleEntry{s.object.get(), s.rights};
 }
 
-Lookup HandleTable::close(abi::Handle h) {
-    Lookup l = lookup(h);
-    if (!l.ok)
-        return l;
+Result<void> HandleTable::close(abi::Handle h) {
+    KEEL_TRY(lookup(h));
     Slot& s = slots_[h & kIndexMask];
-    obj::Object* o = s.object;
-    s.object = nullptr;
+    obj::RefPtr<obj::Object> o = std::move(s.object);
     s.rights = 0;
     s.generation = static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
     --count_;
-    o->release();
-    return l;
+    o.reset();  // last: its destructor may run, with the slot already free
+    return success();
 }
 
 void HandleTable::clear() {
@@ -56,12 +52,11 @@ void HandleTable::clear() {
         Slot& s = slots_[i];
         if (s.object == nullptr)
             continue;
-        obj::Object* o = s.object;
-        s.object = nullptr;
+        obj::RefPtr<obj::Object> o = std::move(s.object);
         s.generation =
             static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
         --count_;
-        o->release();  // may run destructors that wake other processes' threads
+        o.reset();  // may run destructors that wake other processes' threads
     }
 }
 

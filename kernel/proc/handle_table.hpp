@@ -10,16 +10,11 @@
 
 namespace keel::proc {
 
+// What a handle names: the object (borrowed: the slot's RefPtr keeps it alive while the handle
+// is open and interrupts stay off) and the handle's rights.
 struct HandleEntry {
     obj::Object* object;
     uint32_t rights;
-};
-
-// Either an entry or the reason there is none.
-struct [[nodiscard]] Lookup {
-    bool ok;
-    abi::Error error;
-    HandleEntry entry;
 };
 
 class HandleTable {
@@ -29,34 +24,21 @@ class HandleTable {
     HandleTable& operator=(const HandleTable&) = delete;
     ~HandleTable() { clear(); }
 
-    // Stores object (taking a new reference) with rights; 0 when the table is full.
-    abi::Handle insert(obj::Object* object, uint32_t rights);
+    // Stores object (taking a new reference) with rights; kFull when the table is full.
+    Result<abi::Handle> insert(obj::Object& object, uint32_t rights);
     // Inline: every operation starts here (one range check, one generation compare; a slot's
     // generation is never 0 nor above kGenerationMask, so equality validates h's as well).
-    Lookup lookup(abi::Handle h) const {
+    Result<HandleEntry> lookup(abi::Handle h) const {
         const uint32_t index = h & kIndexMask;
         if (index - 1 < abi::kMaxHandles - 1) [[likely]] {
             const Slot& s = slots_[index];
             if (s.generation == (h >> abi::kHandleIndexBits) && s.object != nullptr) [[likely]]
-                return {true, abi::Error{}, {s.object, s.rights}};
+                return HandleEntry{s.object.get(), s.rights};
         }
         return lookup_failed(h);
     }
-    // The hot-path form of lookup(): the object (and its rights in *rights), or nullptr when
-    // h is not a live handle (lookup(h).error says why).
-    obj::Object* find(abi::Handle h, uint32_t* rights) const {
-        const uint32_t index = h & kIndexMask;
-        if (index - 1 < abi::kMaxHandles - 1) [[likely]] {
-            const Slot& s = slots_[index];
-            if (s.generation == (h >> abi::kHandleIndexBits) && s.object != nullptr) [[likely]] {
-                *rights = s.rights;
-                return s.object;
-            }
-        }
-        return nullptr;
-    }
     // Releases the slot's reference. Error as lookup() would give.
-    Lookup close(abi::Handle h);
+    Result<void> close(abi::Handle h);
     // Releases every reference (process end).
     void clear();
     uint32_t count() const { return count_; }
@@ -64,9 +46,9 @@ class HandleTable {
   private:
     static constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;
     static constexpr uint16_t kGenerationMask = 0x7fff;  // handles stay positive as int32/int64
-    Lookup lookup_failed(abi::Handle h) const;
+    Result<HandleEntry> lookup_failed(abi::Handle h) const;
     struct Slot {
-        obj::Object* object = nullptr;
+        obj::RefPtr<obj::Object> object;
         uint32_t rights = 0;
         uint16_t generation = 1;
     };

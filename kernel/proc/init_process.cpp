@@ -14,46 +14,40 @@ bool start_init(const boot::BootInfo& info) {
         log::info("no boot modules: no init to start");
         return false;
     }
-    obj::Root* root = obj::Root::create();
-    obj::Console* console = obj::Console::create();
-    if (root == nullptr || console == nullptr)
+    auto root = obj::Root::create();
+    auto console = obj::Console::create();
+    if (!root.ok() || !console.ok())
         return false;
-    (void)root->bind("console", 7, console, abi::kRightWrite | abi::kRightShare);
-    console->release();
-    obj::MemoryObject* init_image = nullptr;
+    (void)(*root)->bind("console", 7, **console, abi::kRightWrite | abi::kRightShare);
+    obj::RefPtr<obj::MemoryObject> init_image;
     for (uint32_t i = 0; i < info.module_count; ++i) {
         const boot::Module& m = info.modules[i];
-        obj::MemoryObject* mem = obj::MemoryObject::create(m.size);
-        if (mem == nullptr) {
+        auto mem = obj::MemoryObject::create(m.size);
+        if (!mem.ok()) {
             log::warn("boot module %s (%lu bytes) does not fit a memory object: skipped", m.name,
                       m.size);
             continue;
         }
-        (void)mem->write_bytes(0, mm::direct_map<uint8_t>(mm::PhysAddr{m.base}), m.size);
-        (void)root->bind(m.name, strlen(m.name), mem,
-                         abi::kRightRead | abi::kRightMap | abi::kRightShare | abi::kRightSpawn);
+        (void)(*mem)->write_bytes(0, mm::direct_map<uint8_t>(mm::PhysAddr{m.base}), m.size);
+        (void)(*root)->bind(m.name, strlen(m.name), **mem,
+                            abi::kRightRead | abi::kRightMap | abi::kRightShare | abi::kRightSpawn);
         if (i == 0)
-            init_image = mem;
-        else
-            mem->release();
+            init_image = *mem;
     }
-    if (init_image == nullptr)
+    if (!init_image)
         return false;
     const HandleEntry given{
-        root, abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare};
+        (*root).get(), abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare};
     const char* args = info.modules[0].cmdline;
-    Process* init = nullptr;
-    const obj::OpResult r = spawn({init_image, &given, 1, args, strlen(args), "init", 4}, &init);
-    init_image->release();
-    root->release();
-    if (!r.ok) {
+    const auto r = spawn({init_image.get(), &given, 1, args, strlen(args), "init", 4});
+    if (!r.ok()) {
         log::error("cannot start init (%s): error %ld", info.modules[0].name,
-                   static_cast<int64_t>(r.error));
+                   static_cast<int64_t>(r.error()));
         return false;
     }
-    init->set_machine_owner();
-    log::info("init: process %lu from module %s \"%s\"", init->id(), info.modules[0].name, args);
-    init->release();  // it lives on through its thread
+    Process& init = **r;  // it lives on through its thread when r drops the reference
+    init.set_machine_owner();
+    log::info("init: process %lu from module %s \"%s\"", init.id(), info.modules[0].name, args);
     return true;
 }
 

@@ -48,18 +48,18 @@ const char* const kVectorNames[32] = {"divide error",
                                       "reserved"};
 }  // namespace
 
-Process* Process::create() {
+Result<obj::RefPtr<Process>> Process::create() {
     auto tables = mm::create_user_tables();
     if (!tables)
-        return nullptr;
+        return fail(abi::Error::kNoMemory);
     auto* p = new (std::nothrow) Process;
     if (p == nullptr) {
         mm::destroy_user_tables(*tables);
-        return nullptr;
+        return fail(abi::Error::kNoMemory);
     }
     p->space_.reset(*tables);
     p->id_ = g_next_id++;
-    return p;
+    return obj::adopt_ref(p);
 }
 
 Process::~Process() {
@@ -68,13 +68,13 @@ Process::~Process() {
         finish();
 }
 
-obj::OpResult Process::read(obj::Request& req) {
+Result<uint64_t> Process::read(obj::Request& req) {
     if (!finished_)
-        return obj::OpResult::would_block(waiters_);
+        return obj::would_block(req, waiters_);
     return obj::answer_bytes(req, &exit_, sizeof exit_);
 }
 
-obj::OpResult Process::get_meta(obj::Request& req) {
+Result<uint64_t> Process::get_meta(obj::Request& req) {
     switch (static_cast<abi::Meta>(req.arg)) {
         case abi::Meta::kId:
             return obj::answer_u64(req, id_);
@@ -85,65 +85,63 @@ obj::OpResult Process::get_meta(obj::Request& req) {
         case abi::Meta::kName:
             return obj::answer_bytes(req, name_, strlen(name_));
         default:
-            return obj::OpResult::fail(abi::Error::kInvalidArgument);
+            return fail(abi::Error::kInvalidArgument);
     }
 }
 
-obj::OpResult Process::set_meta(obj::Request& req) {
+Result<uint64_t> Process::set_meta(obj::Request& req) {
     if (static_cast<abi::Meta>(req.arg) != abi::Meta::kName)
-        return obj::OpResult::fail(abi::Error::kInvalidArgument);
+        return fail(abi::Error::kInvalidArgument);
     const uint64_t n = req.buffer.length();
     if (n > abi::kMaxNameLength)
-        return obj::OpResult::fail(abi::Error::kTooLarge);
+        return fail(abi::Error::kTooLarge);
     char name[abi::kMaxNameLength];
-    if (!req.buffer.copy_out_of(0, name, n))
-        return obj::OpResult::fail(abi::Error::kBadAddress);
-    if (!set_name(name, n))
-        return obj::OpResult::fail(abi::Error::kInvalidArgument);
-    return obj::OpResult::success(n);
+    KEEL_TRY(req.buffer.copy_out_of(0, name, n));
+    KEEL_TRY(set_name(name, n));
+    return n;
 }
 
-bool Process::set_name(const char* name, uint64_t length) {
+Result<void> Process::set_name(const char* name, uint64_t length) {
     if (length == 0 || length > abi::kMaxNameLength)
-        return false;
+        return fail(abi::Error::kInvalidArgument);
     for (uint64_t i = 0; i < length; ++i) {
         if (name[i] < 0x20 || name[i] > 0x7e)
-            return false;
+            return fail(abi::Error::kInvalidArgument);
     }
     memcpy(name_, name, length);
     name_[length] = '\0';
-    return true;
+    return success();
 }
 
-obj::OpResult Process::map_memory(obj::MemoryObject& m, uint64_t at, bool writable,
-                                  bool executable) {
+Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool writable,
+                                     bool executable) {
     if (finished_)
-        return obj::OpResult::fail(abi::Error::kPeerGone);
+        return fail(abi::Error::kPeerGone);
     const uint64_t bytes = m.pages() * mm::kPageSize;
     uint64_t base = at;
     if (base == 0) {
         if (next_map_ + bytes + mm::kPageSize > abi::kUserStackTop - abi::kUserStackSize)
-            return obj::OpResult::fail(abi::Error::kNoMemory);
+            return fail(abi::Error::kNoMemory);
         base = next_map_;
     }
-    auto* mapping = new (std::nothrow) Mapping{base, 0, &m, mappings_};
+    auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_};
     if (mapping == nullptr)
-        return obj::OpResult::fail(abi::Error::kNoMemory);
+        return fail(abi::Error::kNoMemory);
     const uint64_t flags =
         mm::kPageUser | (writable ? mm::kPageWritable : 0) | (executable ? 0 : mm::kPageNoExecute);
     for (uint64_t i = 0; i < m.pages(); ++i) {
         if (!space_.map(mm::VirtAddr{base + i * mm::kPageSize}, m.frame(i), flags)) {
             unmap_pages(*mapping);
             delete mapping;
-            return obj::OpResult::fail(abi::Error::kNoMemory);
+            return fail(abi::Error::kNoMemory);
         }
         mapping->pages = i + 1;
     }
-    m.retain();
+    mapping->memory = obj::retain_ref(&m);
     mappings_ = mapping;
     if (at == 0)
         next_map_ = base + bytes + mm::kPageSize;  // the page after stays unmapped: a guard
-    return obj::OpResult::success(base);
+    return Result<uint64_t>(base);
 }
 
 void Process::unmap_pages(const Mapping& m) {
@@ -151,18 +149,17 @@ void Process::unmap_pages(const Mapping& m) {
         (void)space_.unmap(mm::VirtAddr{m.base + i * mm::kPageSize});
 }
 
-obj::OpResult Process::unmap(uint64_t address) {
+Result<uint64_t> Process::unmap(uint64_t address) {
     for (Mapping** p = &mappings_; *p != nullptr; p = &(*p)->next) {
         Mapping* m = *p;
         if (m->base != address)
             continue;
         *p = m->next;
         unmap_pages(*m);
-        m->memory->release();
-        delete m;
-        return obj::OpResult::success(0);
+        delete m;  // and its reference to the memory object
+        return Result<uint64_t>(0);
     }
-    return obj::OpResult::fail(abi::Error::kInvalidArgument);
+    return fail(abi::Error::kInvalidArgument);
 }
 
 void Process::end(const abi::ExitInfo& why) {
@@ -208,8 +205,7 @@ void Process::finish() {
     while (mappings_ != nullptr) {
         Mapping* m = mappings_;
         mappings_ = m->next;
-        m->memory->release();
-        delete m;
+        delete m;  // and its reference to the memory object
     }
     mm::destroy_user_tables(space_.pml4());
     space_.reset(mm::PhysAddr{0});

@@ -25,18 +25,19 @@ namespace keel::proc {
 
 class Process final : public obj::Object {
   public:
-    // An empty process (no threads, nothing mapped); nullptr without memory.
-    static Process* create();
+    // An empty process (no threads, nothing mapped); kNoMemory.
+    static Result<obj::RefPtr<Process>> create();
 
     abi::Kind kind() const override { return abi::Kind::kProcess; }
-    obj::OpResult read(obj::Request& req) override;  // wait for the end: ExitInfo
-    obj::OpResult get_meta(obj::Request& req) override;
-    obj::OpResult set_meta(obj::Request& req) override;  // kName
+    Result<uint64_t> read(obj::Request& req) override;  // wait for the end: ExitInfo
+    Result<uint64_t> get_meta(obj::Request& req) override;
+    Result<uint64_t> set_meta(obj::Request& req) override;  // kName
 
     uint64_t id() const { return id_; }
     const char* name() const { return name_; }
-    // False (nothing changed) unless 1..kMaxNameLength printable bytes: names go to the log.
-    bool set_name(const char* name, uint64_t length);
+    // kInvalidArgument (nothing changed) unless 1..kMaxNameLength printable bytes: names go to
+    // the log.
+    Result<void> set_name(const char* name, uint64_t length);
     HandleTable& handles() { return handles_; }
     mm::PhysAddr page_tables() const { return space_.pml4(); }
     bool ending() const { return ending_; }
@@ -44,9 +45,9 @@ class Process final : public obj::Object {
 
     // Maps all of m at `at` (0: the next free place above abi::kUserMapBase, one unmapped
     // guard page after each mapping) and returns the address. The mapping holds a reference.
-    obj::OpResult map_memory(obj::MemoryObject& m, uint64_t at, bool writable, bool executable);
+    Result<uint64_t> map_memory(obj::MemoryObject& m, uint64_t at, bool writable, bool executable);
     // Removes the mapping that starts at address.
-    obj::OpResult unmap(uint64_t address);
+    Result<uint64_t> unmap(uint64_t address);
 
     // Starts the end (first reason wins) and interrupts the blocked threads.
     void end(const abi::ExitInfo& why);
@@ -62,7 +63,7 @@ class Process final : public obj::Object {
     struct Mapping {
         uint64_t base;
         uint64_t pages;
-        obj::MemoryObject* memory;
+        obj::RefPtr<obj::MemoryObject> memory;  // the mapping's reference
         Mapping* next;
     };
 

@@ -21,8 +21,7 @@ struct SpawnRequest {
     uint64_t name_length;
 };
 
-// Creates the process and its first thread (ready to run). On success *out holds the one
-// reference the caller owns.
-obj::OpResult spawn(const SpawnRequest& req, Process** out);
+// Creates the process and its first thread (ready to run): the caller's reference.
+Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req);
 
 }  // namespace keel::proc

@@ -1,6 +1,7 @@
 #include "sched/scheduler.hpp"
 
 #include <new>
+#include <utility>
 
 #include "arch/cpu.hpp"
 #include "arch/gdt.hpp"
@@ -67,11 +68,12 @@ void unlink_all(Thread* t) {
 void finish_switch() {
     if (g_reap == nullptr)
         return;
-    Thread* dead = g_reap;
+    // The scheduler's reference, taken at create(), goes here; handles may keep the object
+    // for join.
+    const obj::RefPtr<Thread> dead = obj::adopt_ref(g_reap);
     g_reap = nullptr;
     mm::free_kernel_stack(dead->stack);
     dead->stack = {};
-    dead->release();  // the scheduler's reference; handles may keep the object for join
 }
 
 class Scheduler {
@@ -125,8 +127,7 @@ class Scheduler {
         for (int i = 0; i < 6; ++i)
             *--sp = 0;
         t->saved_rsp = reinterpret_cast<uint64_t>(sp);
-        p.retain();
-        t->process_ = &p;
+        t->process_ = obj::retain_ref(&p);
         p.add_thread(t);
         t->next_all = g_all;
         g_all = t;
@@ -141,12 +142,10 @@ class Scheduler {
         t->joiners.wake_all();
         unlink_all(t);
         if (t->process_ != nullptr) {
-            proc::Process* p = t->process_;
-            t->process_ = nullptr;
+            const obj::RefPtr<proc::Process> p = std::move(t->process_);
             // The thread keeps running on its kernel stack, in the kernel half of whatever
             // tables are loaded; the last thread's exit switches to the kernel's tables.
             p->thread_exited(t);
-            p->release();
         }
         KEEL_ASSERT(g_reap == nullptr);
         g_reap = t;
@@ -180,10 +179,12 @@ class Scheduler {
     }
 };
 
-Thread* create_user_thread(proc::Process& p, const UserStart& start) {
+Thread::~Thread() = default;
+
+Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
     Thread* t = Scheduler::create(p);
     if (t == nullptr)
-        return nullptr;
+        return fail(abi::Error::kNoMemory);
     t->user_start_ = start;
     make_ready(t);
     return t;
@@ -331,20 +332,20 @@ uint64_t WaitQueue::wake(uint64_t n) {
 
 // ---- the thread object -----------------------------------------------------------------------
 
-obj::OpResult Thread::read(obj::Request& req) {
+Result<uint64_t> Thread::read(obj::Request& req) {
     if (state_ != ThreadState::kDead)
-        return obj::OpResult::would_block(joiners);
+        return obj::would_block(req, joiners);
     return obj::answer_bytes(req, &exit_, sizeof exit_);
 }
 
-obj::OpResult Thread::get_meta(obj::Request& req) {
+Result<uint64_t> Thread::get_meta(obj::Request& req) {
     switch (static_cast<abi::Meta>(req.arg)) {
         case abi::Meta::kId:
             return obj::answer_u64(req, id_);
         case abi::Meta::kExit:
             return obj::answer_bytes(req, &exit_, sizeof exit_);
         default:
-            return obj::OpResult::fail(abi::Error::kInvalidArgument);
+            return fail(abi::Error::kInvalidArgument);
     }
 }
 

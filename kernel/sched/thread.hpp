@@ -27,19 +27,19 @@ struct UserStart {
 class Thread final : public obj::Object {
   public:
     abi::Kind kind() const override { return abi::Kind::kThread; }
-    obj::OpResult read(obj::Request& req) override;  // join
-    obj::OpResult get_meta(obj::Request& req) override;
+    Result<uint64_t> read(obj::Request& req) override;  // join
+    Result<uint64_t> get_meta(obj::Request& req) override;
 
     uint64_t id() const { return id_; }
-    proc::Process* process() const { return process_; }
+    proc::Process* process() const { return process_.get(); }
     ThreadState state() const { return state_; }
     const abi::ExitInfo& exit_info() const { return exit_; }
 
   private:
     friend class Scheduler;
-    friend Thread* create_user_thread(proc::Process&, const UserStart&);
+    friend Result<Thread*> create_user_thread(proc::Process&, const UserStart&);
     Thread() = default;
-    ~Thread() override = default;
+    ~Thread() override;  // in scheduler.cpp, where Process is complete
 
   public:
     // Scheduler and wait-queue bookkeeping (interrupts off).
@@ -57,13 +57,14 @@ class Thread final : public obj::Object {
 
   private:
     uint64_t id_ = 0;
-    proc::Process* process_ = nullptr;  // holds a reference; null for kernel threads
+    obj::RefPtr<proc::Process> process_;  // null for kernel threads
     ThreadState state_ = ThreadState::kReady;
     abi::ExitInfo exit_{};
     UserStart user_start_{};
 };
 
-// A user thread of process p (which it retains). Ready at once; nullptr without memory.
-Thread* create_user_thread(proc::Process& p, const UserStart& start);
+// A user thread of process p (which it retains). Ready at once; kNoMemory. The thread's first
+// reference is the scheduler's (dropped when it has exited): the result is borrowed.
+Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start);
 
 }  // namespace keel::sched

@@ -157,7 +157,7 @@ class Client {
     enum class Mode : std::uint8_t { Unset, Open, PeerGone, Closed };
 
     Result<std::uint32_t> push(const Request& request, std::uint16_t buffer, bool is_cancel);
-    Error lend_check(const Buffer& buffer, std::uint32_t length) const;
+    Result<void> lend_check(const Buffer& buffer, std::uint32_t length) const;
     // The hot state, as locals for one batched call or as the members (client.cpp).
     template <class Ref>
     struct PushCursor;
@@ -168,13 +168,13 @@ class Client {
     void push_store(const PushCursor<std::uint32_t>& k);
     template <class K>
     bool push_room(K& k) const;
-    Error push_check(std::uint16_t opcode, bool is_cancel);
+    Result<void> push_check(std::uint16_t opcode, bool is_cancel);
     template <class K>
     std::uint32_t push_commit(K& k, const Request& request, std::uint16_t buffer, bool is_cancel);
     template <class Ref>
     ReapCursor<Ref> reap_cursor();
     void reap_store(const ReapCursor<std::uint32_t>& k);
-    Error cq_available(std::uint32_t& seen) const;
+    Result<void> cq_available(std::uint32_t& seen) const;
     template <class K>
     bool consume(K& k, Reaped& out);
     Result<Reaped> reap_ring();

@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <ipc/platform.hpp>
+
 namespace keel::ipc {
 
 // Every error any ipc/ call can return. Success is never an Error value.
@@ -52,19 +54,35 @@ constexpr const char* error_name(Error e) {
     return "?";
 }
 
+// The error side of a Result under construction: `return fail(Error::Closed);`. Generic over
+// the error enum so that the kernel can use the same Result over its system-call errors.
+template <class E>
 struct Unexpected {
-    Error error;
+    E error;
 };
-constexpr Unexpected fail(Error e) {
-    return Unexpected{e};
+template <class E>
+constexpr Unexpected<E> fail(E e) {
+    return Unexpected<E>{e};
 }
 
-// A value or an Error. Move-only T is supported (completions carry move-only buffers).
-template <class T>
+// The value side of a Result<void>: `return success();`.
+struct Success {};
+constexpr Success success() {
+    return {};
+}
+
+// A value or an error. Move-only T is supported (completions carry move-only buffers).
+// Success is the value side, never a member of E: value() (or `*`, `->`) of an error is a
+// broken precondition that ends in the Platform's panic (always on). error() of a success is
+// E's zero value, which no member of E has (trace recorders copy error() unconditionally
+// beside ok(); everything else tests ok() first).
+template <class T, class E = Error>
 class [[nodiscard]] Result {
   public:
+    using ErrorType = E;
+
     Result(T value) : ok_(true) { ::new (&value_) T(std::move(value)); }  // NOLINT: implicit
-    Result(Unexpected u) : ok_(false) { error_ = u.error; }               // NOLINT: implicit
+    Result(Unexpected<E> u) : ok_(false) { error_ = u.error; }            // NOLINT: implicit
     Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : ok_(o.ok_) {
         if (ok_) {
             ::new (&value_) T(std::move(o.value_));
@@ -72,7 +90,13 @@ class [[nodiscard]] Result {
             error_ = o.error_;
         }
     }
-    Result(const Result&) = delete;
+    Result(const Result& o) requires std::is_copy_constructible_v<T> : ok_(o.ok_) {
+        if (ok_) {
+            ::new (&value_) T(o.value_);
+        } else {
+            error_ = o.error_;
+        }
+    }
     Result& operator=(const Result&) = delete;
     Result& operator=(Result&&) = delete;
     ~Result() {
@@ -82,39 +106,60 @@ class [[nodiscard]] Result {
 
     bool ok() const { return ok_; }
     explicit operator bool() const { return ok_; }
-    // Precondition for value(): ok(). Precondition for error(): !ok().
-    T& value() & { return value_; }
-    const T& value() const& { return value_; }
-    T&& value() && { return std::move(value_); }
-    T* operator->() { return &value_; }
-    const T* operator->() const { return &value_; }
-    T& operator*() & { return value_; }
-    Error error() const { return ok_ ? Error{} : error_; }
+    T& value() & {
+        KEEL_IPC_ASSERT(ok_);
+        return value_;
+    }
+    const T& value() const& {
+        KEEL_IPC_ASSERT(ok_);
+        return value_;
+    }
+    T&& value() && {
+        KEEL_IPC_ASSERT(ok_);
+        return std::move(value_);
+    }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    E error() const { return ok_ ? E{} : error_; }
 
   private:
     bool ok_;
     union {
         T value_;
-        Error error_;
+        E error_;
     };
 };
 
-template <>
-class [[nodiscard]] Result<void> {
+template <class E>
+class [[nodiscard]] Result<void, E> {
   public:
+    using ErrorType = E;
+
     Result() = default;
-    Result(Unexpected u) : ok_(false), error_(u.error) {}  // NOLINT: implicit
+    Result(Success) {}                                        // NOLINT: implicit
+    Result(Unexpected<E> u) : ok_(false), error_(u.error) {}  // NOLINT: implicit
     bool ok() const { return ok_; }
     explicit operator bool() const { return ok_; }
-    Error error() const { return error_; }
+    // Nothing to hand out; asserts like the other value() so KEEL_TRY treats both alike.
+    void value() const { KEEL_IPC_ASSERT(ok_); }
+    E error() const { return error_; }  // E{} for a success, as above
 
   private:
     bool ok_ = true;
-    Error error_{};
+    E error_{};
 };
 
-inline Result<void> success() {
-    return {};
-}
-
 }  // namespace keel::ipc
+
+// Propagation (SerenityOS's TRY): evaluates expr, a Result; on error returns that error from
+// the enclosing function (whose own Result has the same error type), else yields the value
+// (nothing for Result<void>). A GNU statement expression, which clang and gcc both accept.
+#define KEEL_TRY(expr)                                                       \
+    ({                                                                       \
+        auto&& keel_try_result_ = (expr);                                    \
+        if (!keel_try_result_.ok()) [[unlikely]]                             \
+            return ::keel::ipc::fail(keel_try_result_.error());              \
+        static_cast<decltype(keel_try_result_)&&>(keel_try_result_).value(); \
+    })

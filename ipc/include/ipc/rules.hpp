@@ -88,6 +88,15 @@ template <class W>
 W tag_gen(const W& tag) {
     return WordOps<W>::shr(tag, k(tag, kSlotBits));
 }
+// The same slot index for a transport's own bookkeeping (IPC-R-020): for every tag the client
+// handed out it is below the queue's capacity and names that operation's slot alone while it
+// is pending, so per-operation state can live in an array of `capacity` entries indexed by it
+// (the kernel's served objects keep theirs so). Plain uint32_t, usable in constant expressions.
+constexpr std::uint32_t tag_slot_index(std::uint32_t tag) {
+    return tag & kSlotMask;
+}
+static_assert(tag_slot_index((7u << kSlotBits) | 5u) == 5u);
+
 // A slot's generation advances each time it is freed, so a stale or duplicated completion
 // carrying an old tag no longer matches.
 template <class W>

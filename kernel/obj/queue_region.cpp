@@ -1,0 +1,72 @@
+#include "obj/queue_region.hpp"
+
+#include <new>
+#include <utility>
+
+#include "mm/paging.hpp"
+#include "obj/queue_geometry.hpp"
+#include "proc/process.hpp"
+
+namespace keel::obj {
+
+Result<QueueRegion> QueueRegion::create(const abi::QueueGeometry& g, uint32_t min_capacity,
+                                        PrivateSize private_size) {
+    const ipc::Layout layout = KEEL_TRY(check_queue_geometry(g, min_capacity));
+    QueueRegion r;
+    r.geometry_ = layout.geometry;
+    r.size_ = layout.total_size;
+    r.storage_size_ = private_size(r.geometry_);
+    r.storage_ = new (std::nothrow) std::byte[r.storage_size_];
+    if (r.storage_ == nullptr)
+        return fail(Error::kNoMemory);
+    r.memory_ = KEEL_TRY(MemoryObject::create(r.size_));
+    const auto window = r.memory_->map_kernel_window();
+    if (!window)
+        return fail(Error::kNoMemory);
+    r.window_ = *window;
+    r.pages_ = r.memory_->pages();
+    return r;
+}
+
+Result<uint64_t> QueueRegion::map_user(proc::Process& owner) {
+    user_address_ = KEEL_TRY(owner.map_memory(*memory_, 0, true, false));
+    return user_address_;
+}
+
+QueueRegion::QueueRegion(QueueRegion&& o) noexcept {
+    *this = std::move(o);
+}
+
+QueueRegion& QueueRegion::operator=(QueueRegion&& o) noexcept {
+    if (this != &o) {
+        reset();
+        memory_ = std::move(o.memory_);
+        window_ = o.window_;
+        pages_ = std::exchange(o.pages_, 0);
+        size_ = o.size_;
+        geometry_ = o.geometry_;
+        storage_ = std::exchange(o.storage_, nullptr);
+        storage_size_ = o.storage_size_;
+        user_address_ = o.user_address_;
+    }
+    return *this;
+}
+
+QueueRegion::~QueueRegion() {
+    reset();
+}
+
+void QueueRegion::reset() {
+    if (pages_ != 0)
+        mm::unmap_window(window_, pages_);
+    pages_ = 0;
+    memory_.reset();
+    delete[] storage_;
+    storage_ = nullptr;
+}
+
+void QueueRegion::unmap_user(proc::Process& owner) const {
+    (void)owner.unmap(user_address_);
+}
+
+}  // namespace keel::obj
