@@ -18,7 +18,10 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seconds=${1:-3600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(differential hostile abi linux_hello elf acpi pci)
+root=$top
+# shellcheck source=targets.sh
+source "$top/fuzz/targets.sh"
+[ ${#targets[@]} -eq 0 ] && targets=("${keel_fuzz_targets[@]}")
 cores=$(nproc)
 afl=$top/build/afl
 host=$top/build/host/fuzz

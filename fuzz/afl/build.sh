@@ -11,13 +11,11 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=${1:-$top/build/afl}
 mkdir -p "$out"
 export AFL_QUIET=1
-inc=(-I"$top/ipc/include" -I"$top/ipc/host" -I"$top/proptest/model/include" -I"$top/ipc/linux/include"
-     -I"$top/lib/elf/include" -I"$top/lib/boot_abi/include" -I"$top/lib/acpi/include"
-     -I"$top/lib/pci/include" -I"$top/lib/bytes/include")
-common=("$top/ipc/src/client.cpp" "$top/ipc/src/server.cpp" "$top/ipc/host/host_platform.cpp"
-        "$top/proptest/model/src/model.cpp" "$top/ipc/linux/src/hello.cpp"
-        "$top/lib/elf/src/elf_check.cpp" "$top/lib/acpi/src/acpi.cpp"
-        "$top/lib/pci/src/pci.cpp")
+root=$top
+# shellcheck source=../targets.sh
+source "$top/fuzz/targets.sh"
+inc=("${keel_fuzz_includes[@]}")
+common=("${keel_fuzz_common[@]}")
 flags=(-std=c++20 -O2 -g "${inc[@]}")
 # The differential target's lock-step checker (proptest/model/src/system.cpp) is compiled
 # without AFL's instrumentation, as in the libFuzzer builds (differential/coverage_ignore.txt):
@@ -27,15 +25,7 @@ clang++-14 "${flags[@]}" -fsanitize=address,undefined -c "$top/proptest/model/sr
     -o "$out/system.asan.o" &
 wait
 
-declare -A source=(
-    [differential]=fuzz/differential/differential_fuzz.cpp
-    [hostile]=fuzz/hostile/hostile_peer_fuzz.cpp
-    [abi]=fuzz/abi/abi_decode_fuzz.cpp
-    [linux_hello]=fuzz/linux_hello/linux_hello_fuzz.cpp
-    [elf]=fuzz/elf/elf_fuzz.cpp
-    [acpi]=fuzz/acpi/acpi_fuzz.cpp
-    [pci]=fuzz/pci/pci_fuzz.cpp
-)
+declare -n source=keel_fuzz_source
 targets=("${!source[@]}")
 [ -n "${KEEL_AFL_TARGETS:-}" ] && read -r -a targets <<<"$KEEL_AFL_TARGETS"
 

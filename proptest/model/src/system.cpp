@@ -6,6 +6,7 @@
 #include <memory>
 #include <new>
 #include <sstream>
+#include <type_traits>
 
 namespace keel::model {
 
@@ -762,7 +763,8 @@ std::string System::checked(const Expect& x, Call&& call, Agree&& agree, Refused
             return x.if_succeeds;
         return std::string(x.call) + " succeeded; the model expects " + x.allowed.str();
     }
-    if constexpr (requires { r.value(); })
+    // Result<void> has a value() too (it asserts success), but nothing to hand to agree().
+    if constexpr (!std::is_void_v<decltype(r.value())>)
         return agree(r.value());
     else
         return agree();

@@ -1,0 +1,27 @@
+# fuzz/targets.sh: the fuzz targets and what they compile, for the builds outside CMake
+# (fuzz/afl/build.sh, .clusterfuzzlite/build.sh, fuzz/campaign.sh). Sourced, with `root` set
+# to the repository. fuzz/CMakeLists.txt is the same list for libFuzzer under ctest; a target
+# added there is added here.
+# shellcheck shell=bash
+declare -A keel_fuzz_source=(
+    [differential]=fuzz/differential/differential_fuzz.cpp
+    [hostile]=fuzz/hostile/hostile_peer_fuzz.cpp
+    [abi]=fuzz/abi/abi_decode_fuzz.cpp
+    [linux_hello]=fuzz/linux_hello/linux_hello_fuzz.cpp
+    [elf]=fuzz/elf/elf_fuzz.cpp
+    [acpi]=fuzz/acpi/acpi_fuzz.cpp
+    [pci]=fuzz/pci/pci_fuzz.cpp
+)
+# In the order campaigns take them when none is named.
+keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci)
+# Compiled into every target (the linker keeps what each uses). The differential target's
+# checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
+# instrumentation.
+keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
+                  "$root/ipc/host/host_platform.cpp" "$root/proptest/model/src/model.cpp"
+                  "$root/ipc/linux/src/hello.cpp" "$root/lib/elf/src/elf_check.cpp"
+                  "$root/lib/acpi/src/acpi.cpp" "$root/lib/pci/src/pci.cpp")
+keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/model/include"
+                    -I"$root/ipc/linux/include" -I"$root/lib/elf/include"
+                    -I"$root/lib/boot_abi/include" -I"$root/lib/acpi/include"
+                    -I"$root/lib/pci/include" -I"$root/lib/bytes/include")
