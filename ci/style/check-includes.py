@@ -66,6 +66,7 @@ def main():
     rules, public = read_rules(sys.argv[2] if len(sys.argv) > 2
                                else os.path.join(root, "ci/style/seams.txt"))
     files = tree_files(root)
+    file_set = set(files)
     components = sorted({r[1] for r in rules} | set(public.values()), key=len, reverse=True)
 
     def component_of(path):
@@ -106,7 +107,7 @@ def main():
             quote, name = m.groups()
             where = f"{path}:{number}"
             local = os.path.normpath(os.path.join(os.path.dirname(path), name))
-            if quote == '"' and local in files:
+            if quote == '"' and local in file_set:
                 candidates = [local]
             else:
                 candidates = by_suffix.get(os.path.normpath(name), [])

@@ -18,7 +18,7 @@ uint32_t g_count = 0;
 uint32_t g_dropped = 0;
 uint64_t g_ecam_base = 0;                    // 0: legacy ports
 volatile uint32_t* g_ecam_bus[kBuses] = {};  // each bus's 1 MiB, mapped when first scanned
-uint8_t g_scanned[kBuses / 8] = {};
+uint8_t g_pending[kBuses / 8] = {};          // buses a bridge leads to, not yet scanned
 
 struct Location {
     uint8_t bus, device, function;
@@ -119,7 +119,9 @@ void log_function(const PciFunction& f) {
     log::print("\n");
 }
 
-void scan_bus(uint8_t bus);
+void mark_pending(uint8_t bus) {
+    g_pending[bus / 8] = static_cast<uint8_t>(g_pending[bus / 8] | (1u << (bus % 8)));
+}
 
 void scan_function(Location at) {
     uint32_t words[pci::kConfigSize / 4];
@@ -137,15 +139,13 @@ void scan_function(Location at) {
         ++g_dropped;
     else
         g_functions[g_count++] = f;
+    // A bridge's secondary bus is scanned later in init_pci's loop; only a bus above this one
+    // counts, so the scan ends whatever the bridges claim.
     if (f.info.header_type == 1 && f.info.secondary_bus > at.bus)
-        scan_bus(f.info.secondary_bus);
+        mark_pending(f.info.secondary_bus);
 }
 
-// Depth-first from bus 0; each bus at most once, whatever the bridges claim.
 void scan_bus(uint8_t bus) {
-    if ((g_scanned[bus / 8] & (1u << (bus % 8))) != 0)
-        return;
-    g_scanned[bus / 8] = static_cast<uint8_t>(g_scanned[bus / 8] | (1u << (bus % 8)));
     for (uint8_t device = 0; device < 32; ++device) {
         const Location first{bus, device, 0};
         if ((read32(first, 0) & 0xffff) == pci::kNoVendor)
@@ -171,7 +171,13 @@ void init_pci() {
     }
     log::print("  pci: configuration through %s\n",
                g_ecam_base != 0 ? "ECAM (MCFG)" : "the legacy ports 0xcf8/0xcfc");
-    scan_bus(0);
+    // Bus by bus upwards rather than recursing through bridges: a chain of 255 bridges must not
+    // take 255 stack frames of the boot stack. Bridges only lead upwards, so one pass is enough.
+    mark_pending(0);
+    for (uint32_t bus = 0; bus < kBuses; ++bus) {
+        if ((g_pending[bus / 8] & (1u << (bus % 8))) != 0)
+            scan_bus(static_cast<uint8_t>(bus));
+    }
     log::print("  pci: %u functions\n", g_count);
     if (g_dropped != 0)
         log::warn("pci: %u functions beyond the kernel's table were not kept", g_dropped);
