@@ -100,6 +100,10 @@ enum class Kind : uint64_t {
     kQueue = 8,    // QueueCreate: an asynchronous queue (ipc/ Server in the kernel)
     kPort = 9,     // ServeCreate: the server's end of a served object (ipc/ Client in the kernel)
     kServed = 10,  // ServeCreate: an object whose operations a user-space server performs
+    kDevice = 11,     // the kernel, in the "devices" root: one PCI function or legacy device
+    kInterrupt = 12,  // Device create(kInterrupt / kMsi): read completes when it fires
+    kTimer = 13,      // ObjectNew (arg 0): read completes at the deadline TimerSet armed
+    kIoPorts = 14,    // Device create(kPorts / an I/O BAR): in and out on a range of ports
 };
 
 enum class Meta : uint64_t {
@@ -109,6 +113,9 @@ enum class Meta : uint64_t {
     kExit = 4,    // ExitInfo of a process or thread, without waiting (reason kRunning if alive)
     kRights = 5,  // u64: the rights of the handle used
     kName = 6,    // process: its name (at most kMaxNameLength bytes), shown in fault reports
+    kDevice = 7,         // DeviceInfo of a device object
+    kDeviceAddress = 8,  // u64: the address a device uses for a DMA memory object
+    kInterruptInfo = 9,  // InterruptInfo of an interrupt object
 };
 
 // Handle encoding: slot index in the low 16 bits, generation in the next 15. 0 is never a
@@ -210,6 +217,88 @@ inline constexpr bool decode_queue_error(uint16_t status, Error* out) {
     *out = static_cast<Error>(status - kQueueErrorBase);
     return true;
 }
+
+// Devices (issue 15). The kernel puts one device object per PCI function and per legacy device
+// it hands out into the "devices" root. On a device object: read/peek (Read) = its
+// configuration space from offset `arg`; write (Write) = 1, 2 or 4 naturally aligned bytes at
+// `arg`, mediated (BARs, the ROM BAR, bridge windows and the MSI/MSI-X capabilities are the
+// kernel's; the command register keeps only the bits a driver may set); get_meta kDevice =
+// DeviceInfo; create (Create) with a DeviceResource = a new handle to one of its resources.
+enum class DeviceBus : uint32_t {
+    kPci = 1,
+    kLegacy = 2,  // ports and an ISA interrupt, no configuration space
+};
+enum class BarKind : uint32_t {
+    kNone = 0,
+    kMemory = 1,  // create(kBar) gives a memory object over it (map it, no Spawn)
+    kIo = 2,      // create(kBar) gives a kIoPorts object over it
+};
+struct DeviceBar {
+    uint64_t base;  // physical address or first port
+    uint64_t size;  // bytes or ports; 0 when absent
+    uint32_t kind;  // BarKind
+    uint32_t flags;  // kBarPrefetchable, kBar64
+};
+static_assert(sizeof(DeviceBar) == 24);
+inline constexpr uint32_t kBarPrefetchable = 1;
+inline constexpr uint32_t kBar64 = 2;
+struct DeviceInfo {
+    uint32_t bus_kind;  // DeviceBus
+    uint16_t vendor, device;
+    uint8_t class_code, subclass, prog_if, revision;
+    uint8_t bus, slot, function, header_type;
+    uint8_t interrupt_pin;      // 0 none, 1..4 = INTA..INTD
+    uint8_t interrupt_line;     // the firmware's routing (PCI), the ISA IRQ (legacy); 0xff none
+    uint16_t msi_vectors;       // MSI-X table size, or MSI vectors; 0 without either
+    uint16_t capabilities[16];  // the standard capability IDs found, in list order, 0-terminated
+    uint16_t config_size;       // bytes of configuration space: 256, 4096 (ECAM), 0 (legacy)
+    uint16_t reserved;
+    DeviceBar bars[6];  // legacy devices: bars[0] is their port range (kIo)
+};
+static_assert(sizeof(DeviceInfo) == 200);
+enum class DeviceResourceKind : uint32_t {
+    kBar = 1,        // index = BAR; arg = kCacheWriteCombining or 0 (uncached)
+    kInterrupt = 2,  // the device's INTx (PCI, through the I/O APIC) or ISA IRQ (legacy)
+    kMsi = 3,        // index = vector number within the device's MSI-X table or MSI block
+    kDmaMemory = 4,  // arg = bytes: physically contiguous memory the device may reach
+};
+inline constexpr uint64_t kCacheWriteCombining = 1;
+struct DeviceResource {
+    uint32_t kind;   // DeviceResourceKind
+    uint32_t index;
+    uint64_t arg;
+};
+static_assert(sizeof(DeviceResource) == 16);
+inline constexpr uint64_t kMaxDmaMemory = 4ull << 20;  // one kDmaMemory object
+
+// Interrupt objects: read (Read) waits until the interrupt has fired at least once since the
+// last read and gives a u64 count of firings (0 is never returned); a level-triggered line is
+// masked when it fires and stays masked until write (Write, empty buffer) acknowledges it.
+// Firings with no reader are counted, not lost.
+struct InterruptInfo {
+    uint32_t kind;     // DeviceResourceKind (kInterrupt or kMsi)
+    uint32_t vector;   // the CPU vector it arrives on
+    uint32_t gsi;      // the I/O APIC input (kInterrupt), else ~0
+    uint32_t flags;    // kInterruptLevel, kInterruptActiveLow
+    uint64_t count;    // firings since it was created
+    uint64_t pending;  // firings not read yet
+};
+static_assert(sizeof(InterruptInfo) == 32);
+inline constexpr uint32_t kInterruptLevel = 1;
+inline constexpr uint32_t kInterruptActiveLow = 2;
+
+// Timer objects: write (Write) a TimerSet arms it (deadline 0 disarms); read (Read) waits until
+// the deadline and gives a u64 count of expirations since the last read (periodic timers may
+// have expired more than once).
+struct TimerSet {
+    uint64_t deadline_ns;  // absolute, on the Clock's scale; 0 disarms
+    uint64_t period_ns;    // 0: one-shot
+};
+static_assert(sizeof(TimerSet) == 16);
+
+// I/O port objects: read (Read) = `in`, write (Write) = `out` of 1, 2 or 4 bytes at port offset
+// `arg` from the range's first port; get_meta kSize = the number of ports. A port outside the
+// range is kInvalidArgument.
 
 // Limits.
 inline constexpr uint64_t kMaxIoLength = 1ull << 20;     // one do_io transfer
