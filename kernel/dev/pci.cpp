@@ -191,4 +191,41 @@ const PciFunction& pci_function(uint32_t i) {
     return g_functions[i];
 }
 
+const PciFunction* find_pci_function(uint16_t vendor, uint16_t device) {
+    for (uint32_t i = 0; i < g_count; ++i) {
+        if (g_functions[i].info.vendor == vendor && g_functions[i].info.device == device)
+            return &g_functions[i];
+    }
+    return nullptr;
+}
+
+uint32_t pci_config_size() {
+    return g_ecam_base != 0 ? 4096 : 256;
+}
+
+uint32_t pci_config_read(const PciFunction& f, uint16_t offset, uint32_t width) {
+    const Location at{f.bus, f.device, f.function};
+    const uint32_t shift = (offset & 3u) * 8;
+    const uint32_t v = read32(at, static_cast<uint16_t>(offset & ~3u)) >> shift;
+    return width == 4 ? v : v & ((1u << (width * 8)) - 1);
+}
+
+void pci_config_write(const PciFunction& f, uint16_t offset, uint32_t value, uint32_t width) {
+    const Location at{f.bus, f.device, f.function};
+    const auto aligned = static_cast<uint16_t>(offset & ~3u);
+    if (width == 4) {
+        write32(at, aligned, value);
+        return;
+    }
+    // Read-modify-write of the dword: configuration space has no byte enables on the legacy
+    // ports' data path as used here. Status bits are write-one-to-clear, so the status half is
+    // written as 0 when only the command half changes.
+    const uint32_t shift = (offset & 3u) * 8;
+    const uint32_t mask = ((1u << (width * 8)) - 1) << shift;
+    uint32_t old = read32(at, aligned);
+    if (aligned == pci::kCommand && shift == 0)
+        old &= 0xffffu;  // do not write back (and so clear) the status register's set bits
+    write32(at, aligned, (old & ~mask) | ((value << shift) & mask));
+}
+
 }  // namespace keel::dev

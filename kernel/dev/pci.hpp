@@ -23,5 +23,14 @@ struct PciFunction {
 void init_pci();
 uint32_t pci_function_count();
 const PciFunction& pci_function(uint32_t i);
+// The first function with this vendor and device id, or nullptr.
+const PciFunction* find_pci_function(uint16_t vendor, uint16_t device);
+// Configuration space of one function: `offset` naturally aligned for `width` (1, 2 or 4) and
+// below config_size(). Interrupts off (the legacy ports are an address/data pair). No policy
+// here: device objects (obj/device.cpp) decide what a driver may write.
+uint32_t pci_config_read(const PciFunction& f, uint16_t offset, uint32_t width);
+void pci_config_write(const PciFunction& f, uint16_t offset, uint32_t value, uint32_t width);
+// 4096 through ECAM, 256 through the legacy ports.
+uint32_t pci_config_size();
 
 }  // namespace keel::dev
