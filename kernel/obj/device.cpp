@@ -23,7 +23,8 @@ constexpr LegacyDevice kLegacyDevices[] = {
     {"com2", {0x2f8, 0}, {8, 0}, 3},     // second 16550 UART
     {"pit", {0x40, 0}, {4, 0}, kNoIrq},  // 8254 counters and mode register (IRQ 0 is not given)
 };
-constexpr LegacyDevice kBochsVbe{"bochs-vbe", {0x1ce, 0}, {2, 0}, kNoIrq};
+// Index at 0x1ce, data at 0x1cf: both are 16-bit registers, so a data access reaches 0x1d0.
+constexpr LegacyDevice kBochsVbe{"bochs-vbe", {0x1ce, 0}, {3, 0}, kNoIrq};
 constexpr uint16_t kBochsVendor = 0x1234, kBochsDisplay = 0x1111;
 
 constexpr uint32_t kDeviceRights =

@@ -5,6 +5,8 @@
 
 #include <keel/c/format.hpp>
 
+#include <utility>
+
 namespace keel::devtest {
 
 namespace {
@@ -82,7 +84,80 @@ TEST(msix_table_unreachable) {
     (void)testlib::close(list);
 }
 
+// QEMU's standard display: its framebuffer BAR mapped write-combining, its registers (BAR2)
+// uncached, and the same registers through the bochs-vbe port pair.
+TEST(display_driver) {
+    const Handle list = devices_root();
+    const int64_t d = find_device(list, 0x1234, 0x1111);
+    const int64_t vbe = sys::do_io(list, Op::kOpen, "bochs-vbe", 9);
+    if (d < 0 || vbe < 0) {
+        print("devtest: no standard VGA: display test not run\n");
+        (void)testlib::close(list);
+        return;
+    }
+    for (const auto& [device, mode] :
+         {std::pair{d, "display-driver"}, std::pair{vbe, "vbe-driver"}}) {
+        const Handle r = driver_root(device);
+        const abi::ExitInfo info = testlib::wait_child(testlib::spawn_child_rooted(mode, r));
+        CHECK_EQ(info.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
+        CHECK_EQ(info.status, 0);
+        (void)testlib::close(r);
+        (void)testlib::close(static_cast<uint64_t>(device));
+    }
+    (void)testlib::close(list);
+}
+
+constexpr uint16_t kVbeIdBase = 0xb0c0;  // VBE_DISPI_ID0; QEMU answers 0xb0c0..0xb0c5
+
 }  // namespace
+
+CHILD_MODE("display-driver") {
+    const int64_t dev = open(root(), "device");
+    DeviceInfo info{};
+    CHECK_EQ(device_info(static_cast<uint64_t>(dev), &info), sizeof info);
+    CHECK((info.bars[0].flags & abi::kBarPrefetchable) != 0);
+    const int64_t fb = resource(static_cast<uint64_t>(dev), DeviceResourceKind::kBar, 0,
+                                abi::kCacheWriteCombining);
+    CHECK(fb > 0);
+    uint64_t size = 0;
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(fb), Op::kGetMeta, &size, 8,
+                        static_cast<uint64_t>(Meta::kSize)),
+             8);
+    CHECK_EQ(size, info.bars[0].size);
+    const int64_t at = sys::do_io(static_cast<uint64_t>(fb), Op::kMap, nullptr, 0, 1);
+    CHECK(at > 0);
+    auto* pixels = reinterpret_cast<volatile uint32_t*>(at);
+    for (uint32_t i = 0; i < 65536; ++i)
+        pixels[i] = i * 2654435761u;
+    uint32_t same = 0;
+    for (uint32_t i = 0; i < 65536; ++i)
+        same += pixels[i] == i * 2654435761u ? 1 : 0;
+    CHECK_EQ(same, 65536u);
+    // BAR2: the Bochs display interface registers at 0x500, uncached.
+    const int64_t regs = resource(static_cast<uint64_t>(dev), DeviceResourceKind::kBar, 2, 0);
+    CHECK(regs > 0);
+    const int64_t r = sys::do_io(static_cast<uint64_t>(regs), Op::kMap, nullptr, 0, 1);
+    CHECK(r > 0);
+    const uint16_t id = *reinterpret_cast<volatile uint16_t*>(r + 0x500);
+    CHECK(id >= kVbeIdBase && id <= kVbeIdBase + 5);
+    print(
+        "devtest: display: %lu MiB framebuffer write-combining, 65536 pixels back; VBE id "
+        "0x%x through BAR2\n",
+        size >> 20, id);
+    return testlib::failed() == 0 ? 0 : 1;
+}
+
+CHILD_MODE("vbe-driver") {
+    const int64_t dev = open(root(), "device");
+    const int64_t ports = resource(static_cast<uint64_t>(dev), DeviceResourceKind::kBar, 0, 0);
+    CHECK(ports > 0);
+    CHECK_EQ(port_write(static_cast<uint64_t>(ports), 0, 0, 2), 2);  // index: ID
+    const int64_t id = port_read(static_cast<uint64_t>(ports), 1, 2);
+    CHECK(id >= kVbeIdBase && id <= kVbeIdBase + 5);
+    BAD_INPUT(port_read(static_cast<uint64_t>(ports), 1, 4), kInvalidArgument);
+    print("devtest: bochs-vbe ports: VBE id 0x%lx\n", id);
+    return testlib::failed() == 0 ? 0 : 1;
+}
 
 CHILD_MODE("com2-driver") {
     const int64_t dev = open(root(), "device");
