@@ -70,19 +70,24 @@ Result<void> config_write_policy(const dev::PciFunction& f, uint16_t offset, uin
                                  uint32_t* value) {
     if (offset < pci::kCommand)
         return fail(Error::kNoRights);  // identification: read-only
-    if (offset < pci::kCommand + 2) {
-        // Command (and, in a dword write, status, whose bits are write-one-to-clear).
+    if (offset < pci::kCommand + 4) {
+        // The dword of command (bytes 4-5) and status (6-7, write-one-to-clear: a driver may
+        // clear its device's error bits). Merge the write into the current dword, narrow the
+        // command to the driver's bits, and hand back the written bytes.
         const uint32_t shift = (offset - pci::kCommand) * 8;
-        const uint32_t keep = dev::pci_config_read(f, pci::kCommand, 2) & ~kDriverCommandBits;
-        const uint32_t mask = 0xffffu << shift;
-        const uint32_t command = ((*value & mask) >> shift & kDriverCommandBits) | keep;
-        *value = (*value & ~mask) | (command << shift & mask);
+        const uint32_t mask = (width == 4 ? ~0u : (1u << (width * 8)) - 1) << shift;
+        const uint32_t current = dev::pci_config_read(f, pci::kCommand, 4);
+        uint32_t merged = (current & ~mask) | ((*value << shift) & mask);
+        const uint32_t command =
+            (merged & kDriverCommandBits) | (current & 0xffffu & ~uint32_t{kDriverCommandBits});
+        merged = (merged & 0xffff0000u) | command;
+        *value = (merged & mask) >> shift;
         return success();
     }
     if (offset < pci::kFirstBar) {
-        // Status, class, cache line, latency, header type, BIST: only the cache line size and
-        // latency timer are a driver's.
-        if (offset == 0x0c || offset == 0x0d || (offset == 0x06 && width == 2))
+        // Class, cache line, latency, header type, BIST: only the cache line size and latency
+        // timer are a driver's (a BIST write would start the device's self-test).
+        if (offset >= 0x0c && offset + width <= 0x0e)
             return success();
         return fail(Error::kNoRights);
     }

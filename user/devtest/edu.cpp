@@ -155,7 +155,10 @@ CHILD_MODE("hostile-driver") {
     CHECK_EQ(config_write(dev, 4, 0xffff, 2), 2);
     const uint32_t after = config_u32(dev, 4, 2);
     CHECK_EQ(after & ~0x547u, before & ~0x547u);
+    CHECK_EQ(config_write(dev, 5, 0xff, 1), 1);  // the upper command byte, narrowed the same
+    CHECK_EQ(config_u32(dev, 4, 2) & ~0x547u, before & ~0x547u);
     CHECK_EQ(config_write(dev, 4, before, 2), 2);
+    BAD_INPUT(config_write(dev, 0x0c, 0x40000000, 4), kNoRights);  // would start BIST
     // Malformed accesses.
     BAD_INPUT(config_write(dev, 5, 0, 2), kInvalidArgument);
     BAD_INPUT(config_write(dev, 8, 0, 3), kInvalidArgument);
