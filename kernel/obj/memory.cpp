@@ -10,16 +10,29 @@
 
 namespace keel::obj {
 
-Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
-    if (size == 0 || size > abi::kMaxMemorySize)
-        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
-    const uint64_t pages = (size + mm::kPageSize - 1) / mm::kPageSize;
+// A new object of `pages` pages with an empty frame table (pages_ stays 0 until frames are in:
+// the destructor frees only what pages_ counts). kNoMemory.
+Result<RefPtr<MemoryObject>> MemoryObject::with_frame_table(uint64_t pages, Backing backing) {
     RefPtr<MemoryObject> m = adopt_ref(new (std::nothrow) MemoryObject);
     if (!m)
         return fail(Error::kNoMemory);
     m->frames_ = new (std::nothrow) mm::PhysAddr[pages];
     if (m->frames_ == nullptr)
         return fail(Error::kNoMemory);
+    m->backing_ = backing;
+    return m;
+}
+
+// The page count for `size` bytes of at most `limit`: kInvalidArgument (0), kTooLarge.
+static Result<uint64_t> pages_for(uint64_t size, uint64_t limit) {
+    if (size == 0 || size > limit)
+        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
+    return (size + mm::kPageSize - 1) / mm::kPageSize;
+}
+
+Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
+    const uint64_t pages = KEEL_TRY(pages_for(size, abi::kMaxMemorySize));
+    RefPtr<MemoryObject> m = KEEL_TRY(with_frame_table(pages, Backing::kRam));
     for (uint64_t i = 0; i < pages; ++i) {
         auto f = mm::frames().alloc_zeroed();
         if (!f)
@@ -32,14 +45,8 @@ Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
 
 Result<RefPtr<MemoryObject>> MemoryObject::create_device(mm::PhysAddr base, uint64_t pages,
                                                          uint64_t cache) {
-    RefPtr<MemoryObject> m = adopt_ref(new (std::nothrow) MemoryObject);
-    if (!m)
-        return fail(Error::kNoMemory);
-    m->backing_ = Backing::kDevice;
+    RefPtr<MemoryObject> m = KEEL_TRY(with_frame_table(pages, Backing::kDevice));
     m->cache_ = cache;
-    m->frames_ = new (std::nothrow) mm::PhysAddr[pages];
-    if (m->frames_ == nullptr)
-        return fail(Error::kNoMemory);
     for (uint64_t i = 0; i < pages; ++i)
         m->frames_[i] = mm::PhysAddr{base.value + i * mm::kPageSize};
     m->pages_ = pages;
@@ -47,15 +54,9 @@ Result<RefPtr<MemoryObject>> MemoryObject::create_device(mm::PhysAddr base, uint
 }
 
 Result<RefPtr<MemoryObject>> MemoryObject::create_dma(uint64_t size, RefPtr<DeviceObject> owner) {
-    if (size == 0 || size > abi::kMaxDmaMemory)
-        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
-    const uint64_t pages = (size + mm::kPageSize - 1) / mm::kPageSize;
-    RefPtr<MemoryObject> m = adopt_ref(new (std::nothrow) MemoryObject);
-    if (!m)
-        return fail(Error::kNoMemory);
-    m->frames_ = new (std::nothrow) mm::PhysAddr[pages];
-    if (m->frames_ == nullptr)
-        return fail(Error::kNoMemory);
+    const uint64_t pages = KEEL_TRY(pages_for(size, abi::kMaxDmaMemory));
+    // A RAM object until the frames are in, so that a failure frees nothing it does not have.
+    RefPtr<MemoryObject> m = KEEL_TRY(with_frame_table(pages, Backing::kRam));
     constexpr uint64_t k4GiB = 1ull << 32;  // devices with 32-bit DMA addresses reach it
     const auto first = mm::frames().alloc_contiguous(pages, k4GiB);
     if (!first)

@@ -63,11 +63,12 @@ class MemoryObject final : public Object {
     Result<void> read_bytes(uint64_t offset, void* dst, uint64_t n) const;
 
   private:
+    enum class Backing : uint8_t { kRam, kDevice, kDma };
     MemoryObject() = default;
     ~MemoryObject() override;
+    static Result<RefPtr<MemoryObject>> with_frame_table(uint64_t pages, Backing backing);
     Result<uint64_t> transfer(Request& req, bool to_buffer, bool advance);
 
-    enum class Backing : uint8_t { kRam, kDevice, kDma };
     // The object whose frames these are: this one, or the parent of a subrange.
     const MemoryObject& root() const { return parent_ ? *parent_ : *this; }
 

@@ -12,15 +12,23 @@ using namespace keel::user;
 
 namespace {
 
+// A name from the arguments as a C string in `out` (kMaxNameLength + 1 bytes); false when it
+// is empty or too long.
+bool copy_name(char* out, const char* name, uint64_t length) {
+    if (length == 0 || length > abi::kMaxNameLength)
+        return false;
+    for (uint64_t i = 0; i < length; ++i)
+        out[i] = name[i];
+    out[length] = '\0';
+    return true;
+}
+
 // Binds `name` of init's root into `child_root` under the same name; false (and says why)
 // when init has no such name or the bind fails.
 bool grant(Handle child_root, const char* name, uint64_t length) {
     char text[abi::kMaxNameLength + 1];
-    if (length == 0 || length > abi::kMaxNameLength)
+    if (!copy_name(text, name, length))
         return false;
-    for (uint64_t i = 0; i < length; ++i)
-        text[i] = name[i];
-    text[length] = '\0';
     const int64_t h = open(root(), text);
     if (h < 0) {
         print("init: nothing named '%s' to give (error %ld)\n", text, -h);
@@ -36,13 +44,9 @@ int run(const char* word, uint64_t word_length) {
     uint64_t length = 0;
     while (length < word_length && word[length] != '+')
         ++length;
-    const char* name = word;
     char image_name[abi::kMaxNameLength + 1];
-    if (length > abi::kMaxNameLength)
+    if (!copy_name(image_name, word, length))
         return 1;
-    for (uint64_t i = 0; i < length; ++i)
-        image_name[i] = name[i];
-    image_name[length] = '\0';
     const int64_t image = open(root(), image_name);
     if (image < 0) {
         print("init: no program '%s' (error %ld)\n", image_name, -image);
