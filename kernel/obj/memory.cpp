@@ -40,6 +40,7 @@ Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
         m->frames_[i] = *f;
         m->pages_ = i + 1;
     }
+    m->bytes_ = size;
     return m;
 }
 
@@ -50,6 +51,7 @@ Result<RefPtr<MemoryObject>> MemoryObject::create_device(mm::PhysAddr base, uint
     for (uint64_t i = 0; i < pages; ++i)
         m->frames_[i] = mm::PhysAddr{base.value + i * mm::kPageSize};
     m->pages_ = pages;
+    m->bytes_ = pages * mm::kPageSize;
     return m;
 }
 
@@ -64,6 +66,7 @@ Result<RefPtr<MemoryObject>> MemoryObject::create_dma(uint64_t size, RefPtr<Devi
     for (uint64_t i = 0; i < pages; ++i)
         m->frames_[i] = mm::PhysAddr{first->value + i * mm::kPageSize};
     m->pages_ = pages;
+    m->bytes_ = size;
     m->backing_ = Backing::kDma;
     m->device_address_ = first->value;
     m->dma_owner_ = std::move(owner);
@@ -188,6 +191,7 @@ Result<uint64_t> MemoryObject::create(Request& req) {
     sub->cache_ = cache_;
     sub->frames_ = frames_ + offset / mm::kPageSize;
     sub->pages_ = (length + mm::kPageSize - 1) / mm::kPageSize;
+    sub->bytes_ = length;
     return KEEL_TRY(req.caller->handles().insert(*sub, req.rights));
 }
 

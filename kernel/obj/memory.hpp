@@ -47,7 +47,9 @@ class MemoryObject final : public Object {
     Result<uint64_t> map(Request& req) override;
 
     uint64_t pages() const { return pages_; }
-    uint64_t size() const { return pages_ * mm::kPageSize; }
+    // The byte length it was made with (Meta::kSize; reads and writes stop there); the object
+    // holds whole pages, and a mapping shows them all.
+    uint64_t size() const { return bytes_; }
     mm::PhysAddr frame(uint64_t page) const { return frames_[page]; }
     static constexpr mm::PhysAddr kHole{~0ull};
     // Extra page-table flags for mappings of this object (the cache type of device memory).
@@ -78,6 +80,7 @@ class MemoryObject final : public Object {
     RefPtr<class DeviceObject> dma_owner_;
     mm::PhysAddr* frames_ = nullptr;  // owned unless parent_ is set (then a slice of it)
     uint64_t pages_ = 0;
+    uint64_t bytes_ = 0;
     RefPtr<MemoryObject> parent_;  // subranges keep their parent (and its frames) alive
     uint64_t position_ = 0;
 };
