@@ -114,11 +114,18 @@ inline Bytes dmar_rmrr(uint64_t base, uint64_t limit, const Bytes& scopes) {
     r.insert(r.end(), scopes.begin(), scopes.end());
     return r;
 }
-// A DMAR around `structures`; by default QEMU's q35 with intel-iommu,intremap=on: host address
-// width 39, interrupt remapping and x2APIC opt-out flags, one unit at 0xfed90000 for every PCI
-// device, its scope the I/O APIC (id 0, pseudo bus 0xff, device 0 function 0).
+// A DMAR around `structures`; by default QEMU 7.2's q35 with intel-iommu: host address width
+// 39, interrupt remapping and x2APIC opt-out flags, one unit at 0xfed90000 without
+// INCLUDE_PCI_ALL (QEMU lists the root bus's devices instead, so that a bus can bypass the
+// IOMMU), its scopes the I/O APIC (id 0, pseudo bus 0xff, 0.0) and each device on bus 0.
 inline Bytes dmar_structures_qemu() {
-    return dmar_drhd(0xfed90000, 1, dmar_scope(3, 0, 0xff, {{0, 0}}));
+    Bytes scopes = dmar_scope(3, 0, 0xff, {{0, 0}});
+    for (auto [d, f] : std::vector<std::pair<uint8_t, uint8_t>>{
+             {0, 0}, {1, 0}, {2, 0}, {3, 0}, {31, 0}, {31, 2}, {31, 3}}) {
+        const Bytes s = dmar_scope(1, 0, 0, {{d, f}});
+        scopes.insert(scopes.end(), s.begin(), s.end());
+    }
+    return dmar_drhd(0xfed90000, 0, scopes);
 }
 inline Bytes dmar(const Bytes& structures = dmar_structures_qemu(), uint8_t width = 39,
                   uint8_t flags = 3) {

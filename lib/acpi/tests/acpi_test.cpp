@@ -240,12 +240,15 @@ TEST(Acpi, DmarAsQemuGivesIt) {
     EXPECT_EQ(d.dropped + d.skipped, 0u);
     const DmarUnit& u = d.units[0];
     EXPECT_EQ(u.register_base, 0xfed90000u);
-    EXPECT_TRUE(u.include_pci_all);
+    EXPECT_FALSE(u.include_pci_all);
     EXPECT_EQ(u.segment, 0);
-    ASSERT_EQ(u.scopes.count, 1u);
+    ASSERT_EQ(u.scopes.count, 8u);
     EXPECT_EQ(u.scopes.entries[0].type, ScopeType::kIoApic);
     EXPECT_EQ(u.scopes.entries[0].start_bus, 0xff);
     EXPECT_EQ(u.scopes.entries[0].path_length, 1);
+    EXPECT_EQ(u.scopes.entries[4].type, ScopeType::kPciEndpoint);
+    EXPECT_EQ(u.scopes.entries[4].path[0].device, 3);
+    EXPECT_EQ(u.scopes.entries[7].path[0].function, 3);
 }
 
 TEST(Acpi, DmarUnitsRegionsAndScopesAsRealFirmwareHasThem) {
@@ -287,7 +290,9 @@ TEST(Acpi, DmarKeepsWhatFitsAndCountsTheRest) {
     for (uint32_t i = 0; i < kMaxDmarUnits + 2; ++i)
         units = cat({units, test::dmar_drhd(0x100000 + i * 0x1000, 0, {})});
     for (uint32_t i = 0; i < kMaxDeviceScopes + 3; ++i)
-        scopes = cat({scopes, test::dmar_scope(1, 0, 0, {{static_cast<uint8_t>(i), 0}})});
+        scopes = cat(
+            {scopes, test::dmar_scope(
+                         1, 0, 0, {{static_cast<uint8_t>(i % 32), static_cast<uint8_t>(i / 32)}})});
     static Dmar d;
     ASSERT_EQ(parse_dmar_bytes(test::dmar(units), &d), nullptr);
     EXPECT_EQ(d.unit_count, kMaxDmarUnits);

@@ -28,8 +28,8 @@ inline constexpr uint32_t kMaxOverrides = 16;
 inline constexpr uint32_t kMaxEcamWindows = 4;
 inline constexpr uint32_t kMaxDmarUnits = 8;
 inline constexpr uint32_t kMaxDmarReserved = 8;
-inline constexpr uint32_t kMaxDeviceScopes = 8;  // kept per unit or reserved region
-inline constexpr uint32_t kMaxScopePath = 4;     // (device, function) hops kept per scope
+inline constexpr uint32_t kMaxDeviceScopes = 32;  // kept per unit or reserved region
+inline constexpr uint32_t kMaxScopePath = 4;      // (device, function) hops kept per scope
 
 struct Rsdp {
     uint8_t revision;       // 0: ACPI 1.0 (RSDT only); 2 and up: XSDT
