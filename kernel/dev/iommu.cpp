@@ -406,6 +406,12 @@ Domain* domain_of(const PciFunction& f) {
     return i < 0 ? nullptr : &g_domains[i];
 }
 
+// f's domain when the IOMMU translates f's DMA through one, else nullptr.
+Domain* translated(const PciFunction& f) {
+    Domain* d = g_enabled ? domain_of(f) : nullptr;
+    return d != nullptr && d->cover == Cover::kDomain ? d : nullptr;
+}
+
 }  // namespace
 
 void init_iommu() {
@@ -516,10 +522,8 @@ Result<uint64_t> iommu_map(const PciFunction& f, mm::PhysAddr phys, uint64_t pag
 }
 
 void iommu_unmap(const PciFunction& f, uint64_t iova, uint64_t pages) {
-    if (!g_enabled)
-        return;
-    Domain* d = domain_of(f);
-    if (d == nullptr || d->cover != Cover::kDomain)
+    Domain* d = translated(f);
+    if (d == nullptr)
         return;
     LockGuard guard(g_lock);
     for (uint32_t k = 0; k < d->count; ++k) {
@@ -538,10 +542,8 @@ void iommu_unmap(const PciFunction& f, uint64_t iova, uint64_t pages) {
 }
 
 void iommu_reset_device(const PciFunction& f) {
-    if (!g_enabled)
-        return;
-    Domain* d = domain_of(f);
-    if (d == nullptr || d->cover != Cover::kDomain)
+    Domain* d = translated(f);
+    if (d == nullptr)
         return;
     LockGuard guard(g_lock);
     uint32_t kept = 0;
