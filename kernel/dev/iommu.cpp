@@ -25,7 +25,7 @@ constexpr uint32_t kVer = 0x00, kCap = 0x08, kEcap = 0x10, kGcmd = 0x18, kGsts =
                    kRtaddr = 0x20, kCcmd = 0x28, kFsts = 0x34;
 // GCMD / GSTS bits; the one-shot ones (root pointer, fault log, write buffer, interrupt table
 // pointer) must not be written back from GSTS.
-constexpr uint32_t kTe = 1u << 31, kSrtp = 1u << 30, kWbf = 1u << 27;
+constexpr uint32_t kTe = 1u << 31, kSrtp = 1u << 30, kWbf = 1u << 27, kQie = 1u << 26;
 constexpr uint32_t kGstsOneShot = (1u << 30) | (1u << 29) | (1u << 27) | (1u << 24);
 constexpr uint64_t kInvalidate = 1ull << 63;  // CCMD.ICC, IOTLB.IVT
 constexpr uint64_t kCcmdGlobal = 1ull << 61;
@@ -137,8 +137,16 @@ void invalidate_iotlb(const Unit& u, uint16_t did) {
     if ((u.cap >> 54) & 1)
         v |= kIotlbDrainWrites;
     write64(u, u.iotlb_at + 8, v);
-    spin_until("IOTLB invalidation",
-               [&] { return (read64(u, u.iotlb_at + 8) & kInvalidate) == 0; });
+    uint64_t done = 0;
+    spin_until("IOTLB invalidation", [&] {
+        done = read64(u, u.iotlb_at + 8);
+        return (done & kInvalidate) == 0;
+    });
+    // IAIG 0: the unit did not perform it (a granularity it lacks): fall back to global.
+    if (((done >> 57) & 3) == 0 && did != 0)
+        invalidate_iotlb(u, 0);
+    else if (((done >> 57) & 3) == 0)
+        panic("IOMMU: unit at 0x%lx refused a global IOTLB invalidation", u.base);
 }
 
 uint64_t* table(PhysAddr p) {
@@ -222,9 +230,10 @@ bool find_gap(const Domain& d, uint64_t pages, uint32_t* slot, uint64_t* iova) {
             *iova = candidate;
             return true;
         }
-        if (k < d.count) {
+        if (k < d.count) {  // reserved regions may lie below kIovaBase: never go below it
             const Mapping& m = d.mappings[k];
-            candidate = m.iova + (m.pages + 1) * kPageSize;
+            const uint64_t after = m.iova + (m.pages + 1) * kPageSize;
+            candidate = after > candidate ? after : candidate;
         }
     }
     return false;
@@ -355,8 +364,12 @@ const char* setup_unit(Unit& u, uint64_t base) {
     if (!root)
         return "no memory for the root table";
     u.root = *root;
-    if (read32(u, kGsts) & kTe)  // left on by firmware: off while the tables are replaced
+    // Left on by firmware: translation off while the tables are replaced, and the invalidation
+    // queue off (register-based invalidation is refused while it is on).
+    if (read32(u, kGsts) & kTe)
         command(u, kTe, false, kTe, false);
+    if (read32(u, kGsts) & kQie)
+        command(u, kQie, false, kQie, false);
     return nullptr;
 }
 
