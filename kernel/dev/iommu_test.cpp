@@ -230,6 +230,41 @@ KTEST(iommu_edu_reset_device) {
     log::print("iommu_edu_reset_device: reset blocked the device, remapping works again\n");
 }
 
+// A frame mapped for one device is not reachable by another at the same device address: each
+// function has a domain of its own.
+KTEST(iommu_edu_other_devices_mapping_unreachable) {
+    if (skip_unless_isolating("iommu_edu_other_devices_mapping_unreachable"))
+        return;
+    const Edu e = edu();
+    const PciFunction* other = nullptr;
+    for (uint32_t i = 0; i < pci_function_count() && other == nullptr; ++i) {
+        if (&pci_function(i) != e.f)
+            other = &pci_function(i);
+    }
+    KASSERT(other != nullptr);
+    const std::optional<mm::PhysAddr> frame = low_frame();
+    KASSERT(frame);
+    iommu_reset_device(*e.f);  // edu's domain empty: nothing of its own at any address
+    const Result<uint64_t> theirs = iommu_map(*other, *frame, 1, true);
+    KASSERT(theirs.ok());
+    fill(*frame, 31);
+    iommu_log_faults();
+    set_bus_master(e, true);
+    KEXPECT(dma(e, theirs.value(), true));
+    const bool blocked = holds(*frame, 31);
+    KEXPECT(blocked);
+    KEXPECT(iommu_log_faults() >= 1);
+    set_bus_master(e, false);
+    iommu_unmap(*other, theirs.value(), 1);
+    mm::frames().free(*frame);
+    if (blocked) {
+        log::print(
+            "iommu_edu_other_devices_mapping_unreachable: pci %02x:%02x.%u's mapping at "
+            "0x%lx not reachable by edu\n",
+            other->bus, other->device, other->function, theirs.value());
+    }
+}
+
 // Without an IOMMU the API is the identity and DMA reaches RAM: the driver is trusted.
 KTEST(iommu_edu_trusted_without_iommu) {
     if (edu().f == nullptr || edu().regs == nullptr) {
