@@ -22,7 +22,7 @@ using mm::PhysAddr;
 
 // Registers (chapter 11).
 constexpr uint32_t kVer = 0x00, kCap = 0x08, kEcap = 0x10, kGcmd = 0x18, kGsts = 0x1c,
-                   kRtaddr = 0x20, kCcmd = 0x28, kFsts = 0x34;
+                   kRtaddr = 0x20, kCcmd = 0x28, kFsts = 0x34, kFectl = 0x38;
 // GCMD / GSTS bits; the one-shot ones (root pointer, fault log, write buffer, interrupt table
 // pointer) must not be written back from GSTS.
 constexpr uint32_t kTe = 1u << 31, kSrtp = 1u << 30, kWbf = 1u << 27, kQie = 1u << 26;
@@ -370,6 +370,9 @@ const char* setup_unit(Unit& u, uint64_t base) {
         command(u, kTe, false, kTe, false);
     if (read32(u, kGsts) & kQie)
         command(u, kQie, false, kQie, false);
+    // Faults are polled (iommu_log_faults): the fault event interrupt stays masked (FECTL.IM),
+    // whatever firmware left there, so no message reaches a vector nobody handles.
+    write32(u, kFectl, 1u << 31);
     return nullptr;
 }
 
