@@ -321,4 +321,35 @@ const char* parse_dmar(const uint8_t* table, uint32_t length, Dmar* out) {
     return nullptr;
 }
 
+bool scope_names(const DeviceScope& scope, PciAddress f, const BridgeLookup& bridges) {
+    if (scope.type != ScopeType::kPciEndpoint && scope.type != ScopeType::kPciSubHierarchy)
+        return false;
+    if (scope.path_length == 0 || scope.path_length > kMaxScopePath)
+        return false;
+    uint8_t bus = scope.start_bus;
+    uint8_t secondary = 0, subordinate = 0;
+    for (uint32_t h = 0; h + 1 < scope.path_length; ++h) {
+        const PciAddress hop{bus, scope.path[h].device, scope.path[h].function};
+        if (!bridges.bridge(bridges.ctx, hop, &secondary, &subordinate))
+            return false;
+        bus = secondary;
+    }
+    const ScopeHop& last = scope.path[scope.path_length - 1];
+    if (f.bus == bus && f.device == last.device && f.function == last.function)
+        return true;
+    if (scope.type != ScopeType::kPciSubHierarchy)
+        return false;
+    const PciAddress bridge{bus, last.device, last.function};
+    return bridges.bridge(bridges.ctx, bridge, &secondary, &subordinate) && f.bus >= secondary &&
+           f.bus <= subordinate;
+}
+
+bool scopes_name(const DeviceScopes& scopes, PciAddress f, const BridgeLookup& bridges) {
+    for (uint32_t i = 0; i < scopes.count && i < kMaxDeviceScopes; ++i) {
+        if (scope_names(scopes.entries[i], f, bridges))
+            return true;
+    }
+    return false;
+}
+
 }  // namespace keel::acpi

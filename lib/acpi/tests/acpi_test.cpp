@@ -350,5 +350,62 @@ TEST(Acpi, CorruptDmarIsRefused) {
                  "DMAR device scope length outside its structure");
 }
 
+// A machine: bridge 00:1c.0 -> buses 2-4, bridge 02:00.0 on it -> bus 3; 00:1f.0 is not a
+// bridge.
+bool test_bridge(void*, PciAddress at, uint8_t* secondary, uint8_t* subordinate) {
+    if (at.bus == 0 && at.device == 0x1c && at.function == 0) {
+        *secondary = 2, *subordinate = 4;
+        return true;
+    }
+    if (at.bus == 2 && at.device == 0 && at.function == 0) {
+        *secondary = 3, *subordinate = 3;
+        return true;
+    }
+    return false;
+}
+
+TEST(Acpi, DmarScopesNameFunctionsThroughBridges) {
+    const BridgeLookup bridges{&test_bridge, nullptr};
+    const auto scope = [](uint8_t type, uint8_t bus,
+                          std::vector<std::pair<uint8_t, uint8_t>> path) {
+        static Dmar d;
+        EXPECT_EQ(
+            parse_dmar_bytes(
+                test::dmar(test::dmar_drhd(0x1000, 0, test::dmar_scope(type, 0, bus, path))), &d),
+            nullptr);
+        return d.units[0].scopes.entries[0];
+    };
+    // An endpoint on the start bus: exactly that function.
+    const DeviceScope on_bus0 = scope(1, 0, {{3, 0}});
+    EXPECT_TRUE(scope_names(on_bus0, {0, 3, 0}, bridges));
+    EXPECT_FALSE(scope_names(on_bus0, {0, 3, 1}, bridges));
+    EXPECT_FALSE(scope_names(on_bus0, {1, 3, 0}, bridges));
+    // Two and three hops: through 00:1c.0 to bus 2, then through 02:00.0 to bus 3.
+    EXPECT_TRUE(scope_names(scope(1, 0, {{0x1c, 0}, {0, 1}}), {2, 0, 1}, bridges));
+    EXPECT_TRUE(scope_names(scope(1, 0, {{0x1c, 0}, {0, 0}, {5, 2}}), {3, 5, 2}, bridges));
+    EXPECT_FALSE(scope_names(scope(1, 0, {{0x1c, 0}, {0, 0}, {5, 2}}), {2, 5, 2}, bridges));
+    // A hop that is not a bridge names nothing.
+    EXPECT_FALSE(scope_names(scope(1, 0, {{0x1f, 0}, {0, 0}}), {0, 0, 0}, bridges));
+    // A sub-hierarchy: the bridge and every bus behind it, not the buses beyond.
+    const DeviceScope below = scope(2, 0, {{0x1c, 0}});
+    EXPECT_TRUE(scope_names(below, {0, 0x1c, 0}, bridges));
+    EXPECT_TRUE(scope_names(below, {2, 0, 0}, bridges));
+    EXPECT_TRUE(scope_names(below, {4, 9, 1}, bridges));
+    EXPECT_FALSE(scope_names(below, {5, 0, 0}, bridges));
+    EXPECT_FALSE(scope_names(below, {0, 0x1d, 0}, bridges));
+    // A sub-hierarchy scope on something that is not a bridge: only that function.
+    EXPECT_TRUE(scope_names(scope(2, 0, {{0x1f, 0}}), {0, 0x1f, 0}, bridges));
+    EXPECT_FALSE(scope_names(scope(2, 0, {{0x1f, 0}}), {1, 0, 0}, bridges));
+    // I/O APIC and HPET scopes name no PCI function, even at the same address.
+    EXPECT_FALSE(scope_names(scope(3, 0, {{3, 0}}), {0, 3, 0}, bridges));
+    EXPECT_FALSE(scope_names(scope(4, 0, {{3, 0}}), {0, 3, 0}, bridges));
+    // QEMU's unit lists edu (00:03.0) among the root bus's endpoints.
+    static Dmar d;
+    ASSERT_EQ(parse_dmar_bytes(test::dmar(), &d), nullptr);
+    EXPECT_TRUE(scopes_name(d.units[0].scopes, {0, 3, 0}, bridges));
+    EXPECT_FALSE(scopes_name(d.units[0].scopes, {0, 4, 0}, bridges));
+    EXPECT_FALSE(scopes_name(d.units[0].scopes, {0xff, 0, 0}, bridges));  // the I/O APIC's
+}
+
 }  // namespace
 }  // namespace keel::acpi

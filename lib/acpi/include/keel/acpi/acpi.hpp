@@ -168,4 +168,21 @@ struct Dmar {
 // page-aligned with base <= limit. Structures of other types are counted as skipped.
 const char* parse_dmar(const uint8_t* table, uint32_t length, Dmar* out);
 
+// Which PCI functions a device scope names. The path is walked from the start bus through
+// PCI-to-PCI bridges, whose secondary and subordinate buses come from the caller (the live
+// configuration space, not the table).
+struct PciAddress {
+    uint8_t bus, device, function;
+};
+struct BridgeLookup {
+    // The bus numbers behind the PCI-to-PCI bridge at `at`; false when no bridge is there.
+    bool (*bridge)(void* ctx, PciAddress at, uint8_t* secondary, uint8_t* subordinate);
+    void* ctx;
+};
+// An endpoint scope names its function exactly; a sub-hierarchy scope its bridge and every
+// function on the buses behind it; other types (I/O APIC, HPET, ACPI devices) no PCI function.
+// False when a hop before the last is not a bridge.
+bool scope_names(const DeviceScope& scope, PciAddress f, const BridgeLookup& bridges);
+bool scopes_name(const DeviceScopes& scopes, PciAddress f, const BridgeLookup& bridges);
+
 }  // namespace keel::acpi
