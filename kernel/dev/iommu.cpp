@@ -276,43 +276,23 @@ int32_t index_of(const PciFunction& f) {
     return -1;
 }
 
-const PciFunction* function_at(uint8_t bus, uint8_t device, uint8_t function) {
+// DMAR scope paths are walked through the bridges as enumerated.
+bool pci_bridge(void*, acpi::PciAddress at, uint8_t* secondary, uint8_t* subordinate) {
     for (uint32_t i = 0; i < pci_function_count(); ++i) {
         const PciFunction& g = pci_function(i);
-        if (g.bus == bus && g.device == device && g.function == function)
-            return &g;
+        if (g.bus == at.bus && g.device == at.device && g.function == at.function) {
+            if (g.info.header_type != 1)
+                return false;
+            *secondary = g.info.secondary_bus;
+            *subordinate = g.info.subordinate_bus;
+            return true;
+        }
     }
-    return nullptr;
-}
-
-// Whether a DMAR device scope names f: an endpoint exactly, a bridge's sub-hierarchy the
-// bridge and every bus below it. The path is followed through the bridges' secondary buses.
-bool scope_names(const acpi::DeviceScope& s, const PciFunction& f) {
-    if (s.type != acpi::ScopeType::kPciEndpoint && s.type != acpi::ScopeType::kPciSubHierarchy)
-        return false;
-    uint8_t bus = s.start_bus;
-    for (uint32_t h = 0; h + 1 < s.path_length; ++h) {
-        const PciFunction* bridge = function_at(bus, s.path[h].device, s.path[h].function);
-        if (bridge == nullptr || bridge->info.header_type != 1)
-            return false;
-        bus = bridge->info.secondary_bus;
-    }
-    const acpi::ScopeHop& last = s.path[s.path_length - 1];
-    if (f.bus == bus && f.device == last.device && f.function == last.function)
-        return true;
-    if (s.type != acpi::ScopeType::kPciSubHierarchy)
-        return false;
-    const PciFunction* bridge = function_at(bus, last.device, last.function);
-    return bridge != nullptr && bridge->info.header_type == 1 &&
-           f.bus >= bridge->info.secondary_bus && f.bus <= bridge->info.subordinate_bus;
+    return false;
 }
 
 bool scopes_name(const acpi::DeviceScopes& scopes, const PciFunction& f) {
-    for (uint32_t k = 0; k < scopes.count; ++k) {
-        if (scope_names(scopes.entries[k], f))
-            return true;
-    }
-    return false;
+    return acpi::scopes_name(scopes, {f.bus, f.device, f.function}, {&pci_bridge, nullptr});
 }
 
 // The unit translating f's DMA: the one whose scope lists it, else the segment's catch-all.
