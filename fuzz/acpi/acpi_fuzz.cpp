@@ -74,14 +74,31 @@ void check_mcfg(const uint8_t* t, uint32_t n) {
     }
 }
 
+// A made-up bus: even device numbers are bridges to the next buses.
+bool fake_bridge(void*, acpi::PciAddress at, uint8_t* secondary, uint8_t* subordinate) {
+    if (at.device % 2 != 0)
+        return false;
+    *secondary = static_cast<uint8_t>(at.bus + 1);
+    *subordinate = static_cast<uint8_t>(at.bus + 1 + at.function);
+    return true;
+}
+
 void check_scopes(const acpi::DeviceScopes& s, uint32_t room) {
     if (s.count > acpi::kMaxDeviceScopes)
         fail("DMAR scope count beyond its array");
     // Each scope takes at least 8 bytes (6-byte header, one hop).
     if ((s.count + s.dropped) * 8 > room)
         fail("DMAR reports more device scopes than the structure can hold");
+    const acpi::BridgeLookup bridges{&fake_bridge, nullptr};
     for (uint32_t i = 0; i < s.count; ++i) {
         const acpi::DeviceScope& d = s.entries[i];
+        const acpi::ScopeHop& last = d.path[d.path_length > 0 ? d.path_length - 1 : 0];
+        const bool pci =
+            d.type == acpi::ScopeType::kPciEndpoint || d.type == acpi::ScopeType::kPciSubHierarchy;
+        if (d.path_length == 1 &&
+            acpi::scope_names(d, {d.start_bus, last.device, last.function}, bridges) != pci) {
+            fail("DMAR scope of one hop does not name exactly its own PCI function");
+        }
         if (d.path_length == 0 || d.path_length > acpi::kMaxScopePath)
             fail("DMAR accepted a scope path that is empty or too long");
         for (uint32_t h = 0; h < d.path_length; ++h) {
