@@ -12,6 +12,7 @@
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
 #include "dev/acpi.hpp"
+#include "dev/iommu.hpp"
 #include "dev/pci.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
@@ -100,6 +101,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     mm::init_paging(*info);
     heap::init();
     dev::init_pci();
+    dev::init_iommu();
     log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
               mm::frames().managed_frames());
     lapic::init();
