@@ -12,6 +12,7 @@
 #include "obj/queue.hpp"
 #include "obj/root.hpp"
 #include "obj/served.hpp"
+#include "obj/timer.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
 #include "sched/scheduler.hpp"
@@ -101,6 +102,7 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
     constexpr uint32_t kRootRights =
         abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare;
     constexpr uint32_t kEndpointRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
+    constexpr uint32_t kTimerRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
     switch (static_cast<abi::Kind>(kind)) {
         case abi::Kind::kMemory:
             if (arg == 0 || arg > abi::kMaxMemorySize)
@@ -117,6 +119,10 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
                 KEEL_TRY(obj::create_message_pipe()), {kEndpointRights, kEndpointRights}, 2};
         case abi::Kind::kRoot:
             return NewObjects{{KEEL_TRY(obj::Root::create()), nullptr}, {kRootRights, 0}, 1};
+        case abi::Kind::kTimer:
+            if (arg != 0)
+                return fail(Error::kInvalidArgument);
+            return NewObjects{{KEEL_TRY(obj::Timer::create()), nullptr}, {kTimerRights, 0}, 1};
         default:
             break;
     }
