@@ -307,8 +307,11 @@ uint64_t now_ns() {
 
 WaitQueue::~WaitQueue() {
     // An object going away under its waiters (another thread closed the last handle): they
-    // retry their operation and find the handle gone.
+    // retry their operation and find the handle gone. Its watchers hear it too, and are
+    // unlinked: their owners may unwatch later, and must not touch this queue then.
     wake_all();
+    while (watchers_ != nullptr)
+        watchers_->unwatch();
 }
 
 void WaitQueue::push(Thread* t) {
@@ -354,7 +357,35 @@ uint64_t WaitQueue::wake(uint64_t n) {
         sched::wake(head_, WakeReason::kWoken);
         ++woken;
     }
+    // Ringing a bell only makes its sleepers ready: no code runs that could unlink watchers.
+    for (Watcher* w = watchers_; w != nullptr; w = w->next_)
+        w->bell_->wake_all();
     return woken;
+}
+
+void Watcher::watch(WaitQueue& watched, WaitQueue& bell) {
+    unwatch();
+    watched_ = &watched;
+    bell_ = &bell;
+    prev_ = nullptr;
+    next_ = watched.watchers_;
+    if (next_ != nullptr)
+        next_->prev_ = this;
+    watched.watchers_ = this;
+}
+
+void Watcher::unwatch() {
+    if (watched_ == nullptr)
+        return;
+    if (prev_ != nullptr)
+        prev_->next_ = next_;
+    else
+        watched_->watchers_ = next_;
+    if (next_ != nullptr)
+        next_->prev_ = prev_;
+    watched_ = nullptr;
+    bell_ = nullptr;
+    next_ = prev_ = nullptr;
 }
 
 // ---- the thread object -----------------------------------------------------------------------

@@ -295,14 +295,16 @@ SysResult queue_poll(uint64_t handle) {
 
 // Processes rounds until at least `min` completions were posted by this call (min 0 acts as
 // 1), nothing is parked (nothing more can finish without new submissions), or the timeout.
-// Between rounds it sleeps on the wait queue of a parked operation, at most one tick at a
-// time: a thread sleeps on one queue, and the tick bounds the latency of the others.
+// Between rounds it sleeps on the queue's doorbell, which every object a parked operation
+// waits for rings when it wakes its waiters (obj/queue.hpp): a timer, a pipe and a process
+// parked together each wake the call as soon as they can progress. Nothing polls: an
+// operation that would block names the wait queue that announces its progress, the contract
+// do_io relies on too.
 SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
     const obj::RefPtr<obj::Queue> q = KEEL_TRY(lookup_queue(handle));
-    constexpr uint64_t kRecheckNs = 10'000'000;
     const uint64_t start = sched::now_ns();
     const uint64_t deadline =
-        timeout_ns == 0 ? ~0ull : (timeout_ns > ~0ull - start ? ~0ull : start + timeout_ns);
+        timeout_ns == 0 ? 0 : (timeout_ns > ~0ull - start ? ~0ull : start + timeout_ns);
     if (min == 0)
         min = 1;
     uint64_t posted = 0;
@@ -314,12 +316,10 @@ SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
             return r;
         }
         posted += r.value();
-        sched::WaitQueue* w = q->blocker();
-        const uint64_t now = sched::now_ns();
-        if (posted >= min || w == nullptr || now >= deadline)
+        if (posted >= min || q->parked() == 0 || (deadline != 0 && sched::now_ns() >= deadline))
             return posted;
-        const uint64_t until = deadline - now > kRecheckNs ? now + kRecheckNs : deadline;
-        if (sched::block(w, until) == sched::WakeReason::kInterrupted)
+        // kTimedOut: one more round, then the deadline check above returns.
+        if (sched::block(&q->doorbell(), deadline) == sched::WakeReason::kInterrupted)
             return fail(Error::kPeerGone);
     }
 }
