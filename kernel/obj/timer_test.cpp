@@ -67,11 +67,13 @@ KTEST(timer_object_arms_counts_and_refuses_bad_input) {
     KEXPECT_EQ(run(*p, h, abi::Op::kRead, &count, 8), error(abi::Error::kWouldBlock));
     const uint64_t now = sched::now_ns();
     KEXPECT_EQ(arm(*p, h, now - 1'000'000, 100'000), 16);  // 10 periods ago, and this one
+    // A busy host may stall QEMU for a while between the two clock reads.
+    const uint64_t after = sched::now_ns();
     KEXPECT(t.armed());
     const uint64_t next = sched::earliest_deadline();
-    KEXPECT(next > now && next <= now + 100'000);
+    KEXPECT(next > now && next <= after + 100'000);
     KEXPECT_EQ(run(*p, h, abi::Op::kRead, &count, 8), 8);
-    KEXPECT(count >= 11 && count <= 12);
+    KEXPECT(count >= 11 && count <= (after - (now - 1'000'000)) / 100'000 + 1);
     // Re-arming resets the count; deadline 0 disarms.
     KEXPECT_EQ(arm(*p, h, 1, 0), 16);
     KEXPECT_EQ(arm(*p, h, now + 1'000'000'000, 0), 16);
