@@ -19,16 +19,20 @@ bool DeadlineList::insert(Deadline& d, uint64_t at) {
         d.list_->remove(d);
     d.at_ = at;
     d.list_ = this;
-    Deadline* prev = nullptr;
-    Deadline* next = head_;
-    while (next != nullptr && next->at_ <= at) {
-        prev = next;
-        next = next->next_;
+    // From the tail: a periodic timer re-armed one period on, or a timeout as long as those
+    // before it, goes last in O(1), so the interrupt's re-arming stays cheap with many timers.
+    Deadline* next = nullptr;
+    Deadline* prev = tail_;
+    while (prev != nullptr && prev->at_ > at) {
+        next = prev;
+        prev = prev->prev_;
     }
     d.prev_ = prev;
     d.next_ = next;
     if (next != nullptr)
         next->prev_ = &d;
+    else
+        tail_ = &d;
     if (prev != nullptr)
         prev->next_ = &d;
     else
@@ -45,6 +49,8 @@ void DeadlineList::remove(Deadline& d) {
         head_ = d.next_;
     if (d.next_ != nullptr)
         d.next_->prev_ = d.prev_;
+    else
+        tail_ = d.prev_;
     d.next_ = d.prev_ = nullptr;
     d.list_ = nullptr;
 }

@@ -48,7 +48,8 @@ class DeadlineList {
     ~DeadlineList();  // unlinks whatever is left
 
     // Arms d at `at` (taking it out of any list first), after those with the same time.
-    // O(armed deadlines). True when d is now the earliest (the caller reprograms the timer).
+    // O(deadlines later than `at`): appending is O(1). True when d is now the earliest (the
+    // caller reprograms the timer).
     bool insert(Deadline& d, uint64_t at);
     // Disarms d; nothing when it is not in this list. O(1).
     void remove(Deadline& d);
@@ -61,6 +62,7 @@ class DeadlineList {
 
   private:
     Deadline* head_ = nullptr;
+    Deadline* tail_ = nullptr;
 };
 
 }  // namespace keel::sched

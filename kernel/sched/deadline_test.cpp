@@ -58,6 +58,19 @@ KTEST(deadline_list_orders_and_expires) {
     KEXPECT_EQ(list.expire(100), 2u);
     KEXPECT_EQ(a.fired, 1);  // removed: not fired again
     KEXPECT(list.empty());
+    // Insertion walks from the tail: removing the tail must leave a tail that new deadlines
+    // (later, earlier, in between) link behind correctly.
+    (void)list.insert(da, 10);
+    (void)list.insert(db, 20);
+    list.remove(db);
+    KEXPECT(!list.insert(dc, 15));
+    KEXPECT(!list.insert(db, 30));
+    KEXPECT(!list.insert(da, 40));  // moved from head to tail: dc is the earliest now
+    KEXPECT_EQ(list.earliest(), 15u);
+    g_order = 0;
+    KEXPECT_EQ(list.expire(100), 3u);
+    KEXPECT(c.order_mark == 1 && b.order_mark == 2 && a.order_mark == 3);
+    KEXPECT(list.empty());
 }
 
 DeadlineList* g_rearm_list = nullptr;
