@@ -281,7 +281,8 @@ void wake(Thread* t, WakeReason why) {
     if (t->waiting_on != nullptr)
         t->waiting_on->remove(t);
     t->waiting_on = nullptr;
-    g_deadlines.remove(t->timeout);
+    if (t->timeout.armed())  // blocked with a deadline; most blocks have none
+        g_deadlines.remove(t->timeout);
     t->wake_reason = why;
     make_ready(t);
 }
