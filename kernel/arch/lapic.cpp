@@ -26,15 +26,21 @@ constexpr uint32_t kRegIcrHigh = 0x310;
 constexpr uint32_t kIcrDeliveryNmi = 4u << 8;
 constexpr uint32_t kIcrAssert = 1u << 14;
 constexpr uint32_t kIcrPending = 1u << 12;
-constexpr uint32_t kLvtMasked = 1u << 16;
-constexpr uint32_t kLvtPeriodic = 1u << 17;
+constexpr uint32_t kLvtMasked = 1u << 16;  // LVT timer mode bits 0: one-shot
 
 constexpr uint32_t kPitHz = 1193182;
 constexpr uint32_t kCalibrationMs = 10;
+constexpr uint64_t kCalibrationNs = kCalibrationMs * 1'000'000ull;
+constexpr uint64_t kDefaultDelayNs = 10'000'000;  // without a hook
 
 volatile uint32_t* g_regs = nullptr;
 std::atomic<uint64_t> g_ticks{0};
-uint32_t g_counts_per_tick = 0;
+// Calibration: LAPIC counts (divide 16) and TSC cycles in the same kCalibrationNs.
+uint64_t g_counts_per_cal = 0;
+uint64_t g_tsc_per_cal = 0;
+uint64_t g_tsc_start = 0;
+uint64_t g_ns_mult = 0;  // ns = (tsc - g_tsc_start) * g_ns_mult >> 32
+uint64_t g_armed_at = 0;
 
 uint32_t read(uint32_t reg) {
     return g_regs[reg / 4];
@@ -53,19 +59,38 @@ void disable_pic() {
         cpu::outb(port, value);
 }
 
-// Busy-waits for ms milliseconds with PIT channel 2 (gate on port 0x61, output on bit 5).
-void pit_wait_ms(uint32_t ms) {
-    const uint32_t count = kPitHz / 1000 * ms;
-    uint8_t gate = cpu::inb(0x61);
+uint64_t rdtsc() {
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// Measures kCalibrationMs of PIT channel 2 (gate on port 0x61, output on bit 5) in LAPIC
+// counts and TSC cycles. Both are started together right after the PIT count is loaded and
+// read together when it runs out: whatever error the polling adds, the two clocks share it,
+// so a deadline computed on the TSC is met by the LAPIC count (what the scheduler needs).
+void calibrate() {
+    const uint32_t count = kPitHz / 1000 * kCalibrationMs;
+    const uint8_t gate = cpu::inb(0x61);
     cpu::outb(0x61, static_cast<uint8_t>((gate & ~0x02) | 0x01));  // gate on, speaker off
     cpu::outb(0x43, 0xb0);  // channel 2, lobyte/hibyte, mode 0 (interrupt on terminal count)
     cpu::outb(0x42, static_cast<uint8_t>(count));
-    cpu::outb(0x42, static_cast<uint8_t>(count >> 8));
-    gate = cpu::inb(0x61);  // restart the count: gate low then high
-    cpu::outb(0x61, static_cast<uint8_t>(gate & ~0x01));
-    cpu::outb(0x61, static_cast<uint8_t>(gate | 0x01));
+    cpu::outb(0x42, static_cast<uint8_t>(count >> 8));  // mode 0 counts from this write
+    write(kRegTimerInitial, 0xffffffff);
+    const uint64_t tsc0 = rdtsc();
     for (uint64_t i = 0; i < 100000000 && (cpu::inb(0x61) & 0x20) == 0; ++i)
         cpu::pause();
+    const uint32_t left = read(kRegTimerCurrent);
+    const uint64_t tsc1 = rdtsc();
+    write(kRegTimerInitial, 0);
+    g_counts_per_cal = 0xffffffffu - left;
+    g_tsc_per_cal = tsc1 - tsc0;
+    // A broken PIT must not stop us: guess 62.5 MHz and 1 GHz (QEMU's LAPIC, a slow TSC).
+    if (g_counts_per_cal == 0)
+        g_counts_per_cal = 625000;
+    if (g_tsc_per_cal < 1000)
+        g_tsc_per_cal = kCalibrationNs;
+    g_ns_mult = (kCalibrationNs << 32) / g_tsc_per_cal;
 }
 
 void (*g_tick_hook)(idt::InterruptFrame&) = nullptr;
@@ -74,7 +99,9 @@ void on_timer(idt::InterruptFrame& frame) {
     g_ticks.fetch_add(1, std::memory_order_relaxed);
     write(kRegEoi, 0);
     if (g_tick_hook != nullptr)
-        g_tick_hook(frame);  // may switch threads: the EOI must come first
+        g_tick_hook(frame);  // programs the next one; may switch threads: the EOI must come first
+    else
+        program(now_ns() + kDefaultDelayNs);
 }
 
 }  // namespace
@@ -92,41 +119,64 @@ void init() {
     write(kRegTpr, 0);
     write(kRegSpurious, 0x100 | idt::kSpuriousVector);  // software enable
 
-    // Calibrate: count down from the maximum, one-shot and masked, for kCalibrationMs.
+    // Calibrate: count down from the maximum, one-shot and masked.
     write(kRegTimerDivide, 0x3);  // divide by 16
     write(kRegLvtTimer, kLvtMasked | idt::kTimerVector);
-    write(kRegTimerInitial, 0xffffffff);
-    pit_wait_ms(kCalibrationMs);
-    const uint32_t elapsed = 0xffffffff - read(kRegTimerCurrent);
-    write(kRegTimerInitial, 0);
-    g_counts_per_tick = elapsed / kCalibrationMs * (1000 / kTimerHz);
-    if (g_counts_per_tick == 0)
-        g_counts_per_tick = 100000;  // a broken PIT must not stop us
+    calibrate();
 
+    g_tsc_start = rdtsc();
     idt::set_handler(idt::kTimerVector, on_timer);
-    write(kRegLvtTimer, kLvtPeriodic | idt::kTimerVector);
-    write(kRegTimerInitial, g_counts_per_tick);
-    log::info("lapic: id %u, timer %u Hz (%u counts per tick, divide 16)", id(), kTimerHz,
-              g_counts_per_tick);
+    write(kRegLvtTimer, idt::kTimerVector);  // one-shot, unmasked
+    program(kDefaultDelayNs);
+    log::info("lapic: id %u, one-shot timer (%u counts per ms, divide 16), TSC %lu kHz", id(),
+              timer_counts_per_ms(), tsc_per_ms());
 }
 
 uint64_t ticks() {
     return g_ticks.load(std::memory_order_relaxed);
 }
 uint64_t now_ns() {
-    constexpr uint64_t kTickNs = 1000000000ull / kTimerHz;
-    const uint64_t t = ticks();
-    const uint32_t left = read(kRegTimerCurrent);
-    const uint64_t done = left <= g_counts_per_tick ? g_counts_per_tick - left : 0;
-    return t * kTickNs + done * kTickNs / g_counts_per_tick;
+    // 128-bit product: a 64-bit one would overflow after a few hours of a GHz TSC.
+    const unsigned __int128 cycles = rdtsc() - g_tsc_start;
+    return static_cast<uint64_t>((cycles * g_ns_mult) >> 32);
+}
+
+void program(uint64_t at) {
+    const uint64_t now = now_ns();
+    uint64_t delta = at > now ? at - now : 0;
+    if (delta < kMinDelayNs)
+        delta = kMinDelayNs;
+    if (delta > kMaxDelayNs)
+        delta = kMaxDelayNs;
+    // Rounded up, plus 1/1024: the LAPIC and the TSC were calibrated together, but the host's
+    // clocks behind them may drift apart by a few hundred ppm under TCG; an interrupt that
+    // came early would cost a second one kMinDelayNs later.
+    uint64_t counts = (delta * g_counts_per_cal + kCalibrationNs - 1) / kCalibrationNs;
+    counts += counts / 1024 + 1;
+    if (counts > 0xffffffffu)
+        counts = 0xffffffffu;
+    g_armed_at = now + delta;
+    write(kRegTimerInitial, static_cast<uint32_t>(counts));  // restarts the count-down
+}
+
+void program_if_earlier(uint64_t at) {
+    if (at < g_armed_at)
+        program(at);
+}
+
+uint64_t armed_at() {
+    return g_armed_at;
 }
 
 void set_tick_hook(void (*hook)(idt::InterruptFrame&)) {
     g_tick_hook = hook;
 }
 
-uint32_t timer_counts_per_tick() {
-    return g_counts_per_tick;
+uint32_t timer_counts_per_ms() {
+    return static_cast<uint32_t>(g_counts_per_cal / kCalibrationMs);
+}
+uint64_t tsc_per_ms() {
+    return g_tsc_per_cal / kCalibrationMs;
 }
 uint32_t id() {
     return read(kRegId) >> 24;

@@ -1,5 +1,13 @@
-// The local APIC of the boot CPU and its timer, the kernel's tick. The legacy 8259 PICs are
-// remapped out of the exception range and masked: all interrupts come through the APIC.
+// The local APIC of the boot CPU and its timer. The legacy 8259 PICs are remapped out of the
+// exception range and masked: all interrupts come through the APIC.
+//
+// The timer runs one-shot: each interrupt's hook (the scheduler) programs the next one for the
+// earliest thing it waits for (the end of the running thread's slice, a blocked thread's
+// deadline, an armed timer object), so deadlines are met to within tens of microseconds
+// instead of at the next 10 ms tick. TCG has no TSC-deadline mode, hence the LAPIC's own
+// count-down. The clock is the TSC, calibrated with the LAPIC timer against the PIT: it does
+// not depend on when the timer interrupts arrive, so variable intervals, late interrupts and
+// interrupts held off while the kernel runs cost it nothing.
 #pragma once
 
 #include <cstdint>
@@ -8,21 +16,37 @@
 
 namespace keel::lapic {
 
-inline constexpr uint32_t kTimerHz = 100;
+// The shortest interval program() sets: a deadline that is due (or nearly) still gets an
+// interrupt this far ahead, so a stream of close deadlines cannot starve everything else.
+inline constexpr uint64_t kMinDelayNs = 20'000;
+// The longest: longer waits take several interrupts (the count then fits 32 bits).
+inline constexpr uint64_t kMaxDelayNs = 1'000'000'000;
 
-// Maps the APIC, enables it, calibrates its timer against the PIT (about 10 ms) and starts a
-// periodic kTimerHz tick on idt::kTimerVector. Interrupts stay disabled; the caller enables
-// them. Needs paging (for the MMIO mapping) and the IDT.
+// Maps the APIC, enables it, calibrates its timer and the TSC against the PIT (about 10 ms)
+// and arms the timer, one-shot, on idt::kTimerVector, 10 ms ahead. Interrupts stay disabled;
+// the caller enables them. Needs paging (for the MMIO mapping) and the IDT.
 void init();
 
 uint64_t ticks();  // timer interrupts since init
-// Nanoseconds since the timer started: ticks plus the elapsed part of the current one. May
-// step back by less than a tick when a tick is pending; sched::now_ns() clamps that.
+// Nanoseconds since init (the TSC scaled by its calibration). Never goes backwards on this
+// CPU; sched::now_ns() clamps anyway.
 uint64_t now_ns();
-// Called on every tick after the EOI, with the interrupted frame (the scheduler's preemption).
+// Programs the one-shot timer to interrupt at monotonic time `at` (now_ns), but no sooner than
+// kMinDelayNs and no later than kMaxDelayNs from now; replaces whatever was armed. The count
+// is rounded late, so the interrupt does not arrive before now_ns() reaches `at` (the hook
+// checks anyway). Interrupts off.
+void program(uint64_t at);
+// program(at) unless the armed interrupt comes no later than `at`. When the armed time has
+// passed its interrupt is pending, and its hook programs the next one. Interrupts off.
+void program_if_earlier(uint64_t at);
+uint64_t armed_at();  // the time last programmed
+// Called on every timer interrupt after the EOI, with the interrupted frame. The hook must call
+// program() before it may switch threads: nothing else re-arms a one-shot timer. Without a
+// hook the timer re-arms itself 10 ms ahead.
 void set_tick_hook(void (*hook)(idt::InterruptFrame&));
-uint32_t timer_counts_per_tick();  // calibration result
-uint32_t id();                     // this CPU's APIC id
+uint32_t timer_counts_per_ms();  // calibration results
+uint64_t tsc_per_ms();
+uint32_t id();  // this CPU's APIC id
 // Sends a non-maskable interrupt to this CPU (self-test of the NMI path).
 void send_self_nmi();
 

@@ -10,11 +10,11 @@ namespace keel::lapic {
 namespace {
 
 KTEST(lapic_timer_ticks) {
-    KEXPECT(timer_counts_per_tick() > 0);
+    KEXPECT(timer_counts_per_ms() > 0);
     KEXPECT(cpu::interrupts_enabled());
     const uint64_t start = ticks();
-    // Each hlt ends at the next interrupt; 5 ticks take about 50 ms at 100 Hz. The bound on
-    // iterations keeps a dead timer from hanging the run (the test then fails).
+    // Each hlt ends at the next interrupt; 5 interrupts take at most about 50 ms (10 ms slices).
+    // The bound on iterations keeps a dead timer from hanging the run (the test then fails).
     for (int i = 0; i < 10000 && ticks() - start < 5; ++i)
         cpu::enable_and_halt();
     KEXPECT(ticks() - start >= 5);

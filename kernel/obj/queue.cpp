@@ -23,7 +23,8 @@ Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeomet
         return fail(Error::kNoMemory);
     q->owner_ = &owner;
     q->parked_ = new (std::nothrow) Parked[g.capacity];
-    if (q->parked_ == nullptr)
+    q->watchers_ = new (std::nothrow) sched::Watcher[g.capacity];
+    if (q->parked_ == nullptr || q->watchers_ == nullptr)
         return fail(Error::kNoMemory);
     KEEL_TRY(q->region_.map_user(owner));
     return q;
@@ -34,8 +35,9 @@ Queue::~Queue() {
         server_.close();
     for (uint32_t i = 0; i < parked_count_; ++i)
         Served::abandon(parked_[i].forward);  // a forwarded operation is cancelled at its server
+    delete[] watchers_;                       // each unlinks itself from the object it watched
     delete[] parked_;
-}  // then region_ goes
+}  // then doorbell_ and region_ go
 
 Result<uint64_t> Queue::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
@@ -67,7 +69,7 @@ bool Queue::run(Parked& parked) {
                 &parked.forward};
     const Result<uint64_t> r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
     if (!r.ok() && r.error() == Error::kWouldBlock && req.wait != nullptr) {
-        last_wait_ = req.wait;
+        parked.wait = req.wait;
         return false;
     }
     Served::abandon(parked.forward);  // no-op unless the handle went away meanwhile
@@ -86,7 +88,6 @@ Result<uint64_t> Queue::process() {
     if (!attached_) [[unlikely]]
         KEEL_TRY(attach());
     const uint32_t start = server_.cq_tail();
-    last_wait_ = nullptr;
     // Drain once (Nop, Cancel and malformed submissions are answered inside poll), take
     // everything behind the parked operations (oldest first), and run the list again while a
     // pass finished something and something is still parked: an operation finishing (a write)
@@ -107,9 +108,17 @@ Result<uint64_t> Queue::process() {
     return run_parked(start);
 }
 
+void Queue::unwatch_parked() {
+    if (watchers_ == nullptr)
+        return;  // create() failed before it allocated them
+    for (uint32_t i = 0; i < parked_count_; ++i)
+        watchers_[i].unwatch();
+}
+
 // The rest of a round, out of line so that a round of Nops, Cancels and malformed submissions
 // (all answered inside poll) stays a short function.
 Result<uint64_t> Queue::run_parked(uint32_t start) {
+    unwatch_parked();  // before entries move; the round watches again at its end
     // At most `capacity` operations are ever taken, so the list cannot overflow.
     while (server_.queued() != 0) {
         auto op = server_.take();
@@ -136,6 +145,11 @@ Result<uint64_t> Queue::run_parked(uint32_t start) {
         if (!progress || parked_count_ == 0)
             break;
     }
+    // The last pass finished nothing, so it performed nothing that could have destroyed an
+    // object: every wait queue it recorded is alive. From here on a dying object unlinks its
+    // watcher itself (~WaitQueue).
+    for (uint32_t i = 0; i < parked_count_; ++i)
+        watchers_[i].watch(*parked_[i].wait, doorbell_);
     server_.publish();
     return Result<uint64_t>(server_.cq_tail() - start);
 }

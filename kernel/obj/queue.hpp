@@ -26,10 +26,7 @@
 #include "obj/object.hpp"
 #include "obj/queue_region.hpp"
 #include "obj/served.hpp"
-
-namespace keel::sched {
-class WaitQueue;
-}
+#include "sched/wait_queue.hpp"
 
 namespace keel::obj {
 
@@ -51,9 +48,11 @@ class Queue final : public Object {
     // or the client's tail or head is impossible (nothing consumed; every call fails the same
     // way until the client repairs it). kPeerGone: the client announced closing.
     Result<uint64_t> process();
-    // The wait queue the last round's last parked operation would block on (valid only until
-    // the caller sleeps or returns: objects may go away), or nullptr when nothing is parked.
-    sched::WaitQueue* blocker() const { return parked_count_ > 0 ? last_wait_ : nullptr; }
+    // Rung whenever an object that a parked operation would block on wakes its waiters: each
+    // round leaves a watcher (sched::Watcher) on the wait queue of every operation it parked,
+    // until the next round. queue_wait sleeps on it, so it wakes for whichever parked
+    // operation can progress first, whatever objects they are on.
+    sched::WaitQueue& doorbell() { return doorbell_; }
     uint32_t parked() const { return parked_count_; }
     proc::Process* owner() const { return owner_; }
 
@@ -74,11 +73,16 @@ class Queue final : public Object {
     bool attached_ = false;
     struct Parked {
         ipc::Operation op;
-        Forward forward;  // when the operation is forwarded to a user-space server
+        Forward forward;                   // when the operation is forwarded to a user-space server
+        sched::WaitQueue* wait = nullptr;  // what it would block on, as of the last round
     };
+    void unwatch_parked();
     Parked* parked_ = nullptr;  // [capacity]
     uint32_t parked_count_ = 0;
-    sched::WaitQueue* last_wait_ = nullptr;
+    // [capacity]: watchers_[i] watches parked_[i].wait from the end of a round to the start of
+    // the next (apart from the entries, which move as the list is compacted).
+    sched::Watcher* watchers_ = nullptr;
+    sched::WaitQueue doorbell_;
 };
 
 }  // namespace keel::obj

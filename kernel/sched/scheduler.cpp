@@ -31,6 +31,7 @@ Thread* g_all = nullptr;
 Thread* g_reap = nullptr;  // exited, its stack still in use until the next switch completes
 uint64_t g_next_id = 1;
 uint64_t g_last_now = 0;
+DeadlineList g_deadlines;  // every armed Deadline: thread timeouts, timer objects
 
 void push_ready(Thread* t) {
     t->next_ready = nullptr;
@@ -179,6 +180,13 @@ class Scheduler {
     }
 };
 
+namespace {
+void thread_timed_out(Deadline& d, uint64_t) {
+    wake(static_cast<Thread*>(d.owner()), WakeReason::kTimedOut);
+}
+}  // namespace
+
+Thread::Thread() : timeout(thread_timed_out, this) {}
 Thread::~Thread() = default;
 
 Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
@@ -200,19 +208,34 @@ extern "C" [[noreturn]] void keel_thread_first_run() {
 namespace keel::sched {
 
 namespace {
+// The timer interrupt: fires what is due, programs the next interrupt (before any switch: the
+// one-shot timer is re-armed nowhere else), then preempts.
 void on_tick(idt::InterruptFrame& frame) {
+    const uint64_t now = now_ns();
+    g_deadlines.expire(now);
+    const uint64_t slice_end = now + kSliceNs;
+    const uint64_t earliest = g_deadlines.earliest();
+    lapic::program(earliest < slice_end ? earliest : slice_end);
     if (g_current == nullptr)
         return;
-    const uint64_t now = now_ns();
-    for (Thread* t = g_all; t != nullptr; t = t->next_all) {
-        if (t->state() == ThreadState::kBlocked && t->deadline != 0 && t->deadline <= now)
-            wake(t, WakeReason::kTimedOut);
-    }
     // Only user code and the idle loop are preempted (see scheduler.hpp).
     if ((frame.cs & 3) != 0 || g_current == g_idle)
         Scheduler::schedule();
 }
 }  // namespace
+
+void arm_deadline(Deadline& d, uint64_t at) {
+    if (g_deadlines.insert(d, at))
+        lapic::program_if_earlier(at);
+}
+
+void disarm_deadline(Deadline& d) {
+    g_deadlines.remove(d);  // the interrupt armed for it, if any, finds nothing due: harmless
+}
+
+uint64_t earliest_deadline() {
+    return g_deadlines.earliest();
+}
 
 void init() {
     g_idle = Scheduler::idle_thread();
@@ -238,11 +261,15 @@ WakeReason block(WaitQueue* q, uint64_t deadline) {
     KEEL_ASSERT(t != g_idle && !cpu::interrupts_enabled());
     if (t->process() != nullptr && t->process()->ending())
         return WakeReason::kInterrupted;
+    if (deadline != 0) {
+        if (deadline <= now_ns())
+            return WakeReason::kTimedOut;
+        arm_deadline(t->timeout, deadline);
+    }
     Scheduler::set_state(t, ThreadState::kBlocked);
     t->waiting_on = q;
     if (q != nullptr)
         q->push(t);
-    t->deadline = deadline;
     t->wake_reason = WakeReason::kWoken;
     Scheduler::schedule();
     return t->wake_reason;
@@ -254,7 +281,8 @@ void wake(Thread* t, WakeReason why) {
     if (t->waiting_on != nullptr)
         t->waiting_on->remove(t);
     t->waiting_on = nullptr;
-    t->deadline = 0;
+    if (t->timeout.armed())  // blocked with a deadline; most blocks have none
+        g_deadlines.remove(t->timeout);
     t->wake_reason = why;
     make_ready(t);
 }
@@ -280,8 +308,11 @@ uint64_t now_ns() {
 
 WaitQueue::~WaitQueue() {
     // An object going away under its waiters (another thread closed the last handle): they
-    // retry their operation and find the handle gone.
+    // retry their operation and find the handle gone. Its watchers hear it too, and are
+    // unlinked: their owners may unwatch later, and must not touch this queue then.
     wake_all();
+    while (watchers_ != nullptr)
+        watchers_->unwatch();
 }
 
 void WaitQueue::push(Thread* t) {
@@ -327,7 +358,35 @@ uint64_t WaitQueue::wake(uint64_t n) {
         sched::wake(head_, WakeReason::kWoken);
         ++woken;
     }
+    // Ringing a bell only makes its sleepers ready: no code runs that could unlink watchers.
+    for (Watcher* w = watchers_; w != nullptr; w = w->next_)
+        w->bell_->wake_all();
     return woken;
+}
+
+void Watcher::watch(WaitQueue& watched, WaitQueue& bell) {
+    unwatch();
+    watched_ = &watched;
+    bell_ = &bell;
+    prev_ = nullptr;
+    next_ = watched.watchers_;
+    if (next_ != nullptr)
+        next_->prev_ = this;
+    watched.watchers_ = this;
+}
+
+void Watcher::unwatch() {
+    if (watched_ == nullptr)
+        return;
+    if (prev_ != nullptr)
+        prev_->next_ = next_;
+    else
+        watched_->watchers_ = next_;
+    if (next_ != nullptr)
+        next_->prev_ = prev_;
+    watched_ = nullptr;
+    bell_ = nullptr;
+    next_ = prev_ = nullptr;
 }
 
 // ---- the thread object -----------------------------------------------------------------------

@@ -1,13 +1,21 @@
 // Preemptive round-robin scheduling on the boot CPU. The rule that keeps the kernel simple:
 // kernel code runs with interrupts off (system calls enter with IF cleared by SFMASK and never
-// set it), so the kernel is never preempted; user code is preempted by the LAPIC timer at
-// every tick (10 ms slices), and the idle thread halts with interrupts on. A thread leaves the
-// CPU inside the kernel only by blocking, yielding or exiting.
+// set it), so the kernel is never preempted; user code is preempted by the LAPIC timer (10 ms
+// slices, and at every timer interrupt: one that wakes a thread lets it run at once), and the
+// idle thread halts with interrupts on. A thread leaves the CPU inside the kernel only by
+// blocking, yielding or exiting.
+//
+// The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
+// deadline.hpp: blocked threads' timeouts, armed timer objects) and programs the next one for
+// the earliest of the slice's end and the earliest deadline; arming an earlier deadline from a
+// system call reprograms it. Deadlines are met to within lapic::kMinDelayNs plus the interrupt
+// latency, not at the next 10 ms tick.
 #pragma once
 
 #include <cstdint>
 
 #include "arch/idt.hpp"
+#include "sched/deadline.hpp"
 #include "sched/thread.hpp"
 
 namespace keel::sched {
@@ -27,7 +35,8 @@ inline Thread* current() {
 // Makes t runnable (it must be new or blocked).
 void make_ready(Thread* t);
 // Blocks the current thread on q (if not null) until woken, until the monotonic time
-// `deadline` ns (if not 0), or until interrupted (its process is ending). Interrupts off.
+// `deadline` ns (if not 0; kTimedOut at once when it has passed), or until interrupted (its
+// process is ending). Interrupts off.
 WakeReason block(WaitQueue* q, uint64_t deadline);
 // Wakes a blocked thread with the given reason (removing it from its queue).
 void wake(Thread* t, WakeReason why);
@@ -37,5 +46,15 @@ void yield();
 
 // Monotonic nanoseconds since the LAPIC timer started.
 uint64_t now_ns();
+
+// The preemption slice of user threads.
+inline constexpr uint64_t kSliceNs = 10'000'000;
+// Arms d at monotonic time `at` in the kernel's deadline list: the timer interrupt calls its
+// Fire once now_ns() >= at (never earlier). Reprograms the timer when d is the earliest.
+// Interrupts off.
+void arm_deadline(Deadline& d, uint64_t at);
+void disarm_deadline(Deadline& d);
+// The earliest armed deadline (kNever when none); for tests.
+uint64_t earliest_deadline();
 
 }  // namespace keel::sched

@@ -8,6 +8,7 @@
 
 #include "mm/kernel_stack.hpp"
 #include "obj/object.hpp"
+#include "sched/deadline.hpp"
 #include "sched/wait_queue.hpp"
 
 namespace keel::proc {
@@ -38,7 +39,7 @@ class Thread final : public obj::Object {
   private:
     friend class Scheduler;
     friend Result<Thread*> create_user_thread(proc::Process&, const UserStart&);
-    Thread() = default;
+    Thread();            // in scheduler.cpp, with the timeout's Fire
     ~Thread() override;  // in scheduler.cpp, where Process is complete
 
   public:
@@ -50,7 +51,7 @@ class Thread final : public obj::Object {
     Thread* next_in_process = nullptr;
     Thread* next_all = nullptr;
     WaitQueue* waiting_on = nullptr;
-    uint64_t deadline = 0;  // monotonic ns; 0 = none
+    Deadline timeout;  // armed while blocked with a deadline: wakes it with kTimedOut
     WakeReason wake_reason = WakeReason::kWoken;
     uint64_t futex_key = 0;  // user address waited on (with the process: the futex key)
     WaitQueue joiners;

@@ -1,4 +1,5 @@
-// A FIFO of blocked threads. Interrupts off (the kernel's one lock on its one CPU).
+// A FIFO of blocked threads, and the watchers that want to hear of its wake-ups. Interrupts off
+// (the kernel's one lock on its one CPU).
 #pragma once
 
 #include <cstdint>
@@ -6,18 +7,45 @@
 namespace keel::sched {
 
 class Thread;
+class WaitQueue;
+
+// A link from one wait queue (the watched: an object's, which an operation would block on) to
+// another (the bell: a queue_wait sleeps on it). Every wake-up of the watched rings the bell,
+// so one thread can sleep on many objects at once. The node is embedded in its owner (a
+// queue's parked operation), so watching never allocates. Unlinked by unwatch(), by its own
+// destructor, or by the watched queue's destructor (objects die while watched).
+class Watcher {
+  public:
+    Watcher() = default;
+    Watcher(const Watcher&) = delete;
+    Watcher& operator=(const Watcher&) = delete;
+    ~Watcher() { unwatch(); }
+
+    // Links this to `watched` (unlinking it first from any other), ringing `bell`. O(1).
+    void watch(WaitQueue& watched, WaitQueue& bell);
+    void unwatch();  // O(1); nothing when not linked
+    bool watching() const { return watched_ != nullptr; }
+
+  private:
+    friend class WaitQueue;
+    WaitQueue* watched_ = nullptr;
+    WaitQueue* bell_ = nullptr;
+    Watcher* next_ = nullptr;
+    Watcher* prev_ = nullptr;
+};
 
 class WaitQueue {
   public:
     WaitQueue() = default;
     WaitQueue(const WaitQueue&) = delete;
     WaitQueue& operator=(const WaitQueue&) = delete;
-    ~WaitQueue();  // wakes any waiters left
+    ~WaitQueue();  // wakes any waiters left, rings and unlinks the watchers
 
-    // Wakes up to n waiters (oldest first); returns how many.
+    // Wakes up to n waiters (oldest first) and rings every watcher's bell (a watcher only
+    // retries, so it takes nothing from the n); returns how many waiters woke.
     uint64_t wake(uint64_t n);
-    uint64_t wake_all() { return head_ != nullptr ? wake(~0ull) : 0; }
-    bool empty() const { return head_ == nullptr; }
+    uint64_t wake_all() { return head_ != nullptr || watchers_ != nullptr ? wake(~0ull) : 0; }
+    bool empty() const { return head_ == nullptr; }  // no thread blocked (watchers aside)
 
     // Used by the scheduler only.
     void push(Thread* t);
@@ -26,8 +54,10 @@ class WaitQueue {
     Thread* head() const { return head_; }
 
   private:
+    friend class Watcher;
     Thread* head_ = nullptr;
     Thread* tail_ = nullptr;
+    Watcher* watchers_ = nullptr;
 };
 
 }  // namespace keel::sched

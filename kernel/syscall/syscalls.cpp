@@ -12,6 +12,7 @@
 #include "obj/queue.hpp"
 #include "obj/root.hpp"
 #include "obj/served.hpp"
+#include "obj/timer.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
 #include "sched/scheduler.hpp"
@@ -101,6 +102,7 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
     constexpr uint32_t kRootRights =
         abi::kRightRead | abi::kRightCreate | abi::kRightDestroy | abi::kRightShare;
     constexpr uint32_t kEndpointRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
+    constexpr uint32_t kTimerRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
     switch (static_cast<abi::Kind>(kind)) {
         case abi::Kind::kMemory:
             if (arg == 0 || arg > abi::kMaxMemorySize)
@@ -117,6 +119,10 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
                 KEEL_TRY(obj::create_message_pipe()), {kEndpointRights, kEndpointRights}, 2};
         case abi::Kind::kRoot:
             return NewObjects{{KEEL_TRY(obj::Root::create()), nullptr}, {kRootRights, 0}, 1};
+        case abi::Kind::kTimer:
+            if (arg != 0)
+                return fail(Error::kInvalidArgument);
+            return NewObjects{{KEEL_TRY(obj::Timer::create()), nullptr}, {kTimerRights, 0}, 1};
         default:
             break;
     }
@@ -259,14 +265,16 @@ SysResult queue_poll(uint64_t handle) {
 
 // Processes rounds until at least `min` completions were posted by this call (min 0 acts as
 // 1), nothing is parked (nothing more can finish without new submissions), or the timeout.
-// Between rounds it sleeps on the wait queue of a parked operation, at most one tick at a
-// time: a thread sleeps on one queue, and the tick bounds the latency of the others.
+// Between rounds it sleeps on the queue's doorbell, which every object a parked operation
+// waits for rings when it wakes its waiters (obj/queue.hpp): a timer, a pipe and a process
+// parked together each wake the call as soon as they can progress. Nothing polls: an
+// operation that would block names the wait queue that announces its progress, the contract
+// do_io relies on too.
 SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
     const obj::RefPtr<obj::Queue> q = KEEL_TRY(lookup_queue(handle));
-    constexpr uint64_t kRecheckNs = 10'000'000;
     const uint64_t start = sched::now_ns();
     const uint64_t deadline =
-        timeout_ns == 0 ? ~0ull : (timeout_ns > ~0ull - start ? ~0ull : start + timeout_ns);
+        timeout_ns == 0 ? 0 : (timeout_ns > ~0ull - start ? ~0ull : start + timeout_ns);
     if (min == 0)
         min = 1;
     uint64_t posted = 0;
@@ -278,12 +286,10 @@ SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
             return r;
         }
         posted += r.value();
-        sched::WaitQueue* w = q->blocker();
-        const uint64_t now = sched::now_ns();
-        if (posted >= min || w == nullptr || now >= deadline)
+        if (posted >= min || q->parked() == 0 || (deadline != 0 && sched::now_ns() >= deadline))
             return posted;
-        const uint64_t until = deadline - now > kRecheckNs ? now + kRecheckNs : deadline;
-        if (sched::block(w, until) == sched::WakeReason::kInterrupted)
+        // kTimedOut: one more round, then the deadline check above returns.
+        if (sched::block(&q->doorbell(), deadline) == sched::WakeReason::kInterrupted)
             return fail(Error::kPeerGone);
     }
 }

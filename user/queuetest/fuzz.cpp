@@ -1,6 +1,7 @@
 // The queue system-call fuzzer: a child ("child fuzz SEED COUNT") makes random queue calls;
 // the test runs it with a fresh seed and logs a replay line.
 #include "queuetest.hpp"
+#include "timer.hpp"
 
 namespace keel::queuetest {
 namespace {
@@ -38,12 +39,18 @@ int fuzz(uint64_t seed, uint64_t count) {
     ServePort* sp = new (allocate(sizeof(ServePort))) ServePort;
     if (sp->create(8, 4, 4096) != 0)
         return 6;
+    // A timer, armed now and then with a past deadline (expires at once: the run stays the same
+    // for a seed, whatever the timing), so parked reads of it end. A random TimerSet is almost
+    // always far in the future: its reads park until the next re-arm.
+    const auto t = static_cast<Handle>(timer::create());
+    (void)timer::arm(t, 1);
     uint64_t pool[] = {0,          console() + (1u << 16),
                        root(),     p[0],
                        p[1],       m,
                        mp[0],      mp[1],
                        0xffff,     q->handle(),
-                       1ull << 40, sp->served()};
+                       1ull << 40, sp->served(),
+                       t};
     uint64_t calls = 0, errors = 0, completions = 0;
     uint64_t served = 0, scribbles = 0, restarts = 0;
     abi::QueueGeometry geometry{};
@@ -65,6 +72,8 @@ int fuzz(uint64_t seed, uint64_t count) {
                 r.opcode = abi::kQueueOpBase + static_cast<uint16_t>(Op::kGetMeta);
             r.args[0] = next() % 3 == 0 ? next() : next() % 8;
             r.length = static_cast<uint32_t>(next() % 5000);
+            if (r.object == t && op == static_cast<uint16_t>(Op::kWrite) && next() % 2 == 0)
+                r.length = 16;  // a TimerSet of random bytes
             auto b = q->client().acquire();
             if (b && r.length <= 4096 && next() % 4 != 0) {
                 auto bytes = q->client().bytes(*b);
@@ -178,6 +187,8 @@ int fuzz(uint64_t seed, uint64_t count) {
             buffered + 4 <= abi::kPipeCapacity) {
             (void)sys::do_io(p[1], Op::kWrite, "fuzz", 4);
         }
+        if (next() % 32 == 0)
+            (void)timer::arm(t, 1);
     }
     print("queuetest: fuzz seed %lu: %lu calls, %lu errors, %lu completions\n", seed, calls, errors,
           completions);

@@ -1,8 +1,11 @@
 // A bounded random system-call storm. Run in a child ("storm SEED"): random system calls with
 // random and hostile arguments against a pool of live, closed and bogus handles. Whatever the child
 // does to itself, the kernel must survive; the parent checks that it ends and that the system still
-// works afterwards. A pump thread keeps the pipes moving so that blocking reads and writes finish,
-// and a watchdog ends the child if it ever blocks for good (exit interrupts every blocked thread).
+// works afterwards. A pump thread keeps the pipes moving and re-arms a timer so that blocking
+// reads and writes finish, and a watchdog ends the child if it ever blocks for good (exit
+// interrupts every blocked thread). The storm's writes of 16 random bytes to the timer arm it
+// with random TimerSets.
+#include "timer.hpp"
 #include "usertest.hpp"
 
 namespace keel::usertest {
@@ -14,6 +17,8 @@ Handle g_storm_pipe[2];
 Handle g_storm_channel[2];
 Handle g_pump_pipe[2];  // the pump's own duplicates: the storm may close the originals
 Handle g_pump_channel[2];
+Handle g_storm_timer;
+Handle g_pump_timer;  // the pump's duplicate
 
 void pump(uint64_t) {
     char scratch[64];
@@ -32,6 +37,7 @@ void pump(uint64_t) {
             else
                 (void)sys::do_io(g_pump_channel[1 - e], Op::kWrite, "pump", 4);
         }
+        (void)timer::arm(g_pump_timer, sys::clock_ns() + 500'000);  // ends blocked timer reads
         (void)sys::sleep_ns(1'000'000);
     }
 }
@@ -52,6 +58,8 @@ int storm(uint64_t seed, uint64_t calls) {
     (void)sys::object_new(Kind::kRoot, 0, &root_copy);
     (void)sys::object_new(Kind::kPipe, 0, closed);
     close(closed[0]);
+    g_storm_timer = static_cast<Handle>(timer::create());
+    g_pump_timer = static_cast<Handle>(share(g_storm_timer, 0, abi::kRightsAll));
     for (int i = 0; i < 2; ++i) {
         g_pump_pipe[i] = static_cast<Handle>(share(g_storm_pipe[i], 0, abi::kRightsAll));
         g_pump_channel[i] = static_cast<Handle>(share(g_storm_channel[i], 0, abi::kRightsAll));
@@ -71,6 +79,7 @@ int storm(uint64_t seed, uint64_t calls) {
                              g_storm_pipe[1],
                              g_storm_channel[0],
                              g_storm_channel[1],
+                             g_storm_timer,
                              0xffff,
                              1ull << 40,
                              0x7fff0001};
@@ -110,6 +119,10 @@ int storm(uint64_t seed, uint64_t calls) {
                     op = static_cast<uint64_t>(Op::kPeek);  // keep the pool interesting
                 if (op == static_cast<uint64_t>(Op::kMap) && h != memory)
                     op = static_cast<uint64_t>(Op::kGetMeta);
+                if (h == g_storm_timer && op == static_cast<uint64_t>(Op::kWrite) && (r & 16) &&
+                    p >= base && p + 16 <= base + sizeof scratch)
+                    len = 16;  // a TimerSet of whatever the scratch holds
+
                 (void)sys::do_io_raw(h, op, p, len, arg);
                 break;
             }

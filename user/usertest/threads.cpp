@@ -70,13 +70,17 @@ TEST(threads_futex_time) {
     CHECK_EQ(sys::futex_wake(&g_futex_word, 1), 0);  // nobody waits
     const int64_t waiter = spawn_thread(futex_waiter, 0);
     CHECK(waiter > 0);
+    // Wake it while the word is still 0 (it waits again) until a wake finds it waiting: a
+    // sleep alone does not prove the new thread got as far as futex_wait (with sub-tick sleeps
+    // a host stall can preempt it first; had the word been set already, it would never wait).
     int64_t woken = 0;
     for (int i = 0; i < 100 && woken == 0; ++i) {
         (void)sys::sleep_ns(1'000'000);
-        __atomic_store_n(&g_futex_word, 1, __ATOMIC_RELEASE);
         woken = sys::futex_wake(&g_futex_word, 1);
     }
     CHECK_EQ(woken, 1);
+    __atomic_store_n(&g_futex_word, 1, __ATOMIC_RELEASE);
+    (void)sys::futex_wake(&g_futex_word, 1);  // 0 or 1: it may not be waiting again yet
     CHECK_EQ(join(static_cast<Handle>(waiter)), 55);
 
     // A thread blocked in do_io is woken by another thread's write.
