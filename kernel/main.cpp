@@ -12,6 +12,8 @@
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
 #include "dev/acpi.hpp"
+#include "dev/ioapic.hpp"
+#include "dev/irq.hpp"
 #include "dev/pci.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
@@ -103,6 +105,8 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
               mm::frames().managed_frames());
     lapic::init();
+    dev::ioapic::init();
+    dev::irq::init();
     syscall_entry::init();
     sched::init();
     cpu::enable_interrupts();

@@ -131,6 +131,9 @@ uint32_t timer_counts_per_tick() {
 uint32_t id() {
     return read(kRegId) >> 24;
 }
+void eoi() {
+    write(kRegEoi, 0);
+}
 
 void send_self_nmi() {
     // Physical destination = our own id (the "self" shorthand does not allow NMI delivery).
