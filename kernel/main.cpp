@@ -14,6 +14,7 @@
 #include "dev/acpi.hpp"
 #include "dev/ioapic.hpp"
 #include "dev/irq.hpp"
+#include "dev/msi.hpp"
 #include "dev/pci.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
@@ -102,6 +103,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     mm::init_paging(*info);
     heap::init();
     dev::init_pci();
+    dev::init_msi();
     log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
               mm::frames().managed_frames());
     lapic::init();
