@@ -1,0 +1,418 @@
+// Kernel tests for interrupt objects (obj/interrupt.hpp) with real sources: QEMU's `edu`
+// device (-device edu: vendor 1234, device 11e8) through its INTx pin (the I/O APIC, level) and
+// through MSI, the RTC's periodic interrupt as ISA IRQ 8 (edge), and the MSI-X table of q35's
+// e1000e (programmed and masked; it is not made to fire). A test whose device is absent prints
+// a SKIP line and passes; each that ran prints an "irq test:" line the qemu tests look for.
+//
+// edu: BAR0 registers, 32-bit accesses: 0x24 interrupt status, 0x60 raise (ORs the value into
+// the status and signals: an MSI per write when MSI is enabled, else INTx held asserted while
+// the status is not 0), 0x64 acknowledge (clears those status bits).
+//
+// The bodies run with interrupts off, as kernel code does; spin_until() enables them only
+// while it waits, and every object is released with them off.
+#include "obj/interrupt.hpp"
+
+#include <atomic>
+
+#include "arch/cpu.hpp"
+#include "dev/ioapic.hpp"
+#include "dev/irq.hpp"
+#include "dev/msi.hpp"
+#include "dev/pci.hpp"
+#include "log/log.hpp"
+#include "mm/paging.hpp"
+#include "obj/perform.hpp"
+#include "proc/process.hpp"
+#include "sched/scheduler.hpp"
+#include "test/ktest.hpp"
+
+namespace keel::obj {
+namespace {
+
+constexpr uint16_t kEduVendor = 0x1234;
+constexpr uint16_t kEduDevice = 0x11e8;
+constexpr uint32_t kEduStatus = 0x24 / 4;
+constexpr uint32_t kEduRaise = 0x60 / 4;
+constexpr uint32_t kEduClear = 0x64 / 4;
+constexpr uint64_t kMs = 1000000;
+
+volatile uint32_t* g_edu_regs = nullptr;  // BAR0, mapped once (MMIO mappings are never undone)
+
+// The edu function with memory decoding and bus mastering on (MSI is a memory write by the
+// device), its status cleared; nullptr with a SKIP line when there is none.
+const dev::PciFunction* edu(const char* test) {
+    const dev::PciFunction* f = dev::find_pci_function(kEduVendor, kEduDevice);
+    if (f == nullptr || f->bars[0].kind != pci::BarKind::kMemory32) {
+        log::print("irq test: SKIP %s: no edu device (boot with -- -device edu)\n", test);
+        return nullptr;
+    }
+    if (g_edu_regs == nullptr) {
+        g_edu_regs = mm::map_mmio(mm::PhysAddr{f->bars[0].address}, 4096).as<volatile uint32_t>();
+    }
+    const uint32_t command = dev::pci_config_read(*f, pci::kCommand, 2);
+    dev::pci_config_write(*f, pci::kCommand, command | pci::kCommandMemory | pci::kCommandBusMaster,
+                          2);
+    g_edu_regs[kEduClear] = ~0u;
+    return f;
+}
+
+// Waits with interrupts enabled until cond() holds (true) or `ns` passed (false); returns
+// with interrupts off. cond runs with them off.
+template <class F>
+bool spin_until(F cond, uint64_t ns) {
+    const uint64_t start = sched::now_ns();
+    for (;;) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // cond re-reads what handlers set
+        cpu::disable_interrupts();
+        if (cond())
+            return true;
+        if (sched::now_ns() - start > ns)
+            return false;
+        // Not `sti; pause`: under TCG a pause in sti's one-instruction shadow leaves the
+        // shadow set, and the cli after it would keep every interrupt out.
+        cpu::enable_interrupts();
+        asm volatile("nop");
+        cpu::pause();
+    }
+}
+
+// Runs body with interrupts off, then clears edu's status and turns them back on.
+void interrupts_off(void (*body)()) {
+    cpu::disable_interrupts();
+    body();
+    if (g_edu_regs != nullptr)
+        g_edu_regs[kEduClear] = ~0u;
+    cpu::enable_interrupts();
+}
+
+Request make_request(abi::Op op, void* buffer, uint64_t length, uint64_t arg = 0) {
+    return Request{op,      abi::kRightRead | abi::kRightWrite,
+                   arg,     length != 0 ? IoBuffer::kernel(buffer, length) : IoBuffer::none(),
+                   nullptr, nullptr};
+}
+
+// read: the u64 count, or -error.
+int64_t read_count(InterruptObject& o, uint64_t length = 8) {
+    uint64_t value = 0;
+    Request req = make_request(abi::Op::kRead, &value, length);
+    const Result<uint64_t> r = o.read(req);
+    if (!r.ok())
+        return -static_cast<int64_t>(r.error());
+    return r.value() == 8 ? static_cast<int64_t>(value) : -1000;
+}
+
+bool acknowledge(InterruptObject& o) {
+    Request req = make_request(abi::Op::kWrite, nullptr, 0);
+    return o.write(req).ok();
+}
+
+int64_t error(abi::Error e) {
+    return -static_cast<int64_t>(e);
+}
+
+void edu_intx_body() {
+    const dev::PciFunction* f = edu("interrupt_edu_intx_level");
+    if (f == nullptr)
+        return;
+    const uint32_t vectors = dev::irq::vectors_in_use();
+    auto created = InterruptObject::create_pci_intx(*f);
+    KASSERT(created.ok());
+    RefPtr<InterruptObject> o = std::move(created).value();
+    const abi::InterruptInfo first = o->info();
+    KEXPECT_EQ(first.kind, static_cast<uint32_t>(abi::DeviceResourceKind::kInterrupt));
+    KEXPECT(first.vector >= dev::irq::kFirstVector && first.vector <= dev::irq::kLastVector);
+    KEXPECT(first.gsi < 24);
+    KEXPECT((first.flags & abi::kInterruptLevel) != 0);
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors + 1);
+    KEXPECT(!dev::ioapic::masked(first.gsi));
+    KEXPECT_EQ(dev::pci_config_read(*f, pci::kCommand, 2) & pci::kCommandIntxDisable, 0u);
+
+    // Nothing fired: the caller is told what to wait on; a short buffer is refused first.
+    uint64_t value = 0;
+    Request read = make_request(abi::Op::kRead, &value, 8);
+    const Result<uint64_t> empty = o->read(read);
+    KEXPECT(!empty.ok() && empty.error() == abi::Error::kWouldBlock);
+    KEXPECT(read.wait != nullptr);
+    KEXPECT_EQ(read_count(*o, 4), error(abi::Error::kBufferTooSmall));
+
+    // Raised and held: one firing, then masked for as long as nobody acknowledges.
+    g_edu_regs[kEduRaise] = 1;
+    KASSERT(spin_until([&] { return o->info().count >= 1; }, 1000 * kMs));
+    KEXPECT(dev::ioapic::masked(first.gsi));
+    KEXPECT(o->awaiting_ack());
+    KEXPECT(!spin_until([&] { return o->info().count > 1; }, 30 * kMs));
+    KEXPECT_EQ(o->info().count, 1u);
+    KEXPECT_EQ(o->info().pending, 1u);
+
+    // Acknowledged while the device still asserts: unmasked, it fires again at once.
+    KEXPECT(acknowledge(*o));
+    KASSERT(spin_until([&] { return o->info().count >= 2; }, 1000 * kMs));
+    KEXPECT(dev::ioapic::masked(first.gsi));
+
+    // Served (status cleared), then acknowledged: unmasked and quiet.
+    g_edu_regs[kEduClear] = 1;
+    KEXPECT_EQ(g_edu_regs[kEduStatus], 0u);
+    KEXPECT(acknowledge(*o));
+    KEXPECT(!o->awaiting_ack());
+    KEXPECT(!dev::ioapic::masked(first.gsi));
+    KEXPECT(!spin_until([&] { return o->info().count > 2; }, 20 * kMs));
+    KEXPECT(acknowledge(*o));  // nothing to acknowledge: a no-op
+
+    // Both firings were counted without a reader; one read takes them.
+    KEXPECT_EQ(read_count(*o), 2);
+    KEXPECT_EQ(read_count(*o), error(abi::Error::kWouldBlock));
+    KEXPECT_EQ(o->info().count, 2u);
+    abi::InterruptInfo info{};
+    Request meta = make_request(abi::Op::kGetMeta, &info, sizeof info,
+                                static_cast<uint64_t>(abi::Meta::kInterruptInfo));
+    KEXPECT_EQ(o->get_meta(meta).value(), sizeof info);
+    KEXPECT_EQ(info.count, 2u);
+    KEXPECT_EQ(info.pending, 0u);
+    KEXPECT_EQ(info.gsi, first.gsi);
+
+    // A driver dying with its line asserted: raised, fired, never acknowledged, then the last
+    // reference goes. The input stays masked and the vector is free.
+    g_edu_regs[kEduRaise] = 4;
+    KEXPECT(spin_until([&] { return o->info().count >= 3; }, 1000 * kMs));
+    log::print(
+        "irq test: edu INTx on GSI %u, vector 0x%x, level: fired, masked until "
+        "acknowledged, %lu firings counted\n",
+        first.gsi, first.vector, o->info().count);
+    const uint32_t gsi = first.gsi;
+    o.reset();
+    KEXPECT(dev::ioapic::masked(gsi));
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors);
+    KEXPECT(!spin_until([] { return false; }, 10 * kMs));  // no storm, no stray vector
+}
+
+KTEST(interrupt_edu_intx_level) {
+    interrupts_off(edu_intx_body);
+}
+
+// Two holders of one line (as two functions sharing a GSI would be): both signalled, the line
+// masked until both acknowledged; a holder going away unacknowledged counts as acknowledged
+// for the others; the last one masks it.
+void edu_shared_body() {
+    const dev::PciFunction* f = edu("interrupt_edu_intx_shared_line");
+    if (f == nullptr)
+        return;
+    const uint32_t vectors = dev::irq::vectors_in_use();
+    auto ca = InterruptObject::create_pci_intx(*f);
+    auto cb = InterruptObject::create_pci_intx(*f);
+    KASSERT(ca.ok() && cb.ok());
+    RefPtr<InterruptObject> a = std::move(ca).value();
+    RefPtr<InterruptObject> b = std::move(cb).value();
+    const uint32_t gsi = a->info().gsi;
+    KEXPECT_EQ(b->info().gsi, gsi);
+    KEXPECT_EQ(b->info().vector, a->info().vector);
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors + 1);  // one vector for the line
+
+    g_edu_regs[kEduRaise] = 1;
+    KASSERT(spin_until([&] { return a->info().count >= 1; }, 1000 * kMs));
+    KEXPECT_EQ(b->info().count, 1u);
+    g_edu_regs[kEduClear] = 1;
+    KEXPECT(acknowledge(*a));
+    KEXPECT(dev::ioapic::masked(gsi));  // b has not acknowledged yet
+    KEXPECT(acknowledge(*b));
+    KEXPECT(!dev::ioapic::masked(gsi));
+
+    // Fired again; a acknowledges, b goes away without: the line is a's alone, unmasked.
+    g_edu_regs[kEduRaise] = 2;
+    KASSERT(spin_until([&] { return a->info().count >= 2; }, 1000 * kMs));
+    g_edu_regs[kEduClear] = 2;
+    KEXPECT(acknowledge(*a));
+    KEXPECT(dev::ioapic::masked(gsi));
+    b.reset();
+    KEXPECT(!dev::ioapic::masked(gsi));
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors + 1);
+    KEXPECT_EQ(read_count(*a), 2);
+    log::print(
+        "irq test: edu INTx shared by 2 holders on GSI %u: masked until both "
+        "acknowledged\n",
+        gsi);
+    a.reset();
+    KEXPECT(dev::ioapic::masked(gsi));
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors);
+}
+
+KTEST(interrupt_edu_intx_shared_line) {
+    interrupts_off(edu_shared_body);
+}
+
+void edu_msi_body() {
+    const dev::PciFunction* f = edu("interrupt_edu_msi");
+    if (f == nullptr)
+        return;
+    KEXPECT(dev::msi_kind(*f) == dev::MsiKind::kMsi);
+    KEXPECT_EQ(dev::msi_vector_count(*f), 1u);
+    dev::ConfigRange ranges[2];
+    KEXPECT_EQ(dev::msi_config_ranges(*f, ranges), 1u);
+    KEXPECT_EQ(ranges[0].offset, pci::find_capability(f->info, pci::kCapMsi)->offset);
+    KEXPECT(ranges[0].size >= 12);
+    dev::BarRange table{}, pba{};
+    KEXPECT(!dev::msix_ranges(*f, &table, &pba));
+
+    const uint32_t vectors = dev::irq::vectors_in_use();
+    const uint64_t stray = dev::irq::stray_interrupts();
+    auto created = InterruptObject::create_msi(*f, 0);
+    KASSERT(created.ok());
+    RefPtr<InterruptObject> o = std::move(created).value();
+    KEXPECT_EQ(InterruptObject::create_msi(*f, 0).error(), abi::Error::kExists);
+    KEXPECT_EQ(InterruptObject::create_msi(*f, 1).error(), abi::Error::kInvalidArgument);
+    const abi::InterruptInfo info = o->info();
+    KEXPECT_EQ(info.kind, static_cast<uint32_t>(abi::DeviceResourceKind::kMsi));
+    KEXPECT_EQ(info.gsi, ~0u);
+    KEXPECT_EQ(info.flags, 0u);
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors + 1);
+    KEXPECT(!dev::msi_masked(*f, 0));
+    KEXPECT((dev::pci_config_read(*f, pci::kCommand, 2) & pci::kCommandIntxDisable) != 0);
+
+    // Through a handle, as a driver would see it.
+    auto process = proc::Process::create();
+    KASSERT(process.ok());
+    RefPtr<proc::Process> p = std::move(process).value();
+    const abi::Handle h = p->handles().insert(*o, abi::kRightRead | abi::kRightWrite).value();
+    uint64_t kind = 0;
+    Request meta =
+        make_request(abi::Op::kGetMeta, &kind, 8, static_cast<uint64_t>(abi::Meta::kKind));
+    KEXPECT(perform(*p, h, meta).ok());
+    KEXPECT_EQ(kind, static_cast<uint64_t>(abi::Kind::kInterrupt));
+
+    // Two messages with nobody reading: both counted, one read takes them.
+    g_edu_regs[kEduRaise] = 1;
+    KASSERT(spin_until([&] { return o->info().count >= 1; }, 1000 * kMs));
+    g_edu_regs[kEduRaise] = 1;  // the status stays 1; every write to 0x60 is a new message
+    KASSERT(spin_until([&] { return o->info().count >= 2; }, 1000 * kMs));
+    KEXPECT(!spin_until([&] { return o->info().count > 2; }, 10 * kMs));
+    KEXPECT_EQ(o->info().pending, 2u);
+    KEXPECT(!o->awaiting_ack());  // edge: never masked
+    KEXPECT(acknowledge(*o));
+    KEXPECT_EQ(read_count(*o), 2);
+    KEXPECT_EQ(read_count(*o), error(abi::Error::kWouldBlock));
+    g_edu_regs[kEduClear] = ~0u;
+    log::print("irq test: edu MSI on vector 0x%x: 2 messages counted with no reader\n",
+               info.vector);
+
+    // Released (the handle too): MSI disabled, INTx stays disabled, the vector is free; the
+    // device raising now reaches nothing.
+    p.reset();
+    o.reset();
+    KEXPECT(dev::msi_masked(*f, 0));
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors);
+    KEXPECT((dev::pci_config_read(*f, pci::kCommand, 2) & pci::kCommandIntxDisable) != 0);
+    g_edu_regs[kEduRaise] = 1;
+    KEXPECT(!spin_until([] { return false; }, 10 * kMs));
+    KEXPECT_EQ(dev::irq::stray_interrupts(), stray);
+    g_edu_regs[kEduClear] = ~0u;
+}
+
+KTEST(interrupt_edu_msi) {
+    interrupts_off(edu_msi_body);
+}
+
+// MSI-X table programming on q35's e1000e (8086:10d3, 5 entries in BAR3), which is not made to
+// fire: entries unmasked while in use, masked after, the capability disabled with the last.
+void msix_body() {
+    const dev::PciFunction* f = dev::find_pci_function(0x8086, 0x10d3);
+    if (f == nullptr) {
+        log::print("irq test: SKIP interrupt_msix_table: no e1000e (the q35 default NIC)\n");
+        return;
+    }
+    KEXPECT(dev::msi_kind(*f) == dev::MsiKind::kMsix);
+    const uint32_t n = dev::msi_vector_count(*f);
+    KASSERT(n >= 2);
+    dev::BarRange table{}, pba{};
+    KASSERT(dev::msix_ranges(*f, &table, &pba));
+    KEXPECT(table.bar < 6 && f->bars[table.bar].kind != pci::BarKind::kNone);
+    KEXPECT_EQ(table.size, uint64_t{n} * 16);
+    KEXPECT(table.offset + table.size <= f->bars[table.bar].size);
+    KEXPECT_EQ(pba.size, (n + 63) / 64 * 8u);
+    dev::ConfigRange ranges[2];
+    KEXPECT_EQ(dev::msi_config_ranges(*f, ranges), 2u);  // it has MSI as well
+
+    const uint32_t vectors = dev::irq::vectors_in_use();
+    auto c0 = InterruptObject::create_msi(*f, 0);
+    auto c1 = InterruptObject::create_msi(*f, n - 1);
+    KASSERT(c0.ok() && c1.ok());
+    RefPtr<InterruptObject> first = std::move(c0).value();
+    RefPtr<InterruptObject> last = std::move(c1).value();
+    KEXPECT_EQ(InterruptObject::create_msi(*f, n).error(), abi::Error::kInvalidArgument);
+    KEXPECT_EQ(InterruptObject::create_msi(*f, n - 1).error(), abi::Error::kExists);
+    KEXPECT(!dev::msi_masked(*f, 0));
+    KEXPECT(!dev::msi_masked(*f, n - 1));
+    KEXPECT(dev::msi_masked(*f, 1));  // not in use
+    KEXPECT(first->info().vector != last->info().vector);
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors + 2);
+    first.reset();
+    KEXPECT(dev::msi_masked(*f, 0));
+    KEXPECT(!dev::msi_masked(*f, n - 1));
+    last.reset();
+    KEXPECT(dev::msi_masked(*f, n - 1));
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors);
+    log::print(
+        "irq test: MSI-X table of %02x:%02x.%u (%u entries, BAR%u +0x%lx, PBA BAR%u +0x%lx) "
+        "programmed and masked\n",
+        f->bus, f->device, f->function, n, table.bar, table.offset, pba.bar, pba.offset);
+}
+
+KTEST(interrupt_msix_table) {
+    interrupts_off(msix_body);
+}
+
+// ISA IRQ 8, the RTC's periodic interrupt (1024 Hz): edge, active high, no override on QEMU.
+// The RTC holds its line up until register C is read, so each read allows the next edge.
+uint8_t cmos_read(uint8_t reg) {
+    cpu::outb(0x70, reg);
+    return cpu::inb(0x71);
+}
+void cmos_write(uint8_t reg, uint8_t v) {
+    cpu::outb(0x70, reg);
+    cpu::outb(0x71, v);
+}
+constexpr uint8_t kRtcA = 0x0a, kRtcB = 0x0b, kRtcC = 0x0c;
+constexpr uint8_t kRtcPeriodic = 1u << 6;
+
+void rtc_body() {
+    if (!dev::ioapic::available()) {
+        log::print("irq test: SKIP interrupt_isa_rtc_irq8: no I/O APIC\n");
+        return;
+    }
+    KEXPECT_EQ(InterruptObject::create_isa(16).error(), abi::Error::kInvalidArgument);
+    auto created = InterruptObject::create_isa(8);
+    KASSERT(created.ok());
+    RefPtr<InterruptObject> o = std::move(created).value();
+    const abi::InterruptInfo info = o->info();
+    const dev::ioapic::Route r = dev::ioapic::isa_route(8);
+    KEXPECT_EQ(info.gsi, r.gsi);
+    KEXPECT_EQ(info.flags, 0u);  // edge, active high
+
+    const uint8_t a = cmos_read(kRtcA);
+    const uint8_t b = cmos_read(kRtcB);
+    cmos_write(kRtcA, static_cast<uint8_t>((a & 0xf0) | 6));  // 1024 Hz
+    (void)cmos_read(kRtcC);
+    cmos_write(kRtcB, b | kRtcPeriodic);
+    uint64_t seen = 0;
+    for (int i = 0; i < 3; ++i) {
+        const bool fired = spin_until([&] { return o->info().count > seen; }, 1000 * kMs);
+        KEXPECT(fired);
+        seen = o->info().count;
+        (void)cmos_read(kRtcC);  // lowers the line: the next period makes a new edge
+    }
+    cmos_write(kRtcB, b & ~kRtcPeriodic);
+    (void)cmos_read(kRtcC);
+    cmos_write(kRtcA, a);
+    KEXPECT(seen >= 3);
+    KEXPECT_EQ(static_cast<uint64_t>(read_count(*o)), seen);
+    KEXPECT(!o->awaiting_ack());
+    log::print("irq test: RTC ISA IRQ 8 on GSI %u, vector 0x%x, edge: %lu firings\n", info.gsi,
+               info.vector, seen);
+    o.reset();
+    KEXPECT(dev::ioapic::masked(info.gsi));
+}
+
+KTEST(interrupt_isa_rtc_irq8) {
+    interrupts_off(rtc_body);
+}
+
+}  // namespace
+}  // namespace keel::obj
