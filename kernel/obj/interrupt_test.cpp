@@ -56,6 +56,16 @@ const dev::PciFunction* edu(const char* test) {
     return f;
 }
 
+// edu() for the INTx tests, which need an I/O APIC (interrupt_without_ioapic covers its
+// absence).
+const dev::PciFunction* edu_with_ioapic(const char* test) {
+    if (!dev::ioapic::available()) {
+        log::print("irq test: SKIP %s: no I/O APIC\n", test);
+        return nullptr;
+    }
+    return edu(test);
+}
+
 // Waits with interrupts enabled until cond() holds (true) or `ns` passed (false); returns
 // with interrupts off. cond runs with them off.
 template <class F>
@@ -111,7 +121,7 @@ int64_t error(abi::Error e) {
 }
 
 void edu_intx_body() {
-    const dev::PciFunction* f = edu("interrupt_edu_intx_level");
+    const dev::PciFunction* f = edu_with_ioapic("interrupt_edu_intx_level");
     if (f == nullptr)
         return;
     const uint32_t vectors = dev::irq::vectors_in_use();
@@ -193,7 +203,7 @@ KTEST(interrupt_edu_intx_level) {
 // masked until both acknowledged; a holder going away unacknowledged counts as acknowledged
 // for the others; the last one masks it.
 void edu_shared_body() {
-    const dev::PciFunction* f = edu("interrupt_edu_intx_shared_line");
+    const dev::PciFunction* f = edu_with_ioapic("interrupt_edu_intx_shared_line");
     if (f == nullptr)
         return;
     const uint32_t vectors = dev::irq::vectors_in_use();
@@ -412,6 +422,24 @@ void rtc_body() {
 
 KTEST(interrupt_isa_rtc_irq8) {
     interrupts_off(rtc_body);
+}
+
+// Without a MADT (QEMU pc with -machine acpi=off) there is no I/O APIC to route through: ISA
+// and INTx objects are refused with NotSupported; MSI does not need one.
+KTEST(interrupt_without_ioapic) {
+    if (dev::ioapic::available()) {
+        log::print("irq test: SKIP interrupt_without_ioapic: the MADT has an I/O APIC\n");
+        return;
+    }
+    cpu::disable_interrupts();
+    KEXPECT_EQ(InterruptObject::create_isa(8).error(), abi::Error::kNotSupported);
+    if (const dev::PciFunction* f = dev::find_pci_function(kEduVendor, kEduDevice)) {
+        KEXPECT_EQ(InterruptObject::create_pci_intx(*f).error(), abi::Error::kNotSupported);
+    }
+    cpu::enable_interrupts();
+    log::print(
+        "irq test: no I/O APIC (MADT missing): ISA IRQ and INTx refused with "
+        "NotSupported\n");
 }
 
 }  // namespace
