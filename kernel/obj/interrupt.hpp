@@ -67,6 +67,8 @@ class InterruptObject final : public Object {
     abi::InterruptInfo info() const;
     // A level-triggered line that fired and waits for this holder's acknowledgement.
     bool awaiting_ack() const { return awaiting_ack_; }
+    // Someone waits in a read (tests).
+    bool has_readers() const { return !readers_.empty(); }
 
   private:
     InterruptObject() = default;
