@@ -163,6 +163,11 @@ Result<void> msi_enable(const PciFunction& f, uint32_t index, uint8_t vector, ui
             const uint16_t control = read16(f, cap + 2u);
             write16(f, pci::kCommand, static_cast<uint16_t>(command | pci::kCommandMemory));
             if ((control & kMsixEnable) == 0) {
+                // Never both mechanisms at once: MSI off (a firmware may have left it on).
+                if (cap_offset(f, pci::kCapMsi) != 0) {
+                    const MsiLayout m = msi_layout(f);
+                    write16(f, m.cap + 2u, static_cast<uint16_t>(m.control & ~kMsiEnable));
+                }
                 // First message in use: every entry masked (whatever the firmware or a former
                 // driver left), under the function mask while the table is written.
                 write16(f, cap + 2u,

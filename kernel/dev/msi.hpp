@@ -62,8 +62,9 @@ uint32_t msi_config_ranges(const PciFunction& f, ConfigRange out[2]);
 Result<void> msi_enable(const PciFunction& f, uint32_t index, uint8_t vector, uint8_t apic_id);
 // Masks message `index` (MSI-X: its entry's mask bit; MSI: the mask bit when the function has
 // per-vector masking); with `last` (no other message of the function is in use) the
-// capability is disabled as well. The INTx disable bit stays set: a driver dying cannot leave
-// the function signalling through INTx instead.
+// capability is disabled as well. The INTx disable bit stays set (obj/interrupt.cpp clears it
+// when INTx objects of the function exist): a driver dying cannot leave the function
+// signalling through an INTx line nobody holds.
 void msi_disable(const PciFunction& f, uint32_t index, bool last);
 // Whether message `index` is masked or its capability disabled (tests).
 bool msi_masked(const PciFunction& f, uint32_t index);

@@ -106,6 +106,16 @@ bool InterruptObject::function_has_msi(const dev::PciFunction* f) {
     return false;
 }
 
+bool InterruptObject::function_has_intx(const dev::PciFunction* f) {
+    for (const InterruptLine* line = g_lines; line != nullptr; line = line->next) {
+        for (const InterruptObject* o = line->holders; o != nullptr; o = o->next_holder_) {
+            if (o->intx_function_ == f)
+                return true;
+        }
+    }
+    return false;
+}
+
 Result<RefPtr<InterruptObject>> InterruptObject::create_isa(uint8_t irq) {
     if (irq >= 16)
         return fail(Error::kInvalidArgument);
@@ -131,6 +141,7 @@ Result<RefPtr<InterruptObject>> InterruptObject::create_pci_intx(const dev::PciF
     const dev::ioapic::Route r =
         line < 16 ? dev::ioapic::isa_route(line, kPci) : dev::ioapic::Route{line, kPci};
     RefPtr<InterruptObject> o = KEEL_TRY(create_on_line(r.gsi, flags_of(r.trigger)));
+    o->intx_function_ = entry;
     if (!function_has_msi(entry)) {
         const auto command = static_cast<uint16_t>(dev::pci_config_read(*entry, pci::kCommand, 2));
         if ((command & pci::kCommandIntxDisable) != 0) {
@@ -215,8 +226,16 @@ void InterruptObject::leave_msi() {
             break;
         }
     }
-    dev::msi_disable(*function_, msi_index_, !function_has_msi(function_));
+    const bool last = !function_has_msi(function_);
+    dev::msi_disable(*function_, msi_index_, last);
     dev::irq::free_vector(vector_);
+    if (last && function_has_intx(function_)) {
+        // The function's INTx is held (its line masked until acknowledged as ever): it signals
+        // that way again. Without INTx holders the disable bit stays, so nothing storms.
+        const auto command =
+            static_cast<uint16_t>(dev::pci_config_read(*function_, pci::kCommand, 2));
+        dev::pci_config_write(*function_, pci::kCommand, command & ~pci::kCommandIntxDisable, 2);
+    }
     function_ = nullptr;
 }
 

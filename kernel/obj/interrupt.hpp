@@ -52,7 +52,8 @@ class InterruptObject final : public Object {
 
     // Message `index` of the function's MSI-X table, or of its MSI capability when it has no
     // MSI-X (dev/msi.hpp): a vector of its own, edge-triggered, the capability enabled and INTx
-    // disabled. Delivery needs bus mastering (command bit 2), the driver's to enable.
+    // disabled (until the function's last MSI object goes, if INTx objects of the function
+    // exist then). Delivery needs bus mastering (command bit 2), the driver's to enable.
     // kInvalidArgument (index >= dev::msi_vector_count(f), or f not enumerated), kNotSupported
     // (no MSI or MSI-X; plain MSI index > 0: several MSI vectors must be one aligned block;
     // MSI-X table outside a memory BAR), kExists (an object for this message exists), kFull,
@@ -83,13 +84,15 @@ class InterruptObject final : public Object {
     void leave_line();
     void leave_msi();
     static bool function_has_msi(const dev::PciFunction* f);
+    static bool function_has_intx(const dev::PciFunction* f);
 
     uint32_t resource_kind_ = 0;  // abi::DeviceResourceKind
     uint32_t flags_ = 0;          // abi::kInterruptLevel, abi::kInterruptActiveLow
     uint8_t vector_ = 0;
     InterruptLine* line_ = nullptr;  // INTx and ISA: the shared I/O APIC input
     InterruptObject* next_holder_ = nullptr;
-    const dev::PciFunction* function_ = nullptr;  // MSI (an entry of the enumeration table)
+    const dev::PciFunction* function_ = nullptr;       // MSI (an entry of the enumeration table)
+    const dev::PciFunction* intx_function_ = nullptr;  // PCI INTx (the same table)
     uint32_t msi_index_ = 0;
     InterruptObject* next_msi_ = nullptr;
     bool awaiting_ack_ = false;

@@ -322,6 +322,37 @@ KTEST(interrupt_edu_msi) {
     interrupts_off(edu_msi_body);
 }
 
+// MSI and INTx objects of one function: while an MSI object exists the function signals by
+// MSI only (INTx disabled); when the last one goes, the held INTx works again.
+void edu_msi_then_intx_body() {
+    const dev::PciFunction* f = edu_with_ioapic("interrupt_edu_msi_then_intx");
+    if (f == nullptr)
+        return;
+    auto ci = InterruptObject::create_pci_intx(*f);
+    KASSERT(ci.ok());
+    RefPtr<InterruptObject> intx = std::move(ci).value();
+    auto cm = InterruptObject::create_msi(*f, 0);
+    KASSERT(cm.ok());
+    RefPtr<InterruptObject> msi = std::move(cm).value();
+    KEXPECT((dev::pci_config_read(*f, pci::kCommand, 2) & pci::kCommandIntxDisable) != 0);
+    g_edu_regs[kEduRaise] = 1;
+    KASSERT(spin_until([&] { return msi->info().count >= 1; }, 1000 * kMs));
+    KEXPECT(!spin_until([&] { return intx->info().count != 0; }, 10 * kMs));
+    g_edu_regs[kEduClear] = ~0u;
+
+    msi.reset();
+    KEXPECT_EQ(dev::pci_config_read(*f, pci::kCommand, 2) & pci::kCommandIntxDisable, 0u);
+    g_edu_regs[kEduRaise] = 1;
+    KASSERT(spin_until([&] { return intx->info().count >= 1; }, 1000 * kMs));
+    g_edu_regs[kEduClear] = ~0u;
+    KEXPECT(acknowledge(*intx));
+    log::print("irq test: edu MSI then INTx: INTx disabled while MSI is held, back after\n");
+}
+
+KTEST(interrupt_edu_msi_then_intx) {
+    interrupts_off(edu_msi_then_intx_body);
+}
+
 // A user process blocked in do_io read on an MSI object, woken by the interrupt handler: the
 // path a driver takes. The child is a hand-made ELF (one R+X segment) given the object as its
 // handle 0; it reads the count and exits with it as its status (or with -error). The ticks
