@@ -451,6 +451,50 @@ KTEST(interrupt_edu_msi_wakes_blocked_reader) {
     interrupts_off(edu_msi_wakes_reader_body);
 }
 
+// A driver process that dies holding the only reference to an INTx object whose line fired
+// and is still asserted, never acknowledged: its end releases the object, the input stays
+// masked (no storm) and the vector is free.
+void edu_intx_driver_dies_body() {
+    const dev::PciFunction* f = edu_with_ioapic("interrupt_edu_intx_driver_dies_asserted");
+    if (f == nullptr)
+        return;
+    const uint32_t vectors = dev::irq::vectors_in_use();
+    const uint64_t stray = dev::irq::stray_interrupts();
+    auto created = InterruptObject::create_pci_intx(*f);
+    KASSERT(created.ok());
+    RefPtr<InterruptObject> o = std::move(created).value();
+    const uint32_t gsi = o->info().gsi;
+    auto image = child_image();
+    KASSERT(image.ok());
+    const proc::HandleEntry given{o.get(), abi::kRightRead};
+    auto spawned = proc::spawn({image.value().get(), &given, 1, "", 0, nullptr, 0});
+    KASSERT(spawned.ok());
+    RefPtr<proc::Process> child = std::move(spawned).value();
+    InterruptObject* held = o.get();  // alive while the child's handle holds it
+    o.reset();
+
+    KASSERT(spin_until([&] { return held->has_readers(); }, 2000 * kMs));
+    g_edu_regs[kEduRaise] = 1;  // held asserted: the child reads once and exits, no ack
+    KASSERT(spin_until(
+        [&] {
+            return child->exit_info().reason != static_cast<uint32_t>(abi::ExitReason::kRunning);
+        },
+        2000 * kMs));
+    KEXPECT_EQ(child->exit_info().status, 1);
+    child.reset();
+    KEXPECT_EQ(dev::irq::vectors_in_use(), vectors);  // the object is gone with the process
+    KEXPECT(dev::ioapic::masked(gsi));
+    KEXPECT_EQ(g_edu_regs[kEduStatus], 1u);  // still asserting
+    KEXPECT(!spin_until([] { return false; }, 20 * kMs));
+    KEXPECT_EQ(dev::irq::stray_interrupts(), stray);
+    g_edu_regs[kEduClear] = ~0u;
+    log::print("irq test: edu INTx driver died with its line asserted: GSI %u left masked\n", gsi);
+}
+
+KTEST(interrupt_edu_intx_driver_dies_asserted) {
+    interrupts_off(edu_intx_driver_dies_body);
+}
+
 // MSI-X table programming on q35's e1000e (8086:10d3, 5 entries in BAR3), which is not made to
 // fire: entries unmasked while in use, masked after, the capability disabled with the last.
 void msix_body() {
