@@ -14,12 +14,15 @@
 
 #include <atomic>
 
+#include <keel/c/libc.hpp>
 #include "arch/cpu.hpp"
+#include "boot_handoff.hpp"
 #include "dev/ioapic.hpp"
 #include "dev/irq.hpp"
 #include "dev/msi.hpp"
 #include "dev/pci.hpp"
 #include "log/log.hpp"
+#include "mm/address.hpp"
 #include "mm/paging.hpp"
 #include "obj/memory.hpp"
 #include "obj/perform.hpp"
@@ -493,6 +496,60 @@ void edu_intx_driver_dies_body() {
 
 KTEST(interrupt_edu_intx_driver_dies_asserted) {
     interrupts_off(edu_intx_driver_dies_body);
+}
+
+// The queue path: user/irqwait (a boot module: --module build/kernel/user/irqwait.elf) queues
+// a read of an MSI object and sleeps in queue_wait; the firing wakes it, the kernel completes
+// the parked read, and irqwait acknowledges with a queued write and exits with the count.
+void edu_msi_queue_body() {
+    const boot::BootInfo& info = boot_info();
+    const boot::Module* module = nullptr;
+    for (uint32_t i = 0; i < info.module_count; ++i) {
+        if (memcmp(info.modules[i].name, "irqwait.elf", 12) == 0)
+            module = &info.modules[i];
+    }
+    if (module == nullptr) {
+        log::print("irq test: SKIP interrupt_edu_msi_queue_read: no irqwait.elf boot module\n");
+        return;
+    }
+    const dev::PciFunction* f = edu("interrupt_edu_msi_queue_read");
+    if (f == nullptr)
+        return;
+    auto created = InterruptObject::create_msi(*f, 0);
+    KASSERT(created.ok());
+    RefPtr<InterruptObject> o = std::move(created).value();
+    auto image = MemoryObject::create(module->size);
+    KASSERT(image.ok());
+    KASSERT(image.value()
+                ->write_bytes(0, mm::direct_map<uint8_t>(mm::PhysAddr{module->base}), module->size)
+                .ok());
+    const proc::HandleEntry given{o.get(), abi::kRightRead | abi::kRightWrite};
+    const char name[] = "irqwait";
+    auto spawned = proc::spawn({image.value().get(), &given, 1, "", 0, name, sizeof name - 1});
+    KASSERT(spawned.ok());
+    RefPtr<proc::Process> child = std::move(spawned).value();
+
+    // Parked: its queue_wait sleeps on the interrupt's wait queue.
+    KASSERT(spin_until([&] { return o->has_readers(); }, 2000 * kMs));
+    KEXPECT_EQ(o->info().count, 0u);
+    g_edu_regs[kEduRaise] = 1;
+    KASSERT(spin_until(
+        [&] {
+            return child->exit_info().reason != static_cast<uint32_t>(abi::ExitReason::kRunning);
+        },
+        2000 * kMs));
+    KEXPECT_EQ(child->exit_info().reason, static_cast<uint32_t>(abi::ExitReason::kExited));
+    KEXPECT_EQ(child->exit_info().status, 1);
+    KEXPECT_EQ(o->info().pending, 0u);
+    log::print(
+        "irq test: edu MSI completed a queued read (queue_wait woken by the interrupt); "
+        "irqwait exited with %ld\n",
+        child->exit_info().status);
+    g_edu_regs[kEduClear] = ~0u;
+}
+
+KTEST(interrupt_edu_msi_queue_read) {
+    interrupts_off(edu_msi_queue_body);
 }
 
 // MSI-X table programming on q35's e1000e (8086:10d3, 5 entries in BAR3), which is not made to
