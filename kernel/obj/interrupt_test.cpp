@@ -72,7 +72,8 @@ const dev::PciFunction* edu_with_ioapic(const char* test) {
 }
 
 // Waits with interrupts enabled until cond() holds (true) or `ns` passed (false); returns
-// with interrupts off. cond runs with them off.
+// with interrupts off. cond runs with them off. The tests run as the idle thread: each round
+// also yields, so a ready user thread (a test's child) runs at once rather than at a tick.
 template <class F>
 bool spin_until(F cond, uint64_t ns) {
     const uint64_t start = sched::now_ns();
@@ -83,6 +84,7 @@ bool spin_until(F cond, uint64_t ns) {
             return true;
         if (sched::now_ns() - start > ns)
             return false;
+        sched::yield();
         // Not `sti; pause`: under TCG a pause in sti's one-instruction shadow leaves the
         // shadow set, and the cli after it would keep every interrupt out.
         cpu::enable_interrupts();
@@ -358,8 +360,8 @@ KTEST(interrupt_edu_msi_then_intx) {
 
 // A user process blocked in do_io read on an MSI object, woken by the interrupt handler: the
 // path a driver takes. The child is a hand-made ELF (one R+X segment) given the object as its
-// handle 0; it reads the count and exits with it as its status (or with -error). The ticks
-// preempt this test (it runs as the idle thread) so the child gets the CPU while we spin.
+// handle 0; it reads the count and exits with it as its status (or with -error). The child
+// gets the CPU when spin_until yields.
 constexpr uint64_t kChildEntry = 0x400000;
 constexpr uint32_t kChildHandle = abi::initial_handle(0);
 // clang-format off
