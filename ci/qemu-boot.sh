@@ -21,6 +21,7 @@
 # --module "PATH ARGS": one more boot module after the kernel (repeatable), named after PATH.
 # --user "PROGRAM...": user mode: init (<build>/user/init.elf) as the first module, told to run
 #         the named programs in order, each (<build>/user/PROGRAM.elf) as a module after it;
+#         PROGRAM+NAME (repeatable) also gives that program NAME from init's root ("devices");
 #         init's exit status becomes QEMU's (see docs/syscalls.md).
 # Always TCG: on the machines Keel is developed and tested on, /dev/kvm is a software KVM under
 # which guest code runs about 1700 times slower than under TCG (and -cpu host aborts).
@@ -74,8 +75,9 @@ if [ -n "$user_programs" ]; then
     init_args=""
     user_modules=()
     for p in $user_programs; do
-        init_args="$init_args $p.elf"
-        user_modules+=("$build/user/$p.elf")
+        program=${p%%+*}  # "PROGRAM+NAME...": init also hands it NAME from its root
+        init_args="$init_args $program.elf${p#"$program"}"
+        user_modules+=("$build/user/$program.elf")
     done
     modules=("$build/user/init.elf$init_args" "${user_modules[@]}" "${modules[@]}")
 fi

@@ -8,12 +8,20 @@ namespace keel::cpu {
 inline void outb(uint16_t port, uint8_t v) {
     asm volatile("outb %0, %1" ::"a"(v), "Nd"(port));
 }
+inline void outw(uint16_t port, uint16_t v) {
+    asm volatile("outw %0, %1" ::"a"(v), "Nd"(port));
+}
 inline void outl(uint16_t port, uint32_t v) {
     asm volatile("outl %0, %1" ::"a"(v), "Nd"(port));
 }
 inline uint8_t inb(uint16_t port) {
     uint8_t v;
     asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+inline uint16_t inw(uint16_t port) {
+    uint16_t v;
+    asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
 inline uint32_t inl(uint16_t port) {

@@ -218,13 +218,13 @@ void pci_config_write(const PciFunction& f, uint16_t offset, uint32_t value, uin
         return;
     }
     // Read-modify-write of the dword: configuration space has no byte enables on the legacy
-    // ports' data path as used here. Status bits are write-one-to-clear, so the status half is
-    // written as 0 when only the command half changes.
+    // ports' data path as used here. Status bits are write-one-to-clear, so status bytes this
+    // write does not cover are written as 0 (writing back what was read would clear them).
     const uint32_t shift = (offset & 3u) * 8;
     const uint32_t mask = ((1u << (width * 8)) - 1) << shift;
     uint32_t old = read32(at, aligned);
-    if (aligned == pci::kCommand && shift == 0)
-        old &= 0xffffu;  // do not write back (and so clear) the status register's set bits
+    if (aligned == pci::kCommand)
+        old &= 0xffffu;
     write32(at, aligned, (old & ~mask) | ((value << shift) & mask));
 }
 

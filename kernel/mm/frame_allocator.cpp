@@ -81,6 +81,36 @@ std::optional<PhysAddr> FrameAllocator::alloc_zeroed() {
     return frame;
 }
 
+std::optional<PhysAddr> FrameAllocator::alloc_contiguous(uint64_t count, uint64_t limit) {
+    if (count == 0)
+        return std::nullopt;
+    std::optional<PhysAddr> found;
+    {
+        LockGuard guard(lock_);
+        const uint64_t end = limit / kPageSize < frame_count_ ? limit / kPageSize : frame_count_;
+        uint64_t run = 0;
+        for (uint64_t f = 0; f < end; ++f) {
+            if (test(f)) {
+                run = 0;
+                if ((f % 64) == 0 && f + 64 <= end && bitmap_[f / 64] == ~0ull)
+                    f += 63;  // a whole used word
+                continue;
+            }
+            if (++run < count)
+                continue;
+            const uint64_t first = f + 1 - count;
+            for (uint64_t g = first; g <= f; ++g)
+                bitmap_[g / 64] |= 1ull << (g % 64);
+            free_ -= count;
+            found = PhysAddr{first * kPageSize};
+            break;
+        }
+    }
+    if (found)
+        memset(direct_map(*found), 0, count * kPageSize);
+    return found;
+}
+
 void FrameAllocator::free(PhysAddr frame) {
     LockGuard guard(lock_);
     const uint64_t f = frame.value / kPageSize;

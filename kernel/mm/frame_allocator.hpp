@@ -20,6 +20,9 @@ class FrameAllocator {
     std::optional<PhysAddr> alloc();
     // Like alloc(), zero-filled through the direct map.
     std::optional<PhysAddr> alloc_zeroed();
+    // `count` physically contiguous frames, the first at `base` (the lowest free run found),
+    // all below `limit`; zero-filled. For DMA memory. O(frames) per call: rare, driver set-up.
+    std::optional<PhysAddr> alloc_contiguous(uint64_t count, uint64_t limit);
     // Returns a frame from alloc(). Panics on a double free or a frame outside usable RAM:
     // both are kernel bugs.
     void free(PhysAddr frame);

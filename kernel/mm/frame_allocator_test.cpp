@@ -44,6 +44,43 @@ KTEST(frame_allocator_hands_out_distinct_usable_frames) {
         KEXPECT(frames().is_free(got[i]));
 }
 
+KTEST(frame_allocator_contiguous_runs) {
+    const uint64_t before = frames().free_frames();
+    // Fragment low memory: take single frames, free every other one, so that short holes exist
+    // that a run of 16 must skip.
+    constexpr int kSingles = 64;
+    PhysAddr singles[kSingles];
+    for (int i = 0; i < kSingles; ++i) {
+        auto f = frames().alloc();
+        KASSERT(f.has_value());
+        singles[i] = *f;
+    }
+    for (int i = 0; i < kSingles; i += 2)
+        frames().free(singles[i]);
+    constexpr uint64_t kRun = 16;
+    auto run = frames().alloc_contiguous(kRun, 1ull << 32);
+    KASSERT(run.has_value());
+    KEXPECT_EQ(run->value % kPageSize, 0u);
+    KEXPECT(run->value + kRun * kPageSize <= 1ull << 32);
+    for (uint64_t i = 0; i < kRun; ++i) {
+        const PhysAddr p{run->value + i * kPageSize};
+        KEXPECT(in_usable_ram(p));
+        KEXPECT(!frames().is_free(p));
+        KEXPECT_EQ(*direct_map<uint64_t>(p), 0u);  // zeroed
+    }
+    KEXPECT_EQ(frames().free_frames(), before - kSingles / 2 - kRun);
+    // Nothing fits below a limit too low, and nothing of zero length: no frame is taken.
+    KEXPECT(!frames().alloc_contiguous(kRun, kPageSize * 8).has_value());
+    KEXPECT(!frames().alloc_contiguous(0, 1ull << 32).has_value());
+    KEXPECT(!frames().alloc_contiguous(frames().managed_frames() + 1, ~0ull).has_value());
+    KEXPECT_EQ(frames().free_frames(), before - kSingles / 2 - kRun);
+    for (uint64_t i = 0; i < kRun; ++i)
+        frames().free(PhysAddr{run->value + i * kPageSize});
+    for (int i = 1; i < kSingles; i += 2)
+        frames().free(singles[i]);
+    KEXPECT_EQ(frames().free_frames(), before);
+}
+
 KTEST(frame_allocator_zeroes_on_request) {
     auto f = frames().alloc();
     KASSERT(f.has_value());

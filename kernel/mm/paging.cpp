@@ -161,6 +161,13 @@ void init_paging(const boot::BootInfo& info) {
         pml4[i] = table->value | kPresent | kPageWritable;
     }
 
+    // PAT entry 4 (selected by kPageWriteCombining with PCD = PWT = 0) becomes write-combining;
+    // entries 0-3 keep their reset values (WB, WT, UC-, UC), so existing mappings do not change.
+    constexpr uint32_t kPatMsr = 0x277;
+    constexpr uint64_t kPatWriteCombining = 0x01;
+    const uint64_t pat = cpu::rdmsr(kPatMsr);
+    cpu::wrmsr(kPatMsr, (pat & ~(0xffull << 32)) | kPatWriteCombining << 32);
+
     for (int s = 0; s < stacks::kStackCount; ++s) {
         if (!g_kernel_space.unmap(VirtAddr{stacks::guard_page(static_cast<stacks::Stack>(s))})) {
             panic("cannot unmap a kernel stack guard page");

@@ -17,6 +17,9 @@ enum PageFlags : uint64_t {
     kPageUser = 1ull << 2,
     kPageWriteThrough = 1ull << 3,
     kPageNoCache = 1ull << 4,
+    // In a 4 KiB entry, bit 7 selects the upper half of the PAT: init_paging programs its first
+    // entry (PAT index 4) as write-combining, so this flag alone maps a page write-combining.
+    kPageWriteCombining = 1ull << 7,
     kPageNoExecute = 1ull << 63,
 };
 
@@ -55,6 +58,9 @@ class AddressSpace {
 
 // The kernel's address space (the loader's tables).
 AddressSpace& kernel_space();
+
+// Uncached device memory: PCD and PWT (PAT index 3, UC, as at reset).
+inline constexpr uint64_t kPageUncached = kPageNoCache | kPageWriteThrough;
 
 // Addresses below this are the user half (PML4 entries 0-255).
 inline constexpr uint64_t kUserHalfEnd = 0x0000800000000000ull;

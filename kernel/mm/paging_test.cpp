@@ -2,6 +2,7 @@
 // exception handler recovers (through the probe functions), and the permissions of the
 // kernel image, guard pages and the dropped identity map.
 #include "mm/paging.hpp"
+#include "arch/cpu.hpp"
 #include "arch/exceptions.hpp"
 #include "arch/stacks.hpp"
 #include "mm/frame_allocator.hpp"
@@ -56,6 +57,24 @@ KTEST(paging_window_maps_scattered_frames) {
     unmap_window(*w2, 1);
     for (auto& x : f)
         frames().free(x);
+}
+
+KTEST(paging_pat_entry_4_is_write_combining_and_the_rest_as_at_reset) {
+    const uint64_t pat = cpu::rdmsr(0x277);
+    KEXPECT_EQ(pat >> 32 & 0xff, 0x01u);  // kPageWriteCombining (PAT bit, PCD = PWT = 0): WC
+    KEXPECT_EQ(pat & 0xff, 0x06u);        // entry 0, plain mappings: write-back
+    KEXPECT_EQ(pat >> 24 & 0xff, 0x00u);  // entry 3, kPageUncached (PCD | PWT): uncached
+    // A write-combining mapping translates with its flag intact.
+    auto frame = frames().alloc_zeroed();
+    KASSERT(frame.has_value());
+    const VirtAddr v{kTestVirt};
+    KASSERT(kernel_space().map(v, *frame, kPageWritable | kPageWriteCombining | kPageNoExecute));
+    volatile uint64_t* p = v.as<volatile uint64_t>();
+    *p = 0x1122334455667788ull;
+    KEXPECT_EQ(*direct_map<uint64_t>(*frame), 0x1122334455667788ull);
+    const auto freed = kernel_space().unmap(v);
+    KEXPECT(freed.has_value() && freed->value == frame->value);
+    frames().free(*frame);
 }
 
 KTEST(paging_map_translate_unmap) {

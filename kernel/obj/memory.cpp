@@ -5,20 +5,34 @@
 #include <keel/c/libc.hpp>
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
+#include "obj/device.hpp"
 #include "proc/process.hpp"
 
 namespace keel::obj {
 
-Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
-    if (size == 0 || size > abi::kMaxMemorySize)
-        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
-    const uint64_t pages = (size + mm::kPageSize - 1) / mm::kPageSize;
+// A new object of `pages` pages with an empty frame table (pages_ stays 0 until frames are in:
+// the destructor frees only what pages_ counts). kNoMemory.
+Result<RefPtr<MemoryObject>> MemoryObject::with_frame_table(uint64_t pages, Backing backing) {
     RefPtr<MemoryObject> m = adopt_ref(new (std::nothrow) MemoryObject);
     if (!m)
         return fail(Error::kNoMemory);
     m->frames_ = new (std::nothrow) mm::PhysAddr[pages];
     if (m->frames_ == nullptr)
         return fail(Error::kNoMemory);
+    m->backing_ = backing;
+    return m;
+}
+
+// The page count for `size` bytes of at most `limit`: kInvalidArgument (0), kTooLarge.
+static Result<uint64_t> pages_for(uint64_t size, uint64_t limit) {
+    if (size == 0 || size > limit)
+        return fail(size == 0 ? Error::kInvalidArgument : Error::kTooLarge);
+    return (size + mm::kPageSize - 1) / mm::kPageSize;
+}
+
+Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
+    const uint64_t pages = KEEL_TRY(pages_for(size, abi::kMaxMemorySize));
+    RefPtr<MemoryObject> m = KEEL_TRY(with_frame_table(pages, Backing::kRam));
     for (uint64_t i = 0; i < pages; ++i) {
         auto f = mm::frames().alloc_zeroed();
         if (!f)
@@ -26,18 +40,55 @@ Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
         m->frames_[i] = *f;
         m->pages_ = i + 1;
     }
+    m->bytes_ = size;
+    return m;
+}
+
+Result<RefPtr<MemoryObject>> MemoryObject::create_device(mm::PhysAddr base, uint64_t pages,
+                                                         uint64_t cache) {
+    RefPtr<MemoryObject> m = KEEL_TRY(with_frame_table(pages, Backing::kDevice));
+    m->cache_ = cache;
+    for (uint64_t i = 0; i < pages; ++i)
+        m->frames_[i] = mm::PhysAddr{base.value + i * mm::kPageSize};
+    m->pages_ = pages;
+    m->bytes_ = pages * mm::kPageSize;
+    return m;
+}
+
+Result<RefPtr<MemoryObject>> MemoryObject::create_dma(uint64_t size, RefPtr<DeviceObject> owner) {
+    const uint64_t pages = KEEL_TRY(pages_for(size, abi::kMaxDmaMemory));
+    // A RAM object until the frames are in, so that a failure frees nothing it does not have.
+    RefPtr<MemoryObject> m = KEEL_TRY(with_frame_table(pages, Backing::kRam));
+    constexpr uint64_t k4GiB = 1ull << 32;  // devices with 32-bit DMA addresses reach it
+    const auto first = mm::frames().alloc_contiguous(pages, k4GiB);
+    if (!first)
+        return fail(Error::kNoMemory);
+    for (uint64_t i = 0; i < pages; ++i)
+        m->frames_[i] = mm::PhysAddr{first->value + i * mm::kPageSize};
+    m->pages_ = pages;
+    m->bytes_ = size;
+    m->backing_ = Backing::kDma;
+    m->device_address_ = first->value;
+    m->dma_owner_ = std::move(owner);
     return m;
 }
 
 MemoryObject::~MemoryObject() {
     if (parent_)
         return;  // a subrange: the parent (released with parent_) owns the frames
-    for (uint64_t i = 0; i < pages_; ++i)
-        mm::frames().free(frames_[i]);
+    if (backing_ == Backing::kDma) {
+        // The device may still be reaching these frames: its object decides when they are free.
+        dma_owner_->retire_dma(frames_[0], pages_, device_address_);
+    } else if (backing_ == Backing::kRam) {
+        for (uint64_t i = 0; i < pages_; ++i)
+            mm::frames().free(frames_[i]);
+    }
     delete[] frames_;
 }
 
 Result<void> MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {
+    if (is_device())
+        return fail(Error::kNotSupported);
     if (offset > size() || n > size() - offset)
         return fail(Error::kInvalidArgument);
     const auto* s = static_cast<const uint8_t*>(src);
@@ -53,6 +104,8 @@ Result<void> MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_
 }
 
 Result<void> MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) const {
+    if (is_device())
+        return fail(Error::kNotSupported);
     if (offset > size() || n > size() - offset)
         return fail(Error::kInvalidArgument);
     auto* d = static_cast<uint8_t*>(dst);
@@ -70,6 +123,8 @@ Result<void> MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) co
 // Moves bytes between the object (from position_) and the request's buffer, page by page
 // through the direct map. The position moves only when every byte arrived.
 Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
+    if (is_device())
+        return fail(Error::kNotSupported);  // device registers: through a mapping only
     const uint64_t avail = position_ < size() ? size() - position_ : 0;
     const uint64_t n = req.buffer.length() < avail ? req.buffer.length() : avail;
     uint64_t done = 0;
@@ -105,6 +160,10 @@ Result<uint64_t> MemoryObject::write(Request& req) {
 Result<uint64_t> MemoryObject::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return answer_u64(req, size());
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kDeviceAddress && root().is_dma()) {
+        const uint64_t offset = (frames_[0].value - root().frames_[0].value);
+        return answer_u64(req, root().device_address_ + offset);
+    }
     return fail(Error::kInvalidArgument);
 }
 
@@ -128,8 +187,11 @@ Result<uint64_t> MemoryObject::create(Request& req) {
     if (!sub)
         return fail(Error::kNoMemory);
     sub->parent_ = parent_ ? parent_ : retain_ref(this);
+    sub->backing_ = backing_;
+    sub->cache_ = cache_;
     sub->frames_ = frames_ + offset / mm::kPageSize;
     sub->pages_ = (length + mm::kPageSize - 1) / mm::kPageSize;
+    sub->bytes_ = length;
     return KEEL_TRY(req.caller->handles().insert(*sub, req.rights));
 }
 
@@ -143,6 +205,8 @@ Result<uint64_t> MemoryObject::map(Request& req) {
 }
 
 std::optional<mm::VirtAddr> MemoryObject::map_kernel_window() const {
+    if (is_device())
+        return std::nullopt;
     return mm::map_window(frames_, pages_);
 }
 

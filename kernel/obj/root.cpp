@@ -19,15 +19,19 @@ Result<uint64_t> read_name(Request& req, char (&name)[abi::kMaxNameLength]) {
 }
 }  // namespace
 
-Result<RefPtr<Root>> Root::create() {
-    auto* r = new (std::nothrow) Root;
-    if (r == nullptr)
+Result<RefPtr<Root>> Root::create(uint32_t capacity) {
+    RefPtr<Root> r = adopt_ref(new (std::nothrow) Root);
+    if (!r)
         return fail(Error::kNoMemory);
-    return adopt_ref(r);
+    r->entries_ = new (std::nothrow) Entry[capacity];
+    if (r->entries_ == nullptr)
+        return fail(Error::kNoMemory);
+    r->capacity_ = capacity;
+    return r;
 }
 
 Root::Entry* Root::find(const char* name, uint64_t length) {
-    for (Entry& e : entries_) {
+    for (Entry& e : entries()) {
         if (e.object != nullptr && e.length == length && memcmp(e.name, name, length) == 0)
             return &e;
     }
@@ -39,7 +43,7 @@ Result<void> Root::bind(const char* name, uint64_t length, Object& object, uint3
         return fail(Error::kInvalidArgument);
     if (find(name, length) != nullptr)
         return fail(Error::kExists);
-    for (Entry& e : entries_) {
+    for (Entry& e : entries()) {
         if (e.object != nullptr)
             continue;
         memcpy(e.name, name, length);
@@ -53,7 +57,7 @@ Result<void> Root::bind(const char* name, uint64_t length, Object& object, uint3
 
 Result<uint64_t> Root::read(Request& req) {
     uint64_t at = 0;
-    for (const Entry& e : entries_) {
+    for (const Entry& e : entries()) {
         if (e.object == nullptr)
             continue;
         if (at + e.length + 1 > req.buffer.length())
@@ -72,7 +76,7 @@ Result<uint64_t> Root::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) != abi::Meta::kSize)
         return fail(Error::kInvalidArgument);
     uint64_t n = 0;
-    for (const Entry& e : entries_)
+    for (const Entry& e : entries())
         n += e.object != nullptr ? 1 : 0;
     return answer_u64(req, n);
 }

@@ -3,6 +3,8 @@
 // the ones its parent bound for it. read/peek list the names, one per line.
 #pragma once
 
+#include <span>
+
 #include "obj/object.hpp"
 
 namespace keel::obj {
@@ -11,8 +13,8 @@ inline constexpr uint32_t kMaxRootEntries = 32;
 
 class Root final : public Object {
   public:
-    // kNoMemory.
-    static Result<RefPtr<Root>> create();
+    // Room for `capacity` names (the devices root needs more than a process's roots). kNoMemory.
+    static Result<RefPtr<Root>> create(uint32_t capacity = kMaxRootEntries);
 
     abi::Kind kind() const override { return abi::Kind::kRoot; }
     Result<uint64_t> read(Request& req) override;
@@ -34,12 +36,15 @@ class Root final : public Object {
         uint32_t rights = 0;
     };
     Root() = default;
-    ~Root() override = default;
+    ~Root() override { delete[] entries_; }
+    std::span<Entry> entries() { return {entries_, capacity_}; }
+    std::span<const Entry> entries() const { return {entries_, capacity_}; }
     Entry* find(const char* name, uint64_t length);
     // The entry the request's buffer names: the errors of read_name, or kNotFound.
     Result<Entry*> named(Request& req);
 
-    Entry entries_[kMaxRootEntries];
+    Entry* entries_ = nullptr;
+    uint32_t capacity_ = 0;
 };
 
 }  // namespace keel::obj

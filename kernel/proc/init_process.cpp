@@ -4,6 +4,7 @@
 #include "log/log.hpp"
 #include "mm/address.hpp"
 #include "obj/console.hpp"
+#include "obj/device.hpp"
 #include "obj/root.hpp"
 #include "proc/spawn.hpp"
 
@@ -19,6 +20,11 @@ bool start_init(const boot::BootInfo& info) {
     if (!root.ok() || !console.ok())
         return false;
     (void)(*root)->bind("console", 7, **console, abi::kRightWrite | abi::kRightShare);
+    // The device list, for whoever starts drivers (obj/device.hpp).
+    if (auto devices = obj::make_device_root(); devices.ok())
+        (void)(*root)->bind("devices", 7, **devices, abi::kRightRead | abi::kRightShare);
+    else
+        log::warn("no device list for init: error %ld", static_cast<int64_t>(devices.error()));
     obj::RefPtr<obj::MemoryObject> init_image;
     for (uint32_t i = 0; i < info.module_count; ++i) {
         const boot::Module& m = info.modules[i];

@@ -127,10 +127,12 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
     auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_};
     if (mapping == nullptr)
         return fail(abi::Error::kNoMemory);
-    const uint64_t flags =
-        mm::kPageUser | (writable ? mm::kPageWritable : 0) | (executable ? 0 : mm::kPageNoExecute);
+    const uint64_t flags = mm::kPageUser | (writable ? mm::kPageWritable : 0) |
+                           (executable ? 0 : mm::kPageNoExecute) | m.cache_flags();
     for (uint64_t i = 0; i < m.pages(); ++i) {
-        if (!space_.map(mm::VirtAddr{base + i * mm::kPageSize}, m.frame(i), flags)) {
+        // A hole in device memory (an MSI-X table) stays unmapped: touching it faults.
+        if (m.frame(i) != obj::MemoryObject::kHole &&
+            !space_.map(mm::VirtAddr{base + i * mm::kPageSize}, m.frame(i), flags)) {
             unmap_pages(*mapping);
             delete mapping;
             return fail(abi::Error::kNoMemory);

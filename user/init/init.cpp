@@ -1,7 +1,9 @@
-// init: the first process. It is handed a root holding "console" and every boot module by
-// name. Its arguments name the programs to run, in order; each child gets a root of its own
-// holding only "console" and "self" (its own image, so that it can start copies of itself),
-// and nothing else of init's. init waits for each, reports how it ended, and exits with
+// init: the first process. It is handed a root holding "console", "devices" (the device list)
+// and every boot module by name. Its arguments name the programs to run, in order; each child
+// gets a root of its own holding only "console" and "self" (its own image, so that it can
+// start copies of itself), and nothing else of init's unless the word says so:
+// "PROGRAM+NAME+NAME" also binds each NAME of init's root in the child's (a driver spawner is
+// given "devices" that way). init waits for each, reports how it ended, and exits with
 // status 0 only if every child exited with status 0 (the kernel then stops the machine).
 #include "runtime.hpp"
 
@@ -10,14 +12,41 @@ using namespace keel::user;
 
 namespace {
 
-// One program: 0 when it exited with status 0.
-int run(const char* name, uint64_t length) {
-    char image_name[abi::kMaxNameLength + 1];
-    if (length > abi::kMaxNameLength)
-        return 1;
+// A name from the arguments as a C string in `out` (kMaxNameLength + 1 bytes); false when it
+// is empty or too long.
+bool copy_name(char* out, const char* name, uint64_t length) {
+    if (length == 0 || length > abi::kMaxNameLength)
+        return false;
     for (uint64_t i = 0; i < length; ++i)
-        image_name[i] = name[i];
-    image_name[length] = '\0';
+        out[i] = name[i];
+    out[length] = '\0';
+    return true;
+}
+
+// Binds `name` of init's root into `child_root` under the same name; false (and says why)
+// when init has no such name or the bind fails.
+bool grant(Handle child_root, const char* name, uint64_t length) {
+    char text[abi::kMaxNameLength + 1];
+    if (!copy_name(text, name, length))
+        return false;
+    const int64_t h = open(root(), text);
+    if (h < 0) {
+        print("init: nothing named '%s' to give (error %ld)\n", text, -h);
+        return false;
+    }
+    const int64_t r = sys::do_io(child_root, Op::kCreate, text, length, static_cast<uint64_t>(h));
+    (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+    return r >= 0;
+}
+
+// One program ("PROGRAM" or "PROGRAM+NAME..."): 0 when it exited with status 0.
+int run(const char* word, uint64_t word_length) {
+    uint64_t length = 0;
+    while (length < word_length && word[length] != '+')
+        ++length;
+    char image_name[abi::kMaxNameLength + 1];
+    if (!copy_name(image_name, word, length))
+        return 1;
     const int64_t image = open(root(), image_name);
     if (image < 0) {
         print("init: no program '%s' (error %ld)\n", image_name, -image);
@@ -33,6 +62,15 @@ int run(const char* name, uint64_t length) {
         sys::do_io(child_root, Op::kCreate, "self", 4, static_cast<uint64_t>(image)) < 0) {
         print("init: cannot prepare the root of '%s'\n", image_name);
         return 1;
+    }
+    for (uint64_t at = length; at < word_length;) {
+        const uint64_t start = ++at;  // past the '+'
+        while (at < word_length && word[at] != '+')
+            ++at;
+        if (!grant(child_root, word + start, at - start)) {
+            print("init: cannot give '%s' what it asks for\n", image_name);
+            return 1;
+        }
     }
     const Handle given[] = {child_root};
     // Named after its image, for the kernel's fault reports.

@@ -98,11 +98,16 @@ user::Handle self() {
 }
 
 int64_t spawn_child(const char* mode, const user::Handle* extra, uint64_t extra_count) {
+    return spawn_child_rooted(mode, user::root(), extra, extra_count);
+}
+
+int64_t spawn_child_rooted(const char* mode, user::Handle child_root, const user::Handle* extra,
+                           uint64_t extra_count) {
     constexpr char kPrefix[] = "child ";
     constexpr uint64_t kPrefixLength = sizeof kPrefix - 1;
     char args[128];
     const uint64_t n = strlen(mode);
-    user::Handle handles[4] = {user::root()};
+    user::Handle handles[4] = {child_root};
     if (kPrefixLength + n > sizeof args || extra_count > 3)
         return user::err(abi::Error::kTooLarge);
     memcpy(args, kPrefix, kPrefixLength);

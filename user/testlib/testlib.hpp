@@ -80,6 +80,10 @@ user::Handle self();
 // kernel's fault reports. The process handle, or -Error.
 int64_t spawn_child(const char* mode, const user::Handle* extra = nullptr,
                     uint64_t extra_count = 0);
+// The same with `child_root` as the child's root instead of this program's own (a child that
+// must see only what was bound there for it, such as a driver given one device).
+int64_t spawn_child_rooted(const char* mode, user::Handle child_root,
+                           const user::Handle* extra = nullptr, uint64_t extra_count = 0);
 // Waits for a process (or thread) to end, closes its handle and returns how it ended;
 // reading the exit record and closing are checks of the running test.
 abi::ExitInfo wait_child(int64_t process);

@@ -5,6 +5,25 @@
 namespace keel::usertest {
 namespace {
 
+// A memory object's size is the byte length it was made with; it still maps whole pages.
+TEST(memory_size_is_exact) {
+    Handle m;
+    CHECK_EQ(sys::object_new(Kind::kMemory, 100, &m), 1);
+    uint64_t size = 0;
+    CHECK_EQ(get_u64(m, Meta::kSize, &size), 8);
+    CHECK_EQ(size, 100);
+    char buf[200];
+    CHECK_EQ(sys::do_io(m, Op::kRead, buf, sizeof buf), 100);  // stops at the size
+    CHECK_EQ(sys::do_io(m, Op::kRead, buf, sizeof buf), 0);
+    BAD_INPUT(sys::do_io(m, Op::kWrite, "x", 1), kTooLarge);
+    BAD_INPUT(sys::do_io(m, Op::kSeek, nullptr, 0, 101), kInvalidArgument);
+    const int64_t at = sys::do_io(m, Op::kMap, nullptr, 0, 1);
+    CHECK(at > 0);
+    reinterpret_cast<volatile uint8_t*>(at)[4095] = 1;  // the rest of the page is there
+    CHECK_EQ(sys::unmap(static_cast<uint64_t>(at)), 0);
+    CHECK_EQ(close(m), 0);
+}
+
 TEST(memory_objects) {
     Handle m;
     CHECK_EQ(sys::object_new(Kind::kMemory, 8192, &m), 1);

@@ -100,7 +100,7 @@ enum class Kind : uint64_t {
     kQueue = 8,    // QueueCreate: an asynchronous queue (ipc/ Server in the kernel)
     kPort = 9,     // ServeCreate: the server's end of a served object (ipc/ Client in the kernel)
     kServed = 10,  // ServeCreate: an object whose operations a user-space server performs
-    kDevice = 11,     // the kernel, in the "devices" root: one PCI function or legacy device
+    kDevice = 11,  // the kernel, in the "devices" root: one PCI function or legacy device
     kInterrupt = 12,  // Device create(kInterrupt / kMsi): read completes when it fires
     kTimer = 13,      // ObjectNew (arg 0): read completes at the deadline TimerSet armed
     kIoPorts = 14,    // Device create(kPorts / an I/O BAR): in and out on a range of ports
@@ -113,7 +113,7 @@ enum class Meta : uint64_t {
     kExit = 4,    // ExitInfo of a process or thread, without waiting (reason kRunning if alive)
     kRights = 5,  // u64: the rights of the handle used
     kName = 6,    // process: its name (at most kMaxNameLength bytes), shown in fault reports
-    kDevice = 7,         // DeviceInfo of a device object
+    kDevice = 7,  // DeviceInfo of a device object
     kDeviceAddress = 8,  // u64: the address a device uses for a DMA memory object
     kInterruptInfo = 9,  // InterruptInfo of an interrupt object
 };
@@ -234,9 +234,9 @@ enum class BarKind : uint32_t {
     kIo = 2,      // create(kBar) gives a kIoPorts object over it
 };
 struct DeviceBar {
-    uint64_t base;  // physical address or first port
-    uint64_t size;  // bytes or ports; 0 when absent
-    uint32_t kind;  // BarKind
+    uint64_t base;   // physical address or first port
+    uint64_t size;   // bytes or ports; 0 when absent
+    uint32_t kind;   // BarKind
     uint32_t flags;  // kBarPrefetchable, kBar64
 };
 static_assert(sizeof(DeviceBar) == 24);
@@ -264,7 +264,7 @@ enum class DeviceResourceKind : uint32_t {
 };
 inline constexpr uint64_t kCacheWriteCombining = 1;
 struct DeviceResource {
-    uint32_t kind;   // DeviceResourceKind
+    uint32_t kind;  // DeviceResourceKind
     uint32_t index;
     uint64_t arg;
 };
