@@ -45,7 +45,7 @@ class InterruptObject final : public Object {
     // override conforms to the bus), a larger one a GSI (level, active low). Functions on one
     // GSI share it: every holder is signalled when it fires and the line stays masked until
     // each of them acknowledged. Clears the command register's INTx disable bit unless MSI
-    // objects of the function exist. f is one of dev::pci_function()'s. kNotSupported (no
+    // objects of the function exist. f: an enumerated function (or a copy). kNotSupported (no
     // interrupt pin, line 0xff (unrouted), no I/O APIC or no input for the GSI), kExists,
     // kFull, kNoMemory, kInvalidArgument (f is not an enumerated function).
     static Result<RefPtr<InterruptObject>> create_pci_intx(const dev::PciFunction& f);
