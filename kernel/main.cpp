@@ -13,6 +13,7 @@
 #include "debug/crash.hpp"
 #include "dev/acpi.hpp"
 #include "dev/ioapic.hpp"
+#include "dev/iommu.hpp"
 #include "dev/irq.hpp"
 #include "dev/msi.hpp"
 #include "dev/pci.hpp"
@@ -103,6 +104,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     mm::init_paging(*info);
     heap::init();
     dev::init_pci();
+    dev::init_iommu();
     dev::init_msi();
     log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
               mm::frames().managed_frames());

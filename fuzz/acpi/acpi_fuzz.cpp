@@ -6,7 +6,8 @@
 //     (RSDP, root table, every listed table, MADT and MCFG) as the kernel walks it. With
 //     mode & 4 the harness first fixes the RSDP checksums and every table checksum at a
 //     16-byte boundary of the image, so mutations get past the checksums to the parsers.
-//   mode & 3 == 1 / 2: payload = one table, straight into parse_madt / parse_mcfg.
+//   mode & 3 == 1 / 2 / 3: payload = one table, straight into parse_madt / parse_mcfg /
+//     parse_dmar.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +74,67 @@ void check_mcfg(const uint8_t* t, uint32_t n) {
     }
 }
 
+// A made-up bus: even device numbers are bridges to the next buses.
+bool fake_bridge(void*, acpi::PciAddress at, uint8_t* secondary, uint8_t* subordinate) {
+    if (at.device % 2 != 0)
+        return false;
+    *secondary = static_cast<uint8_t>(at.bus + 1);
+    *subordinate = static_cast<uint8_t>(at.bus + 1 + at.function);
+    return true;
+}
+
+void check_scopes(const acpi::DeviceScopes& s, uint32_t room) {
+    if (s.count > acpi::kMaxDeviceScopes)
+        fail("DMAR scope count beyond its array");
+    // Each scope takes at least 8 bytes (6-byte header, one hop).
+    if ((s.count + s.dropped) * 8 > room)
+        fail("DMAR reports more device scopes than the structure can hold");
+    const acpi::BridgeLookup bridges{&fake_bridge, nullptr};
+    for (uint32_t i = 0; i < s.count; ++i) {
+        const acpi::DeviceScope& d = s.entries[i];
+        const acpi::ScopeHop& last = d.path[d.path_length > 0 ? d.path_length - 1 : 0];
+        const bool pci =
+            d.type == acpi::ScopeType::kPciEndpoint || d.type == acpi::ScopeType::kPciSubHierarchy;
+        if (d.path_length == 1 &&
+            acpi::scope_names(d, {d.start_bus, last.device, last.function}, bridges) != pci) {
+            fail("DMAR scope of one hop does not name exactly its own PCI function");
+        }
+        if (d.path_length == 0 || d.path_length > acpi::kMaxScopePath)
+            fail("DMAR accepted a scope path that is empty or too long");
+        for (uint32_t h = 0; h < d.path_length; ++h) {
+            if (d.path[h].device > 31 || d.path[h].function > 7)
+                fail("DMAR accepted an impossible device or function");
+        }
+    }
+}
+
+void check_dmar(const uint8_t* t, uint32_t n) {
+    static acpi::Dmar d;
+    if (acpi::parse_dmar(t, n, &d) != nullptr)
+        return;
+    if (d.unit_count > acpi::kMaxDmarUnits || d.reserved_count > acpi::kMaxDmarReserved)
+        fail("DMAR counts beyond the arrays");
+    // A unit takes at least 16 bytes, a region 24, any other structure 4, after 48 bytes.
+    if (uint64_t{d.unit_count} * 16 + uint64_t{d.reserved_count} * 24 + uint64_t{d.skipped} * 4 >
+        n - 48) {
+        fail("DMAR reports more structures than the table can hold");
+    }
+    if (d.host_address_width == 0 || d.host_address_width > 64)
+        fail("DMAR host address width out of range");
+    for (uint32_t i = 0; i < d.unit_count; ++i) {
+        const acpi::DmarUnit& u = d.units[i];
+        if (u.register_base == 0 || (u.register_base & 0xfff) != 0)
+            fail("DMAR accepted a register base that is 0 or unaligned");
+        check_scopes(u.scopes, n - 48 - 16);
+    }
+    for (uint32_t i = 0; i < d.reserved_count; ++i) {
+        const acpi::DmarReserved& r = d.reserved[i];
+        if ((r.base & 0xfff) != 0 || (r.limit & 0xfff) != 0xfff || r.base > r.limit)
+            fail("DMAR accepted a reserved region unaligned or upside down");
+        check_scopes(r.scopes, n - 48 - 24);
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -87,6 +149,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if ((mode & 3) == 2) {
         check_mcfg(payload.empty() ? nullptr : payload.data(), n);
+        return 0;
+    }
+    if ((mode & 3) == 3) {
+        check_dmar(payload.empty() ? nullptr : payload.data(), n);
         return 0;
     }
     if (payload.size() < 36)
@@ -130,6 +196,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             check_madt(scratch.data(), length);
         if (std::memcmp(ref.signature, "MCFG", 4) == 0)
             check_mcfg(scratch.data(), length);
+        if (std::memcmp(ref.signature, "DMAR", 4) == 0)
+            check_dmar(scratch.data(), length);
     }
     return 0;
 }

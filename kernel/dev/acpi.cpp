@@ -47,6 +47,40 @@ void log_mcfg(const acpi::Mcfg& m) {
         log::warn("ACPI MCFG: %u windows beyond what the kernel keeps were ignored", m.dropped);
 }
 
+void log_dmar(const acpi::Dmar& d) {
+    log::print("  ACPI DMAR: %u remapping unit%s", d.unit_count, d.unit_count == 1 ? "" : "s");
+    for (uint32_t i = 0; i < d.unit_count; ++i) {
+        const acpi::DmarUnit& u = d.units[i];
+        uint32_t pci = 0;  // endpoints and bridges named (QEMU lists the root bus's devices)
+        for (uint32_t k = 0; k < u.scopes.count; ++k) {
+            const acpi::ScopeType t = u.scopes.entries[k].type;
+            pci += t == acpi::ScopeType::kPciEndpoint || t == acpi::ScopeType::kPciSubHierarchy;
+        }
+        if (u.include_pci_all) {
+            log::print("%s 0x%lx (segment %u, every PCI device)", i == 0 ? " at" : ",",
+                       u.register_base, u.segment);
+        } else {
+            log::print("%s 0x%lx (segment %u, %u PCI scopes)", i == 0 ? " at" : ",",
+                       u.register_base, u.segment, pci);
+        }
+        if (u.scopes.dropped != 0) {
+            log::warn("ACPI DMAR: unit at 0x%lx: %u device scopes beyond what the kernel keeps",
+                      u.register_base, u.scopes.dropped);
+        }
+    }
+    log::print(", host address width %u, %u reserved region%s%s\n", d.host_address_width,
+               d.reserved_count, d.reserved_count == 1 ? "" : "s",
+               (d.flags & acpi::kDmarIntrRemap) != 0 ? ", interrupt remapping offered" : "");
+    for (uint32_t i = 0; i < d.reserved_count; ++i) {
+        const acpi::DmarReserved& r = d.reserved[i];
+        log::print("    reserved 0x%lx-0x%lx for %u device%s\n", r.base, r.limit, r.scopes.count,
+                   r.scopes.count == 1 ? "" : "s");
+    }
+    if (d.dropped != 0)
+        log::warn("ACPI DMAR: %u units or regions beyond what the kernel keeps were ignored",
+                  d.dropped);
+}
+
 // Reads the table with `signature` (if listed) and parses it into *out; logs why not.
 template <typename T>
 bool load(const acpi::PhysReader& mem, const char* signature, const char* name,
@@ -97,6 +131,9 @@ void init_acpi(const boot::BootInfo& info) {
         log_mcfg(g_acpi.mcfg);
     else if (acpi::find(g_root, "MCFG") == nullptr)
         log::print("  ACPI: no MCFG (PCI through the legacy configuration ports)\n");
+    g_acpi.have_dmar = load(mem, "DMAR", "DMAR", &acpi::parse_dmar, &g_acpi.dmar);
+    if (g_acpi.have_dmar)
+        log_dmar(g_acpi.dmar);
 }
 
 const AcpiInfo& acpi_info() {

@@ -1,5 +1,6 @@
 // The firmware's ACPI tables, read once at boot through lib/acpi: what the kernel learns of the
-// machine's interrupt controllers (MADT) and PCI Express configuration windows (MCFG). A table
+// machine's interrupt controllers (MADT), PCI Express configuration windows (MCFG) and DMA
+// remapping hardware (DMAR, Intel VT-d: dev/iommu.cpp). A table
 // that fails validation is logged with its reason and ignored; the kernel carries on without
 // it (and falls back to the legacy mechanisms where there are any).
 #pragma once
@@ -12,8 +13,10 @@ namespace keel::dev {
 struct AcpiInfo {
     bool have_madt = false;
     bool have_mcfg = false;
+    bool have_dmar = false;
     acpi::Madt madt;
     acpi::Mcfg mcfg;
+    acpi::Dmar dmar;
 };
 
 // Reads the tables the BootInfo's RSDP copy leads to, through the direct map (only memory

@@ -6,6 +6,7 @@
 #include "obj/console.hpp"
 #include "obj/device.hpp"
 #include "obj/root.hpp"
+#include "proc/process_table.hpp"
 #include "proc/spawn.hpp"
 
 namespace keel::proc {
@@ -20,6 +21,10 @@ bool start_init(const boot::BootInfo& info) {
     if (!root.ok() || !console.ok())
         return false;
     (void)(*root)->bind("console", 7, **console, abi::kRightWrite | abi::kRightShare);
+    // The process table: init and the shell spawn and list through it.
+    if (auto table = ProcessTable::create(); table.ok())
+        (void)(*root)->bind("processes", 9, **table,
+                            abi::kRightRead | abi::kRightCreate | abi::kRightShare);
     // The device list, for whoever starts drivers (obj/device.hpp).
     if (auto devices = obj::make_device_root(); devices.ok())
         (void)(*root)->bind("devices", 7, **devices, abi::kRightRead | abi::kRightShare);

@@ -13,6 +13,8 @@ namespace keel::proc {
 
 namespace {
 uint64_t g_next_id = 1;
+Process* g_first = nullptr;  // every process, oldest first (interrupts off: no lock)
+Process* g_last = nullptr;
 
 const char* const kVectorNames[32] = {"divide error",
                                       "debug",
@@ -59,10 +61,19 @@ Result<obj::RefPtr<Process>> Process::create() {
     }
     p->space_.reset(*tables);
     p->id_ = g_next_id++;
+    p->all_prev_ = g_last;
+    (g_last != nullptr ? g_last->all_next_ : g_first) = p;
+    g_last = p;
     return obj::adopt_ref(p);
 }
 
+Process* Process::first() {
+    return g_first;
+}
+
 Process::~Process() {
+    (all_prev_ != nullptr ? all_prev_->all_next_ : g_first) = all_next_;
+    (all_next_ != nullptr ? all_next_->all_prev_ : g_last) = all_prev_;
     // A process that never ran a thread still owns what spawn gave it.
     if (!finished_)
         finish();

@@ -59,6 +59,15 @@ class Process final : public obj::Object {
     // The process whose end stops the machine (init).
     void set_machine_owner() { machine_owner_ = true; }
 
+    // The process table's view (proc/process_table.hpp): every process that exists as an
+    // object (running, or ended and still held), oldest first.
+    static Process* first();
+    Process* next() const { return all_next_; }
+    uint64_t parent_id() const { return parent_id_; }
+    void set_parent_id(uint64_t id) { parent_id_ = id; }
+    uint32_t live_threads() const { return live_threads_; }
+    bool finished() const { return finished_; }
+
   private:
     struct Mapping {
         uint64_t base;
@@ -85,6 +94,9 @@ class Process final : public obj::Object {
     char name_[abi::kMaxNameLength + 1] = "unnamed";  // until its parent names it
     abi::ExitInfo exit_{};
     sched::WaitQueue waiters_;
+    uint64_t parent_id_ = 0;
+    Process* all_next_ = nullptr;  // the list of every process (first())
+    Process* all_prev_ = nullptr;
 };
 
 inline Process* current_process() {

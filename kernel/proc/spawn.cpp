@@ -5,6 +5,7 @@
 
 #include <keel/elf/elf_check.hpp>
 #include "log/log.hpp"
+#include "mm/user_copy.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::proc {
@@ -82,10 +83,50 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
     obj::RefPtr<Process> p = std::move(created).value();
     if (req.name != nullptr)
         (void)p->set_name(req.name, req.name_length);  // before its thread can run
+    p->set_parent_id(req.parent);
     const Result<void> r = populate(*p, req, file, img);
     delete[] file;
     KEEL_TRY(r);  // p never ran: dropping it releases what it was given
     return p;
+}
+
+Result<abi::Handle> spawn_for(Process& caller, uint64_t image_handle, const abi::SpawnArgs& args) {
+    if (image_handle > 0xffffffffu)
+        return fail(abi::Error::kBadHandle);
+    const HandleEntry image =
+        KEEL_TRY(caller.handles().lookup(static_cast<abi::Handle>(image_handle)));
+    if (image.object->kind() != abi::Kind::kMemory)
+        return fail(abi::Error::kInvalidArgument);
+    if ((image.rights & abi::kRightSpawn) == 0)
+        return fail(abi::Error::kNoRights);
+    if (args.handle_count > abi::kMaxSpawnHandles || args.args_length > abi::kMaxArgsLength)
+        return fail(abi::Error::kTooLarge);
+    // The addresses inside SpawnArgs are user addresses: each is typed where it is read.
+    abi::Handle given[abi::kMaxSpawnHandles];
+    KEEL_TRY(mm::UserSpan<abi::Handle>(args.handles, args.handle_count).read(given));
+    HandleEntry entries[abi::kMaxSpawnHandles];
+    for (uint64_t i = 0; i < args.handle_count; ++i) {
+        entries[i] = KEEL_TRY(caller.handles().lookup(given[i]));
+        // Giving a handle away is sharing it.
+        if ((entries[i].rights & abi::kRightShare) == 0)
+            return fail(abi::Error::kNoRights);
+    }
+    char text[abi::kMaxArgsLength];
+    KEEL_TRY(mm::UserSpan<char>(args.args, args.args_length).read(text));
+    char name[abi::kMaxNameLength];
+    if (args.name_length > abi::kMaxNameLength)
+        return fail(abi::Error::kTooLarge);
+    KEEL_TRY(mm::UserSpan<char>(args.name, args.name_length).read(name));
+    for (uint64_t i = 0; i < args.name_length; ++i) {
+        if (name[i] < 0x20 || name[i] > 0x7e)
+            return fail(abi::Error::kInvalidArgument);
+    }
+    const obj::RefPtr<Process> child =
+        KEEL_TRY(spawn({static_cast<obj::MemoryObject*>(image.object), entries,
+                        static_cast<uint32_t>(args.handle_count), text, args.args_length,
+                        args.name_length > 0 ? name : nullptr, args.name_length, caller.id()}));
+    return KEEL_TRY(
+        caller.handles().insert(*child, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }
 
 }  // namespace keel::proc

@@ -19,9 +19,16 @@ struct SpawnRequest {
     uint64_t args_length;
     const char* name;  // kernel copy, already checked; null: unnamed
     uint64_t name_length;
+    uint64_t parent = 0;  // the spawning process's id (0: the kernel)
 };
 
 // Creates the process and its first thread (ready to run): the caller's reference.
 Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req);
+
+// Spawn on behalf of `caller` (ProcessSpawn, and create on a process table): the image is the
+// caller's handle `image` (a memory object with kRightSpawn), the addresses inside `args` are
+// the caller's user memory. The new process's handle in the caller's table (Read | Write |
+// Share). The errors of ProcessSpawn (docs/syscalls.md).
+Result<abi::Handle> spawn_for(Process& caller, uint64_t image, const abi::SpawnArgs& args);
 
 }  // namespace keel::proc

@@ -142,40 +142,10 @@ Result<proc::HandleEntry> lookup_arg(proc::Process& p, uint64_t handle) {
 
 SysResult process_spawn(uint64_t image_handle, mm::UserPtr<abi::SpawnArgs> args_in) {
     proc::Process& p = *proc::current_process();
-    const proc::HandleEntry image = KEEL_TRY(lookup_arg(p, image_handle));
-    if (image.object->kind() != abi::Kind::kMemory)
-        return fail(Error::kInvalidArgument);
-    if ((image.rights & abi::kRightSpawn) == 0)
-        return fail(Error::kNoRights);
-    // The addresses inside SpawnArgs are user addresses too: each is typed where it is read.
+    // The image handle first: a bad handle is reported before a bad argument block.
+    KEEL_TRY(lookup_arg(p, image_handle));
     const abi::SpawnArgs args = KEEL_TRY(args_in.read());
-    if (args.handle_count > abi::kMaxSpawnHandles || args.args_length > abi::kMaxArgsLength)
-        return fail(Error::kTooLarge);
-    abi::Handle given[abi::kMaxSpawnHandles];
-    KEEL_TRY(mm::UserSpan<abi::Handle>(args.handles, args.handle_count).read(given));
-    proc::HandleEntry entries[abi::kMaxSpawnHandles];
-    for (uint64_t i = 0; i < args.handle_count; ++i) {
-        entries[i] = KEEL_TRY(p.handles().lookup(given[i]));
-        // Giving a handle away is sharing it.
-        if ((entries[i].rights & abi::kRightShare) == 0)
-            return fail(Error::kNoRights);
-    }
-    char text[abi::kMaxArgsLength];
-    KEEL_TRY(mm::UserSpan<char>(args.args, args.args_length).read(text));
-    char name[abi::kMaxNameLength];
-    if (args.name_length > abi::kMaxNameLength)
-        return fail(Error::kTooLarge);
-    KEEL_TRY(mm::UserSpan<char>(args.name, args.name_length).read(name));
-    for (uint64_t i = 0; i < args.name_length; ++i) {
-        if (name[i] < 0x20 || name[i] > 0x7e)
-            return fail(Error::kInvalidArgument);
-    }
-    const obj::RefPtr<proc::Process> child =
-        KEEL_TRY(proc::spawn({static_cast<obj::MemoryObject*>(image.object), entries,
-                              static_cast<uint32_t>(args.handle_count), text, args.args_length,
-                              args.name_length > 0 ? name : nullptr, args.name_length}));
-    return KEEL_TRY(
-        p.handles().insert(*child, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
+    return KEEL_TRY(proc::spawn_for(p, image_handle, args));
 }
 
 SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {

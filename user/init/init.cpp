@@ -1,101 +1,25 @@
-// init: the first process. It is handed a root holding "console", "devices" (the device list)
-// and every boot module by name. Its arguments name the programs to run, in order; each child
-// gets a root of its own holding only "console" and "self" (its own image, so that it can
-// start copies of itself), and nothing else of init's unless the word says so:
-// "PROGRAM+NAME+NAME" also binds each NAME of init's root in the child's (a driver spawner is
-// given "devices" that way). init waits for each, reports how it ended, and exits with
-// status 0 only if every child exited with status 0 (the kernel then stops the machine).
-#include "runtime.hpp"
+// init: the first process. The kernel hands it a root holding "console", "devices" (the device
+// list), "processes" (the process table) and every boot module by name. Its arguments choose
+// what it does:
+//   (none) or "system"  build the system's name space (system.cpp) and run the shell on the
+//                       console, starting it again whenever it ends;
+//   "exec COMMANDS"     the same name space, but the shell runs COMMANDS ("-c") and init exits
+//                       with their status, which stops the machine (scripts and tests);
+//   "PROGRAM.elf ..."   the test mode (programs.cpp): run those modules in order and exit 0
+//                       only if all exited 0.
+#include <keel/c/mem.hpp>
 
-using namespace keel;
-using namespace keel::user;
+#include "init.hpp"
+
+using namespace keel::init;
+namespace abi = keel::abi;
 
 namespace {
 
-// A name from the arguments as a C string in `out` (kMaxNameLength + 1 bytes); false when it
-// is empty or too long.
-bool copy_name(char* out, const char* name, uint64_t length) {
-    if (length == 0 || length > abi::kMaxNameLength)
-        return false;
-    for (uint64_t i = 0; i < length; ++i)
-        out[i] = name[i];
-    out[length] = '\0';
-    return true;
-}
-
-// Binds `name` of init's root into `child_root` under the same name; false (and says why)
-// when init has no such name or the bind fails.
-bool grant(Handle child_root, const char* name, uint64_t length) {
-    char text[abi::kMaxNameLength + 1];
-    if (!copy_name(text, name, length))
-        return false;
-    const int64_t h = open(root(), text);
-    if (h < 0) {
-        print("init: nothing named '%s' to give (error %ld)\n", text, -h);
-        return false;
-    }
-    const int64_t r = sys::do_io(child_root, Op::kCreate, text, length, static_cast<uint64_t>(h));
-    (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
-    return r >= 0;
-}
-
-// One program ("PROGRAM" or "PROGRAM+NAME..."): 0 when it exited with status 0.
-int run(const char* word, uint64_t word_length) {
-    uint64_t length = 0;
-    while (length < word_length && word[length] != '+')
-        ++length;
-    char image_name[abi::kMaxNameLength + 1];
-    if (!copy_name(image_name, word, length))
-        return 1;
-    const int64_t image = open(root(), image_name);
-    if (image < 0) {
-        print("init: no program '%s' (error %ld)\n", image_name, -image);
-        return 1;
-    }
-    Handle child_root;
-    if (sys::object_new(abi::Kind::kRoot, 0, &child_root) < 0)
-        return 1;
-    const int64_t console_handle = open(root(), "console");
-    if (console_handle < 0 ||
-        sys::do_io(child_root, Op::kCreate, "console", 7, static_cast<uint64_t>(console_handle)) <
-            0 ||
-        sys::do_io(child_root, Op::kCreate, "self", 4, static_cast<uint64_t>(image)) < 0) {
-        print("init: cannot prepare the root of '%s'\n", image_name);
-        return 1;
-    }
-    for (uint64_t at = length; at < word_length;) {
-        const uint64_t start = ++at;  // past the '+'
-        while (at < word_length && word[at] != '+')
-            ++at;
-        if (!grant(child_root, word + start, at - start)) {
-            print("init: cannot give '%s' what it asks for\n", image_name);
-            return 1;
-        }
-    }
-    const Handle given[] = {child_root};
-    // Named after its image, for the kernel's fault reports.
-    const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),      1,     0, 0,
-                              reinterpret_cast<uint64_t>(image_name), length};
-    const int64_t process = sys::spawn(static_cast<Handle>(image), &args);
-    (void)sys::do_io(child_root, Op::kClose);
-    (void)sys::do_io(static_cast<uint64_t>(console_handle), Op::kClose);
-    (void)sys::do_io(static_cast<uint64_t>(image), Op::kClose);
-    if (process < 0) {
-        print("init: cannot start '%s' (error %ld)\n", image_name, -process);
-        return 1;
-    }
-    abi::ExitInfo info{};
-    const int64_t r = sys::do_io(process, Op::kRead, &info, sizeof info);
-    (void)sys::do_io(process, Op::kClose);
-    if (r < 0)
-        return 1;
-    if (info.reason == static_cast<uint32_t>(abi::ExitReason::kFault)) {
-        print("init: '%s' ended by fault (vector %u at 0x%lx)\n", image_name, info.vector,
-              info.address);
-        return 1;
-    }
-    print("init: '%s' exited with status %ld\n", image_name, info.status);
-    return info.status == 0 ? 0 : 1;
+bool starts_with(const StartInfo& start, const char* word) {
+    const uint64_t n = keel::c::length(word);
+    return start.args_length >= n && keel::c::compare(start.args, word, n) == 0 &&
+           (start.args_length == n || start.args[n] == ' ');
 }
 
 }  // namespace
@@ -104,22 +28,35 @@ int keel_main(const StartInfo& start) {
     char shown[abi::kMaxArgsLength + 1];
     const uint64_t n =
         start.args_length < abi::kMaxArgsLength ? start.args_length : abi::kMaxArgsLength;
-    for (uint64_t i = 0; i < n; ++i)
-        shown[i] = start.args[i];
+    keel::c::copy(shown, start.args, n);
     shown[n] = '\0';
     print("init: started with %lu handle(s), arguments \"%s\"\n", start.handle_count, shown);
-    int failures = 0;
-    const char* p = start.args;
-    const char* end = start.args + start.args_length;
-    while (p < end) {
-        while (p < end && *p == ' ')
-            ++p;
-        const char* word = p;
-        while (p < end && *p != ' ')
-            ++p;
-        if (p > word)
-            failures += run(word, static_cast<uint64_t>(p - word));
+    const bool exec = starts_with(start, "exec");
+    if (!exec && !starts_with(start, "system") && start.args_length > 0)
+        return run_programs(start.args, start.args_length);
+    System system{};
+    if (!build_system(&system))
+        return 1;
+    if (exec) {
+        static char args[abi::kMaxArgsLength];
+        const uint64_t rest = start.args_length > 5 ? start.args_length - 5 : 0;
+        keel::c::copy(args, "-c ", 3);
+        const uint64_t k = rest < sizeof args - 3 ? rest : sizeof args - 3;
+        keel::c::copy(args + 3, start.args + 5, k);
+        const Service shell = shell_service(args, 3 + k);
+        const int64_t process = start_service(system, shell);
+        if (process < 0)
+            return 1;
+        const int64_t status = wait_service(shell, process);
+        print("init: exec finished with status %ld\n", status);
+        return static_cast<int>(status);
     }
-    print("init: done, %d program(s) failed\n", failures);
-    return failures == 0 ? 0 : 1;
+    const Service shell = shell_service(nullptr, 0);
+    for (;;) {
+        const int64_t process = start_service(system, shell);
+        if (process < 0)
+            return 1;
+        const int64_t status = wait_service(shell, process);
+        print("init: the shell ended with status %ld; starting it again\n", status);
+    }
 }

@@ -14,6 +14,7 @@ namespace {
 
 Handle g_console = 0;
 Handle g_root = 0;
+Handle g_input = 0;
 
 // Output is gathered per print() call and written with one do_io, so lines from different
 // threads and processes do not interleave mid-line.
@@ -100,6 +101,9 @@ Handle console() {
 Handle root() {
     return g_root;
 }
+Handle input() {
+    return g_input;
+}
 
 void print(const char* fmt, ...) {
     Line l{{}, 0};
@@ -112,6 +116,91 @@ void print(const char* fmt, ...) {
 
 int64_t open(Handle r, const char* name) {
     return sys::do_io(r, Op::kOpen, name, strlen(name));
+}
+
+int64_t open_path(Handle dir, const char* path, uint64_t length) {
+    uint64_t at = 0;
+    if (length > 0 && path[0] == '/') {
+        dir = g_root;
+        at = 1;
+    }
+    int64_t current = 0;  // the handle opened so far, 0 while still at `dir`
+    while (at < length) {
+        const uint64_t begin = at;
+        while (at < length && path[at] != '/')
+            ++at;
+        const uint64_t n = at - begin;
+        ++at;  // past the '/'
+        if (n == 0)
+            continue;
+        const bool dots = path[begin] == '.' && (n == 1 || (n == 2 && path[begin + 1] == '.'));
+        const int64_t next = dots ? -static_cast<int64_t>(abi::Error::kInvalidArgument)
+                                  : sys::do_io(current != 0 ? static_cast<uint64_t>(current) : dir,
+                                               Op::kOpen, path + begin, n);
+        if (current != 0)
+            (void)sys::do_io(static_cast<uint64_t>(current), Op::kClose);
+        if (next < 0)
+            return next;
+        current = next;
+    }
+    if (current != 0)
+        return current;
+    // The start itself, as a handle of its own that the caller may close.
+    return sys::do_io(dir, Op::kShare, nullptr, 0, uint64_t{abi::kRightsAll} << 32);
+}
+
+int64_t spawn_with(Handle table, Handle image, const abi::SpawnArgs& args) {
+    if (table == 0)
+        return sys::spawn(image, &args);
+    const abi::TableSpawn s{image, 0, args};
+    return sys::do_io(table, Op::kCreate, &s, sizeof s);
+}
+
+const char* error_text(int64_t result) {
+    static const char* const kText[] = {
+        "error",       "bad handle",    "stale handle",     "no rights",
+        "bad address", "too large",     "invalid argument", "not supported",
+        "would block", "peer gone",     "out of memory",    "not found",
+        "exists",      "not a program", "timed out",        "buffer too small",
+        "full",        "protocol error"};
+    const int64_t e = -result;
+    return e > 0 && e < static_cast<int64_t>(sizeof kText / sizeof kText[0]) ? kText[e] : kText[0];
+}
+
+int split_args(const char* args, uint64_t length, char* storage, uint64_t storage_size,
+               const char** words, int max_words) {
+    int count = 0;
+    uint64_t out = 0;
+    uint64_t i = 0;
+    while (i < length) {
+        while (i < length && args[i] == ' ')
+            ++i;
+        if (i == length)
+            break;
+        if (count == max_words)
+            return -1;
+        words[count++] = storage + out;
+        bool quoted = false;
+        for (; i < length && (quoted || args[i] != ' '); ++i) {
+            char c = args[i];
+            if (c == '"') {
+                quoted = !quoted;
+                continue;
+            }
+            if (c == '\\' && i + 1 < length &&
+                (!quoted || args[i + 1] == '"' || args[i + 1] == '\\'))
+                c = args[++i];
+            if (out + 1 >= storage_size)
+                return -1;
+            storage[out++] = c;
+        }
+        if (quoted)
+            return -1;
+        if (out >= storage_size)
+            return -1;
+        storage[out++] = '\0';
+    }
+    return count;
 }
 
 uint64_t map_new(uint64_t size, Handle* handle) {
@@ -242,6 +331,8 @@ extern "C" [[noreturn]] void keel_user_start(uint64_t handle_count, const char* 
         g_root = keel::abi::initial_handle(0);
         const int64_t c = open(g_root, "console");
         g_console = c > 0 ? static_cast<Handle>(c) : 0;
+        const int64_t in = open(g_root, "input");
+        g_input = in > 0 ? static_cast<Handle>(in) : 0;
     }
     sys::process_exit(keel_main(StartInfo{handle_count, args, args_length}));
 }

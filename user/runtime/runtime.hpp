@@ -20,12 +20,36 @@ struct StartInfo {
 Handle console();
 // The process's root (its first handle), 0 if it was given none.
 Handle root();
+// The handle opened on "input" in the root at start-up: where the program reads its input (a
+// pipe's read end, a file, the console); 0 if there was none.
+Handle input();
 
 // printf-style output to the console (kernel lib/format: %s %c %d %u %x %p, l/z, width, 0).
 void print(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // Opens name in a root; a handle, or -Error.
 int64_t open(Handle root, const char* name);
+// Opens a path of names separated by '/' from `dir` ("a/b/c"; a leading '/' starts at root();
+// empty components are skipped, so "a//b" is "a/b"). "." and ".." are not names: a caller
+// that keeps a current directory resolves them in the path first (kInvalidArgument here). A
+// handle (opening "" or "/" gives a new handle to the start), or -Error: kNotFound,
+// kInvalidArgument (a component longer than a name), whatever an open gives.
+int64_t open_path(Handle dir, const char* path, uint64_t length);
+
+// What an error (a negative result, -Error) means, in a few words ("not found"); "error" for a
+// value that is not one.
+const char* error_text(int64_t result);
+
+// Splits an argument string into words: spaces separate them, "..." groups (inside it \" and
+// \\ stand for " and \), and outside quotes \ takes the next byte as it is. Each word is
+// copied NUL-terminated into `storage`; `words` receives pointers into it. The number of words,
+// or -1 when they do not fit (more than max_words, or storage_size bytes) or a quote is open.
+int split_args(const char* args, uint64_t length, char* storage, uint64_t storage_size,
+               const char** words, int max_words);
+
+// Spawns through a process table (kind kProcessTable: "processes" in init's root); 0 for
+// `table` spawns with the system call instead. The process handle, or -Error.
+int64_t spawn_with(Handle table, Handle image, const abi::SpawnArgs& args);
 
 // A heap on memory objects mapped on demand (first fit, merging). nullptr when out of memory.
 void* allocate(size_t size);

@@ -44,6 +44,43 @@ const char* read_whole(const PhysReader& mem, uint64_t address, uint32_t length,
     return nullptr;
 }
 
+// The device scopes in [at, end) of a DMAR structure.
+const char* parse_scopes(const uint8_t* p, uint32_t at, uint32_t end, DeviceScopes* out) {
+    out->count = 0;
+    out->dropped = 0;
+    while (at < end) {
+        if (end - at < 6)
+            return "DMAR device scope header truncated";
+        const uint8_t size = p[at + 1];
+        if (size < 6 || size > end - at)
+            return "DMAR device scope length outside its structure";
+        if ((size - 6) % 2 != 0)
+            return "DMAR device scope path is not whole (device, function) pairs";
+        const uint32_t hops = (size - 6u) / 2;
+        if (hops == 0)
+            return "DMAR device scope has an empty path";
+        if (hops > kMaxScopePath)
+            return "DMAR device scope path longer than the kernel follows";
+        DeviceScope s{};
+        s.type = static_cast<ScopeType>(p[at]);
+        s.enumeration_id = p[at + 4];
+        s.start_bus = p[at + 5];
+        s.path_length = static_cast<uint8_t>(hops);
+        for (uint32_t i = 0; i < hops; ++i) {
+            s.path[i] = {p[at + 6 + 2 * i], p[at + 7 + 2 * i]};
+            if (s.path[i].device > 31 || s.path[i].function > 7)
+                return "DMAR device scope path names an impossible device or function";
+        }
+        at += size;
+        if (out->count == kMaxDeviceScopes) {
+            ++out->dropped;
+            continue;
+        }
+        out->entries[out->count++] = s;
+    }
+    return nullptr;
+}
+
 }  // namespace
 
 const char* parse_rsdp(const uint8_t* bytes, size_t size, Rsdp* out) {
@@ -221,6 +258,98 @@ const char* parse_mcfg(const uint8_t* table, uint32_t length, Mcfg* out) {
         out->windows[out->count++] = w;
     }
     return nullptr;
+}
+
+const char* parse_dmar(const uint8_t* table, uint32_t length, Dmar* out) {
+    constexpr uint32_t kFirstStructure = kHeaderSize + 12;
+    constexpr uint32_t kDrhdSize = 16, kRmrrSize = 24;
+    constexpr uint64_t kPageMask = 0xfff;
+    if (table == nullptr || length < kFirstStructure || !same(table, "DMAR", 4))
+        return "DMAR truncated or not a DMAR";
+    *out = Dmar{};
+    out->host_address_width = static_cast<uint8_t>(table[36] + 1u);
+    if (table[36] >= 64)
+        return "DMAR host address width above 64 bits";
+    out->flags = table[37];
+    for (uint32_t at = kFirstStructure; at < length;) {
+        if (length - at < 4)
+            return "DMAR structure header truncated";
+        const uint64_t type = read_le(table + at, 2);
+        const uint64_t size = read_le(table + at + 2, 2);
+        if (size < 4 || size > length - at)
+            return "DMAR structure length outside the table";
+        const uint8_t* e = table + at;
+        const uint32_t start = at, end = at + static_cast<uint32_t>(size);
+        at = end;
+        if (type == 0) {  // DRHD
+            if (size < kDrhdSize)
+                return "DMAR remapping unit (DRHD) too short";
+            DmarUnit u{};
+            u.flags = e[4];
+            u.include_pci_all = (e[4] & kDmarIncludePciAll) != 0;
+            u.segment = static_cast<uint16_t>(read_le(e + 6, 2));
+            u.register_base = read_le(e + 8, 8);
+            if (u.register_base == 0 || (u.register_base & kPageMask) != 0)
+                return "DMAR remapping unit's register base is 0 or unaligned";
+            if (const char* why = parse_scopes(table, start + kDrhdSize, end, &u.scopes))
+                return why;
+            if (out->unit_count == kMaxDmarUnits)
+                ++out->dropped;
+            else
+                out->units[out->unit_count++] = u;
+        } else if (type == 1) {  // RMRR
+            if (size < kRmrrSize)
+                return "DMAR reserved region (RMRR) too short";
+            DmarReserved r{};
+            r.segment = static_cast<uint16_t>(read_le(e + 6, 2));
+            r.base = read_le(e + 8, 8);
+            r.limit = read_le(e + 16, 8);
+            if ((r.base & kPageMask) != 0 || (r.limit & kPageMask) != kPageMask ||
+                r.base > r.limit) {
+                return "DMAR reserved region is unaligned or its limit is below its base";
+            }
+            if (const char* why = parse_scopes(table, start + kRmrrSize, end, &r.scopes))
+                return why;
+            if (out->reserved_count == kMaxDmarReserved)
+                ++out->dropped;
+            else
+                out->reserved[out->reserved_count++] = r;
+        } else {  // ATSR, RHSA, ANDD, SATC, ...: not used
+            ++out->skipped;
+        }
+    }
+    return nullptr;
+}
+
+bool scope_names(const DeviceScope& scope, PciAddress f, const BridgeLookup& bridges) {
+    if (scope.type != ScopeType::kPciEndpoint && scope.type != ScopeType::kPciSubHierarchy)
+        return false;
+    if (scope.path_length == 0 || scope.path_length > kMaxScopePath)
+        return false;
+    uint8_t bus = scope.start_bus;
+    uint8_t secondary = 0, subordinate = 0;
+    for (uint32_t h = 0; h + 1 < scope.path_length; ++h) {
+        const PciAddress hop{bus, scope.path[h].device, scope.path[h].function};
+        if (!bridges.bridge(bridges.ctx, hop, &secondary, &subordinate))
+            return false;
+        bus = secondary;
+    }
+    const ScopeHop& last = scope.path[scope.path_length - 1];
+    if (f.bus == bus && f.device == last.device && f.function == last.function)
+        return true;
+    if (scope.type != ScopeType::kPciSubHierarchy)
+        return false;
+    const PciAddress bridge{bus, last.device, last.function};
+    return bridges.bridge(bridges.ctx, bridge, &secondary, &subordinate) && f.bus >= secondary &&
+           f.bus <= subordinate;
+}
+
+bool scopes_name(const DeviceScopes& scopes, PciAddress f, const BridgeLookup& bridges) {
+    for (uint32_t i = 0; i < scopes.count && i < kMaxDeviceScopes; ++i) {
+        if (scope_names(scopes.entries[i], f, bridges))
+            return true;
+    }
+    return false;
 }
 
 }  // namespace keel::acpi

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keel::acpi::test {
@@ -86,6 +87,53 @@ inline Bytes mcfg(uint64_t base = 0xb0000000, uint8_t start = 0, uint8_t end = 2
     append(body, base, 8), append(body, 0, 2), append(body, start, 1), append(body, end, 1);
     append(body, 0, 4);
     return table("MCFG", body);
+}
+
+// DMAR pieces (VT-d specification 8.3-8.4). A device scope: type, start bus, path of
+// (device, function) hops.
+inline Bytes dmar_scope(uint8_t type, uint8_t id, uint8_t bus,
+                        const std::vector<std::pair<uint8_t, uint8_t>>& path) {
+    Bytes s;
+    append(s, type, 1), append(s, 6 + 2 * path.size(), 1), append(s, 0, 2);
+    append(s, id, 1), append(s, bus, 1);
+    for (auto [d, f] : path)
+        append(s, d, 1), append(s, f, 1);
+    return s;
+}
+inline Bytes dmar_drhd(uint64_t base, uint8_t flags, const Bytes& scopes, uint16_t segment = 0) {
+    Bytes d;
+    append(d, 0, 2), append(d, 16 + scopes.size(), 2), append(d, flags, 1), append(d, 0, 1);
+    append(d, segment, 2), append(d, base, 8);
+    d.insert(d.end(), scopes.begin(), scopes.end());
+    return d;
+}
+inline Bytes dmar_rmrr(uint64_t base, uint64_t limit, const Bytes& scopes) {
+    Bytes r;
+    append(r, 1, 2), append(r, 24 + scopes.size(), 2), append(r, 0, 2), append(r, 0, 2);
+    append(r, base, 8), append(r, limit, 8);
+    r.insert(r.end(), scopes.begin(), scopes.end());
+    return r;
+}
+// A DMAR around `structures`; by default QEMU 7.2's q35 with intel-iommu: host address width
+// 39, interrupt remapping and x2APIC opt-out flags, one unit at 0xfed90000 without
+// INCLUDE_PCI_ALL (QEMU lists the root bus's devices instead, so that a bus can bypass the
+// IOMMU), its scopes the I/O APIC (id 0, pseudo bus 0xff, 0.0) and each device on bus 0.
+inline Bytes dmar_structures_qemu() {
+    Bytes scopes = dmar_scope(3, 0, 0xff, {{0, 0}});
+    for (auto [d, f] : std::vector<std::pair<uint8_t, uint8_t>>{
+             {0, 0}, {1, 0}, {2, 0}, {3, 0}, {31, 0}, {31, 2}, {31, 3}}) {
+        const Bytes s = dmar_scope(1, 0, 0, {{d, f}});
+        scopes.insert(scopes.end(), s.begin(), s.end());
+    }
+    return dmar_drhd(0xfed90000, 0, scopes);
+}
+inline Bytes dmar(const Bytes& structures = dmar_structures_qemu(), uint8_t width = 39,
+                  uint8_t flags = 3) {
+    Bytes body;
+    append(body, width - 1, 1), append(body, flags, 1);
+    body.resize(body.size() + 10, 0);
+    body.insert(body.end(), structures.begin(), structures.end());
+    return table("DMAR", body);
 }
 
 // Physical memory made of regions; reads outside every region fail.

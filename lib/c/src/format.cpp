@@ -114,15 +114,20 @@ void buffer_put(char c, void* ctx) {
 }
 }  // namespace
 
-size_t snformat(char* buf, size_t size, const char* fmt, ...) {
+size_t vsnformat(char* buf, size_t size, const char* fmt, va_list args) {
     BufferSink b{buf, size, 0};
-    va_list args;
-    va_start(args, fmt);
     vformat(buffer_put, &b, fmt, args);
-    va_end(args);
     if (size > 0)
         buf[b.len < size ? b.len : size - 1] = '\0';
     return b.len;
+}
+
+size_t snformat(char* buf, size_t size, const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    const size_t n = vsnformat(buf, size, fmt, args);
+    va_end(args);
+    return n;
 }
 
 }  // namespace keel

@@ -42,3 +42,32 @@ TEST(StringHelpers, WholeWordsAndEquality) {
 
 }  // namespace
 }  // namespace keel
+
+TEST(StringHelpers, CharactersAndNumbers) {
+    EXPECT_TRUE(has_char("bin/ls", '/'));
+    EXPECT_FALSE(has_char("ls", '/'));
+    EXPECT_FALSE(has_char("", '/'));
+    EXPECT_EQ(parse_u64("42"), 42u);
+    EXPECT_EQ(parse_u64("7x"), 7u);
+    EXPECT_EQ(parse_u64("x7"), 0u);
+    EXPECT_EQ(parse_u64(""), 0u);
+    EXPECT_EQ(parse_u64("18446744073709551615"), ~uint64_t{0});
+    EXPECT_EQ(parse_u64("18446744073709551616"), ~uint64_t{0});  // saturates
+    EXPECT_EQ(parse_u64("99999999999999999999999"), ~uint64_t{0});
+}
+
+namespace {
+size_t forward(char* buf, size_t size, const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    const size_t n = vsnformat(buf, size, fmt, args);
+    va_end(args);
+    return n;
+}
+}  // namespace
+
+TEST(Format, VaListForm) {
+    char buf[8];
+    EXPECT_EQ(forward(buf, sizeof buf, "%s-%d", "abc", 12345), 9u);
+    EXPECT_STREQ(buf, "abc-123");
+}

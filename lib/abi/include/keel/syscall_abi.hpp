@@ -101,9 +101,10 @@ enum class Kind : uint64_t {
     kPort = 9,     // ServeCreate: the server's end of a served object (ipc/ Client in the kernel)
     kServed = 10,  // ServeCreate: an object whose operations a user-space server performs
     kDevice = 11,  // the kernel, in the "devices" root: one PCI function or legacy device
-    kInterrupt = 12,  // Device create(kInterrupt / kMsi): read completes when it fires
-    kTimer = 13,      // ObjectNew (arg 0): read completes at the deadline TimerSet armed
-    kIoPorts = 14,    // Device create(kPorts / an I/O BAR): in and out on a range of ports
+    kInterrupt = 12,     // Device create(kInterrupt / kMsi): read completes when it fires
+    kTimer = 13,         // ObjectNew (arg 0): read completes at the deadline TimerSet armed
+    kIoPorts = 14,       // Device create(kPorts / an I/O BAR): in and out on a range of ports
+    kProcessTable = 15,  // the kernel's ("processes" in init's root): list and spawn
 };
 
 enum class Meta : uint64_t {
@@ -217,6 +218,32 @@ inline constexpr bool decode_queue_error(uint16_t status, Error* out) {
     *out = static_cast<Error>(status - kQueueErrorBase);
     return true;
 }
+
+// Process tables (issue 16): read/peek (Read) = one ProcessEntry per process in the table (all
+// of them, or kBufferTooSmall); get_meta kSize = how many; create (Create) with a TableSpawn =
+// spawn, the new process's handle (as ProcessSpawn). The kernel's table holds every process.
+// The interface is made of ordinary operations so that a server can offer a table of its own
+// (a job server spawning elsewhere) once served objects can carry handles.
+enum class ProcessState : uint32_t {
+    kRunning = 0,
+    kExited = 1,  // ExitReason::kExited, `status` says how
+    kFault = 2,   // ExitReason::kFault, `status` is the vector
+};
+struct ProcessEntry {
+    uint64_t id;
+    uint64_t parent;  // the id of the process that spawned it; 0 for the kernel (init)
+    uint32_t state;   // ProcessState
+    uint32_t threads;
+    int64_t status;
+    char name[32];  // NUL-padded (kMaxNameLength bytes, not NUL-terminated when full)
+};
+static_assert(sizeof(ProcessEntry) == 64);
+struct TableSpawn {
+    uint32_t image;  // memory object handle with kRightSpawn
+    uint32_t reserved;
+    SpawnArgs args;
+};
+static_assert(sizeof(TableSpawn) == 56);
 
 // Devices (issue 15). The kernel puts one device object per PCI function and per legacy device
 // it hands out into the "devices" root. On a device object: read/peek (Read) = its

@@ -1,5 +1,6 @@
 // ACPI table parsing: the RSDP, the root table (RSDT or XSDT), the MADT (processors, I/O APICs,
-// interrupt source overrides) and the MCFG (PCI Express ECAM windows). Firmware tables are
+// interrupt source overrides), the MCFG (PCI Express ECAM windows) and the DMAR (Intel VT-d
+// remapping units and reserved memory regions). Firmware tables are
 // untrusted bytes: every length, count and checksum is validated before a field is used, and
 // a corrupt table gives a static, readable reason, never a fault. Pure code: physical memory is
 // read only through the caller's PhysReader, so the kernel reads through its direct map and
@@ -25,6 +26,10 @@ inline constexpr uint32_t kMaxCpus = 64;
 inline constexpr uint32_t kMaxIoApics = 8;
 inline constexpr uint32_t kMaxOverrides = 16;
 inline constexpr uint32_t kMaxEcamWindows = 4;
+inline constexpr uint32_t kMaxDmarUnits = 8;
+inline constexpr uint32_t kMaxDmarReserved = 8;
+inline constexpr uint32_t kMaxDeviceScopes = 32;  // kept per unit or reserved region
+inline constexpr uint32_t kMaxScopePath = 4;      // (device, function) hops kept per scope
 
 struct Rsdp {
     uint8_t revision;       // 0: ACPI 1.0 (RSDT only); 2 and up: XSDT
@@ -103,5 +108,81 @@ struct Mcfg {
 // Parses a validated MCFG of `length` bytes: whole 16-byte entries, start bus <= end bus, a
 // 1 MiB-aligned base that does not wrap.
 const char* parse_mcfg(const uint8_t* table, uint32_t length, Mcfg* out);
+
+// DMAR (VT-d specification, chapter 8). A device scope names a device by the bus it starts on
+// and the path of (device, function) hops from there through PCI-to-PCI bridges.
+enum class ScopeType : uint8_t {
+    kPciEndpoint = 1,
+    kPciSubHierarchy = 2,
+    kIoApic = 3,
+    kHpet = 4,
+    kAcpiNamespace = 5,
+};
+struct ScopeHop {
+    uint8_t device;    // 0-31 (checked)
+    uint8_t function;  // 0-7 (checked)
+};
+struct DeviceScope {
+    ScopeType type;          // any value; unknown types are kept and ignored by users
+    uint8_t enumeration_id;  // I/O APIC id, HPET number, ACPI device number
+    uint8_t start_bus;
+    uint8_t path_length;  // 1 to kMaxScopePath (longer paths are refused)
+    ScopeHop path[kMaxScopePath];
+};
+struct DeviceScopes {
+    uint32_t count;
+    uint32_t dropped;  // well-formed scopes beyond the array
+    DeviceScope entries[kMaxDeviceScopes];
+};
+// A DMA remapping hardware unit (DRHD).
+struct DmarUnit {
+    uint64_t register_base;  // 4 KiB aligned, not 0
+    uint16_t segment;
+    bool include_pci_all;  // flags bit 0: every device of the segment no other unit lists
+    uint8_t flags;
+    DeviceScopes scopes;
+};
+// A reserved memory region (RMRR): memory a device's firmware may reach by DMA at any time, which
+// must stay identity-mapped for the devices in its scope.
+struct DmarReserved {
+    uint64_t base;   // 4 KiB aligned
+    uint64_t limit;  // last byte; limit + 1 is 4 KiB aligned and base <= limit
+    uint16_t segment;
+    DeviceScopes scopes;
+};
+inline constexpr uint8_t kDmarIntrRemap = 1u << 0;  // DMAR flags
+inline constexpr uint8_t kDmarX2apicOptOut = 1u << 1;
+inline constexpr uint8_t kDmarIncludePciAll = 1u << 0;  // DRHD flags
+struct Dmar {
+    uint8_t host_address_width;  // in bits (the table holds width - 1)
+    uint8_t flags;               // kDmarIntrRemap, kDmarX2apicOptOut, ...
+    uint32_t unit_count, reserved_count;
+    uint32_t dropped;  // well-formed units or regions beyond the arrays
+    uint32_t skipped;  // structures of other types (ATSR, RHSA, ANDD, SATC, ...)
+    DmarUnit units[kMaxDmarUnits];
+    DmarReserved reserved[kMaxDmarReserved];
+};
+// Parses a validated DMAR of `length` bytes: every structure's length at least its type's size
+// and inside the table, every device scope inside its structure with a whole, non-empty path of
+// valid (device, function) hops; register bases page-aligned and not 0; reserved regions
+// page-aligned with base <= limit. Structures of other types are counted as skipped.
+const char* parse_dmar(const uint8_t* table, uint32_t length, Dmar* out);
+
+// Which PCI functions a device scope names. The path is walked from the start bus through
+// PCI-to-PCI bridges, whose secondary and subordinate buses come from the caller (the live
+// configuration space, not the table).
+struct PciAddress {
+    uint8_t bus, device, function;
+};
+struct BridgeLookup {
+    // The bus numbers behind the PCI-to-PCI bridge at `at`; false when no bridge is there.
+    bool (*bridge)(void* ctx, PciAddress at, uint8_t* secondary, uint8_t* subordinate);
+    void* ctx;
+};
+// An endpoint scope names its function exactly; a sub-hierarchy scope its bridge and every
+// function on the buses behind it; other types (I/O APIC, HPET, ACPI devices) no PCI function.
+// False when a hop before the last is not a bridge.
+bool scope_names(const DeviceScope& scope, PciAddress f, const BridgeLookup& bridges);
+bool scopes_name(const DeviceScopes& scopes, PciAddress f, const BridgeLookup& bridges);
 
 }  // namespace keel::acpi

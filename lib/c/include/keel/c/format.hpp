@@ -14,5 +14,7 @@ void vformat(CharSink sink, void* ctx, const char* fmt, va_list args);
 
 // Formats into buf (always NUL-terminated when size > 0). Returns the length it would have had.
 size_t snformat(char* buf, size_t size, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+// The same with a va_list (for functions that take their own "...").
+size_t vsnformat(char* buf, size_t size, const char* fmt, va_list args);
 
 }  // namespace keel

@@ -1,0 +1,31 @@
+// The process table (issue 16): spawning and listing as operations of an object, so that
+// whoever holds it can start programs and see them, and whoever does not cannot. The kernel
+// makes one, holding every process, and gives it to init as "processes"; init and the shell
+// spawn through it. The interface (read = ProcessEntry records, create = TableSpawn) is made of
+// ordinary operations, so a server can offer a table of its own (a job server's) once served
+// objects carry handles.
+#pragma once
+
+#include "obj/object.hpp"
+
+namespace keel::proc {
+
+class ProcessTable final : public obj::Object {
+  public:
+    static Result<obj::RefPtr<ProcessTable>> create();  // kNoMemory
+
+    abi::Kind kind() const override { return abi::Kind::kProcessTable; }
+    // Every process as an abi::ProcessEntry, oldest first; kBufferTooSmall (nothing written)
+    // when they do not all fit.
+    Result<uint64_t> read(obj::Request& req) override;
+    Result<uint64_t> peek(obj::Request& req) override { return read(req); }
+    Result<uint64_t> get_meta(obj::Request& req) override;  // kSize: how many processes
+    // buffer = abi::TableSpawn: spawns (proc::spawn_for); the new process's handle.
+    Result<uint64_t> create(obj::Request& req) override;
+
+  private:
+    ProcessTable() = default;
+    ~ProcessTable() override = default;
+};
+
+}  // namespace keel::proc

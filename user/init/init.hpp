@@ -1,0 +1,51 @@
+// init: the first process (see init.cpp for what it is given and its modes).
+#pragma once
+
+#include "runtime.hpp"
+
+namespace keel::init {
+
+using namespace keel::user;
+
+// programs.cpp: the test mode. Runs each named boot module in order ("PROGRAM.elf" or
+// "PROGRAM.elf+NAME+NAME": each NAME of init's root is given too); 0 when all exited 0.
+int run_programs(const char* args, uint64_t length);
+
+// system.cpp: the system's name space and the services started in it.
+struct System {
+    Handle ns;     // init's whole name space: bin/ etc/ tmp/ dev/ processes
+    Handle table;  // the process table ("processes")
+};
+// Builds the name space from init's root (boot modules, the console, the device list and the
+// process table); false (and says why) when it cannot.
+bool build_system(System* s);
+
+inline constexpr int kMaxGives = 16;
+struct Give {
+    const char* path;  // in init's name space
+    uint64_t path_length;
+    const char* as;  // the name in the program's root
+    uint64_t as_length;
+};
+enum class Restart { kNever, kOnFailure, kAlways };
+struct Service {
+    const char* name;
+    const char* program;  // a path in the name space
+    uint64_t program_length;
+    Give gives[kMaxGives];
+    int give_count;
+    const char* args;
+    uint64_t args_length;
+    Restart restart;
+};
+// Starts a service: its root holds exactly its gives. The process handle, or -Error (said on
+// the console with the service's name).
+int64_t start_service(const System& s, const Service& service);
+// Waits for a process and reports how it ended; its status (128 + vector for a fault).
+int64_t wait_service(const Service& service, int64_t process);
+
+// The shell as the system's console service: its gives (bin, etc, tmp, processes, the console
+// as its output and input) with `args`.
+Service shell_service(const char* args, uint64_t args_length);
+
+}  // namespace keel::init
