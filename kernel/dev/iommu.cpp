@@ -410,6 +410,10 @@ Domain* translated(const PciFunction& f) {
 
 }  // namespace
 
+bool iommu_isolates(const PciFunction& f) {
+    return translated(f) != nullptr;
+}
+
 void init_iommu() {
     const AcpiInfo& a = acpi_info();
     if (!a.have_dmar || a.dmar.unit_count == 0) {

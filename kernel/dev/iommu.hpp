@@ -28,6 +28,9 @@ void init_iommu();
 
 // True when translation is on (at least one unit set up).
 bool iommu_enabled();
+// True when f's DMA goes through a domain of its own: it reaches only what iommu_map gave it,
+// and after iommu_unmap the frames are safe to free.
+bool iommu_isolates(const PciFunction& f);
 
 // Makes `pages` frames from `phys` (page-aligned, physically contiguous) reachable by `f` alone,
 // read-only for the device unless `writable`, and answers the device address (IOVA) it must

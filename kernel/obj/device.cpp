@@ -4,6 +4,7 @@
 
 #include <keel/c/format.hpp>
 #include <keel/c/libc.hpp>
+#include "dev/iommu.hpp"
 #include "log/log.hpp"
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
@@ -329,6 +330,8 @@ Result<uint64_t> DeviceObject::create_dma(Request& req, const abi::DeviceResourc
     if (r.index != 0)
         return fail(Error::kInvalidArgument);
     const RefPtr<MemoryObject> m = KEEL_TRY(MemoryObject::create_dma(r.arg, retain_ref(this)));
+    // With an IOMMU, the device reaches these frames, and only these, at the address it gives.
+    m->set_device_address(KEEL_TRY(dev::iommu_map(*pci_, m->frame(0), m->pages(), true)));
     return KEEL_TRY(req.caller->handles().insert(*m, kMemoryRights));
 }
 
@@ -336,7 +339,15 @@ Result<uint64_t> DeviceObject::create_interrupt(Request&, const abi::DeviceResou
     return fail(Error::kNotSupported);
 }
 
-void DeviceObject::retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t) {
+void DeviceObject::retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address) {
+    if (dev::iommu_isolates(*pci_)) {
+        // Removed from the device's domain (and its caches) first: then nothing reaches them.
+        if (device_address != 0)
+            dev::iommu_unmap(*pci_, device_address, pages);
+        for (uint64_t i = 0; i < pages; ++i)
+            mm::frames().free(mm::PhysAddr{first.value + i * mm::kPageSize});
+        return;
+    }
     if (!bus_master_on()) {
         for (uint64_t i = 0; i < pages; ++i)
             mm::frames().free(mm::PhysAddr{first.value + i * mm::kPageSize});
@@ -394,10 +405,11 @@ Result<RefPtr<Root>> make_device_root() {
         const RefPtr<DeviceObject> d = KEEL_TRY(DeviceObject::create_legacy(kBochsVbe));
         KEEL_TRY(root->bind(kBochsVbe.name, strlen(kBochsVbe.name), *d, kDeviceRights));
     }
-    log::print(
-        "  devices: %u PCI functions and %u legacy devices for drivers; DMA is not "
-        "isolated (no IOMMU): drivers are trusted with DMA\n",
-        dev::pci_function_count(), legacy - (bochs ? 0u : 1u));
+    log::print("  devices: %u PCI functions and %u legacy devices for drivers; %s\n",
+               dev::pci_function_count(), legacy - (bochs ? 0u : 1u),
+               dev::iommu_enabled()
+                   ? "DMA isolated by the IOMMU (each device reaches only its DMA memory)"
+                   : "DMA is not isolated (no IOMMU): drivers are trusted with DMA");
     return root;
 }
 

@@ -68,8 +68,7 @@ Result<RefPtr<MemoryObject>> MemoryObject::create_dma(uint64_t size, RefPtr<Devi
     m->pages_ = pages;
     m->bytes_ = size;
     m->backing_ = Backing::kDma;
-    m->device_address_ = first->value;
-    m->dma_owner_ = std::move(owner);
+    m->dma_owner_ = std::move(owner);  // device_address_ stays 0 until the device maps it
     return m;
 }
 

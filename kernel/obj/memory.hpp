@@ -32,8 +32,8 @@ class MemoryObject final : public Object {
     // Makes page `page` of device memory a hole: never mapped.
     void punch_hole(uint64_t page) { frames_[page] = kHole; }
     // `size` bytes of contiguous zeroed RAM below 4 GiB for `device`; the device object sets
-    // the device address. kInvalidArgument (0), kTooLarge (above abi::kMaxDmaMemory),
-    // kNoMemory (no run of free frames that long).
+    // the device address (0 until it does: retire_dma then has nothing to unmap). kInvalidArgument
+    // (0), kTooLarge (above abi::kMaxDmaMemory), kNoMemory (no run of free frames that long).
     static Result<RefPtr<MemoryObject>> create_dma(uint64_t size, RefPtr<class DeviceObject> owner);
     void set_device_address(uint64_t address) { device_address_ = address; }
 

@@ -112,10 +112,30 @@ CHILD_MODE("edu-driver") {
     CHECK_EQ(same, kDmaBytes);
     print("devtest: edu DMA round trip through device address 0x%lx: %d of %d bytes\n",
           device_address, same, kDmaBytes);
-    // Closing DMA memory while bus mastering is on quarantines it; turning bus mastering off
-    // gives it back (the kernel logs both).
+    // Closing DMA memory while bus mastering is on: without an IOMMU it is quarantined (the
+    // device might still write it) until bus mastering is off; with one it leaves the device's
+    // domain at once. Either way the old device address reaches nothing a new owner holds:
+    // DMA through it must leave fresh DMA memory untouched.
+    // (The fresh memory is made first, so that it cannot be given the old device address.)
+    const int64_t fresh = resource(dev, DeviceResourceKind::kDmaMemory, 0, 8192);
+    CHECK(fresh > 0);
     CHECK_EQ(sys::unmap(static_cast<uint64_t>(at)), 0);
     (void)testlib::close(static_cast<uint64_t>(dma));
+    const int64_t fresh_at = sys::do_io(static_cast<uint64_t>(fresh), Op::kMap, nullptr, 0, 1);
+    CHECK(fresh_at > 0);
+    CHECK(edu.dma(kEduBuffer, device_address, kDmaBytes, true));  // the stale address
+    CHECK(edu.dma(kEduBuffer, device_address + 4096, kDmaBytes, true));
+    auto* fresh_bytes = reinterpret_cast<volatile uint8_t*>(fresh_at);
+    int zero = 0;
+    for (int i = 0; i < 8192; ++i)
+        zero += fresh_bytes[i] == 0 ? 1 : 0;
+    CHECK_EQ(zero, 8192);
+    print(
+        "devtest: DMA through a stale device address: fresh DMA memory untouched (%d of "
+        "8192 bytes zero)\n",
+        zero);
+    CHECK_EQ(sys::unmap(static_cast<uint64_t>(fresh_at)), 0);
+    (void)testlib::close(static_cast<uint64_t>(fresh));
     set_bus_master(dev, false);
 
     // Create and drop DMA memory far beyond the machine's RAM in total: nothing may leak.
