@@ -12,7 +12,10 @@
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
 #include "dev/acpi.hpp"
+#include "dev/ioapic.hpp"
 #include "dev/iommu.hpp"
+#include "dev/irq.hpp"
+#include "dev/msi.hpp"
 #include "dev/pci.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
@@ -102,9 +105,12 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     heap::init();
     dev::init_pci();
     dev::init_iommu();
+    dev::init_msi();
     log::info("memory: %lu of %lu frames free", mm::frames().free_frames(),
               mm::frames().managed_frames());
     lapic::init();
+    dev::ioapic::init();
+    dev::irq::init();
     syscall_entry::init();
     sched::init();
     cpu::enable_interrupts();

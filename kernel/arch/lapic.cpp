@@ -181,6 +181,9 @@ uint64_t tsc_per_ms() {
 uint32_t id() {
     return read(kRegId) >> 24;
 }
+void eoi() {
+    write(kRegEoi, 0);
+}
 
 void send_self_nmi() {
     // Physical destination = our own id (the "self" shorthand does not allow NMI delivery).

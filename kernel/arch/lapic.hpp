@@ -47,6 +47,9 @@ void set_tick_hook(void (*hook)(idt::InterruptFrame&));
 uint32_t timer_counts_per_ms();  // calibration results
 uint64_t tsc_per_ms();
 uint32_t id();  // this CPU's APIC id
+// End of interrupt for the vector being serviced (device interrupts, dev/irq.cpp). For a
+// level-triggered I/O APIC input it also clears the entry's remote IRR (EOI broadcast).
+void eoi();
 // Sends a non-maskable interrupt to this CPU (self-test of the NMI path).
 void send_self_nmi();
 

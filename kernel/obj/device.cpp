@@ -5,9 +5,11 @@
 #include <keel/c/format.hpp>
 #include <keel/c/libc.hpp>
 #include "dev/iommu.hpp"
+#include "dev/msi.hpp"
 #include "log/log.hpp"
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
+#include "obj/interrupt.hpp"
 #include "obj/io_ports.hpp"
 #include "obj/memory.hpp"
 #include "obj/root.hpp"
@@ -33,6 +35,7 @@ constexpr uint32_t kDeviceRights =
 constexpr uint32_t kMemoryRights =
     abi::kRightRead | abi::kRightWrite | abi::kRightMap | abi::kRightShare;
 constexpr uint32_t kPortRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
+constexpr uint32_t kInterruptRights = abi::kRightRead | abi::kRightWrite | abi::kRightShare;
 
 // Command register bits a driver may set; the rest read back as the kernel left them.
 constexpr uint16_t kDriverCommandBits = pci::kCommandIo | pci::kCommandMemory |
@@ -40,29 +43,9 @@ constexpr uint16_t kDriverCommandBits = pci::kCommandIo | pci::kCommandMemory |
                                         1u << 8 /* SERR */ | pci::kCommandIntxDisable;
 
 constexpr uint16_t kHeaderEnd = 0x40;
-constexpr uint16_t kMsiLength = 24;  // the longest MSI capability (64-bit, per-vector masks)
-constexpr uint16_t kMsixLength = 12;
 
 bool overlaps(uint32_t a, uint32_t a_len, uint32_t b, uint32_t b_len) {
     return a < b + b_len && b < a + a_len;
-}
-
-struct MsixLayout {
-    uint32_t table_bar, table_offset, table_bytes;
-    uint32_t pba_bar, pba_offset, pba_bytes;
-};
-
-// Where the function's MSI-X table and pending-bit array lie, read from its capability.
-bool msix_layout(const dev::PciFunction& f, MsixLayout* out) {
-    const pci::Capability* cap = pci::find_capability(f.info, pci::kCapMsix);
-    if (cap == nullptr)
-        return false;
-    const uint32_t control = dev::pci_config_read(f, static_cast<uint16_t>(cap->offset + 2), 2);
-    const uint32_t entries = (control & 0x7ff) + 1;
-    const uint32_t table = dev::pci_config_read(f, static_cast<uint16_t>(cap->offset + 4), 4);
-    const uint32_t pba = dev::pci_config_read(f, static_cast<uint16_t>(cap->offset + 8), 4);
-    *out = {table & 7, table & ~7u, entries * 16, pba & 7, pba & ~7u, (entries + 63) / 64 * 8};
-    return true;
 }
 
 // May a driver write `width` bytes at `offset` of f's configuration space? kNoRights for the
@@ -97,13 +80,14 @@ Result<void> config_write_policy(const dev::PciFunction& f, uint16_t offset, uin
         // routes by, the capability pointer: all the kernel's. (Subsystem ids are read-only.)
         return fail(Error::kNoRights);
     }
+    // The MSI and MSI-X capabilities say where the device's interrupt messages go.
+    dev::ConfigRange msi[2];
+    for (uint32_t i = 0, n = dev::msi_config_ranges(f, msi); i < n; ++i) {
+        if (overlaps(offset, width, msi[i].offset, msi[i].size))
+            return fail(Error::kNoRights);
+    }
     for (uint32_t i = 0; i < f.info.capability_count; ++i) {
-        const pci::Capability& c = f.info.capabilities[i];
-        if (c.id == pci::kCapMsi && overlaps(offset, width, c.offset, kMsiLength))
-            return fail(Error::kNoRights);
-        if (c.id == pci::kCapMsix && overlaps(offset, width, c.offset, kMsixLength))
-            return fail(Error::kNoRights);
-        if (overlaps(offset, width, c.offset, 2))
+        if (overlaps(offset, width, f.info.capabilities[i].offset, 2))
             return fail(Error::kNoRights);  // a capability's id and next pointer
     }
     return success();
@@ -227,14 +211,7 @@ void DeviceObject::fill_info(abi::DeviceInfo& info) const {
     info.config_size = static_cast<uint16_t>(dev::pci_config_size());
     for (uint32_t i = 0; i < f.capability_count && i < 15; ++i)
         info.capabilities[i] = f.capabilities[i].id;
-    if (const pci::Capability* msix = pci::find_capability(f, pci::kCapMsix)) {
-        info.msi_vectors = static_cast<uint16_t>(
-            (dev::pci_config_read(*pci_, static_cast<uint16_t>(msix->offset + 2), 2) & 0x7ff) + 1);
-    } else if (const pci::Capability* msi = pci::find_capability(f, pci::kCapMsi)) {
-        const uint32_t control =
-            dev::pci_config_read(*pci_, static_cast<uint16_t>(msi->offset + 2), 2);
-        info.msi_vectors = static_cast<uint16_t>(1u << ((control >> 1) & 7));
-    }
+    info.msi_vectors = static_cast<uint16_t>(dev::msi_vector_count(*pci_));
     for (uint32_t i = 0; i < 6; ++i) {
         const pci::Bar& b = pci_->bars[i];
         if (b.kind == pci::BarKind::kNone)
@@ -307,16 +284,13 @@ Result<uint64_t> DeviceObject::create_bar(Request& req, const abi::DeviceResourc
         mm::PhysAddr{first}, pages, wc ? mm::kPageWriteCombining : mm::kPageUncached));
     // The MSI-X table and pending bits are the kernel's (they say where the device's interrupt
     // messages go): their pages stay unmapped in the driver's view.
-    MsixLayout x{};
-    if (msix_layout(*pci_, &x)) {
-        const uint32_t bars[2] = {x.table_bar, x.pba_bar};
-        const uint32_t offsets[2] = {x.table_offset, x.pba_offset};
-        const uint32_t lengths[2] = {x.table_bytes, x.pba_bytes};
-        for (uint32_t k = 0; k < 2; ++k) {
-            if (bars[k] != r.index)
+    dev::BarRange ranges[2];
+    if (dev::msix_ranges(*pci_, &ranges[0], &ranges[1])) {
+        for (const dev::BarRange& x : ranges) {
+            if (x.bar != r.index || x.size == 0)
                 continue;
-            const uint64_t lo = (b.address + offsets[k] - first) / mm::kPageSize;
-            const uint64_t hi = (b.address + offsets[k] + lengths[k] - 1 - first) / mm::kPageSize;
+            const uint64_t lo = (b.address + x.offset - first) / mm::kPageSize;
+            const uint64_t hi = (b.address + x.offset + x.size - 1 - first) / mm::kPageSize;
             for (uint64_t p = lo; p <= hi && p < pages; ++p)
                 m->punch_hole(p);
         }
@@ -335,8 +309,24 @@ Result<uint64_t> DeviceObject::create_dma(Request& req, const abi::DeviceResourc
     return KEEL_TRY(req.caller->handles().insert(*m, kMemoryRights));
 }
 
-Result<uint64_t> DeviceObject::create_interrupt(Request&, const abi::DeviceResource&) {
-    return fail(Error::kNotSupported);
+Result<uint64_t> DeviceObject::create_interrupt(Request& req, const abi::DeviceResource& r) {
+    RefPtr<InterruptObject> irq;
+    if (static_cast<abi::DeviceResourceKind>(r.kind) == abi::DeviceResourceKind::kInterrupt) {
+        if (r.index != 0 || r.arg != 0)
+            return fail(Error::kInvalidArgument);
+        if (legacy_ != nullptr) {
+            if (legacy_->irq == kNoIrq)
+                return fail(Error::kNotSupported);
+            irq = KEEL_TRY(InterruptObject::create_isa(legacy_->irq));
+        } else {
+            irq = KEEL_TRY(InterruptObject::create_pci_intx(*pci_));
+        }
+    } else {
+        if (legacy_ != nullptr || r.arg != 0)
+            return fail(legacy_ != nullptr ? Error::kNotSupported : Error::kInvalidArgument);
+        irq = KEEL_TRY(InterruptObject::create_msi(*pci_, r.index));
+    }
+    return KEEL_TRY(req.caller->handles().insert(*irq, kInterruptRights));
 }
 
 void DeviceObject::retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address) {

@@ -45,7 +45,8 @@ class WaitQueue {
     // retries, so it takes nothing from the n); returns how many waiters woke.
     uint64_t wake(uint64_t n);
     uint64_t wake_all() { return head_ != nullptr || watchers_ != nullptr ? wake(~0ull) : 0; }
-    bool empty() const { return head_ == nullptr; }  // no thread blocked (watchers aside)
+    bool empty() const { return head_ == nullptr; }        // no thread blocked (watchers aside)
+    bool watched() const { return watchers_ != nullptr; }  // a queue_wait listens through it
 
     // Used by the scheduler only.
     void push(Thread* t);
