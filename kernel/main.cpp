@@ -22,6 +22,7 @@
 #include "mm/frame_allocator.hpp"
 #include "mm/heap.hpp"
 #include "mm/paging.hpp"
+#include "obj/console.hpp"
 #include "panic.hpp"
 #include "proc/init_process.hpp"
 #include "sched/scheduler.hpp"
@@ -111,6 +112,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     lapic::init();
     dev::ioapic::init();
     dev::irq::init();
+    obj::init_console_input();
     syscall_entry::init();
     sched::init();
     cpu::enable_interrupts();

@@ -16,7 +16,7 @@ void raw_put(char c) {
 }  // namespace
 
 void init() {
-    cpu::outb(kCom1 + 1, 0x00);  // no UART interrupts: output is polled
+    cpu::outb(kCom1 + 1, 0x00);  // no UART interrupts until input is wanted: output is polled
     cpu::outb(kCom1 + 3, 0x80);  // DLAB on
     cpu::outb(kCom1 + 0, 0x01);  // divisor 1: 115200 baud
     cpu::outb(kCom1 + 1, 0x00);
@@ -34,6 +34,18 @@ void put(char c) {
 void write(const char* s) {
     while (*s != '\0')
         put(*s++);
+}
+
+bool receive(uint8_t* out) {
+    if ((cpu::inb(kCom1 + 5) & 0x01) == 0)  // line status: data ready
+        return false;
+    *out = cpu::inb(kCom1);
+    return true;
+}
+
+void enable_receive_interrupt() {
+    cpu::outb(kCom1 + 4, 0x0b);  // DTR, RTS, OUT2
+    cpu::outb(kCom1 + 1, 0x01);  // received data available
 }
 
 }  // namespace keel::serial

@@ -2,9 +2,85 @@
 
 #include <new>
 
+#include "arch/lapic.hpp"
+#include "dev/ioapic.hpp"
+#include "dev/irq.hpp"
+#include "log/log.hpp"
 #include "log/serial.hpp"
+#include "sched/wait_queue.hpp"
 
 namespace keel::obj {
+
+namespace {
+
+// Typed bytes not read yet. A full ring drops what arrives (counted): nothing blocks in the
+// interrupt handler.
+constexpr uint32_t kInputSize = 4096;
+uint8_t g_input[kInputSize];
+uint32_t g_head = 0, g_count = 0;
+uint64_t g_dropped = 0;
+sched::WaitQueue g_readers;
+
+bool take_input() {
+    bool got = false;
+    uint8_t byte;
+    while (serial::receive(&byte)) {
+        got = true;
+        if (g_count == kInputSize) {
+            ++g_dropped;
+            continue;
+        }
+        g_input[(g_head + g_count++) % kInputSize] = byte;
+    }
+    return got;
+}
+
+bool on_receive(void*) {
+    if (!take_input())
+        return false;
+    return g_readers.wake_all() > 0;
+}
+
+}  // namespace
+
+void init_console_input() {
+    if (!dev::ioapic::available()) {
+        log::warn("console: no I/O APIC, so no input interrupt: the console cannot be read");
+        return;
+    }
+    const auto vector = dev::irq::allocate_vector(on_receive, nullptr);
+    if (!vector.ok()) {
+        log::warn("console: no interrupt vector for input");
+        return;
+    }
+    const dev::ioapic::Route r = dev::ioapic::isa_route(serial::kIrq);
+    dev::ioapic::route(r.gsi, *vector, r.trigger, lapic::id());
+    dev::ioapic::unmask(r.gsi);
+    serial::enable_receive_interrupt();
+    (void)take_input();  // what was typed before (the interrupt fires only for what follows)
+}
+
+Result<uint64_t> Console::read(Request& req) {
+    (void)take_input();
+    if (g_count == 0)
+        return would_block(req, g_readers);
+    uint64_t n = req.buffer.length() < g_count ? req.buffer.length() : g_count;
+    for (uint64_t done = 0; done < n;) {
+        // Up to the ring's end, then from its start.
+        const uint64_t chunk = n - done < kInputSize - g_head ? n - done : kInputSize - g_head;
+        KEEL_TRY(req.buffer.copy_into(done, g_input + g_head, chunk));
+        g_head = static_cast<uint32_t>((g_head + chunk) % kInputSize);
+        g_count -= static_cast<uint32_t>(chunk);
+        done += chunk;
+    }
+    return n;
+}
+
+Result<uint64_t> Console::get_meta(Request& req) {
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
+        return answer_u64(req, g_count);
+    return fail(Error::kInvalidArgument);
+}
 
 Result<RefPtr<Console>> Console::create() {
     auto* c = new (std::nothrow) Console;

@@ -20,7 +20,8 @@ bool start_init(const boot::BootInfo& info) {
     auto console = obj::Console::create();
     if (!root.ok() || !console.ok())
         return false;
-    (void)(*root)->bind("console", 7, **console, abi::kRightWrite | abi::kRightShare);
+    (void)(*root)->bind("console", 7, **console,
+                        abi::kRightRead | abi::kRightWrite | abi::kRightShare);
     // The process table: init and the shell spawn and list through it.
     if (auto table = ProcessTable::create(); table.ok())
         (void)(*root)->bind("processes", 9, **table,

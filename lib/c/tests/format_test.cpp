@@ -40,8 +40,6 @@ TEST(StringHelpers, WholeWordsAndEquality) {
     EXPECT_FALSE(str_equal("abd", "abc"));
 }
 
-}  // namespace
-}  // namespace keel
 
 TEST(StringHelpers, CharactersAndNumbers) {
     EXPECT_TRUE(has_char("bin/ls", '/'));
@@ -56,7 +54,6 @@ TEST(StringHelpers, CharactersAndNumbers) {
     EXPECT_EQ(parse_u64("99999999999999999999999"), ~uint64_t{0});
 }
 
-namespace {
 size_t forward(char* buf, size_t size, const char* fmt, ...) {
     va_list args;
     va_start(args, fmt);
@@ -64,10 +61,12 @@ size_t forward(char* buf, size_t size, const char* fmt, ...) {
     va_end(args);
     return n;
 }
-}  // namespace
 
 TEST(Format, VaListForm) {
     char buf[8];
     EXPECT_EQ(forward(buf, sizeof buf, "%s-%d", "abc", 12345), 9u);
     EXPECT_STREQ(buf, "abc-123");
 }
+
+}  // namespace
+}  // namespace keel
