@@ -40,7 +40,6 @@ TEST(StringHelpers, WholeWordsAndEquality) {
     EXPECT_FALSE(str_equal("abd", "abc"));
 }
 
-
 TEST(StringHelpers, CharactersAndNumbers) {
     EXPECT_TRUE(has_char("bin/ls", '/'));
     EXPECT_FALSE(has_char("ls", '/'));
