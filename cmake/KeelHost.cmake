@@ -14,3 +14,19 @@ function(keel_add_gtest name label)
     gtest_discover_tests(${name} TEST_PREFIX "${ARG_PREFIX}" PROPERTIES LABELS ${label}
                          DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# Property tests (RapidCheck). Every property runs at least 1000 cases in CI (RapidCheck's
+# default is 100).
+find_package(rapidcheck REQUIRED)
+set(KEEL_RC_PARAMS "max_success=1000" CACHE STRING "RC_PARAMS for the proptest label")
+
+# keel_add_proptest(NAME SOURCES... [LIBS ...] [PREFIX p]): one RapidCheck/GoogleTest binary,
+# its properties discovered into ctest under the label proptest, run with KEEL_RC_PARAMS.
+function(keel_add_proptest name)
+    cmake_parse_arguments(ARG "" "PREFIX" "SOURCES;LIBS" ${ARGN})
+    add_executable(${name} ${ARG_SOURCES})
+    target_link_libraries(${name} PRIVATE rapidcheck_gtest rapidcheck GTest::gtest
+                                          GTest::gtest_main keel_sanitize keel_warnings ${ARG_LIBS})
+    gtest_discover_tests(${name} TEST_PREFIX "${ARG_PREFIX}" PROPERTIES LABELS proptest
+                         ENVIRONMENT "RC_PARAMS=${KEEL_RC_PARAMS}" DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -101,7 +101,7 @@ run_target() { # target
         [ -f "$c" ] || continue
         local report sig hash
         report=$("$host/fuzz_${t}_replay" "$c" 2>&1 >/dev/null)
-        sig=$(grep -m1 -E "^(differential|hostile|abi_decode|linux_hello oracle|elf oracle|acpi oracle|pci oracle|ipc):|SUMMARY:|ERROR:" <<<"$report" |
+        sig=$(grep -m1 -E "^(differential|hostile|abi_decode|linux_hello oracle|elf oracle|acpi oracle|pci oracle|tar oracle|initconf oracle|ipc):|SUMMARY:|ERROR:" <<<"$report" |
               sed -E 's/0x[0-9a-f]+//g; s/#[0-9]+//g; s/operation [0-9]+/operation N/')
         [ -n "$sig" ] || sig="no-report-$(basename "$c")"
         hash=$(printf '%s' "$sig" | sha1sum | cut -c1-12)
