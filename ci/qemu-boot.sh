@@ -22,6 +22,10 @@
 # --user "PROGRAM...": user mode: init (<build>/user/init.elf) as the first module, told to run
 #         the named programs in order, each (<build>/user/PROGRAM.elf) as a module after it;
 #         PROGRAM+NAME (repeatable) also gives that program NAME from init's root ("devices");
+# --system: the system: init and the initial file system image (build/user/initfs.tar); init
+#         starts what its etc/init.conf says (the shell on the serial console).
+# --exec "COMMANDS": the same system, but the shell runs COMMANDS (separated by ;) and init's
+#         exit stops the machine with their status. No commas (QEMU's -initrd separator).
 #         init's exit status becomes QEMU's (see docs/syscalls.md).
 # Always TCG: on the machines Keel is developed and tested on, /dev/kvm is a software KVM under
 # which guest code runs about 1700 times slower than under TCG (and -cpu host aborts).
@@ -32,7 +36,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
-qemu_extra=() modules=() user_programs=""
+qemu_extra=() modules=() user_programs="" system=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -47,6 +51,8 @@ while [ $# -gt 0 ]; do
         --kernel-module) module=$2; shift ;;
         --module) modules+=("$2"); shift ;;
         --user) user_programs=$2; shift ;;
+        --system) system=system ;;
+        --exec) system="exec $2"; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
         --) shift; qemu_extra=("$@"); break ;;
@@ -71,6 +77,10 @@ else
     case "$kernel" in *,* | *" "*) die "QEMU -initrd cannot take a path with commas or spaces: $kernel" ;; esac
 fi
 
+if [ -n "$system" ]; then
+    [ -z "$user_programs" ] || die "--user goes with neither --system nor --exec"
+    modules=("$build/user/init.elf $system" "$build/user/initfs.tar" "${modules[@]}")
+fi
 if [ -n "$user_programs" ]; then
     init_args=""
     user_modules=()

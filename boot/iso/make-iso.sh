@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# make-iso.sh OUT.iso LOADER.elf KERNEL.elf [KERNEL ARGS...]
+# make-iso.sh [-m "PATH ARGS"]... OUT.iso LOADER.elf KERNEL.elf [KERNEL ARGS...]
 # Builds a BIOS-bootable GRUB ISO: GRUB loads the loader with multiboot2 and the kernel as its
-# first module (named keel-kernel.elf, followed by the kernel command line).
+# first module (named keel-kernel.elf, followed by the kernel command line), then each -m
+# module in order (named after PATH's last component, followed by ARGS): init first, as QEMU's
+# -initrd gives them (ci/qemu-boot.sh).
 set -euo pipefail
+extra=()
+while [ "${1:-}" = -m ]; do
+    extra+=("$2")
+    shift 2
+done
 out=$1 loader=$2 kernel=$3
 shift 3
 args="$*"
@@ -13,6 +20,15 @@ root="$tmp/root"
 mkdir -p "$root/boot/grub"
 cp "$loader" "$root/boot/keel-loader.elf"
 cp "$kernel" "$root/boot/keel-kernel.elf"
+modules=""
+for m in "${extra[@]}"; do
+    path=${m%% *} rest=""
+    [ "$path" = "$m" ] || rest=" ${m#* }"
+    name=$(basename "$path")
+    cp "$path" "$root/boot/$name"
+    modules="$modules
+    module2 /boot/$name $name$rest"
+done
 # GRUB passes module2's words after the path as the module string; the loader expects the
 # first word to be the module's name, as QEMU's -initrd gives it.
 cat >"$root/boot/grub/grub.cfg" <<CFG
@@ -20,7 +36,7 @@ set timeout=0
 set default=0
 menuentry "Keel" {
     multiboot2 /boot/keel-loader.elf keel-loader
-    module2 /boot/keel-kernel.elf keel-kernel.elf${args:+ $args}
+    module2 /boot/keel-kernel.elf keel-kernel.elf${args:+ $args}$modules
     boot
 }
 CFG

@@ -10,10 +10,10 @@ uint32_t rights_needed(abi::Op op) {
         case Op::kRead:
         case Op::kPeek:
         case Op::kOpen:
+        case Op::kSeek:  // a reader must get back to the start of a read-only file
             return abi::kRightRead;
         case Op::kWrite:
         case Op::kSetMeta:
-        case Op::kSeek:
             return abi::kRightWrite;
         case Op::kCreate:
             return abi::kRightCreate;

@@ -1,8 +1,8 @@
 // init: the first process. The kernel hands it a root holding "console", "devices" (the device
 // list), "processes" (the process table) and every boot module by name. Its arguments choose
 // what it does:
-//   (none) or "system"  build the system's name space (system.cpp) and run the shell on the
-//                       console, starting it again whenever it ends;
+//   (none) or "system"  build the system's name space (system.cpp, image.cpp) and start the
+//                       services of etc/init.conf (services.cpp), restarting them as configured;
 //   "exec COMMANDS"     the same name space, but the shell runs COMMANDS ("-c") and init exits
 //                       with their status, which stops the machine (scripts and tests);
 //   "PROGRAM.elf ..."   the test mode (programs.cpp): run those modules in order and exit 0
@@ -37,13 +37,18 @@ int keel_main(const StartInfo& start) {
     System system{};
     if (!build_system(&system))
         return 1;
+    load_config(system);
     if (exec) {
+        // The configured shell's gives, with the commands as its arguments.
         static char args[abi::kMaxArgsLength];
         const uint64_t rest = start.args_length > 5 ? start.args_length - 5 : 0;
         keel::c::copy(args, "-c ", 3);
         const uint64_t k = rest < sizeof args - 3 ? rest : sizeof args - 3;
         keel::c::copy(args + 3, start.args + 5, k);
-        const Service shell = shell_service(args, 3 + k);
+        const Service* configured = find_service("shell");
+        Service shell = configured != nullptr ? *configured : shell_service(nullptr, 0);
+        shell.args = args;
+        shell.args_length = 3 + k;
         const int64_t process = start_service(system, shell);
         if (process < 0)
             return 1;
@@ -51,12 +56,5 @@ int keel_main(const StartInfo& start) {
         print("init: exec finished with status %ld\n", status);
         return static_cast<int>(status);
     }
-    const Service shell = shell_service(nullptr, 0);
-    for (;;) {
-        const int64_t process = start_service(system, shell);
-        if (process < 0)
-            return 1;
-        const int64_t status = wait_service(shell, process);
-        print("init: the shell ended with status %ld; starting it again\n", status);
-    }
+    run_services(system);
 }

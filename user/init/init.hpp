@@ -11,6 +11,12 @@ using namespace keel::user;
 // "PROGRAM.elf+NAME+NAME": each NAME of init's root is given too); 0 when all exited 0.
 int run_programs(const char* args, uint64_t length);
 
+// image.cpp: the initial file system image.
+inline constexpr const char* kImageName = "initfs.tar";
+// Adds the image's directories and files under `top` (read-only; executable files spawnable);
+// false when there is no image or it is refused (said on the console).
+bool load_image(Handle top);
+
 // system.cpp: the system's name space and the services started in it.
 struct System {
     Handle ns;     // init's whole name space: bin/ etc/ tmp/ dev/ processes
@@ -43,6 +49,15 @@ struct Service {
 int64_t start_service(const System& s, const Service& service);
 // Waits for a process and reports how it ended; its status (128 + vector for a fault).
 int64_t wait_service(const Service& service, int64_t process);
+
+// services.cpp: etc/init.conf. Reads it (a bad line is reported with its line number and
+// skipped); the number of services.
+int load_config(const System& s);
+// The service of that name in the configuration, or nullptr.
+const Service* find_service(const char* name);
+// Starts every configured service (the shell alone without a configuration) and restarts them
+// as configured, forever.
+[[noreturn]] void run_services(const System& s);
 
 // The shell as the system's console service: its gives (bin, etc, tmp, processes, the console
 // as its output and input) with `args`.

@@ -48,7 +48,14 @@ int run(const char* word, uint64_t word_length) {
     Handle child_root;
     if (sys::object_new(abi::Kind::kRoot, 0, &child_root) < 0)
         return 1;
-    const int64_t console_handle = open(root(), "console");
+    // The console to write to only: a test program has no input.
+    const int64_t readable = open(root(), "console");
+    const int64_t console_handle =
+        readable < 0 ? readable
+                     : sys::do_io(static_cast<uint64_t>(readable), Op::kShare, nullptr, 0,
+                                  uint64_t{abi::kRightWrite | abi::kRightShare} << 32);
+    if (readable >= 0)
+        (void)sys::do_io(static_cast<uint64_t>(readable), Op::kClose);
     if (console_handle < 0 ||
         sys::do_io(child_root, Op::kCreate, "console", 7, static_cast<uint64_t>(console_handle)) <
             0 ||

@@ -63,17 +63,31 @@ void add_programs(Handle bin) {
 
 bool build_system(System* s) {
     const int64_t ns = new_root();
-    const int64_t bin = new_root();
-    const int64_t etc = new_root();
     const int64_t tmp = new_root();
     const int64_t dev = new_root();
     const int64_t table = open(root(), "processes");
-    if (ns < 0 || bin < 0 || etc < 0 || tmp < 0 || dev < 0 || table < 0) {
+    if (ns < 0 || tmp < 0 || dev < 0 || table < 0) {
         print("init: cannot build the name space (%s)\n",
               error_text(table < 0 ? table : -static_cast<int64_t>(abi::Error::kNoMemory)));
         return false;
     }
-    add_programs(static_cast<Handle>(bin));
+    const auto n = static_cast<Handle>(ns);
+    int64_t r = 0;
+    // bin/, etc/ and the rest from the image; without one, the boot modules' programs.
+    if (!load_image(n)) {
+        const int64_t bin = new_root();
+        const int64_t etc = new_root();
+        if (bin < 0 || etc < 0)
+            r = bin < 0 ? bin : etc;
+        if (r >= 0) {
+            add_programs(static_cast<Handle>(bin));
+            r = bind(n, "bin", static_cast<Handle>(bin), kReadOnly);
+        }
+        if (r >= 0)
+            r = bind(n, "etc", static_cast<Handle>(etc), kReadOnly);
+        for (int64_t h : {bin, etc})
+            (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+    }
     for (const char* name : {"console", "devices"}) {
         const int64_t h = open(root(), name);
         if (h >= 0) {
@@ -81,17 +95,13 @@ bool build_system(System* s) {
             (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
         }
     }
-    const auto n = static_cast<Handle>(ns);
-    int64_t r = bind(n, "bin", static_cast<Handle>(bin), kReadOnly);
-    if (r >= 0)
-        r = bind(n, "etc", static_cast<Handle>(etc), kReadOnly);
     if (r >= 0)
         r = bind(n, "tmp", static_cast<Handle>(tmp), abi::kRightsAll);
     if (r >= 0)
         r = bind(n, "dev", static_cast<Handle>(dev), kReadOnly);
     if (r >= 0)
         r = bind(n, "processes", static_cast<Handle>(table), abi::kRightsAll);
-    for (int64_t h : {bin, etc, tmp, dev})
+    for (int64_t h : {tmp, dev})
         (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
     if (r < 0) {
         print("init: cannot build the name space (%s)\n", error_text(r));

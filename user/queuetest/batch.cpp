@@ -21,7 +21,7 @@ TEST(queue_batch_submit_and_reap) {
           ipc::abi::kNoTag);
     CHECK(submit_with(q, Op::kGetMeta, p[0], static_cast<uint64_t>(Meta::kSize), 6, nullptr, 0,
                       8) != ipc::abi::kNoTag);
-    CHECK(q.submit(Op::kSeek, p[1], 0, 7).ok());  // pipes have no seek
+    CHECK(q.submit(Op::kSeek, p[0], 0, 7).ok());  // pipes have no seek
     CHECK_EQ(q.client().pooled_buffers(), 3u);
     CHECK_EQ(q.poll(), 7);
     ipc::Reaped r[16];

@@ -26,7 +26,8 @@ TEST(byte_pipes) {
     // Rights: each end does one thing.
     BAD_INPUT(sys::do_io(r, Op::kWrite, "x", 1), kNoRights);
     BAD_INPUT(sys::do_io(w, Op::kRead, buf, 1), kNoRights);
-    BAD_INPUT(sys::do_io(w, Op::kSeek, nullptr, 0, 0), kNotSupported);
+    BAD_INPUT(sys::do_io(r, Op::kSeek, nullptr, 0, 0), kNotSupported);
+    BAD_INPUT(sys::do_io(w, Op::kSeek, nullptr, 0, 0), kNoRights);  // seek needs Read
     // Capacity: a big write takes what fits.
     auto* big = static_cast<char*>(allocate(5000));
     CHECK(big != nullptr);
