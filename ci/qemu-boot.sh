@@ -26,6 +26,8 @@
 #         starts what its etc/init.conf says (the shell on the serial console).
 # --exec "COMMANDS": the same system, but the shell runs COMMANDS (separated by ;) and init's
 #         exit stops the machine with their status. No commas (QEMU's -initrd separator).
+# --image PATH: another initial file system image for --system or --exec (named initfs.tar for
+#         init whatever its file is called).
 #         init's exit status becomes QEMU's (see docs/syscalls.md).
 # Always TCG: on the machines Keel is developed and tested on, /dev/kvm is a software KVM under
 # which guest code runs about 1700 times slower than under TCG (and -cpu host aborts).
@@ -36,7 +38,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
-qemu_extra=() modules=() user_programs="" system=""
+qemu_extra=() modules=() user_programs="" system="" image=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
         --user) user_programs=$2; shift ;;
         --system) system=system ;;
         --exec) system="exec $2"; shift ;;
+        --image) image=$2; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
         --) shift; qemu_extra=("$@"); break ;;
@@ -79,7 +82,7 @@ fi
 
 if [ -n "$system" ]; then
     [ -z "$user_programs" ] || die "--user goes with neither --system nor --exec"
-    modules=("$build/user/init.elf $system" "$build/user/initfs.tar" "${modules[@]}")
+    modules=("$build/user/init.elf $system" "${image:-$build/user/initfs.tar}" "${modules[@]}")
 fi
 if [ -n "$user_programs" ]; then
     init_args=""

@@ -13,23 +13,18 @@ namespace keel::obj {
 
 namespace {
 
-// Typed bytes not read yet. A full ring drops what arrives (counted): nothing blocks in the
-// interrupt handler.
+// Typed bytes not read yet. When the ring is full the bytes stay in the UART, whose FIFO then
+// holds QEMU (or the line) back: nothing typed is dropped, and the next read takes them.
 constexpr uint32_t kInputSize = 4096;
 uint8_t g_input[kInputSize];
 uint32_t g_head = 0, g_count = 0;
-uint64_t g_dropped = 0;
 sched::WaitQueue g_readers;
 
 bool take_input() {
     bool got = false;
     uint8_t byte;
-    while (serial::receive(&byte)) {
+    while (g_count < kInputSize && serial::receive(&byte)) {
         got = true;
-        if (g_count == kInputSize) {
-            ++g_dropped;
-            continue;
-        }
         g_input[(g_head + g_count++) % kInputSize] = byte;
     }
     return got;
@@ -73,6 +68,7 @@ Result<uint64_t> Console::read(Request& req) {
         g_count -= static_cast<uint32_t>(chunk);
         done += chunk;
     }
+    (void)take_input();  // what waited in the UART while the ring was full
     return n;
 }
 

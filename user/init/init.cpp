@@ -3,8 +3,9 @@
 // what it does:
 //   (none) or "system"  build the system's name space (system.cpp, image.cpp) and start the
 //                       services of etc/init.conf (services.cpp), restarting them as configured;
-//   "exec COMMANDS"     the same name space, but the shell runs COMMANDS ("-c") and init exits
-//                       with their status, which stops the machine (scripts and tests);
+//   "exec COMMANDS"     the same name space and services, but the shell runs COMMANDS ("-c")
+//                       and init exits with their status, which stops the machine (scripts
+//                       and tests); nothing is restarted;
 //   "PROGRAM.elf ..."   the test mode (programs.cpp): run those modules in order and exit 0
 //                       only if all exited 0.
 #include <keel/c/mem.hpp>
@@ -39,7 +40,9 @@ int keel_main(const StartInfo& start) {
         return 1;
     load_config(system);
     if (exec) {
-        // The configured shell's gives, with the commands as its arguments.
+        // The other services as configured, and the configured shell's gives with the
+        // commands as its arguments.
+        start_services_but(system, "shell");
         static char args[abi::kMaxArgsLength];
         const uint64_t rest = start.args_length > 5 ? start.args_length - 5 : 0;
         keel::c::copy(args, "-c ", 3);

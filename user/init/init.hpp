@@ -55,6 +55,8 @@ int64_t wait_service(const Service& service, int64_t process);
 int load_config(const System& s);
 // The service of that name in the configuration, or nullptr.
 const Service* find_service(const char* name);
+// Starts every configured service but `excluded`, once, without watching them (exec mode).
+void start_services_but(const System& s, const char* excluded);
 // Starts every configured service (the shell alone without a configuration) and restarts them
 // as configured, forever.
 [[noreturn]] void run_services(const System& s);

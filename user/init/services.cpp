@@ -90,6 +90,18 @@ const Service* find_service(const char* name) {
     return nullptr;
 }
 
+void start_services_but(const System& s, const char* excluded) {
+    for (int i = 0; i < g_count; ++i) {
+        if (c::length(g_services[i].name) == c::length(excluded) &&
+            c::compare(g_services[i].name, excluded, c::length(excluded)) == 0) {
+            continue;
+        }
+        const int64_t process = start_service(s, g_services[i]);
+        if (process >= 0)
+            (void)sys::do_io(static_cast<uint64_t>(process), Op::kClose);  // it runs on its own
+    }
+}
+
 [[noreturn]] void run_services(const System& s) {
     if (g_count == 0) {
         g_services[0] = shell_service(nullptr, 0);
