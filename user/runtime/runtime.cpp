@@ -167,42 +167,6 @@ const char* error_text(int64_t result) {
     return e > 0 && e < static_cast<int64_t>(sizeof kText / sizeof kText[0]) ? kText[e] : kText[0];
 }
 
-int split_args(const char* args, uint64_t length, char* storage, uint64_t storage_size,
-               const char** words, int max_words) {
-    int count = 0;
-    uint64_t out = 0;
-    uint64_t i = 0;
-    while (i < length) {
-        while (i < length && args[i] == ' ')
-            ++i;
-        if (i == length)
-            break;
-        if (count == max_words)
-            return -1;
-        words[count++] = storage + out;
-        bool quoted = false;
-        for (; i < length && (quoted || args[i] != ' '); ++i) {
-            char c = args[i];
-            if (c == '"') {
-                quoted = !quoted;
-                continue;
-            }
-            if (c == '\\' && i + 1 < length &&
-                (!quoted || args[i + 1] == '"' || args[i + 1] == '\\'))
-                c = args[++i];
-            if (out + 1 >= storage_size)
-                return -1;
-            storage[out++] = c;
-        }
-        if (quoted)
-            return -1;
-        if (out >= storage_size)
-            return -1;
-        storage[out++] = '\0';
-    }
-    return count;
-}
-
 uint64_t map_new(uint64_t size, Handle* handle) {
     Handle h;
     if (sys::object_new(abi::Kind::kMemory, size, &h) < 0)

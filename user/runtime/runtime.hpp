@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <keel/cmdline/cmdline.hpp>
+
 #include "syscall.hpp"
 
 namespace keel::user {
@@ -40,12 +42,9 @@ int64_t open_path(Handle dir, const char* path, uint64_t length);
 // value that is not one.
 const char* error_text(int64_t result);
 
-// Splits an argument string into words: spaces separate them, "..." groups (inside it \" and
-// \\ stand for " and \), and outside quotes \ takes the next byte as it is. Each word is
-// copied NUL-terminated into `storage`; `words` receives pointers into it. The number of words,
-// or -1 when they do not fit (more than max_words, or storage_size bytes) or a quote is open.
-int split_args(const char* args, uint64_t length, char* storage, uint64_t storage_size,
-               const char** words, int max_words);
+// A program's argument string splits into words with lib/cmdline's split_args (the shell
+// writes it with quote_args).
+using cmdline::split_args;
 
 // Spawns through a process table (kind kProcessTable: "processes" in init's root); 0 for
 // `table` spawns with the system call instead. The process handle, or -Error.

@@ -406,28 +406,6 @@ const BuiltinEntry* builtin(const char* name) {
 
 // ---- programs ----------------------------------------------------------------------------------
 
-// The argument string for a program: each word quoted, so that it splits back the same
-// (runtime split_args).
-uint64_t join_args(const Stage& s, char* out, uint64_t size) {
-    uint64_t n = 0;
-    for (int i = 1; i < s.count; ++i) {
-        if (n + 3 > size)
-            return size + 1;
-        if (i > 1)
-            out[n++] = ' ';
-        out[n++] = '"';
-        for (const char* p = s.words[i]; *p != '\0'; ++p) {
-            if (n + 3 > size)
-                return size + 1;
-            if (*p == '"' || *p == '\\')
-                out[n++] = '\\';
-            out[n++] = *p;
-        }
-        out[n++] = '"';
-    }
-    return n;
-}
-
 // Starts one stage as a process: its root holds "console" (out), "input" (in, if any) and
 // "cwd" (the current directory). A process handle, or a status (>= 0) already reported.
 struct Started {
@@ -452,7 +430,8 @@ Started start(const Stage& s, Handle in, Handle out) {
         return {-1, kNotFoundStatus};
     }
     char args[abi::kMaxArgsLength];
-    const uint64_t args_length = join_args(s, args, sizeof args);
+    // The words after the program's name, each quoted so that split_args gives them back.
+    const uint64_t args_length = cmdline::quote_args(s.words + 1, s.count - 1, args, sizeof args);
     Handle child_root = 0;
     int64_t r = args_length > sizeof args ? -static_cast<int64_t>(abi::Error::kTooLarge)
                                           : sys::object_new(abi::Kind::kRoot, 0, &child_root);
