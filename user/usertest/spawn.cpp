@@ -110,3 +110,89 @@ TEST(spawn_bad_input) {
 
 }  // namespace
 }  // namespace keel::usertest
+
+namespace keel::usertest {
+namespace {
+
+CHILD_MODE("table-child") {
+    return 7;
+}
+
+// The process table (init gives it as "processes" in the test mode when asked,
+// kernel/tests/CMakeLists.txt): listing, spawning through it, and what it refuses.
+TEST(process_table) {
+    const int64_t table = open(root(), "processes");
+    CHECK(table > 0);
+    if (table <= 0)
+        return;
+    const auto t = static_cast<uint64_t>(table);
+    uint64_t count = 0;
+    CHECK_EQ(get_u64(t, Meta::kSize, &count), 8);
+    CHECK(count >= 2);  // init and this program
+    abi::ProcessEntry entries[64];
+    const int64_t n = sys::do_io(t, Op::kRead, entries, sizeof entries);
+    CHECK(n > 0 && n % static_cast<int64_t>(sizeof(abi::ProcessEntry)) == 0);
+    bool found_init = false, found_self = false;
+    uint64_t self_id = 0;
+    for (int64_t i = 0; i < n / static_cast<int64_t>(sizeof(abi::ProcessEntry)); ++i) {
+        const abi::ProcessEntry& e = entries[i];
+        if (e.id == 1 && e.parent == 0 && c::compare(e.name, "init", 5) == 0)
+            found_init = true;
+        if (e.parent == 1 && c::compare(e.name, "usertest.elf", 13) == 0 &&
+            e.state == static_cast<uint32_t>(abi::ProcessState::kRunning) && e.threads >= 1) {
+            found_self = true;
+            self_id = e.id;
+        }
+    }
+    CHECK(found_init);
+    CHECK(found_self);
+    BAD_INPUT(sys::do_io(t, Op::kRead, entries, sizeof(abi::ProcessEntry)), kBufferTooSmall);
+    // Spawning through it: the child's parent is this process; its exit shows in the table
+    // while its handle is held.
+    const Handle given[] = {root()};
+    const char args[] = "child table-child";
+    const char name[] = "table-child";
+    abi::TableSpawn s{
+        testlib::self(), 0,
+        abi::SpawnArgs{addr(given), 1, addr(args), sizeof args - 1, addr(name), sizeof name - 1}};
+    const int64_t child = sys::do_io(t, Op::kCreate, &s, sizeof s);
+    CHECK(child > 0);
+    abi::ExitInfo info{};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(child), Op::kRead, &info, sizeof info), sizeof info);
+    CHECK_EQ(info.status, 7);
+    uint64_t child_id = 0;
+    CHECK_EQ(get_u64(static_cast<uint64_t>(child), Meta::kId, &child_id), 8);
+    const int64_t m = sys::do_io(t, Op::kRead, entries, sizeof entries);
+    bool listed = false;
+    for (int64_t i = 0; i < m / static_cast<int64_t>(sizeof(abi::ProcessEntry)); ++i) {
+        const abi::ProcessEntry& e = entries[i];
+        if (e.id == child_id) {
+            listed = e.parent == self_id &&
+                     e.state == static_cast<uint32_t>(abi::ProcessState::kExited) &&
+                     e.status == 7 && c::compare(e.name, "table-child", 12) == 0;
+        }
+    }
+    CHECK(listed);
+    CHECK_EQ(close(static_cast<uint64_t>(child)), 0);
+    // Malformed spawns change nothing.
+    s.reserved = 1;
+    BAD_INPUT(sys::do_io(t, Op::kCreate, &s, sizeof s), kInvalidArgument);
+    s.reserved = 0;
+    BAD_INPUT(sys::do_io(t, Op::kCreate, &s, sizeof s - 1), kInvalidArgument);
+    s.image = 0x7ffe;
+    BAD_INPUT(sys::do_io(t, Op::kCreate, &s, sizeof s), kBadHandle);
+    s.image = testlib::self();
+    s.args.args = kKernel;
+    BAD_INPUT(sys::do_io(t, Op::kCreate, &s, sizeof s), kBadAddress);
+    // A read-only share lists but cannot spawn.
+    const int64_t read_only = share(t, 0, abi::kRightRead);
+    CHECK(read_only > 0);
+    s.args.args = addr(args);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(read_only), Op::kCreate, &s, sizeof s), kNoRights);
+    CHECK(sys::do_io(static_cast<uint64_t>(read_only), Op::kRead, entries, sizeof entries) > 0);
+    CHECK_EQ(close(static_cast<uint64_t>(read_only)), 0);
+    print("usertest: process table: %lu processes listed, a child spawned through it\n", count);
+}
+
+}  // namespace
+}  // namespace keel::usertest
