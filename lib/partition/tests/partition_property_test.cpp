@@ -149,8 +149,6 @@ RC_GTEST_PROP(PartitionModel, MbrParsesBackToTheModel, ()) {
     const uint64_t top = std::min<uint64_t>(sectors - 1, 0xFFFFFFFFu);
     const size_t n = *rc::gen::inRange<size_t>(0, 5);
     const auto ext = extents(n, 1, top);
-    std::vector<uint32_t> slots = {0, 1, 2, 3};
-    slots = *rc::gen::just(slots);
     std::vector<MbrPart> parts;
     std::set<uint32_t> used;
     for (const auto& [first, last] : ext) {

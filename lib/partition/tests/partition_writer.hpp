@@ -1,6 +1,6 @@
 // A test-only writer of MBR and GPT partition tables (the first sectors of a disk), with
 // correct CRCs, for the property tests and the hand-corrupted cases. Independent of the
-// library except for nothing: it computes CRC32 with its own bitwise loop.
+// library: it computes CRC32 with its own bitwise loop, not the library's table.
 #pragma once
 
 #include <cstdint>
