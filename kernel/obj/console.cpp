@@ -59,15 +59,15 @@ Result<uint64_t> Console::read(Request& req) {
     (void)take_input();
     if (g_count == 0)
         return would_block(req, g_readers);
-    uint64_t n = req.buffer.length() < g_count ? req.buffer.length() : g_count;
-    for (uint64_t done = 0; done < n;) {
-        // Up to the ring's end, then from its start.
-        const uint64_t chunk = n - done < kInputSize - g_head ? n - done : kInputSize - g_head;
-        KEEL_TRY(req.buffer.copy_into(done, g_input + g_head, chunk));
-        g_head = static_cast<uint32_t>((g_head + chunk) % kInputSize);
-        g_count -= static_cast<uint32_t>(chunk);
-        done += chunk;
-    }
+    const uint64_t n = req.buffer.length() < g_count ? req.buffer.length() : g_count;
+    // Up to the ring's end, then from its start; consumed only once all of it was copied (a bad
+    // buffer takes nothing).
+    const uint64_t first = n < kInputSize - g_head ? n : kInputSize - g_head;
+    KEEL_TRY(req.buffer.copy_into(0, g_input + g_head, first));
+    if (n > first)
+        KEEL_TRY(req.buffer.copy_into(first, g_input, n - first));
+    g_head = static_cast<uint32_t>((g_head + n) % kInputSize);
+    g_count -= static_cast<uint32_t>(n);
     (void)take_input();  // what waited in the UART while the ring was full
     return n;
 }

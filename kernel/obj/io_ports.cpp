@@ -23,6 +23,8 @@ Result<uint16_t> IoPorts::port(const Request& req) const {
 Result<uint64_t> IoPorts::read(Request& req) {
     const uint16_t at = KEEL_TRY(port(req));
     uint32_t value = 0;
+    // The buffer is proved writable before the `in`: reading a device's data port consumes.
+    KEEL_TRY(req.buffer.copy_into(0, &value, req.buffer.length()));
     switch (req.buffer.length()) {
         case 1:
             value = cpu::inb(at);

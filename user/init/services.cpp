@@ -59,9 +59,12 @@ int load_config(const System& s) {
         return 0;
     }
     initconf::Parser parser(reinterpret_cast<const char*>(at), size);
+    // Parsed into a scratch entry, kept only while the table has room: the parser writes its
+    // output before it knows whether the line is good.
+    static initconf::Entry entry;
     for (;;) {
         initconf::Error error{};
-        const initconf::Outcome o = parser.next(&g_entries[g_count], &error);
+        const initconf::Outcome o = parser.next(&entry, &error);
         if (o == initconf::Outcome::kEnd)
             break;
         if (o == initconf::Outcome::kError) {
@@ -69,10 +72,9 @@ int load_config(const System& s) {
                   error.reason);
             continue;
         }
-        if (o != initconf::Outcome::kEntry)
+        if (o != initconf::Outcome::kEntry || g_count == kMaxServices)
             continue;
-        if (g_count == kMaxServices)
-            break;
+        g_entries[g_count] = entry;
         g_services[g_count] = service_of(g_entries[g_count]);
         ++g_count;
     }

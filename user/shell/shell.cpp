@@ -189,8 +189,8 @@ int64_t write_file(const char* path, const char* bytes, uint64_t n) {
     if (dir < 0)
         return dir;
     Handle file = 0;
-    // Memory objects have at least one byte; an empty file is one byte shorter than nothing,
-    // so it is made as a zero-filled byte... no: refuse rather than store a wrong length.
+    // A memory object has at least one byte: an empty file is refused rather than stored with
+    // a wrong length.
     int64_t r = n == 0 ? -static_cast<int64_t>(abi::Error::kInvalidArgument)
                        : sys::object_new(abi::Kind::kMemory, n, &file);
     if (r >= 0)
@@ -251,9 +251,12 @@ int64_t exit_shell(const Stage& s, Sink&) {
     return g_exit_status;
 }
 
-int64_t mkdir(const Stage& s, Sink&) {
+// Runs act(directory, name) for each path argument (its parent opened); says each failure as
+// "what: path: why". 1 when any failed (or none was given), else 0.
+template <class Act>
+int64_t each_path(const Stage& s, const char* what, const char* missing, Act act) {
     if (s.count < 2) {
-        error("mkdir: which directory?");
+        error("%s: %s", what, missing);
         return 1;
     }
     int64_t status = 0;
@@ -261,40 +264,31 @@ int64_t mkdir(const Stage& s, Sink&) {
         char full[kMaxPath];
         const char* name = nullptr;
         const int64_t dir = open_parent(s.words[i], full, &name);
-        Handle made = 0;
-        int64_t r = dir < 0 ? dir : sys::object_new(abi::Kind::kRoot, 0, &made);
-        if (r >= 0)
-            r = sys::do_io(static_cast<uint64_t>(dir), Op::kCreate, name, c::length(name), made);
-        close(made);
+        const int64_t r = dir < 0 ? dir : act(static_cast<Handle>(dir), name);
         close(dir);
         if (r < 0) {
-            error("mkdir: %s: %s", s.words[i], error_text(r));
+            error("%s: %s: %s", what, s.words[i], error_text(r));
             status = 1;
         }
     }
     return status;
 }
 
+int64_t mkdir(const Stage& s, Sink&) {
+    return each_path(s, "mkdir", "which directory?", [](Handle dir, const char* name) {
+        Handle made = 0;
+        int64_t r = sys::object_new(abi::Kind::kRoot, 0, &made);
+        if (r >= 0)
+            r = sys::do_io(dir, Op::kCreate, name, c::length(name), made);
+        close(made);
+        return r;
+    });
+}
+
 int64_t rm(const Stage& s, Sink&) {
-    if (s.count < 2) {
-        error("rm: which file?");
-        return 1;
-    }
-    int64_t status = 0;
-    for (int i = 1; i < s.count; ++i) {
-        char full[kMaxPath];
-        const char* name = nullptr;
-        const int64_t dir = open_parent(s.words[i], full, &name);
-        const int64_t r =
-            dir < 0 ? dir
-                    : sys::do_io(static_cast<uint64_t>(dir), Op::kDestroy, name, c::length(name));
-        close(dir);
-        if (r < 0) {
-            error("rm: %s: %s", s.words[i], error_text(r));
-            status = 1;
-        }
-    }
-    return status;
+    return each_path(s, "rm", "which file?", [](Handle dir, const char* name) {
+        return sys::do_io(dir, Op::kDestroy, name, c::length(name));
+    });
 }
 
 int64_t cp(const Stage& s, Sink&) {
@@ -415,7 +409,7 @@ struct Started {
 Started start(const Stage& s, Handle in, Handle out) {
     const char* name = s.words[0];
     int64_t image;
-    if (c::length(name) > 0 && name[0] != '/' && !has_char(name, '/')) {
+    if (!has_char(name, '/')) {  // a bare name is a program of /bin
         char path[kMaxPath];
         snformat(path, sizeof path, "/bin/%s", name);
         image = open_at(path);
