@@ -72,6 +72,7 @@ class Object {
     virtual Result<uint64_t> destroy(Request&) { return fail(Error::kNotSupported); }
     virtual Result<uint64_t> seek(Request&) { return fail(Error::kNotSupported); }
     virtual Result<uint64_t> map(Request&) { return fail(Error::kNotSupported); }
+    virtual Result<uint64_t> sync(Request&) { return fail(Error::kNotSupported); }
 
     // Reference counting: handles, mappings and the kernel's own pointers each hold one, as a
     // RefPtr (obj/ref_ptr.hpp), the only code that counts. The last release destroys the

@@ -14,6 +14,7 @@ uint32_t rights_needed(abi::Op op) {
             return abi::kRightRead;
         case Op::kWrite:
         case Op::kSetMeta:
+        case Op::kSync:
             return abi::kRightWrite;
         case Op::kCreate:
             return abi::kRightCreate;
@@ -101,6 +102,8 @@ Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, Request& req
             return Result<uint64_t>(0);
         case Op::kMap:
             return o.map(req);
+        case Op::kSync:
+            return o.sync(req);
         case Op::kCount:
             break;
     }

@@ -60,6 +60,7 @@ class Served final : public Object {
     Result<uint64_t> seek(Request& req) override { return forward(req); }
     Result<uint64_t> get_meta(Request& req) override { return forward(req); }
     Result<uint64_t> set_meta(Request& req) override { return forward(req); }
+    Result<uint64_t> sync(Request& req) override { return forward(req); }
 
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
     static void abandon(Forward& f) {

@@ -52,7 +52,8 @@ enum class Op : uint32_t {
     kShare = 9,    // arg = rights << 32 | target process handle (0: caller); value = handle
     kClose = 10,   // releases the handle
     kMap = 11,     // memory only: arg = 1 for a writable mapping; value = address
-    kCount = 12,
+    kSync = 12,    // make what was written durable (a file, a block device); value 0
+    kCount = 13,
 };
 
 // Errors, returned as -value.
@@ -74,6 +75,11 @@ enum class Error : int64_t {
     kBufferTooSmall = 15,  // message pipe: the next message is longer than the buffer
     kFull = 16,            // a table (handles, names, messages) has no room
     kProtocol = 17,        // a queue's shared region holds an impossible index or header
+    kIo = 18,              // the device or medium reported an error for this operation
+    kOutOfRange = 19,      // an offset or length past the end of a device
+    kNotEmpty = 20,        // a directory that still holds entries cannot be removed
+    kNoSpace = 21,         // the volume or device has no free space left
+    kLastError = kNoSpace,
 };
 
 // Rights carried by each handle; an operation needs all the rights its row in
@@ -117,7 +123,42 @@ enum class Meta : uint64_t {
     kDevice = 7,  // DeviceInfo of a device object
     kDeviceAddress = 8,  // u64: the address a device uses for a DMA memory object
     kInterruptInfo = 9,  // InterruptInfo of an interrupt object
+    kBlockInfo = 10,     // BlockInfo of a block device object
+    kTimes = 11,         // FileTimes of a file or directory (set_meta: the modification time)
+    kRename = 12,        // set_meta on a directory: "old\0new", new a path in the same volume
 };
+
+// Open's arg on a served directory (a root ignores it): what to do when the name is absent or
+// present. kOpenDirectory with kOpenCreate makes a directory; alone it requires one.
+enum OpenFlags : uint64_t {
+    kOpenCreate = 1u << 0,     // create the name when absent
+    kOpenExclusive = 1u << 1,  // with kOpenCreate: kExists when present
+    kOpenTruncate = 1u << 2,   // a file opened for writing starts empty
+    kOpenDirectory = 1u << 3,  // the name is (or is made) a directory
+    kOpenFlagsAll = (1u << 4) - 1,
+};
+
+// get_meta kBlockInfo: the geometry of a block device object. Reads and writes take `arg` as
+// the byte offset; offset and length must be multiples of block_size (kInvalidArgument),
+// inside the device (kOutOfRange); a device error fails the operation with kIo.
+struct BlockInfo {
+    uint64_t block_count;   // blocks on the device
+    uint32_t block_size;    // bytes per block (512 or 4096)
+    uint32_t max_transfer;  // bytes one read or write may carry at most
+    uint32_t flags;         // kBlockReadOnly
+    uint32_t reserved;      // zero
+};
+static_assert(sizeof(BlockInfo) == 24);
+inline constexpr uint32_t kBlockReadOnly = 1u << 0;
+
+// get_meta kTimes: nanoseconds since 1970-01-01 UTC (0: unknown). FAT keeps 2-second
+// modification times, a creation time to 10 ms and an access date.
+struct FileTimes {
+    int64_t created;
+    int64_t modified;
+    int64_t accessed;
+};
+static_assert(sizeof(FileTimes) == 24);
 
 // Handle encoding: slot index in the low 16 bits, generation in the next 15. 0 is never a
 // handle. Both parts are checked; a closed-and-reused slot yields kStaleHandle.
@@ -208,10 +249,10 @@ inline constexpr bool decode_queue_opcode(uint16_t opcode, Op* out) {
 inline constexpr uint16_t queue_error_status(Error e) {
     return static_cast<uint16_t>(kQueueErrorBase + static_cast<uint16_t>(e));
 }
-// A status in kQueueErrorBase + [1, kProtocol]; kWouldBlock is internal to the kernel and never
+// A status in kQueueErrorBase + [1, kLastError]; kWouldBlock is internal to the kernel and never
 // a valid completion, so it decodes as false too.
 inline constexpr bool decode_queue_error(uint16_t status, Error* out) {
-    if (status <= kQueueErrorBase || status > queue_error_status(Error::kProtocol) ||
+    if (status <= kQueueErrorBase || status > queue_error_status(Error::kLastError) ||
         status == queue_error_status(Error::kWouldBlock)) {
         return false;
     }
