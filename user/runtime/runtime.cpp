@@ -158,11 +158,11 @@ int64_t spawn_with(Handle table, Handle image, const abi::SpawnArgs& args) {
 
 const char* error_text(int64_t result) {
     static const char* const kText[] = {
-        "error",       "bad handle",    "stale handle",     "no rights",
-        "bad address", "too large",     "invalid argument", "not supported",
-        "would block", "peer gone",     "out of memory",    "not found",
-        "exists",      "not a program", "timed out",        "buffer too small",
-        "full",        "protocol error", "I/O error",      "out of range",
+        "error",       "bad handle",     "stale handle",     "no rights",
+        "bad address", "too large",      "invalid argument", "not supported",
+        "would block", "peer gone",      "out of memory",    "not found",
+        "exists",      "not a program",  "timed out",        "buffer too small",
+        "full",        "protocol error", "I/O error",        "out of range",
         "not empty",   "no space"};
     const int64_t e = -result;
     return e > 0 && e < static_cast<int64_t>(sizeof kText / sizeof kText[0]) ? kText[e] : kText[0];
