@@ -60,7 +60,13 @@ Result<Served::Created> Served::create(proc::Process& server, const abi::QueueGe
 }
 
 Served::~Served() {
-    // Every slot is free here: a caller in flight holds a reference.
+    // Every slot is free here: a caller in flight holds a reference, and so does every child
+    // (whose notices were sent or dropped when the server went).
+    while (closes_ != nullptr) {
+        CloseNotice* n = closes_;
+        closes_ = n->next;
+        delete n;
+    }
     delete[] slots_;
     if (created_)
         client_.close();
@@ -90,7 +96,22 @@ bool Served::collect() {
         if (s.tag != r->tag || s.state == kFree || s.state == kDone)
             continue;  // cannot happen: ipc/ validated the tag against its own pending slots
         if (s.state == kOrphan) {
-            s.state = kFree;  // the caller left: the buffer goes back to the pool
+            // The caller left (or this was a close notice): the buffer goes back to the pool.
+            // An open the server granted meanwhile is closed again at once.
+            if (s.notice != nullptr) {
+                const bool granted = s.op == abi::Op::kOpen &&
+                                     r->status == static_cast<uint16_t>(ipc::abi::Status::Ok) &&
+                                     static_cast<uint32_t>(r->value) != 0;
+                if (granted) {
+                    s.notice->object = static_cast<uint32_t>(r->value);
+                    s.notice->next = closes_;
+                    closes_ = s.notice;
+                } else {
+                    delete s.notice;
+                }
+                s.notice = nullptr;
+            }
+            s.state = kFree;
             --in_flight_;
             continue;
         }
@@ -99,9 +120,50 @@ bool Served::collect() {
         s.value = r->value;
         s.buffer = std::move(r->buffer);
     }
-    if (any)
+    if (any) {
+        send_closes();
         done_.wake_all();
+    }
     return any;
+}
+
+void Served::child_closed(CloseNotice* notice) {
+    if (gone_) {  // nobody to tell
+        delete notice;
+        return;
+    }
+    notice->next = closes_;
+    closes_ = notice;
+    send_closes();
+}
+
+// A close notice is an operation nobody waits for (an orphan from the start): its
+// completion only frees the slot. It takes the same room as any operation, so a caller's
+// Cancel always finds its reserved credit.
+void Served::send_closes() {
+    bool sent = false;
+    while (closes_ != nullptr && !gone_ && has_room()) {
+        ipc::Request r;
+        r.opcode = abi::queue_opcode(abi::Op::kClose);
+        r.object = closes_->object;
+        auto t = client_.submit(r);
+        if (!t)
+            break;
+        CloseNotice* n = closes_;
+        closes_ = n->next;
+        delete n;
+        Slot& slot = slots_[ipc::rules::tag_slot_index(*t)];
+        slot.state = kOrphan;
+        slot.op = abi::Op::kClose;
+        slot.tag = *t;
+        ++in_flight_;
+        ++submitted_;
+        sent = true;
+    }
+    if (sent) {
+        client_.publish();
+        work_.wake_all();
+    }
 }
 
 void Served::server_gone() {
@@ -113,53 +175,84 @@ void Served::server_gone() {
     server_ = nullptr;
     client_.peer_gone();
     collect();  // PeerGone for each operation in flight, each with its buffer
+    while (closes_ != nullptr) {
+        CloseNotice* n = closes_;
+        closes_ = n->next;
+        delete n;
+    }
     work_.wake_all();
 }
 
-Result<uint64_t> Served::forward(Request& req) {
+Result<uint64_t> Served::forward(Request& req, uint32_t object) {
     if (req.forward == nullptr)
         return fail(Error::kNotSupported);
     Forward& f = *req.forward;
     // The caller's handle now names another served object (closed and reused between
     // retries): the old operation is abandoned, this one starts afresh.
-    if (f.started() && f.served.get() != this)
+    if (f.started() && (f.served.get() != this || f.object != object))
         abandon(f);
-    return f.started() ? finish(req, f) : begin(req, f);
+    if (f.started())
+        return finish(req, f);
+    if (req.op == abi::Op::kOpen) {
+        // Creating or emptying a name changes the directory: that takes Write.
+        if ((req.arg & ~static_cast<uint64_t>(abi::kOpenFlagsAll)) != 0)
+            return fail(Error::kInvalidArgument);
+        if ((req.arg & (abi::kOpenCreate | abi::kOpenTruncate)) != 0 &&
+            (req.rights & abi::kRightWrite) == 0)
+            return fail(Error::kNoRights);
+    }
+    return begin(req, f, object);
 }
 
 // The server's completions are collected by its ServeSync; begin() and finish() collect only
 // when that could change the answer (no room for a new operation, or ours still pending), so
 // the common path never reads an empty completion ring.
-Result<uint64_t> Served::begin(Request& req, Forward& f) {
+Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     if (gone_)
         return fail(Error::kPeerGone);
     if (req.buffer.length() > 0 &&
         (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
         return fail(Error::kTooLarge);
-    // One credit stays in reserve per operation in flight, for its Cancel.
-    if (2 * (in_flight_ + 1) > client_.capacity()) {
-        if (!collect() || 2 * (in_flight_ + 1) > client_.capacity())
+    // One credit stays in reserve per operation in flight, for its Cancel; close notices
+    // waiting for room go first.
+    if (!has_room() || closes_ != nullptr) {
+        if (!collect() || !has_room() || closes_ != nullptr)
             return obj::would_block(req, done_);
         if (gone_)
             return fail(Error::kPeerGone);
     }
-    const uint32_t tag = KEEL_TRY(submit(req));
+    // An open's close notice is made now, so the child it may make can always be closed.
+    CloseNotice* notice = nullptr;
+    if (req.op == abi::Op::kOpen) {
+        notice = new (std::nothrow) CloseNotice;
+        if (notice == nullptr)
+            return fail(Error::kNoMemory);
+    }
+    const Result<uint32_t> submitted = submit(req, object);
+    if (!submitted) {
+        delete notice;
+        return fail(submitted.error());
+    }
+    const uint32_t tag = *submitted;
     client_.publish();
     Slot& s = slots_[ipc::rules::tag_slot_index(tag)];
     s.state = kPending;
+    s.op = req.op;
     s.tag = tag;
+    s.notice = notice;
     ++in_flight_;
     ++submitted_;
-    f = {retain_ref(this), tag};
+    f = {retain_ref(this), tag, object};
     work_.wake_all();
     return obj::would_block(req, done_);
 }
 
 // Submits req to the server (a write's bytes copied into an owned buffer): the tag, or why not
 // (kWouldBlock when no buffer is free yet).
-Result<uint32_t> Served::submit(Request& req) {
+Result<uint32_t> Served::submit(Request& req, uint32_t object) {
     ipc::Request r;
     r.opcode = abi::queue_opcode(req.op);
+    r.object = object;
     r.length = static_cast<uint32_t>(req.buffer.length());
     r.args[0] = req.arg;
     if (req.buffer.length() == 0) {
@@ -173,7 +266,9 @@ Result<uint32_t> Served::submit(Request& req) {
     auto got = client_.acquire();
     if (!got)
         return obj::would_block(req, done_);
-    if (req.op == abi::Op::kWrite || req.op == abi::Op::kSetMeta) {
+    const abi::Op op = req.op;
+    if (op == abi::Op::kWrite || op == abi::Op::kSetMeta || op == abi::Op::kOpen ||
+        op == abi::Op::kDestroy) {
         // On failure the buffer returns to the pool with *got.
         KEEL_TRY(req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()));
     }
@@ -189,6 +284,8 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
     if (s.state == kPending && (!collect() || s.state == kPending))
         return obj::would_block(req, done_);
     const Result<uint64_t> result = answer(s, req);
+    delete s.notice;  // an open's that made no child
+    s.notice = nullptr;
     s.buffer.reset();
     s.state = kFree;
     --in_flight_;
@@ -201,8 +298,10 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
 
 // The server's answer to a finished operation: its status as the caller's result, a read's
 // bytes copied back through the caller's buffer.
-Result<uint64_t> Served::answer(const Slot& s, Request& req) {
+Result<uint64_t> Served::answer(Slot& s, Request& req) {
     const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
+    if (s.status == ok && req.op == abi::Op::kOpen)
+        return opened(s, req);
     if (s.status == ok) {
         const bool reads =
             req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
@@ -222,10 +321,53 @@ Result<uint64_t> Served::answer(const Slot& s, Request& req) {
     return fail(e);
 }
 
+// An open the server granted: value = served_open_value(object, rights). The child object
+// takes the slot's close notice; the caller's handle gets the rights both the server and the
+// directory's handle allow. If the handle cannot be made, the child goes at once and the
+// server gets its close notice.
+Result<uint64_t> Served::opened(Slot& s, Request& req) {
+    const auto object = static_cast<uint32_t>(s.value);
+    const auto granted = static_cast<uint32_t>(s.value >> 32);
+    if (object == 0 || (granted & ~abi::kRightsServed) != 0) {
+        // A lie: no child. A non-zero object is closed again so the server's count stays true.
+        if (object != 0) {
+            s.notice->object = object;
+            child_closed(s.notice);
+            s.notice = nullptr;
+        }
+        return fail(Error::kProtocol);
+    }
+    s.notice->object = object;
+    RefPtr<Object> child =
+        adopt_ref<Object>(new (std::nothrow) ServedChild(retain_ref(this), s.notice));
+    if (!child) {
+        child_closed(s.notice);
+        s.notice = nullptr;
+        return fail(Error::kNoMemory);
+    }
+    s.notice = nullptr;  // the child's now
+    if (req.caller == nullptr)
+        return fail(Error::kInvalidArgument);
+    return KEEL_TRY(req.caller->handles().insert(*child, granted & req.rights));
+}
+
 void Served::abandon_slow(Forward& f) {
     const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
     Slot& slot = s->slots_[ipc::rules::tag_slot_index(f.tag)];
     if (slot.state == kDone) {
+        // A granted open nobody takes: its object is closed again at once.
+        if (slot.notice != nullptr) {
+            const bool granted = slot.op == abi::Op::kOpen &&
+                                 slot.status == static_cast<uint16_t>(ipc::abi::Status::Ok) &&
+                                 static_cast<uint32_t>(slot.value) != 0;
+            if (granted) {
+                slot.notice->object = static_cast<uint32_t>(slot.value);
+                s->child_closed(slot.notice);
+            } else {
+                delete slot.notice;
+            }
+            slot.notice = nullptr;
+        }
         slot.buffer.reset();
         slot.state = kFree;
         --s->in_flight_;

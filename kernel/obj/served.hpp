@@ -37,9 +37,17 @@ class Served;
 
 // One caller's forwarded operation, kept by the caller between retries. Plain data.
 struct Forward {
-    RefPtr<Served> served;  // while an operation is in flight
+    RefPtr<Served> served;  // while an operation is in flight: the port's channel
     uint32_t tag = 0;
+    uint32_t object = 0;  // which of the port's objects it was made on
     bool started() const { return served != nullptr; }
+};
+
+// What a child object gives back to its port when its last reference goes: the server's
+// close notice. Allocated with the open that made the child, so sending it never fails.
+struct CloseNotice {
+    CloseNotice* next = nullptr;
+    uint32_t object = 0;
 };
 
 class Served final : public Object {
@@ -54,13 +62,23 @@ class Served final : public Object {
     const QueueRegion& region() const { return region_; }
 
     abi::Kind kind() const override { return abi::Kind::kServed; }
-    Result<uint64_t> read(Request& req) override { return forward(req); }
-    Result<uint64_t> peek(Request& req) override { return forward(req); }
-    Result<uint64_t> write(Request& req) override { return forward(req); }
-    Result<uint64_t> seek(Request& req) override { return forward(req); }
-    Result<uint64_t> get_meta(Request& req) override { return forward(req); }
-    Result<uint64_t> set_meta(Request& req) override { return forward(req); }
-    Result<uint64_t> sync(Request& req) override { return forward(req); }
+    Result<uint64_t> read(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> peek(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> write(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> seek(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> get_meta(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> set_meta(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> sync(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> open(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> destroy(Request& req) override { return forward(req, 0); }
+
+    // Every operation on the port's object `object` (0: this one; else a child an open made):
+    // begin() on a fresh Forward record (submits, answers kWouldBlock), finish() on one in
+    // flight (kWouldBlock until the server completed it, then its answer).
+    Result<uint64_t> forward(Request& req, uint32_t object);
+    // A child's last reference went: its close notice goes to the server (now, or as soon as
+    // there is room in the queue). Takes the notice.
+    void child_closed(CloseNotice* notice);
 
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
     static void abandon(Forward& f) {
@@ -81,14 +99,15 @@ class Served final : public Object {
     explicit Served(QueueRegion region) : region_(std::move(region)) {}
     ~Served() override;
     static void abandon_slow(Forward& f);
-    // Every operation: begin() on a fresh Forward record (submits, answers kWouldBlock), finish()
-    // on one in flight (kWouldBlock until the server completed it, then its answer).
-    Result<uint64_t> forward(Request& req);
-    Result<uint64_t> begin(Request& req, Forward& f);
-    Result<uint32_t> submit(Request& req);
+    Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
+    Result<uint32_t> submit(Request& req, uint32_t object);
     Result<uint64_t> finish(Request& req, Forward& f);
     struct Slot;
-    Result<uint64_t> answer(const Slot& s, Request& req);
+    Result<uint64_t> answer(Slot& s, Request& req);
+    Result<uint64_t> opened(Slot& s, Request& req);
+    // Submits the waiting close notices while the queue has room.
+    void send_closes();
+    bool has_room() const { return 2 * (in_flight_ + 1) <= client_.capacity(); }
     // Reaps the server's completions into the slots; true when it reaped any (then the
     // callers waiting on done_ were woken).
     bool collect();
@@ -96,10 +115,12 @@ class Served final : public Object {
     enum : uint8_t { kFree, kPending, kDone, kOrphan };
     struct Slot {
         uint8_t state = kFree;
+        abi::Op op = abi::Op::kRead;
         uint16_t status = 0;
         uint32_t tag = 0;
         uint64_t value = 0;
         ipc::Buffer buffer;
+        CloseNotice* notice = nullptr;  // an open's: for the child it makes, or sent at once
     };
 
     proc::Process* server_ = nullptr;  // not counted: cleared by server_gone()
@@ -111,8 +132,33 @@ class Served final : public Object {
     uint32_t in_flight_ = 0;
     uint64_t submitted_ = 0;
     uint64_t synced_ = 0;
-    sched::WaitQueue done_;  // callers waiting for a completion or for room
-    sched::WaitQueue work_;  // the server waiting for work
+    sched::WaitQueue done_;          // callers waiting for a completion or for room
+    sched::WaitQueue work_;          // the server waiting for work
+    CloseNotice* closes_ = nullptr;  // waiting for room in the queue
+};
+
+// A further object of the same port, made by an open the server answered: its operations go
+// to the port's queue with `object` set, and its end is the server's close notice.
+class ServedChild final : public Object {
+  public:
+    ServedChild(RefPtr<Served> port, CloseNotice* notice)
+        : port_(std::move(port)), notice_(notice) {}
+    abi::Kind kind() const override { return abi::Kind::kServed; }
+    Result<uint64_t> read(Request& req) override { return fwd(req); }
+    Result<uint64_t> peek(Request& req) override { return fwd(req); }
+    Result<uint64_t> write(Request& req) override { return fwd(req); }
+    Result<uint64_t> seek(Request& req) override { return fwd(req); }
+    Result<uint64_t> get_meta(Request& req) override { return fwd(req); }
+    Result<uint64_t> set_meta(Request& req) override { return fwd(req); }
+    Result<uint64_t> sync(Request& req) override { return fwd(req); }
+    Result<uint64_t> open(Request& req) override { return fwd(req); }
+    Result<uint64_t> destroy(Request& req) override { return fwd(req); }
+
+  private:
+    ~ServedChild() override { port_->child_closed(notice_); }
+    Result<uint64_t> fwd(Request& req) { return port_->forward(req, notice_->object); }
+    RefPtr<Served> port_;
+    CloseNotice* notice_;
 };
 
 // The served object behind a Port, or nullptr when o is not a Port.

@@ -308,8 +308,7 @@ SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
     info.address = region.user_address();
     info.size = region.size();
     // The port is its creator's alone; the served object is made to be shared.
-    const uint32_t rights[2] = {abi::kRightRead | abi::kRightWrite,
-                                abi::kRightRead | abi::kRightWrite | abi::kRightShare};
+    const uint32_t rights[2] = {abi::kRightRead | abi::kRightWrite, abi::kRightsServed};
     abi::Handle handles[2] = {0, 0};
     const Result<void> inserted = insert_handles(p, objects, rights, 2, handles);
     info.port = handles[0];

@@ -25,6 +25,14 @@ inline constexpr uint16_t kInProgress = static_cast<uint16_t>(Status::InProgress
 inline constexpr uint16_t kNotFound = static_cast<uint16_t>(Status::NotFound);
 inline constexpr uint16_t kBadRequest = static_cast<uint16_t>(Status::BadRequest);
 
+// Whether the child process `c` has not ended yet.
+inline bool child_running(int64_t c) {
+    abi::ExitInfo info{};
+    return sys::do_io(static_cast<uint64_t>(c), Op::kGetMeta, &info, sizeof info,
+                      static_cast<uint64_t>(Meta::kExit)) == static_cast<int64_t>(sizeof info) &&
+           info.reason == static_cast<uint32_t>(abi::ExitReason::kRunning);
+}
+
 // Reaps every completion available into `out` (at most max); returns how many.
 inline uint32_t reap_all(Queue& q, ipc::Reaped* out, uint32_t max) {
     uint32_t n = 0;

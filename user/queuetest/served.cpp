@@ -38,13 +38,6 @@ uint32_t serve_round(ServePort& sp, TestStore& store) {
     return n;
 }
 
-bool child_running(int64_t c) {
-    abi::ExitInfo info{};
-    return sys::do_io(static_cast<uint64_t>(c), Op::kGetMeta, &info, sizeof info,
-                      static_cast<uint64_t>(Meta::kExit)) == static_cast<int64_t>(sizeof info) &&
-           info.reason == static_cast<uint32_t>(abi::ExitReason::kRunning);
-}
-
 // This process serves a test object; a client child uses it through do_io and its queue.
 TEST(serve_object) {
     ServePort sp;

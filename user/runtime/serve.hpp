@@ -2,7 +2,9 @@
 // client is the kernel, and this class attaches ipc::Server to it, the same library the
 // kernel runs for QueueCreate. The kernel forwards every operation other processes make on
 // the served object (do_io or their queues) as a submission: opcode kQueueOpBase + Op,
-// args[0] = the operation's arg, the caller's bytes in the lent buffer.
+// args[0] = the operation's arg, the caller's bytes in the lent buffer, `object` which of the
+// port's objects (0: served(); others are made by answering an open with
+// abi::served_open_value, and end with a kClose notice: docs/syscalls.md).
 //
 // Use: create(); loop { sync(true) to wait for work; server().poll(); take() each operation,
 // read or fill server().bytes(op), complete() it; sync(false) to hand the completions back }.

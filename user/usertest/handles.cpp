@@ -8,7 +8,9 @@ namespace {
 TEST(syscall_numbers_and_ops) {
     BAD_INPUT(syscall(static_cast<abi::Syscall>(99)), kInvalidArgument);
     BAD_INPUT(syscall(static_cast<abi::Syscall>(~0ull)), kInvalidArgument);
-    BAD_INPUT(sys::do_io_raw(console(), 12, 0, 0, 0), kInvalidArgument);
+    BAD_INPUT(sys::do_io_raw(console(), static_cast<uint64_t>(Op::kCount), 0, 0, 0),
+              kInvalidArgument);
+    BAD_INPUT(sys::do_io(console(), Op::kSync), kNotSupported);  // nothing a kernel object keeps
     BAD_INPUT(sys::do_io_raw(console(), ~0ull, 0, 0, 0), kInvalidArgument);
     CHECK_EQ(sys::yield(), 0);
 }

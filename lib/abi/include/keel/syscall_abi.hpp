@@ -93,6 +93,9 @@ enum Rights : uint32_t {
     kRightDestroy = 1u << 5,  // destroy (root: unbind a name)
     kRightSpawn = 1u << 6,    // use a memory object as a program image
     kRightsAll = (1u << 7) - 1,
+    // What a served object's handles can carry: ServeCreate's handle has all of them, and a
+    // server grants a subset to each object an open makes (served_open_value).
+    kRightsServed = kRightRead | kRightWrite | kRightShare | kRightDestroy,
 };
 
 enum class Kind : uint64_t {
@@ -233,6 +236,16 @@ struct ServeInfo {
     uint32_t served;  // kServed handle: all of read, write, share
 };
 static_assert(sizeof(ServeInfo) == 24);
+
+// A server answers a forwarded open with Ok and this value: `object` (not 0) is how its later
+// submissions name the new object (Submission::object; 0 is the object ServeCreate made), and
+// `rights` (within kRightsServed) what the opener's handle may carry at most: it gets these
+// and the rights of the handle it opened from. When the last reference to such an object goes,
+// the kernel submits kQueueOpBase + Op::kClose with that object and no buffer: the server
+// forgets it and completes the notice.
+inline constexpr uint64_t served_open_value(uint32_t object, uint32_t rights) {
+    return static_cast<uint64_t>(rights) << 32 | object;
+}
 
 // The queue codec: one place that turns an Op into a submission's opcode and an Error into a
 // completion's status, and back. Decoding is total: anything that is not a valid code gives
