@@ -159,6 +159,8 @@ Result<uint64_t> MemoryObject::write(Request& req) {
 Result<uint64_t> MemoryObject::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return answer_u64(req, size());
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kStat)
+        return answer_stat(req, abi::NodeType::kFile, size());
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kDeviceAddress && root().is_dma()) {
         const uint64_t offset = (frames_[0].value - root().frames_[0].value);
         return answer_u64(req, root().device_address_ + offset);

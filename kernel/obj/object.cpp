@@ -45,4 +45,9 @@ Result<uint64_t> answer_u64(Request& req, uint64_t value) {
     return answer_bytes(req, &value, sizeof value);
 }
 
+Result<uint64_t> answer_stat(Request& req, abi::NodeType type, uint64_t size) {
+    const abi::Stat st{static_cast<uint32_t>(type), 0, size};
+    return answer_bytes(req, &st, sizeof st);
+}
+
 }  // namespace keel::obj

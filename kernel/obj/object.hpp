@@ -106,5 +106,7 @@ struct ObjectPair {
 // Puts a u64 answer into the request's buffer (get_meta helpers).
 Result<uint64_t> answer_u64(Request& req, uint64_t value);
 Result<uint64_t> answer_bytes(Request& req, const void* data, uint64_t size);
+// Answers get_meta kStat.
+Result<uint64_t> answer_stat(Request& req, abi::NodeType type, uint64_t size);
 
 }  // namespace keel::obj

@@ -55,13 +55,23 @@ Result<void> Root::bind(const char* name, uint64_t length, Object& object, uint3
     return fail(Error::kFull);
 }
 
+// Names from the arg-th on (a cursor: the caller continues at arg + the names it got), as
+// many whole ones as fit; kBufferTooSmall only when not even the first does.
 Result<uint64_t> Root::read(Request& req) {
     uint64_t at = 0;
+    uint64_t skip = req.arg;
     for (const Entry& e : entries()) {
         if (e.object == nullptr)
             continue;
-        if (at + e.length + 1 > req.buffer.length())
-            return fail(Error::kBufferTooSmall);
+        if (skip > 0) {
+            --skip;
+            continue;
+        }
+        if (at + e.length + 1 > req.buffer.length()) {
+            if (at == 0)
+                return fail(Error::kBufferTooSmall);
+            break;
+        }
         const char newline = '\n';
         if (!req.buffer.copy_into(at, e.name, e.length) ||
             !req.buffer.copy_into(at + e.length, &newline, 1)) {
@@ -73,11 +83,14 @@ Result<uint64_t> Root::read(Request& req) {
 }
 
 Result<uint64_t> Root::get_meta(Request& req) {
-    if (static_cast<abi::Meta>(req.arg) != abi::Meta::kSize)
+    const auto key = static_cast<abi::Meta>(req.arg);
+    if (key != abi::Meta::kSize && key != abi::Meta::kStat)
         return fail(Error::kInvalidArgument);
     uint64_t n = 0;
     for (const Entry& e : entries())
         n += e.object != nullptr ? 1 : 0;
+    if (key == abi::Meta::kStat)
+        return answer_stat(req, abi::NodeType::kDirectory, n);
     return answer_u64(req, n);
 }
 

@@ -156,6 +156,16 @@ int64_t spawn_with(Handle table, Handle image, const abi::SpawnArgs& args) {
     return sys::do_io(table, Op::kCreate, &s, sizeof s);
 }
 
+uint32_t node_type(Handle h, uint64_t* size) {
+    abi::Stat st{};
+    if (sys::do_io(h, Op::kGetMeta, &st, sizeof st, static_cast<uint64_t>(abi::Meta::kStat)) !=
+        static_cast<int64_t>(sizeof st))
+        return 0;
+    if (size != nullptr)
+        *size = st.size;
+    return st.type;
+}
+
 const char* error_text(int64_t result) {
     static const char* const kText[] = {
         "error",       "bad handle",     "stale handle",     "no rights",

@@ -38,6 +38,10 @@ int64_t open(Handle root, const char* name);
 // kInvalidArgument (a component longer than a name), whatever an open gives.
 int64_t open_path(Handle dir, const char* path, uint64_t length);
 
+// What h is (get_meta kStat): abi::NodeType kFile or kDirectory, with its size (bytes;
+// entries of a directory) in *size; 0 for an object that is neither.
+uint32_t node_type(Handle h, uint64_t* size = nullptr);
+
 // What an error (a negative result, -Error) means, in a few words ("not found"); "error" for a
 // value that is not one.
 const char* error_text(int64_t result);

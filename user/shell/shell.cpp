@@ -159,7 +159,12 @@ uint64_t kind_of(int64_t h) {
                : 0;
 }
 bool is_directory(int64_t h) {
-    return kind_of(h) == static_cast<uint64_t>(abi::Kind::kRoot);
+    return h > 0 &&
+           node_type(static_cast<Handle>(h)) == static_cast<uint32_t>(abi::NodeType::kDirectory);
+}
+// A directory a server keeps (a file system): files are made by open, not by binding memory.
+bool is_served(int64_t h) {
+    return kind_of(h) == static_cast<uint64_t>(abi::Kind::kServed);
 }
 
 void close(int64_t h) {
@@ -181,13 +186,45 @@ int64_t read_file(int64_t h, Sink& sink) {
     }
 }
 
-// Makes `path` a file holding bytes (replacing what was there); 0 or -Error.
-int64_t write_file(const char* path, const char* bytes, uint64_t n) {
+// Writes all of bytes to an open file; 0 or -Error.
+int64_t write_all(int64_t h, const char* bytes, uint64_t n) {
+    while (n > 0) {
+        const int64_t w = sys::do_io(static_cast<uint64_t>(h), Op::kWrite, bytes, n);
+        if (w <= 0)
+            return w < 0 ? w : -static_cast<int64_t>(abi::Error::kIo);
+        bytes += w;
+        n -= static_cast<uint64_t>(w);
+    }
+    return 0;
+}
+
+// In a served directory: opens `name` (made when absent) and writes bytes, after what was
+// there (append) or instead of it.
+int64_t write_served(int64_t dir, const char* name, const char* bytes, uint64_t n, bool append) {
+    const uint64_t flags = abi::kOpenCreate | (append ? abi::kOpenAppend : abi::kOpenTruncate);
+    const int64_t h =
+        sys::do_io(static_cast<uint64_t>(dir), Op::kOpen, name, c::length(name), flags);
+    if (h < 0)
+        return h;
+    const int64_t r =
+        is_directory(h) ? -static_cast<int64_t>(abi::Error::kExists) : write_all(h, bytes, n);
+    close(h);
+    return r;
+}
+
+// Makes `path` a file holding bytes (replacing what was there, or after it with append: only a
+// served directory's files can grow, so elsewhere the caller joins the bytes); 0 or -Error.
+int64_t write_file(const char* path, const char* bytes, uint64_t n, bool append = false) {
     char full[kMaxPath];
     const char* name = nullptr;
     const int64_t dir = open_parent(path, full, &name);
     if (dir < 0)
         return dir;
+    if (is_served(dir)) {
+        const int64_t r = write_served(dir, name, bytes, n, append);
+        close(dir);
+        return r;
+    }
     Handle file = 0;
     // A memory object has at least one byte: an empty file is refused rather than stored with
     // a wrong length.
@@ -276,6 +313,12 @@ int64_t each_path(const Stage& s, const char* what, const char* missing, Act act
 
 int64_t mkdir(const Stage& s, Sink&) {
     return each_path(s, "mkdir", "which directory?", [](Handle dir, const char* name) {
+        if (is_served(dir)) {
+            const uint64_t flags = abi::kOpenCreate | abi::kOpenExclusive | abi::kOpenDirectory;
+            const int64_t h = sys::do_io(dir, Op::kOpen, name, c::length(name), flags);
+            close(h);
+            return h < 0 ? h : 0;
+        }
         Handle made = 0;
         int64_t r = sys::object_new(abi::Kind::kRoot, 0, &made);
         if (r >= 0)
@@ -480,6 +523,16 @@ int64_t wait(int64_t process, const char* name) {
     return info.status;
 }
 
+// Whether path's directory is a served one (where files grow in place).
+bool is_served_parent(const char* path) {
+    char full[kMaxPath];
+    const char* name = nullptr;
+    const int64_t dir = open_parent(path, full, &name);
+    const bool served = dir >= 0 && is_served(dir);
+    close(dir);
+    return served;
+}
+
 // Copies what arrives on a pipe's read end into sink until every writer is gone.
 void drain(Handle pipe, Sink& sink) {
     char chunk[4096];
@@ -500,7 +553,9 @@ int64_t finish_output(const Stage& last, Sink& gathered) {
         return 1;
     }
     int64_t r;
-    if (last.append) {
+    if (last.append && is_served_parent(last.output)) {
+        r = write_file(last.output, gathered.data(), gathered.length(), true);
+    } else if (last.append) {
         Sink all;
         const int64_t old = open_at(last.output);
         if (old >= 0) {

@@ -15,11 +15,9 @@ int keel_main(const StartInfo& start) {
     int status = 0;
     for (int i = 0; i < a.count; ++i) {
         const int64_t h = open_file(a.words[i]);
-        uint64_t kind = 0;
-        if (h >= 0)
-            (void)sys::do_io(static_cast<uint64_t>(h), Op::kGetMeta, &kind, 8,
-                             static_cast<uint64_t>(abi::Meta::kKind));
-        if (h < 0 || kind == static_cast<uint64_t>(abi::Kind::kRoot)) {
+        const bool directory = h >= 0 && node_type(static_cast<Handle>(h)) ==
+                                             static_cast<uint32_t>(abi::NodeType::kDirectory);
+        if (h < 0 || directory) {
             complain("cat", a.words[i], h < 0 ? error_text(h) : "is a directory");
             status = 1;
         } else if (const int64_t r = each_chunk(static_cast<uint64_t>(h), out, true); r < 0) {

@@ -9,60 +9,70 @@ using namespace keel::tools;
 
 namespace {
 
+// One line for the entry `name` of dir: "name/" for a directory, "name   size" for a file.
+bool show(uint64_t dir, const char* name, uint64_t length) {
+    const int64_t h = sys::do_io(dir, Op::kOpen, name, length);
+    uint64_t size = 0;
+    const uint32_t type = h >= 0 ? node_type(static_cast<Handle>(h), &size) : 0;
+    if (h >= 0)
+        (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+    char shown[keel::abi::kMaxNameLength + 1];
+    const uint64_t k = length < sizeof shown - 1 ? length : sizeof shown - 1;
+    keel::c::copy(shown, name, k);
+    shown[k] = '\0';
+    char line[160];
+    size_t n;
+    if (type == static_cast<uint32_t>(abi::NodeType::kDirectory)) {
+        n = keel::snformat(line, sizeof line, "%s/\n", shown);
+    } else if (type == static_cast<uint32_t>(abi::NodeType::kFile)) {
+        // The name, padded to a column, then the size (the formatter has no left-justify).
+        n = keel::snformat(line, sizeof line, "%s", shown);
+        while (n < 33)
+            line[n++] = ' ';
+        n += keel::snformat(line + n, sizeof line - n, "%lu\n", size);
+    } else {
+        n = keel::snformat(line, sizeof line, "%s\n", shown);
+    }
+    return emit(line, n < sizeof line ? n : sizeof line - 1);
+}
+
 int list(const char* path) {
     const int64_t dir = open_file(path);
     if (dir < 0) {
         complain("ls", path, error_text(dir));
         return 1;
     }
+    const auto d = static_cast<uint64_t>(dir);
+    int status = 0;
+    if (node_type(static_cast<Handle>(dir)) != static_cast<uint32_t>(abi::NodeType::kDirectory)) {
+        complain("ls", path, "not a directory");
+        status = 1;
+    }
+    // A directory reads as whole names, one per line, from the entry `arg` on: the next read
+    // starts after the names the last one gave.
     static char names[8192];
-    const int64_t n = sys::do_io(static_cast<uint64_t>(dir), Op::kPeek, names, sizeof names);
-    if (n < 0) {
-        complain("ls", path,
-                 n == -static_cast<int64_t>(abi::Error::kNotSupported) ? "not a directory"
-                                                                       : error_text(n));
-        (void)sys::do_io(static_cast<uint64_t>(dir), Op::kClose);
-        return 1;
-    }
-    for (int64_t at = 0; at < n;) {
-        int64_t end = at;
-        while (end < n && names[end] != '\n')
-            ++end;
-        const int64_t h = sys::do_io(static_cast<uint64_t>(dir), Op::kOpen, names + at,
-                                     static_cast<uint64_t>(end - at));
-        uint64_t kind = 0, size = 0;
-        if (h >= 0) {
-            (void)sys::do_io(static_cast<uint64_t>(h), Op::kGetMeta, &kind, 8,
-                             static_cast<uint64_t>(abi::Meta::kKind));
-            (void)sys::do_io(static_cast<uint64_t>(h), Op::kGetMeta, &size, 8,
-                             static_cast<uint64_t>(abi::Meta::kSize));
-            (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+    for (uint64_t cursor = 0; status == 0;) {
+        const int64_t n = sys::do_io(d, Op::kRead, names, sizeof names, cursor);
+        if (n < 0) {
+            complain("ls", path, error_text(n));
+            status = 1;
         }
-        char name[keel::abi::kMaxNameLength + 1];
-        const uint64_t length = static_cast<uint64_t>(end - at) < sizeof name - 1
-                                    ? static_cast<uint64_t>(end - at)
-                                    : sizeof name - 1;
-        keel::c::copy(name, names + at, length);
-        name[length] = '\0';
-        char line[128];
-        size_t k;
-        if (kind == static_cast<uint64_t>(abi::Kind::kRoot)) {
-            k = keel::snformat(line, sizeof line, "%s/\n", name);
-        } else if (kind == static_cast<uint64_t>(abi::Kind::kMemory)) {
-            // The name, padded to a column, then the size (the formatter has no left-justify).
-            k = keel::snformat(line, sizeof line, "%s", name);
-            while (k < 33)
-                line[k++] = ' ';
-            k += keel::snformat(line + k, sizeof line - k, "%lu\n", size);
-        } else {
-            k = keel::snformat(line, sizeof line, "%s\n", name);
-        }
-        if (!emit(line, k < sizeof line ? k : sizeof line - 1))
+        if (n <= 0)
             break;
-        at = end + 1;
+        bool more = true;
+        for (int64_t at = 0; at < n && more;) {
+            int64_t end = at;
+            while (end < n && names[end] != '\n')
+                ++end;
+            more = show(d, names + at, static_cast<uint64_t>(end - at));
+            ++cursor;
+            at = end + 1;
+        }
+        if (!more)
+            break;
     }
-    (void)sys::do_io(static_cast<uint64_t>(dir), Op::kClose);
-    return 0;
+    (void)sys::do_io(d, Op::kClose);
+    return status;
 }
 
 }  // namespace

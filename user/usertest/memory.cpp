@@ -12,6 +12,9 @@ TEST(memory_size_is_exact) {
     uint64_t size = 0;
     CHECK_EQ(get_u64(m, Meta::kSize, &size), 8);
     CHECK_EQ(size, 100);
+    abi::Stat st{};
+    CHECK_EQ(sys::do_io(m, Op::kGetMeta, &st, sizeof st, uint64_t(Meta::kStat)), 16);
+    CHECK(st.type == uint32_t(abi::NodeType::kFile) && st.size == 100);
     char buf[200];
     CHECK_EQ(sys::do_io(m, Op::kRead, buf, sizeof buf), 100);  // stops at the size
     CHECK_EQ(sys::do_io(m, Op::kRead, buf, sizeof buf), 0);

@@ -11,6 +11,22 @@ TEST(roots) {
     CHECK_EQ(n, 23);
     CHECK(c::compare(list, "console\nself\nprocesses\n", 23) == 0);
     BAD_INPUT(sys::do_io(root(), Op::kRead, list, 4), kBufferTooSmall);
+    // A cursor: names from the arg-th on, as many whole ones as fit.
+    CHECK_EQ(sys::do_io(root(), Op::kRead, list, 12, 0), 8);  // "console\n" only
+    CHECK_EQ(sys::do_io(root(), Op::kRead, list, sizeof list, 1), 15);
+    CHECK(c::compare(list, "self\nprocesses\n", 15) == 0);
+    CHECK_EQ(sys::do_io(root(), Op::kRead, list, sizeof list, 3), 0);  // the end
+    CHECK_EQ(sys::do_io(root(), Op::kRead, list, sizeof list, ~0ull), 0);
+    abi::Stat st{};
+    CHECK_EQ(sys::do_io(root(), Op::kGetMeta, &st, sizeof st, uint64_t(abi::Meta::kStat)), 16);
+    CHECK_EQ(st.type, uint32_t(abi::NodeType::kDirectory));
+    CHECK_EQ(st.size, 3u);
+    Handle pipe[2];
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, pipe), 2);
+    BAD_INPUT(sys::do_io(pipe[0], Op::kGetMeta, &st, sizeof st, uint64_t(abi::Meta::kStat)),
+              kInvalidArgument);  // neither file nor directory
+    close(pipe[0]);
+    close(pipe[1]);
     BAD_INPUT(open(root(), "init.elf"), kNotFound);  // init's own names are not ours
     BAD_INPUT(sys::do_io(root(), Op::kOpen, "", 0), kInvalidArgument);
     BAD_INPUT(sys::do_io(root(), Op::kOpen, "0123456789012345678901234567890123", 33), kTooLarge);

@@ -45,7 +45,7 @@ enum class Op : uint32_t {
     kWrite = 2,    // buffer -> object; value = bytes accepted
     kGetMeta = 3,  // arg = Meta key; buffer <- value bytes; value = bytes
     kSetMeta = 4,  // arg = Meta key; buffer -> value bytes
-    kOpen = 5,     // buffer = name; value = new handle
+    kOpen = 5,     // buffer = name, arg = OpenFlags (served directories); value = new handle
     kCreate = 6,   // root: buffer = name, arg = handle to bind; memory: buffer = {offset, size}
     kDestroy = 7,  // buffer = name (root): removes the entry
     kSeek = 8,     // arg = absolute position; value = new position
@@ -129,7 +129,19 @@ enum class Meta : uint64_t {
     kBlockInfo = 10,     // BlockInfo of a block device object
     kTimes = 11,         // FileTimes of a file or directory (set_meta: the modification time)
     kRename = 12,        // set_meta on a directory: "old\0new", new a path in the same volume
+    kStat = 13,          // Stat: whether it is a file or a directory, and its size
 };
+
+// get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
+// served directories are directories (size: entries), memory objects and served files are
+// files (size: bytes); other objects do not answer it.
+enum class NodeType : uint32_t { kFile = 1, kDirectory = 2 };
+struct Stat {
+    uint32_t type;  // NodeType
+    uint32_t reserved;
+    uint64_t size;
+};
+static_assert(sizeof(Stat) == 16);
 
 // Open's arg on a served directory (a root ignores it): what to do when the name is absent or
 // present. kOpenDirectory with kOpenCreate makes a directory; alone it requires one.
@@ -138,7 +150,8 @@ enum OpenFlags : uint64_t {
     kOpenExclusive = 1u << 1,  // with kOpenCreate: kExists when present
     kOpenTruncate = 1u << 2,   // a file opened for writing starts empty
     kOpenDirectory = 1u << 3,  // the name is (or is made) a directory
-    kOpenFlagsAll = (1u << 4) - 1,
+    kOpenAppend = 1u << 4,     // every write goes to the end of the file
+    kOpenFlagsAll = (1u << 5) - 1,
 };
 
 // get_meta kBlockInfo: the geometry of a block device object. Reads and writes take `arg` as
