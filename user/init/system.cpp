@@ -1,6 +1,6 @@
 // The system's name space, built by init from what the kernel gave it, and the services that
 // run in it. init's view: bin/ (the programs), etc/, tmp/ (writable), srv/ (where servers
-// publish), dev/console, dev/devices (the device list) and processes (the process table). A service
+// publish), mnt/ (where file systems appear), dev/console, dev/devices (the device list) and processes (the process table). A service
 // sees only what its gives name.
 #include <keel/c/mem.hpp>
 
@@ -65,9 +65,10 @@ bool build_system(System* s) {
     const int64_t ns = new_root();
     const int64_t tmp = new_root();
     const int64_t srv = new_root();  // where servers publish what they serve
+    const int64_t mnt = new_root();  // where file system servers bind their volumes
     const int64_t dev = new_root();
     const int64_t table = open(root(), "processes");
-    if (ns < 0 || tmp < 0 || srv < 0 || dev < 0 || table < 0) {
+    if (ns < 0 || tmp < 0 || srv < 0 || mnt < 0 || dev < 0 || table < 0) {
         print("init: cannot build the name space (%s)\n",
               error_text(table < 0 ? table : -static_cast<int64_t>(abi::Error::kNoMemory)));
         return false;
@@ -101,10 +102,12 @@ bool build_system(System* s) {
     if (r >= 0)
         r = bind(n, "srv", static_cast<Handle>(srv), abi::kRightsAll);
     if (r >= 0)
+        r = bind(n, "mnt", static_cast<Handle>(mnt), abi::kRightsAll);
+    if (r >= 0)
         r = bind(n, "dev", static_cast<Handle>(dev), kReadOnly);
     if (r >= 0)
         r = bind(n, "processes", static_cast<Handle>(table), abi::kRightsAll);
-    for (int64_t h : {tmp, srv, dev})
+    for (int64_t h : {tmp, srv, mnt, dev})
         (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
     if (r < 0) {
         print("init: cannot build the name space (%s)\n", error_text(r));
