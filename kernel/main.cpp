@@ -17,6 +17,7 @@
 #include "dev/irq.hpp"
 #include "dev/msi.hpp"
 #include "dev/pci.hpp"
+#include "dev/rtc.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
 #include "mm/frame_allocator.hpp"
@@ -115,6 +116,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     obj::init_console_input();
     syscall_entry::init();
     sched::init();
+    dev::rtc::init();  // after the clock's calibration: the wall clock runs on it
     cpu::enable_interrupts();
     log::info("keel: kernel core up");
 

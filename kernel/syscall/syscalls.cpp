@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "dev/rtc.hpp"
 #include "mm/user_copy.hpp"
 #include "obj/memory.hpp"
 #include "obj/message_pipe.hpp"
@@ -359,8 +360,10 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
             sched::exit_current(exited(a));
         case Syscall::kSleep:
             return sleep(a);
-        case Syscall::kClock:
-            return sched::now_ns();
+        case Syscall::kClock:  // a: 0 monotonic, 1 the wall clock (Unix time)
+            if (a > 1)
+                return fail(Error::kInvalidArgument);
+            return a == 0 ? sched::now_ns() : dev::rtc::now_unix_ns();
         case Syscall::kFutexWait:
             return futex_wait(mm::UserPtr<uint32_t>(a), b, c);
         case Syscall::kFutexWake:

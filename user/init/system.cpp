@@ -1,7 +1,7 @@
 // The system's name space, built by init from what the kernel gave it, and the services that
 // run in it. init's view: bin/ (the programs), etc/, tmp/ (writable), srv/ (where servers
-// publish), mnt/ (where file systems appear), dev/console, dev/devices (the device list) and processes (the process table). A service
-// sees only what its gives name.
+// publish), mnt/ (where file systems appear), dev/console, dev/devices (the device list) and
+// processes (the process table). A service sees only what its gives name.
 #include <keel/c/mem.hpp>
 
 #include "init.hpp"

@@ -59,7 +59,12 @@ inline int64_t sleep_ns(uint64_t ns) {
     return syscall(abi::Syscall::kSleep, ns);
 }
 inline uint64_t clock_ns() {
-    return static_cast<uint64_t>(syscall(abi::Syscall::kClock));
+    return static_cast<uint64_t>(syscall(abi::Syscall::kClock, 0));
+}
+// The wall clock: nanoseconds since 1970-01-01 00:00:00 UTC (the RTC read at boot, then the
+// monotonic clock).
+inline uint64_t wall_clock_ns() {
+    return static_cast<uint64_t>(syscall(abi::Syscall::kClock, 1));
 }
 inline int64_t futex_wait(const void* addr, uint32_t expected, uint64_t timeout_ns) {
     return syscall(abi::Syscall::kFutexWait, reinterpret_cast<uint64_t>(addr), expected,

@@ -30,6 +30,17 @@ uint64_t report(const char* what, uint64_t* late, int n) {
     return late[n / 2];
 }
 
+// The wall clock (clock 1) is the host's time under QEMU, and runs with the monotonic one.
+TEST(wall_clock) {
+    const uint64_t wall = sys::wall_clock_ns();
+    CHECK(wall > 1'796'428'800ull * 1'000'000'000ull);  // after 2026-12-05, when this was written
+    CHECK(wall < 4'354'819'198ull * 1'000'000'000ull);  // before FAT's last date (2107)
+    const uint64_t t0 = sys::clock_ns();
+    CHECK_EQ(sys::sleep_ns(2'000'000), 0);
+    CHECK(sys::wall_clock_ns() - wall >= sys::clock_ns() - t0 - 1'000'000);
+    BAD_INPUT(syscall(abi::Syscall::kClock, 2), kInvalidArgument);
+}
+
 TEST(sleep_below_the_tick) {
     for (const uint64_t ns : {1'000'000ull, 200'000ull}) {
         uint64_t late[kSamples];

@@ -23,7 +23,7 @@ enum class Syscall : uint64_t {
     kThreadSpawn = 4,    // (entry, stack top, arg) -> thread handle
     kThreadExit = 5,     // (status) -> does not return
     kSleep = 6,          // (nanoseconds) -> 0
-    kClock = 7,          // () -> monotonic nanoseconds since boot
+    kClock = 7,          // (0) -> monotonic nanoseconds since boot; (1) -> Unix time in ns
     kFutexWait = 8,      // (address, expected, timeout ns or 0 = none) -> 0
     kFutexWake = 9,      // (address, count) -> threads woken
     kYield = 10,         // () -> 0
