@@ -79,7 +79,10 @@ enum class Error : int64_t {
     kOutOfRange = 19,      // an offset or length past the end of a device
     kNotEmpty = 20,        // a directory that still holds entries cannot be removed
     kNoSpace = 21,         // the volume or device has no free space left
-    kLastError = kNoSpace,
+    kNotDirectory = 22,    // a directory operation (open a name, list) on a file
+    kIsDirectory = 23,     // a file operation (write, truncate) on a directory
+    kCorrupt = 24,         // the volume's own data breaks its format (a file system's)
+    kLastError = kCorrupt,
 };
 
 // Rights carried by each handle; an operation needs all the rights its row in

@@ -1,0 +1,113 @@
+// fat: serves a FAT12/16/32 volume (lib/fat) from a block device object as files and
+// directories. Arguments: DEVICE NAME, where DEVICE is a path under the "srv" it was given (a
+// driver's disk or partition, e.g. "blk0/1"; waited for while its driver starts) and NAME is
+// the name its root directory gets in the "mnt" it was given. It flushes what was written
+// when idle for kIdleFlushNs, on every sync, and when its port closes.
+#include <keel/c/mem.hpp>
+
+#include "block_client.hpp"
+#include "files.hpp"
+#include "serve.hpp"
+
+using namespace keel;
+using namespace keel::user;
+using keel::fatserver::BlockClient;
+using keel::fatserver::Files;
+
+namespace {
+
+constexpr uint64_t kWaitForDeviceNs = 10'000'000'000;  // a driver that takes longer is broken
+constexpr uint64_t kIdleFlushNs = 50'000'000;        // dirty data reaches the disk this soon
+constexpr uint32_t kCacheSlots = 2048;                 // sectors (1 MiB of 512-byte sectors)
+// The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
+constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
+
+// Opens `path` under `dir`, retrying while it is not there yet; a handle or -Error.
+int64_t wait_for(Handle dir, const char* path) {
+    const uint64_t until = sys::clock_ns() + kWaitForDeviceNs;
+    for (;;) {
+        const int64_t h = open_path(dir, path, c::length(path));
+        if (h != -static_cast<int64_t>(abi::Error::kNotFound) || sys::clock_ns() > until)
+            return h;
+        (void)sys::sleep_ns(10'000'000);
+    }
+}
+
+fat::Volume g_volume;
+BlockClient g_device;
+Files g_files(g_volume);
+
+}  // namespace
+
+int keel_main(const StartInfo& start) {
+    static char storage[abi::kMaxArgsLength + 4];
+    const char* words[3];
+    const int count = split_args(start.args, start.args_length, storage, sizeof storage, words, 3);
+    if (count != 2) {
+        print("fat: usage: fat DEVICE NAME (DEVICE under srv/, NAME in mnt/)\n");
+        return 2;
+    }
+    const char* device = words[0];
+    const char* name = words[1];
+    const int64_t srv = open(root(), "srv");
+    const int64_t mnt = open(root(), "mnt");
+    if (srv < 0 || mnt < 0) {
+        print("fat: needs srv and mnt in its root\n");
+        return 2;
+    }
+    const int64_t disk = wait_for(static_cast<Handle>(srv), device);
+    if (disk < 0) {
+        print("fat: srv/%s: %s\n", device, error_text(disk));
+        return 1;
+    }
+    if (const int64_t r = g_device.attach(static_cast<Handle>(disk)); r < 0) {
+        print("fat: srv/%s: not a block device: %s\n", device, error_text(r));
+        return 1;
+    }
+    const size_t cache_bytes = fat::BlockCache::bytes_for(kCacheSlots, g_device.sector_size);
+    auto* cache = static_cast<uint8_t*>(allocate(cache_bytes));
+    if (cache == nullptr) {
+        print("fat: no memory for the cache\n");
+        return 1;
+    }
+    if (const fat::Error e = g_volume.mount(g_device, cache, cache_bytes); e != fat::Error::kOk) {
+        print("fat: srv/%s: cannot mount: %s%s%s\n", device, fat::describe(e),
+              e == fat::Error::kCorrupt ? ": " : "", e == fat::Error::kCorrupt ? g_volume.reason() : "");
+        return 1;
+    }
+    ServePort sp;
+    if (const int64_t r = sp.create(kCapacity, kBuffers, kBufferSize); r < 0) {
+        print("fat: cannot serve: %s\n", error_text(r));
+        return 1;
+    }
+    if (const int64_t r = sys::do_io(static_cast<uint64_t>(mnt), Op::kCreate, name,
+                                     c::length(name), sp.served());
+        r < 0) {
+        print("fat: mnt/%s: %s\n", name, error_text(r));
+        return 1;
+    }
+    const char* types[] = {"FAT12", "FAT16", "FAT32"};
+    print("fat: srv/%s: %s, %u clusters of %u bytes, served as mnt/%s\n", device,
+          types[static_cast<int>(g_volume.type())], g_volume.cluster_count(),
+          g_volume.cluster_bytes(), name);
+    for (;;) {
+        // Wait for work; when idle with unwritten data, wait only until it is due on disk.
+        const int64_t r = sp.sync(true, g_files.dirty() ? kIdleFlushNs : 0);
+        if (r == -static_cast<int64_t>(abi::Error::kTimedOut)) {
+            if (const fat::Error e = g_files.flush(); e != fat::Error::kOk)
+                print("fat: mnt/%s: write-back failed: %s\n", name, fat::describe(e));
+            continue;
+        }
+        if (r < 0)
+            break;
+        (void)sp.server().poll();
+        while (auto op = sp.server().take()) {
+            uint64_t value = 0;
+            const uint16_t status = g_files.perform(op->request, sp.server().bytes(*op), &value);
+            (void)sp.server().complete(op->id, status, value);
+        }
+        (void)sp.sync(false);
+    }
+    (void)g_files.flush();
+    return 0;
+}
