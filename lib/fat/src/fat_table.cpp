@@ -22,9 +22,19 @@ Error Volume::fat_get(uint32_t cluster, uint32_t* value) {
     const uint64_t offset = type_ == FatType::kFat12   ? cluster + cluster / 2
                             : type_ == FatType::kFat16 ? static_cast<uint64_t>(cluster) * 2
                                                        : static_cast<uint64_t>(cluster) * 4;
-    const uint32_t width = type_ == FatType::kFat32 ? 4 : 2;
+    uint32_t width = type_ == FatType::kFat32 ? 4 : 2;
     const uint64_t base = fat_start_ + static_cast<uint64_t>(active_fat_) * fat_sectors_;
     uint32_t v = 0;
+    if ((offset + width - 1) / sector_size_ == offset / sector_size_) {
+        // The usual case (always for FAT16/32): one sector holds the whole entry.
+        uint8_t* s = nullptr;
+        const Error e = cache_.get(base + offset / sector_size_, &s);
+        if (e != Error::kOk)
+            return e;
+        const uint8_t* p = s + offset % sector_size_;
+        v = width == 4 ? detail::le32(p) : detail::le16(p);
+        width = 0;
+    }
     for (uint32_t i = 0; i < width; ++i) {
         const uint64_t at = offset + i;
         uint8_t* s = nullptr;
@@ -143,12 +153,30 @@ Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster) {
 Error Volume::usage(Usage* out) {
     if (!free_known_) {
         uint32_t n = 0;
-        for (uint32_t c = 2; c < clusters_ + 2; ++c) {
-            uint32_t v = 0;
-            const Error e = fat_get(c, &v);
-            if (e != Error::kOk)
-                return e;
-            n += v == 0 ? 1 : 0;
+        if (type_ == FatType::kFat12) {
+            for (uint32_t c = 2; c < clusters_ + 2; ++c) {
+                uint32_t v = 0;
+                const Error e = fat_get(c, &v);
+                if (e != Error::kOk)
+                    return e;
+                n += v == 0 ? 1 : 0;
+            }
+        } else {
+            // A sector at a time: one cache lookup per sector, not per entry.
+            const uint32_t width = type_ == FatType::kFat32 ? 4 : 2;
+            const uint32_t per = sector_size_ / width;
+            const uint64_t base = fat_start_ + static_cast<uint64_t>(active_fat_) * fat_sectors_;
+            for (uint32_t c = 2; c < clusters_ + 2;) {
+                uint8_t* s = nullptr;
+                const Error e = cache_.get(base + c / per, &s);
+                if (e != Error::kOk)
+                    return e;
+                for (uint32_t k = c % per; k < per && c < clusters_ + 2; ++k, ++c) {
+                    const uint32_t v =
+                        width == 4 ? detail::le32(s + 4 * k) & kFat32Mask : detail::le16(s + 2 * k);
+                    n += v == 0 ? 1 : 0;
+                }
+            }
         }
         free_count_ = n;
         free_known_ = true;
