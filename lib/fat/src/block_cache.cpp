@@ -1,0 +1,134 @@
+// The sector cache: a linear scan over N slots (N is small: a server gives it tens of
+// sectors), so a lookup is O(N) and needs no index memory. LRU by a 64-bit access clock.
+#include <keel/fat/block_cache.hpp>
+
+namespace keel::fat {
+
+Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
+    device_ = &device;
+    sector_size_ = device.sector_size;
+    count_ = 0;
+    clock_ = 0;
+    stats_ = CacheStats{};
+    if (memory == nullptr || sector_size_ == 0)
+        return Error::kNoSpace;
+    // The slot table first (aligned for its 64-bit fields), then the sector bytes.
+    const uintptr_t start = reinterpret_cast<uintptr_t>(memory);
+    const uintptr_t aligned =
+        (start + alignof(Slot) - 1) & ~static_cast<uintptr_t>(alignof(Slot) - 1);
+    const size_t slack = aligned - start;
+    if (bytes < slack)
+        return Error::kNoSpace;
+    const size_t n = (bytes - slack) / (sizeof(Slot) + sector_size_);
+    if (n < kMinSlots)
+        return Error::kNoSpace;
+    count_ = n > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(n);
+    slot_ = reinterpret_cast<Slot*>(aligned);
+    data_ = reinterpret_cast<uint8_t*>(aligned) + static_cast<size_t>(count_) * sizeof(Slot);
+    for (uint32_t i = 0; i < count_; ++i)
+        slot_[i] = Slot{0, 0, false, false};
+    return Error::kOk;
+}
+
+Error BlockCache::write_slot(uint32_t i) {
+    // The last line of defence: a sector outside the device is never addressed.
+    if (slot_[i].sector >= device_->sector_count)
+        return Error::kCorrupt;
+    const Error e =
+        device_->write(slot_[i].sector, 1, data_ + static_cast<size_t>(i) * sector_size_);
+    if (e != Error::kOk)
+        return e;
+    ++stats_.writes;
+    slot_[i].dirty = false;
+    return Error::kOk;
+}
+
+Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data) {
+    if (count_ == 0)
+        return Error::kNoSpace;
+    if (sector >= device_->sector_count)
+        return Error::kCorrupt;
+    uint32_t victim = 0;
+    for (uint32_t i = 0; i < count_; ++i) {
+        if (slot_[i].valid && slot_[i].sector == sector) {
+            ++stats_.hits;
+            slot_[i].used = ++clock_;
+            slot_[i].dirty = slot_[i].dirty || dirty;
+            *data = data_ + static_cast<size_t>(i) * sector_size_;
+            return Error::kOk;
+        }
+        if (!slot_[i].valid)
+            victim = i;  // an empty slot beats any used one
+        else if (slot_[victim].valid && slot_[i].used < slot_[victim].used)
+            victim = i;
+    }
+    ++stats_.misses;
+    if (slot_[victim].valid) {
+        ++stats_.evictions;
+        if (slot_[victim].dirty) {
+            const Error e = write_slot(victim);
+            if (e != Error::kOk)
+                return e;
+        }
+    }
+    uint8_t* bytes = data_ + static_cast<size_t>(victim) * sector_size_;
+    slot_[victim].valid = false;
+    if (read) {
+        const Error e = device_->read(sector, 1, bytes);
+        if (e != Error::kOk)
+            return e;
+        ++stats_.reads;
+    }
+    slot_[victim] = Slot{sector, ++clock_, true, dirty};
+    *data = bytes;
+    return Error::kOk;
+}
+
+Error BlockCache::get(uint64_t sector, uint8_t** data) {
+    return lookup(sector, true, false, data);
+}
+
+Error BlockCache::get_for_write(uint64_t sector, bool whole, uint8_t** data) {
+    return lookup(sector, !whole, true, data);
+}
+
+uint32_t BlockCache::dirty() const {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count_; ++i)
+        n += slot_[i].valid && slot_[i].dirty ? 1 : 0;
+    return n;
+}
+
+Error BlockCache::write_back() {
+    // Ascending order: a sequential pass for the device (O(N^2) in slots; N is small).
+    uint64_t floor = 0;
+    bool any = true;
+    while (any) {
+        any = false;
+        uint32_t best = 0;
+        for (uint32_t i = 0; i < count_; ++i) {
+            if (slot_[i].valid && slot_[i].dirty && slot_[i].sector >= floor &&
+                (!any || slot_[i].sector < slot_[best].sector)) {
+                best = i;
+                any = true;
+            }
+        }
+        if (any) {
+            const Error e = write_slot(best);
+            if (e != Error::kOk)
+                return e;
+            floor = slot_[best].sector;
+        }
+    }
+    return Error::kOk;
+}
+
+Error BlockCache::sync() {
+    ++stats_.syncs;
+    const Error e = write_back();
+    if (e != Error::kOk)
+        return e;
+    return device_ == nullptr ? Error::kOk : device_->flush();
+}
+
+}  // namespace keel::fat

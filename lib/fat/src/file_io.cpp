@@ -1,0 +1,284 @@
+// File contents: reads and writes through the cache, cluster by cluster, and the size and
+// first cluster stored in the directory entry only after the data and the FAT are on the
+// device (cache sync() first): an interrupted write leaves at worst clusters fsck.fat frees,
+// never an entry that names clusters the FAT does not hold.
+#include <keel/fat/volume.hpp>
+
+#include "endian.hpp"
+#include "layout.hpp"
+
+namespace keel::fat {
+
+using namespace detail;
+
+// Re-reads the node's short entry: the entry must still be a live entry of the same kind.
+Error Volume::load(Node* node) {
+    if (node->is_root) {
+        *node = root();
+        return Error::kOk;
+    }
+    uint8_t raw[kEntrySize];
+    const Error e = read_entry(node->dir_cluster, node->entry, raw);
+    if (e != Error::kOk)
+        return e;
+    if (raw[0] == kEnd || raw[0] == kDeleted || (raw[kAttr] & 0x3F) == kAttrLongName ||
+        ((raw[kAttr] & kAttrDirectory) != 0) != ((node->attributes & kAttrDirectory) != 0))
+        return Error::kNotFound;
+    return node_from(node->dir_cluster, node->entry, raw, node);
+}
+
+Error Volume::store(const Node& node) {
+    if (node.is_root)
+        return Error::kOk;  // the root has no entry
+    uint8_t raw[kEntrySize];
+    Error e = read_entry(node.dir_cluster, node.entry, raw);
+    if (e != Error::kOk)
+        return e;
+    if (raw[0] == kEnd || raw[0] == kDeleted || (raw[kAttr] & 0x3F) == kAttrLongName)
+        return Error::kNotFound;
+    put16(raw + kClusLo, node.first_cluster & 0xFFFF);
+    put16(raw + kClusHi, type_ == FatType::kFat32 ? node.first_cluster >> 16 : 0);
+    put32(raw + kFileSize, node.directory() ? 0 : node.size);
+    raw[kAttr] = node.attributes;
+    put16(raw + kWrtDate, node.modified.date);
+    put16(raw + kWrtTime, node.modified.time);
+    put16(raw + kAccDate, node.accessed_date);
+    return write_entry(node.dir_cluster, node.entry, raw);
+}
+
+Error Volume::stat(Node* node) {
+    return load(node);
+}
+
+Error Volume::read(const Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done) {
+    *done = 0;
+    Node n = file;
+    Error e = load(&n);
+    if (e != Error::kOk)
+        return e;
+    if (n.directory())
+        return Error::kIsDirectory;
+    if (offset >= n.size || length == 0)
+        return Error::kOk;
+    uint64_t left = n.size - offset;
+    if (length < left)
+        left = length;
+    if (n.first_cluster == 0)
+        return corrupt("file: a size but no first cluster");
+    if (offset == 0) {
+        // A read from the start checks the whole chain once (bounded by the cluster count):
+        // a loop or a size larger than the chain is reported before any byte is trusted. Reads
+        // further on walk only as far as they need, so a sequential pass stays linear.
+        uint32_t have = 0, last = 0;
+        e = chain_length(n.first_cluster, &have, &last);
+        if (e != Error::kOk)
+            return e;
+        if (static_cast<uint64_t>(have) * cluster_bytes_ < n.size)
+            return corrupt("file: size larger than its cluster chain");
+    }
+    uint32_t c = 0;
+    e = chain_at(n.first_cluster, static_cast<uint32_t>(offset / cluster_bytes_), &c);
+    if (e != Error::kOk)
+        return e;
+    uint32_t in = static_cast<uint32_t>(offset % cluster_bytes_);
+    while (left > 0) {
+        if (in == cluster_bytes_) {
+            uint32_t next = 0;
+            bool end = false;
+            e = fat_next(c, &next, &end);
+            if (e != Error::kOk)
+                return e;
+            if (end)
+                return corrupt("cluster chain: ends before the file does");
+            c = next;
+            in = 0;
+        }
+        uint8_t* s = nullptr;
+        e = cache_.get(cluster_sector(c) + in / sector_size_, &s);
+        if (e != Error::kOk)
+            return e;
+        const uint32_t at = in % sector_size_;
+        uint32_t chunk = sector_size_ - at;
+        if (chunk > left)
+            chunk = static_cast<uint32_t>(left);
+        copy(out + *done, s + at, chunk);
+        *done += chunk;
+        left -= chunk;
+        in += chunk;
+    }
+    return Error::kOk;
+}
+
+// Writes `length` bytes (zeros if `in` is null) at `offset` into the chain from `first`, which
+// already holds enough clusters.
+Error Volume::write_span(uint32_t first, uint64_t offset, const uint8_t* in, uint64_t length) {
+    uint32_t c = 0;
+    Error e = chain_at(first, static_cast<uint32_t>(offset / cluster_bytes_), &c);
+    if (e != Error::kOk)
+        return e;
+    uint32_t pos = static_cast<uint32_t>(offset % cluster_bytes_);
+    uint64_t done = 0;
+    while (done < length) {
+        if (pos == cluster_bytes_) {
+            uint32_t next = 0;
+            bool end = false;
+            e = fat_next(c, &next, &end);
+            if (e != Error::kOk)
+                return e;
+            if (end)
+                return corrupt("cluster chain: ends before the file does");
+            c = next;
+            pos = 0;
+        }
+        const uint32_t at = pos % sector_size_;
+        uint32_t chunk = sector_size_ - at;
+        if (chunk > length - done)
+            chunk = static_cast<uint32_t>(length - done);
+        uint8_t* s = nullptr;
+        e = cache_.get_for_write(cluster_sector(c) + pos / sector_size_, chunk == sector_size_, &s);
+        if (e != Error::kOk)
+            return e;
+        if (in != nullptr)
+            copy(s + at, in + done, chunk);
+        else
+            fill(s + at, 0, chunk);
+        done += chunk;
+        pos += chunk;
+    }
+    return Error::kOk;
+}
+
+// Makes the file's chain hold `size` bytes: new clusters are allocated as one chain and linked
+// to the old tail (or become the first cluster, stored by the caller later). kNoSpace changes
+// nothing.
+Error Volume::ensure_clusters(Node& file, uint64_t size) {
+    const uint64_t need = (size + cluster_bytes_ - 1) / cluster_bytes_;
+    const uint64_t held = (static_cast<uint64_t>(file.size) + cluster_bytes_ - 1) / cluster_bytes_;
+    uint32_t have = 0, last = 0;
+    if (file.first_cluster != 0) {
+        const Error e = chain_length(file.first_cluster, &have, &last);
+        if (e != Error::kOk)
+            return e;
+    }
+    if (have < held)
+        return corrupt("file: size larger than its cluster chain");
+    if (need <= have)
+        return Error::kOk;
+    if (need - have > clusters_)
+        return Error::kNoSpace;
+    uint32_t head = 0;
+    Error e = allocate(static_cast<uint32_t>(need - have), &head);
+    if (e != Error::kOk)
+        return e;
+    if (have == 0)
+        file.first_cluster = head;
+    else
+        e = fat_set(last, head);
+    return e;
+}
+
+Error Volume::write(Node& file, uint64_t offset, const uint8_t* in, size_t length, DateTime now) {
+    Error e = load(&file);
+    if (e != Error::kOk)
+        return e;
+    if (file.directory())
+        return Error::kIsDirectory;
+    if (offset > kMaxFileSize || length > kMaxFileSize - offset)
+        return Error::kTooLarge;
+    if (length == 0)
+        return Error::kOk;
+    const uint64_t end = offset + length;
+    const uint32_t old = file.size;
+    Node next = file;
+    e = ensure_clusters(next, end > old ? end : old);
+    if (e != Error::kOk)
+        return e;
+    if (offset > old)
+        e = write_span(next.first_cluster, old, nullptr, offset - old);
+    if (e == Error::kOk)
+        e = write_span(next.first_cluster, offset, in, length);
+    // The barrier: the FAT and the data are on the device before the entry points at them.
+    if (e == Error::kOk)
+        e = cache_.sync();
+    if (e != Error::kOk)
+        return e;
+    next.size = static_cast<uint32_t>(end > old ? end : old);
+    next.modified = now;
+    next.accessed_date = now.date;
+    next.attributes = static_cast<uint8_t>(next.attributes | kAttrArchive);
+    e = store(next);
+    if (e == Error::kOk)
+        file = next;
+    return e;
+}
+
+Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
+    Error e = load(&file);
+    if (e != Error::kOk)
+        return e;
+    if (file.directory())
+        return Error::kIsDirectory;
+    if (size > kMaxFileSize)
+        return Error::kTooLarge;
+    Node next = file;
+    next.modified = now;
+    next.attributes = static_cast<uint8_t>(next.attributes | kAttrArchive);
+    if (size >= file.size) {
+        e = ensure_clusters(next, size);
+        if (e == Error::kOk && size > file.size)
+            e = write_span(next.first_cluster, file.size, nullptr, size - file.size);
+        if (e == Error::kOk)
+            e = cache_.sync();
+        if (e != Error::kOk)
+            return e;
+        next.size = static_cast<uint32_t>(size);
+        e = store(next);
+        if (e == Error::kOk)
+            file = next;
+        return e;
+    }
+    // Shrinking: the entry first (its size, and no first cluster if nothing is kept), then the
+    // clusters past the new end are freed. Interrupted between, the chain is only longer than
+    // the size, which fsck.fat trims.
+    const uint32_t keep = static_cast<uint32_t>((size + cluster_bytes_ - 1) / cluster_bytes_);
+    const uint32_t old_first = file.first_cluster;
+    uint32_t cut = 0;
+    if (keep > 0 && old_first != 0) {
+        e = chain_at(old_first, keep - 1, &cut);
+        if (e != Error::kOk)
+            return e;
+    }
+    next.size = static_cast<uint32_t>(size);
+    if (keep == 0)
+        next.first_cluster = 0;
+    e = store(next);
+    if (e == Error::kOk)
+        e = cache_.sync();
+    if (e != Error::kOk)
+        return e;
+    file = next;
+    if (old_first == 0)
+        return Error::kOk;
+    if (keep == 0)
+        return free_chain(old_first);
+    uint32_t rest = 0;
+    bool end = false;
+    e = fat_next(cut, &rest, &end);
+    if (e != Error::kOk || end)
+        return e;
+    e = fat_set(cut, end_of_chain());
+    if (e != Error::kOk)
+        return e;
+    return free_chain(rest);
+}
+
+Error Volume::set_times(Node& node, DateTime modified, uint16_t accessed_date) {
+    Error e = load(&node);
+    if (e != Error::kOk)
+        return e;
+    node.modified = modified;
+    node.accessed_date = accessed_date;
+    return store(node);
+}
+
+}  // namespace keel::fat

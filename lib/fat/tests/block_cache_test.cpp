@@ -1,0 +1,115 @@
+// The sector cache alone: LRU eviction, write-back on eviction and on sync, whole-sector
+// writes without a read, the memory it needs, and no access outside the device.
+#include <gtest/gtest.h>
+#include <keel/fat/block_cache.hpp>
+
+#include <vector>
+
+#include "fat_image.hpp"
+
+namespace keel::fat {
+namespace {
+
+using testing::MemoryDevice;
+
+struct CacheFixture {
+    MemoryDevice dev{std::vector<uint8_t>(16 * 512)};
+    std::vector<uint8_t> memory;
+    BlockCache cache;
+    explicit CacheFixture(uint32_t slots) : memory(BlockCache::bytes_for(slots, 512)) {
+        for (size_t i = 0; i < dev.bytes().size(); ++i)
+            dev.bytes()[i] = static_cast<uint8_t>(i / 512);
+        EXPECT_EQ(cache.init(dev, memory.data(), memory.size()), Error::kOk);
+    }
+};
+
+TEST(BlockCache, SlotsFromMemory) {
+    CacheFixture f(4);
+    EXPECT_EQ(f.cache.slots(), 4u);
+    MemoryDevice dev{std::vector<uint8_t>(4 * 512)};
+    std::vector<uint8_t> small(BlockCache::bytes_for(1, 512));
+    BlockCache c;
+    EXPECT_EQ(c.init(dev, small.data(), small.size()), Error::kNoSpace);
+    EXPECT_EQ(c.init(dev, nullptr, 100000), Error::kNoSpace);
+    // Misaligned memory still works (the slot table is aligned inside it).
+    std::vector<uint8_t> odd(BlockCache::bytes_for(3, 512) + 1);
+    EXPECT_EQ(c.init(dev, odd.data() + 1, odd.size() - 1), Error::kOk);
+    EXPECT_EQ(c.slots(), 3u);
+}
+
+TEST(BlockCache, LeastRecentlyUsedIsEvicted) {
+    CacheFixture f(2);
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get(0, &p), Error::kOk);
+    EXPECT_EQ(p[0], 0);
+    ASSERT_EQ(f.cache.get(1, &p), Error::kOk);
+    EXPECT_EQ(p[0], 1);
+    ASSERT_EQ(f.cache.get(0, &p), Error::kOk);  // 1 is now least recent
+    ASSERT_EQ(f.cache.get(2, &p), Error::kOk);
+    EXPECT_EQ(f.cache.stats().evictions, 1u);
+    const uint64_t reads = f.dev.reads;
+    ASSERT_EQ(f.cache.get(0, &p), Error::kOk);  // still cached
+    EXPECT_EQ(f.dev.reads, reads);
+    ASSERT_EQ(f.cache.get(1, &p), Error::kOk);  // was evicted
+    EXPECT_EQ(f.dev.reads, reads + 1);
+    EXPECT_EQ(f.cache.stats().hits, 2u);
+    EXPECT_EQ(f.cache.stats().misses, 4u);
+}
+
+TEST(BlockCache, DirtySectorsAreWrittenOnEvictionAndSync) {
+    CacheFixture f(2);
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(3, false, &p), Error::kOk);
+    p[1] = 0xAB;
+    ASSERT_EQ(f.cache.get_for_write(5, true, &p), Error::kOk);  // whole: no read
+    EXPECT_EQ(f.dev.reads, 1u);
+    p[0] = 0xCD;
+    EXPECT_EQ(f.cache.dirty(), 2u);
+    EXPECT_EQ(f.dev.writes, 0u);
+    ASSERT_EQ(f.cache.get(7, &p), Error::kOk);  // evicts sector 3, writing it
+    EXPECT_EQ(f.dev.writes, 1u);
+    EXPECT_EQ(f.dev.bytes()[3 * 512 + 1], 0xAB);
+    EXPECT_EQ(f.dev.bytes()[3 * 512], 3);
+    ASSERT_EQ(f.cache.sync(), Error::kOk);
+    EXPECT_EQ(f.dev.bytes()[5 * 512], 0xCD);
+    EXPECT_EQ(f.cache.dirty(), 0u);
+    EXPECT_EQ(f.dev.flushes, 1u);
+    ASSERT_EQ(f.cache.sync(), Error::kOk);  // nothing dirty: only the flush
+    EXPECT_EQ(f.dev.writes, 2u);
+}
+
+TEST(BlockCache, WriteBackIsInSectorOrder) {
+    CacheFixture f(6);
+    f.dev.log_writes = true;
+    uint8_t* p = nullptr;
+    for (uint64_t s : {9u, 2u, 14u, 5u}) {
+        ASSERT_EQ(f.cache.get_for_write(s, true, &p), Error::kOk);
+    }
+    ASSERT_EQ(f.cache.write_back(), Error::kOk);
+    EXPECT_EQ(f.dev.write_log, (std::vector<uint64_t>{2, 5, 9, 14}));
+}
+
+TEST(BlockCache, NothingOutsideTheDevice) {
+    CacheFixture f(2);
+    uint8_t* p = nullptr;
+    EXPECT_EQ(f.cache.get(16, &p), Error::kCorrupt);
+    EXPECT_EQ(f.cache.get_for_write(~uint64_t{0}, true, &p), Error::kCorrupt);
+    EXPECT_EQ(f.dev.outside, 0u);
+    EXPECT_EQ(f.dev.reads, 0u);
+}
+
+TEST(BlockCache, DeviceErrorsAreReported) {
+    CacheFixture f(2);
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(1, true, &p), Error::kOk);
+    f.dev.fail_writes = true;
+    EXPECT_EQ(f.cache.sync(), Error::kIo);
+    EXPECT_EQ(f.cache.dirty(), 1u);  // still dirty: nothing lost
+    f.dev.fail_writes = false;
+    EXPECT_EQ(f.cache.sync(), Error::kOk);
+    f.dev.fail_reads = true;
+    EXPECT_EQ(f.cache.get(4, &p), Error::kIo);
+}
+
+}  // namespace
+}  // namespace keel::fat

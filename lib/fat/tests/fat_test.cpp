@@ -1,0 +1,757 @@
+// lib/fat on the host: images made at test time by the host's mkfs.fat (FAT12, FAT16, FAT32),
+// filled by mtools and read through the library; files written by the library read back by
+// mtools with equal contents and checked by fsck.fat -n; then hand-corrupted images, each
+// refused or reported with its own reason, never read or written outside the device.
+#include <gtest/gtest.h>
+#include <keel/fat/volume.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fat_image.hpp"
+
+namespace keel::fat {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::capture;
+using testing::MemoryDevice;
+using testing::q;
+using testing::run;
+
+const DateTime kNow = make_time(2026, 12, 5, 12, 30, 44);
+
+std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
+    std::vector<uint8_t> v(n);
+    std::mt19937 r(seed);
+    for (auto& b : v)
+        b = static_cast<uint8_t>(r());
+    return v;
+}
+
+class Fat : public ::testing::TestWithParam<int> {
+  protected:
+    void SetUp() override {
+        if (!testing::have_tools())
+            GTEST_SKIP() << "dosfstools (mkfs.fat, fsck.fat) or mtools not installed";
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        std::string name = std::string(info->test_suite_name()) + "_" + info->name();
+        std::replace(name.begin(), name.end(), '/', '_');
+        dir_ = fs::temp_directory_path() /
+               ("keel_fat_test_" + std::to_string(::getpid()) + "_" + name);
+        fs::remove_all(dir_);
+        fs::create_directories(dir_);
+        image_ = dir_ / "vol.img";
+        ASSERT_TRUE(make(GetParam()));
+    }
+    void TearDown() override {
+        if (dev_ != nullptr)
+            EXPECT_EQ(dev_->outside, 0u) << "an access fell outside the device";
+        fs::remove_all(dir_);
+    }
+
+    bool make(int bits) {
+        // FAT32 needs at least 65525 clusters: 40 MB of one-sector clusters.
+        if (bits == 12)
+            return testing::make_image(image_, 12, 1024);
+        if (bits == 16)
+            return testing::make_image(image_, 16, 16384);
+        return testing::make_image(image_, 32, 40000, "-s 1");
+    }
+    std::string m(const std::string& tool) {
+        return testing::mtools_env() + tool + " -i " + q(image_.string()) + " ";
+    }
+    void put_host(const std::string& path, const std::vector<uint8_t>& bytes) {
+        const fs::path src = dir_ / "src.bin";
+        testing::save_file(src, bytes);
+        ASSERT_EQ(run(m("mcopy") + "-o " + q(src.string()) + " " + q("::" + path)), 0) << path;
+    }
+    void mkdir_host(const std::string& path) {
+        ASSERT_EQ(run(m("mmd") + q("::" + path)), 0) << path;
+    }
+    std::vector<uint8_t> get_host(const std::string& path) {
+        const fs::path out = dir_ / "out.bin";
+        fs::remove(out);
+        if (run(m("mcopy") + "-n " + q("::" + path) + " " + q(out.string()) + " 2>/dev/null") != 0)
+            return {};
+        return testing::load_file(out);
+    }
+    Error mount(size_t cache_slots = 16) {
+        dev_ = std::make_unique<MemoryDevice>(testing::load_file(image_));
+        cache_.assign(BlockCache::bytes_for(static_cast<uint32_t>(cache_slots), 512), 0);
+        return vol_.mount(*dev_, cache_.data(), cache_.size());
+    }
+    void save() {
+        ASSERT_EQ(vol_.flush(), Error::kOk);
+        testing::save_file(image_, dev_->bytes());
+    }
+    bool fsck_clean() {
+        return run(testing::fsck_path() + " -n " + q(image_.string()) + " >/dev/null 2>&1") == 0;
+    }
+    std::string fsck_output() {
+        return capture(testing::fsck_path() + " -n " + q(image_.string()) + " 2>&1");
+    }
+    // Walks a '/'-separated path from the root.
+    Error resolve(const std::string& path, Node* out) {
+        Node n = vol_.root();
+        size_t i = 0;
+        while (i < path.size()) {
+            while (i < path.size() && path[i] == '/')
+                ++i;
+            const size_t j = path.find('/', i);
+            const std::string part = path.substr(i, j == std::string::npos ? j : j - i);
+            i = j == std::string::npos ? path.size() : j;
+            if (part.empty())
+                break;
+            Node next;
+            const Error e = vol_.lookup(n, part.data(), part.size(), &next);
+            if (e != Error::kOk)
+                return e;
+            n = next;
+        }
+        *out = n;
+        return Error::kOk;
+    }
+    std::vector<uint8_t> read_all(const Node& n, Error* err = nullptr) {
+        std::vector<uint8_t> out(n.size + 100);
+        size_t done = 0;
+        const Error e = vol_.read(n, 0, out.data(), out.size(), &done);
+        if (err != nullptr)
+            *err = e;
+        else
+            EXPECT_EQ(e, Error::kOk) << vol_.reason();
+        out.resize(done);
+        return out;
+    }
+    std::set<std::string> names(const Node& dir) {
+        std::set<std::string> out;
+        uint32_t cursor = 0;
+        Entry e;
+        Error err;
+        while ((err = vol_.list(dir, &cursor, &e)) == Error::kOk)
+            out.insert(std::string(e.name, e.name_length));
+        EXPECT_EQ(err, Error::kNotFound);
+        return out;
+    }
+    Node create(const Node& dir, const std::string& name, bool directory = false) {
+        Node n;
+        EXPECT_EQ(vol_.create(dir, name.data(), name.size(), directory, kNow, &n), Error::kOk)
+            << name << " " << vol_.reason();
+        return n;
+    }
+    Node write_file(const Node& dir, const std::string& name, const std::vector<uint8_t>& data) {
+        Node n = create(dir, name);
+        EXPECT_EQ(vol_.write(n, 0, data.data(), data.size(), kNow), Error::kOk) << vol_.reason();
+        return n;
+    }
+
+    fs::path dir_, image_;
+    std::unique_ptr<MemoryDevice> dev_;
+    std::vector<uint8_t> cache_;
+    Volume vol_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Types, Fat, ::testing::Values(12, 16, 32),
+                         [](const auto& info) { return "FAT" + std::to_string(info.param); });
+
+TEST_P(Fat, MountsMkfsImageAsItsType) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const FatType want = GetParam() == 12   ? FatType::kFat12
+                         : GetParam() == 16 ? FatType::kFat16
+                                            : FatType::kFat32;
+    EXPECT_EQ(vol_.type(), want);
+    Usage u;
+    ASSERT_EQ(vol_.usage(&u), Error::kOk);
+    EXPECT_EQ(u.cluster_count, vol_.cluster_count());
+    EXPECT_GE(u.free_clusters + 1, u.cluster_count);  // FAT32's root takes one
+    EXPECT_EQ(dev_->writes, 0u);                      // mounting writes nothing
+    EXPECT_TRUE(names(vol_.root()).empty());
+}
+
+TEST_P(Fat, ReadsWhatMtoolsWrote) {
+    const auto small = pattern(100, 1), big = pattern(150000, 2), edge = pattern(4096, 3);
+    mkdir_host("/docs");
+    mkdir_host("/docs/deeper");
+    put_host("/README.TXT", small);
+    put_host("/docs/A rather long file name.data", big);
+    put_host("/docs/deeper/edge.bin", edge);
+    put_host("/empty", {});
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    EXPECT_EQ(names(vol_.root()), (std::set<std::string>{"README.TXT", "docs", "empty"}));
+    Node n;
+    ASSERT_EQ(resolve("/readme.txt", &n), Error::kOk);  // case-insensitive
+    EXPECT_EQ(read_all(n), small);
+    ASSERT_EQ(resolve("/DOCS/a RATHER long FILE name.DATA", &n), Error::kOk);
+    EXPECT_EQ(n.size, big.size());
+    EXPECT_EQ(read_all(n), big);
+    // A read in the middle, across cluster boundaries.
+    std::vector<uint8_t> part(7000);
+    size_t done = 0;
+    ASSERT_EQ(vol_.read(n, 12345, part.data(), part.size(), &done), Error::kOk);
+    ASSERT_EQ(done, part.size());
+    EXPECT_TRUE(std::equal(part.begin(), part.end(), big.begin() + 12345));
+    // Past the end: a short read.
+    ASSERT_EQ(vol_.read(n, big.size() - 10, part.data(), part.size(), &done), Error::kOk);
+    EXPECT_EQ(done, 10u);
+    ASSERT_EQ(resolve("/docs/deeper/edge.bin", &n), Error::kOk);
+    EXPECT_EQ(read_all(n), edge);
+    ASSERT_EQ(resolve("/empty", &n), Error::kOk);
+    EXPECT_TRUE(read_all(n).empty());
+    EXPECT_EQ(resolve("/docs/missing", &n), Error::kNotFound);
+    EXPECT_EQ(resolve("/README.TXT/x", &n), Error::kNotDirectory);
+    ASSERT_EQ(resolve("/docs/deeper/..", &n), Error::kOk);
+    EXPECT_EQ(names(n), (std::set<std::string>{"A rather long file name.data", "deeper"}));
+    ASSERT_EQ(resolve("/docs/..", &n), Error::kOk);
+    EXPECT_TRUE(n.is_root);
+    ASSERT_EQ(resolve("/docs", &n), Error::kOk);
+    size_t d = 0;
+    EXPECT_EQ(vol_.read(n, 0, part.data(), 1, &d), Error::kIsDirectory);
+}
+
+TEST_P(Fat, WritesWhatMtoolsAndFsckAccept) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const Node root = vol_.root();
+    const auto a = pattern(10, 4), b = pattern(70000, 5), c = pattern(3 * 4096 + 17, 6);
+    write_file(root, "SHORT.TXT", a);
+    write_file(root, "a long name with spaces.bin", b);
+    const Node sub = create(root, "Sub Directory", true);
+    const Node deep = create(sub, "deeper", true);
+    write_file(deep, "été 日本.txt", c);
+    write_file(deep, "LOWER~1.TXT", b);  // an 8.3 name the generated one must avoid
+    write_file(deep, "lower.txt", a);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/SHORT.TXT"), a);
+    EXPECT_EQ(get_host("/a long name with spaces.bin"), b);
+    EXPECT_EQ(get_host("/Sub Directory/deeper/été 日本.txt"), c);
+    EXPECT_EQ(get_host("/Sub Directory/deeper/lower.txt"), a);
+    EXPECT_EQ(get_host("/Sub Directory/deeper/LOWER~1.TXT"), b);
+    const std::string listing = capture(m("mdir") + "-/ -b ::/");
+    EXPECT_NE(listing.find("::/Sub Directory/deeper/été 日本.txt"), std::string::npos) << listing;
+    EXPECT_NE(listing.find("::/a long name with spaces.bin"), std::string::npos) << listing;
+    // The library reads its own names back, and the short names it generated.
+    uint32_t cursor = 0;
+    Entry e;
+    std::set<std::string> shorts;
+    while (vol_.list(deep, &cursor, &e) == Error::kOk)
+        shorts.insert(e.short_name);
+    EXPECT_TRUE(shorts.count("LOWER~2.TXT")) << *shorts.begin();
+    EXPECT_EQ(names(deep), (std::set<std::string>{"été 日本.txt", "lower.txt", "LOWER~1.TXT"}));
+    Node n;
+    EXPECT_EQ(vol_.create(deep, "LOWER.txt", 9, false, kNow, &n), Error::kExists);
+    for (const char* bad : {"", ".", "..", "a/b", "a:b", "trailing.", "tab\t", "q?"})
+        EXPECT_EQ(vol_.create(root, bad, std::strlen(bad), false, kNow, &n), Error::kBadName)
+            << bad;
+    const char invalid_utf8[] = {'a', static_cast<char>(0xC3)};
+    EXPECT_EQ(vol_.create(root, invalid_utf8, 2, false, kNow, &n), Error::kBadName);
+    const std::string too_long(256, 'x');
+    EXPECT_EQ(vol_.create(root, too_long.data(), too_long.size(), false, kNow, &n),
+              Error::kBadName);
+    const std::string longest(255, 'y');
+    create(root, longest);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_NE(capture(m("mdir") + "-/ -b ::/").find(longest), std::string::npos);
+}
+
+TEST_P(Fat, OverwritesExtendsAndFillsGaps) {
+    put_host("/data.bin", pattern(5000, 7));
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    Node n;
+    ASSERT_EQ(resolve("/data.bin", &n), Error::kOk);
+    auto model = pattern(5000, 7);
+    const auto patch = pattern(3000, 8);
+    ASSERT_EQ(vol_.write(n, 4000, patch.data(), patch.size(), kNow), Error::kOk);
+    model.resize(7000);
+    std::copy(patch.begin(), patch.end(), model.begin() + 4000);
+    ASSERT_EQ(vol_.write(n, 20000, patch.data(), 10, kNow), Error::kOk);  // a gap: zeros
+    model.resize(20010, 0);
+    std::copy(patch.begin(), patch.begin() + 10, model.begin() + 20000);
+    EXPECT_EQ(n.size, model.size());
+    EXPECT_EQ(read_all(n), model);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/data.bin"), model);
+    EXPECT_EQ(vol_.write(n, 0xFFFFFFFFull, patch.data(), 1, kNow), Error::kTooLarge);
+}
+
+TEST_P(Fat, TruncateRenameRemove) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const Node root = vol_.root();
+    const auto data = pattern(20000, 9);
+    Node f = write_file(root, "file.dat", data);
+    const Node a = create(root, "dir a", true), b = create(root, "dir b", true);
+    const Node inner = create(a, "inner", true);
+    write_file(inner, "x.txt", pattern(3, 10));
+    Usage before;
+    ASSERT_EQ(vol_.usage(&before), Error::kOk);
+    ASSERT_EQ(vol_.truncate(f, 3000, kNow), Error::kOk);
+    EXPECT_EQ(f.size, 3000u);
+    Usage after;
+    ASSERT_EQ(vol_.usage(&after), Error::kOk);
+    EXPECT_GT(after.free_clusters, before.free_clusters);
+    ASSERT_EQ(vol_.truncate(f, 5000, kNow), Error::kOk);  // grows with zeros
+    std::vector<uint8_t> model(data.begin(), data.begin() + 3000);
+    model.resize(5000, 0);
+    EXPECT_EQ(read_all(f), model);
+    // Rename in place, a case-only change, and across directories (a directory, whose ".."
+    // must follow).
+    const char* n1 = "file.dat";
+    const char* n2 = "Renamed File.dat";
+    ASSERT_EQ(vol_.rename(root, n1, 8, root, n2, std::strlen(n2)), Error::kOk);
+    ASSERT_EQ(vol_.rename(root, n2, std::strlen(n2), root, "RENAMED FILE.DAT", 16), Error::kOk);
+    ASSERT_EQ(vol_.rename(root, "renamed file.dat", 16, b, "moved.dat", 9), Error::kOk);
+    ASSERT_EQ(vol_.rename(a, "inner", 5, b, "Inner Moved", 11), Error::kOk);
+    EXPECT_EQ(vol_.rename(root, "dir b", 5, b, "loop", 4), Error::kInvalid);
+    Node im;
+    ASSERT_EQ(resolve("/dir b/Inner Moved", &im), Error::kOk);
+    EXPECT_EQ(vol_.rename(root, "dir b", 5, im, "loop", 4), Error::kInvalid);
+    EXPECT_EQ(vol_.rename(root, "dir a", 5, root, "dir b", 5), Error::kExists);
+    EXPECT_EQ(vol_.rename(root, "nothing", 7, root, "x", 1), Error::kNotFound);
+    Node up;
+    ASSERT_EQ(resolve("/dir b/Inner Moved/..", &up), Error::kOk);
+    EXPECT_EQ(up.first_cluster, b.first_cluster);
+    EXPECT_EQ(names(root), (std::set<std::string>{"dir a", "dir b"}));
+    EXPECT_EQ(names(b), (std::set<std::string>{"moved.dat", "Inner Moved"}));
+    // Remove: a non-empty directory is refused; files and empty directories go.
+    EXPECT_EQ(vol_.remove(b, "Inner Moved", 11), Error::kNotEmpty);
+    EXPECT_EQ(vol_.remove(root, ".", 1), Error::kInvalid);
+    ASSERT_EQ(vol_.remove(im, "x.txt", 5), Error::kOk);
+    ASSERT_EQ(vol_.remove(b, "Inner Moved", 11), Error::kOk);
+    ASSERT_EQ(vol_.remove(root, "dir a", 5), Error::kOk);
+    EXPECT_EQ(vol_.remove(root, "dir a", 5), Error::kNotFound);
+    Node stale = im;
+    EXPECT_EQ(vol_.stat(&stale), Error::kNotFound);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/dir b/moved.dat"), model);
+    const std::string listing = capture(m("mdir") + "-/ -b ::/");
+    EXPECT_EQ(listing.find("dir a"), std::string::npos) << listing;
+    EXPECT_EQ(listing.find("Inner"), std::string::npos) << listing;
+    // Everything freed: only what is still there holds clusters.
+    Usage end;
+    ASSERT_EQ(vol_.usage(&end), Error::kOk);
+    const uint32_t per = vol_.cluster_bytes();
+    const uint32_t held = (5000 + per - 1) / per + 1;  // moved.dat and "dir b"
+    EXPECT_EQ(end.free_clusters + held + (GetParam() == 32 ? 1 : 0), end.cluster_count);
+}
+
+TEST_P(Fat, DirectoriesGrowAndTheFixedRootFills) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const Node sub = create(vol_.root(), "many", true);
+    std::set<std::string> want;
+    for (int i = 0; i < 150; ++i) {
+        const std::string name = "a long file name number " + std::to_string(i);
+        create(sub, name);
+        want.insert(name);
+    }
+    EXPECT_EQ(names(sub), want);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    if (GetParam() != 32) {
+        // The FAT12/16 root has a fixed number of entries (mkfs.fat: 512 for these images;
+        // each name here takes 3).
+        Error e = Error::kOk;
+        int made = 0;
+        for (; made < 1000 && e == Error::kOk; ++made) {
+            const std::string name = "root entry name n" + std::to_string(made);
+            Node n;
+            e = vol_.create(vol_.root(), name.data(), name.size(), false, kNow, &n);
+        }
+        EXPECT_EQ(e, Error::kNoSpace);
+        EXPECT_GT(made, 100);
+        save();
+        EXPECT_TRUE(fsck_clean()) << fsck_output();
+    }
+}
+
+TEST_P(Fat, FullVolumeIsNoSpaceAndNothingIsCorrupted) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const Node root = vol_.root();
+    const auto keep = pattern(3000, 11);
+    write_file(root, "keep.bin", keep);
+    Usage u;
+    ASSERT_EQ(vol_.usage(&u), Error::kOk);
+    // One file that takes all but one cluster, then a write needing two.
+    const std::vector<uint8_t> fill(static_cast<size_t>(u.free_clusters - 1) * u.cluster_bytes,
+                                    0x5A);
+    Node big = write_file(root, "big.bin", fill);
+    Node last = create(root, "LAST");
+    const std::vector<uint8_t> two(2 * u.cluster_bytes, 1);
+    EXPECT_EQ(vol_.write(last, 0, two.data(), two.size(), kNow), Error::kNoSpace);
+    EXPECT_EQ(last.size, 0u);
+    ASSERT_EQ(vol_.write(last, 0, two.data(), u.cluster_bytes, kNow), Error::kOk);
+    EXPECT_EQ(vol_.write(big, fill.size(), two.data(), 1, kNow), Error::kNoSpace);
+    Node dir;
+    if (GetParam() == 32)
+        EXPECT_EQ(vol_.create(root, "newdir", 6, true, kNow, &dir), Error::kNoSpace);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/keep.bin"), keep);
+    EXPECT_EQ(get_host("/big.bin").size(), fill.size());
+    ASSERT_EQ(vol_.usage(&u), Error::kOk);
+    EXPECT_EQ(u.free_clusters, 0u);
+}
+
+TEST_P(Fat, TimesAreTheCallers) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    Node n = create(vol_.root(), "timed.txt");
+    EXPECT_EQ(n.created.date, kNow.date);
+    EXPECT_EQ(n.created.time, kNow.time);
+    const DateTime later = make_time(2030, 1, 2, 3, 4, 6);
+    ASSERT_EQ(vol_.write(n, 0, reinterpret_cast<const uint8_t*>("x"), 1, later), Error::kOk);
+    Node again;
+    ASSERT_EQ(resolve("/timed.txt", &again), Error::kOk);
+    EXPECT_EQ(again.modified.date, later.date);
+    EXPECT_EQ(again.modified.time, later.time);
+    EXPECT_EQ(again.created.date, kNow.date);
+    EXPECT_EQ(later.date, (50 << 9) | (1 << 5) | 2);
+    EXPECT_EQ(later.time, (3 << 11) | (4 << 5) | 3);
+    save();
+    EXPECT_NE(capture(m("mdir") + "::/timed.txt").find("2030-01-02"), std::string::npos)
+        << capture(m("mdir") + "::/timed.txt");
+}
+
+TEST_P(Fat, MetadataReachesTheDeviceAfterTheData) {
+    ASSERT_EQ(mount(4), Error::kOk) << vol_.reason();
+    Node n = create(vol_.root(), "ordered.bin");
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    dev_->log_writes = true;
+    dev_->write_log.clear();
+    const auto data = pattern(5 * vol_.cluster_bytes(), 12);
+    ASSERT_EQ(vol_.write(n, 0, data.data(), data.size(), kNow), Error::kOk);
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    // The directory entry's sector is written only after a barrier that follows every FAT and
+    // data write.
+    const auto& log = dev_->write_log;
+    size_t barrier = 0;
+    while (barrier < log.size() && log[barrier] != ~uint64_t{0})
+        ++barrier;
+    ASSERT_LT(barrier, log.size());
+    std::set<uint64_t> before(log.begin(), log.begin() + static_cast<long>(barrier));
+    EXPECT_GE(before.size(), 5u * vol_.cluster_bytes() / 512);
+    size_t entry_writes = 0;
+    for (size_t i = barrier + 1; i < log.size(); ++i)
+        entry_writes += log[i] != ~uint64_t{0} ? 1 : 0;
+    EXPECT_GE(entry_writes, 1u);
+    // Remove: the entry first, then the FAT.
+    dev_->write_log.clear();
+    ASSERT_EQ(vol_.remove(vol_.root(), "ordered.bin", 11), Error::kOk);
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    ASSERT_FALSE(log.empty());
+    EXPECT_GE(log[0], vol_.cluster_count() > 0 ? 1u : 0u);
+    size_t first_barrier = 0;
+    while (log[first_barrier] != ~uint64_t{0})
+        ++first_barrier;
+    EXPECT_EQ(first_barrier, 1u);  // one sector (the entry's) before the first barrier
+}
+
+// Hand-corrupted images. Each case changes the image's bytes and expects an error with its
+// reason (README.md lists them).
+class Corrupt : public Fat {
+  protected:
+    uint8_t* boot() { return image_bytes_.data(); }
+    void load() { image_bytes_ = testing::load_file(image_); }
+    Error mount_bytes() {
+        dev_ = std::make_unique<MemoryDevice>(image_bytes_);
+        cache_.assign(BlockCache::bytes_for(16, 512), 0);
+        return vol_.mount(*dev_, cache_.data(), cache_.size());
+    }
+    std::vector<uint8_t> image_bytes_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Types, Corrupt, ::testing::Values(12, 16, 32),
+                         [](const auto& info) { return "FAT" + std::to_string(info.param); });
+
+void put16(uint8_t* p, uint32_t v) {
+    p[0] = static_cast<uint8_t>(v);
+    p[1] = static_cast<uint8_t>(v >> 8);
+}
+void put32(uint8_t* p, uint32_t v) {
+    put16(p, v);
+    put16(p + 2, v >> 16);
+}
+
+TEST_P(Corrupt, BootSectorFields) {
+    load();
+    const std::vector<uint8_t> good = image_bytes_;
+    struct Case {
+        const char* reason;
+        void (*change)(uint8_t*);
+        bool fat32_only, fat1216_only;
+    };
+    const Case cases[] = {
+        {"boot sector: no 0x55 0xAA signature", [](uint8_t* b) { b[510] = 0; }, false, false},
+        {"boot sector: no jump instruction", [](uint8_t* b) { b[0] = 0; }, false, false},
+        {"boot sector: bytes per sector not 512, 1024, 2048 or 4096",
+         [](uint8_t* b) { put16(b + 11, 513); }, false, false},
+        {"boot sector: bytes per sector differs from the device's sector size",
+         [](uint8_t* b) { put16(b + 11, 1024); }, false, false},
+        {"boot sector: sectors per cluster not a power of two", [](uint8_t* b) { b[13] = 3; },
+         false, false},
+        {"boot sector: sectors per cluster not a power of two", [](uint8_t* b) { b[13] = 0; },
+         false, false},
+        {"boot sector: no reserved sectors", [](uint8_t* b) { put16(b + 14, 0); }, false, false},
+        {"boot sector: FAT count not 1-4", [](uint8_t* b) { b[16] = 0; }, false, false},
+        {"boot sector: FAT count not 1-4", [](uint8_t* b) { b[16] = 200; }, false, false},
+        {"boot sector: media byte not 0xF0 or 0xF8-0xFF", [](uint8_t* b) { b[21] = 0x12; }, false,
+         false},
+        {"boot sector: volume larger than the device",
+         [](uint8_t* b) { put32(b + 32, 0xFFFFFFF0u), put16(b + 19, 0); }, false, false},
+        {"boot sector: total sectors in both or neither of the 16/32-bit fields",
+         [](uint8_t* b) { put32(b + 32, 0), put16(b + 19, 0); }, false, false},
+        {"boot sector: FAT too small for the cluster count", [](uint8_t* b) { put16(b + 22, 1); },
+         false, true},
+        {"boot sector: FAT12/16 without root directory entries",
+         [](uint8_t* b) { put16(b + 17, 0); }, false, true},
+        {"boot sector: FAT size is zero", [](uint8_t* b) { put16(b + 22, 0), put32(b + 36, 0); },
+         false, true},
+        {"boot sector: reserved, FAT and root sectors fill the volume",
+         [](uint8_t* b) { put16(b + 14, 0xFFFF); }, false, true},
+        {"boot sector: FAT32 root cluster outside the volume",
+         [](uint8_t* b) { put32(b + 44, 0x0FFFFFF0); }, true, false},
+        {"boot sector: FAT32 root cluster outside the volume", [](uint8_t* b) { put32(b + 44, 1); },
+         true, false},
+        {"boot sector: FAT32 FSInfo sector outside the reserved area",
+         [](uint8_t* b) { put16(b + 48, 0x7000); }, true, false},
+        {"boot sector: FAT32 version not 0.0", [](uint8_t* b) { put16(b + 42, 1); }, true, false},
+        {"boot sector: FAT32 cluster count with a FAT12/16 layout",
+         [](uint8_t* b) { put16(b + 17, 512); }, true, false},
+        {"boot sector: FAT too small for the cluster count", [](uint8_t* b) { put32(b + 36, 3); },
+         true, false},
+        {"boot sector: FAT32 active FAT beyond the FAT count",
+         [](uint8_t* b) { put16(b + 40, 0x83); }, true, false},
+    };
+    for (const Case& c : cases) {
+        if ((c.fat32_only && GetParam() != 32) || (c.fat1216_only && GetParam() == 32))
+            continue;
+        image_bytes_ = good;
+        c.change(boot());
+        EXPECT_EQ(mount_bytes(), Error::kCorrupt) << c.reason;
+        EXPECT_STREQ(vol_.reason(), c.reason);
+        EXPECT_EQ(dev_->writes, 0u);
+    }
+    // A device with another sector size, an empty device, too little cache memory.
+    image_bytes_ = good;
+    MemoryDevice wide(good, 4096);
+    std::vector<uint8_t> mem(BlockCache::bytes_for(4, 4096));
+    EXPECT_EQ(vol_.mount(wide, mem.data(), mem.size()), Error::kCorrupt);
+    EXPECT_STREQ(vol_.reason(),
+                 "boot sector: bytes per sector differs from the device's sector size");
+    MemoryDevice empty(std::vector<uint8_t>{});
+    EXPECT_EQ(vol_.mount(empty, mem.data(), mem.size()), Error::kCorrupt);
+    EXPECT_STREQ(vol_.reason(), "device: no sectors");
+    EXPECT_EQ(vol_.mount(wide, mem.data(), 100), Error::kNoSpace);
+    // A device shorter than the volume.
+    image_bytes_.resize(good.size() / 2);
+    EXPECT_EQ(mount_bytes(), Error::kCorrupt);
+    EXPECT_STREQ(vol_.reason(), "boot sector: volume larger than the device");
+}
+
+// A volume with one file of `clusters` clusters; returns where its FAT entries and directory
+// entry are, for corruption.
+struct Layout {
+    uint32_t fat_offset = 0, fat_bytes = 0, data_offset = 0, cluster_bytes = 0, root_offset = 0;
+    int bits = 0;
+    uint32_t get(const std::vector<uint8_t>& img, uint32_t c) const {
+        const uint8_t* f = img.data() + fat_offset;
+        if (bits == 12) {
+            const uint32_t v = f[c + c / 2] | f[c + c / 2 + 1] << 8;
+            return (c & 1) != 0 ? v >> 4 : v & 0xFFF;
+        }
+        if (bits == 16)
+            return f[2 * c] | f[2 * c + 1] << 8;
+        return (f[4 * c] | f[4 * c + 1] << 8 | f[4 * c + 2] << 16 | f[4 * c + 3] << 24) &
+               0x0FFFFFFF;
+    }
+    void set(std::vector<uint8_t>& img, uint32_t c, uint32_t v) const {
+        uint8_t* f = img.data() + fat_offset;
+        if (bits == 12) {
+            uint8_t* p = f + c + c / 2;
+            if ((c & 1) != 0) {
+                p[0] = static_cast<uint8_t>((p[0] & 0x0F) | (v << 4 & 0xF0));
+                p[1] = static_cast<uint8_t>(v >> 4);
+            } else {
+                p[0] = static_cast<uint8_t>(v);
+                p[1] = static_cast<uint8_t>((p[1] & 0xF0) | (v >> 8 & 0x0F));
+            }
+        } else if (bits == 16) {
+            put16(f + 2 * c, v);
+        } else {
+            put32(f + 4 * c, v);
+        }
+    }
+};
+
+Layout layout_of(const std::vector<uint8_t>& b, int bits) {
+    Layout l;
+    l.bits = bits;
+    const uint32_t bps = b[11] | b[12] << 8, spc = b[13], rsvd = b[14] | b[15] << 8, fats = b[16];
+    const uint32_t root = b[17] | b[18] << 8;
+    uint32_t fatsz = b[22] | b[23] << 8;
+    if (fatsz == 0)
+        fatsz = b[36] | b[37] << 8 | b[38] << 16 | b[39] << 24;
+    l.fat_offset = rsvd * bps;
+    l.fat_bytes = fatsz * bps;
+    l.root_offset = (rsvd + fats * fatsz) * bps;
+    l.data_offset = l.root_offset + (root * 32 + bps - 1) / bps * bps;
+    l.cluster_bytes = spc * bps;
+    if (bits == 32) {
+        const uint32_t rc = b[44] | b[45] << 8 | b[46] << 16 | b[47] << 24;
+        l.root_offset = l.data_offset + (rc - 2) * l.cluster_bytes;
+    }
+    return l;
+}
+
+TEST_P(Corrupt, ChainsEntriesAndNames) {
+    // One file FILE.BIN of 3 clusters (short name only: the first root entry) and one long
+    // name, written by mtools.
+    ASSERT_EQ(mount(), Error::kOk);
+    const uint32_t cb = vol_.cluster_bytes();
+    const int bits = GetParam();
+    put_host("/FILE.BIN", pattern(3 * cb, 13));
+    put_host("/a long name.txt", pattern(10, 14));
+    mkdir_host("/SUB");
+    load();
+    const std::vector<uint8_t> good = image_bytes_;
+    const Layout l = layout_of(good, bits);
+    // Find FILE.BIN's entry in the root (the first cluster of the root suffices here).
+    uint32_t entry = 0;
+    while (std::memcmp(good.data() + l.root_offset + entry * 32, "FILE    BIN", 11) != 0)
+        ++entry;
+    const uint32_t at = l.root_offset + entry * 32;
+    const uint32_t first = good[at + 26] | good[at + 27] << 8 |
+                           (bits == 32 ? good[at + 20] << 16 | good[at + 21] << 24 : 0);
+    const uint32_t second = l.get(good, first), third = l.get(good, second);
+    const uint32_t count = [&] {
+        EXPECT_EQ(mount_bytes(), Error::kOk);
+        return vol_.cluster_count();
+    }();
+
+    struct Outcome {
+        Error mount, lookup, read;
+        const char* reason;
+    };
+    auto attempt = [&](const std::vector<uint8_t>& img, const char* name) {
+        image_bytes_ = img;
+        Outcome o{mount_bytes(), Error::kOk, Error::kOk, ""};
+        Node n;
+        o.lookup = vol_.lookup(vol_.root(), name, std::strlen(name), &n);
+        if (o.lookup == Error::kOk) {
+            std::vector<uint8_t> buf(4 * cb + 100);
+            size_t done = 0;
+            o.read = vol_.read(n, 0, buf.data(), buf.size(), &done);
+            o.reason = vol_.reason();
+            // Every other operation on it is an error too, or works; never a crash or a hang.
+            (void)vol_.write(n, 0, buf.data(), 100, kNow);
+            (void)vol_.truncate(n, 1, kNow);
+            Entry e;
+            uint32_t cursor = 0;
+            while (vol_.list(vol_.root(), &cursor, &e) == Error::kOk) {
+            }
+        }
+        EXPECT_EQ(dev_->outside, 0u);
+        return o;
+    };
+    auto expect_read = [&](const std::vector<uint8_t>& img, const char* reason) {
+        const Outcome o = attempt(img, "FILE.BIN");
+        EXPECT_EQ(o.mount, Error::kOk);
+        EXPECT_EQ(o.read, Error::kCorrupt) << reason;
+        EXPECT_STREQ(o.reason, reason);
+    };
+    {  // a loop: the third cluster points back at the first
+        auto img = good;
+        l.set(img, third, first);
+        expect_read(img, "cluster chain: longer than the volume (a loop)");
+    }
+    {  // the chain points past the last cluster
+        auto img = good;
+        l.set(img, second, count + 2);
+        expect_read(img, "cluster chain: points outside the volume");
+    }
+    {  // into a free cluster
+        auto img = good;
+        l.set(img, second, 0);
+        expect_read(img, "cluster chain: runs into a free cluster");
+    }
+    {  // into a bad cluster
+        auto img = good;
+        l.set(img, first, bits == 12 ? 0xFF7 : bits == 16 ? 0xFFF7 : 0x0FFFFFF7);
+        expect_read(img, "cluster chain: runs into a bad cluster");
+    }
+    {  // the entry's first cluster is outside the volume
+        auto img = good;
+        put16(img.data() + at + 26, bits == 12 ? 0xFF0 : 0xFFF0);
+        if (bits == 32)
+            put16(img.data() + at + 20, 0x0FFF);
+        expect_read(img, "cluster chain: cluster number outside the volume");
+    }
+    {  // an absurd size: larger than the chain
+        auto img = good;
+        put32(img.data() + at + 28, 0xFFFFFFF0u);
+        expect_read(img, "file: size larger than its cluster chain");
+    }
+    {  // a size but no cluster
+        auto img = good;
+        put16(img.data() + at + 26, 0);
+        put16(img.data() + at + 20, 0);
+        expect_read(img, "file: a size but no first cluster");
+    }
+    {  // a broken long name (checksum): the short name is what is left
+        auto img = good;
+        uint32_t i = 0;
+        while (img[l.root_offset + i * 32 + 11] != 0x0F)
+            ++i;
+        img[l.root_offset + i * 32 + 13] ^= 0xFF;
+        Outcome o = attempt(img, "a long name.txt");
+        EXPECT_EQ(o.lookup, Error::kNotFound);
+        o = attempt(img, "ALONGN~1.TXT");
+        EXPECT_EQ(o.lookup, Error::kOk);
+        EXPECT_EQ(o.read, Error::kOk);
+        // Out of order: the last-entry flag cleared.
+        img = good;
+        img[l.root_offset + i * 32] &= 0x1F;
+        EXPECT_EQ(attempt(img, "a long name.txt").lookup, Error::kNotFound);
+        EXPECT_EQ(attempt(img, "ALONGN~1.TXT").lookup, Error::kOk);
+    }
+    {  // a directory whose entry points outside the volume, and one whose chain loops
+        uint32_t s = 0;
+        while (std::memcmp(good.data() + l.root_offset + s * 32, "SUB        ", 11) != 0)
+            ++s;
+        auto img = good;
+        put16(img.data() + l.root_offset + s * 32 + 26, bits == 12 ? 0xFF0 : 0xFFF0);
+        if (bits == 32)
+            put16(img.data() + l.root_offset + s * 32 + 20, 0x0FFF);
+        image_bytes_ = img;
+        ASSERT_EQ(mount_bytes(), Error::kOk);
+        Node sub, n;
+        ASSERT_EQ(vol_.lookup(vol_.root(), "sub", 3, &sub), Error::kOk);
+        EXPECT_EQ(vol_.lookup(sub, "x", 1, &n), Error::kCorrupt);
+        EXPECT_STREQ(vol_.reason(), "directory entry: first cluster outside the volume");
+        EXPECT_EQ(vol_.create(sub, "x", 1, false, kNow, &n), Error::kCorrupt);
+        img = good;
+        const uint32_t sc = good[l.root_offset + s * 32 + 26] | good[l.root_offset + s * 32 + 27]
+                                                                    << 8;
+        l.set(img, sc, sc);  // the directory's cluster is its own successor
+        image_bytes_ = img;
+        ASSERT_EQ(mount_bytes(), Error::kOk);
+        ASSERT_EQ(vol_.lookup(vol_.root(), "sub", 3, &sub), Error::kOk);
+        EXPECT_EQ(vol_.lookup(sub, "x", 1, &n), Error::kNotFound);  // ends: all free
+        EXPECT_EQ(vol_.create(sub, "x", 1, false, kNow, &n), Error::kOk);
+        EXPECT_EQ(vol_.remove(vol_.root(), "sub", 3), Error::kNotEmpty);
+        EXPECT_EQ(dev_->outside, 0u);
+    }
+}
+
+TEST(FatNames, DescribeEveryError) {
+    for (int e = 0; e <= static_cast<int>(Error::kInvalid); ++e)
+        EXPECT_STRNE(describe(static_cast<Error>(e)), "unknown error");
+    EXPECT_STREQ(describe(Error::kNotEmpty), "directory not empty");
+}
+
+}  // namespace
+}  // namespace keel::fat
