@@ -1,7 +1,6 @@
 #include "obj/served.hpp"
 
 #include <ipc/layout.hpp>
-#include <ipc/rules.hpp>
 
 #include <new>
 #include <utility>
@@ -92,7 +91,10 @@ bool Served::collect() {
         any = true;
         if (r->is_cancel)
             continue;
-        Slot& s = slots_[ipc::rules::tag_slot_index(r->tag)];
+        // Our slot is in the client's private user_data (the server never sees it).
+        if (r->user_data >= client_.capacity())
+            continue;  // cannot happen: only submit() and send_closes() set it
+        Slot& s = slots_[r->user_data];
         if (s.tag != r->tag || s.state == kFree || s.state == kDone)
             continue;  // cannot happen: ipc/ validated the tag against its own pending slots
         if (s.state == kOrphan) {
@@ -127,6 +129,22 @@ bool Served::collect() {
     return any;
 }
 
+// A slot nobody uses. Our slots are not the client's: ipc/ frees its slot when a completion is
+// reaped, while ours stays kDone until the caller takes the answer, so a new submission can
+// get the client's slot number of an answer still waiting. has_room() leaves half the
+// capacity unused, so the scan always finds one.
+uint32_t Served::free_slot() {
+    const uint32_t n = client_.capacity();
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t k = (next_slot_ + i) % n;
+        if (slots_[k].state == kFree) {
+            next_slot_ = (k + 1) % n;
+            return k;
+        }
+    }
+    return 0;  // unreachable while has_room() holds
+}
+
 void Served::child_closed(CloseNotice* notice) {
     if (gone_) {  // nobody to tell
         delete notice;
@@ -143,16 +161,18 @@ void Served::child_closed(CloseNotice* notice) {
 void Served::send_closes() {
     bool sent = false;
     while (closes_ != nullptr && !gone_ && has_room()) {
+        const uint32_t index = free_slot();
         ipc::Request r;
         r.opcode = abi::queue_opcode(abi::Op::kClose);
         r.object = closes_->object;
+        r.user_data = index;
         auto t = client_.submit(r);
         if (!t)
             break;
         CloseNotice* n = closes_;
         closes_ = n->next;
         delete n;
-        Slot& slot = slots_[ipc::rules::tag_slot_index(*t)];
+        Slot& slot = slots_[index];
         slot.state = kOrphan;
         slot.op = abi::Op::kClose;
         slot.tag = *t;
@@ -228,31 +248,33 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
         if (notice == nullptr)
             return fail(Error::kNoMemory);
     }
-    const Result<uint32_t> submitted = submit(req, object);
+    const uint32_t index = free_slot();
+    const Result<uint32_t> submitted = submit(req, object, index);
     if (!submitted) {
         delete notice;
         return fail(submitted.error());
     }
     const uint32_t tag = *submitted;
     client_.publish();
-    Slot& s = slots_[ipc::rules::tag_slot_index(tag)];
+    Slot& s = slots_[index];
     s.state = kPending;
     s.op = req.op;
     s.tag = tag;
     s.notice = notice;
     ++in_flight_;
     ++submitted_;
-    f = {retain_ref(this), tag, object};
+    f = {retain_ref(this), tag, object, index};
     work_.wake_all();
     return obj::would_block(req, done_);
 }
 
 // Submits req to the server (a write's bytes copied into an owned buffer): the tag, or why not
 // (kWouldBlock when no buffer is free yet).
-Result<uint32_t> Served::submit(Request& req, uint32_t object) {
+Result<uint32_t> Served::submit(Request& req, uint32_t object, uint32_t index) {
     ipc::Request r;
     r.opcode = abi::queue_opcode(req.op);
     r.object = object;
+    r.user_data = index;
     r.length = static_cast<uint32_t>(req.buffer.length());
     r.args[0] = req.arg;
     if (req.buffer.length() == 0) {
@@ -280,7 +302,7 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object) {
 }
 
 Result<uint64_t> Served::finish(Request& req, Forward& f) {
-    Slot& s = slots_[ipc::rules::tag_slot_index(f.tag)];
+    Slot& s = slots_[f.slot];
     if (s.state == kPending && (!collect() || s.state == kPending))
         return obj::would_block(req, done_);
     const Result<uint64_t> result = answer(s, req);
@@ -353,7 +375,7 @@ Result<uint64_t> Served::opened(Slot& s, Request& req) {
 
 void Served::abandon_slow(Forward& f) {
     const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
-    Slot& slot = s->slots_[ipc::rules::tag_slot_index(f.tag)];
+    Slot& slot = s->slots_[f.slot];
     if (slot.state == kDone) {
         // A granted open nobody takes: its object is closed again at once.
         if (slot.notice != nullptr) {

@@ -40,6 +40,7 @@ struct Forward {
     RefPtr<Served> served;  // while an operation is in flight: the port's channel
     uint32_t tag = 0;
     uint32_t object = 0;  // which of the port's objects it was made on
+    uint32_t slot = 0;    // the port's record of it
     bool started() const { return served != nullptr; }
 };
 
@@ -100,7 +101,8 @@ class Served final : public Object {
     ~Served() override;
     static void abandon_slow(Forward& f);
     Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
-    Result<uint32_t> submit(Request& req, uint32_t object);
+    Result<uint32_t> submit(Request& req, uint32_t object, uint32_t index);
+    uint32_t free_slot();
     Result<uint64_t> finish(Request& req, Forward& f);
     struct Slot;
     Result<uint64_t> answer(Slot& s, Request& req);
@@ -128,7 +130,8 @@ class Served final : public Object {
     ipc::Client client_;
     bool created_ = false;
     bool gone_ = false;
-    Slot* slots_ = nullptr;  // [capacity], by ipc::rules::tag_slot_index(tag)
+    Slot* slots_ = nullptr;  // [capacity], found through the client's user_data
+    uint32_t next_slot_ = 0;
     uint32_t in_flight_ = 0;
     uint64_t submitted_ = 0;
     uint64_t synced_ = 0;

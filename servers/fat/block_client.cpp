@@ -4,8 +4,8 @@ namespace keel::fatserver {
 
 int64_t BlockClient::attach(user::Handle object) {
     abi::BlockInfo info{};
-    const int64_t r = sys::do_io(object, user::Op::kGetMeta, &info, sizeof info,
-                                 static_cast<uint64_t>(abi::Meta::kBlockInfo));
+    const int64_t r = user::sys::do_io(object, user::Op::kGetMeta, &info, sizeof info,
+                                       static_cast<uint64_t>(abi::Meta::kBlockInfo));
     if (r < 0)
         return r;
     const uint32_t s = info.block_size;
@@ -31,7 +31,7 @@ fat::Error BlockClient::read(uint64_t sector, uint32_t count, uint8_t* out) {
     while (bytes > 0) {
         const uint64_t n = bytes < max_transfer_ ? bytes : max_transfer_;
         ++reads;
-        if (sys::do_io(object_, user::Op::kRead, out, n, at) != static_cast<int64_t>(n))
+        if (user::sys::do_io(object_, user::Op::kRead, out, n, at) != static_cast<int64_t>(n))
             return fat::Error::kIo;
         out += n;
         at += n;
@@ -48,7 +48,7 @@ fat::Error BlockClient::write(uint64_t sector, uint32_t count, const uint8_t* in
     while (bytes > 0) {
         const uint64_t n = bytes < max_transfer_ ? bytes : max_transfer_;
         ++writes;
-        if (sys::do_io(object_, user::Op::kWrite, in, n, at) != static_cast<int64_t>(n))
+        if (user::sys::do_io(object_, user::Op::kWrite, in, n, at) != static_cast<int64_t>(n))
             return fat::Error::kIo;
         in += n;
         at += n;
@@ -59,7 +59,7 @@ fat::Error BlockClient::write(uint64_t sector, uint32_t count, const uint8_t* in
 
 fat::Error BlockClient::flush() {
     ++flushes;
-    return sys::do_io(object_, user::Op::kSync) < 0 ? fat::Error::kIo : fat::Error::kOk;
+    return user::sys::do_io(object_, user::Op::kSync) < 0 ? fat::Error::kIo : fat::Error::kOk;
 }
 
 }  // namespace keel::fatserver

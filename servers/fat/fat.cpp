@@ -17,7 +17,7 @@ using keel::fatserver::Files;
 namespace {
 
 constexpr uint64_t kWaitForDeviceNs = 10'000'000'000;  // a driver that takes longer is broken
-constexpr uint64_t kIdleFlushNs = 50'000'000;        // dirty data reaches the disk this soon
+constexpr uint64_t kIdleFlushNs = 50'000'000;          // dirty data reaches the disk this soon
 constexpr uint32_t kCacheSlots = 2048;                 // sectors (1 MiB of 512-byte sectors)
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
@@ -72,7 +72,8 @@ int keel_main(const StartInfo& start) {
     }
     if (const fat::Error e = g_volume.mount(g_device, cache, cache_bytes); e != fat::Error::kOk) {
         print("fat: srv/%s: cannot mount: %s%s%s\n", device, fat::describe(e),
-              e == fat::Error::kCorrupt ? ": " : "", e == fat::Error::kCorrupt ? g_volume.reason() : "");
+              e == fat::Error::kCorrupt ? ": " : "",
+              e == fat::Error::kCorrupt ? g_volume.reason() : "");
         return 1;
     }
     ServePort sp;
@@ -80,8 +81,8 @@ int keel_main(const StartInfo& start) {
         print("fat: cannot serve: %s\n", error_text(r));
         return 1;
     }
-    if (const int64_t r = sys::do_io(static_cast<uint64_t>(mnt), Op::kCreate, name,
-                                     c::length(name), sp.served());
+    if (const int64_t r =
+            sys::do_io(static_cast<uint64_t>(mnt), Op::kCreate, name, c::length(name), sp.served());
         r < 0) {
         print("fat: mnt/%s: %s\n", name, error_text(r));
         return 1;

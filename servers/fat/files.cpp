@@ -32,16 +32,16 @@ bool same_entry(const fat::Node& a, const fat::Node& b) {
 int64_t to_unix_ns(uint16_t date, uint16_t time, uint8_t tenths) {
     if (date == 0)
         return 0;
-    const c::CivilTime t{1980 + (date >> 9),         (date >> 5) & 0x0fu, date & 0x1fu,
-                         static_cast<uint32_t>(time >> 11), (time >> 5) & 0x3fu,
-                         (time & 0x1fu) * 2u};
+    const c::CivilTime t{1980 + (date >> 9),  (date >> 5) & 0x0fu,
+                         date & 0x1fu,        static_cast<uint32_t>(time >> 11),
+                         (time >> 5) & 0x3fu, (time & 0x1fu) * 2u};
     return c::unix_seconds(t) * 1'000'000'000 + static_cast<int64_t>(tenths) * 10'000'000;
 }
 
 fat::DateTime from_unix_ns(int64_t ns) {
     const c::CivilTime t = c::civil_from_unix(ns / 1'000'000'000);
-    fat::DateTime d = fat::make_time(static_cast<uint32_t>(t.year < 1980 ? 1980 : t.year),
-                                     t.month, t.day, t.hour, t.minute, t.second);
+    fat::DateTime d = fat::make_time(static_cast<uint32_t>(t.year < 1980 ? 1980 : t.year), t.month,
+                                     t.day, t.hour, t.minute, t.second);
     return d;
 }
 
@@ -77,7 +77,7 @@ abi::Error to_abi(fat::Error e) {
 }
 
 fat::DateTime Files::now() const {
-    return from_unix_ns(static_cast<int64_t>(sys::wall_clock_ns()));
+    return from_unix_ns(static_cast<int64_t>(user::sys::wall_clock_ns()));
 }
 
 fat::Error Files::flush() {
@@ -98,8 +98,7 @@ Files::Open* Files::lookup_object(uint32_t object) {
     return &opens_[object - 1];
 }
 
-uint16_t Files::perform(const ipc::abi::Submission& s, std::span<std::byte> data,
-                        uint64_t* value) {
+uint16_t Files::perform(const ipc::abi::Submission& s, std::span<std::byte> data, uint64_t* value) {
     const auto op = static_cast<Op>(s.opcode - abi::kQueueOpBase);
     const uint64_t arg = s.args[0];
     Open* o = lookup_object(s.object);

@@ -53,8 +53,8 @@ class Files {
     uint16_t rename(Open& dir, std::span<std::byte> names);
     // Walks a '/'-separated path from `dir` to its last component's directory; *last and
     // *last_length name that component. kOk or why not.
-    fat::Error walk_parent(const fat::Node& dir, const char* path, size_t length,
-                           fat::Node* parent, const char** last, size_t* last_length);
+    fat::Error walk_parent(const fat::Node& dir, const char* path, size_t length, fat::Node* parent,
+                           const char** last, size_t* last_length);
     // Every open object of the entry `from` now describes `to` (a rename), or is gone.
     void moved(const fat::Node& from, const fat::Node* to);
     fat::DateTime now() const;

@@ -73,8 +73,12 @@ int64_t add_file(Handle top, const tar::Entry& e) {
         return 0;  // a memory object has at least one byte: empty files are left out
     Handle file = 0;
     int64_t r = sys::object_new(abi::Kind::kMemory, e.size, &file);
-    if (r >= 0)
-        r = sys::do_io(file, Op::kWrite, e.data, e.size);
+    // One do_io carries at most kMaxIoLength bytes: a larger file goes in pieces.
+    for (uint64_t at = 0; r >= 0 && at < e.size;) {
+        const uint64_t n = e.size - at < abi::kMaxIoLength ? e.size - at : abi::kMaxIoLength;
+        r = sys::do_io(file, Op::kWrite, e.data + at, n);
+        at += n;
+    }
     if (r >= 0)
         r = sys::do_io(file, Op::kSeek, nullptr, 0, 0);
     uint32_t rights = abi::kRightRead | abi::kRightMap | abi::kRightShare;

@@ -43,9 +43,12 @@ struct Service {
     const char* args;
     uint64_t args_length;
     Restart restart;
+    const char* ready;  // a path that appears when the service is ready (ready_length 0: none)
+    uint64_t ready_length;
 };
-// Starts a service: its root holds exactly its gives. The process handle, or -Error (said on
-// the console with the service's name).
+// Starts a service: its root holds exactly its gives. With `ready`, waits (at most
+// kReadyTimeoutNs) until that path exists or the service ends. The process handle, or -Error
+// (said on the console with the service's name).
 int64_t start_service(const System& s, const Service& service);
 // Waits for a process and reports how it ended; its status (128 + vector for a fault).
 int64_t wait_service(const Service& service, int64_t process);

@@ -38,6 +38,8 @@ Service service_of(const initconf::Entry& e) {
     s.restart = e.restart == initconf::Restart::kAlways      ? Restart::kAlways
                 : e.restart == initconf::Restart::kOnFailure ? Restart::kOnFailure
                                                              : Restart::kNever;
+    s.ready = e.ready;
+    s.ready_length = e.ready_length;
     return s;
 }
 

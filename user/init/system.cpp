@@ -118,6 +118,43 @@ bool build_system(System* s) {
     return true;
 }
 
+namespace {
+
+constexpr uint64_t kReadyTimeoutNs = 10'000'000'000;
+
+bool running(int64_t process) {
+    abi::ExitInfo info{};
+    return sys::do_io(static_cast<uint64_t>(process), Op::kGetMeta, &info, sizeof info,
+                      static_cast<uint64_t>(abi::Meta::kExit)) ==
+               static_cast<int64_t>(sizeof info) &&
+           info.reason == static_cast<uint32_t>(abi::ExitReason::kRunning);
+}
+
+// Until the service's ready path exists (what it publishes), it ends, or the time is up: the
+// services after it may rely on what it serves.
+void wait_ready(const System& s, const Service& service, int64_t process) {
+    const uint64_t until = sys::clock_ns() + kReadyTimeoutNs;
+    for (;;) {
+        const int64_t h = open_path(s.ns, service.ready, service.ready_length);
+        if (h >= 0) {
+            (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+            return;
+        }
+        if (!running(process)) {
+            print("init: %s ended before it was ready\n", service.name);
+            return;
+        }
+        if (sys::clock_ns() > until) {
+            print("init: %s: not ready after %lu s; going on\n", service.name,
+                  kReadyTimeoutNs / 1'000'000'000);
+            return;
+        }
+        (void)sys::sleep_ns(5'000'000);
+    }
+}
+
+}  // namespace
+
 int64_t start_service(const System& s, const Service& service) {
     const int64_t image = open_path(s.ns, service.program, service.program_length);
     if (image < 0) {
@@ -160,6 +197,8 @@ int64_t start_service(const System& s, const Service& service) {
     if (child_root >= 0)
         (void)sys::do_io(static_cast<uint64_t>(child_root), Op::kClose);
     (void)sys::do_io(static_cast<uint64_t>(image), Op::kClose);
+    if (process >= 0 && service.ready_length > 0)
+        wait_ready(s, service, process);
     return process;
 }
 

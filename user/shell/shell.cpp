@@ -443,8 +443,9 @@ const BuiltinEntry* builtin(const char* name) {
 
 // ---- programs ----------------------------------------------------------------------------------
 
-// Starts one stage as a process: its root holds "console" (out), "input" (in, if any) and
-// "cwd" (the current directory). A process handle, or a status (>= 0) already reported.
+// Starts one stage as a process: its root holds "console" (out), "input" (in, if any), "ns"
+// (the shell's name space), "self" (its image) and "cwd" (the current directory). A process handle,
+// or a status (>= 0) already reported.
 struct Started {
     int64_t process;
     int64_t status;
@@ -479,6 +480,9 @@ Started start(const Stage& s, Handle in, Handle out) {
     // "ns": the shell's own root, so that absolute paths mean the same to the program.
     if (r >= 0)
         r = sys::do_io(child_root, Op::kCreate, "ns", 2, root());
+    // "self": its own image, so that it can start copies of itself.
+    if (r >= 0)
+        r = sys::do_io(child_root, Op::kCreate, "self", 4, static_cast<uint64_t>(image));
     const int64_t cwd = r >= 0 ? open_at(g_cwd) : r;
     if (cwd >= 0)
         r = sys::do_io(child_root, Op::kCreate, "cwd", 3, static_cast<uint64_t>(cwd));

@@ -165,6 +165,8 @@ bool parse(Line& l, Entry* out, bool* entry) {
     out->program_length = static_cast<uint32_t>(end - at);
 
     out->restart = Restart::kNever;
+    out->ready[0] = '\0';
+    out->ready_length = 0;
     out->give_count = 0;
     out->has_args = false;
     out->args[0] = '\0';
@@ -216,7 +218,16 @@ bool parse(Line& l, Entry* out, bool* entry) {
                 return false;
             continue;
         }
-        return l.fail(at, "unknown option (expected restart=, give= or --)");
+        if (starts_with(t, tn, "ready=")) {
+            if (out->ready_length != 0)
+                return l.fail(at, "ready= given twice");
+            if (!check_path(l, at + 6, tn - 6))
+                return false;
+            copy(out->ready, t + 6, tn - 6);
+            out->ready_length = static_cast<uint32_t>(tn - 6);
+            continue;
+        }
+        return l.fail(at, "unknown option (expected restart=, give=, ready= or --)");
     }
 }
 

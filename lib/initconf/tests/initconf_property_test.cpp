@@ -27,6 +27,7 @@ struct Model {
     std::string name, program;
     Restart restart = Restart::kNever;
     bool write_restart = false;
+    std::string ready;  // empty: no ready= option
     std::vector<ModelGive> gives;
     bool has_args = false;
     std::string args;
@@ -76,6 +77,8 @@ Model model_gen(const std::string& name) {
         std::vector<Restart>{Restart::kNever, Restart::kOnFailure, Restart::kAlways});
     if (!m.write_restart)
         m.restart = Restart::kNever;
+    if (*rc::gen::arbitrary<bool>())
+        m.ready = path_gen();
     const size_t gives = *rc::gen::inRange<size_t>(0, kMaxGives + 1);
     std::set<std::string> names;
     for (size_t i = 0; i < gives; ++i) {
@@ -118,6 +121,10 @@ std::string render(const Model& m) {
         gives.push_back("give=" + g.path + (g.explicit_as ? ":" + g.as : ""));
     if (!options.empty())
         gives.insert(gives.begin() + static_cast<long>(restart_at), options[0]);
+    if (!m.ready.empty()) {
+        const size_t ready_at = *rc::gen::inRange<size_t>(0, gives.size() + 1);
+        gives.insert(gives.begin() + static_cast<long>(ready_at), "ready=" + m.ready);
+    }
     std::string line = blanks(0) + m.name + blanks(1) + m.program;
     for (const std::string& o : gives)
         line += blanks(1) + o;
@@ -132,6 +139,8 @@ void expect_equal(const Model& m, const Entry& e) {
     RC_ASSERT(std::string(e.program) == m.program);
     RC_ASSERT(e.program_length == m.program.size());
     RC_ASSERT(e.restart == m.restart);
+    RC_ASSERT(std::string(e.ready) == m.ready);
+    RC_ASSERT(e.ready_length == m.ready.size());
     RC_ASSERT(e.give_count == m.gives.size());
     for (size_t i = 0; i < m.gives.size(); ++i) {
         RC_ASSERT(std::string(e.gives[i].path) == m.gives[i].path);

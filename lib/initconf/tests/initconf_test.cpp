@@ -73,6 +73,18 @@ TEST(InitconfLine, RestartValues) {
     refuse("a b restart=always restart=never", 20, "restart= given twice");
 }
 
+TEST(InitconfLine, Ready) {
+    const Parsed p = parse("fs bin/fat give=srv ready=mnt/disk -- blk0/1 disk");
+    ASSERT_EQ(p.outcome, Outcome::kEntry);
+    EXPECT_STREQ(p.entry.ready, "mnt/disk");
+    EXPECT_EQ(p.entry.ready_length, 8u);
+    EXPECT_EQ(parse("a b").entry.ready_length, 0u);
+    refuse("a b ready=x ready=y", 13, "ready= given twice");
+    refuse("a b ready=", 11, "empty path");
+    refuse("a b ready=/x", 11, "absolute path (paths are relative to the image)");
+    refuse("a b ready=x/../y", 13, "'..' component (a path must stay inside the image)");
+}
+
 TEST(InitconfLine, BlankAndCommentLines) {
     for (const char* s :
          {"", "   ", "\t", "# a comment", "   # indented comment", "#", "\r", "  \r"})
@@ -144,11 +156,11 @@ TEST(InitconfLine, Arguments) {
     EXPECT_STREQ(p.entry.args, "restart=always give=x # not a comment --");
     EXPECT_EQ(parse("a b -- " + std::string(1024, 'x')).entry.args_length, 1024u);
     refuse("a b -- " + std::string(1025, 'x'), 8 + 1024, "arguments longer than 1024 bytes");
-    refuse("a b --x", 5, "unknown option (expected restart=, give= or --)");
-    refuse("a b -v", 5, "unknown option (expected restart=, give= or --)");
-    refuse("a b # trailing comment", 5, "unknown option (expected restart=, give= or --)");
-    refuse("a b Give=x", 5, "unknown option (expected restart=, give= or --)");
-    refuse("a b restart", 5, "unknown option (expected restart=, give= or --)");
+    refuse("a b --x", 5, "unknown option (expected restart=, give=, ready= or --)");
+    refuse("a b -v", 5, "unknown option (expected restart=, give=, ready= or --)");
+    refuse("a b # trailing comment", 5, "unknown option (expected restart=, give=, ready= or --)");
+    refuse("a b Give=x", 5, "unknown option (expected restart=, give=, ready= or --)");
+    refuse("a b restart", 5, "unknown option (expected restart=, give=, ready= or --)");
 }
 
 TEST(InitconfLine, BytesAndLength) {

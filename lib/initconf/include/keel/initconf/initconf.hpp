@@ -1,7 +1,8 @@
 // init's configuration: one program per line, read from the initial file system image.
 //
 //   # comment lines and blank lines are ignored
-//   NAME  PROGRAM  [restart=never|on-failure|always]  [give=PATH[:AS]]...  [-- ARGS...]
+//   NAME  PROGRAM  [restart=never|on-failure|always]  [give=PATH[:AS]]...  [ready=PATH]
+//         [-- ARGS...]
 //
 // The text is untrusted (it comes from an image anyone can rebuild): every line is checked
 // whole before anything of it is used, and a bad line is an error with its 1-based line and
@@ -39,6 +40,10 @@ struct Entry {
     char program[kMaxPath + 1];
     uint32_t program_length;
     Restart restart;  // kNever unless restart= says otherwise
+    // ready=PATH: init starts the next program only once PATH exists in its name space (a
+    // server's published object); empty when not given.
+    char ready[kMaxPath + 1];
+    uint32_t ready_length;
     uint32_t give_count;
     Give gives[kMaxGives];    // in the order written; no two with the same `as`
     bool has_args;            // "--" was there (the string may still be empty)

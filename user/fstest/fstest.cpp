@@ -1,0 +1,485 @@
+// fstest VOLUME: a file system served to programs, through the ordinary object API only: what
+// the shell and every program rely on. The shell runs it with the path of a mounted volume
+// (/mnt/ram on the ramdisk, /mnt/disk on the virtio disk); it works inside a fresh "fstest"
+// directory there, so it runs on any volume: create, write, read, seek, append, truncate, positions
+// per open, large files, deep and wide directories listed by cursor, rename (following open
+// objects), removal while open, rights, times, bad names, a full volume and several processes
+// writing at once. Prints "N passed, N failed" and exits 0 only when nothing failed.
+#include <keel/c/format.hpp>
+#include <keel/c/mem.hpp>
+
+#include "testlib.hpp"
+
+using namespace keel;
+using namespace keel::user;
+using namespace keel::testlib;
+using abi::Error;
+
+namespace {
+
+constexpr uint64_t kCreate = abi::kOpenCreate, kExclusive = abi::kOpenExclusive,
+                   kTruncate = abi::kOpenTruncate, kDirectory = abi::kOpenDirectory,
+                   kAppend = abi::kOpenAppend;
+
+int64_t err(Error e) {
+    return -static_cast<int64_t>(e);
+}
+
+int64_t open_in(Handle dir, const char* name, uint64_t flags = 0) {
+    return sys::do_io(dir, Op::kOpen, name, c::length(name), flags);
+}
+
+void drop(int64_t h) {
+    if (h > 0)
+        (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+}
+
+uint64_t size_of(int64_t h) {
+    uint64_t size = ~0ull;
+    (void)node_type(static_cast<Handle>(h), &size);
+    return size;
+}
+
+// Writes n bytes of `pattern(i)` from position `from` in chunks; true when all were taken.
+template <class Pattern>
+bool write_pattern(int64_t h, uint64_t from, uint64_t n, uint64_t chunk, Pattern pattern) {
+    static uint8_t buf[64 * 1024];
+    for (uint64_t at = 0; at < n;) {
+        const uint64_t k = n - at < chunk ? n - at : chunk;
+        for (uint64_t i = 0; i < k; ++i)
+            buf[i] = pattern(from + at + i);
+        if (sys::do_io(static_cast<uint64_t>(h), Op::kWrite, buf, k) != static_cast<int64_t>(k))
+            return false;
+        at += k;
+    }
+    return true;
+}
+
+// Reads everything from the current position in chunks and checks it against pattern(i);
+// the number of bytes that matched before the first difference (or the end).
+template <class Pattern>
+uint64_t read_pattern(int64_t h, uint64_t from, uint64_t chunk, Pattern pattern) {
+    static uint8_t buf[64 * 1024];
+    uint64_t good = 0;
+    for (;;) {
+        const int64_t n = sys::do_io(static_cast<uint64_t>(h), Op::kRead, buf, chunk);
+        if (n <= 0)
+            return good;
+        for (int64_t i = 0; i < n; ++i) {
+            if (buf[i] != pattern(from + good))
+                return good;
+            ++good;
+        }
+    }
+}
+
+uint8_t bytes_a(uint64_t i) {
+    return static_cast<uint8_t>(i * 7 + (i >> 9));
+}
+
+Handle g_top = 0;  // fs/fstest
+
+// Removes dir/name and everything under it.
+void remove_tree(Handle dir, const char* name) {
+    const int64_t h = open_in(dir, name);
+    if (h < 0)
+        return;
+    if (node_type(static_cast<Handle>(h)) == uint32_t(abi::NodeType::kDirectory)) {
+        char names[2048];
+        for (;;) {
+            const int64_t n =
+                sys::do_io(static_cast<uint64_t>(h), Op::kRead, names, sizeof names, 0);
+            if (n <= 0)
+                break;
+            int64_t end = 0;
+            while (end < n && names[end] != '\n')
+                ++end;
+            names[end] = '\0';
+            remove_tree(static_cast<Handle>(h), names);
+        }
+    }
+    drop(h);
+    (void)sys::do_io(dir, Op::kDestroy, name, c::length(name));
+}
+
+// The volume under test: the path given as the argument (from the shell's name space "ns"),
+// set before the tests run.
+const char* g_volume = "";
+
+int64_t open_volume() {
+    const int64_t ns = open(root(), "ns");
+    if (ns < 0)
+        return ns;
+    const char* path = g_volume[0] == '/' ? g_volume + 1 : g_volume;
+    const int64_t h = open_path(static_cast<Handle>(ns), path, c::length(path));
+    drop(ns);
+    return h;
+}
+
+Handle top() {
+    if (g_top == 0) {
+        const int64_t fs = open_volume();
+        CHECK(fs > 0);
+        remove_tree(static_cast<Handle>(fs), "fstest");
+        const int64_t t =
+            open_in(static_cast<Handle>(fs), "fstest", kCreate | kExclusive | kDirectory);
+        CHECK(t > 0);
+        drop(fs);
+        g_top = t > 0 ? static_cast<Handle>(t) : 0;
+    }
+    return g_top;
+}
+
+TEST(volume_root_is_a_served_directory) {
+    const int64_t fs = open_volume();
+    CHECK(fs > 0);
+    uint64_t kind = 0;
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(fs), Op::kGetMeta, &kind, 8,
+                        static_cast<uint64_t>(abi::Meta::kKind)),
+             8);
+    CHECK_EQ(kind, static_cast<uint64_t>(abi::Kind::kServed));
+    CHECK_EQ(node_type(static_cast<Handle>(fs)), uint32_t(abi::NodeType::kDirectory));
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(fs), Op::kWrite, "x", 1), kIsDirectory);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(fs), Op::kSeek, nullptr, 0, 0), kIsDirectory);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(fs), Op::kSync), 0);
+    drop(fs);
+}
+
+TEST(create_write_read) {
+    const int64_t f = open_in(top(), "hello.txt", kCreate | kExclusive);
+    CHECK(f > 0);
+    CHECK_EQ(node_type(static_cast<Handle>(f)), uint32_t(abi::NodeType::kFile));
+    CHECK_EQ(size_of(f), 0u);  // an empty file is a file
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "hello, disk", 11), 11);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 7), 7);
+    char back[16] = {};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kPeek, back, sizeof back), 4);
+    CHECK(c::compare(back, "disk", 4) == 0);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kRead, back, sizeof back), 4);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kRead, back, sizeof back), 0);  // the end
+    CHECK_EQ(size_of(f), 11u);
+    drop(f);
+    BAD_INPUT(open_in(top(), "hello.txt", kCreate | kExclusive), kExists);
+    BAD_INPUT(open_in(top(), "HELLO.TXT", kCreate | kExclusive), kExists);  // FAT ignores case
+    BAD_INPUT(open_in(top(), "absent.txt"), kNotFound);
+    BAD_INPUT(open_in(top(), "hello.txt", kDirectory), kNotDirectory);
+    const int64_t again = open_in(top(), "Hello.Txt");
+    CHECK(again > 0);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(again), Op::kRead, back, sizeof back), 11);
+    BAD_INPUT(open_in(static_cast<Handle>(again), "x"), kNotDirectory);
+    drop(again);
+}
+
+TEST(append_truncate_and_size) {
+    int64_t f = open_in(top(), "log", kCreate);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "one\n", 4), 4);
+    drop(f);
+    f = open_in(top(), "log", kAppend);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 0), 0);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "two\n", 4), 4);  // at the end
+    CHECK_EQ(size_of(f), 8u);
+    uint64_t size = 3;
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSetMeta, &size, 8,
+                        static_cast<uint64_t>(abi::Meta::kSize)),
+             8);
+    CHECK_EQ(size_of(f), 3u);
+    size = 5000;  // growing fills with zeros
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSetMeta, &size, 8,
+                        static_cast<uint64_t>(abi::Meta::kSize)),
+             8);
+    char buf[8];
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 4990), 4990);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kRead, buf, 8), 8);
+    CHECK(buf[0] == 0 && buf[7] == 0);
+    drop(f);
+    f = open_in(top(), "log", kTruncate);
+    CHECK_EQ(size_of(f), 0u);
+    drop(f);
+}
+
+TEST(each_open_has_its_own_position) {
+    const int64_t a = open_in(top(), "shared", kCreate);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kWrite, "abcdef", 6), 6);
+    const int64_t b = open_in(top(), "shared");
+    char x[3] = {};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kRead, x, 3), 3);
+    CHECK(c::compare(x, "abc", 3) == 0);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kWrite, "gh", 2), 2);  // a is at 6
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kRead, x, 3), 3);      // b is at 3
+    CHECK(c::compare(x, "def", 3) == 0);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kRead, x, 3), 2);  // what a wrote
+    CHECK(c::compare(x, "gh", 2) == 0);
+    drop(a);
+    drop(b);
+}
+
+TEST(large_file_in_many_clusters) {
+    constexpr uint64_t kBytes = 700 * 1024 + 333;
+    const int64_t f = open_in(top(), "large.bin", kCreate | kTruncate);
+    CHECK(write_pattern(f, 0, kBytes, 60000, bytes_a));
+    CHECK_EQ(size_of(f), kBytes);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 0), 0);
+    CHECK_EQ(read_pattern(f, 0, 4096, bytes_a), kBytes);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 123457), 123457);
+    CHECK_EQ(read_pattern(f, 123457, 65536, bytes_a), kBytes - 123457);
+    drop(f);
+}
+
+TEST(deep_and_wide_directories) {
+    // 24 levels down, a file at the bottom, found again by a path walk.
+    int64_t d = sys::do_io(top(), Op::kShare, nullptr, 0, uint64_t{abi::kRightsAll} << 32);
+    for (int i = 0; i < 24; ++i) {
+        char name[16];
+        snformat(name, sizeof name, "level%d", i);
+        const int64_t next =
+            open_in(static_cast<Handle>(d), name, kCreate | kExclusive | kDirectory);
+        CHECK(next > 0);
+        drop(d);
+        d = next;
+    }
+    CHECK(open_in(static_cast<Handle>(d), "bottom", kCreate) > 0);
+    drop(d);
+    const char path[] =
+        "level0/level1/level2/level3/level4/level5/level6/level7/level8/level9/"
+        "level10/level11/level12/level13/level14/level15/level16/level17/"
+        "level18/level19/level20/level21/level22/level23/bottom";
+    const int64_t bottom = open_path(top(), path, sizeof path - 1);
+    CHECK(bottom > 0);
+    drop(bottom);
+    BAD_INPUT(sys::do_io(top(), Op::kDestroy, "level0", 6), kNotEmpty);
+    // 300 names with long names, listed through a small buffer from a cursor: each exactly once.
+    const int64_t wide = open_in(top(), "wide", kCreate | kDirectory);
+    for (int i = 0; i < 300; ++i) {
+        char name[48];
+        snformat(name, sizeof name, "a file with a long name %03d.text", i);
+        const int64_t f = open_in(static_cast<Handle>(wide), name, kCreate | kExclusive);
+        CHECK(f > 0);
+        drop(f);
+    }
+    static bool seen[300];
+    int listed = 0, reads = 0;
+    char names[200];
+    for (uint64_t cursor = 0;;) {
+        const int64_t n =
+            sys::do_io(static_cast<uint64_t>(wide), Op::kRead, names, sizeof names, cursor);
+        CHECK(n >= 0);
+        if (n <= 0)
+            break;
+        ++reads;
+        for (int64_t at = 0; at < n;) {
+            int64_t end = at;
+            while (end < n && names[end] != '\n')
+                ++end;
+            const int i =
+                (names[end - 8] - '0') * 100 + (names[end - 7] - '0') * 10 + (names[end - 6] - '0');
+            CHECK(i >= 0 && i < 300 && !seen[i]);
+            if (i >= 0 && i < 300)
+                seen[i] = true;
+            ++listed;
+            ++cursor;
+            at = end + 1;
+        }
+    }
+    CHECK_EQ(listed, 300);
+    CHECK(reads >= 40);  // the small buffer took many reads
+    CHECK_EQ(size_of(wide), 300u);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(wide), Op::kRead, names, 10, 0), kBufferTooSmall);
+    drop(wide);
+    remove_tree(top(), "wide");
+    BAD_INPUT(open_in(top(), "wide"), kNotFound);
+}
+
+TEST(rename_follows_open_objects) {
+    const int64_t f = open_in(top(), "before.txt", kCreate);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "moving", 6), 6);
+    const int64_t sub = open_in(top(), "sub", kCreate | kDirectory);
+    drop(sub);
+    const char names[] = "before.txt\0sub/after with a long name.txt";
+    CHECK_EQ(sys::do_io(top(), Op::kSetMeta, names, sizeof names - 1,
+                        static_cast<uint64_t>(abi::Meta::kRename)),
+             static_cast<int64_t>(sizeof names - 1));
+    BAD_INPUT(open_in(top(), "before.txt"), kNotFound);
+    // The object opened before the move still reads and writes its file.
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "!", 1), 1);
+    drop(f);
+    const char moved[] = "sub/after with a long name.txt";
+    const int64_t g = open_path(top(), moved, sizeof moved - 1);
+    CHECK(g > 0);
+    char buf[8] = {};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(g), Op::kRead, buf, sizeof buf), 7);
+    CHECK(c::compare(buf, "moving!", 7) == 0);
+    drop(g);
+    const char onto[] = "sub\0hello.txt";  // taken
+    BAD_INPUT(sys::do_io(top(), Op::kSetMeta, onto, sizeof onto - 1,
+                         static_cast<uint64_t>(abi::Meta::kRename)),
+              kExists);
+    const char into_itself[] = "sub\0sub/inner";
+    BAD_INPUT(sys::do_io(top(), Op::kSetMeta, into_itself, sizeof into_itself - 1,
+                         static_cast<uint64_t>(abi::Meta::kRename)),
+              kInvalidArgument);
+    const char no_new[] = "sub";
+    BAD_INPUT(sys::do_io(top(), Op::kSetMeta, no_new, 3, static_cast<uint64_t>(abi::Meta::kRename)),
+              kInvalidArgument);
+}
+
+TEST(removed_while_open) {
+    const int64_t f = open_in(top(), "doomed", kCreate);
+    CHECK_EQ(sys::do_io(top(), Op::kDestroy, "doomed", 6), 0);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "x", 1), kNotFound);
+    // A new file in the freed entry is not reachable through the old object.
+    const int64_t other = open_in(top(), "reborn", kCreate);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 0), kNotFound);
+    drop(other);
+    drop(f);
+    BAD_INPUT(sys::do_io(top(), Op::kDestroy, "doomed", 6), kNotFound);
+}
+
+TEST(names_fat_cannot_store) {
+    BAD_INPUT(open_in(top(), "a/b", kCreate), kInvalidArgument);
+    BAD_INPUT(open_in(top(), "what?", kCreate), kInvalidArgument);
+    BAD_INPUT(open_in(top(), "star*", kCreate), kInvalidArgument);
+    BAD_INPUT(open_in(top(), ".", kCreate | kExclusive), kExists);
+    BAD_INPUT(sys::do_io(top(), Op::kOpen, "x\0y", 3, kCreate), kInvalidArgument);
+    char longest[300];
+    c::fill(longest, 'n', sizeof longest);
+    BAD_INPUT(sys::do_io(top(), Op::kOpen, longest, 256, kCreate), kInvalidArgument);
+    const int64_t ok = sys::do_io(top(), Op::kOpen, longest, 255, kCreate);  // FAT's longest
+    CHECK(ok > 0);
+    drop(ok);
+    BAD_INPUT(sys::do_io(top(), Op::kOpen, "x", 1, 1u << 9), kInvalidArgument);  // flags
+}
+
+TEST(rights_are_enforced) {
+    const int64_t ro = sys::do_io(top(), Op::kShare, nullptr, 0,
+                                  uint64_t{abi::kRightRead | abi::kRightShare} << 32);
+    CHECK(ro > 0);
+    BAD_INPUT(open_in(static_cast<Handle>(ro), "new", kCreate), kNoRights);
+    BAD_INPUT(open_in(static_cast<Handle>(ro), "hello.txt", kTruncate), kNoRights);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(ro), Op::kDestroy, "hello.txt", 9), kNoRights);
+    const int64_t f = open_in(static_cast<Handle>(ro), "hello.txt");
+    CHECK(f > 0);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, "x", 1), kNoRights);
+    char b[4];
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kRead, b, 4), 4);
+    drop(f);
+    drop(ro);
+}
+
+TEST(times_are_kept) {
+    const int64_t f = open_in(top(), "stamped", kCreate);
+    abi::FileTimes t{};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kGetMeta, &t, sizeof t,
+                        static_cast<uint64_t>(abi::Meta::kTimes)),
+             static_cast<int64_t>(sizeof t));
+    const int64_t now = static_cast<int64_t>(sys::wall_clock_ns());
+    // FAT keeps modification times to 2 s.
+    CHECK(t.modified > now - 5'000'000'000 && t.modified <= now + 2'000'000'000);
+    CHECK(t.created > now - 5'000'000'000 && t.created <= now + 2'000'000'000);
+    abi::FileTimes set{0, 1'000'000'000'000'000'000, 1'000'000'000'000'000'000};  // 2001-09-09
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSetMeta, &set, sizeof set,
+                        static_cast<uint64_t>(abi::Meta::kTimes)),
+             static_cast<int64_t>(sizeof set));
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kGetMeta, &t, sizeof t,
+                        static_cast<uint64_t>(abi::Meta::kTimes)),
+             static_cast<int64_t>(sizeof t));
+    CHECK(t.modified <= set.modified && t.modified > set.modified - 2'000'000'000);
+    drop(f);
+}
+
+// Several processes write their own files at once; each checks its file, the parent all.
+TEST(processes_write_at_once) {
+    constexpr int kWriters = 4;
+    int64_t children[kWriters];
+    for (int i = 0; i < kWriters; ++i) {
+        char mode[24];
+        snformat(mode, sizeof mode, "writer %d", i);
+        const Handle given[] = {top()};
+        children[i] = spawn_child(mode, given, 1);
+        CHECK(children[i] > 0);
+    }
+    for (int i = 0; i < kWriters; ++i) {
+        const abi::ExitInfo e = wait_child(children[i]);
+        CHECK_EQ(e.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
+        CHECK_EQ(e.status, 0);
+    }
+    for (int i = 0; i < kWriters; ++i) {
+        char name[16];
+        snformat(name, sizeof name, "writer%d", i);
+        const int64_t f = open_in(top(), name);
+        const auto pattern = [i](uint64_t k) { return static_cast<uint8_t>(k * 13 + i); };
+        CHECK_EQ(read_pattern(f, 0, 8192, pattern), 200u * 1024);
+        drop(f);
+    }
+}
+
+CHILD_MODE("writer") {
+    const int i = static_cast<int>(args.number());
+    const Handle dir = abi::initial_handle(1);
+    char name[16];
+    snformat(name, sizeof name, "writer%d", i);
+    const int64_t f = open_in(dir, name, kCreate | kTruncate);
+    if (f < 0)
+        return 2;
+    const auto pattern = [i](uint64_t k) { return static_cast<uint8_t>(k * 13 + i); };
+    if (!write_pattern(f, 0, 200 * 1024, 4096 + 512 * static_cast<uint64_t>(i), pattern))
+        return 3;
+    if (sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 0) != 0)
+        return 4;
+    return read_pattern(f, 0, 3000, pattern) == 200 * 1024 ? 0 : 5;
+}
+
+// A volume that fills up: the write that finds no room fails kNoSpace, the file keeps what it
+// had, and after removing it everything works again. Only volumes of at most 16 MiB are
+// filled (the ramdisk); on a larger one the test says so.
+TEST(full_volume) {
+    const int64_t f = open_in(top(), "filler", kCreate | kTruncate);
+    uint64_t written = 0;
+    int64_t last = 0;
+    static uint8_t block[60000];
+    while (written < 16u << 20) {
+        last = sys::do_io(static_cast<uint64_t>(f), Op::kWrite, block, sizeof block);
+        if (last < 0)
+            break;
+        written += static_cast<uint64_t>(last);
+    }
+    if (last >= 0) {
+        print("fstest: full_volume: the volume holds more than 16 MiB; not filled\n");
+    } else {
+        CHECK_EQ(last, err(Error::kNoSpace));
+        CHECK_EQ(size_of(f), written);
+        print("fstest: full_volume: kNoSpace after %lu bytes, the file kept them\n", written);
+    }
+    drop(f);
+    CHECK_EQ(sys::do_io(top(), Op::kDestroy, "filler", 6), 0);
+    const int64_t again = open_in(top(), "after-full", kCreate);
+    CHECK(again > 0);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(again), Op::kWrite, "ok", 2), 2);
+    drop(again);
+}
+
+TEST(leave_a_file_for_the_host) {
+    // What the host's mtools read back after the machine stopped (ci/check-disk.sh).
+    const int64_t f = open_in(top(), "from keel.txt", kCreate | kTruncate);
+    const char text[] = "written in Keel through the FAT server\n";
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kWrite, text, sizeof text - 1),
+             static_cast<int64_t>(sizeof text - 1));
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSync), 0);
+    drop(f);
+}
+
+}  // namespace
+
+int keel_main(const StartInfo& start) {
+    // "child MODE ..." is one of its own children (testlib); anything else names the volume.
+    const bool child = start.args_length > 6 && c::compare(start.args, "child ", 6) == 0;
+    static char storage[abi::kMaxArgsLength + 4];
+    const char* words[2];
+    if (!child) {
+        if (split_args(start.args, start.args_length, storage, sizeof storage, words, 2) != 1) {
+            print("fstest: usage: fstest VOLUME (the path of a mounted file system)\n");
+            return 2;
+        }
+        g_volume = words[0];
+    }
+    return run(start, "fstest");
+}
