@@ -56,6 +56,7 @@ int keel_main(const StartInfo& start) {
         if (process < 0)
             return 1;
         const int64_t status = wait_service(shell, process);
+        sync_mounts(system);  // what the commands wrote reaches the disks
         print("init: exec finished with status %ld\n", status);
         return static_cast<int>(status);
     }

@@ -50,6 +50,8 @@ struct Service {
 // kReadyTimeoutNs) until that path exists or the service ends. The process handle, or -Error
 // (said on the console with the service's name).
 int64_t start_service(const System& s, const Service& service);
+// Makes every file system in mnt/ write back what it holds (before the machine stops).
+void sync_mounts(const System& s);
 // Waits for a process and reports how it ended; its status (128 + vector for a fault).
 int64_t wait_service(const Service& service, int64_t process);
 

@@ -155,6 +155,36 @@ void wait_ready(const System& s, const Service& service, int64_t process) {
 
 }  // namespace
 
+void sync_mounts(const System& s) {
+    const int64_t mnt = open_path(s.ns, "mnt", 3);
+    if (mnt < 0)
+        return;
+    char names[1024];
+    for (uint64_t cursor = 0;;) {
+        const int64_t n =
+            sys::do_io(static_cast<uint64_t>(mnt), Op::kRead, names, sizeof names, cursor);
+        if (n <= 0)
+            break;
+        for (int64_t at = 0; at < n;) {
+            int64_t end = at;
+            while (end < n && names[end] != '\n')
+                ++end;
+            const int64_t h = sys::do_io(static_cast<uint64_t>(mnt), Op::kOpen, names + at,
+                                         static_cast<uint64_t>(end - at));
+            const int64_t r = h < 0 ? h : sys::do_io(static_cast<uint64_t>(h), Op::kSync);
+            if (r < 0) {
+                names[end] = '\0';
+                print("init: mnt/%s: cannot sync: %s\n", names + at, error_text(r));
+            }
+            if (h >= 0)
+                (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+            ++cursor;
+            at = end + 1;
+        }
+    }
+    (void)sys::do_io(static_cast<uint64_t>(mnt), Op::kClose);
+}
+
 int64_t start_service(const System& s, const Service& service) {
     const int64_t image = open_path(s.ns, service.program, service.program_length);
     if (image < 0) {
