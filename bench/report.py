@@ -4,12 +4,13 @@
 usage: bench/report.py [RESULTS_DIR] [--out DIR] [--readme README] [--anchors FILE] [--no-chart]
 
 Reads RESULTS_DIR (default bench/results): b1..b6.json (Google Benchmark's JSON; B5: run.py's
-callgrind counts), b7.json (run.py's kbench numbers), machine.txt. Writes into --out (default
-RESULTS_DIR): summary.md (the headline table, every benchmark's spread, B7's table), the
-chart_b*.dat files chart.gp draws and, when gnuplot is installed and --no-chart is not given,
-chart.png. With --readme, also replaces README's generated blocks, each between
-"<!-- NAME:begin -->" and "<!-- NAME:end -->": results (the headline table), b7 (B7's table)
-and anchors (the anchors and targets). Every anchor and target comes from --anchors (default
+callgrind counts), b7.json (run.py's kbench numbers), b8_linux.json (run.py's Linux guest
+numbers), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
+every benchmark's spread, B7's table, the Linux anchor table), the chart_b*.dat files chart.gp
+draws and, when gnuplot is installed and --no-chart is not given, chart.png. With --readme, also
+replaces README's generated blocks, each between "<!-- NAME:begin -->" and "<!-- NAME:end -->":
+results (the headline table), b7 (B7's table), b8 (the Linux anchor) and anchors (the anchors
+and targets). Every anchor and target comes from --anchors (default
 bench/anchors.json, beside this script). Rows whose JSON is missing are left out; a row whose
 JSON is unreadable or not of the expected shape is an error (exit status 1).
 """
@@ -39,6 +40,30 @@ B7_ROWS = {
     "served_queue_b32":
         "same served operation queued, batch 32: 32 submits, queue_wait, 32 reaps",
 }
+
+# B8's rows as guestbench names them (bench/linux/guestbench.cpp); an unknown row is an error.
+B8_CPU_ROWS = {
+    "null_syscall": "getppid through syscall()",
+    "pipe_rtt": "one byte to a child process through a pipe and back through another",
+    "small_read": "pread of 4 KiB from a file in the initramfs (tmpfs)",
+}
+B8_BLK_ROWS = {
+    "seq_write": "sequential write, 1 MiB O_DIRECT pwrite, then fdatasync",
+    "seq_read": "sequential read, 1 MiB O_DIRECT pread",
+    "rand_read_qd1": "random 4 KiB O_DIRECT pread, queue depth 1",
+    "rand_read_qd32": "random 4 KiB O_DIRECT reads through io_uring, queue depth 32",
+}
+# The Linux anchor's pairings: (Linux row, Keel's B7 row or None, why they are comparable).
+B8_PAIRS = (
+    ("null_syscall", "null_syscall",
+     "both the system-call floor: entry, a trivial body, exit"),
+    ("null_syscall", "null_doio",
+     "Keel's smallest operation the kernel answers, against Linux's smallest system call"),
+    ("pipe_rtt", "served_doio",
+     "a request to another context and its answer through the kernel (Linux: 4 system calls, "
+     "2 process switches; Keel: 2 system calls, 2 thread switches, one address space)"),
+    ("small_read", None, "Keel has no file read row yet"),
+)
 
 # What the tables below read from anchors.json (B7's targets are optional: b7_<row>).
 USED_ANCHORS = ("l4re_ipc",)
@@ -100,6 +125,7 @@ class Report:
         self.summary = []  # (row, measure, keel, baseline, ratio, target, verdict)
         self.charts = {}  # row -> [(label, value, colour: 1 Keel, 2 baseline, 3 floor)]
         self.b7 = None
+        self.b8 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -295,6 +321,65 @@ class Report:
             lines.append(f"| B7 {name} | {what} | {x:.1f} | {ratio:.2f}x | {target} | {ok} |")
         return "\n".join(lines) + "\n"
 
+    def b8_check(self, d):
+        """Refuses a B8 result with an unknown row or a missing figure (before any writing)."""
+        for name, r in d["cpu_rows"].items():
+            if name not in B8_CPU_ROWS:
+                raise BadInput(f"unknown B8 CPU row {name!r} (add it to report.py's B8_CPU_ROWS)")
+            if float(r["insns_per_op"]) <= 0:
+                raise BadInput(f"B8 row {name}: no instruction count")
+        for name, r in d["blk_rows"].items():
+            if name not in B8_BLK_ROWS:
+                raise BadInput(f"unknown B8 block row {name!r} (add it to report.py's "
+                               "B8_BLK_ROWS)")
+            if float(r["mib_per_s"]) <= 0 or float(r["iops"]) <= 0:
+                raise BadInput(f"B8 row {name}: no throughput")
+        if d["calibration"]["instructions"] <= 0 or not d["guest"] or not d["date"]:
+            raise BadInput("B8: no calibration or no guest description")
+
+    def b8_table(self):
+        """The Linux anchor: Linux's instructions per operation beside Keel's matching B7 row
+        (B7's results, when present), and the block rows (Keel's column empty until Keel has a
+        block driver row)."""
+        d = self.b8
+        keel = self.b7["rows"] if self.b7 is not None else {}
+        c = d["calibration"]
+        spread = max(max(r["boots"]) - min(r["boots"]) for r in d["cpu_rows"].values())
+        load = d.get("load_average", {})
+        lines = [
+            f"Linux guest: {'; '.join(d['guest'][:2])}. Measured {d['date']}"
+            + (f" (host load average {load['start']} at start, {load['end']} at end)"
+               if load else "")
+            + f". Calibration: a loop of {c['instructions']} instructions took {c['clock_ns']} "
+            f"clock ns ({c['clock_ns'] / c['instructions']:.5f} ns per instruction); two boots "
+            f"identical: {'yes' if d['deterministic'] else 'no'} (largest difference "
+            f"{spread:.1f} instructions per operation).",
+            "",
+            "| Linux row | operation | Linux instructions/op | Keel B7 row | Keel instructions/op "
+            "| Keel / Linux | why this pairing |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for lrow, krow, why in B8_PAIRS:
+            if lrow not in d["cpu_rows"]:
+                continue
+            x = d["cpu_rows"][lrow]["insns_per_op"]
+            k = keel.get(krow, {}).get("insns_per_op") if krow else None
+            lines.append(f"| B8 {lrow} | {B8_CPU_ROWS[lrow]} | {x:.1f} | "
+                         f"{krow or '-'} | {'-' if k is None else f'{k:.1f}'} | "
+                         f"{'-' if k is None else f'{k / x:.2f}x'} | {why} |")
+        lines += ["", "Block rows: the median of the boots (each boot's figure in "
+                  "`b8_linux.json`), the range over the boots in brackets.", "",
+                  "| Linux row | operation | requests | MiB/s | IOPS | Keel MiB/s | Keel IOPS |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, r in d["blk_rows"].items():
+            mib, iops = f"{r['mib_per_s']:.1f}", f"{r['iops']:.0f}"
+            if "boots_iops" in r:
+                mib += f" ({min(r['boots_mib_per_s']):.1f}-{max(r['boots_mib_per_s']):.1f})"
+                iops += f" ({min(r['boots_iops']):.0f}-{max(r['boots_iops']):.0f})"
+            lines.append(f"| B8 {name} | {B8_BLK_ROWS[name]} | {r['ops']} | {mib} | {iops} "
+                         "| - | - |")
+        return "\n".join(lines) + "\n"
+
     def anchors_table(self):
         lines = ["| anchor | value | used in | source |", "|---|---|---|---|"]
         for a in self.anchors.values():
@@ -360,8 +445,8 @@ def replace_block(doc, name, text):
 
 def build(results, figures):
     rep = Report(figures)
-    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7"):
-        path = os.path.join(results, row + ".json")
+    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"):
+        path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
         doc = load_json(path)
@@ -369,6 +454,9 @@ def build(results, figures):
             if row == "b7":
                 rep.b7 = doc
                 rep.b7_rows(doc)  # checks it before anything is written
+            elif row == "b8":
+                rep.b8 = doc
+                rep.b8_check(doc)
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -387,6 +475,9 @@ def write_outputs(rep, machine, out, chart):
     if rep.b7 is not None:
         text += ("\n## B7: kernel under QEMU -icount shift=0 (guest instructions per operation)"
                  "\n\n" + rep.b7_table())
+    if rep.b8 is not None:
+        text += ("\n## B8: the Linux anchor (same QEMU machine; CPU rows in guest instructions, "
+                 "block rows in guest wall time)\n\n" + rep.b8_table())
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -408,6 +499,8 @@ def update_readme(rep, machine, readme):
     doc = replace_block(doc, "results", rep.headline(machine) + note)
     if rep.b7 is not None:
         doc = replace_block(doc, "b7", rep.b7_table())
+    if rep.b8 is not None:
+        doc = replace_block(doc, "b8", rep.b8_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

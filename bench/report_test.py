@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """ctest bench_report: bench/report.py on the committed bench/results, into a temporary
 directory. It must reproduce the committed summary.md and chart data exactly, fill the README's
-generated blocks (the anchors block as committed), take every anchor from the anchors file, and
-refuse corrupt input with a message instead of a traceback or a half-written report."""
+generated blocks (the anchors block as committed), take every anchor from the anchors file, set
+B8's Linux rows beside their B7 rows, and refuse corrupt input with a message instead of a
+traceback or a half-written report."""
 import json
 import os
 import shutil
@@ -50,6 +51,7 @@ class ReportTest(unittest.TestCase):
         summary = read(os.path.join(out, "summary.md"))
         self.assertIn("| row | measure | Keel | baseline | ratio | target | verdict |", summary)
         self.assertIn("## B7: kernel under QEMU", summary)
+        self.assertIn("## B8: the Linux anchor", summary)
         self.assertEqual(summary, read(os.path.join(RESULTS, "summary.md")),
                          "bench/results/summary.md is not what report.py makes of results/")
         for row in ("b1", "b2", "b3", "b4", "b5", "b6"):
@@ -64,6 +66,8 @@ class ReportTest(unittest.TestCase):
         doc = read(readme)
         self.assertIn("| row | measure | Keel |", block(doc, "results"))
         self.assertIn("| B7 queue_nop_b1 |", block(doc, "b7"))
+        self.assertIn("| B8 pipe_rtt |", block(doc, "b8"))
+        self.assertIn("| B8 rand_read_qd32 |", block(doc, "b8"))
         self.assertEqual(block(doc, "anchors"), block(read(README), "anchors"),
                          "bench/README.md's anchors block is not what anchors.json says")
 
@@ -92,15 +96,47 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("b3_floor", r.stderr)
 
-    def test_missing_rows_are_left_out(self):
+    def report_only(self, name):
+        """summary.md of a results directory holding only the committed file NAME."""
         results = os.path.join(self.tmp, "results")
         os.mkdir(results)
-        shutil.copy(os.path.join(RESULTS, "b7.json"), results)
+        shutil.copy(os.path.join(RESULTS, name), results)
         r = self.report(results)
         self.assertEqual(r.returncode, 0, r.stderr)
-        summary = read(os.path.join(results, "summary.md"))
+        return read(os.path.join(results, "summary.md"))
+
+    def test_missing_rows_are_left_out(self):
+        summary = self.report_only("b7.json")
         self.assertNotIn("| B2 |", summary)
         self.assertIn("| B7 served_doio |", summary)
+
+    def test_linux_anchor_pairs_with_b7(self):
+        """Each Linux CPU row beside its B7 row, Keel's count over Linux's as the ratio."""
+        out = os.path.join(self.tmp, "out")
+        r = self.report(RESULTS, "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        summary = read(os.path.join(out, "summary.md")).split("## B8")[1]
+        linux = json.loads(read(os.path.join(RESULTS, "b8_linux.json")))["cpu_rows"]
+        keel = json.loads(read(os.path.join(RESULTS, "b7.json")))["rows"]
+        for lrow, krow in (("null_syscall", "null_syscall"), ("null_syscall", "null_doio"),
+                           ("pipe_rtt", "served_doio")):
+            x, k = linux[lrow]["insns_per_op"], keel[krow]["insns_per_op"]
+            self.assertIn(f"| {x:.1f} | {krow} | {k:.1f} | {k / x:.2f}x |", summary)
+        self.assertIn(f"| {linux['small_read']['insns_per_op']:.1f} | - | - | - |", summary)
+
+    def test_linux_anchor_without_b7(self):
+        summary = self.report_only("b8_linux.json")
+        self.assertNotIn("## B7", summary)
+        self.assertIn("| null_syscall | - | - |", summary)
+        self.assertIn("| B8 seq_read |", summary)
+
+    def test_linux_anchors_are_the_measured_ones(self):
+        """anchors.json's Linux figures are B8's committed measurements, not other numbers."""
+        anchors = json.loads(read(ANCHORS))["anchors"]
+        linux = json.loads(read(os.path.join(RESULTS, "b8_linux.json")))["cpu_rows"]
+        for row, r in linux.items():
+            self.assertEqual(anchors[f"linux_{row}"]["value"], r["insns_per_op"], row)
+            self.assertIn("measured", anchors[f"linux_{row}"]["source"])
 
     def corrupt(self, row, edit):
         results = self.copy_results()
@@ -122,6 +158,12 @@ class ReportTest(unittest.TestCase):
 
     def test_unknown_b7_row_is_refused(self):
         self.corrupt("b7", lambda text: text.replace('"served_doio"', '"mystery_row"'))
+
+    def test_unknown_b8_row_is_refused(self):
+        self.corrupt("b8_linux", lambda text: text.replace('"pipe_rtt"', '"mystery_row"'))
+
+    def test_b8_without_throughput_is_refused(self):
+        self.corrupt("b8_linux", lambda text: text.replace('"mib_per_s"', '"mbs"'))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))

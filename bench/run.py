@@ -7,10 +7,13 @@ usage: bench/run.py [--reps N] [--min-time SECONDS] [--quick] [ROW...]
 Rows B1-B6 build the `bench` preset (build/bench: Release, no sanitizers; KEEL_BENCH_BUILD names
 another configured optimised tree) and run each program with Keel interleaved with its
 baseline; B7 builds the kernel tree (build/kernel, or KEEL_KERNEL_BUILD) and boots user/kbench
-twice under QEMU with -icount shift=0 (guest instructions, deterministic). ROW is b1..b7
-(default: all). --quick: 3 repetitions, tiny sizes (a try-out, not a result; kbench runs with
-"quick", a tenth of the operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json
-and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+twice under QEMU with -icount shift=0 (guest instructions, deterministic); B8 builds the Linux
+guest (bench/linux/make-guest.sh into build/linux-guest, or KEEL_LINUX_GUEST) and boots it in
+the same QEMU machine: twice under -icount shift=0 (CPU rows), three times without (block rows
+on a fresh scratch disk each, ci/qemu-disk.args). ROW is b1..b8 (default: all). --quick: 3 repetitions, tiny
+sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
+operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json and
+machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -33,7 +36,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8")
+GUEST_ROWS = ("b7", "b8")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -61,6 +65,15 @@ B5_BATCHES = (1, 32)
 KBENCH_CAL = re.compile(r"^kbench: calibration loop (\d+) instructions, clock (\d+) ns", re.M)
 KBENCH_ROW = re.compile(r"^kbench: row (\S+) ops (\d+) insns_per_op ([0-9.]+)$", re.M)
 KBENCH_DONE = "kbench: done, 0 failures"
+
+LINUX_CAL = re.compile(r"^linuxbench: calibration loop (\d+) instructions, clock (\d+) ns", re.M)
+LINUX_ROW = re.compile(r"^linuxbench: row (\S+) ops (\d+) clock_ns_per_op ([0-9.]+)$", re.M)
+LINUX_BLK = re.compile(r"^linuxbench: blk (\S+) ops (\d+) bytes (\d+) ns (\d+) "
+                       r"mib_per_s ([0-9.]+) iops ([0-9.]+)$", re.M)
+LINUX_INFO = re.compile(r"^linuxbench: info (.*)$", re.M)
+LINUX_DONE = "linuxbench: init status 0"
+LINUX_DISK_BYTES = 128 << 20  # the scratch disk (guestbench uses its first 64 MiB)
+LINUX_BLK_BOOTS = 3  # block rows are wall time on a shared host: the median of three boots
 
 
 def run(cmd, **kw):
@@ -198,6 +211,92 @@ class Runner:
         })
 
 
+def linux_boot(guest, cmdline, extra, disk=None):
+    """One boot of the B8 guest; its serial output (ci/qemu-boot.sh --linux)."""
+    boot = ["ci/qemu-boot.sh", guest, "--linux", "--batch", "--timeout", "600",
+            "--cmdline", cmdline]
+    if disk:
+        boot += ["--disk", disk]
+    if extra:
+        boot += ["--"] + extra
+    r = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, errors="replace")
+    text = r.stdout.replace("\r", "")
+    if r.returncode != 0 or LINUX_DONE not in text:
+        print(text)
+        raise SystemExit(f"b8: boot failed ({' '.join(boot)})")
+    return " ".join(boot), text
+
+
+def b8(runner):
+    """The Linux anchor: Debian's cloud kernel and busybox in the same QEMU machine as Keel's
+    boots (bench/linux/). Two boots under -icount shift=0 for the CPU rows (instructions per
+    operation, kbench's method; the boots are compared), LINUX_BLK_BOOTS boots without it for the
+    block rows (wall time in the guest, so noisy: each row's median and range), each on a fresh
+    scratch disk defined by ci/qemu-disk.args."""
+    print("== b8: the Linux anchor (bench/linux/, QEMU as Keel's boots)", flush=True)
+    guest = os.environ.get("KEEL_LINUX_GUEST", "build/linux-guest")
+    run(["bench/linux/make-guest.sh", guest])
+    load_start = loadavg()
+    quick = " quick" if runner.quick else ""
+    boots = [linux_boot(guest, "keelbench=cpu" + quick, ["-icount", "shift=0"])
+             for _ in range(2)]
+    parsed = [parse_linuxbench(t) for _, t in boots]
+    cal, rows = parsed[0]
+    if cal is None or set(rows) != set(parsed[1][1]) or not rows:
+        raise SystemExit("b8: guestbench's CPU output incomplete")
+    disk = os.path.join(guest, "disk.img")
+    blk_boots = []
+    for _ in range(LINUX_BLK_BOOTS):
+        if os.path.exists(disk):
+            os.remove(disk)
+        run(["truncate", "-s", str(LINUX_DISK_BYTES), disk])
+        blk_cmd, blk_text = linux_boot(guest, "keelbench=blk" + quick, [], disk)
+        os.remove(disk)
+        blk_boots.append({m[0]: {"ops": int(m[1]), "bytes": int(m[2]), "ns": int(m[3]),
+                                 "mib_per_s": float(m[4]), "iops": float(m[5])}
+                          for m in LINUX_BLK.findall(blk_text)})
+    load_end = loadavg()
+    if not blk_boots[0] or any(set(b) != set(blk_boots[0]) for b in blk_boots):
+        raise SystemExit("b8: guestbench's block output incomplete")
+    blk = {}
+    for name in blk_boots[0]:
+        runs = sorted(blk_boots, key=lambda b: b[name]["ns"])
+        blk[name] = dict(runs[len(runs) // 2][name])  # the median boot's figures for the row
+        blk[name]["boots_mib_per_s"] = [b[name]["mib_per_s"] for b in blk_boots]
+        blk[name]["boots_iops"] = [b[name]["iops"] for b in blk_boots]
+    for line in (boots[0][1] + blk_text).splitlines():
+        if line.startswith("linuxbench: ") and " info vulnerability " not in line:
+            print(line)
+    with open(os.path.join(TOP, guest, "guest.txt")) as f:
+        guest_txt = f.read().splitlines()
+    write_json(os.path.join(runner.out, "b8_linux.json"), {
+        "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "guest": guest_txt,
+        "info": LINUX_INFO.findall(boots[0][1]) + LINUX_INFO.findall(blk_text),
+        "load_average": {"start": load_start, "end": load_end},
+        "qemu_cpu": boots[0][0],
+        "qemu_blk": blk_cmd,
+        "calibration": {"instructions": cal[0], "clock_ns": cal[1]},
+        "deterministic": parsed[0] == parsed[1],
+        # Instructions per operation: the two boots' mean, each boot's figure beside it.
+        "cpu_rows": {name: {"ops": r["ops"],
+                            "insns_per_op": round(sum(p[1][name]["clock_ns_per_op"]
+                                                      for p in parsed) / len(parsed), 1),
+                            "boots": [p[1][name]["clock_ns_per_op"] for p in parsed]}
+                     for name, r in rows.items()},
+        "blk_rows": blk,
+    })
+
+
+def parse_linuxbench(text):
+    """((calibration instructions, clock ns) or None, {row: {"ops", "clock_ns_per_op"}})."""
+    cal = LINUX_CAL.search(text)
+    rows = {m[0]: {"ops": int(m[1]), "clock_ns_per_op": float(m[2])}
+            for m in LINUX_ROW.findall(text)}
+    return (None if cal is None else (int(cal[1]), int(cal[2]))), rows
+
+
 def parse_kbench(text):
     """((calibration instructions, clock ns) or None, {row: {"ops", "insns_per_op"}})."""
     cal = KBENCH_CAL.search(text)
@@ -299,7 +398,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b7 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b8 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -311,12 +410,14 @@ def main(argv):
     out = os.environ.get("KEEL_BENCH_OUT", "bench/results")
     os.makedirs(out, exist_ok=True)
     r = Runner(a.reps, a.min_time, a.quick, out)
-    host = [row for row in rows if row != "b7"]
+    host = [row for row in rows if row not in GUEST_ROWS]
     if host:
         r.prepare_host()
     for row in rows:
         if row in GBENCH:
             r.gbench(row)
+        elif row == "b8":
+            b8(r)
         else:
             getattr(r, row)()
     if host:

@@ -4,7 +4,9 @@
 #   ci/qemu-boot.sh <kernel-build-dir> [--interactive|--test|--batch|--gdb] [--window] [--smp N]
 #                   [--mem SIZE] [--machine pc|q35] [--iso] [--kernel-module PATH]
 #                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
-#                   [--timeout SECONDS]
+#                   [--timeout SECONDS] [--disk IMAGE]
+#                   [-- extra qemu args]
+#   ci/qemu-boot.sh <linux-guest-dir> --linux [--test|--batch] [--cmdline "WORDS"] [--disk IMAGE]
 #                   [-- extra qemu args]
 #
 # --interactive (default): serial console on this terminal, no window unless --window.
@@ -29,6 +31,12 @@
 # --image PATH: another initial file system image for --system or --exec (named initfs.tar for
 #         init whatever its file is called).
 #         init's exit status becomes QEMU's (see docs/syscalls.md).
+# --disk IMAGE: a virtio-blk disk on the raw IMAGE, as ci/qemu-disk.args defines it (the one
+#         definition Keel's storage boots and the Linux anchor share).
+# --linux: boot a Linux guest built by bench/linux/make-guest.sh (its vmlinuz and
+#         initramfs.cpio.gz in the directory given first) on the same machine (type, memory,
+#         CPU model, devices) as Keel's boots; --cmdline is appended to the Linux command line.
+#         The guest stops the machine through isa-debug-exit like Keel (bench/linux/).
 # Always TCG: on the machines Keel is developed and tested on, /dev/kvm is a software KVM under
 # which guest code runs about 1700 times slower than under TCG (and -cpu host aborts).
 set -euo pipefail
@@ -38,7 +46,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
-qemu_extra=() modules=() user_programs="" system="" image=""
+qemu_extra=() modules=() user_programs="" system="" image="" disk="" linux=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -58,6 +66,8 @@ while [ $# -gt 0 ]; do
         --image) image=$2; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
+        --disk) disk=$2; shift ;;
+        --linux) linux=1 ;;
         --) shift; qemu_extra=("$@"); break ;;
         *) die "unknown option '$1'" ;;
     esac
@@ -72,7 +82,13 @@ iso_file="$build/keel.iso"
 [ "$iso" = 1 ] && [ -n "$extra_cmdline" ] && die "--cmdline cannot change an ISO's command line"
 
 # Missing artefacts are an error, never a silent skip.
-if [ "$iso" = 1 ]; then
+if [ "$linux" = 1 ]; then
+    [ "$iso" = 0 ] && [ -z "$module$system$user_programs" ] && [ ${#modules[@]} -eq 0 ] ||
+        die "--linux goes with none of --iso --kernel-module --module --user --system --exec"
+    for f in vmlinuz initramfs.cpio.gz; do
+        [ -f "$build/$f" ] || die "missing $build/$f (build it: bench/linux/make-guest.sh $build)"
+    done
+elif [ "$iso" = 1 ]; then
     [ -f "$iso_file" ] || die "missing $iso_file (build target keel_iso in $build)"
 else
     [ -f "$loader" ] || die "missing $loader (build the kernel preset: cmake --build $build)"
@@ -107,7 +123,11 @@ args=(qemu-system-x86_64 -M "$machine" -m "$mem" -smp "$smp" -cpu qemu64 -accel 
 # Interactive: the serial console is multiplexed so that Ctrl-A X quits (and Ctrl-A C reaches
 # the monitor). Tests and gdb: plain stdio.
 if [ "$mode" = interactive ]; then args+=(-serial mon:stdio); else args+=(-serial stdio); fi
-if [ "$iso" = 1 ]; then
+if [ "$linux" = 1 ]; then
+    # Serial console only, quiet; panic=-1 with -no-reboot ends the boot if /init dies.
+    args+=(-kernel "$build/vmlinuz" -initrd "$build/initramfs.cpio.gz"
+           -append "console=ttyS0 quiet panic=-1${cmdline:+ $cmdline}")
+elif [ "$iso" = 1 ]; then
     args+=(-cdrom "$iso_file" -boot d)
 else
     # The module string is "path args": the loader names the module after the path's last
@@ -123,6 +143,14 @@ else
     else
         args+=(-kernel "$loader" -initrd "$initrd")
     fi
+fi
+if [ -n "$disk" ]; then
+    [ -f "$disk" ] || die "missing disk image $disk"
+    case "$disk" in *,*) die "a disk image path cannot hold a comma: $disk" ;; esac
+    while IFS= read -r line; do
+        case "$line" in '' | '#'*) continue ;; esac
+        args+=("${line//@IMAGE@/$disk}")
+    done <"$(dirname "${BASH_SOURCE[0]}")/qemu-disk.args"
 fi
 args+=("${qemu_extra[@]}")
 
