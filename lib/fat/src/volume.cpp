@@ -162,13 +162,6 @@ Error Volume::rename(const Node& dir, const char* name, size_t length, const Nod
     e = find(from, old_units, old_n, &ofi, &oidx, raw);
     if (e != Error::kOk)
         return e;
-    uint32_t tfi = 0, tidx = 0;
-    uint8_t taken[kEntrySize];
-    e = find(to, units, n, &tfi, &tidx, taken);
-    if (e == Error::kOk && !(to == from && tidx == oidx))
-        return Error::kExists;
-    if (e != Error::kOk && e != Error::kNotFound)
-        return e;
     Node node;
     e = node_from(from, oidx, raw, &node);
     if (e != Error::kOk)
@@ -189,6 +182,13 @@ Error Volume::rename(const Node& dir, const char* name, size_t length, const Nod
                 return e;
         }
     }
+    uint32_t tfi = 0, tidx = 0;
+    uint8_t taken[kEntrySize];
+    e = find(to, units, n, &tfi, &tidx, taken);
+    if (e == Error::kOk && !(to == from && tidx == oidx))
+        return Error::kExists;
+    if (e != Error::kOk && e != Error::kNotFound)
+        return e;
     // The new entry first, on the device before anything else changes: interrupted, both
     // names show the same clusters (fsck.fat reports them shared), and no file is lost.
     uint8_t fresh[kEntrySize];
