@@ -137,16 +137,24 @@ Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster) {
     if (!cluster_ok(c))
         return corrupt("cluster chain: cluster number outside the volume");
     for (uint32_t i = 0; i < index; ++i) {
-        uint32_t next = 0;
-        bool end = false;
-        const Error e = fat_next(c, &next, &end);
+        const Error e = next_cluster(&c);
         if (e != Error::kOk)
             return e;
-        if (end)
-            return corrupt("cluster chain: ends before the file does");
-        c = next;
     }
     *cluster = c;
+    return Error::kOk;
+}
+
+// Steps *cluster along its chain; the chain's end is corrupt here (the caller needs more).
+Error Volume::next_cluster(uint32_t* cluster) {
+    uint32_t next = 0;
+    bool end = false;
+    const Error e = fat_next(*cluster, &next, &end);
+    if (e != Error::kOk)
+        return e;
+    if (end)
+        return corrupt("cluster chain: ends before the file does");
+    *cluster = next;
     return Error::kOk;
 }
 

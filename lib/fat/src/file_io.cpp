@@ -83,14 +83,9 @@ Error Volume::read(const Node& file, uint64_t offset, uint8_t* out, size_t lengt
     uint32_t in = static_cast<uint32_t>(offset % cluster_bytes_);
     while (left > 0) {
         if (in == cluster_bytes_) {
-            uint32_t next = 0;
-            bool end = false;
-            e = fat_next(c, &next, &end);
+            e = next_cluster(&c);
             if (e != Error::kOk)
                 return e;
-            if (end)
-                return corrupt("cluster chain: ends before the file does");
-            c = next;
             in = 0;
         }
         uint8_t* s = nullptr;
@@ -120,14 +115,9 @@ Error Volume::write_span(uint32_t first, uint64_t offset, const uint8_t* in, uin
     uint64_t done = 0;
     while (done < length) {
         if (pos == cluster_bytes_) {
-            uint32_t next = 0;
-            bool end = false;
-            e = fat_next(c, &next, &end);
+            e = next_cluster(&c);
             if (e != Error::kOk)
                 return e;
-            if (end)
-                return corrupt("cluster chain: ends before the file does");
-            c = next;
             pos = 0;
         }
         const uint32_t at = pos % sector_size_;

@@ -145,6 +145,7 @@ class Volume {
     Error free_chain(uint32_t first);
     Error chain_length(uint32_t first, uint32_t* length, uint32_t* last);
     Error chain_at(uint32_t first, uint32_t index, uint32_t* cluster);
+    Error next_cluster(uint32_t* cluster);
     Error zero_cluster(uint32_t c);
     uint32_t end_of_chain() const;
 
@@ -158,11 +159,15 @@ class Volume {
     Error dir_start(const Node& dir, uint32_t* first);
     Error entry_sector(uint32_t dir_first, uint32_t index, uint64_t* sector, uint32_t* offset,
                        uint32_t* hint_index, uint32_t* hint_cluster);
+    Error entry_at(uint32_t dir_first, uint32_t index, bool write, uint8_t** entry,
+                   uint32_t* hint_index, uint32_t* hint_cluster);
     Error read_entry(uint32_t dir_first, uint32_t index, uint8_t* raw);
     Error write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw);
     Error next_item(Scan& scan, Item* item);
+    Error open_name(const Node& dir, const char* name, size_t length, uint32_t* first,
+                    uint16_t* units, uint32_t* count);
     Error find(uint32_t dir_first, const uint16_t* name, uint32_t units, uint32_t* first_index,
-               uint32_t* index, uint8_t* raw);
+               uint32_t* index, uint8_t* raw, Node* node);
     Error find_slots(uint32_t dir_first, uint32_t count, uint32_t* index);
     Error pick_short(uint32_t dir_first, const uint16_t* name, uint32_t units, uint8_t* raw,
                      bool* needs_long);
