@@ -755,3 +755,46 @@ TEST(FatNames, DescribeEveryError) {
 
 }  // namespace
 }  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// 4096-byte sectors (mkfs.fat -S 4096): mtools writes, the library reads and writes, mtools and
+// fsck.fat accept the result.
+TEST(FatSectors, FourKiBSectors) {
+    if (!testing::have_tools())
+        GTEST_SKIP() << "dosfstools or mtools not installed";
+    const fs::path dir = fs::temp_directory_path() / ("keel_fat_4k_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const fs::path image = dir / "vol.img", src = dir / "src.bin", out = dir / "out.bin";
+    ASSERT_TRUE(testing::make_image(image, 16, 65536, "-S 4096"));
+    const auto data = pattern(50000, 21);
+    testing::save_file(src, data);
+    const std::string m = testing::mtools_env() + "mcopy -i " + q(image.string()) + " ";
+    ASSERT_EQ(run(m + q(src.string()) + " '::/from mtools.bin'"), 0);
+    MemoryDevice dev(testing::load_file(image), 4096);
+    std::vector<uint8_t> cache(BlockCache::bytes_for(8, 4096));
+    Volume vol;
+    ASSERT_EQ(vol.mount(dev, cache.data(), cache.size()), Error::kOk) << vol.reason();
+    Node n;
+    ASSERT_EQ(vol.lookup(vol.root(), "FROM MTOOLS.BIN", 15, &n), Error::kOk);
+    std::vector<uint8_t> got(data.size());
+    size_t done = 0;
+    ASSERT_EQ(vol.read(n, 0, got.data(), got.size(), &done), Error::kOk);
+    EXPECT_EQ(got, data);
+    Node d, f;
+    ASSERT_EQ(vol.create(vol.root(), "sub dir", 7, true, kNow, &d), Error::kOk);
+    ASSERT_EQ(vol.create(d, "written.bin", 11, false, kNow, &f), Error::kOk);
+    ASSERT_EQ(vol.write(f, 0, data.data(), data.size(), kNow), Error::kOk);
+    ASSERT_EQ(vol.flush(), Error::kOk);
+    testing::save_file(image, dev.bytes());
+    EXPECT_EQ(run(testing::fsck_path() + " -n " + q(image.string()) + " >/dev/null 2>&1"), 0);
+    ASSERT_EQ(run(m + "-n '::/sub dir/written.bin' " + q(out.string())), 0);
+    EXPECT_EQ(testing::load_file(out), data);
+    EXPECT_EQ(dev.outside, 0u);
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace keel::fat
