@@ -798,3 +798,79 @@ TEST(FatSectors, FourKiBSectors) {
 
 }  // namespace
 }  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// Power cuts: the device's writes during a run of operations are recorded; the image is cut
+// after every barrier and at points between (with the cut epoch's writes in a random order
+// and subset, as a device may reorder them), repaired by fsck.fat -a, and must then pass
+// fsck.fat -n and still hold every file that was complete before, byte for byte (a renamed
+// file under its old or its new name).
+TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
+    const auto keep = pattern(9000, 31), other = pattern(700, 32), moved = pattern(2500, 33);
+    mkdir_host("/dir");
+    put_host("/keep.bin", keep);
+    put_host("/dir/other.txt", other);
+    put_host("/moved.bin", moved);
+    put_host("/gone.bin", pattern(4000, 34));
+    ASSERT_EQ(mount(4), Error::kOk) << vol_.reason();
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const std::vector<uint8_t> before = dev_->bytes();
+    dev_->record = true;
+    const Node root = vol_.root();
+    Node dir;
+    ASSERT_EQ(resolve("/dir", &dir), Error::kOk);
+    const Node sub = create(root, "new directory", true);
+    Node f = write_file(sub, "a new file with a long name.bin", pattern(6000, 35));
+    ASSERT_EQ(vol_.write(f, 6000, keep.data(), 3000, kNow), Error::kOk);
+    ASSERT_EQ(vol_.rename(root, "moved.bin", 9, dir, "Moved Here.bin", 14), Error::kOk);
+    ASSERT_EQ(vol_.remove(root, "gone.bin", 8), Error::kOk);
+    ASSERT_EQ(vol_.truncate(f, 100, kNow), Error::kOk);
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const auto& log = dev_->recorded;
+    ASSERT_FALSE(log.empty());
+
+    std::vector<size_t> barriers;
+    for (size_t i = 0; i < log.size(); ++i) {
+        if (log[i].sector == ~uint64_t{0})
+            barriers.push_back(i);
+    }
+    std::mt19937 rng(static_cast<uint32_t>(GetParam()));
+    const size_t max_cuts = GetParam() == 32 ? 6 : 24;
+    std::vector<size_t> cuts;  // cut k: barriers[k] applied in order, then a random part of the
+                               // next epoch
+    for (size_t k = 0; k < barriers.size() && cuts.size() < max_cuts;
+         k += std::max<size_t>(1, barriers.size() / max_cuts))
+        cuts.push_back(k);
+    for (const size_t k : cuts) {
+        std::vector<uint8_t> img = before;
+        auto apply = [&](const MemoryDevice::Write& w) {
+            if (w.sector != ~uint64_t{0})
+                std::copy(w.bytes.begin(), w.bytes.end(),
+                          img.begin() + static_cast<long>(w.sector * 512));
+        };
+        for (size_t i = 0; i < barriers[k]; ++i)
+            apply(log[i]);
+        const size_t end = k + 1 < barriers.size() ? barriers[k + 1] : log.size();
+        std::vector<size_t> epoch;
+        for (size_t i = barriers[k] + 1; i < end; ++i)
+            epoch.push_back(i);
+        std::shuffle(epoch.begin(), epoch.end(), rng);
+        epoch.resize(epoch.size() / 2);
+        for (const size_t i : epoch)
+            apply(log[i]);
+        testing::save_file(image_, img);
+        const int repaired =
+            run(testing::fsck_path() + " -a " + q(image_.string()) + " >/dev/null 2>&1");
+        EXPECT_LE(repaired, 1) << "cut after barrier " << k;
+        EXPECT_TRUE(fsck_clean()) << "cut after barrier " << k << "\n" << fsck_output();
+        EXPECT_EQ(get_host("/keep.bin"), keep) << k;
+        EXPECT_EQ(get_host("/dir/other.txt"), other) << k;
+        const auto a = get_host("/moved.bin"), b = get_host("/dir/Moved Here.bin");
+        EXPECT_TRUE(a == moved || b == moved) << k;
+    }
+}
+
+}  // namespace
+}  // namespace keel::fat
