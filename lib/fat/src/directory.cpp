@@ -324,7 +324,7 @@ Error Volume::find_slots(uint32_t dir_first, uint32_t count, uint32_t* index) {
         return Error::kNoSpace;
     const uint32_t per_cluster = cluster_bytes_ / kEntrySize;
     uint32_t have = 0, last = 0;
-    Error e = chain_length(dir_first, &have, &last);
+    Error e = chain_length(dir_first, &have, &last, nullptr);
     if (e != Error::kOk)
         return e;
     const uint64_t want = (need_entries + per_cluster - 1) / per_cluster;

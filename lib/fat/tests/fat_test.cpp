@@ -116,7 +116,7 @@ class Fat : public ::testing::TestWithParam<int> {
         *out = n;
         return Error::kOk;
     }
-    std::vector<uint8_t> read_all(const Node& n, Error* err = nullptr) {
+    std::vector<uint8_t> read_all(Node n, Error* err = nullptr) {
         std::vector<uint8_t> out(n.size + 100);
         size_t done = 0;
         const Error e = vol_.read(n, 0, out.data(), out.size(), &done);
@@ -870,6 +870,48 @@ TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
         const auto a = get_host("/moved.bin"), b = get_host("/dir/Moved Here.bin");
         EXPECT_TRUE(a == moved || b == moved) << k;
     }
+}
+
+}  // namespace
+}  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// A sequential pass (write, then read, a cluster at a time) walks the chain once: the node
+// remembers where it left off, so cache lookups grow linearly with the file, not with its
+// square; a freed cluster anywhere (another file removed) makes the position untrusted, and
+// the next call walks from the start and is still right.
+TEST_P(Fat, SequentialPassesWalkTheChainOnce) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const uint32_t cb = vol_.cluster_bytes();
+    const uint32_t clusters = 300;
+    const auto data = pattern(static_cast<size_t>(clusters) * cb, 41);
+    Node other = write_file(vol_.root(), "other", pattern(10, 42));
+    Node f = create(vol_.root(), "sequential.bin");
+    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    for (uint32_t i = 0; i < clusters; ++i)
+        ASSERT_EQ(vol_.write(f, static_cast<uint64_t>(i) * cb, data.data() + i * cb, cb, kNow),
+                  Error::kOk);
+    std::vector<uint8_t> got(data.size());
+    for (uint32_t i = 0; i < clusters; ++i) {
+        size_t done = 0;
+        ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(i) * cb, got.data() + i * cb, cb, &done),
+                  Error::kOk);
+        ASSERT_EQ(done, cb);
+        if (i == clusters / 2)
+            ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
+    }
+    EXPECT_EQ(got, data);
+    const uint64_t lookups = vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+    // Per cluster: its sectors twice (write, read), the entry read and written, the FAT entries
+    // allocated in two copies, the search for a free one; a walk from the start on every call
+    // would add clusters^2 / 2 = 45000 FAT lookups.
+    EXPECT_LT(lookups, clusters * (2 * cb / 512 + 32)) << lookups;
+    (void)other;
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/sequential.bin"), data);
 }
 
 }  // namespace
