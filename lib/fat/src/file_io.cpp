@@ -148,9 +148,10 @@ Error Volume::write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_
 }
 
 // Makes the file's chain hold `size` bytes: new clusters are allocated as one chain and linked
-// to the old tail (or become the first cluster, stored by the caller later). kNoSpace changes
-// nothing.
-Error Volume::ensure_clusters(Node& file, uint64_t size) {
+// to the old tail (or become the first cluster, stored by the caller later); *grew says so.
+// kNoSpace changes nothing.
+Error Volume::ensure_clusters(Node& file, uint64_t size, bool* grew) {
+    *grew = false;
     const uint64_t need = (size + cluster_bytes_ - 1) / cluster_bytes_;
     const uint64_t held = (static_cast<uint64_t>(file.size) + cluster_bytes_ - 1) / cluster_bytes_;
     uint32_t have = 0, last = 0;
@@ -169,6 +170,7 @@ Error Volume::ensure_clusters(Node& file, uint64_t size) {
     Error e = allocate(static_cast<uint32_t>(need - have), &head);
     if (e != Error::kOk)
         return e;
+    *grew = true;
     if (have == 0)
         file.first_cluster = head;
     else
@@ -189,15 +191,19 @@ Error Volume::write(Node& file, uint64_t offset, const uint8_t* in, size_t lengt
     const uint64_t end = offset + length;
     const uint32_t old = file.size;
     Node next = file;
-    e = ensure_clusters(next, end > old ? end : old);
+    bool grew = false;
+    e = ensure_clusters(next, end > old ? end : old, &grew);
     if (e != Error::kOk)
         return e;
     if (offset > old)
         e = write_span(next, old, nullptr, offset - old);
     if (e == Error::kOk)
         e = write_span(next, offset, in, length);
-    // The barrier: the FAT and the data are on the device before the entry points at them.
-    if (e == Error::kOk)
+    // The barrier, when the entry is to name new clusters: the FAT and the data are on the
+    // device before it does. Without new clusters the entry names only clusters the file holds
+    // already (a size grown inside the last cluster may show stale bytes after a power cut,
+    // never another file's clusters), so no device flush per write.
+    if (e == Error::kOk && grew)
         e = cache_.sync();
     if (e != Error::kOk)
         return e;
@@ -223,10 +229,11 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
     next.modified = now;
     next.attributes = static_cast<uint8_t>(next.attributes | kAttrArchive);
     if (size >= file.size) {
-        e = ensure_clusters(next, size);
+        bool grew = false;
+        e = ensure_clusters(next, size, &grew);
         if (e == Error::kOk && size > file.size)
             e = write_span(next, file.size, nullptr, size - file.size);
-        if (e == Error::kOk)
+        if (e == Error::kOk && grew)
             e = cache_.sync();
         if (e != Error::kOk)
             return e;

@@ -162,7 +162,7 @@ class Volume {
     Error load(Node* node);
     Error store(const Node& node);
     Error write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length);
-    Error ensure_clusters(Node& file, uint64_t size);
+    Error ensure_clusters(Node& file, uint64_t size, bool* grew);
 
     // Directories (directory.cpp, name ops in volume.cpp).
     Error dir_start(const Node& dir, uint32_t* first);
