@@ -9,6 +9,7 @@
 #include <rapidcheck/gtest.h>
 #include <keel/fat/volume.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -80,6 +81,10 @@ struct Harness {
     std::vector<uint8_t> cache;
     Volume vol;
     Model model;
+    // Open files: nodes kept across operations, as a server keeps them, so their remembered
+    // chain positions meet the frees and allocations of the calls between. Dropped when the
+    // path is renamed or removed (a node does not follow its entry).
+    std::map<std::string, Node> open;
 
     Error resolve(const std::string& path, Node* out) {
         Node n = vol.root();
@@ -203,7 +208,7 @@ void one_sequence(int bits, bool host_check) {
     RC_ASSERT(h.vol.mount(*h.dev, h.cache.data(), h.cache.size()) == Error::kOk);
     const int steps = *rc::gen::inRange(1, 25);
     for (int step = 0; step < steps; ++step) {
-        const int op = *rc::gen::inRange(0, 7);
+        const int op = *rc::gen::inRange(0, 8);
         const auto dirs = h.dirs();
         const auto paths = h.paths();
         if (op <= 1) {  // create a file or a directory
@@ -224,9 +229,14 @@ void one_sequence(int bits, bool host_check) {
         if (paths.empty())
             continue;
         const std::string p = *rc::gen::elementOf(paths);
-        Node n;
-        RC_ASSERT(h.resolve(p, &n) == Error::kOk);
+        Node fresh;
+        RC_ASSERT(h.resolve(p, &fresh) == Error::kOk);
         ModelEntry& m = h.model[p];
+        // Files are written, truncated and read through their open node half the time.
+        const bool use_open = !m.dir && *rc::gen::arbitrary<bool>();
+        if (use_open && h.open.count(p) == 0)
+            h.open[p] = fresh;
+        Node& n = use_open ? h.open[p] : fresh;
         if (op == 2 || op == 3) {  // write, maybe past the end (a gap of zeros)
             const uint32_t offset = *rc::gen::inRange<uint32_t>(0, 12000);
             const uint32_t length = *rc::gen::inRange<uint32_t>(0, 9000);
@@ -274,6 +284,25 @@ void one_sequence(int bits, bool host_check) {
                 for (auto& [k, v] : h.model)
                     next[below(k, p) ? to + k.substr(p.size()) : k] = v;
                 h.model = next;
+                for (auto it = h.open.begin(); it != h.open.end();)
+                    it = below(it->first, p) || below(it->first, to) ? h.open.erase(it) : ++it;
+            }
+        } else if (op == 7) {  // read a part, at an offset
+            const uint32_t offset = *rc::gen::inRange<uint32_t>(0, 16000);
+            const uint32_t length = *rc::gen::inRange<uint32_t>(0, 12000);
+            std::vector<uint8_t> got(length);
+            size_t done = 0;
+            const Error e = h.vol.read(n, offset, got.data(), got.size(), &done);
+            if (m.dir) {
+                RC_ASSERT(e == Error::kIsDirectory);
+            } else {
+                RC_ASSERT(e == Error::kOk);
+                const size_t want =
+                    offset >= m.data.size() ? 0 : std::min<size_t>(length, m.data.size() - offset);
+                RC_ASSERT(done == want);
+                if (done > 0)
+                    RC_ASSERT(std::equal(got.begin(), got.begin() + static_cast<long>(done),
+                                         m.data.begin() + static_cast<long>(offset)));
             }
         } else {  // remove (a directory only when empty)
             Node d;
@@ -285,6 +314,7 @@ void one_sequence(int bits, bool host_check) {
             } else {
                 RC_ASSERT(e == Error::kOk);
                 h.model.erase(p);
+                h.open.erase(p);
             }
         }
     }
