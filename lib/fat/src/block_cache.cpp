@@ -1,5 +1,6 @@
-// The sector cache: a linear scan over N slots (N is small: a server gives it tens of
-// sectors), so a lookup is O(N) and needs no index memory. LRU by a 64-bit access clock.
+// The sector cache: the last slot used is checked first (directory entries and FAT entries
+// come many to a sector), then a linear scan over N slots (N is small: a server gives it tens
+// of sectors), so a lookup is O(N) and needs no index memory. LRU by a 64-bit access clock.
 #include <keel/fat/block_cache.hpp>
 
 namespace keel::fat {
@@ -8,6 +9,7 @@ Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
     device_ = &device;
     sector_size_ = device.sector_size;
     count_ = 0;
+    last_ = 0;
     clock_ = 0;
     stats_ = CacheStats{};
     if (memory == nullptr || sector_size_ == 0)
@@ -48,15 +50,20 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data)
         return Error::kNoSpace;
     if (sector >= device_->sector_count)
         return Error::kCorrupt;
+    auto hit = [&](uint32_t i) {
+        last_ = i;
+        ++stats_.hits;
+        slot_[i].used = ++clock_;
+        slot_[i].dirty = slot_[i].dirty || dirty;
+        *data = data_ + static_cast<size_t>(i) * sector_size_;
+        return Error::kOk;
+    };
+    if (slot_[last_].valid && slot_[last_].sector == sector)
+        return hit(last_);
     uint32_t victim = 0;
     for (uint32_t i = 0; i < count_; ++i) {
-        if (slot_[i].valid && slot_[i].sector == sector) {
-            ++stats_.hits;
-            slot_[i].used = ++clock_;
-            slot_[i].dirty = slot_[i].dirty || dirty;
-            *data = data_ + static_cast<size_t>(i) * sector_size_;
-            return Error::kOk;
-        }
+        if (slot_[i].valid && slot_[i].sector == sector)
+            return hit(i);
         if (!slot_[i].valid)
             victim = i;  // an empty slot beats any used one
         else if (slot_[victim].valid && slot_[i].used < slot_[victim].used)
@@ -80,6 +87,7 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data)
         ++stats_.reads;
     }
     slot_[victim] = Slot{sector, ++clock_, true, dirty};
+    last_ = victim;
     *data = bytes;
     return Error::kOk;
 }

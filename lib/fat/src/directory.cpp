@@ -73,29 +73,36 @@ Error Volume::entry_sector(uint32_t dir_first, uint32_t index, uint64_t* sector,
     return Error::kOk;
 }
 
-Error Volume::read_entry(uint32_t dir_first, uint32_t index, uint8_t* raw) {
+// The entry's 32 bytes in the cache (valid until the next cache call); the hints as for
+// entry_sector.
+Error Volume::entry_at(uint32_t dir_first, uint32_t index, bool write, uint8_t** entry,
+                       uint32_t* hint_index, uint32_t* hint_cluster) {
     uint64_t sector = 0;
-    uint32_t offset = 0, hi = 0, hc = 0;
-    Error e = entry_sector(dir_first, index, &sector, &offset, &hi, &hc);
-    if (e != Error::kOk)
-        return e;
+    uint32_t offset = 0;
+    Error e = entry_sector(dir_first, index, &sector, &offset, hint_index, hint_cluster);
     uint8_t* s = nullptr;
-    e = cache_.get(sector, &s);
     if (e == Error::kOk)
-        copy(raw, s + offset, kEntrySize);
+        e = write ? cache_.get_for_write(sector, false, &s) : cache_.get(sector, &s);
+    if (e == Error::kOk)
+        *entry = s + offset;
+    return e;
+}
+
+Error Volume::read_entry(uint32_t dir_first, uint32_t index, uint8_t* raw) {
+    uint8_t* p = nullptr;
+    uint32_t hi = 0, hc = 0;
+    const Error e = entry_at(dir_first, index, false, &p, &hi, &hc);
+    if (e == Error::kOk)
+        copy(raw, p, kEntrySize);
     return e;
 }
 
 Error Volume::write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw) {
-    uint64_t sector = 0;
-    uint32_t offset = 0, hi = 0, hc = 0;
-    Error e = entry_sector(dir_first, index, &sector, &offset, &hi, &hc);
-    if (e != Error::kOk)
-        return e;
-    uint8_t* s = nullptr;
-    e = cache_.get_for_write(sector, false, &s);
+    uint8_t* p = nullptr;
+    uint32_t hi = 0, hc = 0;
+    const Error e = entry_at(dir_first, index, true, &p, &hi, &hc);
     if (e == Error::kOk)
-        copy(s + offset, raw, kEntrySize);
+        copy(p, raw, kEntrySize);
     return e;
 }
 
@@ -103,16 +110,10 @@ Error Volume::write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw
 // with its long name if a valid sequence precedes it. kNotFound at the directory's end.
 Error Volume::next_item(Scan& s, Item* item) {
     for (;; ++s.index) {
-        uint64_t sector = 0;
-        uint32_t offset = 0;
-        Error e = entry_sector(s.dir, s.index, &sector, &offset, &s.hint_index, &s.hint_cluster);
+        uint8_t* raw = nullptr;
+        const Error e = entry_at(s.dir, s.index, false, &raw, &s.hint_index, &s.hint_cluster);
         if (e != Error::kOk)
             return e;
-        uint8_t* p = nullptr;
-        e = cache_.get(sector, &p);
-        if (e != Error::kOk)
-            return e;
-        const uint8_t* raw = p + offset;
         if (raw[0] == kEnd)
             return Error::kNotFound;
         if (raw[0] == kDeleted) {
@@ -173,8 +174,10 @@ Error Volume::next_item(Scan& s, Item* item) {
     }
 }
 
+// Finds a name (long or short, ASCII case-insensitively): its entries' range, its short
+// entry's bytes and (if `node`) the node it describes.
 Error Volume::find(uint32_t dir_first, const uint16_t* name, uint32_t units, uint32_t* first_index,
-                   uint32_t* index, uint8_t* raw) {
+                   uint32_t* index, uint8_t* raw, Node* node) {
     Scan s;
     s.dir = dir_first;
     Item it;
@@ -187,7 +190,7 @@ Error Volume::find(uint32_t dir_first, const uint16_t* name, uint32_t units, uin
             *first_index = it.first_index;
             *index = it.index;
             copy(raw, it.raw, kEntrySize);
-            return Error::kOk;
+            return node == nullptr ? Error::kOk : node_from(dir_first, it.index, it.raw, node);
         }
     }
 }
@@ -276,18 +279,13 @@ Error Volume::pick_short(uint32_t dir_first, const uint16_t* name, uint32_t unit
 Error Volume::find_slots(uint32_t dir_first, uint32_t count, uint32_t* index) {
     uint32_t run = 0, start = 0, i = 0, hi = 0, hc = 0;
     for (;; ++i) {
-        uint64_t sector = 0;
-        uint32_t offset = 0;
-        Error e = entry_sector(dir_first, i, &sector, &offset, &hi, &hc);
+        uint8_t* p = nullptr;
+        Error e = entry_at(dir_first, i, false, &p, &hi, &hc);
         if (e == Error::kNotFound)
             break;
         if (e != Error::kOk)
             return e;
-        uint8_t* p = nullptr;
-        e = cache_.get(sector, &p);
-        if (e != Error::kOk)
-            return e;
-        if (p[offset] == kEnd) {
+        if (p[0] == kEnd) {
             // The rest of the directory is free: the run (deleted entries just before this
             // one, if any) goes on to the directory's end, if that is far enough.
             if (run == 0)
@@ -304,7 +302,7 @@ Error Volume::find_slots(uint32_t dir_first, uint32_t count, uint32_t* index) {
                 return e;
             break;  // the directory must grow
         }
-        if (p[offset] == kDeleted) {
+        if (p[0] == kDeleted) {
             if (run++ == 0)
                 start = i;
             if (run == count) {
@@ -326,7 +324,7 @@ Error Volume::find_slots(uint32_t dir_first, uint32_t count, uint32_t* index) {
         return Error::kNoSpace;
     const uint32_t per_cluster = cluster_bytes_ / kEntrySize;
     uint32_t have = 0, last = 0;
-    Error e = chain_length(dir_first, &have, &last);
+    Error e = chain_length(dir_first, &have, &last, nullptr);
     if (e != Error::kOk)
         return e;
     const uint64_t want = (need_entries + per_cluster - 1) / per_cluster;
@@ -461,30 +459,27 @@ Node Volume::root() const {
     return n;
 }
 
+// The directory's first cluster and the name in UTF-16: the start of every name operation.
+Error Volume::open_name(const Node& dir, const char* name, size_t length, uint32_t* first,
+                        uint16_t* units, uint32_t* count) {
+    const Error e = dir_start(dir, first);
+    return e != Error::kOk ? e : to_utf16(name, length, units, count);
+}
+
 Error Volume::lookup(const Node& dir, const char* name, size_t length, Node* out) {
-    uint32_t first = 0;
-    Error e = dir_start(dir, &first);
-    if (e != Error::kOk)
-        return e;
+    uint32_t first = 0, n = 0;
     uint16_t units[kMaxName];
-    uint32_t n = 0;
-    e = to_utf16(name, length, units, &n);
+    const Error e = open_name(dir, name, length, &first, units, &n);
     if (e != Error::kOk)
         return e;
-    if (n == 1 && units[0] == '.') {
-        *out = dir;
-        return Error::kOk;
-    }
-    if (dir.is_root && n == 2 && units[0] == '.' && units[1] == '.') {
+    // "." is the directory itself; the root has no ".." entry of its own.
+    if (is_dot(units, n) && (n == 1 || dir.is_root)) {
         *out = dir;
         return Error::kOk;
     }
     uint32_t fi = 0, idx = 0;
     uint8_t raw[kEntrySize];
-    e = find(first, units, n, &fi, &idx, raw);
-    if (e != Error::kOk)
-        return e;
-    return node_from(first, idx, raw, out);
+    return find(first, units, n, &fi, &idx, raw, out);
 }
 
 Error Volume::list(const Node& dir, uint32_t* cursor, Entry* out) {

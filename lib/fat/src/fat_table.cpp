@@ -110,8 +110,27 @@ Error Volume::fat_next(uint32_t cluster, uint32_t* next, bool* end) {
     return Error::kOk;
 }
 
-Error Volume::chain_length(uint32_t first, uint32_t* length, uint32_t* last) {
+bool Volume::hint_ok(const Node* hint, uint32_t first, uint32_t index) const {
+    return hint != nullptr && hint->hint_generation == generation_ && hint->hint_first == first &&
+           hint->hint_cluster != 0 && hint->hint_index <= index;
+}
+
+void Volume::remember(Node* hint, uint32_t first, uint32_t index, uint32_t cluster) const {
+    if (hint == nullptr)
+        return;
+    hint->hint_first = first;
+    hint->hint_index = index;
+    hint->hint_cluster = cluster;
+    hint->hint_generation = generation_;
+}
+
+// The chain's length and last cluster, walked from the node's hint if it has a valid one.
+Error Volume::chain_length(uint32_t first, uint32_t* length, uint32_t* last, Node* hint) {
     uint32_t n = 0, c = first;
+    if (hint_ok(hint, first, 0xFFFFFFFFu)) {  // any position will do
+        n = hint->hint_index;
+        c = hint->hint_cluster;
+    }
     for (;;) {
         if (n >= clusters_)
             return corrupt("cluster chain: longer than the volume (a loop)");
@@ -127,26 +146,42 @@ Error Volume::chain_length(uint32_t first, uint32_t* length, uint32_t* last) {
     }
     *length = n;
     *last = c;
+    remember(hint, first, n - 1, c);
     return Error::kOk;
 }
 
-Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster) {
+// The cluster at chain index `index`, walked from the node's hint if it is valid and not past
+// the index.
+Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* hint) {
     if (index >= clusters_)
         return corrupt("cluster chain: longer than the volume (a loop)");
-    uint32_t c = first;
+    uint32_t i = 0, c = first;
+    if (hint_ok(hint, first, index)) {
+        i = hint->hint_index;
+        c = hint->hint_cluster;
+    }
     if (!cluster_ok(c))
         return corrupt("cluster chain: cluster number outside the volume");
-    for (uint32_t i = 0; i < index; ++i) {
-        uint32_t next = 0;
-        bool end = false;
-        const Error e = fat_next(c, &next, &end);
+    for (; i < index; ++i) {
+        const Error e = next_cluster(&c);
         if (e != Error::kOk)
             return e;
-        if (end)
-            return corrupt("cluster chain: ends before the file does");
-        c = next;
     }
     *cluster = c;
+    remember(hint, first, index, c);
+    return Error::kOk;
+}
+
+// Steps *cluster along its chain; the chain's end is corrupt here (the caller needs more).
+Error Volume::next_cluster(uint32_t* cluster) {
+    uint32_t next = 0;
+    bool end = false;
+    const Error e = fat_next(*cluster, &next, &end);
+    if (e != Error::kOk)
+        return e;
+    if (end)
+        return corrupt("cluster chain: ends before the file does");
+    *cluster = next;
     return Error::kOk;
 }
 
@@ -228,6 +263,7 @@ Error Volume::allocate(uint32_t count, uint32_t* head) {
 }
 
 Error Volume::free_chain(uint32_t first) {
+    ++generation_;  // every remembered chain position may now name a free cluster
     uint32_t c = first;
     for (uint32_t n = 0;; ++n) {
         if (n >= clusters_)

@@ -18,13 +18,19 @@ Error Volume::load(Node* node) {
         return Error::kOk;
     }
     uint8_t raw[kEntrySize];
-    const Error e = read_entry(node->dir_cluster, node->entry, raw);
+    Error e = read_entry(node->dir_cluster, node->entry, raw);
     if (e != Error::kOk)
         return e;
     if (raw[0] == kEnd || raw[0] == kDeleted || (raw[kAttr] & 0x3F) == kAttrLongName ||
         ((raw[kAttr] & kAttrDirectory) != 0) != ((node->attributes & kAttrDirectory) != 0))
         return Error::kNotFound;
-    return node_from(node->dir_cluster, node->entry, raw, node);
+    const Node hint = *node;  // the chain position survives a re-read (hint_ok checks it)
+    e = node_from(node->dir_cluster, node->entry, raw, node);
+    node->hint_first = hint.hint_first;
+    node->hint_index = hint.hint_index;
+    node->hint_cluster = hint.hint_cluster;
+    node->hint_generation = hint.hint_generation;
+    return e;
 }
 
 Error Volume::store(const Node& node) {
@@ -50,7 +56,7 @@ Error Volume::stat(Node* node) {
     return load(node);
 }
 
-Error Volume::read(const Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done) {
+Error Volume::read(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done) {
     *done = 0;
     Node n = file;
     Error e = load(&n);
@@ -70,27 +76,23 @@ Error Volume::read(const Node& file, uint64_t offset, uint8_t* out, size_t lengt
         // a loop or a size larger than the chain is reported before any byte is trusted. Reads
         // further on walk only as far as they need, so a sequential pass stays linear.
         uint32_t have = 0, last = 0;
-        e = chain_length(n.first_cluster, &have, &last);
+        e = chain_length(n.first_cluster, &have, &last, nullptr);
         if (e != Error::kOk)
             return e;
         if (static_cast<uint64_t>(have) * cluster_bytes_ < n.size)
             return corrupt("file: size larger than its cluster chain");
     }
-    uint32_t c = 0;
-    e = chain_at(n.first_cluster, static_cast<uint32_t>(offset / cluster_bytes_), &c);
+    uint32_t c = 0, index = static_cast<uint32_t>(offset / cluster_bytes_);
+    e = chain_at(n.first_cluster, index, &c, &n);
     if (e != Error::kOk)
         return e;
     uint32_t in = static_cast<uint32_t>(offset % cluster_bytes_);
     while (left > 0) {
         if (in == cluster_bytes_) {
-            uint32_t next = 0;
-            bool end = false;
-            e = fat_next(c, &next, &end);
+            e = next_cluster(&c);
             if (e != Error::kOk)
                 return e;
-            if (end)
-                return corrupt("cluster chain: ends before the file does");
-            c = next;
+            remember(&n, n.first_cluster, ++index, c);
             in = 0;
         }
         uint8_t* s = nullptr;
@@ -106,28 +108,25 @@ Error Volume::read(const Node& file, uint64_t offset, uint8_t* out, size_t lengt
         left -= chunk;
         in += chunk;
     }
+    file = n;
     return Error::kOk;
 }
 
-// Writes `length` bytes (zeros if `in` is null) at `offset` into the chain from `first`, which
+// Writes `length` bytes (zeros if `in` is null) at `offset` into the file's chain, which
 // already holds enough clusters.
-Error Volume::write_span(uint32_t first, uint64_t offset, const uint8_t* in, uint64_t length) {
-    uint32_t c = 0;
-    Error e = chain_at(first, static_cast<uint32_t>(offset / cluster_bytes_), &c);
+Error Volume::write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length) {
+    uint32_t c = 0, index = static_cast<uint32_t>(offset / cluster_bytes_);
+    Error e = chain_at(file.first_cluster, index, &c, &file);
     if (e != Error::kOk)
         return e;
     uint32_t pos = static_cast<uint32_t>(offset % cluster_bytes_);
     uint64_t done = 0;
     while (done < length) {
         if (pos == cluster_bytes_) {
-            uint32_t next = 0;
-            bool end = false;
-            e = fat_next(c, &next, &end);
+            e = next_cluster(&c);
             if (e != Error::kOk)
                 return e;
-            if (end)
-                return corrupt("cluster chain: ends before the file does");
-            c = next;
+            remember(&file, file.first_cluster, ++index, c);
             pos = 0;
         }
         const uint32_t at = pos % sector_size_;
@@ -149,14 +148,15 @@ Error Volume::write_span(uint32_t first, uint64_t offset, const uint8_t* in, uin
 }
 
 // Makes the file's chain hold `size` bytes: new clusters are allocated as one chain and linked
-// to the old tail (or become the first cluster, stored by the caller later). kNoSpace changes
-// nothing.
-Error Volume::ensure_clusters(Node& file, uint64_t size) {
+// to the old tail (or become the first cluster, stored by the caller later); *grew says so.
+// kNoSpace changes nothing.
+Error Volume::ensure_clusters(Node& file, uint64_t size, bool* grew) {
+    *grew = false;
     const uint64_t need = (size + cluster_bytes_ - 1) / cluster_bytes_;
     const uint64_t held = (static_cast<uint64_t>(file.size) + cluster_bytes_ - 1) / cluster_bytes_;
     uint32_t have = 0, last = 0;
     if (file.first_cluster != 0) {
-        const Error e = chain_length(file.first_cluster, &have, &last);
+        const Error e = chain_length(file.first_cluster, &have, &last, &file);
         if (e != Error::kOk)
             return e;
     }
@@ -170,6 +170,7 @@ Error Volume::ensure_clusters(Node& file, uint64_t size) {
     Error e = allocate(static_cast<uint32_t>(need - have), &head);
     if (e != Error::kOk)
         return e;
+    *grew = true;
     if (have == 0)
         file.first_cluster = head;
     else
@@ -190,15 +191,19 @@ Error Volume::write(Node& file, uint64_t offset, const uint8_t* in, size_t lengt
     const uint64_t end = offset + length;
     const uint32_t old = file.size;
     Node next = file;
-    e = ensure_clusters(next, end > old ? end : old);
+    bool grew = false;
+    e = ensure_clusters(next, end > old ? end : old, &grew);
     if (e != Error::kOk)
         return e;
     if (offset > old)
-        e = write_span(next.first_cluster, old, nullptr, offset - old);
+        e = write_span(next, old, nullptr, offset - old);
     if (e == Error::kOk)
-        e = write_span(next.first_cluster, offset, in, length);
-    // The barrier: the FAT and the data are on the device before the entry points at them.
-    if (e == Error::kOk)
+        e = write_span(next, offset, in, length);
+    // The barrier, when the entry is to name new clusters: the FAT and the data are on the
+    // device before it does. Without new clusters the entry names only clusters the file holds
+    // already (a size grown inside the last cluster may show stale bytes after a power cut,
+    // never another file's clusters), so no device flush per write.
+    if (e == Error::kOk && grew)
         e = cache_.sync();
     if (e != Error::kOk)
         return e;
@@ -224,10 +229,11 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
     next.modified = now;
     next.attributes = static_cast<uint8_t>(next.attributes | kAttrArchive);
     if (size >= file.size) {
-        e = ensure_clusters(next, size);
+        bool grew = false;
+        e = ensure_clusters(next, size, &grew);
         if (e == Error::kOk && size > file.size)
-            e = write_span(next.first_cluster, file.size, nullptr, size - file.size);
-        if (e == Error::kOk)
+            e = write_span(next, file.size, nullptr, size - file.size);
+        if (e == Error::kOk && grew)
             e = cache_.sync();
         if (e != Error::kOk)
             return e;
@@ -244,7 +250,7 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
     const uint32_t old_first = file.first_cluster;
     uint32_t cut = 0;
     if (keep > 0 && old_first != 0) {
-        e = chain_at(old_first, keep - 1, &cut);
+        e = chain_at(old_first, keep - 1, &cut, nullptr);
         if (e != Error::kOk)
             return e;
     }

@@ -109,7 +109,7 @@ uint32_t to_utf8(const uint16_t* in, uint32_t units, char* out) {
 bool valid_long_name(const uint16_t* name, uint32_t units) {
     if (units == 0 || units > 255)
         return false;
-    if ((units == 1 && name[0] == '.') || (units == 2 && name[0] == '.' && name[1] == '.'))
+    if (is_dot(name, units))
         return false;
     if (name[units - 1] == ' ' || name[units - 1] == '.')
         return false;

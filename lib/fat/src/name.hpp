@@ -16,6 +16,10 @@ Error to_utf16(const char* name, size_t length, uint16_t* out, uint32_t* units);
 // Returns the byte length.
 uint32_t to_utf8(const uint16_t* in, uint32_t units, char* out);
 
+// "." or "..".
+inline bool is_dot(const uint16_t* name, uint32_t units) {
+    return (units == 1 && name[0] == '.') || (units == 2 && name[0] == '.' && name[1] == '.');
+}
 // A name a new entry may have: no control character, none of " * / : < > ? \ |, not "." or
 // "..", not ending in a space or a period.
 bool valid_long_name(const uint16_t* name, uint32_t units);

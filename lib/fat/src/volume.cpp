@@ -37,20 +37,16 @@ void dot_entry(uint8_t* raw, const char* name, uint32_t cluster, bool fat32, Dat
 
 Error Volume::create(const Node& dir, const char* name, size_t length, bool directory, DateTime now,
                      Node* out) {
-    uint32_t first = 0;
-    Error e = dir_start(dir, &first);
-    if (e != Error::kOk)
-        return e;
+    uint32_t first = 0, n = 0;
     uint16_t units[kMaxName];
-    uint32_t n = 0;
-    e = to_utf16(name, length, units, &n);
+    Error e = open_name(dir, name, length, &first, units, &n);
     if (e != Error::kOk)
         return e;
     if (!valid_long_name(units, n))
         return Error::kBadName;
     uint32_t fi = 0, idx = 0;
     uint8_t raw[kEntrySize];
-    e = find(first, units, n, &fi, &idx, raw);
+    e = find(first, units, n, &fi, &idx, raw, nullptr);
     if (e == Error::kOk)
         return Error::kExists;
     if (e != Error::kNotFound)
@@ -94,24 +90,17 @@ Error Volume::create(const Node& dir, const char* name, size_t length, bool dire
 }
 
 Error Volume::remove(const Node& dir, const char* name, size_t length) {
-    uint32_t first = 0;
-    Error e = dir_start(dir, &first);
-    if (e != Error::kOk)
-        return e;
+    uint32_t first = 0, n = 0;
     uint16_t units[kMaxName];
-    uint32_t n = 0;
-    e = to_utf16(name, length, units, &n);
+    Error e = open_name(dir, name, length, &first, units, &n);
     if (e != Error::kOk)
         return e;
-    if ((n == 1 && units[0] == '.') || (n == 2 && units[0] == '.' && units[1] == '.'))
+    if (is_dot(units, n))
         return Error::kInvalid;
     uint32_t fi = 0, idx = 0;
     uint8_t raw[kEntrySize];
-    e = find(first, units, n, &fi, &idx, raw);
-    if (e != Error::kOk)
-        return e;
     Node node;
-    e = node_from(first, idx, raw, &node);
+    e = find(first, units, n, &fi, &idx, raw, &node);
     if (e != Error::kOk)
         return e;
     if (node.directory()) {
@@ -139,38 +128,21 @@ Error Volume::remove(const Node& dir, const char* name, size_t length) {
 
 Error Volume::rename(const Node& dir, const char* name, size_t length, const Node& new_dir,
                      const char* new_name, size_t new_length) {
-    uint32_t from = 0, to = 0;
-    Error e = dir_start(dir, &from);
-    if (e == Error::kOk)
-        e = dir_start(new_dir, &to);
-    if (e != Error::kOk)
-        return e;
+    uint32_t from = 0, to = 0, old_n = 0, n = 0;
     uint16_t old_units[kMaxName], units[kMaxName];
-    uint32_t old_n = 0, n = 0;
-    e = to_utf16(name, length, old_units, &old_n);
+    Error e = open_name(dir, name, length, &from, old_units, &old_n);
     if (e == Error::kOk)
-        e = to_utf16(new_name, new_length, units, &n);
+        e = open_name(new_dir, new_name, new_length, &to, units, &n);
     if (e != Error::kOk)
         return e;
     if (!valid_long_name(units, n))
         return Error::kBadName;
-    if ((old_n == 1 && old_units[0] == '.') ||
-        (old_n == 2 && old_units[0] == '.' && old_units[1] == '.'))
+    if (is_dot(old_units, old_n))
         return Error::kInvalid;
     uint32_t ofi = 0, oidx = 0;
     uint8_t raw[kEntrySize];
-    e = find(from, old_units, old_n, &ofi, &oidx, raw);
-    if (e != Error::kOk)
-        return e;
-    uint32_t tfi = 0, tidx = 0;
-    uint8_t taken[kEntrySize];
-    e = find(to, units, n, &tfi, &tidx, taken);
-    if (e == Error::kOk && !(to == from && tidx == oidx))
-        return Error::kExists;
-    if (e != Error::kOk && e != Error::kNotFound)
-        return e;
     Node node;
-    e = node_from(from, oidx, raw, &node);
+    e = find(from, old_units, old_n, &ofi, &oidx, raw, &node);
     if (e != Error::kOk)
         return e;
     const bool moving_dir = node.directory() && to != from;
@@ -189,6 +161,13 @@ Error Volume::rename(const Node& dir, const char* name, size_t length, const Nod
                 return e;
         }
     }
+    uint32_t tfi = 0, tidx = 0;
+    uint8_t taken[kEntrySize];
+    e = find(to, units, n, &tfi, &tidx, taken, nullptr);
+    if (e == Error::kOk && !(to == from && tidx == oidx))
+        return Error::kExists;
+    if (e != Error::kOk && e != Error::kNotFound)
+        return e;
     // The new entry first, on the device before anything else changes: interrupted, both
     // names show the same clusters (fsck.fat reports them shared), and no file is lost.
     uint8_t fresh[kEntrySize];

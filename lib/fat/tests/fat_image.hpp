@@ -44,12 +44,18 @@ class MemoryDevice final : public BlockDevice {
         ++writes;
         if (log_writes)
             write_log.push_back(sector);
+        if (record) {
+            recorded.push_back(
+                {sector, std::vector<uint8_t>(in, in + static_cast<size_t>(count) * sector_size)});
+        }
         return Error::kOk;
     }
     Error flush() override {
         ++flushes;
         if (log_writes)
             write_log.push_back(~uint64_t{0});  // a barrier
+        if (record)
+            recorded.push_back({~uint64_t{0}, {}});
         return Error::kOk;
     }
     bool inside(uint64_t sector, uint32_t count) {
@@ -62,8 +68,14 @@ class MemoryDevice final : public BlockDevice {
     std::vector<uint8_t>& bytes() { return bytes_; }
 
     uint64_t reads = 0, writes = 0, flushes = 0, outside = 0;
-    bool fail_reads = false, fail_writes = false, log_writes = false;
+    bool fail_reads = false, fail_writes = false, log_writes = false, record = false;
     std::vector<uint64_t> write_log;
+    // With `record`: every write in order with its bytes; a flush as sector ~0 with no bytes.
+    struct Write {
+        uint64_t sector;
+        std::vector<uint8_t> bytes;
+    };
+    std::vector<Write> recorded;
 
   private:
     std::vector<uint8_t> bytes_;

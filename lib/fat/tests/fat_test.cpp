@@ -116,7 +116,7 @@ class Fat : public ::testing::TestWithParam<int> {
         *out = n;
         return Error::kOk;
     }
-    std::vector<uint8_t> read_all(const Node& n, Error* err = nullptr) {
+    std::vector<uint8_t> read_all(Node n, Error* err = nullptr) {
         std::vector<uint8_t> out(n.size + 100);
         size_t done = 0;
         const Error e = vol_.read(n, 0, out.data(), out.size(), &done);
@@ -751,6 +751,167 @@ TEST(FatNames, DescribeEveryError) {
     for (int e = 0; e <= static_cast<int>(Error::kInvalid); ++e)
         EXPECT_STRNE(describe(static_cast<Error>(e)), "unknown error");
     EXPECT_STREQ(describe(Error::kNotEmpty), "directory not empty");
+}
+
+}  // namespace
+}  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// 4096-byte sectors (mkfs.fat -S 4096): mtools writes, the library reads and writes, mtools and
+// fsck.fat accept the result.
+TEST(FatSectors, FourKiBSectors) {
+    if (!testing::have_tools())
+        GTEST_SKIP() << "dosfstools or mtools not installed";
+    const fs::path dir = fs::temp_directory_path() / ("keel_fat_4k_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const fs::path image = dir / "vol.img", src = dir / "src.bin", out = dir / "out.bin";
+    ASSERT_TRUE(testing::make_image(image, 16, 65536, "-S 4096"));
+    const auto data = pattern(50000, 21);
+    testing::save_file(src, data);
+    const std::string m = testing::mtools_env() + "mcopy -i " + q(image.string()) + " ";
+    ASSERT_EQ(run(m + q(src.string()) + " '::/from mtools.bin'"), 0);
+    MemoryDevice dev(testing::load_file(image), 4096);
+    std::vector<uint8_t> cache(BlockCache::bytes_for(8, 4096));
+    Volume vol;
+    ASSERT_EQ(vol.mount(dev, cache.data(), cache.size()), Error::kOk) << vol.reason();
+    Node n;
+    ASSERT_EQ(vol.lookup(vol.root(), "FROM MTOOLS.BIN", 15, &n), Error::kOk);
+    std::vector<uint8_t> got(data.size());
+    size_t done = 0;
+    ASSERT_EQ(vol.read(n, 0, got.data(), got.size(), &done), Error::kOk);
+    EXPECT_EQ(got, data);
+    Node d, f;
+    ASSERT_EQ(vol.create(vol.root(), "sub dir", 7, true, kNow, &d), Error::kOk);
+    ASSERT_EQ(vol.create(d, "written.bin", 11, false, kNow, &f), Error::kOk);
+    ASSERT_EQ(vol.write(f, 0, data.data(), data.size(), kNow), Error::kOk);
+    ASSERT_EQ(vol.flush(), Error::kOk);
+    testing::save_file(image, dev.bytes());
+    EXPECT_EQ(run(testing::fsck_path() + " -n " + q(image.string()) + " >/dev/null 2>&1"), 0);
+    ASSERT_EQ(run(m + "-n '::/sub dir/written.bin' " + q(out.string())), 0);
+    EXPECT_EQ(testing::load_file(out), data);
+    EXPECT_EQ(dev.outside, 0u);
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// Power cuts: the device's writes during a run of operations are recorded; the image is cut
+// after every barrier and at points between (with the cut epoch's writes in a random order
+// and subset, as a device may reorder them), repaired by fsck.fat -a, and must then pass
+// fsck.fat -n and still hold every file that was complete before, byte for byte (a renamed
+// file under its old or its new name).
+TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
+    const auto keep = pattern(9000, 31), other = pattern(700, 32), moved = pattern(2500, 33);
+    mkdir_host("/dir");
+    put_host("/keep.bin", keep);
+    put_host("/dir/other.txt", other);
+    put_host("/moved.bin", moved);
+    put_host("/gone.bin", pattern(4000, 34));
+    ASSERT_EQ(mount(4), Error::kOk) << vol_.reason();
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const std::vector<uint8_t> before = dev_->bytes();
+    dev_->record = true;
+    const Node root = vol_.root();
+    Node dir;
+    ASSERT_EQ(resolve("/dir", &dir), Error::kOk);
+    const Node sub = create(root, "new directory", true);
+    Node f = write_file(sub, "a new file with a long name.bin", pattern(6000, 35));
+    ASSERT_EQ(vol_.write(f, 6000, keep.data(), 3000, kNow), Error::kOk);
+    ASSERT_EQ(vol_.rename(root, "moved.bin", 9, dir, "Moved Here.bin", 14), Error::kOk);
+    ASSERT_EQ(vol_.remove(root, "gone.bin", 8), Error::kOk);
+    ASSERT_EQ(vol_.truncate(f, 100, kNow), Error::kOk);
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const auto& log = dev_->recorded;
+    ASSERT_FALSE(log.empty());
+
+    std::vector<size_t> barriers;
+    for (size_t i = 0; i < log.size(); ++i) {
+        if (log[i].sector == ~uint64_t{0})
+            barriers.push_back(i);
+    }
+    std::mt19937 rng(static_cast<uint32_t>(GetParam()));
+    const size_t max_cuts = GetParam() == 32 ? 6 : 24;
+    std::vector<size_t> cuts;  // cut k: barriers[k] applied in order, then a random part of the
+                               // next epoch
+    for (size_t k = 0; k < barriers.size() && cuts.size() < max_cuts;
+         k += std::max<size_t>(1, barriers.size() / max_cuts))
+        cuts.push_back(k);
+    for (const size_t k : cuts) {
+        std::vector<uint8_t> img = before;
+        auto apply = [&](const MemoryDevice::Write& w) {
+            if (w.sector != ~uint64_t{0})
+                std::copy(w.bytes.begin(), w.bytes.end(),
+                          img.begin() + static_cast<long>(w.sector * 512));
+        };
+        for (size_t i = 0; i < barriers[k]; ++i)
+            apply(log[i]);
+        const size_t end = k + 1 < barriers.size() ? barriers[k + 1] : log.size();
+        std::vector<size_t> epoch;
+        for (size_t i = barriers[k] + 1; i < end; ++i)
+            epoch.push_back(i);
+        std::shuffle(epoch.begin(), epoch.end(), rng);
+        epoch.resize(epoch.size() / 2);
+        for (const size_t i : epoch)
+            apply(log[i]);
+        testing::save_file(image_, img);
+        const int repaired =
+            run(testing::fsck_path() + " -a " + q(image_.string()) + " >/dev/null 2>&1");
+        EXPECT_LE(repaired, 1) << "cut after barrier " << k;
+        EXPECT_TRUE(fsck_clean()) << "cut after barrier " << k << "\n" << fsck_output();
+        EXPECT_EQ(get_host("/keep.bin"), keep) << k;
+        EXPECT_EQ(get_host("/dir/other.txt"), other) << k;
+        const auto a = get_host("/moved.bin"), b = get_host("/dir/Moved Here.bin");
+        EXPECT_TRUE(a == moved || b == moved) << k;
+    }
+}
+
+}  // namespace
+}  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// A sequential pass (write, then read, a cluster at a time) walks the chain once: the node
+// remembers where it left off, so cache lookups grow linearly with the file, not with its
+// square; a freed cluster anywhere (another file removed) makes the position untrusted, and
+// the next call walks from the start and is still right.
+TEST_P(Fat, SequentialPassesWalkTheChainOnce) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const uint32_t cb = vol_.cluster_bytes();
+    const uint32_t clusters = 300;
+    const auto data = pattern(static_cast<size_t>(clusters) * cb, 41);
+    Node other = write_file(vol_.root(), "other", pattern(10, 42));
+    Node f = create(vol_.root(), "sequential.bin");
+    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    for (uint32_t i = 0; i < clusters; ++i)
+        ASSERT_EQ(vol_.write(f, static_cast<uint64_t>(i) * cb, data.data() + i * cb, cb, kNow),
+                  Error::kOk);
+    std::vector<uint8_t> got(data.size());
+    for (uint32_t i = 0; i < clusters; ++i) {
+        size_t done = 0;
+        ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(i) * cb, got.data() + i * cb, cb, &done),
+                  Error::kOk);
+        ASSERT_EQ(done, cb);
+        if (i == clusters / 2)
+            ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
+    }
+    EXPECT_EQ(got, data);
+    const uint64_t lookups = vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+    // Per cluster: its sectors twice (write, read), the entry read and written, the FAT entries
+    // allocated in two copies, the search for a free one; a walk from the start on every call
+    // would add clusters^2 / 2 = 45000 FAT lookups.
+    EXPECT_LT(lookups, clusters * (2 * cb / 512 + 32)) << lookups;
+    (void)other;
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/sequential.bin"), data);
 }
 
 }  // namespace

@@ -65,6 +65,8 @@ class BlockCache {
     Slot* slot_ = nullptr;
     uint8_t* data_ = nullptr;
     uint32_t count_ = 0;
+    uint32_t last_ = 0;  // the slot of the last hit or fill: checked first (entries and FAT
+                         // entries come many to a sector)
     uint32_t sector_size_ = 0;
     uint64_t clock_ = 0;
     CacheStats stats_;

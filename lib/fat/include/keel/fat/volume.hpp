@@ -49,6 +49,12 @@ struct Node {
     bool is_root = false;
     DateTime created, modified;
     uint16_t accessed_date = 0;
+    // Where the last read or write left off in the cluster chain (cluster number `hint_cluster`
+    // at chain index `hint_index` of the chain from `hint_first`), so a sequential pass walks
+    // the chain once, not once per call. Trusted only while no cluster of the volume has been
+    // freed since (`hint_generation`): allocation only appends to chains.
+    uint32_t hint_first = 0, hint_index = 0, hint_cluster = 0;
+    uint64_t hint_generation = 0;
 
     bool directory() const { return is_root || (attributes & kAttrDirectory) != 0; }
 };
@@ -95,7 +101,8 @@ class Volume {
 
     // Reads up to `length` bytes at `offset`; *done is how many (short at the end of file).
     // kCorrupt, with *done bytes valid, if the chain ends or breaks before the size says.
-    Error read(const Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done);
+    // Updates the node (its entry re-read, its chain position remembered).
+    Error read(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done);
     // Writes `length` bytes at `offset`, growing the file (zero-filled up to offset) and
     // allocating clusters. All or nothing for space: kNoSpace leaves the file as it was.
     Error write(Node& file, uint64_t offset, const uint8_t* in, size_t length, DateTime now);
@@ -143,26 +150,33 @@ class Volume {
     Error fat_next(uint32_t cluster, uint32_t* next, bool* end);
     Error allocate(uint32_t count, uint32_t* head);
     Error free_chain(uint32_t first);
-    Error chain_length(uint32_t first, uint32_t* length, uint32_t* last);
-    Error chain_at(uint32_t first, uint32_t index, uint32_t* cluster);
+    Error chain_length(uint32_t first, uint32_t* length, uint32_t* last, Node* hint);
+    Error chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* hint);
+    bool hint_ok(const Node* hint, uint32_t first, uint32_t index) const;
+    void remember(Node* hint, uint32_t first, uint32_t index, uint32_t cluster) const;
+    Error next_cluster(uint32_t* cluster);
     Error zero_cluster(uint32_t c);
     uint32_t end_of_chain() const;
 
     // Files (file_io.cpp).
     Error load(Node* node);
     Error store(const Node& node);
-    Error write_span(uint32_t first, uint64_t offset, const uint8_t* in, uint64_t length);
-    Error ensure_clusters(Node& file, uint64_t size);
+    Error write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length);
+    Error ensure_clusters(Node& file, uint64_t size, bool* grew);
 
     // Directories (directory.cpp, name ops in volume.cpp).
     Error dir_start(const Node& dir, uint32_t* first);
     Error entry_sector(uint32_t dir_first, uint32_t index, uint64_t* sector, uint32_t* offset,
                        uint32_t* hint_index, uint32_t* hint_cluster);
+    Error entry_at(uint32_t dir_first, uint32_t index, bool write, uint8_t** entry,
+                   uint32_t* hint_index, uint32_t* hint_cluster);
     Error read_entry(uint32_t dir_first, uint32_t index, uint8_t* raw);
     Error write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw);
     Error next_item(Scan& scan, Item* item);
+    Error open_name(const Node& dir, const char* name, size_t length, uint32_t* first,
+                    uint16_t* units, uint32_t* count);
     Error find(uint32_t dir_first, const uint16_t* name, uint32_t units, uint32_t* first_index,
-               uint32_t* index, uint8_t* raw);
+               uint32_t* index, uint8_t* raw, Node* node);
     Error find_slots(uint32_t dir_first, uint32_t count, uint32_t* index);
     Error pick_short(uint32_t dir_first, const uint16_t* name, uint32_t units, uint8_t* raw,
                      bool* needs_long);
@@ -186,6 +200,8 @@ class Volume {
     uint32_t next_free_ = 2;      // where allocation searches first
     uint32_t free_count_ = 0;
     bool free_known_ = false;  // free_count_ is exact (counted, then kept up to date)
+    uint64_t generation_ = 1;  // counts free_chain() calls: a node's chain hint is older if
+                               // its generation differs
 };
 
 }  // namespace keel::fat
