@@ -15,10 +15,11 @@ declare -A keel_fuzz_source=(
     [initconf]=fuzz/initconf/initconf_fuzz.cpp
     [cmdline]=fuzz/cmdline/cmdline_fuzz.cpp
     [partition]=fuzz/partition/partition_fuzz.cpp
+    [virtqueue]=fuzz/virtqueue/virtqueue_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition)
+                   partition virtqueue)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -27,10 +28,13 @@ keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
                   "$root/ipc/linux/src/hello.cpp" "$root/lib/elf/src/elf_check.cpp"
                   "$root/lib/acpi/src/acpi.cpp" "$root/lib/pci/src/pci.cpp"
                   "$root/lib/tar/src/tar.cpp" "$root/lib/initconf/src/initconf.cpp"
-                  "$root/lib/cmdline/src/cmdline.cpp" "$root/lib/partition/src/partition.cpp")
+                  "$root/lib/cmdline/src/cmdline.cpp" "$root/lib/partition/src/partition.cpp"
+                  "$root/lib/virtio/src/pci.cpp" "$root/lib/virtio/src/virtqueue.cpp"
+                  "$root/lib/virtio/src/blk.cpp")
 keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/model/include"
                     -I"$root/ipc/linux/include" -I"$root/lib/elf/include"
                     -I"$root/lib/boot_abi/include" -I"$root/lib/acpi/include"
                     -I"$root/lib/pci/include" -I"$root/lib/bytes/include"
                     -I"$root/lib/tar/include" -I"$root/lib/initconf/include"
-                    -I"$root/lib/cmdline/include" -I"$root/lib/partition/include")
+                    -I"$root/lib/cmdline/include" -I"$root/lib/partition/include"
+                    -I"$root/lib/virtio/include")
