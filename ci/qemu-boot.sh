@@ -4,7 +4,7 @@
 #   ci/qemu-boot.sh <kernel-build-dir> [--interactive|--test|--batch|--gdb] [--window] [--smp N]
 #                   [--mem SIZE] [--machine pc|q35] [--iso] [--kernel-module PATH]
 #                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
-#                   [--timeout SECONDS]
+#                   [--timeout SECONDS] [--disk IMAGE [--disk-options OPTS]]
 #                   [-- extra qemu args]
 #
 # --interactive (default): serial console on this terminal, no window unless --window.
@@ -29,6 +29,9 @@
 # --image PATH: another initial file system image for --system or --exec (named initfs.tar for
 #         init whatever its file is called).
 #         init's exit status becomes QEMU's (see docs/syscalls.md).
+# --disk IMAGE: a raw disk image as a modern-only virtio block device (PCI 1af4:1042, what
+#         init.conf's virtio-blk line asks for); the guest writes to the file. --disk-options
+#         adds virtio-blk-pci properties (e.g. vectors=0: no MSI-X, the driver uses INTx).
 # Always TCG: on the machines Keel is developed and tested on, /dev/kvm is a software KVM under
 # which guest code runs about 1700 times slower than under TCG (and -cpu host aborts).
 set -euo pipefail
@@ -38,7 +41,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
-qemu_extra=() modules=() user_programs="" system="" image=""
+qemu_extra=() modules=() user_programs="" system="" image="" disk="" disk_options=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -56,6 +59,8 @@ while [ $# -gt 0 ]; do
         --system) system=system ;;
         --exec) system="exec $2"; shift ;;
         --image) image=$2; shift ;;
+        --disk) disk=$2; shift ;;
+        --disk-options) disk_options=$2; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
         --) shift; qemu_extra=("$@"); break ;;
@@ -123,6 +128,12 @@ else
     else
         args+=(-kernel "$loader" -initrd "$initrd")
     fi
+fi
+if [ -n "$disk" ]; then
+    [ -f "$disk" ] || die "missing disk image $disk"
+    case "$disk" in *,*) die "--disk cannot take a path with commas: $disk" ;; esac
+    args+=(-drive "file=$disk,if=none,format=raw,id=disk0"
+           -device "virtio-blk-pci,drive=disk0,disable-legacy=on${disk_options:+,$disk_options}")
 fi
 args+=("${qemu_extra[@]}")
 
