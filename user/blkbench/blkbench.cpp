@@ -8,6 +8,7 @@
 
 #include <utility>
 
+#include "disk.hpp"
 #include "queue.hpp"
 #include "runtime.hpp"
 
@@ -96,13 +97,7 @@ int keel_main(const StartInfo& start) {
         if (start.args[i] >= '0' && start.args[i] <= '9')
             g_size = g_size * 10 + static_cast<uint64_t>(start.args[i] - '0');
     }
-    for (int i = 0; i < 200 && g_disk == 0; ++i) {
-        const int64_t d = open_path(root(), "ns/srv/blk0", 11);
-        if (d > 0)
-            g_disk = static_cast<Handle>(d);
-        else
-            (void)sys::sleep_ns(50'000'000);
-    }
+    g_disk = blktest::wait_for_disk();
     if (g_disk == 0 || g_size < kRegion) {
         print("blkbench: no srv/blk0, or a disk under 32 MiB\n");
         return 1;

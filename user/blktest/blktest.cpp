@@ -12,6 +12,7 @@
 
 #include <utility>
 
+#include "disk.hpp"
 #include "queue.hpp"
 #include "testlib.hpp"
 
@@ -45,13 +46,7 @@ int64_t write_at(const void* buf, uint64_t length, uint64_t offset) {
 
 // The disk, published by the driver (which init starts alongside the shell): waited for.
 TEST(disk_appears) {
-    for (int i = 0; i < 200 && g_disk == 0; ++i) {
-        const int64_t d = open_path(root(), "ns/srv/blk0", 11);
-        if (d > 0)
-            g_disk = static_cast<Handle>(d);
-        else
-            (void)sys::sleep_ns(50'000'000);
-    }
+    g_disk = wait_for_disk();
     CHECK(g_disk != 0);
 }
 

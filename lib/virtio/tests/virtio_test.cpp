@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "fake_device.hpp"
+
 namespace keel::virtio {
 namespace {
 
@@ -160,11 +162,7 @@ struct Rings {
     uint16_t avail_ring(uint16_t i) const { return avail[2 + (i & (size - 1))]; }
     // The device completes a chain: one used element and the index moved.
     void complete(uint32_t id, uint32_t length) {
-        auto* idx = reinterpret_cast<uint16_t*>(used.data()) + 1;
-        const uint16_t at = static_cast<uint16_t>(*idx & (size - 1));
-        used[1 + 2 * at] = id;
-        used[1 + 2 * at + 1] = length;
-        ++*idx;
+        testing::device_completes(used, size, id, length);
     }
     void set_used_idx(uint16_t v) { reinterpret_cast<uint16_t*>(used.data())[1] = v; }
     bool init(SplitQueue& q) { return q.init(size, desc.data(), avail.data(), used.data()); }
