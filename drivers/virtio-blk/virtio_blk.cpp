@@ -504,9 +504,12 @@ void pump_and_hand_back() {
 }
 
 // The interrupt thread: sleeps on the interrupt while the device is idle; once it fires,
-// polls the used ring with interrupts suppressed for as long as that makes progress, then
-// turns them back on and looks once more (a completion between the last poll and turning them
-// on would otherwise wait for the next one).
+// polls the used ring with interrupts suppressed for as long as that makes progress (at most
+// kPollRounds rounds, each handing its completions back at once), then turns them back on
+// and looks once more (a completion between the last poll and turning them on would otherwise
+// wait for the next one).
+constexpr int kPollRounds = 64;
+
 void interrupt_thread(uint64_t) {
     for (;;) {
         uint64_t fired = 0;
@@ -520,8 +523,16 @@ void interrupt_thread(uint64_t) {
         }
         g->lock.lock();
         g->queue.set_interrupts(false);
-        while (pump()) {
+        g->lock.unlock();
+        for (int round = 0; round < kPollRounds; ++round) {
+            g->lock.lock();
+            const bool progress = pump();
+            g->lock.unlock();
+            (void)sys::serve_sync(g->port.port(), 0, 0);  // news: pumped next round or below
+            if (!progress)
+                break;
         }
+        g->lock.lock();
         g->queue.set_interrupts(true);
         g->lock.unlock();
         pump_and_hand_back();
