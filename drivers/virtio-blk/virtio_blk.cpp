@@ -86,9 +86,8 @@ struct Driver {
     vio::SplitQueue queue;
     blk::Geometry geometry{};
     bool flush = false;
-    uint32_t max_piece = 0;  // data bytes per virtio request
-    uint32_t max_segments = 0;
-    uint32_t segment_bytes = 0;
+    uint32_t max_piece = 0;      // data bytes per virtio request (whole blocks)
+    uint32_t segment_bytes = 0;  // data bytes per descriptor
     // DMA: the rings, headers and status bytes in one object, the bounce buffers in another.
     uint8_t* meta = nullptr;
     uint64_t meta_device = 0;
@@ -102,7 +101,6 @@ struct Driver {
     Slot slots[kSlots];
     Record records[kMaxQueue];
     uint64_t started = 0;
-    uint64_t faults = 0;
 };
 
 // Made at start (placement new into the heap): a global with a destructor would need
@@ -301,7 +299,6 @@ const char* init_device() {
         segments = g->geometry.seg_max;
     if (size - 2u < segments)
         segments = size - 2u;
-    g->max_segments = segments;
     g->segment_bytes = g->geometry.size_max < kMaxTransfer ? g->geometry.size_max : kMaxTransfer;
     blk::Geometry limits = g->geometry;
     limits.seg_max = segments;
