@@ -4,7 +4,7 @@
 #   ci/qemu-boot.sh <kernel-build-dir> [--interactive|--test|--batch|--gdb] [--window] [--smp N]
 #                   [--mem SIZE] [--machine pc|q35] [--iso] [--kernel-module PATH]
 #                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
-#                   [--timeout SECONDS] [--disk IMAGE]
+#                   [--timeout SECONDS] [--disk IMAGE [--disk-options OPTS]]
 #                   [-- extra qemu args]
 #   ci/qemu-boot.sh <linux-guest-dir> --linux [--test|--batch] [--cmdline "WORDS"] [--disk IMAGE]
 #                   [-- extra qemu args]
@@ -32,7 +32,10 @@
 #         init whatever its file is called).
 #         init's exit status becomes QEMU's (see docs/syscalls.md).
 # --disk IMAGE: a virtio-blk disk on the raw IMAGE, as ci/qemu-disk.args defines it (the one
-#         definition Keel's storage boots and the Linux anchor share).
+#         definition Keel's storage boots and the Linux anchor share): a modern-only device
+#         (PCI 1af4:1042, what init.conf's virtio-blk line asks for); the guest writes to the
+#         file. --disk-options adds virtio-blk-pci properties (e.g. vectors=0: no MSI-X, the
+#         driver uses INTx).
 # --linux: boot a Linux guest built by bench/linux/make-guest.sh (its vmlinuz and
 #         initramfs.cpio.gz in the directory given first) on the same machine (type, memory,
 #         CPU model, devices) as Keel's boots; --cmdline is appended to the Linux command line.
@@ -46,7 +49,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
-qemu_extra=() modules=() user_programs="" system="" image="" disk="" linux=0
+qemu_extra=() modules=() user_programs="" system="" image="" disk="" disk_options="" linux=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -64,9 +67,10 @@ while [ $# -gt 0 ]; do
         --system) system=system ;;
         --exec) system="exec $2"; shift ;;
         --image) image=$2; shift ;;
+        --disk) disk=$2; shift ;;
+        --disk-options) disk_options=$2; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
-        --disk) disk=$2; shift ;;
         --linux) linux=1 ;;
         --) shift; qemu_extra=("$@"); break ;;
         *) die "unknown option '$1'" ;;
@@ -149,7 +153,10 @@ if [ -n "$disk" ]; then
     case "$disk" in *,*) die "a disk image path cannot hold a comma: $disk" ;; esac
     while IFS= read -r line; do
         case "$line" in '' | '#'*) continue ;; esac
-        args+=("${line//@IMAGE@/$disk}")
+        line=${line//@IMAGE@/$disk}
+        # --disk-options: more properties of the virtio-blk-pci device.
+        case "$line" in virtio-blk-pci,*) line+=${disk_options:+,$disk_options} ;; esac
+        args+=("$line")
     done <"$(dirname "${BASH_SOURCE[0]}")/qemu-disk.args"
 fi
 args+=("${qemu_extra[@]}")

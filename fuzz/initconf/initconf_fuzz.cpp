@@ -60,8 +60,23 @@ void check_entry(const ic::Entry& e) {
     std::set<std::string> as;
     for (uint32_t i = 0; i < e.give_count; ++i) {
         const ic::Give& g = e.gives[i];
-        if (!valid_path(g.path, g.path_length) || std::strchr(g.path, ':') != nullptr)
+        if (g.is_device) {
+            // device:VVVV:DDDD[#N], the ids and N as the text says.
+            unsigned vendor = 0, device = 0, index = 1;
+            int used = 0;
+            const bool numbered = g.path_length > 16;
+            const int got =
+                numbered
+                    ? std::sscanf(g.path, "device:%4x:%4x#%u%n", &vendor, &device, &index, &used)
+                    : std::sscanf(g.path, "device:%4x:%4x%n", &vendor, &device, &used);
+            if (got != (numbered ? 3 : 2) || static_cast<uint32_t>(used) != g.path_length ||
+                std::strlen(g.path) != g.path_length || g.path[11] != ':' || vendor != g.vendor ||
+                device != g.device_id || index != g.index || index < 1 ||
+                index > ic::kMaxDeviceIndex)
+                fail("accepted a device give that is not device:VVVV:DDDD[#N]");
+        } else if (!valid_path(g.path, g.path_length) || std::strchr(g.path, ':') != nullptr) {
             fail("accepted an invalid give path");
+        }
         if (!valid_name(g.as, g.as_length) || !as.insert(g.as).second)
             fail("accepted an invalid or repeated give name");
     }
@@ -82,7 +97,10 @@ bool same_entry(const ic::Entry& a, const ic::Entry& b) {
         return false;
     for (uint32_t i = 0; i < a.give_count; ++i) {
         if (std::strcmp(a.gives[i].path, b.gives[i].path) != 0 ||
-            std::strcmp(a.gives[i].as, b.gives[i].as) != 0)
+            std::strcmp(a.gives[i].as, b.gives[i].as) != 0 ||
+            a.gives[i].is_device != b.gives[i].is_device ||
+            a.gives[i].vendor != b.gives[i].vendor ||
+            a.gives[i].device_id != b.gives[i].device_id || a.gives[i].index != b.gives[i].index)
             return false;
     }
     return true;

@@ -28,10 +28,13 @@ bool build_system(System* s);
 
 inline constexpr int kMaxGives = 16;
 struct Give {
-    const char* path;  // in init's name space
+    const char* path;  // in init's name space (a device give: its text, for messages)
     uint64_t path_length;
     const char* as;  // the name in the program's root
     uint64_t as_length;
+    bool device;  // a PCI device by identity from dev/devices instead of a path
+    uint16_t vendor, device_id;
+    uint32_t index;  // the index-th match not claimed by another service (1-based)
 };
 enum class Restart { kNever, kOnFailure, kAlways };
 struct Service {
@@ -46,9 +49,10 @@ struct Service {
     const char* ready;  // a path that appears when the service is ready (ready_length 0: none)
     uint64_t ready_length;
 };
-// Starts a service: its root holds exactly its gives. With `ready`, waits (at most
-// kReadyTimeoutNs) until that path exists or the service ends. The process handle, or -Error
-// (said on the console with the service's name).
+// Starts a service: its root holds exactly its gives. A device give is claimed by the
+// service (by name, for good: a restart gets the same device back, no other service gets it).
+// With `ready`, waits (at most kReadyTimeoutNs) until that path exists or the service ends.
+// The process handle, or -Error (said on the console with the service's name).
 int64_t start_service(const System& s, const Service& service);
 // Makes every file system in mnt/ write back what it holds (before the machine stops).
 void sync_mounts(const System& s);

@@ -31,7 +31,8 @@ Service service_of(const initconf::Entry& e) {
     s.program_length = e.program_length;
     for (uint32_t i = 0; i < e.give_count; ++i) {
         const initconf::Give& g = e.gives[i];
-        s.gives[s.give_count++] = {g.path, g.path_length, g.as, g.as_length};
+        s.gives[s.give_count++] = {g.path,      g.path_length, g.as,        g.as_length,
+                                   g.is_device, g.vendor,      g.device_id, g.index};
     }
     s.args = e.has_args ? e.args : nullptr;
     s.args_length = e.has_args ? e.args_length : 0;

@@ -153,6 +153,85 @@ void wait_ready(const System& s, const Service& service, int64_t process) {
     }
 }
 
+// Devices given to services by identity: which service holds which device (by its name in
+// the device list). Claims last as long as init: a restarted service gets its device back.
+constexpr int kMaxClaims = 64;
+struct Claim {
+    char device[abi::kMaxNameLength + 1];
+    char service[abi::kMaxNameLength + 1];
+};
+Claim g_claims[kMaxClaims];
+int g_claim_count = 0;
+
+const Claim* claim_of(const char* device, uint64_t length) {
+    for (int i = 0; i < g_claim_count; ++i) {
+        if (c::length(g_claims[i].device) == length &&
+            c::compare(g_claims[i].device, device, length) == 0) {
+            return &g_claims[i];
+        }
+    }
+    return nullptr;
+}
+
+bool same(const char* a, const char* b) {
+    return c::length(a) == c::length(b) && c::compare(a, b, c::length(a)) == 0;
+}
+
+// The device a give names, for `service`: the give's index-th match among those nobody
+// claimed and those `service` claimed before (a new one is claimed for it). A handle, or -Error
+// (kNotFound when there is none).
+int64_t claim_device(const System& s, const Give& g, const char* service) {
+    const int64_t list = open_path(s.ns, "dev/devices", 11);
+    if (list < 0)
+        return list;
+    static char names[4096];
+    const int64_t n = sys::do_io(static_cast<uint64_t>(list), Op::kPeek, names, sizeof names);
+    int64_t found = -static_cast<int64_t>(abi::Error::kNotFound);
+    uint32_t candidates = 0;
+    const char* chosen = nullptr;
+    uint64_t chosen_length = 0;
+    for (int64_t at = 0; n > 0 && at < n && found < 0;) {
+        int64_t end = at;
+        while (end < n && names[end] != '\n')
+            ++end;
+        const char* name = names + at;
+        const auto length = static_cast<uint64_t>(end - at);
+        at = end + 1;
+        const int64_t d = sys::do_io(static_cast<uint64_t>(list), Op::kOpen, name, length);
+        abi::DeviceInfo info{};
+        if (d < 0)
+            continue;
+        const bool match = sys::do_io(static_cast<uint64_t>(d), Op::kGetMeta, &info, sizeof info,
+                                      static_cast<uint64_t>(abi::Meta::kDevice)) == sizeof info &&
+                           info.bus_kind == static_cast<uint32_t>(abi::DeviceBus::kPci) &&
+                           info.vendor == g.vendor && info.device == g.device_id;
+        const Claim* claim = match ? claim_of(name, length) : nullptr;
+        // Candidates: the matches nobody holds and those this service holds already (its
+        // earlier start, or an earlier give of this start), in list order.
+        if (match && (claim == nullptr || same(claim->service, service)) &&
+            ++candidates == g.index) {
+            found = d;
+            if (claim == nullptr) {
+                chosen = name;
+                chosen_length = length;
+            }
+        } else {
+            (void)sys::do_io(static_cast<uint64_t>(d), Op::kClose);
+        }
+    }
+    (void)sys::do_io(static_cast<uint64_t>(list), Op::kClose);
+    if (chosen != nullptr && g_claim_count < kMaxClaims && chosen_length <= abi::kMaxNameLength) {
+        Claim& c = g_claims[g_claim_count++];
+        c::copy(c.device, chosen, chosen_length);
+        c.device[chosen_length] = '\0';
+        const uint64_t k =
+            c::length(service) < abi::kMaxNameLength ? c::length(service) : abi::kMaxNameLength;
+        c::copy(c.service, service, k);
+        c.service[k] = '\0';
+    }
+    return found;
+}
+
 }  // namespace
 
 void sync_mounts(const System& s) {
@@ -195,7 +274,8 @@ int64_t start_service(const System& s, const Service& service) {
     int64_t r = child_root;
     for (int i = 0; r >= 0 && i < service.give_count; ++i) {
         const Give& g = service.gives[i];
-        const int64_t h = open_path(s.ns, g.path, g.path_length);
+        const int64_t h =
+            g.device ? claim_device(s, g, service.name) : open_path(s.ns, g.path, g.path_length);
         r = h < 0 ? h
                   : sys::do_io(static_cast<uint64_t>(child_root), Op::kCreate, g.as, g.as_length,
                                static_cast<uint64_t>(h));
@@ -258,7 +338,7 @@ Service shell_service(const char* args, uint64_t args_length) {
                                     {"dev/console", "console"},
                                     {"dev/console", "input"}};
     for (const auto& g : gives) {
-        s.gives[s.give_count++] = {g[0], c::length(g[0]), g[1], c::length(g[1])};
+        s.gives[s.give_count++] = {g[0], c::length(g[0]), g[1], c::length(g[1]), false, 0, 0, 0};
     }
     s.args = args;
     s.args_length = args_length;

@@ -89,10 +89,91 @@ void copy(char* to, const char* from, size_t n) {
     to[n] = '\0';
 }
 
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+// Four hex digits at s[at, at + 4) (inside [.., end)): the value, or -1.
+int32_t hex16(const Line& l, size_t at, size_t end) {
+    if (end < at + 4)
+        return -1;
+    int32_t v = 0;
+    for (size_t i = at; i < at + 4; ++i) {
+        const int d = hex_digit(l.s[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+// Whether the give at s[path, end) is a device give: "device:" and four hex digits, ':' and
+// four hex digits (anything else keeps the path rules, so "device:x" still gives the path
+// "device" as "x").
+bool device_give(const Line& l, size_t path, size_t end) {
+    return starts_with(l.s + path, end - path, "device:") && hex16(l, path + 7, end) >= 0 &&
+           path + 11 < end && l.s[path + 11] == ':' && hex16(l, path + 12, end) >= 0;
+}
+
+// give=device:VVVV:DDDD[#N][:AS] at s[path, end) (device_give said so).
+bool parse_device_give(Line& l, size_t path, size_t end, Give* g) {
+    g->is_device = true;
+    g->vendor = static_cast<uint16_t>(hex16(l, path + 7, end));
+    g->device_id = static_cast<uint16_t>(hex16(l, path + 12, end));
+    g->index = 1;
+    size_t at = path + 16;
+    if (at < end && l.s[at] == '#') {
+        ++at;
+        uint32_t n = 0;
+        const size_t digits = at;
+        while (at < end && l.s[at] >= '0' && l.s[at] <= '9' && at - digits < 3)
+            n = n * 10 + static_cast<uint32_t>(l.s[at++] - '0');
+        if (at == digits || n == 0 || n > kMaxDeviceIndex ||
+            (at < end && l.s[at] >= '0' && l.s[at] <= '9')) {
+            return l.fail(digits, "a device's #N must be 1 to 99");
+        }
+        g->index = n;
+    }
+    const size_t text_end = at;
+    size_t as = at + 1, as_length = 0;
+    if (at < end) {
+        if (l.s[at] != ':')
+            return l.fail(at, "a device give is device:VVVV:DDDD[#N][:AS]");
+        as_length = end - as;
+        if (!check_name(l, as, as_length, "empty name after ':'"))
+            return false;
+        copy(g->as, l.s + as, as_length);
+    } else {
+        as_length = 6;
+        copy(g->as, "device", 6);
+    }
+    g->as_length = static_cast<uint32_t>(as_length);
+    copy(g->path, l.s + path, text_end - path);
+    g->path_length = static_cast<uint32_t>(text_end - path);
+    return true;
+}
+
 bool parse_give(Line& l, size_t at, size_t end, Entry* out) {
     if (out->give_count == kMaxGives)
         return l.fail(at, "more than 16 give= options");
     const size_t path = at + 5;  // after "give="
+    if (device_give(l, path, end)) {
+        Give g{};
+        if (!parse_device_give(l, path, end, &g))
+            return false;
+        for (uint32_t i = 0; i < out->give_count; ++i) {
+            if (equal(g.as, g.as_length, out->gives[i].as))
+                return l.fail(at, "two objects given under the same name");
+        }
+        out->gives[out->give_count++] = g;
+        return true;
+    }
     size_t colon = path;
     while (colon < end && l.s[colon] != ':')
         ++colon;
@@ -119,6 +200,9 @@ bool parse_give(Line& l, size_t at, size_t end, Entry* out) {
         if (equal(l.s + as, as_length, out->gives[i].as))
             return l.fail(as, "two objects given under the same name");
     }
+    g.is_device = false;
+    g.vendor = g.device_id = 0;
+    g.index = 0;
     copy(g.path, l.s + path, colon - path);
     g.path_length = static_cast<uint32_t>(colon - path);
     copy(g.as, l.s + as, as_length);

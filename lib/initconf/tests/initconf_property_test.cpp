@@ -11,6 +11,7 @@
 #include <keel/initconf/initconf.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ namespace {
 struct ModelGive {
     std::string path, as;
     bool explicit_as;
+    bool device = false;  // give=device:VVVV:DDDD[#N][:AS]; path is that text without :AS
+    uint16_t vendor = 0, device_id = 0;
+    uint32_t index = 0;
 };
 
 struct Model {
@@ -83,6 +87,23 @@ Model model_gen(const std::string& name) {
     std::set<std::string> names;
     for (size_t i = 0; i < gives; ++i) {
         ModelGive g;
+        if (*rc::gen::inRange(0, 4) == 0) {
+            g.device = true;
+            g.vendor = *rc::gen::arbitrary<uint16_t>();
+            g.device_id = *rc::gen::arbitrary<uint16_t>();
+            const bool numbered = *rc::gen::arbitrary<bool>();
+            g.index = numbered ? *rc::gen::inRange<uint32_t>(1, kMaxDeviceIndex + 1) : 1;
+            char text[32];
+            std::snprintf(text, sizeof text,
+                          *rc::gen::arbitrary<bool>() ? "device:%04x:%04x" : "device:%04X:%04X",
+                          g.vendor, g.device_id);
+            g.path = text + (numbered ? "#" + std::to_string(g.index) : "");
+            g.explicit_as = *rc::gen::arbitrary<bool>();
+            g.as = g.explicit_as ? *name_gen() : "device";
+            if (names.insert(g.as).second)
+                m.gives.push_back(g);
+            continue;
+        }
         g.path = path_gen();
         const std::string last = g.path.substr(g.path.rfind('/') + 1);
         g.explicit_as = !valid_name(last) || *rc::gen::arbitrary<bool>();
@@ -146,6 +167,12 @@ void expect_equal(const Model& m, const Entry& e) {
         RC_ASSERT(std::string(e.gives[i].path) == m.gives[i].path);
         RC_ASSERT(std::string(e.gives[i].as) == m.gives[i].as);
         RC_ASSERT(e.gives[i].as_length == m.gives[i].as.size());
+        RC_ASSERT(e.gives[i].is_device == m.gives[i].device);
+        if (m.gives[i].device) {
+            RC_ASSERT(e.gives[i].vendor == m.gives[i].vendor);
+            RC_ASSERT(e.gives[i].device_id == m.gives[i].device_id);
+            RC_ASSERT(e.gives[i].index == m.gives[i].index);
+        }
     }
     RC_ASSERT(e.has_args == m.has_args);
     RC_ASSERT(std::string(e.args) == m.args);

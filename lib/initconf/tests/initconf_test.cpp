@@ -144,6 +144,48 @@ TEST(InitconfLine, Gives) {
     refuse("a b give=" + std::string(129, 'p'), 138, "path longer than 128 bytes");
 }
 
+// Devices by PCI identity: give=device:VVVV:DDDD[#N][:AS].
+TEST(InitconfLine, DeviceGives) {
+    Parsed p = parse("blk bin/virtio-blk give=device:1af4:1042 give=srv");
+    ASSERT_EQ(p.outcome, Outcome::kEntry);
+    ASSERT_EQ(p.entry.give_count, 2u);
+    const Give& g = p.entry.gives[0];
+    EXPECT_TRUE(g.is_device);
+    EXPECT_EQ(g.vendor, 0x1af4);
+    EXPECT_EQ(g.device_id, 0x1042);
+    EXPECT_EQ(g.index, 1u);
+    EXPECT_STREQ(g.path, "device:1af4:1042");
+    EXPECT_EQ(g.path_length, 16u);
+    EXPECT_STREQ(g.as, "device");
+    EXPECT_EQ(g.as_length, 6u);
+    EXPECT_FALSE(p.entry.gives[1].is_device);
+    p = parse("blk bin/virtio-blk give=device:1AF4:10ff#12:disk");
+    ASSERT_EQ(p.outcome, Outcome::kEntry);
+    EXPECT_EQ(p.entry.gives[0].device_id, 0x10ff);
+    EXPECT_EQ(p.entry.gives[0].index, 12u);
+    EXPECT_STREQ(p.entry.gives[0].path, "device:1AF4:10ff#12");
+    EXPECT_STREQ(p.entry.gives[0].as, "disk");
+    EXPECT_EQ(parse("a b give=device:1af4:1042#99").entry.gives[0].index, 99u);
+    refuse("a b give=device:1af4:1042#0", 27, "a device's #N must be 1 to 99");
+    refuse("a b give=device:1af4:1042#100", 27, "a device's #N must be 1 to 99");
+    refuse("a b give=device:1af4:1042#", 27, "a device's #N must be 1 to 99");
+    refuse("a b give=device:1af4:1042#x", 27, "a device's #N must be 1 to 99");
+    refuse("a b give=device:1af4:10421", 26, "a device give is device:VVVV:DDDD[#N][:AS]");
+    refuse("a b give=device:1af4:1042:", 27, "empty name after ':'");
+    refuse("a b give=device:1af4:1042:Disk", 27, "a name may hold only a-z, 0-9, '_' and '-'");
+    refuse("a b give=device:1af4:1042 give=device:1af4:1042#2", 27,
+           "two objects given under the same name");
+    EXPECT_EQ(parse("a b give=device:1af4:1042 give=device:1af4:1042#2:second").outcome,
+              Outcome::kEntry);
+    // Not the device pattern: the path rules, as before ("device" given under another name).
+    p = parse("a b give=device:x");
+    ASSERT_EQ(p.outcome, Outcome::kEntry);
+    EXPECT_FALSE(p.entry.gives[0].is_device);
+    EXPECT_STREQ(p.entry.gives[0].path, "device");
+    EXPECT_STREQ(p.entry.gives[0].as, "x");
+    refuse("a b give=device:1af4:104", 21, "a name may hold only a-z, 0-9, '_' and '-'");
+}
+
 TEST(InitconfLine, Arguments) {
     Parsed p = parse("a b --");
     ASSERT_EQ(p.outcome, Outcome::kEntry);

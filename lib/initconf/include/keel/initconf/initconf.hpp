@@ -4,6 +4,10 @@
 //   NAME  PROGRAM  [restart=never|on-failure|always]  [give=PATH[:AS]]...  [ready=PATH]
 //         [-- ARGS...]
 //
+// A give can also name a device by PCI identity: give=device:VVVV:DDDD[#N][:AS] (hex vendor
+// and device ids; the Nth match that no other service holds, 1 by default; "device" by
+// default as its name).
+//
 // The text is untrusted (it comes from an image anyone can rebuild): every line is checked
 // whole before anything of it is used, and a bad line is an error with its 1-based line and
 // column and a static, readable reason, never a crash; init reports it and goes on with the
@@ -26,12 +30,20 @@ inline constexpr uint32_t kMaxPrograms = 64;  // entries per file (Parser's name
 
 enum class Restart : uint8_t { kNever, kOnFailure, kAlways };
 
-// An object from init's name space (by path) handed to the program under the name `as`.
+inline constexpr uint32_t kMaxDeviceIndex = 99;  // #N of a device give: 1..99
+
+// An object from init's name space (by path) handed to the program under the name `as`, or
+// (is_device) a PCI device by identity: then `path` holds the give's text without ":AS"
+// ("device:1af4:1042" or "device:1af4:1042#2"), and `as` is "device" unless ":AS" was given.
 struct Give {
     char path[kMaxPath + 1];  // NUL-terminated
     uint32_t path_length;
     char as[kMaxName + 1];  // NUL-terminated; the path's last component unless ":AS" was given
     uint32_t as_length;
+    bool is_device;
+    uint16_t vendor;     // is_device: the PCI vendor id
+    uint16_t device_id;  // is_device: the PCI device id
+    uint32_t index;      // is_device: which unclaimed match, 1..kMaxDeviceIndex
 };
 
 struct Entry {
