@@ -4,6 +4,7 @@
 // blk0 by default): read and write with arg = byte offset, sync, get_meta Size and BlockInfo.
 // Design (threads, interrupts and polling, the copy through bounce buffers): README.md.
 #include <keel/c/mem.hpp>
+#include <keel/partition/partition.hpp>
 #include <keel/virtio/blk.hpp>
 #include <keel/virtio/pci.hpp>
 #include <keel/virtio/virtqueue.hpp>
@@ -33,6 +34,7 @@ constexpr uint32_t kMaxQueue = vio::kMaxQueueSize;
 constexpr uint32_t kMaxDataSegments = 16;  // per virtio request
 constexpr uint64_t kResetTimeoutNs = 1'000'000'000;
 constexpr uint64_t kMetaBytes = 20 * 1024;  // rings, request headers, status bytes
+constexpr uint32_t kMaxPartitions = 16;     // served as objects 1..16 ("1".."16")
 
 uint16_t error(abi::Error e) {
     return abi::queue_error_status(e);
@@ -101,6 +103,11 @@ struct Driver {
     Slot slots[kSlots];
     Record records[kMaxQueue];
     uint64_t started = 0;
+    // The partition table, read once the disk is served (partition_thread); until then an
+    // open of a partition answers NotFound, as for a disk without one.
+    bool parts_ready = false;
+    uint32_t part_count = 0;
+    partition::Partition parts[kMaxPartitions];
 };
 
 // Made at start (placement new into the heap): a global with a destructor would need
@@ -378,23 +385,57 @@ void issue() {
     }
 }
 
+// An open on the disk: a partition by its number ("1" is the table's first), served as object
+// N with reads and writes confined to it. Lock held.
+void open_partition(const ipc::Operation& op, std::span<std::byte> name) {
+    uint32_t n = 0;
+    bool digits = !name.empty() && name.size() <= 2 && name[0] != std::byte{'0'};
+    for (std::byte b : name) {
+        const auto ch = static_cast<char>(b);
+        digits = digits && ch >= '0' && ch <= '9';
+        n = n * 10 + static_cast<uint32_t>(ch - '0');
+    }
+    if (!digits || !g->parts_ready || n == 0 || n > g->part_count)
+        return complete(op, error(abi::Error::kNotFound), 0);
+    complete(op, kOk,
+             abi::served_open_value(n, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
+}
+
 // Starts a forwarded operation: answered at once, or given a slot. Lock held.
 void start(const ipc::Operation& op) {
     const auto o = static_cast<Op>(op.request.opcode - abi::kQueueOpBase);
-    const uint64_t arg = op.request.args[0];
+    uint64_t arg = op.request.args[0];
     const auto data = g->port.server().bytes(op);
+    const uint32_t object = op.request.object;
+    if (o == Op::kClose)
+        return complete(op, kOk, 0);  // a partition object's end: nothing kept per open
+    if (o == Op::kOpen) {
+        if (object != 0)
+            return complete(op, error(abi::Error::kNotDirectory), 0);
+        return open_partition(op, data);
+    }
+    // The geometry the request sees: the disk's, or its partition's (object N).
+    blk::Geometry geometry = g->geometry;
+    uint64_t base = 0;
+    if (object != 0) {
+        if (object > g->part_count)
+            return complete(op, error(abi::Error::kInvalidArgument), 0);  // never made
+        const partition::Partition& p = g->parts[object - 1];
+        geometry.capacity_bytes = p.sector_count * g->geometry.block_size;
+        base = p.first_lba * g->geometry.block_size;
+    }
     if (o == Op::kGetMeta) {
         const auto key = static_cast<abi::Meta>(arg);
         if (key == abi::Meta::kSize) {
             if (data.size() < 8)
                 return complete(op, error(abi::Error::kBufferTooSmall), 0);
-            c::copy(data.data(), &g->geometry.capacity_bytes, 8);
+            c::copy(data.data(), &geometry.capacity_bytes, 8);
             return complete(op, kOk, 8);
         }
         if (key == abi::Meta::kBlockInfo) {
-            const abi::BlockInfo info{g->geometry.capacity_bytes / g->geometry.block_size,
-                                      g->geometry.block_size, kMaxTransfer,
-                                      g->geometry.read_only ? abi::kBlockReadOnly : 0u, 0};
+            const abi::BlockInfo info{geometry.capacity_bytes / geometry.block_size,
+                                      geometry.block_size, kMaxTransfer,
+                                      geometry.read_only ? abi::kBlockReadOnly : 0u, 0};
             if (data.size() < sizeof info)
                 return complete(op, error(abi::Error::kBufferTooSmall), 0);
             c::copy(data.data(), &info, sizeof info);
@@ -409,7 +450,7 @@ void start(const ipc::Operation& op) {
     } else if (o != Op::kRead && !write) {
         return complete(op, error(abi::Error::kNotSupported), 0);
     } else {
-        switch (blk::check_request(g->geometry, arg, data.size())) {
+        switch (blk::check_request(geometry, arg, data.size())) {
             case blk::Check::kInvalid:
                 return complete(op, error(abi::Error::kInvalidArgument), 0);
             case blk::Check::kOutOfRange:
@@ -419,6 +460,8 @@ void start(const ipc::Operation& op) {
         }
         if (write && g->geometry.read_only)
             return complete(op, error(abi::Error::kNoRights), 0);
+        // Inside the partition (checked above against its size): the disk's offset.
+        arg += base;
     }
     uint32_t i = 0;
     while (g->slots[i].busy)
@@ -538,6 +581,36 @@ void interrupt_thread(uint64_t) {
 
 }  // namespace
 
+// Reads the partition table through the driver's own served object (the serve loop on the main
+// thread performs it like any caller's read) and makes its partitions openable. A corrupt table
+// is reported and nothing of it is served.
+void partition_thread(uint64_t) {
+    const uint32_t block = g->geometry.block_size;
+    const uint64_t want =
+        g->geometry.capacity_bytes < kMaxTransfer ? g->geometry.capacity_bytes : kMaxTransfer;
+    static uint8_t first[kMaxTransfer];
+    const int64_t n = sys::do_io(g->port.served(), Op::kRead, first, want, 0);
+    partition::Partition found[kMaxPartitions];
+    partition::Table table{};
+    const char* why = n != static_cast<int64_t>(want)
+                          ? "cannot read the first blocks"
+                          : partition::parse(first, want, block, g->geometry.capacity_bytes / block,
+                                             found, kMaxPartitions, &table);
+    g->lock.lock();
+    if (why == nullptr) {
+        g->part_count = table.stored;
+        c::copy(g->parts, found, sizeof found);
+    }
+    g->parts_ready = true;
+    g->lock.unlock();
+    if (why != nullptr) {
+        print("virtio-blk: no partitions served: %s\n", why);
+    } else {
+        print("virtio-blk: %s partition table, %u partition(s) served (srv/NAME/1..)\n",
+              table.scheme == partition::Scheme::kGpt ? "GPT" : "MBR", table.stored);
+    }
+}
+
 int keel_main(const StartInfo& start) {
     void* storage = allocate(sizeof(Driver));
     if (storage == nullptr) {
@@ -577,8 +650,8 @@ int keel_main(const StartInfo& start) {
           name, g->geometry.capacity_bytes / g->geometry.block_size, g->geometry.block_size,
           g->geometry.read_only ? ", read-only" : "", g->flush ? ", flush" : ", write-through",
           g->queue.size(), g->msix ? "MSI-X" : "INTx", g->max_piece);
-    if (spawn_thread(interrupt_thread, 0) < 0) {
-        print("virtio-blk: no interrupt thread\n");
+    if (spawn_thread(interrupt_thread, 0) < 0 || spawn_thread(partition_thread, 0) < 0) {
+        print("virtio-blk: no interrupt or partition thread\n");
         return 1;
     }
     // The serve loop: sleeps until the kernel forwards something (the server side is

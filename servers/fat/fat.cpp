@@ -22,13 +22,22 @@ constexpr uint32_t kCacheSlots = 2048;                 // sectors (1 MiB of 512-
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
 
-// Opens `path` under `dir`, retrying while it is not there yet; a handle or -Error.
+// Opens `path` under `dir`, retrying while its first component (the driver's disk) is there
+// but the rest is not yet (a partition table still being read); a handle or -Error. Without
+// the disk itself there is nothing to wait for.
 int64_t wait_for(Handle dir, const char* path) {
     const uint64_t until = sys::clock_ns() + kWaitForDeviceNs;
+    uint64_t first = 0;
+    while (path[first] != '\0' && path[first] != '/')
+        ++first;
     for (;;) {
         const int64_t h = open_path(dir, path, c::length(path));
         if (h != -static_cast<int64_t>(abi::Error::kNotFound) || sys::clock_ns() > until)
             return h;
+        const int64_t disk = open_path(dir, path, first);
+        if (disk < 0)
+            return h;
+        (void)sys::do_io(static_cast<uint64_t>(disk), Op::kClose);
         (void)sys::sleep_ns(10'000'000);
     }
 }
