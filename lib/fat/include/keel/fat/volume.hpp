@@ -161,6 +161,8 @@ class Volume {
     // Files (file_io.cpp).
     Error load(Node* node);
     Error store(const Node& node);
+    void extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_t want, uint64_t* run);
+    Error write_zeros(uint64_t sector, uint32_t count);
     Error write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length);
     Error ensure_clusters(Node& file, uint64_t size, bool* grew);
 
