@@ -1,9 +1,10 @@
 // File contents: whole-sector runs over physically consecutive clusters move between the
 // caller's buffer and the device in one call each (BlockCache::read_through/write_through,
 // coherent with the cache); partial sectors go through the cache. The size and first cluster
-// stored in the directory entry only after the data and the FAT are on the device (cache
-// sync() first): an interrupted write leaves at worst clusters fsck.fat frees, never an entry
-// that names clusters the FAT does not hold.
+// stored in the directory entry reach the device only after the data and the FAT: an entry
+// that names new clusters is dirtied `late`, so the cache writes it in the epoch after the next
+// flush (lib/fat/README.md, "Write ordering"). An interrupted write leaves at worst clusters
+// fsck.fat frees, never an entry that names clusters the FAT does not hold.
 #include <keel/fat/volume.hpp>
 
 #include "endian.hpp"
@@ -43,7 +44,8 @@ Error Volume::load(Node* node) {
     return e;
 }
 
-Error Volume::store(const Node& node) {
+// `late`: the entry names clusters allocated since the last sync (BlockCache::get_for_write).
+Error Volume::store(const Node& node, bool late) {
     if (node.is_root)
         return Error::kOk;  // the root has no entry
     uint8_t raw[kEntrySize];
@@ -59,7 +61,7 @@ Error Volume::store(const Node& node) {
     put16(raw + kWrtDate, node.modified.date);
     put16(raw + kWrtTime, node.modified.time);
     put16(raw + kAccDate, node.accessed_date);
-    return write_entry(node.dir_cluster, node.entry, raw);
+    return write_entry(node.dir_cluster, node.entry, raw, late);
 }
 
 Error Volume::stat(Node* node) {
@@ -279,19 +281,18 @@ Error Volume::write(Node& file, uint64_t offset, const uint8_t* in, size_t lengt
         e = write_span(next, old, nullptr, offset - old);
     if (e == Error::kOk)
         e = write_span(next, offset, in, length);
-    // The barrier, when the entry is to name new clusters: the FAT and the data are on the
-    // device before it does. Without new clusters the entry names only clusters the file holds
-    // already (a size grown inside the last cluster may show stale bytes after a power cut,
-    // never another file's clusters), so no device flush per write.
-    if (e == Error::kOk && grew)
-        e = cache_.sync();
     if (e != Error::kOk)
         return e;
+    // An entry that is to name new clusters is dirtied late: the cache writes it only after
+    // the FAT and the data are on the device and flushed (at the next sync, flush or eviction
+    // of it), so a sequential write costs no device flush per call. Without new clusters the
+    // entry names only clusters the file holds already (a size grown inside the last cluster
+    // may show stale bytes of it after a power cut, never another file's clusters): no order.
     next.size = static_cast<uint32_t>(end > old ? end : old);
     next.modified = now;
     next.accessed_date = now.date;
     next.attributes = static_cast<uint8_t>(next.attributes | kAttrArchive);
-    e = store(next);
+    e = store(next, grew);
     if (e == Error::kOk)
         file = next;
     return e;
@@ -313,12 +314,10 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
         e = ensure_clusters(next, size, &grew);
         if (e == Error::kOk && size > file.size)
             e = write_span(next, file.size, nullptr, size - file.size);
-        if (e == Error::kOk && grew)
-            e = cache_.sync();
         if (e != Error::kOk)
             return e;
         next.size = static_cast<uint32_t>(size);
-        e = store(next);
+        e = store(next, grew);  // late, as in write()
         if (e == Error::kOk)
             file = next;
         return e;

@@ -942,6 +942,72 @@ TEST_P(Fat, SequentialPassesWalkTheChainOnce) {
 namespace keel::fat {
 namespace {
 
+// FAT sectors (one copy) that hold the entries of `clusters` clusters, plus one for a run that
+// straddles a sector boundary.
+uint64_t fat_sectors_for(int bits, uint64_t clusters) {
+    const uint64_t bytes = bits == 12 ? clusters * 3 / 2 + 1 : clusters * (bits / 8);
+    return (bytes + 511) / 512 + 1;
+}
+
+// Whole-sector runs over consecutive clusters are one device call each, and the entry that
+// names new clusters waits for the next flush: a 1 MiB file (512 KiB on the 1 MiB FAT12
+// volume) written and then read in 64 KiB calls costs one device call per call plus the FAT's
+// sectors, not one per sector, and two device flushes in all, not one per call.
+TEST_P(Fat, SequentialTransfersTakeFewDeviceCalls) {
+    ASSERT_EQ(mount(64), Error::kOk) << vol_.reason();
+    const size_t size = GetParam() == 12 ? 512 * 1024 : 1024 * 1024, chunk = 64 * 1024;
+    const size_t calls = size / chunk;
+    const auto data = pattern(size, 51);
+    Node f = create(vol_.root(), "big.bin");
+    Usage u;
+    ASSERT_EQ(vol_.usage(&u), Error::kOk);  // the one-time free count (a FAT scan) is not counted
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const uint64_t fat = fat_sectors_for(GetParam(), size / vol_.cluster_bytes());
+    uint64_t r0 = dev_->reads, w0 = dev_->writes, f0 = dev_->flushes;
+    for (size_t i = 0; i < calls; ++i)
+        ASSERT_EQ(vol_.write(f, i * chunk, data.data() + i * chunk, chunk, kNow), Error::kOk);
+    const uint64_t flushes_in_writes = dev_->flushes - f0;
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const uint64_t writes = dev_->writes - w0, flushes = dev_->flushes - f0,
+                   write_reads = dev_->reads - r0;
+    std::printf(
+        "FAT%d write %zu KiB in %zu calls: %llu device writes, %llu reads, %llu flushes "
+        "(%llu before the final flush)\n",
+        GetParam(), size / 1024, calls, static_cast<unsigned long long>(writes),
+        static_cast<unsigned long long>(write_reads), static_cast<unsigned long long>(flushes),
+        static_cast<unsigned long long>(flushes_in_writes));
+    EXPECT_EQ(flushes_in_writes, 0u);
+    EXPECT_LE(flushes, 2u);
+    // The data (one call per 64 KiB), each FAT sector of each copy once, the entry, FSInfo;
+    // reads only of FAT sectors the cache does not hold (both copies: the mirror's sector is
+    // read before its entry is changed).
+    EXPECT_LE(writes, calls + 2 * fat + 2);
+    EXPECT_LE(write_reads, 2 * fat + 2);
+
+    // Read back from a cold cache (mounted afresh).
+    testing::save_file(image_, dev_->bytes());
+    ASSERT_EQ(mount(64), Error::kOk) << vol_.reason();
+    ASSERT_EQ(resolve("/big.bin", &f), Error::kOk);
+    r0 = dev_->reads;
+    w0 = dev_->writes;
+    std::vector<uint8_t> got(size);
+    for (size_t i = 0; i < calls; ++i) {
+        size_t done = 0;
+        ASSERT_EQ(vol_.read(f, i * chunk, got.data() + i * chunk, chunk, &done), Error::kOk);
+        ASSERT_EQ(done, chunk);
+    }
+    const uint64_t reads = dev_->reads - r0;
+    std::printf("FAT%d read %zu KiB in %zu calls: %llu device reads\n", GetParam(), size / 1024,
+                calls, static_cast<unsigned long long>(reads));
+    EXPECT_EQ(got, data);
+    EXPECT_LE(reads, calls + fat + 1);
+    EXPECT_EQ(dev_->writes, w0);
+    EXPECT_EQ(vol_.cache().stats().direct_reads, calls);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/big.bin"), data);
+}
+
 // Direct runs and the cache agree: a sector dirty in the cache (a partial write) is seen by a
 // read that takes it straight from the device, and a whole-sector write over a dirty cached
 // sector wins over the cache's older bytes, for later cached reads and on the device.
