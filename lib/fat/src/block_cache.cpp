@@ -3,6 +3,8 @@
 // of sectors), so a lookup is O(N) and needs no index memory. LRU by a 64-bit access clock.
 #include <keel/fat/block_cache.hpp>
 
+#include "endian.hpp"
+
 namespace keel::fat {
 
 Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
@@ -11,6 +13,7 @@ Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
     count_ = 0;
     last_ = 0;
     clock_ = 0;
+    unflushed_ = false;
     stats_ = CacheStats{};
     if (memory == nullptr || sector_size_ == 0)
         return Error::kNoSpace;
@@ -28,7 +31,7 @@ Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
     slot_ = reinterpret_cast<Slot*>(aligned);
     data_ = reinterpret_cast<uint8_t*>(aligned) + static_cast<size_t>(count_) * sizeof(Slot);
     for (uint32_t i = 0; i < count_; ++i)
-        slot_[i] = Slot{0, 0, false, false};
+        slot_[i] = Slot{0, 0, false, false, false};
     return Error::kOk;
 }
 
@@ -41,11 +44,13 @@ Error BlockCache::write_slot(uint32_t i) {
     if (e != Error::kOk)
         return e;
     ++stats_.writes;
+    unflushed_ = true;
     slot_[i].dirty = false;
+    slot_[i].late = false;
     return Error::kOk;
 }
 
-Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data) {
+Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, bool late, uint8_t** data) {
     if (count_ == 0)
         return Error::kNoSpace;
     if (sector >= device_->sector_count)
@@ -55,6 +60,7 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data)
         ++stats_.hits;
         slot_[i].used = ++clock_;
         slot_[i].dirty = slot_[i].dirty || dirty;
+        slot_[i].late = slot_[i].late || late;
         *data = data_ + static_cast<size_t>(i) * sector_size_;
         return Error::kOk;
     };
@@ -72,7 +78,13 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data)
     ++stats_.misses;
     if (slot_[victim].valid) {
         ++stats_.evictions;
-        if (slot_[victim].dirty) {
+        if (slot_[victim].dirty && slot_[victim].late) {
+            // A late slot may reach the device only after every other dirty slot is flushed:
+            // the whole ordered sync, which leaves the victim clean.
+            const Error e = sync();
+            if (e != Error::kOk)
+                return e;
+        } else if (slot_[victim].dirty) {
             const Error e = write_slot(victim);
             if (e != Error::kOk)
                 return e;
@@ -86,18 +98,72 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, uint8_t** data)
             return e;
         ++stats_.reads;
     }
-    slot_[victim] = Slot{sector, ++clock_, true, dirty};
+    slot_[victim] = Slot{sector, ++clock_, true, dirty, dirty && late};
     last_ = victim;
     *data = bytes;
     return Error::kOk;
 }
 
 Error BlockCache::get(uint64_t sector, uint8_t** data) {
-    return lookup(sector, true, false, data);
+    return lookup(sector, true, false, false, data);
 }
 
-Error BlockCache::get_for_write(uint64_t sector, bool whole, uint8_t** data) {
-    return lookup(sector, !whole, true, data);
+Error BlockCache::get_for_write(uint64_t sector, bool whole, uint8_t** data, bool late) {
+    return lookup(sector, !whole, true, late, data);
+}
+
+bool BlockCache::range_ok(uint64_t sector, uint32_t count) const {
+    return device_ != nullptr && sector < device_->sector_count &&
+           count <= device_->sector_count - sector;
+}
+
+Error BlockCache::read_through(uint64_t sector, uint32_t count, uint8_t* out) {
+    if (count == 0)
+        return Error::kOk;
+    if (!range_ok(sector, count))
+        return Error::kCorrupt;
+    const Error e = device_->read(sector, count, out);
+    if (e != Error::kOk)
+        return e;
+    ++stats_.direct_reads;
+    stats_.reads += count;
+    // A dirty slot holds bytes the device has not seen yet: copied over the device's (older)
+    // copy. Copying rather than writing the slots back first keeps the device's write order
+    // what the volume asked for and costs no device call. A clean slot equals the device.
+    for (uint32_t i = 0; i < count_; ++i) {
+        const Slot& s = slot_[i];
+        if (s.valid && s.dirty && s.sector >= sector && s.sector - sector < count) {
+            detail::copy(out + static_cast<size_t>(s.sector - sector) * sector_size_,
+                         data_ + static_cast<size_t>(i) * sector_size_, sector_size_);
+        }
+    }
+    return Error::kOk;
+}
+
+Error BlockCache::write_through(uint64_t sector, uint32_t count, const uint8_t* in) {
+    if (count == 0)
+        return Error::kOk;
+    if (!range_ok(sector, count))
+        return Error::kCorrupt;
+    const Error e = device_->write(sector, count, in);
+    if (e != Error::kOk)
+        return e;
+    ++stats_.direct_writes;
+    stats_.writes += count;
+    unflushed_ = true;
+    // Any slot of the range now equals the device: it takes the new bytes and is clean (a
+    // dirty slot's older bytes are overwritten whole, so nothing is lost). Only a corrupt
+    // volume (a file cluster that is also a directory's) puts a late slot here.
+    for (uint32_t i = 0; i < count_; ++i) {
+        Slot& s = slot_[i];
+        if (s.valid && s.sector >= sector && s.sector - sector < count) {
+            detail::copy(data_ + static_cast<size_t>(i) * sector_size_,
+                         in + static_cast<size_t>(s.sector - sector) * sector_size_, sector_size_);
+            s.dirty = false;
+            s.late = false;
+        }
+    }
+    return Error::kOk;
 }
 
 uint32_t BlockCache::dirty() const {
@@ -108,15 +174,20 @@ uint32_t BlockCache::dirty() const {
 }
 
 Error BlockCache::write_back() {
-    // Ascending order: a sequential pass for the device (O(N^2) in slots; N is small).
+    return write_dirty(false);
+}
+
+// Writes the dirty slots of one epoch (late or not) in ascending sector order: a sequential
+// pass for the device (O(N^2) in slots; N is small).
+Error BlockCache::write_dirty(bool late) {
     uint64_t floor = 0;
     bool any = true;
     while (any) {
         any = false;
         uint32_t best = 0;
         for (uint32_t i = 0; i < count_; ++i) {
-            if (slot_[i].valid && slot_[i].dirty && slot_[i].sector >= floor &&
-                (!any || slot_[i].sector < slot_[best].sector)) {
+            if (slot_[i].valid && slot_[i].dirty && slot_[i].late == late &&
+                slot_[i].sector >= floor && (!any || slot_[i].sector < slot_[best].sector)) {
                 best = i;
                 any = true;
             }
@@ -131,12 +202,32 @@ Error BlockCache::write_back() {
     return Error::kOk;
 }
 
+Error BlockCache::flush_device() {
+    // Nothing written since the last flush: the barrier holds already.
+    if (device_ == nullptr || !unflushed_)
+        return Error::kOk;
+    ++stats_.flushes;
+    const Error e = device_->flush();
+    if (e == Error::kOk)
+        unflushed_ = false;
+    return e;
+}
+
 Error BlockCache::sync() {
     ++stats_.syncs;
-    const Error e = write_back();
+    Error e = write_dirty(false);
+    bool late = false;
+    for (uint32_t i = 0; i < count_ && !late; ++i)
+        late = slot_[i].valid && slot_[i].dirty && slot_[i].late;
+    if (e == Error::kOk && late) {
+        // Epoch two: the late slots, after everything else (and every direct write) is durable.
+        e = flush_device();
+        if (e == Error::kOk)
+            e = write_dirty(true);
+    }
     if (e != Error::kOk)
         return e;
-    return device_ == nullptr ? Error::kOk : device_->flush();
+    return flush_device();
 }
 
 }  // namespace keel::fat

@@ -74,15 +74,16 @@ Error Volume::entry_sector(uint32_t dir_first, uint32_t index, uint64_t* sector,
 }
 
 // The entry's 32 bytes in the cache (valid until the next cache call); the hints as for
-// entry_sector.
+// entry_sector. `late`: a write that must follow the data and FAT dirtied before it
+// (BlockCache::get_for_write).
 Error Volume::entry_at(uint32_t dir_first, uint32_t index, bool write, uint8_t** entry,
-                       uint32_t* hint_index, uint32_t* hint_cluster) {
+                       uint32_t* hint_index, uint32_t* hint_cluster, bool late) {
     uint64_t sector = 0;
     uint32_t offset = 0;
     Error e = entry_sector(dir_first, index, &sector, &offset, hint_index, hint_cluster);
     uint8_t* s = nullptr;
     if (e == Error::kOk)
-        e = write ? cache_.get_for_write(sector, false, &s) : cache_.get(sector, &s);
+        e = write ? cache_.get_for_write(sector, false, &s, late) : cache_.get(sector, &s);
     if (e == Error::kOk)
         *entry = s + offset;
     return e;
@@ -97,10 +98,10 @@ Error Volume::read_entry(uint32_t dir_first, uint32_t index, uint8_t* raw) {
     return e;
 }
 
-Error Volume::write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw) {
+Error Volume::write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw, bool late) {
     uint8_t* p = nullptr;
     uint32_t hi = 0, hc = 0;
-    const Error e = entry_at(dir_first, index, true, &p, &hi, &hc);
+    const Error e = entry_at(dir_first, index, true, &p, &hi, &hc, late);
     if (e == Error::kOk)
         copy(p, raw, kEntrySize);
     return e;

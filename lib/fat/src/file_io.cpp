@@ -1,7 +1,10 @@
-// File contents: reads and writes through the cache, cluster by cluster, and the size and
-// first cluster stored in the directory entry only after the data and the FAT are on the
-// device (cache sync() first): an interrupted write leaves at worst clusters fsck.fat frees,
-// never an entry that names clusters the FAT does not hold.
+// File contents: whole-sector runs over physically consecutive clusters move between the
+// caller's buffer and the device in one call each (BlockCache::read_through/write_through,
+// coherent with the cache); partial sectors go through the cache. The size and first cluster
+// stored in the directory entry reach the device only after the data and the FAT: an entry
+// that names new clusters is dirtied `late`, so the cache writes it in the epoch after the next
+// flush (lib/fat/README.md, "Write ordering"). An interrupted write leaves at worst clusters
+// fsck.fat frees, never an entry that names clusters the FAT does not hold.
 #include <keel/fat/volume.hpp>
 
 #include "endian.hpp"
@@ -10,6 +13,14 @@
 namespace keel::fat {
 
 using namespace detail;
+
+namespace {
+
+// The source of zero-fill runs: a gap of N bytes costs N / kZeroBytes device writes.
+constexpr uint32_t kZeroBytes = 32768;
+alignas(64) constexpr uint8_t kZeros[kZeroBytes] = {};
+
+}  // namespace
 
 // Re-reads the node's short entry: the entry must still be a live entry of the same kind.
 Error Volume::load(Node* node) {
@@ -33,7 +44,8 @@ Error Volume::load(Node* node) {
     return e;
 }
 
-Error Volume::store(const Node& node) {
+// `late`: the entry names clusters allocated since the last sync (BlockCache::get_for_write).
+Error Volume::store(const Node& node, bool late) {
     if (node.is_root)
         return Error::kOk;  // the root has no entry
     uint8_t raw[kEntrySize];
@@ -49,7 +61,7 @@ Error Volume::store(const Node& node) {
     put16(raw + kWrtDate, node.modified.date);
     put16(raw + kWrtTime, node.modified.time);
     put16(raw + kAccDate, node.accessed_date);
-    return write_entry(node.dir_cluster, node.entry, raw);
+    return write_entry(node.dir_cluster, node.entry, raw, late);
 }
 
 Error Volume::stat(Node* node) {
@@ -95,6 +107,23 @@ Error Volume::read(Node& file, uint64_t offset, uint8_t* out, size_t length, siz
             remember(&n, n.first_cluster, ++index, c);
             in = 0;
         }
+        if (in % sector_size_ == 0 && left >= sector_size_) {
+            // Whole sectors: one device read for the run of consecutive clusters.
+            const uint64_t sector = cluster_sector(c) + in / sector_size_;
+            const uint32_t from = index;
+            uint64_t run = 0;
+            extend_run(&c, &index, in, left / sector_size_ * sector_size_, &run);
+            if (index != from)
+                remember(&n, n.first_cluster, index, c);
+            e = cache_.read_through(sector, static_cast<uint32_t>(run / sector_size_), out + *done);
+            if (e != Error::kOk)
+                return e;
+            *done += run;
+            left -= run;
+            in = static_cast<uint32_t>(in + run -
+                                       static_cast<uint64_t>(index - from) * cluster_bytes_);
+            continue;
+        }
         uint8_t* s = nullptr;
         e = cache_.get(cluster_sector(c) + in / sector_size_, &s);
         if (e != Error::kOk)
@@ -112,8 +141,44 @@ Error Volume::read(Node& file, uint64_t offset, uint8_t* out, size_t length, siz
     return Error::kOk;
 }
 
+// From byte `in` (sector-aligned) of *cluster, at chain index *index, the run of whole sectors
+// that goes on through physically consecutive clusters of the chain, up to `want` bytes (whole
+// sectors, at least one): *run bytes, and *cluster/*index moved to the run's last cluster. Each
+// step is fat_next's (range-checked, so the run stays inside the data area) and the run is
+// bounded by `want`; a chain that ends, breaks or jumps just ends the run, and the caller's
+// next step along the chain meets (and reports) any error itself.
+void Volume::extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_t want,
+                        uint64_t* run) {
+    uint64_t got = cluster_bytes_ - in;
+    while (got < want) {
+        uint32_t next = 0;
+        bool end = false;
+        if (fat_next(*cluster, &next, &end) != Error::kOk || end || next != *cluster + 1)
+            break;
+        *cluster = next;
+        ++*index;
+        got += cluster_bytes_;
+    }
+    *run = got < want ? got : want;
+}
+
+Error Volume::write_zeros(uint64_t sector, uint32_t count) {
+    const uint32_t per = kZeroBytes / sector_size_;
+    while (count > 0) {
+        const uint32_t n = count < per ? count : per;
+        const Error e = cache_.write_through(sector, n, kZeros);
+        if (e != Error::kOk)
+            return e;
+        sector += n;
+        count -= n;
+    }
+    return Error::kOk;
+}
+
 // Writes `length` bytes (zeros if `in` is null) at `offset` into the file's chain, which
-// already holds enough clusters.
+// already holds enough clusters. Whole-sector runs go to the device at once, ahead of any
+// dirty metadata (new clusters are reached only through an entry written after a flush, and
+// overwritten data never had an order); partial sectors are dirtied in the cache.
 Error Volume::write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length) {
     uint32_t c = 0, index = static_cast<uint32_t>(offset / cluster_bytes_);
     Error e = chain_at(file.first_cluster, index, &c, &file);
@@ -130,11 +195,28 @@ Error Volume::write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_
             pos = 0;
         }
         const uint32_t at = pos % sector_size_;
+        if (at == 0 && length - done >= sector_size_) {
+            const uint64_t sector = cluster_sector(c) + pos / sector_size_;
+            const uint32_t from = index;
+            uint64_t run = 0;
+            extend_run(&c, &index, pos, (length - done) / sector_size_ * sector_size_, &run);
+            if (index != from)
+                remember(&file, file.first_cluster, index, c);
+            const uint32_t count = static_cast<uint32_t>(run / sector_size_);
+            e = in != nullptr ? cache_.write_through(sector, count, in + done)
+                              : write_zeros(sector, count);
+            if (e != Error::kOk)
+                return e;
+            done += run;
+            pos = static_cast<uint32_t>(pos + run -
+                                        static_cast<uint64_t>(index - from) * cluster_bytes_);
+            continue;
+        }
         uint32_t chunk = sector_size_ - at;
         if (chunk > length - done)
             chunk = static_cast<uint32_t>(length - done);
         uint8_t* s = nullptr;
-        e = cache_.get_for_write(cluster_sector(c) + pos / sector_size_, chunk == sector_size_, &s);
+        e = cache_.get_for_write(cluster_sector(c) + pos / sector_size_, false, &s);
         if (e != Error::kOk)
             return e;
         if (in != nullptr)
@@ -199,19 +281,18 @@ Error Volume::write(Node& file, uint64_t offset, const uint8_t* in, size_t lengt
         e = write_span(next, old, nullptr, offset - old);
     if (e == Error::kOk)
         e = write_span(next, offset, in, length);
-    // The barrier, when the entry is to name new clusters: the FAT and the data are on the
-    // device before it does. Without new clusters the entry names only clusters the file holds
-    // already (a size grown inside the last cluster may show stale bytes after a power cut,
-    // never another file's clusters), so no device flush per write.
-    if (e == Error::kOk && grew)
-        e = cache_.sync();
     if (e != Error::kOk)
         return e;
+    // An entry that is to name new clusters is dirtied late: the cache writes it only after
+    // the FAT and the data are on the device and flushed (at the next sync, flush or eviction
+    // of it), so a sequential write costs no device flush per call. Without new clusters the
+    // entry names only clusters the file holds already (a size grown inside the last cluster
+    // may show stale bytes of it after a power cut, never another file's clusters): no order.
     next.size = static_cast<uint32_t>(end > old ? end : old);
     next.modified = now;
     next.accessed_date = now.date;
     next.attributes = static_cast<uint8_t>(next.attributes | kAttrArchive);
-    e = store(next);
+    e = store(next, grew);
     if (e == Error::kOk)
         file = next;
     return e;
@@ -233,12 +314,10 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
         e = ensure_clusters(next, size, &grew);
         if (e == Error::kOk && size > file.size)
             e = write_span(next, file.size, nullptr, size - file.size);
-        if (e == Error::kOk && grew)
-            e = cache_.sync();
         if (e != Error::kOk)
             return e;
         next.size = static_cast<uint32_t>(size);
-        e = store(next);
+        e = store(next, grew);  // late, as in write()
         if (e == Error::kOk)
             file = next;
         return e;

@@ -1,5 +1,6 @@
 // The sector cache alone: LRU eviction, write-back on eviction and on sync, whole-sector
-// writes without a read, the memory it needs, and no access outside the device.
+// writes without a read, the memory it needs, no access outside the device, direct runs
+// coherent with the slots, and late slots written one flushed epoch after the others.
 #include <gtest/gtest.h>
 #include <keel/fat/block_cache.hpp>
 
@@ -74,8 +75,9 @@ TEST(BlockCache, DirtySectorsAreWrittenOnEvictionAndSync) {
     EXPECT_EQ(f.dev.bytes()[5 * 512], 0xCD);
     EXPECT_EQ(f.cache.dirty(), 0u);
     EXPECT_EQ(f.dev.flushes, 1u);
-    ASSERT_EQ(f.cache.sync(), Error::kOk);  // nothing dirty: only the flush
+    ASSERT_EQ(f.cache.sync(), Error::kOk);  // nothing written since: no write, no flush
     EXPECT_EQ(f.dev.writes, 2u);
+    EXPECT_EQ(f.dev.flushes, 1u);
 }
 
 TEST(BlockCache, WriteBackIsInSectorOrder) {
@@ -109,6 +111,100 @@ TEST(BlockCache, DeviceErrorsAreReported) {
     EXPECT_EQ(f.cache.sync(), Error::kOk);
     f.dev.fail_reads = true;
     EXPECT_EQ(f.cache.get(4, &p), Error::kIo);
+}
+
+TEST(BlockCache, DirectReadSeesDirtySlots) {
+    CacheFixture f(4);
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(5, false, &p), Error::kOk);
+    p[7] = 0xEE;                                // dirty, not on the device
+    ASSERT_EQ(f.cache.get(6, &p), Error::kOk);  // clean
+    const uint64_t reads = f.dev.reads;
+    std::vector<uint8_t> out(6 * 512);
+    ASSERT_EQ(f.cache.read_through(3, 6, out.data()), Error::kOk);
+    EXPECT_EQ(f.dev.reads, reads + 1);  // one device call for six sectors
+    for (uint32_t i = 0; i < 6; ++i)
+        EXPECT_EQ(out[i * 512], 3 + i);
+    EXPECT_EQ(out[2 * 512 + 7], 0xEE);  // the cache's newer byte
+    EXPECT_EQ(f.dev.bytes()[5 * 512 + 7], 5);
+    EXPECT_EQ(f.cache.dirty(), 1u);  // nothing written back by the read
+    EXPECT_EQ(f.cache.stats().direct_reads, 1u);
+}
+
+TEST(BlockCache, DirectWriteUpdatesSlotsAndWinsOverOlderDirtyBytes) {
+    CacheFixture f(4);
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(5, false, &p), Error::kOk);
+    p[0] = 0xEE;  // older than the direct write below
+    ASSERT_EQ(f.cache.get(6, &p), Error::kOk);
+    std::vector<uint8_t> in(3 * 512, 0x42);
+    const uint64_t writes = f.dev.writes;
+    ASSERT_EQ(f.cache.write_through(4, 3, in.data()), Error::kOk);
+    EXPECT_EQ(f.dev.writes, writes + 1);
+    EXPECT_EQ(f.cache.dirty(), 0u);  // the device holds the slots' bytes now
+    ASSERT_EQ(f.cache.get(5, &p), Error::kOk);
+    EXPECT_EQ(p[0], 0x42);
+    ASSERT_EQ(f.cache.get(6, &p), Error::kOk);
+    EXPECT_EQ(p[511], 0x42);
+    ASSERT_EQ(f.cache.sync(), Error::kOk);
+    EXPECT_EQ(f.dev.bytes()[5 * 512], 0x42);  // the stale dirty byte was not written over it
+    EXPECT_EQ(f.dev.writes, writes + 1);
+    EXPECT_EQ(f.dev.flushes, 1u);  // the direct write still needs the barrier's flush
+}
+
+TEST(BlockCache, DirectRunsStayInsideTheDevice) {
+    CacheFixture f(2);
+    std::vector<uint8_t> buf(17 * 512);
+    EXPECT_EQ(f.cache.read_through(10, 7, buf.data()), Error::kCorrupt);
+    EXPECT_EQ(f.cache.read_through(16, 1, buf.data()), Error::kCorrupt);
+    EXPECT_EQ(f.cache.write_through(~uint64_t{0}, 2, buf.data()), Error::kCorrupt);
+    EXPECT_EQ(f.cache.write_through(1, 0xFFFFFFFFu, buf.data()), Error::kCorrupt);
+    EXPECT_EQ(f.cache.read_through(0, 0, buf.data()), Error::kOk);
+    EXPECT_EQ(f.dev.outside, 0u);
+    EXPECT_EQ(f.dev.reads + f.dev.writes, 0u);
+    ASSERT_EQ(f.cache.read_through(0, 16, buf.data()), Error::kOk);
+    EXPECT_EQ(buf[15 * 512], 15);
+    f.dev.fail_writes = true;
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(2, false, &p), Error::kOk);
+    p[0] = 0x99;
+    EXPECT_EQ(f.cache.write_through(2, 1, buf.data()), Error::kIo);
+    EXPECT_EQ(f.cache.dirty(), 1u);  // a failed direct write leaves the slot as it was
+}
+
+TEST(BlockCache, LateSlotsFollowAFlushedEpoch) {
+    CacheFixture f(4);
+    f.dev.log_writes = true;
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(1, true, &p, /*late=*/true), Error::kOk);
+    ASSERT_EQ(f.cache.get_for_write(9, true, &p), Error::kOk);
+    ASSERT_EQ(f.cache.get_for_write(3, true, &p), Error::kOk);
+    ASSERT_EQ(f.cache.get_for_write(1, false, &p), Error::kOk);  // still late
+    ASSERT_EQ(f.cache.write_back(), Error::kOk);                 // only the others
+    EXPECT_EQ(f.dev.write_log, (std::vector<uint64_t>{3, 9}));
+    EXPECT_EQ(f.cache.dirty(), 1u);
+    ASSERT_EQ(f.cache.get_for_write(4, true, &p), Error::kOk);
+    ASSERT_EQ(f.cache.sync(), Error::kOk);
+    const uint64_t kBarrier = ~uint64_t{0};
+    EXPECT_EQ(f.dev.write_log, (std::vector<uint64_t>{3, 9, 4, kBarrier, 1, kBarrier}));
+    EXPECT_EQ(f.dev.flushes, 2u);
+    // Without late slots, one epoch and one flush.
+    f.dev.write_log.clear();
+    ASSERT_EQ(f.cache.get_for_write(2, true, &p), Error::kOk);
+    ASSERT_EQ(f.cache.sync(), Error::kOk);
+    EXPECT_EQ(f.dev.write_log, (std::vector<uint64_t>{2, kBarrier}));
+}
+
+TEST(BlockCache, EvictingALateSlotSyncsFirst) {
+    CacheFixture f(2);
+    f.dev.log_writes = true;
+    uint8_t* p = nullptr;
+    ASSERT_EQ(f.cache.get_for_write(7, true, &p, /*late=*/true), Error::kOk);
+    ASSERT_EQ(f.cache.get_for_write(2, true, &p), Error::kOk);
+    ASSERT_EQ(f.cache.get(11, &p), Error::kOk);  // evicts 7, the least recently used
+    const uint64_t kBarrier = ~uint64_t{0};
+    EXPECT_EQ(f.dev.write_log, (std::vector<uint64_t>{2, kBarrier, 7, kBarrier}));
+    EXPECT_EQ(f.cache.dirty(), 0u);
 }
 
 }  // namespace

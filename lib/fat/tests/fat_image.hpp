@@ -32,6 +32,7 @@ class MemoryDevice final : public BlockDevice {
         std::memcpy(out, bytes_.data() + sector * sector_size,
                     static_cast<size_t>(count) * sector_size);
         ++reads;
+        read_sectors += count;
         return fail_reads ? Error::kIo : Error::kOk;
     }
     Error write(uint64_t sector, uint32_t count, const uint8_t* in) override {
@@ -42,11 +43,15 @@ class MemoryDevice final : public BlockDevice {
         std::memcpy(bytes_.data() + sector * sector_size, in,
                     static_cast<size_t>(count) * sector_size);
         ++writes;
-        if (log_writes)
-            write_log.push_back(sector);
-        if (record) {
-            recorded.push_back(
-                {sector, std::vector<uint8_t>(in, in + static_cast<size_t>(count) * sector_size)});
+        written += count;
+        // Logged and recorded a sector at a time: a device may tear a multi-sector write.
+        for (uint32_t i = 0; i < count; ++i) {
+            if (log_writes)
+                write_log.push_back(sector + i);
+            if (record) {
+                const uint8_t* p = in + static_cast<size_t>(i) * sector_size;
+                recorded.push_back({sector + i, std::vector<uint8_t>(p, p + sector_size)});
+            }
         }
         return Error::kOk;
     }
@@ -67,7 +72,8 @@ class MemoryDevice final : public BlockDevice {
     }
     std::vector<uint8_t>& bytes() { return bytes_; }
 
-    uint64_t reads = 0, writes = 0, flushes = 0, outside = 0;
+    uint64_t reads = 0, writes = 0, flushes = 0, outside = 0;  // calls (and refused ones)
+    uint64_t read_sectors = 0, written = 0;                    // sectors they moved
     bool fail_reads = false, fail_writes = false, log_writes = false, record = false;
     std::vector<uint64_t> write_log;
     // With `record`: every write in order with its bytes; a flush as sector ~0 with no bytes.

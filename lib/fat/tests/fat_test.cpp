@@ -6,6 +6,7 @@
 #include <keel/fat/volume.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <set>
@@ -806,7 +807,10 @@ namespace {
 // after every barrier and at points between (with the cut epoch's writes in a random order
 // and subset, as a device may reorder them), repaired by fsck.fat -a, and must then pass
 // fsck.fat -n and still hold every file that was complete before, byte for byte (a renamed
-// file under its old or its new name).
+// file under its old or its new name). A file written in several calls (sizes not a multiple
+// of the sector, so its tail sectors go through the cache while the rest goes straight to the
+// device) must hold, whatever its size after the repair, only its own bytes: a prefix of what
+// was written (its entry reaches the device only after its data and FAT).
 TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
     const auto keep = pattern(9000, 31), other = pattern(700, 32), moved = pattern(2500, 33);
     mkdir_host("/dir");
@@ -827,6 +831,10 @@ TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
     ASSERT_EQ(vol_.rename(root, "moved.bin", 9, dir, "Moved Here.bin", 14), Error::kOk);
     ASSERT_EQ(vol_.remove(root, "gone.bin", 8), Error::kOk);
     ASSERT_EQ(vol_.truncate(f, 100, kNow), Error::kOk);
+    const auto seq = pattern(4 * 2500, 36);
+    Node s = create(root, "seq.bin");
+    for (uint32_t i = 0; i < 4; ++i)
+        ASSERT_EQ(vol_.write(s, i * 2500, seq.data() + i * 2500, 2500, kNow), Error::kOk);
     ASSERT_EQ(vol_.flush(), Error::kOk);
     const auto& log = dev_->recorded;
     ASSERT_FALSE(log.empty());
@@ -869,7 +877,21 @@ TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
         EXPECT_EQ(get_host("/dir/other.txt"), other) << k;
         const auto a = get_host("/moved.bin"), b = get_host("/dir/Moved Here.bin");
         EXPECT_TRUE(a == moved || b == moved) << k;
+        const auto got = get_host("/seq.bin");
+        EXPECT_TRUE(got.size() <= seq.size() && std::equal(got.begin(), got.end(), seq.begin()))
+            << "cut after barrier " << k << ": seq.bin holds " << got.size()
+            << " bytes not its own";
     }
+    // Everything applied: the flush made the last file whole.
+    std::vector<uint8_t> img = before;
+    for (const auto& w : log) {
+        if (w.sector != ~uint64_t{0})
+            std::copy(w.bytes.begin(), w.bytes.end(),
+                      img.begin() + static_cast<long>(w.sector * 512));
+    }
+    testing::save_file(image_, img);
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/seq.bin"), seq);
 }
 
 }  // namespace
@@ -912,6 +934,164 @@ TEST_P(Fat, SequentialPassesWalkTheChainOnce) {
     save();
     EXPECT_TRUE(fsck_clean()) << fsck_output();
     EXPECT_EQ(get_host("/sequential.bin"), data);
+}
+
+}  // namespace
+}  // namespace keel::fat
+
+namespace keel::fat {
+namespace {
+
+// FAT sectors (one copy) that hold the entries of `clusters` clusters, plus one for a run that
+// straddles a sector boundary.
+uint64_t fat_sectors_for(int bits, uint64_t clusters) {
+    const uint64_t bytes = bits == 12 ? clusters * 3 / 2 + 1 : clusters * (bits / 8);
+    return (bytes + 511) / 512 + 1;
+}
+
+// Whole-sector runs over consecutive clusters are one device call each, and the entry that
+// names new clusters waits for the next flush: a 1 MiB file (512 KiB on the 1 MiB FAT12
+// volume) written and then read in 64 KiB calls costs one device call per call plus the FAT's
+// sectors, not one per sector, and two device flushes in all, not one per call.
+TEST_P(Fat, SequentialTransfersTakeFewDeviceCalls) {
+    ASSERT_EQ(mount(64), Error::kOk) << vol_.reason();
+    const size_t size = GetParam() == 12 ? 512 * 1024 : 1024 * 1024, chunk = 64 * 1024;
+    const size_t calls = size / chunk;
+    const auto data = pattern(size, 51);
+    Node f = create(vol_.root(), "big.bin");
+    Usage u;
+    ASSERT_EQ(vol_.usage(&u), Error::kOk);  // the one-time free count (a FAT scan) is not counted
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const uint64_t fat = fat_sectors_for(GetParam(), size / vol_.cluster_bytes());
+    uint64_t r0 = dev_->reads, w0 = dev_->writes, f0 = dev_->flushes;
+    for (size_t i = 0; i < calls; ++i)
+        ASSERT_EQ(vol_.write(f, i * chunk, data.data() + i * chunk, chunk, kNow), Error::kOk);
+    const uint64_t flushes_in_writes = dev_->flushes - f0;
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const uint64_t writes = dev_->writes - w0, flushes = dev_->flushes - f0,
+                   write_reads = dev_->reads - r0;
+    std::printf(
+        "FAT%d write %zu KiB in %zu calls: %llu device writes, %llu reads, %llu flushes "
+        "(%llu before the final flush)\n",
+        GetParam(), size / 1024, calls, static_cast<unsigned long long>(writes),
+        static_cast<unsigned long long>(write_reads), static_cast<unsigned long long>(flushes),
+        static_cast<unsigned long long>(flushes_in_writes));
+    EXPECT_EQ(flushes_in_writes, 0u);
+    EXPECT_LE(flushes, 2u);
+    // The data (one call per 64 KiB), each FAT sector of each copy once, the entry, FSInfo;
+    // reads only of FAT sectors the cache does not hold (both copies: the mirror's sector is
+    // read before its entry is changed).
+    EXPECT_LE(writes, calls + 2 * fat + 2);
+    EXPECT_LE(write_reads, 2 * fat + 2);
+
+    // Read back from a cold cache (mounted afresh).
+    testing::save_file(image_, dev_->bytes());
+    ASSERT_EQ(mount(64), Error::kOk) << vol_.reason();
+    ASSERT_EQ(resolve("/big.bin", &f), Error::kOk);
+    r0 = dev_->reads;
+    w0 = dev_->writes;
+    std::vector<uint8_t> got(size);
+    for (size_t i = 0; i < calls; ++i) {
+        size_t done = 0;
+        ASSERT_EQ(vol_.read(f, i * chunk, got.data() + i * chunk, chunk, &done), Error::kOk);
+        ASSERT_EQ(done, chunk);
+    }
+    const uint64_t reads = dev_->reads - r0;
+    std::printf("FAT%d read %zu KiB in %zu calls: %llu device reads\n", GetParam(), size / 1024,
+                calls, static_cast<unsigned long long>(reads));
+    EXPECT_EQ(got, data);
+    EXPECT_LE(reads, calls + fat + 1);
+    EXPECT_EQ(dev_->writes, w0);
+    EXPECT_EQ(vol_.cache().stats().direct_reads, calls);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/big.bin"), data);
+}
+
+// Direct runs and the cache agree: a sector dirty in the cache (a partial write) is seen by a
+// read that takes it straight from the device, and a whole-sector write over a dirty cached
+// sector wins over the cache's older bytes, for later cached reads and on the device.
+TEST_P(Fat, DirectTransfersAgreeWithTheCache) {
+    ASSERT_EQ(mount(8), Error::kOk) << vol_.reason();
+    const uint32_t cb = vol_.cluster_bytes();
+    auto data = pattern(8 * cb + 300, 61);  // not a whole number of sectors
+    Node f = write_file(vol_.root(), "mixed.bin", data);
+    ASSERT_EQ(vol_.flush(), Error::kOk);
+    const uint8_t mark[3] = {0xA1, 0xA2, 0xA3};
+    ASSERT_EQ(vol_.write(f, 700, mark, 3, kNow), Error::kOk);  // dirty in the cache
+    std::copy(mark, mark + 3, data.begin() + 700);
+    EXPECT_GE(vol_.cache().dirty(), 1u);
+    const uint64_t direct = vol_.cache().stats().direct_reads;
+    EXPECT_EQ(read_all(f), data);
+    EXPECT_GT(vol_.cache().stats().direct_reads, direct);
+    // A read starting mid-sector: a cached head, a direct middle, a cached tail.
+    std::vector<uint8_t> part(3 * cb + 5);
+    size_t done = 0;
+    ASSERT_EQ(vol_.read(f, 100, part.data(), part.size(), &done), Error::kOk);
+    ASSERT_EQ(done, part.size());
+    EXPECT_TRUE(std::equal(part.begin(), part.end(), data.begin() + 100));
+    // Dirty again, then overwritten whole by a direct write.
+    const uint8_t old[2] = {0x55, 0x66};
+    ASSERT_EQ(vol_.write(f, 1030, old, 2, kNow), Error::kOk);
+    const auto block = pattern(4 * 512, 62);
+    ASSERT_EQ(vol_.write(f, 1024, block.data(), block.size(), kNow), Error::kOk);
+    std::copy(block.begin(), block.end(), data.begin() + 1024);
+    uint8_t small[8];
+    ASSERT_EQ(vol_.read(f, 1028, small, sizeof small, &done), Error::kOk);  // through the cache
+    EXPECT_TRUE(std::equal(small, small + sizeof small, data.begin() + 1028));
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/mixed.bin"), data);
+    ASSERT_EQ(mount(8), Error::kOk) << vol_.reason();
+    ASSERT_EQ(resolve("/mixed.bin", &f), Error::kOk);
+    EXPECT_EQ(read_all(f), data);
+}
+
+// Fragmented files: two files grown in turns two clusters at a time by the library, and one
+// that mtools put into the hole a removed file left; each is read (and one rewritten whole)
+// in one call, a device call per run of consecutive clusters.
+TEST_P(Fat, FragmentedFilesMoveByRuns) {
+    put_host("/x1.bin", pattern(3000, 70));
+    put_host("/x2.bin", pattern(5000, 71));
+    put_host("/x3.bin", pattern(700, 72));
+    ASSERT_EQ(run(m("mdel") + q("::/x2.bin")), 0);
+    const auto hole = pattern(9000, 73);
+    put_host("/hole.bin", hole);
+    ASSERT_EQ(mount(16), Error::kOk) << vol_.reason();
+    const uint32_t cb = vol_.cluster_bytes();
+    Node h;
+    ASSERT_EQ(resolve("/hole.bin", &h), Error::kOk);
+    uint64_t direct = vol_.cache().stats().direct_reads;
+    EXPECT_EQ(read_all(h), hole);
+    // mtools fills the hole on FAT12/16; on FAT32 it allocates after FSInfo's next-free hint,
+    // so there the file is contiguous.
+    if (GetParam() != 32 && 9000 / cb > (5000 + cb - 1) / cb)
+        EXPECT_GE(vol_.cache().stats().direct_reads - direct, 2u) << "not fragmented?";
+
+    Node a = create(vol_.root(), "a.bin"), b = create(vol_.root(), "b.bin");
+    auto da = pattern(12 * cb + 100, 74), db = pattern(12 * cb + 7, 75);
+    for (uint32_t i = 0; i < 6; ++i) {
+        ASSERT_EQ(vol_.write(a, i * 2 * cb, da.data() + i * 2 * cb, 2 * cb, kNow), Error::kOk);
+        ASSERT_EQ(vol_.write(b, i * 2 * cb, db.data() + i * 2 * cb, 2 * cb, kNow), Error::kOk);
+    }
+    ASSERT_EQ(vol_.write(a, 12 * cb, da.data() + 12 * cb, 100, kNow), Error::kOk);
+    ASSERT_EQ(vol_.write(b, 12 * cb, db.data() + 12 * cb, 7, kNow), Error::kOk);
+    direct = vol_.cache().stats().direct_reads;
+    EXPECT_EQ(read_all(a), da);
+    EXPECT_EQ(vol_.cache().stats().direct_reads - direct, 6u);  // six runs; the tail is cached
+    EXPECT_EQ(read_all(b), db);
+    // Rewritten whole in one call: one device write per run.
+    const auto na = pattern(da.size(), 76);
+    const uint64_t dw = vol_.cache().stats().direct_writes;
+    ASSERT_EQ(vol_.write(a, 0, na.data(), na.size(), kNow), Error::kOk);
+    EXPECT_EQ(vol_.cache().stats().direct_writes - dw, 6u);
+    EXPECT_EQ(read_all(a), na);
+    save();
+    EXPECT_TRUE(fsck_clean()) << fsck_output();
+    EXPECT_EQ(get_host("/a.bin"), na);
+    EXPECT_EQ(get_host("/b.bin"), db);
+    EXPECT_EQ(get_host("/hole.bin"), hole);
+    EXPECT_EQ(get_host("/x3.bin"), pattern(700, 72));
 }
 
 }  // namespace

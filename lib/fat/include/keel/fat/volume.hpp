@@ -160,7 +160,9 @@ class Volume {
 
     // Files (file_io.cpp).
     Error load(Node* node);
-    Error store(const Node& node);
+    Error store(const Node& node, bool late = false);
+    void extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_t want, uint64_t* run);
+    Error write_zeros(uint64_t sector, uint32_t count);
     Error write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length);
     Error ensure_clusters(Node& file, uint64_t size, bool* grew);
 
@@ -169,9 +171,9 @@ class Volume {
     Error entry_sector(uint32_t dir_first, uint32_t index, uint64_t* sector, uint32_t* offset,
                        uint32_t* hint_index, uint32_t* hint_cluster);
     Error entry_at(uint32_t dir_first, uint32_t index, bool write, uint8_t** entry,
-                   uint32_t* hint_index, uint32_t* hint_cluster);
+                   uint32_t* hint_index, uint32_t* hint_cluster, bool late = false);
     Error read_entry(uint32_t dir_first, uint32_t index, uint8_t* raw);
-    Error write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw);
+    Error write_entry(uint32_t dir_first, uint32_t index, const uint8_t* raw, bool late = false);
     Error next_item(Scan& scan, Item* item);
     Error open_name(const Node& dir, const char* name, size_t length, uint32_t* first,
                     uint16_t* units, uint32_t* count);
