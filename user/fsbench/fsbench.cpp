@@ -11,8 +11,8 @@
 //   seq_write_64k_qd1  a new file (create, truncate) written in 64 KiB writes, then sync
 // Every read is checked: the file's 8-byte word at offset o is splitmix64(o / 8) (little
 // endian), so a read served from the wrong position fails the row (seq_read_64k_qd32: is
-// counted and printed, since only the order of the completions would be wrong). Output, one line a
-// row:
+// counted and printed, since only the order of the completions would be wrong).
+// Output, one line a row:
 //   "fsbench: row NAME ops N bytes B ns T"  then  "fsbench: done, N failures"
 // Wall-clock time in the guest, like blkbench.
 #include <keel/c/mem.hpp>
