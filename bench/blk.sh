@@ -4,7 +4,8 @@
 # random reads, at depth 1 and 32) run RUNS times (default 3) from the blk test image against
 # a fresh 64 MiB raw image in a temporary directory. Prints blkbench's lines of every run.
 # Wall-clock figures of the whole emulated path; noisy on a shared 2-core machine: compare
-# medians of several runs, not single lines. Not part of run.py's rows (yet).
+# medians of several runs, not single lines. bench/run.py b9 makes the same boots beside the
+# Linux guest's (bench/README.md, B9).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build/kernel}

@@ -5,11 +5,11 @@ usage: bench/report.py [RESULTS_DIR] [--out DIR] [--readme README] [--anchors FI
 
 Reads RESULTS_DIR (default bench/results): b1..b6.json (Google Benchmark's JSON; B5: run.py's
 callgrind counts), b7.json (run.py's kbench numbers), b8_linux.json (run.py's Linux guest
-numbers), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
-every benchmark's spread, B7's table, the Linux anchor table), the chart_b*.dat files chart.gp
+numbers), b9.json (run.py's storage rows, Keel's and the Linux guest's), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
+every benchmark's spread, B7's table, the Linux anchor table, B9's "Storage, Keel vs Linux"), the chart_b*.dat files chart.gp
 draws and, when gnuplot is installed and --no-chart is not given, chart.png. With --readme, also
 replaces README's generated blocks, each between "<!-- NAME:begin -->" and "<!-- NAME:end -->":
-results (the headline table), b7 (B7's table), b8 (the Linux anchor) and anchors (the anchors
+results (the headline table), b7 (B7's table), b8 (the Linux anchor), b9 (storage) and anchors (the anchors
 and targets). Every anchor and target comes from --anchors (default
 bench/anchors.json, beside this script). Rows whose JSON is missing are left out; a row whose
 JSON is unreadable or not of the expected shape is an error (exit status 1).
@@ -52,6 +52,9 @@ B8_BLK_ROWS = {
     "seq_read": "sequential read, 1 MiB O_DIRECT pread",
     "rand_read_qd1": "random 4 KiB O_DIRECT pread, queue depth 1",
     "rand_read_qd32": "random 4 KiB O_DIRECT reads through io_uring, queue depth 32",
+    "seq_write_64k": "sequential write, 64 KiB O_DIRECT pwrite, then fdatasync (B9's pair)",
+    "seq_read_64k": "sequential read, 64 KiB O_DIRECT pread (B9's pair)",
+    "seq_read_64k_qd32": "sequential 64 KiB O_DIRECT reads through io_uring, queue depth 32",
 }
 # The Linux anchor's pairings: (Linux row, Keel's B7 row or None, why they are comparable).
 B8_PAIRS = (
@@ -64,6 +67,41 @@ B8_PAIRS = (
      "2 process switches; Keel: 2 system calls, 2 thread switches, one address space)"),
     ("small_read", None, "Keel has no file read row yet"),
 )
+
+# B9, storage: (Keel side and row, Linux side and row, measure, target in anchors.json or None,
+# what). A side is a key of b9.json: keel_raw (blkbench on srv/blk0), linux_raw (guestbench blk
+# on /dev/vda, O_DIRECT), keel_file (fsbench on /mnt/disk), linux_file (guestbench file on the
+# vfat mount). None: the other side has no such row.
+B9_PAIRS = (
+    (("keel_raw", "seq_write_64k_qd1"), ("linux_raw", "seq_write_64k"), "MiB/s", None,
+     "raw sequential write 64 KiB, QD1 (Linux: then fdatasync)"),
+    (("keel_raw", "seq_write_64k_qd32"), None, "MiB/s", None,
+     "raw sequential write 64 KiB, QD32"),
+    (("keel_raw", "seq_read_64k_qd1"), ("linux_raw", "seq_read_64k"), "MiB/s", None,
+     "raw sequential read 64 KiB, QD1"),
+    (("keel_raw", "seq_read_64k_qd32"), ("linux_raw", "seq_read_64k_qd32"), "MiB/s",
+     "b9_raw_qd32", "raw sequential read 64 KiB, QD32"),
+    (("keel_raw", "rand_read_4k_qd1"), ("linux_raw", "rand_read_qd1"), "IOPS", None,
+     "raw random read 4 KiB, QD1"),
+    (("keel_raw", "rand_read_4k_qd32"), ("linux_raw", "rand_read_qd32"), "IOPS", "b9_raw_qd32",
+     "raw random read 4 KiB, QD32"),
+    (None, ("linux_raw", "seq_write"), "MiB/s", None,
+     "raw sequential write 1 MiB, QD1, then fdatasync (Keel: 64 KiB at most per request)"),
+    (None, ("linux_raw", "seq_read"), "MiB/s", None,
+     "raw sequential read 1 MiB, QD1 (Keel: 64 KiB at most per request)"),
+    (("keel_file", "file_seq_read_64k_qd1"), ("linux_file", "file_seq_read_64k_qd1"), "MiB/s",
+     "b9_file_read", "file sequential read 64 KiB, QD1"),
+    (("keel_file", "file_seq_read_64k_qd32"), ("linux_file", "file_seq_read_64k_qd32"), "MiB/s",
+     "b9_file_read", "file sequential read 64 KiB, QD32"),
+    (("keel_file", "file_rand_read_4k_qd1"), ("linux_file", "file_rand_read_4k_qd1"), "IOPS",
+     "b9_file_read", "file random read 4 KiB, QD1 (Keel: seek + read)"),
+    (("keel_file", "file_rand_read_4k_qd32"), ("linux_file", "file_rand_read_4k_qd32"), "IOPS",
+     "b9_file_read", "file random read 4 KiB, QD32 (Keel: 32 opens, seek + read each)"),
+    (("keel_file", "file_seq_write_64k_qd1"), ("linux_file", "file_seq_write_64k_qd1"), "MiB/s",
+     None, "file sequential write 64 KiB, QD1, then sync (Linux: fsync)"),
+)
+B9_SIDES = ("keel_raw", "linux_raw", "keel_file", "linux_file")
+B9_TARGETS = ("b9_raw_qd32", "b9_file_read")  # required in anchors.json when b9.json is there
 
 # What the tables below read from anchors.json (B7's targets are optional: b7_<row>).
 USED_ANCHORS = ("l4re_ipc",)
@@ -126,6 +164,7 @@ class Report:
         self.charts = {}  # row -> [(label, value, colour: 1 Keel, 2 baseline, 3 floor)]
         self.b7 = None
         self.b8 = None
+        self.b9 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -380,6 +419,88 @@ class Report:
                          "| - | - |")
         return "\n".join(lines) + "\n"
 
+    def b9_rows(self, d):
+        """[(what, Keel figure or None, Linux figure or None, unit, ratio or None, target key)];
+        refuses a B9 result with a missing side, row or figure, or a missing target."""
+        missing = [k for k in B9_TARGETS if k not in self.targets]
+        if missing:
+            raise BadInput(f"anchors file: no {', '.join(missing)}")
+        for side in B9_SIDES:
+            for name, r in d[side].items():
+                if float(r["mib_per_s"]) <= 0 or float(r["iops"]) <= 0:
+                    raise BadInput(f"B9 {side} row {name}: no throughput")
+        out = []
+        for keel, linux, unit, target, what in B9_PAIRS:
+            key = "mib_per_s" if unit == "MiB/s" else "iops"
+            figures = []
+            for pair in (keel, linux):
+                if pair is None:
+                    figures.append(None)
+                    continue
+                side, name = pair
+                if name not in d[side]:
+                    raise BadInput(f"B9: {side} has no row {name}")
+                figures.append(float(d[side][name][key]))
+            k, x = figures
+            ratio = k / x if k is not None and x is not None else None
+            out.append((what, k, x, unit, ratio, target))
+        return out
+
+    def b9_add(self, d):
+        """Checks B9 and puts its targeted rows in the headline table."""
+        for what, k, x, unit, ratio, target in self.b9_rows(d):
+            if target is None or ratio is None:
+                continue
+            t = self.targets[target]
+            ok = ratio >= t["min"] if "min" in t else ratio <= t["max"]
+            self.summary.append(("B9", f"{what}, Keel / Linux ({unit})", fmt(k), fmt(x),
+                                 f"{ratio:.2f}x", bound(t, "x"), verdict(ok)))
+
+    def b9_table(self):
+        """Storage, Keel vs Linux: each row's figures, the ratio, the target and its verdict;
+        then each side's asynchronous level (QD32) over its synchronous one (QD1)."""
+        d = self.b9
+        load = d.get("load_average", {})
+        lines = [
+            f"Measured {d['date']}, the median of {d['boots']} boot(s) of each side (each "
+            "boot's figure in `b9.json`)"
+            + (f"; host load average {load['start']} at start, {load['end']} at end" if load
+               else "") + f". Linux guest: {'; '.join(d['guest'][:1])}.",
+            "",
+            "| row | Keel | Linux | unit | Keel / Linux | target | verdict |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        rows = self.b9_rows(d)
+        for what, k, x, unit, ratio, target in rows:
+            t = self.targets[target] if target else None
+            ok = None
+            if t is not None and ratio is not None:
+                ok = ratio >= t["min"] if "min" in t else ratio <= t["max"]
+            lines.append(f"| {what} | {fmt(k)} | {fmt(x)} | {unit} | "
+                         f"{'-' if ratio is None else f'{ratio:.2f}x'} | "
+                         f"{bound(t, 'x') if t else '-'} | "
+                         f"{'-' if ok is None else verdict(ok)} |")
+        by_what = {what: (k, x) for what, k, x, _, _, _ in rows}
+        lines += ["", "The asynchronous level against the synchronous one (QD32 / QD1, the same "
+                  "side and row):", "", "| row | Keel QD32 / QD1 | Linux QD32 / QD1 |",
+                  "|---|---|---|"]
+        for qd1, qd32, label in (
+                ("raw sequential read 64 KiB, QD1", "raw sequential read 64 KiB, QD32",
+                 "raw sequential read 64 KiB"),
+                ("raw random read 4 KiB, QD1", "raw random read 4 KiB, QD32",
+                 "raw random read 4 KiB"),
+                ("file sequential read 64 KiB, QD1", "file sequential read 64 KiB, QD32",
+                 "file sequential read 64 KiB"),
+                ("file random read 4 KiB, QD1 (Keel: seek + read)",
+                 "file random read 4 KiB, QD32 (Keel: 32 opens, seek + read each)",
+                 "file random read 4 KiB")):
+            cells = []
+            for i in (0, 1):
+                a, b = by_what[qd1][i], by_what[qd32][i]
+                cells.append("-" if a is None or b is None else f"{b / a:.2f}x")
+            lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+        return "\n".join(lines) + "\n"
+
     def anchors_table(self):
         lines = ["| anchor | value | used in | source |", "|---|---|---|---|"]
         for a in self.anchors.values():
@@ -445,7 +566,7 @@ def replace_block(doc, name, text):
 
 def build(results, figures):
     rep = Report(figures)
-    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8"):
+    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"):
         path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
@@ -457,6 +578,9 @@ def build(results, figures):
             elif row == "b8":
                 rep.b8 = doc
                 rep.b8_check(doc)
+            elif row == "b9":
+                rep.b9 = doc
+                rep.b9_add(doc)
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -478,6 +602,8 @@ def write_outputs(rep, machine, out, chart):
     if rep.b8 is not None:
         text += ("\n## B8: the Linux anchor (same QEMU machine; CPU rows in guest instructions, "
                  "block rows in guest wall time)\n\n" + rep.b8_table())
+    if rep.b9 is not None:
+        text += "\n## B9: storage, Keel vs Linux (guest wall time)\n\n" + rep.b9_table()
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -501,6 +627,8 @@ def update_readme(rep, machine, readme):
         doc = replace_block(doc, "b7", rep.b7_table())
     if rep.b8 is not None:
         doc = replace_block(doc, "b8", rep.b8_table())
+    if rep.b9 is not None:
+        doc = replace_block(doc, "b9", rep.b9_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

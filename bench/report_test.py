@@ -2,8 +2,8 @@
 """ctest bench_report: bench/report.py on the committed bench/results, into a temporary
 directory. It must reproduce the committed summary.md and chart data exactly, fill the README's
 generated blocks (the anchors block as committed), take every anchor from the anchors file, set
-B8's Linux rows beside their B7 rows, and refuse corrupt input with a message instead of a
-traceback or a half-written report."""
+B8's Linux rows beside their B7 rows and B9's Keel storage rows beside Linux's, and refuse
+corrupt input with a message instead of a traceback or a half-written report."""
 import json
 import os
 import shutil
@@ -68,6 +68,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| B7 queue_nop_b1 |", block(doc, "b7"))
         self.assertIn("| B8 pipe_rtt |", block(doc, "b8"))
         self.assertIn("| B8 rand_read_qd32 |", block(doc, "b8"))
+        self.assertIn("| raw random read 4 KiB, QD32 |", block(doc, "b9"))
         self.assertEqual(block(doc, "anchors"), block(read(README), "anchors"),
                          "bench/README.md's anchors block is not what anchors.json says")
 
@@ -87,14 +88,17 @@ class ReportTest(unittest.TestCase):
         self.assertNotIn("587", summary.split("## B7")[1])
 
     def test_anchors_file_without_a_target_is_refused(self):
-        figures = json.loads(read(ANCHORS))
-        del figures["targets"]["b3_floor"]
-        anchors = os.path.join(self.tmp, "anchors.json")
-        with open(anchors, "w") as f:
-            json.dump(figures, f)
-        r = self.report(RESULTS, "--out", os.path.join(self.tmp, "out"), "--anchors", anchors)
-        self.assertEqual(r.returncode, 1, r.stdout)
-        self.assertIn("b3_floor", r.stderr)
+        # b9_file_read: required only because results/ holds b9.json.
+        for target in ("b3_floor", "b9_file_read"):
+            figures = json.loads(read(ANCHORS))
+            del figures["targets"][target]
+            anchors = os.path.join(self.tmp, "anchors.json")
+            with open(anchors, "w") as f:
+                json.dump(figures, f)
+            r = self.report(RESULTS, "--out", os.path.join(self.tmp, "out"), "--anchors",
+                            anchors)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(target, r.stderr)
 
     def report_only(self, name):
         """summary.md of a results directory holding only the committed file NAME."""
@@ -138,6 +142,29 @@ class ReportTest(unittest.TestCase):
             self.assertEqual(anchors[f"linux_{row}"]["value"], r["insns_per_op"], row)
             self.assertIn("measured", anchors[f"linux_{row}"]["source"])
 
+    def test_storage_table_sets_keel_beside_linux(self):
+        """B9: each paired row's Keel and Linux figures from b9.json, Keel's over Linux's as
+        the ratio, the targets' verdicts, and the targeted rows in the headline table."""
+        summary = self.report_only("b9.json")
+        self.assertIn("## B9: storage, Keel vs Linux", summary)
+        d = json.loads(read(os.path.join(RESULTS, "b9.json")))
+        figures = json.loads(read(ANCHORS))["targets"]
+        for keel, linux, key, target in (
+                ("seq_read_64k_qd32", "seq_read_64k_qd32", "mib_per_s", "b9_raw_qd32"),
+                ("rand_read_4k_qd32", "rand_read_qd32", "iops", "b9_raw_qd32")):
+            k, x = d["keel_raw"][keel][key], d["linux_raw"][linux][key]
+            verdict = "met" if k / x >= figures[target]["min"] else "**missed**"
+            self.assertIn(f"| {k / x:.2f}x | >= {figures[target]['min']}x | {verdict} |",
+                          summary)
+        k = d["keel_file"]["file_rand_read_4k_qd1"]["iops"]
+        x = d["linux_file"]["file_rand_read_4k_qd1"]["iops"]
+        self.assertIn(f"| file random read 4 KiB, QD1 (Keel: seek + read) | ", summary)
+        self.assertIn(f"| IOPS | {k / x:.2f}x | >= {figures['b9_file_read']['min']}x |", summary)
+        headline = summary.split("Every benchmark")[0]
+        self.assertEqual(headline.count("| B9 |"), 6)  # 2 raw QD32 rows, 4 file read rows
+        self.assertIn("| raw sequential write 1 MiB, QD1, then fdatasync", summary)
+        self.assertIn("Keel QD32 / QD1", summary)
+
     def corrupt(self, row, edit):
         results = self.copy_results()
         path = os.path.join(results, row + ".json")
@@ -164,6 +191,12 @@ class ReportTest(unittest.TestCase):
 
     def test_b8_without_throughput_is_refused(self):
         self.corrupt("b8_linux", lambda text: text.replace('"mib_per_s"', '"mbs"'))
+
+    def test_b9_missing_row_is_refused(self):
+        self.corrupt("b9", lambda text: text.replace('"file_rand_read_4k_qd32"', '"renamed"'))
+
+    def test_b9_without_throughput_is_refused(self):
+        self.corrupt("b9", lambda text: text.replace('"iops"', '"ops_per_s"'))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))

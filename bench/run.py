@@ -10,10 +10,11 @@ baseline; B7 builds the kernel tree (build/kernel, or KEEL_KERNEL_BUILD) and boo
 twice under QEMU with -icount shift=0 (guest instructions, deterministic); B8 builds the Linux
 guest (bench/linux/make-guest.sh into build/linux-guest, or KEEL_LINUX_GUEST) and boots it in
 the same QEMU machine: twice under -icount shift=0 (CPU rows), three times without (block rows
-on a fresh scratch disk each, ci/qemu-disk.args). ROW is b1..b8 (default: all). --quick: 3 repetitions, tiny
+on a fresh scratch disk each, ci/qemu-disk.args); B9 boots Keel's blkbench and fsbench and the
+Linux guest's block and file rows in turn on fresh disks, three rounds. ROW is b1..b9 (default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
 operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json and
-machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+b9.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -36,8 +37,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8")
-GUEST_ROWS = ("b7", "b8")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9")
+GUEST_ROWS = ("b7", "b8", "b9")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -74,6 +75,20 @@ LINUX_INFO = re.compile(r"^linuxbench: info (.*)$", re.M)
 LINUX_DONE = "linuxbench: init status 0"
 LINUX_DISK_BYTES = 128 << 20  # the scratch disk (guestbench uses its first 64 MiB)
 LINUX_BLK_BOOTS = 3  # block rows are wall time on a shared host: the median of three boots
+
+# B9: blkbench's lines ("blkbench: sequential read 64K, depth 32: K KiB/s, N ops/s (C x L bytes
+# in T ms)") and fsbench's ("fsbench: row NAME ops N bytes B ns T").
+BLKBENCH = re.compile(r"^blkbench: (sequential write 64K|sequential read 64K|random read 4K), "
+                      r"depth (\d+): (\d+) KiB/s, (\d+) ops/s \((\d+) x (\d+) bytes in (\d+) ms\)$",
+                      re.M)
+BLKBENCH_NAMES = {"sequential write 64K": "seq_write_64k", "sequential read 64K": "seq_read_64k",
+                  "random read 4K": "rand_read_4k"}
+FSBENCH = re.compile(r"^fsbench: row (\S+) ops (\d+) bytes (\d+) ns (\d+)$", re.M)
+FSBENCH_DONE = "fsbench: done, 0 failures"
+B9_BOOTS = 3  # each of the four boots (Keel and Linux, raw and file) this many times
+B9_RAW_BYTES = 64 << 20  # blkbench's scratch disk (bench/blk.sh's size)
+B9_DISK_MIB = 64  # the FAT32 image of the file rows (ci/make-disk.sh)
+B9_FILE_BYTES = 16 << 20  # BENCH.DAT
 
 
 def run(cmd, **kw):
@@ -289,6 +304,151 @@ def b8(runner):
     })
 
 
+def splitmix64_file(path, size):
+    """BENCH.DAT of row B9: the 8-byte word at offset o is splitmix64(o / 8), little endian,
+    so fsbench and guestbench check where each read came from."""
+    mask = (1 << 64) - 1
+    words = []
+    for i in range(size // 8):
+        z = (i * 0x9e3779b97f4a7c15 + 0x9e3779b97f4a7c15) & mask
+        z = ((z ^ (z >> 30)) * 0xbf58476d1ce4e5b9) & mask
+        z = ((z ^ (z >> 27)) * 0x94d049bb133111eb) & mask
+        words.append(z ^ (z >> 31))
+    with open(path, "wb") as f:
+        f.write(b"".join(w.to_bytes(8, "little") for w in words))
+
+
+def b9_disk(path, bench_file):
+    """A fresh FAT32 disk (ci/make-disk.sh) with BENCH.DAT copied on by mtools."""
+    if os.path.exists(path):
+        os.remove(path)
+    run(["ci/make-disk.sh", path, str(B9_DISK_MIB), "32"], stdout=subprocess.DEVNULL)
+    run(["mcopy", "-i", f"{path}@@1M", bench_file, "::/BENCH.DAT"],
+        env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+
+
+def keel_boot(kbuild, disk, args):
+    """One boot of Keel's system with DISK attached (ci/qemu-boot.sh); its serial output."""
+    boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "150", "--disk", disk] + args
+    r = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, errors="replace")
+    text = r.stdout.replace("\r", "")
+    if r.returncode != 0:
+        print(text)
+        raise SystemExit(f"b9: boot failed ({' '.join(boot)})")
+    return " ".join(boot), text
+
+
+def parse_blkbench(text):
+    """{row: {"ops", "bytes", "ns", "mib_per_s", "iops"}}: NAME_qdDEPTH from blkbench's lines
+    (blkbench prints whole milliseconds and KiB/s: the rates come from its KiB/s and ops/s)."""
+    rows = {}
+    for m in BLKBENCH.findall(text):
+        name = f"{BLKBENCH_NAMES[m[0]]}_qd{m[1]}"
+        ops, length = int(m[4]), int(m[5])
+        rows[name] = {"ops": ops, "bytes": ops * length, "ns": int(m[6]) * 1_000_000,
+                      "mib_per_s": round(int(m[2]) / 1024, 1), "iops": float(m[3])}
+    return rows
+
+
+def parse_fsbench(text):
+    rows = {}
+    for m in FSBENCH.findall(text):
+        ops, size, ns = int(m[1]), int(m[2]), int(m[3])
+        rows["file_" + m[0]] = {"ops": ops, "bytes": size, "ns": ns,
+                                "mib_per_s": round(size / (ns / 1e9) / (1 << 20), 1),
+                                "iops": round(ops / (ns / 1e9))}
+    return rows
+
+
+def parse_linux_blk(text):
+    return {m[0]: {"ops": int(m[1]), "bytes": int(m[2]), "ns": int(m[3]),
+                   "mib_per_s": float(m[4]), "iops": float(m[5])}
+            for m in LINUX_BLK.findall(text)}
+
+
+def medians(boots, what):
+    """Each row's median boot (by time) with every boot's MiB/s and IOPS beside it."""
+    if not boots[0] or any(set(b) != set(boots[0]) for b in boots):
+        raise SystemExit(f"b9: {what}: rows differ between boots or are missing")
+    out = {}
+    for name in boots[0]:
+        ordered = sorted(boots, key=lambda b: b[name]["ns"])
+        out[name] = dict(ordered[len(ordered) // 2][name])
+        out[name]["boots_mib_per_s"] = [b[name]["mib_per_s"] for b in boots]
+        out[name]["boots_iops"] = [b[name]["iops"] for b in boots]
+    return out
+
+
+def b9(runner):
+    """Storage, Keel against the Linux guest (issue 17): per round, four boots in turn, each
+    on a fresh disk attached by ci/qemu-disk.args: Keel's blkbench on a 64 MiB scratch disk
+    (the raw block object srv/blk0), the Linux guest's block rows on a 128 MiB scratch disk
+    (O_DIRECT on /dev/vda), Keel's fsbench on a FAT32 image (ci/make-disk.sh) holding the 16 MiB
+    BENCH.DAT, the Linux guest's file rows on an identical image mounted with vfat. B9_BOOTS
+    rounds; each row's median boot."""
+    print("== b9: storage, Keel and the Linux guest (raw device and file, QD1 and QD32)",
+          flush=True)
+    kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+    if "KEEL_KERNEL_BUILD" not in os.environ and \
+            not os.path.exists(os.path.join(TOP, kbuild, "build.ninja")):
+        run(["cmake", "--preset", "kernel"], stdout=subprocess.DEVNULL)
+    run(["cmake", "--build", kbuild, "-j", runner.jobs])
+    guest = os.environ.get("KEEL_LINUX_GUEST", "build/linux-guest")
+    run(["bench/linux/make-guest.sh", guest])
+    boots = 1 if runner.quick else B9_BOOTS
+    load_start = loadavg()
+    got = {"keel_raw": [], "linux_raw": [], "keel_file": [], "linux_file": []}
+    cmds = {}
+    with tempfile.TemporaryDirectory(prefix="b9.") as tmp:
+        bench_file = os.path.join(tmp, "BENCH.DAT")
+        splitmix64_file(bench_file, B9_FILE_BYTES)
+        disk = os.path.join(tmp, "disk.img")
+        for _ in range(boots):
+            for side in ("keel_raw", "linux_raw", "keel_file", "linux_file"):
+                if os.path.exists(disk):
+                    os.remove(disk)
+                if side.endswith("_raw"):
+                    size = B9_RAW_BYTES if side == "keel_raw" else LINUX_DISK_BYTES
+                    run(["truncate", "-s", str(size), disk])
+                else:
+                    b9_disk(disk, bench_file)
+                if side == "keel_raw":
+                    cmd, text = keel_boot(kbuild, disk, [
+                        "--image", f"{kbuild}/user/blk-image/initfs.tar",
+                        "--exec", f"blkbench {B9_RAW_BYTES}"])
+                    rows = parse_blkbench(text)
+                    if len(rows) != 6:
+                        print(text)
+                        raise SystemExit("b9: blkbench's output incomplete")
+                elif side == "keel_file":
+                    cmd, text = keel_boot(kbuild, disk, ["--exec", "fsbench"])
+                    rows = parse_fsbench(text)
+                    if FSBENCH_DONE not in text:
+                        print(text)
+                        raise SystemExit("b9: fsbench failed")
+                else:
+                    mode = "keelbench=blk" if side == "linux_raw" else "keelbench=file"
+                    cmd, text = linux_boot(guest, mode, [], disk)
+                    rows = parse_linux_blk(text)
+                cmds[side] = cmd.replace(disk, "DISK")
+                got[side].append(rows)
+                for line in text.splitlines():
+                    if line.startswith(("blkbench: ", "fsbench: ", "linuxbench: blk")):
+                        print(f"{side}: {line}")
+    load_end = loadavg()
+    with open(os.path.join(TOP, guest, "guest.txt")) as f:
+        guest_txt = f.read().splitlines()
+    write_json(os.path.join(runner.out, "b9.json"), {
+        "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "boots": boots,
+        "guest": guest_txt,
+        "load_average": {"start": load_start, "end": load_end},
+        "qemu": cmds,
+        **{side: medians(b, side) for side, b in got.items()},
+    })
+
+
 def parse_linuxbench(text):
     """((calibration instructions, clock ns) or None, {row: {"ops", "clock_ns_per_op"}})."""
     cal = LINUX_CAL.search(text)
@@ -398,7 +558,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b8 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b9 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -418,6 +578,8 @@ def main(argv):
             r.gbench(row)
         elif row == "b8":
             b8(r)
+        elif row == "b9":
+            b9(r)
         else:
             getattr(r, row)()
     if host:

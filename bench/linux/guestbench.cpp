@@ -4,6 +4,8 @@
 //
 //   guestbench cpu [quick]        the CPU rows, meant for a boot under QEMU -icount shift=0
 //   guestbench blk DEVICE [quick] the block rows on DEVICE (O_DIRECT), a boot without -icount
+//   guestbench file DIR           the file rows of row B9 on DIR (a mounted vfat volume holding
+//                                 BENCH.DAT, 16 MiB), a boot without -icount
 //   guestbench exit STATUS        stops the machine through QEMU's isa-debug-exit device
 //
 // CPU rows use kbench's method (user/kbench/kbench.cpp, row B7): under -icount shift=0 the
@@ -21,14 +23,28 @@
 //   seq_read      1 MiB pread calls over the region
 //   rand_read_qd1 4 KiB pread at random 4 KiB-aligned offsets, one at a time
 //   rand_read_qd32 the same offsets through io_uring with 32 reads in flight
+//   seq_write_64k, seq_read_64k   as seq_write and seq_read in 64 KiB calls (row B9's equal-size
+//                  pair with Keel, whose served object carries at most 64 KiB per request)
+//   seq_read_64k_qd32 64 KiB reads in order over the region through io_uring, 32 in flight
+// File rows (row B9), buffered (vfat has no O_DIRECT), on DIR/BENCH.DAT; before each read row
+// the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) so that the device
+// serves the reads (the kernel's readahead still applies, as it would for any program):
+//   file_seq_read_64k_qd1   read() of 64 KiB from the start to the end
+//   file_seq_read_64k_qd32  io_uring reads of 64 KiB at consecutive offsets, 32 in flight
+//   file_rand_read_4k_qd1   pread of 4 KiB at xorshift64 offsets in the file (kSeed)
+//   file_rand_read_4k_qd32  the same offsets through io_uring, 32 in flight
+//   file_seq_write_64k_qd1  a new file DIR/WRITE.DAT in 64 KiB write() calls, then fsync
+// Every file read's first 8-byte word is checked against the file's content (splitmix64 of
+// the word's index, bench/run.py writes the file).
 // The random offsets come from xorshift64 seeded with kSeed, so any other system can read the
 // same sequence. Output: one line per row,
 //   "linuxbench: row NAME ops N clock_ns_per_op X"                       (CPU rows)
-//   "linuxbench: blk NAME ops N bytes B ns T mib_per_s X iops Y"          (block rows)
+//   "linuxbench: blk NAME ops N bytes B ns T mib_per_s X iops Y"          (block and file rows)
 // then "linuxbench: done, N failures". Exit status 0 when every operation succeeded.
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/io.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +63,9 @@ constexpr uint64_t kRegion = 64ull << 20;                // bytes of the device 
 constexpr uint64_t kQuickRegion = 4ull << 20;
 constexpr uint32_t kSeqChunk = 1u << 20;
 constexpr uint32_t kBlock = 4096;
+constexpr uint32_t kSmallChunk = 64 * 1024;  // row B9's sequential size, Keel's request limit
+constexpr uint64_t kFileSize = 16ull << 20;  // BENCH.DAT of row B9
+constexpr uint64_t kFileRandomOps = 4096;    // fsbench's count
 constexpr unsigned kDepth = 32;
 constexpr uint64_t kSeed = 0x9e3779b97f4a7c15ull;
 constexpr uint16_t kDebugExitPort = 0xf4;
@@ -172,20 +191,20 @@ void blk_row(const char* name, uint64_t ops, uint64_t bytes, uint64_t ns) {
     std::fflush(stdout);
 }
 
-void seq(int fd, bool write_it, uint64_t region, char* buf) {
-    const uint64_t ops = region / kSeqChunk;
+void seq(const char* name, int fd, bool write_it, uint64_t region, uint32_t chunk, char* buf) {
+    const uint64_t ops = region / chunk;
     const uint64_t t0 = now_ns();
     for (uint64_t i = 0; i < ops; ++i) {
-        const off_t at = static_cast<off_t>(i * kSeqChunk);
-        const ssize_t n = write_it ? pwrite(fd, buf, kSeqChunk, at) : pread(fd, buf, kSeqChunk, at);
-        if (n != static_cast<ssize_t>(kSeqChunk)) {
+        const off_t at = static_cast<off_t>(i * chunk);
+        const ssize_t n = write_it ? pwrite(fd, buf, chunk, at) : pread(fd, buf, chunk, at);
+        if (n != static_cast<ssize_t>(chunk)) {
             fail(write_it ? "pwrite" : "pread");
             return;
         }
     }
     if (write_it && fdatasync(fd) != 0)
         fail("fdatasync");
-    blk_row(write_it ? "seq_write" : "seq_read", ops, region, now_ns() - t0);
+    blk_row(name, ops, region, now_ns() - t0);
 }
 
 void rand_qd1(int fd, uint64_t region, uint64_t ops, char* buf) {
@@ -202,7 +221,13 @@ void rand_qd1(int fd, uint64_t region, uint64_t ops, char* buf) {
     blk_row("rand_read_qd1", ops, ops * kBlock, now_ns() - t0);
 }
 
-void rand_qd32(int fd, uint64_t region, uint64_t ops, char* bufs) {
+bool check_word(const char* p, uint64_t at);
+
+// `ops` reads of `size` bytes through io_uring, kDepth in flight: at xorshift64 offsets (kSeed)
+// over the region when `random`, else consecutive from 0. `bufs` holds kDepth * size bytes.
+// `verify`: check each read's first word against the file's content (file rows).
+void uring_reads(const char* name, int fd, uint64_t region, uint64_t ops, uint32_t size,
+                 bool random, bool verify, char* bufs) {
     io_uring ring{};
     const int r = io_uring_queue_init(kDepth, &ring, 0);
     if (r < 0) {
@@ -211,19 +236,28 @@ void rand_qd32(int fd, uint64_t region, uint64_t ops, char* bufs) {
         return;
     }
     uint64_t s = kSeed;
-    const uint64_t blocks = region / kBlock;
+    const uint64_t blocks = region / size;
     uint64_t submitted = 0;
     uint64_t done = 0;
+    uint64_t at_of[kDepth] = {};
+    uint64_t free_slots[kDepth];  // a stack of the slots whose buffers no read holds
+    unsigned free_count = kDepth;
+    for (unsigned i = 0; i < kDepth; ++i)
+        free_slots[i] = kDepth - 1 - i;
     const uint64_t t0 = now_ns();
     while (done < ops) {
-        // Keep kDepth reads in flight: refill every free slot, submit, wait for one.
-        while (submitted < ops && submitted - done < kDepth) {
+        // Keep kDepth reads in flight: refill every free slot, submit, wait for one. A slot is
+        // free again once its read completed (its user data names it; reads complete in any
+        // order).
+        while (submitted < ops && free_count > 0) {
             io_uring_sqe* sqe = io_uring_get_sqe(&ring);
             if (sqe == nullptr)
                 break;
-            const uint64_t slot = submitted % kDepth;
-            io_uring_prep_read(sqe, fd, bufs + slot * kBlock, kBlock,
-                               (xorshift(s) % blocks) * kBlock);
+            const uint64_t slot = free_slots[--free_count];
+            const uint64_t at = (random ? xorshift(s) % blocks : submitted) * size;
+            at_of[slot] = at;
+            io_uring_prep_read(sqe, fd, bufs + slot * size, size, at);
+            io_uring_sqe_set_data64(sqe, slot);
             ++submitted;
         }
         io_uring_cqe* cqe = nullptr;
@@ -236,10 +270,15 @@ void rand_qd32(int fd, uint64_t region, uint64_t ops, char* bufs) {
         unsigned head = 0;
         unsigned seen = 0;
         io_uring_for_each_cqe(&ring, head, cqe) {
-            if (cqe->res != static_cast<int>(kBlock)) {
+            const uint64_t slot = io_uring_cqe_get_data64(cqe);
+            if (cqe->res != static_cast<int>(size)) {
                 errno = cqe->res < 0 ? -cqe->res : EIO;
                 fail("io_uring read");
+            } else if (verify && !check_word(bufs + slot * size, at_of[slot])) {
+                errno = EIO;
+                fail("io_uring read content");
             }
+            free_slots[free_count++] = slot;
             ++seen;
         }
         io_uring_cq_advance(&ring, seen);
@@ -247,7 +286,7 @@ void rand_qd32(int fd, uint64_t region, uint64_t ops, char* bufs) {
     }
     const uint64_t t1 = now_ns();
     io_uring_queue_exit(&ring);
-    blk_row("rand_read_qd32", done, done * kBlock, t1 - t0);
+    blk_row(name, done, done * size, t1 - t0);
 }
 
 int blk(const char* dev, bool quick) {
@@ -257,19 +296,121 @@ int blk(const char* dev, bool quick) {
         return 1;
     }
     const uint64_t region = quick ? kQuickRegion : kRegion;
-    char* buf = static_cast<char*>(std::aligned_alloc(kBlock, kSeqChunk));
+    // 1 MiB for the sequential rows, kDepth * 64 KiB for seq_read_64k_qd32.
+    char* buf = static_cast<char*>(std::aligned_alloc(kBlock, 2 * kSeqChunk));
     if (buf == nullptr) {
         fail("aligned_alloc");
         return 1;
     }
     for (uint32_t i = 0; i < kSeqChunk; ++i)
         buf[i] = static_cast<char>(i * 7 + 1);
-    seq(fd, true, region, buf);
-    seq(fd, false, region, buf);
+    seq("seq_write", fd, true, region, kSeqChunk, buf);
+    seq("seq_read", fd, false, region, kSeqChunk, buf);
     rand_qd1(fd, region, quick ? 500 : 4'000, buf);
-    rand_qd32(fd, region, quick ? 2'000 : 32'000, buf);
+    uring_reads("rand_read_qd32", fd, region, quick ? 2'000 : 32'000, kBlock, true, false, buf);
+    seq("seq_write_64k", fd, true, region, kSmallChunk, buf);
+    seq("seq_read_64k", fd, false, region, kSmallChunk, buf);
+    uring_reads("seq_read_64k_qd32", fd, region, region / kSmallChunk, kSmallChunk, false, false,
+                buf);
     std::free(buf);
     close(fd);
+    return 0;
+}
+
+uint64_t splitmix64(uint64_t x) {
+    uint64_t z = x * 0x9e3779b97f4a7c15ull + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+// The file's 8-byte word at offset `at` is splitmix64(at / 8), little endian (bench/run.py).
+bool check_word(const char* p, uint64_t at) {
+    uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    return w == splitmix64(at / 8);
+}
+
+// Writes back dirty pages, then drops the page cache (and dentries and inodes).
+void drop_caches() {
+    sync();
+    const int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+    if (fd < 0 || write(fd, "3", 1) != 1)
+        fail("drop_caches");
+    if (fd >= 0)
+        close(fd);
+}
+
+int file(const char* dir) {
+    char path[256];
+    std::snprintf(path, sizeof path, "%s/BENCH.DAT", dir);
+    char* buf = static_cast<char*>(std::aligned_alloc(kBlock, kDepth * kSmallChunk));
+    if (buf == nullptr) {
+        fail("aligned_alloc");
+        return 1;
+    }
+    int fd = open(path, O_RDONLY);
+    struct stat st {};
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size != static_cast<off_t>(kFileSize)) {
+        fail(path);
+        return 1;
+    }
+    drop_caches();
+    {
+        const uint64_t ops = kFileSize / kSmallChunk;
+        const uint64_t t0 = now_ns();
+        for (uint64_t i = 0; i < ops; ++i) {
+            if (read(fd, buf, kSmallChunk) != static_cast<ssize_t>(kSmallChunk) ||
+                !check_word(buf, i * kSmallChunk)) {
+                fail("file read");
+                break;
+            }
+        }
+        blk_row("file_seq_read_64k_qd1", ops, kFileSize, now_ns() - t0);
+    }
+    drop_caches();
+    uring_reads("file_seq_read_64k_qd32", fd, kFileSize, kFileSize / kSmallChunk, kSmallChunk,
+                false, true, buf);
+    drop_caches();
+    {
+        uint64_t s = kSeed;
+        const uint64_t blocks = kFileSize / kBlock;
+        const uint64_t t0 = now_ns();
+        for (uint64_t i = 0; i < kFileRandomOps; ++i) {
+            const uint64_t at = (xorshift(s) % blocks) * kBlock;
+            if (pread(fd, buf, kBlock, static_cast<off_t>(at)) != kBlock || !check_word(buf, at)) {
+                fail("file pread 4k");
+                break;
+            }
+        }
+        blk_row("file_rand_read_4k_qd1", kFileRandomOps, kFileRandomOps * kBlock, now_ns() - t0);
+    }
+    drop_caches();
+    uring_reads("file_rand_read_4k_qd32", fd, kFileSize, kFileRandomOps, kBlock, true, true, buf);
+    close(fd);
+    std::snprintf(path, sizeof path, "%s/WRITE.DAT", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        fail(path);
+        return 1;
+    }
+    for (uint32_t i = 0; i < kSmallChunk; ++i)
+        buf[i] = static_cast<char>(i * 31);
+    {
+        const uint64_t ops = kFileSize / kSmallChunk;
+        const uint64_t t0 = now_ns();
+        for (uint64_t i = 0; i < ops; ++i) {
+            if (write(fd, buf, kSmallChunk) != static_cast<ssize_t>(kSmallChunk)) {
+                fail("file write");
+                break;
+            }
+        }
+        if (fsync(fd) != 0)
+            fail("fsync");
+        blk_row("file_seq_write_64k_qd1", ops, kFileSize, now_ns() - t0);
+    }
+    close(fd);
+    std::free(buf);
     return 0;
 }
 
@@ -295,8 +436,11 @@ int main(int argc, char** argv) {
         r = cpu(quick);
     } else if (argc >= 3 && std::strcmp(argv[1], "blk") == 0) {
         r = blk(argv[2], quick);
+    } else if (argc >= 3 && std::strcmp(argv[1], "file") == 0) {
+        r = file(argv[2]);
     } else {
-        std::fprintf(stderr, "usage: guestbench cpu [quick] | blk DEVICE [quick] | exit N\n");
+        std::fprintf(stderr,
+                     "usage: guestbench cpu [quick] | blk DEVICE [quick] | file DIR | exit N\n");
         return 2;
     }
     std::printf("linuxbench: done, %d failures\n", g_failures);

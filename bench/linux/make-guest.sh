@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# bench/linux/make-guest.sh OUTDIR: builds the Linux guest of bench row B8 (bench/README.md)
+# bench/linux/make-guest.sh OUTDIR: builds the Linux guest of bench rows B8 and B9 (bench/README.md)
 # from Debian 12 packages, without installing them:
 #
 #   OUTDIR/vmlinuz            Debian's cloud kernel (linux-image-cloud-amd64's versioned package)
-#   OUTDIR/initramfs.cpio.gz  busybox (busybox-static), the virtio modules, /init, guestbench
+#   OUTDIR/initramfs.cpio.gz  busybox (busybox-static), the virtio and vfat modules, /init,
+#                             guestbench
 #   OUTDIR/guest.txt          what went in: package versions, modules in load order
 #
 # The packages are fetched with `apt-get download` into a cache (build/linux-guest-cache, or
@@ -65,7 +66,10 @@ mods="$work/kernel/lib/modules/$kver"
 
 # The package ships no modules.dep (depmod writes it at install time): make it here, then take
 # virtio_pci (the PCI transport) and virtio_blk with everything they depend on, each after its
-# dependencies. Either may be built in (modules.builtin): then it needs no loading.
+# dependencies. Either may be built in (modules.builtin): then it needs no loading. Row B9's
+# file rows mount the disk's FAT32 partition with vfat: fat and vfat, codepage 437 for short
+# names (the default codepage) and utf8 for long names (init mounts with iocharset=utf8: this
+# kernel's default iocharset is ascii, a module not taken).
 depmod -b "$work/kernel" "$kver"
 order=()
 add_module() { # path relative to $mods, as modules.dep writes it
@@ -77,7 +81,7 @@ add_module() { # path relative to $mods, as modules.dep writes it
     for dep in $(echo "$deps" | tr ' ' '\n' | tac); do add_module "$dep"; done
     order+=("$m")
 }
-for want in virtio_pci virtio_blk; do
+for want in virtio_pci virtio_blk fat vfat nls_cp437 nls_utf8; do
     if grep -q "/$want.ko$" "$mods/modules.builtin"; then
         echo "make-guest.sh: $want is built into $kver" >&2
         continue
@@ -88,7 +92,7 @@ for want in virtio_pci virtio_blk; do
 done
 
 root="$work/root"
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,bench,lib/modules}
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,bench,mnt/disk,lib/modules}
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 for m in "${order[@]}"; do
     case "$m" in *.ko) ;; *) die "compressed module $m: this script loads plain .ko files" ;; esac

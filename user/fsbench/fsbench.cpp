@@ -1,0 +1,289 @@
+// fsbench: file throughput through the FAT server (bench row B9, bench/README.md). Reads the
+// 16 MiB file BENCH.DAT that bench/run.py puts on the disk image with mtools, then writes a
+// new 16 MiB file, all through /mnt/disk (servers/fat over srv/blk0/1):
+//   seq_read_64k_qd1   64 KiB reads from the start to the end, one do_io at a time
+//   seq_read_64k_qd32  the same through one open object, a queue kept 32 reads deep: each read
+//                      takes the position where the server's previous one left it
+//   rand_read_4k_qd1   seek + 4 KiB read at xorshift64 offsets (guestbench's seed), one pair
+//                      at a time
+//   rand_read_4k_qd32  32 open objects on the file, each with a seek then a read queued; a
+//                      completed pair starts the next one on the same object
+//   seq_write_64k_qd1  a new file (create, truncate) written in 64 KiB writes, then sync
+// Every read is checked: the file's 8-byte word at offset o is splitmix64(o / 8) (little
+// endian), so a read served from the wrong position fails the row (seq_read_64k_qd32: is
+// counted and printed, since only the order of the completions would be wrong).
+// Output, one line a row:
+//   "fsbench: row NAME ops N bytes B ns T"  then  "fsbench: done, N failures"
+// Wall-clock time in the guest, like blkbench.
+#include <keel/c/mem.hpp>
+#include <keel/syscall_abi.hpp>
+
+#include <utility>
+
+#include "queue.hpp"
+#include "runtime.hpp"
+
+using namespace keel;
+using namespace keel::user;
+
+namespace {
+
+constexpr uint64_t kFileSize = 16ull << 20;
+constexpr uint32_t kBig = 64 * 1024;
+constexpr uint32_t kSmall = 4096;
+constexpr uint32_t kDepth = 32;
+constexpr uint64_t kRandomOps = 4096;
+constexpr uint64_t kSeed = 0x9e3779b97f4a7c15ull;
+constexpr const char* kName = "BENCH.DAT";
+constexpr const char* kWriteName = "WRITE.DAT";
+
+Handle g_dir = 0;
+int g_failures = 0;
+uint8_t g_buf[kBig];
+
+uint64_t splitmix64(uint64_t x) {
+    uint64_t z = x * 0x9e3779b97f4a7c15ull + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t xorshift(uint64_t& s) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+}
+
+// The first word of a read at `at` is the file's word there.
+bool check(const uint8_t* p, uint64_t at) {
+    uint64_t w = 0;
+    c::copy(&w, p, 8);
+    return w == splitmix64(at / 8);
+}
+
+void fail(const char* what, int64_t r) {
+    ++g_failures;
+    print("fsbench: FAILED %s (%ld)\n", what, r);
+}
+
+int64_t open_file(const char* name, uint64_t flags) {
+    return sys::do_io(g_dir, Op::kOpen, name, c::length(name), flags);
+}
+
+void close(int64_t h) {
+    if (h > 0)
+        (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+}
+
+void row(const char* name, uint64_t ops, uint64_t bytes, uint64_t ns) {
+    print("fsbench: row %s ops %lu bytes %lu ns %lu\n", name, ops, bytes, ns);
+}
+
+void seq_read_qd1() {
+    const int64_t f = open_file(kName, 0);
+    if (f < 0)
+        return fail("open", f);
+    const uint64_t start = sys::clock_ns();
+    uint64_t at = 0;
+    while (at < kFileSize) {
+        const int64_t n = sys::do_io(static_cast<uint64_t>(f), Op::kRead, g_buf, kBig);
+        if (n != kBig || !check(g_buf, at)) {
+            close(f);
+            return fail("seq read", n);
+        }
+        at += kBig;
+    }
+    const uint64_t ns = sys::clock_ns() - start;
+    close(f);
+    row("seq_read_64k_qd1", kFileSize / kBig, kFileSize, ns);
+}
+
+void seq_read_qd32() {
+    const int64_t f = open_file(kName, 0);
+    if (f < 0)
+        return fail("open", f);
+    Queue q;
+    if (const int64_t r = q.create(64, kDepth, kBig); r != 0) {
+        close(f);
+        return fail("queue", r);
+    }
+    const uint64_t ops = kFileSize / kBig;
+    uint64_t submitted = 0, done = 0;
+    bool ok = true;
+    const uint64_t start = sys::clock_ns();
+    auto submit = [&]() {
+        auto b = q.client().acquire();
+        if (!b || !q.submit(Op::kRead, static_cast<Handle>(f), 0, submitted, std::move(*b), kBig))
+            return false;
+        ++submitted;
+        return true;
+    };
+    while (ok && submitted < ops && submitted < kDepth)
+        ok = submit();
+    // The server takes the reads in the order queued, so the k-th completion reaped should hold
+    // the k-th 64 KiB of the file; one that does not is counted (printed), not failed: the
+    // bytes read are the file's either way, only their order would differ.
+    uint64_t out_of_order = 0;
+    while (ok && done < ops) {
+        if (const int64_t r = q.wait(1, 10'000'000'000); r < 0) {
+            ok = false;
+            break;
+        }
+        while (auto r = q.reap()) {
+            ++done;
+            if (r->status != 0 || r->value != kBig) {
+                ok = false;
+                break;
+            }
+            const auto* p = reinterpret_cast<const uint8_t*>(q.client().bytes(r->buffer).data());
+            if (!check(p, (done - 1) * kBig))
+                ++out_of_order;
+            r->buffer.reset();
+            if (submitted < ops && !submit()) {
+                ok = false;
+                break;
+            }
+        }
+    }
+    const uint64_t ns = sys::clock_ns() - start;
+    close(f);
+    if (!ok)
+        return fail("seq read qd32", static_cast<int64_t>(done));
+    if (out_of_order != 0)
+        print("fsbench: seq_read_64k_qd32: %lu reads completed out of file order\n", out_of_order);
+    row("seq_read_64k_qd32", ops, kFileSize, ns);
+}
+
+void rand_read_qd1() {
+    const int64_t f = open_file(kName, 0);
+    if (f < 0)
+        return fail("open", f);
+    uint64_t s = kSeed;
+    const uint64_t blocks = kFileSize / kSmall;
+    const uint64_t start = sys::clock_ns();
+    for (uint64_t i = 0; i < kRandomOps; ++i) {
+        const uint64_t at = (xorshift(s) % blocks) * kSmall;
+        const auto h = static_cast<uint64_t>(f);
+        const int64_t p = sys::do_io(h, Op::kSeek, nullptr, 0, at);
+        const int64_t n = sys::do_io(h, Op::kRead, g_buf, kSmall);
+        if (p != static_cast<int64_t>(at) || n != kSmall || !check(g_buf, at)) {
+            close(f);
+            return fail("random read", n);
+        }
+    }
+    const uint64_t ns = sys::clock_ns() - start;
+    close(f);
+    row("rand_read_4k_qd1", kRandomOps, kRandomOps * kSmall, ns);
+}
+
+void rand_read_qd32() {
+    int64_t files[kDepth] = {};
+    uint64_t want[kDepth] = {};
+    for (auto& f : files) {
+        f = open_file(kName, 0);
+        if (f < 0) {
+            for (const int64_t g : files)
+                close(g);
+            return fail("open", f);
+        }
+    }
+    Queue q;
+    if (const int64_t r = q.create(128, kDepth, kSmall); r != 0) {
+        for (const int64_t g : files)
+            close(g);
+        return fail("queue", r);
+    }
+    uint64_t s = kSeed;
+    const uint64_t blocks = kFileSize / kSmall;
+    uint64_t submitted = 0, done = 0;
+    bool ok = true;
+    // user_data: the slot; a seek's completion carries kSeekTag | slot and is only checked.
+    constexpr uint64_t kSeekTag = 1ull << 32;
+    auto submit = [&](uint32_t slot) {
+        const uint64_t at = (xorshift(s) % blocks) * kSmall;
+        want[slot] = at;
+        const auto h = static_cast<Handle>(files[slot]);
+        auto b = q.client().acquire();
+        if (!b || !q.submit(Op::kSeek, h, at, kSeekTag | slot) ||
+            !q.submit(Op::kRead, h, 0, slot, std::move(*b), kSmall))
+            return false;
+        ++submitted;
+        return true;
+    };
+    const uint64_t start = sys::clock_ns();
+    for (uint32_t slot = 0; ok && slot < kDepth && submitted < kRandomOps; ++slot)
+        ok = submit(slot);
+    while (ok && done < kRandomOps) {
+        if (q.wait(1, 10'000'000'000) < 0) {
+            ok = false;
+            break;
+        }
+        while (auto r = q.reap()) {
+            if ((r->user_data & kSeekTag) != 0) {
+                if (r->status != 0)
+                    ok = false;
+                continue;
+            }
+            const auto slot = static_cast<uint32_t>(r->user_data);
+            ++done;
+            if (r->status != 0 || r->value != kSmall ||
+                !check(reinterpret_cast<const uint8_t*>(q.client().bytes(r->buffer).data()),
+                       want[slot]))
+                ok = false;
+            r->buffer.reset();
+            if (ok && submitted < kRandomOps)
+                ok = submit(slot);
+            if (!ok)
+                break;
+        }
+    }
+    const uint64_t ns = sys::clock_ns() - start;
+    for (const int64_t g : files)
+        close(g);
+    if (!ok)
+        return fail("random read qd32", static_cast<int64_t>(done));
+    row("rand_read_4k_qd32", kRandomOps, kRandomOps * kSmall, ns);
+}
+
+void seq_write_qd1() {
+    const int64_t f = open_file(kWriteName, abi::kOpenCreate | abi::kOpenTruncate);
+    if (f < 0)
+        return fail("create", f);
+    for (uint32_t i = 0; i < kBig; ++i)
+        g_buf[i] = static_cast<uint8_t>(i * 31);
+    const auto h = static_cast<uint64_t>(f);
+    const uint64_t start = sys::clock_ns();
+    for (uint64_t at = 0; at < kFileSize; at += kBig) {
+        const int64_t n = sys::do_io(h, Op::kWrite, g_buf, kBig);
+        if (n != kBig) {
+            close(f);
+            return fail("write", n);
+        }
+    }
+    const int64_t synced = sys::do_io(h, Op::kSync);
+    const uint64_t ns = sys::clock_ns() - start;
+    close(f);
+    if (synced != 0)
+        return fail("sync", synced);
+    row("seq_write_64k_qd1", kFileSize / kBig, kFileSize, ns);
+}
+
+}  // namespace
+
+int keel_main(const StartInfo&) {
+    const char* path = "ns/mnt/disk";
+    const int64_t dir = open_path(root(), path, c::length(path));
+    if (dir < 0) {
+        print("fsbench: no /mnt/disk (%ld)\n", dir);
+        return 1;
+    }
+    g_dir = static_cast<Handle>(dir);
+    seq_read_qd1();
+    seq_read_qd32();
+    rand_read_qd1();
+    rand_read_qd32();
+    seq_write_qd1();
+    print("fsbench: done, %d failures\n", g_failures);
+    return g_failures == 0 ? 0 : 1;
+}
