@@ -160,12 +160,22 @@ Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* 
         i = hint->hint_index;
         c = hint->hint_cluster;
     }
+    // A checkpoint of this chain at or before the index, nearer than the hint.
+    const uint32_t mark = index / kCheckpointStride * kCheckpointStride;
+    const Checkpoint& cp = checkpoint_slot(first, mark);
+    if (mark > i && cp.generation == generation_ && cp.first == first && cp.index == mark &&
+        cluster_ok(cp.cluster)) {
+        i = mark;
+        c = cp.cluster;
+    }
     if (!cluster_ok(c))
         return corrupt("cluster chain: cluster number outside the volume");
     for (; i < index; ++i) {
         const Error e = next_cluster(&c);
         if (e != Error::kOk)
             return e;
+        if ((i + 1) % kCheckpointStride == 0)
+            checkpoint_slot(first, i + 1) = Checkpoint{first, i + 1, c, generation_};
     }
     *cluster = c;
     remember(hint, first, index, c);

@@ -1094,5 +1094,41 @@ TEST_P(Fat, FragmentedFilesMoveByRuns) {
     EXPECT_EQ(get_host("/x3.bin"), pattern(700, 72));
 }
 
+// Reads at random positions of a long chain walk at most a checkpoint stride from a checkpoint
+// (the volume's table of chain positions), not the chain from its start each time; still
+// right after a free (another file removed) makes every checkpoint untrusted.
+TEST_P(Fat, RandomReadsWalkFromCheckpoints) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const uint32_t cb = vol_.cluster_bytes();
+    const uint32_t clusters = std::min<uint32_t>(1200, vol_.cluster_count() / 2);
+    const auto data = pattern(static_cast<size_t>(clusters) * cb, 43);
+    Node other = write_file(vol_.root(), "other", pattern(10, 44));
+    Node f = write_file(vol_.root(), "random.bin", data);
+    std::vector<uint8_t> got(512);
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    // One pass in order fills the checkpoints; then 400 reads at random clusters.
+    size_t done = 0;
+    ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(clusters - 1) * cb, got.data(), 1, &done),
+              Error::kOk);
+    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    for (int i = 0; i < 400; ++i) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        const uint64_t at = (seed % clusters) * cb + (seed >> 32) % (cb - 512 + 1);
+        ASSERT_EQ(vol_.read(f, at, got.data(), 512, &done), Error::kOk);
+        ASSERT_EQ(done, 512u);
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), data.begin() + static_cast<long>(at)));
+        if (i == 200)
+            ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
+    }
+    const uint64_t lookups = vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+    // Per read: the entry, at most a stride (64) of FAT entries, the data sectors; after the
+    // free the first reads walk from the start again (each leaving checkpoints behind). A walk
+    // from the start every time would be 400 * 600 = 240000 lookups.
+    EXPECT_LT(lookups, 400u * 80 + 3u * clusters) << lookups;
+    (void)other;
+}
+
 }  // namespace
 }  // namespace keel::fat

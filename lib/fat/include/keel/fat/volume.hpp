@@ -204,6 +204,20 @@ class Volume {
     bool free_known_ = false;  // free_count_ is exact (counted, then kept up to date)
     uint64_t generation_ = 1;  // counts free_chain() calls: a node's chain hint is older if
                                // its generation differs
+    // Chain checkpoints: the cluster at every kCheckpointStride-th index of chains walked, so
+    // that a position before a node's hint (a backward seek, a random read) walks at most a
+    // stride, not the chain from its start. Trusted, like hints, only within one generation.
+    static constexpr uint32_t kCheckpointStride = 64;
+    static constexpr uint32_t kCheckpoints = 512;
+    struct Checkpoint {
+        uint32_t first = 0, index = 0, cluster = 0;
+        uint64_t generation = 0;
+    };
+    Checkpoint checkpoints_[kCheckpoints];
+    Checkpoint& checkpoint_slot(uint32_t first, uint32_t index) {
+        const uint32_t k = index / kCheckpointStride;
+        return checkpoints_[(first * 2654435761u + k * 40503u) % kCheckpoints];
+    }
 };
 
 }  // namespace keel::fat
