@@ -23,42 +23,32 @@ int64_t BlockClient::attach(user::Handle object) {
     return 0;
 }
 
-fat::Error BlockClient::read(uint64_t sector, uint32_t count, uint8_t* out) {
+fat::Error BlockClient::transfer(user::Op op, uint64_t sector, uint32_t count, uint8_t* data) {
     if (!inside(sector, count))
         return fat::Error::kIo;
     uint64_t bytes = static_cast<uint64_t>(count) * sector_size;
     uint64_t at = sector * sector_size;
     while (bytes > 0) {
         const uint64_t n = bytes < max_transfer_ ? bytes : max_transfer_;
-        ++reads;
-        if (user::sys::do_io(object_, user::Op::kRead, out, n, at) != static_cast<int64_t>(n))
+        if (user::sys::do_io(object_, op, data, n, at) != static_cast<int64_t>(n))
             return fat::Error::kIo;
-        out += n;
+        data += n;
         at += n;
         bytes -= n;
     }
     return fat::Error::kOk;
+}
+
+fat::Error BlockClient::read(uint64_t sector, uint32_t count, uint8_t* out) {
+    return transfer(user::Op::kRead, sector, count, out);
 }
 
 fat::Error BlockClient::write(uint64_t sector, uint32_t count, const uint8_t* in) {
-    if (!inside(sector, count))
-        return fat::Error::kIo;
-    uint64_t bytes = static_cast<uint64_t>(count) * sector_size;
-    uint64_t at = sector * sector_size;
-    while (bytes > 0) {
-        const uint64_t n = bytes < max_transfer_ ? bytes : max_transfer_;
-        ++writes;
-        if (user::sys::do_io(object_, user::Op::kWrite, in, n, at) != static_cast<int64_t>(n))
-            return fat::Error::kIo;
-        in += n;
-        at += n;
-        bytes -= n;
-    }
-    return fat::Error::kOk;
+    // do_io only reads the buffer of a write.
+    return transfer(user::Op::kWrite, sector, count, const_cast<uint8_t*>(in));
 }
 
 fat::Error BlockClient::flush() {
-    ++flushes;
     return user::sys::do_io(object_, user::Op::kSync) < 0 ? fat::Error::kIo : fat::Error::kOk;
 }
 

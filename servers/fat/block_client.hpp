@@ -21,9 +21,9 @@ class BlockClient final : public fat::BlockDevice {
     fat::Error write(uint64_t sector, uint32_t count, const uint8_t* in) override;
     fat::Error flush() override;
 
-    uint64_t reads = 0, writes = 0, flushes = 0;  // operations sent to the device
-
   private:
+    // Moves count sectors at `sector` in requests of at most max_transfer_ bytes.
+    fat::Error transfer(user::Op op, uint64_t sector, uint32_t count, uint8_t* data);
     // The device's range check, in sectors: the library never asks past the end, so a
     // request past it is a bug caught here rather than sent.
     bool inside(uint64_t sector, uint32_t count) const {
