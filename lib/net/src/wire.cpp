@@ -1,0 +1,77 @@
+#include <keel/net/addr.hpp>
+#include <keel/net/wire.hpp>
+
+namespace keel::net {
+
+uint32_t checksum_add(uint32_t sum, const uint8_t* data, size_t size) {
+    // A 64-bit accumulator cannot overflow for any message an IPv4 datagram can carry; the
+    // 32-bit result is folded once so chained calls keep room.
+    uint64_t acc = sum;
+    size_t i = 0;
+    for (; i + 1 < size; i += 2)
+        acc += get16(data + i);
+    if (i < size)
+        acc += static_cast<uint64_t>(data[i]) << 8;
+    while (acc >> 32)
+        acc = (acc & 0xffffffffu) + (acc >> 32);
+    return static_cast<uint32_t>(acc);
+}
+
+uint16_t checksum_fold(uint32_t sum) {
+    while (sum >> 16)
+        sum = (sum & 0xffffu) + (sum >> 16);
+    return static_cast<uint16_t>(~sum & 0xffffu);
+}
+
+uint32_t pseudo_header_sum(uint32_t source, uint32_t destination, uint8_t protocol,
+                           uint16_t length) {
+    uint64_t acc = (source >> 16) + (source & 0xffffu) + (destination >> 16) +
+                   (destination & 0xffffu) + protocol + length;
+    while (acc >> 32)
+        acc = (acc & 0xffffffffu) + (acc >> 32);
+    return static_cast<uint32_t>(acc);
+}
+
+bool parse_ip4(const char* text, size_t size, Ip4* out) {
+    Ip4 value = 0;
+    size_t i = 0;
+    for (int part = 0; part < 4; ++part) {
+        if (part > 0) {
+            if (i >= size || text[i] != '.')
+                return false;
+            ++i;
+        }
+        const size_t start = i;
+        uint32_t n = 0;
+        while (i < size && text[i] >= '0' && text[i] <= '9' && i - start < 3) {
+            n = n * 10 + static_cast<uint32_t>(text[i] - '0');
+            ++i;
+        }
+        const size_t digits = i - start;
+        if (digits == 0 || n > 255 || (digits > 1 && text[start] == '0'))
+            return false;
+        value = value << 8 | n;
+    }
+    if (i != size)
+        return false;
+    *out = value;
+    return true;
+}
+
+size_t format_ip4(Ip4 address, char* out) {
+    size_t n = 0;
+    for (int part = 3; part >= 0; --part) {
+        const uint32_t v = address >> (part * 8) & 0xffu;
+        if (v >= 100)
+            out[n++] = static_cast<char>('0' + v / 100);
+        if (v >= 10)
+            out[n++] = static_cast<char>('0' + v / 10 % 10);
+        out[n++] = static_cast<char>('0' + v % 10);
+        if (part > 0)
+            out[n++] = '.';
+    }
+    out[n] = '\0';
+    return n;
+}
+
+}  // namespace keel::net

@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+#include <keel/net/addr.hpp>
+#include <keel/net/wire.hpp>
+
+#include <cstring>
+
+namespace keel::net {
+namespace {
+
+TEST(Wire, ChecksumMatchesRfc1071Example) {
+    // RFC 1071 section 3: these eight bytes sum to 0xddf2 (checksum 0x220d).
+    const uint8_t bytes[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
+    EXPECT_EQ(checksum_add(0, bytes, sizeof bytes), 0x2ddf0u);
+    EXPECT_EQ(checksum_fold(checksum_add(0, bytes, sizeof bytes)), 0x220d);
+}
+
+TEST(Wire, ChecksumOfAChecksummedHeaderIsZero) {
+    // An IPv4 header captured from QEMU's user network (10.0.2.2 -> 10.0.2.15, ICMP).
+    uint8_t header[] = {0x45, 0x00, 0x00, 0x54, 0x00, 0x01, 0x00, 0x00, 0x40, 0x01,
+                        0x00, 0x00, 0x0a, 0x00, 0x02, 0x02, 0x0a, 0x00, 0x02, 0x0f};
+    put16(header + 10, checksum_fold(checksum_add(0, header, sizeof header)));
+    EXPECT_EQ(checksum_fold(checksum_add(0, header, sizeof header)), 0);
+    header[15] ^= 1;
+    EXPECT_NE(checksum_fold(checksum_add(0, header, sizeof header)), 0);
+}
+
+TEST(Wire, ChecksumChainsOverEvenPiecesAndPadsTheOddEnd) {
+    const uint8_t bytes[] = {1, 2, 3, 4, 5, 6, 7};
+    const uint32_t whole = checksum_add(0, bytes, sizeof bytes);
+    EXPECT_EQ(checksum_fold(checksum_add(checksum_add(0, bytes, 4), bytes + 4, 3)),
+              checksum_fold(whole));
+    const uint8_t padded[] = {1, 2, 3, 4, 5, 6, 7, 0};
+    EXPECT_EQ(checksum_fold(whole), checksum_fold(checksum_add(0, padded, sizeof padded)));
+}
+
+TEST(Wire, PseudoHeaderSumsItsWords) {
+    EXPECT_EQ(checksum_fold(pseudo_header_sum(ip4(10, 0, 2, 15), ip4(10, 0, 2, 2), 6, 20)),
+              checksum_fold(0x0a00u + 0x020fu + 0x0a00u + 0x0202u + 6u + 20u));
+}
+
+TEST(Wire, BigEndianRoundTrips) {
+    uint8_t b[4];
+    put32(b, 0x01020304u);
+    EXPECT_EQ(b[0], 1);
+    EXPECT_EQ(get32(b), 0x01020304u);
+    put16(b, 0xbeef);
+    EXPECT_EQ(get16(b), 0xbeef);
+}
+
+TEST(Addr, ParsesAndFormatsDottedQuads) {
+    Ip4 a = 0;
+    ASSERT_TRUE(parse_ip4("10.0.2.15", 9, &a));
+    EXPECT_EQ(a, ip4(10, 0, 2, 15));
+    char text[kIp4TextSize];
+    EXPECT_EQ(format_ip4(a, text), 9u);
+    EXPECT_STREQ(text, "10.0.2.15");
+    EXPECT_EQ(format_ip4(0xffffffffu, text), 15u);
+    EXPECT_STREQ(text, "255.255.255.255");
+    for (const char* bad : {"", "1.2.3", "1.2.3.4.", "256.1.1.1", "01.2.3.4", "1..2.3", "a.b.c.d",
+                            "1.2.3.4 ", "-1.2.3.4", "1.2.3.1000"}) {
+        EXPECT_FALSE(parse_ip4(bad, std::strlen(bad), &a)) << bad;
+    }
+    // The size bounds the text: a longer buffer is not read past it.
+    EXPECT_TRUE(parse_ip4("1.2.3.4xyz", 7, &a));
+    EXPECT_EQ(a, ip4(1, 2, 3, 4));
+}
+
+}  // namespace
+}  // namespace keel::net
