@@ -168,13 +168,14 @@ uint32_t node_type(Handle h, uint64_t* size) {
 
 const char* error_text(int64_t result) {
     static const char* const kText[] = {
-        "error",         "bad handle",     "stale handle",     "no rights",
-        "bad address",   "too large",      "invalid argument", "not supported",
-        "would block",   "peer gone",      "out of memory",    "not found",
-        "exists",        "not a program",  "timed out",        "buffer too small",
-        "full",          "protocol error", "I/O error",        "out of range",
-        "not empty",     "no space",       "not a directory",  "is a directory",
-        "corrupt volume"};
+        "error",          "bad handle",         "stale handle",     "no rights",
+        "bad address",    "too large",          "invalid argument", "not supported",
+        "would block",    "peer gone",          "out of memory",    "not found",
+        "exists",         "not a program",      "timed out",        "buffer too small",
+        "full",           "protocol error",     "I/O error",        "out of range",
+        "not empty",      "no space",           "not a directory",  "is a directory",
+        "corrupt volume", "connection refused", "connection reset", "unreachable",
+        "address in use"};
     const int64_t e = -result;
     return e > 0 && e < static_cast<int64_t>(sizeof kText / sizeof kText[0]) ? kText[e] : kText[0];
 }

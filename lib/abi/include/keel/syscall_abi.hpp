@@ -82,7 +82,11 @@ enum class Error : int64_t {
     kNotDirectory = 22,    // a directory operation (open a name, list) on a file
     kIsDirectory = 23,     // a file operation (write, truncate) on a directory
     kCorrupt = 24,         // the volume's own data breaks its format (a file system's)
-    kLastError = kCorrupt,
+    kRefused = 25,         // the peer refused the connection (a TCP reset answering a SYN)
+    kReset = 26,           // the peer reset an established connection
+    kUnreachable = 27,     // no route to the address, or it did not answer ARP or DNS
+    kAddressInUse = 28,    // a port already bound or listened on
+    kLastError = kAddressInUse,
 };
 
 // Rights carried by each handle; an operation needs all the rights its row in
@@ -133,6 +137,9 @@ enum class Meta : uint64_t {
     kTimes = 11,         // FileTimes of a file or directory (set_meta: the modification time)
     kRename = 12,        // set_meta on a directory: "old\0new", new a path in the same volume
     kStat = 13,          // Stat: whether it is a file or a directory, and its size
+    kLinkInfo = 14,      // LinkInfo of a network link object (a NIC driver's)
+    kShutdown = 15,      // set_meta on a connection, empty buffer: no more writes (TCP FIN)
+    kSocketInfo = 16,    // SocketInfo of a socket object
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
@@ -178,6 +185,38 @@ struct FileTimes {
     int64_t accessed;
 };
 static_assert(sizeof(FileTimes) == 24);
+
+// get_meta kLinkInfo: a network link object (a NIC driver's). A read receives one Ethernet
+// frame (without its CRC; the buffer must hold mtu + 14 bytes, else kBufferTooSmall), waiting
+// for one; a write sends one frame of 14 to mtu + 14 bytes.
+struct LinkInfo {
+    uint8_t mac[6];
+    uint16_t mtu;    // the largest IP datagram a frame carries (1500)
+    uint32_t flags;  // kLinkUp
+    uint32_t reserved;
+};
+static_assert(sizeof(LinkInfo) == 16);
+inline constexpr uint32_t kLinkUp = 1u << 0;
+
+// get_meta kSocketInfo: the two ends of a socket object, addresses as IPv4 in host order
+// (10.0.2.15 is 0x0a00020f), and its protocol state (the server's numbering, for display).
+struct SocketInfo {
+    uint32_t local_address;
+    uint32_t remote_address;
+    uint16_t local_port;
+    uint16_t remote_port;
+    uint32_t state;
+};
+static_assert(sizeof(SocketInfo) == 16);
+
+// A UDP socket's read and write buffers start with the datagram's other end: a read fills it
+// with the sender, a write names the destination; the payload follows.
+struct UdpHeader {
+    uint32_t address;  // IPv4, host order
+    uint16_t port;
+    uint16_t reserved;  // zero
+};
+static_assert(sizeof(UdpHeader) == 8);
 
 // Handle encoding: slot index in the low 16 bits, generation in the next 15. 0 is never a
 // handle. Both parts are checked; a closed-and-reused slot yields kStaleHandle.
