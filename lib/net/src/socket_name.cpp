@@ -53,7 +53,7 @@ bool host_ok(const char* s, size_t n) {
 
 }  // namespace
 
-bool parse_socket_name(const char* text, size_t size, SocketName* out) {
+NameMatch match_socket_name(const char* text, size_t size, SocketName* out) {
     const char* p = text;
     const char* end = text + size;
     const char* w[4];
@@ -61,9 +61,20 @@ bool parse_socket_name(const char* text, size_t size, SocketName* out) {
     int count = 0;
     while (p < end) {
         if (count == 4 || !word(&p, end, &w[count], &n[count]))
-            return false;
+            return NameMatch::kNone;
         ++count;
     }
+    if (count == 0)
+        return NameMatch::kNone;
+    // The beginnings: each word so far valid in its place.
+    const bool tcp = is(w[0], n[0], "tcp");
+    if ((count == 1 &&
+         (tcp || is(w[0], n[0], "udp") || is(w[0], n[0], "icmp") || is(w[0], n[0], "dns"))) ||
+        (count == 2 && tcp && (is(w[1], n[1], "listen") || is(w[1], n[1], "connect"))) ||
+        (count == 2 && is(w[0], n[0], "udp") && is(w[1], n[1], "bind")) ||
+        (count == 2 && is(w[0], n[0], "icmp") && is(w[1], n[1], "echo")) ||
+        (count == 3 && tcp && is(w[1], n[1], "connect") && host_ok(w[2], n[2])))
+        return NameMatch::kPrefix;
     SocketName r{SocketKind::kInfo, 0, nullptr, 0};
     if (count == 1 && is(w[0], n[0], "info")) {
         r.kind = SocketKind::kInfo;
@@ -72,34 +83,34 @@ bool parse_socket_name(const char* text, size_t size, SocketName* out) {
     } else if (count == 3 && is(w[0], n[0], "tcp") && is(w[1], n[1], "listen")) {
         r.kind = SocketKind::kTcpListen;
         if (!port_of(w[2], n[2], false, &r.port))
-            return false;
+            return NameMatch::kNone;
     } else if (count == 4 && is(w[0], n[0], "tcp") && is(w[1], n[1], "connect")) {
         r.kind = SocketKind::kTcpConnect;
         if (!host_ok(w[2], n[2]) || !port_of(w[3], n[3], false, &r.port))
-            return false;
+            return NameMatch::kNone;
         r.host = w[2];
         r.host_size = n[2];
     } else if (count == 3 && is(w[0], n[0], "udp") && is(w[1], n[1], "bind")) {
         r.kind = SocketKind::kUdpBind;
         if (!port_of(w[2], n[2], true, &r.port))
-            return false;
+            return NameMatch::kNone;
     } else if (count == 3 && is(w[0], n[0], "icmp") && is(w[1], n[1], "echo")) {
         r.kind = SocketKind::kIcmpEcho;
         if (!host_ok(w[2], n[2]))
-            return false;
+            return NameMatch::kNone;
         r.host = w[2];
         r.host_size = n[2];
     } else if (count == 2 && is(w[0], n[0], "dns")) {
         r.kind = SocketKind::kDns;
         if (!host_ok(w[1], n[1]))
-            return false;
+            return NameMatch::kNone;
         r.host = w[1];
         r.host_size = n[1];
     } else {
-        return false;
+        return NameMatch::kNone;
     }
     *out = r;
-    return true;
+    return NameMatch::kComplete;
 }
 
 }  // namespace keel::net

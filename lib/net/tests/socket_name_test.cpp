@@ -79,5 +79,19 @@ TEST(SocketName, RefusesEverythingElse) {
     EXPECT_FALSE(parse(std::string("info\0", 5), &n));
 }
 
+TEST(SocketName, BeginningsOfNamesArePrefixes) {
+    SocketName n{};
+    for (const char* prefix :
+         {"tcp", "tcp/listen", "tcp/connect", "tcp/connect/10.0.2.2", "tcp/connect/example.org",
+          "udp", "udp/bind", "icmp", "icmp/echo", "dns"}) {
+        EXPECT_EQ(match_socket_name(prefix, std::string(prefix).size(), &n), NameMatch::kPrefix)
+            << prefix;
+    }
+    for (const char* none : {"tc", "tcp/", "tcp/lis", "tcp/connect/a_b", "udp/bind/", "icmp/x",
+                             "dns/", "info/x", "x"}) {
+        EXPECT_EQ(match_socket_name(none, std::string(none).size(), &n), NameMatch::kNone) << none;
+    }
+}
+
 }  // namespace
 }  // namespace keel::net

@@ -34,8 +34,17 @@ struct SocketName {
     size_t host_size;
 };
 
-// true and *out when text[0, size) is one of the names above; false otherwise. A host is
-// 1-253 bytes of letters, digits, '-' and '.'; a port is decimal without leading zeros.
-bool parse_socket_name(const char* text, size_t size, SocketName* out);
+// A program's runtime opens a path one component at a time (`net/tcp/listen/80` is four
+// opens), so the server also answers the beginnings of names: "tcp", "tcp/listen",
+// "tcp/connect/HOST", ... are kPrefix (a directory-like object whose opens continue the name).
+enum class NameMatch : uint8_t { kNone, kPrefix, kComplete };
+
+// kComplete and *out when text[0, size) is one of the names above; kPrefix when it is the
+// beginning of one, a whole number of words long; else kNone. A host is 1-253 bytes of
+// letters, digits, '-' and '.'; a port is decimal without leading zeros.
+NameMatch match_socket_name(const char* text, size_t size, SocketName* out);
+inline bool parse_socket_name(const char* text, size_t size, SocketName* out) {
+    return match_socket_name(text, size, out) == NameMatch::kComplete;
+}
 
 }  // namespace keel::net
