@@ -17,9 +17,10 @@ inline constexpr size_t kDnsMaxText = 253;    // dotted text, without a trailing
 inline constexpr uint32_t kDnsMaxJumps = 32;  // compression pointers followed per name
 inline constexpr uint32_t kDnsMaxCnames = 8;  // CNAME links followed per answer
 inline constexpr size_t kDnsMaxQuery = kDnsHeader + kDnsMaxName + 4;
-// Retransmission: the first resend after 1 s, the second 2 s later, then kTimedOut.
+// Retransmission: the query is sent, sent again kDnsFirstRetry later, and given up
+// (kTimedOut) twice that later again: 1 s, then 2 s.
 inline constexpr Time kDnsFirstRetry = kSecond;
-inline constexpr uint32_t kDnsTries = 2;
+inline constexpr uint32_t kDnsSends = 2;
 
 // "www.example.com" (an optional trailing dot) into wire form at out (capacity >= kDnsMaxName):
 // its length, or 0 for an empty name, an empty label, a label over 63 bytes, a name over 255

@@ -193,6 +193,8 @@ class Stack {
     bool send_udp(Ip4 source, uint16_t source_port, Ip4 destination, uint16_t port,
                   const uint8_t* data, size_t size);
     FrameSlot* frame(uint32_t i) const;
+    static uint8_t* frame_bytes(FrameSlot* f);
+    static size_t frame_stride(uint16_t mtu);
     FrameSlot* new_frame();
     ArpEntry* arp_find(Ip4 address);
     ArpEntry* arp_new(Ip4 address, Time now);
@@ -206,8 +208,11 @@ class Stack {
     void udp_input(const Ipv4Packet& packet, Time now);
     void dhcp_input(const uint8_t* data, size_t size, Time now);
     void dhcp_send(Time now);
-    void dhcp_schedule_retry(Time now);
-    void dns_input(Ip4 source, uint16_t port, uint16_t destination_port, const uint8_t* data,
+    void dhcp_restart(Time now);
+    Time dhcp_poll(Time now);
+    Time dns_poll(Time now);
+    void dns_unreachable(Ip4 server, uint16_t source_port, uint16_t destination_port);
+    bool dns_input(Ip4 source, uint16_t port, uint16_t destination_port, const uint8_t* data,
                    size_t size);
     void dns_send(Query* q, Time now);
     Socket* socket(int64_t id) const;
@@ -226,6 +231,7 @@ class Stack {
     uint64_t events_ = 0;
     uint16_t ip_id_ = 0;
     uint64_t frame_sequence_ = 0;
+    uint32_t generation_ = 0;  // mixed into socket and query ids so stale ids miss
 
     ArpEntry* arp_ = nullptr;
     uint8_t* frames_ = nullptr;
@@ -235,7 +241,11 @@ class Stack {
     size_t entry_stride_ = 0;
     Query* queries_ = nullptr;
     PingReply* ping_replies_ = nullptr;
-    uint16_t* ping_ids_ = nullptr;
+    uint32_t* ping_ids_ = nullptr;  // identifier | 0x10000 when in use, 0 when empty
+    uint64_t ping_order_ = 0;
+    uint8_t* scratch_ = nullptr;        // one datagram being built (mtu bytes)
+    Time now_ = 0;                      // the latest time a call brought: ARP expiry in send_ip
+    Error last_drop_ = Error::kNoRoom;  // why send_ip last returned false
     uint32_t ping_id_next_ = 0;
     Reassembly reassembly_{};
     Transport transports_[kTransports]{};
@@ -247,6 +257,7 @@ class Stack {
     Time dhcp_started_ = 0;
     Time dhcp_retry_at_ = kNever;
     Time dhcp_backoff_ = 0;
+    uint32_t dhcp_tries_ = 0;
     Time dhcp_t1_ = kNever;
     Time dhcp_t2_ = kNever;
 };
