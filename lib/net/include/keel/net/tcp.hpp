@@ -149,9 +149,9 @@ class Engine {
     // nothing is left to read; -kInvalid for a bad id.
     int64_t status(int64_t id);
     // Copies up to size bytes into the send buffer and sends what the windows allow: the bytes
-    // taken (may be < size), -kWouldBlock when the buffer is full, -kNotConnected after
-    // shutdown() or while connecting (SYN_SENT/SYN_RECEIVED: nothing is queued before the
-    // handshake), -kClosed if the peer reset after the caller saw data end, the failure.
+    // taken (may be < size), -kWouldBlock when the buffer is full or while connecting
+    // (nothing is queued before the handshake ends: wait for status() 1), -kNotConnected after
+    // shutdown()/the FIN, -kInvalid for a bad id, or the failure.
     int64_t send(int64_t id, const uint8_t* data, size_t size, Time now);
     // Moves up to capacity bytes out of the receive buffer (opening the window, which may send
     // a window update): the bytes, 0 once the peer's FIN has been reached and everything read,
@@ -193,6 +193,9 @@ class Engine {
   private:
     Conn* conn_of(int64_t id) const;
     Listener* listener_of(int64_t id) const;
+    // The caller's connection past its handshake and not failed; otherwise nullptr and *why:
+    // -kInvalid, the failure, or -kWouldBlock while connecting.
+    Conn* healthy(int64_t id, int64_t* why) const;
 
     Limits limits_{};
     IpOutput output_{};
