@@ -429,25 +429,17 @@ int keel_main(const StartInfo& start) {
     }
     g = new (storage) Driver;
     g_pump = dev::Pump{&g->lock, &g->port, pump, set_interrupts};
-    char name[abi::kMaxNameLength + 1];
-    dev::name_from_args(start, "blk0", name);
-    const int64_t device = open(root(), "device");
-    if (device < 0) {
-        print("virtio-blk: no device given: %s\n", error_text(device));
+    const Handle device = dev::open_device("virtio-blk");
+    if (device == 0)
         return 1;
-    }
-    if (const char* why = init_device(static_cast<Handle>(device))) {
+    if (const char* why = init_device(device)) {
         print("virtio-blk: %s\n", why);
         return 1;
     }
-    if (const int64_t r = g->port.create(kServeCapacity, kServeBuffers, kMaxTransfer); r < 0) {
-        print("virtio-blk: cannot serve: %s\n", error_text(r));
+    char name[abi::kMaxNameLength + 1];
+    if (!dev::serve("virtio-blk", start, "blk0", g->port, kServeCapacity, kServeBuffers,
+                    kMaxTransfer, name))
         return 1;
-    }
-    if (const int64_t r = dev::publish(name, g->port); r < 0) {
-        print("virtio-blk: cannot publish srv/%s: %s\n", name, error_text(r));
-        return 1;
-    }
     print("virtio-blk: srv/%s: %lu blocks of %u bytes%s%s, queue %u (%s), %u bytes a request\n",
           name, g->geometry.capacity_bytes / g->geometry.block_size, g->geometry.block_size,
           g->geometry.read_only ? ", read-only" : "", g->flush ? ", flush" : ", write-through",

@@ -251,25 +251,37 @@ int serve_loop(const Pump& p) {
     }
 }
 
-void name_from_args(const user::StartInfo& start, const char* fallback,
-                    char (&name)[abi::kMaxNameLength + 1]) {
-    if (start.args_length > 0 && start.args_length <= abi::kMaxNameLength) {
-        c::copy(name, start.args, start.args_length);
-        name[start.args_length] = '\0';
-        return;
+Handle open_device(const char* driver) {
+    const int64_t device = user::open(user::root(), "device");
+    if (device < 0) {
+        user::print("%s: no device given: %s\n", driver, user::error_text(device));
+        return 0;
     }
-    const uint64_t n = c::length(fallback);
-    c::copy(name, fallback, n + 1);
+    return static_cast<Handle>(device);
 }
 
-int64_t publish(const char* name, const user::ServePort& port) {
+bool serve(const char* driver, const user::StartInfo& start, const char* fallback,
+           user::ServePort& port, uint32_t capacity, uint32_t buffers, uint32_t buffer_size,
+           char (&name)[abi::kMaxNameLength + 1]) {
+    const bool given = start.args_length > 0 && start.args_length <= abi::kMaxNameLength;
+    const uint64_t n = given ? start.args_length : c::length(fallback);
+    c::copy(name, given ? start.args : fallback, n);
+    name[n] = '\0';
+    if (const int64_t r = port.create(capacity, buffers, buffer_size); r < 0) {
+        user::print("%s: cannot serve: %s\n", driver, user::error_text(r));
+        return false;
+    }
     const int64_t srv = user::open(user::root(), "srv");
-    if (srv < 0)
-        return srv;
-    const int64_t bound =
-        sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name, c::length(name), port.served());
-    (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
-    return bound < 0 ? bound : 0;
+    const int64_t bound = srv < 0 ? srv
+                                  : sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name,
+                                               c::length(name), port.served());
+    if (srv >= 0)
+        (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
+    if (bound < 0) {
+        user::print("%s: cannot publish srv/%s: %s\n", driver, name, user::error_text(bound));
+        return false;
+    }
+    return true;
 }
 
 }  // namespace keel::drivers::virtio

@@ -94,6 +94,7 @@ class Device {
     bool wait_interrupt();
 
     const Mmio& config() const { return config_; }
+    uint32_t config_length() const { return layout_.device.length; }
     user::Handle handle() const { return device_; }
     bool msix() const { return msix_; }
 
@@ -136,10 +137,14 @@ void pump_and_hand_back(const Pump& p);
 // Returns 0 when the process is ending.
 int serve_loop(const Pump& p);
 
-// The name to publish under: the program's argument, else `fallback` (at most kMaxNameLength).
-void name_from_args(const user::StartInfo& start, const char* fallback,
-                    char (&name)[abi::kMaxNameLength + 1]);
-// Publishes the port's served object as srv/NAME. 0 or -Error.
-int64_t publish(const char* name, const user::ServePort& port);
+// The device object init gave ("device" in the root): its handle, or 0 after saying why
+// ("DRIVER: no device given: ...").
+user::Handle open_device(const char* driver);
+// Creates the serve port (capacity, owned buffers and their size as ServePort::create) and
+// publishes its served object as srv/NAME, NAME the program's argument or `fallback` (*name gets
+// it). False after saying why.
+bool serve(const char* driver, const user::StartInfo& start, const char* fallback,
+           user::ServePort& port, uint32_t capacity, uint32_t buffers, uint32_t buffer_size,
+           char (&name)[abi::kMaxNameLength + 1]);
 
 }  // namespace keel::drivers::virtio
