@@ -13,11 +13,13 @@
 
 #include "runtime.hpp"
 #include "serve.hpp"
+#include "virtio_device.hpp"
 
 using namespace keel;
 using namespace keel::user;
 namespace vio = keel::virtio;
 namespace blk = keel::virtio::blk;
+namespace dev = keel::drivers::virtio;
 
 namespace {
 
@@ -31,35 +33,13 @@ constexpr uint32_t kMaxTransfer = 64 * 1024;
 // memory (the served buffers have no device address).
 constexpr uint32_t kSlots = 32;
 constexpr uint32_t kMaxQueue = vio::kMaxQueueSize;
-constexpr uint32_t kMaxDataSegments = 16;  // per virtio request
-constexpr uint64_t kResetTimeoutNs = 1'000'000'000;
+constexpr uint32_t kMaxDataSegments = 16;   // per virtio request
 constexpr uint64_t kMetaBytes = 20 * 1024;  // rings, request headers, status bytes
 constexpr uint32_t kMaxPartitions = 16;     // served as objects 1..16 ("1".."16")
 
 uint16_t error(abi::Error e) {
     return abi::queue_error_status(e);
 }
-
-// ---- the device's registers ------------------------------------------------------------------
-
-struct Mmio {
-    volatile uint8_t* base = nullptr;
-    uint8_t r8(uint32_t at) const { return base[at]; }
-    uint16_t r16(uint32_t at) const { return *reinterpret_cast<volatile uint16_t*>(base + at); }
-    uint32_t r32(uint32_t at) const { return *reinterpret_cast<volatile uint32_t*>(base + at); }
-    void w8(uint32_t at, uint8_t v) const { base[at] = v; }
-    void w16(uint32_t at, uint16_t v) const {
-        *reinterpret_cast<volatile uint16_t*>(base + at) = v;
-    }
-    void w32(uint32_t at, uint32_t v) const {
-        *reinterpret_cast<volatile uint32_t*>(base + at) = v;
-    }
-    // 64-bit fields as two 32-bit writes, low half first (the spec allows it).
-    void w64(uint32_t at, uint64_t v) const {
-        w32(at, static_cast<uint32_t>(v));
-        w32(at + 4, static_cast<uint32_t>(v >> 32));
-    }
-};
 
 // ---- state -----------------------------------------------------------------------------------
 
@@ -82,8 +62,7 @@ struct Record {  // one virtio request in flight; its header and status live at 
 };
 
 struct Driver {
-    Handle device = 0;
-    Mmio common, isr, config;
+    dev::Device device;
     volatile uint16_t* notify = nullptr;
     vio::SplitQueue queue;
     blk::Geometry geometry{};
@@ -96,8 +75,6 @@ struct Driver {
     uint8_t* bounce = nullptr;
     uint64_t bounce_device = 0;
     uint32_t header_at = 0, status_at = 0;
-    Handle interrupt = 0;
-    bool msix = false;
     ServePort port;
     Mutex lock;  // the queue, the slots, the records and the ServePort's server side
     Slot slots[kSlots];
@@ -116,191 +93,62 @@ Driver* g = nullptr;
 
 // ---- set-up ----------------------------------------------------------------------------------
 
-int64_t resource(abi::DeviceResourceKind kind, uint32_t index, uint64_t arg) {
-    const abi::DeviceResource r{static_cast<uint32_t>(kind), index, arg};
-    return sys::do_io(g->device, Op::kCreate, &r, sizeof r);
-}
-
-// Maps a memory BAR read-write (once); its address or 0.
-uint64_t map_bar(uint8_t bar) {
-    static uint64_t mapped[6];
-    if (mapped[bar] != 0)
-        return mapped[bar];
-    const int64_t h = resource(abi::DeviceResourceKind::kBar, bar, 0);
-    if (h < 0)
-        return 0;
-    const int64_t at = sys::do_io(static_cast<uint64_t>(h), Op::kMap, nullptr, 0, 1);
-    (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);  // the mapping keeps it
-    mapped[bar] = at > 0 ? static_cast<uint64_t>(at) : 0;
-    return mapped[bar];
-}
-
-// DMA memory of `bytes`: its address in this process and the device's, or false.
-bool dma(uint64_t bytes, uint8_t** at, uint64_t* device_address) {
-    const int64_t h = resource(abi::DeviceResourceKind::kDmaMemory, 0, bytes);
-    if (h < 0)
-        return false;
-    const int64_t r = sys::do_io(static_cast<uint64_t>(h), Op::kGetMeta, device_address, 8,
-                                 static_cast<uint64_t>(abi::Meta::kDeviceAddress));
-    const int64_t mapped = sys::do_io(static_cast<uint64_t>(h), Op::kMap, nullptr, 0, 1);
-    (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
-    if (r != 8 || mapped <= 0)
-        return false;
-    *at = reinterpret_cast<uint8_t*>(mapped);
-    return true;
-}
-
-const char* fail_device(const char* why) {
-    if (g->common.base != nullptr)
-        g->common.w8(vio::kDeviceStatus, g->common.r8(vio::kDeviceStatus) | vio::kStatusFailed);
-    return why;
-}
-
-uint64_t read_features() {
-    g->common.w32(vio::kDeviceFeatureSelect, 0);
-    const uint64_t low = g->common.r32(vio::kDeviceFeature);
-    g->common.w32(vio::kDeviceFeatureSelect, 1);
-    return low | uint64_t{g->common.r32(vio::kDeviceFeature)} << 32;
-}
-
 // The device configuration, read until the generation is stable.
 const char* read_geometry(uint64_t features) {
-    for (int tries = 0; tries < 16; ++tries) {
-        const uint8_t before = g->common.r8(vio::kConfigGeneration);
-        const uint64_t capacity = g->config.r32(blk::kConfigCapacity) |
-                                  uint64_t{g->config.r32(blk::kConfigCapacity + 4)} << 32;
-        const uint32_t size_max = g->config.r32(blk::kConfigSizeMax);
-        const uint32_t seg_max = g->config.r32(blk::kConfigSegMax);
-        const uint32_t block_size = g->config.r32(blk::kConfigBlockSize);
-        if (g->common.r8(vio::kConfigGeneration) != before)
-            continue;
-        return blk::check_geometry(features, capacity, size_max, seg_max, block_size, &g->geometry);
+    const dev::Mmio& config = g->device.config();
+    uint64_t capacity = 0;
+    uint32_t size_max = 0, seg_max = 0, block_size = 0;
+    if (!g->device.read_config([&] {
+            capacity = config.r32(blk::kConfigCapacity) |
+                       uint64_t{config.r32(blk::kConfigCapacity + 4)} << 32;
+            size_max = config.r32(blk::kConfigSizeMax);
+            seg_max = config.r32(blk::kConfigSegMax);
+            block_size = config.r32(blk::kConfigBlockSize);
+        })) {
+        return "device configuration never stable";
     }
-    return "device configuration never stable";
+    return blk::check_geometry(features, capacity, size_max, seg_max, block_size, &g->geometry);
 }
 
-// Resets and initialises the device (virtio 1.x 3.1.1) with one request queue. nullptr or why.
-const char* init_device() {
-    abi::DeviceInfo info{};
-    if (sys::do_io(g->device, Op::kGetMeta, &info, sizeof info,
-                   static_cast<uint64_t>(abi::Meta::kDevice)) != sizeof info) {
-        return "no device information";
-    }
-    if (info.bus_kind != static_cast<uint32_t>(abi::DeviceBus::kPci) ||
-        info.vendor != vio::kVendor) {
-        return "not a virtio PCI function";
-    }
-    uint8_t config[256];
-    if (sys::do_io(g->device, Op::kRead, config, sizeof config, 0) != sizeof config)
-        return "cannot read the configuration space";
-    uint64_t bar_sizes[6] = {};
-    for (int i = 0; i < 6; ++i) {
-        if (info.bars[i].kind == static_cast<uint32_t>(abi::BarKind::kMemory))
-            bar_sizes[i] = info.bars[i].size;
-    }
-    vio::Layout layout{};
-    if (const char* why = vio::find_layout(config, sizeof config, bar_sizes, &layout))
+// Resets and initialises the device (virtio 1.x 3.1.1) with one request queue
+// (drivers/virtio-common). nullptr or why.
+const char* init_device(Handle device) {
+    dev::Device& d = g->device;
+    if (const char* why = d.start(device, blk::kConfigMinimum, "no block device configuration"))
         return why;
-    if (!layout.has_device || layout.device.length < blk::kConfigMinimum)
-        return "no block device configuration";
-    const uint64_t common = map_bar(layout.common.bar), isr = map_bar(layout.isr.bar),
-                   device = map_bar(layout.device.bar), notify = map_bar(layout.notify.bar);
-    if (common == 0 || isr == 0 || device == 0 || notify == 0)
-        return "cannot map the device's registers";
-    g->common.base = reinterpret_cast<volatile uint8_t*>(common + layout.common.offset);
-    g->isr.base = reinterpret_cast<volatile uint8_t*>(isr + layout.isr.offset);
-    g->config.base = reinterpret_cast<volatile uint8_t*>(device + layout.device.offset);
-
-    // Reset, and wait for it to finish (status reads 0).
-    g->common.w8(vio::kDeviceStatus, 0);
-    const uint64_t deadline = sys::clock_ns() + kResetTimeoutNs;
-    while (g->common.r8(vio::kDeviceStatus) != 0) {
-        if (sys::clock_ns() > deadline)
-            return "device reset never finished";
-        (void)sys::sleep_ns(100'000);
-    }
-    g->common.w8(vio::kDeviceStatus, vio::kStatusAcknowledge);
-    g->common.w8(vio::kDeviceStatus, vio::kStatusAcknowledge | vio::kStatusDriver);
     const uint64_t optional = blk::kFeatureSegMax | blk::kFeatureSizeMax | blk::kFeatureBlockSize |
                               blk::kFeatureFlush | blk::kFeatureReadOnly;
     uint64_t features = 0;
-    if (const char* why =
-            vio::negotiate(read_features(), vio::kFeatureVersion1, optional, &features)) {
-        return fail_device(why);
-    }
-    g->common.w32(vio::kDriverFeatureSelect, 0);
-    g->common.w32(vio::kDriverFeature, static_cast<uint32_t>(features));
-    g->common.w32(vio::kDriverFeatureSelect, 1);
-    g->common.w32(vio::kDriverFeature, static_cast<uint32_t>(features >> 32));
-    g->common.w8(vio::kDeviceStatus,
-                 vio::kStatusAcknowledge | vio::kStatusDriver | vio::kStatusFeaturesOk);
-    if ((g->common.r8(vio::kDeviceStatus) & vio::kStatusFeaturesOk) == 0)
-        return fail_device("device refused the features");
+    if (const char* why = d.negotiate(vio::kFeatureVersion1, optional, &features))
+        return why;
     g->flush = (features & blk::kFeatureFlush) != 0;
     if (const char* why = read_geometry(features))
-        return fail_device(why);
+        return d.fail(why);
 
-    // The request queue: the largest power of two the device allows, at most 256.
-    g->common.w16(vio::kQueueSelect, 0);
-    const uint16_t most = g->common.r16(vio::kQueueSize);
-    uint16_t size = kMaxQueue;
-    while (size > most)
-        size = static_cast<uint16_t>(size / 2);
-    if (size < 8)
-        return fail_device("request queue shorter than 8 entries");
-    g->common.w16(vio::kQueueSize, size);
-    // One DMA object for the rings (descriptors at 0, available ring at 4 KiB, used ring at
-    // 8 KiB), then the request headers (12 KiB) and status bytes (16 KiB), indexed by request
-    // record.
-    g->header_at = 12 * 1024;
+    // One DMA object for the rings (dev::kRingBytes), then the request headers (12 KiB) and
+    // status bytes (16 KiB), indexed by request record; another for the bounce buffers.
+    g->header_at = dev::kRingBytes;
     g->status_at = g->header_at + kMaxQueue * sizeof(blk::RequestHeader);
-    static_assert(12 * 1024 + kMaxQueue * (sizeof(blk::RequestHeader) + 1) <= kMetaBytes);
-    if (!dma(kMetaBytes, &g->meta, &g->meta_device) ||
-        !dma(uint64_t{kSlots} * kMaxTransfer, &g->bounce, &g->bounce_device)) {
-        return fail_device("no DMA memory");
-    }
-    if (!g->queue.init(size, g->meta, g->meta + 4096, g->meta + 8192))
-        return fail_device("cannot lay out the request queue");
-    g->common.w64(vio::kQueueDesc, g->meta_device);
-    g->common.w64(vio::kQueueDriver, g->meta_device + 4096);
-    g->common.w64(vio::kQueueDevice, g->meta_device + 8192);
-    uint32_t notify_at = 0;
-    if (const char* why =
-            vio::notify_offset(layout, g->common.r16(vio::kQueueNotifyOff), &notify_at)) {
-        return fail_device(why);
-    }
-    g->notify = reinterpret_cast<volatile uint16_t*>(notify + layout.notify.offset + notify_at);
-
-    // Interrupts: MSI-X vector 0 for the queue, else INTx (then the ISR says why it fired).
-    // Bus mastering first: both the requests and the interrupt messages are memory writes.
-    uint16_t command = 0;
-    (void)sys::do_io(g->device, Op::kRead, &command, 2, 4);
-    command = static_cast<uint16_t>(command | 0x6);  // memory decoding, bus mastering
-    (void)sys::do_io(g->device, Op::kWrite, &command, 2, 4);
-    g->common.w16(vio::kConfigMsixVector, vio::kNoVector);
-    const int64_t msi = resource(abi::DeviceResourceKind::kMsi, 0, 0);
-    if (msi > 0) {
-        g->common.w16(vio::kQueueMsixVector, 0);
-        if (g->common.r16(vio::kQueueMsixVector) == 0) {
-            g->interrupt = static_cast<Handle>(msi);
-            g->msix = true;
-        } else {
-            (void)sys::do_io(static_cast<uint64_t>(msi), Op::kClose);
-        }
-    }
-    if (!g->msix) {
-        g->common.w16(vio::kQueueMsixVector, vio::kNoVector);
-        const int64_t intx = resource(abi::DeviceResourceKind::kInterrupt, 0, 0);
-        if (intx < 0)
-            return fail_device("no interrupt (neither MSI-X nor INTx)");
-        g->interrupt = static_cast<Handle>(intx);
-    }
-    g->common.w16(vio::kQueueEnable, 1);
-    g->common.w8(vio::kDeviceStatus, vio::kStatusAcknowledge | vio::kStatusDriver |
-                                         vio::kStatusFeaturesOk | vio::kStatusDriverOk);
+    static_assert(dev::kRingBytes + kMaxQueue * (sizeof(blk::RequestHeader) + 1) <= kMetaBytes);
+    dev::Dma meta, bounce;
+    if (const char* why = d.dma(kMetaBytes, &meta))
+        return d.fail(why);
+    if (const char* why = d.dma(uint64_t{kSlots} * kMaxTransfer, &bounce))
+        return d.fail(why);
+    g->meta = meta.at;
+    g->meta_device = meta.device;
+    g->bounce = bounce.at;
+    g->bounce_device = bounce.device;
+    // The request queue: the largest power of two the device allows, at most 256.
+    if (const char* why = d.setup_queue(0, kMaxQueue, 8, meta, &g->queue, &g->notify))
+        return why;
+    if (const char* why = d.setup_interrupts(1))
+        return why;
+    d.go(1);
 
     // How a transfer is cut into requests: data segments of at most size_max bytes, at most
     // seg_max (and 16, and what the queue can hold) of them per request.
+    const uint32_t size = g->queue.size();
     uint32_t segments = kMaxDataSegments;
     if (g->geometry.seg_max < segments)
         segments = g->geometry.seg_max;
@@ -494,7 +342,7 @@ bool pump() {
         if (r == vio::SplitQueue::Reaped::kFault) {
             // The device broke the queue's rules: nothing it says is believed any more.
             print("virtio-blk: device fault: %s; stopping\n", vio::fault_text(g->queue.fault()));
-            g->common.w8(vio::kDeviceStatus, 0);  // reset first: it stops using the memory
+            g->device.reset();  // first: it stops using the memory
             for (uint32_t i = 0; i < kSlots; ++i) {
                 if (g->slots[i].busy) {
                     g->slots[i].failed = true;
@@ -530,53 +378,15 @@ bool pump() {
     return progress;
 }
 
-// Runs pump, then hands the completions back; while the kernel says new operations came in
-// meanwhile, again (so that a sync here never swallows a submission the serve loop sleeps
-// through).
-void pump_and_hand_back() {
-    for (;;) {
-        g->lock.lock();
-        (void)pump();
-        g->lock.unlock();
-        if (sys::serve_sync(g->port.port(), 0, 0) <= 0)
-            return;
-    }
+void set_interrupts(bool on) {
+    g->queue.set_interrupts(on);
 }
 
-// The interrupt thread: sleeps on the interrupt while the device is idle; once it fires,
-// polls the used ring with interrupts suppressed for as long as that makes progress (at most
-// kPollRounds rounds, each handing its completions back at once), then turns them back on
-// and looks once more (a completion between the last poll and turning them on would otherwise
-// wait for the next one).
-constexpr int kPollRounds = 64;
+// The two threads' loops (drivers/virtio-common) around pump().
+dev::Pump g_pump{};
 
 void interrupt_thread(uint64_t) {
-    for (;;) {
-        uint64_t fired = 0;
-        if (sys::do_io(g->interrupt, Op::kRead, &fired, 8) < 0) {
-            (void)sys::sleep_ns(1'000'000);
-            continue;
-        }
-        if (!g->msix) {
-            (void)g->isr.r8(0);  // reading clears it, and lowers the line
-            (void)sys::do_io(g->interrupt, Op::kWrite, nullptr, 0);
-        }
-        g->lock.lock();
-        g->queue.set_interrupts(false);
-        g->lock.unlock();
-        for (int round = 0; round < kPollRounds; ++round) {
-            g->lock.lock();
-            const bool progress = pump();
-            g->lock.unlock();
-            (void)sys::serve_sync(g->port.port(), 0, 0);  // news: pumped next round or below
-            if (!progress)
-                break;
-        }
-        g->lock.lock();
-        g->queue.set_interrupts(true);
-        g->lock.unlock();
-        pump_and_hand_back();
-    }
+    dev::interrupt_loop(g->device, g_pump);
 }
 
 }  // namespace
@@ -618,48 +428,25 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     g = new (storage) Driver;
-    char name[abi::kMaxNameLength + 1] = "blk0";
-    if (start.args_length > 0 && start.args_length <= abi::kMaxNameLength) {
-        c::copy(name, start.args, start.args_length);
-        name[start.args_length] = '\0';
-    }
-    const int64_t device = open(root(), "device");
-    if (device < 0) {
-        print("virtio-blk: no device given: %s\n", error_text(device));
+    g_pump = dev::Pump{&g->lock, &g->port, pump, set_interrupts};
+    const Handle device = dev::open_device("virtio-blk");
+    if (device == 0)
         return 1;
-    }
-    g->device = static_cast<Handle>(device);
-    if (const char* why = init_device()) {
+    if (const char* why = init_device(device)) {
         print("virtio-blk: %s\n", why);
         return 1;
     }
-    if (const int64_t r = g->port.create(kServeCapacity, kServeBuffers, kMaxTransfer); r < 0) {
-        print("virtio-blk: cannot serve: %s\n", error_text(r));
+    char name[abi::kMaxNameLength + 1];
+    if (!dev::serve("virtio-blk", start, "blk0", g->port, kServeCapacity, kServeBuffers,
+                    kMaxTransfer, name))
         return 1;
-    }
-    const int64_t srv = open(root(), "srv");
-    const int64_t bound = srv < 0 ? srv
-                                  : sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name,
-                                               c::length(name), g->port.served());
-    if (bound < 0) {
-        print("virtio-blk: cannot publish srv/%s: %s\n", name, error_text(bound));
-        return 1;
-    }
-    (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
     print("virtio-blk: srv/%s: %lu blocks of %u bytes%s%s, queue %u (%s), %u bytes a request\n",
           name, g->geometry.capacity_bytes / g->geometry.block_size, g->geometry.block_size,
           g->geometry.read_only ? ", read-only" : "", g->flush ? ", flush" : ", write-through",
-          g->queue.size(), g->msix ? "MSI-X" : "INTx", g->max_piece);
+          g->queue.size(), g->device.msix() ? "MSI-X" : "INTx", g->max_piece);
     if (spawn_thread(interrupt_thread, 0) < 0 || spawn_thread(partition_thread, 0) < 0) {
         print("virtio-blk: no interrupt or partition thread\n");
         return 1;
     }
-    // The serve loop: sleeps until the kernel forwards something (the server side is
-    // published under the lock by every pump, so the wait itself needs no lock).
-    for (;;) {
-        const int64_t n = sys::serve_sync(g->port.port(), 1, 0);
-        if (n == -static_cast<int64_t>(abi::Error::kPeerGone))
-            return 0;
-        pump_and_hand_back();
-    }
+    return dev::serve_loop(g_pump);
 }

@@ -1,0 +1,408 @@
+// virtio-net: the driver of one virtio 1.x network device (PCI, modern interface), as a user
+// process holding only that device ("device" in its root, given by init) and a directory to
+// publish in ("srv"). It serves the link as a link object, srv/NAME (NAME its argument, net0
+// by default): read receives one Ethernet frame (waiting for one), write sends one, get_meta
+// LinkInfo (lib/abi's contract). Design (buffers, copies, threads, what is validated):
+// README.md.
+#include <keel/c/mem.hpp>
+#include <keel/virtio/net.hpp>
+#include <keel/virtio/pci.hpp>
+#include <keel/virtio/virtqueue.hpp>
+
+#include <new>
+
+#include "runtime.hpp"
+#include "serve.hpp"
+#include "virtio_device.hpp"
+
+using namespace keel;
+using namespace keel::user;
+namespace vio = keel::virtio;
+namespace net = keel::virtio::net;
+namespace dev = keel::drivers::virtio;
+
+namespace {
+
+constexpr uint16_t kOk = static_cast<uint16_t>(ipc::abi::Status::Ok);
+constexpr uint16_t kCancelled = static_cast<uint16_t>(ipc::abi::Status::Cancelled);
+// The served queue: capacity 256 forwards up to 128 operations at a time (the kernel keeps a
+// credit per operation for its Cancel), so a client may keep many reads waiting and still
+// write. Each carries at most kServeBufferBytes (a read's buffer must hold mtu + 14 bytes; a
+// longer buffer than this is refused by the kernel with TooLarge).
+constexpr uint32_t kServeCapacity = 256;
+constexpr uint32_t kServeBuffers = 160;
+constexpr uint32_t kServeBufferBytes = 2048;
+// Buffers in DMA memory, each a 12-byte header and a frame: kRxBuffers kept posted on the
+// receive queue (less those holding frames that wait for a read), kTxBuffers for transmits.
+constexpr uint32_t kBufferBytes = 2048;
+constexpr uint16_t kRxBuffers = 128;
+constexpr uint16_t kTxBuffers = 128;
+// Received frames waiting for a read, at most (then the oldest is dropped).
+constexpr uint32_t kMaxHeld = 64;
+constexpr uint64_t kRxRingsAt = 0, kTxRingsAt = dev::kRingBytes;
+constexpr uint64_t kRxBuffersAt = 32 * 1024;
+constexpr uint64_t kTxBuffersAt = kRxBuffersAt + uint64_t{kRxBuffers} * kBufferBytes;
+constexpr uint64_t kDmaBytes = kTxBuffersAt + uint64_t{kTxBuffers} * kBufferBytes;
+static_assert(2 * dev::kRingBytes <= kRxBuffersAt && kDmaBytes <= 4 * 1024 * 1024);
+static_assert(kBufferBytes >= net::kHeaderBytes + net::kDefaultMtu + net::kEthernetHeader);
+
+uint16_t error(abi::Error e) {
+    return abi::queue_error_status(e);
+}
+
+// A FIFO of forwarded operations (readers or writers) that wait; removal from the middle for a
+// cancelled reader.
+struct Waiting {
+    ipc::Operation ops[kServeCapacity];
+    uint32_t count = 0;
+    void push(const ipc::Operation& op) { ops[count++] = op; }  // never more than taken
+    ipc::Operation pop_front() {
+        const ipc::Operation op = ops[0];
+        remove(0);
+        return op;
+    }
+    void remove(uint32_t i) {
+        for (uint32_t k = i + 1; k < count; ++k)
+            ops[k - 1] = ops[k];
+        --count;
+    }
+};
+
+struct Driver {
+    dev::Device device;
+    uint64_t features = 0;
+    net::Config config{};
+    vio::SplitQueue rx, tx;
+    volatile uint16_t* rx_notify = nullptr;
+    volatile uint16_t* tx_notify = nullptr;
+    dev::Dma mem;
+    uint16_t rx_count = 0, tx_count = 0;
+    ServePort port;
+    Mutex lock;  // the queues, the buffers, the waiting operations and the ServePort's server
+    // Receive buffers are posted, held (a frame waiting for a read: `held`, oldest first, its
+    // length in rx_length) or to be posted again at the end of the pump (`repost`).
+    uint16_t held[kMaxHeld];
+    uint32_t held_first = 0, held_count = 0;
+    uint32_t rx_length[kRxBuffers];
+    uint16_t repost[kRxBuffers];
+    uint32_t repost_count = 0;
+    uint16_t tx_free[kTxBuffers];
+    uint32_t tx_free_count = 0;
+    Waiting readers, writers;
+    // Counters (see README.md): frames received, handed to reads, dropped because `held` was
+    // full (the oldest goes), refused (short, too long, a bad header), sent.
+    uint64_t received = 0, delivered = 0, dropped_full = 0, refused = 0, sent = 0;
+};
+
+// Made at start (placement new into the heap): a global with a destructor would need
+// __cxa_atexit, which the runtime does not have; the driver never ends but by exiting.
+Driver* g = nullptr;
+
+uint8_t* rx_buffer(uint32_t i) {
+    return g->mem.at + kRxBuffersAt + uint64_t{i} * kBufferBytes;
+}
+uint8_t* tx_buffer(uint32_t i) {
+    return g->mem.at + kTxBuffersAt + uint64_t{i} * kBufferBytes;
+}
+
+// ---- set-up ----------------------------------------------------------------------------------
+
+// The device configuration, read until the generation is stable, and validated.
+const char* read_config() {
+    const dev::Mmio& config = g->device.config();
+    uint8_t mac[6] = {};
+    uint16_t status = 0, mtu = 0;
+    if (!g->device.read_config([&] {
+            for (uint32_t i = 0; i < 6; ++i)
+                mac[i] = config.r8(net::kConfigMac + i);
+            if ((g->features & net::kFeatureStatus) != 0)
+                status = config.r16(net::kConfigStatus);
+            if ((g->features & net::kFeatureMtu) != 0)
+                mtu = config.r16(net::kConfigMtu);
+        })) {
+        return "device configuration never stable";
+    }
+    return net::check_config(g->features, mac, status, mtu, &g->config);
+}
+
+// Posts receive buffer i (its header zeroed: check_received expects num_buffers 0 or 1).
+void post_rx(uint16_t i) {
+    c::fill(rx_buffer(i), 0, net::kHeaderBytes);
+    const vio::Segment seg{g->mem.device + kRxBuffersAt + uint64_t{i} * kBufferBytes, kBufferBytes,
+                           true};
+    (void)g->rx.add(&seg, 1, i);  // one descriptor each, never more buffers than descriptors
+}
+
+// Resets and initialises the device (virtio 1.x 3.1.1, 5.1.5) with one receive and one transmit
+// queue (drivers/virtio-common). nullptr or why.
+const char* init_device(Handle device) {
+    dev::Device& d = g->device;
+    if (const char* why = d.start(device, net::config_bytes(0), "no network device configuration"))
+        return why;
+    // No offloads (checksums, segmentation, merged buffers), no control queue, one queue pair.
+    const uint64_t optional = net::kFeatureMac | net::kFeatureStatus | net::kFeatureMtu;
+    if (const char* why = d.negotiate(vio::kFeatureVersion1, optional, &g->features))
+        return why;
+    if (d.config_length() < net::config_bytes(g->features))
+        return d.fail("network device configuration too short for its features");
+    if (const char* why = read_config())
+        return d.fail(why);
+    if (!g->config.has_mac)
+        net::random_mac(sys::clock_ns() ^ reinterpret_cast<uint64_t>(g), g->config.mac);
+    if (const char* why = d.dma(kDmaBytes, &g->mem))
+        return d.fail(why);
+    const dev::Dma rx_rings{g->mem.at + kRxRingsAt, g->mem.device + kRxRingsAt};
+    const dev::Dma tx_rings{g->mem.at + kTxRingsAt, g->mem.device + kTxRingsAt};
+    if (const char* why = d.setup_queue(net::kReceiveQueue, vio::kMaxQueueSize, 8, rx_rings, &g->rx,
+                                        &g->rx_notify)) {
+        return why;
+    }
+    if (const char* why = d.setup_queue(net::kTransmitQueue, vio::kMaxQueueSize, 8, tx_rings,
+                                        &g->tx, &g->tx_notify)) {
+        return why;
+    }
+    if (const char* why = d.setup_interrupts(2))
+        return why;
+    g->rx_count = g->rx.size() < kRxBuffers ? g->rx.size() : kRxBuffers;
+    g->tx_count = g->tx.size() < kTxBuffers ? g->tx.size() : kTxBuffers;
+    for (uint16_t i = 0; i < g->rx_count; ++i)
+        post_rx(i);
+    for (uint16_t i = 0; i < g->tx_count; ++i)
+        g->tx_free[g->tx_free_count++] = i;
+    d.go(2);
+    // The receive buffers are there before the device starts receiving (5.1.5: the driver
+    // SHOULD fill the receive queue before DRIVER_OK; publishing after it is allowed too).
+    if (g->rx.publish() > 0)
+        *g->rx_notify = net::kReceiveQueue;
+    return nullptr;
+}
+
+// ---- frames ----------------------------------------------------------------------------------
+
+void complete(const ipc::Operation& op, uint16_t status, uint64_t value) {
+    (void)g->port.server().complete(op.id, status, value);
+}
+
+// Copies receive buffer i's frame into the oldest waiting read, completes it, and gives the
+// buffer back. Lock held; a reader waits.
+void deliver(uint16_t i) {
+    const ipc::Operation op = g->readers.pop_front();
+    const auto data = g->port.server().bytes(op);
+    const uint32_t n = g->rx_length[i];  // <= mtu + 14 <= the read's length (checked at start)
+    c::copy(data.data(), rx_buffer(i) + net::kHeaderBytes, n);
+    complete(op, kOk, n);
+    g->repost[g->repost_count++] = i;
+    ++g->delivered;
+}
+
+// A used receive buffer: refused (and posted again), handed to a waiting read, or held; when
+// kMaxHeld frames wait already the oldest is dropped (its buffer posted again). Lock held.
+void received(uint16_t i, uint32_t used) {
+    uint32_t n = 0;
+    if (net::check_received(rx_buffer(i), used, g->config.mtu, &n) != net::Received::kOk) {
+        ++g->refused;
+        g->repost[g->repost_count++] = i;
+        return;
+    }
+    ++g->received;
+    g->rx_length[i] = n;
+    if (g->readers.count > 0 && g->held_count == 0)
+        return deliver(i);
+    if (g->held_count == kMaxHeld) {
+        g->repost[g->repost_count++] = g->held[g->held_first];
+        g->held_first = (g->held_first + 1) % kMaxHeld;
+        --g->held_count;
+        ++g->dropped_full;
+    }
+    g->held[(g->held_first + g->held_count) % kMaxHeld] = i;
+    ++g->held_count;
+}
+
+// Sends the oldest waiting write through a free transmit buffer and completes it: a write is
+// done once its frame is copied into DMA memory and queued for the device. Lock held; a writer
+// waits and a buffer is free.
+void transmit() {
+    const ipc::Operation op = g->writers.pop_front();
+    const auto data = g->port.server().bytes(op);
+    const uint16_t i = g->tx_free[--g->tx_free_count];
+    uint8_t* at = tx_buffer(i);
+    c::fill(at, 0, net::kHeaderBytes);  // no offloads: an all-zero header
+    c::copy(at + net::kHeaderBytes, data.data(), data.size());
+    const vio::Segment seg{g->mem.device + kTxBuffersAt + uint64_t{i} * kBufferBytes,
+                           static_cast<uint32_t>(net::kHeaderBytes + data.size()), false};
+    (void)g->tx.add(&seg, 1, i);  // one descriptor each, never more buffers than descriptors
+    complete(op, kOk, data.size());
+    ++g->sent;
+}
+
+// The link's description, its status read now (under the lock: registers are).
+abi::LinkInfo link_info() {
+    abi::LinkInfo info{};
+    c::copy(info.mac, g->config.mac, 6);
+    info.mtu = g->config.mtu;
+    bool up = true;
+    if ((g->features & net::kFeatureStatus) != 0) {
+        uint16_t status = 0;
+        if (g->device.read_config([&] { status = g->device.config().r16(net::kConfigStatus); })) {
+            up = (status & net::kStatusLinkUp) != 0;
+        }
+    }
+    info.flags = up ? abi::kLinkUp : 0;
+    return info;
+}
+
+// Starts a forwarded operation: answered at once, or made to wait (a read for a frame, a write
+// for a transmit buffer). Lock held.
+void start(const ipc::Operation& op) {
+    const auto o = static_cast<Op>(op.request.opcode - abi::kQueueOpBase);
+    const auto data = g->port.server().bytes(op);
+    if (o == Op::kClose)
+        return complete(op, kOk, 0);  // no other objects are made: nothing kept per open
+    if (op.request.object != 0)
+        return complete(op, error(abi::Error::kInvalidArgument), 0);
+    switch (o) {
+        case Op::kRead:
+            if (data.size() < uint64_t{g->config.mtu} + net::kEthernetHeader)
+                return complete(op, error(abi::Error::kBufferTooSmall), 0);
+            return g->readers.push(op);
+        case Op::kWrite:
+            if (!net::frame_length_ok(data.size(), g->config.mtu))
+                return complete(op, error(abi::Error::kInvalidArgument), 0);
+            return g->writers.push(op);
+        case Op::kGetMeta: {
+            if (static_cast<abi::Meta>(op.request.args[0]) != abi::Meta::kLinkInfo)
+                return complete(op, error(abi::Error::kInvalidArgument), 0);
+            const abi::LinkInfo info = link_info();
+            if (data.size() < sizeof info)
+                return complete(op, error(abi::Error::kBufferTooSmall), 0);
+            c::copy(data.data(), &info, sizeof info);
+            return complete(op, kOk, sizeof info);
+        }
+        default:
+            return complete(op, error(abi::Error::kNotSupported), 0);
+    }
+}
+
+// The device broke a queue's rules: nothing it says is believed any more. Every waiting
+// operation fails with Io, the device is reset, and the driver exits (init restarts it).
+[[noreturn]] void device_fault(const char* queue, vio::Fault f) {
+    print("virtio-net: device fault on the %s queue: %s; stopping\n", queue, vio::fault_text(f));
+    g->device.reset();  // first: it stops using the memory
+    while (g->readers.count > 0)
+        complete(g->readers.pop_front(), error(abi::Error::kIo), 0);
+    while (g->writers.count > 0)
+        complete(g->writers.pop_front(), error(abi::Error::kIo), 0);
+    g->port.server().publish();
+    (void)sys::serve_sync(g->port.port(), 0, 0);
+    sys::process_exit(1);
+}
+
+// Everything there is to do now: reap both used rings, take new operations, match waiting reads
+// with received frames and waiting writes with free transmit buffers, post the freed receive
+// buffers, notify the device, publish the served completions. Lock held. Whether anything was
+// reaped or taken.
+bool pump() {
+    bool progress = false;
+    vio::Completion c{};
+    for (;;) {
+        const auto r = g->rx.reap(&c);
+        if (r == vio::SplitQueue::Reaped::kNothing)
+            break;
+        if (r == vio::SplitQueue::Reaped::kFault)
+            device_fault("receive", g->rx.fault());
+        progress = true;
+        // The queue checked the token is one we added (a buffer index) and the length fits.
+        received(static_cast<uint16_t>(c.token), c.length);
+    }
+    for (;;) {
+        const auto r = g->tx.reap(&c);
+        if (r == vio::SplitQueue::Reaped::kNothing)
+            break;
+        if (r == vio::SplitQueue::Reaped::kFault)
+            device_fault("transmit", g->tx.fault());
+        progress = true;
+        g->tx_free[g->tx_free_count++] = static_cast<uint16_t>(c.token);
+    }
+    (void)g->port.server().poll();
+    for (;;) {
+        auto op = g->port.server().take();  // at most capacity taken: Waiting holds them all
+        if (!op)
+            break;
+        start(*op);
+        progress = true;
+    }
+    // A read whose caller gave up (its process ended, its queue went) ends now.
+    for (uint32_t i = 0; i < g->readers.count;) {
+        if (g->port.server().cancel_requested(g->readers.ops[i].id)) {
+            complete(g->readers.ops[i], kCancelled, 0);
+            g->readers.remove(i);
+        } else {
+            ++i;
+        }
+    }
+    while (g->readers.count > 0 && g->held_count > 0) {
+        const uint16_t i = g->held[g->held_first];
+        g->held_first = (g->held_first + 1) % kMaxHeld;
+        --g->held_count;
+        deliver(i);
+    }
+    while (g->writers.count > 0 && g->tx_free_count > 0)
+        transmit();
+    for (uint32_t k = 0; k < g->repost_count; ++k)
+        post_rx(g->repost[k]);
+    g->repost_count = 0;
+    if (g->rx.publish() > 0)
+        *g->rx_notify = net::kReceiveQueue;
+    if (g->tx.publish() > 0)
+        *g->tx_notify = net::kTransmitQueue;
+    g->port.server().publish();
+    return progress;
+}
+
+void set_interrupts(bool on) {
+    g->rx.set_interrupts(on);
+    g->tx.set_interrupts(on);
+}
+
+// The two threads' loops (drivers/virtio-common) around pump().
+dev::Pump g_pump{};
+
+void interrupt_thread(uint64_t) {
+    dev::interrupt_loop(g->device, g_pump);
+}
+
+}  // namespace
+
+int keel_main(const StartInfo& start) {
+    void* storage = allocate(sizeof(Driver));
+    if (storage == nullptr) {
+        print("virtio-net: no memory\n");
+        return 1;
+    }
+    g = new (storage) Driver;
+    g_pump = dev::Pump{&g->lock, &g->port, pump, set_interrupts};
+    const Handle device = dev::open_device("virtio-net");
+    if (device == 0)
+        return 1;
+    if (const char* why = init_device(device)) {
+        print("virtio-net: %s\n", why);
+        return 1;
+    }
+    char name[abi::kMaxNameLength + 1];
+    if (!dev::serve("virtio-net", start, "net0", g->port, kServeCapacity, kServeBuffers,
+                    kServeBufferBytes, name)) {
+        return 1;
+    }
+    const uint8_t* m = g->config.mac;
+    print(
+        "virtio-net: srv/%s: mac %02x:%02x:%02x:%02x:%02x:%02x%s, mtu %u, link %s, queues %u/%u "
+        "(%s), %u receive buffers\n",
+        name, m[0], m[1], m[2], m[3], m[4], m[5], g->config.has_mac ? "" : " (random)",
+        g->config.mtu, link_info().flags != 0 ? "up" : "down", g->rx.size(), g->tx.size(),
+        g->device.msix() ? "MSI-X" : "INTx", g->rx_count);
+    if (spawn_thread(interrupt_thread, 0) < 0) {
+        print("virtio-net: no interrupt thread\n");
+        return 1;
+    }
+    return dev::serve_loop(g_pump);
+}
