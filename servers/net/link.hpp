@@ -1,0 +1,43 @@
+// The network server's side of its link (a NIC driver's link object, abi::LinkInfo): frames
+// arrive through reads kept posted on one queue and leave through writes on another, every
+// frame in an owned buffer (the driver copies it to and from its DMA memory).
+#pragma once
+
+#include <keel/net/stack.hpp>
+
+#include "queue.hpp"
+#include "runtime.hpp"
+
+namespace keel::netserver {
+
+inline constexpr uint32_t kFrameBuffer = 1536;  // an Ethernet frame of 1514 bytes, rounded to 64
+
+class Link {
+  public:
+    // Reads the link's LinkInfo and posts its receive reads. 0 or -Error.
+    int64_t attach(user::Handle link);
+    const abi::LinkInfo& info() const { return info_; }
+
+    // The receiving thread's: waits until at least one frame arrived (or timeout_ns). Frames
+    // waiting, or -Error. Outside the lock: only that thread touches the receive queue.
+    int64_t wait_received(uint64_t timeout_ns);
+    // Hands every arrived frame to the stack and posts its read again. Under the lock.
+    uint32_t deliver(net::Stack& stack, net::Time now);
+    // Sends what the stack has to send while transmit buffers are free, and takes back the
+    // buffers of finished writes. Under the lock. Whether frames are still waiting.
+    bool transmit(net::Stack& stack);
+
+    uint64_t receive_errors() const { return receive_errors_; }
+    uint64_t transmit_errors() const { return transmit_errors_; }
+
+  private:
+    user::Handle link_ = 0;
+    abi::LinkInfo info_{};
+    user::Queue rx_;
+    user::Queue tx_;
+    uint32_t tx_in_flight_ = 0;
+    uint64_t receive_errors_ = 0;
+    uint64_t transmit_errors_ = 0;
+};
+
+}  // namespace keel::netserver
