@@ -70,7 +70,8 @@ TEST(Arp, ParseRefusesOtherHardwareAndShortPackets) {
 TEST(Arp, AnswersARequestForOurAddress) {
     Harness h;
     h.stack.configure(kOurIp, kMask, kGateway, kDns);
-    // Captured from QEMU's user network: slirp asking who has 10.0.2.15 (padded to 60 bytes).
+    // slirp asking who has 10.0.2.15, written in its layout (padded to 60 bytes; the ARP frames
+    // captured from slirp in slirp_capture_test.cpp are replies).
     const Bytes frame = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02,
                          0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x55,
                          0x0a, 0x00, 0x02, 0x02, 0x0a, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00,
