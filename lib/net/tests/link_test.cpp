@@ -185,6 +185,24 @@ TEST(Arp, EntriesExpireAfterSixtySeconds) {
     EXPECT_EQ(rd16(out[0].data() + 12), 0x0806);  // asked afresh
 }
 
+TEST(Arp, ANewAddressForgetsNeighboursAndWaitingFrames) {
+    Harness h;
+    h.slirp();
+    const uint8_t payload[1] = {0};
+    ASSERT_TRUE(h.stack.ip_output()(0, kPeer, 253, payload, 1));  // waits for ARP
+    EXPECT_EQ(h.stack.frames_in_use(), 2u);
+    h.stack.configure(kOurIp, kMask, kGateway, kDns);  // the same: nothing forgotten
+    EXPECT_EQ(h.stack.frames_in_use(), 2u);
+    h.drain();
+    h.stack.configure(ip4(10, 0, 3, 15), kMask, ip4(10, 0, 3, 2), kDns);
+    EXPECT_EQ(h.stack.frames_in_use(), 0u);
+    EXPECT_EQ(h.stack.arp_entries_in_use(), 0u);
+    EXPECT_EQ(h.stack.counters().frames_dropped_arp, 1u);
+    // The reply for the old neighbour is now about another subnet's address: not learnt.
+    h.feed(ethernet(kOurMac, kPeerMac, 0x0806, arp(2, kPeerMac, kPeer, kOurMac, kOurIp)));
+    EXPECT_EQ(h.stack.arp_entries_in_use(), 0u);
+}
+
 TEST(Arp, AFullCacheOfPendingEntriesRefusesNewDestinations) {
     Limits l;
     l.arp_entries = 2;

@@ -202,6 +202,7 @@ class Stack {
     void arp_resolved(ArpEntry* e, const Mac& mac, Time now);
     void arp_failed(ArpEntry* e);
     void arp_input(const uint8_t* data, size_t size, Time now);
+    void forget_neighbours();
     void ipv4_input(const uint8_t* data, size_t size, Time now);
     void deliver(const Ipv4Packet& packet, Time now);
     void icmp_input(const Ipv4Packet& packet, Time now);
