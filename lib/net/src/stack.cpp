@@ -569,8 +569,11 @@ void Stack::icmp_input(const Ipv4Packet& p, Time now) {
         const uint8_t* transport = m.body + header;
         const size_t transport_size = m.size - header;
         if (protocol == kProtocolUdp) {
-            if (m.type == kIcmpUnreachable)
+            if (m.type == kIcmpUnreachable) {
                 dns_unreachable(destination, get16(transport), get16(transport + 2));
+                if (m.code == kIcmpPortUnreachable)
+                    udp_unreachable(get16(transport));
+            }
             return;
         }
         for (const Transport& t : transports_)

@@ -139,7 +139,8 @@ class Stack {
     int64_t udp_send(int64_t id, Ip4 destination, uint16_t port, const uint8_t* data, size_t size,
                      Time now);
     // The oldest queued datagram: its bytes (truncated to capacity; the rest is lost), its
-    // source; fail(kWouldBlock) when none, fail(kInvalid) for a bad id.
+    // source; fail(kWouldBlock) when none, fail(kInvalid) for a bad id. fail(kRefused), once,
+    // when the queue is empty and an ICMP port unreachable answered a datagram from this port.
     int64_t udp_receive(int64_t id, Ip4* source, uint16_t* port, uint8_t* buffer, size_t capacity);
     void udp_close(int64_t id);
 
@@ -207,6 +208,7 @@ class Stack {
     void deliver(const Ipv4Packet& packet, Time now);
     void icmp_input(const Ipv4Packet& packet, Time now);
     void udp_input(const Ipv4Packet& packet, Time now);
+    void udp_unreachable(uint16_t source_port);
     void dhcp_input(const uint8_t* data, size_t size, Time now);
     void dhcp_send(Time now);
     void dhcp_restart(Time now);
