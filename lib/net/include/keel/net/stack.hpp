@@ -99,8 +99,10 @@ class Stack {
     // Bytes of an echo reply's data kept for ping_receive (more is cut).
     static constexpr uint32_t kPingData = 256;
 
-    // Bytes of storage init needs for these limits (and an MTU up to 9000 bytes).
-    static size_t storage_size(const Limits& limits, uint16_t mtu = 1500);
+    // Bytes of storage init needs for limits init accepts (each count at most 4096) and a link
+    // MTU; the one-argument form is for Ethernet's 1500.
+    static size_t storage_size(const Limits& limits, uint16_t mtu);
+    static size_t storage_size(const Limits& limits) { return storage_size(limits, 1500); }
     // storage: at least storage_size bytes, 16-byte aligned; the stack uses nothing else.
     // mtu: the link's IP MTU, 576..9000. 0, or fail(kInvalid) for a bad argument and
     // fail(kNoRoom) for storage too small. Forgets everything from before.
