@@ -15,6 +15,37 @@ using namespace testing;
 constexpr Mac kPeerMac{{0x02, 0, 0, 0, 0, 0x99}};
 constexpr Ip4 kPeer = 0x0a000209;  // 10.0.2.9
 
+TEST(Stack, InitChecksItsArguments) {
+    Limits l;
+    const size_t size = Stack::storage_size(l);
+    EXPECT_EQ(size, Stack::storage_size(l, 1500));
+    EXPECT_GT(Stack::storage_size(l, 9000), size);
+    Harness ok(l);
+    EXPECT_EQ(ok.result, 0);
+    Stack s;
+    uint8_t* storage = ok.storage.get();
+    EXPECT_EQ(s.init(l, kOurMac, 1500, 1, storage, size - 1), fail(Error::kNoRoom));
+    EXPECT_EQ(s.init(l, kOurMac, 1500, 1, nullptr, size), fail(Error::kNoRoom));
+    EXPECT_EQ(s.init(l, kOurMac, 1500, 1, storage + 8, size), fail(Error::kInvalid));
+    EXPECT_EQ(s.init(l, kOurMac, 575, 1, storage, size), fail(Error::kInvalid));
+    EXPECT_EQ(s.init(l, kOurMac, 9000, 1, storage, size), fail(Error::kNoRoom));
+    Limits bad = l;
+    bad.pending_frames = 0;
+    EXPECT_EQ(s.init(bad, kOurMac, 1500, 1, storage, size), fail(Error::kInvalid));
+    bad = l;
+    bad.udp_queue = 100000;
+    EXPECT_EQ(s.init(bad, kOurMac, 1500, 1, storage, size), fail(Error::kInvalid));
+    // The smallest useful stack: one frame, one neighbour, nothing else.
+    Limits tiny{1, 1, 0, 0, 0, 0, 0, 0, 0};
+    Harness t(tiny);
+    EXPECT_EQ(t.result, 0);
+    t.slirp();
+    t.feed(udp_frame(kGateway, 9, kOurIp, 9, Bytes{1}));
+    EXPECT_EQ(t.stack.counters().udp_no_socket, 1u);
+    EXPECT_EQ(t.stack.udp_open(0), fail(Error::kNoRoom));
+    EXPECT_EQ(t.stack.dns_start("a.b", 3, 0), fail(Error::kNoRoom));
+}
+
 TEST(Ethernet, ParsesTheHeaderAndRefusesShortTaggedAndLengthFrames) {
     const Bytes f = ethernet(kOurMac, kSlirpMac, 0x0800, Bytes(46, 0));
     EthernetFrame e;
