@@ -81,6 +81,7 @@ class Connection {
     size_t have_ = 0;           // bytes of request_ received and not yet used
     uint8_t* chunk_ = nullptr;  // kFileChunk bytes
     char peer_[24] = "?";
+    uint16_t status_ = 0;  // the status of the last head sent (or being sent)
 };
 
 // Reads what the peer sent, waiting at most kIdleTimeoutNs: bytes (0: the peer finished), or
@@ -124,6 +125,7 @@ bool Connection::send(const void* bytes, size_t n) {
 }
 
 bool Connection::send_head(http::ResponseHead& head) {
+    status_ = head.status;
     char date[http::kDateLength + 1];
     http::format_date(static_cast<int64_t>(sys::wall_clock_ns() / 1'000'000'000), date);
     head.date = date;
@@ -220,7 +222,7 @@ void Connection::serve() {
         uint64_t sent = 0;
         bool keep_alive = r.keep_alive;
         const uint16_t status = answer(r, &sent, &keep_alive);
-        log(&r, "", status, sent);
+        log(&r, status == 0 ? "(connection lost)" : "", status_, sent);
         if (status == 0 || !keep_alive)
             return;
         const size_t used = r.head_length;
