@@ -17,10 +17,11 @@ declare -A keel_fuzz_source=(
     [partition]=fuzz/partition/partition_fuzz.cpp
     [fat]=fuzz/fat/fat_fuzz.cpp
     [virtqueue]=fuzz/virtqueue/virtqueue_fuzz.cpp
+    [tcp]=fuzz/tcp/tcp_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition fat virtqueue)
+                   partition fat virtqueue tcp)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -35,11 +36,13 @@ keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
                   "$root/lib/fat/src/name.cpp" "$root/lib/fat/src/directory.cpp"
                   "$root/lib/fat/src/file_io.cpp" "$root/lib/fat/src/volume.cpp"
                   "$root/lib/virtio/src/pci.cpp" "$root/lib/virtio/src/virtqueue.cpp"
-                  "$root/lib/virtio/src/blk.cpp")
+                  "$root/lib/virtio/src/blk.cpp" "$root/lib/net/src/wire.cpp"
+                  "$root/lib/net/src/tcp.cpp" "$root/lib/net/src/tcp_segment.cpp")
 keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/model/include"
                     -I"$root/ipc/linux/include" -I"$root/lib/elf/include"
                     -I"$root/lib/boot_abi/include" -I"$root/lib/acpi/include"
                     -I"$root/lib/pci/include" -I"$root/lib/bytes/include"
                     -I"$root/lib/tar/include" -I"$root/lib/initconf/include"
                     -I"$root/lib/cmdline/include" -I"$root/lib/partition/include"
-                    -I"$root/lib/fat/include" -I"$root/lib/virtio/include")
+                    -I"$root/lib/fat/include" -I"$root/lib/virtio/include"
+                    -I"$root/lib/net/include")

@@ -184,9 +184,9 @@ RC_GTEST_PROP(TcpProperty, LossyLinkDeliversEveryByteOnceInOrderOrFails, ()) {
     std::vector<Flow> flows(flows_count);
     for (auto& f : flows) {
         f.ab.data =
-            pseudo_random(*rc::gen::inRange<size_t>(0, 30000), *rc::gen::arbitrary<uint32_t>());
+            pseudo_random(*rc::gen::inRange<size_t>(0, 12000), *rc::gen::arbitrary<uint32_t>());
         f.ba.data =
-            pseudo_random(*rc::gen::inRange<size_t>(0, 30000), *rc::gen::arbitrary<uint32_t>());
+            pseudo_random(*rc::gen::inRange<size_t>(0, 12000), *rc::gen::arbitrary<uint32_t>());
     }
     Time now = 10 * kSecond;
     const int64_t listener = b.engine.listen(0, kPort, limits.backlog);
