@@ -1232,7 +1232,10 @@ void Engine::icmp_error(uint8_t type, uint8_t code, Ip4 original_destination,
         if (lt(seq, c->snd_una) || lt(c->snd_max, seq))
             return;
         ++counters_.icmp_errors;
-        if (c->state == State::kSynSent && type == 3)
+        // Hard errors only for "this peer cannot be reached" codes (net, host, protocol,
+        // port; administratively prohibited): fragmentation needed and the rest stay soft.
+        const bool hard = code <= 3 || code == 9 || code == 10 || code == 13;
+        if (c->state == State::kSynSent && type == 3 && hard)
             impl.fail(c, code == 2 || code == 3 ? Error::kRefused : Error::kUnreachable);
         return;
     }

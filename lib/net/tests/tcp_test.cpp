@@ -444,6 +444,58 @@ TEST_F(Scripted, SimultaneousCloseGoesThroughClosing) {
     EXPECT_EQ(a.engine.status(id), fail(Error::kClosed));
 }
 
+TEST_F(Scripted, FinWithTheHandshakeAckWaitsForAccept) {
+    const int64_t l = a.engine.listen(0, 8080, 4);
+    local_port = 8080;
+    peer(peer_seq, 0, kSyn, 30000);
+    Seg synack = a.take();
+    ++peer_seq;
+    // The handshake's ACK carries data and the FIN: CLOSE_WAIT before anyone accepted it.
+    peer(peer_seq, synack.seq + 1, kAck | kFin, 30000, bytes(3));
+    EXPECT_EQ(a.take().ack, peer_seq + 4);
+    const int64_t id = a.engine.accept(l);
+    ASSERT_GE(id, 0);
+    EXPECT_EQ(state(id), State::kCloseWait);
+    std::vector<uint8_t> buf(8);
+    EXPECT_EQ(a.engine.receive(id, buf.data(), 8, now), 3);
+    EXPECT_EQ(a.engine.receive(id, buf.data(), 8, now), 0);
+    // A retransmitted FIN in CLOSE_WAIT and in LAST_ACK is acknowledged again.
+    peer(peer_seq, synack.seq + 1, kAck | kFin, 30000, bytes(3));
+    EXPECT_EQ(a.take().ack, peer_seq + 4);
+    a.engine.close(id, now);
+    Seg fin = a.take();
+    EXPECT_TRUE(fin.has(kFin));
+    peer(peer_seq, synack.seq + 1, kAck | kFin, 30000, bytes(3));
+    Seg again = a.take();
+    EXPECT_EQ(again.ack, peer_seq + 4);
+    // Our FIN is retransmitted on the RTO until acknowledged.
+    now = a.engine.poll(now);
+    a.engine.poll(now);
+    EXPECT_EQ(a.take().seq, fin.seq);
+    peer(peer_seq + 4, fin.seq + 1, kAck);
+    EXPECT_EQ(a.engine.slots_in_use(), 0u);
+}
+
+TEST_F(Scripted, RstInEveryClosingStateEndsIt) {
+    // CLOSING, LAST_ACK and TIME_WAIT end quietly on an exact RST; FIN_WAIT_2 fails.
+    const int64_t id = open();
+    a.engine.shutdown(id, now);
+    a.take();
+    peer(peer_seq, iss + 2, kAck);
+    EXPECT_EQ(state(id), State::kFinWait2);
+    peer(peer_seq, 0, kRst);
+    EXPECT_EQ(a.engine.status(id), fail(Error::kReset));
+    a.engine.close(id, now);
+    const int64_t id2 = open();
+    peer(peer_seq, iss + 1, kAck | kFin);
+    a.engine.shutdown(id2, now);
+    EXPECT_EQ(state(id2), State::kLastAck);
+    drain();
+    peer(peer_seq + 1, 0, kRst);
+    EXPECT_EQ(state(id2), State::kClosed);
+    EXPECT_EQ(a.engine.status(id2), fail(Error::kClosed));
+}
+
 TEST_F(Scripted, FinWait2OrphanIsFreedAfterTwoMsl) {
     const int64_t id = open();
     a.engine.close(id, now);
