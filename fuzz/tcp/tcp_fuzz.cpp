@@ -121,6 +121,10 @@ struct Harness {
                 fail("an option running off the header");
             if (b[i] == 2 && (b[i + 1] != 4 || net::get16(&b[i + 2]) != limits.mss))
                 fail("an MSS option that is not ours");
+            if (b[i] == 3 && (b[i + 1] != 3 || b[i + 2] > 14))
+                fail("a window scale option out of range");
+            if ((b[i] == 2 || b[i] == 3) && (b[13] & kSyn) == 0)
+                fail("a SYN option on a segment without SYN");
             i += b[i + 1];
         }
         const uint32_t sum =

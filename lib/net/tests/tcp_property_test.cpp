@@ -170,7 +170,7 @@ RC_GTEST_PROP(TcpProperty, LossyLinkDeliversEveryByteOnceInOrderOrFails, ()) {
     limits.connections = 4;
     limits.listeners = 1;
     limits.backlog = 4;
-    limits.receive_buffer = *rc::gen::element(1024u, 4096u, 65536u);
+    limits.receive_buffer = *rc::gen::element(1024u, 4096u, 65536u, 262144u);
     limits.send_buffer = *rc::gen::element(1500u, 8192u, 65536u);
     limits.out_of_order_ranges = *rc::gen::inRange(1u, 9u);
     limits.mss = *rc::gen::element<uint16_t>(100, 536, 1460);

@@ -105,6 +105,48 @@ TEST_F(Scripted, ActiveHandshake) {
     EXPECT_EQ(a.engine.counters().connections_opened, 1u);
 }
 
+TEST_F(Scripted, WindowScaleIsNegotiated) {
+    const int64_t id = a.engine.connect(kA, kB, kPort, now);
+    Seg syn = a.take();
+    EXPECT_EQ(syn.window_scale, 0);  // offered always; 8 KiB needs no shift
+    local_port = syn.source_port;
+    iss = syn.seq;
+    // Their SYN-ACK's window is not scaled; later windows are, by 2^3.
+    a.give(kB, build(kB, kA, kPort, local_port, peer_seq, iss + 1, kSyn | kAck, 1000, {}, 1000, 3),
+           now);
+    ++peer_seq;
+    Info i{};
+    a.engine.info(id, &i);
+    EXPECT_EQ(i.send_window, 1000u);
+    peer(peer_seq, iss + 1, kAck, 1000);
+    a.engine.info(id, &i);
+    EXPECT_EQ(i.send_window, 8000u);
+}
+
+TEST(WindowScale, BigBufferAdvertisesScaledWindow) {
+    Limits l;
+    l.connections = 2;
+    l.receive_buffer = 262144;  // shift 3
+    Host a(kA, l);
+    ASSERT_GE(a.engine.listen(0, 80, 2), 0);
+    a.give(kB, build(kB, kA, 1234, 80, 100, 0, kSyn, 65535, {}, 1460, 0), 0);
+    Seg synack = a.take();
+    EXPECT_EQ(synack.window_scale, 3);
+    EXPECT_EQ(synack.window, 65535);  // a SYN's window is not scaled
+    a.give(kB, build(kB, kA, 1234, 80, 101, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    a.give(kB, build(kB, kA, 1234, 80, 201, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    Seg ack = a.take();
+    EXPECT_EQ(ack.ack, 301u);
+    EXPECT_EQ(ack.window, (262144 - 200) >> 3);
+    // Without the peer's offer: no option on the SYN-ACK and no scaling.
+    a.give(kB, build(kB, kA, 1235, 80, 100, 0, kSyn, 65535, {}, 1460), 0);
+    synack = a.take();
+    EXPECT_EQ(synack.window_scale, -1);
+    a.give(kB, build(kB, kA, 1235, 80, 101, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    a.give(kB, build(kB, kA, 1235, 80, 201, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    EXPECT_EQ(a.take().window, 65535);
+}
+
 TEST_F(Scripted, PassiveHandshake) {
     const int64_t l = a.engine.listen(0, 8080, 4);
     ASSERT_GE(l, 0);
