@@ -802,7 +802,8 @@ struct Impl {
             }
             ack_syn(c, s.ack, now);
             c->state = State::kEstablished;
-            c->snd_wnd = peer_window(c, s);
+            // A simultaneous open's SYN-ACK (its SYN taken off above) has an unscaled window.
+            c->snd_wnd = (in.flags & kSyn) != 0 ? s.window : peer_window(c, s);
             c->max_snd_wnd = c->snd_wnd;
             c->snd_wl1 = s.seq;
             c->snd_wl2 = s.ack;

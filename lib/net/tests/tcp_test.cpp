@@ -372,6 +372,56 @@ TEST_F(Scripted, AdvertisedWindowIsFreeBufferSpace) {
     EXPECT_EQ(out[0].window, 8192);
 }
 
+TEST_F(Scripted, AckIsDelayedAtMost200Ms) {
+    const int64_t id = open();
+    peer(peer_seq, iss + 1, kAck | kPsh, 60000, bytes(300));
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(a.engine.poll(now), now + 200 * kMs);
+    now += 200 * kMs;
+    a.engine.poll(now);
+    Seg ack = a.take();
+    EXPECT_EQ(ack.ack, peer_seq + 300);
+    EXPECT_EQ(a.engine.poll(now), kNever);
+    // Data going out carries the owed ACK: no separate one.
+    peer(peer_seq + 300, iss + 1, kAck | kPsh, 60000, bytes(300));
+    ASSERT_EQ(a.engine.send(id, bytes(10).data(), 10, now), 10);
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack, peer_seq + 600);
+    EXPECT_EQ(out[0].data.size(), 10u);
+}
+
+TEST_F(Scripted, FastRetransmitIsNotRepeatedBeforeRecover) {
+    const int64_t id = open(100 * kMs);
+    ASSERT_EQ(a.engine.send(id, bytes(4000).data(), 4000, now), 4000);
+    drain();
+    // A timeout first: recover moves to the highest sequence sent.
+    now = a.engine.poll(now);
+    a.engine.poll(now);
+    EXPECT_EQ(a.engine.counters().retransmits, 1u);
+    drain();
+    // Duplicate ACKs for data sent before the timeout do not start a fast retransmit
+    // (RFC 6582 3.2 step 2).
+    for (int k = 0; k < 4; ++k)
+        peer(peer_seq, iss + 1, kAck);
+    EXPECT_EQ(a.engine.counters().fast_retransmits, 0u);
+}
+
+TEST_F(Scripted, UnansweredZeroWindowProbesGiveUp) {
+    const int64_t id = open(100 * kMs, 1000);
+    a.engine.send(id, bytes(3000).data(), 3000, now);
+    peer(peer_seq, iss + 1001, kAck, 0);
+    for (int k = 0; k < 40; ++k) {
+        const Time next = a.engine.poll(now);
+        if (a.engine.status(id) != 1)
+            break;
+        ASSERT_NE(next, kNever);
+        now = next;
+    }
+    EXPECT_EQ(a.engine.status(id), fail(Error::kTimedOut));
+    EXPECT_EQ(a.engine.counters().zero_window_probes, 12u);
+}
+
 TEST_F(Scripted, OutOfOrderSegmentsAreReassembled) {
     const int64_t id = open();
     const auto d = bytes(3000, 3);
