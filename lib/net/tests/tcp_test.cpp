@@ -85,6 +85,17 @@ struct Scripted : ::testing::Test {
         return out;
     }
 
+    // Moves time from deadline to deadline with nobody answering, until id is no longer open.
+    void run_timers_while_open(int64_t id) {
+        for (int k = 0; k < 40; ++k) {
+            const Time next = a.engine.poll(now);
+            if (a.engine.status(id) != 1)
+                return;
+            ASSERT_NE(next, kNever);
+            now = next;
+        }
+    }
+
     State state(int64_t id) {
         Info i{};
         EXPECT_EQ(a.engine.info(id, &i), 0);
@@ -272,13 +283,7 @@ TEST_F(Scripted, RttMeasurementUpdatesRto) {
 TEST_F(Scripted, RetriesGiveUpWithTimedOut) {
     const int64_t id = open(100 * kMs);
     a.engine.send(id, bytes(10).data(), 10, now);
-    for (int k = 0; k < 40; ++k) {
-        const Time next = a.engine.poll(now);
-        if (a.engine.status(id) != 1)
-            break;
-        ASSERT_NE(next, kNever);
-        now = next;
-    }
+    run_timers_while_open(id);
     EXPECT_EQ(a.engine.status(id), fail(Error::kTimedOut));
     EXPECT_EQ(a.engine.counters().retransmits, 12u);
 }
@@ -411,13 +416,7 @@ TEST_F(Scripted, UnansweredZeroWindowProbesGiveUp) {
     const int64_t id = open(100 * kMs, 1000);
     a.engine.send(id, bytes(3000).data(), 3000, now);
     peer(peer_seq, iss + 1001, kAck, 0);
-    for (int k = 0; k < 40; ++k) {
-        const Time next = a.engine.poll(now);
-        if (a.engine.status(id) != 1)
-            break;
-        ASSERT_NE(next, kNever);
-        now = next;
-    }
+    run_timers_while_open(id);
     EXPECT_EQ(a.engine.status(id), fail(Error::kTimedOut));
     EXPECT_EQ(a.engine.counters().zero_window_probes, 12u);
 }
