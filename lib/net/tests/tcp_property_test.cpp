@@ -1,8 +1,8 @@
 // lib/net TCP properties (RapidCheck): two engines talk through a simulated link that drops,
 // duplicates, reorders, delays and corrupts segments on a schedule RapidCheck generates (and
-// shrinks). Time moves to the next event: a delivery or an engine's poll() deadline. For every
-// flow (1-3 connections at once, data both ways, random sizes and contents, random buffer sizes,
-// MSS and reassembly limits):
+// shrinks), including blackouts of 8 to 64 segments in a row. Time moves to the next event: a
+// delivery or an engine's poll() deadline. For every flow (1-3 connections at once, data both ways,
+// random sizes and contents, random buffer sizes, MSS and reassembly limits):
 // - what a side receives is always a prefix of what the other side sent (never a wrong or
 //   repeated byte); with no failure reported on either side, everything arrives and the
 //   stream ends with the FIN; a failure is only ever one of the engine's errors;
@@ -74,11 +74,20 @@ struct Link {
     size_t next = 0;
     Time latency;
     std::multimap<Time, Event> queue;  // delivery time: equal times keep sending order
-    uint64_t corrupted_in_flight = 0;
+    uint32_t blackout = 0;             // segments still to lose in a row
 
     void carry(Packet p, bool to_b, Time now) {
         uint8_t action = next < schedule.size() ? schedule[next] : 0;
         ++next;
+        if (blackout > 0) {
+            --blackout;
+            return;
+        }
+        if (action >= 0xfc) {
+            // The link goes dark for a while: long enough, sometimes, for retries to run out.
+            blackout = 8u << (action - 0xfc);
+            return;
+        }
         switch (action % 8) {
             case 4:  // lost
                 return;
