@@ -1,4 +1,4 @@
-// The TCP engine (RFC 9293, with RFC 1122, 6298, 5681, 6582, 5961): connections over IPv4 in
+// The TCP engine (RFC 9293, with RFC 1122, 6298, 5681, 6582, 5961 and 7323 window scaling):
 // storage the caller hands in, time and randomness as inputs. The network server feeds it every
 // TCP segment that IPv4 delivers (input), the ICMP errors that quote a TCP header (icmp_error)
 // and the clock (poll, at the deadline poll returned); segments leave through an IpOutput.
@@ -30,9 +30,9 @@ struct Limits {
     uint32_t backlog = 16;            // ceiling on listen()'s backlog: connections not yet accepted
     uint32_t receive_buffer = 65536;  // bytes per connection; the advertised window's ceiling
     uint32_t send_buffer = 65536;     // bytes per connection, unsent + unacknowledged
-    uint32_t out_of_order_ranges = 8;  // out-of-order byte ranges kept per connection
-    uint16_t mss = 1460;      // our MSS option (1500-byte MTU less 40); clamped to 64..65495
-    Time msl = 30 * kSecond;  // maximum segment lifetime: TIME_WAIT lasts 2 * msl
+    uint32_t out_of_order_ranges = 8;        // out-of-order byte ranges kept per connection
+    uint16_t mss = 1460;                     // our MSS option (1500-byte MTU less 40); 64..65495
+    Time msl = 30 * kSecond;                 // maximum segment lifetime: TIME_WAIT lasts 2 * msl
     Time keepalive_idle = 7200 * kSecond;    // idle time before the first keep-alive probe
     Time keepalive_interval = 75 * kSecond;  // between unanswered probes
     uint32_t keepalive_probes = 9;           // unanswered probes before -kTimedOut
@@ -164,7 +164,7 @@ class Engine {
     // otherwise a FIN follows the queued data and the engine finishes the close itself
     // (FIN_WAIT_1/2, CLOSING, LAST_ACK, TIME_WAIT), freeing the slot at the end. A FIN_WAIT_2
     // with nobody holding it waits at most 2 * msl for the peer's FIN before it is freed. A
-    // failed or connecting connection is freed at once (connecting: with a RST).
+    // failed or connecting connection is freed at once (in SYN_RECEIVED with a RST).
     void close(int64_t id, Time now);
     // Sends a RST (if the connection got past SYN_SENT) and frees the slot at once.
     void abort(int64_t id, Time now);
