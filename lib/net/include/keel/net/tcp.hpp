@@ -1,9 +1,9 @@
-// The TCP engine (RFC 9293, with RFC 1122, 6298, 5681, 6582, 5961 and 7323 window scaling):
-// storage the caller hands in, time and randomness as inputs. The network server feeds it every
-// TCP segment that IPv4 delivers (input), the ICMP errors that quote a TCP header (icmp_error)
-// and the clock (poll, at the deadline poll returned); segments leave through an IpOutput.
-// Nothing here blocks: a call that cannot proceed returns -kWouldBlock and events() tells a
-// waiting caller when to try again.
+// The TCP engine (RFC 9293, with RFC 1122, 6298, 5681, 6582, 5961 and 7323's window scaling):
+// connections over IPv4 in storage the caller hands in, time and randomness as inputs. The network
+// server feeds it every TCP segment that IPv4 delivers (input), the ICMP errors that quote a TCP
+// header (icmp_error) and the clock (poll, at the deadline poll returned); segments leave through
+// an IpOutput. Nothing here blocks: a call that cannot proceed returns -kWouldBlock and events()
+// tells a waiting caller when to try again.
 //
 // Ids: listen() returns a listener id, connect() and accept() a connection id, both >= 0. An id
 // carries its slot's generation, so an id kept after close()/abort() (or after the engine freed
