@@ -587,6 +587,26 @@ TEST_F(Scripted, RstInEveryClosingStateEndsIt) {
     EXPECT_EQ(a.engine.status(id2), fail(Error::kClosed));
 }
 
+TEST_F(Scripted, DataAfterCloseIsAnsweredWithRst) {
+    const int64_t id = open();
+    EXPECT_EQ(a.engine.send_space(id), 16384u);
+    ASSERT_EQ(a.engine.send(id, bytes(100).data(), 100, now), 100);
+    EXPECT_EQ(a.engine.send_space(id), 16384u - 100);
+    EXPECT_EQ(drain().size(), 1u);
+    a.engine.close(id, now);
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].has(kFin));
+    EXPECT_EQ(out[0].seq, iss + 101);
+    peer(peer_seq, iss + 102, kAck);
+    // Nobody will read this: the peer learns at once.
+    peer(peer_seq, iss + 102, kAck | kPsh, 60000, bytes(10));
+    Seg rst = a.take();
+    EXPECT_TRUE(rst.has(kRst));
+    EXPECT_EQ(rst.seq, iss + 102);
+    EXPECT_EQ(a.engine.slots_in_use(), 0u);
+}
+
 TEST_F(Scripted, FinWait2OrphanIsFreedAfterTwoMsl) {
     const int64_t id = open();
     a.engine.close(id, now);
