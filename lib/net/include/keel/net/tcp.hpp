@@ -119,9 +119,11 @@ class Engine {
     // counted and dropped. May send segments (ACKs, RSTs, data the window opened up for).
     void input(Ip4 source, Ip4 destination, const uint8_t* segment, size_t size, Time now);
     // An ICMP destination unreachable (type 3) or time exceeded (11) quoting the start of a
-    // segment we sent (original_tcp: at least its 8 first bytes) to original_destination. In
-    // SYN_SENT a destination unreachable fails the connection (-kRefused for port unreachable,
-    // code 3; -kUnreachable otherwise); elsewhere it is a soft error (counted, RFC 1122 4.2.3.9).
+    // segment we sent (original_tcp: at least its 8 first bytes) to original_destination; its
+    // sequence number must lie in what is unacknowledged (RFC 5927). In SYN_SENT a destination
+    // unreachable fails the connection: -kRefused for protocol or port unreachable (codes 2,
+    // 3), -kUnreachable for net, host or administratively prohibited (0, 1, 9, 10, 13); any
+    // other error, or one in another state, is soft (counted, RFC 1122 4.2.3.9).
     void icmp_error(uint8_t type, uint8_t code, Ip4 original_destination,
                     const uint8_t* original_tcp, size_t size, Time now);
     // Runs every timer due at now (retransmission, persist, delayed ACK, keep-alive,
@@ -130,8 +132,8 @@ class Engine {
 
     // Listens on local:port (local 0: any address of ours). backlog (1..limits.backlog,
     // clamped) bounds the connections not yet accepted, half-open ones included.
-    // -kInvalid (port 0), -kAddressInUse (the port is listened on, or a connection uses it as
-    // its local port with the same or a wildcard address), -kNoRoom (no listener slot).
+    // -kInvalid (port 0), -kAddressInUse (the port is listened on with the same address or a
+    // wildcard on either side), -kNoRoom (no listener slot).
     int64_t listen(Ip4 local, uint16_t port, uint32_t backlog);
     // The oldest established connection of the listener not yet accepted: its id, or
     // -kWouldBlock, or -kInvalid for a bad listener id.
