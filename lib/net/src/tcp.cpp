@@ -52,6 +52,7 @@ constexpr uint16_t kDefaultMss = 536;
 constexpr uint16_t kMinMss = 64;
 constexpr Time kClockGranularity = kMillisecond;
 constexpr uint32_t kNoListener = ~0u;
+constexpr uint32_t kChallengeAcksPerSecond = 10;
 
 }  // namespace
 
@@ -103,8 +104,10 @@ struct Engine::Conn {
     uint32_t rtt_seq;
     uint32_t retries;
     uint32_t cwnd, ssthresh, dupacks, recover;
-    uint32_t probes;         // zero-window or keep-alive probes without an answer
-    uint32_t persist_shift;  // the persist timer's backoff, reset when the window opens
+    uint32_t probes;           // zero-window or keep-alive probes without an answer
+    Time challenge_window;     // start of the second challenge_count counts in
+    uint32_t challenge_count;  // challenge ACKs sent in it
+    uint32_t persist_shift;    // the persist timer's backoff, reset when the window opens
 
     // Deadlines, kNever when off.
     Time rtx_at, persist_at, ack_at, keepalive_at, close_at;
@@ -741,7 +744,19 @@ struct Impl {
 
     void challenge_ack(Conn* c, Time now) {
         // RFC 5961: an ACK that lets a legitimate peer resynchronise and tells an off-path
-        // attacker nothing. (No rate limit: the server may add one; the engine stays simple.)
+        // attacker nothing. Rate-limited per connection (RFC 5961 7): a flood of forged RSTs
+        // or SYNs must not turn into a flood of ACKs. Per connection rather than engine-wide,
+        // so that one connection's count tells nothing about another's (the side channel
+        // of CVE-2016-5696).
+        if (now - c->challenge_window >= kSecond) {
+            c->challenge_window = now;
+            c->challenge_count = 0;
+        }
+        if (c->challenge_count >= kChallengeAcksPerSecond) {
+            ++e.counters_.challenge_acks_suppressed;
+            return;
+        }
+        ++c->challenge_count;
         ++e.counters_.challenge_acks;
         send_ack(c, now);
     }

@@ -653,6 +653,19 @@ TEST_F(Scripted, ResetValidationFollowsRfc5961) {
     EXPECT_EQ(a.engine.receive(id, buf.data(), 4, now), fail(Error::kReset));
 }
 
+TEST_F(Scripted, ChallengeAcksAreRateLimited) {
+    const int64_t id = open();
+    for (int k = 0; k < 25; ++k)
+        peer(peer_seq + 10, 0, kRst);
+    EXPECT_EQ(drain().size(), 10u);
+    EXPECT_EQ(a.engine.counters().challenge_acks, 10u);
+    EXPECT_EQ(a.engine.counters().challenge_acks_suppressed, 15u);
+    now += kSecond;
+    peer(peer_seq + 10, 0, kSyn);
+    EXPECT_EQ(drain().size(), 1u);
+    EXPECT_EQ(a.engine.status(id), 1);
+}
+
 TEST_F(Scripted, KeepaliveProbesThenTimesOut) {
     const int64_t id = open();
     a.engine.set_keepalive(id, true);

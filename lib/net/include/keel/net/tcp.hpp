@@ -54,7 +54,8 @@ struct Counters {
     uint64_t out_of_order_kept = 0;     // segments beyond the next expected byte kept for later
     uint64_t out_of_order_dropped = 0;  // such segments dropped (no range left)
     uint64_t duplicates = 0;            // segments carrying only bytes already received
-    uint64_t challenge_acks = 0;      // RFC 5961 challenge ACKs (inexact RST, SYN in a connection)
+    uint64_t challenge_acks = 0;  // RFC 5961 challenge ACKs (inexact RST, SYN in a connection)
+    uint64_t challenge_acks_suppressed = 0;  // over the limit of 10 a second per connection
     uint64_t no_listener = 0;         // segments to a port nobody listens on (answered by RST)
     uint64_t backlog_full = 0;        // SYNs dropped because the listener's backlog was full
     uint64_t no_slot = 0;             // SYNs dropped because every connection slot was taken
