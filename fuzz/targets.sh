@@ -18,11 +18,12 @@ declare -A keel_fuzz_source=(
     [fat]=fuzz/fat/fat_fuzz.cpp
     [virtqueue]=fuzz/virtqueue/virtqueue_fuzz.cpp
     [net]=fuzz/net/net_fuzz.cpp
+    [tcp]=fuzz/tcp/tcp_fuzz.cpp
     [http]=fuzz/http/http_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition fat virtqueue net http)
+                   partition fat virtqueue net tcp http)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -43,7 +44,8 @@ keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
                   "$root/lib/net/src/udp.cpp" "$root/lib/net/src/dhcp.cpp"
                   "$root/lib/net/src/dns.cpp" "$root/lib/net/src/stack.cpp"
                   "$root/lib/net/src/stack_udp.cpp" "$root/lib/net/src/stack_dhcp.cpp"
-                  "$root/lib/net/src/stack_dns.cpp" "$root/lib/http/src/head.cpp"
+                  "$root/lib/net/src/stack_dns.cpp" "$root/lib/net/src/tcp.cpp"
+                  "$root/lib/net/src/tcp_segment.cpp" "$root/lib/http/src/head.cpp"
                   "$root/lib/http/src/request.cpp" "$root/lib/http/src/path.cpp"
                   "$root/lib/http/src/response.cpp" "$root/lib/http/src/chunked.cpp"
                   "$root/lib/http/src/client.cpp")

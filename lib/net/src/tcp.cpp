@@ -42,8 +42,9 @@ uint64_t mix(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-// The widest window we can advertise: no window scaling (RFC 7323) is offered, so 16 bits.
+// The window field's widest value; window scaling (RFC 7323) multiplies it by 2^shift.
 constexpr uint32_t kMaxWindow = 65535;
+constexpr uint8_t kMaxShift = 14;  // RFC 7323 2.3
 // RFC 9293 3.7.1: without an MSS option the peer takes 536.
 constexpr uint16_t kDefaultMss = 536;
 // The smallest peer MSS we honour: a hostile MSS of 1 would make every window a storm of
@@ -51,6 +52,7 @@ constexpr uint16_t kDefaultMss = 536;
 constexpr uint16_t kMinMss = 64;
 constexpr Time kClockGranularity = kMillisecond;
 constexpr uint32_t kNoListener = ~0u;
+constexpr uint32_t kChallengeAcksPerSecond = 10;
 
 }  // namespace
 
@@ -76,6 +78,11 @@ struct Engine::Conn {
     Ip4 local, remote;
     uint16_t local_port, remote_port;
     uint16_t mss;  // segment size we send: min(peer's MSS option, ours)
+    // Window scaling (RFC 7323): both 0 unless both SYNs carried the option.
+    bool peer_offered_scale;
+    uint8_t peer_scale;  // the peer's shift from its SYN
+    uint8_t snd_shift;   // applied to the peer's window field (not on SYNs)
+    uint8_t rcv_shift;   // applied to ours
 
     // Send side (RFC 9293 3.3.1). snd_max: the highest sequence ever sent (snd_nxt goes back
     // to snd_una on a timeout). The send ring holds [snd_una, snd_una + send_len) of data.
@@ -97,8 +104,10 @@ struct Engine::Conn {
     uint32_t rtt_seq;
     uint32_t retries;
     uint32_t cwnd, ssthresh, dupacks, recover;
-    uint32_t probes;         // zero-window or keep-alive probes without an answer
-    uint32_t persist_shift;  // the persist timer's backoff, reset when the window opens
+    uint32_t probes;           // zero-window or keep-alive probes without an answer
+    Time challenge_window;     // start of the second challenge_count counts in
+    uint32_t challenge_count;  // challenge ACKs sent in it
+    uint32_t persist_shift;    // the persist timer's backoff, reset when the window opens
 
     // Deadlines, kNever when off.
     Time rtx_at, persist_at, ack_at, keepalive_at, close_at;
@@ -210,7 +219,20 @@ struct Impl {
 
     uint32_t recv_free(const Conn* c) const { return lim().receive_buffer - c->readable; }
     // RCV.WND: what we advertise and what the acceptability test uses.
-    uint32_t recv_window(const Conn* c) const { return min_of(recv_free(c), kMaxWindow); }
+    uint32_t recv_window(const Conn* c) const {
+        return min_of(recv_free(c), kMaxWindow << c->rcv_shift);
+    }
+    // Our shift: the smallest that lets the window field cover the whole receive buffer.
+    uint8_t our_scale() const {
+        uint8_t shift = 0;
+        while (shift < kMaxShift && (lim().receive_buffer >> shift) > kMaxWindow)
+            ++shift;
+        return shift;
+    }
+    // The peer's window field in bytes: a SYN's is never scaled (RFC 7323 2.2).
+    uint32_t peer_window(const Conn* c, const Segment& s) const {
+        return (s.flags & kSyn) != 0 ? s.window : static_cast<uint32_t>(s.window) << c->snd_shift;
+    }
 
     uint32_t flight(const Conn* c) const { return c->snd_nxt - c->snd_una; }
     // The sequence number just past the buffered data (where the FIN goes).
@@ -223,10 +245,10 @@ struct Impl {
     // --- output ----------------------------------------------------------------------------
 
     bool emit(Ip4 local, Ip4 remote, uint16_t local_port, uint16_t remote_port, uint32_t seq,
-              uint32_t ack, uint8_t flags, uint16_t window, uint16_t mss_option,
+              uint32_t ack, uint8_t flags, uint16_t window, uint16_t mss_option, int window_scale,
               const uint8_t* ring, uint32_t ring_size, uint32_t offset, uint32_t length) {
         uint8_t* s = e.scratch_;
-        const uint32_t header = mss_option != 0 ? 24u : 20u;
+        const uint32_t header = 20u + (mss_option != 0 ? 4u : 0u) + (window_scale >= 0 ? 4u : 0u);
         put16(s, local_port);
         put16(s + 2, remote_port);
         put32(s + 4, seq);
@@ -240,6 +262,13 @@ struct Impl {
             s[20] = kOptionMss;
             s[21] = 4;
             put16(s + 22, mss_option);
+        }
+        if (window_scale >= 0) {
+            uint8_t* o = s + header - 4;
+            o[0] = kOptionNop;  // keeps the header a whole number of words
+            o[1] = kOptionWindowScale;
+            o[2] = 3;
+            o[3] = static_cast<uint8_t>(window_scale);
         }
         if (length > 0) {
             // Two copies when the bytes wrap around the ring's end.
@@ -258,23 +287,37 @@ struct Impl {
         return e.output_(local, remote, kProtocolTcp, s, total);
     }
 
+    void emit_reset(Ip4 local, Ip4 remote, uint16_t local_port, uint16_t remote_port, uint32_t seq,
+                    uint32_t ack, uint8_t flags) {
+        emit(local, remote, local_port, remote_port, seq, ack, flags, 0, 0, -1, nullptr, 0, 0, 0);
+    }
+
     // A segment of connection c: the ACK field and window are always current, so every
     // segment answers what was owed.
     void send_segment(Conn* c, uint32_t seq, uint8_t flags, uint32_t length, Time now) {
         uint16_t mss_option = 0;
-        if ((flags & kSyn) != 0)
+        int window_scale = -1;
+        const bool syn = (flags & kSyn) != 0;
+        if (syn) {
             mss_option = lim().mss;
+            // Offered on our SYN always, on a SYN-ACK only in answer to an offer.
+            if (c->state == State::kSynSent || c->peer_offered_scale)
+                window_scale = our_scale();
+        }
         if (c->state != State::kSynSent)
             flags = static_cast<uint8_t>(flags | kAck);
-        const uint32_t window = recv_window(c);
+        // A SYN's window is never scaled; otherwise the field is the window >> rcv_shift,
+        // rounded down (what we accept is the whole free space, never less than advertised).
+        const uint32_t field =
+            syn ? min_of(recv_free(c), kMaxWindow) : recv_window(c) >> c->rcv_shift;
         uint32_t offset = 0;
         if (length > 0)
             offset = (c->send_head + (seq - c->snd_una)) % lim().send_buffer;
         emit(c->local, c->remote, c->local_port, c->remote_port, seq, c->rcv_nxt, flags,
-             static_cast<uint16_t>(window), mss_option, c->send_ring, lim().send_buffer, offset,
-             length);
+             static_cast<uint16_t>(field), mss_option, window_scale, c->send_ring,
+             lim().send_buffer, offset, length);
         if ((flags & kAck) != 0) {
-            c->rcv_adv = c->rcv_nxt + window;
+            c->rcv_adv = c->rcv_nxt + (syn ? field : field << c->rcv_shift);
             c->ack_now = false;
             c->delayed_segments = 0;
             c->ack_at = kNever;
@@ -292,11 +335,10 @@ struct Impl {
             (local >> 28) == 0xe || (remote >> 28) == 0xe)
             return;  // never answer broadcast or multicast
         if ((s.flags & kAck) != 0)
-            emit(local, remote, s.destination_port, s.source_port, s.ack, 0, kRst, 0, 0, nullptr, 0,
-                 0, 0);
+            emit_reset(local, remote, s.destination_port, s.source_port, s.ack, 0, kRst);
         else
-            emit(local, remote, s.destination_port, s.source_port, 0, s.seq + s.sequence_length(),
-                 kRst | kAck, 0, 0, nullptr, 0, 0, 0);
+            emit_reset(local, remote, s.destination_port, s.source_port, 0,
+                       s.seq + s.sequence_length(), kRst | kAck);
     }
 
     // (Re)sends the segment starting at seq (data from the ring, and the FIN if seq reaches
@@ -586,6 +628,7 @@ struct Impl {
         c->snd_wl1 = s.seq;
         c->state = State::kSynReceived;
         send_segment(c, c->iss, kSyn | kAck, 0, now);
+        settle_scaling(c);  // after the SYN-ACK: its own window is unscaled
         c->snd_nxt = c->snd_max = c->iss + 1;
         c->rtx_at = now + c->rto;
         c->last_heard = now;
@@ -613,6 +656,19 @@ struct Impl {
         const uint32_t m = c->mss;
         c->cwnd = m > 2190 ? 2 * m : (m > 1095 ? 3 * m : 4 * m);
         c->ssthresh = 0xffffffffu;
+        c->peer_offered_scale = s.has_window_scale;
+        c->peer_scale = min_of(s.window_scale, kMaxShift);
+    }
+
+    // Scaling is on when both SYNs carried the option (ours always does, except a SYN-ACK
+    // to a SYN without it).
+    void settle_scaling(Conn* c) {
+        if (c->peer_offered_scale) {
+            c->snd_shift = c->peer_scale;
+            c->rcv_shift = our_scale();
+        } else {
+            c->snd_shift = c->rcv_shift = 0;
+        }
     }
 
     void syn_sent_input(Conn* c, const Segment& s, Time now) {
@@ -638,6 +694,7 @@ struct Impl {
         take_syn_options(c, s);
         c->last_heard = now;
         if (has_ack) {
+            settle_scaling(c);
             ack_syn(c, s.ack, now);
             c->snd_wnd = s.window;
             c->max_snd_wnd = s.window;
@@ -654,6 +711,7 @@ struct Impl {
         c->snd_wnd = s.window;
         c->snd_wl1 = s.seq;
         send_segment(c, c->iss, kSyn | kAck, 0, now);
+        settle_scaling(c);
         c->rtx_at = now + c->rto;
     }
 
@@ -686,7 +744,19 @@ struct Impl {
 
     void challenge_ack(Conn* c, Time now) {
         // RFC 5961: an ACK that lets a legitimate peer resynchronise and tells an off-path
-        // attacker nothing. (No rate limit: the server may add one; the engine stays simple.)
+        // attacker nothing. Rate-limited per connection (RFC 5961 7): a flood of forged RSTs
+        // or SYNs must not turn into a flood of ACKs. Per connection rather than engine-wide,
+        // so that one connection's count tells nothing about another's (the side channel
+        // of CVE-2016-5696).
+        if (now - c->challenge_window >= kSecond) {
+            c->challenge_window = now;
+            c->challenge_count = 0;
+        }
+        if (c->challenge_count >= kChallengeAcksPerSecond) {
+            ++e.counters_.challenge_acks_suppressed;
+            return;
+        }
+        ++c->challenge_count;
         ++e.counters_.challenge_acks;
         send_ack(c, now);
     }
@@ -747,8 +817,9 @@ struct Impl {
             }
             ack_syn(c, s.ack, now);
             c->state = State::kEstablished;
-            c->snd_wnd = s.window;
-            c->max_snd_wnd = s.window;
+            // A simultaneous open's SYN-ACK (its SYN taken off above) has an unscaled window.
+            c->snd_wnd = (in.flags & kSyn) != 0 ? s.window : peer_window(c, s);
+            c->max_snd_wnd = c->snd_wnd;
             c->snd_wl1 = s.seq;
             c->snd_wl2 = s.ack;
             ++e.events_;  // an accept() or a connect() waiter may go on
@@ -785,10 +856,10 @@ struct Impl {
         }
         const uint32_t before_wnd = c->snd_wnd;
         if (lt(c->snd_wl1, s.seq) || (c->snd_wl1 == s.seq && le(c->snd_wl2, s.ack))) {
-            c->snd_wnd = s.window;
+            c->snd_wnd = peer_window(c, s);
             c->snd_wl1 = s.seq;
             c->snd_wl2 = s.ack;
-            c->max_snd_wnd = max_of(c->max_snd_wnd, static_cast<uint32_t>(s.window));
+            c->max_snd_wnd = max_of(c->max_snd_wnd, c->snd_wnd);
             if (c->snd_wnd > 0) {
                 c->persist_at = kNever;
                 c->persist_shift = 0;
@@ -799,7 +870,7 @@ struct Impl {
             if (!c->used || c->state == State::kClosed)
                 return false;
         } else if (s.ack == c->snd_una && s.length == 0 && (s.flags & kFin) == 0 &&
-                   s.window == before_wnd && flight(c) > 0) {
+                   peer_window(c, s) == before_wnd && flight(c) > 0) {
             duplicate_ack(c, now);
         }
         if (c->snd_wnd > before_wnd)
@@ -953,8 +1024,7 @@ struct Impl {
     }
 
     void send_reset_for_conn(Conn* c) {
-        emit(c->local, c->remote, c->local_port, c->remote_port, c->snd_nxt, 0, kRst, 0, 0, nullptr,
-             0, 0, 0);
+        emit_reset(c->local, c->remote, c->local_port, c->remote_port, c->snd_nxt, 0, kRst);
     }
 
     void ring_write(Conn* c, uint32_t seq, const uint8_t* data, uint32_t length) {
@@ -1232,7 +1302,10 @@ void Engine::icmp_error(uint8_t type, uint8_t code, Ip4 original_destination,
         if (lt(seq, c->snd_una) || lt(c->snd_max, seq))
             return;
         ++counters_.icmp_errors;
-        if (c->state == State::kSynSent && type == 3)
+        // Hard errors only for "this peer cannot be reached" codes (net, host, protocol,
+        // port; administratively prohibited): fragmentation needed and the rest stay soft.
+        const bool hard = code <= 3 || code == 9 || code == 10 || code == 13;
+        if (c->state == State::kSynSent && type == 3 && hard)
             impl.fail(c, code == 2 || code == 3 ? Error::kRefused : Error::kUnreachable);
         return;
     }

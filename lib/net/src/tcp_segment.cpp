@@ -28,6 +28,10 @@ bool parse_options(const uint8_t* p, size_t size, Segment* s) {
             return false;
         if (kind == kOptionMss)
             s->mss = get16(p + i + 2);
+        if (kind == kOptionWindowScale) {
+            s->has_window_scale = true;
+            s->window_scale = p[i + 2];
+        }
         i += length;
     }
     return true;

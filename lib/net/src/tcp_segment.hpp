@@ -28,6 +28,8 @@ struct Segment {
     uint8_t flags;
     uint16_t window;
     uint16_t mss;  // the MSS option's value, 0 when absent
+    bool has_window_scale;
+    uint8_t window_scale;  // the window scale option's shift (unclamped)
     const uint8_t* data;
     uint32_t length;  // payload bytes
 

@@ -28,6 +28,7 @@ struct Seg {
     uint8_t flags = 0;
     uint16_t window = 0;
     uint16_t mss = 0;
+    int window_scale = -1;  // the option's shift, -1 when absent
     std::vector<uint8_t> data;
     bool has(uint8_t f) const { return (flags & f) == f; }
 };
@@ -56,6 +57,8 @@ inline Seg read(const Packet& p) {
             return s;
         if (b[i] == 2 && b[i + 1] == 4)
             s.mss = get16(&b[i + 2]);
+        if (b[i] == 3 && b[i + 1] == 3)
+            s.window_scale = b[i + 2];
         i += b[i + 1];
     }
     s.source_port = get16(&b[0]);
@@ -72,8 +75,9 @@ inline Seg read(const Packet& p) {
 inline std::vector<uint8_t> build(Ip4 source, Ip4 destination, uint16_t source_port,
                                   uint16_t destination_port, uint32_t seq, uint32_t ack,
                                   uint8_t flags, uint16_t window,
-                                  const std::vector<uint8_t>& data = {}, uint16_t mss = 0) {
-    const size_t header = mss != 0 ? 24 : 20;
+                                  const std::vector<uint8_t>& data = {}, uint16_t mss = 0,
+                                  int window_scale = -1) {
+    const size_t header = 20 + (mss != 0 ? 4 : 0) + (window_scale >= 0 ? 4 : 0);
     std::vector<uint8_t> b(header + data.size(), 0);
     put16(&b[0], source_port);
     put16(&b[2], destination_port);
@@ -86,6 +90,12 @@ inline std::vector<uint8_t> build(Ip4 source, Ip4 destination, uint16_t source_p
         b[20] = 2;
         b[21] = 4;
         put16(&b[22], mss);
+    }
+    if (window_scale >= 0) {
+        b[header - 4] = 1;
+        b[header - 3] = 3;
+        b[header - 2] = 3;
+        b[header - 1] = static_cast<uint8_t>(window_scale);
     }
     for (size_t i = 0; i < data.size(); ++i)
         b[header + i] = data[i];

@@ -85,6 +85,17 @@ struct Scripted : ::testing::Test {
         return out;
     }
 
+    // Moves time from deadline to deadline with nobody answering, until id is no longer open.
+    void run_timers_while_open(int64_t id) {
+        for (int k = 0; k < 40; ++k) {
+            const Time next = a.engine.poll(now);
+            if (a.engine.status(id) != 1)
+                return;
+            ASSERT_NE(next, kNever);
+            now = next;
+        }
+    }
+
     State state(int64_t id) {
         Info i{};
         EXPECT_EQ(a.engine.info(id, &i), 0);
@@ -103,6 +114,48 @@ TEST_F(Scripted, ActiveHandshake) {
     EXPECT_EQ(i.remote, kB);
     EXPECT_GE(i.local_port, 49152);
     EXPECT_EQ(a.engine.counters().connections_opened, 1u);
+}
+
+TEST_F(Scripted, WindowScaleIsNegotiated) {
+    const int64_t id = a.engine.connect(kA, kB, kPort, now);
+    Seg syn = a.take();
+    EXPECT_EQ(syn.window_scale, 0);  // offered always; 8 KiB needs no shift
+    local_port = syn.source_port;
+    iss = syn.seq;
+    // Their SYN-ACK's window is not scaled; later windows are, by 2^3.
+    a.give(kB, build(kB, kA, kPort, local_port, peer_seq, iss + 1, kSyn | kAck, 1000, {}, 1000, 3),
+           now);
+    ++peer_seq;
+    Info i{};
+    a.engine.info(id, &i);
+    EXPECT_EQ(i.send_window, 1000u);
+    peer(peer_seq, iss + 1, kAck, 1000);
+    a.engine.info(id, &i);
+    EXPECT_EQ(i.send_window, 8000u);
+}
+
+TEST(WindowScale, BigBufferAdvertisesScaledWindow) {
+    Limits l;
+    l.connections = 2;
+    l.receive_buffer = 262144;  // shift 3
+    Host a(kA, l);
+    ASSERT_GE(a.engine.listen(0, 80, 2), 0);
+    a.give(kB, build(kB, kA, 1234, 80, 100, 0, kSyn, 65535, {}, 1460, 0), 0);
+    Seg synack = a.take();
+    EXPECT_EQ(synack.window_scale, 3);
+    EXPECT_EQ(synack.window, 65535);  // a SYN's window is not scaled
+    a.give(kB, build(kB, kA, 1234, 80, 101, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    a.give(kB, build(kB, kA, 1234, 80, 201, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    Seg ack = a.take();
+    EXPECT_EQ(ack.ack, 301u);
+    EXPECT_EQ(ack.window, (262144 - 200) >> 3);
+    // Without the peer's offer: no option on the SYN-ACK and no scaling.
+    a.give(kB, build(kB, kA, 1235, 80, 100, 0, kSyn, 65535, {}, 1460), 0);
+    synack = a.take();
+    EXPECT_EQ(synack.window_scale, -1);
+    a.give(kB, build(kB, kA, 1235, 80, 101, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    a.give(kB, build(kB, kA, 1235, 80, 201, synack.seq + 1, kAck | kPsh, 65535, bytes(100)), 0);
+    EXPECT_EQ(a.take().window, 65535);
 }
 
 TEST_F(Scripted, PassiveHandshake) {
@@ -230,13 +283,7 @@ TEST_F(Scripted, RttMeasurementUpdatesRto) {
 TEST_F(Scripted, RetriesGiveUpWithTimedOut) {
     const int64_t id = open(100 * kMs);
     a.engine.send(id, bytes(10).data(), 10, now);
-    for (int k = 0; k < 40; ++k) {
-        const Time next = a.engine.poll(now);
-        if (a.engine.status(id) != 1)
-            break;
-        ASSERT_NE(next, kNever);
-        now = next;
-    }
+    run_timers_while_open(id);
     EXPECT_EQ(a.engine.status(id), fail(Error::kTimedOut));
     EXPECT_EQ(a.engine.counters().retransmits, 12u);
 }
@@ -328,6 +375,50 @@ TEST_F(Scripted, AdvertisedWindowIsFreeBufferSpace) {
     out = drain();
     ASSERT_EQ(out.size(), 1u);  // the window update
     EXPECT_EQ(out[0].window, 8192);
+}
+
+TEST_F(Scripted, AckIsDelayedAtMost200Ms) {
+    const int64_t id = open();
+    peer(peer_seq, iss + 1, kAck | kPsh, 60000, bytes(300));
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(a.engine.poll(now), now + 200 * kMs);
+    now += 200 * kMs;
+    a.engine.poll(now);
+    Seg ack = a.take();
+    EXPECT_EQ(ack.ack, peer_seq + 300);
+    EXPECT_EQ(a.engine.poll(now), kNever);
+    // Data going out carries the owed ACK: no separate one.
+    peer(peer_seq + 300, iss + 1, kAck | kPsh, 60000, bytes(300));
+    ASSERT_EQ(a.engine.send(id, bytes(10).data(), 10, now), 10);
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ack, peer_seq + 600);
+    EXPECT_EQ(out[0].data.size(), 10u);
+}
+
+TEST_F(Scripted, FastRetransmitIsNotRepeatedBeforeRecover) {
+    const int64_t id = open(100 * kMs);
+    ASSERT_EQ(a.engine.send(id, bytes(4000).data(), 4000, now), 4000);
+    drain();
+    // A timeout first: recover moves to the highest sequence sent.
+    now = a.engine.poll(now);
+    a.engine.poll(now);
+    EXPECT_EQ(a.engine.counters().retransmits, 1u);
+    drain();
+    // Duplicate ACKs for data sent before the timeout do not start a fast retransmit
+    // (RFC 6582 3.2 step 2).
+    for (int k = 0; k < 4; ++k)
+        peer(peer_seq, iss + 1, kAck);
+    EXPECT_EQ(a.engine.counters().fast_retransmits, 0u);
+}
+
+TEST_F(Scripted, UnansweredZeroWindowProbesGiveUp) {
+    const int64_t id = open(100 * kMs, 1000);
+    a.engine.send(id, bytes(3000).data(), 3000, now);
+    peer(peer_seq, iss + 1001, kAck, 0);
+    run_timers_while_open(id);
+    EXPECT_EQ(a.engine.status(id), fail(Error::kTimedOut));
+    EXPECT_EQ(a.engine.counters().zero_window_probes, 12u);
 }
 
 TEST_F(Scripted, OutOfOrderSegmentsAreReassembled) {
@@ -444,6 +535,78 @@ TEST_F(Scripted, SimultaneousCloseGoesThroughClosing) {
     EXPECT_EQ(a.engine.status(id), fail(Error::kClosed));
 }
 
+TEST_F(Scripted, FinWithTheHandshakeAckWaitsForAccept) {
+    const int64_t l = a.engine.listen(0, 8080, 4);
+    local_port = 8080;
+    peer(peer_seq, 0, kSyn, 30000);
+    Seg synack = a.take();
+    ++peer_seq;
+    // The handshake's ACK carries data and the FIN: CLOSE_WAIT before anyone accepted it.
+    peer(peer_seq, synack.seq + 1, kAck | kFin, 30000, bytes(3));
+    EXPECT_EQ(a.take().ack, peer_seq + 4);
+    const int64_t id = a.engine.accept(l);
+    ASSERT_GE(id, 0);
+    EXPECT_EQ(state(id), State::kCloseWait);
+    std::vector<uint8_t> buf(8);
+    EXPECT_EQ(a.engine.receive(id, buf.data(), 8, now), 3);
+    EXPECT_EQ(a.engine.receive(id, buf.data(), 8, now), 0);
+    // A retransmitted FIN in CLOSE_WAIT and in LAST_ACK is acknowledged again.
+    peer(peer_seq, synack.seq + 1, kAck | kFin, 30000, bytes(3));
+    EXPECT_EQ(a.take().ack, peer_seq + 4);
+    a.engine.close(id, now);
+    Seg fin = a.take();
+    EXPECT_TRUE(fin.has(kFin));
+    peer(peer_seq, synack.seq + 1, kAck | kFin, 30000, bytes(3));
+    Seg again = a.take();
+    EXPECT_EQ(again.ack, peer_seq + 4);
+    // Our FIN is retransmitted on the RTO until acknowledged.
+    now = a.engine.poll(now);
+    a.engine.poll(now);
+    EXPECT_EQ(a.take().seq, fin.seq);
+    peer(peer_seq + 4, fin.seq + 1, kAck);
+    EXPECT_EQ(a.engine.slots_in_use(), 0u);
+}
+
+TEST_F(Scripted, RstInEveryClosingStateEndsIt) {
+    // CLOSING, LAST_ACK and TIME_WAIT end quietly on an exact RST; FIN_WAIT_2 fails.
+    const int64_t id = open();
+    a.engine.shutdown(id, now);
+    a.take();
+    peer(peer_seq, iss + 2, kAck);
+    EXPECT_EQ(state(id), State::kFinWait2);
+    peer(peer_seq, 0, kRst);
+    EXPECT_EQ(a.engine.status(id), fail(Error::kReset));
+    a.engine.close(id, now);
+    const int64_t id2 = open();
+    peer(peer_seq, iss + 1, kAck | kFin);
+    a.engine.shutdown(id2, now);
+    EXPECT_EQ(state(id2), State::kLastAck);
+    drain();
+    peer(peer_seq + 1, 0, kRst);
+    EXPECT_EQ(state(id2), State::kClosed);
+    EXPECT_EQ(a.engine.status(id2), fail(Error::kClosed));
+}
+
+TEST_F(Scripted, DataAfterCloseIsAnsweredWithRst) {
+    const int64_t id = open();
+    EXPECT_EQ(a.engine.send_space(id), 16384u);
+    ASSERT_EQ(a.engine.send(id, bytes(100).data(), 100, now), 100);
+    EXPECT_EQ(a.engine.send_space(id), 16384u - 100);
+    EXPECT_EQ(drain().size(), 1u);
+    a.engine.close(id, now);
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].has(kFin));
+    EXPECT_EQ(out[0].seq, iss + 101);
+    peer(peer_seq, iss + 102, kAck);
+    // Nobody will read this: the peer learns at once.
+    peer(peer_seq, iss + 102, kAck | kPsh, 60000, bytes(10));
+    Seg rst = a.take();
+    EXPECT_TRUE(rst.has(kRst));
+    EXPECT_EQ(rst.seq, iss + 102);
+    EXPECT_EQ(a.engine.slots_in_use(), 0u);
+}
+
 TEST_F(Scripted, FinWait2OrphanIsFreedAfterTwoMsl) {
     const int64_t id = open();
     a.engine.close(id, now);
@@ -488,6 +651,19 @@ TEST_F(Scripted, ResetValidationFollowsRfc5961) {
     EXPECT_EQ(a.engine.counters().resets_received, 1u);
     std::vector<uint8_t> buf(4);
     EXPECT_EQ(a.engine.receive(id, buf.data(), 4, now), fail(Error::kReset));
+}
+
+TEST_F(Scripted, ChallengeAcksAreRateLimited) {
+    const int64_t id = open();
+    for (int k = 0; k < 25; ++k)
+        peer(peer_seq + 10, 0, kRst);
+    EXPECT_EQ(drain().size(), 10u);
+    EXPECT_EQ(a.engine.counters().challenge_acks, 10u);
+    EXPECT_EQ(a.engine.counters().challenge_acks_suppressed, 15u);
+    now += kSecond;
+    peer(peer_seq + 10, 0, kSyn);
+    EXPECT_EQ(drain().size(), 1u);
+    EXPECT_EQ(a.engine.status(id), 1);
 }
 
 TEST_F(Scripted, KeepaliveProbesThenTimesOut) {

@@ -1,9 +1,9 @@
-// The TCP engine (RFC 9293, with RFC 1122, 6298, 5681, 6582, 5961): connections over IPv4 in
-// storage the caller hands in, time and randomness as inputs. The network server feeds it every
-// TCP segment that IPv4 delivers (input), the ICMP errors that quote a TCP header (icmp_error)
-// and the clock (poll, at the deadline poll returned); segments leave through an IpOutput.
-// Nothing here blocks: a call that cannot proceed returns -kWouldBlock and events() tells a
-// waiting caller when to try again.
+// The TCP engine (RFC 9293, with RFC 1122, 6298, 5681, 6582, 5961 and 7323's window scaling):
+// connections over IPv4 in storage the caller hands in, time and randomness as inputs. The network
+// server feeds it every TCP segment that IPv4 delivers (input), the ICMP errors that quote a TCP
+// header (icmp_error) and the clock (poll, at the deadline poll returned); segments leave through
+// an IpOutput. Nothing here blocks: a call that cannot proceed returns -kWouldBlock and events()
+// tells a waiting caller when to try again.
 //
 // Ids: listen() returns a listener id, connect() and accept() a connection id, both >= 0. An id
 // carries its slot's generation, so an id kept after close()/abort() (or after the engine freed
@@ -30,9 +30,9 @@ struct Limits {
     uint32_t backlog = 16;            // ceiling on listen()'s backlog: connections not yet accepted
     uint32_t receive_buffer = 65536;  // bytes per connection; the advertised window's ceiling
     uint32_t send_buffer = 65536;     // bytes per connection, unsent + unacknowledged
-    uint32_t out_of_order_ranges = 8;  // out-of-order byte ranges kept per connection
-    uint16_t mss = 1460;      // our MSS option (1500-byte MTU less 40); clamped to 64..65495
-    Time msl = 30 * kSecond;  // maximum segment lifetime: TIME_WAIT lasts 2 * msl
+    uint32_t out_of_order_ranges = 8;        // out-of-order byte ranges kept per connection
+    uint16_t mss = 1460;                     // our MSS option (1500-byte MTU less 40); 64..65495
+    Time msl = 30 * kSecond;                 // maximum segment lifetime: TIME_WAIT lasts 2 * msl
     Time keepalive_idle = 7200 * kSecond;    // idle time before the first keep-alive probe
     Time keepalive_interval = 75 * kSecond;  // between unanswered probes
     uint32_t keepalive_probes = 9;           // unanswered probes before -kTimedOut
@@ -54,7 +54,8 @@ struct Counters {
     uint64_t out_of_order_kept = 0;     // segments beyond the next expected byte kept for later
     uint64_t out_of_order_dropped = 0;  // such segments dropped (no range left)
     uint64_t duplicates = 0;            // segments carrying only bytes already received
-    uint64_t challenge_acks = 0;      // RFC 5961 challenge ACKs (inexact RST, SYN in a connection)
+    uint64_t challenge_acks = 0;  // RFC 5961 challenge ACKs (inexact RST, SYN in a connection)
+    uint64_t challenge_acks_suppressed = 0;  // over the limit of 10 a second per connection
     uint64_t no_listener = 0;         // segments to a port nobody listens on (answered by RST)
     uint64_t backlog_full = 0;        // SYNs dropped because the listener's backlog was full
     uint64_t no_slot = 0;             // SYNs dropped because every connection slot was taken
@@ -119,9 +120,11 @@ class Engine {
     // counted and dropped. May send segments (ACKs, RSTs, data the window opened up for).
     void input(Ip4 source, Ip4 destination, const uint8_t* segment, size_t size, Time now);
     // An ICMP destination unreachable (type 3) or time exceeded (11) quoting the start of a
-    // segment we sent (original_tcp: at least its 8 first bytes) to original_destination. In
-    // SYN_SENT a destination unreachable fails the connection (-kRefused for port unreachable,
-    // code 3; -kUnreachable otherwise); elsewhere it is a soft error (counted, RFC 1122 4.2.3.9).
+    // segment we sent (original_tcp: at least its 8 first bytes) to original_destination; its
+    // sequence number must lie in what is unacknowledged (RFC 5927). In SYN_SENT a destination
+    // unreachable fails the connection: -kRefused for protocol or port unreachable (codes 2,
+    // 3), -kUnreachable for net, host or administratively prohibited (0, 1, 9, 10, 13); any
+    // other error, or one in another state, is soft (counted, RFC 1122 4.2.3.9).
     void icmp_error(uint8_t type, uint8_t code, Ip4 original_destination,
                     const uint8_t* original_tcp, size_t size, Time now);
     // Runs every timer due at now (retransmission, persist, delayed ACK, keep-alive,
@@ -130,8 +133,8 @@ class Engine {
 
     // Listens on local:port (local 0: any address of ours). backlog (1..limits.backlog,
     // clamped) bounds the connections not yet accepted, half-open ones included.
-    // -kInvalid (port 0), -kAddressInUse (the port is listened on, or a connection uses it as
-    // its local port with the same or a wildcard address), -kNoRoom (no listener slot).
+    // -kInvalid (port 0), -kAddressInUse (the port is listened on with the same address or a
+    // wildcard on either side), -kNoRoom (no listener slot).
     int64_t listen(Ip4 local, uint16_t port, uint32_t backlog);
     // The oldest established connection of the listener not yet accepted: its id, or
     // -kWouldBlock, or -kInvalid for a bad listener id.
@@ -164,7 +167,7 @@ class Engine {
     // otherwise a FIN follows the queued data and the engine finishes the close itself
     // (FIN_WAIT_1/2, CLOSING, LAST_ACK, TIME_WAIT), freeing the slot at the end. A FIN_WAIT_2
     // with nobody holding it waits at most 2 * msl for the peer's FIN before it is freed. A
-    // failed or connecting connection is freed at once (connecting: with a RST).
+    // failed or connecting connection is freed at once (in SYN_RECEIVED with a RST).
     void close(int64_t id, Time now);
     // Sends a RST (if the connection got past SYN_SENT) and frees the slot at once.
     void abort(int64_t id, Time now);
