@@ -503,13 +503,17 @@ def b10_files(tmp):
 
 
 def b10_disk(path, files):
-    """A fresh FAT32 image (ci/make-disk.sh) with FILES copied into its root by mtools."""
+    """A fresh FAT32 image (ci/make-disk.sh) with FILES copied by mtools into its root and into
+    /www (Keel's httpd serves /mnt/disk/www when that directory exists, else /mnt/disk; busybox
+    httpd and guesthttpd serve /mnt/disk): the same bytes at the same URLs either way."""
     if os.path.exists(path):
         os.remove(path)
     run(["ci/make-disk.sh", path, str(B9_DISK_MIB), "32"], stdout=subprocess.DEVNULL)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    run(["mmd", "-i", f"{path}@@1M", "::/www"], env=env)
     for f in files:
-        run(["mcopy", "-i", f"{path}@@1M", f, "::/" + os.path.basename(f)],
-            env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+        for where in ("::/", "::/www/"):
+            run(["mcopy", "-i", f"{path}@@1M", f, where + os.path.basename(f)], env=env)
 
 
 def keel_httpd_missing(kbuild):
