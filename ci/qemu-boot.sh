@@ -37,18 +37,13 @@
 #         (PCI 1af4:1042, what init.conf's virtio-blk line asks for); the guest writes to the
 #         file. --disk-options adds virtio-blk-pci properties (e.g. vectors=0: no MSI-X, the
 #         driver uses INTx).
-# --net: a virtio-net NIC on QEMU's user network (slirp): a modern-only device (PCI 1af4:1041,
-#         what init.conf's virtio-net line asks for) with MAC 52:54:00:12:34:56. The guest is
-#         10.0.2.15; 10.0.2.2 is the gateway and stands for the host's loopback (slirp connects
-#         to 127.0.0.1 for it), 10.0.2.3 is slirp's DNS. IPv6 is off. Containment: slirp's
-#         restrict=on would cut the guest off from 10.0.2.2 as well (only hostfwd/guestfwd
-#         rules would pass), which the tests that fetch from a server on the host's loopback
-#         need, so it stays off; QEMU has no switch that lets exactly the loopback through, so
-#         guest connections to other addresses are NATed like any host process's. Keel's tests
-#         address only 10.0.2.2 and 10.0.2.3; keep it so.
-#         --net-options adds -netdev user options (e.g. hostfwd=tcp:127.0.0.1:8080-:80: the
-#         host's 127.0.0.1:8080 reaches the guest's port 80); --net-device-options adds
-#         virtio-net-pci properties (e.g. vectors=0: no MSI-X, the driver uses INTx).
+# --net: a virtio-net NIC on QEMU's user network (slirp), as ci/qemu-net.args defines it (the
+#         one definition; why restrict=on is not used is there): a modern-only device (PCI
+#         1af4:1041) with MAC 52:54:00:12:34:56; the guest is 10.0.2.15, 10.0.2.2 the host's
+#         loopback, 10.0.2.3 DNS, no IPv6. --net-options adds -netdev user options (e.g.
+#         hostfwd=tcp:127.0.0.1:8080-:80: the host's 127.0.0.1:8080 reaches the guest's port
+#         80); --net-device-options adds virtio-net-pci properties (e.g. vectors=0: no MSI-X,
+#         the driver uses INTx).
 # --linux: boot a Linux guest built by bench/linux/make-guest.sh (its vmlinuz and
 #         initramfs.cpio.gz in the directory given first) on the same machine (type, memory,
 #         CPU model, devices) as Keel's boots; --cmdline is appended to the Linux command line.
@@ -177,8 +172,12 @@ if [ -n "$disk" ]; then
     done <"$(dirname "${BASH_SOURCE[0]}")/qemu-disk.args"
 fi
 if [ "$net" = 1 ]; then
-    args+=(-netdev "user,id=net0,ipv6=off${net_options:+,$net_options}"
-           -device "virtio-net-pci,disable-legacy=on,netdev=net0,mac=52:54:00:12:34:56${net_device_options:+,$net_device_options}")
+    while IFS= read -r line; do
+        case "$line" in '' | '#'*) continue ;; esac
+        line=${line//@NETDEV_OPTIONS@/${net_options:+,$net_options}}
+        line=${line//@DEVICE_OPTIONS@/${net_device_options:+,$net_device_options}}
+        args+=("$line")
+    done <"$(dirname "${BASH_SOURCE[0]}")/qemu-net.args"
 elif [ -n "$net_options$net_device_options" ]; then
     die "--net-options and --net-device-options go with --net"
 fi

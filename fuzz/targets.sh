@@ -17,10 +17,12 @@ declare -A keel_fuzz_source=(
     [partition]=fuzz/partition/partition_fuzz.cpp
     [fat]=fuzz/fat/fat_fuzz.cpp
     [virtqueue]=fuzz/virtqueue/virtqueue_fuzz.cpp
+    [net]=fuzz/net/net_fuzz.cpp
+    [http]=fuzz/http/http_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition fat virtqueue)
+                   partition fat virtqueue net http)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -35,11 +37,21 @@ keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
                   "$root/lib/fat/src/name.cpp" "$root/lib/fat/src/directory.cpp"
                   "$root/lib/fat/src/file_io.cpp" "$root/lib/fat/src/volume.cpp"
                   "$root/lib/virtio/src/pci.cpp" "$root/lib/virtio/src/virtqueue.cpp"
-                  "$root/lib/virtio/src/blk.cpp")
+                  "$root/lib/virtio/src/blk.cpp" "$root/lib/net/src/wire.cpp"
+                  "$root/lib/net/src/ethernet.cpp" "$root/lib/net/src/arp.cpp"
+                  "$root/lib/net/src/ipv4.cpp" "$root/lib/net/src/icmp.cpp"
+                  "$root/lib/net/src/udp.cpp" "$root/lib/net/src/dhcp.cpp"
+                  "$root/lib/net/src/dns.cpp" "$root/lib/net/src/stack.cpp"
+                  "$root/lib/net/src/stack_udp.cpp" "$root/lib/net/src/stack_dhcp.cpp"
+                  "$root/lib/net/src/stack_dns.cpp" "$root/lib/http/src/head.cpp"
+                  "$root/lib/http/src/request.cpp" "$root/lib/http/src/path.cpp"
+                  "$root/lib/http/src/response.cpp" "$root/lib/http/src/chunked.cpp"
+                  "$root/lib/http/src/client.cpp")
 keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/model/include"
                     -I"$root/ipc/linux/include" -I"$root/lib/elf/include"
                     -I"$root/lib/boot_abi/include" -I"$root/lib/acpi/include"
                     -I"$root/lib/pci/include" -I"$root/lib/bytes/include"
                     -I"$root/lib/tar/include" -I"$root/lib/initconf/include"
                     -I"$root/lib/cmdline/include" -I"$root/lib/partition/include"
-                    -I"$root/lib/fat/include" -I"$root/lib/virtio/include")
+                    -I"$root/lib/fat/include" -I"$root/lib/virtio/include"
+                    -I"$root/lib/net/include" -I"$root/lib/http/include")

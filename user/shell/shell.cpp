@@ -186,10 +186,13 @@ int64_t read_file(int64_t h, Sink& sink) {
     }
 }
 
-// Writes all of bytes to an open file; 0 or -Error.
+// Writes all of bytes to an open file, in pieces a served object takes (a server's queue
+// buffers bound one operation: 64 KiB for the FAT server, 32 KiB for sockets); 0 or -Error.
 int64_t write_all(int64_t h, const char* bytes, uint64_t n) {
+    constexpr uint64_t kPiece = 32 * 1024;
     while (n > 0) {
-        const int64_t w = sys::do_io(static_cast<uint64_t>(h), Op::kWrite, bytes, n);
+        const int64_t w =
+            sys::do_io(static_cast<uint64_t>(h), Op::kWrite, bytes, n < kPiece ? n : kPiece);
         if (w <= 0)
             return w < 0 ? w : -static_cast<int64_t>(abi::Error::kIo);
         bytes += w;

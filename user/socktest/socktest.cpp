@@ -294,6 +294,59 @@ TEST(names_resolve_dotted_quads_and_objects_are_freed) {
     }
 }
 
+// With a port (socktest PORT), the host runs a UDP echo there (kernel/tests/net_peer.py).
+uint32_t g_udp_port = 0;
+
+TEST(udp_through_the_host) {
+    const int64_t u = open_name(net(), "udp/bind/0");
+    CHECK(u > 0);
+    abi::SocketInfo info{};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kGetMeta, &info, sizeof info,
+                        static_cast<uint64_t>(abi::Meta::kSocketInfo)),
+             static_cast<int64_t>(sizeof info));
+    CHECK(info.local_port >= 49152);
+    uint8_t out[sizeof(abi::UdpHeader) + 1473] = {};
+    // No header, port 0, a payload above the MTU: refused, nothing sent.
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kWrite, out, 4),
+             err(Error::kInvalidArgument));
+    abi::UdpHeader h{0x0a000202, 0, 0};
+    c::copy(out, &h, sizeof h);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kWrite, out, sizeof h + 8),
+             err(Error::kInvalidArgument));
+    if (g_udp_port == 0) {
+        (void)close(static_cast<uint64_t>(u));
+        return;
+    }
+    h.port = static_cast<uint16_t>(g_udp_port);
+    c::copy(out, &h, sizeof h);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kWrite, out, sizeof out),
+             err(Error::kInvalidArgument));
+    for (uint32_t size : {1u, 100u, 1472u}) {
+        for (uint32_t i = 0; i < size; ++i)
+            out[sizeof h + i] = pattern(i + size);
+        CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kWrite, out, sizeof h + size),
+                 static_cast<int64_t>(sizeof h + size));
+        uint8_t in[sizeof(abi::UdpHeader) + 1500] = {};
+        CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kRead, in, sizeof in),
+                 static_cast<int64_t>(sizeof h + size));
+        abi::UdpHeader from{};
+        c::copy(&from, in, sizeof from);
+        CHECK_EQ(from.address, 0x0a000202u);
+        CHECK_EQ(from.port, g_udp_port);
+        CHECK(c::compare(in + sizeof h, out + sizeof h, size) == 0);
+    }
+    // A read buffer without room for the header.
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(u), Op::kRead, out, 4), err(Error::kBufferTooSmall));
+    (void)close(static_cast<uint64_t>(u));
+}
+
 int keel_main(const StartInfo& start) {
+    const bool child = start.args_length > 6 && c::compare(start.args, "child ", 6) == 0;
+    if (!child) {
+        for (uint64_t i = 0; i < start.args_length; ++i) {
+            if (start.args[i] >= '0' && start.args[i] <= '9' && g_udp_port < 65536)
+                g_udp_port = g_udp_port * 10 + static_cast<uint32_t>(start.args[i] - '0');
+        }
+    }
     return run(start, "socktest");
 }

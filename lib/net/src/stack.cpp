@@ -52,6 +52,9 @@ int64_t Stack::init(const Limits& l, const Mac& mac, uint16_t mtu, uint64_t seed
     mac_ = mac;
     mtu_ = mtu;
     rng_ = seed ^ 0x9e3779b97f4a7c15ull;
+    // The IPv4 identification starts from the seed, so fragments of ours (should a router cut
+    // them) do not line up across restarts; taken without advancing the random stream.
+    ip_id_ = static_cast<uint16_t>(seed >> 48 ^ seed);
     interface_.lease_end = kNever;
 
     uint8_t* p = static_cast<uint8_t*>(storage);
@@ -110,8 +113,23 @@ uint64_t Stack::events() const {
 void Stack::configure(Ip4 address, Ip4 netmask, Ip4 gateway, Ip4 dns) {
     dhcp_ = Dhcp::kOff;
     dhcp_retry_at_ = dhcp_t1_ = dhcp_t2_ = kNever;
+    if (interface_.configured && (address != interface_.address || netmask != interface_.netmask))
+        forget_neighbours();
     interface_ = Interface{true, address, netmask, gateway, dns, kNever};
     ++events_;
+}
+
+void Stack::forget_neighbours() {
+    // Frames waiting for ARP carry the old source address and the neighbours may be on another
+    // subnet now: both go (counted as ARP drops), rather than leave later with a stale source.
+    for (uint32_t i = 0; i < limits_.pending_frames; ++i) {
+        if (frame(i)->state == FrameSlot::kWaiting) {
+            frame(i)->state = FrameSlot::kFree;
+            ++counters_.frames_dropped_arp;
+        }
+    }
+    for (uint32_t i = 0; i < limits_.arp_entries; ++i)
+        arp_[i].state = ArpEntry::kFree;
 }
 
 bool Stack::on_link(Ip4 address) const {
@@ -551,8 +569,11 @@ void Stack::icmp_input(const Ipv4Packet& p, Time now) {
         const uint8_t* transport = m.body + header;
         const size_t transport_size = m.size - header;
         if (protocol == kProtocolUdp) {
-            if (m.type == kIcmpUnreachable)
+            if (m.type == kIcmpUnreachable) {
                 dns_unreachable(destination, get16(transport), get16(transport + 2));
+                if (m.code == kIcmpPortUnreachable)
+                    udp_unreachable(get16(transport));
+            }
             return;
         }
         for (const Transport& t : transports_)

@@ -21,8 +21,10 @@ void Stack::start_dhcp(Time now) {
 }
 
 void Stack::dhcp_restart(Time now) {
-    if (interface_.configured)
+    if (interface_.configured) {
+        forget_neighbours();
         ++events_;
+    }
     interface_ = Interface{false, 0, 0, 0, 0, kNever};
     dhcp_ = Dhcp::kSelecting;
     dhcp_xid_ = static_cast<uint32_t>(random());

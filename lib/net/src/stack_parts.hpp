@@ -43,6 +43,7 @@ struct Stack::FrameSlot {
 
 struct Stack::Socket {
     bool open;
+    bool refused;  // an ICMP port unreachable answered a datagram it sent: reported once
     uint16_t port;
     uint32_t generation;
     uint32_t head;  // the oldest queued datagram

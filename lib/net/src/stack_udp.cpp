@@ -54,7 +54,7 @@ int64_t Stack::udp_open(uint16_t port) {
             continue;
         if (port == 0)
             port = ephemeral_port();
-        *s = Socket{true, port, ++generation_, 0, 0};
+        *s = Socket{true, false, port, ++generation_, 0, 0};
         return make_id(s->generation, i);
     }
     return fail(Error::kNoRoom);
@@ -100,8 +100,13 @@ int64_t Stack::udp_receive(int64_t id, Ip4* source, uint16_t* port, uint8_t* buf
     Socket* s = socket(id);
     if (s == nullptr)
         return fail(Error::kInvalid);
-    if (s->count == 0)
+    if (s->count == 0) {
+        if (s->refused) {
+            s->refused = false;
+            return fail(Error::kRefused);
+        }
         return fail(Error::kWouldBlock);
+    }
     const uint8_t* e = socket_entry(s, s->head);
     QueuedDatagram d;
     __builtin_memcpy(&d, e, sizeof d);
@@ -115,6 +120,16 @@ int64_t Stack::udp_receive(int64_t id, Ip4* source, uint16_t* port, uint8_t* buf
     s->head = (s->head + 1) % limits_.udp_queue;
     --s->count;
     return static_cast<int64_t>(n);
+}
+
+void Stack::udp_unreachable(uint16_t source_port) {
+    for (uint32_t i = 0; i < limits_.udp_sockets; ++i) {
+        Socket* s = reinterpret_cast<Socket*>(sockets_ + i * socket_stride_);
+        if (s->open && s->port == source_port) {
+            s->refused = true;
+            ++events_;
+        }
+    }
 }
 
 void Stack::udp_input(const Ipv4Packet& p, Time now) {

@@ -250,6 +250,12 @@ TEST(Dhcp, MalformedRepliesAreCountedAndChangeNothing) {
     b = slirp_reply(2, xid);
     b.resize(200);  // not even the fixed part
     bad.push_back(b);
+    b = slirp_reply(2, xid);
+    b[16] = 224;  // a multicast address offered
+    bad.push_back(b);
+    b = slirp_reply(2, xid);
+    b[16] = 127;  // loopback
+    bad.push_back(b);
     for (const Bytes& m : bad)
         h.feed(reply_frame(m));
     EXPECT_EQ(h.stack.counters().malformed_dhcp, bad.size());

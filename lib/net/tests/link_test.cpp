@@ -15,6 +15,37 @@ using namespace testing;
 constexpr Mac kPeerMac{{0x02, 0, 0, 0, 0, 0x99}};
 constexpr Ip4 kPeer = 0x0a000209;  // 10.0.2.9
 
+TEST(Stack, InitChecksItsArguments) {
+    Limits l;
+    const size_t size = Stack::storage_size(l);
+    EXPECT_EQ(size, Stack::storage_size(l, 1500));
+    EXPECT_GT(Stack::storage_size(l, 9000), size);
+    Harness ok(l);
+    EXPECT_EQ(ok.result, 0);
+    Stack s;
+    uint8_t* storage = ok.storage.get();
+    EXPECT_EQ(s.init(l, kOurMac, 1500, 1, storage, size - 1), fail(Error::kNoRoom));
+    EXPECT_EQ(s.init(l, kOurMac, 1500, 1, nullptr, size), fail(Error::kNoRoom));
+    EXPECT_EQ(s.init(l, kOurMac, 1500, 1, storage + 8, size), fail(Error::kInvalid));
+    EXPECT_EQ(s.init(l, kOurMac, 575, 1, storage, size), fail(Error::kInvalid));
+    EXPECT_EQ(s.init(l, kOurMac, 9000, 1, storage, size), fail(Error::kNoRoom));
+    Limits bad = l;
+    bad.pending_frames = 0;
+    EXPECT_EQ(s.init(bad, kOurMac, 1500, 1, storage, size), fail(Error::kInvalid));
+    bad = l;
+    bad.udp_queue = 100000;
+    EXPECT_EQ(s.init(bad, kOurMac, 1500, 1, storage, size), fail(Error::kInvalid));
+    // The smallest useful stack: one frame, one neighbour, nothing else.
+    Limits tiny{1, 1, 0, 0, 0, 0, 0, 0, 0};
+    Harness t(tiny);
+    EXPECT_EQ(t.result, 0);
+    t.slirp();
+    t.feed(udp_frame(kGateway, 9, kOurIp, 9, Bytes{1}));
+    EXPECT_EQ(t.stack.counters().udp_no_socket, 1u);
+    EXPECT_EQ(t.stack.udp_open(0), fail(Error::kNoRoom));
+    EXPECT_EQ(t.stack.dns_start("a.b", 3, 0), fail(Error::kNoRoom));
+}
+
 TEST(Ethernet, ParsesTheHeaderAndRefusesShortTaggedAndLengthFrames) {
     const Bytes f = ethernet(kOurMac, kSlirpMac, 0x0800, Bytes(46, 0));
     EthernetFrame e;
@@ -70,7 +101,8 @@ TEST(Arp, ParseRefusesOtherHardwareAndShortPackets) {
 TEST(Arp, AnswersARequestForOurAddress) {
     Harness h;
     h.stack.configure(kOurIp, kMask, kGateway, kDns);
-    // Captured from QEMU's user network: slirp asking who has 10.0.2.15 (padded to 60 bytes).
+    // slirp asking who has 10.0.2.15, written in its layout (padded to 60 bytes; the ARP frames
+    // captured from slirp in slirp_capture_test.cpp are replies).
     const Bytes frame = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02,
                          0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x52, 0x55,
                          0x0a, 0x00, 0x02, 0x02, 0x0a, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00,
@@ -182,6 +214,24 @@ TEST(Arp, EntriesExpireAfterSixtySeconds) {
     const auto out = h.drain();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(rd16(out[0].data() + 12), 0x0806);  // asked afresh
+}
+
+TEST(Arp, ANewAddressForgetsNeighboursAndWaitingFrames) {
+    Harness h;
+    h.slirp();
+    const uint8_t payload[1] = {0};
+    ASSERT_TRUE(h.stack.ip_output()(0, kPeer, 253, payload, 1));  // waits for ARP
+    EXPECT_EQ(h.stack.frames_in_use(), 2u);
+    h.stack.configure(kOurIp, kMask, kGateway, kDns);  // the same: nothing forgotten
+    EXPECT_EQ(h.stack.frames_in_use(), 2u);
+    h.drain();
+    h.stack.configure(ip4(10, 0, 3, 15), kMask, ip4(10, 0, 3, 2), kDns);
+    EXPECT_EQ(h.stack.frames_in_use(), 0u);
+    EXPECT_EQ(h.stack.arp_entries_in_use(), 0u);
+    EXPECT_EQ(h.stack.counters().frames_dropped_arp, 1u);
+    // The reply for the old neighbour is now about another subnet's address: not learnt.
+    h.feed(ethernet(kOurMac, kPeerMac, 0x0806, arp(2, kPeerMac, kPeer, kOurMac, kOurIp)));
+    EXPECT_EQ(h.stack.arp_entries_in_use(), 0u);
 }
 
 TEST(Arp, AFullCacheOfPendingEntriesRefusesNewDestinations) {

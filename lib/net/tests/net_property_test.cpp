@@ -1,7 +1,8 @@
 // lib/net properties (RapidCheck). Reassembly against a model: a random datagram cut at random
 // 8-byte boundaries, with extra overlapping pieces, duplicates, drops and any order, is
 // delivered exactly when the fragments fed cover it, always equal to the original, and slots
-// never outlive the timeout; a piece with changed bytes never yields a mixture. DNS names
+// never outlive the timeout; a piece with changed bytes never yields a mixture; through the
+// Stack, a fragmented UDP datagram reaches its socket whole or not at all. DNS names
 // round-trip through the wire form, and random messages never make the decoder overrun or
 // exceed its bounds. Two Stacks on a simulated link, resolving each other by ARP, exchange UDP
 // datagrams and pings: without loss everything arrives intact and in order; with loss what
@@ -162,6 +163,48 @@ RC_GTEST_PROP(NetReassembly, DatagramsBeyondTheCapacityAreNeverDelivered, ()) {
                   Reassembly::Result::kComplete);
     ra.r.expire(kReassemblyTimeout);
     RC_ASSERT(ra.r.slots_in_use() == 0u);
+}
+
+RC_GTEST_PROP(NetReassembly, ThroughTheStackAUdpDatagramArrivesWholeOrNotAtAll, ()) {
+    testing::Harness h;
+    h.slirp();
+    const int64_t socket = h.stack.udp_open(7000);
+    const auto size = *rc::gen::inRange<size_t>(0, 1400);
+    const auto data = *rc::gen::container<Bytes>(size, rc::gen::arbitrary<uint8_t>());
+    const Ip4 remote = 0x08080808;
+    const Bytes datagram = testing::udp(remote, 53, testing::kOurIp, 7000, data);
+    const auto total = static_cast<uint32_t>(datagram.size());
+    std::vector<Piece> pieces = partition(total);
+    const auto extra = *rc::gen::inRange<size_t>(0, 4);
+    for (size_t i = 0; i < extra; ++i)
+        pieces.push_back(random_piece(total));
+    std::vector<Piece> fed;
+    for (const Piece& p : pieces)
+        if (*rc::gen::inRange(0, 8) != 0)
+            fed.push_back(p);
+    for (size_t i = fed.size(); i > 1; --i)
+        std::swap(fed[i - 1], fed[*rc::gen::inRange<size_t>(0, i)]);
+    for (const Piece& p : fed) {
+        const Bytes piece(datagram.begin() + p.begin, datagram.begin() + p.end);
+        const auto field = static_cast<uint16_t>((p.end != total ? 0x2000 : 0) | p.begin / 8);
+        h.feed(testing::ethernet(testing::kOurMac, testing::kSlirpMac, 0x0800,
+                                 testing::ipv4(remote, testing::kOurIp, 17, piece, 0x99, field)),
+               kSecond);
+    }
+    uint8_t buffer[1500];
+    Ip4 from = 0;
+    uint16_t port = 0;
+    const int64_t n = h.stack.udp_receive(socket, &from, &port, buffer, sizeof buffer);
+    if (covers(fed, total)) {
+        RC_ASSERT(n == static_cast<int64_t>(size));
+        RC_ASSERT(Bytes(buffer, buffer + n) == data);
+        RC_ASSERT(from == remote);
+        RC_ASSERT(port == 53);
+    } else {
+        RC_ASSERT(n == fail(Error::kWouldBlock));
+    }
+    h.stack.poll(kSecond + kReassemblyTimeout);
+    RC_ASSERT(h.stack.reassembly_in_use() == 0u);
 }
 
 // ---- DNS names ---------------------------------------------------------------------------------

@@ -141,5 +141,23 @@ TEST(Udp, SendsWithAChecksumAndRefusesWhatCannotGo) {
     EXPECT_EQ(out[1].size(), 1514u);
 }
 
+TEST(Udp, PortUnreachableIsReportedOnce) {
+    Harness h;
+    h.slirp();
+    const int64_t s = h.stack.udp_open(4000);
+    const uint8_t data[4] = {1, 2, 3, 4};
+    ASSERT_EQ(h.stack.udp_send(s, kRemote, 9, data, 4, 0), 4);
+    const auto out = h.drain();
+    ASSERT_EQ(out.size(), 1u);
+    const Bytes original(out[0].begin() + 14, out[0].begin() + 14 + 28);
+    const uint64_t events = h.stack.events();
+    h.feed(
+        ethernet(kOurMac, kSlirpMac, 0x0800, ipv4(kRemote, kOurIp, 1, icmp(3, 3, 0, 0, original))));
+    EXPECT_GT(h.stack.events(), events);
+    uint8_t b[8];
+    EXPECT_EQ(h.stack.udp_receive(s, nullptr, nullptr, b, 8), fail(Error::kRefused));
+    EXPECT_EQ(h.stack.udp_receive(s, nullptr, nullptr, b, 8), fail(Error::kWouldBlock));
+}
+
 }  // namespace
 }  // namespace keel::net

@@ -99,8 +99,10 @@ class Stack {
     // Bytes of an echo reply's data kept for ping_receive (more is cut).
     static constexpr uint32_t kPingData = 256;
 
-    // Bytes of storage init needs for these limits (and an MTU up to 9000 bytes).
-    static size_t storage_size(const Limits& limits, uint16_t mtu = 1500);
+    // Bytes of storage init needs for limits init accepts (each count at most 4096) and a link
+    // MTU; the one-argument form is for Ethernet's 1500.
+    static size_t storage_size(const Limits& limits, uint16_t mtu);
+    static size_t storage_size(const Limits& limits) { return storage_size(limits, 1500); }
     // storage: at least storage_size bytes, 16-byte aligned; the stack uses nothing else.
     // mtu: the link's IP MTU, 576..9000. 0, or fail(kInvalid) for a bad argument and
     // fail(kNoRoom) for storage too small. Forgets everything from before.
@@ -139,7 +141,8 @@ class Stack {
     int64_t udp_send(int64_t id, Ip4 destination, uint16_t port, const uint8_t* data, size_t size,
                      Time now);
     // The oldest queued datagram: its bytes (truncated to capacity; the rest is lost), its
-    // source; fail(kWouldBlock) when none, fail(kInvalid) for a bad id.
+    // source; fail(kWouldBlock) when none, fail(kInvalid) for a bad id. fail(kRefused), once,
+    // when the queue is empty and an ICMP port unreachable answered a datagram from this port.
     int64_t udp_receive(int64_t id, Ip4* source, uint16_t* port, uint8_t* buffer, size_t capacity);
     void udp_close(int64_t id);
 
@@ -202,10 +205,12 @@ class Stack {
     void arp_resolved(ArpEntry* e, const Mac& mac, Time now);
     void arp_failed(ArpEntry* e);
     void arp_input(const uint8_t* data, size_t size, Time now);
+    void forget_neighbours();
     void ipv4_input(const uint8_t* data, size_t size, Time now);
     void deliver(const Ipv4Packet& packet, Time now);
     void icmp_input(const Ipv4Packet& packet, Time now);
     void udp_input(const Ipv4Packet& packet, Time now);
+    void udp_unreachable(uint16_t source_port);
     void dhcp_input(const uint8_t* data, size_t size, Time now);
     void dhcp_send(Time now);
     void dhcp_restart(Time now);
