@@ -534,7 +534,7 @@ class Report:
                 if row not in d[side]:
                     raise BadInput(f"B10: {side} has no row {row}")
                 v = float(d[side][row][key])
-                if v <= 0:
+                if v < 0 or (v == 0 and side == "linux"):  # Keel's may be 0: all failed
                     raise BadInput(f"B10 {side} row {row}: no throughput")
                 figures.append(v)
             k, x = figures
@@ -599,9 +599,24 @@ class Report:
                   "| row | " + " | ".join(names[s] for s in sides) + " |",
                   "|---|" + "---|" * len(sides)]
         for row, key, unit, _, what in B10_ROWS:
-            cells = [", ".join(fmt(v) for v in d[s][row]["runs_" + key]) if row in d[s] else "-"
-                     for s in sides]
+            cells = []
+            for side in sides:
+                if row not in d[side]:
+                    cells.append("-")
+                    continue
+                r = d[side][row]
+                text = ", ".join(fmt(v) for v in r["runs_" + key])
+                bad = len(r.get("failed", ())) if row == "bulk" else \
+                    int(r["socket_errors"]) + int(r["non_2xx"])
+                if bad:
+                    text += (f" ({bad} failed download(s))" if row == "bulk" else
+                             f" ({r['socket_errors']} socket errors, {r['non_2xx']} non-2xx)")
+                cells.append(text)
             lines.append(f"| {what} ({unit}) | " + " | ".join(cells) + " |")
+        console = d["keel"].get("console") or {}
+        if console:
+            lines += ["", "Keel's httpd said, besides its request lines (times, over the boots):",
+                      ""] + [f"- `{line}` ({n})" for line, n in sorted(console.items())]
         return "\n".join(lines) + "\n"
 
     def anchors_table(self):
