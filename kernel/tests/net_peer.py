@@ -4,7 +4,8 @@
 Serves DIR over HTTP/1.1 on 127.0.0.1 (Keel's `fetch` downloads from it through QEMU's user
 network, where 10.0.2.2 is the host's 127.0.0.1), echoes UDP datagrams, and holds a request
 for /hold until the file DIR/.release exists (so a guest command can wait for the host's tests
-to finish). Prints "http PORT" and "udp PORT" on its first two lines, then runs until killed.
+to finish), and sends DIR/blob with chunked transfer coding, in pieces of every size from 1
+byte to 64 KiB, for /chunked. Prints "http PORT" and "udp PORT" on its first two lines, then runs until killed.
 """
 import http.server
 import os
@@ -32,6 +33,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if self.path == "/chunked":
+            with open(os.path.join(root, "blob"), "rb") as f:
+                data = f.read()
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            at, size = 0, 1
+            while at < len(data):
+                piece = data[at:at + size]
+                self.wfile.write(b"%x;ext=1\r\n" % len(piece) + piece + b"\r\n")
+                at += len(piece)
+                size = size * 3 % 65536 + 1
+            self.wfile.write(b"0\r\nTrailer: yes\r\n\r\n")
             return
         super().do_GET()
 

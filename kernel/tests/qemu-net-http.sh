@@ -5,8 +5,10 @@
 # QEMU's user network whose host port is forwarded to Keel's port 80, where init's httpd
 # serves /mnt/disk. While Keel runs, the host's curl fetches every file (checksums compared),
 # a HEAD, a missing file, a path climbing out of the root, 32 clients at once, keep-alive, and
-# a client sending garbage and one stopping half-way while others are served. In Keel, `fetch`
-# downloads a file from a server on the host (kernel/tests/net_peer.py) onto the disk and
+# a client sending garbage, two requests in one segment (pipelining), and one stopping half-way
+# (answered 408 and closed after httpd's 10 s idle timeout) while others are served. In Keel,
+# `fetch` downloads a file from a server on the host (kernel/tests/net_peer.py) onto the disk,
+# whole and with chunked transfer coding, and
 # socktest sends UDP to the host's echo; the guest waits on the host peer's /hold until the
 # host is done. Afterwards fsck.fat -n and the fetched file's bytes are checked on the image.
 set -euo pipefail
@@ -47,7 +49,7 @@ base="http://127.0.0.1:$port"
 
 "$check" "$boot" "$build" 0 "^[1-9][0-9]* passed, 0 failed$" "^init: exec finished with status 0$" \
     -- --batch --disk "$img" --net --net-options "hostfwd=tcp:127.0.0.1:$port-:80" \
-    --exec "fetch http://10.0.2.2:$http_port/blob > /mnt/disk/blob; socktest $udp_port; fetch http://10.0.2.2:$http_port/hold > /tmp/h" \
+    --exec "fetch http://10.0.2.2:$http_port/blob > /mnt/disk/blob; fetch http://10.0.2.2:$http_port/chunked > /mnt/disk/chunked; socktest $udp_port; fetch http://10.0.2.2:$http_port/hold > /tmp/h" \
     "$@" >"$work/keel.log" 2>&1 &
 qemu=$!
 
@@ -81,13 +83,38 @@ if [ "$up" = 1 ]; then
     n=$(curl -s --max-time 10 -o /dev/null -o /dev/null -w '%{num_connects}\n' "$base/one" "$base/one" | tail -1)
     [ "$n" = 0 ] || bad "keep-alive: the second request opened a connection"
     # A client that stops half-way and one that sends garbage; others are still served.
-    python3 - "$port" <<'PY' &
+    python3 - "$port" >"$work/half" <<'PY' &
 import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 s.sendall(b"GET /one HTTP/1.1\r\nHo")
-time.sleep(20)
+start = time.time()
+reply = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        reply += b
+except Exception as e:
+    print("error", e)
+print(reply.split(b"\r\n")[0].decode(errors="replace") or "closed", round(time.time() - start))
 PY
     half=$!
+    # Two requests in one segment: two answers, in order.
+    p=$(python3 - "$port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /one HTTP/1.1\r\nHost: k\r\n\r\nHEAD /1m HTTP/1.1\r\nHost: k\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+print(data.count(b"HTTP/1.1 200"), b"\r\n\r\nxHTTP/1.1 200" in data, b"Content-Length: 1048576" in data)
+PY
+)
+    [ "$p" = "2 True True" ] || bad "pipelining: $p"
     g=$(python3 - "$port" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
@@ -102,7 +129,9 @@ PY
     # 32 clients at once, each checked.
     seq 32 | xargs -P 32 -I{} sh -c "curl -s --max-time 60 -o '$work/par-{}' '$base/1m'" || bad "32 clients: a curl failed"
     for i in $(seq 32); do cmp -s "$work/files/1m" "$work/par-$i" || bad "client $i of 32: other bytes"; done
-    kill "$half" 2>/dev/null || true
+    wait "$half" || true
+    read -r h1 h2 h3 _ <"$work/half" || true
+    [ "$h1 $h2 $h3" = "HTTP/1.1 408 Request" ] || bad "a half-sent request got: $(cat "$work/half")"
 else
     bad "Keel's HTTP server never answered on $base"
 fi
@@ -117,5 +146,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 "$top/ci/check-disk.sh" "$img" || bad "fsck.fat -n found errors"
 mcopy -n -i "$at" ::/blob "$work/blob-on-disk" 2>/dev/null || bad "blob: not on the disk"
 cmp -s "$work/peer/blob" "$work/blob-on-disk" || bad "blob: other bytes than the host served"
+mcopy -n -i "$at" ::/chunked "$work/chunked-on-disk" 2>/dev/null || bad "chunked: not on the disk"
+cmp -s "$work/peer/blob" "$work/chunked-on-disk" || bad "chunked: other bytes than the host served"
 [ "$fail" = 0 ] && echo "qemu-net-http.sh: all checks passed"
 exit "$fail"

@@ -28,8 +28,9 @@ namespace {
 constexpr uint32_t kMaxConnections = 64;
 constexpr uint64_t kIdleTimeoutNs = 10'000'000'000;
 constexpr size_t kRequestBuffer = 16 * 1024;  // a head (8 KiB at most) and what follows it
-constexpr size_t kFileChunk = 32 * 1024;      // file reads and connection writes (the most one socket write carries: servers/net)
-constexpr size_t kMaxPath = 1024;             // a resolved path
+constexpr size_t kFileChunk =
+    32 * 1024;  // file reads and connection writes (the most one socket write carries: servers/net)
+constexpr size_t kMaxPath = 1024;  // a resolved path
 
 void drop(uint64_t h) {
     if (h != 0)

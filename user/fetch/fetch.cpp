@@ -19,9 +19,9 @@ using namespace keel::user;
 namespace {
 
 constexpr size_t kBuffer = 32 * 1024;  // the most one socket read carries (servers/net)
-uint8_t g_in[kBuffer];   // the response as received
-uint8_t g_out[kBuffer];  // decoded chunked data
-Handle g_errors = 0;     // where error lines go
+uint8_t g_in[kBuffer];                 // the response as received
+uint8_t g_out[kBuffer];                // decoded chunked data
+Handle g_errors = 0;                   // where error lines go
 Handle g_conn = 0;
 const char* g_url = "";
 
