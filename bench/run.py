@@ -484,11 +484,17 @@ def b9(runner):
     })
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 nothing listens on now (QEMU's hostfwd takes it moments later)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """N distinct TCP ports on 127.0.0.1 nothing listens on now (QEMU's hostfwd takes them
+    moments later); all are held while choosing, so that no two are the same."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def b10_files(tmp):
@@ -543,7 +549,8 @@ class Guest:
 
     def __init__(self, side, args, guest_ports, log):
         self.side, self.log_path = side, log
-        self.ports = {g: free_port() for g in guest_ports}
+        guest_ports = list(guest_ports)
+        self.ports = dict(zip(guest_ports, free_ports(len(guest_ports))))
         self.cmd = args + ["--net", "--net-options", ",".join(
             f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in self.ports.items())]
         self.log = open(log, "w")

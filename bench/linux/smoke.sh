@@ -48,10 +48,12 @@ rm -f "$cp_disk"
 "$top/ci/make-disk.sh" "$cp_disk" 64 32
 printf 'bench_linux_smoke: B10 small file\n' >"$work/index.html"
 MTOOLS_SKIP_CHECK=1 mcopy -i "$cp_disk@@1M" "$work/index.html" ::/index.html
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-port=$(free_port) port2=$(free_port)
+# Two free ports on 127.0.0.1, both held while choosing so that they differ.
+read -r port port2 < <(python3 -c '
+import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
 setsid "$top/ci/qemu-boot.sh" "$work/guest" --linux --batch --timeout 90 \
     --cmdline keelbench=http --disk "$cp_disk" --net \
     --net-options "hostfwd=tcp:127.0.0.1:$port-:80,hostfwd=tcp:127.0.0.1:$port2-:8080" \
