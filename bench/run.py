@@ -703,8 +703,9 @@ def console_notes(text, server):
 def b10(runner):
     """HTTP from the host (issue 18): requests per second for a 1 KiB file with connections
     kept alive and with a new connection per request (wrk), and MB/s of a 16 MiB file (curl),
-    against the Linux guest's busybox httpd and Keel's servers/httpd, each booted with the same
-    QEMU machine, NIC and FAT32 image, alternating, B10_ROUNDS boots each (one with --quick).
+    against the Linux guest's busybox httpd (the baseline) and guesthttpd (keeps connections; a
+    reference), both in one boot, and Keel's servers/httpd, each booted with the same QEMU
+    machine, NIC and FAT32 image, alternating, B10_ROUNDS boots each (one with --quick).
     Keel's side is "missing" while its system image has no HTTP server."""
     print("== b10: HTTP from the host, Keel and the Linux guest (wrk, curl)", flush=True)
     for tool in ("wrk", "curl"):
