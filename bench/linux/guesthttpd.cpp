@@ -34,10 +34,10 @@ constexpr size_t kMaxHead = 8192;
 constexpr size_t kSendChunk = 1 << 20;
 
 struct Conn {
-    std::string in;     // bytes received and not yet consumed as a request
-    std::string head;   // the response head being sent
+    std::string in;    // bytes received and not yet consumed as a request
+    std::string head;  // the response head being sent
     size_t head_sent = 0;
-    int file = -1;      // the body's file while sending, else -1
+    int file = -1;  // the body's file while sending, else -1
     off_t offset = 0, end = 0;
     bool close_after = false;
     bool sending = false;
@@ -117,8 +117,8 @@ bool take_request(Conn& c) {
     }
     for (size_t at = eol; at != std::string::npos && at < head.size();) {
         size_t next = head.find("\r\n", at + 2);
-        std::string field = head.substr(at + 2, next == std::string::npos ? std::string::npos
-                                                                          : next - at - 2);
+        std::string field =
+            head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
         size_t colon = field.find(':');
         if (colon != std::string::npos && lower_equal(trim(field.substr(0, colon)), "connection")) {
             std::string v = trim(field.substr(colon + 1));
@@ -158,8 +158,7 @@ bool take_request(Conn& c) {
     std::snprintf(buf, sizeof buf,
                   "HTTP/1.1 200 OK\r\nServer: guesthttpd\r\nContent-Type: %s\r\n"
                   "Content-Length: %lld\r\n%s\r\n",
-                  type, static_cast<long long>(st.st_size),
-                  keep ? "" : "Connection: close\r\n");
+                  type, static_cast<long long>(st.st_size), keep ? "" : "Connection: close\r\n");
     c.head = buf;
     c.head_sent = 0;
     c.offset = 0;
@@ -186,8 +185,8 @@ bool pump(int fd, Conn& c) {
             }
         }
         while (c.head_sent < c.head.size()) {
-            ssize_t n = send(fd, c.head.data() + c.head_sent, c.head.size() - c.head_sent,
-                             MSG_NOSIGNAL);
+            ssize_t n =
+                send(fd, c.head.data() + c.head_sent, c.head.size() - c.head_sent, MSG_NOSIGNAL);
             if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 watch(fd, true);
                 return true;
