@@ -5,11 +5,13 @@ usage: bench/report.py [RESULTS_DIR] [--out DIR] [--readme README] [--anchors FI
 
 Reads RESULTS_DIR (default bench/results): b1..b6.json (Google Benchmark's JSON; B5: run.py's
 callgrind counts), b7.json (run.py's kbench numbers), b8_linux.json (run.py's Linux guest
-numbers), b9.json (run.py's storage rows, Keel's and the Linux guest's), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
-every benchmark's spread, B7's table, the Linux anchor table, B9's "Storage, Keel vs Linux"), the chart_b*.dat files chart.gp
+numbers), b9.json (run.py's storage rows, Keel's and the Linux guest's), b10.json (HTTP from
+the host, Keel's and the Linux guest's), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
+every benchmark's spread, B7's table, the Linux anchor table, B9's "Storage, Keel vs Linux",
+B10's "HTTP from the host"), the chart_b*.dat files chart.gp
 draws and, when gnuplot is installed and --no-chart is not given, chart.png. With --readme, also
 replaces README's generated blocks, each between "<!-- NAME:begin -->" and "<!-- NAME:end -->":
-results (the headline table), b7 (B7's table), b8 (the Linux anchor), b9 (storage) and anchors (the anchors
+results (the headline table), b7 (B7's table), b8 (the Linux anchor), b9 (storage), b10 (HTTP) and anchors (the anchors
 and targets). Every anchor and target comes from --anchors (default
 bench/anchors.json, beside this script). Rows whose JSON is missing are left out; a row whose
 JSON is unreadable or not of the expected shape is an error (exit status 1).
@@ -103,6 +105,16 @@ B9_PAIRS = (
 B9_SIDES = ("keel_raw", "linux_raw", "keel_file", "linux_file")
 B9_TARGETS = ("b9_raw_qd32", "b9_file_read")  # required in anchors.json when b9.json is there
 
+# B10, HTTP from the host (b10.json, bench/run.py b10): (row, figure, unit, target, what).
+B10_ROWS = (
+    ("small_keepalive", "rps", "requests/s", "b10_rps",
+     "1 KiB file, connections kept alive (wrk, 8 connections)"),
+    ("small_close", "rps", "requests/s", "b10_rps",
+     "1 KiB file, a new connection per request (wrk, Connection: close)"),
+    ("bulk", "mb_per_s", "MB/s", "b10_bulk", "16 MiB file (curl)"),
+)
+B10_TARGETS = ("b10_rps", "b10_bulk")  # required in anchors.json when b10.json is there
+
 # What the tables below read from anchors.json (B7's targets are optional: b7_<row>).
 USED_ANCHORS = ("l4re_ipc",)
 USED_TARGETS = ("b2_16B", "b2_64B", "b3_floor", "b4_batch1", "b4_batch32", "b5_insns",
@@ -165,6 +177,7 @@ class Report:
         self.b7 = None
         self.b8 = None
         self.b9 = None
+        self.b10 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -501,6 +514,111 @@ class Report:
             lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
         return "\n".join(lines) + "\n"
 
+    def b10_rows(self, d):
+        """[(what, Keel figure or None, Linux figure, unit, ratio or None, target key)];
+        Keel's figures are None while its side is "missing". Refuses a missing row or figure,
+        an unknown Keel status or a missing target."""
+        missing = [k for k in B10_TARGETS if k not in self.targets]
+        if missing:
+            raise BadInput(f"anchors file: no {', '.join(missing)}")
+        status = d["keel"]["status"]
+        if status not in ("measured", "missing"):
+            raise BadInput(f"B10: Keel's status is {status!r}, not measured or missing")
+        out = []
+        for row, key, unit, target, what in B10_ROWS:
+            figures = []
+            for side in ("keel", "linux"):
+                if side == "keel" and status == "missing":
+                    figures.append(None)
+                    continue
+                if row not in d[side]:
+                    raise BadInput(f"B10: {side} has no row {row}")
+                v = float(d[side][row][key])
+                if v < 0 or (v == 0 and side == "linux"):  # Keel's may be 0: all failed
+                    raise BadInput(f"B10 {side} row {row}: no throughput")
+                figures.append(v)
+            k, x = figures
+            if "linux_keepalive" in d and float(d["linux_keepalive"][row][key]) <= 0:
+                raise BadInput(f"B10 linux_keepalive row {row}: no throughput")
+            out.append((what, k, x, unit, None if k is None else k / x, target))
+        return out
+
+    def b10_add(self, d):
+        """Checks B10 and puts its rows in the headline table (Keel "missing" until measured)."""
+        for what, k, x, unit, ratio, target in self.b10_rows(d):
+            t = self.targets[target]
+            if ratio is None:
+                self.summary.append(("B10", f"HTTP {what}, Keel / Linux ({unit})", "missing",
+                                     fmt(x), "-", bound(t, "x"), "not measured"))
+                continue
+            ok = ratio >= t["min"] if "min" in t else ratio <= t["max"]
+            self.summary.append(("B10", f"HTTP {what}, Keel / Linux ({unit})", fmt(k), fmt(x),
+                                 f"{ratio:.2f}x", bound(t, "x"), verdict(ok)))
+
+    def b10_table(self):
+        """HTTP, Keel vs Linux: each row's medians, the ratio to busybox httpd with the target
+        and verdict, the ratio to guesthttpd (reference); then every run's figure."""
+        d = self.b10
+        load = d.get("load_average", {})
+        sides = [s for s in ("keel", "linux", "linux_keepalive") if s in d]
+        names = {"keel": "Keel", "linux": "Linux, busybox httpd",
+                 "linux_keepalive": "Linux, guesthttpd"}
+
+        def server(side):
+            x = d[side]
+            if x.get("status") == "missing":
+                return f"{names[side]}: missing ({x['why']})"
+            closes = x["response_headers"].get("connection", "-").lower() == "close"
+            return (f"{names[side]}: {x['server']}; "
+                    + ("closes every connection (answers `Connection: close`)" if closes else
+                       "keeps connections (no `Connection: close` in its answer)"))
+        lines = [
+            f"Measured {d['date']}, {d['rounds']} boot(s) of each side"
+            + (f"; host load average {load['start']} at start, {load['end']} at end" if load
+               else "") + f". Linux guest: {'; '.join(d['guest'][:1])}.",
+            "",
+        ] + [f"- {server(side)}" for side in sides] + [
+            "",
+            "| row | Keel | Linux, busybox httpd | unit | Keel / busybox | target | verdict | "
+            "Linux, guesthttpd | Keel / guesthttpd (reference) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        ka = d.get("linux_keepalive")
+        for (row, key, _, _, _), (what, k, x, unit, ratio, target) in zip(
+                B10_ROWS, self.b10_rows(d)):
+            t = self.targets[target]
+            y = float(ka[row][key]) if ka else None
+            if ratio is None:
+                cells = ["missing", fmt(x), unit, "-", bound(t, "x"), "not measured"]
+            else:
+                ok = ratio >= t["min"] if "min" in t else ratio <= t["max"]
+                cells = [fmt(k), fmt(x), unit, f"{ratio:.2f}x", bound(t, "x"), verdict(ok)]
+            cells += [fmt(y), "-" if k is None or not y else f"{k / y:.2f}x"]
+            lines.append(f"| {what} | " + " | ".join(cells) + " |")
+        lines += ["", "Every run (requests/s: one wrk run per boot; MB/s: every download):", "",
+                  "| row | " + " | ".join(names[s] for s in sides) + " |",
+                  "|---|" + "---|" * len(sides)]
+        for row, key, unit, _, what in B10_ROWS:
+            cells = []
+            for side in sides:
+                if row not in d[side]:
+                    cells.append("-")
+                    continue
+                r = d[side][row]
+                text = ", ".join(fmt(v) for v in r["runs_" + key])
+                bad = len(r.get("failed", ())) if row == "bulk" else \
+                    int(r["socket_errors"]) + int(r["non_2xx"])
+                if bad:
+                    text += (f" ({bad} failed download(s))" if row == "bulk" else
+                             f" ({r['socket_errors']} socket errors, {r['non_2xx']} non-2xx)")
+                cells.append(text)
+            lines.append(f"| {what} ({unit}) | " + " | ".join(cells) + " |")
+        console = d["keel"].get("console") or {}
+        if console:
+            lines += ["", "Keel's httpd said, besides its request lines (times, over the boots):",
+                      ""] + [f"- `{line}` ({n})" for line, n in sorted(console.items())]
+        return "\n".join(lines) + "\n"
+
     def anchors_table(self):
         lines = ["| anchor | value | used in | source |", "|---|---|---|---|"]
         for a in self.anchors.values():
@@ -566,7 +684,7 @@ def replace_block(doc, name, text):
 
 def build(results, figures):
     rep = Report(figures)
-    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9"):
+    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10"):
         path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
@@ -581,6 +699,10 @@ def build(results, figures):
             elif row == "b9":
                 rep.b9 = doc
                 rep.b9_add(doc)
+            elif row == "b10":
+                rep.b10 = doc
+                rep.b10_add(doc)
+                rep.b10_table()  # checks the per-run figures too
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -604,6 +726,8 @@ def write_outputs(rep, machine, out, chart):
                  "block rows in guest wall time)\n\n" + rep.b8_table())
     if rep.b9 is not None:
         text += "\n## B9: storage, Keel vs Linux (guest wall time)\n\n" + rep.b9_table()
+    if rep.b10 is not None:
+        text += "\n## B10: HTTP from the host, Keel vs Linux\n\n" + rep.b10_table()
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -629,6 +753,8 @@ def update_readme(rep, machine, readme):
         doc = replace_block(doc, "b8", rep.b8_table())
     if rep.b9 is not None:
         doc = replace_block(doc, "b9", rep.b9_table())
+    if rep.b10 is not None:
+        doc = replace_block(doc, "b10", rep.b10_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

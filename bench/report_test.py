@@ -2,8 +2,8 @@
 """ctest bench_report: bench/report.py on the committed bench/results, into a temporary
 directory. It must reproduce the committed summary.md and chart data exactly, fill the README's
 generated blocks (the anchors block as committed), take every anchor from the anchors file, set
-B8's Linux rows beside their B7 rows and B9's Keel storage rows beside Linux's, and refuse
-corrupt input with a message instead of a traceback or a half-written report."""
+B8's Linux rows beside their B7 rows, B9's Keel storage rows and B10's HTTP rows beside Linux's,
+and refuse corrupt input with a message instead of a traceback or a half-written report."""
 import json
 import os
 import shutil
@@ -165,6 +165,39 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| raw sequential write 1 MiB, QD1, then fdatasync", summary)
         self.assertIn("Keel QD32 / QD1", summary)
 
+    def test_http_table_sets_keel_beside_both_linux_servers(self):
+        """B10: Keel's medians over busybox httpd's as the ratio with the target's verdict, over
+        guesthttpd's as the reference, every run, and the three rows in the headline table."""
+        summary = self.report_only("b10.json")
+        self.assertIn("## B10: HTTP from the host, Keel vs Linux", summary)
+        d = json.loads(read(os.path.join(RESULTS, "b10.json")))
+        figures = json.loads(read(ANCHORS))["targets"]
+        for row, key, target in (("small_keepalive", "rps", "b10_rps"),
+                                 ("small_close", "rps", "b10_rps"),
+                                 ("bulk", "mb_per_s", "b10_bulk")):
+            k, x = d["keel"][row][key], d["linux"][row][key]
+            y = d["linux_keepalive"][row][key]
+            verdict = "met" if k / x >= figures[target]["min"] else "**missed**"
+            self.assertIn(f"| {k / x:.2f}x | >= {figures[target]['min']}x | {verdict} |", summary)
+            self.assertIn(f"| {k / y:.2f}x |", summary)
+        headline = summary.split("Every benchmark")[0]
+        self.assertEqual(headline.count("| B10 |"), 3)
+
+    def test_http_without_keel_says_missing(self):
+        """B10 before Keel had an HTTP server: Keel's cells say missing, nothing is judged."""
+        d = json.loads(read(os.path.join(RESULTS, "b10.json")))
+        d["keel"] = {"status": "missing", "why": "no bin/httpd"}
+        results = os.path.join(self.tmp, "results")
+        os.mkdir(results)
+        with open(os.path.join(results, "b10.json"), "w") as f:
+            json.dump(d, f)
+        r = self.report(results)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        summary = read(os.path.join(results, "summary.md"))
+        self.assertIn("- Keel: missing (no bin/httpd)", summary)
+        self.assertEqual(summary.count("| missing |"), 6)  # headline and B10 table, 3 rows each
+        self.assertNotIn("**missed**", summary)
+
     def corrupt(self, row, edit):
         results = self.copy_results()
         path = os.path.join(results, row + ".json")
@@ -197,6 +230,13 @@ class ReportTest(unittest.TestCase):
 
     def test_b9_without_throughput_is_refused(self):
         self.corrupt("b9", lambda text: text.replace('"iops"', '"ops_per_s"'))
+
+    def test_b10_missing_row_is_refused(self):
+        self.corrupt("b10", lambda text: text.replace('"small_close"', '"renamed"'))
+
+    def test_b10_unknown_keel_status_is_refused(self):
+        self.corrupt("b10", lambda text: text.replace('"status": "measured"',
+                                                      '"status": "maybe"'))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))

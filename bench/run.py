@@ -11,10 +11,13 @@ twice under QEMU with -icount shift=0 (guest instructions, deterministic); B8 bu
 guest (bench/linux/make-guest.sh into build/linux-guest, or KEEL_LINUX_GUEST) and boots it in
 the same QEMU machine: twice under -icount shift=0 (CPU rows), three times without (block rows
 on a fresh scratch disk each, ci/qemu-disk.args); B9 boots Keel's blkbench and fsbench and the
-Linux guest's block and file rows in turn on fresh disks, three rounds. ROW is b1..b9 (default: all). --quick: 3 repetitions, tiny
+Linux guest's block and file rows in turn on fresh disks, three rounds; B10 boots the Linux guest
+(busybox httpd and guesthttpd) and Keel's system (servers/httpd, "missing" until its image has
+one) with a NIC and a fresh FAT32 disk, three rounds, and loads them from the host with wrk and
+curl through a free 127.0.0.1 port. ROW is b1..b10 (default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
-operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json and
-b9.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json,
+b9.json, b10.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -28,17 +31,24 @@ import argparse
 import bisect
 import collections
 import datetime
+import http.client
 import json
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
+import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9")
-GUEST_ROWS = ("b7", "b8", "b9")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10")
+GUEST_ROWS = ("b7", "b8", "b9", "b10")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -89,6 +99,24 @@ B9_BOOTS = 3  # each of the four boots (Keel and Linux, raw and file) this many 
 B9_RAW_BYTES = 64 << 20  # blkbench's scratch disk (bench/blk.sh's size)
 B9_DISK_MIB = 64  # the FAT32 image of the file rows (ci/make-disk.sh)
 B9_FILE_BYTES = 16 << 20  # BENCH.DAT
+
+# B10: HTTP from the host (issue 18). Both guests serve the same FAT32 image (ci/make-disk.sh
+# plus the two files below) through the same NIC (ci/qemu-boot.sh --net) with the host's
+# 127.0.0.1:PORT forwarded to the guest's port 80.
+B10_ROUNDS = 3  # boots of each side, alternating Linux and Keel
+B10_SMALL = "index.html"  # 1 KiB of text: the requests-per-second rows
+B10_SMALL_BYTES = 1024
+B10_BULK = "bulk.dat"  # 16 MiB: the MB/s row
+B10_BULK_BYTES = 16 << 20
+B10_WRK_SECONDS = 10
+B10_CONNECTIONS = 8  # wrk -c: connections kept open at once, one wrk thread
+B10_CURL_RUNS = 3  # bulk downloads per boot
+B10_READY_SECONDS = {"linux": 120, "keel": 180}  # boot to the first correct answer
+B10_WRK = re.compile(r"^\s*(\d+) requests in ([0-9.]+)(us|ms|s|m), ", re.M)
+B10_WRK_RPS = re.compile(r"^Requests/sec:\s+([0-9.]+)$", re.M)
+B10_WRK_ERRORS = re.compile(r"^\s*Socket errors: connect (\d+), read (\d+), write (\d+), "
+                            r"timeout (\d+)$", re.M)
+B10_WRK_NON2XX = re.compile(r"^\s*Non-2xx or 3xx responses: (\d+)$", re.M)
 
 
 def run(cmd, **kw):
@@ -380,6 +408,19 @@ def medians(boots, what):
     return out
 
 
+def build_both(runner):
+    """Builds the kernel tree (build/kernel or KEEL_KERNEL_BUILD, configured when missing) and
+    the Linux guest (build/linux-guest or KEEL_LINUX_GUEST); returns both directories."""
+    kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+    if "KEEL_KERNEL_BUILD" not in os.environ and \
+            not os.path.exists(os.path.join(TOP, kbuild, "build.ninja")):
+        run(["cmake", "--preset", "kernel"], stdout=subprocess.DEVNULL)
+    run(["cmake", "--build", kbuild, "-j", runner.jobs])
+    guest = os.environ.get("KEEL_LINUX_GUEST", "build/linux-guest")
+    run(["bench/linux/make-guest.sh", guest])
+    return kbuild, guest
+
+
 def b9(runner):
     """Storage, Keel against the Linux guest (issue 17): per round, four boots in turn, each
     on a fresh disk attached by ci/qemu-disk.args: Keel's blkbench on a 64 MiB scratch disk
@@ -389,13 +430,7 @@ def b9(runner):
     rounds; each row's median boot."""
     print("== b9: storage, Keel and the Linux guest (raw device and file, QD1 and QD32)",
           flush=True)
-    kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
-    if "KEEL_KERNEL_BUILD" not in os.environ and \
-            not os.path.exists(os.path.join(TOP, kbuild, "build.ninja")):
-        run(["cmake", "--preset", "kernel"], stdout=subprocess.DEVNULL)
-    run(["cmake", "--build", kbuild, "-j", runner.jobs])
-    guest = os.environ.get("KEEL_LINUX_GUEST", "build/linux-guest")
-    run(["bench/linux/make-guest.sh", guest])
+    kbuild, guest = build_both(runner)
     boots = 1 if runner.quick else B9_BOOTS
     load_start = loadavg()
     got = {"keel_raw": [], "linux_raw": [], "keel_file": [], "linux_file": []}
@@ -447,6 +482,313 @@ def b9(runner):
         "qemu": cmds,
         **{side: medians(b, side) for side, b in got.items()},
     })
+
+
+def free_ports(n):
+    """N distinct TCP ports on 127.0.0.1 nothing listens on now (QEMU's hostfwd takes them
+    moments later); all are held while choosing, so that no two are the same."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def b10_files(tmp):
+    """The two files both guests serve: 1 KiB of printable text and 16 MiB of splitmix64."""
+    small = os.path.join(tmp, B10_SMALL)
+    line = b"Keel bench B10: the small file of the requests-per-second rows.\n"
+    with open(small, "wb") as f:
+        f.write((line * (B10_SMALL_BYTES // len(line) + 1))[:B10_SMALL_BYTES])
+    bulk = os.path.join(tmp, B10_BULK)
+    splitmix64_file(bulk, B10_BULK_BYTES)
+    return small, bulk
+
+
+def b10_disk(path, files):
+    """A fresh FAT32 image (ci/make-disk.sh) with FILES copied by mtools into its root and into
+    /www (Keel's httpd serves /mnt/disk/www when that directory exists, else /mnt/disk; busybox
+    httpd and guesthttpd serve /mnt/disk): the same bytes at the same URLs either way."""
+    if os.path.exists(path):
+        os.remove(path)
+    run(["ci/make-disk.sh", path, str(B9_DISK_MIB), "32"], stdout=subprocess.DEVNULL)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    run(["mmd", "-i", f"{path}@@1M", "::/www"], env=env)
+    for f in files:
+        for where in ("::/", "::/www/"):
+            run(["mcopy", "-i", f"{path}@@1M", f, where + os.path.basename(f)], env=env)
+
+
+def keel_httpd_missing(kbuild):
+    """None when Keel's system image has an HTTP server that init starts, else why not."""
+    image = os.path.join(TOP, kbuild, "user", "initfs.tar")
+    try:
+        with tarfile.open(image) as tar:
+            names = {m.name.lstrip("./") for m in tar.getmembers()}
+            conf = tar.extractfile(next(m for m in tar.getmembers()
+                                        if m.name.lstrip("./") == "etc/init.conf"))
+            started = any(line.split()[1:2] == ["bin/httpd"]
+                          for line in conf.read().decode(errors="replace").splitlines()
+                          if line.strip() and not line.startswith("#"))
+    except (OSError, tarfile.TarError, StopIteration) as e:
+        return f"cannot read {image}: {e}"
+    if "bin/httpd" not in names:
+        return f"no bin/httpd in {os.path.relpath(image, TOP)} (servers/httpd not built yet)"
+    if not started:
+        return "etc/init.conf starts no bin/httpd"
+    return None
+
+
+class Guest:
+    """One guest booted in the background by ci/qemu-boot.sh with a free port on the host's
+    127.0.0.1 forwarded to each of its GUEST_PORTS; its serial output goes to a file. Stopped by
+    ending the process group this started (qemu-boot.sh, timeout and QEMU)."""
+
+    def __init__(self, side, args, guest_ports, log):
+        self.side, self.log_path = side, log
+        guest_ports = list(guest_ports)
+        self.ports = dict(zip(guest_ports, free_ports(len(guest_ports))))
+        self.cmd = args + ["--net", "--net-options", ",".join(
+            f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in self.ports.items())]
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(self.cmd, cwd=TOP, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def serial(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read().replace("\r", "")
+
+    def wait_ready(self, expect, seconds):
+        """Polls GET /index.html until it answers with the file's bytes (QEMU accepts the
+        host's connection before the guest listens, so early tries fail or are reset)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(self.url(B10_SMALL, next(iter(self.ports))),
+                                            timeout=5) as r:
+                    if r.status == 200 and r.read() == expect:
+                        return
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(1)
+        text = self.serial()
+        self.stop()
+        print(text)
+        raise SystemExit(f"b10: the {self.side} guest did not serve /{B10_SMALL} within "
+                         f"{seconds} s ({' '.join(self.cmd)})")
+
+    def url(self, name, guest_port):
+        return f"http://127.0.0.1:{self.ports[guest_port]}/{name}"
+
+    def command(self, disk):
+        """The command line as b10.json records it: no temporary path, no port number."""
+        text = " ".join(self.cmd).replace(disk, "DISK")
+        for g, h in self.ports.items():
+            text = text.replace(f"127.0.0.1:{h}-:{g}", f"127.0.0.1:PORT-:{g}")
+        return text
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def wrk(url, seconds, close):
+    """One wrk run (one thread, B10_CONNECTIONS connections): requests per second and what
+    went wrong. close: every request says Connection: close, so wrk opens a new connection for
+    each (it reconnects whenever a response does not keep the connection)."""
+    cmd = ["wrk", "-t1", f"-c{B10_CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    cmd.append(url)
+    text = output(cmd)
+    rps, done = B10_WRK_RPS.search(text), B10_WRK.search(text)
+    if not rps or not done:
+        print(text)
+        raise SystemExit(f"b10: cannot read wrk's output ({' '.join(cmd)})")
+    errors = B10_WRK_ERRORS.search(text)
+    non2xx = int(B10_WRK_NON2XX.search(text)[1]) if B10_WRK_NON2XX.search(text) else 0
+    requests = int(done[1])
+    # wrk's Requests/sec counts every response; the row counts the 200s only.
+    good = float(rps[1]) * (requests - non2xx) / requests if requests else 0.0
+    return {"rps": round(good, 2), "rps_all_responses": float(rps[1]), "requests": requests,
+            "socket_errors": sum(int(x) for x in errors.groups()) if errors else 0,
+            "non_2xx": non2xx}
+
+
+def curl_bulk(url):
+    """One download of the bulk file with curl: (MB/s (10^6 bytes, curl's speed_download),
+    None) or, when it failed, (0.0, what went wrong): a failed download counts as nothing
+    transferred, and the run goes on."""
+    cmd = ["curl", "-sS", "-o", "/dev/null", "--max-time", "120", "-w",
+           "%{http_code} %{size_download} %{speed_download}", url]
+    r = subprocess.run(cmd, cwd=TOP, capture_output=True, text=True)
+    fields = r.stdout.split()
+    if r.returncode != 0 or len(fields) != 3 or fields[0] != "200" or \
+            int(fields[1]) != B10_BULK_BYTES:
+        return 0.0, (f"curl status {r.returncode}, HTTP {fields[0] if fields else '-'}, "
+                     f"{fields[1] if len(fields) > 1 else 0} bytes: {r.stderr.strip()[:200]}")
+    return round(float(fields[2]) / 1e6, 2), None
+
+
+def b10_measure(guest, port, small, bulk, quick):
+    """Every B10 row once against the server on a booted guest's PORT: a warm-up (each file
+    fetched and checked once, not timed), then wrk keep-alive, wrk with a new connection per
+    request, and B10_CURL_RUNS downloads of the bulk file."""
+    with urllib.request.urlopen(guest.url(B10_BULK, port), timeout=120) as r:
+        if r.read() != bulk:
+            raise SystemExit(f"b10: the {guest.side} guest served a wrong {B10_BULK}")
+    # http.client, not urllib (which asks to close): the answer to a plain HTTP/1.1 request
+    # says whether the server keeps connections.
+    conn = http.client.HTTPConnection("127.0.0.1", guest.ports[port], timeout=10)
+    try:
+        conn.request("GET", "/" + B10_SMALL)
+        r = conn.getresponse()
+        head = {k.lower(): v for k, v in r.getheaders()}
+        if r.status != 200 or r.read() != small:
+            raise SystemExit(f"b10: the {guest.side} guest served a wrong {B10_SMALL}")
+    finally:
+        conn.close()
+    seconds = 2 if quick else B10_WRK_SECONDS
+    # A new connection per request last: a server that leaks per connection then spoils only
+    # that row (errors are recorded, not fatal).
+    rows = {"small_keepalive": wrk(guest.url(B10_SMALL, port), seconds, close=False)}
+    downloads = [curl_bulk(guest.url(B10_BULK, port)) for _ in range(1 if quick else
+                                                                    B10_CURL_RUNS)]
+    rows["bulk"] = {"mb_per_s": [mb for mb, _ in downloads],
+                    "errors": [e for _, e in downloads if e]}
+    rows["small_close"] = wrk(guest.url(B10_SMALL, port), seconds, close=True)
+    return rows, {"server": head.get("server", "-"), "connection": head.get("connection", "-")}
+
+
+def b10_summary(boots):
+    """Each row's median over the boots (the bulk row over every download), with each figure."""
+    out = {}
+    for row in ("small_keepalive", "small_close"):
+        runs = [b[row] for b in boots]
+        rps = sorted(r["rps"] for r in runs)
+        out[row] = {"rps": rps[len(rps) // 2], "runs_rps": [r["rps"] for r in runs],
+                    "requests": [r["requests"] for r in runs],
+                    "socket_errors": sum(r["socket_errors"] for r in runs),
+                    "non_2xx": sum(r["non_2xx"] for r in runs)}
+    mb = [x for b in boots for x in b["bulk"]["mb_per_s"]]
+    ordered = sorted(mb)
+    out["bulk"] = {"mb_per_s": ordered[len(ordered) // 2], "runs_mb_per_s": mb,
+                   "failed": [e for b in boots for e in b["bulk"]["errors"]]}
+    return out
+
+
+def console_notes(text, server):
+    """The server's own console lines other than its per-request log ("httpd: PEER ..."),
+    each with how often it appeared: what went wrong during a boot."""
+    notes = collections.Counter()
+    request = re.compile(r"^httpd: \d+\.\d+\.\d+\.\d+:\d+ ")
+    for line in text.splitlines():
+        if line.startswith(server + ": ") and not request.match(line):
+            notes[line] += 1
+    return notes
+
+
+def b10(runner):
+    """HTTP from the host (issue 18): requests per second for a 1 KiB file with connections
+    kept alive and with a new connection per request (wrk), and MB/s of a 16 MiB file (curl),
+    against the Linux guest's busybox httpd (the baseline) and guesthttpd (keeps connections; a
+    reference), both in one boot, and Keel's servers/httpd, each booted with the same QEMU
+    machine, NIC and FAT32 image, alternating, B10_ROUNDS boots each (one with --quick).
+    Keel's side is "missing" while its system image has no HTTP server."""
+    print("== b10: HTTP from the host, Keel and the Linux guest (wrk, curl)", flush=True)
+    for tool in ("wrk", "curl"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"b10: missing {tool} (Debian package {tool}; ./keel bench "
+                             "installs it)")
+    kbuild, guest_dir = build_both(runner)
+    missing = keel_httpd_missing(kbuild)
+    if missing:
+        print(f"b10: Keel's side missing: {missing}", flush=True)
+    rounds = 1 if runner.quick else B10_ROUNDS
+    load_start = loadavg()
+    got = {"linux": [], "linux_keepalive": [], "keel": []}
+    heads, cmds = {}, {}
+    notes = collections.Counter()  # Keel's httpd's console lines other than requests
+    with tempfile.TemporaryDirectory(prefix="b10.") as tmp:
+        small_path, bulk_path = b10_files(tmp)
+        with open(small_path, "rb") as f:
+            small = f.read()
+        with open(bulk_path, "rb") as f:
+            bulk = f.read()
+        disk = os.path.join(tmp, "disk.img")
+        for _ in range(rounds):
+            for side in ("linux", "keel"):
+                if side == "keel" and missing:
+                    continue
+                b10_disk(disk, (small_path, bulk_path))
+                if side == "linux":
+                    args = ["ci/qemu-boot.sh", guest_dir, "--linux", "--batch", "--timeout",
+                            "900", "--cmdline", "keelbench=http", "--disk", disk]
+                else:
+                    # The system as init.conf starts it (drivers, fat on /mnt/disk, net,
+                    # httpd); the shell only waits.
+                    args = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "900",
+                            "--disk", disk, "--exec", "sleep 900"]
+                # The Linux guest runs two servers: busybox httpd on 80, guesthttpd on 8080.
+                servers = {"linux": 80, "linux_keepalive": 8080} if side == "linux" else \
+                    {"keel": 80}
+                guest = Guest(side, args, servers.values(), os.path.join(tmp, f"{side}.log"))
+                try:
+                    guest.wait_ready(small, B10_READY_SECONDS[side])
+                    for server, port in servers.items():
+                        rows, heads[server] = b10_measure(guest, port, small, bulk,
+                                                          runner.quick)
+                        got[server].append(rows)
+                        print(f"{server}: keep-alive {rows['small_keepalive']['rps']:.0f} "
+                              f"req/s, new connection {rows['small_close']['rps']:.0f} req/s, "
+                              f"bulk {', '.join(str(x) for x in rows['bulk']['mb_per_s'])} "
+                              "MB/s", flush=True)
+                finally:
+                    guest.stop()
+                cmds[side] = guest.command(disk)
+                if side == "keel":
+                    notes.update(console_notes(guest.serial(), "httpd"))
+    load_end = loadavg()
+    with open(os.path.join(TOP, guest_dir, "guest.txt")) as f:
+        guest_txt = f.read().splitlines()
+    doc = {
+        "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "rounds": rounds,
+        "guest": guest_txt,
+        "load_average": {"start": load_start, "end": load_end},
+        "qemu": cmds,
+        "load": {"wrk": f"wrk -t1 -c{B10_CONNECTIONS} -d{2 if runner.quick else B10_WRK_SECONDS}s"
+                        " --timeout 5s URL (new connection: -H 'Connection: close')",
+                 "curl": "curl -o /dev/null -w '%{speed_download}' URL",
+                 "bulk_runs_per_boot": 1 if runner.quick else B10_CURL_RUNS},
+        "files": {B10_SMALL: B10_SMALL_BYTES, B10_BULK: B10_BULK_BYTES},
+        "linux": {"server": "busybox httpd -f -p 80 -h /mnt/disk (vfat, read-only)",
+                  "response_headers": heads.get("linux", {}),
+                  **b10_summary(got["linux"])},
+        "linux_keepalive": {"server": "guesthttpd 8080 /mnt/disk (bench/linux/guesthttpd.cpp: "
+                                      "one thread, epoll, keeps connections, sendfile)",
+                            "response_headers": heads.get("linux_keepalive", {}),
+                            **b10_summary(got["linux_keepalive"])},
+    }
+    if missing:
+        doc["keel"] = {"status": "missing", "why": missing}
+    else:
+        doc["keel"] = {"status": "measured", "server": "servers/httpd (init.conf) on /mnt/disk",
+                       "response_headers": heads.get("keel", {}), **b10_summary(got["keel"]),
+                       "console": dict(notes)}
+    write_json(os.path.join(runner.out, "b10.json"), doc)
 
 
 def parse_linuxbench(text):
@@ -558,7 +900,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b9 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b10 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -580,6 +922,8 @@ def main(argv):
             b8(r)
         elif row == "b9":
             b9(r)
+        elif row == "b10":
+            b10(r)
         else:
             getattr(r, row)()
     if host:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench/linux/make-guest.sh OUTDIR: builds the Linux guest of bench rows B8 and B9 (bench/README.md)
+# bench/linux/make-guest.sh OUTDIR: builds the Linux guest of bench rows B8-B10 (bench/README.md)
 # from Debian 12 packages, without installing them:
 #
 #   OUTDIR/vmlinuz            Debian's cloud kernel (linux-image-cloud-amd64's versioned package)
-#   OUTDIR/initramfs.cpio.gz  busybox (busybox-static), the virtio and vfat modules, /init,
-#                             guestbench
+#   OUTDIR/initramfs.cpio.gz  busybox (busybox-static), the virtio (block, net) and vfat
+#                             modules, /init, guestbench, guesthttpd
 #   OUTDIR/guest.txt          what went in: package versions, modules in load order
 #
 # The packages are fetched with `apt-get download` into a cache (build/linux-guest-cache, or
@@ -69,7 +69,8 @@ mods="$work/kernel/lib/modules/$kver"
 # dependencies. Either may be built in (modules.builtin): then it needs no loading. Row B9's
 # file rows mount the disk's FAT32 partition with vfat: fat and vfat, codepage 437 for short
 # names (the default codepage) and utf8 for long names (init mounts with iocharset=utf8: this
-# kernel's default iocharset is ascii, a module not taken).
+# kernel's default iocharset is ascii, a module not taken). Row B10 serves files over the
+# network: virtio_net (with failover and net_failover, its dependencies).
 depmod -b "$work/kernel" "$kver"
 order=()
 add_module() { # path relative to $mods, as modules.dep writes it
@@ -81,7 +82,7 @@ add_module() { # path relative to $mods, as modules.dep writes it
     for dep in $(echo "$deps" | tr ' ' '\n' | tac); do add_module "$dep"; done
     order+=("$m")
 }
-for want in virtio_pci virtio_blk fat vfat nls_cp437 nls_utf8; do
+for want in virtio_pci virtio_blk virtio_net fat vfat nls_cp437 nls_utf8; do
     if grep -q "/$want.ko$" "$mods/modules.builtin"; then
         echo "make-guest.sh: $want is built into $kver" >&2
         continue
@@ -107,6 +108,9 @@ head -c 4096 /dev/zero | tr '\0' 'k' >"$root/bench/small.dat"
 
 clang++-14 -std=c++20 -O2 -static -Wall -Wextra -Werror -o "$root/bin/guestbench" \
     "$here/guestbench.cpp" -luring
+# Row B10's second Linux HTTP server (busybox httpd closes every connection).
+clang++-14 -std=c++20 -O2 -static -Wall -Wextra -Werror -o "$root/bin/guesthttpd" \
+    "$here/guesthttpd.cpp"
 
 (cd "$root" && find . -print0 | LC_ALL=C sort -z |
     cpio --null -o -H newc --owner=0:0 --quiet) | gzip -9n >"$work/initramfs.cpio.gz"
