@@ -126,6 +126,25 @@ except Exception as e:
 PY
 )
     grep -q "^HTTP/1.[01] 400" <<<"$g" || bad "garbage got: $g"
+    # Many connections one after the other (more than a process has handles): none may fail.
+    n=$(python3 - "$port" <<'PY'
+import socket, sys
+ok = 0
+for i in range(400):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(b"GET /one HTTP/1.1\r\nHost: k\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    ok += data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nx")
+    s.close()
+print(ok)
+PY
+)
+    [ "$n" = 400 ] || bad "400 connections one after the other: $n answered"
     # 32 clients at once, each checked.
     seq 32 | xargs -P 32 -I{} sh -c "curl -s --max-time 60 -o '$work/par-{}' '$base/1m'" || bad "32 clients: a curl failed"
     for i in $(seq 32); do cmp -s "$work/files/1m" "$work/par-$i" || bad "client $i of 32: other bytes"; done

@@ -414,7 +414,10 @@ uint32_t free_slot() {
     for (uint32_t i = 0; i < kMaxConnections; ++i) {
         Slot& s = g_slots[i];
         if (s.thread > 0 && __atomic_load_n(&s.done, __ATOMIC_ACQUIRE) != 0) {
+            // join frees the stack; the handle is ours to close (one per connection served:
+            // kept, they would fill the handle table after about 250 connections).
             (void)join(static_cast<Handle>(s.thread));
+            (void)sys::do_io(static_cast<uint64_t>(s.thread), Op::kClose);
             s.thread = 0;
         }
         if (s.thread == 0 && found == kMaxConnections)
