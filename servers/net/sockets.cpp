@@ -85,6 +85,7 @@ void Sockets::take(net::Time now) {
     while (auto op = server_.take()) {
         Parked p{};
         p.op = *op;
+        p.sequence = next_sequence_++;
         const Outcome r = perform(p, now);
         if (!r.parked) {
             (void)server_.complete(p.op.id, r.status, r.value);
@@ -118,19 +119,28 @@ void Sockets::retry(net::Time now, bool force) {
     const uint64_t events = stack_.events() + tcp_.events();
     const bool changed = force || events != seen_events_;
     seen_events_ = events;
-    for (Parked& p : parked_) {
-        if (!p.used)
-            continue;
-        if (server_.cancel_requested(p.op.id)) {
-            abandon(p, now);
-            complete(p, {false, static_cast<uint16_t>(ipc::abi::Status::Cancelled), 0});
-            continue;
+    // Another pass while one finished something: an operation that waited behind an older one
+    // in a later slot may go now.
+    bool finished = true;
+    for (int pass = 0; pass < 4 && finished; ++pass) {
+        finished = false;
+        for (Parked& p : parked_) {
+            if (!p.used)
+                continue;
+            if (server_.cancel_requested(p.op.id)) {
+                abandon(p, now);
+                complete(p, {false, static_cast<uint16_t>(ipc::abi::Status::Cancelled), 0});
+                finished = true;
+                continue;
+            }
+            if (!changed && !finished && now < p.deadline)
+                continue;
+            const Outcome r = perform(p, now);
+            if (!r.parked) {
+                complete(p, r);
+                finished = true;
+            }
         }
-        if (!changed && now < p.deadline)
-            continue;
-        const Outcome r = perform(p, now);
-        if (!r.parked)
-            complete(p, r);
     }
 }
 
@@ -167,12 +177,13 @@ Sockets::Outcome Sockets::perform(Parked& p, net::Time now) {
             return p.phase == Phase::kNone ? open(p, *o, now) : finish_open(p, now);
         case Op::kRead:
         case Op::kPeek:
+            if (behind(p))
+                return {true, 0, 0};
             return read(p, *o, data, now);
-        case Op::kWrite: {
-            bool parked = false;
-            const Outcome r = write(*o, data, now, &parked);
-            return parked ? Outcome{true, 0, 0} : r;
-        }
+        case Op::kWrite:
+            if (behind(p))
+                return {true, 0, 0};
+            return write(p, *o, data, now);
         case Op::kGetMeta:
             return get_meta(*o, s.args[0], data);
         case Op::kSeek:
@@ -438,18 +449,33 @@ Sockets::Outcome Sockets::read(Parked& p, Object& o, std::span<std::byte> data, 
     }
 }
 
-Sockets::Outcome Sockets::write(Object& o, std::span<std::byte> data, net::Time now, bool* parked) {
+bool Sockets::behind(const Parked& p) const {
+    for (const Parked& q : parked_) {
+        if (q.used && &q != &p && q.sequence < p.sequence &&
+            q.op.request.object == p.op.request.object &&
+            q.op.request.opcode == p.op.request.opcode)
+            return true;
+    }
+    return false;
+}
+
+Sockets::Outcome Sockets::write(Parked& p, Object& o, std::span<std::byte> data, net::Time now) {
     const auto* bytes = reinterpret_cast<const uint8_t*>(data.data());
     switch (o.kind) {
         case Kind::kConnection: {
-            const int64_t r = tcp_.send(o.id, bytes, data.size(), now);
-            if (r == fail(net::Error::kWouldBlock)) {
-                *parked = true;
-                return {};
+            // A write completes when all its bytes are in the send buffer (waiting while it is
+            // full), so a program's writes are never cut short and never reordered.
+            while (p.done < data.size()) {
+                const int64_t r = tcp_.send(o.id, bytes + p.done, data.size() - p.done, now);
+                if (r == fail(net::Error::kWouldBlock))
+                    return {true, 0, 0};
+                if (r < 0) {  // what was taken before the failure still counts
+                    return p.done > 0 ? Outcome{false, kOk, p.done}
+                                      : Outcome{false, status(to_abi(r)), 0};
+                }
+                p.done += static_cast<uint64_t>(r);
             }
-            if (r < 0)
-                return {false, status(to_abi(r)), 0};
-            return {false, kOk, static_cast<uint64_t>(r)};
+            return {false, kOk, p.done};
         }
         case Kind::kUdp: {
             abi::UdpHeader h{};

@@ -50,6 +50,8 @@ class Sockets {
     enum class Phase : uint8_t { kNone, kConfigure, kResolve, kHandshake };
     struct Parked {
         bool used = false;
+        uint64_t sequence = 0;  // arrival order: reads and writes on one object go in it
+        uint64_t done = 0;      // a write's bytes already in the send buffer
         ipc::Operation op{};
         Phase phase = Phase::kNone;
         net::SocketName name{};
@@ -71,7 +73,10 @@ class Sockets {
     Outcome open_socket(Parked& p, net::Time now);
     Outcome finish_open(Parked& p, net::Time now);
     Outcome read(Parked& p, Object& o, std::span<std::byte> data, net::Time now);
-    Outcome write(Object& o, std::span<std::byte> data, net::Time now, bool* parked);
+    Outcome write(Parked& p, Object& o, std::span<std::byte> data, net::Time now);
+    // Whether an older parked operation of the same kind waits on the same object (this one
+    // must wait behind it, or a queue's reads and writes would be reordered).
+    bool behind(const Parked& p) const;
     Outcome get_meta(Object& o, uint64_t key, std::span<std::byte> data);
     void close(uint32_t object, net::Time now);
     void abandon(Parked& p, net::Time now);  // a parked open that will not finish
@@ -89,6 +94,7 @@ class Sockets {
     Object objects_[kMaxObjects];
     Parked parked_[kMaxParked];
     uint64_t seen_events_ = 0;
+    uint64_t next_sequence_ = 0;
 };
 
 }  // namespace keel::netserver

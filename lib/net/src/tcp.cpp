@@ -432,6 +432,11 @@ struct Impl {
     // --- failure and the end of a connection ----------------------------------------------
 
     void fail(Conn* c, Error error) {
+        // Giving up on a synchronised peer (retransmissions, probes, keep-alive): a RST, in
+        // case it is still there and only our segments were lost, so that it does not wait
+        // for us forever (as BSD's tcp_drop does; RFC 9293 neither asks nor forbids it).
+        if (error == Error::kTimedOut && synchronized(c) && c->state != State::kTimeWait)
+            send_reset_for_conn(c);
         c->error = error;
         c->state = State::kClosed;
         c->readable = 0;  // RFC 9293: a reset flushes the queues

@@ -286,6 +286,9 @@ TEST_F(Scripted, RetriesGiveUpWithTimedOut) {
     run_timers_while_open(id);
     EXPECT_EQ(a.engine.status(id), fail(Error::kTimedOut));
     EXPECT_EQ(a.engine.counters().retransmits, 12u);
+    // The last word is a RST, in case the peer is still there.
+    ASSERT_FALSE(a.sent.empty());
+    EXPECT_TRUE(testing::read(a.sent.back()).has(kRst));
 }
 
 TEST_F(Scripted, FastRetransmitOnThreeDuplicateAcks) {
