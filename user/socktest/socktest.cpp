@@ -8,6 +8,7 @@
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 
+#include "queue.hpp"
 #include "testlib.hpp"
 
 using namespace keel;
@@ -183,6 +184,76 @@ TEST(tcp_megabyte_both_ways_over_own_address) {
         (void)close(static_cast<uint64_t>(c));
         (void)close(static_cast<uint64_t>(g_listener));
     }
+}
+
+TEST(tcp_queued_writes_and_reads_keep_their_order) {
+    // The asynchronous level: eight writes of 32 KiB queued at once on one end (more than the
+    // send buffer holds), eight reads queued at once on the other. Every write completes whole;
+    // the bytes arrive in the order the writes were queued.
+    constexpr uint32_t kOps = 8, kPiece = 32 * 1024;
+    const int64_t l = open_net("tcp/listen/%u", 7250);
+    CHECK(l > 0);
+    const int64_t c = open_net("tcp/connect/10.0.2.15/%u", 7250);
+    CHECK(c > 0);
+    const int64_t s = open_name(static_cast<Handle>(l), "accept");
+    CHECK(s > 0);
+    Queue w, r;
+    CHECK_EQ(w.create(16, kOps, kPiece), 0);
+    CHECK_EQ(r.create(16, kOps, kPiece), 0);
+    for (uint32_t i = 0; i < kOps; ++i) {
+        auto b = w.client().acquire();
+        CHECK(static_cast<bool>(b));
+        const auto bytes = w.client().bytes(*b);
+        for (uint32_t k = 0; k < kPiece; ++k)
+            bytes[k] = static_cast<std::byte>(pattern(uint64_t{i} * kPiece + k));
+        CHECK(static_cast<bool>(
+            w.submit(Op::kWrite, static_cast<Handle>(c), 0, i, std::move(*b), kPiece)));
+    }
+    CHECK(w.poll() >= 0);
+    uint64_t received = 0;
+    uint32_t written = 0, posted = 0;
+    bool in_order = true;
+    while (received < uint64_t{kOps} * kPiece && in_order) {
+        while (posted < kOps) {
+            auto b = r.client().acquire();
+            if (!b)
+                break;
+            CHECK(static_cast<bool>(
+                r.submit(Op::kRead, static_cast<Handle>(s), 0, posted, std::move(*b), kPiece)));
+            ++posted;
+        }
+        if (r.wait(1, 5'000'000'000) <= 0)
+            break;
+        while (auto got = r.reap()) {
+            // Reads complete in the order they were queued, each with the next bytes.
+            const auto bytes = r.client().bytes(got->buffer);
+            for (uint64_t k = 0; k < got->value; ++k)
+                in_order = in_order && bytes[k] == static_cast<std::byte>(pattern(received + k));
+            received += got->value;
+            got->buffer.reset();
+            --posted;
+        }
+        (void)w.poll();
+        while (auto done = w.reap()) {
+            CHECK_EQ(done->status, 0);
+            CHECK_EQ(done->value, uint64_t{kPiece});
+            CHECK_EQ(done->user_data, uint64_t{written});
+            ++written;
+            done->buffer.reset();
+        }
+    }
+    CHECK(in_order);
+    CHECK_EQ(received, uint64_t{kOps} * kPiece);
+    (void)w.wait(kOps - written, 5'000'000'000);
+    while (auto done = w.reap()) {
+        CHECK_EQ(done->user_data, uint64_t{written});
+        ++written;
+        done->buffer.reset();
+    }
+    CHECK_EQ(written, kOps);
+    (void)r.destroy();  // the reads still queued are cancelled
+    for (int64_t h : {c, s, l})
+        (void)close(static_cast<uint64_t>(h));
 }
 
 TEST(tcp_refused_and_reset) {
