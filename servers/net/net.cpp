@@ -151,7 +151,9 @@ int keel_main(const StartInfo& start) {
     c::copy(mac.bytes, info.mac, sizeof mac.bytes);
     const uint64_t seed = sys::clock_ns() ^ sys::wall_clock_ns() * 0x9e3779b97f4a7c15ull;
     const net::Limits limits{};
-    const net::tcp::Limits tcp_limits{};
+    // 128 connections (64 KiB each way: 16 MiB): a program's connections to itself take two.
+    net::tcp::Limits tcp_limits{};
+    tcp_limits.connections = 128;
     const size_t stack_size = net::Stack::storage_size(limits, info.mtu);
     const size_t tcp_size = net::tcp::Engine::storage_size(tcp_limits);
     void* stack_storage = allocate(stack_size);

@@ -277,7 +277,7 @@ TEST(tcp_refused_and_reset) {
 }
 
 TEST(tcp_connect_close_loops_do_not_use_up_the_tables) {
-    // Far more connections than the engine has slots (64), each closed by both sides: the
+    // Far more connections than the engine has slots (128), each closed by both sides: the
     // slots of closed connections (TIME_WAIT included) must come back.
     const int64_t l = open_net("tcp/listen/%u", 7400);
     CHECK(l > 0);
