@@ -131,15 +131,19 @@ enum class Meta : uint64_t {
     kRights = 5,  // u64: the rights of the handle used
     kName = 6,    // process: its name (at most kMaxNameLength bytes), shown in fault reports
     kDevice = 7,  // DeviceInfo of a device object
-    kDeviceAddress = 8,  // u64: the address a device uses for a DMA memory object
-    kInterruptInfo = 9,  // InterruptInfo of an interrupt object
-    kBlockInfo = 10,     // BlockInfo of a block device object
-    kTimes = 11,         // FileTimes of a file or directory (set_meta: the modification time)
-    kRename = 12,        // set_meta on a directory: "old\0new", new a path in the same volume
-    kStat = 13,          // Stat: whether it is a file or a directory, and its size
-    kLinkInfo = 14,      // LinkInfo of a network link object (a NIC driver's)
-    kShutdown = 15,      // set_meta on a connection, empty buffer: no more writes (TCP FIN)
-    kSocketInfo = 16,    // SocketInfo of a socket object
+    kDeviceAddress = 8,     // u64: the address a device uses for a DMA memory object
+    kInterruptInfo = 9,     // InterruptInfo of an interrupt object
+    kBlockInfo = 10,        // BlockInfo of a block device object
+    kTimes = 11,            // FileTimes of a file or directory (set_meta: the modification time)
+    kRename = 12,           // set_meta on a directory: "old\0new", new a path in the same volume
+    kStat = 13,             // Stat: whether it is a file or a directory, and its size
+    kLinkInfo = 14,         // LinkInfo of a network link object (a NIC driver's)
+    kShutdown = 15,         // set_meta on a connection, empty buffer: no more writes (TCP FIN)
+    kSocketInfo = 16,       // SocketInfo of a socket object
+    kKeymap = 17,           // keyboard object: set_meta loads a keymap file (lib/keymap) as the
+                            // layout; get_meta gives the layout's name
+    kDisplayInfo = 18,      // DisplayInfo of a display object
+    kBootFramebuffer = 19,  // BootFramebuffer of the PCI device whose BAR the loader drew in
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
@@ -217,6 +221,50 @@ struct UdpHeader {
     uint16_t reserved;  // zero
 };
 static_assert(sizeof(UdpHeader) == 8);
+
+// A keyboard object's read gives whole KeyEvent records (a buffer under one record:
+// kBufferTooSmall), waiting for at least one. `key` is lib/keymap's key number (the scan code
+// set 1 make code, 0x80 | code after an E0 prefix); `code_point` is the character the layout
+// gives for it under `modifiers` (0 for none: a modifier, an arrow, a release).
+struct KeyEvent {
+    uint64_t time_ns;  // the clock when the driver decoded it (a repeat: when it was made)
+    uint32_t code_point;
+    uint16_t key;
+    uint8_t flags;      // kKeyPressed (else released), kKeyRepeat (a held key's repeat)
+    uint8_t modifiers;  // kModShift ... kModNumLock, as they were after this key
+};
+static_assert(sizeof(KeyEvent) == 16);
+inline constexpr uint8_t kKeyPressed = 1u << 0, kKeyRepeat = 1u << 1;
+inline constexpr uint8_t kModShift = 1u << 0, kModCtrl = 1u << 1, kModAlt = 1u << 2,
+                         kModAltGr = 1u << 3, kModCapsLock = 1u << 4, kModNumLock = 1u << 5;
+
+// get_meta kDisplayInfo: a display object's mode and its surface, a memory object the driver
+// publishes beside it (`NAME.surface`) that a client maps and draws into in `format`. A write
+// takes whole Rect records (damage): each rectangle of the surface is copied to the screen
+// before the write completes; one outside the mode is kInvalidArgument and nothing is copied.
+enum class PixelFormat : uint32_t { kXrgb8888 = 1 };  // a little-endian u32 0x00RRGGBB
+struct DisplayInfo {
+    uint32_t width, height;  // pixels
+    uint32_t pitch;          // bytes from one surface row to the next
+    uint32_t format;         // PixelFormat
+    uint64_t surface_size;   // bytes: at least pitch * height
+};
+static_assert(sizeof(DisplayInfo) == 24);
+struct Rect {
+    uint32_t x, y, width, height;
+};
+static_assert(sizeof(Rect) == 16);
+
+// get_meta kBootFramebuffer on a PCI device object: the framebuffer the loader set up (GRUB,
+// multiboot2) lies in this device's memory BAR `bar` at `offset`, 32 bits per pixel, RGB
+// (0x00RRGGBB). Devices without it answer kNotFound.
+struct BootFramebuffer {
+    uint64_t offset;  // bytes into the BAR
+    uint32_t bar;
+    uint32_t width, height;
+    uint32_t pitch;  // bytes per row
+};
+static_assert(sizeof(BootFramebuffer) == 24);
 
 // Handle encoding: slot index in the low 16 bits, generation in the next 15. 0 is never a
 // handle. Both parts are checked; a closed-and-reused slot yields kStaleHandle.
