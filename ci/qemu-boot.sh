@@ -6,7 +6,7 @@
 #                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
 #                   [--timeout SECONDS] [--disk IMAGE [--disk-options OPTS]]
 #                   [--net [--net-options OPTS] [--net-device-options OPTS]]
-#                   [-- extra qemu args]
+#                   [--monitor SOCKET] [-- extra qemu args]
 #   ci/qemu-boot.sh <linux-guest-dir> --linux [--test|--batch] [--cmdline "WORDS"] [--disk IMAGE]
 #                   [-- extra qemu args]
 #
@@ -44,6 +44,8 @@
 #         hostfwd=tcp:127.0.0.1:8080-:80: the host's 127.0.0.1:8080 reaches the guest's port
 #         80); --net-device-options adds virtio-net-pci properties (e.g. vectors=0: no MSI-X,
 #         the driver uses INTx).
+# --monitor SOCKET: QEMU's human monitor on the Unix socket SOCKET (created, not waited on),
+#         for a test that types on the keyboard (sendkey) and reads the screen (screendump).
 # --linux: boot a Linux guest built by bench/linux/make-guest.sh (its vmlinuz and
 #         initramfs.cpio.gz in the directory given first) on the same machine (type, memory,
 #         CPU model, devices) as Keel's boots; --cmdline is appended to the Linux command line.
@@ -58,7 +60,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 build=$1; shift
 mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
 qemu_extra=() modules=() user_programs="" system="" image="" disk="" disk_options="" linux=0
-net=0 net_options="" net_device_options=""
+net=0 net_options="" net_device_options="" monitor=none
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -81,6 +83,7 @@ while [ $# -gt 0 ]; do
         --net) net=1 ;;
         --net-options) net_options=$2; shift ;;
         --net-device-options) net_device_options=$2; shift ;;
+        --monitor) monitor="unix:$2,server=on,wait=off"; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
         --linux) linux=1 ;;
@@ -132,7 +135,7 @@ cmdline=""
 [ -n "$extra_cmdline" ] && cmdline="$cmdline $extra_cmdline"
 
 args=(qemu-system-x86_64 -M "$machine" -m "$mem" -smp "$smp" -cpu qemu64 -accel tcg
-      -monitor none -no-reboot
+      -monitor "$monitor" -no-reboot
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 # --window: QEMU's default display (whichever UI this QEMU was built with).
 [ "$window" = 1 ] || args+=(-display none)
