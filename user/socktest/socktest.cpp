@@ -256,6 +256,77 @@ TEST(tcp_queued_writes_and_reads_keep_their_order) {
         (void)close(static_cast<uint64_t>(h));
 }
 
+TEST(tcp_parked_reads_keep_their_order_when_slots_free_up) {
+    // The network server keeps parked operations in a table and retries them slot by slot. Four
+    // reads on an idle connection take the first slots, reads 0-3 on the tested connection the
+    // next ones; the idle connection's reads are then answered (freeing the first slots) and
+    // reads 4-7 take them. When the bytes come, the older reads must still go first, though
+    // the newer ones sit in earlier slots (servers/net's Sockets::behind).
+    constexpr uint32_t kReads = 8, kPiece = 4096;
+    const int64_t l = open_net("tcp/listen/%u", 7260);
+    CHECK(l > 0);
+    const int64_t c = open_net("tcp/connect/10.0.2.15/%u", 7260);
+    CHECK(c > 0);
+    const int64_t s = open_name(static_cast<Handle>(l), "accept");
+    CHECK(s > 0);
+    const int64_t idle_c = open_net("tcp/connect/10.0.2.15/%u", 7260);
+    CHECK(idle_c > 0);
+    const int64_t idle_s = open_name(static_cast<Handle>(l), "accept");
+    CHECK(idle_s > 0);
+    Queue early, r;
+    CHECK_EQ(early.create(8, 4, 64), 0);
+    CHECK_EQ(r.create(16, kReads, kPiece), 0);
+    auto read_on = [](Queue& q, int64_t object, uint64_t tag, uint32_t size) {
+        auto b = q.client().acquire();
+        CHECK(static_cast<bool>(b));
+        CHECK(static_cast<bool>(
+            q.submit(Op::kRead, static_cast<Handle>(object), 0, tag, std::move(*b), size)));
+        CHECK(q.poll() >= 0);
+    };
+    for (uint32_t i = 0; i < 4; ++i)
+        read_on(early, idle_s, 100 + i, 64);
+    for (uint32_t i = 0; i < 4; ++i)
+        read_on(r, s, i, kPiece);
+    for (uint32_t i = 0; i < 4; ++i) {  // one byte at a time: one idle read each
+        const uint8_t byte = 'a';
+        CHECK_EQ(sys::do_io(static_cast<uint64_t>(idle_c), Op::kWrite, &byte, 1), 1);
+        CHECK_EQ(early.wait(1, 5'000'000'000), 1);
+        auto done = early.reap();
+        CHECK(static_cast<bool>(done));
+        CHECK_EQ(done->status, 0);
+        CHECK_EQ(done->user_data, uint64_t{100 + i});
+        done->buffer.reset();
+    }
+    for (uint32_t i = 4; i < kReads; ++i)
+        read_on(r, s, i, kPiece);
+    for (uint32_t k = 0; k < sizeof g_out && k < kReads * kPiece; ++k)
+        g_out[k] = pattern(k);
+    CHECK_EQ(write_fully(c, g_out, kReads * kPiece), int64_t{kReads * kPiece});
+    uint64_t received = 0;
+    uint32_t next = 0;
+    while (next < kReads) {
+        if (r.wait(1, 5'000'000'000) <= 0)
+            break;
+        while (auto got = r.reap()) {
+            CHECK_EQ(got->status, 0);
+            CHECK_EQ(got->user_data, uint64_t{next});  // the oldest read first
+            const auto bytes = r.client().bytes(got->buffer);
+            bool in_order = true;
+            for (uint64_t k = 0; k < got->value; ++k)
+                in_order = in_order && static_cast<uint8_t>(bytes[k]) == pattern(received + k);
+            CHECK(in_order);  // the next bytes of the stream
+            received += got->value;
+            got->buffer.reset();
+            ++next;
+        }
+    }
+    CHECK_EQ(next, kReads);
+    (void)r.destroy();
+    (void)early.destroy();
+    for (int64_t h : {c, s, idle_c, idle_s, l})
+        (void)close(static_cast<uint64_t>(h));
+}
+
 TEST(tcp_refused_and_reset) {
     // Nobody listens on 7999: the engine answers the SYN with a reset.
     CHECK_EQ(open_net("tcp/connect/10.0.2.15/%u", 7999), err(Error::kRefused));
