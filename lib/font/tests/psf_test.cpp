@@ -42,15 +42,57 @@ std::vector<std::string> debian_fonts() {
     return names;
 }
 
-// The file of one Debian font, or an empty vector (the caller skips).
-std::vector<uint8_t> debian_font(const char* name) {
-    return read_file(std::string(KEEL_FONT_DIR) + "/" + name + ".psf");
+// One Debian font, parsed.
+struct Loaded {
+    std::vector<uint8_t> file;
+    std::vector<Mapping> map = std::vector<Mapping>(1024);
+    Font font{};
+};
+
+// Parses KEEL_FONT_DIR/<name>.psf into *out; false when it is not there (the caller skips).
+bool load(const char* name, Loaded* out) {
+    out->file = read_file(std::string(KEEL_FONT_DIR) + "/" + name + ".psf");
+    if (out->file.empty())
+        return false;
+    const char* why = parse(out->file.data(), out->file.size(), out->map.data(),
+                            static_cast<uint32_t>(out->map.size()), &out->font);
+    EXPECT_EQ(why, nullptr) << name << ": " << why;
+    return true;
 }
 
-#define SKIP_WITHOUT(bytes, name)                           \
-    if ((bytes).empty())                                    \
-    GTEST_SKIP() << name << ".psf is not in " KEEL_FONT_DIR \
-                 << ": install Debian's console-setup-linux (./keel test does) and rebuild"
+#define LOAD_OR_SKIP(var, name)                                                                  \
+    Loaded var;                                                                                  \
+    if (!load(name, &var))                                                                       \
+        GTEST_SKIP() << name << ".psf is not in " KEEL_FONT_DIR                                  \
+                     << ": install Debian's console-setup-linux (./keel test does) and rebuild"; \
+    ASSERT_FALSE(HasFailure())
+
+// A font's header facts, as xxd shows them.
+struct Facts {
+    uint32_t width, height, glyph_count, bytes_per_row, bytes_per_glyph, header, map_count;
+};
+
+void expect_facts(const Loaded& l, const Facts& want) {
+    const Font& f = l.font;
+    EXPECT_EQ(f.width, want.width);
+    EXPECT_EQ(f.height, want.height);
+    EXPECT_EQ(f.glyph_count, want.glyph_count);
+    EXPECT_EQ(f.bytes_per_row, want.bytes_per_row);
+    EXPECT_EQ(f.bytes_per_glyph, want.bytes_per_glyph);
+    EXPECT_EQ(f.glyphs, l.file.data() + want.header);
+    EXPECT_EQ(f.map, l.map.data());
+    EXPECT_EQ(f.map_count, want.map_count);
+}
+
+// Each row of `glyph` as pixel() reads it equals `rows` (bit width - 1 is x = 0).
+void expect_rows(const Font& f, uint32_t glyph, const std::vector<uint32_t>& rows) {
+    ASSERT_EQ(rows.size(), f.height);
+    for (uint32_t y = 0; y < f.height; ++y) {
+        for (uint32_t x = 0; x < f.width; ++x)
+            EXPECT_EQ(pixel(f, glyph, x, y), (rows[y] >> (f.width - 1 - x) & 1) != 0)
+                << x << "," << y;
+    }
+}
 
 // The contract every accepted font keeps, checked from the outside.
 void expect_invariants(const std::vector<uint8_t>& file, const Font& f, const std::string& what) {
@@ -100,29 +142,15 @@ TEST(Debian, EveryConsoleFontParses) {
 // Lat15-Terminus16.psf: 36 04 02 10 (PSF1, a table, 16 rows), 256 glyphs of 16 bytes, then a
 // table of 528 distinct code points; 'A' is glyph 65, U+FFFD glyph 4.
 TEST(Debian, Lat15Terminus16) {
-    const auto file = debian_font("Lat15-Terminus16");
-    SKIP_WITHOUT(file, "Lat15-Terminus16");
-    std::vector<Mapping> map(1024);
-    Font f{};
-    ASSERT_EQ(parse(file.data(), file.size(), map.data(), 1024, &f), nullptr);
-    EXPECT_EQ(f.width, 8u);
-    EXPECT_EQ(f.height, 16u);
-    EXPECT_EQ(f.glyph_count, 256u);
-    EXPECT_EQ(f.bytes_per_row, 1u);
-    EXPECT_EQ(f.bytes_per_glyph, 16u);
-    EXPECT_EQ(f.glyphs, file.data() + 4);
-    EXPECT_EQ(f.map, map.data());
-    EXPECT_EQ(f.map_count, 528u);
+    LOAD_OR_SKIP(l, "Lat15-Terminus16");
+    expect_facts(l, {8, 16, 256, 1, 16, 4, 528});
+    const Font& f = l.font;
     EXPECT_EQ(f.fallback, 4u);
     const uint32_t a = glyph_for(f, 'A');
     EXPECT_EQ(a, 65u);
     // xxd -s $((4 + 65 * 16)) -l 16 -b: an 'A' with a flat top, bar on row 7.
-    const uint8_t rows[16] = {0,    0,    0x3C, 0x42, 0x42, 0x42, 0x42, 0x7E,
-                              0x42, 0x42, 0x42, 0x42, 0,    0,    0,    0};
-    for (uint32_t y = 0; y < 16; ++y) {
-        for (uint32_t x = 0; x < 8; ++x)
-            EXPECT_EQ(pixel(f, a, x, y), (rows[y] >> (7 - x) & 1) != 0) << x << "," << y;
-    }
+    expect_rows(f, a,
+                {0, 0, 0x3C, 0x42, 0x42, 0x42, 0x42, 0x7E, 0x42, 0x42, 0x42, 0x42, 0, 0, 0, 0});
     EXPECT_EQ(glyph_for(f, 0x4E00), f.fallback);  // a CJK ideograph: not in a Latin font
     EXPECT_EQ(glyph_for(f, 0xFFFD), 4u);
     EXPECT_EQ(glyph_for(f, 0x110000), f.fallback);
@@ -131,28 +159,15 @@ TEST(Debian, Lat15Terminus16) {
 // Lat15-Terminus32x16.psf: 72 b5 4a 86, version 0, header 32, flags 1, 256 glyphs of 64 bytes,
 // 32 rows of 16 pixels; 'A' is glyph 65.
 TEST(Debian, Lat15Terminus32x16) {
-    const auto file = debian_font("Lat15-Terminus32x16");
-    SKIP_WITHOUT(file, "Lat15-Terminus32x16");
-    std::vector<Mapping> map(1024);
-    Font f{};
-    ASSERT_EQ(parse(file.data(), file.size(), map.data(), 1024, &f), nullptr);
-    EXPECT_EQ(f.width, 16u);
-    EXPECT_EQ(f.height, 32u);
-    EXPECT_EQ(f.glyph_count, 256u);
-    EXPECT_EQ(f.bytes_per_row, 2u);
-    EXPECT_EQ(f.bytes_per_glyph, 64u);
-    EXPECT_EQ(f.glyphs, file.data() + 32);
-    EXPECT_EQ(f.map_count, 528u);
+    LOAD_OR_SKIP(l, "Lat15-Terminus32x16");
+    expect_facts(l, {16, 32, 256, 2, 64, 32, 528});
+    const Font& f = l.font;
     const uint32_t a = glyph_for(f, 'A');
     ASSERT_EQ(a, 65u);
-    const uint16_t rows[32] = {0,      0,      0,      0,      0,      0,      0x0FF0, 0x1FF8,
-                               0x381C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C,
-                               0x3FFC, 0x3FFC, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C,
-                               0x300C, 0x300C, 0,      0,      0,      0,      0,      0};
-    for (uint32_t y = 0; y < 32; ++y) {
-        for (uint32_t x = 0; x < 16; ++x)
-            EXPECT_EQ(pixel(f, a, x, y), (rows[y] >> (15 - x) & 1) != 0) << x << "," << y;
-    }
+    expect_rows(f, a, {0,      0,      0,      0,      0,      0,      0x0FF0, 0x1FF8,
+                       0x381C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C,
+                       0x3FFC, 0x3FFC, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C, 0x300C,
+                       0x300C, 0x300C, 0,      0,      0,      0,      0,      0});
     EXPECT_FALSE(pixel(f, a, 16, 8));
     EXPECT_FALSE(pixel(f, a, 3, 32));
     EXPECT_FALSE(pixel(f, 256, 3, 8));
@@ -161,11 +176,8 @@ TEST(Debian, Lat15Terminus32x16) {
 // The console's font (etc/console.psf, user/CMakeLists.txt): every printable Latin-1 code point
 // and every box-drawing one has a glyph of its own in the table.
 TEST(Debian, ConsoleFontCoversLatin1AndBoxDrawing) {
-    const auto file = debian_font("Uni2-VGA16");
-    SKIP_WITHOUT(file, "Uni2-VGA16");
-    std::vector<Mapping> map(1024);
-    Font f{};
-    ASSERT_EQ(parse(file.data(), file.size(), map.data(), 1024, &f), nullptr);
+    LOAD_OR_SKIP(l, "Uni2-VGA16");
+    const Font& f = l.font;
     EXPECT_EQ(f.width, 8u);
     EXPECT_EQ(f.height, 16u);
     EXPECT_EQ(f.glyph_count, 512u);
@@ -207,11 +219,8 @@ void expect_drawn(const Font& f, uint32_t glyph, uint32_t shown) {
 }
 
 TEST(Draw, RealGlyphPixelByPixel) {
-    const auto file = debian_font("Lat15-Terminus16");
-    SKIP_WITHOUT(file, "Lat15-Terminus16");
-    std::vector<Mapping> map(1024);
-    Font f{};
-    ASSERT_EQ(parse(file.data(), file.size(), map.data(), 1024, &f), nullptr);
+    LOAD_OR_SKIP(l, "Lat15-Terminus16");
+    const Font& f = l.font;
     expect_drawn(f, glyph_for(f, 'A'), glyph_for(f, 'A'));
     expect_drawn(f, 1000, f.fallback);
     // The bar of the 'A' (row 7, 0x7E) as colours, written out.
