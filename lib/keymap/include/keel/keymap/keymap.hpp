@@ -27,8 +27,8 @@ inline constexpr uint16_t kKeyEscape = 0x01, kKeyBackspace = 0x0e, kKeyTab = 0x0
                           kKeyEnd = 0xcf, kKeyDown = 0xd0, kKeyPageDown = 0xd1, kKeyInsert = 0xd2,
                           kKeyDelete = 0xd3, kKeyLeftMeta = 0xdb, kKeyRightMeta = 0xdc,
                           kKeyMenu = 0xdd;
-// Pause/Break (E1 1D 45 E1 9D C5): a press only, it has no break code of its own; the decoder
-// reports its press and its release together. Outside the keymap's 256 entries.
+// Pause/Break (E1 1D 45 E1 9D C5, sent whole on the press, nothing on the release): E1 1D 45
+// decodes as its press, E1 9D C5 as its release. Outside the keymap's 256 entries.
 inline constexpr uint16_t kKeyPause = 0x100;
 inline constexpr uint16_t kKeyMax = kKeyPause;  // no key number is larger
 
@@ -59,8 +59,7 @@ class Decoder {
     void reset();
 
   private:
-    uint8_t state_ = 0;  // 0 none, 1 after E0, 2..6 inside E1's sequence
-    bool pause_release_ = false;
+    uint8_t state_ = 0;  // 0 none, 1 after E0, 2 after E1, 3 after E1 1D, 4 after E1 9D
     uint64_t dropped_ = 0;
 };
 
@@ -74,11 +73,15 @@ struct Keymap {
 inline constexpr uint32_t kMaxCodePoint = 0x10ffff;  // and no surrogates (0xd800..0xdfff)
 
 // Parses a keymap file (the text format of lib/keymap/README.md) into *out. nullptr on
-// success; otherwise a static reason naming the line ("keymap: line 12: bad code point") and
-// *out unspecified (parse into a scratch map to keep the old one). The keys the file names
+// success; otherwise a static reason ("bad code point"), *line (when not null) set to the
+// 1-based line it is on, and *out unspecified (parse into a scratch map to keep the old one).
+// describe() makes the message ("keymap: line 12: bad code point"). The keys the file names
 // replace the US map's; every other key keeps the US map's levels (a file need not list the
-// keypad, Space, Enter...).
-const char* parse(const uint8_t* text, size_t size, Keymap* out);
+// keypad, Space, Enter...). Cost O(size).
+const char* parse(const uint8_t* text, size_t size, Keymap* out, uint32_t* line = nullptr);
+
+// "keymap: line N: REASON" into out (NUL-terminated, cut to cap): the length written.
+size_t describe(const char* reason, uint32_t line, char* out, size_t cap);
 
 // Writes *map in the text format (what parse reads back to the same map), NUL-terminated.
 // Returns the length, or 0 when it does not fit in cap.
@@ -124,10 +127,13 @@ class Keyboard {
     uint32_t code_point(uint16_t key) const;
     Stroke stroke(uint16_t key, uint8_t flags) const;
 
+    bool is_down(uint16_t key) const { return (down_[key >> 3] >> (key & 7) & 1) != 0; }
+
     const Keymap* map_ = nullptr;
-    uint16_t down_mods_ = 0;  // bits per modifier key held (left/right apart)
-    uint8_t locks_ = 0;       // kModCapsLock | kModNumLock, and bit 7 Scroll Lock
-    uint16_t held_ = 0;       // the key that repeats, 0 none
+    uint8_t down_[(kKeyMax >> 3) + 1] = {};  // a bit per key number: held now
+    uint16_t down_mods_ = 0;                 // bits per modifier key held (left/right apart)
+    uint8_t locks_ = 0;                      // kModCapsLock | kModNumLock, and bit 7 Scroll Lock
+    uint16_t held_ = 0;                      // the key that repeats, 0 none
     uint64_t next_ = UINT64_MAX;
 };
 
