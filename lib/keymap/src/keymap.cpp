@@ -60,6 +60,18 @@ bool hex_digit(uint8_t c, uint32_t* v) {
     return true;
 }
 
+// t[0..n) as hex digits (at most 7 of them: no overflow): false if any byte is not one.
+bool hex_number(const uint8_t* t, size_t n, uint32_t* v) {
+    *v = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t d = 0;
+        if (n > 7 || !hex_digit(t[i], &d))
+            return false;
+        *v = *v << 4 | d;
+    }
+    return true;
+}
+
 bool same(const uint8_t* t, size_t n, const char* word) {
     size_t i = 0;
     for (; i < n && word[i] != '\0'; ++i) {
@@ -114,16 +126,8 @@ const char* level(const uint8_t* t, size_t n, uint32_t* cp) {
         return nullptr;
     }
     if (n >= 3 && t[0] == 'U' && t[1] == '+') {
-        if (n > 8)
-            return "bad code point";
         uint32_t v = 0;
-        for (size_t i = 2; i < n; ++i) {
-            uint32_t d = 0;
-            if (!hex_digit(t[i], &d))
-                return "bad code point";
-            v = v << 4 | d;
-        }
-        if (!typable(v))
+        if (n > 8 || !hex_number(t + 2, n - 2, &v) || !typable(v))
             return "bad code point";
         *cp = v;
         return nullptr;
@@ -191,13 +195,7 @@ const char* key_line(const Tokens& k, Keymap* out, uint8_t* seen) {
     if (n < 3 || n > 4 || t[0] != '0' || (t[1] != 'x' && t[1] != 'X'))
         return "a line starts with a key number (0xNN) or name";
     uint32_t key = 0;
-    for (size_t i = 2; i < n; ++i) {
-        uint32_t d = 0;
-        if (!hex_digit(t[i], &d))
-            return "bad key number";
-        key = key << 4 | d;
-    }
-    if (key == 0 || key > 0xff)
+    if (!hex_number(t + 2, n - 2, &key) || key == 0 || key > 0xff)
         return "bad key number";
     if ((seen[key >> 3] >> (key & 7) & 1) != 0)
         return "key given twice";
