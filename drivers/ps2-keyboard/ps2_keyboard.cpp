@@ -458,16 +458,6 @@ int keel_main(const StartInfo& start) {
         print("ps2-keyboard: cannot serve: %s\n", error_text(r));
         return 1;
     }
-    const int64_t srv = open(root(), "srv");
-    const int64_t bound = srv < 0 ? srv
-                                  : sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name,
-                                               c::length(name), g->port.served());
-    if (srv >= 0)
-        (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
-    if (bound < 0) {
-        print("ps2-keyboard: cannot publish srv/%s: %s\n", name, error_text(bound));
-        return 1;
-    }
     if (g->failure != nullptr) {
         // Served all the same: readers wait (no keys will come), loadkeys still works.
         print("ps2-keyboard: controller failed: %s; srv/%s serves no keys\n", g->failure, name);
@@ -493,6 +483,18 @@ int keel_main(const StartInfo& start) {
             print("ps2-keyboard: no threads\n");
             return 1;
         }
+    }
+    // Published last: when srv/NAME appears (init's ready=), the threads run and the log says
+    // how the controller is.
+    const int64_t srv = open(root(), "srv");
+    const int64_t bound = srv < 0 ? srv
+                                  : sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name,
+                                               c::length(name), g->port.served());
+    if (srv >= 0)
+        (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
+    if (bound < 0) {
+        print("ps2-keyboard: cannot publish srv/%s: %s\n", name, error_text(bound));
+        return 1;
     }
     for (;;) {
         const int64_t n = sys::serve_sync(g->port.port(), 1, 0);
