@@ -175,8 +175,11 @@ int64_t read_line(Handle in, char* line) {
                     e.insert(static_cast<char>(c));
                 continue;  // other control bytes are ignored
         }
-        // An escape sequence: ESC [ or ESC O, then parameters and a final byte.
-        const int intro = g_reader.next();
+        // An escape sequence: ESC [ or ESC O, then parameters and a final byte. Alt with a key
+        // sends ESC before the key's bytes (lib/keymap): ESC ESC [ D is Left.
+        int intro = g_reader.next();
+        while (intro == 0x1b)
+            intro = g_reader.next();
         if (intro != '[' && intro != 'O')
             continue;
         int parameter = 0;
