@@ -116,7 +116,7 @@ def main():
     for f in (sock, shot):
         if os.path.exists(f):
             os.remove(f)
-    proc = subprocess.Popen([boot, build, *options, "--monitor", sock], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([boot, build, "--monitor", sock, *options], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     lines = []
     mode = []
