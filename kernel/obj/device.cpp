@@ -115,22 +115,18 @@ bool shares_page(const dev::PciFunction& self, uint64_t base, uint64_t size) {
     return false;
 }
 
-// Where the loader's framebuffer lies: in a memory BAR of function f, wholly (pitch * height
-// bytes from its base). *out gets the BAR and the offset into it. Only an RGB framebuffer of
-// 32 bits per pixel qualifies (the caller checks), so what a driver is told is 0x00RRGGBB.
+// Where the loader's framebuffer lies: wholly (pitch * height bytes from its base) in a memory
+// BAR of function f. *out gets the BAR and the offset into it. Only an RGB framebuffer of 32
+// bits per pixel qualifies (the caller checks), so what a driver is told is 0x00RRGGBB.
 bool framebuffer_in(const dev::PciFunction& f, const boot::Framebuffer& fb,
                     abi::BootFramebuffer* out) {
     const uint64_t bytes = uint64_t{fb.pitch} * fb.height;  // both 32-bit: no overflow
     for (uint32_t i = 0; i < 6; ++i) {
-        const pci::Bar& b = f.bars[i];
-        if (b.kind == pci::BarKind::kNone || b.kind == pci::BarKind::kIo || b.size == 0)
-            continue;
-        if (fb.base < b.address || fb.base - b.address > b.size ||
-            bytes > b.size - (fb.base - b.address)) {
-            continue;
+        uint64_t offset = 0;
+        if (pci::bar_holds(f.bars[i], fb.base, bytes, &offset)) {
+            *out = abi::BootFramebuffer{offset, i, fb.width, fb.height, fb.pitch};
+            return true;
         }
-        *out = abi::BootFramebuffer{fb.base - b.address, i, fb.width, fb.height, fb.pitch};
-        return true;
     }
     return false;
 }
