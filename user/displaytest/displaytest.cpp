@@ -6,8 +6,8 @@
 // says so and holds the picture still for a while: the host takes a screendump then and checks
 // every pixel (kernel/tests/qemu-display.py knows the pattern and the rectangles below).
 //
-// Arguments: [WxH] the mode expected (1024x768 by default), [hold=MS] how long to keep the
-// picture after "pattern drawn" (3000 ms by default).
+// Arguments: [WxH] the mode expected (1024x768 by default; the rectangles below need at least
+// that much), [hold=MS] how long to keep the picture after "pattern drawn" (3000 ms by default).
 #include <keel/c/mem.hpp>
 #include <keel/c/string.hpp>
 
