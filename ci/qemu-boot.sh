@@ -110,7 +110,8 @@ if [ "$linux" = 1 ]; then
     for f in vmlinuz initramfs.cpio.gz; do
         [ -f "$build/$f" ] || die "missing $build/$f (build it: bench/linux/make-guest.sh $build)"
     done
-elif [ "$iso" = 1 ] && [ -n "$system$image" ]; then
+elif [ "$iso" = 1 ] && { [ "${system%% *}" = exec ] || [ -n "$image" ]; }; then
+    # (--iso --system alone is keel.iso itself.)
     [ "$mode" != test ] || die "--iso with --exec or --image goes without --test"
     [ -n "$system" ] || system=system
     case "$system" in *[!A-Za-z0-9\ ._/=-]*) die "--iso --exec: commands may hold only letters, digits, blanks and . _ / = -" ;; esac
