@@ -18,7 +18,10 @@
 # --batch: as --test without adding `test` (for boots that exit by other means, --cmdline).
 # --gdb:  QEMU halted and waiting on :1234; gdb is started with the kernel's symbols.
 # --iso:  boot build/kernel/keel.iso (keel-test.iso with --test) through GRUB instead of
-#         QEMU's own multiboot loader.
+#         QEMU's own multiboot loader. With --exec (or --image) an ISO of its own is made for
+#         the run (boot/iso/make-iso.sh, a temporary file): GRUB then passes init the commands;
+#         they may hold only letters, digits, blanks and . _ / = - (GRUB's configuration
+#         language would read ; and quotes itself).
 # --kernel-module PATH: boot PATH as the kernel module (tests use it to pass corrupt kernels);
 #         `none` boots the loader with no module at all.
 # --module "PATH ARGS": one more boot module after the kernel (repeatable), named after PATH.
@@ -107,6 +110,21 @@ if [ "$linux" = 1 ]; then
     for f in vmlinuz initramfs.cpio.gz; do
         [ -f "$build/$f" ] || die "missing $build/$f (build it: bench/linux/make-guest.sh $build)"
     done
+elif [ "$iso" = 1 ] && { [ "${system%% *}" = exec ] || [ -n "$image" ]; }; then
+    # (--iso --system alone is keel.iso itself.)
+    [ "$mode" != test ] || die "--iso with --exec or --image goes without --test"
+    [ -n "$system" ] || system=system
+    case "$system" in *[!A-Za-z0-9\ ._/=-]*) die "--iso --exec: commands may hold only letters, digits, blanks and . _ / = -" ;; esac
+    for f in "$loader" "$kernel" "$build/user/init.elf" "${image:-$build/user/initfs.tar}"; do
+        [ -f "$f" ] || die "missing $f (build the kernel preset: cmake --build $build)"
+    done
+    iso_dir=$(mktemp -d)
+    trap 'rm -rf "$iso_dir"' EXIT
+    cp "${image:-$build/user/initfs.tar}" "$iso_dir/initfs.tar"  # init looks for that name
+    iso_file="$iso_dir/keel-exec.iso"
+    "$(dirname "${BASH_SOURCE[0]}")/../boot/iso/make-iso.sh" -m "$build/user/init.elf $system" \
+        -m "$iso_dir/initfs.tar" "$iso_file" "$loader" "$kernel"
+    system="" image=""  # on the ISO, not modules of QEMU's loader
 elif [ "$iso" = 1 ]; then
     [ -f "$iso_file" ] || die "missing $iso_file (build target keel_iso in $build)"
 else
@@ -188,7 +206,9 @@ args+=("${qemu_extra[@]}")
 
 case "$mode" in
     interactive)
-        exec "${args[@]}"
+        # exec, unless a temporary ISO is to be removed afterwards.
+        [ -n "${iso_dir:-}" ] || exec "${args[@]}"
+        "${args[@]}"
         ;;
     gdb)
         command -v gdb >/dev/null || die "gdb is not installed"

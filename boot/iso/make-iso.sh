@@ -31,9 +31,13 @@ for m in "${extra[@]}"; do
 done
 # GRUB passes module2's words after the path as the module string; the loader expects the
 # first word to be the module's name, as QEMU's -initrd gives it.
+# The video drivers let GRUB honour the loader's framebuffer request (1024x768, 32 bpp:
+# boot/src/loader_entry.S) with the display's own linear mode; multiboot2 loads no video
+# driver by itself, and without one the boot goes on in text mode.
 cat >"$root/boot/grub/grub.cfg" <<CFG
 set timeout=0
 set default=0
+insmod all_video
 menuentry "Keel" {
     multiboot2 /boot/keel-loader.elf keel-loader
     module2 /boot/keel-kernel.elf keel-kernel.elf${args:+ $args}$modules

@@ -25,6 +25,13 @@ mb2_header:
     .short 6, 0                      // module alignment tag: page-aligned modules
     .long 8
     .balign 8
+    // Framebuffer request: a linear 1024x768 mode of 32 bits per pixel. Optional (flags bit
+    // 0): GRUB boots without it when it finds no such mode, in text mode. The kernel hands the
+    // framebuffer to the display driver (docs/syscalls.md, "Devices").
+    .short 5, 1
+    .long 20
+    .long 1024, 768, 32
+    .balign 8
     .short 0, 0                      // end tag
     .long 8
 mb2_header_end:

@@ -1,7 +1,8 @@
 // PCI fuzz target (lib/pci): a hostile configuration space and hostile BAR sizing answers.
 // Whatever is accepted must be what the kernel relies on: capability offsets distinct, dword
 // aligned and inside [0x40, 0xfc]; BARs with power-of-two sizes, aligned, not wrapping, I/O
-// inside the 64 KiB port space; 64-bit BARs never in the last slot.
+// inside the 64 KiB port space; 64-bit BARs never in the last slot; a range bar_holds accepts
+// lies wholly inside its memory BAR.
 // Input: [256-byte configuration space][up to 6 x (probe_low, probe_high), 4 bytes each]
 #include <cstdint>
 #include <cstdio>
@@ -67,6 +68,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 fail("accepted an I/O BAR beyond the port space");
             if (bar.kind == pci::BarKind::kMemory64 && (slots != 2 || i + 1 >= f.bar_count))
                 fail("accepted a 64-bit BAR without its upper slot");
+            // A range (a framebuffer) from the probe words: held only when wholly inside.
+            const uint64_t base = bar.address + word(probes, 12 + i) - 0x1000;
+            const uint64_t bytes = word(probes, 13 + i);
+            uint64_t offset = 0;
+            if (pci::bar_holds(bar, base, bytes, &offset) &&
+                (bar.kind == pci::BarKind::kIo || base < bar.address ||
+                 offset != base - bar.address || offset > bar.size || bytes > bar.size - offset)) {
+                fail("bar_holds accepted a range outside the BAR");
+            }
         }
         i += slots;
     }

@@ -4,6 +4,7 @@
 
 #include <keel/c/format.hpp>
 #include <keel/c/libc.hpp>
+#include "boot_handoff.hpp"
 #include "dev/iommu.hpp"
 #include "dev/msi.hpp"
 #include "log/log.hpp"
@@ -112,6 +113,37 @@ bool shares_page(const dev::PciFunction& self, uint64_t base, uint64_t size) {
         }
     }
     return false;
+}
+
+// Where the loader's framebuffer lies: wholly (pitch * height bytes from its base) in a memory
+// BAR of function f. *out gets the BAR and the offset into it. Only an RGB framebuffer of 32
+// bits per pixel qualifies (the caller checks), so what a driver is told is 0x00RRGGBB.
+bool framebuffer_in(const dev::PciFunction& f, const boot::Framebuffer& fb,
+                    abi::BootFramebuffer* out) {
+    const uint64_t bytes = uint64_t{fb.pitch} * fb.height;  // both 32-bit: no overflow
+    for (uint32_t i = 0; i < 6; ++i) {
+        uint64_t offset = 0;
+        if (pci::bar_holds(f.bars[i], fb.base, bytes, &offset)) {
+            *out = abi::BootFramebuffer{offset, i, fb.width, fb.height, fb.pitch};
+            return true;
+        }
+    }
+    return false;
+}
+
+// The loader's framebuffer, if it is one a driver can be told about: RGB, 32 bits per pixel,
+// a pitch that holds a row. Logs why not otherwise.
+bool usable_boot_framebuffer(const boot::Framebuffer& fb) {
+    if (fb.base == 0)
+        return false;
+    if (fb.type != boot::FramebufferType::kRgb || fb.bpp != 32 || fb.width == 0 || fb.height == 0 ||
+        fb.pitch / 4 < fb.width) {
+        log::info(
+            "boot framebuffer %ux%u, %u bpp, type %u at 0x%lx: not RGB 32 bpp; not handed out",
+            fb.width, fb.height, fb.bpp, static_cast<uint32_t>(fb.type), fb.base);
+        return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -226,6 +258,11 @@ void DeviceObject::fill_info(abi::DeviceInfo& info) const {
 }
 
 Result<uint64_t> DeviceObject::get_meta(Request& req) {
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kBootFramebuffer) {
+        if (boot_framebuffer_.width == 0)
+            return fail(Error::kNotFound);
+        return answer_bytes(req, &boot_framebuffer_, sizeof boot_framebuffer_);
+    }
     if (static_cast<abi::Meta>(req.arg) != abi::Meta::kDevice)
         return fail(Error::kInvalidArgument);
     abi::DeviceInfo info;
@@ -379,13 +416,26 @@ Result<RefPtr<Root>> make_device_root() {
     const RefPtr<Root> root = KEEL_TRY(Root::create(dev::kMaxPciFunctions + legacy));
     char name[abi::kMaxNameLength];
     bool bochs = false;
+    const boot::Framebuffer& fb = boot_info().framebuffer;
+    bool fb_wanted = usable_boot_framebuffer(fb);
     for (uint32_t i = 0; i < dev::pci_function_count(); ++i) {
         const dev::PciFunction& f = dev::pci_function(i);
         bochs = bochs || (f.info.vendor == kBochsVendor && f.info.device == kBochsDisplay);
         const RefPtr<DeviceObject> d = KEEL_TRY(DeviceObject::create_pci(f));
         const size_t n =
             snformat(name, sizeof name, "pci-%02x:%02x.%u", f.bus, f.device, f.function);
+        abi::BootFramebuffer place{};
+        if (fb_wanted && framebuffer_in(f, fb, &place)) {
+            fb_wanted = false;  // one function has it
+            d->set_boot_framebuffer(place);
+            log::print("  boot framebuffer %ux%u in %s BAR%u at offset 0x%lx\n", fb.width,
+                       fb.height, name, place.bar, place.offset);
+        }
         KEEL_TRY(root->bind(name, n, *d, kDeviceRights));
+    }
+    if (fb_wanted) {
+        log::info("boot framebuffer at 0x%lx (%ux%u) lies in no PCI memory BAR; not handed out",
+                  fb.base, fb.width, fb.height);
     }
     for (const LegacyDevice& l : kLegacyDevices) {
         const RefPtr<DeviceObject> d = KEEL_TRY(DeviceObject::create_legacy(l));

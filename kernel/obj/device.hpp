@@ -3,7 +3,8 @@
 // (make_device_root) that init receives; a driver is given only its own.
 //
 // A device's holder may, with the handle's rights:
-// - Read: read its configuration space, get_meta kDevice (DeviceInfo);
+// - Read: read its configuration space, get_meta kDevice (DeviceInfo) and, for the PCI function
+//   whose memory BAR holds the framebuffer the loader set up, kBootFramebuffer;
 // - Write: write its configuration space, mediated (config_write_policy in device.cpp): the
 //   BARs, the ROM BAR, a bridge's windows and bus numbers, the interrupt line and the MSI and
 //   MSI-X capabilities are the kernel's; the command register keeps only the bits a driver may
@@ -49,7 +50,7 @@ class DeviceObject final : public Object {
     Result<uint64_t> read(Request& req) override;  // configuration space from offset arg
     Result<uint64_t> peek(Request& req) override { return read(req); }
     Result<uint64_t> write(Request& req) override;     // 1, 2 or 4 bytes at arg, mediated
-    Result<uint64_t> get_meta(Request& req) override;  // kDevice
+    Result<uint64_t> get_meta(Request& req) override;  // kDevice, kBootFramebuffer
     Result<uint64_t> create(Request& req) override;    // buffer = abi::DeviceResource
 
     // DMA memory made by this device came to its end (obj/memory.cpp): free the frames once
@@ -58,6 +59,8 @@ class DeviceObject final : public Object {
     // Frames held back because the device might still write them.
     uint64_t quarantined_pages() const;
     const dev::PciFunction* pci() const { return pci_; }
+    // The loader's framebuffer lies in this function's BAR (make_device_root finds it).
+    void set_boot_framebuffer(const abi::BootFramebuffer& fb) { boot_framebuffer_ = fb; }
 
   private:
     DeviceObject() = default;
@@ -72,6 +75,7 @@ class DeviceObject final : public Object {
 
     const dev::PciFunction* pci_ = nullptr;  // exactly one of these two
     const LegacyDevice* legacy_ = nullptr;
+    abi::BootFramebuffer boot_framebuffer_{};  // width 0: the loader's framebuffer is not here
     struct Quarantined {
         mm::PhysAddr first;
         uint64_t pages;
@@ -81,7 +85,10 @@ class DeviceObject final : public Object {
 };
 
 // The "devices" root: every PCI function as "pci-BB:DD.F" and the legacy devices by name,
-// each bound with Read | Write | Create | Share. Logs whether DMA is isolated. kNoMemory.
+// each bound with Read | Write | Create | Share. Logs whether DMA is isolated, and which
+// function's BAR holds the loader's framebuffer (BootInfo; an RGB 32-bpp one lying wholly in
+// a memory BAR is handed out as that function's kBootFramebuffer, any other is logged and not
+// handed out). kNoMemory.
 Result<RefPtr<Root>> make_device_root();
 
 }  // namespace keel::obj

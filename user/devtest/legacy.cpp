@@ -95,6 +95,15 @@ TEST(display_driver) {
         (void)testlib::close(list);
         return;
     }
+    // QEMU's own loader sets up no framebuffer: no device holds one (the GRUB ISO's case is
+    // qemu_display_iso's).
+    abi::BootFramebuffer fb{};
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(d), Op::kGetMeta, &fb, sizeof fb,
+                         static_cast<uint64_t>(Meta::kBootFramebuffer)),
+              kNotFound);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(vbe), Op::kGetMeta, &fb, sizeof fb,
+                         static_cast<uint64_t>(Meta::kBootFramebuffer)),
+              kNotFound);
     for (const auto& [device, mode] :
          {std::pair{d, "display-driver"}, std::pair{vbe, "vbe-driver"}}) {
         const Handle r = driver_root(device);

@@ -118,4 +118,15 @@ const char* decode_bar(const Function& f, const uint8_t* config, uint32_t index,
     return nullptr;
 }
 
+bool bar_holds(const Bar& bar, uint64_t base, uint64_t bytes, uint64_t* offset) {
+    if (bar.kind == BarKind::kNone || bar.kind == BarKind::kIo || bar.size == 0)
+        return false;
+    if (base < bar.address || base - bar.address > bar.size ||
+        bytes > bar.size - (base - bar.address)) {
+        return false;
+    }
+    *offset = base - bar.address;
+    return true;
+}
+
 }  // namespace keel::pci

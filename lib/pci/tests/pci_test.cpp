@@ -155,5 +155,29 @@ TEST(Pci, HostileBarsAreRefused) {
                  "memory BAR address not aligned to its size");
 }
 
+TEST(Pci, BarHoldsARangeOnlyWholly) {
+    const Bar fb{BarKind::kMemory32, true, 0xfd000000, 0x1000000};
+    uint64_t offset = 1;
+    EXPECT_TRUE(bar_holds(fb, 0xfd000000, 1024 * 768 * 4, &offset));
+    EXPECT_EQ(offset, 0u);
+    EXPECT_TRUE(bar_holds(fb, 0xfd100000, 0xf00000, &offset));  // up to the last byte
+    EXPECT_EQ(offset, 0x100000u);
+    EXPECT_TRUE(bar_holds(fb, 0xfe000000, 0, &offset));  // empty, at the end
+    offset = 7;
+    EXPECT_FALSE(bar_holds(fb, 0xfd100000, 0xf00001, &offset));          // one byte past the end
+    EXPECT_FALSE(bar_holds(fb, 0xfcfff000, 0x2000, &offset));            // starts before it
+    EXPECT_FALSE(bar_holds(fb, 0xfe000001, 0, &offset));                 // after it
+    EXPECT_FALSE(bar_holds(fb, 0xfd000010, ~uint64_t{0} - 8, &offset));  // a sum would wrap
+    EXPECT_FALSE(bar_holds(fb, ~uint64_t{0}, 2, &offset));
+    EXPECT_EQ(offset, 7u);  // untouched when false
+    const Bar io{BarKind::kIo, false, 0xc000, 0x40};
+    EXPECT_FALSE(bar_holds(io, 0xc000, 4, &offset));
+    const Bar none{BarKind::kNone, false, 0, 0};
+    EXPECT_FALSE(bar_holds(none, 0, 0, &offset));
+    const Bar high{BarKind::kMemory64, true, 0x800000000, 0x10000000};
+    EXPECT_TRUE(bar_holds(high, 0x808000000, 0x8000000, &offset));
+    EXPECT_EQ(offset, 0x8000000u);
+}
+
 }  // namespace
 }  // namespace keel::pci

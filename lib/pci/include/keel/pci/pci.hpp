@@ -76,4 +76,9 @@ inline constexpr uint16_t bar_offset(uint32_t index) {
 const char* decode_bar(const Function& f, const uint8_t* config, uint32_t index, uint32_t probe_low,
                        uint32_t probe_high, Bar* out, uint32_t* slots);
 
+// Whether the `bytes` bytes from physical address `base` lie wholly inside memory BAR `bar`
+// (an I/O or absent BAR holds nothing; no sum that can wrap). *offset gets base's offset into
+// the BAR. The kernel uses it to find the device that holds the loader's framebuffer.
+bool bar_holds(const Bar& bar, uint64_t base, uint64_t bytes, uint64_t* offset);
+
 }  // namespace keel::pci
