@@ -55,9 +55,82 @@ class Terminal {
     // row;col R, CSI 5n -> CSI 0 n): copies up to `cap` into `out` and returns how many; the
     // rest stays queued (a bounded queue: answers that do not fit are dropped, counted).
     size_t take_reply(uint8_t* out, size_t cap);
-    uint64_t lines_scrolled() const;  // total lines scrolled off the top (tests, statistics)
+    uint64_t lines_scrolled() const;   // total lines scrolled off the top (tests, statistics)
+    uint64_t replies_dropped() const;  // answers dropped because the reply queue was full
+
+    static constexpr uint32_t kMaxParams = 16;      // CSI parameters kept; more are ignored
+    static constexpr uint32_t kMaxParam = 9999;     // a larger parameter value is clamped to it
+    static constexpr uint32_t kMaxString = 4096;    // OSC/DCS/APC/PM/SOS bytes swallowed at most
+    static constexpr uint32_t kReplyCapacity = 64;  // bytes of queued answers
 
   private:
+    enum class State : uint8_t {
+        kGround,
+        kEscape,              // after ESC
+        kEscapeIntermediate,  // ESC and 0x20-0x2F: waits for the final byte, ignored
+        kCsi,                 // ESC [ parameters
+        kCsiIgnore,           // a malformed or unsupported CSI: waits for its final byte
+        kString,        // OSC, DCS, APC, PM, SOS: swallowed up to BEL or ST (ESC, then a backslash)
+        kStringEscape,  // ESC inside a string
+    };
+    struct Saved {  // ESC 7 / CSI s
+        uint32_t column, row;
+        uint8_t fg, bg, attrs;
+        bool pending_wrap;
+    };
+
+    void reset();
+    void byte(uint8_t b);
+    void ground(uint8_t b);
+    void flush_utf8();
+    void print(uint32_t code_point);
+    void control(uint8_t b);
+    void escape(uint8_t b);
+    void csi(uint8_t b);
+    void csi_dispatch(uint8_t final_byte);
+    void sgr();
+    uint32_t param(uint32_t i, uint32_t fallback) const;
+    void move_to(uint32_t column, uint32_t row);
+    void linefeed();
+    void reverse_index();
+    void scroll_up(uint32_t top, uint32_t bottom, uint32_t n);
+    void scroll_down(uint32_t top, uint32_t bottom, uint32_t n);
+    void erase(uint32_t row, uint32_t from, uint32_t to);
+    void mark(uint32_t first, uint32_t end);
+    void reply(const uint8_t* bytes, size_t size);
+    void save();
+    void restore();
+    Cell blank() const;
+    Cell& at(uint32_t column, uint32_t row) { return cells_[size_t{row} * columns_ + column]; }
+
+    Cell* cells_ = nullptr;
+    Cell fallback_{};  // the storage when init() was given none
+    uint32_t columns_ = 0, rows_ = 0;
+    uint32_t column_ = 0, row_ = 0;
+    bool pending_wrap_ = false;  // at the last column, a printable character wraps first
+    bool visible_ = true;
+    uint8_t fg_ = kDefaultFg, bg_ = kDefaultBg, attrs_ = 0;
+    uint32_t top_ = 0, bottom_ = 0;  // the scroll region, inclusive
+    Saved saved_{};
+
+    State state_ = State::kGround;
+    uint32_t params_[kMaxParams] = {};
+    uint32_t param_count_ = 0;  // parameters seen, up to kMaxParams + 1
+    uint8_t private_ = 0;       // CSI private marker ('?', '>', '<', '=') or 0
+    bool intermediate_ = false;
+    uint32_t string_length_ = 0;
+    uint32_t utf8_code_ = 0;
+    uint32_t utf8_need_ = 0;                      // continuation bytes still expected
+    uint8_t utf8_low_ = 0x80, utf8_high_ = 0xBF;  // the next continuation byte's range
+
+    uint32_t damage_first_ = 0, damage_end_ = 0;
+    uint32_t drawn_column_ = 0, drawn_row_ = 0;  // the cursor at the last take_damage()
+    bool drawn_visible_ = true;
+
+    uint8_t replies_[kReplyCapacity] = {};
+    uint32_t reply_head_ = 0, reply_size_ = 0;
+    uint64_t replies_dropped_ = 0;
+    uint64_t lines_scrolled_ = 0;
 };
 
 }  // namespace keel::vt
