@@ -27,6 +27,13 @@ class Screen {
         }
         return out;
     }
+    // Rows [first, end) as text, separated by '|'.
+    std::string rows(uint32_t first, uint32_t end) const {
+        std::string out;
+        for (uint32_t r = first; r < end; ++r)
+            out += (r > first ? "|" : "") + row(r);
+        return out;
+    }
     std::string replies() {
         uint8_t buf[256];
         const size_t n = t.take_reply(buf, sizeof buf);
@@ -95,15 +102,11 @@ TEST(Terminal, PrintsAndDefersWrap) {
 TEST(Terminal, LineFeedHasNoImplicitCarriageReturn) {
     Screen s(6, 3);
     s.feed("ab\ncd\vef");
-    EXPECT_EQ(s.row(0), "ab    ");
-    EXPECT_EQ(s.row(1), "  cd  ");
-    EXPECT_EQ(s.row(2), "    ef");
+    EXPECT_EQ(s.rows(0, 3), "ab    |  cd  |    ef");
     s.at(5, 2);
     // The cursor is on the last column with a pending wrap: g goes to a new line, scrolling.
     s.feed("g");
-    EXPECT_EQ(s.row(0), "  cd  ");
-    EXPECT_EQ(s.row(1), "    ef");
-    EXPECT_EQ(s.row(2), "g     ");
+    EXPECT_EQ(s.rows(0, 3), "  cd  |    ef|g     ");
     EXPECT_EQ(s.t.lines_scrolled(), 1u);
     s.feed("\f");
     EXPECT_EQ(s.row(2), "      ");
@@ -114,9 +117,7 @@ TEST(Terminal, LineFeedHasNoImplicitCarriageReturn) {
 TEST(Terminal, ScrollsAtTheBottom) {
     Screen s(3, 3);
     s.feed("1\r\n2\r\n3\r\n4\r\n5");
-    EXPECT_EQ(s.row(0), "3  ");
-    EXPECT_EQ(s.row(1), "4  ");
-    EXPECT_EQ(s.row(2), "5  ");
+    EXPECT_EQ(s.rows(0, 3), "3  |4  |5  ");
     EXPECT_EQ(s.t.lines_scrolled(), 2u);
     s.at(1, 2);
 }
@@ -210,15 +211,11 @@ TEST(Terminal, EraseInDisplayAndLine) {
     Screen s(4, 3);
     s.feed("abcdefghijk");
     s.feed("\x1b[2;2H\x1b[J");
-    EXPECT_EQ(s.row(0), "abcd");
-    EXPECT_EQ(s.row(1), "e   ");
-    EXPECT_EQ(s.row(2), "    ");
+    EXPECT_EQ(s.rows(0, 3), "abcd|e   |    ");
     s.feed(
         "\x1b[H"
         "abcdefghijk\x1b[2;3H\x1b[1J");
-    EXPECT_EQ(s.row(0), "    ");
-    EXPECT_EQ(s.row(1), "   h");
-    EXPECT_EQ(s.row(2), "ijk ");
+    EXPECT_EQ(s.rows(0, 3), "    |   h|ijk ");
     s.feed("\x1b[2J");
     for (uint32_t r = 0; r < 3; ++r)
         EXPECT_EQ(s.row(r), "    ");
@@ -268,19 +265,13 @@ TEST(Terminal, InsertDeleteEraseCharacters) {
 TEST(Terminal, InsertDeleteLines) {
     Screen s(2, 4);
     s.feed("1\r\n2\r\n3\r\n4\x1b[2;2H\x1b[L");
-    EXPECT_EQ(s.row(0), "1 ");
-    EXPECT_EQ(s.row(1), "  ");
-    EXPECT_EQ(s.row(2), "2 ");
-    EXPECT_EQ(s.row(3), "3 ");
+    EXPECT_EQ(s.rows(0, 4), "1 |  |2 |3 ");
     s.at(0, 1);
     s.feed("\x1b[2M");
-    EXPECT_EQ(s.row(1), "3 ");
-    EXPECT_EQ(s.row(2), "  ");
-    EXPECT_EQ(s.row(3), "  ");
+    EXPECT_EQ(s.rows(1, 4), "3 |  |  ");
     EXPECT_EQ(s.t.lines_scrolled(), 0u);  // deleting is not scrolling off the top
     s.feed("\x1b[9999L");
-    EXPECT_EQ(s.row(0), "1 ");
-    EXPECT_EQ(s.row(1), "  ");
+    EXPECT_EQ(s.rows(0, 2), "1 |  ");
 }
 
 TEST(Terminal, ScrollUpAndDown) {
@@ -290,9 +281,7 @@ TEST(Terminal, ScrollUpAndDown) {
     EXPECT_EQ(s.row(2), "  ");
     EXPECT_EQ(s.t.lines_scrolled(), 1u);
     s.feed("\x1b[2T");
-    EXPECT_EQ(s.row(0), "  ");
-    EXPECT_EQ(s.row(1), "  ");
-    EXPECT_EQ(s.row(2), "2 ");
+    EXPECT_EQ(s.rows(0, 3), "  |  |2 ");
     s.feed("\x1b[9999S");
     EXPECT_EQ(s.row(2), "  ");
     EXPECT_EQ(s.t.lines_scrolled(), 4u);  // clamped to the three rows
@@ -314,8 +303,7 @@ TEST(Terminal, IndexNextLineReverseIndex) {
     EXPECT_EQ(s.t.lines_scrolled(), 1u);
     EXPECT_EQ(s.row(0), "  c");
     s.feed("\x1b[H\x1bM");  // at the top: scrolls down
-    EXPECT_EQ(s.row(0), "   ");
-    EXPECT_EQ(s.row(1), "  c");
+    EXPECT_EQ(s.rows(0, 2), "   |  c");
     s.feed("\x1b[3;1H\x1bMx");
     EXPECT_EQ(s.row(1), "x c");
 }
@@ -326,15 +314,10 @@ TEST(Terminal, ScrollRegion) {
     s.feed("\x1b[2;4r");
     s.at(0, 0);  // DECSTBM homes the cursor
     s.feed("\x1b[4;1H\nX");
-    EXPECT_EQ(s.row(0), "a  ");
-    EXPECT_EQ(s.row(1), "c  ");
-    EXPECT_EQ(s.row(2), "d  ");
-    EXPECT_EQ(s.row(3), "X  ");
-    EXPECT_EQ(s.row(4), "e  ");
+    EXPECT_EQ(s.rows(0, 5), "a  |c  |d  |X  |e  ");
     EXPECT_EQ(s.t.lines_scrolled(), 1u);
     s.feed("\x1b[2;1H\x1bM");  // reverse index at the region's top
-    EXPECT_EQ(s.row(1), "   ");
-    EXPECT_EQ(s.row(2), "c  ");
+    EXPECT_EQ(s.rows(1, 3), "   |c  ");
     EXPECT_EQ(s.row(4), "e  ");
     // Cursor moves stop at the margins from inside; LF below the region does not scroll.
     s.feed("\x1b[3;1H\x1b[9A");
@@ -346,8 +329,7 @@ TEST(Terminal, ScrollRegion) {
     EXPECT_EQ(s.row(4), "e  ");
     s.feed("\x1b[2;1H\x1b[3S");
     EXPECT_EQ(s.row(0), "a  ");
-    EXPECT_EQ(s.row(3), "   ");
-    EXPECT_EQ(s.row(4), "e  ");
+    EXPECT_EQ(s.rows(3, 5), "   |e  ");
     // Invalid regions are ignored; CSI r resets to the whole screen.
     s.feed("\x1b[3;3r\x1b[4;2r");
     s.feed("\x1b[5;1H\x1b[r");
@@ -551,8 +533,7 @@ TEST(Terminal, CancelAndUnknownSequences) {
         "d");  // CAN ends a string too
     EXPECT_EQ(s.row(0).substr(0, 4), "abcd");
     s.feed("\x1b[5ye\x1b[!pf\x1b[2 qg\x1b[4:3mh\x1b[1;2?Hi\x1b(Bj\x1b#8k\x1b=l");
-    EXPECT_EQ(s.row(0), "abcdefghij");
-    EXPECT_EQ(s.row(1), "kl        ");
+    EXPECT_EQ(s.rows(0, 2), "abcdefghij|kl        ");
     // Controls inside a sequence act; DEL is ignored there.
     Screen t(5, 2);
     t.feed(

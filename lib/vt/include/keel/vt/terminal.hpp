@@ -49,7 +49,10 @@ class Terminal {
     const Cell& cell(uint32_t column, uint32_t row) const;
 
     // Rows changed since the last call as [*first, *end); false when none. A scroll marks all
-    // rows; a cursor move marks the rows it left and entered (so a renderer redraws the cursor).
+    // rows of the scroll region (all rows unless CSI r set one); a cursor move (or a change of
+    // visibility) marks the row where the cursor was at the last call and the row where it is
+    // now, so a renderer redraws the cursor. Either pointer may be null (the damage is still
+    // taken).
     bool take_damage(uint32_t* first, uint32_t* end);
     // Bytes the terminal owes the program (answers to device status reports, CSI 6n -> CSI
     // row;col R, CSI 5n -> CSI 0 n): copies up to `cap` into `out` and returns how many; the
