@@ -435,6 +435,8 @@ void Terminal::control(uint8_t b) {
 }
 
 void Terminal::escape(uint8_t b) {
+    if (b == kDel)
+        return;  // ignored inside a sequence
     if (b >= 0x20 && b <= 0x2F) {
         state_ = State::kEscapeIntermediate;
         return;

@@ -538,8 +538,9 @@ TEST(Terminal, CancelAndUnknownSequences) {
     Screen t(5, 2);
     t.feed(
         "ab\x1b[\r2\x7f"
-        "Cx");
-    EXPECT_EQ(t.row(0), "abx  ");
+        "Cx\x1b\x7f"
+        "Dy");
+    EXPECT_EQ(t.rows(0, 2), "abx  |   y ");
 }
 
 TEST(Terminal, ManyParameters) {
