@@ -29,6 +29,11 @@ struct Cell {
 // cyan, white, then the bright ones) as 0x00RRGGBB; `index & 15`.
 uint32_t palette(uint8_t index);
 
+// The usual loop of a console server: init() once over its cell storage; write() what the
+// programs wrote; take_damage() and redraw those rows (cell(), the cursor); take_reply() and
+// send those bytes back to the program as if typed. The object is small (a few hundred bytes)
+// and needs no destructor; it refers to the cells (or, given none, to a cell of its own), so it
+// is not copied after init().
 class Terminal {
   public:
     // `cells`: columns * rows cells of caller storage, row-major. Clamps columns/rows to
@@ -58,7 +63,7 @@ class Terminal {
     // row;col R, CSI 5n -> CSI 0 n): copies up to `cap` into `out` and returns how many; the
     // rest stays queued (a bounded queue: answers that do not fit are dropped, counted).
     size_t take_reply(uint8_t* out, size_t cap);
-    uint64_t lines_scrolled() const;   // total lines scrolled off the top (tests, statistics)
+    uint64_t lines_scrolled() const;   // lines scrolled off the region's top (tests, statistics)
     uint64_t replies_dropped() const;  // answers dropped because the reply queue was full
 
     static constexpr uint32_t kMaxParams = 16;      // CSI parameters kept; more are ignored
