@@ -22,10 +22,11 @@ declare -A keel_fuzz_source=(
     [tcp]=fuzz/tcp/tcp_fuzz.cpp
     [http]=fuzz/http/http_fuzz.cpp
     [keymap]=fuzz/keymap/keymap_fuzz.cpp
+    [vt]=fuzz/vt/vt_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition fat font virtqueue net tcp http keymap)
+                   partition fat font virtqueue net tcp http keymap vt)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -51,7 +52,8 @@ keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
                   "$root/lib/http/src/request.cpp" "$root/lib/http/src/path.cpp"
                   "$root/lib/http/src/response.cpp" "$root/lib/http/src/chunked.cpp"
                   "$root/lib/http/src/client.cpp" "$root/lib/font/src/psf.cpp"
-                  "$root/lib/keymap/src/keyboard.cpp" "$root/lib/keymap/src/keymap.cpp")
+                  "$root/lib/keymap/src/keyboard.cpp" "$root/lib/keymap/src/keymap.cpp"
+                  "$root/lib/vt/src/terminal.cpp")
 keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/model/include"
                     -I"$root/ipc/linux/include" -I"$root/lib/elf/include"
                     -I"$root/lib/boot_abi/include" -I"$root/lib/acpi/include"
@@ -60,4 +62,5 @@ keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/m
                     -I"$root/lib/cmdline/include" -I"$root/lib/partition/include"
                     -I"$root/lib/fat/include" -I"$root/lib/virtio/include"
                     -I"$root/lib/net/include" -I"$root/lib/http/include"
-                    -I"$root/lib/font/include" -I"$root/lib/keymap/include")
+                    -I"$root/lib/font/include" -I"$root/lib/keymap/include"
+                    -I"$root/lib/vt/include")
