@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ci"))
+from screen import read_ppm  # noqa: E402  (ci/screen.py: the one PPM reader)
 
 DRAWN = re.compile(r"^displaytest: pattern drawn: (\d+)x(\d+), ")
 
@@ -29,32 +31,6 @@ def flushed_rects(w, h):
              (100, 400, 1, 200)]
     rects += [(8 * i, 700, 4, 8) for i in range(60)]
     return rects
-
-
-def read_ppm(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    fields = []
-    at = 0
-    while len(fields) < 4:
-        while data[at:at + 1].isspace():
-            at += 1
-        if data[at:at + 1] == b"#":
-            at = data.index(b"\n", at) + 1
-            continue
-        end = at
-        while not data[end:end + 1].isspace():
-            end += 1
-        fields.append(data[at:end])
-        at = end
-    at += 1  # the single blank after the maximum value
-    if fields[0] != b"P6" or int(fields[3]) != 255:
-        raise ValueError("not a binary PPM of 8-bit channels")
-    w, h = int(fields[1]), int(fields[2])
-    pixels = data[at:]
-    if len(pixels) != w * h * 3:
-        raise ValueError(f"PPM of {w}x{h} holds {len(pixels)} bytes, not {w * h * 3}")
-    return w, h, pixels
 
 
 def check_picture(path, w, h):

@@ -106,10 +106,16 @@ void receiver(uint64_t) {
         g->lock.lock();
         const net::Time now = sys::clock_ns();
         g->link.deliver(g->stack, now);
-        const net::Time due = pump(now);
+        net::Time due = pump(now);
         g->lock.unlock();
-        (void)sys::serve_sync(g->port.port(), 0, 0);
-        timeout = timeout_until(due, now);
+        // serve_sync reports (and consumes) the submissions made since either thread's last
+        // call: when it saw some, the main thread may be asleep without them, so serve them here.
+        while (sys::serve_sync(g->port.port(), 0, 0) > 0) {
+            g->lock.lock();
+            due = pump(sys::clock_ns());
+            g->lock.unlock();
+        }
+        timeout = timeout_until(due, sys::clock_ns());
     }
 }
 

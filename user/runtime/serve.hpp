@@ -36,7 +36,9 @@ class ServePort {
 
     // Publishes the completions, lets the kernel hand them to the callers, and with wait
     // sleeps until the kernel submitted something (or timeout_ns, 0 = none). Submissions
-    // since the last sync, or -Error (kTimedOut, kPeerGone).
+    // since the last sync, or -Error (kTimedOut, kPeerGone). The count is the port's, not the
+    // thread's: a server whose second thread hands completions back with a non-waiting sync
+    // must serve what that sync reports, or its waiting thread may sleep on them for good.
     int64_t sync(bool wait, uint64_t timeout_ns = 0);
 
     // Closes the port: the service ends. 0 or -Error.
