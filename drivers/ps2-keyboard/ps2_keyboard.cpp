@@ -3,9 +3,11 @@
 // 0x60 and 0x64, IRQ 1) and a directory to publish in ("srv"). It serves srv/NAME (NAME its
 // argument, kbd by default), a keyboard object: read gives whole abi::KeyEvent records,
 // waiting for one; set_meta kKeymap loads a keymap file; get_meta kKeymap gives the layout's
-// name. Every port access goes through the device's port objects; every wait for the
-// controller is bounded, so a missing or broken controller is reported and never hangs or
-// spins the driver. Design and contract: README.md.
+// name. Each open of srv/NAME/events makes a stream of its own that sees every event from then
+// on (the console and a test program both see each key); srv/NAME itself is one shared stream
+// (each event to one of its readers). Every port access goes through the device's port objects;
+// every wait for the controller is bounded, so a missing or broken controller is reported and never
+// hangs or spins the driver. Design and contract: README.md.
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 #include <keel/keymap/keymap.hpp>
@@ -28,7 +30,9 @@ constexpr uint16_t kCancelled = static_cast<uint16_t>(ipc::abi::Status::Cancelle
 constexpr uint32_t kServeCapacity = 32;
 constexpr uint32_t kServeBuffers = 24;
 constexpr uint32_t kServeBufferBytes = 16384;
-constexpr uint32_t kMaxEvents = 256;  // queued events; when full the oldest is dropped
+constexpr uint32_t kMaxEvents = 256;  // queued events a stream; when full the oldest is dropped
+// Streams: object 0 (srv/NAME) and up to 15 opened ones (srv/NAME/events).
+constexpr uint32_t kMaxStreams = 16;
 
 // 8042 status register bits, commands and answers.
 constexpr uint8_t kOutputFull = 0x01, kInputFull = 0x02, kAuxData = 0x20;
@@ -56,6 +60,14 @@ struct Waiting {
     }
 };
 
+// One reader's view of the events: what happened since it was opened and it has not read.
+struct Stream {
+    bool open = false;
+    abi::KeyEvent events[kMaxEvents];
+    uint32_t first = 0, count = 0;
+    uint64_t lost = 0;  // events dropped because this stream did not read them in time
+};
+
 struct Driver {
     Mutex lock;
     ServePort port;
@@ -66,9 +78,7 @@ struct Driver {
     km::Keyboard keyboard;
     km::Keymap maps[2];  // the loaded layouts: the current one and the scratch for the next
     int loaded = -1;     // which of maps is current, -1 the built-in US map
-    abi::KeyEvent events[kMaxEvents];
-    uint32_t first = 0, count = 0;
-    uint64_t lost = 0;  // events dropped because nobody read them
+    Stream streams[kMaxStreams];
     Waiting readers;
     uint64_t armed = UINT64_MAX;  // the repeat timer's deadline
     uint8_t leds = 0;
@@ -217,33 +227,44 @@ const char* init_controller() {
 
 // ---- events and readers (lock held) ----
 
+// A key event to every open stream.
 void push_event(const km::Stroke& s, uint64_t now) {
-    if (g->count == kMaxEvents) {
-        g->first = (g->first + 1) % kMaxEvents;
-        --g->count;
-        ++g->lost;
+    for (Stream& st : g->streams) {
+        if (!st.open)
+            continue;
+        if (st.count == kMaxEvents) {
+            st.first = (st.first + 1) % kMaxEvents;
+            --st.count;
+            ++st.lost;
+        }
+        st.events[(st.first + st.count) % kMaxEvents] = {now, s.code_point, s.key, s.flags,
+                                                         s.modifiers};
+        ++st.count;
     }
-    g->events[(g->first + g->count) % kMaxEvents] = {now, s.code_point, s.key, s.flags,
-                                                     s.modifiers};
-    ++g->count;
 }
 
 void complete(const ipc::Operation& op, uint16_t status, uint64_t value) {
     (void)g->port.server().complete(op.id, status, value);
 }
 
-// Gives the oldest waiting reader as many whole events as its buffer holds.
+// Gives each waiting reader, oldest first, as many whole events of its stream as its buffer
+// holds; readers of a stream with nothing new keep waiting.
 void deliver() {
-    while (g->readers.count > 0 && g->count > 0) {
-        const ipc::Operation op = g->readers.ops[0];
-        g->readers.remove(0);
+    for (uint32_t i = 0; i < g->readers.count;) {
+        const ipc::Operation op = g->readers.ops[i];
+        Stream& st = g->streams[op.request.object];
+        if (st.count == 0) {
+            ++i;
+            continue;
+        }
+        g->readers.remove(i);
         const std::span<std::byte> data = g->port.server().bytes(op);
         uint64_t n = 0;
-        while (g->count > 0 && (n + 1) * sizeof(abi::KeyEvent) <= data.size()) {
-            c::copy(data.data() + n * sizeof(abi::KeyEvent), &g->events[g->first],
+        while (st.count > 0 && (n + 1) * sizeof(abi::KeyEvent) <= data.size()) {
+            c::copy(data.data() + n * sizeof(abi::KeyEvent), &st.events[st.first],
                     sizeof(abi::KeyEvent));
-            g->first = (g->first + 1) % kMaxEvents;
-            --g->count;
+            st.first = (st.first + 1) % kMaxEvents;
+            --st.count;
             ++n;
         }
         complete(op, kOk, n * sizeof(abi::KeyEvent));
@@ -280,7 +301,27 @@ void start(const ipc::Operation& op) {
     const auto o = static_cast<Op>(op.request.opcode - abi::kQueueOpBase);
     const std::span<std::byte> data = g->port.server().bytes(op);
     const uint64_t arg = op.request.args[0];
+    const uint32_t object = op.request.object;
+    if (object >= kMaxStreams || !g->streams[object].open)  // the kernel names only ours
+        return complete(op, error(abi::Error::kInvalidArgument), 0);
     switch (o) {
+        case Op::kOpen: {
+            constexpr char kEvents[] = "events";
+            if (object != 0 || data.size() != sizeof kEvents - 1 ||
+                c::compare(data.data(), kEvents, sizeof kEvents - 1) != 0)
+                return complete(op, error(abi::Error::kNotFound), 0);
+            for (uint32_t k = 1; k < kMaxStreams; ++k) {
+                if (!g->streams[k].open) {
+                    g->streams[k].open = true;
+                    g->streams[k].first = g->streams[k].count = 0;
+                    g->streams[k].lost = 0;
+                    return complete(op, kOk,
+                                    abi::served_open_value(
+                                        k, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
+                }
+            }
+            return complete(op, error(abi::Error::kFull), 0);
+        }
         case Op::kRead:
             if (data.size() < sizeof(abi::KeyEvent))
                 return complete(op, error(abi::Error::kBufferTooSmall), 0);
@@ -314,7 +355,18 @@ void start(const ipc::Operation& op) {
             c::copy(data.data(), m.name, n);
             return complete(op, kOk, n);
         }
-        case Op::kClose:
+        case Op::kClose:  // the last handle of an opened stream went
+            if (object != 0) {
+                g->streams[object].open = false;
+                for (uint32_t i = 0; i < g->readers.count;) {
+                    if (g->readers.ops[i].request.object == object) {
+                        complete(g->readers.ops[i], kCancelled, 0);
+                        g->readers.remove(i);
+                    } else {
+                        ++i;
+                    }
+                }
+            }
             return complete(op, kOk, 0);
         default:
             return complete(op, error(abi::Error::kNotSupported), 0);
@@ -415,6 +467,7 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     g = new (storage) Driver;
+    g->streams[0].open = true;
     g->keyboard.init(&km::us());
     // Arguments: [--garbage] [NAME].
     char name[abi::kMaxNameLength + 1] = "kbd";
@@ -473,8 +526,8 @@ int keel_main(const StartInfo& start) {
             print(
                 "ps2-keyboard: test: garbage decoded: %lu bytes dropped, %u events kept, %lu "
                 "lost\n",
-                g->decoder.dropped(), g->count, g->lost);
-            g->count = 0;  // nobody typed them
+                g->decoder.dropped(), g->streams[0].count, g->streams[0].lost);
+            g->streams[0].count = 0;  // nobody typed them
             g->lock.unlock();
         }
     } else {

@@ -11,6 +11,7 @@
 // Two threads share everything under one lock: the main thread sleeps until the kernel forwards
 // an operation, the keyboard thread until a key event comes (it answers waiting reads, and
 // serves the operations its hand-back reports: see hand_back).
+#include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 #include <keel/keymap/keymap.hpp>
 
@@ -271,9 +272,15 @@ int keel_main(const StartInfo& start) {
         print("console: srv/%s: %s\n", name, error_text(r));
         return 1;
     }
-    const int64_t kbd = open(static_cast<Handle>(srv), keyboard);
+    // A stream of the keyboard's events of its own (srv/KEYBOARD/events): a program reading the
+    // keyboard beside the console sees every key too.
+    char events[abi::kMaxNameLength + 8];
+    const uint64_t events_length = snformat(events, sizeof events, "%s/events", keyboard);
+    const int64_t kbd = events_length < sizeof events
+                            ? open_path(static_cast<Handle>(srv), events, events_length)
+                            : -static_cast<int64_t>(abi::Error::kInvalidArgument);
     if (kbd < 0) {
-        print("console: srv/%s: %s: output only\n", keyboard, error_text(kbd));
+        print("console: srv/%s/events: %s: output only\n", keyboard, error_text(kbd));
     } else {
         g->keyboard = static_cast<Handle>(kbd);
         if (const int64_t t = spawn_thread(keyboard_thread, 0); t < 0)

@@ -1,6 +1,6 @@
-// keys N: prints the next N key events of /srv/kbd, one a line, then exits 0; it stops early
-// after the release of Esc (so a test can end a sequence whose length it does not know, such
-// as a held key's repeats). Tests type keys into QEMU and read these lines:
+// keys N: prints the next N key events (a stream of its own: /srv/kbd/events), one a line, then
+// exits 0; it stops early after the release of Esc (so a test can end a sequence whose length it
+// does not know, such as a held key's repeats). Tests type keys into QEMU and read these lines:
 //   keys: layout us, reading /srv/kbd
 //   0x1e press a mods 0x00
 //   0x2a press - mods 0x01
@@ -28,9 +28,9 @@ int keel_main(const StartInfo& start) {
         complain("keys", "usage", "keys N (0-100000)");
         return 2;
     }
-    const int64_t kbd = open_file("/srv/kbd");
+    const int64_t kbd = open_file("/srv/kbd/events");
     if (kbd < 0) {
-        complain("keys", "/srv/kbd", error_text(kbd));
+        complain("keys", "/srv/kbd/events", error_text(kbd));
         return 1;
     }
     char line[96];
