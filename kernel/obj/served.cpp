@@ -395,9 +395,13 @@ void Served::abandon_slow(Forward& f) {
         --s->in_flight_;
     } else if (slot.state == kPending) {
         slot.state = kOrphan;
-        // The reserved credit makes this succeed while the server is there.
+        // The reserved credit makes this succeed while the server is there. The Cancel is a
+        // submission like any other: counted, so that the server's serve_sync reports it (a
+        // server asleep in it, or one asking without waiting, would otherwise not look until
+        // something else came, and might hand the abandoned read the next bytes).
         (void)s->client_.cancel(0, f.tag);
         s->client_.publish();
+        ++s->submitted_;
         s->work_.wake_all();
     }
     f = {};
