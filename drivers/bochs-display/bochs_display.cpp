@@ -350,8 +350,9 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     if (const char* why = boot_framebuffer(info, &g->boot)) {
-        print("bochs-display: %s\n", why);
-        return 1;
+        // The driver can set a mode itself: a boot framebuffer it cannot use is not fatal.
+        print("bochs-display: %s; setting a mode instead\n", why);
+        g->boot = false;
     }
     if (g->boot && mode_given)
         print("bochs-display: the loader's mode is kept; mode=%ux%u ignored\n", width, height);

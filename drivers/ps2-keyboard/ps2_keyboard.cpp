@@ -33,6 +33,7 @@ constexpr uint32_t kServeBufferBytes = 16384;
 constexpr uint32_t kMaxEvents = 256;  // queued events a stream; when full the oldest is dropped
 // Streams: object 0 (srv/NAME) and up to 15 opened ones (srv/NAME/events).
 constexpr uint32_t kMaxStreams = 16;
+constexpr uint32_t kMaxWaiting = kServeCapacity / 2 - 4;
 
 // 8042 status register bits, commands and answers.
 constexpr uint8_t kOutputFull = 0x01, kInputFull = 0x02, kAuxData = 0x20;
@@ -302,7 +303,7 @@ void start(const ipc::Operation& op) {
     const std::span<std::byte> data = g->port.server().bytes(op);
     const uint64_t arg = op.request.args[0];
     const uint32_t object = op.request.object;
-    if (object >= kMaxStreams || !g->streams[object].open)  // the kernel names only ours
+    if (object >= kMaxStreams || (object != 0 && !g->streams[object].open))  // only ours
         return complete(op, error(abi::Error::kInvalidArgument), 0);
     switch (o) {
         case Op::kOpen: {
@@ -325,6 +326,13 @@ void start(const ipc::Operation& op) {
         case Op::kRead:
             if (data.size() < sizeof(abi::KeyEvent))
                 return complete(op, error(abi::Error::kBufferTooSmall), 0);
+            // The kernel forwards at most half the queue's capacity at once: waiting reads are
+            // held below that, so opens, layouts and close notices always get through.
+            if (g->readers.count >= kMaxWaiting)
+                return complete(op, error(abi::Error::kFull), 0);
+            // srv/NAME's own stream keeps events only from its first read on: keys typed
+            // into the console are not kept for whoever opens srv/NAME later.
+            g->streams[object].open = true;
             g->readers.push(op);
             return;
         case Op::kSetMeta: {
@@ -467,7 +475,6 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     g = new (storage) Driver;
-    g->streams[0].open = true;
     g->keyboard.init(&km::us());
     // Arguments: [--garbage] [NAME].
     char name[abi::kMaxNameLength + 1] = "kbd";
@@ -517,6 +524,7 @@ int keel_main(const StartInfo& start) {
         if (g->test_garbage) {
             // The test mode also runs the interrupt path over the junk: 1024 interrupts' worth.
             g->lock.lock();
+            g->streams[0].open = true;  // to count what the junk decodes to
             for (int i = 0; i < 1024; ++i) {
                 drain();
                 km::Stroke s{};
@@ -527,7 +535,7 @@ int keel_main(const StartInfo& start) {
                 "ps2-keyboard: test: garbage decoded: %lu bytes dropped, %u events kept, %lu "
                 "lost\n",
                 g->decoder.dropped(), g->streams[0].count, g->streams[0].lost);
-            g->streams[0].count = 0;  // nobody typed them
+            g->streams[0] = Stream{};  // nobody typed them
             g->lock.unlock();
         }
     } else {

@@ -27,9 +27,13 @@ using namespace keel::user;
 namespace {
 
 constexpr uint16_t kOk = static_cast<uint16_t>(ipc::abi::Status::Ok);
-// The serve queue: reads park (one per waiting program), writes are short and immediate.
+// The serve queue: reads park (one per waiting program), writes are short and immediate. The
+// kernel forwards at most half the capacity at once, so waiting reads are held to fewer than
+// that (more are refused Full): writes always find room, and the screen never stops for them.
 constexpr uint32_t kCapacity = 32, kBuffers = 16, kBufferSize = 4096;
-constexpr uint32_t kMaxParked = kCapacity;
+constexpr uint32_t kMaxParked = kCapacity / 2 - 4;
+// How often the console looks for a restarted keyboard driver.
+constexpr uint64_t kReopenInterval = 500'000'000;
 // Typed bytes not yet read: a person types far less between two reads.
 constexpr uint32_t kInputSize = 4096;
 constexpr uint32_t kMaxFontMappings = 4096;
@@ -46,7 +50,10 @@ struct Console {
     uint64_t input_dropped = 0;
     ipc::Operation parked[kMaxParked];
     uint32_t parked_count = 0;
-    Handle keyboard = 0;
+    Handle srv = 0, keyboard = 0;
+    const char* display_name = nullptr;
+    const char* keyboard_name = nullptr;
+    bool display_lost = false;
 };
 Console* g;
 
@@ -120,12 +127,21 @@ void perform(const ipc::Operation& op) {
             uint8_t reply[64];
             while (const size_t n = g->terminal.take_reply(reply, sizeof reply))
                 push_input(reply, n);
-            const int64_t r = g->screen.render(g->terminal);
-            if (r < 0)
-                (void)server.complete(op.id, abi::queue_error_status(static_cast<abi::Error>(-r)),
-                                      0);
-            else
-                (void)server.complete(op.id, kOk, data.size());
+            // The terminal took the bytes whatever the display does: the write is done. A
+            // display that went away (its driver restarted) is looked for again at each write,
+            // and redrawn whole once it is back.
+            if (g->display_lost) {
+                if (g->screen.attach(g->srv, g->display_name, &g->font) == 0 &&
+                    g->screen.render_all(g->terminal) == 0) {
+                    g->display_lost = false;
+                    print("console: srv/%s is back\n", g->display_name);
+                }
+            } else if (const int64_t r = g->screen.render(g->terminal); r < 0) {
+                print("console: srv/%s: %s; looking for it again at each write\n", g->display_name,
+                      error_text(r));
+                g->display_lost = true;
+            }
+            (void)server.complete(op.id, kOk, data.size());
             return;
         }
         case Op::kRead:
@@ -167,13 +183,31 @@ void hand_back() {
     }
 }
 
+// A stream of the keyboard's events of its own (srv/KEYBOARD/events): a program reading the
+// keyboard beside the console sees every key too. The handle or -Error.
+int64_t open_keyboard() {
+    char events[abi::kMaxNameLength + 8];
+    const uint64_t n = snformat(events, sizeof events, "%s/events", g->keyboard_name);
+    if (n >= sizeof events)
+        return -static_cast<int64_t>(abi::Error::kInvalidArgument);
+    return open_path(g->srv, events, n);
+}
+
 void keyboard_thread(uint64_t) {
     abi::KeyEvent events[16];
     for (;;) {
         const int64_t r = sys::do_io(g->keyboard, Op::kRead, events, sizeof events);
         if (r < 0) {
-            print("console: the keyboard failed: %s; output only from now on\n", error_text(r));
-            sys::thread_exit(1);
+            // The driver ended (a restart gives PeerGone): wait for its new stream.
+            print("console: srv/%s/events: %s; waiting for the keyboard to come back\n",
+                  g->keyboard_name, error_text(r));
+            (void)sys::do_io(g->keyboard, Op::kClose);
+            int64_t h;
+            while ((h = open_keyboard()) < 0)
+                (void)sys::sleep_ns(kReopenInterval);
+            g->keyboard = static_cast<Handle>(h);
+            print("console: srv/%s/events is back\n", g->keyboard_name);
+            continue;
         }
         g->lock.lock();
         for (uint64_t i = 0; i < static_cast<uint64_t>(r) / sizeof(abi::KeyEvent); ++i) {
@@ -182,8 +216,7 @@ void keyboard_thread(uint64_t) {
             uint8_t bytes[16];
             push_input(bytes, keymap::terminal_bytes(stroke, bytes, sizeof bytes));
         }
-        answer_parked();
-        g->port.server().publish();
+        serve_pending();  // polls first: a read cancelled meanwhile takes none of these bytes
         g->lock.unlock();
         hand_back();
     }
@@ -241,6 +274,9 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     g = new (memory) Console;
+    g->srv = static_cast<Handle>(srv);
+    g->display_name = display;
+    g->keyboard_name = keyboard;
     if (const int64_t r = load_font(); r < 0) {
         print("console: cannot load etc/console.psf: %s\n", error_text(r));
         return 1;
@@ -272,13 +308,7 @@ int keel_main(const StartInfo& start) {
         print("console: srv/%s: %s\n", name, error_text(r));
         return 1;
     }
-    // A stream of the keyboard's events of its own (srv/KEYBOARD/events): a program reading the
-    // keyboard beside the console sees every key too.
-    char events[abi::kMaxNameLength + 8];
-    const uint64_t events_length = snformat(events, sizeof events, "%s/events", keyboard);
-    const int64_t kbd = events_length < sizeof events
-                            ? open_path(static_cast<Handle>(srv), events, events_length)
-                            : -static_cast<int64_t>(abi::Error::kInvalidArgument);
+    const int64_t kbd = open_keyboard();
     if (kbd < 0) {
         print("console: srv/%s/events: %s: output only\n", keyboard, error_text(kbd));
     } else {
@@ -290,11 +320,12 @@ int keel_main(const StartInfo& start) {
           g->font.width, g->font.height, display, g->screen.info().width, g->screen.info().height);
     for (;;) {
         const int64_t r = sys::serve_sync(g->port.port(), 1, 0);
-        if (r < 0 && r != -static_cast<int64_t>(abi::Error::kTimedOut))
-            break;
+        if (r < 0 && r != -static_cast<int64_t>(abi::Error::kTimedOut)) {
+            print("console: serving srv/%s failed: %s\n", name, error_text(r));
+            return 1;  // init restarts it
+        }
         g->lock.lock();
         serve_pending();
         g->lock.unlock();
     }
-    return 0;
 }

@@ -9,7 +9,19 @@ namespace keel::console {
 using user::Op;
 namespace sys = user::sys;
 
+void Screen::detach() {
+    if (surface_ != nullptr)
+        (void)sys::unmap(reinterpret_cast<uint64_t>(surface_));
+    for (const user::Handle h : {display_, surface_handle_}) {
+        if (h != 0)
+            (void)sys::do_io(h, Op::kClose);
+    }
+    surface_ = nullptr;
+    display_ = surface_handle_ = 0;
+}
+
 int64_t Screen::attach(user::Handle srv, const char* display, const font::Font* font) {
+    detach();
     font_ = font;
     char surface_name[abi::kMaxNameLength + 1];
     const uint64_t length = snformat(surface_name, sizeof surface_name, "%s.surface", display);
@@ -30,7 +42,8 @@ int64_t Screen::attach(user::Handle srv, const char* display, const font::Font* 
     const int64_t s = user::open(srv, surface_name);
     if (s < 0)
         return s;
-    const int64_t address = sys::do_io(static_cast<user::Handle>(s), Op::kMap, nullptr, 0, 1);
+    surface_handle_ = static_cast<user::Handle>(s);
+    const int64_t address = sys::do_io(surface_handle_, Op::kMap, nullptr, 0, 1);
     if (address < 0)
         return address;
     surface_ = reinterpret_cast<uint8_t*>(address);

@@ -18,6 +18,10 @@ class Screen {
     // XRGB8888, or a mode smaller than one glyph).
     int64_t attach(user::Handle srv, const char* display, const font::Font* font);
 
+    // Lets go of the display (its handles and the surface's mapping), as before a new attach
+    // when its driver was restarted.
+    void detach();
+
     // Cells that fit the mode in the font.
     uint32_t columns() const { return info_.width / font_->width; }
     uint32_t rows() const { return info_.height / font_->height; }
@@ -34,7 +38,7 @@ class Screen {
     void draw_row(const vt::Terminal& terminal, uint32_t row);
     int64_t flush(uint32_t first_row, uint32_t end_row);
 
-    user::Handle display_ = 0;
+    user::Handle display_ = 0, surface_handle_ = 0;
     uint8_t* surface_ = nullptr;
     abi::DisplayInfo info_{};
     const font::Font* font_ = nullptr;
