@@ -225,6 +225,27 @@ def text_of(rows):
     return ["".join(c.ch for c in row).rstrip() for row in rows]
 
 
+def settled_screen(monitor, ppm_path, font, done, timeout, interval=0.3):
+    """Screendumps until done(text) holds for two dumps in a row that read the same (a dump
+    taken while the driver copies a rectangle may show a cell half old, half new: such a dump
+    only means "not yet"). The rows of the last dump; TimeoutError with the last text."""
+    deadline = time.monotonic() + timeout
+    last, text = None, []
+    while True:
+        monitor.screendump(ppm_path)
+        try:
+            rows = read_screen(ppm_path, font)
+            text = text_of(rows)
+            if done(text) and text == last:
+                return rows
+            last = text if done(text) else None
+        except ValueError:
+            last = None
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not settle: last rows %r" % text[-4:])
+        time.sleep(interval)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -240,27 +261,19 @@ def main():
     monitor = Monitor(args.socket, timeout=args.timeout)
     ppm = args.out + ".ppm"
 
-    def rows_now():
-        monitor.screendump(ppm)
-        return text_of(read_screen(ppm, font))
+    prompt = args.ready.rstrip()
 
-    def wait_for(done, what):
-        deadline = time.monotonic() + args.timeout
-        while not done(rows_now()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no {what} on the screen within {args.timeout:.0f} s")
-            time.sleep(0.5)
+    def at_prompt(text):  # the last used row is a bare prompt: the shell waits for a line
+        used = [r for r in text if r]
+        return bool(used) and used[-1] == prompt
 
     try:
-        wait_for(lambda rows: any(r.startswith(args.ready) for r in rows), repr(args.ready))
+        before = text_of(settled_screen(monitor, ppm, font, at_prompt, args.timeout))
         if args.type:
             monitor.type(args.type + "\n")
-            typed = args.ready + " " + args.type
-
-            def finished(rows):
-                used = [r for r in rows if r]
-                return bool(used) and used[-1] != typed and used[-1].startswith(args.ready)
-            wait_for(finished, "prompt after the command")
+            # Done when the screen changed and a bare prompt is back at its end.
+            settled_screen(monitor, ppm, font, lambda t: t != before and at_prompt(t),
+                           args.timeout)
         monitor.screendump(args.out, png=True)
     finally:
         monitor.quit()

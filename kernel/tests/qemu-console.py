@@ -14,10 +14,10 @@ screen scrolled it (the first command is gone, later lines are at the bottom, no
 the cursor (an inverted cell) sits after the last prompt.
 """
 import os
+import re
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ci"))
 import screen  # noqa: E402
@@ -63,46 +63,43 @@ try:
     monitor = screen.Monitor(sock)
     font = screen.Font(font_path)
 
-    def screen_now(name):
-        path = os.path.join(work, name)
-        monitor.screendump(path)
-        return screen.read_screen(path, font)
+    def settle(name, done):
+        try:
+            return screen.settled_screen(monitor, os.path.join(work, name), font, done, 30)
+        except TimeoutError as e:
+            fail(str(e))
+            raise SystemExit
 
     # The shell on the screen prints its prompt once it runs: wait for it.
-    deadline = time.monotonic() + 30
-    while True:
-        text = screen.text_of(screen_now("start.ppm"))
-        if any(row.startswith("/ $") for row in text):
-            break
-        if time.monotonic() > deadline:
-            fail("no shell prompt on the screen: %r" % text[:3])
-            raise SystemExit
-        time.sleep(0.5)
+    settle("start.ppm", lambda text: "/ $" in text)
 
     first = "ls /bin; ls /bin; ls /bin"
     coloured = "echo -e '\\e[31mRED LINE\\e[0m' plain"
     monitor.type(first + "\n")
     monitor.type(coloured + "\n")
     monitor.type("echo Done_1\n")
-    # Wait until the last command's output is on the screen.
-    deadline = time.monotonic() + 30
-    while True:
-        rows = screen_now("end.ppm")
-        text = screen.text_of(rows)
-        if "Done_1" in text:
-            break
-        if time.monotonic() > deadline:
-            fail("the last command's output never appeared: %r" % text[-4:])
-            raise SystemExit
-        time.sleep(0.5)
+    # Wait until the last command's output and the prompt after it are on a settled screen.
+    rows = settle("end.ppm", lambda text: "Done_1" in text and "/ $" in text[text.index("Done_1"):])
+    text = screen.text_of(rows)
     with open(os.path.join(work, "screen.txt"), "w") as f:
         f.write("\n".join(text) + "\n")
 
     prompt = "/ $ "
     if any(row == prompt + first for row in text):
         fail("the screen did not scroll: the first command is still visible")
-    if not any(row.startswith("wc ") for row in text):
-        fail("ls /bin's names are not on the screen: %r" % text)
+    # The rows above the coloured command are ls /bin's lines, three times over: every one a
+    # name (and a size), and the whole run periodic with ls's line count, so a row drawn stale
+    # or twice by scrolling shows up.
+    first_command = next((i for i, row in enumerate(text) if row == prompt + coloured), len(text))
+    listing = text[:first_command]
+    if not any(row.startswith("wc ") for row in listing):
+        fail("ls /bin's names are not on the screen: %r" % listing)
+    if any(not re.fullmatch(r"[a-z0-9-]+(/| +[0-9]+)", row) for row in listing):
+        fail("a row above the commands is not ls output: %r" % listing)
+    period = next((p for p in range(10, len(listing))
+                   if all(listing[i] == listing[i + p] for i in range(len(listing) - p))), None)
+    if period is None or len(listing) - period < 4 or len(set(listing[:period])) != period:
+        fail("ls /bin's three listings do not repeat on the screen: %r" % listing)
     command_rows = [i for i, row in enumerate(text) if row == prompt + coloured]
     if len(command_rows) != 1:
         fail("the typed coloured command is not shown once as typed: %r" % text)
