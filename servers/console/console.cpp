@@ -302,12 +302,6 @@ int keel_main(const StartInfo& start) {
         print("console: cannot serve: %s\n", error_text(r));
         return 1;
     }
-    if (const int64_t r = sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name, c::length(name),
-                                     g->port.served());
-        r < 0) {
-        print("console: srv/%s: %s\n", name, error_text(r));
-        return 1;
-    }
     const int64_t kbd = open_keyboard();
     if (kbd < 0) {
         print("console: srv/%s/events: %s: output only\n", keyboard, error_text(kbd));
@@ -318,6 +312,14 @@ int keel_main(const StartInfo& start) {
     }
     print("console: srv/%s: %ux%u cells of %ux%u on srv/%s (%ux%u)\n", name, columns, rows,
           g->font.width, g->font.height, display, g->screen.info().width, g->screen.info().height);
+    // Published last, after the line above: init's ready= then means the console is up and
+    // has said so (its line never lands inside the output of a shell started after it).
+    if (const int64_t r = sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name, c::length(name),
+                                     g->port.served());
+        r < 0) {
+        print("console: srv/%s: %s\n", name, error_text(r));
+        return 1;
+    }
     for (;;) {
         const int64_t r = sys::serve_sync(g->port.port(), 1, 0);
         if (r < 0 && r != -static_cast<int64_t>(abi::Error::kTimedOut)) {
