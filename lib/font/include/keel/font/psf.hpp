@@ -38,7 +38,8 @@ struct Font {
 // Parses a PSF1 or PSF2 file held in memory. `map`/`capacity`: caller storage for the Unicode
 // table's single-code-point entries (a table with more distinct entries is refused). nullptr on
 // success with *out filled; otherwise a static reason and *out unspecified.
-// Cost: O(size + entries * log entries) time (an in-place sort of `map`), no other memory.
+// Cost: O(size + entries * capacity) time at worst (each entry goes into its sorted place in
+// `map`; a few thousand at most), no other memory.
 // Sequences (several code points drawn as one glyph) are skipped; a code point listed for two
 // glyphs keeps the first. Bytes after the table (or after the glyphs when there is none) are
 // refused for PSF2 and PSF1 alike, so a truncated or padded file is never half-read.
