@@ -478,20 +478,16 @@ int keel_main(const StartInfo& start) {
     g->keyboard.init(&km::us());
     // Arguments: [--garbage] [NAME].
     char name[abi::kMaxNameLength + 1] = "kbd";
-    for (uint64_t at = 0; at < start.args_length;) {
-        while (at < start.args_length && start.args[at] == ' ')
-            ++at;
-        const uint64_t begin = at;
-        while (at < start.args_length && start.args[at] != ' ')
-            ++at;
-        const uint64_t n = at - begin;
-        if (n == 0)
-            break;
-        if (same_word(start.args + begin, n, "--garbage")) {
+    static char words_storage[abi::kMaxArgsLength + 4];
+    const char* words[8];
+    const int count =
+        split_args(start.args, start.args_length, words_storage, sizeof words_storage, words, 8);
+    for (int i = 0; i < count; ++i) {
+        const uint64_t n = c::length(words[i]);
+        if (same_word(words[i], n, "--garbage")) {
             g->test_garbage = true;
         } else if (n <= abi::kMaxNameLength) {
-            c::copy(name, start.args + begin, n);
-            name[n] = '\0';
+            c::copy(name, words[i], n + 1);
         }
     }
     const int64_t device = open(root(), "device");

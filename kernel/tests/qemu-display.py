@@ -9,13 +9,13 @@ with status 0, every REGEX matches a line of the output, and the picture is righ
 """
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ci"))
-from screen import read_ppm  # noqa: E402  (ci/screen.py: the one PPM reader)
+import screen  # noqa: E402  (ci/screen.py: the one PPM reader and monitor client)
+from screen import read_ppm  # noqa: E402
 
 DRAWN = re.compile(r"^displaytest: pattern drawn: (\d+)x(\d+), ")
 
@@ -61,25 +61,6 @@ def check_picture(path, w, h):
     return None
 
 
-def monitor_command(path, command, timeout=20):
-    """Sends one command to QEMU's human monitor and waits for its next prompt."""
-    deadline = time.time() + timeout
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        got = b""
-        while b"(qemu) " not in got:
-            got += s.recv(4096)
-        s.sendall(command.encode() + b"\n")
-        got = b""
-        while got.count(b"(qemu) ") < 1 and time.time() < deadline:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            got += chunk
-        return got.decode(errors="replace")
-
-
 def main():
     args = sys.argv[1:]
     split = args.index("--")
@@ -107,7 +88,7 @@ def main():
             if m and not mode:
                 mode.append((int(m.group(1)), int(m.group(2))))
                 try:
-                    print(monitor_command(sock, f"screendump {shot}").strip().splitlines()[-1:])
+                    print(screen.Monitor(sock, timeout=20).command(f"screendump {shot}").decode(errors="replace").strip().splitlines()[-1:])
                 except OSError as e:
                     print(f"qemu-display.py: monitor: {e}")
 

@@ -10,11 +10,13 @@ the previous one's lines on the serial console, so nothing depends on timing but
 """
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "ci"))
+import screen  # noqa: E402  (ci/screen.py: the one QEMU monitor client)
 
 boot, build, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -65,24 +67,12 @@ def wait_for(pattern, after=0, timeout=20.0):
     fail(f"no line matching {pattern!r}")
 
 
-def monitor_connect():
-    end = time.time() + 10
-    while time.time() < end:
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(sock)
-            return s
-        except OSError:
-            time.sleep(0.05)
-    fail("no monitor socket")
-
-
 ready = wait_for(r"^keys: layout us, reading /srv/kbd$")
-mon = monitor_connect()
-
-
-def sendkey(keys, hold=None):
-    mon.sendall(f"sendkey {keys}{'' if hold is None else ' ' + str(hold)}\n".encode())
+try:
+    mon = screen.Monitor(sock, timeout=10)
+except OSError:
+    fail("no monitor socket")
+sendkey = mon.sendkey
 
 
 # Each step: the keys, then the line that shows they arrived.
@@ -109,7 +99,7 @@ try:
     proc.wait(timeout=20)
 except subprocess.TimeoutExpired:
     fail("QEMU did not stop")
-mon.close()
+mon.sock.close()
 with lock:
     log = lines[ready:]
 expect = [r"^0x1e press a mods 0x00$", r"^0x2a press - mods 0x01$", r"^0x1e press A mods 0x01$",
