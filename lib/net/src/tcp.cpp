@@ -325,7 +325,15 @@ struct Impl {
         (void)now;
     }
 
-    void send_ack(Conn* c, Time now) { send_segment(c, c->snd_nxt, kAck, 0, now); }
+    // A segment without data carries the next new sequence number, snd_max, not snd_nxt:
+    // after a timeout snd_nxt goes back to snd_una while the peer may already hold everything
+    // up to snd_max, and a sequence number below its RCV.NXT makes the peer drop the segment,
+    // ACK field included, and answer with an ACK of its own. Two sides that both went back
+    // then drop each other's ACKs for ever (found by TcpProperty). The one exception is a
+    // closed window with a probe byte out: the peer accepts only RCV.NXT, which is snd_nxt.
+    uint32_t ack_seq(const Conn* c) const { return c->snd_wnd == 0 ? c->snd_nxt : c->snd_max; }
+
+    void send_ack(Conn* c, Time now) { send_segment(c, ack_seq(c), kAck, 0, now); }
 
     void send_reset_for(Ip4 local, Ip4 remote, const Segment& s) {
         // RFC 9293 3.10.7.1: a RST that the sender will find acceptable.
@@ -1029,7 +1037,7 @@ struct Impl {
     }
 
     void send_reset_for_conn(Conn* c) {
-        emit_reset(c->local, c->remote, c->local_port, c->remote_port, c->snd_nxt, 0, kRst);
+        emit_reset(c->local, c->remote, c->local_port, c->remote_port, ack_seq(c), 0, kRst);
     }
 
     void ring_write(Conn* c, uint32_t seq, const uint8_t* data, uint32_t length) {

@@ -267,6 +267,36 @@ TEST_F(Scripted, DataIsRetransmittedOnRtoWithBackoff) {
     EXPECT_EQ(a.engine.poll(now), kNever);
 }
 
+// After a timeout snd_nxt goes back to snd_una, but the peer may hold everything sent: an ACK
+// with the rewound sequence number would fall below its RCV.NXT and be dropped, ACK field and
+// all. Two sides in that state dropped each other's ACKs for ever (TcpProperty, seed
+// 15180384271453878922). A segment without data carries the highest sequence sent.
+TEST_F(Scripted, AckAfterGoBackCarriesTheHighestSequenceSent) {
+    const int64_t id = open(100 * kMs);
+    ASSERT_EQ(a.engine.send(id, bytes(3000).data(), 3000, now), 3000);
+    ASSERT_EQ(drain().size(), 3u);
+    now = a.engine.poll(now);
+    a.engine.poll(now);
+    Seg r = a.take();  // the timeout resends the first segment only
+    EXPECT_EQ(r.seq, iss + 1);
+    EXPECT_EQ(r.data.size(), 1000u);
+    // The peer got all 3000 bytes, but its ACK was lost; now it sends data of its own.
+    peer(peer_seq, iss + 1, kAck, 60000, bytes(10));
+    peer_seq += 10;
+    now += kDelayedAck;
+    a.engine.poll(now);
+    Seg ack = a.take();
+    EXPECT_TRUE(ack.has(kAck));
+    EXPECT_TRUE(ack.data.empty());
+    EXPECT_EQ(ack.ack, peer_seq);
+    EXPECT_EQ(ack.seq, iss + 3001);
+    // The peer's ACK of everything ends the retransmission.
+    peer(peer_seq, iss + 3001, kAck);
+    Info i{};
+    a.engine.info(id, &i);
+    EXPECT_EQ(i.unacked, 0u);
+}
+
 TEST_F(Scripted, RttMeasurementUpdatesRto) {
     const int64_t id = open(100 * kMs);
     ASSERT_EQ(a.engine.send(id, bytes(100).data(), 100, now), 100);
