@@ -18,10 +18,12 @@ class Queue {
     Queue() = default;
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
-    // Destroys the kernel queue if still there and frees the private storage.
+    // Destroys the kernel queue if still there, unmaps its region and frees the private
+    // storage.
     ~Queue();
 
-    // Creates the kernel queue and lays out the client over its region. 0 or -Error
+    // Creates the kernel queue and lays out the client over its region (once per Queue: the
+    // client cannot be laid out again after destroy()). 0 or -Error
     // (QueueCreate's errors; kNoMemory for the client's private storage).
     int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size);
 
@@ -45,7 +47,8 @@ class Queue {
     ipc::Result<ipc::Reaped> reap() { return client_.reap(); }
 
     // Destroys the kernel queue: the kernel drops whatever it still holds; reap() then returns
-    // each pending operation as Cancelled, with its buffer. 0 or -Error.
+    // each pending operation as Cancelled, with its buffer (the region stays mapped for that
+    // until the destructor). 0 or -Error.
     int64_t destroy();
 
   private:

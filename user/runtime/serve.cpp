@@ -6,6 +6,8 @@ namespace keel::user {
 
 ServePort::~ServePort() {
     (void)destroy();
+    if (region_ != nullptr)  // the mapping is the process's, as Queue's region
+        (void)sys::unmap(reinterpret_cast<uint64_t>(region_));
     release(storage_);
 }
 

@@ -23,9 +23,10 @@ class ServePort {
     ServePort() = default;
     ServePort(const ServePort&) = delete;
     ServePort& operator=(const ServePort&) = delete;
+    // Closes the port if still open, unmaps its region and frees the private storage.
     ~ServePort();
 
-    // ServeCreate and ipc::Server::attach over the region. 0 or -Error.
+    // ServeCreate and ipc::Server::attach over the region (once per ServePort). 0 or -Error.
     int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size);
 
     ipc::Server& server() { return server_; }
@@ -41,7 +42,8 @@ class ServePort {
     // must serve what that sync reports, or its waiting thread may sleep on them for good.
     int64_t sync(bool wait, uint64_t timeout_ns = 0);
 
-    // Closes the port: the service ends. 0 or -Error.
+    // Closes the port: the service ends (the region stays mapped until the destructor). 0 or
+    // -Error.
     int64_t destroy();
 
   private:
