@@ -36,5 +36,6 @@ inline constexpr uint64_t kHeapBase = 0xffffc00000000000ull;
 inline constexpr uint64_t kStackRegionBase = 0xffffd00000000000ull;
 inline constexpr uint64_t kMmioBase = 0xffffe00000000000ull;
 inline constexpr uint64_t kWindowBase = 0xffffa00000000000ull;  // kernel views of queue regions
+inline constexpr uint64_t kRegionSize = 512ull << 30;
 
 }  // namespace keel::mm

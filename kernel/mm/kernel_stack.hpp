@@ -17,8 +17,8 @@ struct KernelStack {
 };
 
 // Maps `pages` fresh frames (zeroed) below a guard page. nullopt when frames run out (nothing
-// stays allocated then). Virtual space is never reused, so a stale pointer into a freed stack
-// faults. Any context that may take spin locks.
+// stays allocated then). Virtual space is never reused (its emptied page tables are freed), so a
+// stale pointer into a freed stack faults. Any context that may take spin locks.
 std::optional<KernelStack> allocate_kernel_stack(uint64_t pages);
 // Unmaps the stack and returns its frames.
 void free_kernel_stack(const KernelStack& stack);

@@ -99,14 +99,55 @@ bool AddressSpace::map(VirtAddr virt, PhysAddr phys, uint64_t flags) {
     return true;
 }
 
+namespace {
+bool table_empty(const uint64_t* table) {
+    for (int i = 0; i < 512; ++i)
+        if (table[i] != 0)
+            return false;
+    return true;
+}
+
+// How many levels of tables above a leaf unmap() may free when they empty: page tables and
+// page directories in the user half (a process's own; destroy_user_tables takes the rest),
+// page tables in the kernel regions whose addresses are handed out and never reused (kernel
+// stacks, queue windows: without this every stack or window made would leave its tables
+// behind, a frame per 2 MiB of addresses, for ever). Nowhere else: those tables are the
+// loader's, and kernel PDPTs are copied into every process's PML4.
+int freeable_levels(VirtAddr v) {
+    if (v.value < kUserHalfEnd)
+        return 2;
+    const auto in = [v](uint64_t base) { return v.value - base < kRegionSize; };
+    return in(kStackRegionBase) || in(kWindowBase) ? 1 : 0;
+}
+}  // namespace
+
 std::optional<PhysAddr> AddressSpace::unmap(VirtAddr virt) {
     LockGuard guard(lock_);
-    uint64_t* e = leaf_entry(virt, false);
-    if (e == nullptr || (*e & kPresent) == 0)
+    uint64_t* tables[4];  // tables[level]: the table of that level on virt's path
+    uint64_t* table = direct_map<uint64_t>(pml4_);
+    for (int level = 3; level > 0; --level) {
+        tables[level] = table;
+        const uint64_t e = table[index_of(virt, level)];
+        if ((e & kPresent) == 0 || (e & kLarge) != 0)
+            return std::nullopt;
+        table = direct_map<uint64_t>(PhysAddr{e & kAddressMask});
+    }
+    tables[0] = table;
+    uint64_t& leaf = table[index_of(virt, 0)];
+    if ((leaf & kPresent) == 0)
         return std::nullopt;
-    const PhysAddr old{*e & kAddressMask};
-    *e = 0;
+    const PhysAddr old{leaf & kAddressMask};
+    leaf = 0;
     cpu::invlpg(virt.value);
+    for (int level = 0; level < freeable_levels(virt) && table_empty(tables[level]); ++level) {
+        uint64_t& parent = tables[level + 1][index_of(virt, level + 1)];
+        const PhysAddr emptied{parent & kAddressMask};
+        parent = 0;
+        // INVLPG also drops every cached paging-structure entry (Intel SDM vol. 3, 4.10.4.1),
+        // so nothing walks through the freed table afterwards.
+        cpu::invlpg(virt.value);
+        frames().free(emptied);
+    }
     return old;
 }
 

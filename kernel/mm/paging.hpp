@@ -38,7 +38,9 @@ class AddressSpace {
     // changed on failure except tables that were created empty.
     [[nodiscard]] bool map(VirtAddr virt, PhysAddr phys, uint64_t flags);
     // Removes the 4 KiB mapping at virt and returns the frame it mapped (the caller owns it
-    // again), or nullopt if virt was not mapped by a 4 KiB page. Flushes the TLB entry.
+    // again), or nullopt if virt was not mapped by a 4 KiB page. Flushes the TLB entry. Frees
+    // the page table (and in the user half the page directory) the removal emptied, where
+    // addresses are handed out fresh: the user half, kernel stacks, queue windows.
     std::optional<PhysAddr> unmap(VirtAddr virt);
     // Replaces the permissions of the 4 KiB page at virt. False when not mapped that way.
     [[nodiscard]] bool protect(VirtAddr virt, uint64_t flags);
@@ -83,8 +85,9 @@ VirtAddr map_mmio(PhysAddr phys, uint64_t size);
 // Maps `pages` frames (not necessarily contiguous) read-write, NX at a fresh, contiguous
 // address in the window region, with an unmapped guard page after them: the kernel's view of
 // a queue region that a process also maps. The frames stay the caller's (a memory object
-// holds them for as long as the window exists). Addresses are not reused (512 GiB of region).
-// nullopt when a page table cannot be allocated (nothing stays mapped).
+// holds them for as long as the window exists). Addresses are not reused (512 GiB of region; the
+// page tables go with the last window in them). nullopt when a page table cannot be allocated
+// (nothing stays mapped).
 std::optional<VirtAddr> map_window(const PhysAddr* frames, uint64_t pages);
 // Removes a window made by map_window (the frames are not freed).
 void unmap_window(VirtAddr base, uint64_t pages);

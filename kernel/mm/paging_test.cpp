@@ -59,6 +59,33 @@ KTEST(paging_window_maps_scattered_frames) {
         frames().free(x);
 }
 
+// Addresses of windows and stacks are never reused, so the page tables under them must go
+// when they empty: 600 one-page windows (two pages of addresses each) cross at least two page
+// tables, and every frame comes back.
+KTEST(paging_unmapping_frees_the_tables_it_emptied) {
+    auto f = frames().alloc_zeroed();
+    KASSERT(f.has_value());
+    const uint64_t before = frames().free_frames();
+    for (int i = 0; i < 600; ++i) {
+        const auto w = map_window(&*f, 1);
+        KASSERT(w.has_value());
+        unmap_window(*w, 1);
+    }
+    KEXPECT_EQ(frames().free_frames(), before);
+    // A process's half: a page far from anything else needs a PDPT, a PD and a PT; unmapping
+    // it gives back the PD and the PT (the PDPT goes with the process).
+    auto pml4 = create_user_tables();
+    KASSERT(pml4.has_value());
+    AddressSpace user(*pml4);
+    const uint64_t empty = frames().free_frames();
+    KASSERT(user.map(VirtAddr{0x5f0000000000ull}, *f, kPageUser | kPageWritable));
+    KEXPECT_EQ(frames().free_frames(), empty - 3);
+    KEXPECT(user.unmap(VirtAddr{0x5f0000000000ull}).has_value());
+    KEXPECT_EQ(frames().free_frames(), empty - 1);
+    destroy_user_tables(*pml4);
+    frames().free(*f);
+}
+
 KTEST(paging_pat_entry_4_is_write_combining_and_the_rest_as_at_reset) {
     const uint64_t pat = cpu::rdmsr(0x277);
     KEXPECT_EQ(pat >> 32 & 0xff, 0x01u);  // kPageWriteCombining (PAT bit, PCD = PWT = 0): WC
