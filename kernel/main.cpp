@@ -115,6 +115,11 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     dev::irq::init();
     obj::init_console_input();
     syscall_entry::init();
+    // The FPU for user threads (each thread's state is switched with it, sched/thread.hpp):
+    // present (EM off, TS off: no lazy switching), WAIT honours TS (MP), and an unmasked x87
+    // error raises #MF in the thread that caused it (NE) rather than the legacy IRQ 13.
+    cpu::write_cr0((cpu::read_cr0() & ~((1ull << 2) | (1ull << 3))) | (1ull << 1) | (1ull << 5));
+    asm volatile("fninit");
     sched::init();
     dev::rtc::init();  // after the clock's calibration: the wall clock runs on it
     cpu::enable_interrupts();

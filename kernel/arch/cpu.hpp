@@ -53,6 +53,21 @@ inline uint64_t read_cr3() {
 inline void write_cr3(uint64_t v) {
     asm volatile("mov %0, %%cr3" ::"r"(v) : "memory");
 }
+// The x87/MMX/SSE registers to and from a 512-byte, 16-byte aligned image.
+inline void fxsave(void* area) {
+    asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+}
+inline void fxrstor(const void* area) {
+    asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+}
+inline uint64_t read_cr0() {
+    uint64_t v;
+    asm volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+inline void write_cr0(uint64_t v) {
+    asm volatile("mov %0, %%cr0" ::"r"(v) : "memory");
+}
 inline void invlpg(uint64_t virt) {
     asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
 }

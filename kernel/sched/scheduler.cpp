@@ -89,6 +89,8 @@ class Scheduler {
                                                        : mm::kernel_space().pml4().value;
         if ((cpu::read_cr3() & ~0xfffull) != cr3)
             cpu::write_cr3(cr3);
+        cpu::fxsave(prev->fpu_state());
+        cpu::fxrstor(next->fpu_state());
         keel_switch_context(&prev->saved_rsp, next->saved_rsp);
         finish_switch();
     }
@@ -186,7 +188,14 @@ void thread_timed_out(Deadline& d, uint64_t) {
 }
 }  // namespace
 
-Thread::Thread() : timeout(thread_timed_out, this) {}
+Thread::Thread() : timeout(thread_timed_out, this) {
+    uint8_t* f = fpu_state();
+    __builtin_memset(f, 0, 512);
+    const uint16_t fcw = 0x037f;    // FNINIT: every x87 exception masked, 64-bit precision
+    const uint32_t mxcsr = 0x1f80;  // every SSE exception masked, round to nearest
+    __builtin_memcpy(f + 0, &fcw, sizeof fcw);
+    __builtin_memcpy(f + 24, &mxcsr, sizeof mxcsr);
+}
 Thread::~Thread() = default;
 
 Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {

@@ -56,12 +56,22 @@ class Thread final : public obj::Object {
     uint64_t futex_key = 0;  // user address waited on (with the process: the futex key)
     WaitQueue joiners;
 
+    // The x87/MMX/SSE state (an FXSAVE image), saved when the thread is switched out and
+    // restored when it is switched in: without it one process reads the registers another
+    // left (a value in mm0 crossed processes). The kernel never uses these registers
+    // (-mno-sse, -mno-mmx), so the user's state stays in them while in the kernel. A new
+    // thread starts from FNINIT's state with MXCSR's default.
+    uint8_t* fpu_state() {
+        return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(fpu_area_) + 15) & ~15ull);
+    }
+
   private:
     uint64_t id_ = 0;
     obj::RefPtr<proc::Process> process_;  // null for kernel threads
     ThreadState state_ = ThreadState::kReady;
     abi::ExitInfo exit_{};
     UserStart user_start_{};
+    uint8_t fpu_area_[512 + 15];  // fpu_state(): FXSAVE wants 16-byte alignment
 };
 
 // A user thread of process p (which it retains). Ready at once; kNoMemory. The thread's first
