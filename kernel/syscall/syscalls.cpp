@@ -165,6 +165,15 @@ SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
     return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightShare));
 }
 
+// The deadline of a timeout given in ns from now: 0 (no timeout) stays 0, and a sum past 2^64
+// is "never" (a timeout of 2^64-1 ns once wrapped round and expired after a few ms).
+uint64_t deadline_after(uint64_t timeout_ns) {
+    if (timeout_ns == 0)
+        return 0;
+    const uint64_t now = sched::now_ns();
+    return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
+}
+
 // Futex waiters, hashed by user address; the key is (process, address).
 constexpr uint32_t kFutexBuckets = 16;
 sched::WaitQueue g_futex[kFutexBuckets];
@@ -180,7 +189,7 @@ SysResult futex_wait(mm::UserPtr<uint32_t> word, uint64_t expected, uint64_t tim
     if (KEEL_TRY(word.read()) != static_cast<uint32_t>(expected))
         return fail(Error::kWouldBlock);
     sched::current()->futex_key = address;
-    const uint64_t deadline = timeout_ns != 0 ? sched::now_ns() + timeout_ns : 0;
+    const uint64_t deadline = deadline_after(timeout_ns);
     switch (sched::block(&futex_bucket(address), deadline)) {
         case sched::WakeReason::kWoken:
             return uint64_t{0};
@@ -215,9 +224,7 @@ SysResult sleep(uint64_t ns) {
         sched::yield();
         return uint64_t{0};
     }
-    const uint64_t now = sched::now_ns();
-    const uint64_t deadline = ns > ~0ull - now ? ~0ull : now + ns;
-    (void)sched::block(nullptr, deadline);
+    (void)sched::block(nullptr, deadline_after(ns));
     return uint64_t{0};
 }
 
@@ -273,9 +280,7 @@ SysResult queue_poll(uint64_t handle) {
 // do_io relies on too.
 SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
     const obj::RefPtr<obj::Queue> q = KEEL_TRY(lookup_queue(handle));
-    const uint64_t start = sched::now_ns();
-    const uint64_t deadline =
-        timeout_ns == 0 ? 0 : (timeout_ns > ~0ull - start ? ~0ull : start + timeout_ns);
+    const uint64_t deadline = deadline_after(timeout_ns);
     if (min == 0)
         min = 1;
     uint64_t posted = 0;
@@ -330,10 +335,8 @@ SysResult serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
         return fail(Error::kInvalidArgument);
     if ((e.rights & abi::kRightWrite) == 0 || s->server() != &p)
         return fail(Error::kNoRights);
-    const uint64_t now = sched::now_ns();
-    const uint64_t deadline =
-        timeout_ns == 0 ? 0 : (timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns);
-    return obj::retain_ref(s)->sync(wait != 0, deadline);  // the port may close meanwhile
+    return obj::retain_ref(s)->sync(wait != 0,
+                                    deadline_after(timeout_ns));  // the port may close meanwhile
 }
 
 abi::ExitInfo exited(uint64_t status) {

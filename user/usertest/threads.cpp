@@ -139,6 +139,31 @@ TEST(threads_futex_time) {
     CHECK(sys::clock_ns() >= t2);
 }
 
+// A timeout of 2^64-1 ns means "as good as never": its deadline once wrapped round past 2^64
+// and the wait timed out after a few milliseconds (issue 25).
+uint32_t g_forever_word = 0;
+void forever_waiter(uint64_t) {
+    int64_t r = 0;
+    while (__atomic_load_n(&g_forever_word, __ATOMIC_ACQUIRE) == 0 && r == 0)
+        r = sys::futex_wait(&g_forever_word, 0, ~0ull);
+    sys::thread_exit(r);
+}
+
+TEST(threads_huge_timeouts_do_not_wrap) {
+    const int64_t t = spawn_thread(forever_waiter, 0);
+    CHECK(t > 0);
+    (void)sys::sleep_ns(30'000'000);
+    abi::ExitInfo still{};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(t), Op::kGetMeta, &still, sizeof still,
+                        static_cast<uint64_t>(Meta::kExit)),
+             static_cast<int64_t>(sizeof still));
+    CHECK_EQ(still.reason, static_cast<uint32_t>(abi::ExitReason::kRunning));
+    __atomic_store_n(&g_forever_word, 1, __ATOMIC_RELEASE);
+    (void)sys::futex_wake(&g_forever_word, 1);
+    CHECK_EQ(join(static_cast<Handle>(t)), 0);  // woken, not timed out
+    close(static_cast<uint64_t>(t));
+}
+
 bool g_spin_stop = false;
 void spinner(uint64_t) {
     uint64_t spins = 0;
