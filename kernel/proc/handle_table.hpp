@@ -42,6 +42,9 @@ class HandleTable {
     // Releases every reference (process end).
     void clear();
     uint32_t count() const { return count_; }
+    // No slot left: insert() would fail kFull. A call that creates something runnable (a
+    // thread, a process) checks this first, so that it never starts what it cannot hand back.
+    bool full() const { return count_ >= abi::kMaxHandles - 1; }  // slot 0 is never used
 
   private:
     static constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;

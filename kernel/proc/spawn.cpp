@@ -121,6 +121,10 @@ Result<abi::Handle> spawn_for(Process& caller, uint64_t image_handle, const abi:
         if (name[i] < 0x20 || name[i] > 0x7e)
             return fail(abi::Error::kInvalidArgument);
     }
+    // Room for the child's handle before it exists: a child started and then refused its
+    // handle would run with nobody holding it. Nothing runs between this check and the insert.
+    if (caller.handles().full())
+        return fail(abi::Error::kFull);
     const obj::RefPtr<Process> child =
         KEEL_TRY(spawn({static_cast<obj::MemoryObject*>(image.object), entries,
                         static_cast<uint32_t>(args.handle_count), text, args.args_length,

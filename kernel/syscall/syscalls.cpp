@@ -161,6 +161,10 @@ SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
     if (entry == 0 || entry >= abi::kUserTop || stack_top >= abi::kUserTop || stack_top < 16)
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
+    // The handle first: a thread started and then refused its handle would run on a stack
+    // its caller, told kFull, frees. Nothing runs between this check and the insert.
+    if (p.handles().full())
+        return fail(Error::kFull);
     sched::Thread* t = KEEL_TRY(sched::create_user_thread(p, {entry, stack_top, arg, 0, 0}));
     return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightShare));
 }

@@ -4,6 +4,42 @@
 namespace keel::usertest {
 namespace {
 
+// With no room for the new handle, thread_spawn and spawn fail Full and start nothing: they
+// used to start the thread or child first, so the caller (told Full) freed the stack of a
+// running thread, or had a child it held no handle to (issue 25).
+uint32_t g_started = 0;
+void mark_started(uint64_t) {
+    __atomic_store_n(&g_started, 1, __ATOMIC_RELEASE);
+    sys::thread_exit(0);
+}
+alignas(16) uint8_t g_stack[16384];
+
+TEST(spawn_with_a_full_handle_table_starts_nothing) {
+    Handle shared;
+    const uint64_t shared_at = map_new(4096, &shared);
+    CHECK(shared_at != 0);
+    CHECK(self() != 0);
+    Handle filler[abi::kMaxHandles];
+    uint32_t filled = 0;
+    for (; filled < abi::kMaxHandles; ++filled) {
+        const int64_t r = sys::object_new(Kind::kMemory, 4096, &filler[filled]);
+        if (r < 0) {
+            CHECK_EQ(r, err(Error::kFull));
+            break;
+        }
+    }
+    CHECK(filled > 0 && filled < abi::kMaxHandles);
+    BAD_INPUT(sys::thread_spawn(mark_started, addr(g_stack + sizeof g_stack - 8), 0), kFull);
+    BAD_INPUT(spawn_child("write-shared", &shared, 1), kFull);
+    (void)sys::sleep_ns(50'000'000);  // time for either to run, had it been started
+    CHECK_EQ(__atomic_load_n(&g_started, __ATOMIC_ACQUIRE), 0u);
+    CHECK_EQ(*reinterpret_cast<const volatile uint8_t*>(shared_at), 0);
+    for (uint32_t i = 0; i < filled; ++i)
+        close(filler[i]);
+    CHECK_EQ(sys::unmap(shared_at), 0);
+    close(shared);
+}
+
 TEST(spawn_bad_input) {
     Handle given[1] = {root()};
     const abi::SpawnArgs ok_args{addr(given), 1, addr("child exit 0"), 12, 0, 0};
