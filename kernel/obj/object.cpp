@@ -6,10 +6,33 @@
 
 namespace keel::obj {
 
+namespace {
+// Objects whose last reference went while another was being destroyed, and whether a
+// destruction is under way. Interrupts are off in the kernel, so one CPU's list is enough.
+Object* g_dying = nullptr;
+bool g_destroying = false;
+}  // namespace
+
+// A destructor releases what the object held, which may be the last reference to another
+// object, whose destructor releases more: done as calls, a chain of objects a program built
+// (roots bound in roots, 460 deep) overflowed the kernel stack. The outermost release destroys
+// in a loop instead; releases inside it only queue the object. Every object still goes before
+// the outermost release returns.
 void Object::release_last() {
     KEEL_ASSERT(refs_ > 0);
-    if (--refs_ == 0)
-        delete this;
+    if (--refs_ != 0)
+        return;
+    next_dying_ = g_dying;
+    g_dying = this;
+    if (g_destroying)
+        return;
+    g_destroying = true;
+    while (g_dying != nullptr) {
+        Object* o = g_dying;
+        g_dying = o->next_dying_;
+        delete o;
+    }
+    g_destroying = false;
 }
 
 Result<void> IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const {

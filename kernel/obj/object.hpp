@@ -93,8 +93,9 @@ class Object {
         }
         release_last();
     }
-    void release_last();  // the last reference (or a broken count): checks, then destroys
-    uint32_t refs_ = 1;   // the creator's
+    void release_last();            // the last reference (or a broken count): checks, then destroys
+    uint32_t refs_ = 1;             // the creator's
+    Object* next_dying_ = nullptr;  // release_last's list of objects waiting for destruction
 };
 
 // The two ends of a pipe or message pipe, as created.
