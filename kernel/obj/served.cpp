@@ -325,12 +325,18 @@ Result<uint64_t> Served::answer(Slot& s, Request& req) {
     if (s.status == ok && req.op == abi::Op::kOpen)
         return opened(s, req);
     if (s.status == ok) {
+        // The server's value is its claim. One of 2^63 or more would reach the caller as an
+        // error code; a count is never more than the caller's length (a write that claims
+        // more bytes than it was given, a read more than fit).
+        if (s.value > (~0ull >> 1))
+            return fail(Error::kProtocol);
+        const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
+        if (req.op == abi::Op::kWrite)
+            return n;
         const bool reads =
             req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
         if (!reads || !s.buffer.valid())
             return s.value;
-        // The server's value is its claim: never more than the caller's length comes back.
-        const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
         KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
         return n;
     }

@@ -64,6 +64,57 @@ TEST(serve_object) {
     print("queuetest: served %u forwarded operations\n", served_ops);
 }
 
+// A lying server (issue 25): every operation succeeds with a value it cannot mean. A write
+// claims 1,000 bytes more than it was given, a read as much, a seek and a set_meta a value of
+// 2^63 or more, which would reach the client as an error code. The kernel passes no lie on:
+// counts are clamped to the caller's length, the impossible values are Protocol.
+uint32_t lie_round(ServePort& sp) {
+    (void)sp.server().poll();
+    uint32_t n = 0;
+    while (auto op = sp.server().take()) {
+        ++n;
+        const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
+        const uint64_t value = o == Op::kRead || o == Op::kWrite
+                                   ? op->request.length + 1000ull
+                                   : (1ull << 63) | static_cast<uint64_t>(abi::Error::kPeerGone);
+        (void)sp.server().complete(op->id, kOk, value);
+    }
+    return n;
+}
+
+TEST(served_lies_are_not_passed_on) {
+    ServePort sp;
+    CHECK_EQ(sp.create(8, 8, 4096), 0);
+    const Handle served = sp.served();
+    const int64_t c = spawn_child("lied-to client", &served, 1);
+    CHECK(c > 0);
+    for (int i = 0; i < 2000 && child_running(c); ++i) {
+        (void)sp.sync(true, 10'000'000);
+        (void)lie_round(sp);
+        (void)sp.sync(false);
+    }
+    const abi::ExitInfo e = wait_child(c);
+    CHECK_EQ(e.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
+    CHECK_EQ(e.status, 0);
+}
+
+// The client of served_lies_are_not_passed_on: 0, or the step the kernel let a lie through.
+CHILD_MODE("lied-to client") {
+    const Handle s = abi::initial_handle(1);
+    if (sys::do_io(s, Op::kWrite, "thirteen byte", 13, 0) != 13)
+        return 1;
+    char back[13] = {};
+    if (sys::do_io(s, Op::kRead, back, 13, 0) != 13)
+        return 2;
+    if (sys::do_io(s, Op::kSeek, nullptr, 0, 5) != err(Error::kProtocol))
+        return 3;
+    uint64_t v = 0;
+    if (sys::do_io(s, Op::kSetMeta, &v, 8, static_cast<uint64_t>(Meta::kSize)) !=
+        err(Error::kProtocol))
+        return 4;
+    return 0;
+}
+
 // The client child of serve_object: 0 when everything matched, else the failed step.
 CHILD_MODE("serve client") {
     const Handle s = abi::initial_handle(1);
