@@ -6,7 +6,7 @@
 #                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
 #                   [--timeout SECONDS] [--disk IMAGE [--disk-options OPTS]]
 #                   [--net [--net-options OPTS] [--net-device-options OPTS]]
-#                   [--monitor SOCKET] [-- extra qemu args]
+#                   [--monitor SOCKET] [--cpu MODEL] [-- extra qemu args]
 #   ci/qemu-boot.sh <linux-guest-dir> --linux [--test|--batch] [--cmdline "WORDS"] [--disk IMAGE]
 #                   [-- extra qemu args]
 #
@@ -49,6 +49,9 @@
 #         the driver uses INTx).
 # --monitor SOCKET: QEMU's human monitor on the Unix socket SOCKET (created, not waited on),
 #         for a test that types on the keyboard (sendkey) and reads the screen (screendump).
+# --cpu MODEL: QEMU's CPU model, qemu64,+smep,+smap,+umip unless given: QEMU's default model
+#         with the protections the kernel turns on where the CPU has them (kernel/arch/
+#         protections.hpp); plain qemu64 keeps a boot on a CPU without them.
 # --linux: boot a Linux guest built by bench/linux/make-guest.sh (its vmlinuz and
 #         initramfs.cpio.gz in the directory given first) on the same machine (type, memory,
 #         CPU model, devices) as Keel's boots; --cmdline is appended to the Linux command line.
@@ -61,7 +64,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 
 [ $# -ge 1 ] || die "usage: $0 <kernel-build-dir> [options] [-- qemu args]"
 build=$1; shift
-mode=interactive window=0 smp=1 mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
+mode=interactive window=0 smp=1 cpu=qemu64,+smep,+smap,+umip mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
 qemu_extra=() modules=() user_programs="" system="" image="" disk="" disk_options="" linux=0
 net=0 net_options="" net_device_options="" monitor=none
 while [ $# -gt 0 ]; do
@@ -72,6 +75,7 @@ while [ $# -gt 0 ]; do
         --gdb) mode=gdb ;;
         --window) window=1 ;;
         --smp) smp=$2; shift ;;
+        --cpu) cpu=$2; shift ;;
         --mem) mem=$2; shift ;;
         --machine) machine=$2; shift ;;
         --iso) iso=1 ;;
@@ -152,7 +156,7 @@ cmdline=""
 [ "$mode" = test ] && cmdline="test"
 [ -n "$extra_cmdline" ] && cmdline="$cmdline $extra_cmdline"
 
-args=(qemu-system-x86_64 -M "$machine" -m "$mem" -smp "$smp" -cpu qemu64 -accel tcg
+args=(qemu-system-x86_64 -M "$machine" -m "$mem" -smp "$smp" -cpu "$cpu" -accel tcg
       -monitor "$monitor" -no-reboot
       -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 # --window: QEMU's default display (whichever UI this QEMU was built with).

@@ -7,6 +7,7 @@
 #include "arch/gdt.hpp"
 #include "arch/idt.hpp"
 #include "arch/lapic.hpp"
+#include "arch/protections.hpp"
 #include "arch/syscall_entry.hpp"
 #include "boot_handoff.hpp"
 #include "debug/backtrace.hpp"
@@ -120,6 +121,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     // error raises #MF in the thread that caused it (NE) rather than the legacy IRQ 13.
     cpu::write_cr0((cpu::read_cr0() & ~((1ull << 2) | (1ull << 3))) | (1ull << 1) | (1ull << 5));
     asm volatile("fninit");
+    (void)cpu::enable_protections();
     sched::init();
     dev::rtc::init();  // after the clock's calibration: the wall clock runs on it
     cpu::enable_interrupts();

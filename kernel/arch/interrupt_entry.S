@@ -11,6 +11,11 @@ interrupt_common:
     testb $3, 24(%rsp)
     jz 1f
     swapgs
+    // User code may have set EFLAGS.AC, which would open user pages to the kernel despite
+    // SMAP (syscall masks it; interrupts do not): close them. iretq gives the user its AC back.
+    cmpb $0, keel_smap_on(%rip)
+    je 1f
+    clac
 1:  cld
     push %rax
     push %rbx

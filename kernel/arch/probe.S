@@ -44,19 +44,26 @@ keel_probe_call:                     // bool (uint64_t addr): calls addr, which 
     // User-memory copies (mm/user_copy.cpp): the caller has checked that the user side of the
     // range lies in the user half; a fault on an unmapped or read-only user page resumes at
     // the fixup, which reports failure. The two rep moves (8-byte words, then the 0-7 tail
-    // bytes) are the only instructions that may fault.
+    // bytes) are the only instructions that may fault. With SMAP on (arch/protections.hpp) the
+    // user pages are open to the kernel only between the stac and the clac on either way out.
     .globl keel_user_copy
 keel_user_copy:                      // bool (void* dst, const void* src, uint64_t n)
-    mov %rdx, %rcx
+    cmpb $0, keel_smap_on(%rip)
+    je 4f
+    stac
+4:  mov %rdx, %rcx
     shr $3, %rcx
 1:  rep movsq
     mov %edx, %ecx
     and $7, %ecx
 3:  rep movsb
     mov $1, %eax
-    ret
+    jmp 5f
 2:  xor %eax, %eax
-    ret
+5:  cmpb $0, keel_smap_on(%rip)
+    je 6f
+    clac
+6:  ret
     .section .keel_extable, "a"
     .quad 1b, 2b
     .quad 3b, 2b
