@@ -17,10 +17,11 @@ target_compile_options(keel_freestanding INTERFACE
     -mno-mmx                         #   (-mno-80387 is not used: clang then rejects <atomic>)
     -fno-asynchronous-unwind-tables  # no .eh_frame to keep
     -fno-threadsafe-statics          # no __cxa_guard_*: statics are set up before threads exist
-    -fno-stack-protector             # no __stack_chk_guard to provide
     -fno-builtin                     # memset's own loop must not become a call to memset
 )
 target_compile_features(keel_freestanding INTERFACE cxx_std_20)
+# Stack protection is each environment's choice (KeelLibrary.cmake: on in the kernel, off in
+# user programs and the loader), not set here, where a later flag could not override it.
 
 # The kernel code model: only for objects linked into the higher-half kernel image.
 add_library(keel_kernel_model INTERFACE)

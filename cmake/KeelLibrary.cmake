@@ -21,15 +21,22 @@ add_library(keel_env_kernel INTERFACE)
 target_link_libraries(keel_env_kernel INTERFACE keel_freestanding keel_kernel_model)
 target_compile_options(keel_env_kernel INTERFACE
     -fno-omit-frame-pointer  # the exception handler's backtrace walks the rbp chain
+    # A canary below the locals of every function with arrays or address-taken locals, checked
+    # on return: a global one (kernel/debug/stack_guard.cpp: random at boot), since the kernel
+    # has no %fs-based TLS for the default place.
+    -fstack-protector-strong -mstack-protector-guard=global
     ${KEEL_FREESTANDING_WARNINGS})
 
 add_library(keel_env_user INTERFACE)
 target_link_libraries(keel_env_user INTERFACE keel_freestanding)
-target_compile_options(keel_env_user INTERFACE ${KEEL_FREESTANDING_WARNINGS})
+target_compile_options(keel_env_user INTERFACE
+    -fno-stack-protector  # no __stack_chk_guard in the user runtime (yet)
+    ${KEEL_FREESTANDING_WARNINGS})
 
 add_library(keel_env_loader INTERFACE)
 target_link_libraries(keel_env_loader INTERFACE keel_freestanding)
 target_compile_options(keel_env_loader INTERFACE
+    -fno-stack-protector  # no __stack_chk_guard in the loader
     -m32  # i386 protected mode: multiboot enters here; only built-in headers exist for it
     -Os   # small: it must fit below the modules QEMU places after it
     ${KEEL_FREESTANDING_WARNINGS} -Wconversion)

@@ -12,6 +12,7 @@
 #include "boot_handoff.hpp"
 #include "debug/backtrace.hpp"
 #include "debug/crash.hpp"
+#include "debug/stack_guard.hpp"
 #include "dev/acpi.hpp"
 #include "dev/ioapic.hpp"
 #include "dev/iommu.hpp"
@@ -89,6 +90,7 @@ const boot::BootInfo& boot_info() {
 
 extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) {
     using namespace keel;
+    debug::init_stack_guard();
     serial::init();
     check_boot_info(info);
     g_boot_info = info;

@@ -21,6 +21,15 @@ namespace {
     return recurse(depth + 1) + frame[0];
 }
 
+// Writes past the end of its own buffer, over the canary the stack protector put after it:
+// the return must not happen. (len is what a bad length check would pass on.)
+[[gnu::noinline]] void overrun(volatile uint8_t* out, uint64_t len) {
+    uint8_t buffer[16];
+    for (uint64_t i = 0; i < len; ++i)
+        reinterpret_cast<volatile uint8_t*>(buffer)[i] = static_cast<uint8_t>(0x41 + i);
+    *out = buffer[0];
+}
+
 }  // namespace
 
 void maybe_crash(const char* cmdline) {
@@ -31,6 +40,12 @@ void maybe_crash(const char* cmdline) {
     if (has_word(cmdline, "crash=stack-overflow")) {
         log::info("crash: overflowing the boot stack into its guard page on purpose");
         recurse(0);
+    }
+    if (has_word(cmdline, "crash=stack-smash")) {
+        log::info("crash: overrunning a stack buffer over its canary on purpose");
+        volatile uint8_t sink = 0;
+        overrun(&sink, 40);
+        log::error("crash: the overrun returned: the stack protector is off");
     }
     if (has_word(cmdline, "crash=panic"))
         panic("crash: panic requested on the command line");
