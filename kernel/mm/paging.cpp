@@ -108,16 +108,14 @@ bool table_empty(const uint64_t* table) {
 }
 
 // How many levels of tables above a leaf unmap() may free when they empty: page tables and
-// page directories in the user half (a process's own; destroy_user_tables takes the rest),
-// page tables in the kernel regions whose addresses are handed out and never reused (kernel
-// stacks, queue windows: without this every stack or window made would leave its tables
-// behind, a frame per 2 MiB of addresses, for ever). Nowhere else: those tables are the
-// loader's, and kernel PDPTs are copied into every process's PML4.
+// page directories, in the user half (a process's own; destroy_user_tables takes the rest)
+// and in the kernel regions whose addresses are handed out and never reused (kernel stacks,
+// queue windows: without this every stack or window made would leave its tables behind, a
+// frame per 2 MiB of addresses and one per GiB, for ever). Never a PDPT: a kernel region's is
+// shared by every process's PML4. Nowhere else: those tables are the loader's.
 int freeable_levels(VirtAddr v) {
-    if (v.value < kUserHalfEnd)
-        return 2;
     const auto in = [v](uint64_t base) { return v.value - base < kRegionSize; };
-    return in(kStackRegionBase) || in(kWindowBase) ? 1 : 0;
+    return v.value < kUserHalfEnd || in(kStackRegionBase) || in(kWindowBase) ? 2 : 0;
 }
 }  // namespace
 

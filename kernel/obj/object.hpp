@@ -55,7 +55,9 @@ inline ipc::Unexpected<Error> would_block(Request& req, sched::WaitQueue& q) {
 // ...) or an error; kWouldBlock comes from would_block() above.
 class Object {
   public:
-    Object() = default;
+    Object() { ++live_; }
+    // Objects that exist now (get_meta kMemoryInfo's leak check).
+    static uint64_t live() { return live_; }
     Object(const Object&) = delete;
     Object& operator=(const Object&) = delete;
 
@@ -80,7 +82,7 @@ class Object {
     uint32_t references() const { return refs_; }
 
   protected:
-    virtual ~Object() = default;
+    virtual ~Object() { --live_; }
 
   private:
     template <class>
@@ -96,6 +98,7 @@ class Object {
     void release_last();            // the last reference (or a broken count): checks, then destroys
     uint32_t refs_ = 1;             // the creator's
     Object* next_dying_ = nullptr;  // release_last's list of objects waiting for destruction
+    static inline uint64_t live_ = 0;  // interrupts off in the kernel: one CPU's count
 };
 
 // The two ends of a pipe or message pipe, as created.

@@ -5,25 +5,34 @@
 namespace keel::proc {
 
 Result<abi::Handle> HandleTable::insert(obj::Object& object, uint32_t rights) {
-    // Slot 0 is never used, so that handle value 0 is never valid.
-    for (uint32_t i = 1; i < abi::kMaxHandles; ++i) {
+    // Round-robin from after the last slot taken; slot 0 is never used, so that handle value 0
+    // is never valid.
+    for (uint32_t n = 0; n < abi::kMaxHandles - 1; ++n) {
+        const uint32_t i = 1 + (next_ - 1 + n) % (abi::kMaxHandles - 1);
         Slot& s = slots_[i];
-        if (s.object != nullptr)
+        if (s.object != nullptr || s.generation > generations_)
             continue;
         s.object = obj::retain_ref(&object);
         s.rights = rights & abi::kRightsAll;
         ++count_;
-        return i | (uint32_t{s.generation} << abi::kHandleIndexBits);
+        next_ = i % (abi::kMaxHandles - 1) + 1;
+        return i | (s.generation << abi::kHandleIndexBits);
     }
     return fail(abi::Error::kFull);
+}
+
+void HandleTable::advance(uint32_t index) {
+    Slot& s = slots_[index];
+    ++s.generation;
+    if (s.generation > generations_)
+        ++retired_;
 }
 
 // The slow path of lookup(): says why h is not a live handle (the same checks in full).
 Result<HandleEntry> HandleTable::lookup_failed(abi::Handle h) const {
     const uint32_t index = h & kIndexMask;
     const uint32_t generation = h >> abi::kHandleIndexBits;
-    if (index == 0 || index >= abi::kMaxHandles || generation == 0 ||
-        generation > kGenerationMask) {
+    if (index == 0 || index >= abi::kMaxHandles || generation == 0 || generation > generations_) {
         return fail(abi::Error::kBadHandle);
     }
     const Slot& s = slots_[index];
@@ -41,7 +50,7 @@ Result<void> HandleTable::close(abi::Handle h) {
     Slot& s = slots_[h & kIndexMask];
     obj::RefPtr<obj::Object> o = std::move(s.object);
     s.rights = 0;
-    s.generation = static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
+    advance(h & kIndexMask);
     --count_;
     o.reset();  // last: its destructor may run, with the slot already free
     return success();
@@ -53,8 +62,7 @@ void HandleTable::clear() {
         if (s.object == nullptr)
             continue;
         obj::RefPtr<obj::Object> o = std::move(s.object);
-        s.generation =
-            static_cast<uint16_t>(s.generation == kGenerationMask ? 1 : s.generation + 1);
+        advance(i);
         --count_;
         o.reset();  // may run destructors that wake other processes' threads
     }

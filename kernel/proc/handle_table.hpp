@@ -1,7 +1,9 @@
 // A process's handles: slots holding an object reference and the rights granted with it. A
 // handle value carries the slot index and the slot's generation at allocation time; closing a
 // slot bumps its generation, so an old value is refused (kStaleHandle) and never reaches the
-// object that reuses the slot. Interrupts off.
+// object that reuses the slot. A slot whose generation would wrap round is retired for good
+// (a generation once handed out is never valid again), and slots are taken round-robin, not
+// lowest first, so that retiring takes 2^23 uses of every slot. Interrupts off.
 #pragma once
 
 #include <keel/syscall_abi.hpp>
@@ -20,6 +22,8 @@ struct HandleEntry {
 class HandleTable {
   public:
     HandleTable() = default;
+    // A table whose slots retire after `generations` uses (tests: the real limit is 2^23 - 1).
+    explicit HandleTable(uint32_t generations) : generations_(generations) {}
     HandleTable(const HandleTable&) = delete;
     HandleTable& operator=(const HandleTable&) = delete;
     ~HandleTable() { clear(); }
@@ -42,21 +46,29 @@ class HandleTable {
     // Releases every reference (process end).
     void clear();
     uint32_t count() const { return count_; }
+    uint32_t retired() const { return retired_; }
     // No slot left: insert() would fail kFull. A call that creates something runnable (a
     // thread, a process) checks this first, so that it never starts what it cannot hand back.
-    bool full() const { return count_ >= abi::kMaxHandles - 1; }  // slot 0 is never used
+    bool full() const { return count_ + retired_ >= abi::kMaxHandles - 1; }  // slot 0 unused
 
   private:
     static constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;
-    static constexpr uint16_t kGenerationMask = 0x7fff;  // handles stay positive as int32/int64
+    // Handles stay positive as int32/int64: 31 bits in all.
+    static constexpr uint32_t kGenerationMask = (1u << (31 - abi::kHandleIndexBits)) - 1;
     Result<HandleEntry> lookup_failed(abi::Handle h) const;
+    // The slot's generation after its object went: the next one, or past every valid one
+    // (retired) once generations_ were used.
+    void advance(uint32_t index);
     struct Slot {
         obj::RefPtr<obj::Object> object;
         uint32_t rights = 0;
-        uint16_t generation = 1;
+        uint32_t generation = 1;  // generations_ + 1: retired
     };
     Slot slots_[abi::kMaxHandles];
     uint32_t count_ = 0;
+    uint32_t retired_ = 0;
+    uint32_t next_ = 1;  // where insert() starts looking
+    uint32_t generations_ = kGenerationMask;
 };
 
 }  // namespace keel::proc

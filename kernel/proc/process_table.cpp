@@ -3,6 +3,8 @@
 #include <new>
 
 #include <keel/c/libc.hpp>
+#include "mm/frame_allocator.hpp"
+#include "mm/heap.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
 
@@ -62,6 +64,13 @@ Result<uint64_t> ProcessTable::read(obj::Request& req) {
 Result<uint64_t> ProcessTable::get_meta(obj::Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return obj::answer_u64(req, count());
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kMemoryInfo) {
+        const heap::Stats h = heap::stats();
+        const abi::MemoryInfo m{mm::frames().managed_frames(), mm::frames().free_frames(),
+                                h.mapped_bytes / mm::kPageSize, h.live_allocations,
+                                obj::Object::live()};
+        return obj::answer_bytes(req, &m, sizeof m);
+    }
     return fail(abi::Error::kInvalidArgument);
 }
 

@@ -19,7 +19,8 @@ class ProcessTable final : public obj::Object {
     // when they do not all fit.
     Result<uint64_t> read(obj::Request& req) override;
     Result<uint64_t> peek(obj::Request& req) override { return read(req); }
-    Result<uint64_t> get_meta(obj::Request& req) override;  // kSize: how many processes
+    // kSize: how many processes; kMemoryInfo: the machine's memory and kernel objects.
+    Result<uint64_t> get_meta(obj::Request& req) override;
     // buffer = abi::TableSpawn: spawns (proc::spawn_for); the new process's handle.
     Result<uint64_t> create(obj::Request& req) override;
 

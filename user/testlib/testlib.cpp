@@ -97,6 +97,38 @@ user::Handle self() {
     return g_self;
 }
 
+abi::MemoryInfo memory_info() {
+    static user::Handle table = 0;
+    if (table == 0) {
+        const int64_t h = user::open(user::root(), "processes");
+        table = h > 0 ? static_cast<user::Handle>(h) : 0;
+    }
+    abi::MemoryInfo m{};
+    if (table != 0)
+        (void)user::sys::do_io(table, abi::Op::kGetMeta, &m, sizeof m,
+                               static_cast<uint64_t>(abi::Meta::kMemoryInfo));
+    return m;
+}
+
+bool kernel_memory_back_to(const abi::MemoryInfo& before) {
+    const abi::MemoryInfo now = memory_info();
+    const auto outside_heap = [](const abi::MemoryInfo& m) {
+        return m.total_frames - m.free_frames - m.heap_frames;
+    };
+    const bool same = now.objects == before.objects &&
+                      now.heap_allocations == before.heap_allocations &&
+                      outside_heap(now) == outside_heap(before);
+    if (now.total_frames == 0)
+        user::print("kernel memory: no MemoryInfo (\"processes\" is not in this root)\n");
+    else if (!same)
+        user::print(
+            "kernel memory: objects %lu -> %lu, heap allocations %lu -> %lu, frames in use "
+            "outside the heap %lu -> %lu\n",
+            before.objects, now.objects, before.heap_allocations, now.heap_allocations,
+            outside_heap(before), outside_heap(now));
+    return same && now.total_frames != 0;
+}
+
 int64_t spawn_child(const char* mode, const user::Handle* extra, uint64_t extra_count) {
     return spawn_child_rooted(mode, user::root(), extra, extra_count);
 }

@@ -75,6 +75,13 @@ class Random {
 // This program's image ("self" in the root), opened on first use; 0 when the root has none.
 user::Handle self();
 
+// The kernel's account of memory and objects (get_meta kMemoryInfo on "processes" in the
+// root, opened on first use); all zero when the root has none.
+abi::MemoryInfo memory_info();
+// Whether the kernel holds what it held at `before`: the same live objects, live heap
+// allocations and frames in use outside the heap (the heap keeps what it grew by).
+bool kernel_memory_back_to(const abi::MemoryInfo& before);
+
 // Starts a copy of this program as "child MODE" with handles {root(), extra...} (the child sees
 // them as abi::initial_handle(0..)); the process is named after MODE (spaces as '-') in the
 // kernel's fault reports. The process handle, or -Error.

@@ -18,19 +18,30 @@ TEST(syscall_numbers_and_ops) {
 TEST(bad_and_stale_handles) {
     char buf[8];
     BAD_INPUT(sys::do_io(0, Op::kRead, buf, 8), kBadHandle);
-    BAD_INPUT(sys::do_io(0xffff, Op::kRead, buf, 8), kBadHandle);
-    BAD_INPUT(sys::do_io(300 | (1u << 16), Op::kRead, buf, 8), kBadHandle);
+    constexpr uint32_t kGen1 = 1u << abi::kHandleIndexBits;
+    BAD_INPUT(sys::do_io(kGen1 - 1, Op::kRead, buf, 8), kBadHandle);  // generation 0
+    BAD_INPUT(sys::do_io(0 | kGen1, Op::kRead, buf, 8), kBadHandle);  // slot 0
     BAD_INPUT(sys::do_io(1ull << 40, Op::kRead, buf, 8), kBadHandle);
-    BAD_INPUT(sys::do_io(console() + (5u << 16), Op::kWrite, "x", 1), kBadHandle);
-    BAD_INPUT(sys::do_io(0x7fff0000 | 200, Op::kClose), kBadHandle);
+    BAD_INPUT(sys::do_io(console() + 5 * kGen1, Op::kWrite, "x", 1), kBadHandle);  // future
+    BAD_INPUT(sys::do_io(0x7fffff00u | 200, Op::kClose), kBadHandle);
     Handle p[2];
     CHECK_EQ(sys::object_new(Kind::kPipe, 0, p), 2);
     CHECK_EQ(close(p[0]), 0);
     BAD_INPUT(sys::do_io(p[0], Op::kRead, buf, 8), kStaleHandle);
     BAD_INPUT(close(p[0]), kStaleHandle);
     Handle q[2];
-    CHECK_EQ(sys::object_new(Kind::kPipe, 0, q), 2);  // reuses the slot, new generation
-    CHECK((q[0] & 0xffff) == (p[0] & 0xffff) && q[0] != p[0]);
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, q), 2);  // other slots: taken round-robin
+    CHECK(q[0] != p[0] && q[1] != p[0]);
+    // Around the table: p[0]'s slot comes back with a newer generation, never p[0] itself.
+    bool reused = false;
+    for (uint32_t i = 0; i < 2 * abi::kMaxHandles && !reused; ++i) {
+        Handle m;
+        CHECK_EQ(sys::object_new(Kind::kMemory, 4096, &m), 1);
+        CHECK(m != p[0]);
+        reused = (m & (kGen1 - 1)) == (p[0] & (kGen1 - 1));
+        close(m);
+    }
+    CHECK(reused);
     BAD_INPUT(sys::do_io(p[0], Op::kRead, buf, 8), kStaleHandle);
     BAD_INPUT(sys::do_io(p[0], Op::kGetMeta, buf, 8, 1), kStaleHandle);
     CHECK_EQ(kind_of(q[0]), static_cast<uint64_t>(Kind::kPipe));

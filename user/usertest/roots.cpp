@@ -72,7 +72,10 @@ TEST(roots) {
 // the destructor of the one holding it, one stack frame per level, and overflowed its 16 KiB
 // stack at about 460 (issue 25). Then the same again, to show the first chain all went.
 TEST(roots_nested_deep_are_destroyed_without_recursion) {
+    abi::MemoryInfo before{};
     for (int round = 0; round < 2; ++round) {
+        if (round == 1)
+            before = memory_info();
         Handle outer;
         CHECK_EQ(sys::object_new(Kind::kRoot, 0, &outer), 1);
         Handle at = outer;
@@ -90,6 +93,7 @@ TEST(roots_nested_deep_are_destroyed_without_recursion) {
         close(at);
         close(outer);  // the whole chain goes here
     }
+    CHECK(kernel_memory_back_to(before));  // every root of the second chain went
 }
 
 }  // namespace

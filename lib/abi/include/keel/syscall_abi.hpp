@@ -144,6 +144,7 @@ enum class Meta : uint64_t {
                             // layout; get_meta gives the layout's name
     kDisplayInfo = 18,      // DisplayInfo of a display object
     kBootFramebuffer = 19,  // BootFramebuffer of the PCI device whose BAR the loader drew in
+    kMemoryInfo = 21,       // MemoryInfo of the machine, from the process table
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
@@ -255,6 +256,18 @@ struct Rect {
 };
 static_assert(sizeof(Rect) == 16);
 
+// get_meta kMemoryInfo on the process table: what the kernel holds, for leak checks (a test
+// reads it before and after a create/destroy loop: everything but the kernel heap's mapped
+// frames, which it keeps once grown, must come back to the same numbers).
+struct MemoryInfo {
+    uint64_t total_frames;      // 4 KiB frames the kernel manages
+    uint64_t free_frames;       // of those, free
+    uint64_t heap_frames;       // of those, mapped by the kernel heap (kept once grown)
+    uint64_t heap_allocations;  // live kernel heap allocations
+    uint64_t objects;           // live kernel objects (every kind)
+};
+static_assert(sizeof(MemoryInfo) == 40);
+
 // get_meta kBootFramebuffer on a PCI device object: the framebuffer the loader set up (GRUB,
 // multiboot2) lies in this device's memory BAR `bar` at `offset`, 32 bits per pixel, RGB
 // (0x00RRGGBB). Devices without it answer kNotFound.
@@ -266,11 +279,14 @@ struct BootFramebuffer {
 };
 static_assert(sizeof(BootFramebuffer) == 24);
 
-// Handle encoding: slot index in the low 16 bits, generation in the next 15. 0 is never a
-// handle. Both parts are checked; a closed-and-reused slot yields kStaleHandle.
+// Handle encoding: slot index in the low 8 bits, generation in the next 23 (handles stay
+// positive as int32). 0 is never a handle. Both parts are checked; a closed-and-reused slot
+// yields kStaleHandle, and a slot is never given a generation it had before (docs/syscalls.md,
+// "Handles").
 using Handle = uint32_t;
-inline constexpr uint32_t kHandleIndexBits = 16;
+inline constexpr uint32_t kHandleIndexBits = 8;
 inline constexpr uint32_t kMaxHandles = 256;  // per process
+static_assert(kMaxHandles <= (1u << kHandleIndexBits));
 
 enum class ExitReason : uint32_t {
     kRunning = 0,  // not ended yet
