@@ -4,7 +4,7 @@
 Boots the system with `--exec` running `keys` (prints the key events of /srv/kbd), then
 `loadkeys /etc/keymaps/de.keymap` and `keys` again, and types into QEMU's keyboard through its
 human monitor (`sendkey`, on a Unix socket): a, Shift+A, Caps Lock b Caps Lock, Up, c held
-700 ms (the driver's software repeat), Esc (ends a `keys` run); after the German layout is
+1500 ms (the driver's software repeat), Esc (ends a `keys` run); after the German layout is
 loaded, y (z on a QWERTZ keyboard) and the key right of L's neighbour (ä). Each step waits for
 the previous one's lines on the serial console, so nothing depends on timing but the hold.
 """
@@ -83,7 +83,7 @@ steps = [
     ("b", None, r"^0x30 release - mods 0x10$"),
     ("caps_lock", None, r"^0x3a release - mods 0x00$"),
     ("up", None, r"^0xc8 release - mods 0x00$"),
-    ("c", 700, r"^0x2e release - mods 0x00$"),
+    ("c", 1500, r"^0x2e release - mods 0x00$"),
     ("esc", None, r"^loadkeys: layout de$"),
 ]
 at = ready
@@ -110,10 +110,12 @@ for e in expect:
     if not any(re.search(e, x) for x in log):
         fail(f"no event line {e!r}")
 repeats = sum(1 for x in log if re.search(r"^0x2e repeat c mods 0x00$", x))
-# Held 700 ms: the first repeat after 500 ms, then every 33 ms: about 6 (QEMU's timing and
-# the guest's clock under TCG are not exact: at least 2, at most 20).
-if not 2 <= repeats <= 20:
-    fail(f"{repeats} repeats of a key held 700 ms")
+# Held 1500 ms: the first repeat after 500 ms, then every 33 ms: about 30. QEMU injects the
+# press and the release on its own clock; a busy host can hold up the guest's handling of
+# the press for a few hundred ms (at 700 ms, 1 run in 4 under a loaded host saw none), so the
+# bounds are wide: at least 2, at most 60.
+if not 2 <= repeats <= 60:
+    fail(f"{repeats} repeats of a key held 1500 ms")
 if any(re.search(r"repeat", x) and not x.startswith("0x2e") for x in log):
     fail("a repeat of a key that was not held")
 print("\n".join(log))
