@@ -4,6 +4,7 @@
 // the name its root directory gets in the "mnt" it was given. It flushes what was written
 // when idle for kIdleFlushNs, on every sync, and when its port closes.
 #include <keel/c/mem.hpp>
+#include <keel/fat/page_cache.hpp>
 
 #include "block_client.hpp"
 #include "files.hpp"
@@ -19,6 +20,10 @@ namespace {
 constexpr uint64_t kWaitForDeviceNs = 10'000'000'000;  // a driver that takes longer is broken
 constexpr uint64_t kIdleFlushNs = 50'000'000;          // dirty data reaches the disk this soon
 constexpr uint32_t kCacheSlots = 2048;                 // sectors (1 MiB of 512-byte sectors)
+// The page cache under the volume (file data, and the FAT and directories as the device has
+// them): this much memory if the system gives it, else halves of it down to kLeastPageBytes.
+constexpr size_t kPageCacheBytes = 8u << 20;
+constexpr size_t kLeastPageBytes = 256u << 10;
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
 
@@ -44,6 +49,7 @@ int64_t wait_for(Handle dir, const char* path) {
 
 fat::Volume g_volume;
 BlockClient g_device;
+fat::PageCache g_pages;
 Files g_files(g_volume);
 
 }  // namespace
@@ -73,13 +79,25 @@ int keel_main(const StartInfo& start) {
         print("fat: srv/%s: not a block device: %s\n", device, error_text(r));
         return 1;
     }
+    // The volume reads and writes through the page cache when there is memory for one.
+    fat::BlockDevice* under = &g_device;
+    for (size_t bytes = kPageCacheBytes; bytes >= kLeastPageBytes; bytes /= 2) {
+        auto* memory = static_cast<uint8_t*>(allocate(bytes));
+        if (memory == nullptr)
+            continue;
+        if (g_pages.init(g_device, memory, bytes) == fat::Error::kOk)
+            under = &g_pages;
+        else
+            release(memory);
+        break;
+    }
     const size_t cache_bytes = fat::BlockCache::bytes_for(kCacheSlots, g_device.sector_size);
     auto* cache = static_cast<uint8_t*>(allocate(cache_bytes));
     if (cache == nullptr) {
         print("fat: no memory for the cache\n");
         return 1;
     }
-    if (const fat::Error e = g_volume.mount(g_device, cache, cache_bytes); e != fat::Error::kOk) {
+    if (const fat::Error e = g_volume.mount(*under, cache, cache_bytes); e != fat::Error::kOk) {
         print("fat: srv/%s: cannot mount: %s%s%s\n", device, fat::describe(e),
               e == fat::Error::kCorrupt ? ": " : "",
               e == fat::Error::kCorrupt ? g_volume.reason() : "");
@@ -97,9 +115,10 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     const char* types[] = {"FAT12", "FAT16", "FAT32"};
-    print("fat: srv/%s: %s, %u clusters of %u bytes, served as mnt/%s\n", device,
+    print("fat: srv/%s: %s, %u clusters of %u bytes, %u KiB page cache, served as mnt/%s\n", device,
           types[static_cast<int>(g_volume.type())], g_volume.cluster_count(),
-          g_volume.cluster_bytes(), name);
+          g_volume.cluster_bytes(),
+          under == &g_pages ? g_pages.pages() * (fat::PageCache::kPageBytes / 1024) : 0u, name);
     for (;;) {
         // Wait for work; when idle with unwritten data, wait only until it is due on disk.
         const int64_t r = sp.sync(true, g_files.dirty() ? kIdleFlushNs : 0);
