@@ -19,10 +19,13 @@ namespace {
 
 constexpr uint64_t kWaitForDeviceNs = 10'000'000'000;  // a driver that takes longer is broken
 constexpr uint64_t kIdleFlushNs = 50'000'000;          // dirty data reaches the disk this soon
-constexpr uint32_t kCacheSlots = 2048;                 // sectors (1 MiB of 512-byte sectors)
+// lib/fat's sector cache: the metadata being changed (write-back) and what is read most. Its
+// lookups scan every slot, and whatever it misses the page cache below mostly has, so it stays
+// small.
+constexpr uint32_t kCacheSlots = 256;
 // The page cache under the volume (file data, and the FAT and directories as the device has
 // them): this much memory if the system gives it, else halves of it down to kLeastPageBytes.
-constexpr size_t kPageCacheBytes = 8u << 20;
+constexpr size_t kPageCacheBytes = 16u << 20;
 constexpr size_t kLeastPageBytes = 256u << 10;
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
@@ -50,7 +53,7 @@ int64_t wait_for(Handle dir, const char* path) {
 fat::Volume g_volume;
 BlockClient g_device;
 fat::PageCache g_pages;
-Files g_files(g_volume);
+Files g_files(g_volume, &g_pages);  // g_pages is empty (drops nothing) when not in use
 
 }  // namespace
 

@@ -327,6 +327,15 @@ uint16_t Files::set_meta(Open& o, uint64_t key, std::span<std::byte> data, uint6
             return fail(Error::kTooLarge);
         dirty_ = true;
         e = volume_.truncate(o.node, size, now());
+    } else if (k == abi::Meta::kDropCaches) {
+        if (!data.empty())
+            return fail(Error::kInvalidArgument);
+        e = volume_.drop_caches();
+        if (e == fat::Error::kOk) {
+            dirty_ = false;
+            if (pages_ != nullptr)
+                pages_->drop_all();
+        }
     } else if (k == abi::Meta::kTimes) {
         abi::FileTimes t{};
         if (data.size() != sizeof t)

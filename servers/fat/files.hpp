@@ -8,6 +8,7 @@
 #include <span>
 
 #include <ipc/server.hpp>
+#include <keel/fat/page_cache.hpp>
 #include <keel/fat/volume.hpp>
 
 #include "runtime.hpp"
@@ -18,7 +19,8 @@ inline constexpr uint32_t kMaxOpen = 1024;  // objects open at once (besides the
 
 class Files {
   public:
-    explicit Files(fat::Volume& volume) : volume_(volume) {}
+    // `pages`: the page cache under the volume, if there is one (DropCaches empties it).
+    Files(fat::Volume& volume, fat::PageCache* pages) : volume_(volume), pages_(pages) {}
 
     // One forwarded operation on `object`: its completion status and value.
     uint16_t perform(const ipc::abi::Submission& s, std::span<std::byte> data, uint64_t* value);
@@ -60,6 +62,7 @@ class Files {
     fat::DateTime now() const;
 
     fat::Volume& volume_;
+    fat::PageCache* pages_;
     Open root_{};
     Open opens_[kMaxOpen];
     uint32_t open_count_ = 0;

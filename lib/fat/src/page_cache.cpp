@@ -212,6 +212,13 @@ Error PageCache::write(uint64_t sector, uint32_t count, const uint8_t* in) {
     return e;
 }
 
+void PageCache::drop_all() {
+    for (uint32_t i = 0; i < count_; ++i) {
+        if (page_[i].valid)
+            drop(static_cast<int32_t>(i));
+    }
+}
+
 Error PageCache::flush() {
     return device_->flush();
 }

@@ -50,6 +50,8 @@ class PageCache final : public BlockDevice {
     Error read(uint64_t sector, uint32_t count, uint8_t* out) override;
     Error write(uint64_t sector, uint32_t count, const uint8_t* in) override;
     Error flush() override;
+    // Forgets every page (they are never dirty: nothing is lost).
+    void drop_all();
 
     uint32_t pages() const { return count_; }
     const PageCacheStats& stats() const { return stats_; }

@@ -128,6 +128,9 @@ class Volume {
     // Writes every dirty sector, the FAT32 FSInfo hints (free count, next free), then flushes
     // the device.
     Error flush();
+    // flush(), then forgets what is cached: the sector cache's clean sectors and the chain
+    // checkpoints (nodes keep their own hints). The device below keeps its own caches.
+    Error drop_caches();
 
     // A directory walk's state and one entry found by it (directory.cpp).
     struct Scan;
