@@ -29,6 +29,7 @@ constexpr size_t kPageCacheBytes = 16u << 20;
 constexpr size_t kLeastPageBytes = 256u << 10;
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
+constexpr uint32_t kAheadRuns = 128;  // runs of sectors fetched ahead for one batch of reads
 
 // Opens `path` under `dir`, retrying while its first component (the driver's disk) is there
 // but the rest is not yet (a partition table still being read); a handle or -Error. Without
@@ -132,11 +133,36 @@ int keel_main(const StartInfo& start) {
         }
         if (r < 0)
             break;
+        // Every operation there is, taken first: the file reads among them fetch what they
+        // will miss all at once (several device requests in flight), then each is performed
+        // in order as before.
         (void)sp.server().poll();
-        while (auto op = sp.server().take()) {
+        static ipc::Operation ops[kCapacity];
+        static const ipc::abi::Submission* requests[kCapacity];
+        static uint64_t lengths[kCapacity];
+        static fat::Volume::Extent ahead[kAheadRuns];
+        uint32_t taken = 0, reads = 0;
+        while (taken < kCapacity) {
+            auto op = sp.server().take();
+            if (!op)
+                break;
+            ops[taken] = *op;
+            requests[taken] = &ops[taken].request;
+            lengths[taken] = sp.server().bytes(ops[taken]).size();
+            const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
+            reads += o == Op::kRead || o == Op::kPeek ? 1 : 0;
+            ++taken;
+        }
+        if (reads > 1 && under == &g_pages) {
+            const uint32_t runs = g_files.plan(requests, lengths, taken, ahead, kAheadRuns);
+            if (runs > 1)
+                g_device.read_ahead(ahead, runs, g_pages);
+        }
+        for (uint32_t i = 0; i < taken; ++i) {
             uint64_t value = 0;
-            const uint16_t status = g_files.perform(op->request, sp.server().bytes(*op), &value);
-            (void)sp.server().complete(op->id, status, value);
+            const uint16_t status =
+                g_files.perform(ops[i].request, sp.server().bytes(ops[i]), &value);
+            (void)sp.server().complete(ops[i].id, status, value);
         }
         (void)sp.sync(false);
     }

@@ -25,6 +25,14 @@ class Files {
     // One forwarded operation on `object`: its completion status and value.
     uint16_t perform(const ipc::abi::Submission& s, std::span<std::byte> data, uint64_t* value);
 
+    // The device sectors (whole pages of the page cache, not yet in it) that the file reads
+    // among `count` operations taken together would read, in order, with the positions their
+    // seeks and earlier reads leave: at most `max` runs in `out`, their number returned. Nothing
+    // changes (a copy of each open's node and position is walked). `lengths[i]` is operation
+    // i's buffer length.
+    uint32_t plan(const ipc::abi::Submission* const* ops, const uint64_t* lengths, uint32_t count,
+                  fat::Volume::Extent* out, uint32_t max);
+
     uint32_t open_count() const { return open_count_; }
     bool dirty() const { return dirty_; }
     // Writes back every dirty sector and flushes the device (kSync, idle, shutdown).

@@ -212,6 +212,30 @@ Error PageCache::write(uint64_t sector, uint32_t count, const uint8_t* in) {
     return e;
 }
 
+bool PageCache::missing(uint64_t sector, uint32_t count, uint64_t* first, uint32_t* sectors) const {
+    if (count == 0 || count_ == 0 || sector >= sector_count || count > sector_count - sector)
+        return false;
+    const uint64_t from = sector * sector_size / kPageBytes;
+    const uint64_t to = ((sector + count) * sector_size - 1) / kPageBytes;
+    bool all = true;
+    for (uint64_t n = from; n <= to && all; ++n)
+        all = find(n) >= 0;
+    if (all)
+        return false;
+    uint64_t end = (to + 1) * kPageBytes / sector_size;
+    if (end > sector_count)
+        end = sector_count;
+    *first = from * kPageBytes / sector_size;
+    *sectors = static_cast<uint32_t>(end - *first);
+    return true;
+}
+
+void PageCache::fill(uint64_t sector, uint32_t count, const uint8_t* data) {
+    if (count_ == 0 || sector >= sector_count || count > sector_count - sector)
+        return;
+    keep(sector * sector_size, static_cast<uint64_t>(count) * sector_size, data);
+}
+
 void PageCache::drop_all() {
     for (uint32_t i = 0; i < count_; ++i) {
         if (page_[i].valid)

@@ -50,6 +50,13 @@ class PageCache final : public BlockDevice {
     Error read(uint64_t sector, uint32_t count, uint8_t* out) override;
     Error write(uint64_t sector, uint32_t count, const uint8_t* in) override;
     Error flush() override;
+    // Whether a read of `count` sectors at `sector` would miss: then true, with the whole pages
+    // around it (inside the device) in *first and *sectors, for a caller that reads them ahead
+    // (several at once) and hands them to fill().
+    bool missing(uint64_t sector, uint32_t count, uint64_t* first, uint32_t* sectors) const;
+    // Keeps the whole pages inside `count` sectors at `sector` from `data`, the device's bytes
+    // there (read just now, with no write to them since the read was sent).
+    void fill(uint64_t sector, uint32_t count, const uint8_t* data);
     // Forgets every page (they are never dirty: nothing is lost).
     void drop_all();
 

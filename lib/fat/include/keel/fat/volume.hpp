@@ -103,6 +103,16 @@ class Volume {
     // kCorrupt, with *done bytes valid, if the chain ends or breaks before the size says.
     // Updates the node (its entry re-read, its chain position remembered).
     Error read(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done);
+    // Where such a read would take its bytes from, without reading them: up to `max` runs of
+    // device sectors in file order (*count of them; a partial sector is a run of one), the
+    // chain walked and checked as read() walks it. For a server that fetches those sectors
+    // ahead (several reads at once) before it performs the reads.
+    struct Extent {
+        uint64_t sector;
+        uint32_t count;
+    };
+    Error map(Node& file, uint64_t offset, size_t length, Extent* out, uint32_t max,
+              uint32_t* count);
     // Writes `length` bytes at `offset`, growing the file (zero-filled up to offset) and
     // allocating clusters. All or nothing for space: kNoSpace leaves the file as it was.
     Error write(Node& file, uint64_t offset, const uint8_t* in, size_t length, DateTime now);
@@ -165,6 +175,9 @@ class Volume {
     Error load(Node* node);
     Error store(const Node& node, bool late = false);
     void extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_t want, uint64_t* run);
+    // read() (extents null) or map() (out null): the one walk of both.
+    Error read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done,
+                      Extent* extents, uint32_t max, uint32_t* count);
     Error write_zeros(uint64_t sector, uint32_t count);
     Error write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length);
     Error ensure_clusters(Node& file, uint64_t size, bool* grew);
