@@ -144,6 +144,25 @@ TEST(PageCache, LeastRecentlyUsedIsEvicted) {
     EXPECT_EQ(f.dev.reads, reads + 1);
 }
 
+TEST(PageCache, MissingAndFill) {
+    PageFixture f(16, 250);
+    uint64_t first = 0;
+    uint32_t sectors = 0;
+    ASSERT_TRUE(f.cache.missing(9, 8, &first, &sectors));  // pages 1 and 2
+    EXPECT_EQ(first, 8u);
+    EXPECT_EQ(sectors, 16u);
+    f.cache.fill(first, sectors, f.expected(first, sectors).data());
+    EXPECT_FALSE(f.cache.missing(9, 8, &first, &sectors));
+    EXPECT_EQ(f.read(9, 8), f.expected(9, 8));
+    EXPECT_EQ(f.dev.reads, 0u);  // filled: no device read
+    ASSERT_TRUE(f.cache.missing(247, 3, &first, &sectors));  // clipped at the device's end
+    EXPECT_EQ(first, 240u);
+    EXPECT_EQ(sectors, 10u);
+    EXPECT_FALSE(f.cache.missing(250, 1, &first, &sectors));  // outside: nothing to fetch
+    f.cache.drop_all();
+    EXPECT_TRUE(f.cache.missing(9, 8, &first, &sectors));
+}
+
 // Random reads and writes of random runs (1-130 sectors) on 512- and 4096-byte sectors
 // through a small cache: every read equals a plain copy kept beside it.
 TEST(PageCache, AgreesWithTheDevice) {
