@@ -1123,10 +1123,10 @@ TEST_P(Fat, RandomReadsWalkFromCheckpoints) {
             ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
     }
     const uint64_t lookups = vol_.cache().stats().hits + vol_.cache().stats().misses - before;
-    // Per read: the entry, at most a stride (64) of FAT entries, the data sectors; after the
+    // Per read: the entry, at most a stride (16) of FAT entries, the data sectors; after the
     // free the first reads walk from the start again (each leaving checkpoints behind). A walk
     // from the start every time would be 400 * 600 = 240000 lookups.
-    EXPECT_LT(lookups, 400u * 80 + 3u * clusters) << lookups;
+    EXPECT_LT(lookups, 400u * 32 + 3u * clusters) << lookups;
     (void)other;
 }
 

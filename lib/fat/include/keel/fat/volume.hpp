@@ -223,8 +223,8 @@ class Volume {
     // Chain checkpoints: the cluster at every kCheckpointStride-th index of chains walked, so
     // that a position before a node's hint (a backward seek, a random read) walks at most a
     // stride, not the chain from its start. Trusted, like hints, only within one generation.
-    static constexpr uint32_t kCheckpointStride = 64;
-    static constexpr uint32_t kCheckpoints = 512;
+    static constexpr uint32_t kCheckpointStride = 16;
+    static constexpr uint32_t kCheckpoints = 2048;
     struct Checkpoint {
         uint32_t first = 0, index = 0, cluster = 0;
         uint64_t generation = 0;
