@@ -177,6 +177,11 @@ uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* len
             sim[k].position = s.args[0];
             continue;
         }
+        if (lengths[i] > kMostAhead) {  // a long read: its own request is already large
+            if (op == Op::kRead)
+                sim[k].position += lengths[i];
+            continue;
+        }
         uint32_t n = 0;
         if (volume_.map(sim[k].node, sim[k].position, lengths[i], runs, kMost, &n) !=
             fat::Error::kOk)

@@ -30,6 +30,11 @@ class Files {
     // seeks and earlier reads leave: at most `max` runs in `out`, their number returned. Nothing
     // changes (a copy of each open's node and position is walked). `lengths[i]` is operation
     // i's buffer length.
+    // Only reads of at most kMostAhead bytes are planned: for them the device's time per
+    // request dominates, and the batch overlaps it; a 64 KiB read is one large request already
+    // (fetched ahead too, row B9's 64 KiB reads at depth 32 came out slower: the pages are
+    // copied once more and the batch waits for its slowest fetch).
+    static constexpr uint64_t kMostAhead = 16 * 1024;
     uint32_t plan(const ipc::abi::Submission* const* ops, const uint64_t* lengths, uint32_t count,
                   fat::Volume::Extent* out, uint32_t max);
 
