@@ -154,7 +154,7 @@ TEST(PageCache, MissingAndFill) {
     f.cache.fill(first, sectors, f.expected(first, sectors).data());
     EXPECT_FALSE(f.cache.missing(9, 8, &first, &sectors));
     EXPECT_EQ(f.read(9, 8), f.expected(9, 8));
-    EXPECT_EQ(f.dev.reads, 0u);  // filled: no device read
+    EXPECT_EQ(f.dev.reads, 0u);                              // filled: no device read
     ASSERT_TRUE(f.cache.missing(247, 3, &first, &sectors));  // clipped at the device's end
     EXPECT_EQ(first, 240u);
     EXPECT_EQ(sectors, 10u);
