@@ -79,17 +79,21 @@ void PageCache::unlink(int32_t i) {
     p.older = p.newer = -1;
 }
 
-void PageCache::touch(int32_t i) {
-    if (i == newest_)
-        return;
+// Moves page i to the new end of the list (or the old end).
+void PageCache::to_end(int32_t i, bool newest) {
     unlink(i);
-    page_[i].older = newest_;
-    page_[i].newer = -1;
-    if (newest_ >= 0)
-        page_[newest_].newer = i;
+    int32_t& end = newest ? newest_ : oldest_;
+    if (end >= 0)
+        (newest ? page_[end].newer : page_[end].older) = i;
     else
-        oldest_ = i;
-    newest_ = i;
+        (newest ? oldest_ : newest_) = i;
+    (newest ? page_[i].older : page_[i].newer) = end;
+    end = i;
+}
+
+void PageCache::touch(int32_t i) {
+    if (i != newest_)
+        to_end(i, true);
 }
 
 // Takes page i out of its hash chain and puts it at the old end of the list.
@@ -103,13 +107,7 @@ void PageCache::drop(int32_t i) {
         p.next_hash = -1;
         p.valid = false;
     }
-    unlink(i);
-    p.newer = oldest_;
-    if (oldest_ >= 0)
-        page_[oldest_].older = i;
-    else
-        newest_ = i;
-    oldest_ = i;
+    to_end(i, false);
 }
 
 int32_t PageCache::claim(uint64_t number) {

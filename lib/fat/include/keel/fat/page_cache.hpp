@@ -69,6 +69,7 @@ class PageCache final : public BlockDevice {
     int32_t claim(uint64_t number);
     void drop(int32_t i);
     void touch(int32_t i);
+    void to_end(int32_t i, bool newest);
     void unlink(int32_t i);
     uint8_t* bytes(int32_t i) const { return data_ + static_cast<size_t>(i) * kPageBytes; }
     // Keeps every page wholly inside [first_byte, first_byte + length) from `from`.
