@@ -33,7 +33,10 @@ constexpr uint32_t kMaxTransfer = 64 * 1024;
 // memory (the served buffers have no device address).
 constexpr uint32_t kSlots = 32;
 constexpr uint32_t kMaxQueue = vio::kMaxQueueSize;
-constexpr uint32_t kMaxDataSegments = 16;   // per virtio request
+constexpr uint32_t kMaxDataSegments = 16;  // per virtio request of one operation
+// Per virtio request that carries several operations (adjacent on the disk, merged): data
+// segments, and bytes (every slot's bounce buffer).
+constexpr uint32_t kMaxMergeSegments = 64;
 constexpr uint64_t kMetaBytes = 20 * 1024;  // rings, request headers, status bytes
 constexpr uint32_t kMaxPartitions = 16;     // served as objects 1..16 ("1".."16")
 
@@ -54,12 +57,16 @@ struct Slot {
     uint32_t issued;       // bytes handed to virtio requests so far
     uint32_t outstanding;  // virtio requests in flight
     uint64_t order;        // start order: older slots issue first
+    bool alone;            // never merged again: a merged request it was in failed
 };
 
-struct Record {  // one virtio request in flight; its header and status live at its index
+// One virtio request in flight; its header and status live at its index. It carries a piece
+// of one slot, or whole operations of several slots adjacent on the disk (merged).
+struct Record {
     bool busy;
-    uint32_t slot;
+    uint32_t slots;  // a bit per slot it carries (kSlots is 32)
 };
+static_assert(kSlots <= 32);
 
 struct Driver {
     dev::Device device;
@@ -67,8 +74,9 @@ struct Driver {
     vio::SplitQueue queue;
     blk::Geometry geometry{};
     bool flush = false;
-    uint32_t max_piece = 0;      // data bytes per virtio request (whole blocks)
-    uint32_t segment_bytes = 0;  // data bytes per descriptor
+    uint32_t max_piece = 0;       // data bytes per virtio request (whole blocks)
+    uint32_t segment_bytes = 0;   // data bytes per descriptor
+    uint32_t merge_segments = 0;  // data descriptors in one merged request
     // DMA: the rings, headers and status bytes in one object, the bounce buffers in another.
     uint8_t* meta = nullptr;
     uint64_t meta_device = 0;
@@ -159,6 +167,11 @@ const char* init_device(Handle device) {
     limits.seg_max = segments;
     limits.size_max = g->segment_bytes;
     g->max_piece = blk::max_request_bytes(limits, kMaxTransfer);
+    g->merge_segments = kMaxMergeSegments;
+    if (g->geometry.seg_max < g->merge_segments)
+        g->merge_segments = g->geometry.seg_max;
+    if (size - 2u < g->merge_segments)
+        g->merge_segments = size - 2u;
     return nullptr;
 }
 
@@ -185,15 +198,58 @@ void finish_slot(uint32_t i) {
     s.busy = false;
 }
 
+// The slots that join slot `pick`'s request (its bit included): while the request is a whole
+// operation, the not yet issued operations of the same direction that start where it ends on
+// the disk, each whole, within merge_segments data segments (`segments` counts those added
+// so far plus the header; add_data(slot, 0, length) adds a joining slot's). None while a flush
+// waits to be issued (what the flush covers stays what was issued before it). Lock held.
+template <class AddData>
+uint32_t merge(uint32_t pick, uint32_t& segments, AddData add_data) {
+    const Slot& s = g->slots[pick];
+    uint32_t members = 1u << pick;
+    if (s.alone || s.issued != 0 || s.length > g->max_piece)
+        return members;
+    for (const Slot& o : g->slots) {
+        if (o.busy && o.flush && o.issued == 0)
+            return members;
+    }
+    uint64_t end = s.offset + s.length;
+    for (;;) {
+        uint32_t next = kSlots;
+        for (uint32_t j = 0; j < kSlots && next == kSlots; ++j) {
+            const Slot& o = g->slots[j];
+            if (o.busy && !o.flush && !o.alone && o.write == s.write && o.issued == 0 &&
+                o.outstanding == 0 && o.offset == end && o.length <= g->max_piece &&
+                (members >> j & 1) == 0)
+                next = j;
+        }
+        if (next == kSlots)
+            return members;
+        const Slot& o = g->slots[next];
+        const uint32_t need = (o.length + g->segment_bytes - 1) / g->segment_bytes;
+        if (segments - 1 + need > g->merge_segments)
+            return members;
+        add_data(next, 0, o.length);
+        members |= 1u << next;
+        end += o.length;
+    }
+}
+
 // Hands as many pieces of the busy slots to the device as descriptors and records allow,
-// oldest slot first. Lock held.
+// oldest slot first. The operations of a merged request that failed go again one at a time:
+// QEMU itself merges adjacent requests that reach it together, so sent together they would
+// fail together again. Lock held.
 void issue() {
     for (;;) {
+        bool alone_out = false;
+        for (const Slot& s : g->slots)
+            alone_out = alone_out || (s.busy && s.alone && s.outstanding > 0);
         uint32_t pick = kSlots;
         for (uint32_t i = 0; i < kSlots; ++i) {
             const Slot& s = g->slots[i];
             const bool more = s.flush ? s.issued == 0 && s.outstanding == 0 : s.issued < s.length;
-            if (s.busy && more && (pick == kSlots || s.order < g->slots[pick].order))
+            if (s.busy && more && !(s.alone && alone_out) &&
+                (pick == kSlots || s.order < g->slots[pick].order))
                 pick = i;
         }
         if (pick == kSlots)
@@ -212,24 +268,36 @@ void issue() {
         header->reserved = 0;
         header->sector = s.flush ? 0 : (s.offset + s.issued) / blk::kSector;
         g->meta[g->status_at + r] = 0xff;  // not written by the device yet
-        vio::Segment segs[kMaxDataSegments + 2];
+        vio::Segment segs[kMaxMergeSegments + 2];
         uint32_t n = 0;
         segs[n++] = {g->meta_device + g->header_at + r * sizeof(blk::RequestHeader),
                      sizeof(blk::RequestHeader), false};
-        const uint64_t data = g->bounce_device + uint64_t{pick} * kMaxTransfer + s.issued;
-        for (uint32_t done = 0; done < piece;) {
-            const uint32_t k = piece - done < g->segment_bytes ? piece - done : g->segment_bytes;
-            segs[n++] = {data + done, k, !s.write};
-            done += k;
-        }
+        // A slot's piece as data segments of at most segment_bytes from its bounce buffer.
+        auto add_data = [&](uint32_t slot, uint32_t from, uint32_t bytes) {
+            const uint64_t data = g->bounce_device + uint64_t{slot} * kMaxTransfer + from;
+            for (uint32_t done = 0; done < bytes;) {
+                const uint32_t k =
+                    bytes - done < g->segment_bytes ? bytes - done : g->segment_bytes;
+                segs[n++] = {data + done, k, !s.write};
+                done += k;
+            }
+        };
+        add_data(pick, s.issued, piece);
+        const uint32_t members = s.flush ? 1u << pick : merge(pick, n, add_data);
         segs[n++] = {g->meta_device + g->status_at + r, 1, true};
         if (!g->queue.add(segs, n, r))
             return;  // no descriptors: the next reap frees some
-        g->records[r] = {true, pick};
+        g->records[r] = {true, members};
         s.issued += piece;
         if (s.flush)
             s.issued = 1;  // the flush request is out
         ++s.outstanding;
+        for (uint32_t j = 0; j < kSlots; ++j) {
+            if (j != pick && (members >> j & 1) != 0) {
+                g->slots[j].issued = g->slots[j].length;
+                ++g->slots[j].outstanding;
+            }
+        }
     }
 }
 
@@ -316,7 +384,7 @@ void start(const ipc::Operation& op) {
         ++i;  // the caller checked that one is free
     Slot& s = g->slots[i];
     s = Slot{true, o == Op::kSync, write, false, op, arg, static_cast<uint32_t>(data.size()), 0,
-             0,    g->started++};
+             0,    g->started++,   false};
     if (write)
         c::copy(g->bounce + uint64_t{i} * kMaxTransfer, data.data(), data.size());
 }
@@ -355,13 +423,26 @@ bool pump() {
         }
         progress = true;
         Record& rec = g->records[c.token];
-        Slot& s = g->slots[rec.slot];
-        if (g->meta[g->status_at + c.token] != blk::kStatusOk)
-            s.failed = true;
+        const bool ok = g->meta[g->status_at + c.token] == blk::kStatusOk;
+        const bool merged = (rec.slots & (rec.slots - 1)) != 0;
         rec.busy = false;
-        --s.outstanding;
-        if (s.outstanding == 0 && (s.flush || s.issued == s.length))
-            finish_slot(rec.slot);
+        for (uint32_t i = 0; i < kSlots; ++i) {
+            if ((rec.slots >> i & 1) == 0)
+                continue;
+            Slot& s = g->slots[i];
+            --s.outstanding;
+            if (!ok && merged) {
+                // Which of them failed is not known: each is sent again alone, and its own
+                // status decides (a merged operation is always whole in one request).
+                s.issued = 0;
+                s.alone = true;
+                continue;
+            }
+            if (!ok)
+                s.failed = true;
+            if (s.outstanding == 0 && (s.flush || s.issued == s.length))
+                finish_slot(i);
+        }
     }
     (void)g->port.server().poll();
     while (slot_free()) {

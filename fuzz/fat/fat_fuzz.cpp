@@ -6,7 +6,9 @@
 // truncate, mkdir, rename, remove, flush). Oracles: no access ever falls outside the device,
 // no write falls outside the volume the boot sector describes (checked here from the raw BPB
 // fields, independently of the library), a refused mount has a reason, a listed name is found
-// by lookup, and every call returns (libFuzzer's timeout catches a hang).
+// by lookup, and every call returns (libFuzzer's timeout catches a hang). With bit 5 of the
+// choices the volume is mounted through a PageCache of 8 pages over the device (the FAT
+// server's arrangement), and the file written is also mapped (Volume::map).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <keel/fat/page_cache.hpp>
 #include <keel/fat/volume.hpp>
 
 namespace {
@@ -117,8 +120,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint64_t tot32 = image[32] | image[33] << 8 | image[34] << 16 | uint64_t{image[35]} << 24;
     SparseDevice dev(image, image_size, extra, tot16 != 0 ? tot16 : tot32);
     std::vector<uint8_t> cache(fat::BlockCache::bytes_for(8, 512));
+    std::vector<uint8_t> page_memory(fat::PageCache::bytes_for(8));
+    fat::PageCache pages;
+    fat::BlockDevice* under = &dev;
+    if ((ops & 32) != 0 &&
+        pages.init(dev, page_memory.data(), page_memory.size()) == fat::Error::kOk)
+        under = &pages;
     fat::Volume v;
-    const fat::Error me = v.mount(dev, cache.data(), cache.size());
+    const fat::Error me = v.mount(*under, cache.data(), cache.size());
     if (me != fat::Error::kOk) {
         if (me == fat::Error::kCorrupt && v.reason()[0] == '\0')
             fail("a refused mount without a reason");
@@ -138,6 +147,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)v.write(f, (ops & 2) != 0 ? 10000 : 100, buf, 700, kNow);
         size_t done = 0;
         (void)v.read(f, 0, buf + 4000, 4000, &done);
+        fat::Volume::Extent runs[8];
+        uint32_t count = 0;
+        if (v.map(f, 50, 9000, runs, 8, &count) == fat::Error::kOk) {
+            for (uint32_t i = 0; i < count; ++i) {
+                if (runs[i].count == 0 || runs[i].sector >= dev.sector_count ||
+                    runs[i].count > dev.sector_count - runs[i].sector)
+                    fail("a mapped run outside the device");
+            }
+        }
         (void)v.truncate(f, (ops & 4) != 0 ? 0 : 1500, kNow);
     }
     if (v.create(root, "D", 1, true, kNow, &d) == fat::Error::kOk) {

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# qemu-blk.sh QEMU_CHECK QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR NAME REGEX... -- [qemu-boot.sh options]
+# qemu-blk.sh QEMU_CHECK QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR NAME [--read-error SECTOR] REGEX...
+#             -- [qemu-boot.sh options]
 # The virtio-blk test around one boot: makes a 16 MiB raw disk image WORK_DIR/NAME.img whose
 # first 64 KiB hold byte i = i % 251 (blktest reads them), boots through qemu-check.sh with
 # `--disk IMAGE` added (the same REGEX expectations), then checks on the host what the guest
 # wrote into the file: the known pattern at 1 MiB (byte i = (i * 7 + i / 512) % 256 for 8 KiB),
 # the last block (written through the driver at the device's end), and the host's first 64 KiB
-# untouched.
+# untouched. --read-error SECTOR: the disk (ci/qemu-disk.args' definition, given as extra QEMU
+# arguments) sits on QEMU's blkdebug driver with a rule that fails every read covering SECTOR
+# with EIO (the guest sees VIRTIO_BLK_S_IOERR).
 set -euo pipefail
 check=$1 boot=$2 build=$3 work=$4 name=$5
 shift 5
+read_error=""
+if [ "${1:-}" = "--read-error" ]; then
+    read_error=$2
+    shift 2
+fi
 mkdir -p "$work"
 img="$work/$name.img"
 rm -f "$img"
@@ -21,7 +29,18 @@ PY
 regexes=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do regexes+=("$1"); shift; done
 [ $# -gt 0 ] && shift
-"$check" "$boot" "$build" 0 "${regexes[@]}" -- --disk "$img" "$@"
+if [ -z "$read_error" ]; then
+    "$check" "$boot" "$build" 0 "${regexes[@]}" -- --disk "$img" "$@"
+else
+    conf="$work/$name.blkdebug"
+    printf '[inject-error]\nevent = "read_aio"\niotype = "read"\nerrno = "5"\nsector = "%s"\nonce = "off"\n' \
+        "$read_error" >"$conf"
+    drive=$(sed -n 's/^file=@IMAGE@,format=raw,/format=raw,/p' "$(dirname "$0")/../../ci/qemu-disk.args")
+    device=$(grep '^virtio-blk-pci,' "$(dirname "$0")/../../ci/qemu-disk.args")
+    [ -n "$drive" ] && [ -n "$device" ] || { echo "FAIL: ci/qemu-disk.args not understood" >&2; exit 1; }
+    "$check" "$boot" "$build" 0 "${regexes[@]}" -- "$@" \
+        -- -drive "file=blkdebug:$conf:$img,$drive" -device "$device"
+fi
 python3 - "$img" <<'PY'
 import sys
 d = open(sys.argv[1], "rb").read()

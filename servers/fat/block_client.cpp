@@ -1,6 +1,12 @@
 #include "block_client.hpp"
 
+#include <new>
+
 namespace keel::fatserver {
+
+namespace {
+constexpr uint64_t kAheadTimeoutNs = 10'000'000'000;  // a driver that takes longer is broken
+}  // namespace
 
 int64_t BlockClient::attach(user::Handle object) {
     abi::BlockInfo info{};
@@ -46,6 +52,83 @@ fat::Error BlockClient::read(uint64_t sector, uint32_t count, uint8_t* out) {
 fat::Error BlockClient::write(uint64_t sector, uint32_t count, const uint8_t* in) {
     // do_io only reads the buffer of a write.
     return transfer(user::Op::kWrite, sector, count, const_cast<uint8_t*>(in));
+}
+
+void BlockClient::read_ahead(const fat::Volume::Extent* runs, uint32_t count,
+                             fat::PageCache& pages) {
+    if (count == 0 || queue_failed_)
+        return;
+    if (queue_ == nullptr) {
+        void* memory = user::allocate(sizeof(user::Queue));
+        if (memory == nullptr) {
+            queue_failed_ = true;
+            return;
+        }
+        queue_ = new (memory) user::Queue;
+        if (queue_->create(2 * kAhead, kAhead, max_transfer_) != 0) {
+            queue_->~Queue();
+            user::release(memory);
+            queue_ = nullptr;
+            queue_failed_ = true;
+            return;
+        }
+    }
+    struct Piece {
+        uint64_t sector;
+        uint32_t count;
+        bool used;
+    };
+    Piece flight[kAhead] = {};
+    uint32_t r = 0, in_flight = 0;
+    uint64_t at = 0;  // sectors of runs[r] already sent
+    const uint32_t most = max_transfer_ / sector_size;
+    for (;;) {
+        while (in_flight < kAhead && r < count) {
+            const uint64_t left = runs[r].count - at;
+            const uint32_t k = left < most ? static_cast<uint32_t>(left) : most;
+            uint32_t j = 0;
+            while (flight[j].used)
+                ++j;
+            auto b = queue_->client().acquire();
+            if (!b)
+                break;
+            const uint64_t sector = runs[r].sector + at;
+            if (!inside(sector, k) ||
+                !queue_->submit(user::Op::kRead, object_, sector * sector_size, j, std::move(*b),
+                                k * sector_size))
+                break;
+            flight[j] = {sector, k, true};
+            ++in_flight;
+            at += k;
+            if (at == runs[r].count) {
+                ++r;
+                at = 0;
+            }
+        }
+        if (in_flight == 0)
+            return;
+        if (queue_->wait(1, kAheadTimeoutNs) < 0) {
+            // Nothing more is sent this way; what is in flight is cancelled and dropped.
+            (void)queue_->destroy();
+            while (auto c = queue_->reap())
+                c->buffer.reset();
+            queue_failed_ = true;
+            return;
+        }
+        while (auto c = queue_->reap()) {
+            const auto j = static_cast<uint32_t>(c->user_data);
+            if (j < kAhead && flight[j].used) {
+                if (c->status == 0 && c->value == uint64_t{flight[j].count} * sector_size) {
+                    const auto bytes = queue_->client().bytes(c->buffer);
+                    pages.fill(flight[j].sector, flight[j].count,
+                               reinterpret_cast<const uint8_t*>(bytes.data()));
+                }
+                flight[j].used = false;
+                --in_flight;
+            }
+            c->buffer.reset();
+        }
+    }
 }
 
 fat::Error BlockClient::flush() {

@@ -4,6 +4,10 @@
 #pragma once
 
 #include <keel/fat/block_device.hpp>
+#include <keel/fat/page_cache.hpp>
+#include <keel/fat/volume.hpp>
+
+#include "queue.hpp"
 
 #include "runtime.hpp"
 
@@ -21,6 +25,13 @@ class BlockClient final : public fat::BlockDevice {
     fat::Error write(uint64_t sector, uint32_t count, const uint8_t* in) override;
     fat::Error flush() override;
 
+    // Reads the `count` runs of sectors with up to kAhead requests in flight at once (a queue
+    // on the object; the runs split at max_transfer) and hands each to pages.fill(). A run
+    // that fails is only left out: the read that wanted it asks the device again and gets the
+    // error itself.
+    void read_ahead(const fat::Volume::Extent* runs, uint32_t count, fat::PageCache& pages);
+    static constexpr uint32_t kAhead = 32;
+
   private:
     // Moves count sectors at `sector` in requests of at most max_transfer_ bytes.
     fat::Error transfer(user::Op op, uint64_t sector, uint32_t count, uint8_t* data);
@@ -31,6 +42,10 @@ class BlockClient final : public fat::BlockDevice {
     }
     user::Handle object_ = 0;
     uint32_t max_transfer_ = 0;
+    // Made at the first read_ahead (a member with a destructor would need __cxa_atexit for the
+    // server's global BlockClient); null when it cannot be made or broke.
+    user::Queue* queue_ = nullptr;
+    bool queue_failed_ = false;
 };
 
 }  // namespace keel::fatserver

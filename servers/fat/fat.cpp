@@ -4,6 +4,7 @@
 // the name its root directory gets in the "mnt" it was given. It flushes what was written
 // when idle for kIdleFlushNs, on every sync, and when its port closes.
 #include <keel/c/mem.hpp>
+#include <keel/fat/page_cache.hpp>
 
 #include "block_client.hpp"
 #include "files.hpp"
@@ -18,9 +19,17 @@ namespace {
 
 constexpr uint64_t kWaitForDeviceNs = 10'000'000'000;  // a driver that takes longer is broken
 constexpr uint64_t kIdleFlushNs = 50'000'000;          // dirty data reaches the disk this soon
-constexpr uint32_t kCacheSlots = 2048;                 // sectors (1 MiB of 512-byte sectors)
+// lib/fat's sector cache: the metadata being changed (write-back) and what is read most. Its
+// lookups scan every slot, and whatever it misses the page cache below mostly has, so it stays
+// small.
+constexpr uint32_t kCacheSlots = 256;
+// The page cache under the volume (file data, and the FAT and directories as the device has
+// them): this much memory if the system gives it, else halves of it down to kLeastPageBytes.
+constexpr size_t kPageCacheBytes = 16u << 20;
+constexpr size_t kLeastPageBytes = 256u << 10;
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;
+constexpr uint32_t kAheadRuns = 128;  // runs of sectors fetched ahead for one batch of reads
 
 // Opens `path` under `dir`, retrying while its first component (the driver's disk) is there
 // but the rest is not yet (a partition table still being read); a handle or -Error. Without
@@ -44,7 +53,8 @@ int64_t wait_for(Handle dir, const char* path) {
 
 fat::Volume g_volume;
 BlockClient g_device;
-Files g_files(g_volume);
+fat::PageCache g_pages;
+Files g_files(g_volume, &g_pages);  // g_pages is empty (drops nothing) when not in use
 
 }  // namespace
 
@@ -73,13 +83,25 @@ int keel_main(const StartInfo& start) {
         print("fat: srv/%s: not a block device: %s\n", device, error_text(r));
         return 1;
     }
+    // The volume reads and writes through the page cache when there is memory for one.
+    fat::BlockDevice* under = &g_device;
+    for (size_t bytes = kPageCacheBytes; bytes >= kLeastPageBytes; bytes /= 2) {
+        auto* memory = static_cast<uint8_t*>(allocate(bytes));
+        if (memory == nullptr)
+            continue;
+        if (g_pages.init(g_device, memory, bytes) == fat::Error::kOk)
+            under = &g_pages;
+        else
+            release(memory);
+        break;
+    }
     const size_t cache_bytes = fat::BlockCache::bytes_for(kCacheSlots, g_device.sector_size);
     auto* cache = static_cast<uint8_t*>(allocate(cache_bytes));
     if (cache == nullptr) {
         print("fat: no memory for the cache\n");
         return 1;
     }
-    if (const fat::Error e = g_volume.mount(g_device, cache, cache_bytes); e != fat::Error::kOk) {
+    if (const fat::Error e = g_volume.mount(*under, cache, cache_bytes); e != fat::Error::kOk) {
         print("fat: srv/%s: cannot mount: %s%s%s\n", device, fat::describe(e),
               e == fat::Error::kCorrupt ? ": " : "",
               e == fat::Error::kCorrupt ? g_volume.reason() : "");
@@ -97,9 +119,10 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     const char* types[] = {"FAT12", "FAT16", "FAT32"};
-    print("fat: srv/%s: %s, %u clusters of %u bytes, served as mnt/%s\n", device,
+    print("fat: srv/%s: %s, %u clusters of %u bytes, %u KiB page cache, served as mnt/%s\n", device,
           types[static_cast<int>(g_volume.type())], g_volume.cluster_count(),
-          g_volume.cluster_bytes(), name);
+          g_volume.cluster_bytes(),
+          under == &g_pages ? g_pages.pages() * (fat::PageCache::kPageBytes / 1024) : 0u, name);
     for (;;) {
         // Wait for work; when idle with unwritten data, wait only until it is due on disk.
         const int64_t r = sp.sync(true, g_files.dirty() ? kIdleFlushNs : 0);
@@ -110,11 +133,36 @@ int keel_main(const StartInfo& start) {
         }
         if (r < 0)
             break;
+        // Every operation there is, taken first: the file reads among them fetch what they
+        // will miss all at once (several device requests in flight), then each is performed
+        // in order as before.
         (void)sp.server().poll();
-        while (auto op = sp.server().take()) {
+        static ipc::Operation ops[kCapacity];
+        static const ipc::abi::Submission* requests[kCapacity];
+        static uint64_t lengths[kCapacity];
+        static fat::Volume::Extent ahead[kAheadRuns];
+        uint32_t taken = 0, reads = 0;
+        while (taken < kCapacity) {
+            auto op = sp.server().take();
+            if (!op)
+                break;
+            ops[taken] = *op;
+            requests[taken] = &ops[taken].request;
+            lengths[taken] = sp.server().bytes(ops[taken]).size();
+            const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
+            reads += o == Op::kRead || o == Op::kPeek ? 1 : 0;
+            ++taken;
+        }
+        if (reads > 1 && under == &g_pages) {
+            const uint32_t runs = g_files.plan(requests, lengths, taken, ahead, kAheadRuns);
+            if (runs > 1)
+                g_device.read_ahead(ahead, runs, g_pages);
+        }
+        for (uint32_t i = 0; i < taken; ++i) {
             uint64_t value = 0;
-            const uint16_t status = g_files.perform(op->request, sp.server().bytes(*op), &value);
-            (void)sp.server().complete(op->id, status, value);
+            const uint16_t status =
+                g_files.perform(ops[i].request, sp.server().bytes(ops[i]), &value);
+            (void)sp.server().complete(ops[i].id, status, value);
         }
         (void)sp.sync(false);
     }

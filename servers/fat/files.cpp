@@ -144,6 +144,66 @@ uint16_t Files::perform(const ipc::abi::Submission& s, std::span<std::byte> data
     }
 }
 
+uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* lengths,
+                     uint32_t count, fat::Volume::Extent* out, uint32_t max) {
+    if (pages_ == nullptr || pages_->pages() == 0)
+        return 0;
+    constexpr uint32_t kMost = 64;  // objects followed, and runs per read
+    struct Sim {
+        uint32_t object;
+        uint64_t position;
+        fat::Node node;
+    };
+    static Sim sim[kMost];
+    static fat::Volume::Extent runs[kMost];
+    uint32_t sims = 0, planned = 0;
+    for (uint32_t i = 0; i < count && planned < max; ++i) {
+        const ipc::abi::Submission& s = *ops[i];
+        const auto op = static_cast<Op>(s.opcode - abi::kQueueOpBase);
+        if (op != Op::kSeek && op != Op::kRead && op != Op::kPeek)
+            continue;
+        Open* o = lookup_object(s.object);
+        if (o == nullptr || o->gone || o->node.directory())
+            continue;
+        uint32_t k = 0;
+        while (k < sims && sim[k].object != s.object)
+            ++k;
+        if (k == sims) {
+            if (sims == kMost)
+                continue;
+            sim[sims++] = {s.object, o->position, o->node};
+        }
+        if (op == Op::kSeek) {
+            sim[k].position = s.args[0];
+            continue;
+        }
+        if (lengths[i] > kMostAhead) {  // a long read: its own request is already large
+            if (op == Op::kRead)
+                sim[k].position += lengths[i];
+            continue;
+        }
+        uint32_t n = 0;
+        if (volume_.map(sim[k].node, sim[k].position, lengths[i], runs, kMost, &n) !=
+            fat::Error::kOk)
+            continue;
+        for (uint32_t r = 0; r < n && planned < max; ++r) {
+            uint64_t first = 0;
+            uint32_t sectors = 0;
+            if (!pages_->missing(runs[r].sector, runs[r].count, &first, &sectors))
+                continue;
+            // A partial sector next to the previous run (a read's unaligned end) joins it.
+            const fat::Volume::Extent* last = planned > 0 ? &out[planned - 1] : nullptr;
+            if (last != nullptr && first >= last->sector &&
+                first + sectors <= last->sector + last->count)
+                continue;
+            out[planned++] = {first, sectors};
+        }
+        if (op == Op::kRead)
+            sim[k].position += lengths[i];
+    }
+    return planned;
+}
+
 uint16_t Files::open(Open& dir, std::span<std::byte> name, uint64_t flags, uint64_t* value) {
     if (!dir.node.directory())
         return fail(Error::kNotDirectory);
@@ -327,6 +387,15 @@ uint16_t Files::set_meta(Open& o, uint64_t key, std::span<std::byte> data, uint6
             return fail(Error::kTooLarge);
         dirty_ = true;
         e = volume_.truncate(o.node, size, now());
+    } else if (k == abi::Meta::kDropCaches) {
+        if (!data.empty())
+            return fail(Error::kInvalidArgument);
+        e = volume_.drop_caches();
+        if (e == fat::Error::kOk) {
+            dirty_ = false;
+            if (pages_ != nullptr)
+                pages_->drop_all();
+        }
     } else if (k == abi::Meta::kTimes) {
         abi::FileTimes t{};
         if (data.size() != sizeof t)

@@ -8,6 +8,7 @@
 #include <span>
 
 #include <ipc/server.hpp>
+#include <keel/fat/page_cache.hpp>
 #include <keel/fat/volume.hpp>
 
 #include "runtime.hpp"
@@ -18,10 +19,24 @@ inline constexpr uint32_t kMaxOpen = 1024;  // objects open at once (besides the
 
 class Files {
   public:
-    explicit Files(fat::Volume& volume) : volume_(volume) {}
+    // `pages`: the page cache under the volume, if there is one (DropCaches empties it).
+    Files(fat::Volume& volume, fat::PageCache* pages) : volume_(volume), pages_(pages) {}
 
     // One forwarded operation on `object`: its completion status and value.
     uint16_t perform(const ipc::abi::Submission& s, std::span<std::byte> data, uint64_t* value);
+
+    // The device sectors (whole pages of the page cache, not yet in it) that the file reads
+    // among `count` operations taken together would read, in order, with the positions their
+    // seeks and earlier reads leave: at most `max` runs in `out`, their number returned. Nothing
+    // changes (a copy of each open's node and position is walked). `lengths[i]` is operation
+    // i's buffer length.
+    // Only reads of at most kMostAhead bytes are planned: for them the device's time per
+    // request dominates, and the batch overlaps it; a 64 KiB read is one large request already
+    // (fetched ahead too, row B9's 64 KiB reads at depth 32 came out slower: the pages are
+    // copied once more and the batch waits for its slowest fetch).
+    static constexpr uint64_t kMostAhead = 16 * 1024;
+    uint32_t plan(const ipc::abi::Submission* const* ops, const uint64_t* lengths, uint32_t count,
+                  fat::Volume::Extent* out, uint32_t max);
 
     uint32_t open_count() const { return open_count_; }
     bool dirty() const { return dirty_; }
@@ -60,6 +75,7 @@ class Files {
     fat::DateTime now() const;
 
     fat::Volume& volume_;
+    fat::PageCache* pages_;
     Open root_{};
     Open opens_[kMaxOpen];
     uint32_t open_count_ = 0;

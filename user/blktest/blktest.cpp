@@ -31,7 +31,15 @@ constexpr uint32_t kMaxTransfer = 64 * 1024;
 
 Handle g_disk = 0;
 uint64_t g_size = 0;
-bool g_callers = false;  // run concurrent_callers
+bool g_callers = false;     // run concurrent_callers
+bool g_read_error = false;  // run merged_request_error: the host fails reads of kBadSector
+// merged_request_error's region (32 operations of 16 KiB) and the sector in its operation 5
+// that the host's blkdebug rule fails on every read (kernel/tests/CMakeLists.txt gives
+// qemu-blk.sh the same number).
+constexpr uint64_t kErrorRegion = 14 << 20;
+constexpr uint32_t kErrorLength = 16384, kErrorOps = 32, kBadOp = 5;
+constexpr uint64_t kBadSector = (kErrorRegion + kBadOp * kErrorLength + 4096) / 512;
+static_assert(kBadSector == 28840);
 
 uint8_t pattern(uint64_t seed, uint64_t i) {
     return static_cast<uint8_t>((i * 131 + seed * 17 + (i >> 9) * 29) ^ (seed >> 3));
@@ -162,13 +170,14 @@ void worker(uint64_t arg) {
 }
 
 // The asynchronous client: `depth` operations of `length` bytes in flight on one queue,
-// writes then reads of a region, compared. Failures counted.
-uint64_t queue_round(uint64_t base, uint32_t depth, uint32_t length, uint64_t seed) {
+// writes then reads of a region, compared (only the writes with write_only). Failures counted.
+uint64_t queue_round(uint64_t base, uint32_t depth, uint32_t length, uint64_t seed,
+                     bool write_only = false) {
     Queue q;
     if (q.create(64, depth, length) != 0)
         return 1;
     uint64_t bad = 0;
-    for (int pass = 0; pass < 2; ++pass) {
+    for (int pass = 0; pass < (write_only ? 1 : 2); ++pass) {
         const bool writing = pass == 0;
         for (uint32_t i = 0; i < depth; ++i) {
             auto b = q.client().acquire();
@@ -267,6 +276,62 @@ TEST(concurrent_callers) {
     }
 }
 
+// Only with the argument "read-error" (the disk then fails every read that covers
+// kBadSector): 32 adjacent 16 KiB reads queued at once, which the driver may merge into few
+// virtio requests. Each completes exactly once: operation kBadOp with Io, every other one with
+// its own bytes (a merged request that fails is sent again operation by operation).
+TEST(merged_request_error) {
+    if (!g_read_error) {
+        print("blktest: merged request error not run (argument \"read-error\" runs it)\n");
+        return;
+    }
+    CHECK_EQ(queue_round(kErrorRegion, kErrorOps, kErrorLength, 40, true), 0u);
+    Queue q;
+    CHECK_EQ(q.create(64, kErrorOps, kErrorLength), 0);
+    for (uint32_t i = 0; i < kErrorOps; ++i) {
+        auto b = q.client().acquire();
+        CHECK(static_cast<bool>(b));
+        if (!b)
+            return;
+        CHECK(
+            static_cast<bool>(q.submit(Op::kRead, g_disk, kErrorRegion + uint64_t{i} * kErrorLength,
+                                       i, std::move(*b), kErrorLength)));
+    }
+    uint32_t seen[kErrorOps] = {};
+    uint32_t done = 0, failed = 0, bad_bytes = 0;
+    while (done < kErrorOps && q.wait(1, 10'000'000'000) >= 0) {
+        while (auto r = q.reap()) {
+            ++done;
+            CHECK(r->user_data < kErrorOps);
+            if (r->user_data >= kErrorOps)
+                continue;
+            ++seen[r->user_data];
+            if (r->user_data == kBadOp) {
+                CHECK_EQ(r->status, abi::queue_error_status(abi::Error::kIo));
+                failed += r->status != 0 ? 1 : 0;
+            } else {
+                CHECK_EQ(r->status, 0);
+                CHECK_EQ(r->value, kErrorLength);
+                auto bytes = q.client().bytes(r->buffer);
+                for (uint32_t k = 0; k < kErrorLength; ++k)
+                    bad_bytes +=
+                        bytes[k] == static_cast<std::byte>(pattern(40 + r->user_data, k)) ? 0 : 1;
+            }
+            r->buffer.reset();
+        }
+    }
+    CHECK_EQ(done, kErrorOps);
+    CHECK_EQ(failed, 1u);
+    CHECK_EQ(bad_bytes, 0u);
+    for (uint32_t i = 0; i < kErrorOps; ++i)
+        CHECK_EQ(seen[i], 1u);
+    CHECK(q.wait(1, 200'000'000) < 0 || !q.reap());  // nothing completes twice
+    CHECK_EQ(read_at(g_buf, kErrorLength, kErrorRegion + (kBadOp + 1) * kErrorLength),
+             kErrorLength);
+    print("blktest: merged reads with a bad sector: operation %u failed alone, %u read\n", kBadOp,
+          kErrorOps - 1);
+}
+
 }  // namespace
 
 }  // namespace keel::blktest
@@ -281,6 +346,8 @@ int keel_main(const keel::user::StartInfo& start) {
     for (uint64_t k = 0; k + 7 <= start.args_length; ++k) {
         if (keel::c::compare(start.args + k, "callers", 7) == 0)
             keel::blktest::g_callers = true;
+        if (k + 10 <= start.args_length && keel::c::compare(start.args + k, "read-error", 10) == 0)
+            keel::blktest::g_read_error = true;
     }
     return keel::testlib::run(start, "blktest");
 }

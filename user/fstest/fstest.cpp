@@ -225,6 +225,51 @@ TEST(large_file_in_many_clusters) {
     drop(f);
 }
 
+uint8_t bytes_b(uint64_t i) {
+    return static_cast<uint8_t>(i * 13 + (i >> 11) + 1);
+}
+
+// The server's page cache keeps file data once read: another open's writes (whole blocks
+// straight to the device, partial ones through the sector cache, a zero-filling growth) and
+// the clusters of a removed file reused by a new one must all be what a read sees next.
+TEST(cached_data_follows_writes_through_other_opens) {
+    constexpr uint64_t kBytes = 200 * 1024;
+    const int64_t a = open_in(top(), "cached.bin", kCreate | kTruncate);
+    const int64_t b = open_in(top(), "cached.bin");
+    CHECK(write_pattern(a, 0, kBytes, 65536, bytes_a));
+    CHECK_EQ(read_pattern(b, 0, 4096, bytes_a), kBytes);  // now in the cache
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSeek, nullptr, 0, 0), 0);
+    CHECK(write_pattern(a, 0, kBytes, 65536, bytes_b));  // whole blocks
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kSeek, nullptr, 0, 0), 0);
+    CHECK_EQ(read_pattern(b, 0, 4096, bytes_b), kBytes);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSeek, nullptr, 0, 1001), 1001);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kWrite, "xyz", 3), 3);  // a partial one
+    char x[8] = {};
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kSeek, nullptr, 0, 1000), 1000);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kRead, x, 5), 5);
+    CHECK(static_cast<uint8_t>(x[0]) == bytes_b(1000) && c::compare(x + 1, "xyz", 3) == 0 &&
+          static_cast<uint8_t>(x[4]) == bytes_b(1004));
+    uint64_t size = 4096;  // shrink, then grow with zeros over what was cached
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSetMeta, &size, 8,
+                        static_cast<uint64_t>(abi::Meta::kSize)),
+             8);
+    size = kBytes;
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSetMeta, &size, 8,
+                        static_cast<uint64_t>(abi::Meta::kSize)),
+             8);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kSeek, nullptr, 0, 4096), 4096);
+    CHECK_EQ(read_pattern(b, 0, 65536, [](uint64_t) { return uint8_t{0}; }), kBytes - 4096);
+    drop(a);
+    drop(b);
+    // Removed, its clusters taken by a new file: the new bytes are read, not the cached old.
+    CHECK_EQ(sys::do_io(top(), Op::kDestroy, "cached.bin", 10), 0);
+    const int64_t n = open_in(top(), "cached2.bin", kCreate | kTruncate);
+    CHECK(write_pattern(n, 0, kBytes, 65536, bytes_a));
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(n), Op::kSeek, nullptr, 0, 0), 0);
+    CHECK_EQ(read_pattern(n, 0, 4096, bytes_a), kBytes);
+    drop(n);
+}
+
 TEST(deep_and_wide_directories) {
     // 24 levels down, a file at the bottom, found again by a path walk.
     int64_t d = sys::do_io(top(), Op::kShare, nullptr, 0, uint64_t{abi::kRightsAll} << 32);

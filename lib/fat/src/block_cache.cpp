@@ -166,6 +166,13 @@ Error BlockCache::write_through(uint64_t sector, uint32_t count, const uint8_t* 
     return Error::kOk;
 }
 
+void BlockCache::drop_clean() {
+    for (uint32_t i = 0; i < count_; ++i) {
+        if (!slot_[i].dirty)
+            slot_[i].valid = false;
+    }
+}
+
 uint32_t BlockCache::dirty() const {
     uint32_t n = 0;
     for (uint32_t i = 0; i < count_; ++i)

@@ -158,6 +158,16 @@ Error Volume::mount(BlockDevice& device, uint8_t* cache_memory, size_t cache_byt
     return Error::kOk;
 }
 
+Error Volume::drop_caches() {
+    const Error e = flush();
+    if (e != Error::kOk)
+        return e;
+    cache_.drop_clean();
+    for (Checkpoint& c : checkpoints_)
+        c = Checkpoint{};
+    return Error::kOk;
+}
+
 Error Volume::flush() {
     if (clusters_ == 0)
         return Error::kInvalid;

@@ -69,6 +69,18 @@ Error Volume::stat(Node* node) {
 }
 
 Error Volume::read(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done) {
+    return read_or_map(file, offset, out, length, done, nullptr, 0, nullptr);
+}
+
+Error Volume::map(Node& file, uint64_t offset, size_t length, Extent* out, uint32_t max,
+                  uint32_t* count) {
+    size_t done = 0;
+    *count = 0;
+    return read_or_map(file, offset, nullptr, length, &done, out, max, count);
+}
+
+Error Volume::read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done,
+                          Extent* extents, uint32_t max, uint32_t* count) {
     *done = 0;
     Node n = file;
     Error e = load(&n);
@@ -115,24 +127,37 @@ Error Volume::read(Node& file, uint64_t offset, uint8_t* out, size_t length, siz
             extend_run(&c, &index, in, left / sector_size_ * sector_size_, &run);
             if (index != from)
                 remember(&n, n.first_cluster, index, c);
-            e = cache_.read_through(sector, static_cast<uint32_t>(run / sector_size_), out + *done);
-            if (e != Error::kOk)
-                return e;
+            const auto sectors = static_cast<uint32_t>(run / sector_size_);
+            if (extents != nullptr) {
+                if (*count == max)
+                    break;
+                extents[(*count)++] = {sector, sectors};
+            } else {
+                e = cache_.read_through(sector, sectors, out + *done);
+                if (e != Error::kOk)
+                    return e;
+            }
             *done += run;
             left -= run;
             in = static_cast<uint32_t>(in + run -
                                        static_cast<uint64_t>(index - from) * cluster_bytes_);
             continue;
         }
-        uint8_t* s = nullptr;
-        e = cache_.get(cluster_sector(c) + in / sector_size_, &s);
-        if (e != Error::kOk)
-            return e;
         const uint32_t at = in % sector_size_;
         uint32_t chunk = sector_size_ - at;
         if (chunk > left)
             chunk = static_cast<uint32_t>(left);
-        copy(out + *done, s + at, chunk);
+        if (extents != nullptr) {
+            if (*count == max)
+                break;
+            extents[(*count)++] = {cluster_sector(c) + in / sector_size_, 1};
+        } else {
+            uint8_t* s = nullptr;
+            e = cache_.get(cluster_sector(c) + in / sector_size_, &s);
+            if (e != Error::kOk)
+                return e;
+            copy(out + *done, s + at, chunk);
+        }
         *done += chunk;
         left -= chunk;
         in += chunk;

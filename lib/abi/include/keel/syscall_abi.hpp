@@ -144,6 +144,9 @@ enum class Meta : uint64_t {
                             // layout; get_meta gives the layout's name
     kDisplayInfo = 18,      // DisplayInfo of a display object
     kBootFramebuffer = 19,  // BootFramebuffer of the PCI device whose BAR the loader drew in
+    kDropCaches = 20,       // set_meta on a served file or directory, empty: write back, then
+                            // forget the cached data of its volume (the next reads go to the
+                            // device; benchmarks start cold with it)
     kMemoryInfo = 21,       // MemoryInfo of the machine, from the process table
 };
 

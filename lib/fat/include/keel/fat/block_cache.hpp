@@ -70,6 +70,8 @@ class BlockCache {
     // and the late slots; then flush(). A flush is skipped when nothing was written since the
     // last one.
     Error sync();
+    // Forgets every slot that is not dirty (the next get reads the device again).
+    void drop_clean();
 
     uint32_t slots() const { return count_; }
     uint32_t dirty() const;

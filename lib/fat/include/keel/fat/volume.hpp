@@ -103,6 +103,16 @@ class Volume {
     // kCorrupt, with *done bytes valid, if the chain ends or breaks before the size says.
     // Updates the node (its entry re-read, its chain position remembered).
     Error read(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done);
+    // Where such a read would take its bytes from, without reading them: up to `max` runs of
+    // device sectors in file order (*count of them; a partial sector is a run of one), the
+    // chain walked and checked as read() walks it. For a server that fetches those sectors
+    // ahead (several reads at once) before it performs the reads.
+    struct Extent {
+        uint64_t sector;
+        uint32_t count;
+    };
+    Error map(Node& file, uint64_t offset, size_t length, Extent* out, uint32_t max,
+              uint32_t* count);
     // Writes `length` bytes at `offset`, growing the file (zero-filled up to offset) and
     // allocating clusters. All or nothing for space: kNoSpace leaves the file as it was.
     Error write(Node& file, uint64_t offset, const uint8_t* in, size_t length, DateTime now);
@@ -128,6 +138,9 @@ class Volume {
     // Writes every dirty sector, the FAT32 FSInfo hints (free count, next free), then flushes
     // the device.
     Error flush();
+    // flush(), then forgets what is cached: the sector cache's clean sectors and the chain
+    // checkpoints (nodes keep their own hints). The device below keeps its own caches.
+    Error drop_caches();
 
     // A directory walk's state and one entry found by it (directory.cpp).
     struct Scan;
@@ -162,6 +175,9 @@ class Volume {
     Error load(Node* node);
     Error store(const Node& node, bool late = false);
     void extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_t want, uint64_t* run);
+    // read() (extents null) or map() (out null): the one walk of both.
+    Error read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t length, size_t* done,
+                      Extent* extents, uint32_t max, uint32_t* count);
     Error write_zeros(uint64_t sector, uint32_t count);
     Error write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_t length);
     Error ensure_clusters(Node& file, uint64_t size, bool* grew);
@@ -207,8 +223,8 @@ class Volume {
     // Chain checkpoints: the cluster at every kCheckpointStride-th index of chains walked, so
     // that a position before a node's hint (a backward seek, a random read) walks at most a
     // stride, not the chain from its start. Trusted, like hints, only within one generation.
-    static constexpr uint32_t kCheckpointStride = 64;
-    static constexpr uint32_t kCheckpoints = 512;
+    static constexpr uint32_t kCheckpointStride = 16;
+    static constexpr uint32_t kCheckpoints = 2048;
     struct Checkpoint {
         uint32_t first = 0, index = 0, cluster = 0;
         uint64_t generation = 0;
