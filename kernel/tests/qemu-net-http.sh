@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # qemu-net-http.sh QEMU_CHECK QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR [qemu-boot.sh options]
 # Keel's network against real peers on the host's loopback: boots the system image with a FAT
-# disk holding files of 0 B, 1 B, 1 MiB and 16 MiB (made by mkfs.fat and mtools) and a NIC on
-# QEMU's user network whose host port is forwarded to Keel's port 80, where init's httpd
+# disk holding files of 0 B, 1 B, 1 MiB, 16 MiB and 100,001 B (made by mkfs.fat and mtools) and
+# a NIC on QEMU's user network whose host port is forwarded to Keel's port 80, where init's httpd
 # serves /mnt/disk. While Keel runs, the host's curl fetches every file (checksums compared),
 # a HEAD, a missing file, a path climbing out of the root, 32 clients at once, keep-alive, and
-# a client sending garbage, two requests in one segment (pipelining), and one stopping half-way
-# (answered 408 and closed after httpd's 10 s idle timeout) while others are served. In Keel,
-# `fetch` downloads a file from a server on the host (kernel/tests/net_peer.py) onto the disk,
-# whole and with chunked transfer coding, and waits on the host peer's /hold until the host is
-# done; then socktest runs alone (its 32 connections at once hold a quarter of the TCP table) and
+# a client sending garbage, two requests in one segment (pipelining), one going away in the
+# middle of the 16 MiB file (the next download is whole), and one stopping half-way through its
+# request (answered 408 and closed after httpd's 10 s idle timeout) while others are served. In
+# Keel, `fetch` downloads a file from a server on the host (kernel/tests/net_peer.py) onto the
+# disk, whole and with chunked transfer coding, and waits on the host peer's /hold until the host
+# is done; then socktest runs alone (its 32 connections at once hold a quarter of the TCP table) and
 # sends UDP to the host's echo. Afterwards fsck.fat -n and the fetched file's bytes are checked
 # on the image.
 set -euo pipefail
@@ -25,9 +26,11 @@ img="$work/http.img"
 printf 'x' >"$work/files/one"
 head -c 1048576 /dev/urandom >"$work/files/1m"
 head -c 16777216 /dev/urandom >"$work/files/16m"
+# Streamed through httpd's queue of chunks, ending in a short one (100,001 = 3 * 32 KiB + 1,697).
+head -c 100001 /dev/urandom >"$work/files/odd"
 printf 'in a directory\n' >"$work/files/www/a file.txt"
 at="$img@@1M"
-for f in empty one 1m 16m; do mcopy -i "$at" "$work/files/$f" "::/$f"; done
+for f in empty one 1m 16m odd; do mcopy -i "$at" "$work/files/$f" "::/$f"; done
 mmd -i "$at" ::/www
 mcopy -i "$at" "$work/files/www/a file.txt" "::/www/a file.txt"
 head -c 4194304 /dev/urandom >"$work/peer/blob"
@@ -64,7 +67,7 @@ for _ in $(seq 300); do
 done
 if [ "$up" = 1 ]; then
     # Every file, byte for byte.
-    for f in empty one 1m 16m; do
+    for f in empty one 1m 16m odd; do
         curl -s --max-time 60 -o "$work/got-$f" "$base/$f" || bad "GET /$f failed"
         cmp -s "$work/files/$f" "$work/got-$f" || bad "GET /$f: other bytes than on the disk"
     done
@@ -80,6 +83,16 @@ if [ "$up" = 1 ]; then
     c=$(code "$base/www/%2e%2e/%2e%2e/x"); [ "$c" = 403 ] || [ "$c" = 404 ] || bad "encoded ..: $c"
     [ "$(code -X DELETE "$base/one")" = 405 ] || [ "$(code -X DELETE "$base/one")" = 501 ] || bad "DELETE accepted"
     [ "$(code "$base/www/")" = 200 ] || bad "GET /www/ (a listing) is not 200"
+    # A client that goes away in the middle of a streamed file; the next is served in full.
+    python3 - "$port" <<'PY' || bad "a download dropped half-way"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"GET /16m HTTP/1.1\r\nHost: k\r\n\r\n")
+s.recv(100000)
+s.close()
+PY
+    curl -s --max-time 60 -o "$work/got-again" "$base/1m" || bad "GET /1m after a dropped download"
+    cmp -s "$work/files/1m" "$work/got-again" || bad "GET /1m after a dropped download: other bytes"
     # Keep-alive: the second request goes over the first connection.
     n=$(curl -s --max-time 10 -o /dev/null -o /dev/null -w '%{num_connects}\n' "$base/one" "$base/one" | tail -1)
     [ "$n" = 0 ] || bad "keep-alive: the second request opened a connection"

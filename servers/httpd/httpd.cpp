@@ -8,7 +8,9 @@
 // slot, so further connections wait in the network server's accept queue). A connection's
 // reads go through its own queue so that they can time out: a connection idle for
 // kIdleTimeoutNs between requests (or within one) is closed (408 when a request was
-// half-received). Everything HTTP is lib/http's: this file moves bytes and opens files.
+// half-received). A file above kStreamAbove is streamed: read into a queue's owned buffers and
+// written from them asynchronously, so disk reads overlap socket writes (stream_file).
+// Everything HTTP is lib/http's: this file moves bytes and opens files.
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 #include <keel/http/chunked.hpp>
@@ -31,6 +33,12 @@ constexpr size_t kRequestBuffer = 16 * 1024;  // a head (8 KiB at most) and what
 constexpr size_t kFileChunk =
     32 * 1024;  // file reads and connection writes (the most one socket write carries: servers/net)
 constexpr size_t kMaxPath = 1024;  // a resolved path
+// A file larger than kStreamAbove is streamed through a queue of its own: kStreamBuffers owned
+// buffers of kFileChunk bytes, each read from the file and then written to the connection, so
+// that the next chunks are read while the earlier ones are sent (stream_file).
+constexpr uint32_t kStreamBuffers = 4;
+constexpr uint64_t kStreamAbove = 2 * kFileChunk;
+constexpr uint64_t kStreamRetryNs = 10'000'000;  // the longest one wait for a write lasts
 
 void drop(uint64_t h) {
     if (h != 0)
@@ -72,6 +80,7 @@ class Connection {
     uint16_t answer(const http::Request& r, uint64_t* sent, bool* keep_alive);
     uint16_t send_file(Handle file, uint64_t size, const char* path, size_t length,
                        const http::Request& r, uint64_t* sent, bool keep_alive);
+    bool stream_file(Handle file, uint64_t size, uint64_t* sent);
     uint16_t send_listing(Handle dir, const char* path, size_t length, const http::Request& r,
                           uint64_t* sent, bool* keep_alive);
     void log(const http::Request* r, const char* what, uint16_t status, uint64_t sent);
@@ -280,6 +289,8 @@ uint16_t Connection::send_file(Handle file, uint64_t size, const char* path, siz
     if (r.method == http::Method::kHead)
         return http::kOk;
     (void)sys::do_io(file, Op::kSeek, nullptr, 0, 0);
+    if (size > kStreamAbove)
+        return stream_file(file, size, sent) ? http::kOk : 0;
     while (*sent < size) {
         const uint64_t want = size - *sent < kFileChunk ? size - *sent : kFileChunk;
         const int64_t n = sys::do_io(file, Op::kRead, chunk_, want);
@@ -289,6 +300,62 @@ uint16_t Connection::send_file(Handle file, uint64_t size, const char* path, siz
         *sent += static_cast<uint64_t>(n);
     }
     return http::kOk;
+}
+
+// Sends the file's size bytes, from its position 0, through a queue of kStreamBuffers owned
+// buffers: each chunk is read from the file straight into a free buffer and that buffer queued
+// as a write on the connection, so the next chunks are read while the earlier ones are still
+// being sent (the network server performs one connection's writes in the order queued). false
+// when the file ended early or failed, the connection failed, or no write finished for
+// kIdleTimeoutNs (a client that stopped reading).
+bool Connection::stream_file(Handle file, uint64_t size, uint64_t* sent) {
+    Queue q;
+    if (q.create(2 * kStreamBuffers, kStreamBuffers, kFileChunk) < 0)
+        return false;
+    uint64_t read = 0;      // bytes read from the file and queued
+    uint32_t pending = 0;   // writes queued and not reaped
+    uint64_t deadline = 0;  // for the oldest write
+    bool ok = true;
+    while (ok && *sent < size) {
+        if (read < size) {
+            if (auto b = q.client().acquire()) {
+                const uint64_t want = size - read < kFileChunk ? size - read : kFileChunk;
+                const int64_t n = sys::do_io(file, Op::kRead, q.client().bytes(*b).data(), want);
+                // The size was announced: a file that shrank or failed ends the connection.
+                ok = n > 0 && static_cast<bool>(q.submit(
+                                  Op::kWrite, h_, 0, static_cast<uint64_t>(n),
+                                  static_cast<ipc::Buffer&&>(*b), static_cast<uint32_t>(n)));
+                if (!ok)
+                    break;
+                read += static_cast<uint64_t>(n);
+                if (pending++ == 0)
+                    deadline = sys::clock_ns() + kIdleTimeoutNs;
+                (void)q.poll();  // the write starts now, while the next chunk is read
+                continue;
+            }
+        }
+        // Every buffer is queued (or the file is read): wait for the oldest write.
+        auto done = q.reap();
+        if (!done) {
+            const uint64_t now = sys::clock_ns();
+            ok = pending > 0 && now < deadline;
+            // Waits in short steps: a completion is also found by looking again.
+            const uint64_t left = ok ? deadline - now : 0;
+            if (ok)
+                (void)q.wait(1, left < kStreamRetryNs ? left : kStreamRetryNs);
+            continue;
+        }
+        if (done->is_cancel)
+            continue;
+        --pending;
+        deadline = sys::clock_ns() + kIdleTimeoutNs;
+        ok = done->status == 0 && done->value == done->user_data;
+        if (ok)
+            *sent += done->value;
+        (void)q.client().release(static_cast<ipc::Buffer&&>(done->buffer));
+    }
+    (void)q.destroy();  // what is still queued is cancelled
+    return ok && *sent == size;
 }
 
 // A directory: its index.html if it has one, else a listing, sent chunked (HTTP/1.1) or until

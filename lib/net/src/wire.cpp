@@ -3,11 +3,40 @@
 
 namespace keel::net {
 
+namespace {
+
+// The four 16-bit lanes of x, added.
+uint64_t add_lanes(uint64_t x) {
+    return (x & 0xffffu) + (x >> 16 & 0xffffu) + (x >> 32 & 0xffffu) + (x >> 48);
+}
+
+}  // namespace
+
 uint32_t checksum_add(uint32_t sum, const uint8_t* data, size_t size) {
+    // The sum of the big-endian words is 256 times the sum of the bytes at even offsets plus
+    // the sum of those at odd offsets. Eight bytes a step (the per-segment cost of every TCP
+    // segment sent): a little-endian load puts the even bytes in the low halves of its four
+    // 16-bit lanes and the odd ones in the high halves, added into two accumulators whose lanes
+    // hold 256 steps (256 * 255 < 65536) before they are emptied. The result is the same number
+    // the word-by-word sum gives.
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                  "the lanes assume little-endian loads");
+    constexpr uint64_t kLowBytes = 0x00ff00ff00ff00ffull;
     // A 64-bit accumulator cannot overflow for any message an IPv4 datagram can carry; the
     // 32-bit result is folded once so chained calls keep room.
     uint64_t acc = sum;
     size_t i = 0;
+    while (size - i >= 8) {
+        uint64_t even = 0, odd = 0;
+        const size_t words = (size - i) / 8 < 256 ? (size - i) / 8 : 256;
+        for (size_t k = 0; k < words; ++k, i += 8) {
+            uint64_t w;
+            __builtin_memcpy(&w, data + i, sizeof w);
+            even += w & kLowBytes;
+            odd += w >> 8 & kLowBytes;
+        }
+        acc += (add_lanes(even) << 8) + add_lanes(odd);
+    }
     for (; i + 1 < size; i += 2)
         acc += get16(data + i);
     if (i < size)

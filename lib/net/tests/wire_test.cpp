@@ -33,6 +33,40 @@ TEST(Wire, ChecksumChainsOverEvenPiecesAndPadsTheOddEnd) {
     EXPECT_EQ(checksum_fold(whole), checksum_fold(checksum_add(0, padded, sizeof padded)));
 }
 
+// The definition, one big-endian word at a time: what the eight-bytes-a-step sum must equal.
+uint32_t reference_sum(uint32_t sum, const uint8_t* data, size_t size) {
+    uint64_t acc = sum;
+    size_t i = 0;
+    for (; i + 1 < size; i += 2)
+        acc += static_cast<uint64_t>(data[i]) << 8 | data[i + 1];
+    if (i < size)
+        acc += static_cast<uint64_t>(data[i]) << 8;
+    while (acc >> 32)
+        acc = (acc & 0xffffffffu) + (acc >> 32);
+    return static_cast<uint32_t>(acc);
+}
+
+TEST(Wire, ChecksumEqualsTheWordByWordSumAtEveryLengthAndAlignment) {
+    // Lengths around the 8-byte steps and the 256-step lane limit (2048 bytes), up to a jumbo
+    // datagram; every start alignment; all-0xff bytes (the largest lane sums) and a pattern.
+    static uint8_t buffer[9000 + 8];
+    for (int fill = 0; fill < 2; ++fill) {
+        for (size_t i = 0; i < sizeof buffer; ++i)
+            buffer[i] = fill == 0 ? 0xff : static_cast<uint8_t>(i * 131 + (i >> 8) * 7 + 1);
+        for (size_t offset = 0; offset < 8; ++offset) {
+            for (size_t size : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{15},
+                                size_t{20}, size_t{1460}, size_t{1480}, size_t{2047}, size_t{2048},
+                                size_t{2049}, size_t{2056}, size_t{4097}, size_t{9000}}) {
+                for (uint32_t start : {0u, 0xffffu, 0xfffffff0u}) {
+                    EXPECT_EQ(checksum_add(start, buffer + offset, size),
+                              reference_sum(start, buffer + offset, size))
+                        << "size " << size << " offset " << offset << " start " << start;
+                }
+            }
+        }
+    }
+}
+
 TEST(Wire, PseudoHeaderSumsItsWords) {
     EXPECT_EQ(checksum_fold(pseudo_header_sum(ip4(10, 0, 2, 15), ip4(10, 0, 2, 2), 6, 20)),
               checksum_fold(0x0a00u + 0x020fu + 0x0a00u + 0x0202u + 6u + 20u));
