@@ -135,7 +135,13 @@ HeadScanner::Outcome HeadScanner::scan(const char* buf, size_t size) {
         line_start_ = i + 1;
     }
     scanned_ = limit;
-    if (!start_line_done_ && limit - start_ > max_start_line_)
+    // The start line so far, without a last CR that the next byte may make a CRLF: counted, a
+    // line of exactly max_start_line_ bytes was refused when its CR and LF came apart (the
+    // fuzzer's fragments oracle), and accepted when they came together.
+    size_t pending = limit - start_;
+    if (pending > 0 && buf[limit - 1] == '\r')
+        --pending;
+    if (!start_line_done_ && pending > max_start_line_)
         return Outcome::kLineTooLong;
     return size >= max_head_ ? Outcome::kTooLarge : Outcome::kIncomplete;
 }

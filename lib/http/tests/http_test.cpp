@@ -154,6 +154,19 @@ TEST(Request, Limits) {
               414);
     // A request line that never ends: 414 as soon as it is longer than any valid one.
     EXPECT_EQ(status_of("GET /" + std::string(200, 'a'), small), 414);
+    // A start line of exactly the longest length the scanner allows (max_target + 32), its CR
+    // in one read and its LF in the next: the same answer as in one read (a fuzzer finding:
+    // the CR was counted as part of the line, and the line refused with 414).
+    const std::string longest = "BAD /" + std::string(64 + 32 - 5, 'a');
+    const std::string head = longest + "\r\nHost: a\r\n\r\n";
+    RequestParser whole(small);
+    const auto want = whole.feed(head.data(), head.size());
+    EXPECT_EQ(want, RequestParser::Outcome::kError);
+    EXPECT_EQ(whole.status(), 400);  // the method, not the length
+    RequestParser split(small);
+    EXPECT_EQ(split.feed(head.data(), longest.size() + 1), RequestParser::Outcome::kIncomplete);
+    EXPECT_EQ(split.feed(head.data(), head.size()), want);
+    EXPECT_EQ(split.status(), whole.status());
     EXPECT_EQ(
         status_of("GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(300, 'x') + "\r\n\r\n", small),
         431);
