@@ -8,6 +8,7 @@
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 
+#include "queue.hpp"
 #include "testlib.hpp"
 
 using namespace keel;
@@ -222,6 +223,53 @@ TEST(large_file_in_many_clusters) {
     CHECK_EQ(read_pattern(f, 0, 4096, bytes_a), kBytes);
     CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, 123457), 123457);
     CHECK_EQ(read_pattern(f, 123457, 65536, bytes_a), kBytes - 123457);
+    drop(f);
+}
+
+// Reads queued several at a time on one open, running past the end, as httpd streams a file:
+// each completes exactly once, in order, the bytes before the end with the file's data and
+// the rest with 0 (a client once saw the last one or two of such reads never complete). Also
+// from a position just before the end, with the reads of 20 rounds on one queue.
+TEST(queued_reads_past_the_end_all_complete) {
+    constexpr uint64_t kBytes = 100 * 1024 + 1;
+    constexpr uint32_t kPiece = 32 * 1024, kReads = 8;
+    const int64_t f = open_in(top(), "queued.bin", kCreate | kTruncate);
+    CHECK(write_pattern(f, 0, kBytes, 60000, bytes_a));
+    Queue q;
+    CHECK_EQ(q.create(16, kReads, kPiece), 0);
+    for (int round = 0; round < 20; ++round) {
+        const uint64_t from = round % 2 == 0 ? 0 : kBytes - 5;
+        CHECK_EQ(sys::do_io(static_cast<uint64_t>(f), Op::kSeek, nullptr, 0, from),
+                 static_cast<int64_t>(from));
+        for (uint32_t i = 0; i < kReads; ++i) {
+            auto b = q.client().acquire();
+            CHECK(static_cast<bool>(b));
+            if (!b || !q.submit(Op::kRead, static_cast<Handle>(f), 0, i, std::move(*b), kPiece))
+                return;
+        }
+        uint32_t reaped = 0;
+        uint64_t at = from;
+        bool in_order = true, data_ok = true;
+        for (int waits = 0; waits < 50 && reaped < kReads; ++waits) {
+            (void)q.wait(1, 200'000'000);
+            while (auto r = q.reap()) {
+                in_order = in_order && r->user_data == reaped && r->status == 0;
+                const uint64_t want =
+                    at < kBytes ? (kBytes - at < kPiece ? kBytes - at : kPiece) : 0;
+                data_ok = data_ok && r->value == want;
+                const auto bytes = q.client().bytes(r->buffer);
+                for (uint64_t k = 0; data_ok && k < r->value; k += 997)
+                    data_ok = static_cast<uint8_t>(bytes[k]) == bytes_a(at + k);
+                at += r->value;
+                ++reaped;
+                r->buffer.reset();  // back to the pool for the next round
+            }
+        }
+        CHECK_EQ(reaped, kReads);
+        CHECK(in_order);
+        CHECK(data_ok);
+        CHECK_EQ(at, kBytes);
+    }
     drop(f);
 }
 
