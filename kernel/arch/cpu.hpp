@@ -68,6 +68,14 @@ inline uint64_t read_cr0() {
 inline void write_cr0(uint64_t v) {
     asm volatile("mov %0, %%cr0" ::"r"(v) : "memory");
 }
+inline uint64_t read_cr4() {
+    uint64_t v;
+    asm volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+inline void write_cr4(uint64_t v) {
+    asm volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
 inline void invlpg(uint64_t virt) {
     asm volatile("invlpg (%0)" ::"r"(virt) : "memory");
 }

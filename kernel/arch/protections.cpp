@@ -1,5 +1,6 @@
 #include "arch/protections.hpp"
 
+#include "arch/cpu.hpp"
 #include "log/log.hpp"
 
 extern "C" uint8_t keel_smap_on = 0;
@@ -14,12 +15,6 @@ constexpr uint64_t kCr4Smap = 1ull << 21;
 
 Protections g_on{};
 
-uint64_t read_cr4() {
-    uint64_t v;
-    asm volatile("mov %%cr4, %0" : "=r"(v));
-    return v;
-}
-
 }  // namespace
 
 Protections enable_protections() {
@@ -31,7 +26,7 @@ Protections enable_protections() {
     g_on = {(ebx7 & (1u << 7)) != 0, (ebx7 & (1u << 20)) != 0, (ecx7 & (1u << 2)) != 0};
     uint64_t cr4 = read_cr4();
     cr4 |= (g_on.smep ? kCr4Smep : 0) | (g_on.smap ? kCr4Smap : 0) | (g_on.umip ? kCr4Umip : 0);
-    asm volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+    write_cr4(cr4);
     keel_smap_on = g_on.smap ? 1 : 0;
     log::info("CPU protections: SMEP %s, SMAP %s, UMIP %s", g_on.smep ? "on" : "absent",
               g_on.smap ? "on" : "absent", g_on.umip ? "on" : "absent");
