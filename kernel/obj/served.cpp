@@ -129,6 +129,33 @@ bool Served::collect() {
     return any;
 }
 
+// A waiting client retries at every completion, so a mark older than this is one that left.
+constexpr uint64_t kStarvedWindowNs = 100'000'000;
+
+void Served::starved(uint64_t client) {
+    starved_ = client;
+    starved_at_ = sched::now_ns();
+}
+
+// Counting a client's slots takes a scan, so it is done only while someone else waits. Orphans
+// count for the client that left them: one that times out again and again still holds what
+// the server has not completed.
+bool Served::over_share(uint64_t client, bool needs_buffer) const {
+    if (starved_ == 0 || starved_ == client || sched::now_ns() - starved_at_ > kStarvedWindowNs)
+        return false;
+    const uint32_t slot_share = abi::served_client_share(client_.capacity() / 2);
+    const uint32_t buffer_share = abi::served_client_share(client_.buffer_count());
+    uint32_t slots = 0, buffers = 0;
+    for (uint32_t i = 0; i < client_.capacity(); ++i) {
+        const Slot& s = slots_[i];
+        if (s.state == kFree || s.client != client)
+            continue;
+        ++slots;
+        buffers += s.buffered ? 1 : 0;
+    }
+    return slots >= slot_share || (needs_buffer && buffers >= buffer_share);
+}
+
 // A slot nobody uses. Our slots are not the client's: ipc/ frees its slot when a completion is
 // reaped, while ours stays kDone until the caller takes the answer, so a new submission can
 // get the client's slot number of an answer still waiting. has_room() leaves half the
@@ -175,7 +202,9 @@ void Served::send_closes() {
         Slot& slot = slots_[index];
         slot.state = kOrphan;
         slot.op = abi::Op::kClose;
+        slot.buffered = false;
         slot.tag = *t;
+        slot.client = 0;
         ++in_flight_;
         ++submitted_;
         sent = true;
@@ -233,11 +262,17 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     if (req.buffer.length() > 0 &&
         (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
         return fail(Error::kTooLarge);
+    const uint64_t client = req.caller != nullptr ? req.caller->id() : 0;
+    const bool needs_buffer = req.buffer.length() > 0;
+    if (over_share(client, needs_buffer))
+        return obj::would_block(req, done_);
     // One credit stays in reserve per operation in flight, for its Cancel; close notices
     // waiting for room go first.
     if (!has_room() || closes_ != nullptr) {
-        if (!collect() || !has_room() || closes_ != nullptr)
+        if (!collect() || !has_room() || closes_ != nullptr) {
+            starved(client);
             return obj::would_block(req, done_);
+        }
         if (gone_)
             return fail(Error::kPeerGone);
     }
@@ -249,17 +284,21 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
             return fail(Error::kNoMemory);
     }
     const uint32_t index = free_slot();
-    const Result<uint32_t> submitted = submit(req, object, index);
+    const Result<uint32_t> submitted = submit(req, object, client, index);
     if (!submitted) {
         delete notice;
         return fail(submitted.error());
     }
     const uint32_t tag = *submitted;
+    if (starved_ == client)
+        starved_ = 0;  // its wait is over
     client_.publish();
     Slot& s = slots_[index];
     s.state = kPending;
     s.op = req.op;
+    s.buffered = needs_buffer;
     s.tag = tag;
+    s.client = client;
     s.notice = notice;
     ++in_flight_;
     ++submitted_;
@@ -270,24 +309,31 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
 
 // Submits req to the server (a write's bytes copied into an owned buffer): the tag, or why not
 // (kWouldBlock when no buffer is free yet).
-Result<uint32_t> Served::submit(Request& req, uint32_t object, uint32_t index) {
+Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, uint32_t index) {
     ipc::Request r;
     r.opcode = abi::queue_opcode(req.op);
     r.object = object;
     r.user_data = index;
     r.length = static_cast<uint32_t>(req.buffer.length());
     r.args[0] = req.arg;
+    r.args[abi::kServedClientArg] = client;
     if (req.buffer.length() == 0) {
         auto t = client_.submit(r);
         if (!t)
             return submit_failed(t.error());
         return *t;
     }
-    if (client_.pooled_buffers() == 0 && (!collect() || gone_ || client_.pooled_buffers() == 0))
-        return gone_ ? fail(Error::kPeerGone) : obj::would_block(req, done_);
-    auto got = client_.acquire();
-    if (!got)
+    if (client_.pooled_buffers() == 0 && (!collect() || gone_ || client_.pooled_buffers() == 0)) {
+        if (gone_)
+            return fail(Error::kPeerGone);
+        starved(client);
         return obj::would_block(req, done_);
+    }
+    auto got = client_.acquire();
+    if (!got) {
+        starved(client);
+        return obj::would_block(req, done_);
+    }
     const abi::Op op = req.op;
     if (op == abi::Op::kWrite || op == abi::Op::kSetMeta || op == abi::Op::kOpen ||
         op == abi::Op::kDestroy) {

@@ -101,7 +101,7 @@ class Served final : public Object {
     ~Served() override;
     static void abandon_slow(Forward& f);
     Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
-    Result<uint32_t> submit(Request& req, uint32_t object, uint32_t index);
+    Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index);
     uint32_t free_slot();
     Result<uint64_t> finish(Request& req, Forward& f);
     struct Slot;
@@ -110,6 +110,14 @@ class Served final : public Object {
     // Submits the waiting close notices while the queue has room.
     void send_closes();
     bool has_room() const { return 2 * (in_flight_ + 1) <= client_.capacity(); }
+    // Fairness between clients (abi::served_client_share): while another client waits for
+    // room or a buffer, a client that has its share of the slots (or, needing a buffer, of
+    // the buffers) waits too, so what frees up goes to the other. With nobody else waiting a
+    // client may use everything.
+    bool over_share(uint64_t client, bool needs_buffer) const;
+    // `client` found no room or no buffer: it is waiting (for kStarvedWindowNs from now, renewed
+    // by each retry it makes).
+    void starved(uint64_t client);
     // Reaps the server's completions into the slots; true when it reaped any (then the
     // callers waiting on done_ were woken).
     bool collect();
@@ -119,7 +127,9 @@ class Served final : public Object {
         uint8_t state = kFree;
         abi::Op op = abi::Op::kRead;
         uint16_t status = 0;
+        bool buffered = false;  // it took one of the queue's buffers
         uint32_t tag = 0;
+        uint64_t client = 0;  // the calling process's id (0: a close notice)
         uint64_t value = 0;
         ipc::Buffer buffer;
         CloseNotice* notice = nullptr;  // an open's: for the child it makes, or sent at once
@@ -133,6 +143,8 @@ class Served final : public Object {
     Slot* slots_ = nullptr;  // [capacity], found through the client's user_data
     uint32_t next_slot_ = 0;
     uint32_t in_flight_ = 0;
+    uint64_t starved_ = 0;     // the client that last waited for room or a buffer (0: none)
+    uint64_t starved_at_ = 0;  // when (sched::now_ns)
     uint64_t submitted_ = 0;
     uint64_t synced_ = 0;
     sched::WaitQueue done_;          // callers waiting for a completion or for room

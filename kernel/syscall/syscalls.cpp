@@ -39,10 +39,21 @@ Result<abi::Handle> handle_arg(uint64_t handle) {
     return static_cast<abi::Handle>(handle);
 }
 
+// The deadline of a timeout given in ns from now: 0 (no timeout) stays 0, and a sum past 2^64
+// is "never" (a timeout of 2^64-1 ns once wrapped round and expired after a few ms).
+uint64_t deadline_after(uint64_t timeout_ns) {
+    if (timeout_ns == 0)
+        return 0;
+    const uint64_t now = sched::now_ns();
+    return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
+}
+
 // do_io: performs the operation, sleeping on the object's wait queue and retrying while it
-// would block. An ending process's thread is interrupted out of the wait (kPeerGone; it
-// never sees the result: it leaves on the way back to user mode).
-SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg) {
+// would block, until the deadline timeout_ns from now (0: none). An ending process's thread is
+// interrupted out of the wait (kPeerGone; it never sees the result: it leaves on the way back
+// to user mode). Giving up on a forwarded operation abandons it: the server sees a Cancel.
+SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg,
+                uint64_t timeout_ns) {
     if (op >= static_cast<uint64_t>(abi::Op::kCount))
         return fail(Error::kInvalidArgument);
     if (buffer.count() > abi::kMaxIoLength)
@@ -52,7 +63,9 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
     const abi::Handle h = KEEL_TRY(handle_arg(handle));
     proc::Process& p = *proc::current_process();
     const obj::IoBuffer io = obj::IoBuffer::user(buffer);
+    const uint64_t deadline = deadline_after(timeout_ns);
     obj::Forward forward;  // an operation forwarded to a user-space server, across retries
+    bool last_try = false;
     for (;;) {
         obj::Request req{static_cast<abi::Op>(op), 0, arg, io, &p, &forward};
         Result<uint64_t> r = obj::perform(p, h, req);
@@ -60,9 +73,23 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
             obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
             return r;
         }
-        if (sched::block(req.wait, 0) == sched::WakeReason::kInterrupted) {
+        if (last_try) {
             obj::Served::abandon(forward);  // the server sees the cancellation
-            return fail(Error::kPeerGone);
+            return fail(Error::kTimedOut);
+        }
+        switch (sched::block(req.wait, deadline)) {
+            case sched::WakeReason::kInterrupted:
+                obj::Served::abandon(forward);  // the server sees the cancellation
+                return fail(Error::kPeerGone);
+            case sched::WakeReason::kTimedOut:
+                // One more try: an answer that came with the deadline is taken, not thrown
+                // away (the server may have done the work); nothing new is started then.
+                if (!forward.started())
+                    return fail(Error::kTimedOut);
+                last_try = true;
+                break;
+            default:
+                break;
         }
     }
 }
@@ -167,15 +194,6 @@ SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
         return fail(Error::kFull);
     sched::Thread* t = KEEL_TRY(sched::create_user_thread(p, {entry, stack_top, arg, 0, 0}));
     return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightShare));
-}
-
-// The deadline of a timeout given in ns from now: 0 (no timeout) stays 0, and a sum past 2^64
-// is "never" (a timeout of 2^64-1 ns once wrapped round and expired after a few ms).
-uint64_t deadline_after(uint64_t timeout_ns) {
-    if (timeout_ns == 0)
-        return 0;
-    const uint64_t now = sched::now_ns();
-    return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
 }
 
 // Futex waiters, hashed by user address; the key is (process, address).
@@ -347,13 +365,14 @@ abi::ExitInfo exited(uint64_t status) {
     return {static_cast<uint32_t>(abi::ExitReason::kExited), 0, static_cast<int64_t>(status), 0, 0};
 }
 
-SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e) {
+SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e,
+                   uint64_t f) {
     using abi::Syscall;
     if (number >= static_cast<uint64_t>(Syscall::kCount))
         return fail(Error::kInvalidArgument);
     switch (static_cast<Syscall>(number)) {
         case Syscall::kDoIo:
-            return do_io(a, b, mm::UserSpan<std::byte>(c, d), e);
+            return do_io(a, b, mm::UserSpan<std::byte>(c, d), e, f);
         case Syscall::kObjectNew:
             return object_new(a, b, mm::UserPtr<abi::Handle>(c));
         case Syscall::kProcessSpawn:
@@ -404,8 +423,8 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
 
 extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) {
     using namespace keel;
-    const auto rax = static_cast<uint64_t>(
-        syscalls::to_rax(syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8)));
+    const auto rax = static_cast<uint64_t>(syscalls::to_rax(
+        syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)));
     // sysret to a non-canonical rip would fault in ring 0. The rip after a syscall instruction
     // is canonical unless that instruction ends the user half; treat that as the user's fault.
     if (f->rip >= abi::kUserTop) [[unlikely]]

@@ -74,4 +74,18 @@ inline Queue* heap_queue_reading(Handle object, int reads) {
     return q;
 }
 
+// Starts the client child `mode` with the served object (initial handle 1) and the read end of
+// a new pipe (2), on which it waits to be told to exit: the write end goes to *go. The child
+// process, or <= 0.
+inline int64_t spawn_served_client(const char* mode, Handle served, Handle* go) {
+    Handle p[2];
+    if (sys::object_new(Kind::kPipe, 0, p) != 2)
+        return -1;
+    const Handle extra[2] = {served, p[0]};
+    const int64_t c = spawn_child(mode, extra, 2);
+    close(p[0]);
+    *go = p[1];
+    return c;
+}
+
 }  // namespace keel::queuetest

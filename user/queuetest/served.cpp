@@ -230,12 +230,9 @@ CHILD_MODE("serve victim") {
 TEST(serve_client_death) {
     ServePort sp;
     CHECK_EQ(sp.create(8, 8, 4096), 0);
-    Handle p[2];
-    CHECK_EQ(sys::object_new(Kind::kPipe, 0, p), 2);
-    const Handle extra[2] = {sp.served(), p[0]};
-    const int64_t c = spawn_child("serve leave", extra, 2);
+    Handle go = 0;
+    const int64_t c = spawn_served_client("serve leave", sp.served(), &go);
     CHECK(c > 0);
-    close(p[0]);
     uint32_t ids[4];
     uint32_t taken = 0;
     for (int i = 0; i < 500 && taken < 2; ++i) {
@@ -248,8 +245,8 @@ TEST(serve_client_death) {
         }
     }
     CHECK_EQ(taken, 2);
-    CHECK_EQ(sys::do_io(p[1], Op::kWrite, "x", 1), 1);  // the child may leave now
-    close(p[1]);
+    CHECK_EQ(sys::do_io(go, Op::kWrite, "x", 1), 1);  // the child may leave now
+    close(go);
     const abi::ExitInfo e = wait_child(c);
     CHECK_EQ(e.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
     (void)sp.sync(false);

@@ -12,13 +12,14 @@ using abi::Op;
 using abi::queue_error_status;
 
 inline int64_t syscall(abi::Syscall n, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0,
-                       uint64_t d = 0, uint64_t e = 0) {
+                       uint64_t d = 0, uint64_t e = 0, uint64_t f = 0) {
     int64_t ret;
     register uint64_t r10 asm("r10") = d;
     register uint64_t r8 asm("r8") = e;
+    register uint64_t r9 asm("r9") = f;
     asm volatile("syscall"
                  : "=a"(ret)
-                 : "a"(static_cast<uint64_t>(n)), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                 : "a"(static_cast<uint64_t>(n)), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
                  : "rcx", "r11", "memory");
     return ret;
 }
@@ -32,6 +33,13 @@ inline int64_t do_io(uint64_t h, Op op, const void* buf = nullptr, uint64_t len 
                      uint64_t arg = 0) {
     return syscall(abi::Syscall::kDoIo, h, static_cast<uint64_t>(op),
                    reinterpret_cast<uint64_t>(buf), len, arg);
+}
+// do_io that gives up after timeout_ns (0: never): -kTimedOut, and a forwarded operation is
+// cancelled at its server.
+inline int64_t do_io_timeout(uint64_t h, Op op, const void* buf, uint64_t len, uint64_t arg,
+                             uint64_t timeout_ns) {
+    return syscall(abi::Syscall::kDoIo, h, static_cast<uint64_t>(op),
+                   reinterpret_cast<uint64_t>(buf), len, arg, timeout_ns);
 }
 // Raw form for bad-input tests: every argument as the kernel sees it.
 inline int64_t do_io_raw(uint64_t h, uint64_t op, uint64_t buf, uint64_t len, uint64_t arg) {

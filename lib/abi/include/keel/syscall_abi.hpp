@@ -16,7 +16,7 @@
 namespace keel::abi {
 
 enum class Syscall : uint64_t {
-    kDoIo = 0,           // (handle, op, buffer, length, arg) -> value
+    kDoIo = 0,           // (handle, op, buffer, length, arg, timeout_ns) -> value
     kObjectNew = 1,      // (kind, arg, out_handles*) -> number of handles written
     kProcessSpawn = 2,   // (image handle, SpawnArgs*) -> process handle
     kProcessExit = 3,    // (status) -> does not return
@@ -347,9 +347,10 @@ inline constexpr uint64_t kMaxQueueRegion = 4ull << 20;
 
 // User-space servers (issue 8). ServeCreate lays out a queue whose CLIENT is the kernel: the
 // caller attaches ipc::Server to the region (with the same geometry) and serves the served
-// object's operations, forwarded as kQueueOpBase + Op with args[0] = the arg and the caller's
-// bytes in the lent buffer (request length = the caller's length). The server completes with
-// ipc Ok (value: bytes for read/peek/get_meta, copied back up to the caller's length) or
+// object's operations, forwarded as kQueueOpBase + Op with args[0] = the arg,
+// args[kServedClientArg] = the calling process's id (0: the kernel's own close notices) and the
+// caller's bytes in the lent buffer (request length = the caller's length). The server completes
+// with ipc Ok (value: bytes for read/peek/get_meta, copied back up to the caller's length) or
 // kQueueErrorBase + Error; ServeSync then hands the completions to the callers.
 struct ServeInfo {
     uint64_t address;  // the region, to hand to ipc::Server::attach
@@ -358,6 +359,16 @@ struct ServeInfo {
     uint32_t served;  // kServed handle: all of read, write, share
 };
 static_assert(sizeof(ServeInfo) == 24);
+
+// Which argument of a forwarded submission names its client (see above). The kernel also
+// keeps one client from taking every slot: while another process waits for room or a buffer on
+// a port, a process with served_client_share(capacity / 2) operations in flight there, or
+// (for an operation with memory) holding served_client_share(buffer_count) of its buffers,
+// waits as well, so what frees up goes to the other. A process alone may use everything.
+inline constexpr int kServedClientArg = 1;
+inline constexpr uint32_t served_client_share(uint32_t n) {
+    return n <= 1 ? n : n - (n + 3) / 4;
+}
 
 // A server answers a forwarded open with Ok and this value: `object` (not 0) is how its later
 // submissions name the new object (Submission::object; 0 is the object ServeCreate made), and
