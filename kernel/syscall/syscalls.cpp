@@ -48,36 +48,17 @@ uint64_t deadline_after(uint64_t timeout_ns) {
     return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
 }
 
-// do_io: performs the operation, sleeping on the object's wait queue and retrying while it
-// would block, until the deadline timeout_ns from now (0: none). An ending process's thread is
-// interrupted out of the wait (kPeerGone; it never sees the result: it leaves on the way back
-// to user mode). Giving up on a forwarded operation abandons it: the server sees a Cancel.
-SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg,
-                uint64_t timeout_ns) {
-    if (op >= static_cast<uint64_t>(abi::Op::kCount))
-        return fail(Error::kInvalidArgument);
-    if (buffer.count() > abi::kMaxIoLength)
-        return fail(Error::kTooLarge);
-    if (!buffer.range_ok())
-        return fail(Error::kBadAddress);
-    const abi::Handle h = KEEL_TRY(handle_arg(handle));
-    proc::Process& p = *proc::current_process();
-    const obj::IoBuffer io = obj::IoBuffer::user(buffer);
+// do_io's waiting part, kept out of the common path (an operation done at once): sleeps on
+// the wait queue `blocked` named and retries until the operation is done, the deadline
+// timeout_ns from now passes (0: none) or the process ends.
+[[gnu::noinline]] SysResult do_io_wait(proc::Process& p, abi::Handle h, const obj::Request& blocked,
+                                       uint64_t timeout_ns) {
     const uint64_t deadline = deadline_after(timeout_ns);
-    obj::Forward forward;  // an operation forwarded to a user-space server, across retries
+    obj::Forward& forward = *blocked.forward;
+    sched::WaitQueue* wait = blocked.wait;
     bool last_try = false;
     for (;;) {
-        obj::Request req{static_cast<abi::Op>(op), 0, arg, io, &p, &forward};
-        Result<uint64_t> r = obj::perform(p, h, req);
-        if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
-            obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
-            return r;
-        }
-        if (last_try) {
-            obj::Served::abandon(forward);  // the server sees the cancellation
-            return fail(Error::kTimedOut);
-        }
-        switch (sched::block(req.wait, deadline)) {
+        switch (sched::block(wait, deadline)) {
             case sched::WakeReason::kInterrupted:
                 obj::Served::abandon(forward);  // the server sees the cancellation
                 return fail(Error::kPeerGone);
@@ -91,7 +72,42 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
             default:
                 break;
         }
+        obj::Request req{blocked.op, 0, blocked.arg, blocked.buffer, &p, &forward};
+        Result<uint64_t> r = obj::perform(p, h, req);
+        if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
+            obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
+            return r;
+        }
+        if (last_try) {
+            obj::Served::abandon(forward);  // the server sees the cancellation
+            return fail(Error::kTimedOut);
+        }
+        wait = req.wait;
     }
+}
+
+// do_io: performs the operation; while it would block, do_io_wait sleeps and retries, until
+// the deadline timeout_ns from the first wait (0: none). An ending process's thread is
+// interrupted out of the wait (kPeerGone; it never sees the result: it leaves on the way back
+// to user mode). Giving up on a forwarded operation abandons it: the server sees a Cancel.
+SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg,
+                uint64_t timeout_ns) {
+    if (op >= static_cast<uint64_t>(abi::Op::kCount))
+        return fail(Error::kInvalidArgument);
+    if (buffer.count() > abi::kMaxIoLength)
+        return fail(Error::kTooLarge);
+    if (!buffer.range_ok())
+        return fail(Error::kBadAddress);
+    const abi::Handle h = KEEL_TRY(handle_arg(handle));
+    proc::Process& p = *proc::current_process();
+    obj::Forward forward;  // an operation forwarded to a user-space server, across retries
+    obj::Request req{static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer), &p, &forward};
+    Result<uint64_t> r = obj::perform(p, h, req);
+    if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
+        obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
+        return r;
+    }
+    return do_io_wait(p, h, req, timeout_ns);
 }
 
 void close_handles(proc::Process& p, const abi::Handle* handles, int count) {
