@@ -109,7 +109,9 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
             if (arg == 0 || arg > abi::kMaxMemorySize)
                 return fail(arg == 0 ? Error::kInvalidArgument : Error::kTooLarge);
             return NewObjects{
-                {KEEL_TRY(obj::MemoryObject::create(arg)), nullptr}, {kMemoryRights, 0}, 1};
+                {KEEL_TRY(proc::charged_memory(proc::current_account(), arg)), nullptr},
+                {kMemoryRights, 0},
+                1};
         case abi::Kind::kPipe:
             return NewObjects{
                 KEEL_TRY(obj::create_pipe()),

@@ -144,7 +144,8 @@ int storm(uint64_t seed, uint64_t calls) {
                 (void)syscall(abi::Syscall::kFutexWake, p, r % 4);
                 break;
             case 6: {
-                const abi::SpawnArgs args{(r & 4) ? base : p, r % 20, p, len % 2000, 0, 0};
+                const abi::SpawnArgs args{(r & 4) ? base : p, r % 20, p, len % 2000, 0, 0,
+                                          (r & 32) ? p : 0};
                 const int64_t c = syscall(abi::Syscall::kProcessSpawn, h,
                                           (r & 8) ? reinterpret_cast<uint64_t>(&args) : p);
                 if (c > 0)
