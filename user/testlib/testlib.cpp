@@ -152,6 +152,32 @@ bool kernel_memory_back_to(const abi::MemoryInfo& before) {
     return same && now.total_frames != 0;
 }
 
+uint64_t take_memory_leaving(uint64_t leave) {
+    const abi::ResourceUsage u = my_usage();
+    const uint64_t left = u.limits.memory - u.used.memory;
+    if (u.limits.memory == 0 || left <= leave)
+        return 0;
+    uint64_t take = (left - leave + 4095) & ~4095ull;
+    if (take > abi::kMaxMemorySize)
+        take = abi::kMaxMemorySize;
+    user::Handle m = 0;
+    return user::sys::object_new(abi::Kind::kMemory, take, &m) == 1 ? take : 0;
+}
+
+uint64_t fill_handle_table() {
+    uint64_t n = 0;
+    while (user::sys::do_io(user::root(), abi::Op::kShare, nullptr, 0,
+                            static_cast<uint64_t>(abi::kRightRead) << 32) > 0)
+        ++n;
+    return n;
+}
+
+abi::Limits exhaust_limits(uint64_t flags) {
+    if ((flags & kExhaustMemory) != 0)
+        return {1ull << 20, 0, 3, 0, 0};
+    return {};
+}
+
 namespace {
 
 int64_t spawn_with_limits(const char* mode, user::Handle child_root, const abi::Limits* limits,

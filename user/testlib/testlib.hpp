@@ -87,6 +87,22 @@ bool kernel_memory_back_to(const abi::MemoryInfo& before);
 abi::ResourceUsage my_usage();
 abi::ResourceUsage usage_of(user::Handle process);
 
+// The exhaustion suite (issue 25): a child that must run with memory or handles running out.
+// take_memory_leaving() makes one memory object (kept open) so that less than `leave` bytes are
+// left under this process's memory limit; fill_handle_table() opens duplicates of the root
+// until the table is full (kFull). Each returns how much it took (bytes, handles).
+uint64_t take_memory_leaving(uint64_t leave);
+uint64_t fill_handle_table();
+// What the exhaustion children are told ("... FLAGS" in their mode's arguments).
+enum Exhaust : uint64_t {
+    kExhaustMemory = 1,   // take_memory_leaving(kExhaustLeft) after setting up
+    kExhaustHandles = 2,  // fill_handle_table() after setting up
+};
+inline constexpr uint64_t kExhaustLeft = 48 * 1024;
+// The limits such a child is spawned with for `flags`: kExhaustMemory adds a 1 MiB memory limit
+// (the child takes most of it itself) and 3 queues; else none.
+abi::Limits exhaust_limits(uint64_t flags);
+
 // Starts a copy of this program as "child MODE" with handles {root(), extra...} (the child sees
 // them as abi::initial_handle(0..)); the process is named after MODE (spaces as '-') in the
 // kernel's fault reports. The process handle, or -Error.
