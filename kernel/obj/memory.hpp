@@ -17,7 +17,6 @@
 
 #include "mm/address.hpp"
 #include "obj/object.hpp"
-#include "proc/account.hpp"
 
 namespace keel::obj {
 
@@ -37,8 +36,6 @@ class MemoryObject final : public Object {
     // (0), kTooLarge (above abi::kMaxDmaMemory), kNoMemory (no run of free frames that long).
     static Result<RefPtr<MemoryObject>> create_dma(uint64_t size, RefPtr<class DeviceObject> owner);
     void set_device_address(uint64_t address) { device_address_ = address; }
-    // Takes over the charge for its frames (proc::charged_memory): given back when it goes.
-    void hold(proc::Charge c) { charge_ = std::move(c); }
 
     abi::Kind kind() const override { return abi::Kind::kMemory; }
     Result<uint64_t> read(Request& req) override;
@@ -86,7 +83,6 @@ class MemoryObject final : public Object {
     uint64_t bytes_ = 0;
     RefPtr<MemoryObject> parent_;  // subranges keep their parent (and its frames) alive
     uint64_t position_ = 0;
-    proc::Charge charge_;  // to its creator's account (proc/account.hpp)
 };
 
 }  // namespace keel::obj

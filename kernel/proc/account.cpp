@@ -17,10 +17,13 @@ uint64_t pages_of(uint64_t bytes) {
 }  // namespace
 
 Result<obj::RefPtr<Account>> Account::create(Account* parent, const abi::Limits& limits) {
+    if (parent != nullptr && parent->depth_ >= abi::kMaxProcessDepth)
+        return fail(abi::Error::kFull);
     auto* a = new (std::nothrow) Account;
     if (a == nullptr)
         return fail(abi::Error::kNoMemory);
     a->parent_ = obj::RefPtr<Account>::retain(parent);
+    a->depth_ = parent != nullptr ? parent->depth_ + 1 : 1;
     a->limits_ = limits;
     return obj::RefPtr<Account>::adopt(a);
 }
@@ -33,6 +36,15 @@ abi::Limits Account::machine_limits() {
 Account::~Account() {
     // Everything charged holds a reference: nothing can be charged to an account that goes.
     KEEL_ASSERT(used_.frames == 0 && used_.queues == 0 && used_.threads == 0);
+}
+
+void Account::release() {
+    Account* a = this;
+    while (a != nullptr && --a->refs_ == 0) {
+        Account* parent = a->parent_.leak();  // its reference, released by the next round
+        delete a;
+        a = parent;
+    }
 }
 
 Usage Account::left() const {

@@ -43,7 +43,8 @@ struct Usage {
 class Account {
   public:
     // A new account under `parent` (nullptr: the machine's root, init's) with `limits` (the
-    // caller checked them: spawn's child_limits). kNoMemory.
+    // caller checked them: spawn's child_limits). kFull when parent is already
+    // abi::kMaxProcessDepth deep (a charge walks the chain: it must stay short), kNoMemory.
     static Result<obj::RefPtr<Account>> create(Account* parent, const abi::Limits& limits);
     // The machine's bounds: init's limits.
     static abi::Limits machine_limits();
@@ -70,14 +71,14 @@ class Account {
     Account() = default;
     ~Account();
     void retain() { ++refs_; }
-    void release() {
-        if (--refs_ == 0)
-            delete this;
-    }
+    // The last reference to an account releases its parent's: in a loop, not by recursion (a
+    // chain may be abi::kMaxProcessDepth long).
+    void release();
     // What is left of one resource here and above (the smallest over the chain).
     Usage left() const;
 
     uint32_t refs_ = 1;
+    uint32_t depth_ = 1;  // accounts from the root (init's) to this one
     obj::RefPtr<Account> parent_;
     abi::Limits limits_{};
     Usage used_{};

@@ -83,6 +83,7 @@ class Process final : public obj::Object {
         uint64_t pages;
         obj::RefPtr<obj::MemoryObject> memory;  // the mapping's reference
         Mapping* next;
+        Charge charge;  // its record and page tables (map_memory)
     };
 
     Process() : space_(mm::PhysAddr{0}) {}

@@ -61,6 +61,10 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
     const uint64_t size = req.image->size();
     if (size > kMaxImageSize)
         return fail(abi::Error::kTooLarge);
+    // The process object itself is its parent's to pay for: it outlives the child's own use
+    // (an ended child stays an object while a handle holds it).
+    constexpr uint64_t kProcessFrames = (sizeof(Process) + mm::kPageSize - 1) / mm::kPageSize;
+    Charge object_charge = KEEL_TRY(Charge::take(req.parent_account, {kProcessFrames, 0, 0}));
     auto* file = new (std::nothrow) uint8_t[size];
     if (file == nullptr)
         return fail(abi::Error::kNoMemory);
@@ -84,6 +88,7 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
         return fail(created.error());
     }
     obj::RefPtr<Process> p = std::move(created).value();
+    p->hold(std::move(object_charge));
     if (req.name != nullptr)
         (void)p->set_name(req.name, req.name_length);  // before its thread can run
     p->set_parent_id(req.parent);

@@ -346,6 +346,9 @@ static_assert(sizeof(ResourceUsage) == 48);
 // Init's limits (and so the most any process can have): all the machine's RAM, and these.
 inline constexpr uint32_t kMaxThreadsPerProcess = 128;
 inline constexpr uint32_t kMaxQueuesPerProcess = 64;
+// Processes nest at most this deep (init is 1; ended ancestors of a living process count): a
+// spawn deeper is refused with kFull.
+inline constexpr uint32_t kMaxProcessDepth = 32;
 
 // Asynchronous queues (issue 8). The shared region is laid out by ipc/ (ipc/abi.hpp): the
 // user runtime is its ipc::Client, the kernel its ipc::Server. A submission's opcode is
