@@ -149,9 +149,10 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
             return fail(abi::Error::kNoMemory);
         base = next_map_;
     }
-    // A mapping is charged a frame for its record and one per 2 MiB for its page tables: a
-    // process cannot grow the kernel's memory by mapping one object many times.
-    Charge charge = KEEL_TRY(Charge::take(account_.get(), {1 + (m.pages() + 511) / 512, 0, 0}));
+    // A mapping is charged a frame per started 2 MiB of address space it takes (its guard page
+    // included): its page tables and its record. A process cannot grow the kernel's memory by
+    // mapping one object many times.
+    Charge charge = KEEL_TRY(Charge::take(account_.get(), {(m.pages() + 1 + 511) / 512, 0, 0}));
     auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_, {}};
     if (mapping == nullptr)
         return fail(abi::Error::kNoMemory);

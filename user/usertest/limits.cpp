@@ -104,6 +104,64 @@ TEST(limit_memory_refused_and_given_back) {
     CHECK_EQ(close(m), 0);
 }
 
+// Memory the kernel spends on a process's behalf is charged too: mapping one small object over
+// and over (page tables and mapping records), and roots bound inside roots with every handle
+// closed (objects kept only by other objects). Both are refused at the limit, and unmapping or
+// closing gives it back.
+CHILD_MODE("limit-kernel-memory") {
+    const abi::ResourceUsage start = my_usage();
+    Handle m = 0;
+    if (sys::object_new(Kind::kMemory, kPage, &m) != 1)
+        return failed(1, "a page", 0);
+    static uint64_t at[1024];
+    uint64_t maps = 0;
+    int64_t r = 0;
+    while (maps < sizeof at / sizeof at[0] && (r = sys::do_io(m, Op::kMap, nullptr, 0, 1)) > 0)
+        at[maps++] = static_cast<uint64_t>(r);
+    if (r != err(abi::Error::kNoMemory))
+        return failed(2, "mapping refused", r);
+    const uint64_t mapped_use = my_usage().used.memory;
+    for (uint64_t i = 0; i < maps; ++i)
+        (void)sys::unmap(at[i]);
+    const uint64_t unmapped_use = my_usage().used.memory;
+    if (unmapped_use + maps * kPage > mapped_use)
+        return failed(3, "use after unmapping", static_cast<int64_t>(unmapped_use));
+    // A chain of roots, each bound in the next and its own handle closed.
+    Handle prev = 0;
+    uint64_t roots = 0;
+    for (;;) {
+        Handle root_made = 0;
+        r = sys::object_new(Kind::kRoot, 0, &root_made);
+        if (r < 0)
+            break;
+        if (prev != 0) {
+            if (sys::do_io(root_made, Op::kCreate, "r", 1, prev) != 0)
+                return failed(4, "bind", 0);
+            (void)close(prev);
+        }
+        prev = root_made;
+        ++roots;
+    }
+    if (r != err(abi::Error::kNoMemory))
+        return failed(5, "a root past the limit", r);
+    (void)close(prev);  // the whole chain goes
+    if (my_usage().used.memory != unmapped_use)
+        return failed(6, "use after the chain went", static_cast<int64_t>(my_usage().used.memory));
+    print(
+        "limits: %lu mappings of one page, %lu roots in roots, then NoMemory (%lu KiB at start)\n",
+        maps, roots, start.used.memory / 1024);
+    return 0;
+}
+
+TEST(limit_kernel_memory_of_mappings_and_objects) {
+    CHECK_EQ(wait_child(spawn_child("exit 0")).status, 0);
+    const abi::MemoryInfo before = memory_info();
+    CHECK_EQ(wait_and_check_empty(
+                 spawn_child_limited("limit-kernel-memory", {kMemoryLimit, 0, 0, 0, 0})),
+             0);
+    CHECK(kernel_memory_back_to(before));
+}
+
 // ---- threads, queues, handles ------------------------------------------------------------
 
 constexpr uint32_t kThreadLimit = 3;
@@ -312,6 +370,30 @@ CHILD_MODE("limit-middle") {
     (void)sys::do_io(static_cast<uint64_t>(r), Op::kRead, &info, sizeof info);
     (void)close(static_cast<uint64_t>(r));
     return 0;
+}
+
+// "limit-nest N": spawns "limit-nest N+1" and waits for it, until a spawn is refused; exits
+// with how deep it got below itself (the refusal must be kFull, from abi::kMaxProcessDepth).
+CHILD_MODE("limit-nest") {
+    const uint64_t depth = args.number();
+    char mode[32];
+    snformat(mode, sizeof mode, "limit-nest %lu", depth + 1);
+    const int64_t c = spawn_child(mode);
+    if (c < 0)
+        return c == err(abi::Error::kFull) ? 0 : 100;
+    abi::ExitInfo info{};
+    (void)sys::do_io(static_cast<uint64_t>(c), Op::kRead, &info, sizeof info);
+    return info.status >= 100 ? 100 : static_cast<int>(info.status) + 1;
+}
+
+TEST(limit_process_nesting_depth) {
+    const abi::MemoryInfo before = memory_info();
+    const int64_t c = spawn_child("limit-nest 1");
+    CHECK(c > 0);
+    // usertest runs at depth 2 (init is 1), its child at 3: the last one spawned is at
+    // kMaxProcessDepth, and the child counts the levels below it.
+    CHECK_EQ(wait_child(c).status, static_cast<int64_t>(abi::kMaxProcessDepth) - 3);
+    CHECK(kernel_memory_back_to(before));
 }
 
 TEST(limit_child_cannot_give_more_than_it_has) {
