@@ -17,6 +17,16 @@ int failed(int which, const char* what, int64_t value) {
     return which;
 }
 
+// Makes objects of `kind` (object_new with `arg`) until refused: how many were made, and the
+// refusal in *error. They stay open.
+uint64_t make_until_refused(Kind kind, uint64_t arg, int64_t* error) {
+    uint64_t made = 0;
+    Handle h = 0;
+    while ((*error = sys::object_new(kind, arg, &h)) > 0)
+        ++made;
+    return made;
+}
+
 bool same(const abi::Limits& a, const abi::Limits& b) {
     return a.memory == b.memory && a.handles == b.handles && a.queues == b.queues &&
            a.threads == b.threads;
@@ -57,15 +67,8 @@ CHILD_MODE("limit-memory") {
         return failed(1, "memory limit as spawned", static_cast<int64_t>(start.limits.memory));
     if (start.used.memory == 0 || start.used.memory > start.limits.memory)
         return failed(2, "memory in use at start", static_cast<int64_t>(start.used.memory));
-    uint64_t made = 0;
     int64_t r = 0;
-    for (;;) {
-        Handle m = 0;
-        r = sys::object_new(Kind::kMemory, kChunk, &m);
-        if (r < 0)
-            break;
-        ++made;
-    }
+    const uint64_t made = make_until_refused(Kind::kMemory, kChunk, &r);
     if (r != err(abi::Error::kNoMemory))
         return failed(3, "refusal error", r);
     const abi::ResourceUsage full = my_usage();
@@ -186,10 +189,8 @@ CHILD_MODE("limit-threads") {
     const int64_t r = spawn_thread(park, 0);
     if (r != err(abi::Error::kFull))
         return failed(4, "thread N+1", r);
-    const abi::ResourceUsage after = my_usage();
-    if (after.used.threads != kThreadLimit || after.used.memory != full.used.memory ||
-        after.used.handles != full.used.handles)
-        return failed(5, "use changed by the refused thread", after.used.threads);
+    if (!same(my_usage().used, full.used))
+        return failed(5, "use changed by the refused thread", my_usage().used.threads);
     return 0;  // ends every thread
 }
 
@@ -219,8 +220,7 @@ CHILD_MODE("limit-queues") {
     if (r != err(abi::Error::kFull))
         return failed(6, "served port N+1", r);
     const abi::ResourceUsage after = my_usage();
-    if (after.used.queues != kQueueLimit || after.used.memory != full.used.memory ||
-        after.used.handles != full.used.handles)
+    if (!same(after.used, full.used))
         return failed(7, "use changed by the refused queues", after.used.queues);
     // Destroying one gives its place back; its region stays charged while it is mapped.
     if (sys::queue_destroy(static_cast<uint64_t>(q)) != 0)
@@ -242,15 +242,8 @@ CHILD_MODE("limit-handles") {
     if (start.limits.handles != kHandleLimit)
         return failed(1, "handle limit as spawned", start.limits.handles);
     // The table fills with timers (one handle each) up to the limit.
-    uint32_t made = 0;
     int64_t r = 0;
-    for (;;) {
-        Handle t = 0;
-        r = sys::object_new(Kind::kTimer, 0, &t);
-        if (r < 0)
-            break;
-        ++made;
-    }
+    const uint64_t made = make_until_refused(Kind::kTimer, 0, &r);
     if (r != err(abi::Error::kFull))
         return failed(2, "handle N+1", r);
     const abi::ResourceUsage full = my_usage();
@@ -264,10 +257,8 @@ CHILD_MODE("limit-handles") {
         return failed(5, "a thread in a full table", r);
     if ((r = share(root(), 0, abi::kRightRead)) != err(abi::Error::kFull))
         return failed(6, "a share into a full table", r);
-    const abi::ResourceUsage after = my_usage();
-    if (after.used.handles != kHandleLimit || after.used.memory != full.used.memory ||
-        after.used.threads != full.used.threads)
-        return failed(7, "use changed by the refusals", after.used.handles);
+    if (!same(my_usage().used, full.used))
+        return failed(7, "use changed by the refusals", my_usage().used.handles);
     return 0;
 }
 
