@@ -30,7 +30,7 @@ Result<obj::RefPtr<Account>> Account::create(Account* parent, const abi::Limits&
 
 abi::Limits Account::machine_limits() {
     return {mm::frames().managed_frames() * mm::kPageSize, abi::kMaxHandles - 1,
-            abi::kMaxQueuesPerProcess, abi::kMaxThreadsPerProcess, 0};
+            abi::kMachineQueues, abi::kMachineThreads, 0};
 }
 
 Account::~Account() {

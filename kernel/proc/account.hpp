@@ -3,7 +3,7 @@
 // charge is made to the account and every account above it, all or nothing: a process's use
 // includes its living descendants', so no subtree of processes can take more than the limits
 // its root was given, however many processes it spawns. Init's account has the machine's
-// bounds (all the RAM, abi::kMaxThreadsPerProcess, abi::kMaxQueuesPerProcess).
+// bounds (all the RAM, abi::kMachineThreads, abi::kMachineQueues).
 //
 // What is charged where (docs/syscalls.md, "Resource limits"):
 // - memory: the frames of the memory objects a process makes (ObjectNew kMemory; a shared

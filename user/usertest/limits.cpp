@@ -397,12 +397,12 @@ TEST(limit_child_cannot_give_more_than_it_has) {
     CHECK(mine.limits.memory > 0 && mine.limits.handles > 0 && mine.limits.threads > 0);
     CHECK(mine.used.memory > 0 && mine.used.handles > 0 && mine.used.threads > 0);
     CHECK(mine.limits.handles <= abi::kMaxHandles - 1);
-    CHECK(mine.limits.threads <= abi::kMaxThreadsPerProcess);
-    CHECK(mine.limits.queues <= abi::kMaxQueuesPerProcess);
+    CHECK(mine.limits.threads <= abi::kMachineThreads);
+    CHECK(mine.limits.queues <= abi::kMachineQueues);
     CHECK_EQ(spawn_child_limited("exit 0", {mine.limits.memory + kPage, 0, 0, 0, 0}),
              err(abi::Error::kNoMemory));
     CHECK_EQ(spawn_child_limited("exit 0", {0, abi::kMaxHandles, 0, 0, 0}), err(abi::Error::kFull));
-    CHECK_EQ(spawn_child_limited("exit 0", {0, 0, 0, abi::kMaxThreadsPerProcess + 1, 0}),
+    CHECK_EQ(spawn_child_limited("exit 0", {0, 0, 0, abi::kMachineThreads + 1, 0}),
              err(abi::Error::kFull));
 }
 

@@ -343,9 +343,10 @@ struct ResourceUsage {
     Limits used;
 };
 static_assert(sizeof(ResourceUsage) == 48);
-// Init's limits (and so the most any process can have): all the machine's RAM, and these.
-inline constexpr uint32_t kMaxThreadsPerProcess = 128;
-inline constexpr uint32_t kMaxQueuesPerProcess = 64;
+// Init's limits, so the machine's: every process is under init, and accounts nest (a process's
+// use includes its descendants'). All the RAM, kMaxHandles - 1 handles, and these.
+inline constexpr uint32_t kMachineThreads = 1024;
+inline constexpr uint32_t kMachineQueues = 1024;
 // Processes nest at most this deep (init is 1; ended ancestors of a living process count): a
 // spawn deeper is refused with kFull.
 inline constexpr uint32_t kMaxProcessDepth = 32;
