@@ -165,6 +165,37 @@ TEST(limit_kernel_memory_of_mappings_and_objects) {
     CHECK(kernel_memory_back_to(before));
 }
 
+// A shared memory object stays charged to its creator: a child given a 2 MiB object (above its
+// own 1 MiB limit) maps it and pays only for the mapping.
+CHILD_MODE("limit-shared") {
+    const Handle shared = abi::initial_handle(1);
+    const uint64_t before = my_usage().used.memory;
+    const int64_t at = sys::do_io(shared, Op::kMap, nullptr, 0, 1);
+    if (at <= 0)
+        return failed(1, "mapping the parent's object", at);
+    reinterpret_cast<volatile uint8_t*>(at)[2 * kMemoryLimit - 1] = 7;  // it is all there
+    const uint64_t after = my_usage().used.memory;
+    if (after - before > 2 * kPage)
+        return failed(2, "charged for the parent's frames", static_cast<int64_t>(after - before));
+    return 0;
+}
+
+TEST(limit_shared_memory_stays_charged_to_its_creator) {
+    Handle m = 0;
+    CHECK_EQ(sys::object_new(Kind::kMemory, 2 * kMemoryLimit, &m), 1);
+    const uint64_t mine = my_usage().used.memory;
+    CHECK_EQ(wait_and_check_empty(
+                 spawn_child_limited("limit-shared", {kMemoryLimit, 0, 0, 0, 0}, &m, 1)),
+             0);
+    CHECK_EQ(my_usage().used.memory, mine);  // still this process's, no more, no less
+    uint8_t byte = 0;
+    CHECK_EQ(sys::do_io(m, Op::kSeek, nullptr, 0, 2 * kMemoryLimit - 1), 2 * kMemoryLimit - 1);
+    CHECK_EQ(sys::do_io(m, Op::kRead, &byte, 1), 1);
+    CHECK_EQ(byte, 7);  // the child wrote into this process's frames
+    CHECK_EQ(close(m), 0);
+    CHECK_EQ(my_usage().used.memory, mine - 2 * kMemoryLimit);
+}
+
 // ---- threads, queues, handles ------------------------------------------------------------
 
 constexpr uint32_t kThreadLimit = 3;
