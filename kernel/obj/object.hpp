@@ -13,10 +13,12 @@
 #include <keel/syscall_abi.hpp>
 
 #include <cstdint>
+#include <utility>
 
 #include "lib/result.hpp"
 #include "obj/io_buffer.hpp"
 #include "obj/ref_ptr.hpp"
+#include "proc/account.hpp"
 
 namespace keel::sched {
 class WaitQueue;
@@ -80,6 +82,9 @@ class Object {
     // RefPtr (obj/ref_ptr.hpp), the only code that counts. The last release destroys the
     // object (its destructor tells peers it is gone).
     uint32_t references() const { return refs_; }
+    // Takes over what making it was charged to its creator's account (proc/account.hpp): given
+    // back when it is destroyed. One charge per object (a second replaces the first).
+    void hold(proc::Charge c) { charge_ = std::move(c); }
 
   protected:
     virtual ~Object() { --live_; }
@@ -99,6 +104,7 @@ class Object {
     uint32_t refs_ = 1;             // the creator's
     Object* next_dying_ = nullptr;  // release_last's list of objects waiting for destruction
     static inline uint64_t live_ = 0;  // interrupts off in the kernel: one CPU's count
+    proc::Charge charge_;
 };
 
 // The two ends of a pipe or message pipe, as created.

@@ -12,14 +12,17 @@ namespace keel::obj {
 Result<QueueRegion> QueueRegion::create(const abi::QueueGeometry& g, uint32_t min_capacity,
                                         PrivateSize private_size) {
     const ipc::Layout layout = KEEL_TRY(check_queue_geometry(g, min_capacity));
+    // One queue and the region's frames, charged to the process asking (proc/account.hpp).
+    proc::Account* account = proc::current_account();
     QueueRegion r;
+    r.charge_ = KEEL_TRY(proc::Charge::take(account, {0, 1, 0}));
     r.geometry_ = layout.geometry;
     r.size_ = layout.total_size;
     r.storage_size_ = private_size(r.geometry_);
     r.storage_ = new (std::nothrow) std::byte[r.storage_size_];
     if (r.storage_ == nullptr)
         return fail(Error::kNoMemory);
-    r.memory_ = KEEL_TRY(MemoryObject::create(r.size_));
+    r.memory_ = KEEL_TRY(proc::charged_memory(account, r.size_));
     const auto window = r.memory_->map_kernel_window();
     if (!window)
         return fail(Error::kNoMemory);
@@ -48,6 +51,7 @@ QueueRegion& QueueRegion::operator=(QueueRegion&& o) noexcept {
         storage_ = std::exchange(o.storage_, nullptr);
         storage_size_ = o.storage_size_;
         user_address_ = o.user_address_;
+        charge_ = std::move(o.charge_);
     }
     return *this;
 }

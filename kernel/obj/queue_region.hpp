@@ -71,6 +71,7 @@ class QueueRegion {
     std::byte* storage_ = nullptr;
     uint64_t storage_size_ = 0;
     uint64_t user_address_ = 0;
+    proc::Charge charge_;  // one queue, to the creator's account (the frames: memory_'s)
 };
 
 }  // namespace keel::obj

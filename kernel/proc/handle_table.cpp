@@ -5,6 +5,8 @@
 namespace keel::proc {
 
 Result<abi::Handle> HandleTable::insert(obj::Object& object, uint32_t rights) {
+    if (count_ >= limit_)
+        return fail(abi::Error::kFull);
     // Round-robin from after the last slot taken; slot 0 is never used, so that handle value 0
     // is never valid.
     for (uint32_t n = 0; n < abi::kMaxHandles - 1; ++n) {

@@ -28,7 +28,11 @@ class HandleTable {
     HandleTable& operator=(const HandleTable&) = delete;
     ~HandleTable() { clear(); }
 
-    // Stores object (taking a new reference) with rights; kFull when the table is full.
+    // At most `limit` handles open at once (abi::Limits::handles; at most kMaxHandles - 1).
+    void set_limit(uint32_t limit) { limit_ = limit < kSlots ? limit : kSlots; }
+    uint32_t limit() const { return limit_; }
+    // Stores object (taking a new reference) with rights; kFull when the table is full (or
+    // holds its limit).
     Result<abi::Handle> insert(obj::Object& object, uint32_t rights);
     // Inline: every operation starts here (one range check, one generation compare; a slot's
     // generation is never 0 nor above kGenerationMask, so equality validates h's as well).
@@ -49,10 +53,11 @@ class HandleTable {
     uint32_t retired() const { return retired_; }
     // No slot left: insert() would fail kFull. A call that creates something runnable (a
     // thread, a process) checks this first, so that it never starts what it cannot hand back.
-    bool full() const { return count_ + retired_ >= abi::kMaxHandles - 1; }  // slot 0 unused
+    bool full() const { return count_ >= limit_ || count_ + retired_ >= kSlots; }
 
   private:
     static constexpr uint32_t kIndexMask = (1u << abi::kHandleIndexBits) - 1;
+    static constexpr uint32_t kSlots = abi::kMaxHandles - 1;  // slot 0 unused
     // Handles stay positive as int32/int64: 31 bits in all.
     static constexpr uint32_t kGenerationMask = (1u << (31 - abi::kHandleIndexBits)) - 1;
     Result<HandleEntry> lookup_failed(abi::Handle h) const;
@@ -69,6 +74,7 @@ class HandleTable {
     uint32_t retired_ = 0;
     uint32_t next_ = 1;  // where insert() starts looking
     uint32_t generations_ = kGenerationMask;
+    uint32_t limit_ = kSlots;
 };
 
 }  // namespace keel::proc

@@ -1,6 +1,7 @@
 #include "proc/process.hpp"
 
 #include <new>
+#include <utility>
 
 #include <keel/c/libc.hpp>
 #include "arch/cpu.hpp"
@@ -50,7 +51,8 @@ const char* const kVectorNames[32] = {"divide error",
                                       "reserved"};
 }  // namespace
 
-Result<obj::RefPtr<Process>> Process::create() {
+Result<obj::RefPtr<Process>> Process::create(Account* parent, const abi::Limits& limits) {
+    obj::RefPtr<Account> account = KEEL_TRY(Account::create(parent, limits));
     auto tables = mm::create_user_tables();
     if (!tables)
         return fail(abi::Error::kNoMemory);
@@ -60,6 +62,8 @@ Result<obj::RefPtr<Process>> Process::create() {
         return fail(abi::Error::kNoMemory);
     }
     p->space_.reset(*tables);
+    p->account_ = std::move(account);
+    p->handles_.set_limit(limits.handles);
     p->id_ = g_next_id++;
     p->all_prev_ = g_last;
     (g_last != nullptr ? g_last->all_next_ : g_first) = p;
@@ -95,6 +99,10 @@ Result<uint64_t> Process::get_meta(obj::Request& req) {
         }
         case abi::Meta::kName:
             return obj::answer_bytes(req, name_, strlen(name_));
+        case abi::Meta::kLimits: {
+            const abi::ResourceUsage u = usage();
+            return obj::answer_bytes(req, &u, sizeof u);
+        }
         default:
             return fail(abi::Error::kInvalidArgument);
     }
@@ -110,6 +118,12 @@ Result<uint64_t> Process::set_meta(obj::Request& req) {
     KEEL_TRY(req.buffer.copy_out_of(0, name, n));
     KEEL_TRY(set_name(name, n));
     return n;
+}
+
+abi::ResourceUsage Process::usage() const {
+    const Usage& used = account_->used();
+    return {account_->limits(),
+            {used.frames * mm::kPageSize, handles_.count(), used.queues, used.threads, 0}};
 }
 
 Result<void> Process::set_name(const char* name, uint64_t length) {
@@ -135,9 +149,14 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
             return fail(abi::Error::kNoMemory);
         base = next_map_;
     }
-    auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_};
+    // A mapping is charged a frame per started 2 MiB of address space it takes (its guard page
+    // included): its page tables and its record. A process cannot grow the kernel's memory by
+    // mapping one object many times.
+    Charge charge = KEEL_TRY(Charge::take(account_.get(), {(m.pages() + 1 + 511) / 512, 0, 0}));
+    auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_, {}};
     if (mapping == nullptr)
         return fail(abi::Error::kNoMemory);
+    mapping->charge = std::move(charge);
     const uint64_t flags = mm::kPageUser | (writable ? mm::kPageWritable : 0) |
                            (executable ? 0 : mm::kPageNoExecute) | m.cache_flags();
     for (uint64_t i = 0; i < m.pages(); ++i) {

@@ -13,6 +13,7 @@
 #include "arch/idt.hpp"
 #include "mm/paging.hpp"
 #include "obj/object.hpp"
+#include "proc/account.hpp"
 #include "proc/handle_table.hpp"
 #include "sched/scheduler.hpp"
 #include "sched/thread.hpp"
@@ -25,12 +26,17 @@ namespace keel::proc {
 
 class Process final : public obj::Object {
   public:
-    // An empty process (no threads, nothing mapped); kNoMemory.
-    static Result<obj::RefPtr<Process>> create();
+    // An empty process (no threads, nothing mapped) with an account under `parent` (nullptr:
+    // init's, at the root) holding `limits` (checked by the caller); kNoMemory.
+    static Result<obj::RefPtr<Process>> create(Account* parent, const abi::Limits& limits);
+    // One with an account of its own with the machine's limits (the kernel's tests).
+    static Result<obj::RefPtr<Process>> create() {
+        return create(nullptr, Account::machine_limits());
+    }
 
     abi::Kind kind() const override { return abi::Kind::kProcess; }
-    Result<uint64_t> read(obj::Request& req) override;  // wait for the end: ExitInfo
-    Result<uint64_t> get_meta(obj::Request& req) override;
+    Result<uint64_t> read(obj::Request& req) override;      // wait for the end: ExitInfo
+    Result<uint64_t> get_meta(obj::Request& req) override;  // kId, kExit, kName, kLimits
     Result<uint64_t> set_meta(obj::Request& req) override;  // kName
 
     uint64_t id() const { return id_; }
@@ -39,6 +45,9 @@ class Process final : public obj::Object {
     // the log.
     Result<void> set_name(const char* name, uint64_t length);
     HandleTable& handles() { return handles_; }
+    // What it may use and uses (proc/account.hpp); usage() is get_meta kLimits' answer.
+    Account& account() { return *account_; }
+    abi::ResourceUsage usage() const;
     mm::PhysAddr page_tables() const { return space_.pml4(); }
     bool ending() const { return ending_; }
     const abi::ExitInfo& exit_info() const { return exit_; }
@@ -74,6 +83,7 @@ class Process final : public obj::Object {
         uint64_t pages;
         obj::RefPtr<obj::MemoryObject> memory;  // the mapping's reference
         Mapping* next;
+        Charge charge;  // its record and page tables (map_memory)
     };
 
     Process() : space_(mm::PhysAddr{0}) {}
@@ -84,6 +94,7 @@ class Process final : public obj::Object {
     uint64_t id_ = 0;
     mm::AddressSpace space_;
     HandleTable handles_;
+    obj::RefPtr<Account> account_;
     sched::Thread* threads_ = nullptr;
     uint32_t live_threads_ = 0;
     Mapping* mappings_ = nullptr;
@@ -101,6 +112,13 @@ class Process final : public obj::Object {
 
 inline Process* current_process() {
     return sched::current()->process();
+}
+
+// The account to charge for what the running thread makes: its process's, or nullptr in a
+// kernel thread (the kernel's own objects are charged to nobody).
+inline Account* current_account() {
+    const sched::Thread* t = sched::current();
+    return t != nullptr && t->process() != nullptr ? &t->process()->account() : nullptr;
 }
 
 // A CPU exception in user mode: reports it on the log, ends the current process with a fault

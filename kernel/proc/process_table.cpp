@@ -71,6 +71,10 @@ Result<uint64_t> ProcessTable::get_meta(obj::Request& req) {
                                 obj::Object::live()};
         return obj::answer_bytes(req, &m, sizeof m);
     }
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kLimits && req.caller != nullptr) {
+        const abi::ResourceUsage u = req.caller->usage();
+        return obj::answer_bytes(req, &u, sizeof u);
+    }
     return fail(abi::Error::kInvalidArgument);
 }
 

@@ -19,7 +19,7 @@ Result<void> load_segments(Process& p, const uint8_t* file, const elf::Image& im
         const elf::Segment& s = img.segments[i];
         const uint64_t first = s.vaddr & ~(mm::kPageSize - 1);
         const uint64_t end = (s.vaddr + s.memsz + mm::kPageSize - 1) & ~(mm::kPageSize - 1);
-        auto m = obj::MemoryObject::create(end - first);
+        auto m = charged_memory(&p.account(), end - first);
         if (!m.ok())
             return fail(abi::Error::kNoMemory);
         (void)(*m)->write_bytes(s.vaddr - first, file + s.file_offset, s.filesz);
@@ -37,7 +37,7 @@ Result<void> populate(Process& p, const SpawnRequest& req, const uint8_t* file,
                       const elf::Image& img) {
     KEEL_TRY(load_segments(p, file, img));
     const obj::RefPtr<obj::MemoryObject> stack =
-        KEEL_TRY(obj::MemoryObject::create(abi::kUserStackSize));
+        KEEL_TRY(charged_memory(&p.account(), abi::kUserStackSize));
     const uint64_t base = abi::kUserStackTop - abi::kUserStackSize;
     const uint64_t args_space = (req.args_length + 15) & ~15ull;
     (void)stack->write_bytes(abi::kUserStackSize - args_space, req.args, req.args_length);
@@ -45,8 +45,9 @@ Result<void> populate(Process& p, const SpawnRequest& req, const uint8_t* file,
     const uint64_t rsp = args_at - 8;
     KEEL_TRY(p.map_memory(*stack, base, true, false));
     for (uint32_t i = 0; i < req.handle_count; ++i) {
-        const auto h = p.handles().insert(*req.handles[i].object, req.handles[i].rights);
-        if (!h.ok() || *h != abi::initial_handle(i))
+        const abi::Handle h =
+            KEEL_TRY(p.handles().insert(*req.handles[i].object, req.handles[i].rights));
+        if (h != abi::initial_handle(i))
             return fail(abi::Error::kNoMemory);
     }
     const sched::UserStart start{img.entry, rsp, req.handle_count, args_at, req.args_length};
@@ -60,6 +61,10 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
     const uint64_t size = req.image->size();
     if (size > kMaxImageSize)
         return fail(abi::Error::kTooLarge);
+    // The process object itself is its parent's to pay for: it outlives the child's own use
+    // (an ended child stays an object while a handle holds it).
+    constexpr uint64_t kProcessFrames = (sizeof(Process) + mm::kPageSize - 1) / mm::kPageSize;
+    Charge object_charge = KEEL_TRY(Charge::take(req.parent_account, {kProcessFrames, 0, 0}));
     auto* file = new (std::nothrow) uint8_t[size];
     if (file == nullptr)
         return fail(abi::Error::kNoMemory);
@@ -75,12 +80,15 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
         return fail(abi::Error::kBadImage);
     }
 
-    auto created = Process::create();
+    const abi::Limits machine = Account::machine_limits();
+    auto created =
+        Process::create(req.parent_account, req.limits != nullptr ? *req.limits : machine);
     if (!created.ok()) {
         delete[] file;
         return fail(created.error());
     }
     obj::RefPtr<Process> p = std::move(created).value();
+    p->hold(std::move(object_charge));
     if (req.name != nullptr)
         (void)p->set_name(req.name, req.name_length);  // before its thread can run
     p->set_parent_id(req.parent);
@@ -125,10 +133,16 @@ Result<abi::Handle> spawn_for(Process& caller, uint64_t image_handle, const abi:
     // handle would run with nobody holding it. Nothing runs between this check and the insert.
     if (caller.handles().full())
         return fail(abi::Error::kFull);
+    abi::Limits wanted{};
+    if (args.limits != 0)
+        wanted = KEEL_TRY(mm::UserPtr<abi::Limits>(args.limits).read());
+    const abi::Limits limits =
+        KEEL_TRY(caller.account().child_limits(wanted, caller.handles().limit()));
     const obj::RefPtr<Process> child =
         KEEL_TRY(spawn({static_cast<obj::MemoryObject*>(image.object), entries,
                         static_cast<uint32_t>(args.handle_count), text, args.args_length,
-                        args.name_length > 0 ? name : nullptr, args.name_length, caller.id()}));
+                        args.name_length > 0 ? name : nullptr, args.name_length, caller.id(),
+                        &caller.account(), &limits}));
     return KEEL_TRY(
         caller.handles().insert(*child, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }

@@ -20,6 +20,10 @@ struct SpawnRequest {
     const char* name;  // kernel copy, already checked; null: unnamed
     uint64_t name_length;
     uint64_t parent = 0;  // the spawning process's id (0: the kernel)
+    // The child's account hangs under this one (nullptr: the root, init's) with these limits
+    // (nullptr: Account::machine_limits()), already checked against it (Account::child_limits).
+    Account* parent_account = nullptr;
+    const abi::Limits* limits = nullptr;
 };
 
 // Creates the process and its first thread (ready to run): the caller's reference.
@@ -28,7 +32,8 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req);
 // Spawn on behalf of `caller` (ProcessSpawn, and create on a process table): the image is the
 // caller's handle `image` (a memory object with kRightSpawn), the addresses inside `args` are
 // the caller's user memory. The new process's handle in the caller's table (Read | Write |
-// Share). The errors of ProcessSpawn (docs/syscalls.md).
+// Share). The child's limits are SpawnArgs::limits (Account::child_limits). The errors of
+// ProcessSpawn (docs/syscalls.md).
 Result<abi::Handle> spawn_for(Process& caller, uint64_t image, const abi::SpawnArgs& args);
 
 }  // namespace keel::proc

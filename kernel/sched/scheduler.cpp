@@ -23,6 +23,8 @@ namespace {
 using detail::g_current;
 
 constexpr uint64_t kKernelStackPages = 4;
+// What a user thread charges its process's account: one thread and its kernel stack.
+constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
 
 Thread* g_idle = nullptr;
 Thread* g_ready_head = nullptr;
@@ -148,6 +150,7 @@ class Scheduler {
             const obj::RefPtr<proc::Process> p = std::move(t->process_);
             // The thread keeps running on its kernel stack, in the kernel half of whatever
             // tables are loaded; the last thread's exit switches to the kernel's tables.
+            p->account().uncharge(kThreadCharge);
             p->thread_exited(t);
         }
         KEEL_ASSERT(g_reap == nullptr);
@@ -199,9 +202,14 @@ Thread::Thread() : timeout(thread_timed_out, this) {
 Thread::~Thread() = default;
 
 Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
+    // A thread and its kernel stack are charged to its process (proc/account.hpp) until it
+    // exits (Scheduler::exit).
+    KEEL_TRY(p.account().charge(kThreadCharge));
     Thread* t = Scheduler::create(p);
-    if (t == nullptr)
+    if (t == nullptr) {
+        p.account().uncharge(kThreadCharge);
         return fail(abi::Error::kNoMemory);
+    }
     t->user_start_ = start;
     make_ready(t);
     return t;

@@ -152,7 +152,9 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
             if (arg == 0 || arg > abi::kMaxMemorySize)
                 return fail(arg == 0 ? Error::kInvalidArgument : Error::kTooLarge);
             return NewObjects{
-                {KEEL_TRY(obj::MemoryObject::create(arg)), nullptr}, {kMemoryRights, 0}, 1};
+                {KEEL_TRY(proc::charged_memory(proc::current_account(), arg)), nullptr},
+                {kMemoryRights, 0},
+                1};
         case abi::Kind::kPipe:
             return NewObjects{
                 KEEL_TRY(obj::create_pipe()),
@@ -173,9 +175,35 @@ Result<NewObjects> make_objects(uint64_t kind, uint64_t arg) {
     return fail(Error::kInvalidArgument);
 }
 
+// What making an object of `kind` charges its creator (proc/account.hpp) besides a memory
+// object's frames (charged_memory): the most kernel memory it can come to hold, so that objects
+// kept only by other objects (roots bound in roots, pipes full of messages) stay within it too.
+uint64_t object_frames(uint64_t kind) {
+    switch (static_cast<abi::Kind>(kind)) {
+        case abi::Kind::kPipe:
+            return 2;  // the 4 KiB buffer, the ends
+        case abi::Kind::kMessagePipe:
+            return 2 * (obj::kMaxQueuedMessages + 1);  // 16 messages of 4 KiB each way
+        case abi::Kind::kRoot:                         // 32 entries
+        case abi::Kind::kTimer:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
 SysResult object_new(uint64_t kind, uint64_t arg, mm::UserPtr<abi::Handle> out) {
     proc::Process& p = *proc::current_process();
+    // Split between the two ends of a pair: either may outlive the other.
+    const uint64_t frames = object_frames(kind);
+    proc::Charge first = KEEL_TRY(proc::Charge::take(&p.account(), {frames - frames / 2, 0, 0}));
+    proc::Charge second = KEEL_TRY(proc::Charge::take(&p.account(), {frames / 2, 0, 0}));
     const NewObjects made = KEEL_TRY(make_objects(kind, arg));
+    if (frames != 0) {  // (a memory object holds its own charge)
+        made.objects.first->hold(std::move(first));
+        if (made.objects.second != nullptr)
+            made.objects.second->hold(std::move(second));
+    }
     abi::Handle handles[2] = {0, 0};
     KEEL_TRY(insert_handles(p, made.objects, made.rights, made.count, handles));
     if (!out.span(made.count).write(handles)) {

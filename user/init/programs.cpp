@@ -74,8 +74,8 @@ int run(const char* word, uint64_t word_length) {
     }
     const Handle given[] = {child_root};
     // Named after its image, for the kernel's fault reports.
-    const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),      1,     0, 0,
-                              reinterpret_cast<uint64_t>(image_name), length};
+    const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),      1,      0, 0,
+                              reinterpret_cast<uint64_t>(image_name), length, 0};
     const int64_t process = sys::spawn(static_cast<Handle>(image), &args);
     (void)sys::do_io(child_root, Op::kClose);
     (void)sys::do_io(static_cast<uint64_t>(console_handle), Op::kClose);

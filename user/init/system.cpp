@@ -299,7 +299,8 @@ int64_t start_service(const System& s, const Service& service) {
             reinterpret_cast<uint64_t>(service.args),
             service.args_length,
             reinterpret_cast<uint64_t>(service.name),
-            name_length < abi::kMaxNameLength ? name_length : abi::kMaxNameLength};
+            name_length < abi::kMaxNameLength ? name_length : abi::kMaxNameLength,
+            0};
         process = spawn_with(s.table, static_cast<Handle>(image), args);
         if (process < 0)
             print("init: %s: cannot start: %s\n", service.name, error_text(process));

@@ -25,7 +25,11 @@ uint64_t pick_address(uint8_t* region, uint64_t size, void* good) {
 
 // Random queue submissions (through the client and forged in the ring) and random queue system
 // calls with adversarial arguments. The kernel must answer each with a result, never fault.
-int fuzz(uint64_t seed, uint64_t count) {
+//
+// `flags` (testlib::Exhaust) run it with memory or handles running out once it is set up: then
+// calls that allocate fail mid-way (counted as refusals), and a queue or port it cannot rebuild
+// ends the run early but cleanly; in a normal run that is a failure (status 5, 7).
+int fuzz(uint64_t seed, uint64_t count, uint64_t flags) {
     g_rng = Random(seed);
     Handle p[2], m = 0, mp[2];
     (void)sys::object_new(Kind::kPipe, 0, p);
@@ -51,6 +55,17 @@ int fuzz(uint64_t seed, uint64_t count) {
                        0xffff,     q->handle(),
                        1ull << 40, sp->served(),
                        t};
+    if ((flags & kExhaustMemory) != 0 && take_memory_leaving(kExhaustLeft) == 0)
+        return 8;
+    if ((flags & kExhaustHandles) != 0 && fill_handle_table() == 0)
+        return 9;
+    // A refusal of what running out refuses: counted, and when a rebuild is refused, the end.
+    uint64_t refused = 0;
+    const auto out_of = [&](int64_t r) {
+        const bool out = r == err(abi::Error::kNoMemory) || r == err(abi::Error::kFull);
+        refused += out ? 1 : 0;
+        return out && flags != 0;
+    };
     uint64_t calls = 0, errors = 0, completions = 0;
     uint64_t served = 0, scribbles = 0, restarts = 0;
     abi::QueueGeometry geometry{};
@@ -111,6 +126,7 @@ int fuzz(uint64_t seed, uint64_t count) {
                 (void)sys::unmap(info.address);
             } else {
                 ++errors;
+                (void)out_of(h);
             }
         } else if (what < 13) {  // queue calls on random handles
             const uint64_t h = pool[next() % (sizeof pool / sizeof pool[0])];
@@ -147,8 +163,11 @@ int fuzz(uint64_t seed, uint64_t count) {
                 (void)sp->destroy();
                 sp->~ServePort();
                 new (sp) ServePort;
-                if (sp->create(8, 4, 4096) != 0)
+                if (const int64_t made = sp->create(8, 4, 4096); made != 0) {
+                    if (out_of(made))
+                        break;
                     return 7;
+                }
                 pool[11] = sp->served();
                 ++restarts;
             }
@@ -175,8 +194,11 @@ int fuzz(uint64_t seed, uint64_t count) {
                 (void)q->destroy();
                 q->~Queue();
                 new (q) Queue;
-                if (q->create(16, 8, 4096) != 0)
+                if (const int64_t made = q->create(16, 8, 4096); made != 0) {
+                    if (out_of(made))
+                        break;
                     return 5;
+                }
             }
         }
         // Keep something readable now and then so parked reads finish.
@@ -192,6 +214,12 @@ int fuzz(uint64_t seed, uint64_t count) {
     }
     print("queuetest: fuzz seed %lu: %lu calls, %lu errors, %lu completions\n", seed, calls, errors,
           completions);
+    if (flags != 0) {
+        print("queuetest: fuzz seed %lu flags %lu: %lu refused NoMemory or Full\n", seed, flags,
+              refused);
+        if (refused == 0)
+            return 10;  // running out must have been met, not just set up
+    }
     print(
         "queuetest: fuzz seed %lu: served %lu forwarded operations, %lu server scribbles, %lu "
         "server restarts\n",
@@ -199,17 +227,19 @@ int fuzz(uint64_t seed, uint64_t count) {
     return 0;
 }
 
-// "fuzz SEED COUNT" (COUNT 0 or missing: 1000), also run directly as a boot module to replay.
+// "fuzz SEED COUNT [FLAGS]" (COUNT 0 or missing: 1000), also run directly as a boot module to
+// replay.
 CHILD_MODE("fuzz") {
     const uint64_t seed = args.number();
     const uint64_t count = args.number();
-    return fuzz(seed, count == 0 ? 1000 : count);
+    return fuzz(seed, count == 0 ? 1000 : count, args.number());
 }
 
-TEST(queue_syscall_fuzzer) {
+// The fuzzer in a child with `flags` (testlib::Exhaust).
+void run_fuzzer(uint64_t flags) {
     const uint64_t seed = sys::clock_ns() ^ 0x5eed;
     char args[64];
-    snformat(args, sizeof args, "fuzz %lu 3000", seed);
+    snformat(args, sizeof args, "fuzz %lu 3000 %lu", seed, flags);
     print(
         "queuetest: fuzz seed %lu (replay: --module \"build/kernel/user/queuetest.elf child "
         "%s\")\n",
@@ -217,13 +247,27 @@ TEST(queue_syscall_fuzzer) {
     // A child first, so that the kernel heap has grown for one before the count is taken.
     CHECK_EQ(wait_child(spawn_child("fuzz 1 1")).status, 0);
     const abi::MemoryInfo before = memory_info();
-    const int64_t c = spawn_child(args);
+    const int64_t c = spawn_child_limited(args, exhaust_limits(flags));
     CHECK(c > 0);
     const abi::ExitInfo info = wait_child(c);
     CHECK_EQ(info.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
     CHECK_EQ(info.status, 0);
     // Everything the fuzzer made (queues, served ports, objects) went with it (issue 25).
     CHECK(kernel_memory_back_to(before));
+}
+
+TEST(queue_syscall_fuzzer) {
+    run_fuzzer(0);
+}
+
+// The exhaustion suite (issue 25): the fuzzer with its memory limit nearly reached, then with
+// its handle table full.
+TEST(queue_syscall_fuzzer_low_memory) {
+    run_fuzzer(kExhaustMemory);
+}
+
+TEST(queue_syscall_fuzzer_full_handle_table) {
+    run_fuzzer(kExhaustHandles);
 }
 
 }  // namespace

@@ -505,7 +505,8 @@ Started start(const Stage& s, Handle in, Handle out) {
             reinterpret_cast<uint64_t>(args),
             args_length,
             reinterpret_cast<uint64_t>(base),
-            base_length < abi::kMaxNameLength ? base_length : abi::kMaxNameLength};
+            base_length < abi::kMaxNameLength ? base_length : abi::kMaxNameLength,
+            0};
         process = sys::spawn(static_cast<Handle>(image), &sa);
     }
     close(child_root);

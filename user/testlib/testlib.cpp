@@ -97,17 +97,40 @@ user::Handle self() {
     return g_self;
 }
 
-abi::MemoryInfo memory_info() {
+namespace {
+
+// The process table ("processes" in the root), opened on first use; 0 when the root has none.
+user::Handle process_table() {
     static user::Handle table = 0;
     if (table == 0) {
         const int64_t h = user::open(user::root(), "processes");
         table = h > 0 ? static_cast<user::Handle>(h) : 0;
     }
-    abi::MemoryInfo m{};
-    if (table != 0)
-        (void)user::sys::do_io(table, abi::Op::kGetMeta, &m, sizeof m,
-                               static_cast<uint64_t>(abi::Meta::kMemoryInfo));
-    return m;
+    return table;
+}
+
+// get_meta `key` of handle h (zero when h is 0 or does not answer).
+template <class T>
+T get_meta_of(user::Handle h, abi::Meta key) {
+    T value{};
+    if (h != 0)
+        (void)user::sys::do_io(h, abi::Op::kGetMeta, &value, sizeof value,
+                               static_cast<uint64_t>(key));
+    return value;
+}
+
+}  // namespace
+
+abi::MemoryInfo memory_info() {
+    return get_meta_of<abi::MemoryInfo>(process_table(), abi::Meta::kMemoryInfo);
+}
+
+abi::ResourceUsage my_usage() {
+    return get_meta_of<abi::ResourceUsage>(process_table(), abi::Meta::kLimits);
+}
+
+abi::ResourceUsage usage_of(user::Handle process) {
+    return get_meta_of<abi::ResourceUsage>(process, abi::Meta::kLimits);
 }
 
 bool kernel_memory_back_to(const abi::MemoryInfo& before) {
@@ -129,12 +152,36 @@ bool kernel_memory_back_to(const abi::MemoryInfo& before) {
     return same && now.total_frames != 0;
 }
 
-int64_t spawn_child(const char* mode, const user::Handle* extra, uint64_t extra_count) {
-    return spawn_child_rooted(mode, user::root(), extra, extra_count);
+uint64_t take_memory_leaving(uint64_t leave) {
+    const abi::ResourceUsage u = my_usage();
+    const uint64_t left = u.limits.memory - u.used.memory;
+    if (u.limits.memory == 0 || left <= leave)
+        return 0;
+    uint64_t take = (left - leave + 4095) & ~4095ull;
+    if (take > abi::kMaxMemorySize)
+        take = abi::kMaxMemorySize;
+    user::Handle m = 0;
+    return user::sys::object_new(abi::Kind::kMemory, take, &m) == 1 ? take : 0;
 }
 
-int64_t spawn_child_rooted(const char* mode, user::Handle child_root, const user::Handle* extra,
-                           uint64_t extra_count) {
+uint64_t fill_handle_table() {
+    uint64_t n = 0;
+    while (user::sys::do_io(user::root(), abi::Op::kShare, nullptr, 0,
+                            static_cast<uint64_t>(abi::kRightRead) << 32) > 0)
+        ++n;
+    return n;
+}
+
+abi::Limits exhaust_limits(uint64_t flags) {
+    if ((flags & kExhaustMemory) != 0)
+        return {1ull << 20, 0, 3, 0, 0};
+    return {};
+}
+
+namespace {
+
+int64_t spawn_with_limits(const char* mode, user::Handle child_root, const abi::Limits* limits,
+                          const user::Handle* extra, uint64_t extra_count) {
     constexpr char kPrefix[] = "child ";
     constexpr uint64_t kPrefixLength = sizeof kPrefix - 1;
     char args[128];
@@ -150,9 +197,25 @@ int64_t spawn_child_rooted(const char* mode, user::Handle child_root, const user
     const uint64_t name_length = n < sizeof name ? n : sizeof name;
     for (uint64_t i = 0; i < name_length; ++i)
         name[i] = mode[i] == ' ' ? '-' : mode[i];
-    const abi::SpawnArgs sa{addr(handles),     1 + extra_count, addr(args),
-                            kPrefixLength + n, addr(name),      name_length};
+    const abi::SpawnArgs sa{addr(handles), 1 + extra_count, addr(args),  kPrefixLength + n,
+                            addr(name),    name_length,     addr(limits)};
     return user::sys::spawn(self(), &sa);
+}
+
+}  // namespace
+
+int64_t spawn_child(const char* mode, const user::Handle* extra, uint64_t extra_count) {
+    return spawn_child_rooted(mode, user::root(), extra, extra_count);
+}
+
+int64_t spawn_child_rooted(const char* mode, user::Handle child_root, const user::Handle* extra,
+                           uint64_t extra_count) {
+    return spawn_with_limits(mode, child_root, nullptr, extra, extra_count);
+}
+
+int64_t spawn_child_limited(const char* mode, const abi::Limits& limits, const user::Handle* extra,
+                            uint64_t extra_count) {
+    return spawn_with_limits(mode, user::root(), &limits, extra, extra_count);
 }
 
 abi::ExitInfo wait_child(int64_t process) {

@@ -82,6 +82,27 @@ abi::MemoryInfo memory_info();
 // allocations and frames in use outside the heap (the heap keeps what it grew by).
 bool kernel_memory_back_to(const abi::MemoryInfo& before);
 
+// Resource limits and use (abi::ResourceUsage, get_meta kLimits): this process's own (through
+// "processes" in the root; all zero when the root has none), or a process object's.
+abi::ResourceUsage my_usage();
+abi::ResourceUsage usage_of(user::Handle process);
+
+// The exhaustion suite (issue 25): a child that must run with memory or handles running out.
+// take_memory_leaving() makes one memory object (kept open) so that less than `leave` bytes are
+// left under this process's memory limit; fill_handle_table() opens duplicates of the root
+// until the table is full (kFull). Each returns how much it took (bytes, handles).
+uint64_t take_memory_leaving(uint64_t leave);
+uint64_t fill_handle_table();
+// What the exhaustion children are told ("... FLAGS" in their mode's arguments).
+enum Exhaust : uint64_t {
+    kExhaustMemory = 1,   // take_memory_leaving(kExhaustLeft) after setting up
+    kExhaustHandles = 2,  // fill_handle_table() after setting up
+};
+inline constexpr uint64_t kExhaustLeft = 48 * 1024;
+// The limits such a child is spawned with for `flags`: kExhaustMemory adds a 1 MiB memory limit
+// (the child takes most of it itself) and 3 queues; else none.
+abi::Limits exhaust_limits(uint64_t flags);
+
 // Starts a copy of this program as "child MODE" with handles {root(), extra...} (the child sees
 // them as abi::initial_handle(0..)); the process is named after MODE (spaces as '-') in the
 // kernel's fault reports. The process handle, or -Error.
@@ -91,6 +112,9 @@ int64_t spawn_child(const char* mode, const user::Handle* extra = nullptr,
 // must see only what was bound there for it, such as a driver given one device).
 int64_t spawn_child_rooted(const char* mode, user::Handle child_root,
                            const user::Handle* extra = nullptr, uint64_t extra_count = 0);
+// The same as spawn_child with the child's resource limits (SpawnArgs::limits).
+int64_t spawn_child_limited(const char* mode, const abi::Limits& limits,
+                            const user::Handle* extra = nullptr, uint64_t extra_count = 0);
 // Waits for a process (or thread) to end, closes its handle and returns how it ended;
 // reading the exit record and closing are checks of the running test.
 abi::ExitInfo wait_child(int64_t process);

@@ -42,7 +42,7 @@ TEST(spawn_with_a_full_handle_table_starts_nothing) {
 
 TEST(spawn_bad_input) {
     Handle given[1] = {root()};
-    const abi::SpawnArgs ok_args{addr(given), 1, addr("child exit 0"), 12, 0, 0};
+    const abi::SpawnArgs ok_args{addr(given), 1, addr("child exit 0"), 12, 0, 0, 0};
     BAD_INPUT(sys::spawn(0, &ok_args), kBadHandle);
     BAD_INPUT(sys::spawn(console(), &ok_args), kInvalidArgument);  // not memory
     Handle p[2];
@@ -53,27 +53,27 @@ TEST(spawn_bad_input) {
     BAD_INPUT(sys::spawn(static_cast<Handle>(no_spawn), &ok_args), kNoRights);
     BAD_INPUT(sys::spawn(self(), nullptr), kBadAddress);
     BAD_INPUT(sys::spawn(self(), reinterpret_cast<const abi::SpawnArgs*>(kKernel)), kBadAddress);
-    const abi::SpawnArgs too_many{addr(given), abi::kMaxSpawnHandles + 1, 0, 0, 0, 0};
+    const abi::SpawnArgs too_many{addr(given), abi::kMaxSpawnHandles + 1, 0, 0, 0, 0, 0};
     BAD_INPUT(sys::spawn(self(), &too_many), kTooLarge);
-    const abi::SpawnArgs long_args{addr(given), 1, addr(given), abi::kMaxArgsLength + 1, 0, 0};
+    const abi::SpawnArgs long_args{addr(given), 1, addr(given), abi::kMaxArgsLength + 1, 0, 0, 0};
     BAD_INPUT(sys::spawn(self(), &long_args), kTooLarge);
-    const abi::SpawnArgs bad_list{kUnmapped, 1, 0, 0, 0, 0};
+    const abi::SpawnArgs bad_list{kUnmapped, 1, 0, 0, 0, 0, 0};
     BAD_INPUT(sys::spawn(self(), &bad_list), kBadAddress);
-    const abi::SpawnArgs bad_text{addr(given), 1, kKernel, 4, 0, 0};
+    const abi::SpawnArgs bad_text{addr(given), 1, kKernel, 4, 0, 0, 0};
     BAD_INPUT(sys::spawn(self(), &bad_text), kBadAddress);
     Handle stale_list[1] = {p[0]};
-    const abi::SpawnArgs stale{addr(stale_list), 1, 0, 0, 0, 0};
+    const abi::SpawnArgs stale{addr(stale_list), 1, 0, 0, 0, 0, 0};
     BAD_INPUT(sys::spawn(self(), &stale), kStaleHandle);
-    const abi::SpawnArgs long_name{addr(given), 1, 0, 0, addr(given), abi::kMaxNameLength + 1};
+    const abi::SpawnArgs long_name{addr(given), 1, 0, 0, addr(given), abi::kMaxNameLength + 1, 0};
     BAD_INPUT(sys::spawn(self(), &long_name), kTooLarge);
-    const abi::SpawnArgs bad_name{addr(given), 1, 0, 0, kKernel, 4};
+    const abi::SpawnArgs bad_name{addr(given), 1, 0, 0, kKernel, 4, 0};
     BAD_INPUT(sys::spawn(self(), &bad_name), kBadAddress);
-    const abi::SpawnArgs unprintable{addr(given), 1, 0, 0, addr("a\nb"), 3};
+    const abi::SpawnArgs unprintable{addr(given), 1, 0, 0, addr("a\nb"), 3, 0};
     BAD_INPUT(sys::spawn(self(), &unprintable), kInvalidArgument);
     Handle unshareable[1] = {static_cast<Handle>(no_spawn)};
     const int64_t no_share = share(p[1], 0, abi::kRightWrite);
     unshareable[0] = static_cast<Handle>(no_share);
-    const abi::SpawnArgs cannot_give{addr(unshareable), 1, 0, 0, 0, 0};
+    const abi::SpawnArgs cannot_give{addr(unshareable), 1, 0, 0, 0, 0, 0};
     BAD_INPUT(sys::spawn(self(), &cannot_give), kNoRights);
 
     // Hostile images: zeros, garbage, a truncated copy of ourselves, a bad entry point.
@@ -188,9 +188,9 @@ TEST(process_table) {
     const Handle given[] = {root()};
     const char args[] = "child table-child";
     const char name[] = "table-child";
-    abi::TableSpawn s{
-        testlib::self(), 0,
-        abi::SpawnArgs{addr(given), 1, addr(args), sizeof args - 1, addr(name), sizeof name - 1}};
+    abi::TableSpawn s{testlib::self(), 0,
+                      abi::SpawnArgs{addr(given), 1, addr(args), sizeof args - 1, addr(name),
+                                     sizeof name - 1, 0}};
     const int64_t child = sys::do_io(t, Op::kCreate, &s, sizeof s);
     CHECK(child > 0);
     abi::ExitInfo info{};

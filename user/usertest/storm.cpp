@@ -48,7 +48,18 @@ void watchdog(uint64_t) {
     sys::process_exit(2);
 }
 
-int storm(uint64_t seed, uint64_t calls) {
+// How many calls were refused for want of memory or room (the exhaustion runs expect some).
+uint64_t g_no_memory = 0;
+uint64_t g_full = 0;
+
+int64_t note(int64_t r) {
+    g_no_memory += r == err(abi::Error::kNoMemory) ? 1 : 0;
+    g_full += r == err(abi::Error::kFull) ? 1 : 0;
+    return r;
+}
+
+// `flags`: testlib::Exhaust, applied once the storm is set up (its pump and watchdog run).
+int storm(uint64_t seed, uint64_t calls, uint64_t flags) {
     Random random(seed);
     static uint8_t scratch[3 * 4096];
     (void)sys::object_new(Kind::kPipe, 0, g_storm_pipe);
@@ -84,6 +95,10 @@ int storm(uint64_t seed, uint64_t calls) {
                              1ull << 40,
                              0x7fff0001};
     const uint64_t base = reinterpret_cast<uint64_t>(scratch);
+    if ((flags & kExhaustMemory) != 0 && take_memory_leaving(kExhaustLeft) == 0)
+        return 3;
+    if ((flags & kExhaustHandles) != 0 && fill_handle_table() == 0)
+        return 4;
     uint64_t done = 0;
     for (; done < calls; ++done) {
         const uint64_t r = random.next();
@@ -123,16 +138,17 @@ int storm(uint64_t seed, uint64_t calls) {
                     p >= base && p + 16 <= base + sizeof scratch)
                     len = 16;  // a TimerSet of whatever the scratch holds
 
-                (void)sys::do_io_raw(h, op, p, len, arg);
+                (void)note(sys::do_io_raw(h, op, p, len, arg));
                 break;
             }
             case 4: {
                 const uint64_t out = (r & 2) ? base + (r % 64) * 8 : p;
                 if (out < base || out >= base + sizeof scratch - 8)
-                    (void)syscall(abi::Syscall::kObjectNew, (r >> 48) % 10, r % 100000, out);
+                    (void)note(syscall(abi::Syscall::kObjectNew, (r >> 48) % 10, r % 100000, out));
                 else {
                     Handle made[2] = {0, 0};
-                    if (sys::object_new(static_cast<Kind>((r >> 48) % 10), r % 100000, made) > 0) {
+                    if (note(sys::object_new(static_cast<Kind>((r >> 48) % 10), r % 100000, made)) >
+                        0) {
                         close(made[0]);
                         close(made[1]);
                     }
@@ -144,45 +160,71 @@ int storm(uint64_t seed, uint64_t calls) {
                 (void)syscall(abi::Syscall::kFutexWake, p, r % 4);
                 break;
             case 6: {
-                const abi::SpawnArgs args{(r & 4) ? base : p, r % 20, p, len % 2000, 0, 0};
-                const int64_t c = syscall(abi::Syscall::kProcessSpawn, h,
-                                          (r & 8) ? reinterpret_cast<uint64_t>(&args) : p);
+                const abi::SpawnArgs args{(r & 4) ? base : p, r % 20, p, len % 2000, 0, 0,
+                                          (r & 32) ? p : 0};
+                const int64_t c = note(syscall(abi::Syscall::kProcessSpawn, h,
+                                               (r & 8) ? reinterpret_cast<uint64_t>(&args) : p));
                 if (c > 0)
                     close(static_cast<uint64_t>(c));
                 break;
             }
             default:
-                (void)syscall(static_cast<abi::Syscall>(6 + (r >> 50) % 8), r % 100000, p, len);
+                (void)note(
+                    syscall(static_cast<abi::Syscall>(6 + (r >> 50) % 8), r % 100000, p, len));
                 break;
         }
     }
-    print("storm: %lu calls, seed %lu\n", done, seed);
+    print("storm: %lu calls, seed %lu, flags %lu: %lu refused NoMemory, %lu Full\n", done, seed,
+          flags, g_no_memory, g_full);
+    // Running out must have been met, not just set up.
+    if (((flags & kExhaustMemory) != 0 && g_no_memory == 0) ||
+        ((flags & kExhaustHandles) != 0 && g_full == 0))
+        return 5;
     return 0;
 }
 
+// "storm SEED [FLAGS]"
 CHILD_MODE("storm") {
-    return storm(args.number(), kStormCalls);
+    const uint64_t seed = args.number();
+    return storm(seed, kStormCalls, args.number());
 }
 
-TEST(random_syscall_storm) {
+// The storm in a child with `flags` (testlib::Exhaust): it must end normally, and everything it
+// made must go with it.
+void run_storm(uint64_t flags) {
     const uint64_t seed = sys::clock_ns();
-    char mode[48];
-    snformat(mode, sizeof mode, "storm %lu", seed);
+    char mode[64];
+    snformat(mode, sizeof mode, "storm %lu %lu", seed, flags);
     print("storm: seed %lu (replay: --module \"build/kernel/user/usertest.elf child %s\")\n", seed,
           mode);
     // A child first, so that the kernel heap has grown for one before the count is taken.
     CHECK_EQ(wait_child(spawn_child("exit 0")).status, 0);
     const abi::MemoryInfo before = memory_info();
-    const int64_t c = spawn_child(mode);
+    const int64_t c = spawn_child_limited(mode, exhaust_limits(flags));
     CHECK(c > 0);
     const abi::ExitInfo info = wait_child(c);
     CHECK_EQ(info.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
-    CHECK_EQ(info.status, 0);  // 2: the watchdog ended a storm that blocked for good
+    CHECK_EQ(info.status,
+             0);  // 2: the watchdog ended a storm that blocked for good; 3-5: see storm()
     // Everything the storm made went with it: the kernel's own count is back (issue 25).
     CHECK(kernel_memory_back_to(before));
     // The system still works: a new child starts and exits normally.
     const int64_t after = spawn_child("exit 42");
     CHECK_EQ(wait_child(after).status, 42);
+}
+
+TEST(random_syscall_storm) {
+    run_storm(0);
+}
+
+// The exhaustion suite (issue 25): the same storm with its memory limit nearly reached (calls
+// that allocate fail mid-way), then with its handle table full.
+TEST(random_syscall_storm_low_memory) {
+    run_storm(kExhaustMemory);
+}
+
+TEST(random_syscall_storm_full_handle_table) {
+    run_storm(kExhaustHandles);
 }
 
 }  // namespace

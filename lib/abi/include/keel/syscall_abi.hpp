@@ -148,6 +148,7 @@ enum class Meta : uint64_t {
                             // forget the cached data of its volume (the next reads go to the
                             // device; benchmarks start cold with it)
     kMemoryInfo = 21,       // MemoryInfo of the machine, from the process table
+    kLimits = 22,           // ResourceUsage of a process: its limits and what it uses now
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
@@ -315,10 +316,40 @@ struct SpawnArgs {
     uint64_t args_length;   // at most kMaxArgsLength
     uint64_t name;          // user address of the process's name (0: "unnamed"), see Meta::kName
     uint64_t name_length;   // at most kMaxNameLength printable bytes
+    uint64_t limits;        // user address of the child's Limits (0: all the parent's remaining)
 };
-static_assert(sizeof(SpawnArgs) == 48);
+static_assert(sizeof(SpawnArgs) == 56);
 inline constexpr uint64_t kMaxSpawnHandles = 16;
 inline constexpr uint64_t kMaxArgsLength = 1024;
+
+// Per-process resource limits (docs/syscalls.md, "Resource limits"). The parent sets them at
+// spawn (SpawnArgs::limits); a field 0 means "all the parent has left" of it, and a field above
+// what the parent has left (its limit minus its use) refuses the spawn: kNoMemory for memory,
+// kFull for the counts. Reaching a limit fails the call that would pass it, with the same
+// errors, and changes nothing.
+struct Limits {
+    uint64_t memory;    // bytes of RAM frames charged to the process (whole pages)
+    uint32_t handles;   // open handles in its table (at most kMaxHandles - 1)
+    uint32_t queues;    // queues and served ports it created that still exist
+    uint32_t threads;   // live threads
+    uint32_t reserved;  // zero
+};
+static_assert(sizeof(Limits) == 24);
+// get_meta kLimits on a process object (a handle to itself, or to a child): its limits and what
+// it uses now. Everything in `used` is back to 0 once the process has ended and the objects
+// charged to it are gone.
+struct ResourceUsage {
+    Limits limits;
+    Limits used;
+};
+static_assert(sizeof(ResourceUsage) == 48);
+// Init's limits, so the machine's: every process is under init, and accounts nest (a process's
+// use includes its descendants'). All the RAM, kMaxHandles - 1 handles, and these.
+inline constexpr uint32_t kMachineThreads = 1024;
+inline constexpr uint32_t kMachineQueues = 1024;
+// Processes nest at most this deep (init is 1; ended ancestors of a living process count): a
+// spawn deeper is refused with kFull.
+inline constexpr uint32_t kMaxProcessDepth = 32;
 
 // Asynchronous queues (issue 8). The shared region is laid out by ipc/ (ipc/abi.hpp): the
 // user runtime is its ipc::Client, the kernel its ipc::Server. A submission's opcode is
@@ -430,7 +461,7 @@ struct TableSpawn {
     uint32_t reserved;
     SpawnArgs args;
 };
-static_assert(sizeof(TableSpawn) == 56);
+static_assert(sizeof(TableSpawn) == 64);
 
 // Devices (issue 15). The kernel puts one device object per PCI function and per legacy device
 // it hands out into the "devices" root. On a device object: read/peek (Read) = its
