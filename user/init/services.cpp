@@ -18,12 +18,12 @@ namespace {
 
 constexpr int kMaxServices = 64;
 constexpr const char* kConfig = "etc/init.conf";
-// A service that ends within this of its start (of its being ready, with ready=), this many
-// times in a row, is not started again: a program that cannot run (no device, no program, a
-// bad argument) ends within milliseconds of its start, and must not keep the machine busy. A
-// quarter of a second is far above that, and below the life of a driver that served at all
-// (the crash test, kernel/tests/CMakeLists.txt qemu_blk_crash, crashes its driver 300-600 ms
-// after each start and expects it back every time).
+// A service that ends within this of its start, this many times in a row, is not started
+// again: a program that cannot run (no device, no program, a bad argument) ends within
+// milliseconds of its start, and must not keep the machine busy. A quarter of a second is far
+// above that, and below the life of a driver that served at all (the crash test,
+// kernel/tests/CMakeLists.txt qemu_blk_crash, crashes its driver 300-500 ms after each start
+// and expects it back every time).
 constexpr uint64_t kQuickEndNs = 250'000'000;
 constexpr int kQuickEndsAllowed = 5;
 // The pause before a restart, doubled for each quick end in a row. 50 ms: a crash-looping
@@ -148,7 +148,7 @@ void start_services_but(const System& s, const char* excluded) {
     }
     struct Running {
         int64_t process = -1;
-        uint64_t started = 0;     // when its start returned (ready, with ready=)
+        uint64_t started = 0;     // when it was started
         uint64_t ended = 0;       // when its last end was seen
         uint64_t restart_at = 0;  // a restart is due then (0: none pending)
         int quick_ends = 0;
@@ -165,13 +165,13 @@ void start_services_but(const System& s, const char* excluded) {
     }
     auto start = [&](int i) {
         Running& r = running[i];
-        r.process = start_service(s, g_services[i]);
         r.started = sys::clock_ns();
+        r.process = start_service(s, g_services[i]);
         if (r.process < 0)
             return;  // said by start_service; not watched, not started again
         if (r.restarts > 0) {
             print("init: %s started again (restart %u), ready %lu ms after it ended\n",
-                  g_services[i].name, r.restarts, (r.started - r.ended) / 1'000'000);
+                  g_services[i].name, r.restarts, (sys::clock_ns() - r.ended) / 1'000'000);
         }
         auto buffer = q.client().acquire();
         if (!buffer || !q.submit(Op::kRead, static_cast<Handle>(r.process), 0,
