@@ -53,10 +53,10 @@ uint8_t pattern(uint64_t client, uint64_t seed, uint64_t i) {
 
 struct Client {
     uint64_t issued = 0, ok = 0, gone = 0, other = 0;
-    uint64_t bad_bytes = 0;      // bytes read that differ from the slot's expected content
-    uint64_t twice = 0;          // queue completions for an operation not (or no longer) pending
-    uint64_t buffers_back = 0;   // queue: buffers in the pool at the end
-    uint64_t checked = 0;        // final read-back: slots compared
+    uint64_t bad_bytes = 0;     // bytes read that differ from the slot's expected content
+    uint64_t twice = 0;         // queue completions for an operation not (or no longer) pending
+    uint64_t buffers_back = 0;  // queue: buffers in the pool at the end
+    uint64_t checked = 0;       // final read-back: slots compared
     uint64_t reopens = 0;
     uint64_t ok_at_reopen = 0;  // c.ok when the handle was last opened
     bool hung = false;
@@ -243,9 +243,9 @@ void queue_client(uint64_t arg) {
                 if (p.write) {
                     c.expected[p.slot] = p.seed;
                 } else {
-                    check_slot(c, client,
-                               p.slot, reinterpret_cast<const uint8_t*>(
-                                           q.client().bytes(r->buffer).data()));
+                    check_slot(
+                        c, client, p.slot,
+                        reinterpret_cast<const uint8_t*>(q.client().bytes(r->buffer).data()));
                 }
             } else if (r->status == abi::queue_error_status(abi::Error::kPeerGone)) {
                 ++c.gone;
@@ -313,8 +313,8 @@ TEST(clients_survive_crashes) {
     const uint64_t start = sys::clock_ns();
     for (int i = 0; i < kClients; ++i) {
         g_clients[i].progress.store(start);
-        threads[i] = spawn_thread(i < kDoIoClients ? do_io_client : queue_client,
-                                  static_cast<uint64_t>(i));
+        threads[i] =
+            spawn_thread(i < kDoIoClients ? do_io_client : queue_client, static_cast<uint64_t>(i));
         CHECK(threads[i] > 0);
     }
     threads[kClients] = spawn_thread(monitor, 0);
@@ -328,8 +328,7 @@ TEST(clients_survive_crashes) {
         for (int i = 0; i < kClients; ++i) {
             const uint64_t last = g_clients[i].progress.load();
             if (now > last && now - last > kHangNs) {
-                print("blkcrash: client %d: no completion for %lu s\n", i,
-                      kHangNs / 1'000'000'000);
+                print("blkcrash: client %d: no completion for %lu s\n", i, kHangNs / 1'000'000'000);
                 hang = true;
             }
         }
@@ -349,10 +348,11 @@ TEST(clients_survive_crashes) {
     Client total;
     for (int i = 0; i < kClients; ++i) {
         const Client& c = g_clients[i];
-        print("blkcrash: client %d (%s): %lu issued, %lu ok, %lu PeerGone, %lu other, %lu "
-              "reopens, %lu slots read back\n",
-              i, i < kDoIoClients ? "do_io" : "queue", c.issued, c.ok, c.gone, c.other, c.reopens,
-              c.checked);
+        print(
+            "blkcrash: client %d (%s): %lu issued, %lu ok, %lu PeerGone, %lu other, %lu "
+            "reopens, %lu slots read back\n",
+            i, i < kDoIoClients ? "do_io" : "queue", c.issued, c.ok, c.gone, c.other, c.reopens,
+            c.checked);
         CHECK(!c.hung);
         CHECK_EQ(c.issued, c.ok + c.gone + c.other);  // each completed exactly once
         CHECK_EQ(c.other, 0u);
@@ -368,9 +368,10 @@ TEST(clients_survive_crashes) {
     }
     const Client& q = g_clients[kDoIoClients];
     CHECK_EQ(q.buffers_back, uint64_t{kDepth});
-    print("blkcrash: operations: %lu issued, %lu ok, %lu PeerGone, %lu other; queue buffers "
-          "back: %lu of %u\n",
-          total.issued, total.ok, total.gone, total.other, q.buffers_back, kDepth);
+    print(
+        "blkcrash: operations: %lu issued, %lu ok, %lu PeerGone, %lu other; queue buffers "
+        "back: %lu of %u\n",
+        total.issued, total.ok, total.gone, total.other, q.buffers_back, kDepth);
     CHECK(total.gone > 0);  // the crashes reached operations in flight
     print("blkcrash: acknowledged data: %lu slots read back, %lu bytes differ\n", total.checked,
           total.bad_bytes);
@@ -390,9 +391,10 @@ TEST(clients_survive_crashes) {
     }
     CHECK(measured > 0);
     if (measured > 0) {
-        print("blkcrash: crash to service restored: median %lu ms, worst %lu ms (%d crashes "
-              "measured)\n",
-              times[measured / 2] / 1'000'000, times[measured - 1] / 1'000'000, measured);
+        print(
+            "blkcrash: crash to service restored: median %lu ms, worst %lu ms (%d crashes "
+            "measured)\n",
+            times[measured / 2] / 1'000'000, times[measured - 1] / 1'000'000, measured);
     }
 }
 

@@ -174,9 +174,9 @@ void start_services_but(const System& s, const char* excluded) {
                   g_services[i].name, r.restarts, (sys::clock_ns() - r.ended) / 1'000'000);
         }
         auto buffer = q.client().acquire();
-        if (!buffer || !q.submit(Op::kRead, static_cast<Handle>(r.process), 0,
-                                 static_cast<uint64_t>(i), std::move(*buffer),
-                                 sizeof(abi::ExitInfo))) {
+        if (!buffer ||
+            !q.submit(Op::kRead, static_cast<Handle>(r.process), 0, static_cast<uint64_t>(i),
+                      std::move(*buffer), sizeof(abi::ExitInfo))) {
             print("init: %s: cannot watch it\n", g_services[i].name);
         }
     };
