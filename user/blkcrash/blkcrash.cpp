@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "queue.hpp"
+#include "reopen.hpp"
 #include "testlib.hpp"
 
 namespace keel::blkcrash {
@@ -38,7 +39,9 @@ constexpr uint64_t kSlot = 4096;
 constexpr uint32_t kSlots = 256;  // 1 MiB a client
 constexpr uint64_t kBase = 2ull << 20;
 constexpr int kDoIoClients = 3;
-constexpr int kClients = kDoIoClients + 1;  // the last one is the queue client
+constexpr int kQueueClient = kDoIoClients;
+constexpr int kReader = kQueueClient + 1;
+constexpr int kClients = kReader + 1;
 constexpr uint32_t kDepth = 8;
 constexpr uint64_t kUncertain = ~0ull;  // a slot whose last write ended PeerGone
 constexpr uint64_t kHangNs = 10'000'000'000;
@@ -58,6 +61,7 @@ struct Client {
     uint64_t buffers_back = 0;  // queue: buffers in the pool at the end
     uint64_t checked = 0;       // final read-back: slots compared
     uint64_t reopens = 0;
+    uint64_t retried = 0;       // reader: reads Reopening sent again
     uint64_t ok_at_reopen = 0;  // c.ok when the handle was last opened
     bool hung = false;
     std::atomic<uint64_t> progress{0};  // clock of the last completion
@@ -269,6 +273,67 @@ void queue_client(uint64_t arg) {
     sys::thread_exit(0);
 }
 
+// The runtime's Reopening with retried reads: its region written once (each write again until
+// acknowledged: here the program decides a write that ended PeerGone is simply repeated), then
+// only reads at explicit offsets, which Reopening sends again across crashes: the program
+// never sees PeerGone, and every read returns what was written.
+void reader(uint64_t arg) {
+    const int client = static_cast<int>(arg);
+    Client& c = g_clients[client];
+    testlib::Random rng(3000 + arg);
+    Reopening disk;
+    const uint64_t until = sys::clock_ns() + kHangNs;
+    while (disk.open(root(), "ns/srv/blk0", 11, true) < 0 && sys::clock_ns() < until)
+        (void)sys::sleep_ns(2'000'000);
+    for (uint32_t slot = 0; slot < kSlots && disk.handle() != 0 && !c.hung; ++slot) {
+        for (uint64_t i = 0; i < kSlot; ++i)
+            c.buf[i] = pattern(arg, slot + 1, i);
+        int64_t r = kPeerGone;
+        const uint64_t give_up = sys::clock_ns() + kHangNs;
+        while (r == kPeerGone && sys::clock_ns() < give_up) {
+            ++c.issued;
+            r = disk.io(Op::kWrite, c.buf, kSlot, offset_of(client, slot));
+            if (r == kPeerGone)
+                ++c.gone;
+        }
+        if (r == static_cast<int64_t>(kSlot)) {
+            ++c.ok;
+            c.expected[slot] = slot + 1;
+        } else {
+            print("blkcrash: reader: write at slot %u: %s\n", slot, error_text(r));
+            c.other += r == kPeerGone ? 0 : 1;
+            c.hung = r == kPeerGone;
+        }
+        c.progress.store(sys::clock_ns());
+    }
+    const uint64_t writes_gone = c.gone;
+    while (!g_stop.load() && disk.handle() != 0 && !c.hung) {
+        const auto slot = static_cast<uint32_t>(rng.below(kSlots));
+        ++c.issued;
+        const int64_t r = disk.io(Op::kRead, c.buf, kSlot, offset_of(client, slot));
+        if (r == static_cast<int64_t>(kSlot)) {
+            ++c.ok;
+            ++c.checked;
+            check_slot(c, client, slot, c.buf);
+        } else if (r == kPeerGone) {
+            ++c.gone;  // a retried read ends so only when the driver stayed away 10 s
+            c.hung = true;
+        } else {
+            if (c.other == 0)
+                print("blkcrash: reader: read at slot %u: %s\n", slot, error_text(r));
+            ++c.other;
+        }
+        c.progress.store(sys::clock_ns());
+    }
+    c.retried = disk.retries();
+    c.reopens = disk.reopens();
+    print(
+        "blkcrash: reader: %lu reads sent again after a crash; PeerGone seen by the program: "
+        "%lu (writes), %lu (reads)\n",
+        c.retried, writes_gone, c.gone - writes_gone);
+    sys::thread_exit(0);
+}
+
 // Counts crashes (the first PeerGone after a success) and times each until a GetMeta succeeds
 // again; the crash is seen at most 2 ms (a poll) after it happened.
 void monitor(uint64_t) {
@@ -313,8 +378,10 @@ TEST(clients_survive_crashes) {
     const uint64_t start = sys::clock_ns();
     for (int i = 0; i < kClients; ++i) {
         g_clients[i].progress.store(start);
-        threads[i] =
-            spawn_thread(i < kDoIoClients ? do_io_client : queue_client, static_cast<uint64_t>(i));
+        threads[i] = spawn_thread(i < kDoIoClients    ? do_io_client
+                                  : i == kQueueClient ? queue_client
+                                                      : reader,
+                                  static_cast<uint64_t>(i));
         CHECK(threads[i] > 0);
     }
     threads[kClients] = spawn_thread(monitor, 0);
@@ -351,8 +418,11 @@ TEST(clients_survive_crashes) {
         print(
             "blkcrash: client %d (%s): %lu issued, %lu ok, %lu PeerGone, %lu other, %lu "
             "reopens, %lu slots read back\n",
-            i, i < kDoIoClients ? "do_io" : "queue", c.issued, c.ok, c.gone, c.other, c.reopens,
-            c.checked);
+            i,
+            i < kDoIoClients    ? "do_io"
+            : i == kQueueClient ? "queue"
+                                : "reopening reader",
+            c.issued, c.ok, c.gone, c.other, c.reopens, c.checked);
         CHECK(!c.hung);
         CHECK_EQ(c.issued, c.ok + c.gone + c.other);  // each completed exactly once
         CHECK_EQ(c.other, 0u);
@@ -366,8 +436,11 @@ TEST(clients_survive_crashes) {
         total.bad_bytes += c.bad_bytes;
         total.checked += c.checked;
     }
-    const Client& q = g_clients[kDoIoClients];
+    const Client& q = g_clients[kQueueClient];
     CHECK_EQ(q.buffers_back, uint64_t{kDepth});
+    // The reader's reads: sent again across the crashes (never PeerGone to it: checked above
+    // through `hung`).
+    CHECK(g_clients[kReader].retried > 0);
     print(
         "blkcrash: operations: %lu issued, %lu ok, %lu PeerGone, %lu other; queue buffers "
         "back: %lu of %u\n",
