@@ -37,7 +37,9 @@ int64_t Reopening::reopen(uint64_t timeout_ns) {
             ++reopens_;
             return 0;
         }
-        if (h != kNotFound || sys::clock_ns() >= until)
+        // NotFound: the service is down (init removed its name); PeerGone: a path through the
+        // name still reached the dead object (a file below a mount point).
+        if ((h != kNotFound && h != kPeerGone) || sys::clock_ns() >= until)
             return h;
         (void)sys::sleep_ns(kPauseNs);
     }

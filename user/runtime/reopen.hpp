@@ -34,7 +34,8 @@ class Reopening {
     int64_t io(Op op, void* buffer, uint64_t length, uint64_t arg,
                uint64_t timeout_ns = kDefaultTimeoutNs);
     // Closes the handle and opens the path again, every 2 ms while it is NotFound (the
-    // service is down: init removed its name) for at most timeout_ns. 0 or -Error.
+    // service is down: init removed its name) or PeerGone (a path below the name still reached
+    // the dead object), for at most timeout_ns. 0 or -Error.
     int64_t reopen(uint64_t timeout_ns = kDefaultTimeoutNs);
     void close();
 
