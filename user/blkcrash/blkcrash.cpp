@@ -25,6 +25,7 @@
 #include <atomic>
 #include <utility>
 
+#include "crash.hpp"
 #include "queue.hpp"
 #include "reopen.hpp"
 #include "testlib.hpp"
@@ -45,7 +46,6 @@ constexpr int kClients = kReader + 1;
 constexpr uint32_t kDepth = 8;
 constexpr uint64_t kUncertain = ~0ull;  // a slot whose last write ended PeerGone
 constexpr uint64_t kHangNs = 10'000'000'000;
-constexpr int kMaxCrashes = 256;
 const int64_t kPeerGone = -static_cast<int64_t>(abi::Error::kPeerGone);
 
 uint8_t pattern(uint64_t client, uint64_t seed, uint64_t i) {
@@ -70,8 +70,7 @@ struct Client {
 };
 Client g_clients[kClients];
 std::atomic<bool> g_stop{false};
-std::atomic<int> g_crashes{0};
-uint64_t g_restore_ns[kMaxCrashes];
+testlib::CrashLog g_log;
 
 uint64_t offset_of(int client, uint32_t slot) {
     return kBase + (uint64_t{static_cast<uint32_t>(client)} << 20) + slot * kSlot;
@@ -339,24 +338,12 @@ void reader(uint64_t arg) {
 void monitor(uint64_t) {
     Client scratch;
     Handle h = reopen(scratch, 0);
-    bool down = false;
-    uint64_t down_at = 0;
     while (!g_stop.load()) {
         uint64_t size = 0;
         const int64_t r =
             h == 0 ? kPeerGone
                    : sys::do_io(h, Op::kGetMeta, &size, 8, static_cast<uint64_t>(abi::Meta::kSize));
-        const uint64_t now = sys::clock_ns();
-        if (r == 8 && down) {
-            const int n = g_crashes.load();
-            if (n <= kMaxCrashes)
-                g_restore_ns[n - 1] = now - down_at;
-            down = false;
-        } else if (r != 8 && !down) {
-            down = true;
-            down_at = now;
-            g_crashes.fetch_add(1);
-        }
+        g_log.observe(r == 8);
         if (r != 8) {
             if (h != 0)
                 (void)testlib::close(h);
@@ -387,20 +374,10 @@ TEST(clients_survive_crashes) {
     threads[kClients] = spawn_thread(monitor, 0);
     CHECK(threads[kClients] > 0);
     // Until enough crashes, the time is up, or a client stops making progress.
-    bool hang = false;
-    while (static_cast<uint64_t>(g_crashes.load()) < g_want &&
-           sys::clock_ns() - start < g_seconds * 1'000'000'000 && !hang) {
-        (void)sys::sleep_ns(50'000'000);
-        const uint64_t now = sys::clock_ns();
-        for (int i = 0; i < kClients; ++i) {
-            const uint64_t last = g_clients[i].progress.load();
-            if (now > last && now - last > kHangNs) {
-                print("blkcrash: client %d: no completion for %lu s\n", i, kHangNs / 1'000'000'000);
-                hang = true;
-            }
-        }
-    }
-    const uint64_t ran_ms = (sys::clock_ns() - start) / 1'000'000;
+    uint64_t ran_ms = 0;
+    const bool hang = !g_log.wait(
+        "blkcrash", g_want, g_seconds, kClients, [](int i) { return g_clients[i].progress.load(); },
+        kHangNs, &ran_ms);
     g_stop.store(true);
     CHECK(!hang);
     if (hang)
@@ -409,7 +386,7 @@ TEST(clients_survive_crashes) {
         if (threads[i] > 0)
             CHECK_EQ(join(static_cast<Handle>(threads[i])), 0);
     }
-    const int crashes = g_crashes.load();
+    const int crashes = g_log.crashes();
     print("blkcrash: %d crashes in %lu ms\n", crashes, ran_ms);
     CHECK(static_cast<uint64_t>(crashes) >= g_want);
     Client total;
@@ -448,27 +425,7 @@ TEST(clients_survive_crashes) {
     CHECK(total.gone > 0);  // the crashes reached operations in flight
     print("blkcrash: acknowledged data: %lu slots read back, %lu bytes differ\n", total.checked,
           total.bad_bytes);
-    // Crash to service restored: sorted (insertion sort: at most kMaxCrashes).
-    const int n = crashes < kMaxCrashes ? crashes : kMaxCrashes;
-    int measured = 0;
-    uint64_t times[kMaxCrashes];
-    for (int i = 0; i < n; ++i) {
-        if (g_restore_ns[i] == 0)
-            continue;  // the last crash, still down when the monitor stopped
-        int k = measured++;
-        while (k > 0 && times[k - 1] > g_restore_ns[i]) {
-            times[k] = times[k - 1];
-            --k;
-        }
-        times[k] = g_restore_ns[i];
-    }
-    CHECK(measured > 0);
-    if (measured > 0) {
-        print(
-            "blkcrash: crash to service restored: median %lu ms, worst %lu ms (%d crashes "
-            "measured)\n",
-            times[measured / 2] / 1'000'000, times[measured - 1] / 1'000'000, measured);
-    }
+    CHECK(g_log.report("blkcrash") > 0);  // crash to service restored: median, worst
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include <atomic>
 
+#include "crash.hpp"
 #include "reopen.hpp"
 #include "testlib.hpp"
 
@@ -30,7 +31,6 @@ constexpr int kWriters = 2;
 constexpr uint32_t kMaxFiles = 1024;
 constexpr uint64_t kPiece = 4096;
 constexpr uint64_t kHangNs = 10'000'000'000;
-constexpr int kMaxCrashes = 256;
 const int64_t kPeerGone = -static_cast<int64_t>(abi::Error::kPeerGone);
 
 uint8_t byte_of(uint64_t w, uint64_t n, uint64_t i) {
@@ -50,8 +50,7 @@ struct Writer {
 };
 Writer g_writers[kWriters];
 std::atomic<bool> g_stop{false};
-std::atomic<int> g_crashes{0};
-uint64_t g_restore_ns[kMaxCrashes];
+testlib::CrashLog g_log;
 
 void name_of(char (&name)[32], uint64_t w, uint64_t n) {
     (void)snformat(name, sizeof name, "w%lu-%lu.txt", w, n);
@@ -204,24 +203,12 @@ void writer(uint64_t w) {
 void monitor(uint64_t) {
     Reopening volume;
     (void)open_volume(volume);
-    bool down = false;
-    uint64_t down_at = 0;
     static char names[512];
     while (!g_stop.load()) {
         const int64_t r = volume.handle() == 0
                               ? kPeerGone
                               : sys::do_io(volume.handle(), Op::kRead, names, sizeof names, 0);
-        const uint64_t now = sys::clock_ns();
-        if (r >= 0 && down) {
-            const int n = g_crashes.load();
-            if (n <= kMaxCrashes)
-                g_restore_ns[n - 1] = now - down_at;
-            down = false;
-        } else if (r < 0 && !down) {
-            down = true;
-            down_at = now;
-            g_crashes.fetch_add(1);
-        }
+        g_log.observe(r >= 0);
         if (r < 0)
             (void)volume.reopen(0);
         (void)sys::sleep_ns(2'000'000);
@@ -289,20 +276,10 @@ TEST(complete_files_survive_crashes) {
     }
     threads[kWriters] = spawn_thread(monitor, 0);
     CHECK(threads[kWriters] > 0);
-    bool hang = false;
-    while (static_cast<uint64_t>(g_crashes.load()) < g_want &&
-           sys::clock_ns() - start < g_seconds * 1'000'000'000 && !hang) {
-        (void)sys::sleep_ns(50'000'000);
-        const uint64_t now = sys::clock_ns();
-        for (int i = 0; i < kWriters; ++i) {
-            const uint64_t last = g_writers[i].progress.load();
-            if (now > last && now - last > kHangNs) {
-                print("fatcrash: writer %d: no progress for 10 s\n", i);
-                hang = true;
-            }
-        }
-    }
-    const uint64_t ran_ms = (sys::clock_ns() - start) / 1'000'000;
+    uint64_t ran_ms = 0;
+    const bool hang = !g_log.wait(
+        "fatcrash", g_want, g_seconds, kWriters, [](int i) { return g_writers[i].progress.load(); },
+        kHangNs, &ran_ms);
     g_stop.store(true);
     CHECK(!hang);
     if (hang)
@@ -311,7 +288,7 @@ TEST(complete_files_survive_crashes) {
         if (threads[i] > 0)
             CHECK_EQ(join(static_cast<Handle>(threads[i])), 0);
     }
-    const int crashes = g_crashes.load();
+    const int crashes = g_log.crashes();
     print("fatcrash: %d crashes in %lu ms\n", crashes, ran_ms);
     CHECK(static_cast<uint64_t>(crashes) >= g_want);
     uint64_t complete = 0, abandoned = 0;
@@ -331,26 +308,7 @@ TEST(complete_files_survive_crashes) {
     }
     CHECK(abandoned > 0);  // the crashes reached writes in progress
     CHECK(write_manifest());
-    const int n = crashes < kMaxCrashes ? crashes : kMaxCrashes;
-    uint64_t times[kMaxCrashes];
-    int measured = 0;
-    for (int i = 0; i < n; ++i) {
-        if (g_restore_ns[i] == 0)
-            continue;
-        int k = measured++;
-        while (k > 0 && times[k - 1] > g_restore_ns[i]) {
-            times[k] = times[k - 1];
-            --k;
-        }
-        times[k] = g_restore_ns[i];
-    }
-    CHECK(measured > 0);
-    if (measured > 0) {
-        print(
-            "fatcrash: crash to service restored: median %lu ms, worst %lu ms (%d crashes "
-            "measured)\n",
-            times[measured / 2] / 1'000'000, times[measured - 1] / 1'000'000, measured);
-    }
+    CHECK(g_log.report("fatcrash") > 0);  // crash to service restored: median, worst
     print("fatcrash: %lu files complete and flushed, %lu abandoned\n", complete, abandoned);
 }
 
