@@ -186,6 +186,17 @@ void writer(uint64_t w) {
             }
         }
     }
+    // kMaxFiles written (a long soak run): reads of complete files until the end, so the
+    // server still has a client at every crash.
+    while (!g_stop.load() && volume.handle() != 0 && wr.complete > 0) {
+        const uint64_t k = rng.below(kMaxFiles);
+        if (!wr.done[k])
+            continue;
+        const int v = verify_file(volume, wr, w, k);
+        wr.verified += v > 0 ? 1 : 0;
+        wr.bad += v < 0 ? 1 : 0;
+        wr.progress.store(sys::clock_ns());
+    }
     // Every complete file read back (again after a PeerGone).
     for (uint64_t n = 0; n < kMaxFiles && volume.handle() != 0; ++n) {
         int v = wr.done[n] ? 0 : 1;
