@@ -361,6 +361,7 @@ uint64_t g_want = 20;
 uint64_t g_seconds = 25;
 
 TEST(clients_survive_crashes) {
+    print("blkcrash: until %lu crashes, at most %lu s\n", g_want, g_seconds);
     int64_t threads[kClients + 1];
     const uint64_t start = sys::clock_ns();
     for (int i = 0; i < kClients; ++i) {
@@ -433,7 +434,11 @@ TEST(clients_survive_crashes) {
 }  // namespace keel::blkcrash
 
 int keel_main(const keel::user::StartInfo& start) {
-    keel::testlib::Args args(start.args, start.args_length);
+    // The numbers among the arguments (the shell may pass the program's name first).
+    uint64_t i = 0;
+    while (i < start.args_length && (start.args[i] < '0' || start.args[i] > '9'))
+        ++i;
+    keel::testlib::Args args(start.args + i, start.args_length - i);
     const uint64_t want = args.number(), seconds = args.number();
     if (want > 0)
         keel::blkcrash::g_want = want;
