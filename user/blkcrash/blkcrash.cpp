@@ -434,15 +434,6 @@ TEST(clients_survive_crashes) {
 }  // namespace keel::blkcrash
 
 int keel_main(const keel::user::StartInfo& start) {
-    // The numbers among the arguments (the shell may pass the program's name first).
-    uint64_t i = 0;
-    while (i < start.args_length && (start.args[i] < '0' || start.args[i] > '9'))
-        ++i;
-    keel::testlib::Args args(start.args + i, start.args_length - i);
-    const uint64_t want = args.number(), seconds = args.number();
-    if (want > 0)
-        keel::blkcrash::g_want = want;
-    if (seconds > 0)
-        keel::blkcrash::g_seconds = seconds;
+    keel::testlib::crash_args(start, &keel::blkcrash::g_want, &keel::blkcrash::g_seconds);
     return keel::testlib::run(start, "blkcrash");
 }

@@ -329,15 +329,6 @@ TEST(complete_files_survive_crashes) {
 }  // namespace keel::fatcrash
 
 int keel_main(const keel::user::StartInfo& start) {
-    // The numbers among the arguments (the shell may pass the program's name first).
-    uint64_t i = 0;
-    while (i < start.args_length && (start.args[i] < '0' || start.args[i] > '9'))
-        ++i;
-    keel::testlib::Args args(start.args + i, start.args_length - i);
-    const uint64_t want = args.number(), seconds = args.number();
-    if (want > 0)
-        keel::fatcrash::g_want = want;
-    if (seconds > 0)
-        keel::fatcrash::g_seconds = seconds;
+    keel::testlib::crash_args(start, &keel::fatcrash::g_want, &keel::fatcrash::g_seconds);
     return keel::testlib::run(start, "fatcrash");
 }

@@ -201,7 +201,9 @@ void start_services_but(const System& s, const char* excluded) {
             if (r.restart_at != 0 && (next == 0 || r.restart_at < next))
                 next = r.restart_at;
         }
-        if (q.wait(1, next == 0 ? 0 : next - now) < 0) {
+        // A restart that came due while another service started: at once (1 ns; 0 is none).
+        const uint64_t timeout = next == 0 ? 0 : next > now ? next - now : 1;
+        if (q.wait(1, timeout) < 0) {
             if (next == 0)
                 (void)sys::sleep_ns(1'000'000'000);
             continue;

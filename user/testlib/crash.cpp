@@ -37,6 +37,22 @@ bool CrashLog::wait(const char* who, uint64_t want, uint64_t seconds, int count,
     return !hang;
 }
 
+void crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* seconds) {
+    char storage[128];
+    const char* words[2];
+    const int n =
+        user::split_args(start.args, start.args_length, storage, sizeof storage, words, 2);
+    uint64_t* const out[2] = {crashes, seconds};
+    for (int w = 0; w < n && w < 2; ++w) {
+        uint64_t v = 0;
+        const char* p = words[w];
+        while (*p >= '0' && *p <= '9' && v < 1'000'000'000)
+            v = v * 10 + static_cast<uint64_t>(*p++ - '0');
+        if (*p == '\0' && p != words[w] && v > 0)
+            *out[w] = v;
+    }
+}
+
 int CrashLog::report(const char* who) const {
     const int n = crashes() < kMax ? crashes() : kMax;
     uint64_t times[kMax];

@@ -36,4 +36,8 @@ class CrashLog {
     uint64_t restore_ns_[kMax] = {};
 };
 
+// A crash test's arguments CRASHES SECONDS (words as the shell quotes them: split_args): each
+// left as it is when absent or not a decimal number.
+void crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* seconds);
+
 }  // namespace keel::testlib
