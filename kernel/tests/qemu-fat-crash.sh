@@ -6,7 +6,8 @@
 # again, then lists the complete and flushed ones in manifest.txt). Then, on the host, on a copy
 # of the partition: fsck.fat -n says what a crash left (reported, allowed), fsck.fat -a repairs
 # it, fsck.fat -n must then find nothing, and every file of the manifest must be there with
-# exactly its bytes (fatcrash's formula).
+# exactly its bytes (fatcrash's formula: the
+# manifest's lines are PATH SIZE N, the file the writer wrote N-th).
 set -euo pipefail
 check=$1 boot=$2 build=$3 work=$4
 shift 4
@@ -43,8 +44,8 @@ import os, subprocess, sys
 tmp = sys.argv[1]
 lines = [l.split() for l in open(os.path.join(tmp, "manifest")) if l.strip()]
 bad = []
-for name, size in lines:
-    w, n = (int(x) for x in name.split("/")[-1][1:-4].split("-"))
+for name, size, n in lines:
+    w, n = int(name.split("/")[-1][1:].split("-")[0]), int(n)
     want = bytes((i * 7 + w * 31 + n * 13) % 251 for i in range(int(size)))
     out = os.path.join(tmp, "files", name.replace("/", "_"))
     r = subprocess.run(["mcopy", "-n", "-i", os.path.join(tmp, "part"), "::/" + name, out],

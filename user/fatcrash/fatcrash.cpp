@@ -2,15 +2,16 @@
 // (issue 21; run from the shell of the fat-crash image, etc/test/fat-crash.conf: init starts
 // servers/fat with --crash-after-ms and restarts it). Arguments: CRASHES SECONDS, as blkcrash.
 //
-// kWriters threads each write files wW-N.txt (open with Create|Truncate, written in 4 KiB
-// pieces, synced, closed): a file whose every step succeeded is *complete and flushed*. Any
-// PeerGone abandons that file (it may be on the disk in any state) and the writer reopens
-// mnt/disk (the runtime's Reopening) and goes on with the next. Every few files a writer reads
-// one of its complete files back. At the end every complete file is read back through the
-// (restarted) server, and the list of them is written as manifest.txt (again until it is
-// complete and flushed); kernel/tests/qemu-fat-crash.sh then checks on the host that
+// kWriters threads each write file after file (the N-th as wW-S.txt, S = N % kSlots: the
+// names come round again, each rewrite truncating the file; open with Create|Truncate, written
+// in 4 KiB pieces, synced, closed): a file whose every step succeeded is *complete and
+// flushed*. Any PeerGone abandons that file (it may be on the disk in any state) and the writer
+// reopens its directory (the runtime's Reopening) and goes on with the next. Every few files a
+// writer reads one of its complete files back. At the end every complete file is read back
+// through the (restarted) server, and the list of them is written as manifest.txt (again until
+// it is complete and flushed); kernel/tests/qemu-fat-crash.sh then checks on the host that
 // fsck.fat repairs the volume and every listed file is there with its bytes.
-// The files are in a directory per writer (wW/: a FAT16 root holds only 512 entries). The
+// The files are in a directory per writer (wW/: a FAT16 root holds only 512 entries). The N-th
 // file's byte i: (i * 7 + W * 31 + N * 13) % 251; its size 3000 + (N * 977) % 12000.
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
@@ -28,7 +29,7 @@ namespace {
 using namespace keel::user;
 
 constexpr int kWriters = 2;
-constexpr uint32_t kMaxFiles = 1024;
+constexpr uint32_t kSlots = 128;  // file names a writer uses, over and over
 constexpr uint64_t kPiece = 4096;
 constexpr uint64_t kHangNs = 10'000'000'000;
 const int64_t kPeerGone = -static_cast<int64_t>(abi::Error::kPeerGone);
@@ -45,7 +46,7 @@ struct Writer {
     uint64_t verified = 0, bad = 0;
     bool hung = false;
     std::atomic<uint64_t> progress{0};
-    bool done[kMaxFiles] = {};  // complete and flushed
+    uint64_t done[kSlots] = {};  // N + 1 of the complete and flushed file in the slot, or 0
     uint8_t buf[kPiece];
 };
 Writer g_writers[kWriters];
@@ -53,7 +54,7 @@ std::atomic<bool> g_stop{false};
 testlib::CrashLog g_log;
 
 void name_of(char (&name)[32], uint64_t w, uint64_t n) {
-    (void)snformat(name, sizeof name, "w%lu-%lu.txt", w, n);
+    (void)snformat(name, sizeof name, "w%lu-%lu.txt", w, n % kSlots);
 }
 
 // Opens the volume, or writer w's directory on it (made first: again after a PeerGone), as a
@@ -92,8 +93,8 @@ bool recover(Reopening& volume) {
     return volume.reopen() == 0;
 }
 
-// Writes file (w, n) completely: open, pieces, sync, close. 1 when complete and flushed, 0 when
-// a PeerGone abandoned it (the volume reopened), -1 on any other error.
+// Writes the n-th file of writer w completely: open, pieces, sync, close. 1 when complete and
+// flushed, 0 when a PeerGone abandoned it (the volume reopened), -1 on any other error.
 int write_file(Reopening& volume, Writer& wr, uint64_t w, uint64_t n) {
     char name[32];
     name_of(name, w, n);
@@ -121,7 +122,8 @@ int write_file(Reopening& volume, Writer& wr, uint64_t w, uint64_t n) {
     return -1;
 }
 
-// Reads file (w, n) back: 1 same, 0 PeerGone (volume reopened), -1 different or an error.
+// Reads the n-th file of writer w back: 1 same, 0 PeerGone (volume reopened), -1 different or an
+// error.
 int verify_file(Reopening& volume, Writer& wr, uint64_t w, uint64_t n) {
     char name[32];
     name_of(name, w, n);
@@ -152,6 +154,18 @@ int verify_file(Reopening& volume, Writer& wr, uint64_t w, uint64_t n) {
     return 1;
 }
 
+// One of the complete files read back (again after a PeerGone at the end: `last`).
+void verify_slot(Reopening& volume, Writer& wr, uint64_t w, uint32_t slot, bool last) {
+    if (wr.done[slot] == 0)
+        return;
+    int v = 0;
+    for (int tries = 0; v == 0 && tries < (last ? 50 : 1); ++tries)
+        v = verify_file(volume, wr, w, wr.done[slot] - 1);
+    wr.verified += v > 0 ? 1 : 0;
+    wr.bad += v < 0 || (last && v == 0) ? 1 : 0;
+    wr.progress.store(sys::clock_ns());
+}
+
 void writer(uint64_t w) {
     Writer& wr = g_writers[w];
     testlib::Random rng(500 + w);
@@ -160,8 +174,9 @@ void writer(uint64_t w) {
         wr.hung = true;
         sys::thread_exit(0);
     }
-    for (uint64_t n = 0; n < kMaxFiles && !g_stop.load(); ++n) {
+    for (uint64_t n = 0; !g_stop.load(); ++n) {
         ++wr.started;
+        wr.done[n % kSlots] = 0;  // truncated by the open: whatever was there is gone
         const int r = write_file(volume, wr, w, n);
         wr.progress.store(sys::clock_ns());
         if (r < 0) {
@@ -175,37 +190,13 @@ void writer(uint64_t w) {
             ++wr.abandoned;
             continue;
         }
-        wr.done[n] = true;
+        wr.done[n % kSlots] = n + 1;
         ++wr.complete;
-        if (n % 4 == 3) {
-            const uint64_t k = rng.below(n + 1);
-            if (wr.done[k]) {
-                const int v = verify_file(volume, wr, w, k);
-                wr.verified += v > 0 ? 1 : 0;
-                wr.bad += v < 0 ? 1 : 0;
-            }
-        }
+        if (n % 4 == 3)
+            verify_slot(volume, wr, w, static_cast<uint32_t>(rng.below(kSlots)), false);
     }
-    // kMaxFiles written (a long soak run): reads of complete files until the end, so the
-    // server still has a client at every crash.
-    while (!g_stop.load() && volume.handle() != 0 && wr.complete > 0) {
-        const uint64_t k = rng.below(kMaxFiles);
-        if (!wr.done[k])
-            continue;
-        const int v = verify_file(volume, wr, w, k);
-        wr.verified += v > 0 ? 1 : 0;
-        wr.bad += v < 0 ? 1 : 0;
-        wr.progress.store(sys::clock_ns());
-    }
-    // Every complete file read back (again after a PeerGone).
-    for (uint64_t n = 0; n < kMaxFiles && volume.handle() != 0; ++n) {
-        int v = wr.done[n] ? 0 : 1;
-        for (int tries = 0; v == 0 && tries < 50; ++tries)
-            v = verify_file(volume, wr, w, n);
-        wr.verified += wr.done[n] && v > 0 ? 1 : 0;
-        wr.bad += v <= 0 ? 1 : 0;
-        wr.progress.store(sys::clock_ns());
-    }
+    for (uint32_t slot = 0; slot < kSlots && volume.handle() != 0; ++slot)
+        verify_slot(volume, wr, w, slot, true);
     sys::thread_exit(0);
 }
 
@@ -227,20 +218,21 @@ void monitor(uint64_t) {
     sys::thread_exit(0);
 }
 
-// manifest.txt: "NAME SIZE" a line for every complete file, written until complete and
+// manifest.txt: "PATH SIZE N" a line for every complete file, written until complete and
 // flushed itself. Whether it was.
 bool write_manifest() {
-    static char text[kWriters * kMaxFiles * 28];
+    static char text[kWriters * kSlots * 40];
     uint64_t length = 0;
     uint64_t files = 0;
     for (uint64_t w = 0; w < kWriters; ++w) {
-        for (uint64_t n = 0; n < kMaxFiles; ++n) {
-            if (!g_writers[w].done[n])
+        for (uint32_t slot = 0; slot < kSlots; ++slot) {
+            const uint64_t n1 = g_writers[w].done[slot];
+            if (n1 == 0)
                 continue;
             char name[32];
-            name_of(name, w, n);
-            length +=
-                snformat(text + length, sizeof text - length, "w%lu/%s %lu\n", w, name, size_of(n));
+            name_of(name, w, n1 - 1);
+            length += snformat(text + length, sizeof text - length, "w%lu/%s %lu %lu\n", w, name,
+                               size_of(n1 - 1), n1 - 1);
             ++files;
         }
     }
