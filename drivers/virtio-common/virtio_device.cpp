@@ -104,6 +104,15 @@ const char* Device::start(Handle device, uint32_t config_bytes, const char* no_c
             return "device reset never finished";
         (void)sys::sleep_ns(100'000);
     }
+    // Reset, the device no longer uses memory: bus mastering off (setup_interrupts turns it
+    // on again). After a driver of this device ended (a restart), that is what lets the
+    // kernel free the DMA pages it kept from the dead driver (kernel/obj/device.cpp's
+    // quarantine); each restart would leak them otherwise.
+    uint16_t command = 0;
+    if (sys::do_io(device_, Op::kRead, &command, 2, 4) == 2 && (command & 0x4) != 0) {
+        command = static_cast<uint16_t>(command & ~0x4);
+        (void)sys::do_io(device_, Op::kWrite, &command, 2, 4);
+    }
     common_.w8(vio::kDeviceStatus, vio::kStatusAcknowledge);
     common_.w8(vio::kDeviceStatus, vio::kStatusAcknowledge | vio::kStatusDriver);
     return nullptr;

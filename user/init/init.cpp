@@ -3,12 +3,14 @@
 // what it does:
 //   (none) or "system"  build the system's name space (system.cpp, image.cpp) and start the
 //                       services of etc/init.conf (services.cpp), restarting them as configured;
-//   "exec COMMANDS"     the same name space and services, but the shell runs COMMANDS ("-c")
-//                       and init exits with their status, which stops the machine (scripts
-//                       and tests); nothing is restarted;
+//   "exec COMMANDS"     the same name space and services (supervised and restarted alike, on
+//                       a thread of their own), but the shell runs COMMANDS ("-c") and init
+//                       exits with their status, which stops the machine (scripts and tests);
 //   "PROGRAM.elf ..."   the test mode (programs.cpp): run those modules in order and exit 0
 //                       only if all exited 0.
 #include <keel/c/mem.hpp>
+
+#include <atomic>
 
 #include "init.hpp"
 
@@ -42,7 +44,19 @@ int keel_main(const StartInfo& start) {
     if (exec) {
         // The other services as configured, and the configured shell's gives with the
         // commands as its arguments.
-        start_services_but(system, "shell");
+        // Supervised as in the system mode, on a thread of their own (restarts included:
+        // tests crash drivers while the shell's commands run); the shell starts once every
+        // first start returned, so only that thread starts services from then on.
+        static System supervised;
+        static std::atomic<bool> started{false};
+        supervised = system;
+        if (spawn_thread([](uint64_t) { supervise(supervised, "shell", &started); }, 0) < 0) {
+            print("init: no thread to supervise the services: started once, not watched\n");
+            start_services_but(system, "shell");
+            started.store(true);
+        }
+        while (!started.load())
+            (void)keel::user::sys::sleep_ns(5'000'000);
         static char args[abi::kMaxArgsLength];
         const uint64_t rest = start.args_length > 5 ? start.args_length - 5 : 0;
         keel::c::copy(args, "-c ", 3);

@@ -1,6 +1,8 @@
 // init: the first process (see init.cpp for what it is given and its modes).
 #pragma once
 
+#include <atomic>
+
 #include "runtime.hpp"
 
 namespace keel::init {
@@ -64,10 +66,18 @@ int64_t wait_service(const Service& service, int64_t process);
 int load_config(const System& s);
 // The service of that name in the configuration, or nullptr.
 const Service* find_service(const char* name);
-// Starts every configured service but `excluded`, once, without watching them (exec mode).
+// Starts every configured service but `excluded`, once, without watching them (exec mode
+// when init has no thread to supervise them with).
 void start_services_but(const System& s, const char* excluded);
-// Starts every configured service (the shell alone without a configuration) and restarts them
-// as configured, forever.
+// Starts every configured service but `excluded` (nullptr: all; the shell alone without a
+// configuration), sets *started (when given) once each first start returned, and restarts
+// them as configured, forever: a service that ends is logged with its cause, its ready= name
+// is removed (its object died with it), and it is started again after a back-off (50 ms,
+// doubled for each end within 250 ms of its start in a row) unless that was the fifth such
+// end in a row, which is logged and ends its restarts. Runs on one thread (exec mode: a
+// thread of its own beside the shell's).
+[[noreturn]] void supervise(const System& s, const char* excluded, std::atomic<bool>* started);
+// supervise(s, nullptr, nullptr): the system mode.
 [[noreturn]] void run_services(const System& s);
 
 // The shell as the system's console service: its gives (bin, etc, tmp, processes, the console

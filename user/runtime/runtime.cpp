@@ -299,6 +299,77 @@ int64_t join(Handle thread, abi::ExitInfo* info) {
 
 }  // namespace keel::user
 
+namespace keel::user {
+
+namespace {
+
+// Fault injection (user/README.md): a program started with the first word
+// `--crash-after-ms=LO-HI` (or `=MS`) faults LO..HI milliseconds (uniformly at random) after
+// its start, whatever its threads are doing then: a thread of the runtime sleeps that long and
+// writes to the never-mapped null page, which ends the process as any other fault does
+// (docs/syscalls.md). The word is taken out of the arguments keel_main sees, so every program
+// built on the runtime honours it, drivers and servers included.
+constexpr char kCrashWord[] = "--crash-after-ms=";
+constexpr uint64_t kCrashWordLength = sizeof kCrashWord - 1;
+uint64_t g_crash_after_ns = 0;
+
+void crash_thread(uint64_t) {
+    (void)sys::sleep_ns(g_crash_after_ns);
+    print("crash injected after %lu ms (--crash-after-ms)\n", g_crash_after_ns / 1'000'000);
+    *reinterpret_cast<volatile uint64_t*>(8) = 0;  // page fault: the process ends here
+    sys::process_exit(1);                          // not reached
+}
+
+// Reads a decimal number at args[*at]; false when there is none (or it overflows).
+bool read_number(const char* args, uint64_t length, uint64_t* at, uint64_t* value) {
+    uint64_t v = 0;
+    const uint64_t begin = *at;
+    while (*at < length && args[*at] >= '0' && args[*at] <= '9') {
+        if (v > 1'000'000'000)
+            return false;
+        v = v * 10 + static_cast<uint64_t>(args[(*at)++] - '0');
+    }
+    *value = v;
+    return *at > begin;
+}
+
+// Arms the injected crash when `args` starts with kCrashWord and moves args past that word
+// (and the spaces after it). A malformed word is reported and ignored (the program runs
+// without a crash, its arguments unchanged).
+void arm_crash(const char** args, uint64_t* length) {
+    const char* a = *args;
+    const uint64_t n = *length;
+    if (n < kCrashWordLength || memcmp(a, kCrashWord, kCrashWordLength) != 0)
+        return;
+    uint64_t at = kCrashWordLength, low = 0, high = 0;
+    bool ok = read_number(a, n, &at, &low);
+    high = low;
+    if (ok && at < n && a[at] == '-') {
+        ++at;
+        ok = read_number(a, n, &at, &high) && high >= low;
+    }
+    if (!ok || (at < n && a[at] != ' ')) {
+        print("--crash-after-ms: want MS or LO-HI (milliseconds, LO <= HI); no crash injected\n");
+        return;
+    }
+    while (at < n && a[at] == ' ')
+        ++at;
+    *args = a + at;
+    *length = n - at;
+    // splitmix64 of the clock: a different point at every start.
+    uint64_t z = sys::clock_ns() + 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    g_crash_after_ns = (low + z % (high - low + 1)) * 1'000'000;
+    if (spawn_thread(crash_thread, 0) < 0)
+        print("--crash-after-ms: no thread; no crash injected\n");
+}
+
+}  // namespace
+
+}  // namespace keel::user
+
 extern "C" [[noreturn]] void keel_user_start(uint64_t handle_count, const char* args,
                                              uint64_t args_length) {
     using namespace keel::user;
@@ -311,5 +382,6 @@ extern "C" [[noreturn]] void keel_user_start(uint64_t handle_count, const char* 
         const int64_t in = open(g_root, "input");
         g_input = in > 0 ? static_cast<Handle>(in) : 0;
     }
+    arm_crash(&args, &args_length);
     sys::process_exit(keel_main(StartInfo{handle_count, args, args_length}));
 }
