@@ -4,6 +4,7 @@
 #include "arch/lapic.hpp"
 #include "log/log.hpp"
 #include "panic.hpp"
+#include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::dev::irq {
@@ -37,6 +38,8 @@ void dispatch(idt::InterruptFrame& frame) {
     // schedules by itself when its hlt ends.
     if (woke && (frame.cs & 3) != 0)
         sched::yield();
+    else if (woke)
+        sched::request_preempt();  // a long system call switches at its next preemption point
 }
 
 }  // namespace

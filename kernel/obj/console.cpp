@@ -7,6 +7,7 @@
 #include "dev/irq.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
+#include "sched/preempt.hpp"
 #include "sched/wait_queue.hpp"
 
 namespace keel::obj {
@@ -98,6 +99,8 @@ Result<uint64_t> Console::write(Request& req) {
         for (uint64_t i = 0; i < n; ++i)
             serial::put(chunk[i]);
         done += n;
+        if (done < req.buffer.length() && sched::preempt_check())
+            return Result<uint64_t>(done);  // the caller is ending
     }
     return Result<uint64_t>(done);
 }

@@ -3,7 +3,9 @@
 // set it), so the kernel is never preempted; user code is preempted by the LAPIC timer (10 ms
 // slices, and at every timer interrupt: one that wakes a thread lets it run at once), and the
 // idle thread halts with interrupts on. A thread leaves the CPU inside the kernel only by
-// blocking, yielding or exiting.
+// blocking, yielding, exiting or at a preemption point of a long loop (sched/preempt.hpp: after
+// 100 µs of kernel time interrupts are let in for one instruction, and a timer or device
+// interrupt that asked for a switch gets it there).
 //
 // The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
 // deadline.hpp: blocked threads' timeouts, armed timer objects) and programs the next one for
