@@ -9,14 +9,14 @@ uint64_t detail::g_segment_start = 0;
 uint64_t detail::g_segment_budget = ~0ull;
 uint64_t detail::g_in_syscall = 0;
 uint32_t detail::g_no_preempt = 0;
+uint64_t detail::g_longest = 0;
+bool detail::g_preempt_requested = false;
 
 namespace {
 uint64_t g_tsc_per_ms = 0;
-uint64_t g_longest = 0;       // TSC cycles
-uint64_t g_longest_call = 0;  // its system call's number + 1
+uint64_t g_longest_call = 0;  // the longest stretch's system call's number + 1
 uint64_t g_preemptions = 0;   // preemption points reached
 uint64_t g_switches = 0;      // of those, how many ran another thread
-bool g_preempt_requested = false;
 
 uint64_t cycles_to_ns(uint64_t cycles) {
     if (g_tsc_per_ms == 0)
@@ -31,28 +31,34 @@ void preempt_init(uint64_t tsc_per_ms) {
     detail::g_segment_budget = g_tsc_per_ms * kPreemptAfterNs / 1'000'000;
 }
 
+void detail::record(uint64_t length) {
+    g_longest = length;
+    g_longest_call = g_in_syscall;
+}
+
 void detail::close_segment(uint64_t now) {
-    if (g_in_syscall == 0)
-        return;
-    const uint64_t length = now - g_segment_start;
-    if (length > g_longest) {
-        g_longest = length;
-        g_longest_call = g_in_syscall;
-    }
+    if (g_in_syscall != 0 && now - g_segment_start > g_longest)
+        record(now - g_segment_start);
 }
 
 bool detail::preempt_point() {
     Thread* t = current();
     // Only a running thread in a system call yields: not the boot/idle thread (kernel tests,
-    // boot-time loads) and not a thread on its way out.
+    // boot-time loads), not a dead thread, not inside a NoPreempt scope or an interrupt
+    // (there the stretch simply goes on).
     if (g_in_syscall == 0 || g_no_preempt != 0 || t == nullptr ||
         t->state() != ThreadState::kRunning)
         return false;
     close_segment(cpu::rdtsc());
     ++g_preemptions;
-    cpu::interrupt_window();  // due deadlines fire; devices are served
-    if (g_preempt_requested) {
-        g_preempt_requested = false;
+    // Due deadlines fire, devices are served. Their handlers may release objects whose
+    // destructors reach preemption points: those only measure (an interrupt never switches
+    // from inside the kernel).
+    ++g_no_preempt;
+    cpu::interrupt_window();
+    --g_no_preempt;
+    if (detail::g_preempt_requested) {
+        detail::g_preempt_requested = false;
         ++g_switches;
         yield();  // back when the others had their turn (segment_switch_in reopens)
     }
@@ -63,23 +69,12 @@ bool detail::preempt_point() {
 
 void request_preempt() {
     if (detail::g_in_syscall != 0)
-        g_preempt_requested = true;
-}
-
-void segment_switch_out(Thread* prev) {
-    detail::close_segment(cpu::rdtsc());
-    prev->in_syscall = detail::g_in_syscall;
-}
-
-void segment_switch_in(Thread* next) {
-    detail::g_in_syscall = next->in_syscall;
-    detail::g_segment_start = cpu::rdtsc();
-    g_preempt_requested = false;  // the switch it asked for happened
+        detail::g_preempt_requested = true;
 }
 
 abi::KernelTime kernel_time() {
     abi::KernelTime k{};
-    k.longest_ns = cycles_to_ns(g_longest);
+    k.longest_ns = cycles_to_ns(detail::g_longest);
     k.longest_call = g_longest_call != 0 ? g_longest_call - 1 : ~0ull;
     k.bound_ns = kKernelBoundNs;
     k.preemption_points = g_preemptions;
@@ -88,7 +83,7 @@ abi::KernelTime kernel_time() {
 }
 
 void reset_kernel_time() {
-    g_longest = 0;
+    detail::g_longest = 0;
     g_longest_call = 0;
     g_preemptions = 0;
     g_switches = 0;

@@ -23,24 +23,25 @@
 #include <cstdint>
 
 #include "arch/cpu.hpp"
+#include "sched/thread.hpp"
 
 namespace keel::sched {
-
-class Thread;
 
 // A long loop offers the CPU after this much kernel time.
 inline constexpr uint64_t kPreemptAfterNs = 100'000;
 // The stated bound (docs/syscalls.md): no system call holds the CPU longer than this without
-// a chance to switch (guest time; measured under QEMU -icount by user/boundtest).
-// The largest piece not split: freeing one memory object's frames (its destructor runs where
-// the last reference goes, in the middle of whatever released it): about 1.4 ms for 64 MiB.
-inline constexpr uint64_t kKernelBoundNs = 2'000'000;
+// a chance to switch (guest time; measured under QEMU -icount by user/boundtest). The largest
+// piece not split is a queue's teardown (its 4 MiB kernel window unmapped): about 0.85 ms.
+inline constexpr uint64_t kKernelBoundNs = 1'000'000;
 
 namespace detail {
 extern uint64_t g_segment_start;   // TSC at the start of the current stretch
 extern uint64_t g_segment_budget;  // kPreemptAfterNs in TSC cycles (never, before init)
 extern uint64_t g_in_syscall;      // the running call's number + 1; 0 outside a system call
-extern uint32_t g_no_preempt;      // NoPreempt scopes open
+extern uint32_t g_no_preempt;      // NoPreempt scopes open (and the interrupt window)
+extern uint64_t g_longest;         // the longest stretch so far, in TSC cycles
+extern bool g_preempt_requested;   // an interrupt woke a thread while the kernel ran
+void record(uint64_t length);      // a new longest stretch, in the running call
 void close_segment(uint64_t now);
 bool preempt_point();
 }  // namespace detail
@@ -54,7 +55,9 @@ inline void syscall_enter(uint64_t number) {
     detail::g_segment_start = cpu::rdtsc();
 }
 inline void syscall_exit() {
-    detail::close_segment(cpu::rdtsc());
+    const uint64_t length = cpu::rdtsc() - detail::g_segment_start;
+    if (length > detail::g_longest) [[unlikely]]
+        detail::record(length);
     detail::g_in_syscall = 0;
 }
 
@@ -68,7 +71,8 @@ inline bool preempt_check() {
 }
 
 // A scope whose state is consistent only as a whole (a queue round: the ipc server's indices,
-// the kernel buffers its operations borrow): preemption points inside it only measure.
+// the kernel buffers its operations borrow): preemption points inside it do nothing (the
+// stretch goes on, measured at its end).
 class NoPreempt {
   public:
     NoPreempt() { ++detail::g_no_preempt; }
@@ -83,8 +87,15 @@ void request_preempt();
 
 // The scheduler, around a switch: the stretch of the thread leaving ends, the one of the
 // thread arriving (in a system call or not) begins.
-void segment_switch_out(Thread* prev);
-void segment_switch_in(Thread* next);
+inline void segment_switch_out(Thread* prev) {
+    detail::close_segment(cpu::rdtsc());
+    prev->in_syscall = detail::g_in_syscall;
+}
+inline void segment_switch_in(Thread* next) {
+    detail::g_in_syscall = next->in_syscall;
+    detail::g_segment_start = cpu::rdtsc();
+    detail::g_preempt_requested = false;  // the switch it asked for happened
+}
 
 // The record (get_meta kKernelTime, which then starts it again with reset_kernel_time).
 abi::KernelTime kernel_time();

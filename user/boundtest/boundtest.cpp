@@ -23,7 +23,7 @@ namespace sys = user::sys;
 constexpr uint64_t kMiB = 1ull << 20;
 constexpr uint64_t kSleepNs = 1'000'000;
 // A sleeper's 1 ms sleep may end this late while the other thread makes long calls.
-constexpr uint64_t kLateNs = 3'000'000;
+constexpr uint64_t kLateNs = 2'000'000;
 
 Handle table() {
     static Handle h = 0;
