@@ -4,7 +4,6 @@
 #include "arch/lapic.hpp"
 #include "log/log.hpp"
 #include "panic.hpp"
-#include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::dev::irq {
@@ -35,11 +34,10 @@ void dispatch(idt::InterruptFrame& frame) {
     // clears its remote IRR cannot re-raise it at once.
     lapic::eoi();
     // As the tick does: only user code is preempted (sched/scheduler.hpp); the idle loop
-    // schedules by itself when its hlt ends.
+    // schedules by itself when its hlt ends, a long system call at its next preemption point
+    // (sched/preempt.hpp).
     if (woke && (frame.cs & 3) != 0)
         sched::yield();
-    else if (woke)
-        sched::request_preempt();  // a long system call switches at its next preemption point
 }
 
 }  // namespace

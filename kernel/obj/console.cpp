@@ -96,11 +96,13 @@ Result<uint64_t> Console::write(Request& req) {
         const uint64_t n = left < sizeof chunk ? left : sizeof chunk;
         if (!req.buffer.copy_out_of(done, chunk, n))
             return done == 0 ? fail(Error::kBadAddress) : Result<uint64_t>(done);
-        for (uint64_t i = 0; i < n; ++i)
-            serial::put(chunk[i]);
+        // Per byte, and while the UART is busy: the host may hold a byte for a long time.
+        for (uint64_t i = 0; i < n; ++i) {
+            serial::put(chunk[i], [] { (void)sched::preempt_check(); });
+            if (sched::preempt_check())
+                return Result<uint64_t>(done + i + 1);  // the caller is ending
+        }
         done += n;
-        if (done < req.buffer.length() && sched::preempt_check())
-            return Result<uint64_t>(done);  // the caller is ending
     }
     return Result<uint64_t>(done);
 }

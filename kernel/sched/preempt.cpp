@@ -10,7 +10,6 @@ uint64_t detail::g_segment_budget = ~0ull;
 uint64_t detail::g_in_syscall = 0;
 uint32_t detail::g_no_preempt = 0;
 uint64_t detail::g_longest = 0;
-bool detail::g_preempt_requested = false;
 
 namespace {
 uint64_t g_tsc_per_ms = 0;
@@ -52,24 +51,18 @@ bool detail::preempt_point() {
     close_segment(cpu::rdtsc());
     ++g_preemptions;
     // Due deadlines fire, devices are served. Their handlers may release objects whose
-    // destructors reach preemption points: those only measure (an interrupt never switches
-    // from inside the kernel).
+    // destructors reach preemption points: those do nothing (an interrupt never switches from
+    // inside the kernel).
     ++g_no_preempt;
     cpu::interrupt_window();
     --g_no_preempt;
-    if (detail::g_preempt_requested) {
-        detail::g_preempt_requested = false;
+    if (others_ready()) {
         ++g_switches;
         yield();  // back when the others had their turn (segment_switch_in reopens)
     }
     g_segment_start = cpu::rdtsc();
     const proc::Process* p = t->process();
     return p != nullptr && p->ending();
-}
-
-void request_preempt() {
-    if (detail::g_in_syscall != 0)
-        detail::g_preempt_requested = true;
 }
 
 abi::KernelTime kernel_time() {

@@ -4,8 +4,9 @@
 // other thread would stall. Such loops call preempt_check() once per unit of work (a page, a
 // chunk of bytes); after kPreemptAfterNs of kernel time without a chance to switch it becomes a
 // preemption point: pending interrupts are let in (timer deadlines fire, devices are served),
-// and when one of them asked for a switch (sched::request_preempt) the other ready threads run
-// before the loop continues.
+// and when another thread is ready (woken by them or waiting already) the ready threads run
+// before the loop continues: a long call yields to everyone, and a thread woken while it runs
+// waits at most kPreemptAfterNs, not a time slice.
 //
 // At a preemption point the caller's state must be consistent and must hold: everything it
 // uses is referenced (RefPtr) or owned by the call, never borrowed from a handle another
@@ -40,7 +41,6 @@ extern uint64_t g_segment_budget;  // kPreemptAfterNs in TSC cycles (never, befo
 extern uint64_t g_in_syscall;      // the running call's number + 1; 0 outside a system call
 extern uint32_t g_no_preempt;      // NoPreempt scopes open (and the interrupt window)
 extern uint64_t g_longest;         // the longest stretch so far, in TSC cycles
-extern bool g_preempt_requested;   // an interrupt woke a thread while the kernel ran
 void record(uint64_t length);      // a new longest stretch, in the running call
 void close_segment(uint64_t now);
 bool preempt_point();
@@ -81,10 +81,6 @@ class NoPreempt {
     NoPreempt& operator=(const NoPreempt&) = delete;
 };
 
-// From an interrupt that woke a thread while the kernel ran: switch at the next preemption
-// point (user code is switched away from at once instead).
-void request_preempt();
-
 // The scheduler, around a switch: the stretch of the thread leaving ends, the one of the
 // thread arriving (in a system call or not) begins.
 inline void segment_switch_out(Thread* prev) {
@@ -94,7 +90,6 @@ inline void segment_switch_out(Thread* prev) {
 inline void segment_switch_in(Thread* next) {
     detail::g_in_syscall = next->in_syscall;
     detail::g_segment_start = cpu::rdtsc();
-    detail::g_preempt_requested = false;  // the switch it asked for happened
 }
 
 // The record (get_meta kKernelTime, which then starts it again with reset_kernel_time).

@@ -233,11 +233,9 @@ void on_tick(idt::InterruptFrame& frame) {
     if (g_current == nullptr)
         return;
     // User code and the idle loop are preempted at once; a long system call at its next
-    // preemption point (see scheduler.hpp).
+    // preemption point (sched/preempt.hpp).
     if ((frame.cs & 3) != 0 || g_current == g_idle)
         Scheduler::schedule();
-    else
-        request_preempt();
 }
 }  // namespace
 
@@ -307,6 +305,10 @@ void wake(Thread* t, WakeReason why) {
 
 void yield() {
     Scheduler::schedule();
+}
+
+bool others_ready() {
+    return g_ready_head != nullptr;
 }
 
 void exit_current(const abi::ExitInfo& info) {
