@@ -44,8 +44,8 @@ abi::KernelTime kernel_time() {
 }
 
 // The sleeper: a second thread of this process sleeping 1 ms at a time, recording how late it
-// woke, for the sleeps that began after g_record_from (a measured call's start: not a sleep
-// across the idle time before it). Plain volatile globals: one writer each.
+// woke, for the sleeps due after g_record_from (a measured call's start; not those due before,
+// late across the idle time before it). Plain volatile globals: one writer each.
 volatile bool g_stop = false;
 volatile uint64_t g_wakeups = 0;
 volatile uint64_t g_late_max = 0;
@@ -57,7 +57,7 @@ void sleeper(uint64_t) {
         (void)sys::sleep_ns(kSleepNs);
         const uint64_t slept = sys::clock_ns() - t0;
         const uint64_t late = slept > kSleepNs ? slept - kSleepNs : 0;
-        if (t0 >= g_record_from && late > g_late_max)
+        if (t0 + kSleepNs >= g_record_from && late > g_late_max)
             g_late_max = late;
         g_wakeups = g_wakeups + 1;
     }
