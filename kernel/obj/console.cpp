@@ -20,6 +20,10 @@ constexpr uint32_t kInputSize = 4096;
 uint8_t g_input[kInputSize];
 uint32_t g_head = 0, g_count = 0;
 sched::WaitQueue g_readers;
+// A write in progress (it may be off the CPU at a preemption point): the next one waits, so
+// that each write reaches the UART whole, as when writes could not be preempted.
+bool g_writing = false;
+sched::WaitQueue g_writers;
 
 bool take_input() {
     bool got = false;
@@ -87,6 +91,15 @@ Result<RefPtr<Console>> Console::create() {
 }
 
 Result<uint64_t> Console::write(Request& req) {
+    if (g_writing)
+        return would_block(req, g_writers);
+    g_writing = true;
+    struct Done {
+        ~Done() {
+            g_writing = false;
+            g_writers.wake_all();
+        }
+    } const done_writing;
     // In chunks through a kernel buffer: the bytes are copied in before any is printed, chunk
     // by chunk, so a bad address ends the write at a chunk boundary.
     char chunk[128];

@@ -82,14 +82,17 @@ class NoPreempt {
 };
 
 // The scheduler, around a switch: the stretch of the thread leaving ends, the one of the
-// thread arriving (in a system call or not) begins.
+// thread arriving (in a system call or not) begins, counted from the same moment (one rdtsc
+// per switch; the switch itself goes to the arriving thread's stretch).
 inline void segment_switch_out(Thread* prev) {
-    detail::close_segment(cpu::rdtsc());
+    const uint64_t now = cpu::rdtsc();
+    if (detail::g_in_syscall != 0 && now - detail::g_segment_start > detail::g_longest) [[unlikely]]
+        detail::record(now - detail::g_segment_start);
     prev->in_syscall = detail::g_in_syscall;
+    detail::g_segment_start = now;
 }
 inline void segment_switch_in(Thread* next) {
     detail::g_in_syscall = next->in_syscall;
-    detail::g_segment_start = cpu::rdtsc();
 }
 
 // The record (get_meta kKernelTime, which then starts it again with reset_kernel_time).
