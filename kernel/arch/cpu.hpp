@@ -94,6 +94,16 @@ inline void halt() {
 inline void enable_and_halt() {
     asm volatile("sti; hlt" ::: "memory");
 }
+// Lets pending interrupts in and closes again: sti's shadow covers the nop, so an interrupt
+// that is pending is taken between the nop and the cli (a kernel preemption point).
+inline void interrupt_window() {
+    asm volatile("sti; nop; cli" ::: "memory");
+}
+inline uint64_t rdtsc() {
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+}
 inline void pause() {
     asm volatile("pause");
 }

@@ -59,11 +59,7 @@ void disable_pic() {
         cpu::outb(port, value);
 }
 
-uint64_t rdtsc() {
-    uint32_t lo, hi;
-    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (static_cast<uint64_t>(hi) << 32) | lo;
-}
+using cpu::rdtsc;
 
 // Measures kCalibrationMs of PIT channel 2 (gate on port 0x61, output on bit 5) in LAPIC
 // counts and TSC cycles. Both are started together right after the PIT count is loaded and

@@ -34,7 +34,8 @@ void dispatch(idt::InterruptFrame& frame) {
     // clears its remote IRR cannot re-raise it at once.
     lapic::eoi();
     // As the tick does: only user code is preempted (sched/scheduler.hpp); the idle loop
-    // schedules by itself when its hlt ends.
+    // schedules by itself when its hlt ends, a long system call at its next preemption point
+    // (sched/preempt.hpp).
     if (woke && (frame.cs & 3) != 0)
         sched::yield();
 }

@@ -7,10 +7,13 @@ namespace keel::serial {
 namespace {
 constexpr uint16_t kCom1 = 0x3f8;
 
-void raw_put(char c) {
+void raw_put(char c, void (*while_busy)()) {
     // Bounded wait: a missing UART must not hang the kernel (the port then reads 0xff).
-    for (int i = 0; i < 100000 && (cpu::inb(kCom1 + 5) & 0x20) == 0; ++i)
+    for (int i = 0; i < 100000 && (cpu::inb(kCom1 + 5) & 0x20) == 0; ++i) {
+        if (while_busy != nullptr)
+            while_busy();
         cpu::pause();
+    }
     cpu::outb(kCom1, static_cast<uint8_t>(c));
 }
 }  // namespace
@@ -25,10 +28,14 @@ void init() {
     cpu::outb(kCom1 + 4, 0x03);  // DTR, RTS
 }
 
-void put(char c) {
+void put(char c, void (*while_busy)()) {
     if (c == '\n')
-        raw_put('\r');
-    raw_put(c);
+        raw_put('\r', while_busy);
+    raw_put(c, while_busy);
+}
+
+void put(char c) {
+    put(c, nullptr);
 }
 
 void write(const char* s) {

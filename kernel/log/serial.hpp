@@ -8,6 +8,9 @@ namespace keel::serial {
 
 void init();
 void put(char c);  // translates '\n' to "\r\n"
+// The same, calling while_busy() at each poll of a busy transmitter (the host side of the UART
+// may stall for as long as it likes; the console object offers the CPU meanwhile).
+void put(char c, void (*while_busy)());
 void write(const char* s);
 // Input: takes a received byte into *out; false when none waits.
 bool receive(uint8_t* out);

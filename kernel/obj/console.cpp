@@ -7,6 +7,7 @@
 #include "dev/irq.hpp"
 #include "log/log.hpp"
 #include "log/serial.hpp"
+#include "sched/preempt.hpp"
 #include "sched/wait_queue.hpp"
 
 namespace keel::obj {
@@ -19,6 +20,10 @@ constexpr uint32_t kInputSize = 4096;
 uint8_t g_input[kInputSize];
 uint32_t g_head = 0, g_count = 0;
 sched::WaitQueue g_readers;
+// A write in progress (it may be off the CPU at a preemption point): the next one waits, so
+// that each write reaches the UART whole, as when writes could not be preempted.
+bool g_writing = false;
+sched::WaitQueue g_writers;
 
 bool take_input() {
     bool got = false;
@@ -86,6 +91,15 @@ Result<RefPtr<Console>> Console::create() {
 }
 
 Result<uint64_t> Console::write(Request& req) {
+    if (g_writing)
+        return would_block(req, g_writers);
+    g_writing = true;
+    struct Done {
+        ~Done() {
+            g_writing = false;
+            g_writers.wake_all();
+        }
+    } const done_writing;
     // In chunks through a kernel buffer: the bytes are copied in before any is printed, chunk
     // by chunk, so a bad address ends the write at a chunk boundary.
     char chunk[128];
@@ -95,8 +109,12 @@ Result<uint64_t> Console::write(Request& req) {
         const uint64_t n = left < sizeof chunk ? left : sizeof chunk;
         if (!req.buffer.copy_out_of(done, chunk, n))
             return done == 0 ? fail(Error::kBadAddress) : Result<uint64_t>(done);
-        for (uint64_t i = 0; i < n; ++i)
-            serial::put(chunk[i]);
+        // Per byte, and while the UART is busy: the host may hold a byte for a long time.
+        for (uint64_t i = 0; i < n; ++i) {
+            serial::put(chunk[i], [] { (void)sched::preempt_check(); });
+            if (sched::preempt_check())
+                return Result<uint64_t>(done + i + 1);  // the caller is ending
+        }
         done += n;
     }
     return Result<uint64_t>(done);

@@ -1,4 +1,5 @@
-// The console: writes go to the serial port (COM1), unchanged; reads take what was typed on it.
+// The console: writes go to the serial port (COM1), unchanged, each whole (a write preempted in
+// the middle, sched/preempt.hpp, makes the next writer wait); reads take what was typed on it.
 // Input arrives by COM1's interrupt (init_console_input) into one ring the kernel keeps for the
 // whole machine (there is one UART): every console object reads from it, in arrival order.
 #pragma once

@@ -7,6 +7,7 @@
 #include "mm/paging.hpp"
 #include "obj/device.hpp"
 #include "proc/process.hpp"
+#include "sched/preempt.hpp"
 
 namespace keel::obj {
 
@@ -39,6 +40,9 @@ Result<RefPtr<MemoryObject>> MemoryObject::create(uint64_t size) {
             return fail(Error::kNoMemory);  // m's release frees the pages_ frames so far
         m->frames_[i] = *f;
         m->pages_ = i + 1;
+        // m is this call's alone until it returns: another thread may run meanwhile.
+        if (sched::preempt_check())
+            return fail(Error::kPeerGone);  // the caller is ending: m's release frees them
     }
     m->bytes_ = size;
     return m;
@@ -79,8 +83,12 @@ MemoryObject::~MemoryObject() {
         // The device may still be reaching these frames: its object decides when they are free.
         dma_owner_->retire_dma(frames_[0], pages_, device_address_);
     } else if (backing_ == Backing::kRam) {
-        for (uint64_t i = 0; i < pages_; ++i)
+        // Nothing reaches this object any more (its count is 0), and release_last's loop takes
+        // objects other threads release meanwhile: another thread may run between two pages.
+        for (uint64_t i = 0; i < pages_; ++i) {
             mm::frames().free(frames_[i]);
+            (void)sched::preempt_check();
+        }
     }
     delete[] frames_;
 }
@@ -98,6 +106,7 @@ Result<void> MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_
         s += chunk;
         offset += chunk;
         n -= chunk;
+        (void)sched::preempt_check();  // callers hold the object and the source
     }
     return success();
 }
@@ -115,6 +124,7 @@ Result<void> MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) co
         d += chunk;
         offset += chunk;
         n -= chunk;
+        (void)sched::preempt_check();  // callers hold the object and the destination
     }
     return success();
 }
@@ -126,6 +136,8 @@ Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advan
         return fail(Error::kNotSupported);  // device registers: through a mapping only
     const uint64_t avail = position_ < size() ? size() - position_ : 0;
     const uint64_t n = req.buffer.length() < avail ? req.buffer.length() : avail;
+    // Held across the preemption points: another thread may close the handle meanwhile.
+    const RefPtr<MemoryObject> keep = retain_ref(this);
     uint64_t done = 0;
     while (done < n) {
         const uint64_t at = position_ + done;
@@ -138,6 +150,8 @@ Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advan
         if (!ok)
             return fail(Error::kBadAddress);
         done += chunk;
+        if (sched::preempt_check())
+            return fail(Error::kPeerGone);  // the caller is ending (the position stays)
     }
     if (advance)
         position_ += n;

@@ -17,7 +17,9 @@ bool g_destroying = false;
 // object, whose destructor releases more: done as calls, a chain of objects a program built
 // (roots bound in roots, 460 deep) overflowed the kernel stack. The outermost release destroys
 // in a loop instead; releases inside it only queue the object. Every object still goes before
-// the outermost release returns.
+// the outermost release returns. A destructor may reach a preemption point (a memory object
+// freeing its frames, sched/preempt.hpp): a release by another thread meanwhile queues its
+// object here too, and this loop destroys it.
 void Object::release_last() {
     KEEL_ASSERT(refs_ > 0);
     if (--refs_ != 0)

@@ -7,7 +7,9 @@
 // implementation of each operation serves both paths.
 //
 // Locking: the kernel runs system calls with interrupts off on one CPU (sched/scheduler.hpp),
-// so operations need no locks of their own.
+// so operations need no locks of their own. The exception is a long loop's preemption point
+// (sched/preempt.hpp): another thread may run there, so such a loop holds references to what
+// it uses (not an object borrowed from a handle) and publishes what it builds at its end.
 #pragma once
 
 #include <keel/syscall_abi.hpp>

@@ -7,6 +7,7 @@
 
 #include "obj/perform.hpp"
 #include "proc/process.hpp"
+#include "sched/preempt.hpp"
 
 namespace keel::obj {
 
@@ -85,6 +86,9 @@ Result<void> Queue::attach() {
 }
 
 Result<uint64_t> Queue::process() {
+    // A round is consistent only as a whole (see the drain below, and the kernel buffers its
+    // operations borrow from the region): no preemption point switches inside it.
+    const sched::NoPreempt whole_round;
     if (!attached_) [[unlikely]]
         KEEL_TRY(attach());
     const uint32_t start = server_.cq_tail();

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "sched/preempt.hpp"
+
 namespace keel::proc {
 
 Result<abi::Handle> HandleTable::insert(obj::Object& object, uint32_t rights) {
@@ -66,7 +68,8 @@ void HandleTable::clear() {
         obj::RefPtr<obj::Object> o = std::move(s.object);
         advance(i);
         --count_;
-        o.reset();  // may run destructors that wake other processes' threads
+        o.reset();                     // may run destructors that wake other processes' threads
+        (void)sched::preempt_check();  // the table is consistent between entries
     }
 }
 

@@ -8,6 +8,7 @@
 #include "log/log.hpp"
 #include "obj/memory.hpp"
 #include "panic.hpp"
+#include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::proc {
@@ -142,6 +143,8 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
                                      bool executable) {
     if (finished_)
         return fail(abi::Error::kPeerGone);
+    // Held across the preemption points (the caller's handle may be closed meanwhile).
+    obj::RefPtr<obj::MemoryObject> memory = obj::retain_ref(&m);
     const uint64_t bytes = m.pages() * mm::kPageSize;
     uint64_t base = at;
     if (base == 0) {
@@ -153,10 +156,13 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
     // included): its page tables and its record. A process cannot grow the kernel's memory by
     // mapping one object many times.
     Charge charge = KEEL_TRY(Charge::take(account_.get(), {(m.pages() + 1 + 511) / 512, 0, 0}));
-    auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, mappings_, {}};
+    auto* mapping = new (std::nothrow) Mapping{base, 0, nullptr, nullptr, {}};
     if (mapping == nullptr)
         return fail(abi::Error::kNoMemory);
     mapping->charge = std::move(charge);
+    // The range is taken before the loop: another thread's map may run at a preemption point.
+    if (at == 0)
+        next_map_ = base + bytes + mm::kPageSize;  // the page after stays unmapped: a guard
     const uint64_t flags = mm::kPageUser | (writable ? mm::kPageWritable : 0) |
                            (executable ? 0 : mm::kPageNoExecute) | m.cache_flags();
     for (uint64_t i = 0; i < m.pages(); ++i) {
@@ -168,17 +174,25 @@ Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool wri
             return fail(abi::Error::kNoMemory);
         }
         mapping->pages = i + 1;
+        if (sched::preempt_check()) {  // the caller is ending: nobody will use the mapping
+            unmap_pages(*mapping);
+            delete mapping;
+            return fail(abi::Error::kPeerGone);
+        }
     }
-    mapping->memory = obj::retain_ref(&m);
+    mapping->memory = std::move(memory);
+    mapping->next = mappings_;  // published whole
     mappings_ = mapping;
-    if (at == 0)
-        next_map_ = base + bytes + mm::kPageSize;  // the page after stays unmapped: a guard
     return Result<uint64_t>(base);
 }
 
 void Process::unmap_pages(const Mapping& m) {
-    for (uint64_t i = 0; i < m.pages; ++i)
+    // m is unlinked (or not yet linked) and its range is never handed out again (next_map_
+    // only grows), so another thread running at a preemption point cannot reach it.
+    for (uint64_t i = 0; i < m.pages; ++i) {
         (void)space_.unmap(mm::VirtAddr{m.base + i * mm::kPageSize});
+        (void)sched::preempt_check();
+    }
 }
 
 Result<uint64_t> Process::unmap(uint64_t address) {
@@ -237,7 +251,8 @@ void Process::finish() {
     while (mappings_ != nullptr) {
         Mapping* m = mappings_;
         mappings_ = m->next;
-        delete m;  // and its reference to the memory object
+        delete m;                      // and its reference to the memory object
+        (void)sched::preempt_check();  // the list is consistent between entries
     }
     mm::destroy_user_tables(space_.pml4());
     space_.reset(mm::PhysAddr{0});

@@ -7,6 +7,7 @@
 #include "mm/heap.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
+#include "sched/preempt.hpp"
 
 namespace keel::proc {
 
@@ -74,6 +75,13 @@ Result<uint64_t> ProcessTable::get_meta(obj::Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kLimits && req.caller != nullptr) {
         const abi::ResourceUsage u = req.caller->usage();
         return obj::answer_bytes(req, &u, sizeof u);
+    }
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kKernelTime) {
+        const abi::KernelTime k = sched::kernel_time();
+        const Result<uint64_t> r = obj::answer_bytes(req, &k, sizeof k);
+        if (r.ok())
+            sched::reset_kernel_time();  // the next read covers what follows this one
+        return r;
     }
     return fail(abi::Error::kInvalidArgument);
 }

@@ -19,7 +19,9 @@ class ProcessTable final : public obj::Object {
     // when they do not all fit.
     Result<uint64_t> read(obj::Request& req) override;
     Result<uint64_t> peek(obj::Request& req) override { return read(req); }
-    // kSize: how many processes; kMemoryInfo: the machine's memory and kernel objects.
+    // kSize: how many processes; kMemoryInfo: the machine's memory and kernel objects;
+    // kKernelTime: the longest stretch of kernel work without a switch since the last such
+    // read (sched/preempt.hpp).
     Result<uint64_t> get_meta(obj::Request& req) override;
     // buffer = abi::TableSpawn: spawns (proc::spawn_for); the new process's handle.
     Result<uint64_t> create(obj::Request& req) override;

@@ -6,6 +6,7 @@
 #include <keel/elf/elf_check.hpp>
 #include "log/log.hpp"
 #include "mm/user_copy.hpp"
+#include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::proc {
@@ -25,6 +26,8 @@ Result<void> load_segments(Process& p, const uint8_t* file, const elf::Image& im
         (void)(*m)->write_bytes(s.vaddr - first, file + s.file_offset, s.filesz);
         KEEL_TRY(p.map_memory(**m, first, (s.flags & elf::kSegmentWrite) != 0,
                               (s.flags & elf::kSegmentExecute) != 0));
+        if (sched::preempt_check())
+            return fail(abi::Error::kPeerGone);  // the caller is ending: the child never runs
     }
     return success();
 }
@@ -138,6 +141,12 @@ Result<abi::Handle> spawn_for(Process& caller, uint64_t image_handle, const abi:
         wanted = KEEL_TRY(mm::UserPtr<abi::Limits>(args.limits).read());
     const abi::Limits limits =
         KEEL_TRY(caller.account().child_limits(wanted, caller.handles().limit()));
+    // Held while the child is built: loading reaches preemption points, where another thread
+    // of the caller may close these handles.
+    const obj::RefPtr<obj::Object> keep_image = obj::retain_ref(image.object);
+    obj::RefPtr<obj::Object> keep_given[abi::kMaxSpawnHandles];
+    for (uint64_t i = 0; i < args.handle_count; ++i)
+        keep_given[i] = obj::retain_ref(entries[i].object);
     const obj::RefPtr<Process> child =
         KEEL_TRY(spawn({static_cast<obj::MemoryObject*>(image.object), entries,
                         static_cast<uint32_t>(args.handle_count), text, args.args_length,

@@ -10,6 +10,7 @@
 #include "mm/paging.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
+#include "sched/preempt.hpp"
 
 extern "C" void keel_switch_context(uint64_t* save, uint64_t next_rsp);
 extern "C" void keel_thread_start();
@@ -69,6 +70,7 @@ void unlink_all(Thread* t) {
 // Runs on the new thread's stack right after every switch: the previous thread may have
 // exited, and only now is its kernel stack free to go.
 void finish_switch() {
+    segment_switch_in(g_current);
     if (g_reap == nullptr)
         return;
     // The scheduler's reference, taken at create(), goes here; handles may keep the object
@@ -91,6 +93,7 @@ class Scheduler {
                                                        : mm::kernel_space().pml4().value;
         if ((cpu::read_cr3() & ~0xfffull) != cr3)
             cpu::write_cr3(cr3);
+        segment_switch_out(prev);
         cpu::fxsave(prev->fpu_state());
         cpu::fxrstor(next->fpu_state());
         keel_switch_context(&prev->saved_rsp, next->saved_rsp);
@@ -143,16 +146,18 @@ class Scheduler {
         Thread* t = g_current;
         KEEL_ASSERT(t != g_idle);
         t->exit_ = info;
-        t->state_ = ThreadState::kDead;
-        t->joiners.wake_all();
-        unlink_all(t);
         if (t->process_ != nullptr) {
             const obj::RefPtr<proc::Process> p = std::move(t->process_);
             // The thread keeps running on its kernel stack, in the kernel half of whatever
-            // tables are loaded; the last thread's exit switches to the kernel's tables.
+            // tables are loaded; the last thread's exit switches to the kernel's tables. It is
+            // still running: the teardown of its process may reach preemption points (and the
+            // thread come back here with the kernel's tables, as it has no process now).
             p->account().uncharge(kThreadCharge);
             p->thread_exited(t);
         }
+        t->state_ = ThreadState::kDead;
+        t->joiners.wake_all();
+        unlink_all(t);
         KEEL_ASSERT(g_reap == nullptr);
         g_reap = t;
         schedule();
@@ -235,7 +240,8 @@ void on_tick(idt::InterruptFrame& frame) {
     lapic::program(earliest < slice_end ? earliest : slice_end);
     if (g_current == nullptr)
         return;
-    // Only user code and the idle loop are preempted (see scheduler.hpp).
+    // User code and the idle loop are preempted at once; a long system call at its next
+    // preemption point (sched/preempt.hpp).
     if ((frame.cs & 3) != 0 || g_current == g_idle)
         Scheduler::schedule();
 }
@@ -257,6 +263,7 @@ uint64_t earliest_deadline() {
 void init() {
     g_idle = Scheduler::idle_thread();
     g_current = g_idle;
+    preempt_init(lapic::tsc_per_ms());
     lapic::set_tick_hook(on_tick);
 }
 
@@ -308,7 +315,15 @@ void yield() {
     Scheduler::schedule();
 }
 
+bool others_ready() {
+    return g_ready_head != nullptr;
+}
+
 void exit_current(const abi::ExitInfo& info) {
+    // A thread ending outside a system call (a fault, or its process ended while it ran user
+    // code) tears down in a stretch of its own: measured, and preemptible, as a call's is.
+    if (detail::g_in_syscall == 0)
+        syscall_enter(static_cast<uint64_t>(abi::Syscall::kCount));
     Scheduler::exit(info);
     __builtin_unreachable();
 }

@@ -3,7 +3,9 @@
 // set it), so the kernel is never preempted; user code is preempted by the LAPIC timer (10 ms
 // slices, and at every timer interrupt: one that wakes a thread lets it run at once), and the
 // idle thread halts with interrupts on. A thread leaves the CPU inside the kernel only by
-// blocking, yielding or exiting.
+// blocking, yielding, exiting or at a preemption point of a long loop (sched/preempt.hpp: after
+// 100 µs of kernel time interrupts are let in for one instruction, and the other ready threads
+// run first when there are any).
 //
 // The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
 // deadline.hpp: blocked threads' timeouts, armed timer objects) and programs the next one for
@@ -41,6 +43,8 @@ WakeReason block(WaitQueue* q, uint64_t deadline);
 // Wakes a blocked thread with the given reason (removing it from its queue).
 void wake(Thread* t, WakeReason why);
 void yield();
+// Whether another thread waits for the CPU (a long call's preemption point yields then).
+bool others_ready();
 // Ends the current thread: records info, wakes joiners, ends the process with its last thread.
 [[noreturn]] void exit_current(const abi::ExitInfo& info);
 

@@ -53,7 +53,8 @@ class Thread final : public obj::Object {
     WaitQueue* waiting_on = nullptr;
     Deadline timeout;  // armed while blocked with a deadline: wakes it with kTimedOut
     WakeReason wake_reason = WakeReason::kWoken;
-    uint64_t futex_key = 0;  // user address waited on (with the process: the futex key)
+    uint64_t futex_key = 0;   // user address waited on (with the process: the futex key)
+    uint64_t in_syscall = 0;  // while switched out: its system call's number + 1, or 0
     WaitQueue joiners;
 
     // The x87/MMX/SSE state (an FXSAVE image), saved when the thread is switched out and

@@ -16,6 +16,7 @@
 #include "obj/timer.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
+#include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::syscalls {
@@ -467,6 +468,7 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
 
 extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) {
     using namespace keel;
+    sched::syscall_enter(f->number);  // the longest stretch without a switch: sched/preempt.hpp
     const auto rax = static_cast<uint64_t>(syscalls::to_rax(
         syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)));
     // sysret to a non-canonical rip would fault in ring 0. The rip after a syscall instruction
@@ -474,6 +476,7 @@ extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) 
     if (f->rip >= abi::kUserTop) [[unlikely]]
         proc::current_process()->end(
             {static_cast<uint32_t>(abi::ExitReason::kFault), 13, -1, f->rip, 0});
-    proc::before_user_return();
+    proc::before_user_return();  // an ending process's thread exits here, inside the call
+    sched::syscall_exit();
     return rax;
 }

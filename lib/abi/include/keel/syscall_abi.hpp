@@ -149,6 +149,7 @@ enum class Meta : uint64_t {
                             // device; benchmarks start cold with it)
     kMemoryInfo = 21,       // MemoryInfo of the machine, from the process table
     kLimits = 22,           // ResourceUsage of a process: its limits and what it uses now
+    kKernelTime = 23,       // KernelTime since the last read, from the process table
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
@@ -271,6 +272,21 @@ struct MemoryInfo {
     uint64_t objects;           // live kernel objects (every kind)
 };
 static_assert(sizeof(MemoryInfo) == 40);
+
+// get_meta kKernelTime on the process table: the longest stretch the kernel spent in one system
+// call without a chance to switch (from its entry, a preemption point or the switch back to its
+// thread, to its exit, the next preemption point or a switch away), since boot or the last
+// get_meta kKernelTime (each read starts the record again). docs/syscalls.md ("Bounded kernel
+// work") states the bound.
+struct KernelTime {
+    uint64_t longest_ns;           // guest nanoseconds (the calibrated TSC)
+    uint64_t longest_call;         // its Syscall number (kCount: a thread ending outside a
+                                   // call, after a fault; ~0: none measured yet)
+    uint64_t bound_ns;             // the stated bound the kernel keeps to
+    uint64_t preemption_points;    // times a long call let interrupts in
+    uint64_t preemption_switches;  // of those, times another thread ran meanwhile
+};
+static_assert(sizeof(KernelTime) == 40);
 
 // get_meta kBootFramebuffer on a PCI device object: the framebuffer the loader set up (GRUB,
 // multiboot2) lies in this device's memory BAR `bar` at `offset`, 32 bits per pixel, RGB
