@@ -56,6 +56,9 @@ struct Input {
     }
 };
 
+// KEEL_KOBJ_TRACE=1: each do_io attempt on stderr (for writing seeds).
+const bool g_trace = getenv("KEEL_KOBJ_TRACE") != nullptr;
+
 constexpr int kProcs = 4;
 constexpr int kHandles = 16;  // the harness's memory of each process's newest handles
 constexpr uint32_t kBufferMax = 96;
@@ -194,8 +197,19 @@ void object_new(Proc& p, Input& in) {
     }
 }
 
+// Whose table a share put the new handle in: the process the caller's handle names, or the
+// caller.
+Proc& share_target(World& w, Proc& p, uint64_t arg) {
+    const auto t = p.process->handles().lookup(static_cast<abi::Handle>(arg & 0xffffffffu));
+    for (Proc& q : w.procs) {
+        if (t && t->object == q.process.get())
+            return q;
+    }
+    return p;
+}
+
 // One attempt of a do_io; true when it finished (the record is free again).
-bool attempt(Proc& p, Pending& io) {
+bool attempt(World& w, Proc& p, Pending& io) {
     sim::set_current(p.thread);
     obj::IoBuffer buffer = obj::IoBuffer::kernel(io.buffer, io.length);
     if (io.user)
@@ -204,6 +218,12 @@ bool attempt(Proc& p, Pending& io) {
         buffer = obj::IoBuffer::none();
     obj::Request req{io.op, 0, io.arg, buffer, p.process.get(), &io.forward};
     const Result<uint64_t> r = obj::perform(*p.process, io.handle, req);
+    if (g_trace) {
+        fprintf(stderr, "process %lu: op %u on 0x%x arg 0x%lx length %u%s: %s%ld\n",
+                p.process->id(), static_cast<unsigned>(io.op), io.handle, io.arg, io.length,
+                io.user ? " (user)" : "", r.ok() ? "" : "error ",
+                r.ok() ? static_cast<int64_t>(*r) : static_cast<int64_t>(r.error()));
+    }
     if (!r.ok() && r.error() == abi::Error::kWouldBlock && req.wait != nullptr)
         return false;  // sched::block never sleeps here: a later step retries
     obj::Served::abandon(io.forward);
@@ -214,13 +234,14 @@ bool attempt(Proc& p, Pending& io) {
     if (r.ok() &&
         (io.op == abi::Op::kOpen || io.op == abi::Op::kShare || io.op == abi::Op::kCreate) &&
         *r != 0 && *r <= 0x7fffffffu)
-        remember(p, static_cast<abi::Handle>(*r));
+        remember(io.op == abi::Op::kShare ? share_target(w, p, io.arg) : p,
+                 static_cast<abi::Handle>(*r));
     return true;
 }
 
 void do_io(World& w, Proc& p, Input& in) {
     if (p.io.active) {  // the thread is still in its last do_io: retry it
-        p.io.active = !attempt(p, p.io);
+        p.io.active = !attempt(w, p, p.io);
         return;
     }
     Pending& io = p.io;
@@ -249,8 +270,7 @@ void do_io(World& w, Proc& p, Input& in) {
     io.user = (arg_kind & 0x80) != 0 && p.mapped != 0;
     if (io.user && io.length > p.mapped_size)
         io.length = static_cast<uint32_t>(p.mapped_size);
-    (void)w;
-    io.active = !attempt(p, io);
+    io.active = !attempt(w, p, io);
 }
 
 abi::QueueGeometry geometry(Input& in) {
@@ -264,6 +284,9 @@ void queue_create(Proc& p, Input& in) {
         return;  // one runtime queue per process in the harness
     sim::set_current(p.thread);
     auto q = obj::Queue::create(*p.process, geometry(in));
+    if (g_trace)
+        fprintf(stderr, "process %lu: queue_create: %s%ld\n", p.process->id(), q ? "" : "error ",
+                q ? 0l : static_cast<int64_t>(q.error()));
     if (!q)
         return;
     auto h = p.process->handles().insert(**q, abi::kRightRead | abi::kRightWrite);
@@ -318,7 +341,11 @@ void queue_poll(Proc& p) {
     auto e = p.process->handles().lookup(p.queue);
     if (e && e->object->kind() == abi::Kind::kQueue) {
         const RefPtr<obj::Queue> q = obj::retain_ref(static_cast<obj::Queue*>(e->object));
-        (void)q->process();
+        const Result<uint64_t> r = q->process();
+        if (g_trace)
+            fprintf(stderr, "process %lu: queue round: %s%ld\n", p.process->id(),
+                    r.ok() ? "" : "error ",
+                    r.ok() ? static_cast<int64_t>(*r) : static_cast<int64_t>(r.error()));
     }
     if (p.client == nullptr)
         return;
@@ -334,6 +361,9 @@ void serve_create(Proc& p, Input& in) {
         return;
     sim::set_current(p.thread);
     auto created = obj::Served::create(*p.process, geometry(in));
+    if (g_trace)
+        fprintf(stderr, "process %lu: serve_create: %s%ld\n", p.process->id(),
+                created ? "" : "error ", created ? 0l : static_cast<int64_t>(created.error()));
     if (!created)
         return;
     auto& proc_handles = p.process->handles();
@@ -379,6 +409,8 @@ void serve(Proc& p, Input& in) {
         auto op = p.server->take();
         if (!op)
             break;
+        if (g_trace)
+            fprintf(stderr, "process %lu: serves opcode %u\n", p.process->id(), op->request.opcode);
         if ((how >> i & 1) != 0 && !p.server->cancel_requested(op->id))
             continue;  // left hanging: a slow or stuck server
         const auto bytes = p.server->bytes(*op);

@@ -230,10 +230,12 @@ Result<void> copy_user(uint64_t user, std::byte* kernel, uint64_t n, bool to_use
             sim::die("a user mapping of a frame that is not allocated");
         const uint64_t in_page = user % kPageSize;
         const uint64_t chunk = n < kPageSize - in_page ? n : kPageSize - in_page;
+        // memmove: a user buffer may be a mapping of the very memory object being copied
+        // (different addresses in the kernel, the same arena bytes here).
         if (to_user)
-            memcpy(bytes + in_page, kernel, chunk);
+            memmove(bytes + in_page, kernel, chunk);
         else
-            memcpy(kernel, bytes + in_page, chunk);
+            memmove(kernel, bytes + in_page, chunk);
         user += chunk;
         kernel += chunk;
         n -= chunk;
