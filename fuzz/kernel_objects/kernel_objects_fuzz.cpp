@@ -31,7 +31,7 @@
 #include "obj/served.hpp"
 #include "obj/timer.hpp"
 #include "proc/process.hpp"
-#include "sim/sim.hpp"
+#include "sim.hpp"
 
 namespace {
 
