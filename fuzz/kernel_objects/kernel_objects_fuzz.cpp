@@ -132,7 +132,7 @@ bool alias_user(proc::Process& p, uint64_t address, uint64_t size, UserRegion& o
     for (uint64_t i = 0; i < pages; ++i) {
         const auto t = space.translate(mm::VirtAddr{address + i * mm::kPageSize});
         if (!t || (t->flags & mm::kPageUser) == 0 || (t->flags & mm::kPageWritable) == 0) {
-            fprintf(stderr, "region page %lu of 0x%lx not mapped user-writable\n", i, address);
+            sim::report("region page %lu of 0x%lx not mapped user-writable\n", i, address);
             abort();
         }
         frames[i] = t->phys;
@@ -219,10 +219,10 @@ bool attempt(World& w, Proc& p, Pending& io) {
     obj::Request req{io.op, 0, io.arg, buffer, p.process.get(), &io.forward};
     const Result<uint64_t> r = obj::perform(*p.process, io.handle, req);
     if (g_trace) {
-        fprintf(stderr, "process %lu: op %u on 0x%x arg 0x%lx length %u%s: %s%ld\n",
-                p.process->id(), static_cast<unsigned>(io.op), io.handle, io.arg, io.length,
-                io.user ? " (user)" : "", r.ok() ? "" : "error ",
-                r.ok() ? static_cast<int64_t>(*r) : static_cast<int64_t>(r.error()));
+        sim::report("process %lu: op %u on 0x%x arg 0x%lx length %u%s: %s%ld\n", p.process->id(),
+                    static_cast<unsigned>(io.op), io.handle, io.arg, io.length,
+                    io.user ? " (user)" : "", r.ok() ? "" : "error ",
+                    r.ok() ? static_cast<int64_t>(*r) : static_cast<int64_t>(r.error()));
     }
     if (!r.ok() && r.error() == abi::Error::kWouldBlock && req.wait != nullptr)
         return false;  // sched::block never sleeps here: a later step retries
@@ -285,8 +285,8 @@ void queue_create(Proc& p, Input& in) {
     sim::set_current(p.thread);
     auto q = obj::Queue::create(*p.process, geometry(in));
     if (g_trace)
-        fprintf(stderr, "process %lu: queue_create: %s%ld\n", p.process->id(), q ? "" : "error ",
-                q ? 0l : static_cast<int64_t>(q.error()));
+        sim::report("process %lu: queue_create: %s%ld\n", p.process->id(), q ? "" : "error ",
+                    q ? 0l : static_cast<int64_t>(q.error()));
     if (!q)
         return;
     auto h = p.process->handles().insert(**q, abi::kRightRead | abi::kRightWrite);
@@ -304,7 +304,7 @@ void queue_create(Proc& p, Input& in) {
     const std::span<std::byte> shared{p.queue_region.view, region.size()};
     const std::span<std::byte> storage{p.queue_region.storage, ipc::Client::private_size(g)};
     if (!p.client->create(shared, storage, g)) {
-        fprintf(stderr, "the runtime cannot lay out the kernel's queue region\n");
+        sim::report("the runtime cannot lay out the kernel's queue region\n");
         abort();
     }
 }
@@ -343,9 +343,9 @@ void queue_poll(Proc& p) {
         const RefPtr<obj::Queue> q = obj::retain_ref(static_cast<obj::Queue*>(e->object));
         const Result<uint64_t> r = q->process();
         if (g_trace)
-            fprintf(stderr, "process %lu: queue round: %s%ld\n", p.process->id(),
-                    r.ok() ? "" : "error ",
-                    r.ok() ? static_cast<int64_t>(*r) : static_cast<int64_t>(r.error()));
+            sim::report("process %lu: queue round: %s%ld\n", p.process->id(),
+                        r.ok() ? "" : "error ",
+                        r.ok() ? static_cast<int64_t>(*r) : static_cast<int64_t>(r.error()));
     }
     if (p.client == nullptr)
         return;
@@ -362,8 +362,8 @@ void serve_create(Proc& p, Input& in) {
     sim::set_current(p.thread);
     auto created = obj::Served::create(*p.process, geometry(in));
     if (g_trace)
-        fprintf(stderr, "process %lu: serve_create: %s%ld\n", p.process->id(),
-                created ? "" : "error ", created ? 0l : static_cast<int64_t>(created.error()));
+        sim::report("process %lu: serve_create: %s%ld\n", p.process->id(), created ? "" : "error ",
+                    created ? 0l : static_cast<int64_t>(created.error()));
     if (!created)
         return;
     auto& proc_handles = p.process->handles();
@@ -388,7 +388,7 @@ void serve_create(Proc& p, Input& in) {
     const std::span<std::byte> shared{p.server_region.view, region.size()};
     const std::span<std::byte> storage{p.server_region.storage, ipc::Server::private_size(g)};
     if (!p.server->attach(shared, storage, g, abi::queue_opcode(abi::Op::kCount))) {
-        fprintf(stderr, "the server cannot attach to the kernel's layout\n");
+        sim::report("the server cannot attach to the kernel's layout\n");
         abort();
     }
 }
@@ -410,7 +410,7 @@ void serve(Proc& p, Input& in) {
         if (!op)
             break;
         if (g_trace)
-            fprintf(stderr, "process %lu: serves opcode %u\n", p.process->id(), op->request.opcode);
+            sim::report("process %lu: serves opcode %u\n", p.process->id(), op->request.opcode);
         if ((how >> i & 1) != 0 && !p.server->cancel_requested(op->id))
             continue;  // left hanging: a slow or stuck server
         const auto bytes = p.server->bytes(*op);
@@ -552,11 +552,10 @@ void run(const uint8_t* data, size_t size) {
     const Counts after = counts();
     if (after.frames != before.frames || after.heap != before.heap ||
         after.objects != before.objects) {
-        fprintf(stderr,
-                "leak after teardown: frames %lu -> %lu, heap allocations %lu -> %lu, "
-                "objects %lu -> %lu\n",
-                before.frames, after.frames, before.heap, after.heap, before.objects,
-                after.objects);
+        sim::report(
+            "leak after teardown: frames %lu -> %lu, heap allocations %lu -> %lu, "
+            "objects %lu -> %lu\n",
+            before.frames, after.frames, before.heap, after.heap, before.objects, after.objects);
         abort();
     }
 }
@@ -565,7 +564,12 @@ void run(const uint8_t* data, size_t size) {
 // recursion a program controls (nested roots' destructors) would have to go thousands deep
 // before it showed. So each input runs on a thread with a stack of kStackBytes: twice the
 // kernel's, as this build's frames (sanitizers, -O1) are larger.
-constexpr size_t kStackBytes = 32 * 1024;
+constexpr size_t kStackBytes = 16 * 1024;
+// KEEL_KOBJ_STACK=BYTES overrides it (to measure what the harness needs).
+size_t stack_bytes() {
+    const char* v = getenv("KEEL_KOBJ_STACK");
+    return v != nullptr ? strtoul(v, nullptr, 0) : kStackBytes;
+}
 
 // One worker thread with that stack runs every input; the fuzzer's thread hands it over and
 // waits (a thread per input halved the executions per second).
@@ -578,14 +582,37 @@ struct Worker {
 };
 Worker g_worker;
 
+#ifdef KEEL_KOBJ_LIBFUZZER
+}  // namespace
+// libFuzzer counts a deeper stack as progress (clang's -fsanitize=fuzzer keeps the lowest stack
+// pointer in __sancov_lowest_stack on Linux), which is what leads it to stack exhaustion, but
+// it reads its own thread's copy of the variable and the inputs run on the worker: the worker
+// hands its depth on as an extra counter, one per 128 bytes of stack.
+extern "C" thread_local uintptr_t __sancov_lowest_stack;
+__attribute__((section("__libfuzzer_extra_counters"), used)) uint8_t g_stack_depth[128];
+namespace {
+
+void run_measured(const uint8_t* data, size_t size, uintptr_t top) {
+    __sancov_lowest_stack = ~uintptr_t{0};
+    run(data, size);
+    const uintptr_t depth = top > __sancov_lowest_stack ? top - __sancov_lowest_stack : 0;
+    g_stack_depth[depth / 128 < 127 ? depth / 128 : 127] = 1;
+}
+#else
+void run_measured(const uint8_t* data, size_t size, uintptr_t) {
+    run(data, size);
+}
+#endif
+
 void* work(void*) {
     Worker& w = g_worker;
+    const auto top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
     pthread_mutex_lock(&w.lock);
     for (;;) {
         while (!w.busy)
             pthread_cond_wait(&w.changed, &w.lock);
         pthread_mutex_unlock(&w.lock);
-        run(w.data, w.size);
+        run_measured(w.data, w.size, top);
         pthread_mutex_lock(&w.lock);
         w.busy = false;
         pthread_cond_broadcast(&w.changed);
@@ -596,7 +623,7 @@ void run_on_worker(const uint8_t* data, size_t size) {
     static const bool started = [] {
         pthread_attr_t attr;
         pthread_t thread;
-        if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, kStackBytes) != 0 ||
+        if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, stack_bytes()) != 0 ||
             pthread_create(&thread, &attr, &work, nullptr) != 0)
             abort();
         pthread_attr_destroy(&attr);

@@ -39,7 +39,7 @@ uint64_t g_heap_live = 0;
 uint64_t g_heap_budget = ~0ull;
 
 [[noreturn]] void die(const char* what) {
-    fprintf(stderr, "kernel_objects simulation: %s\n", what);
+    report("kernel_objects simulation: %s\n", what);
     abort();
 }
 
@@ -69,6 +69,20 @@ constexpr int kMaxWindows = 256;
 Window g_windows[kMaxWindows];
 
 }  // namespace
+
+void vreport(const char* fmt, va_list args) {
+    static char line[512];  // one thread reports at a time: the worker, or the fuzzer's
+    const int n = vsnprintf(line, sizeof line, fmt, args);
+    if (n > 0)
+        (void)!write(2, line, static_cast<size_t>(n) < sizeof line ? n : sizeof line - 1);
+}
+
+void report(const char* fmt, ...) {
+    va_list args;
+    va_start(args, fmt);
+    vreport(fmt, args);
+    va_end(args);
+}
 
 void init() {
     if (g_arena != nullptr)
@@ -491,16 +505,16 @@ void set_current(sched::Thread* t) {
 namespace keel {
 
 void qemu_exit(QemuExit code) {
-    fprintf(stderr, "kernel_objects simulation: qemu_exit(0x%x)\n", static_cast<unsigned>(code));
+    sim::report("kernel_objects simulation: qemu_exit(0x%x)\n", static_cast<unsigned>(code));
     abort();
 }
 
 void panic(const char* fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    fputs("kernel panic: ", stderr);
-    vfprintf(stderr, fmt, args);
-    fputc('\n', stderr);
+    sim::report("kernel panic: ");
+    sim::vreport(fmt, args);
+    sim::report("\n");
     va_end(args);
     abort();
 }
@@ -508,7 +522,7 @@ void panic(const char* fmt, ...) {
 void panic_after_report(const char* fmt, ...) {
     va_list args;
     va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
+    sim::vreport(fmt, args);
     va_end(args);
     abort();
 }
@@ -524,12 +538,12 @@ Level level() {
 }
 void vprint(const char* fmt, va_list args) {
     if (g_verbose)
-        vfprintf(stderr, fmt, args);
+        sim::vreport(fmt, args);
 }
 void vlog(Level, const char* fmt, va_list args) {
     vprint(fmt, args);
     if (g_verbose)
-        fputc('\n', stderr);
+        sim::report("\n");
 }
 #define KEEL_SIM_LOG_FN(name, body)   \
     void name(const char* fmt, ...) { \

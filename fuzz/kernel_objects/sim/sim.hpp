@@ -14,6 +14,7 @@
 //   kInterrupted once the process is ending): the harness retries later instead.
 #pragma once
 
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 
@@ -27,6 +28,11 @@ class Process;
 namespace keel::sim {
 
 inline constexpr uint64_t kFrames = 1024;
+
+// Writes a line to stderr with little stack (the inputs run on a 16 KiB stack, where stdio's
+// unbuffered stderr path alone needs more): printf formats, at most 511 bytes.
+void report(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void vreport(const char* fmt, va_list args);
 
 // Once per process: the arena, the kernel's page tables (PML4 with the window region's PDPT).
 void init();
