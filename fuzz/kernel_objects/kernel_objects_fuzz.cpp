@@ -133,7 +133,7 @@ bool alias_user(proc::Process& p, uint64_t address, uint64_t size, UserRegion& o
         const auto t = space.translate(mm::VirtAddr{address + i * mm::kPageSize});
         if (!t || (t->flags & mm::kPageUser) == 0 || (t->flags & mm::kPageWritable) == 0) {
             sim::report("region page %lu of 0x%lx not mapped user-writable\n", i, address);
-            abort();
+            sim::stop();
         }
         frames[i] = t->phys;
     }
@@ -218,6 +218,11 @@ bool attempt(World& w, Proc& p, Pending& io) {
         buffer = obj::IoBuffer::none();
     obj::Request req{io.op, 0, io.arg, buffer, p.process.get(), &io.forward};
     const Result<uint64_t> r = obj::perform(*p.process, io.handle, req);
+    if (g_trace && io.length == 16 && !io.user) {
+        uint64_t v[2];
+        memcpy(v, io.buffer, 16);
+        sim::report("  (16 bytes: 0x%lx 0x%lx)\n", v[0], v[1]);
+    }
     if (g_trace) {
         sim::report("process %lu: op %u on 0x%x arg 0x%lx length %u%s: %s%ld\n", p.process->id(),
                     static_cast<unsigned>(io.op), io.handle, io.arg, io.length,
@@ -305,7 +310,7 @@ void queue_create(Proc& p, Input& in) {
     const std::span<std::byte> storage{p.queue_region.storage, ipc::Client::private_size(g)};
     if (!p.client->create(shared, storage, g)) {
         sim::report("the runtime cannot lay out the kernel's queue region\n");
-        abort();
+        sim::stop();
     }
 }
 
@@ -389,7 +394,7 @@ void serve_create(Proc& p, Input& in) {
     const std::span<std::byte> storage{p.server_region.storage, ipc::Server::private_size(g)};
     if (!p.server->attach(shared, storage, g, abi::queue_opcode(abi::Op::kCount))) {
         sim::report("the server cannot attach to the kernel's layout\n");
-        abort();
+        sim::stop();
     }
 }
 
@@ -521,7 +526,7 @@ void run(const uint8_t* data, size_t size) {
         for (int i = 0; i < kProcs; ++i) {
             auto p = proc::Process::create();
             if (!p)
-                abort();
+                sim::stop();
             w.procs[i].process = std::move(*p);
             w.procs[i].thread = sim::start_thread(*w.procs[i].process);
         }
@@ -556,7 +561,7 @@ void run(const uint8_t* data, size_t size) {
             "leak after teardown: frames %lu -> %lu, heap allocations %lu -> %lu, "
             "objects %lu -> %lu\n",
             before.frames, after.frames, before.heap, after.heap, before.objects, after.objects);
-        abort();
+        sim::stop();
     }
 }
 
@@ -579,8 +584,21 @@ struct Worker {
     const uint8_t* data = nullptr;
     size_t size = 0;
     bool busy = false;
+    bool failed = false;  // the worker reported a failure: the fuzzer's thread aborts
 };
 Worker g_worker;
+
+// sim::stop() on the worker: the failure was reported; the fuzzer's thread aborts (and
+// libFuzzer saves the input) while the worker waits for ever.
+void stop_worker() {
+    Worker& w = g_worker;
+    pthread_mutex_lock(&w.lock);
+    w.failed = true;
+    w.busy = false;
+    pthread_cond_broadcast(&w.changed);
+    for (;;)
+        pthread_cond_wait(&w.changed, &w.lock);
+}
 
 #ifdef KEEL_KOBJ_LIBFUZZER
 }  // namespace
@@ -606,6 +624,7 @@ void run_measured(const uint8_t* data, size_t size, uintptr_t) {
 
 void* work(void*) {
     Worker& w = g_worker;
+    sim::set_stop(&stop_worker);
     const auto top = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
     pthread_mutex_lock(&w.lock);
     for (;;) {
@@ -638,7 +657,10 @@ void run_on_worker(const uint8_t* data, size_t size) {
     pthread_cond_broadcast(&w.changed);
     while (w.busy)
         pthread_cond_wait(&w.changed, &w.lock);
+    const bool failed = w.failed;
     pthread_mutex_unlock(&w.lock);
+    if (failed)
+        abort();
 }
 
 }  // namespace

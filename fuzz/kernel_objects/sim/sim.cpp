@@ -20,6 +20,9 @@
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
 
+// The sanitizers' (weak: the simulation also builds without them).
+extern "C" __attribute__((weak)) void __sanitizer_print_stack_trace();
+
 // paging.cpp's init_paging names the kernel image's bounds; it is never called here.
 extern "C" char __kernel_text_start[1], __kernel_text_end[1], __kernel_data_start[1],
     __kernel_end[1];
@@ -38,9 +41,11 @@ uint64_t g_frame_budget = ~0ull;
 uint64_t g_heap_live = 0;
 uint64_t g_heap_budget = ~0ull;
 
+void (*g_stop)() = nullptr;
+
 [[noreturn]] void die(const char* what) {
     report("kernel_objects simulation: %s\n", what);
-    abort();
+    stop();
 }
 
 uint64_t phys_of(uint64_t index) {
@@ -69,6 +74,18 @@ constexpr int kMaxWindows = 256;
 Window g_windows[kMaxWindows];
 
 }  // namespace
+
+void stop() {
+    if (&__sanitizer_print_stack_trace != nullptr)
+        __sanitizer_print_stack_trace();  // where it happened (the abort comes from elsewhere)
+    if (g_stop != nullptr)
+        g_stop();
+    abort();
+}
+
+void set_stop(void (*f)()) {
+    g_stop = f;
+}
 
 void vreport(const char* fmt, va_list args) {
     static char line[512];  // one thread reports at a time: the worker, or the fuzzer's
@@ -506,7 +523,7 @@ namespace keel {
 
 void qemu_exit(QemuExit code) {
     sim::report("kernel_objects simulation: qemu_exit(0x%x)\n", static_cast<unsigned>(code));
-    abort();
+    sim::stop();
 }
 
 void panic(const char* fmt, ...) {
@@ -516,7 +533,7 @@ void panic(const char* fmt, ...) {
     sim::vreport(fmt, args);
     sim::report("\n");
     va_end(args);
-    abort();
+    sim::stop();
 }
 
 void panic_after_report(const char* fmt, ...) {
@@ -524,7 +541,7 @@ void panic_after_report(const char* fmt, ...) {
     va_start(args, fmt);
     sim::vreport(fmt, args);
     va_end(args);
-    abort();
+    sim::stop();
 }
 
 namespace log {

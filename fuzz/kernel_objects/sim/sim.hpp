@@ -34,6 +34,12 @@ inline constexpr uint64_t kFrames = 1024;
 void report(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void vreport(const char* fmt, va_list args);
 
+// Ends the run after a failure was reported: abort(), or what set_stop installed (the harness
+// hands the abort to a thread with a large stack: libFuzzer's crash report would not fit in
+// the 16 KiB the inputs run on).
+[[noreturn]] void stop();
+void set_stop(void (*stop)());
+
 // Once per process: the arena, the kernel's page tables (PML4 with the window region's PDPT).
 void init();
 
