@@ -7,12 +7,13 @@ src=${SRC}/keel
 root=$src
 # shellcheck source=../fuzz/targets.sh
 source "$src/fuzz/targets.sh"
-common=("${keel_fuzz_common[@]}" "$src/proptest/model/src/system.cpp")
 inc=("${keel_fuzz_includes[@]}")
 declare -n source=keel_fuzz_source
 for name in "${!source[@]}"; do
     out_name=keel_ipc_$name
-    $CXX $CXXFLAGS -std=c++20 "${inc[@]}" "$src/${source[$name]}" "${common[@]}" \
+    keel_fuzz_parts "$name"
+    [ "$name" = kernel_objects ] || keel_parts+=("$src/proptest/model/src/system.cpp")
+    $CXX $CXXFLAGS -std=c++20 "${inc[@]}" "$src/${source[$name]}" "${keel_parts[@]}" \
         $LIB_FUZZING_ENGINE -o "$OUT/$out_name"
     if [ -d "$src/fuzz/corpus/$name" ]; then
         (cd "$src/fuzz/corpus/$name" && zip -q -r "$OUT/${out_name}_seed_corpus.zip" .)

@@ -63,9 +63,84 @@ def abi():
     }
 
 
+# kernel_objects: steps of fuzz/kernel_objects/kernel_objects_fuzz.cpp. A step's first byte
+# names the process (bits 4-5) and the step (the byte mod 12); handles are picked by recency
+# (0: the process's newest).
+OP = {n: i for i, n in enumerate(
+    "read peek write get_meta set_meta open create destroy seek share close map sync".split())}
+
+
+def kstep(proc, kind):
+    return bytes([next(b for b in range(256) if b % 12 == kind and (b >> 4) % 4 == proc)])
+
+
+def knew(proc, kind, size=0):  # kind: 0 memory, 1 pipe, 2 message pipe, 3 root, 4 timer
+    return kstep(proc, 0) + bytes([kind]) + (struct.pack("<H", size) if kind == 0 else b"")
+
+
+def kio(proc, handle, op, buffer=b"", arg=0, arg_handle=None, share_rights=None, user=False):
+    if share_rights is not None:
+        a = bytes([2 | (0x80 if user else 0), share_rights, arg_handle])
+    elif arg_handle is not None:
+        a = bytes([1 | (0x80 if user else 0), arg_handle])
+    elif arg < 256:
+        a = bytes([0 | (0x80 if user else 0), arg])
+    else:
+        a = bytes([3 | (0x80 if user else 0)]) + struct.pack("<Q", arg)
+    return kstep(proc, 1) + bytes([handle, OP[op]]) + a + bytes([len(buffer)]) + buffer
+
+
+def kretry(proc):  # a do_io step while one is in progress retries it
+    return kstep(proc, 1)
+
+
+def kernel_objects():
+    timer_set = struct.pack("<QQ", 5_000_000, 0)
+    basics = (knew(0, 0, 5000) + kio(0, 0, "write", b"hello") + kio(0, 0, "seek", arg=0) +
+              kio(0, 0, "read", b"\0" * 8) + kio(0, 0, "get_meta", b"\0" * 8, arg=2) +
+              kio(0, 0, "map", arg=1) + kio(0, 0, "read", b"\0" * 16, user=True) +
+              kio(0, 0, "create", struct.pack("<QQ", 4096, 100)) +
+              knew(1, 1) + kio(1, 0, "write", b"pipe bytes") + kio(1, 1, "read", b"\0" * 4) +
+              knew(2, 2) + kio(2, 0, "write", b"message") + kio(2, 1, "peek", b"\0" * 16) +
+              knew(3, 4) + kio(3, 0, "write", timer_set) + kio(3, 0, "read", b"\0" * 8) +
+              kstep(3, 11) + bytes([10]) + kretry(3) + kstep(0, 4) + bytes([1]))
+    # Roots bound in roots, each new one holding the one before (whose handle then closes).
+    nest = knew(0, 3)
+    for _ in range(12):
+        nest += knew(0, 3) + kio(0, 0, "create", b"a", arg_handle=1) + kstep(0, 4) + bytes([1])
+    nest += kio(0, 0, "open", b"a") + kio(0, 0, "read", b"\0" * 8)
+    # A queue: a read parked on an empty pipe, a write that unblocks it, a poll, a destroy.
+    # Submissions: opcode, object (recency), 0 and an arg handle, user data, length, bytes.
+    queue = (knew(1, 1) + kstep(1, 5) + bytes([0x0a]) +
+             kstep(1, 6) + bytes([OP["read"], 2, 0, 0, 1, 8]) + b"\0" * 8 +
+             kstep(1, 7) +
+             kstep(1, 6) + bytes([OP["write"], 1, 0, 0, 2, 8]) + b"abcdefgh" +
+             kstep(1, 7) + kstep(1, 7) + kstep(1, 4) + bytes([0]))
+    # A served object: process 0 serves it, shares it into process 1 (its child), which reads
+    # and writes through it; the server answers, then lies, then process 1 dies mid-read and
+    # the server dies with work outstanding.
+    served = (kstep(0, 8) + bytes([0x06]) +
+              kio(0, 0, "share", arg_handle=4, share_rights=0x7f) +
+              kio(1, 0, "write", b"to the server") + kstep(0, 9) + bytes([0]) + kretry(1) +
+              kio(1, 0, "read", b"\0" * 8) + kstep(0, 9) + bytes([0x30, 0, 0]) + b"\xff" * 8 +
+              kretry(1) + kio(1, 0, "open", b"child") + kstep(0, 9) + bytes([0, 1, 7]) +
+              kretry(1) + kio(1, 0, "read", b"\0" * 4) + kstep(1, 10) + bytes([0]) +
+              kio(0, 2, "share", arg_handle=3, share_rights=0x7f) + kio(2, 0, "read", b"\0" * 4) +
+              kstep(0, 10) + bytes([0]) + kretry(2))
+    # Hostile runtimes: scribbles on a queue and on a served object's queue.
+    hostile = (kstep(2, 5) + bytes([0x05]) + knew(2, 1) + kstep(2, 6) + bytes([0, 1, 0, 0, 0, 0]) +
+               kstep(2, 10) + bytes([1, 1, 0, 0, 6]) + b"\xff" * 6 + kstep(2, 7) +
+               kstep(3, 8) + bytes([0x01]) + kstep(3, 10) + bytes([1, 0, 8, 0, 7]) + b"\x7f" * 7 +
+               kstep(3, 9) + bytes([0]))
+    return {"basics": b"\0" + basics, "roots": b"\0" + nest, "queue": b"\0" + queue,
+            "served": b"\0" + served, "hostile": b"\0" + hostile,
+            "low_memory": b"\x88" + queue + served, "low_heap": b"\x4c" + basics + nest}
+
+
 def main():
     out = sys.argv[1]
-    for name, seeds in (("differential", differential()), ("hostile", hostile()), ("abi", abi())):
+    for name, seeds in (("differential", differential()), ("hostile", hostile()), ("abi", abi()),
+                        ("kernel_objects", kernel_objects())):
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for fname, data in seeds.items():
             with open(os.path.join(out, name, "seed_" + fname), "wb") as f:

@@ -23,10 +23,11 @@ declare -A keel_fuzz_source=(
     [http]=fuzz/http/http_fuzz.cpp
     [keymap]=fuzz/keymap/keymap_fuzz.cpp
     [vt]=fuzz/vt/vt_fuzz.cpp
+    [kernel_objects]=fuzz/kernel_objects/kernel_objects_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition fat font virtqueue net tcp http keymap vt)
+                   partition fat font virtqueue net tcp http keymap vt kernel_objects)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -64,3 +65,27 @@ keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/m
                     -I"$root/lib/net/include" -I"$root/lib/http/include"
                     -I"$root/lib/font/include" -I"$root/lib/keymap/include"
                     -I"$root/lib/vt/include")
+# kernel_objects compiles none of the shared sources: the kernel's own files over its host
+# simulation (fuzz/kernel_objects/README.md), the simulation's headers first on the include
+# path, and the linker sending mm::map_window/unmap_window through the simulation.
+keel_fuzz_kernel_objects=()
+for f in obj/object.cpp obj/root.cpp obj/pipe.cpp obj/message_pipe.cpp obj/memory.cpp \
+         obj/timer.cpp obj/queue.cpp obj/queue_geometry.cpp obj/queue_region.cpp obj/served.cpp \
+         obj/perform.cpp proc/handle_table.cpp proc/process.cpp mm/paging.cpp sched/deadline.cpp \
+         sched/wait_queue.cpp ipc_glue/ipc_platform.cpp; do
+    keel_fuzz_kernel_objects+=("$root/kernel/$f")
+done
+keel_fuzz_kernel_objects+=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
+                           "$root/fuzz/kernel_objects/sim/sim.cpp"
+                           -I"$root/fuzz/kernel_objects/sim" -I"$root/kernel"
+                           -I"$root/lib/c/include" -I"$root/lib/abi/include"
+                           -Wl,--wrap=_ZN4keel2mm10map_windowEPKNS0_8PhysAddrEm
+                           -Wl,--wrap=_ZN4keel2mm12unmap_windowENS0_8VirtAddrEm)
+# keel_fuzz_parts NAME: sets keel_parts to what NAME compiles and links besides its own source.
+keel_fuzz_parts() {
+    if [ "$1" = kernel_objects ]; then
+        keel_parts=("${keel_fuzz_kernel_objects[@]}")
+    else
+        keel_parts=("${keel_fuzz_common[@]}")
+    fi
+}

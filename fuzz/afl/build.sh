@@ -15,7 +15,6 @@ root=$top
 # shellcheck source=../targets.sh
 source "$top/fuzz/targets.sh"
 inc=("${keel_fuzz_includes[@]}")
-common=("${keel_fuzz_common[@]}")
 flags=(-std=c++20 -O2 -g "${inc[@]}")
 # The differential target's lock-step checker (proptest/model/src/system.cpp) is compiled
 # without AFL's instrumentation, as in the libFuzzer builds (differential/coverage_ignore.txt):
@@ -33,9 +32,11 @@ build() { # name variant extra-flags...
     local name=$1 variant=$2; shift 2
     local checker=$out/system.o
     [ "$variant" = asan ] && checker=$out/system.asan.o
+    keel_fuzz_parts "$name"
+    [ "$name" = kernel_objects ] && checker=()  # no model in it
     echo "afl: $name.$variant" >&2
-    afl-clang-fast++ "${flags[@]}" "$@" "$top/${source[$name]}" "${common[@]}" "$checker" \
-        -o "$out/$name.$variant"
+    afl-clang-fast++ "${flags[@]}" "$@" "$top/${source[$name]}" "${keel_parts[@]}" \
+        ${checker[@]+"${checker[@]}"} -o "$out/$name.$variant"
 }
 
 for name in "${targets[@]}"; do

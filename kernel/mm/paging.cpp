@@ -70,18 +70,30 @@ void destroy_user_tables(PhysAddr pml4) {
 
 uint64_t* AddressSpace::leaf_entry(VirtAddr virt, bool create) {
     uint64_t* table = direct_map<uint64_t>(pml4_);
+    uint64_t* made[3];  // the entries this call pointed at new tables
+    int n = 0;
     for (int level = 3; level > 0; --level) {
         uint64_t& e = table[index_of(virt, level)];
         if ((e & kPresent) == 0) {
             if (!create)
                 return nullptr;
             auto frame = frames().alloc_zeroed();
-            if (!frame)
+            if (!frame) {
+                // The tables made for this page go again: empty where addresses are never
+                // reused (a window whose mapping failed), nothing would ever free them.
+                while (n > 0) {
+                    uint64_t& m = *made[--n];
+                    frames().free(PhysAddr{m & kAddressMask});
+                    m = 0;
+                }
+                cpu::invlpg(virt.value);  // no cached walk through them either
                 return nullptr;
+            }
             // Upper levels allow everything; the leaf decides. Tables of the user half carry
             // the user bit (the CPU ANDs it over all levels); kernel-half tables never do.
             e = frame->value | kPresent | kPageWritable |
                 (virt.value < kUserHalfEnd ? kPageUser : 0);
+            made[n++] = &e;
         } else if ((e & kLarge) != 0) {
             return nullptr;
         }

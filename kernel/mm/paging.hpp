@@ -35,7 +35,7 @@ class AddressSpace {
 
     // Maps the 4 KiB page at virt to frame phys. Allocates missing tables. Fails (false) when
     // virt is already mapped, lies in a large page, or a table cannot be allocated; nothing is
-    // changed on failure except tables that were created empty.
+    // changed on failure (tables made for it are freed again).
     [[nodiscard]] bool map(VirtAddr virt, PhysAddr phys, uint64_t flags);
     // Removes the 4 KiB mapping at virt and returns the frame it mapped (the caller owns it
     // again), or nullopt if virt was not mapped by a 4 KiB page. Flushes the TLB entry. Frees

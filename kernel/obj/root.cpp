@@ -119,10 +119,37 @@ Result<uint64_t> Root::create(Request& req) {
         KEEL_TRY(req.caller->handles().lookup(static_cast<abi::Handle>(req.arg)));
     if ((l.rights & abi::kRightShare) == 0)
         return fail(Error::kNoRights);
-    if (l.object == this)
-        return fail(Error::kInvalidArgument);  // no self-reference cycles
+    // No cycles (this root in itself, or in a root it holds, at any depth): nothing would free
+    // them, not even the end of every process that held them.
+    if (l.object == this ||
+        (l.object->kind() == abi::Kind::kRoot && static_cast<Root*>(l.object)->reaches(*this)))
+        return fail(Error::kInvalidArgument);
     KEEL_TRY(bind(name, length, *l.object, l.rights));
     return uint64_t{0};
+}
+
+bool Root::reaches(const Root& target) {
+    static uint64_t walks = 0;  // interrupts off: one walk at a time
+    const uint64_t walk = ++walks;
+    visited_ = walk;
+    next_work_ = nullptr;
+    for (Root* work = this; work != nullptr;) {
+        Root* r = work;
+        work = r->next_work_;
+        if (r == &target)
+            return true;
+        for (const Entry& e : r->entries()) {
+            if (e.object == nullptr || e.object->kind() != abi::Kind::kRoot)
+                continue;
+            auto* inner = static_cast<Root*>(e.object.get());
+            if (inner->visited_ == walk)
+                continue;
+            inner->visited_ = walk;
+            inner->next_work_ = work;
+            work = inner;
+        }
+    }
+    return false;
 }
 
 Result<uint64_t> Root::destroy(Request& req) {

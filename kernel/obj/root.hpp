@@ -43,8 +43,15 @@ class Root final : public Object {
     // The entry the request's buffer names: the errors of read_name, or kNotFound.
     Result<Entry*> named(Request& req);
 
+    // Whether `target` is reachable from this root through root entries (binding this root
+    // into target would close a cycle, which nothing could ever free). Iterative, each root
+    // visited once: a worklist threaded through the roots themselves.
+    bool reaches(const Root& target);
+
     Entry* entries_ = nullptr;
     uint32_t capacity_ = 0;
+    uint64_t visited_ = 0;       // reaches()'s mark: the walk that last came here
+    Root* next_work_ = nullptr;  // reaches()'s worklist
 };
 
 }  // namespace keel::obj

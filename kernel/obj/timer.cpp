@@ -28,7 +28,10 @@ void Timer::expire(uint64_t due, uint64_t now) {
         const uint64_t missed = (now - due) / period_;
         expirations += missed;
         const uint64_t step = (missed + 1) * period_;
-        if (step / period_ == missed + 1 && due <= sched::kNever - 1 - step)
+        // due < kNever (it came due), so kNever - 1 - due cannot wrap; kNever - 1 - step could
+        // (a period of 2^64 - 1 armed the next expiry in the past, and the timer interrupt's
+        // expire loop panicked: found by fuzz/kernel_objects).
+        if (step / period_ == missed + 1 && step <= sched::kNever - 1 - due)
             sched::arm_deadline(deadline_, due + step);
         // else the next one would pass the end of the clock: the timer stops
     }

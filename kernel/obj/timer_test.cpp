@@ -65,6 +65,12 @@ KTEST(timer_object_arms_counts_and_refuses_bad_input) {
     KEXPECT_EQ(run(*p, ro, abi::Op::kRead, &count, 8), 8);
     KEXPECT_EQ(count, 1u);
     KEXPECT_EQ(run(*p, h, abi::Op::kRead, &count, 8), error(abi::Error::kWouldBlock));
+    // A period whose next expiry would pass the end of the clock: the timer stops after this
+    // one (2^64 - 1 wrapped to a deadline in the past, which panicked the timer interrupt).
+    KEXPECT_EQ(arm(*p, h, 1, ~0ull), 16);
+    KEXPECT(!t.armed());
+    KEXPECT_EQ(run(*p, h, abi::Op::kRead, &count, 8), 8);
+    KEXPECT_EQ(count, 1u);
     const uint64_t now = sched::now_ns();
     KEXPECT_EQ(arm(*p, h, now - 1'000'000, 100'000), 16);  // 10 periods ago, and this one
     // A busy host may stall QEMU for a while between the two clock reads.

@@ -96,5 +96,28 @@ TEST(roots_nested_deep_are_destroyed_without_recursion) {
     CHECK(kernel_memory_back_to(before));  // every root of the second chain went
 }
 
+// A root bound, at any depth, into a root it holds: such a cycle was never freed, not even when
+// every process that held it ended (found by fuzz/kernel_objects; issue 25). Refused now.
+TEST(roots_refuse_cycles) {
+    const abi::MemoryInfo before = memory_info();
+    Handle a, b, c;
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &a), 1);
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &b), 1);
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &c), 1);
+    CHECK_EQ(sys::do_io(a, Op::kCreate, "b", 1, b), 0);                  // a holds b
+    BAD_INPUT(sys::do_io(b, Op::kCreate, "a", 1, a), kInvalidArgument);  // b in a, a in b
+    CHECK_EQ(sys::do_io(c, Op::kCreate, "a", 1, a), 0);                  // c holds a holds b
+    BAD_INPUT(sys::do_io(b, Op::kCreate, "c", 1, c), kInvalidArgument);  // two levels down
+    Handle d;
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &d), 1);
+    CHECK_EQ(sys::do_io(b, Op::kCreate, "d", 1, d), 0);  // no cycle: allowed
+    CHECK_EQ(sys::do_io(c, Op::kCreate, "d", 1, d), 0);  // d twice below c: still none
+    close(d);
+    close(a);
+    close(b);
+    close(c);
+    CHECK(kernel_memory_back_to(before));  // every root went with its last handle
+}
+
 }  // namespace
 }  // namespace keel::usertest
