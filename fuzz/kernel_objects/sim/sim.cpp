@@ -459,6 +459,9 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
 
 void make_ready(Thread*) {}
 void yield() {}
+bool others_ready() {
+    return false;  // one simulated thread runs at a time
+}
 void wake(Thread* t, WakeReason why) {
     Scheduler::wake_up(t, why);
 }

@@ -11,6 +11,7 @@ namespace keel::cpu {
 namespace sim {
 inline uint64_t cr3 = 0;
 inline uint64_t invlpgs = 0;
+inline uint64_t tsc = 0;
 }  // namespace sim
 
 inline void outb(uint16_t, uint8_t) {}
@@ -59,5 +60,11 @@ inline void pause() {}
 inline bool interrupts_enabled() {
     return false;
 }
+// The TSC: a count that only moves forward (sched/preempt.hpp's stretches; its budget is
+// "never" here, as preempt_init is not called, so no preemption point ever switches).
+inline uint64_t rdtsc() {
+    return ++sim::tsc;
+}
+inline void interrupt_window() {}
 
 }  // namespace keel::cpu
