@@ -121,23 +121,29 @@ Result<uint64_t> Root::create(Request& req) {
         return fail(Error::kNoRights);
     // No cycles (this root in itself, or in a root it holds, at any depth): nothing would free
     // them, not even the end of every process that held them.
-    if (l.object == this ||
-        (l.object->kind() == abi::Kind::kRoot && static_cast<Root*>(l.object)->reaches(*this)))
+    if (l.object == this)
         return fail(Error::kInvalidArgument);
+    if (l.object->kind() == abi::Kind::kRoot)
+        KEEL_TRY(static_cast<Root*>(l.object)->check_no_cycle(*this));
     KEEL_TRY(bind(name, length, *l.object, l.rights));
     return uint64_t{0};
 }
 
-bool Root::reaches(const Root& target) {
-    static uint64_t walks = 0;  // interrupts off: one walk at a time
+Result<void> Root::check_no_cycle(const Root& target) {
+    static uint64_t walks = 0;  // interrupts off, no preemption point inside: one walk at a time
     const uint64_t walk = ++walks;
     visited_ = walk;
     next_work_ = nullptr;
+    uint32_t seen = 0;
     for (Root* work = this; work != nullptr;) {
         Root* r = work;
         work = r->next_work_;
         if (r == &target)
-            return true;
+            return fail(Error::kInvalidArgument);
+        // The walk's length is the caller's to choose (every root below this one): past
+        // kMaxRootsChecked the bind is refused rather than the kernel's time bound broken.
+        if (++seen > kMaxRootsChecked)
+            return fail(Error::kTooLarge);
         for (const Entry& e : r->entries()) {
             if (e.object == nullptr || e.object->kind() != abi::Kind::kRoot)
                 continue;
@@ -149,7 +155,7 @@ bool Root::reaches(const Root& target) {
             work = inner;
         }
     }
-    return false;
+    return success();
 }
 
 Result<uint64_t> Root::destroy(Request& req) {

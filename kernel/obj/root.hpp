@@ -43,15 +43,17 @@ class Root final : public Object {
     // The entry the request's buffer names: the errors of read_name, or kNotFound.
     Result<Entry*> named(Request& req);
 
-    // Whether `target` is reachable from this root through root entries (binding this root
-    // into target would close a cycle, which nothing could ever free). Iterative, each root
-    // visited once: a worklist threaded through the roots themselves.
-    bool reaches(const Root& target);
+    // Binding this root into `target`: kInvalidArgument when target is reachable from this
+    // root through root entries (the cycle could never be freed), kTooLarge when more than
+    // kMaxRootsChecked roots are (the walk stays within the kernel's time bound). Iterative,
+    // each root visited once: a worklist threaded through the roots themselves.
+    static constexpr uint32_t kMaxRootsChecked = 4096;
+    Result<void> check_no_cycle(const Root& target);
 
     Entry* entries_ = nullptr;
     uint32_t capacity_ = 0;
-    uint64_t visited_ = 0;       // reaches()'s mark: the walk that last came here
-    Root* next_work_ = nullptr;  // reaches()'s worklist
+    uint64_t visited_ = 0;       // check_no_cycle()'s mark: the walk that last came here
+    Root* next_work_ = nullptr;  // check_no_cycle()'s worklist
 };
 
 }  // namespace keel::obj

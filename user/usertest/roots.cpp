@@ -71,29 +71,56 @@ TEST(roots) {
 // Roots bound into roots 5,000 deep, the outermost closed last: the kernel destroyed each from
 // the destructor of the one holding it, one stack frame per level, and overflowed its 16 KiB
 // stack at about 460 (issue 25). Then the same again, to show the first chain all went.
+// A root holding a chain of `depth` roots below it, built top-down (each bind checks only the
+// fresh root it binds); 0 when the kernel refused one.
+Handle root_chain(int depth) {
+    Handle outer;
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &outer), 1);
+    Handle at = outer;
+    for (int i = 0; i < depth; ++i) {
+        Handle inner;
+        if (sys::object_new(Kind::kRoot, 0, &inner) != 1) {
+            CHECK(false);
+            break;
+        }
+        CHECK_EQ(sys::do_io(at, Op::kCreate, "d", 1, inner), 0);
+        if (at != outer)
+            close(at);
+        at = inner;
+    }
+    if (at != outer)
+        close(at);
+    return outer;
+}
+
 TEST(roots_nested_deep_are_destroyed_without_recursion) {
     abi::MemoryInfo before{};
     for (int round = 0; round < 2; ++round) {
         if (round == 1)
             before = memory_info();
-        Handle outer;
-        CHECK_EQ(sys::object_new(Kind::kRoot, 0, &outer), 1);
-        Handle at = outer;
-        for (int depth = 0; depth < 5000; ++depth) {
-            Handle inner;
-            if (sys::object_new(Kind::kRoot, 0, &inner) != 1) {
-                CHECK(false);
-                break;
-            }
-            CHECK_EQ(sys::do_io(at, Op::kCreate, "d", 1, inner), 0);
-            if (at != outer)
-                close(at);
-            at = inner;
-        }
-        close(at);
-        close(outer);  // the whole chain goes here
+        close(root_chain(5000));  // the whole chain goes here
     }
     CHECK(kernel_memory_back_to(before));  // every root of the second chain went
+}
+
+// Binding a root walks every root below it (for cycles, below): a bind whose walk would pass
+// 4096 roots (Root::kMaxRootsChecked) is refused, so the caller cannot make one call as long as
+// it likes (issue 25's time bound).
+TEST(roots_bind_walks_at_most_4096_roots) {
+    const abi::MemoryInfo before = memory_info();
+    Handle top;
+    CHECK_EQ(sys::object_new(Kind::kRoot, 0, &top), 1);
+    const Handle fits = root_chain(4095);  // 4096 roots with itself
+    CHECK_EQ(sys::do_io(top, Op::kCreate, "fits", 4, fits), 0);
+    close(fits);
+    // Gone before the next chain: no more roots at once than the test above had (its second
+    // round's heap had grown for them), so the kernel's page-table count compares.
+    CHECK_EQ(sys::do_io(top, Op::kDestroy, "fits", 4), 0);
+    const Handle too_many = root_chain(4096);
+    BAD_INPUT(sys::do_io(top, Op::kCreate, "more", 4, too_many), kTooLarge);
+    close(too_many);
+    close(top);
+    CHECK(kernel_memory_back_to(before));
 }
 
 // A root bound, at any depth, into a root it holds: such a cycle was never freed, not even when
