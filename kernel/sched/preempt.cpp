@@ -30,6 +30,14 @@ void preempt_init(uint64_t tsc_per_ms) {
     detail::g_segment_budget = g_tsc_per_ms * kPreemptAfterNs / 1'000'000;
 }
 
+bool detail::g_measuring = false;
+
+void detail::measure_exit() {
+    const uint64_t length = cpu::rdtsc() - g_segment_start;
+    if (length > g_longest)
+        record(length);
+}
+
 void detail::record(uint64_t length) {
     g_longest = length;
     g_longest_call = g_in_syscall;
@@ -66,6 +74,10 @@ bool detail::preempt_point() {
 }
 
 abi::KernelTime kernel_time() {
+    if (!detail::g_measuring) {
+        detail::g_measuring = true;
+        detail::g_segment_start = cpu::rdtsc();  // this call's stretch, from here
+    }
     abi::KernelTime k{};
     k.longest_ns = cycles_to_ns(detail::g_longest);
     k.longest_call = g_longest_call != 0 ? g_longest_call - 1 : ~0ull;
