@@ -46,18 +46,27 @@ TEST(serve_silent_server_times_out) {
     const int64_t c = spawn_served_client("serve timeout", sp.served(), &go);
     CHECK(c > 0);
     const uint64_t child = process_id(c);
-    // The child's timed-out read, then the read its second thread is left waiting in.
+    // The child's timed-out read (16 bytes), then the read its second thread is left waiting
+    // in (8 bytes). The first is cancelled by the time the second comes: if the server had
+    // not taken it yet (a busy host), the ipc server completed it Cancelled on its own.
     Taken taken[4];
     uint32_t n = 0;
-    for (int i = 0; i < 500 && n < 2 && child_running(c); ++i) {
+    const auto second_came = [&] { return n > 0 && taken[n - 1].op.request.length == 8; };
+    for (int i = 0; i < 500 && !second_came() && n < 4 && child_running(c); ++i) {
         (void)sp.sync(true, 10'000'000);
         n = take_all(sp, taken, n, 4);
     }
-    CHECK_EQ(n, 2u);
-    CHECK_EQ(taken[0].client, child);
-    CHECK_EQ(taken[1].client, child);
-    CHECK(sp.server().cancel_requested(taken[0].op.id));  // cancelled before the second came
-    CHECK(!sp.server().cancel_requested(taken[1].op.id));
+    CHECK(second_came());
+    CHECK(n == 1 || n == 2);
+    if (!second_came())
+        return;
+    const Taken second = taken[n - 1];
+    CHECK_EQ(second.client, child);
+    CHECK(!sp.server().cancel_requested(second.op.id));
+    if (n == 2) {
+        CHECK_EQ(taken[0].client, child);
+        CHECK(sp.server().cancel_requested(taken[0].op.id));
+    }
     CHECK_EQ(sys::do_io(go, Op::kWrite, "x", 1), 1);  // the child may exit now
     close(go);
     const abi::ExitInfo e = wait_child(c);
@@ -65,7 +74,7 @@ TEST(serve_silent_server_times_out) {
     CHECK_EQ(e.status, 0);
     (void)sp.sync(false);
     (void)sp.server().poll();  // the Cancel of the read whose process ended
-    CHECK(sp.server().cancel_requested(taken[1].op.id));
+    CHECK(sp.server().cancel_requested(second.op.id));
     cancel_all(sp, taken, n);
     print(
         "queuetest: silent server: a %lu ms do_io timed out, both reads cancelled at the "
@@ -74,7 +83,7 @@ TEST(serve_silent_server_times_out) {
 }
 
 void read_forever(uint64_t served) {
-    char b[16];
+    char b[8];
     (void)sys::do_io(served, Op::kRead, b, sizeof b);  // interrupted when the process ends
 }
 
