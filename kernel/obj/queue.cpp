@@ -85,10 +85,34 @@ Result<void> Queue::attach() {
     return success();
 }
 
+// A round's operations may reach preemption points (a queued spawn, a 1 MiB copy or console
+// write), where other threads run: the caller holds a reference, so the queue and its region
+// (the kernel buffers the operations borrow) stay; another round on this queue, from another
+// thread of its owner, is turned away meanwhile (it answers no completions, and the doorbell
+// rings when this round ends, so a queue_wait turned away sleeps until then).
+class Queue::Round {
+  public:
+    explicit Round(Queue& q) : q_(q) { q_.busy_ = true; }
+    ~Round() {
+        q_.busy_ = false;
+        if (q_.turned_away_) {
+            q_.turned_away_ = false;
+            q_.doorbell_.wake_all();
+        }
+    }
+    Round(const Round&) = delete;
+    Round& operator=(const Round&) = delete;
+
+  private:
+    Queue& q_;
+};
+
 Result<uint64_t> Queue::process() {
-    // A round is consistent only as a whole (see the drain below, and the kernel buffers its
-    // operations borrow from the region): no preemption point switches inside it.
-    const sched::NoPreempt whole_round;
+    if (busy_) {
+        turned_away_ = true;
+        return Result<uint64_t>(0);
+    }
+    const Round round(*this);
     if (!attached_) [[unlikely]]
         KEEL_TRY(attach());
     const uint32_t start = server_.cq_tail();
@@ -97,10 +121,10 @@ Result<uint64_t> Queue::process() {
     // pass finished something and something is still parked: an operation finishing (a write)
     // can unblock an older one (a read) in the same round. Each pass is O(operations held).
     //
-    // One drain is enough: the kernel runs with interrupts off on one CPU, so the client cannot
-    // publish more while this runs, and finishing an operation gives no new credit (its
-    // completion holds the credit until the client reaps it), so a second poll would find
-    // nothing new. Cancels drained here are seen by run() through cancel_requested().
+    // One drain per round: what the client publishes while this runs (at a preemption point)
+    // is the next round's, and finishing an operation gives no new credit (its completion
+    // holds the credit until the client reaps it). Cancels drained here are seen by run()
+    // through cancel_requested().
     const auto drained = server_.poll();
     if (!drained) {
         server_.publish();
@@ -110,6 +134,23 @@ Result<uint64_t> Queue::process() {
     if (server_.queued() == 0 && parked_count_ == 0)
         return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions
     return run_parked(start);
+}
+
+// Runs every parked operation once, oldest first, keeping those still parked in order; true
+// when one finished.
+bool Queue::run_pass() {
+    bool progress = false;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < parked_count_; ++i) {
+        if (run(parked_[i]))
+            progress = true;
+        else if (kept != i)
+            parked_[kept++] = std::move(parked_[i]);
+        else
+            ++kept;
+    }
+    parked_count_ = kept;
+    return progress;
 }
 
 void Queue::unwatch_parked() {
@@ -134,23 +175,28 @@ Result<uint64_t> Queue::run_parked(uint32_t start) {
     }
     if (parked_count_ == 0)
         return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions
-    for (;;) {
+    // Passes until one finishes nothing. Its recorded wait queues must all be alive when they
+    // are watched below, so that pass must also not have let anything else run (an interrupt
+    // handler or another thread at a preemption point could have destroyed an object since
+    // its operation recorded the wait): a pass that finished nothing but reached a preemption
+    // point is followed by one with preemption off, which ends the loop or finishes something.
+    for (bool quiet = false;;) {
+        const uint64_t epoch = sched::preemption_epoch();
         bool progress = false;
-        uint32_t kept = 0;
-        for (uint32_t i = 0; i < parked_count_; ++i) {
-            if (run(parked_[i]))
-                progress = true;
-            else if (kept != i)
-                parked_[kept++] = std::move(parked_[i]);
-            else
-                ++kept;
+        if (quiet) {
+            const sched::NoPreempt no_preempt;
+            progress = run_pass();
+        } else {
+            progress = run_pass();
         }
-        parked_count_ = kept;
-        if (!progress || parked_count_ == 0)
+        if (parked_count_ == 0)
             break;
+        if (!progress && (quiet || sched::preemption_epoch() == epoch))
+            break;
+        quiet = !progress;
     }
-    // The last pass finished nothing, so it performed nothing that could have destroyed an
-    // object: every wait queue it recorded is alive. From here on a dying object unlinks its
+    // The last pass finished nothing and nothing else ran meanwhile, so nothing has destroyed
+    // an object it recorded: every wait queue is alive. From here on a dying object unlinks its
     // watcher itself (~WaitQueue).
     for (uint32_t i = 0; i < parked_count_; ++i)
         watchers_[i].watch(*parked_[i].wait, doorbell_);

@@ -46,7 +46,9 @@ class Queue final : public Object {
     // something finishes), publishes the completions. Returns the number of completions
     // posted. kProtocol: the header is not a valid one of this geometry (not attached yet),
     // or the client's tail or head is impossible (nothing consumed; every call fails the same
-    // way until the client repairs it). kPeerGone: the client announced closing.
+    // way until the client repairs it). kPeerGone: the client announced closing. The caller
+    // holds a reference across it: its operations may reach preemption points. A round asked
+    // for while another is at one answers 0 at once.
     Result<uint64_t> process();
     // Rung whenever an object that a parked operation would block on wakes its waiters: each
     // round leaves a watcher (sched::Watcher) on the wait queue of every operation it parked,
@@ -63,6 +65,8 @@ class Queue final : public Object {
     struct Parked;
     bool run(Parked& parked);
     [[gnu::noinline]] Result<uint64_t> run_parked(uint32_t start);
+    bool run_pass();
+    class Round;  // marks a round in progress (queue.cpp)
     // ipc::Server::attach on the region, at the first round; kProtocol when it is refused.
     [[gnu::noinline]] Result<void> attach();
     void finish(uint32_t op, const Result<uint64_t>& r);
@@ -71,6 +75,8 @@ class Queue final : public Object {
     QueueRegion region_;              // before server_: the endpoint closes first
     ipc::Server server_;
     bool attached_ = false;
+    bool busy_ = false;         // a round is in progress (it may be at a preemption point)
+    bool turned_away_ = false;  // a round was refused meanwhile: ring the doorbell at its end
     struct Parked {
         ipc::Operation op;
         Forward forward;                   // when the operation is forwarded to a user-space server

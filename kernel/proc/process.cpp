@@ -80,7 +80,7 @@ Process::~Process() {
     (all_prev_ != nullptr ? all_prev_->all_next_ : g_first) = all_next_;
     (all_next_ != nullptr ? all_next_->all_prev_ : g_last) = all_prev_;
     // A process that never ran a thread still owns what spawn gave it.
-    if (!finished_)
+    if (!finishing_)
         finish();
 }
 
@@ -141,7 +141,7 @@ Result<void> Process::set_name(const char* name, uint64_t length) {
 
 Result<uint64_t> Process::map_memory(obj::MemoryObject& m, uint64_t at, bool writable,
                                      bool executable) {
-    if (finished_)
+    if (finishing_)
         return fail(abi::Error::kPeerGone);
     // Held across the preemption points (the caller's handle may be closed meanwhile).
     obj::RefPtr<obj::MemoryObject> memory = obj::retain_ref(&m);
@@ -241,9 +241,12 @@ void Process::thread_exited(sched::Thread* t) {
 }
 
 void Process::finish() {
-    if (finished_)
+    if (finishing_)
         return;
-    finished_ = true;
+    // Finished (what its waiters and kExit see) only once everything is given back: the
+    // teardown reaches preemption points, and a parent that read the exit meanwhile would
+    // find the child's handles still open (a server would not have its cancels yet).
+    finishing_ = true;
     handles_.clear();
     // The page tables go last, and not while loaded: this thread runs on in the kernel half.
     if ((cpu::read_cr3() & ~0xfffull) == space_.pml4().value)
@@ -256,6 +259,7 @@ void Process::finish() {
     }
     mm::destroy_user_tables(space_.pml4());
     space_.reset(mm::PhysAddr{0});
+    finished_ = true;
     waiters_.wake_all();
     if (exit_.reason == static_cast<uint32_t>(abi::ExitReason::kFault)) {
         log::debug("process %lu ended by fault (vector %u at 0x%lx)", id_, exit_.vector,

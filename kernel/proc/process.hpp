@@ -100,7 +100,8 @@ class Process final : public obj::Object {
     Mapping* mappings_ = nullptr;
     uint64_t next_map_ = abi::kUserMapBase;
     bool ending_ = false;
-    bool finished_ = false;
+    bool finishing_ = false;  // finish() began: the teardown may be at a preemption point
+    bool finished_ = false;   // finish() ended: everything given back, the exit visible
     bool machine_owner_ = false;
     char name_[abi::kMaxNameLength + 1] = "unnamed";  // until its parent names it
     abi::ExitInfo exit_{};

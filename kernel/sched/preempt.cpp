@@ -16,6 +16,7 @@ uint64_t g_tsc_per_ms = 0;
 uint64_t g_longest_call = 0;  // the longest stretch's system call's number + 1
 uint64_t g_preemptions = 0;   // preemption points reached
 uint64_t g_switches = 0;      // of those, how many ran another thread
+uint64_t g_epoch = 0;         // preemption points that let anything else run, never reset
 
 uint64_t cycles_to_ns(uint64_t cycles) {
     if (g_tsc_per_ms == 0)
@@ -58,6 +59,7 @@ bool detail::preempt_point() {
         return false;
     close_segment(cpu::rdtsc());
     ++g_preemptions;
+    ++g_epoch;
     // Due deadlines fire, devices are served. Their handlers may release objects whose
     // destructors reach preemption points: those do nothing (an interrupt never switches from
     // inside the kernel).
@@ -71,6 +73,10 @@ bool detail::preempt_point() {
     g_segment_start = cpu::rdtsc();
     const proc::Process* p = t->process();
     return p != nullptr && p->ending();
+}
+
+uint64_t preemption_epoch() {
+    return g_epoch;
 }
 
 abi::KernelTime kernel_time() {

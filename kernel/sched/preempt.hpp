@@ -77,9 +77,9 @@ inline bool preempt_check() {
     return detail::preempt_point();
 }
 
-// A scope whose state is consistent only as a whole (a queue round: the ipc server's indices,
-// the kernel buffers its operations borrow): preemption points inside it do nothing (the
-// stretch goes on, measured at its end).
+// A scope whose state is consistent only as a whole: preemption points inside it do nothing
+// (the stretch goes on, measured at its end). Interrupt handlers run in one; a queue round's
+// last pass may (obj/queue.cpp).
 class NoPreempt {
   public:
     NoPreempt() { ++detail::g_no_preempt; }
@@ -101,6 +101,11 @@ inline void segment_switch_out(Thread* prev) {
 inline void segment_switch_in(Thread* next) {
     detail::g_in_syscall = next->in_syscall;
 }
+
+// Moves on each time a preemption point let anything else run (interrupt handlers, other
+// threads): code that must know whether the world may have changed under it (a queue round's
+// recorded wait queues) compares it before and after.
+uint64_t preemption_epoch();
 
 // The record (get_meta kKernelTime, which then starts it again with reset_kernel_time).
 abi::KernelTime kernel_time();

@@ -7,6 +7,7 @@
 // deterministic, whatever the host's load.
 #include <keel/c/libc.hpp>
 #include "check.hpp"
+#include "queue.hpp"
 #include "testlib.hpp"
 
 namespace keel::boundtest {
@@ -264,6 +265,84 @@ TEST(spawn_256mib_bss) {
             CHECK_EQ(testlib::wait_child(child).reason,
                      static_cast<uint32_t>(abi::ExitReason::kFault));
     });
+    CHECK_EQ(sys::unmap(at), 0);
+    close(image);
+    close(pipe[0]);
+    close(pipe[1]);
+}
+
+// The same long work submitted through a queue: one round (queue_poll) performs a spawn with
+// 256 MiB of bss through the process table and a 1 MiB console write. The round reaches the
+// operations' preemption points like a system call of its own (obj/queue.cpp). Meanwhile a
+// second thread polls the same queue again and again: while the round is at a preemption
+// point, its rounds are turned away (0 completions), never run inside the first.
+volatile uint64_t g_poll_queue = 0;
+volatile bool g_polling = false;
+volatile uint64_t g_polls = 0;
+volatile uint64_t g_poll_errors = 0;
+volatile uint64_t g_poll_completions = 0;
+
+void poller(uint64_t) {
+    while (g_polling) {
+        const int64_t r = sys::queue_poll(g_poll_queue);
+        g_polls = g_polls + 1;
+        if (r < 0)
+            g_poll_errors = g_poll_errors + 1;
+        else
+            g_poll_completions = g_poll_completions + static_cast<uint64_t>(r);
+        (void)sys::sleep_ns(100'000);  // often, without taking every slice from the round
+    }
+}
+
+TEST(queued_long_work) {
+    Handle image = 0;
+    const uint64_t at = user::map_new(4096, &image);
+    CHECK(at != 0);
+    make_big_bss_image(reinterpret_cast<uint8_t*>(at));
+    Handle pipe[2];
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, pipe), 2);
+    user::Queue q;
+    CHECK_EQ(q.create(4, 2, kMiB), 0);
+    auto text = q.client().acquire();
+    auto spawn = q.client().acquire();
+    CHECK(text.ok() && spawn.ok());
+    if (!text.ok() || !spawn.ok())
+        return;
+    auto* bytes = reinterpret_cast<char*>(q.client().bytes(*text).data());
+    memset(bytes, ' ', kMiB);
+    for (uint64_t i = 1023; i < kMiB; i += 1024)
+        bytes[i] = '\n';
+    abi::TableSpawn ts{};
+    ts.image = image;
+    ts.args = abi::SpawnArgs{addr(&pipe[0]), 1, 0, 0, 0, 0, 0};
+    memcpy(q.client().bytes(*spawn).data(), &ts, sizeof ts);
+    CHECK(q.submit(abi::Op::kWrite, user::console(), 0, 1, std::move(*text), kMiB).ok());
+    CHECK(q.submit(abi::Op::kCreate, table(), 0, 2, std::move(*spawn), sizeof ts).ok());
+    g_poll_queue = q.handle();
+    g_polling = true;
+    CHECK(user::spawn_thread(poller, 0) > 0);
+    int64_t posted = 0;
+    measure("a queue round: a 256 MiB-bss spawn and a 1 MiB console write",
+            [&] { posted = q.poll(); });
+    g_polling = false;
+    (void)sys::sleep_ns(5 * kSleepNs);  // the poller's last call ends
+    print("boundtest: meanwhile %lu polls of the same queue: %lu errors, %lu completions\n",
+          g_polls, g_poll_errors, g_poll_completions);
+    CHECK_EQ(posted, 2);  // the round in progress posted both; the turned-away ones none
+    CHECK(g_polls > 0);
+    CHECK_EQ(g_poll_errors, 0u);
+    CHECK_EQ(g_poll_completions, 0u);
+    int64_t child = 0;
+    while (auto r = q.reap()) {
+        CHECK_EQ(r->status, static_cast<uint16_t>(ipc::abi::Status::Ok));
+        if (r->user_data == 2)
+            child = static_cast<int64_t>(r->value);
+    }
+    CHECK(child > 0);
+    CHECK_EQ(sys::do_io(pipe[1], abi::Op::kWrite, "!", 1), 1);
+    if (child > 0)
+        CHECK_EQ(testlib::wait_child(child).status, 0);
+    CHECK_EQ(q.destroy(), 0);
     CHECK_EQ(sys::unmap(at), 0);
     close(image);
     close(pipe[0]);

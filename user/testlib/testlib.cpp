@@ -122,7 +122,21 @@ T get_meta_of(user::Handle h, abi::Meta key) {
 }  // namespace
 
 abi::MemoryInfo memory_info() {
-    return get_meta_of<abi::MemoryInfo>(process_table(), abi::Meta::kMemoryInfo);
+    // Settled: the same twice, 2 ms apart (at most 100 times). A process that just ended may
+    // still be tearing down (teardown reaches preemption points, where this test runs on), so
+    // a single reading taken then would count what is about to go.
+    const auto read = [] {
+        return get_meta_of<abi::MemoryInfo>(process_table(), abi::Meta::kMemoryInfo);
+    };
+    abi::MemoryInfo m = read();
+    for (int i = 0; i < 100 && m.total_frames != 0; ++i) {
+        (void)user::sys::sleep_ns(2'000'000);
+        const abi::MemoryInfo next = read();
+        if (memcmp(&next, &m, sizeof m) == 0)
+            break;
+        m = next;
+    }
+    return m;
 }
 
 abi::ResourceUsage my_usage() {

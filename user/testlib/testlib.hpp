@@ -76,7 +76,8 @@ class Random {
 user::Handle self();
 
 // The kernel's account of memory and objects (get_meta kMemoryInfo on "processes" in the
-// root, opened on first use); all zero when the root has none.
+// root, opened on first use), once it reads the same twice 2 ms apart (a process that just
+// ended may still be tearing down); all zero when the root has none.
 abi::MemoryInfo memory_info();
 // Whether the kernel holds what it held at `before`: the same live objects, live heap
 // allocations and frames in use outside the heap (the heap keeps what it grew by).
