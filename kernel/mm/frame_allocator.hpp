@@ -21,7 +21,9 @@ class FrameAllocator {
     // Like alloc(), zero-filled through the direct map.
     std::optional<PhysAddr> alloc_zeroed();
     // `count` physically contiguous frames, the first at `base` (the lowest free run found),
-    // all below `limit`; zero-filled. For DMA memory. O(frames) per call: rare, driver set-up.
+    // all below `limit`; NOT zero-filled (the caller zeroes them: obj/memory.cpp's create_dma,
+    // page by page between preemption points). For DMA memory. O(frames) per call: rare,
+    // driver set-up.
     std::optional<PhysAddr> alloc_contiguous(uint64_t count, uint64_t limit);
     // Returns a frame from alloc(). Panics on a double free or a frame outside usable RAM:
     // both are kernel bugs.

@@ -70,6 +70,13 @@ Result<RefPtr<MemoryObject>> MemoryObject::create_dma(uint64_t size, RefPtr<Devi
     for (uint64_t i = 0; i < pages; ++i)
         m->frames_[i] = mm::PhysAddr{first->value + i * mm::kPageSize};
     m->pages_ = pages;
+    // Zeroed here, a page at a time (up to 4 MiB): m is this call's alone, and while it is
+    // still a RAM object a caller that is ending leaves its release to free the frames.
+    for (uint64_t i = 0; i < pages; ++i) {
+        memset(mm::direct_map(m->frames_[i]), 0, mm::kPageSize);
+        if (sched::preempt_check())
+            return fail(Error::kPeerGone);
+    }
     m->bytes_ = size;
     m->backing_ = Backing::kDma;
     m->dma_owner_ = std::move(owner);  // device_address_ stays 0 until the device maps it
