@@ -108,11 +108,10 @@ class Queue::Round {
 };
 
 Result<uint64_t> Queue::process() {
-    if (busy_) {
+    if (busy_) [[unlikely]] {
         turned_away_ = true;
         return Result<uint64_t>(0);
     }
-    const Round round(*this);
     if (!attached_) [[unlikely]]
         KEEL_TRY(attach());
     const uint32_t start = server_.cq_tail();
@@ -163,7 +162,8 @@ void Queue::unwatch_parked() {
 // The rest of a round, out of line so that a round of Nops, Cancels and malformed submissions
 // (all answered inside poll) stays a short function.
 Result<uint64_t> Queue::run_parked(uint32_t start) {
-    unwatch_parked();  // before entries move; the round watches again at its end
+    const Round round(*this);  // only here can an operation reach a preemption point
+    unwatch_parked();          // before entries move; the round watches again at its end
     // At most `capacity` operations are ever taken, so the list cannot overflow.
     while (server_.queued() != 0) {
         auto op = server_.take();
