@@ -134,10 +134,15 @@ KTEST(deadline_fires_on_time_from_one_shot_timer) {
         cpu::enable_interrupts();
         KEXPECT_EQ(p.fired, 1);
         KEXPECT(p.when >= at);
-        KEXPECT(p.armed_at <= aimed);
+        // Programmed for the deadline: exactly so when its interrupt was the first one. An
+        // earlier interrupt (another source) re-programs the timer from its own now, which a
+        // host that stalled QEMU inside that handler can put past `aimed` (seen once in CI).
+        const uint64_t interrupts = lapic::ticks() - start_ticks;
+        if (interrupts <= 1)
+            KEXPECT(p.armed_at <= aimed);
         KEXPECT(p.when - at < 100'000'000);
         log::info("deadline test: %lu us ahead, fired %lu ns late, %lu interrupts", delay / 1000,
-                  p.when - at, lapic::ticks() - start_ticks);
+                  p.when - at, interrupts);
     }
 }
 
