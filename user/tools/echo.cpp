@@ -69,16 +69,23 @@ int keel_main(const StartInfo& start) {
     }
     const bool escapes = a.count > 0 && keel::c::length(a.words[0]) == 2 && a.words[0][0] == '-' &&
                          a.words[0][1] == 'e';
-    static char decoded[keel::abi::kMaxArgsLength + 1];
+    // The line is written whole, in one write: another process writing to the same console
+    // (init reporting a service) cannot cut into it. Words and separators come from the
+    // argument string, so the line fits in its length plus the newline.
+    static char line[keel::abi::kMaxArgsLength + 2];
+    size_t n = 0;
     for (int i = escapes ? 1 : 0; i < a.count; ++i) {
         const char* word = a.words[i];
-        size_t length = keel::c::length(word);
+        if (i > (escapes ? 1 : 0))
+            line[n++] = ' ';
         if (escapes) {
-            length = unescape(word, decoded);
-            word = decoded;
+            n += unescape(word, line + n);
+        } else {
+            const size_t length = keel::c::length(word);
+            keel::c::copy(line + n, word, length);
+            n += length;
         }
-        if ((i > (escapes ? 1 : 0) && !emit(" ", 1)) || !emit(word, length))
-            return 1;
     }
-    return emit("\n", 1) ? 0 : 1;
+    line[n++] = '\n';
+    return emit(line, n) ? 0 : 1;
 }
