@@ -209,15 +209,19 @@ TEST(copies_1mib) {
     close(m);
 }
 
+// 1 MiB of blank lines of 1 KiB each: harmless in the log.
+void blank_lines(char* text) {
+    memset(text, ' ', kMiB);
+    for (uint64_t i = 1023; i < kMiB; i += 1024)
+        text[i] = '\n';
+}
+
 TEST(console_write_1mib) {
     Handle buffer_handle = 0;
     const uint64_t buffer = user::map_new(kMiB, &buffer_handle);
     CHECK(buffer != 0);
     auto* text = reinterpret_cast<char*>(buffer);
-    // Blank lines of 1 KiB: harmless in the log.
-    memset(text, ' ', kMiB);
-    for (uint64_t i = 1023; i < kMiB; i += 1024)
-        text[i] = '\n';
+    blank_lines(text);
     measure("console write 1 MiB", [&] {
         CHECK_EQ(sys::do_io(user::console(), abi::Op::kWrite, text, kMiB),
                  static_cast<int64_t>(kMiB));
@@ -237,13 +241,32 @@ TEST(queue_largest) {
     measure("queue_destroy of 4 MiB", [&] { CHECK_EQ(sys::queue_destroy(q), 0); });
 }
 
-TEST(spawn_256mib_bss) {
+// The image of make_big_bss_image in a memory object, and the pipe its child reads (pipe[0]
+// is given to it; a byte on pipe[1] ends it), given back at the end of the scope.
+struct BigBssImage {
     Handle image = 0;
-    const uint64_t at = user::map_new(4096, &image);
-    CHECK(at != 0);
-    make_big_bss_image(reinterpret_cast<uint8_t*>(at));
-    Handle pipe[2];
-    CHECK_EQ(sys::object_new(Kind::kPipe, 0, pipe), 2);
+    uint64_t at = 0;
+    Handle pipe[2] = {0, 0};
+    BigBssImage() {
+        at = user::map_new(4096, &image);
+        CHECK(at != 0);
+        make_big_bss_image(reinterpret_cast<uint8_t*>(at));
+        CHECK_EQ(sys::object_new(Kind::kPipe, 0, pipe), 2);
+    }
+    ~BigBssImage() {
+        CHECK_EQ(sys::unmap(at), 0);
+        close(image);
+        close(pipe[0]);
+        close(pipe[1]);
+    }
+    BigBssImage(const BigBssImage&) = delete;
+    BigBssImage& operator=(const BigBssImage&) = delete;
+};
+
+TEST(spawn_256mib_bss) {
+    const BigBssImage big;
+    const Handle image = big.image;
+    const Handle* pipe = big.pipe;
     const abi::SpawnArgs args{addr(&pipe[0]), 1, 0, 0, 0, 0, 0};
     int64_t child = 0;
     measure("process_spawn with 256 MiB of bss", [&] {
@@ -265,10 +288,6 @@ TEST(spawn_256mib_bss) {
             CHECK_EQ(testlib::wait_child(child).reason,
                      static_cast<uint32_t>(abi::ExitReason::kFault));
     });
-    CHECK_EQ(sys::unmap(at), 0);
-    close(image);
-    close(pipe[0]);
-    close(pipe[1]);
 }
 
 // The same long work submitted through a queue: one round (queue_poll) performs a spawn with
@@ -295,12 +314,9 @@ void poller(uint64_t) {
 }
 
 TEST(queued_long_work) {
-    Handle image = 0;
-    const uint64_t at = user::map_new(4096, &image);
-    CHECK(at != 0);
-    make_big_bss_image(reinterpret_cast<uint8_t*>(at));
-    Handle pipe[2];
-    CHECK_EQ(sys::object_new(Kind::kPipe, 0, pipe), 2);
+    const BigBssImage big;
+    const Handle image = big.image;
+    const Handle* pipe = big.pipe;
     user::Queue q;
     CHECK_EQ(q.create(4, 2, kMiB), 0);
     auto text = q.client().acquire();
@@ -309,9 +325,7 @@ TEST(queued_long_work) {
     if (!text.ok() || !spawn.ok())
         return;
     auto* bytes = reinterpret_cast<char*>(q.client().bytes(*text).data());
-    memset(bytes, ' ', kMiB);
-    for (uint64_t i = 1023; i < kMiB; i += 1024)
-        bytes[i] = '\n';
+    blank_lines(bytes);
     abi::TableSpawn ts{};
     ts.image = image;
     ts.args = abi::SpawnArgs{addr(&pipe[0]), 1, 0, 0, 0, 0, 0};
@@ -343,10 +357,6 @@ TEST(queued_long_work) {
     if (child > 0)
         CHECK_EQ(testlib::wait_child(child).status, 0);
     CHECK_EQ(q.destroy(), 0);
-    CHECK_EQ(sys::unmap(at), 0);
-    close(image);
-    close(pipe[0]);
-    close(pipe[1]);
 }
 
 // Fills its handle table with 1 MiB memory objects, then exits: the kernel closes them all.
