@@ -9,6 +9,14 @@
 // Replacing a hypothesis "for all x" by finitely many instances only weakens the hypothesis,
 // so "unsat" still proves the obligation; a missing instance can only cause a spurious
 // counterexample (printed, and then visibly not a real one), never a false proof.
+// That argument holds only for universals reached in a known polarity. Two shapes break it,
+// and ground() refuses them (std::runtime_error) instead of returning a formula:
+//   - a universal in negative position inside a positive one ("for all x, there exists y"):
+//     Skolemising it would need a Skolem function of x, and instantiating it like a positive
+//     one turns "there exists" into "one of the known terms", a stronger hypothesis;
+//   - a universal inside a Boolean if-then-else condition, which is in both polarities.
+// Quantifiers under any other operator (an equality of Booleans, say) are left to Z3 as they
+// are, which is sound (Z3 may then answer "unknown", never a wrong "unsat").
 #include <spec/param_ground.hpp>
 
 #include <stdexcept>
@@ -90,6 +98,30 @@ struct Grounder {
     z3::context& ctx;
     unsigned skolems = 0;
     std::unordered_map<std::uint64_t, expr> sk_memo;
+    std::unordered_map<unsigned, bool> q_memo;
+
+    // Whether a quantifier occurs in e.
+    bool has_quantifier(const expr& e) {
+        if (e.is_quantifier())
+            return true;
+        if (!e.is_app())
+            return false;
+        if (auto it = q_memo.find(e.id()); it != q_memo.end())
+            return it->second;
+        bool r = false;
+        for (unsigned i = 0; i < e.num_args() && !r; ++i)
+            r = has_quantifier(e.arg(i));
+        q_memo.emplace(e.id(), r);
+        return r;
+    }
+
+    // A Boolean if-then-else whose condition holds a quantifier: refused (see the top).
+    void refuse_quantified_condition(const expr& ite) {
+        if (has_quantifier(ite.arg(0)))
+            throw std::runtime_error(
+                "param_ground: a quantifier in an if-then-else condition (both polarities) "
+                "cannot be grounded soundly");
+    }
 
     static std::uint64_t key(const expr& e, bool pos) {
         return (std::uint64_t(e.id()) << 1) | (pos ? 1 : 0);
@@ -130,6 +162,7 @@ struct Grounder {
             } else if (kind == Z3_OP_IMPLIES) {
                 r = z3::implies(skolemize(e.arg(0), !pos), skolemize(e.arg(1), pos));
             } else if (kind == Z3_OP_ITE && e.arg(1).is_bool()) {
+                refuse_quantified_condition(e);
                 r = z3::ite(e.arg(0), skolemize(e.arg(1), pos), skolemize(e.arg(2), pos));
             }
         }
@@ -139,16 +172,22 @@ struct Grounder {
 
     std::vector<expr> sk_terms[kDomains];
 
-    // Instantiate positive universals at every term of their domain.
-    std::unordered_map<unsigned, expr> in_memo;
+    // Instantiate positive universals at every term of their domain. After skolemize(), a
+    // universal met in negative position sat inside a positive one: refused (see the top).
+    std::unordered_map<std::uint64_t, expr> in_memo;
     const std::vector<expr>* terms = nullptr;  // [kDomains]
-    expr instantiate(const expr& e) {
+    expr instantiate(const expr& e, bool pos) {
         if (!e.is_bool())
             return e;
-        if (auto it = in_memo.find(e.id()); it != in_memo.end())
+        auto k = key(e, pos);
+        if (auto it = in_memo.find(k); it != in_memo.end())
             return it->second;
         expr r = e;
         if (e.is_quantifier()) {
+            if (!pos || !e.is_forall())
+                throw std::runtime_error(
+                    "param_ground: an existential inside a universal (\"for all, there "
+                    "exists\") cannot be grounded soundly");
             if (Z3_get_quantifier_num_bound(ctx, e) != 1)
                 throw std::runtime_error("param_ground: one bound variable expected");
             z3::expr_vector all(ctx);
@@ -158,20 +197,26 @@ struct Grounder {
                     continue;
                 z3::expr_vector v(ctx);
                 v.push_back(t);
-                all.push_back(instantiate(e.body().substitute(v)));
+                all.push_back(instantiate(e.body().substitute(v), pos));
             }
             r = z3::mk_and(all);
         } else if (e.is_app()) {
             auto kind = e.decl().decl_kind();
-            if (kind == Z3_OP_NOT || kind == Z3_OP_AND || kind == Z3_OP_OR ||
-                kind == Z3_OP_IMPLIES || (kind == Z3_OP_ITE && e.arg(1).is_bool())) {
+            if (kind == Z3_OP_NOT) {
+                r = !instantiate(e.arg(0), !pos);
+            } else if (kind == Z3_OP_AND || kind == Z3_OP_OR) {
                 z3::expr_vector a(ctx);
                 for (unsigned i = 0; i < e.num_args(); ++i)
-                    a.push_back(instantiate(e.arg(i)));
+                    a.push_back(instantiate(e.arg(i), pos));
                 r = e.decl()(a);
+            } else if (kind == Z3_OP_IMPLIES) {
+                r = z3::implies(instantiate(e.arg(0), !pos), instantiate(e.arg(1), pos));
+            } else if (kind == Z3_OP_ITE && e.arg(1).is_bool()) {
+                refuse_quantified_condition(e);
+                r = z3::ite(e.arg(0), instantiate(e.arg(1), pos), instantiate(e.arg(2), pos));
             }
         }
-        in_memo.emplace(e.id(), r);
+        in_memo.emplace(k, r);
         return r;
     }
 
@@ -262,7 +307,7 @@ expr ground(z3::context& ctx, const expr& f, unsigned rounds, std::size_t* term_
     for (unsigned round = 0; round < rounds; ++round) {
         g.in_memo.clear();
         g.terms = terms;
-        r = g.instantiate(sk);
+        r = g.instantiate(sk, true);
         if (round + 1 == rounds)
             break;
         std::unordered_set<unsigned> seen;

@@ -6,6 +6,7 @@
 // unsat.
 // P.NONVACUOUS checks the hypotheses can hold together with each transition succeeding.
 #include <spec/param_proofs.hpp>
+#include <spec/proofs.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -226,7 +227,7 @@ struct Runner {
             const auto& f = formula(k, c.reads);
             auto configure = [&](z3::context& in, z3::solver& so) {
                 z3::params p(in);
-                p.set("rlimit", limit);
+                p.set("rlimit", rlimit_override() ? rlimit_override() : limit);
                 p.set("relevancy", c.relevancy);
                 p.set("phase_selection", c.phase);
                 p.set("arith.solver", c.arith);
@@ -296,7 +297,7 @@ struct Runner {
         if (r == z3::unsat)
             return "";
         if (r == z3::unknown)
-            return "Z3 gave up (unknown: " + reason + ")\n";
+            return std::string(kGaveUp) + " (unknown: " + reason + ")\n";
         auto mdl = sol.get_model();
         std::ostringstream o;
         o << describe(mdl) << "  violated:\n";

@@ -110,6 +110,8 @@ struct Query {
         z3::solver sol(ctx);
         z3::params p(ctx);
         p.set("timeout", 120000u);
+        if (unsigned limit = rlimit_override())
+            p.set("rlimit", limit);
         sol.set(p);
         sol.add(hyp);
         expr all = ctx.bool_val(true);
@@ -127,7 +129,7 @@ struct Query {
         if (r == z3::unsat)
             return "";
         if (r == z3::unknown)
-            return "Z3 gave up (unknown: " + sol.reason_unknown() + ")\n";
+            return std::string(kGaveUp) + " (unknown: " + sol.reason_unknown() + ")\n";
         auto mdl = sol.get_model();
         std::ostringstream o;
         o << describe(mdl);
@@ -688,6 +690,11 @@ std::vector<std::string> obligation_names() {
     return v;
 }
 
+unsigned rlimit_override() {
+    const char* v = std::getenv("KEEL_SPEC_RLIMIT");
+    return v ? unsigned(std::strtoul(v, nullptr, 10)) : 0;
+}
+
 ProofReport prove(const std::string& name, const ProofConfig& config) {
     ProofReport rep;
     std::string ce;
@@ -718,6 +725,7 @@ ProofReport prove(const std::string& name, const ProofConfig& config) {
         }
     }
     rep.proved = ce.empty();
+    rep.gave_up = ce.find(kGaveUp) != std::string::npos;
     rep.counterexample = ce;
     return rep;
 }

@@ -13,11 +13,20 @@ struct ProofConfig {
     bool verbose = false;
 };
 
+// How an obligation's text starts when Z3 answered "unknown" (a timeout, a resource limit)
+// instead of a model: not proved, and not refuted either.
+inline constexpr char kGaveUp[] = "Z3 gave up";
+
 struct ProofReport {
     bool proved = true;
+    bool gave_up = false;        // !proved because Z3 gave up: no counterexample exists
     std::string counterexample;  // readable, if !proved
     unsigned queries = 0;
 };
+
+// KEEL_SPEC_RLIMIT=N: every Z3 query gets at most N resource units (0 or unset: the usual
+// limits). Makes Z3 give up on purpose (spec.mutant.gave_up_is_not_refuted).
+unsigned rlimit_override();
 
 // Names: I1..I7 (inductive over the composed client+server system), I5.step, I6.step
 // (transition obligations), I8.client, I8.server (hostile peer), SAFE (no implementation
