@@ -27,7 +27,7 @@ const char* open_session(Session* s) {
     // One session at a time: the last one ends when the kernel's close notice reaches the
     // driver, which may come after this open (Exists meanwhile).
     int64_t h = -1;
-    for (int tries = 0; s->disk != 0 && tries < 100; ++tries) {
+    for (int tries = 0; s->disk != 0 && tries < 200; ++tries) {
         h = sys::do_io(s->disk, Op::kOpen, "shm", 3);
         if (h != -static_cast<int64_t>(abi::Error::kExists))
             break;
@@ -76,7 +76,67 @@ void storm(uint64_t seed) {
     }
 }
 
+// The dying client's waiter: parks a wait for a completion after index 0 (none yet).
+void park_wait(uint64_t session) {
+    (void)sys::do_io(session, Op::kSync, nullptr, 0, 1);
+}
+
+// Runs this program again as "levelbench die SIZE" (its image is "self" in the root the shell
+// gave it); the child's exit status, or -1.
+int64_t run_dying_child(uint64_t size) {
+    const int64_t image = open(root(), "self");
+    if (image < 0)
+        return -1;
+    char args[40] = "die ";
+    uint64_t n = 4;
+    char digits[20];
+    uint32_t d = 0;
+    for (uint64_t v = size; v != 0 || d == 0; v /= 10)
+        digits[d++] = static_cast<char>('0' + v % 10);
+    while (d > 0)
+        args[n++] = digits[--d];
+    const Handle handles[1] = {root()};
+    const abi::SpawnArgs sa{reinterpret_cast<uint64_t>(handles),
+                            1,
+                            reinterpret_cast<uint64_t>(args),
+                            n,
+                            reinterpret_cast<uint64_t>("levelbench-die"),
+                            14,
+                            0};
+    const int64_t child = sys::spawn(static_cast<Handle>(image), &sa);
+    (void)sys::do_io(static_cast<uint64_t>(image), Op::kClose);
+    if (child < 0)
+        return -1;
+    abi::ExitInfo info{};
+    const int64_t r = sys::do_io(static_cast<uint64_t>(child), Op::kRead, &info, sizeof info);
+    (void)sys::do_io(static_cast<uint64_t>(child), Op::kClose);
+    return r == sizeof info ? info.status : -1;
+}
+
 }  // namespace
+
+// levelbench die SIZE: a client that ends abruptly with a wait parked in the driver and a full
+// ring of reads in flight (the driver must finish them, answer or drop the wait, and end the
+// session: the parent then opens a new one).
+int hostile_die(uint64_t size) {
+    g_size = size;
+    Session s;
+    if (const char* why = open_session(&s)) {
+        print("levelbench: die: %s\n", why);
+        return 1;
+    }
+    br::Header& h = *reinterpret_cast<br::Header*>(s.region);
+    if (spawn_thread(park_wait, s.session) < 0)
+        return 1;
+    (void)sys::sleep_ns(20'000'000);  // the wait is parked by now (no completion can come)
+    uint32_t tail = br::load(&h.sq_tail);
+    for (uint32_t i = 0; i < br::kEntries; ++i)
+        h.sq[tail++ % br::kEntries] = {uint64_t{i} * 65536 % size, 65536, i, br::kRead, 0, i};
+    br::store(&h.sq_tail, tail);
+    br::fence();
+    (void)sys::do_io(s.session, Op::kSync);
+    sys::process_exit(7);  // everything in flight, nothing read back
+}
 
 int hostile_ring(uint64_t size) {
     g_size = size;
@@ -166,17 +226,20 @@ int hostile_ring(uint64_t size) {
     const bool serves = sys::do_io(s.disk, Op::kRead, block, 4096, 8192) == 4096;
     for (uint32_t i = 0; i < 8; ++i)
         word |= uint64_t{block[i]} << (8 * i);
+    // A client that dies with a parked wait and a full ring in flight: afterwards a new session
+    // opens (open_session waits out the driver's Exists until the old one ended).
+    const int64_t died = run_dying_child(size);
     Session again;
     const char* why = open_session(&again);
     const bool ok = right == kBad && answered > 0 &&
                     lie == -static_cast<int64_t>(abi::Error::kProtocol) && fault != 0 && serves &&
-                    word == 8192 * 0x9e3779b97f4a7c15ull && why == nullptr;
+                    word == 8192 * 0x9e3779b97f4a7c15ull && why == nullptr && died == 7;
     print(
         "levelbench: hostile ring: %u of %u bad requests refused with their errors, %lu garbage "
-        "requests answered, an impossible index %s, the driver %s\n",
+        "requests answered, an impossible index %s, a client dead mid-ring %s, the driver %s\n",
         right, kBad, answered,
         lie == -static_cast<int64_t>(abi::Error::kProtocol) ? "refused (Protocol)" : "NOT refused",
-        serves && why == nullptr ? "still serves" : "BROKEN");
+        died == 7 ? "cleaned up" : "NOT RUN", serves && why == nullptr ? "still serves" : "BROKEN");
     if (why == nullptr)
         close_session(again);  // after the line: the kernel logs the memory's end meanwhile
     return ok ? 0 : 1;

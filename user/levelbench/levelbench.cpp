@@ -6,7 +6,8 @@
 //   levelbench check SIZE   the same reads at every level: each read's checksum compared across
 //                           the levels and its bytes against the host's pattern (every 8-byte
 //                           word at byte offset o holds o * 0x9e3779b97f4a7c15); then a hostile
-//                           client on the shared ring (qemu_levels)
+//                           client on the shared ring (qemu_levels), which runs this program
+//                           again as "levelbench die SIZE" (a client that dies mid-ring)
 //   levelbench bench SIZE [OPS]   the benchmark rows (bench/run.py b11): per level and workload
 //                           one line "levelbench: row LEVEL WORKLOAD depth D ops N ns T p50 A
 //                           p99 B" (T: the whole run's clock; under -icount shift=0 the clock
@@ -200,6 +201,7 @@ uint64_t number(const char* s) {
 }  // namespace
 
 int hostile_ring(uint64_t size);  // hostile.cpp
+int hostile_die(uint64_t size);   // hostile.cpp: the child it runs
 
 int keel_main(const StartInfo& start) {
     char storage[256];
@@ -214,6 +216,8 @@ int keel_main(const StartInfo& start) {
         print("levelbench: SIZE must be a multiple of 64 KiB, at least 4 MiB\n");
         return 2;
     }
+    if (c::compare(words[0], "die", 4) == 0)
+        return hostile_die(g_size);  // before open_all: it must not touch the other levels
     if (!open_all())
         return 1;
     if (c::compare(words[0], "check", 6) == 0) {
