@@ -6,12 +6,12 @@ usage: bench/report.py [RESULTS_DIR] [--out DIR] [--readme README] [--anchors FI
 Reads RESULTS_DIR (default bench/results): b1..b6.json (Google Benchmark's JSON; B5: run.py's
 callgrind counts), b7.json (run.py's kbench numbers), b8_linux.json (run.py's Linux guest
 numbers), b9.json (run.py's storage rows, Keel's and the Linux guest's), b10.json (HTTP from
-the host, Keel's and the Linux guest's), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
+the host, Keel's and the Linux guest's), b11.json (the four I/O levels), machine.txt. Writes into --out (default RESULTS_DIR): summary.md (the headline table,
 every benchmark's spread, B7's table, the Linux anchor table, B9's "Storage, Keel vs Linux",
-B10's "HTTP from the host"), the chart_b*.dat files chart.gp
+B10's "HTTP from the host", B11's four levels), the chart_b*.dat files chart.gp
 draws and, when gnuplot is installed and --no-chart is not given, chart.png. With --readme, also
 replaces README's generated blocks, each between "<!-- NAME:begin -->" and "<!-- NAME:end -->":
-results (the headline table), b7 (B7's table), b8 (the Linux anchor), b9 (storage), b10 (HTTP) and anchors (the anchors
+results (the headline table), b7 (B7's table), b8 (the Linux anchor), b9 (storage), b10 (HTTP), b11 (the I/O levels) and anchors (the anchors
 and targets). Every anchor and target comes from --anchors (default
 bench/anchors.json, beside this script). Rows whose JSON is missing are left out; a row whose
 JSON is unreadable or not of the expected shape is an error (exit status 1).
@@ -178,6 +178,7 @@ class Report:
         self.b8 = None
         self.b9 = None
         self.b10 = None
+        self.b11 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -555,6 +556,43 @@ class Report:
             self.summary.append(("B10", f"HTTP {what}, Keel / Linux ({unit})", fmt(k), fmt(x),
                                  f"{ratio:.2f}x", bound(t, "x"), verdict(ok)))
 
+    def b11_table(self):
+        """B11: the seed's level table made real (b11.json, bench/run.py b11)."""
+        d = self.b11
+        levels = ("sync", "async", "shm", "integrated")
+        what = {"sync": "synchronous: `do_io` on `srv/blk0`",
+                "async": "asynchronous: a queue on `srv/blk0`, batched",
+                "shm": "shared memory: the driver's ring (`lib/blkring`), kernel only to sleep",
+                "integrated": "integrated: the driver's device half linked in, own device, polled"}
+        lines = d["client_lines"]
+        rows = d["rows"]
+        if not isinstance(rows, dict) or not rows:
+            raise BadInput("B11: no rows")
+        out = [f"{d['date']}, {d['boots']} wall-clock boots (each row's median boot) on "
+               f"{d['disk_mib']} MiB disks and one under -icount shift=0 on null devices, load "
+               "average "
+               f"{d['load_average']['start']} at the start and {d['load_average']['end']} at "
+               "the end.", "",
+               "| level | client code (lines) | workload | depth | ops/s | p50 µs | p99 µs | "
+               "guest instructions per read, null device: mean | p50 |",
+               "|---|---|---|---|---|---|---|---|---|"]
+        for level in levels:
+            mine = sorted((r for r in rows.values() if r["level"] == level),
+                          key=lambda r: (r["workload"], r["depth"]))
+            if not mine:
+                raise BadInput(f"B11: no rows for {level}")
+            for i, r in enumerate(mine):
+                if r["ops"] <= 0 or r["ns"] <= 0:
+                    raise BadInput(f"B11: {level} {r['workload']}: no operations")
+                first = i == 0
+                out.append(
+                    f"| {what[level] if first else ''} | {lines[level] if first else ''} | "
+                    f"{'4 KiB random' if r['workload'] == 'rand4k' else '64 KiB sequential'} | "
+                    f"{r['depth']} | {r['ops_per_s']} | {r['p50_ns'] / 1000:.1f} | "
+                    f"{r['p99_ns'] / 1000:.1f} | {r['icount_insns_per_op']} | "
+                    f"{r['icount_p50']} |")
+        return "\n".join(out) + "\n"
+
     def b10_table(self):
         """HTTP, Keel vs Linux: each row's medians, the ratio to busybox httpd with the target
         and verdict, the ratio to guesthttpd (reference); then every run's figure."""
@@ -684,7 +722,7 @@ def replace_block(doc, name, text):
 
 def build(results, figures):
     rep = Report(figures)
-    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10"):
+    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11"):
         path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
@@ -703,6 +741,9 @@ def build(results, figures):
                 rep.b10 = doc
                 rep.b10_add(doc)
                 rep.b10_table()  # checks the per-run figures too
+            elif row == "b11":
+                rep.b11 = doc
+                rep.b11_table()  # checks it before anything is written
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -728,6 +769,8 @@ def write_outputs(rep, machine, out, chart):
         text += "\n## B9: storage, Keel vs Linux (guest wall time)\n\n" + rep.b9_table()
     if rep.b10 is not None:
         text += "\n## B10: HTTP from the host, Keel vs Linux\n\n" + rep.b10_table()
+    if rep.b11 is not None:
+        text += "\n## B11: the four I/O levels on one workload\n\n" + rep.b11_table()
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -755,6 +798,8 @@ def update_readme(rep, machine, readme):
         doc = replace_block(doc, "b9", rep.b9_table())
     if rep.b10 is not None:
         doc = replace_block(doc, "b10", rep.b10_table())
+    if rep.b11 is not None:
+        doc = replace_block(doc, "b11", rep.b11_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

@@ -201,6 +201,19 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(summary.count("| missing |"), 6)  # headline and B10 table, 3 rows each
         self.assertNotIn("**missed**", summary)
 
+    def test_levels_table_has_every_level_and_row(self):
+        """B11: the four levels, each with its client lines, every row with its rate and both
+        instruction figures."""
+        summary = self.report_only("b11.json")
+        self.assertIn("## B11: the four I/O levels on one workload", summary)
+        d = json.loads(read(os.path.join(RESULTS, "b11.json")))
+        for level in ("sync", "async", "shm", "integrated"):
+            self.assertIn(f"| {d['client_lines'][level]} |", summary)
+        for r in d["rows"].values():
+            self.assertIn(f"| {r['depth']} | {r['ops_per_s']} | {r['p50_ns'] / 1000:.1f} | "
+                          f"{r['p99_ns'] / 1000:.1f} | {r['icount_insns_per_op']} | "
+                          f"{r['icount_p50']} |", summary)
+
     def corrupt(self, row, edit):
         results = self.copy_results()
         path = os.path.join(results, row + ".json")
@@ -233,6 +246,12 @@ class ReportTest(unittest.TestCase):
 
     def test_b9_without_throughput_is_refused(self):
         self.corrupt("b9", lambda text: text.replace('"iops"', '"ops_per_s"'))
+
+    def test_b11_missing_level_is_refused(self):
+        self.corrupt("b11", lambda text: text.replace('"level": "shm"', '"level": "gone"'))
+
+    def test_b11_without_operations_is_refused(self):
+        self.corrupt("b11", lambda text: text.replace('"ops": 2000', '"ops": 0'))
 
     def test_b10_missing_row_is_refused(self):
         self.corrupt("b10", lambda text: text.replace('"small_close"', '"renamed"'))

@@ -14,10 +14,12 @@ on a fresh scratch disk each, ci/qemu-disk.args); B9 boots Keel's blkbench and f
 Linux guest's block and file rows in turn on fresh disks, three rounds; B10 boots the Linux guest
 (busybox httpd and guesthttpd) and Keel's system (servers/httpd, "missing" until its image has
 one) with a NIC and a fresh FAT32 disk, three rounds, and loads them from the host with wrk and
-curl through a free 127.0.0.1 port. ROW is b1..b10 (default: all). --quick: 3 repetitions, tiny
+curl through a free 127.0.0.1 port; B11 boots user/levelbench (the four I/O levels, docs/io-levels.md)
+three times on two disks with the same bytes and once more under -icount shift=0. ROW is b1..b11
+(default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
 operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json,
-b9.json, b10.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+b9.json, b10.json, b11.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -47,8 +49,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10")
-GUEST_ROWS = ("b7", "b8", "b9", "b10")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11")
+GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -254,6 +256,18 @@ class Runner:
         })
 
 
+def boot_serial(boot, done, row):
+    """Runs one QEMU boot (a ci/qemu-boot.sh command line) and returns its serial output; a
+    failed boot, or one whose output lacks `done`, prints the output and stops the row."""
+    r = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, errors="replace")
+    text = r.stdout.replace("\r", "")
+    if r.returncode != 0 or done not in text:
+        print(text)
+        raise SystemExit(f"{row}: boot failed ({' '.join(boot)})")
+    return text
+
+
 def linux_boot(guest, cmdline, extra, disk=None):
     """One boot of the B8 guest; its serial output (ci/qemu-boot.sh --linux)."""
     boot = ["ci/qemu-boot.sh", guest, "--linux", "--batch", "--timeout", "600",
@@ -262,13 +276,7 @@ def linux_boot(guest, cmdline, extra, disk=None):
         boot += ["--disk", disk]
     if extra:
         boot += ["--"] + extra
-    r = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, errors="replace")
-    text = r.stdout.replace("\r", "")
-    if r.returncode != 0 or LINUX_DONE not in text:
-        print(text)
-        raise SystemExit(f"b8: boot failed ({' '.join(boot)})")
-    return " ".join(boot), text
+    return " ".join(boot), boot_serial(boot, LINUX_DONE, "b8")
 
 
 def b8(runner):
@@ -358,13 +366,7 @@ def b9_disk(path, bench_file):
 def keel_boot(kbuild, disk, args):
     """One boot of Keel's system with DISK attached (ci/qemu-boot.sh); its serial output."""
     boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "150", "--disk", disk] + args
-    r = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, errors="replace")
-    text = r.stdout.replace("\r", "")
-    if r.returncode != 0:
-        print(text)
-        raise SystemExit(f"b9: boot failed ({' '.join(boot)})")
-    return " ".join(boot), text
+    return " ".join(boot), boot_serial(boot, "", "b9")
 
 
 def parse_blkbench(text):
@@ -406,6 +408,107 @@ def medians(boots, what):
         out[name]["boots_mib_per_s"] = [b[name]["mib_per_s"] for b in boots]
         out[name]["boots_iops"] = [b[name]["iops"] for b in boots]
     return out
+
+# B11: the four I/O levels (user/levelbench, docs/io-levels.md): disk size, operations per
+# 4 KiB row (the 64 KiB rows do a quarter as many), wall-clock boots.
+B11_MIB = 64
+B11_OPS = 2000
+B11_BOOTS = 3
+B11_LEVELS = ("sync", "async", "shm", "integrated")
+LEVELBENCH = re.compile(r"^levelbench: row (\w+) (\w+) depth (\d+) ops (\d+) ns (\d+) "
+                        r"p50 (\d+) p99 (\d+)$", re.M)
+LEVELBENCH_DONE = "levelbench: done"
+
+
+def client_lines(path):
+    """Lines of a level's client code: neither blank nor only a comment."""
+    with open(path) as f:
+        return sum(1 for line in f if line.strip() and not line.strip().startswith("//"))
+
+
+def b11_boot(kbuild, disk, copy, ops, icount):
+    """One boot of levelbench: DISK as srv/blk0's device and COPY as the integrated level's,
+    both as ci/qemu-disk.args defines a disk; with `icount`, under -icount shift=0 on two
+    devices of QEMU's null-co driver instead (reads answered at once, zeros), so that the guest
+    clock counts the guest's own path, not the host's file reads."""
+    with open(os.path.join(TOP, "ci/qemu-disk.args")) as f:
+        lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
+    device = next(x for x in lines if x.startswith("virtio-blk-pci,"))
+    boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "600", "--smp", "2",
+            "--image", f"{kbuild}/user/levels-image/initfs.tar",
+            "--exec", f"levelbench bench {B11_MIB << 20} {ops}"]
+    if icount:
+        boot += ["--"]
+        for node in ("n0", "n1"):
+            boot += ["-blockdev",
+                     f"driver=null-co,node-name={node},read-zeroes=on,size={B11_MIB << 20}",
+                     "-device", device.replace("drive=d0", f"drive={node}")]
+        boot += ["-icount", "shift=0"]
+    else:
+        drive = next(x for x in lines if x.startswith("file=@IMAGE@"))
+        drive = drive.replace("@IMAGE@", copy).replace("id=d0", "id=d1")
+        boot += ["--disk", disk, "--", "-drive", drive,
+                 "-device", device.replace("drive=d0", "drive=d1")]
+    text = boot_serial(boot, LEVELBENCH_DONE, "b11")
+    rows = {}
+    for m in LEVELBENCH.findall(text):
+        rows[f"{m[0]} {m[1]} d{m[2]}"] = {
+            "level": m[0], "workload": m[1], "depth": int(m[2]), "ops": int(m[3]),
+            "ns": int(m[4]), "p50_ns": int(m[5]), "p99_ns": int(m[6])}
+    for line in text.splitlines():
+        if line.startswith("levelbench: "):
+            print(("icount: " if icount else "") + line)
+    return " ".join(boot).replace(disk, "DISK").replace(copy, "COPY"), rows
+
+
+def b11(runner):
+    """The seed's four I/O levels on one workload, in one boot: per level 4 KiB random reads at
+    depth 1 and 32 and sequential 64 KiB reads at depth 16 (synchronous: depth 1 only), on a
+    64 MiB disk and a copy of it. B11_BOOTS wall-clock boots (ops/s and latency percentiles:
+    each row's median boot) and one boot under -icount shift=0 on null devices (the guest clock
+    counts guest instructions, every process's and the kernel's, on both CPUs: per read the
+    mean, and the p50 of the reads' own clocks; see docs/io-levels.md)."""
+    print("== b11: the four I/O levels (user/levelbench: sync, async, shm, integrated)",
+          flush=True)
+    kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+    if "KEEL_KERNEL_BUILD" not in os.environ and \
+            not os.path.exists(os.path.join(TOP, kbuild, "build.ninja")):
+        run(["cmake", "--preset", "kernel"], stdout=subprocess.DEVNULL)
+    run(["cmake", "--build", kbuild, "-j", runner.jobs])
+    ops = B11_OPS // 10 if runner.quick else B11_OPS
+    boots = 1 if runner.quick else B11_BOOTS
+    load_start = loadavg()
+    with tempfile.TemporaryDirectory(prefix="b11.") as tmp:
+        run(["kernel/tests/qemu-levels.sh", "-", "-", "-", tmp, str(B11_MIB), "--make-only"])
+        disk, copy = os.path.join(tmp, "levels.img"), os.path.join(tmp, "levels-copy.img")
+        wall = []
+        for _ in range(boots):
+            cmd, rows = b11_boot(kbuild, disk, copy, ops, False)
+            wall.append(rows)
+        icount_cmd, icount = b11_boot(kbuild, disk, copy, ops, True)
+    load_end = loadavg()
+    if not wall[0] or any(set(b) != set(wall[0]) for b in wall) or set(icount) != set(wall[0]):
+        raise SystemExit("b11: rows differ between boots or are missing")
+    rows = {}
+    for name in wall[0]:
+        ordered = sorted(wall, key=lambda b: b[name]["ns"])
+        row = dict(ordered[len(ordered) // 2][name])
+        row["ops_per_s"] = round(row["ops"] / (row["ns"] / 1e9))
+        row["boots_ops_per_s"] = [round(b[name]["ops"] / (b[name]["ns"] / 1e9)) for b in wall]
+        row["icount_insns_per_op"] = round(icount[name]["ns"] / icount[name]["ops"])
+        row["icount_p50"] = icount[name]["p50_ns"]
+        rows[name] = row
+    write_json(os.path.join(runner.out, "b11.json"), {
+        "date": f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "boots": boots,
+        "disk_mib": B11_MIB,
+        "load_average": {"start": load_start, "end": load_end},
+        "qemu": cmd,
+        "qemu_icount": icount_cmd,
+        "client_lines": {level: client_lines(os.path.join(
+            TOP, "user/levelbench", f"{level}_level.cpp")) for level in B11_LEVELS},
+        "rows": rows,
+    })
 
 
 def build_both(runner):
@@ -900,7 +1003,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b10 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b11 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -924,6 +1027,8 @@ def main(argv):
             b9(r)
         elif row == "b10":
             b10(r)
+        elif row == "b11":
+            b11(r)
         else:
             getattr(r, row)()
     if host:

@@ -2,7 +2,10 @@
 // process holding only that device ("device" in its root, given by init) and a directory to
 // publish in ("srv"). It serves the disk as a block device object, srv/NAME (NAME its argument,
 // blk0 by default): read and write with arg = byte offset, sync, get_meta Size and BlockInfo.
-// Design (threads, interrupts and polling, the copy through bounce buffers): README.md.
+// Design (threads, interrupts and polling, the copy through bounce buffers, the shared-memory
+// ring): README.md. The device half (set-up, virtio requests) is virtio_block.cpp, a library
+// that user/levelbench links too.
+#include <keel/blkring/blkring.hpp>
 #include <keel/c/mem.hpp>
 #include <keel/partition/partition.hpp>
 #include <keel/virtio/blk.hpp>
@@ -13,6 +16,7 @@
 
 #include "runtime.hpp"
 #include "serve.hpp"
+#include "virtio_block.hpp"
 #include "virtio_device.hpp"
 
 using namespace keel;
@@ -20,6 +24,10 @@ using namespace keel::user;
 namespace vio = keel::virtio;
 namespace blk = keel::virtio::blk;
 namespace dev = keel::drivers::virtio;
+namespace br = keel::blkring;
+using keel::drivers::virtio_blk::BlockDevice;
+using keel::drivers::virtio_blk::kMaxMergeSegments;
+using keel::drivers::virtio_blk::kMaxQueue;
 
 namespace {
 
@@ -32,13 +40,12 @@ constexpr uint32_t kMaxTransfer = 64 * 1024;
 // Operations being performed at once, each with a bounce buffer of kMaxTransfer bytes in DMA
 // memory (the served buffers have no device address).
 constexpr uint32_t kSlots = 32;
-constexpr uint32_t kMaxQueue = vio::kMaxQueueSize;
-constexpr uint32_t kMaxDataSegments = 16;  // per virtio request of one operation
-// Per virtio request that carries several operations (adjacent on the disk, merged): data
-// segments, and bytes (every slot's bounce buffer).
-constexpr uint32_t kMaxMergeSegments = 64;
-constexpr uint64_t kMetaBytes = 20 * 1024;  // rings, request headers, status bytes
-constexpr uint32_t kMaxPartitions = 16;     // served as objects 1..16 ("1".."16")
+constexpr uint32_t kMaxPartitions = 16;  // served as objects 1..16 ("1".."16")
+// The shared-memory session (open("shm") on the disk): its served object, and how long the
+// driver polls the ring after its last progress before it sleeps (then the client rings).
+constexpr uint32_t kShmObject = 100;
+constexpr uint64_t kShmSpinNs = 50'000;
+constexpr uint64_t kShmSleepNs = 100'000'000;  // a missed doorbell costs at most this
 
 uint16_t error(abi::Error e) {
     return abi::queue_error_status(e);
@@ -60,29 +67,39 @@ struct Slot {
     bool alone;            // never merged again: a merged request it was in failed
 };
 
-// One virtio request in flight; its header and status live at its index. It carries a piece
-// of one slot, or whole operations of several slots adjacent on the disk (merged).
+// What one virtio request in flight carries (the BlockDevice's record of that index): a piece
+// of one slot, whole operations of several slots adjacent on the disk (merged), or one request
+// of the shared-memory ring.
 struct Record {
-    bool busy;
     uint32_t slots;  // a bit per slot it carries (kSlots is 32)
+    bool shm;
+    uint32_t length;  // shm: bytes
+    uint64_t tag;     // shm: the client's tag
 };
 static_assert(kSlots <= 32);
 
+// The shared-memory session: a ring (lib/blkring) and data buffers in DMA memory that the
+// driver and one client both map; the device reads and writes the client's buffers directly.
+struct Session {
+    bool open;
+    bool closing;     // the client's object is gone; waiting for what is in flight
+    uint64_t client;  // the opener's process id: only it may use the session object
+    Handle memory;    // the DMA memory object
+    bool bound;       // bound as srv/NAME.shm until the client's first doorbell
+    uint8_t* at;      // mapped here
+    uint64_t device;  // where the device reaches it
+    br::DriverRing ring;
+    bool waiting;  // a sync waiting for a completion
+    ipc::Operation waiter;
+    uint32_t seen;  // the waiter's cq_head
+    bool fault_said;
+};
+
 struct Driver {
-    dev::Device device;
-    volatile uint16_t* notify = nullptr;
-    vio::SplitQueue queue;
-    blk::Geometry geometry{};
-    bool flush = false;
-    uint32_t max_piece = 0;       // data bytes per virtio request (whole blocks)
-    uint32_t segment_bytes = 0;   // data bytes per descriptor
-    uint32_t merge_segments = 0;  // data descriptors in one merged request
-    // DMA: the rings, headers and status bytes in one object, the bounce buffers in another.
-    uint8_t* meta = nullptr;
-    uint64_t meta_device = 0;
+    BlockDevice dev;
+    // DMA: the bounce buffers (the rings, headers and status bytes are the BlockDevice's).
     uint8_t* bounce = nullptr;
     uint64_t bounce_device = 0;
-    uint32_t header_at = 0, status_at = 0;
     ServePort port;
     Mutex lock;  // the queue, the slots, the records and the ServePort's server side
     Slot slots[kSlots];
@@ -93,6 +110,9 @@ struct Driver {
     bool parts_ready = false;
     uint32_t part_count = 0;
     partition::Partition parts[kMaxPartitions];
+    char name[abi::kMaxNameLength + 1];
+    Session shm{};
+    uint32_t shm_bell = 0;  // the shm thread's futex: a doorbell rang
 };
 
 // Made at start (placement new into the heap): a global with a destructor would need
@@ -101,77 +121,15 @@ Driver* g = nullptr;
 
 // ---- set-up ----------------------------------------------------------------------------------
 
-// The device configuration, read until the generation is stable.
-const char* read_geometry(uint64_t features) {
-    const dev::Mmio& config = g->device.config();
-    uint64_t capacity = 0;
-    uint32_t size_max = 0, seg_max = 0, block_size = 0;
-    if (!g->device.read_config([&] {
-            capacity = config.r32(blk::kConfigCapacity) |
-                       uint64_t{config.r32(blk::kConfigCapacity + 4)} << 32;
-            size_max = config.r32(blk::kConfigSizeMax);
-            seg_max = config.r32(blk::kConfigSegMax);
-            block_size = config.r32(blk::kConfigBlockSize);
-        })) {
-        return "device configuration never stable";
-    }
-    return blk::check_geometry(features, capacity, size_max, seg_max, block_size, &g->geometry);
-}
-
-// Resets and initialises the device (virtio 1.x 3.1.1) with one request queue
-// (drivers/virtio-common). nullptr or why.
+// Resets and initialises the device (virtio_block.cpp) and makes the bounce buffers.
 const char* init_device(Handle device) {
-    dev::Device& d = g->device;
-    if (const char* why = d.start(device, blk::kConfigMinimum, "no block device configuration"))
+    if (const char* why = g->dev.init(device, kMaxTransfer))
         return why;
-    const uint64_t optional = blk::kFeatureSegMax | blk::kFeatureSizeMax | blk::kFeatureBlockSize |
-                              blk::kFeatureFlush | blk::kFeatureReadOnly;
-    uint64_t features = 0;
-    if (const char* why = d.negotiate(vio::kFeatureVersion1, optional, &features))
-        return why;
-    g->flush = (features & blk::kFeatureFlush) != 0;
-    if (const char* why = read_geometry(features))
-        return d.fail(why);
-
-    // One DMA object for the rings (dev::kRingBytes), then the request headers (12 KiB) and
-    // status bytes (16 KiB), indexed by request record; another for the bounce buffers.
-    g->header_at = dev::kRingBytes;
-    g->status_at = g->header_at + kMaxQueue * sizeof(blk::RequestHeader);
-    static_assert(dev::kRingBytes + kMaxQueue * (sizeof(blk::RequestHeader) + 1) <= kMetaBytes);
-    dev::Dma meta, bounce;
-    if (const char* why = d.dma(kMetaBytes, &meta))
-        return d.fail(why);
-    if (const char* why = d.dma(uint64_t{kSlots} * kMaxTransfer, &bounce))
-        return d.fail(why);
-    g->meta = meta.at;
-    g->meta_device = meta.device;
+    dev::Dma bounce;
+    if (const char* why = g->dev.device().dma(uint64_t{kSlots} * kMaxTransfer, &bounce))
+        return g->dev.device().fail(why);
     g->bounce = bounce.at;
     g->bounce_device = bounce.device;
-    // The request queue: the largest power of two the device allows, at most 256.
-    if (const char* why = d.setup_queue(0, kMaxQueue, 8, meta, &g->queue, &g->notify))
-        return why;
-    if (const char* why = d.setup_interrupts(1))
-        return why;
-    d.go(1);
-
-    // How a transfer is cut into requests: data segments of at most size_max bytes, at most
-    // seg_max (and 16, and what the queue can hold) of them per request.
-    const uint32_t size = g->queue.size();
-    uint32_t segments = kMaxDataSegments;
-    if (g->geometry.seg_max < segments)
-        segments = g->geometry.seg_max;
-    if (size - 2u < segments)
-        segments = size - 2u;
-    g->segment_bytes = g->geometry.size_max < kMaxTransfer ? g->geometry.size_max : kMaxTransfer;
-    blk::Geometry limits = g->geometry;
-    limits.seg_max = segments;
-    limits.size_max = g->segment_bytes;
-    g->max_piece = blk::max_request_bytes(limits, kMaxTransfer);
-    g->merge_segments = kMaxMergeSegments;
-    if (g->geometry.seg_max < g->merge_segments)
-        g->merge_segments = g->geometry.seg_max;
-    if (size - 2u < g->merge_segments)
-        g->merge_segments = size - 2u;
     return nullptr;
 }
 
@@ -201,13 +159,13 @@ void finish_slot(uint32_t i) {
 // The slots that join slot `pick`'s request (its bit included): while the request is a whole
 // operation, the not yet issued operations of the same direction that start where it ends on
 // the disk, each whole, within merge_segments data segments (`segments` counts those added
-// so far plus the header; add_data(slot, 0, length) adds a joining slot's). None while a flush
+// so far; add_data(slot, 0, length) adds a joining slot's). None while a flush
 // waits to be issued (what the flush covers stays what was issued before it). Lock held.
 template <class AddData>
 uint32_t merge(uint32_t pick, uint32_t& segments, AddData add_data) {
     const Slot& s = g->slots[pick];
     uint32_t members = 1u << pick;
-    if (s.alone || s.issued != 0 || s.length > g->max_piece)
+    if (s.alone || s.issued != 0 || s.length > g->dev.max_piece())
         return members;
     for (const Slot& o : g->slots) {
         if (o.busy && o.flush && o.issued == 0)
@@ -219,15 +177,15 @@ uint32_t merge(uint32_t pick, uint32_t& segments, AddData add_data) {
         for (uint32_t j = 0; j < kSlots && next == kSlots; ++j) {
             const Slot& o = g->slots[j];
             if (o.busy && !o.flush && !o.alone && o.write == s.write && o.issued == 0 &&
-                o.outstanding == 0 && o.offset == end && o.length <= g->max_piece &&
+                o.outstanding == 0 && o.offset == end && o.length <= g->dev.max_piece() &&
                 (members >> j & 1) == 0)
                 next = j;
         }
         if (next == kSlots)
             return members;
         const Slot& o = g->slots[next];
-        const uint32_t need = (o.length + g->segment_bytes - 1) / g->segment_bytes;
-        if (segments - 1 + need > g->merge_segments)
+        const uint32_t need = (o.length + g->dev.segment_bytes() - 1) / g->dev.segment_bytes();
+        if (segments + need > g->dev.merge_segments())
             return members;
         add_data(next, 0, o.length);
         members |= 1u << next;
@@ -255,39 +213,27 @@ void issue() {
         if (pick == kSlots)
             return;
         Slot& s = g->slots[pick];
-        uint32_t r = 0;
-        while (r < g->queue.size() && g->records[r].busy)
-            ++r;
-        if (r == g->queue.size())
+        const int32_t free = g->dev.free_record();
+        if (free < 0)
             return;
-        const uint32_t piece = s.flush                              ? 0
-                               : s.length - s.issued < g->max_piece ? s.length - s.issued
-                                                                    : g->max_piece;
-        auto* header = reinterpret_cast<blk::RequestHeader*>(g->meta + g->header_at) + r;
-        header->type = s.flush ? blk::kTypeFlush : s.write ? blk::kTypeOut : blk::kTypeIn;
-        header->reserved = 0;
-        header->sector = s.flush ? 0 : (s.offset + s.issued) / blk::kSector;
-        g->meta[g->status_at + r] = 0xff;  // not written by the device yet
-        vio::Segment segs[kMaxMergeSegments + 2];
+        const auto r = static_cast<uint32_t>(free);
+        const uint32_t piece = s.flush                                    ? 0
+                               : s.length - s.issued < g->dev.max_piece() ? s.length - s.issued
+                                                                          : g->dev.max_piece();
+        vio::Segment segs[kMaxMergeSegments];
         uint32_t n = 0;
-        segs[n++] = {g->meta_device + g->header_at + r * sizeof(blk::RequestHeader),
-                     sizeof(blk::RequestHeader), false};
         // A slot's piece as data segments of at most segment_bytes from its bounce buffer.
         auto add_data = [&](uint32_t slot, uint32_t from, uint32_t bytes) {
-            const uint64_t data = g->bounce_device + uint64_t{slot} * kMaxTransfer + from;
-            for (uint32_t done = 0; done < bytes;) {
-                const uint32_t k =
-                    bytes - done < g->segment_bytes ? bytes - done : g->segment_bytes;
-                segs[n++] = {data + done, k, !s.write};
-                done += k;
-            }
+            n += g->dev.cut(g->bounce_device + uint64_t{slot} * kMaxTransfer + from, bytes,
+                            !s.write, segs + n);
         };
         add_data(pick, s.issued, piece);
         const uint32_t members = s.flush ? 1u << pick : merge(pick, n, add_data);
-        segs[n++] = {g->meta_device + g->status_at + r, 1, true};
-        if (!g->queue.add(segs, n, r))
+        const uint32_t type = s.flush ? blk::kTypeFlush : s.write ? blk::kTypeOut : blk::kTypeIn;
+        const uint64_t sector = s.flush ? 0 : (s.offset + s.issued) / blk::kSector;
+        if (!g->dev.add(r, type, sector, segs, n))
             return;  // no descriptors: the next reap frees some
-        g->records[r] = {true, members};
+        g->records[r] = {members, false, 0, 0};
         s.issued += piece;
         if (s.flush)
             s.issued = 1;  // the flush request is out
@@ -317,28 +263,209 @@ void open_partition(const ipc::Operation& op, std::span<std::byte> name) {
              abi::served_open_value(n, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }
 
+// ---- the shared-memory session -----------------------------------------------------------
+
+// NAME.shm, where the session's memory is bound in srv (NAME is at most 27 bytes: serve()).
+void shm_name(char (&out)[abi::kMaxNameLength + 1]) {
+    const uint64_t n = c::length(g->name);
+    c::copy(out, g->name, n);
+    c::copy(out + n, ".shm", 5);
+}
+
+// Removes the session memory's name srv/NAME.shm (once the client has it, or the session ends).
+void shm_unbind() {
+    Session& m = g->shm;
+    if (!m.bound)
+        return;
+    m.bound = false;
+    char name[abi::kMaxNameLength + 1];
+    shm_name(name);
+    const int64_t srv = open(root(), "srv");
+    if (srv >= 0) {
+        (void)sys::do_io(static_cast<uint64_t>(srv), Op::kDestroy, name, c::length(name));
+        (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
+    }
+}
+
+// Ends the session once nothing of it is in flight (the device may still write its buffers
+// until then): unmaps and closes the memory, unbinds its name, answers a waiting sync.
+void shm_release() {
+    Session& m = g->shm;
+    if (m.waiting)
+        complete(m.waiter, error(abi::Error::kPeerGone), 0);
+    shm_unbind();
+    (void)sys::unmap(reinterpret_cast<uint64_t>(m.at));
+    (void)sys::do_io(m.memory, Op::kClose);
+    m = Session{};
+}
+
+// open("shm") on the disk: a new session (one at a time), its ring and buffers in fresh DMA
+// memory bound as srv/NAME.shm for the opener to map (served objects cannot carry handles);
+// the binding goes at the client's first doorbell. Lock held.
+void shm_open(const ipc::Operation& op) {
+    Session& m = g->shm;
+    if (m.open)
+        return complete(op, error(abi::Error::kExists), 0);
+    if (c::length(g->name) + 4 > abi::kMaxNameLength)
+        return complete(op, error(abi::Error::kNotSupported), 0);  // no room for ".shm"
+    dev::Dma dma;
+    Handle memory = 0;
+    if (g->dev.device().dma(br::kRegionBytes, &dma, &memory) != nullptr)
+        return complete(op, error(abi::Error::kNoMemory), 0);
+    char name[abi::kMaxNameLength + 1];
+    shm_name(name);
+    const int64_t srv = open(root(), "srv");
+    const int64_t bound = srv < 0 ? srv
+                                  : sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name,
+                                               c::length(name), memory);
+    if (srv >= 0)
+        (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
+    if (bound < 0) {
+        (void)sys::unmap(reinterpret_cast<uint64_t>(dma.at));
+        (void)sys::do_io(memory, Op::kClose);
+        return complete(op, error(abi::Error::kExists), 0);
+    }
+    m = Session{};
+    m.open = true;
+    m.client = op.request.args[abi::kServedClientArg];
+    m.memory = memory;
+    m.bound = true;
+    m.at = dma.at;
+    m.device = dma.device;
+    m.ring.attach(reinterpret_cast<br::Header*>(dma.at));
+    complete(op, kOk, abi::served_open_value(kShmObject, abi::kRightRead | abi::kRightWrite));
+}
+
+// An operation on the session object. sync with arg 0 is the doorbell (the driver sleeps:
+// wake it); arg 1 + SEEN also waits until a completion after the client's cq_head SEEN is
+// published. close (the kernel's notice: the client's last handle went) ends the session once
+// nothing is in flight. Lock held.
+void shm_operation(const ipc::Operation& op, Op o) {
+    Session& m = g->shm;
+    const uint64_t client = op.request.args[abi::kServedClientArg];
+    if (o == Op::kClose) {
+        if (m.open && client == 0) {
+            m.closing = true;
+            if (m.ring.in_flight() == 0)
+                shm_release();
+        }
+        return complete(op, kOk, 0);
+    }
+    if (!m.open || m.closing || client != m.client)
+        return complete(op, error(abi::Error::kNoRights), 0);
+    if (o != Op::kSync)
+        return complete(op, error(abi::Error::kNotSupported), 0);
+    shm_unbind();
+    __atomic_store_n(&g->shm_bell, 1, __ATOMIC_RELEASE);
+    (void)sys::futex_wake(&g->shm_bell, 1);
+    if (m.ring.fault() != br::Fault::kNone)
+        return complete(op, error(abi::Error::kProtocol), 0);
+    const uint64_t arg = op.request.args[0];
+    if (arg == 0)
+        return complete(op, kOk, 0);
+    const auto seen = static_cast<uint32_t>(arg - 1);
+    if (m.ring.published_after(seen))
+        return complete(op, kOk, 0);
+    if (m.waiting)
+        return complete(op, error(abi::Error::kExists), 0);  // one waiter at a time
+    m.waiting = true;
+    m.waiter = op;
+    m.seen = seen;
+}
+
+// The error a rejected shared-ring request completes with.
+abi::Error shm_error(br::Verdict v) {
+    switch (v) {
+        case br::Verdict::kOutOfRange:
+            return abi::Error::kOutOfRange;
+        case br::Verdict::kReadOnly:
+            return abi::Error::kNoRights;
+        default:
+            return abi::Error::kInvalidArgument;
+    }
+}
+
+// Takes what the ring offers as virtio requests straight on the client's buffers. Lock held.
+// Whether anything was taken.
+bool shm_take() {
+    Session& m = g->shm;
+    if (!m.open || m.closing)
+        return false;
+    const blk::Geometry& geo = g->dev.geometry();
+    br::Disk disk{geo.capacity_bytes, geo.block_size, geo.read_only,
+                  g->dev.max_piece() < br::kBufferBytes ? g->dev.max_piece() : br::kBufferBytes};
+    const uint32_t taken = m.ring.take(
+        disk,
+        [&](const br::Request& r) {
+            const int32_t rec = g->dev.free_record();
+            if (rec < 0)
+                return false;
+            vio::Segment segs[kMaxMergeSegments];
+            const bool read = r.op == br::kRead;
+            const uint32_t n = g->dev.cut(m.device + br::data_offset(r), r.length, read, segs);
+            if (!g->dev.add(static_cast<uint32_t>(rec), read ? blk::kTypeIn : blk::kTypeOut,
+                            r.offset / blk::kSector, segs, n))
+                return false;
+            g->records[rec] = {0, true, r.length, r.tag};
+            return true;
+        },
+        [&](const br::Request& r, br::Verdict v) {
+            m.ring.complete(r.tag, -static_cast<int64_t>(shm_error(v)));
+        });
+    if (m.ring.fault() != br::Fault::kNone && !m.fault_said) {
+        m.fault_said = true;
+        print("virtio-blk: shared ring of process %lu: impossible %s index; ignoring it\n",
+              m.client, m.ring.fault() == br::Fault::kSubmissions ? "submission" : "completion");
+    }
+    return taken > 0;
+}
+
+// After completions: a waiting sync that can go, a closing session whose last request came
+// back. Lock held.
+void shm_settle() {
+    Session& m = g->shm;
+    if (!m.open)
+        return;
+    if (m.waiting && (m.ring.published_after(m.seen) || m.ring.fault() != br::Fault::kNone ||
+                      g->port.server().cancel_requested(m.waiter.id))) {
+        m.waiting = false;
+        const bool gave_up = g->port.server().cancel_requested(m.waiter.id);
+        complete(m.waiter,
+                 m.ring.fault() != br::Fault::kNone ? error(abi::Error::kProtocol)
+                 : gave_up ? static_cast<uint16_t>(ipc::abi::Status::Cancelled)
+                           : kOk,
+                 0);
+    }
+    if (m.closing && m.ring.in_flight() == 0)
+        shm_release();
+}
+
 // Starts a forwarded operation: answered at once, or given a slot. Lock held.
 void start(const ipc::Operation& op) {
     const auto o = static_cast<Op>(op.request.opcode - abi::kQueueOpBase);
     uint64_t arg = op.request.args[0];
     const auto data = g->port.server().bytes(op);
     const uint32_t object = op.request.object;
+    if (object == kShmObject)
+        return shm_operation(op, o);
     if (o == Op::kClose)
         return complete(op, kOk, 0);  // a partition object's end: nothing kept per open
     if (o == Op::kOpen) {
         if (object != 0)
             return complete(op, error(abi::Error::kNotDirectory), 0);
+        if (data.size() == 3 && c::compare(data.data(), "shm", 3) == 0)
+            return shm_open(op);
         return open_partition(op, data);
     }
     // The geometry the request sees: the disk's, or its partition's (object N).
-    blk::Geometry geometry = g->geometry;
+    blk::Geometry geometry = g->dev.geometry();
     uint64_t base = 0;
     if (object != 0) {
         if (object > g->part_count)
             return complete(op, error(abi::Error::kInvalidArgument), 0);  // never made
         const partition::Partition& p = g->parts[object - 1];
-        geometry.capacity_bytes = p.sector_count * g->geometry.block_size;
-        base = p.first_lba * g->geometry.block_size;
+        geometry.capacity_bytes = p.sector_count * g->dev.geometry().block_size;
+        base = p.first_lba * g->dev.geometry().block_size;
     }
     if (o == Op::kGetMeta) {
         const auto key = static_cast<abi::Meta>(arg);
@@ -361,7 +488,7 @@ void start(const ipc::Operation& op) {
     }
     const bool write = o == Op::kWrite;
     if (o == Op::kSync) {
-        if (!g->flush)
+        if (!g->dev.flush())
             return complete(op, kOk, 0);  // no flush feature: the device writes through
     } else if (o != Op::kRead && !write) {
         return complete(op, error(abi::Error::kNotSupported), 0);
@@ -374,7 +501,7 @@ void start(const ipc::Operation& op) {
             case blk::Check::kOk:
                 break;
         }
-        if (write && g->geometry.read_only)
+        if (write && g->dev.geometry().read_only)
             return complete(op, error(abi::Error::kNoRights), 0);
         // Inside the partition (checked above against its size): the disk's offset.
         arg += base;
@@ -404,13 +531,14 @@ bool pump() {
     bool progress = false;
     vio::Completion c{};
     for (;;) {
-        const auto r = g->queue.reap(&c);
+        const auto r = g->dev.reap(&c);
         if (r == vio::SplitQueue::Reaped::kNothing)
             break;
         if (r == vio::SplitQueue::Reaped::kFault) {
             // The device broke the queue's rules: nothing it says is believed any more.
-            print("virtio-blk: device fault: %s; stopping\n", vio::fault_text(g->queue.fault()));
-            g->device.reset();  // first: it stops using the memory
+            print("virtio-blk: device fault: %s; stopping\n",
+                  vio::fault_text(g->dev.queue().fault()));
+            g->dev.device().reset();  // first: it stops using the memory
             for (uint32_t i = 0; i < kSlots; ++i) {
                 if (g->slots[i].busy) {
                     g->slots[i].failed = true;
@@ -422,10 +550,14 @@ bool pump() {
             sys::process_exit(1);
         }
         progress = true;
-        Record& rec = g->records[c.token];
-        const bool ok = g->meta[g->status_at + c.token] == blk::kStatusOk;
+        const Record& rec = g->records[c.token];
+        const bool ok = g->dev.ok(static_cast<uint32_t>(c.token));
+        if (rec.shm) {
+            g->shm.ring.complete(rec.tag,
+                                 ok ? int64_t{rec.length} : -static_cast<int64_t>(abi::Error::kIo));
+            continue;
+        }
         const bool merged = (rec.slots & (rec.slots - 1)) != 0;
-        rec.busy = false;
         for (uint32_t i = 0; i < kSlots; ++i) {
             if ((rec.slots >> i & 1) == 0)
                 continue;
@@ -453,21 +585,70 @@ bool pump() {
         progress = true;
     }
     issue();
-    if (g->queue.publish() > 0)
-        *g->notify = 0;  // queue 0
+    progress = shm_take() || progress;
+    shm_settle();
+    g->dev.kick();
     g->port.server().publish();
     return progress;
 }
 
 void set_interrupts(bool on) {
-    g->queue.set_interrupts(on);
+    g->dev.set_interrupts(on);
 }
 
 // The two threads' loops (drivers/virtio-common) around pump().
 dev::Pump g_pump{};
 
 void interrupt_thread(uint64_t) {
-    dev::interrupt_loop(g->device, g_pump);
+    dev::interrupt_loop(g->dev.device(), g_pump);
+}
+
+// The shared ring's poller. While a session is open it pumps (new ring requests, the device's
+// completions) for as long as that makes progress and kShmSpinNs after, yielding between
+// rounds: the kernel is out of the data path while the client keeps it busy. Then it marks the
+// ring idle (from then on the client rings the doorbell, a sync on the session object), looks
+// once more, and sleeps on shm_bell until the doorbell or kShmSleepNs (without a session, until
+// the doorbell: a new session's first one).
+void shm_thread(uint64_t) {
+    uint64_t last = sys::clock_ns();
+    for (;;) {
+        g->lock.lock();
+        const bool active =
+            g->shm.open && !g->shm.closing && g->shm.ring.fault() == br::Fault::kNone;
+        bool progress = active && pump();
+        g->lock.unlock();
+        if (sys::serve_sync(g->port.port(), 0, 0) > 0)
+            progress = true;
+        if (progress) {
+            last = sys::clock_ns();
+            continue;
+        }
+        if (active && sys::clock_ns() - last < kShmSpinNs) {
+            (void)sys::yield();
+            continue;
+        }
+        if (active) {
+            g->lock.lock();
+            g->shm.ring.set_idle(true);
+            const bool more = pump();  // a request published just before the mark
+            if (more)
+                g->shm.ring.set_idle(false);
+            g->lock.unlock();
+            (void)sys::serve_sync(g->port.port(), 0, 0);
+            if (more) {
+                last = sys::clock_ns();
+                continue;
+            }
+        }
+        if (__atomic_exchange_n(&g->shm_bell, 0u, __ATOMIC_ACQ_REL) == 0)
+            (void)sys::futex_wait(&g->shm_bell, 0, active ? kShmSleepNs : 0);
+        __atomic_store_n(&g->shm_bell, 0u, __ATOMIC_RELEASE);
+        g->lock.lock();
+        if (g->shm.open)
+            g->shm.ring.set_idle(false);
+        g->lock.unlock();
+        last = sys::clock_ns();
+    }
 }
 
 }  // namespace
@@ -476,17 +657,19 @@ void interrupt_thread(uint64_t) {
 // thread performs it like any caller's read) and makes its partitions openable. A corrupt table
 // is reported and nothing of it is served.
 void partition_thread(uint64_t) {
-    const uint32_t block = g->geometry.block_size;
-    const uint64_t want =
-        g->geometry.capacity_bytes < kMaxTransfer ? g->geometry.capacity_bytes : kMaxTransfer;
+    const uint32_t block = g->dev.geometry().block_size;
+    const uint64_t want = g->dev.geometry().capacity_bytes < kMaxTransfer
+                              ? g->dev.geometry().capacity_bytes
+                              : kMaxTransfer;
     static uint8_t first[kMaxTransfer];
     const int64_t n = sys::do_io(g->port.served(), Op::kRead, first, want, 0);
     partition::Partition found[kMaxPartitions];
     partition::Table table{};
-    const char* why = n != static_cast<int64_t>(want)
-                          ? "cannot read the first blocks"
-                          : partition::parse(first, want, block, g->geometry.capacity_bytes / block,
-                                             found, kMaxPartitions, &table);
+    const char* why =
+        n != static_cast<int64_t>(want)
+            ? "cannot read the first blocks"
+            : partition::parse(first, want, block, g->dev.geometry().capacity_bytes / block, found,
+                               kMaxPartitions, &table);
     g->lock.lock();
     if (why == nullptr) {
         g->part_count = table.stored;
@@ -517,16 +700,18 @@ int keel_main(const StartInfo& start) {
         print("virtio-blk: %s\n", why);
         return 1;
     }
-    char name[abi::kMaxNameLength + 1];
+    char* name = g->name;
     if (!dev::serve("virtio-blk", start, "blk0", g->port, kServeCapacity, kServeBuffers,
-                    kMaxTransfer, name))
+                    kMaxTransfer, g->name))
         return 1;
     print("virtio-blk: srv/%s: %lu blocks of %u bytes%s%s, queue %u (%s), %u bytes a request\n",
-          name, g->geometry.capacity_bytes / g->geometry.block_size, g->geometry.block_size,
-          g->geometry.read_only ? ", read-only" : "", g->flush ? ", flush" : ", write-through",
-          g->queue.size(), g->device.msix() ? "MSI-X" : "INTx", g->max_piece);
-    if (spawn_thread(interrupt_thread, 0) < 0 || spawn_thread(partition_thread, 0) < 0) {
-        print("virtio-blk: no interrupt or partition thread\n");
+          name, g->dev.geometry().capacity_bytes / g->dev.geometry().block_size,
+          g->dev.geometry().block_size, g->dev.geometry().read_only ? ", read-only" : "",
+          g->dev.flush() ? ", flush" : ", write-through", g->dev.queue().size(),
+          g->dev.device().msix() ? "MSI-X" : "INTx", g->dev.max_piece());
+    if (spawn_thread(interrupt_thread, 0) < 0 || spawn_thread(partition_thread, 0) < 0 ||
+        spawn_thread(shm_thread, 0) < 0) {
+        print("virtio-blk: no interrupt, partition or shared-ring thread\n");
         return 1;
     }
     return dev::serve_loop(g_pump);

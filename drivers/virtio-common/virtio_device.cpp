@@ -35,7 +35,7 @@ uint64_t Device::map_bar(uint8_t bar) {
     return mapped_[bar];
 }
 
-const char* Device::dma(uint64_t bytes, Dma* out) {
+const char* Device::dma(uint64_t bytes, Dma* out, Handle* keep) {
     const int64_t h = resource(abi::DeviceResourceKind::kDmaMemory, 0, bytes);
     if (h < 0)
         return "no DMA memory";
@@ -43,12 +43,24 @@ const char* Device::dma(uint64_t bytes, Dma* out) {
     const int64_t r = sys::do_io(static_cast<uint64_t>(h), Op::kGetMeta, &device_address, 8,
                                  static_cast<uint64_t>(abi::Meta::kDeviceAddress));
     const int64_t mapped = sys::do_io(static_cast<uint64_t>(h), Op::kMap, nullptr, 0, 1);
-    (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
+    if (keep != nullptr && r == 8 && mapped > 0)
+        *keep = static_cast<Handle>(h);
+    else
+        (void)sys::do_io(static_cast<uint64_t>(h), Op::kClose);
     if (r != 8 || mapped <= 0)
         return "no DMA memory";
     out->at = reinterpret_cast<uint8_t*>(mapped);
     out->device = device_address;
     return nullptr;
+}
+
+void Device::stop() {
+    reset();
+    uint16_t command = 0;
+    if (sys::do_io(device_, Op::kRead, &command, 2, 4) == 2 && (command & 0x4) != 0) {
+        command = static_cast<uint16_t>(command & ~0x4);
+        (void)sys::do_io(device_, Op::kWrite, &command, 2, 4);
+    }
 }
 
 const char* Device::fail(const char* why) {

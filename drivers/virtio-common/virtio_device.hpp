@@ -71,8 +71,10 @@ class Device {
         }
         return false;
     }
-    // DMA memory of `bytes` (zeroed, physically contiguous, at most 4 MiB) for this device.
-    const char* dma(uint64_t bytes, Dma* out);
+    // DMA memory of `bytes` (zeroed, physically contiguous, at most 4 MiB) for this device,
+    // mapped read-write. Its handle is closed (the mapping keeps it) unless `keep` asks for it
+    // (a driver that shares the memory with a client: drivers/virtio-blk's shared rings).
+    const char* dma(uint64_t bytes, Dma* out, user::Handle* keep = nullptr);
     // Lays out queue `index` with the largest power of two the device allows up to `most`
     // entries (at least `least`), its rings in `rings` (kRingBytes of DMA memory), and finds
     // its notify register. The queue is enabled by go().
@@ -89,6 +91,9 @@ class Device {
     const char* fail(const char* why);
     // Resets the device: it stops using the driver's memory.
     void reset() { common_.w8(keel::virtio::kDeviceStatus, 0); }
+    // Resets it and turns bus mastering off: a program done with the device (its DMA memory can
+    // then go back at once instead of into the kernel's quarantine).
+    void stop();
     // Waits for the interrupt; with INTx reads the ISR (which lowers the line) and acknowledges.
     // False when the read failed (the caller retries after a pause).
     bool wait_interrupt();
