@@ -434,7 +434,7 @@ def b11_boot(kbuild, disk, copy, ops, icount):
     with open(os.path.join(TOP, "ci/qemu-disk.args")) as f:
         lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     device = next(x for x in lines if x.startswith("virtio-blk-pci,"))
-    boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "600", "--smp", "2",
+    boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "600",
             "--image", f"{kbuild}/user/levels-image/initfs.tar",
             "--exec", f"levelbench bench {B11_MIB << 20} {ops}"]
     if icount:

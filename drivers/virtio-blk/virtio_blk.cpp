@@ -78,16 +78,26 @@ struct Record {
 };
 static_assert(kSlots <= 32);
 
-// The shared-memory session: a ring (lib/blkring) and data buffers in DMA memory that the
-// driver and one client both map; the device reads and writes the client's buffers directly.
+// The shared-memory sessions' memory: a ring (lib/blkring) and data buffers in DMA memory
+// that the driver and the client of the session both map; the device reads and writes the
+// client's buffers directly. Made at the first session and kept for every later one: without
+// an IOMMU, DMA memory a driver lets go stays in the kernel's quarantine until the device's
+// bus mastering goes off (docs/syscalls.md), so fresh memory a session would leak 2 MiB each.
+// A former client that kept its mapping can therefore see and disturb a later session; it gets
+// nothing by that which srv/blk0 (the whole disk, read and write) did not already give it.
+struct Region {
+    Handle memory;    // the DMA memory object (0: not made yet)
+    uint8_t* at;      // mapped here
+    uint64_t device;  // where the device reaches it
+};
+
+// The session: one client at a time.
 struct Session {
     bool open;
     bool closing;     // the client's object is gone; waiting for what is in flight
     uint64_t client;  // the opener's process id: only it may use the session object
-    Handle memory;    // the DMA memory object
-    bool bound;       // bound as srv/NAME.shm until the client's first doorbell
-    uint8_t* at;      // mapped here
-    uint64_t device;  // where the device reaches it
+    bool bound;       // the region bound as srv/NAME.shm until the client's first doorbell
+    uint8_t* at;      // the region, while open
     br::DriverRing ring;
     bool waiting;  // a sync waiting for a completion
     ipc::Operation waiter;
@@ -111,6 +121,7 @@ struct Driver {
     uint32_t part_count = 0;
     partition::Partition parts[kMaxPartitions];
     char name[abi::kMaxNameLength + 1];
+    Region shm_region{};
     Session shm{};
     uint32_t shm_bell = 0;  // the shm thread's futex: a doorbell rang
 };
@@ -288,51 +299,52 @@ void shm_unbind() {
 }
 
 // Ends the session once nothing of it is in flight (the device may still write its buffers
-// until then): unmaps and closes the memory, unbinds its name, answers a waiting sync.
+// until then): unbinds the region's name, answers a waiting sync. The region stays (Region).
 void shm_release() {
     Session& m = g->shm;
     if (m.waiting)
         complete(m.waiter, error(abi::Error::kPeerGone), 0);
     shm_unbind();
-    (void)sys::unmap(reinterpret_cast<uint64_t>(m.at));
-    (void)sys::do_io(m.memory, Op::kClose);
     m = Session{};
 }
 
-// open("shm") on the disk: a new session (one at a time), its ring and buffers in fresh DMA
-// memory bound as srv/NAME.shm for the opener to map (served objects cannot carry handles);
+// open("shm") on the disk: a new session (one at a time), its ring and buffers in the region,
+// cleared, bound as srv/NAME.shm for the opener to map (served objects cannot carry handles);
 // the binding goes at the client's first doorbell. Lock held.
 void shm_open(const ipc::Operation& op) {
     Session& m = g->shm;
+    Region& region = g->shm_region;
     if (m.open)
         return complete(op, error(abi::Error::kExists), 0);
     if (c::length(g->name) + 4 > abi::kMaxNameLength)
         return complete(op, error(abi::Error::kNotSupported), 0);  // no room for ".shm"
-    dev::Dma dma;
-    Handle memory = 0;
-    if (g->dev.device().dma(br::kRegionBytes, &dma, &memory) != nullptr)
-        return complete(op, error(abi::Error::kNoMemory), 0);
+    if (region.memory == 0) {
+        dev::Dma dma;
+        if (g->dev.device().dma(br::kRegionBytes, &dma, &region.memory) != nullptr) {
+            region = Region{};
+            return complete(op, error(abi::Error::kNoMemory), 0);
+        }
+        region.at = dma.at;
+        region.device = dma.device;
+    } else {
+        c::fill(region.at, 0, br::kRegionBytes);  // nothing of the last session is left
+    }
     char name[abi::kMaxNameLength + 1];
     shm_name(name);
     const int64_t srv = open(root(), "srv");
     const int64_t bound = srv < 0 ? srv
                                   : sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, name,
-                                               c::length(name), memory);
+                                               c::length(name), region.memory);
     if (srv >= 0)
         (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
-    if (bound < 0) {
-        (void)sys::unmap(reinterpret_cast<uint64_t>(dma.at));
-        (void)sys::do_io(memory, Op::kClose);
+    if (bound < 0)
         return complete(op, error(abi::Error::kExists), 0);
-    }
     m = Session{};
     m.open = true;
     m.client = op.request.args[abi::kServedClientArg];
-    m.memory = memory;
     m.bound = true;
-    m.at = dma.at;
-    m.device = dma.device;
-    m.ring.attach(reinterpret_cast<br::Header*>(dma.at));
+    m.at = region.at;
+    m.ring.attach(reinterpret_cast<br::Header*>(region.at));
     complete(op, kOk, abi::served_open_value(kShmObject, abi::kRightRead | abi::kRightWrite));
 }
 
@@ -402,7 +414,8 @@ bool shm_take() {
                 return false;
             vio::Segment segs[kMaxMergeSegments];
             const bool read = r.op == br::kRead;
-            const uint32_t n = g->dev.cut(m.device + br::data_offset(r), r.length, read, segs);
+            const uint32_t n =
+                g->dev.cut(g->shm_region.device + br::data_offset(r), r.length, read, segs);
             if (!g->dev.add(static_cast<uint32_t>(rec), read ? blk::kTypeIn : blk::kTypeOut,
                             r.offset / blk::kSector, segs, n))
                 return false;
