@@ -2,7 +2,9 @@
 // directories. Arguments: DEVICE NAME, where DEVICE is a path under the "srv" it was given (a
 // driver's disk or partition, e.g. "blk0/1"; waited for while its driver starts) and NAME is
 // the name its root directory gets in the "mnt" it was given. It flushes what was written
-// when idle for kIdleFlushNs, on every sync, and when its port closes.
+// when idle for kIdleFlushNs, on every sync, and when its port closes. When the device's
+// driver is restarted, the device is opened again and the operation sent again
+// (block_client.hpp): its clients do not notice beyond the wait.
 #include <keel/c/mem.hpp>
 #include <keel/fat/page_cache.hpp>
 
@@ -79,7 +81,11 @@ int keel_main(const StartInfo& start) {
         print("fat: srv/%s: %s\n", device, error_text(disk));
         return 1;
     }
-    if (const int64_t r = g_device.attach(static_cast<Handle>(disk)); r < 0) {
+    // Waited for; now held by the block client, which opens it again by its path whenever its
+    // driver restarts (block_client.hpp).
+    (void)sys::do_io(static_cast<uint64_t>(disk), Op::kClose);
+    if (const int64_t r = g_device.attach(static_cast<Handle>(srv), device, c::length(device));
+        r < 0) {
         print("fat: srv/%s: not a block device: %s\n", device, error_text(r));
         return 1;
     }
