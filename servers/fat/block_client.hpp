@@ -25,9 +25,6 @@ class BlockClient final : public fat::BlockDevice {
     int64_t attach(user::Handle dir, const char* path, uint64_t length);
     // The current handle on the object (a new one after each restart of its driver).
     user::Handle object() const { return device_ == nullptr ? 0 : device_->handle(); }
-    // How often the object was opened again (its driver restarted) and an operation sent again.
-    uint64_t reopens() const { return device_ == nullptr ? 0 : device_->reopens(); }
-    uint64_t retries() const { return device_ == nullptr ? 0 : device_->retries(); }
     uint32_t max_transfer() const { return max_transfer_; }
 
     fat::Error read(uint64_t sector, uint32_t count, uint8_t* out) override;
