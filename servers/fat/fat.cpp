@@ -147,6 +147,7 @@ int keel_main(const StartInfo& start) {
         static const ipc::abi::Submission* requests[kCapacity];
         static uint64_t lengths[kCapacity];
         static fat::Volume::Extent ahead[kAheadRuns];
+        static const char* said = nullptr;  // the last corruption reported
         uint32_t taken = 0, reads = 0;
         while (taken < kCapacity) {
             auto op = sp.server().take();
@@ -168,6 +169,13 @@ int keel_main(const StartInfo& start) {
             uint64_t value = 0;
             const uint16_t status =
                 g_files.perform(ops[i].request, sp.server().bytes(ops[i]), &value);
+            // Corruption found after the mount (a crash's leftovers, a hostile volume): why, on
+            // the console, once for each reason in a row (a client retrying cannot flood it).
+            if (status == abi::queue_error_status(abi::Error::kCorrupt) &&
+                g_volume.reason() != said) {
+                said = g_volume.reason();
+                print("fat: mnt/%s: corrupt: %s\n", name, said);
+            }
             (void)sp.server().complete(ops[i].id, status, value);
         }
         (void)sp.sync(false);
