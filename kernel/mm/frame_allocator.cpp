@@ -76,8 +76,13 @@ std::optional<PhysAddr> FrameAllocator::alloc() {
 
 std::optional<PhysAddr> FrameAllocator::alloc_zeroed() {
     auto frame = alloc();
-    if (frame)
-        memset(direct_map(*frame), 0, kPageSize);
+    if (frame) {
+        // One string store of 512 words: keel::c::fill is a byte loop, 8 times the stores
+        // (a server's start allocates megabytes of zeroed pages: issue 21's restart time).
+        void* d = direct_map(*frame);
+        uint64_t n = kPageSize / 8;
+        asm volatile("rep stosq" : "+D"(d), "+c"(n) : "a"(0ull) : "memory");
+    }
     return frame;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qemu-fat-crash.sh QEMU_CHECK QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR REGEX... -- [qemu-boot.sh options]
+# qemu-fat-crash.sh QEMU_CHECK QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR [--clean] REGEX... -- [qemu-boot.sh options]
 # The FAT server crash test around one boot (qemu_fat_crash): a 32 MiB disk with one FAT16
 # partition (ci/make-disk.sh), booted through qemu-check.sh with `--disk IMAGE` added (the same
 # REGEX expectations; the guest's fatcrash writes files while the server is crashed again and
@@ -8,9 +8,13 @@
 # it, fsck.fat -n must then find nothing, and every file of the manifest must be there with
 # exactly its bytes (fatcrash's formula: the
 # manifest's lines are PATH SIZE N, the file the writer wrote N-th).
+# --clean (qemu_fat_blk_crash: the block driver is crashed, the FAT server hides it): the first
+# fsck.fat -n must already find nothing: no crash of the file system happened.
 set -euo pipefail
 check=$1 boot=$2 build=$3 work=$4
 shift 4
+clean=0
+if [ "${1:-}" = "--clean" ]; then clean=1; shift; fi
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export PATH="$PATH:/usr/sbin:/sbin"
 export MTOOLS_SKIP_CHECK=1
@@ -30,6 +34,10 @@ if fsck.fat -n "$tmp/part" >"$tmp/fsck" 2>&1; then
 else
     echo "qemu-fat-crash: fsck.fat -n found what the crashes left ($(grep -c . "$tmp/fsck") lines):"
     sed 's/^/  /' "$tmp/fsck" | head -20
+    if [ $clean -eq 1 ]; then
+        echo "FAIL: --clean: the volume must be clean without repair" >&2
+        exit 1
+    fi
 fi
 fsck.fat -a "$tmp/part" >"$tmp/repair" 2>&1 || true
 if ! fsck.fat -n "$tmp/part" >"$tmp/fsck2" 2>&1; then

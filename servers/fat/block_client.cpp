@@ -8,10 +8,20 @@ namespace {
 constexpr uint64_t kAheadTimeoutNs = 10'000'000'000;  // a driver that takes longer is broken
 }  // namespace
 
-int64_t BlockClient::attach(user::Handle object) {
+int64_t BlockClient::attach(user::Handle dir, const char* path, uint64_t length) {
+    if (device_ == nullptr) {
+        void* memory = user::allocate(sizeof(user::Reopening));
+        if (memory == nullptr)
+            return -static_cast<int64_t>(abi::Error::kNoMemory);
+        device_ = new (memory) user::Reopening;
+    }
+    if (const int64_t e = device_->open(dir, path, length, user::Reopening::Retry::kPositioned);
+        e < 0)
+        return e;
+    path_ = path;
     abi::BlockInfo info{};
-    const int64_t r = user::sys::do_io(object, user::Op::kGetMeta, &info, sizeof info,
-                                       static_cast<uint64_t>(abi::Meta::kBlockInfo));
+    const int64_t r = device_->io(user::Op::kGetMeta, &info, sizeof info,
+                                  static_cast<uint64_t>(abi::Meta::kBlockInfo));
     if (r < 0)
         return r;
     const uint32_t s = info.block_size;
@@ -19,14 +29,42 @@ int64_t BlockClient::attach(user::Handle object) {
         (s != 512 && s != 1024 && s != 2048 && s != 4096) || info.max_transfer < s ||
         info.block_count == 0)
         return -static_cast<int64_t>(abi::Error::kInvalidArgument);
-    object_ = object;
     sector_size = s;
     sector_count = info.block_count;
+    device_->set_check(same_device, this);
     // Whole sectors per request, and never more than a served operation carries.
     const uint64_t most =
         info.max_transfer < abi::kMaxIoLength ? info.max_transfer : abi::kMaxIoLength;
     max_transfer_ = static_cast<uint32_t>(most / s * s);
     return 0;
+}
+
+int64_t BlockClient::same_device(user::Handle fresh, void* self) {
+    const auto* client = static_cast<const BlockClient*>(self);
+    abi::BlockInfo info{};
+    const int64_t r = user::sys::do_io(fresh, user::Op::kGetMeta, &info, sizeof info,
+                                       static_cast<uint64_t>(abi::Meta::kBlockInfo));
+    if (r < 0)
+        return r;
+    if (r != static_cast<int64_t>(sizeof info) || info.block_size != client->sector_size ||
+        info.block_count != client->sector_count) {
+        user::print(
+            "fat: the device came back with another geometry (%u-byte blocks, %lu of "
+            "them): not used\n",
+            info.block_size, info.block_count);
+        return -static_cast<int64_t>(abi::Error::kIo);
+    }
+    return 0;
+}
+
+int64_t BlockClient::io(user::Op op, void* data, uint64_t length, uint64_t at) {
+    const int64_t r = device_->io(op, data, length, at);
+    if (device_->reopens() != reopens_said_) {
+        reopens_said_ = device_->reopens();
+        user::print("fat: srv/%s opened again after its driver ended (reopen %lu), %s\n", path_,
+                    reopens_said_, r < 0 ? user::error_text(r) : "the operation sent again");
+    }
+    return r;
 }
 
 fat::Error BlockClient::transfer(user::Op op, uint64_t sector, uint32_t count, uint8_t* data) {
@@ -36,7 +74,7 @@ fat::Error BlockClient::transfer(user::Op op, uint64_t sector, uint32_t count, u
     uint64_t at = sector * sector_size;
     while (bytes > 0) {
         const uint64_t n = bytes < max_transfer_ ? bytes : max_transfer_;
-        if (user::sys::do_io(object_, op, data, n, at) != static_cast<int64_t>(n))
+        if (io(op, data, n, at) != static_cast<int64_t>(n))
             return fat::Error::kIo;
         data += n;
         at += n;
@@ -94,8 +132,8 @@ void BlockClient::read_ahead(const fat::Volume::Extent* runs, uint32_t count,
                 break;
             const uint64_t sector = runs[r].sector + at;
             if (!inside(sector, k) ||
-                !queue_->submit(user::Op::kRead, object_, sector * sector_size, j, std::move(*b),
-                                k * sector_size))
+                !queue_->submit(user::Op::kRead, device_->handle(), sector * sector_size, j,
+                                std::move(*b), k * sector_size))
                 break;
             flight[j] = {sector, k, true};
             ++in_flight;
@@ -132,7 +170,7 @@ void BlockClient::read_ahead(const fat::Volume::Extent* runs, uint32_t count,
 }
 
 fat::Error BlockClient::flush() {
-    return user::sys::do_io(object_, user::Op::kSync) < 0 ? fat::Error::kIo : fat::Error::kOk;
+    return io(user::Op::kSync, nullptr, 0, 0) < 0 ? fat::Error::kIo : fat::Error::kOk;
 }
 
 }  // namespace keel::fatserver

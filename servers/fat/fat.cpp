@@ -2,7 +2,9 @@
 // directories. Arguments: DEVICE NAME, where DEVICE is a path under the "srv" it was given (a
 // driver's disk or partition, e.g. "blk0/1"; waited for while its driver starts) and NAME is
 // the name its root directory gets in the "mnt" it was given. It flushes what was written
-// when idle for kIdleFlushNs, on every sync, and when its port closes.
+// when idle for kIdleFlushNs, on every sync, and when its port closes. When the device's
+// driver is restarted, the device is opened again and the operation sent again
+// (block_client.hpp): its clients do not notice beyond the wait.
 #include <keel/c/mem.hpp>
 #include <keel/fat/page_cache.hpp>
 
@@ -79,7 +81,11 @@ int keel_main(const StartInfo& start) {
         print("fat: srv/%s: %s\n", device, error_text(disk));
         return 1;
     }
-    if (const int64_t r = g_device.attach(static_cast<Handle>(disk)); r < 0) {
+    // Waited for; now held by the block client, which opens it again by its path whenever its
+    // driver restarts (block_client.hpp).
+    (void)sys::do_io(static_cast<uint64_t>(disk), Op::kClose);
+    if (const int64_t r = g_device.attach(static_cast<Handle>(srv), device, c::length(device));
+        r < 0) {
         print("fat: srv/%s: not a block device: %s\n", device, error_text(r));
         return 1;
     }
@@ -141,6 +147,7 @@ int keel_main(const StartInfo& start) {
         static const ipc::abi::Submission* requests[kCapacity];
         static uint64_t lengths[kCapacity];
         static fat::Volume::Extent ahead[kAheadRuns];
+        static const char* said = nullptr;  // the last corruption reported
         uint32_t taken = 0, reads = 0;
         while (taken < kCapacity) {
             auto op = sp.server().take();
@@ -162,6 +169,13 @@ int keel_main(const StartInfo& start) {
             uint64_t value = 0;
             const uint16_t status =
                 g_files.perform(ops[i].request, sp.server().bytes(ops[i]), &value);
+            // Corruption found after the mount (a crash's leftovers, a hostile volume): why, on
+            // the console, once for each reason in a row (a client retrying cannot flood it).
+            if (status == abi::queue_error_status(abi::Error::kCorrupt) &&
+                g_volume.reason() != said) {
+                said = g_volume.reason();
+                print("fat: mnt/%s: corrupt: %s\n", name, said);
+            }
             (void)sp.server().complete(ops[i].id, status, value);
         }
         (void)sp.sync(false);

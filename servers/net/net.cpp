@@ -39,6 +39,7 @@ struct Net {
     Loopback loopback{stack};
     Sockets sockets{stack, tcp, port.server()};
     bool announced = false;
+    uint64_t started = 0;  // the clock at keel_main: the address line says how long it took
 };
 // Made once in keel_main and never destroyed (the process ends with the service).
 Net* g;
@@ -76,7 +77,8 @@ net::Time pump(net::Time now) {
         char address[net::kIp4TextSize], gateway[net::kIp4TextSize];
         net::format_ip4(i.address, address);
         net::format_ip4(i.gateway, gateway);
-        print("net: address %s, gateway %s\n", address, gateway);
+        print("net: address %s, gateway %s (%lu ms after the start)\n", address, gateway,
+              (sys::clock_ns() - g->started) / 1'000'000);
         g->announced = true;
     }
     net::Time due = stack_due < tcp_due ? stack_due : tcp_due;
@@ -122,6 +124,7 @@ void receiver(uint64_t) {
 }  // namespace
 
 int keel_main(const StartInfo& start) {
+    const uint64_t started = sys::clock_ns();
     static char storage[abi::kMaxArgsLength + 4];
     const char* words[2];
     const int count = split_args(start.args, start.args_length, storage, sizeof storage, words, 2);
@@ -141,6 +144,7 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     g = new (memory) Net;
+    g->started = started;
     // init starts this server after the driver published its link (its ready=): a link that
     // is not there means a machine without the NIC, which is not a failure to restart.
     const int64_t link = open(static_cast<Handle>(srv), link_name);
@@ -191,8 +195,11 @@ int keel_main(const StartInfo& start) {
         print("net: srv/net: %s\n", error_text(r));
         return 1;
     }
-    print("net: srv/%s: %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, served as srv/net\n", link_name,
-          info.mac[0], info.mac[1], info.mac[2], info.mac[3], info.mac[4], info.mac[5], info.mtu);
+    print(
+        "net: srv/%s: %02x:%02x:%02x:%02x:%02x:%02x, mtu %u, served as srv/net (%lu ms after "
+        "the start)\n",
+        link_name, info.mac[0], info.mac[1], info.mac[2], info.mac[3], info.mac[4], info.mac[5],
+        info.mtu, (sys::clock_ns() - started) / 1'000'000);
     if (const int64_t t = spawn_thread(receiver, 0); t < 0) {
         print("net: cannot start the receiving thread: %s\n", error_text(t));
         return 1;

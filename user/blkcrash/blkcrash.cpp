@@ -282,7 +282,8 @@ void reader(uint64_t arg) {
     testlib::Random rng(3000 + arg);
     Reopening disk;
     const uint64_t until = sys::clock_ns() + kHangNs;
-    while (disk.open(root(), "ns/srv/blk0", 11, true) < 0 && sys::clock_ns() < until)
+    while (disk.open(root(), "ns/srv/blk0", 11, Reopening::Retry::kReads) < 0 &&
+           sys::clock_ns() < until)
         (void)sys::sleep_ns(2'000'000);
     for (uint32_t slot = 0; slot < kSlots && disk.handle() != 0 && !c.hung; ++slot) {
         for (uint64_t i = 0; i < kSlot; ++i)
@@ -434,6 +435,11 @@ TEST(clients_survive_crashes) {
 }  // namespace keel::blkcrash
 
 int keel_main(const keel::user::StartInfo& start) {
-    keel::testlib::crash_args(start, &keel::blkcrash::g_want, &keel::blkcrash::g_seconds);
+    char word[1];
+    if (!keel::testlib::crash_args(start, &keel::blkcrash::g_want, &keel::blkcrash::g_seconds, word,
+                                   sizeof word)) {
+        keel::user::print("blkcrash: usage: blkcrash [CRASHES [SECONDS]]\n");
+        return 2;
+    }
     return keel::testlib::run(start, "blkcrash");
 }

@@ -10,7 +10,7 @@ constexpr int64_t kNotFound = -static_cast<int64_t>(abi::Error::kNotFound);
 constexpr uint64_t kPauseNs = 2'000'000;
 }  // namespace
 
-int64_t Reopening::open(Handle dir, const char* path, uint64_t length, bool retry_reads) {
+int64_t Reopening::open(Handle dir, const char* path, uint64_t length, Retry retry) {
     close();
     if (length > kMaxPath)
         return -static_cast<int64_t>(abi::Error::kTooLarge);
@@ -21,7 +21,7 @@ int64_t Reopening::open(Handle dir, const char* path, uint64_t length, bool retr
     handle_ = static_cast<Handle>(h);
     memcpy(path_, path, length);
     length_ = length;
-    retry_reads_ = retry_reads;
+    retry_ = retry;
     return 0;
 }
 
@@ -63,7 +63,21 @@ int64_t Reopening::io(Op op, void* buffer, uint64_t length, uint64_t arg, uint64
         if (reopen(until - now) < 0)
             return r;
         fresh_ = true;
-        if (op != Op::kRead || !retry_reads_)
+        if (check_ != nullptr) {
+            const int64_t e = check_(handle_, check_context_);
+            if (e == kPeerGone) {  // gone again already: open (and check) once more
+                close();
+                continue;
+            }
+            if (e < 0) {
+                close();
+                return e;
+            }
+        }
+        const bool again =
+            op == Op::kRead ? retry_ != Retry::kNothing
+                            : (op == Op::kWrite || op == Op::kSync) && retry_ == Retry::kPositioned;
+        if (!again)
             return r;
         ++retries_;
     }

@@ -1,5 +1,7 @@
 #include "crash.hpp"
 
+#include <keel/c/mem.hpp>
+
 namespace keel::testlib {
 
 void CrashLog::observe(bool up) {
@@ -37,11 +39,13 @@ bool CrashLog::wait(const char* who, uint64_t want, uint64_t seconds, int count,
     return !hang;
 }
 
-void crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* seconds) {
+bool crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* seconds, char* word,
+                uint64_t size) {
     char storage[128];
-    const char* words[2];
+    const char* words[4];  // one more than allowed: split_args fails on too many words
     const int n =
-        user::split_args(start.args, start.args_length, storage, sizeof storage, words, 2);
+        user::split_args(start.args, start.args_length, storage, sizeof storage, words, 4);
+    word[0] = '\0';
     uint64_t* const out[2] = {crashes, seconds};
     for (int w = 0; w < n && w < 2; ++w) {
         uint64_t v = 0;
@@ -51,6 +55,13 @@ void crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* secon
         if (*p == '\0' && p != words[w] && v > 0)
             *out[w] = v;
     }
+    if (n == 3) {
+        const uint64_t length = c::length(words[2]);
+        if (length >= size)
+            return false;
+        c::copy(word, words[2], length + 1);
+    }
+    return n <= 3;
 }
 
 int CrashLog::report(const char* who) const {

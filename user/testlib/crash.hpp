@@ -36,8 +36,11 @@ class CrashLog {
     uint64_t restore_ns_[kMax] = {};
 };
 
-// A crash test's arguments CRASHES SECONDS (words as the shell quotes them: split_args): each
-// left as it is when absent or not a decimal number.
-void crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* seconds);
+// A crash test's arguments CRASHES SECONDS [WORD] (words as the shell quotes them:
+// split_args): each number left as it is when absent or not a decimal number; WORD, the
+// program's own (fatcrash's `driver`, netcrash's HOSTPORT), copied into `word` (empty when
+// absent; at most size - 1 bytes). False when there are more words, or WORD does not fit.
+bool crash_args(const user::StartInfo& start, uint64_t* crashes, uint64_t* seconds, char* word,
+                uint64_t size);
 
 }  // namespace keel::testlib
