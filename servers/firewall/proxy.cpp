@@ -127,7 +127,7 @@ void Proxy::take() {
         }
         Pending& p = pending_[op->id];
         p.step = Step::kForward;
-        p.live = p.cancel_sent = p.retried = false;
+        p.live = p.cancel_sent = p.retried = p.on_root = false;
         p.object = op->request.object;
         p.op = *op;
         p.name = {};
@@ -212,6 +212,7 @@ bool Proxy::submit(Pending& p, Op op, Handle object, uint64_t arg, const void* b
 }
 
 bool Proxy::submit_open(Pending& p, Handle dir, const char* name, size_t size) {
+    p.on_root = dir == root_handle_;
     if (name != p.text) {
         c::copy(p.text, name, size);
         p.text_size = static_cast<uint32_t>(size);
@@ -401,8 +402,8 @@ Proxy::Outcome Proxy::advance(Pending& p, uint16_t st, uint64_t value, const std
                               uint64_t size) {
     const Op op = op_of(p.op);
     const bool ok = st == kOk;
-    // A caller that went away: nothing more is started for it.
-    if (ok && p.step != Step::kForward && server_.cancel_requested(p.op.id)) {
+    // A caller that went away (or whose object was closed): nothing more is started for it.
+    if (ok && p.step != Step::kForward && (p.cancel_sent || server_.cancel_requested(p.op.id))) {
         if (p.step == Step::kResolveOpen || p.step == Step::kOpen)
             drop(static_cast<Handle>(value));
         return {true, kCancelled, 0};
@@ -416,15 +417,14 @@ Proxy::Outcome Proxy::advance(Pending& p, uint16_t st, uint64_t value, const std
                 uint64_t n = value < size ? value : size;
                 if (n > data.size())
                     n = data.size();
-                c::copy(data.data(), bytes, n);
                 Object* o = object(p.object);
                 if (op == Op::kRead && o != nullptr && o->socket == net::SocketKind::kUdpBind &&
                     n >= sizeof(abi::UdpHeader)) {
                     abi::UdpHeader h{};
                     c::copy(&h, bytes, sizeof h);
                     if (!allowed(fwrules::Protocol::kUdp, h.address, h.port, nullptr, 0)) {
-                        // Dropped: the read waits for the next datagram.
-                        if (server_.cancel_requested(p.op.id))
+                        // Dropped, never copied to the caller: the read waits for the next.
+                        if (p.cancel_sent || server_.cancel_requested(p.op.id))
                             return {true, kCancelled, 0};
                         if (!submit(p, op, o->up, p.op.request.args[0], nullptr,
                                     p.op.request.length, true))
@@ -432,6 +432,7 @@ Proxy::Outcome Proxy::advance(Pending& p, uint16_t st, uint64_t value, const std
                         return {false, 0, 0};
                     }
                 }
+                c::copy(data.data(), bytes, n);
                 return {true, kOk, n};
             }
             return {true, kOk, value};
@@ -458,8 +459,7 @@ Proxy::Outcome Proxy::advance(Pending& p, uint16_t st, uint64_t value, const std
             return connect(p);
         }
         case Step::kOpen: {
-            if (st == status(Error::kPeerGone) && p.name.kind != net::SocketKind::kAccept &&
-                !p.retried && reopen_root()) {
+            if (st == status(Error::kPeerGone) && p.on_root && !p.retried && reopen_root()) {
                 // The network server was restarted: its new object, once.
                 p.retried = true;
                 if (!submit_open(p, root_handle_, p.text, p.text_size))
@@ -511,7 +511,7 @@ Proxy::Outcome Proxy::accepted(Pending& p, const abi::SocketInfo& info) {
     // Refused: closed (the peer sees its end), and the accept waits for the next one.
     drop(handle);
     Object* listener = object(p.object);
-    if (listener == nullptr || server_.cancel_requested(p.op.id))
+    if (listener == nullptr || p.cancel_sent || server_.cancel_requested(p.op.id))
         return {true, kCancelled, 0};
     p.step = Step::kOpen;
     if (!submit_open(p, listener->up, p.text, p.text_size))

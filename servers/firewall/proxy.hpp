@@ -77,8 +77,9 @@ class Proxy {
         bool live = false;         // an upstream operation is in flight
         bool cancel_sent = false;  // the caller's cancel was forwarded upstream
         bool retried = false;      // the upstream root was opened again once for it
-        uint32_t tag = 0;          // the upstream operation's tag
-        uint32_t object = 0;       // the served object (the operation's)
+        bool on_root = false;  // its open goes to the upstream root (sent again after a restart)
+        uint32_t tag = 0;      // the upstream operation's tag
+        uint32_t object = 0;   // the served object (the operation's)
         ipc::Operation op{};
         net::SocketName name{};
         fwrules::Protocol protocol = fwrules::Protocol::kAny;
