@@ -13,7 +13,8 @@ request, as fetch does: connect, GET with Connection: close, the whole response,
 decision is one console line, part of what a connect through it costs.
 
 Writes bench/results/b11.json (every boot's figures and the medians over boots) and prints the
-table bench/README.md shows under "B11". Wall-clock figures under TCG on a shared machine: the
+table bench/README.md shows under "B11" (bench/report.py's b11 block; `bench/run.py b11` runs the
+same measurement into bench/results and regenerates the report). Wall-clock figures under TCG on a shared machine: the
 ratio firewall/direct, measured in the same boot, is the number to read.
 """
 import argparse
@@ -85,51 +86,49 @@ def boot(build, port, requests):
     return rows
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--requests", type=int, default=500)
-    ap.add_argument("--boots", type=int, default=3)
-    ap.add_argument("--build", default=os.path.join(TOP, "build/kernel"))
-    ap.add_argument("--out", default=os.path.join(TOP, "bench/results/b11.json"))
-    args = ap.parse_args()
+def measure(build, requests, boots):
+    """B boots of N round trips of each kind: the document b11.json holds."""
     server = Server(("127.0.0.1", 0), Handler)
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         load_start = " ".join(open("/proc/loadavg").read().split()[:3])
-        boots = [boot(args.build, port, args.requests) for _ in range(args.boots)]
+        runs = [boot(build, port, requests) for _ in range(boots)]
         load_end = " ".join(open("/proc/loadavg").read().split()[:3])
     finally:
         server.shutdown()
         server.server_close()
     medians = {}
     for row in ("connect_direct", "connect_firewall", "keepalive_direct", "keepalive_firewall"):
-        medians[row] = {k: statistics.median(b[row][k] for b in boots) for k in boots[0][row]}
-    result = {
+        medians[row] = {k: statistics.median(b[row][k] for b in runs) for k in runs[0][row]}
+    return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": f"bench/firewall.py --requests {args.requests} --boots {args.boots}",
+        "command": f"bench/firewall.py --requests {requests} --boots {boots}",
         "qemu": f"ci/qemu-boot.sh build/kernel --batch --net --timeout 300 --image "
                 f"build/kernel/user/firewall-image/initfs.tar --exec 'fwbench 10.0.2.2 PORT "
-                f"/small {args.requests}'",
+                f"/small {requests}'",
         "load_average": {"start": load_start, "end": load_end},
-        "boots": boots,
+        "boots": runs,
         "median": medians,
     }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--boots", type=int, default=3)
+    ap.add_argument("--build", default=os.path.join(TOP, "build/kernel"))
+    ap.add_argument("--out", default=os.path.join(TOP, "bench/results/b11.json"))
+    args = ap.parse_args()
+    doc = measure(args.build, args.requests, args.boots)
     with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
+        json.dump(doc, f, indent=1)
         f.write("\n")
-    print("| round trip | path | requests/s | p50 us | p90 us | p99 us | firewall / direct (requests/s) |")
-    print("|---|---|---|---|---|---|---|")
-    for kind in ("connect", "keepalive"):
-        d, w = medians[f"{kind}_direct"], medians[f"{kind}_firewall"]
-        for path, m in (("direct", d), ("firewall", w)):
-            ratio = f"{w['rps'] / d['rps']:.2f}x" if path == "firewall" else ""
-            print(f"| {kind} | {path} | {m['rps']:,.1f} | {m['p50_us']:,} | {m['p90_us']:,} | "
-                  f"{m['p99_us']:,} | {ratio} |")
-    refused = [b["refused_connects"] for b in boots]
-    print(f"(connects the host refused, made again: {refused})")
-    print(f"(medians of {args.boots} boots of {args.requests} requests each; load "
-          f"{load_start} -> {load_end}; {args.out})")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import report  # the table bench/README.md shows, made the same way
+    rep = report.Report.__new__(report.Report)
+    rep.b11 = doc
+    print(rep.b11_table() + f"({args.out})")
 
 
 if __name__ == "__main__":

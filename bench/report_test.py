@@ -69,6 +69,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| B8 pipe_rtt |", block(doc, "b8"))
         self.assertIn("| B8 rand_read_qd32 |", block(doc, "b8"))
         self.assertIn("| raw random read 4 KiB, QD32 |", block(doc, "b9"))
+        self.assertIn("| keepalive | firewall |", block(doc, "b11"))
         self.assertEqual(block(doc, "anchors"), block(read(README), "anchors"),
                          "bench/README.md's anchors block is not what anchors.json says")
 
@@ -240,6 +241,12 @@ class ReportTest(unittest.TestCase):
     def test_b10_unknown_keel_status_is_refused(self):
         self.corrupt("b10", lambda text: text.replace('"status": "measured"',
                                                       '"status": "maybe"'))
+
+    def test_b11_missing_row_is_refused(self):
+        self.corrupt("b11", lambda text: text.replace('"keepalive_firewall"', '"renamed"'))
+
+    def test_b11_without_throughput_is_refused(self):
+        self.corrupt("b11", lambda text: text.replace('"rps": 185.9', '"rps": 0'))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))

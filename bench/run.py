@@ -14,10 +14,11 @@ on a fresh scratch disk each, ci/qemu-disk.args); B9 boots Keel's blkbench and f
 Linux guest's block and file rows in turn on fresh disks, three rounds; B10 boots the Linux guest
 (busybox httpd and guesthttpd) and Keel's system (servers/httpd, "missing" until its image has
 one) with a NIC and a fresh FAT32 disk, three rounds, and loads them from the host with wrk and
-curl through a free 127.0.0.1 port. ROW is b1..b10 (default: all). --quick: 3 repetitions, tiny
+curl through a free 127.0.0.1 port; B11 boots the firewall test image three times and runs
+user/fwbench through the firewall and directly (bench/firewall.py). ROW is b1..b11 (default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
 operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json,
-b9.json, b10.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+b9.json, b10.json, b11.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -47,8 +48,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10")
-GUEST_ROWS = ("b7", "b8", "b9", "b10")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11")
+GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11")  # rows that boot QEMU, not host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -891,6 +892,16 @@ def profile(argv):
             print(f"  {addr:#x} {per_address[addr] / ops:7.2f}")
 
 
+def b11(r):
+    """B11: the firewall's overhead (bench/firewall.py; issue 20): HTTP round trips through
+    servers/firewall and directly, interleaved, in each of three boots."""
+    sys.path.insert(0, HERE)
+    import firewall
+    requests, boots = (100, 1) if r.quick else (1000, 3)
+    write_json(os.path.join(r.out, "b11.json"),
+               firewall.measure(os.path.join(TOP, "build/kernel"), requests, boots))
+
+
 def main(argv):
     os.chdir(TOP)
     if argv[:1] == ["profile"]:
@@ -900,7 +911,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b10 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b11 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -924,6 +935,8 @@ def main(argv):
             b9(r)
         elif row == "b10":
             b10(r)
+        elif row == "b11":
+            b11(r)
         else:
             getattr(r, row)()
     if host:
