@@ -4,6 +4,8 @@
 #include <keel/fwrules/rules.hpp>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace keel::fwrules {
@@ -185,6 +187,31 @@ TEST(Write, CanonicalLinesParseBack) {
     char small[8];
     EXPECT_EQ(write_rule(p.set.rules[0], small, sizeof small), 0u);
     EXPECT_STREQ(small, "");
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+TEST(ShippedFiles, TheExamplesParseAndTheBadOneFailsWhereTheTestSays) {
+    // user/etc/firewall.rules (the system image's example) and the test image's rules.
+    Parsed p = parse_text(read_file(KEEL_USER_ETC "/firewall.rules"));
+    ASSERT_TRUE(p.ok) << p.error.line << ":" << p.error.column << " " << p.error.reason;
+    EXPECT_EQ(p.set.default_action, Action::kDeny);
+    p = parse_text(read_file(KEEL_USER_ETC "/test/firewall-test.rules"));
+    ASSERT_TRUE(p.ok) << p.error.line << ":" << p.error.column << " " << p.error.reason;
+    EXPECT_EQ(p.set.count, 8u);  // kernel/tests/qemu-firewall.sh expects "8 rules" and rule 1..7
+    EXPECT_EQ(decide(p.set, Protocol::kTcp, ip(10, 0, 2, 2), 80).rule, 1u);
+    EXPECT_EQ(decide(p.set, Protocol::kTcp, ip(10, 0, 2, 2), 40000).rule, 2u);
+    EXPECT_EQ(decide(p.set, Protocol::kTcp, ip(10, 0, 2, 15), 7320).rule, 3u);
+    EXPECT_EQ(decide(p.set, Protocol::kUdp, ip(10, 0, 2, 2), 9).rule, 6u);
+    EXPECT_EQ(decide(p.set, Protocol::kUdp, ip(10, 0, 2, 2), 40000).rule, 7u);
+    // The malformed one: qemu_firewall expects this line, column and reason on the console.
+    expect_error(read_file(KEEL_USER_ETC "/test/firewall-bad.rules"), 5, 13,
+                 "bad address (expected a.b.c.d, a.b.c.d/N or any)");
 }
 
 }  // namespace
