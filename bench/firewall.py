@@ -9,8 +9,12 @@ so that the host's Nagle and the guest's delayed ACKs do not decide the latencie
 kind through the network server directly (/direct/net) and through the firewall (/srv/net, the
 same network server behind it), interleaved one by one. Kinds: `connect` (a new connection per
 request, as fetch does: connect, GET with Connection: close, the whole response, close) and
-`keepalive` (requests on one open connection: the proxy's data path alone). Every firewall
-decision is one console line, part of what a connect through it costs.
+`keepalive` (requests on one open connection: the proxy's data path alone), `loopback` (as
+connect, to a responder of fwbench's own on the machine's own address: no host in the loop).
+Every firewall decision is one console line, part of what a connect through it costs. Then one
+more boot runs the loopback kind alone under QEMU's -icount shift=0,sleep=off, where the guest
+clock advances one nanosecond per guest instruction: its latencies are guest instructions per
+round trip, deterministic.
 
 Writes bench/results/b11.json (every boot's figures and the medians over boots) and prints the
 table bench/README.md shows under "B11" (bench/report.py's b11 block; `bench/run.py b11` runs the
@@ -30,7 +34,7 @@ import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LINE = re.compile(r"^fwbench: (connect|keepalive) (direct|firewall): (\d+) requests, ([0-9.]+) "
+LINE = re.compile(r"^fwbench: (connect|keepalive|loopback) (direct|firewall): (\d+) requests, ([0-9.]+) "
                   r"requests/s, latency us p50 (\d+) p90 (\d+) p99 (\d+) max (\d+)$", re.M)
 
 
@@ -67,10 +71,18 @@ class Server(socketserver.ThreadingTCPServer):
     request_queue_size = 64
 
 
-def boot(build, port, requests):
+ICOUNT = ["-icount", "shift=0,sleep=off"]
+
+
+def boot(build, port, requests, icount=False):
+    """One boot's fwbench rows; with icount, the loopback kind alone under -icount shift=0
+    (the guest clock then counts guest instructions: 1 ns each)."""
     cmd = [os.path.join(TOP, "ci/qemu-boot.sh"), build, "--batch", "--net", "--timeout", "300",
            "--image", os.path.join(build, "user/firewall-image/initfs.tar"),
-           "--exec", f"fwbench 10.0.2.2 {port} /small {requests}"]
+           "--exec", f"fwbench 10.0.2.2 {port} /small {requests}" +
+           (" loopback" if icount else "")]
+    if icount:
+        cmd += ["--", *ICOUNT]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          errors="replace").stdout.replace("\r", "")
     rows = {}
@@ -81,7 +93,7 @@ def boot(build, port, requests):
                         re.M)
     if refused:
         rows["refused_connects"] = {"direct": int(refused[1]), "firewall": int(refused[2])}
-    if len(rows) != 5:
+    if len(rows) != (3 if icount else 7):
         sys.exit("firewall.py: fwbench did not report every row:\n" + out[-3000:])
     return rows
 
@@ -94,12 +106,14 @@ def measure(build, requests, boots):
     try:
         load_start = " ".join(open("/proc/loadavg").read().split()[:3])
         runs = [boot(build, port, requests) for _ in range(boots)]
+        icount = boot(build, port, requests, icount=True)
         load_end = " ".join(open("/proc/loadavg").read().split()[:3])
     finally:
         server.shutdown()
         server.server_close()
     medians = {}
-    for row in ("connect_direct", "connect_firewall", "keepalive_direct", "keepalive_firewall"):
+    for row in ("connect_direct", "connect_firewall", "keepalive_direct", "keepalive_firewall",
+                "loopback_direct", "loopback_firewall"):
         medians[row] = {k: statistics.median(b[row][k] for b in runs) for k in runs[0][row]}
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -110,6 +124,9 @@ def measure(build, requests, boots):
         "load_average": {"start": load_start, "end": load_end},
         "boots": runs,
         "median": medians,
+        # One boot under -icount shift=0: the loopback kind's "latencies" are guest
+        # instructions (virtual ns) per round trip.
+        "icount": {"qemu_extra": " ".join(ICOUNT), "rows": icount},
     }
 
 

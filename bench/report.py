@@ -628,7 +628,7 @@ class Report:
         m = d["median"]
         out = ("| round trip | path | requests/s | p50 us | p90 us | p99 us | "
                "firewall / direct (requests/s) |\n|---|---|---|---|---|---|---|\n")
-        for kind in ("connect", "keepalive"):
+        for kind in ("connect", "keepalive", "loopback"):
             direct, through = m[f"{kind}_direct"], m[f"{kind}_firewall"]
             for row in (direct, through):
                 if float(row["rps"]) <= 0 or int(row["requests"]) <= 0:
@@ -637,6 +637,19 @@ class Report:
                 ratio = f"{through['rps'] / direct['rps']:.2f}x" if path == "firewall" else ""
                 out += (f"| {kind} | {path} | {row['rps']:,.1f} | {int(row['p50_us']):,} | "
                         f"{int(row['p90_us']):,} | {int(row['p99_us']):,} | {ratio} |\n")
+        rows = d["icount"]["rows"]
+        direct, through = rows["loopback_direct"], rows["loopback_firewall"]
+        if int(direct["p50_us"]) <= 0 or int(through["p50_us"]) <= 0:
+            raise BadInput("B11 icount: no instruction counts")
+        out += ("\nGuest instructions per loopback round trip (connect, GET, the 1 KiB response, "
+                f"close), one boot under `{d['icount']['qemu_extra']}` "
+                f"({int(direct['requests'])} of each, interleaved):\n\n"
+                "| path | p50 | p90 | p99 | firewall - direct (p50) |\n|---|---|---|---|---|\n")
+        for path, row in (("direct", direct), ("firewall", through)):
+            extra = (f"{(int(through['p50_us']) - int(direct['p50_us'])) * 1000:,}"
+                     if path == "firewall" else "")
+            out += (f"| {path} | {int(row['p50_us']) * 1000:,} | {int(row['p90_us']) * 1000:,} | "
+                    f"{int(row['p99_us']) * 1000:,} | {extra} |\n")
         load = d.get("load_average", {})
         refused = [(b["refused_connects"]["direct"], b["refused_connects"]["firewall"])
                    for b in d["boots"]]

@@ -6,6 +6,7 @@ B8's Linux rows beside their B7 rows, B9's Keel storage rows and B10's HTTP rows
 and refuse corrupt input with a message instead of a traceback or a half-written report."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -246,7 +247,7 @@ class ReportTest(unittest.TestCase):
         self.corrupt("b11", lambda text: text.replace('"keepalive_firewall"', '"renamed"'))
 
     def test_b11_without_throughput_is_refused(self):
-        self.corrupt("b11", lambda text: text.replace('"rps": 185.9', '"rps": 0'))
+        self.corrupt("b11", lambda text: re.sub(r'"rps": [0-9.]+', '"rps": 0', text))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))
