@@ -179,6 +179,7 @@ class Report:
         self.b9 = None
         self.b10 = None
         self.b11 = None
+        self.b12 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -657,6 +658,45 @@ class Report:
                       ""] + [f"- `{line}` ({n})" for line, n in sorted(console.items())]
         return "\n".join(lines) + "\n"
 
+    def b12_table(self):
+        """The firewall's overhead (b12.json, bench/firewall.py): each kind's medians over boots
+        through the network server directly and through the firewall, and the ratio. Refuses a
+        missing row or figure."""
+        d = self.b12
+        m = d["median"]
+        out = ("| round trip | path | requests/s | p50 us | p90 us | p99 us | "
+               "firewall / direct (requests/s) |\n|---|---|---|---|---|---|---|\n")
+        for kind in ("connect", "keepalive", "loopback"):
+            direct, through = m[f"{kind}_direct"], m[f"{kind}_firewall"]
+            for row in (direct, through):
+                if float(row["rps"]) <= 0 or int(row["requests"]) <= 0:
+                    raise BadInput(f"B12 {kind}: no throughput")
+            for path, row in (("direct", direct), ("firewall", through)):
+                ratio = f"{through['rps'] / direct['rps']:.2f}x" if path == "firewall" else ""
+                out += (f"| {kind} | {path} | {row['rps']:,.1f} | {int(row['p50_us']):,} | "
+                        f"{int(row['p90_us']):,} | {int(row['p99_us']):,} | {ratio} |\n")
+        rows = d["icount"]["rows"]
+        direct, through = rows["loopback_direct"], rows["loopback_firewall"]
+        if int(direct["p50_us"]) <= 0 or int(through["p50_us"]) <= 0:
+            raise BadInput("B12 icount: no instruction counts")
+        out += ("\nGuest instructions per loopback round trip (connect, GET, the 1 KiB response, "
+                f"close), one boot under `{d['icount']['qemu_extra']}` "
+                f"({int(direct['requests'])} of each, interleaved):\n\n"
+                "| path | p50 | p90 | p99 | firewall - direct (p50) |\n|---|---|---|---|---|\n")
+        for path, row in (("direct", direct), ("firewall", through)):
+            extra = (f"{(int(through['p50_us']) - int(direct['p50_us'])) * 1000:,}"
+                     if path == "firewall" else "")
+            out += (f"| {path} | {int(row['p50_us']) * 1000:,} | {int(row['p90_us']) * 1000:,} | "
+                    f"{int(row['p99_us']) * 1000:,} | {extra} |\n")
+        load = d.get("load_average", {})
+        refused = [(b["refused_connects"]["direct"], b["refused_connects"]["firewall"])
+                   for b in d["boots"]]
+        out += (f"\nMedians of {len(d['boots'])} boots of {int(m['connect_direct']['requests'])} "
+                f"round trips of each kind (`{d['command']}`, {d['date']}; load average "
+                f"{load.get('start', '?')} -> {load.get('end', '?')}). Connects the host refused "
+                f"and fwbench made again, (direct, firewall) per boot: {refused}.\n")
+        return out
+
     def anchors_table(self):
         lines = ["| anchor | value | used in | source |", "|---|---|---|---|"]
         for a in self.anchors.values():
@@ -722,7 +762,8 @@ def replace_block(doc, name, text):
 
 def build(results, figures):
     rep = Report(figures)
-    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11"):
+    for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11",
+                "b12"):
         path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
@@ -744,6 +785,9 @@ def build(results, figures):
             elif row == "b11":
                 rep.b11 = doc
                 rep.b11_table()  # checks it before anything is written
+            elif row == "b12":
+                rep.b12 = doc
+                rep.b12_table()
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -771,6 +815,8 @@ def write_outputs(rep, machine, out, chart):
         text += "\n## B10: HTTP from the host, Keel vs Linux\n\n" + rep.b10_table()
     if rep.b11 is not None:
         text += "\n## B11: the four I/O levels on one workload\n\n" + rep.b11_table()
+    if rep.b12 is not None:
+        text += "\n## B12: the firewall's overhead\n\n" + rep.b12_table()
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -800,6 +846,8 @@ def update_readme(rep, machine, readme):
         doc = replace_block(doc, "b10", rep.b10_table())
     if rep.b11 is not None:
         doc = replace_block(doc, "b11", rep.b11_table())
+    if rep.b12 is not None:
+        doc = replace_block(doc, "b12", rep.b12_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

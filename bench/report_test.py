@@ -6,6 +6,7 @@ B8's Linux rows beside their B7 rows, B9's Keel storage rows and B10's HTTP rows
 and refuse corrupt input with a message instead of a traceback or a half-written report."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| B8 pipe_rtt |", block(doc, "b8"))
         self.assertIn("| B8 rand_read_qd32 |", block(doc, "b8"))
         self.assertIn("| raw random read 4 KiB, QD32 |", block(doc, "b9"))
+        self.assertIn("| keepalive | firewall |", block(doc, "b12"))
         self.assertEqual(block(doc, "anchors"), block(read(README), "anchors"),
                          "bench/README.md's anchors block is not what anchors.json says")
 
@@ -259,6 +261,12 @@ class ReportTest(unittest.TestCase):
     def test_b10_unknown_keel_status_is_refused(self):
         self.corrupt("b10", lambda text: text.replace('"status": "measured"',
                                                       '"status": "maybe"'))
+
+    def test_b12_missing_row_is_refused(self):
+        self.corrupt("b12", lambda text: text.replace('"keepalive_firewall"', '"renamed"'))
+
+    def test_b12_without_throughput_is_refused(self):
+        self.corrupt("b12", lambda text: re.sub(r'"rps": [0-9.]+', '"rps": 0', text))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))

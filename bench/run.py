@@ -15,11 +15,12 @@ Linux guest's block and file rows in turn on fresh disks, three rounds; B10 boot
 (busybox httpd and guesthttpd) and Keel's system (servers/httpd, "missing" until its image has
 one) with a NIC and a fresh FAT32 disk, three rounds, and loads them from the host with wrk and
 curl through a free 127.0.0.1 port; B11 boots user/levelbench (the four I/O levels, docs/io-levels.md)
-three times on two disks with the same bytes and once more under -icount shift=0. ROW is b1..b11
-(default: all). --quick: 3 repetitions, tiny
+three times on two disks with the same bytes and once more under -icount shift=0; B12 boots the
+firewall test image three times and runs user/fwbench through the firewall and directly
+(bench/firewall.py). ROW is b1..b12 (default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
 operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json,
-b9.json, b10.json, b11.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+b9.json, b10.json, b11.json, b12.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -49,8 +50,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11")
-GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11", "b12")
+GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11", "b12")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -994,6 +995,16 @@ def profile(argv):
             print(f"  {addr:#x} {per_address[addr] / ops:7.2f}")
 
 
+def b12(r):
+    """B12: the firewall's overhead (bench/firewall.py; issue 20): HTTP round trips through
+    servers/firewall and directly, interleaved, in each of three boots."""
+    sys.path.insert(0, HERE)
+    import firewall
+    requests, boots = (100, 1) if r.quick else (1000, 3)
+    write_json(os.path.join(r.out, "b12.json"),
+               firewall.measure(os.path.join(TOP, "build/kernel"), requests, boots))
+
+
 def main(argv):
     os.chdir(TOP)
     if argv[:1] == ["profile"]:
@@ -1003,7 +1014,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b11 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b12 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -1029,6 +1040,8 @@ def main(argv):
             b10(r)
         elif row == "b11":
             b11(r)
+        elif row == "b12":
+            b12(r)
         else:
             getattr(r, row)()
     if host:

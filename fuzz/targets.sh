@@ -24,11 +24,12 @@ declare -A keel_fuzz_source=(
     [keymap]=fuzz/keymap/keymap_fuzz.cpp
     [vt]=fuzz/vt/vt_fuzz.cpp
     [blkring]=fuzz/blkring/blkring_fuzz.cpp
+    [fwrules]=fuzz/fwrules/fwrules_fuzz.cpp
     [kernel_objects]=fuzz/kernel_objects/kernel_objects_fuzz.cpp
 )
 # In the order campaigns take them when none is named.
 keel_fuzz_targets=(differential hostile abi linux_hello elf acpi pci tar initconf cmdline
-                   partition fat font virtqueue net tcp http keymap vt blkring kernel_objects)
+                   partition fat font virtqueue net tcp http keymap vt blkring fwrules kernel_objects)
 # Compiled into every target (the linker keeps what each uses). The differential target's
 # checker, proptest/model/src/system.cpp, is left to each build: AFL++ compiles it without
 # instrumentation.
@@ -55,7 +56,8 @@ keel_fuzz_common=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"
                   "$root/lib/http/src/response.cpp" "$root/lib/http/src/chunked.cpp"
                   "$root/lib/http/src/client.cpp" "$root/lib/font/src/psf.cpp"
                   "$root/lib/keymap/src/keyboard.cpp" "$root/lib/keymap/src/keymap.cpp"
-                  "$root/lib/vt/src/terminal.cpp" "$root/lib/blkring/src/blkring.cpp")
+                  "$root/lib/vt/src/terminal.cpp" "$root/lib/blkring/src/blkring.cpp"
+                  "$root/lib/fwrules/src/rules.cpp")
 keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/model/include"
                     -I"$root/ipc/linux/include" -I"$root/lib/elf/include"
                     -I"$root/lib/boot_abi/include" -I"$root/lib/acpi/include"
@@ -65,7 +67,8 @@ keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/m
                     -I"$root/lib/fat/include" -I"$root/lib/virtio/include"
                     -I"$root/lib/net/include" -I"$root/lib/http/include"
                     -I"$root/lib/font/include" -I"$root/lib/keymap/include"
-                    -I"$root/lib/vt/include" -I"$root/lib/blkring/include")
+                    -I"$root/lib/vt/include" -I"$root/lib/blkring/include"
+                    -I"$root/lib/fwrules/include")
 # kernel_objects compiles none of the shared sources: the kernel's own files over its host
 # simulation (fuzz/kernel_objects/README.md), the simulation's headers first on the include
 # path, and the linker sending mm::map_window/unmap_window through the simulation.

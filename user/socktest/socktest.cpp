@@ -9,11 +9,13 @@
 #include <keel/c/mem.hpp>
 
 #include "queue.hpp"
+#include "stream.hpp"
 #include "testlib.hpp"
 
 using namespace keel;
 using namespace keel::user;
 using namespace keel::testlib;
+using namespace keel::socktest;
 using abi::Error;
 
 namespace {
@@ -50,34 +52,6 @@ int64_t open_net(const char* fmt, uint32_t n) {
     char name[128];
     snformat(name, sizeof name, fmt, n);
     return open_name(net(), name);
-}
-
-// Reads until the end of stream or n bytes; how many arrived (or the error).
-int64_t read_fully(int64_t h, uint8_t* buf, uint64_t n) {
-    uint64_t got = 0;
-    while (got < n) {
-        const uint64_t want = n - got < 16384 ? n - got : 16384;
-        const int64_t r = sys::do_io(static_cast<uint64_t>(h), Op::kRead, buf + got, want);
-        if (r < 0)
-            return r;
-        if (r == 0)
-            break;
-        got += static_cast<uint64_t>(r);
-    }
-    return static_cast<int64_t>(got);
-}
-
-// Writes all n bytes (a write may take fewer); n or the error.
-int64_t write_fully(int64_t h, const uint8_t* buf, uint64_t n) {
-    uint64_t put = 0;
-    while (put < n) {
-        const uint64_t want = n - put < 32768 ? n - put : 32768;
-        const int64_t r = sys::do_io(static_cast<uint64_t>(h), Op::kWrite, buf + put, want);
-        if (r <= 0)
-            return r < 0 ? r : err(Error::kIo);
-        put += static_cast<uint64_t>(r);
-    }
-    return static_cast<int64_t>(put);
 }
 
 uint8_t pattern(uint64_t i) {
@@ -190,68 +164,13 @@ TEST(tcp_queued_writes_and_reads_keep_their_order) {
     // The asynchronous level: eight writes of 32 KiB queued at once on one end (more than the
     // send buffer holds), eight reads queued at once on the other. Every write completes whole;
     // the bytes arrive in the order the writes were queued.
-    constexpr uint32_t kOps = 8, kPiece = 32 * 1024;
     const int64_t l = open_net("tcp/listen/%u", 7250);
     CHECK(l > 0);
     const int64_t c = open_net("tcp/connect/10.0.2.15/%u", 7250);
     CHECK(c > 0);
     const int64_t s = open_name(static_cast<Handle>(l), "accept");
     CHECK(s > 0);
-    Queue w, r;
-    CHECK_EQ(w.create(16, kOps, kPiece), 0);
-    CHECK_EQ(r.create(16, kOps, kPiece), 0);
-    for (uint32_t i = 0; i < kOps; ++i) {
-        auto b = w.client().acquire();
-        CHECK(static_cast<bool>(b));
-        const auto bytes = w.client().bytes(*b);
-        for (uint32_t k = 0; k < kPiece; ++k)
-            bytes[k] = static_cast<std::byte>(pattern(uint64_t{i} * kPiece + k));
-        CHECK(static_cast<bool>(
-            w.submit(Op::kWrite, static_cast<Handle>(c), 0, i, std::move(*b), kPiece)));
-    }
-    CHECK(w.poll() >= 0);
-    uint64_t received = 0;
-    uint32_t written = 0, posted = 0;
-    bool in_order = true;
-    while (received < uint64_t{kOps} * kPiece && in_order) {
-        while (posted < kOps) {
-            auto b = r.client().acquire();
-            if (!b)
-                break;
-            CHECK(static_cast<bool>(
-                r.submit(Op::kRead, static_cast<Handle>(s), 0, posted, std::move(*b), kPiece)));
-            ++posted;
-        }
-        if (r.wait(1, 5'000'000'000) <= 0)
-            break;
-        while (auto got = r.reap()) {
-            // Reads complete in the order they were queued, each with the next bytes.
-            const auto bytes = r.client().bytes(got->buffer);
-            for (uint64_t k = 0; k < got->value; ++k)
-                in_order = in_order && bytes[k] == static_cast<std::byte>(pattern(received + k));
-            received += got->value;
-            got->buffer.reset();
-            --posted;
-        }
-        (void)w.poll();
-        while (auto done = w.reap()) {
-            CHECK_EQ(done->status, 0);
-            CHECK_EQ(done->value, uint64_t{kPiece});
-            CHECK_EQ(done->user_data, uint64_t{written});
-            ++written;
-            done->buffer.reset();
-        }
-    }
-    CHECK(in_order);
-    CHECK_EQ(received, uint64_t{kOps} * kPiece);
-    (void)w.wait(kOps - written, 5'000'000'000);
-    while (auto done = w.reap()) {
-        CHECK_EQ(done->user_data, uint64_t{written});
-        ++written;
-        done->buffer.reset();
-    }
-    CHECK_EQ(written, kOps);
-    (void)r.destroy();  // the reads still queued are cancelled
+    check_queued_order(static_cast<Handle>(c), static_cast<Handle>(s), pattern);
     for (int64_t h : {c, s, l})
         (void)close(static_cast<uint64_t>(h));
 }
