@@ -316,6 +316,84 @@ CHILD_MODE("serve spawn impatient") {
     return 0;
 }
 
+// The same create submitted through the client's queue: answered with a pipe end of this
+// server's, then a second one cancelled by the client while the server holds it. Either way the
+// lent handles are closed once the completion is handed back.
+TEST(serve_spawn_through_a_queue) {
+    ServePort sp;
+    CHECK_EQ(sp.create(4, 4, kSpawnBuffer), 0);
+    const uint32_t before = handles_used();
+    Handle go = 0;
+    const int64_t c = spawn_served_client("serve spawn queued", sp.served(), &go);
+    CHECK(c > 0);
+    ipc::Operation op{};
+    CHECK(next_op(sp, &op));
+    const abi::ServedSpawn first = record_of(sp, op);
+    Handle mine[2];
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, mine), 2);
+    CHECK(sp.server().complete(op.id, kOk, mine[1]).ok());
+    (void)sp.sync(false);
+    close(mine[0]);
+    close(mine[1]);
+    CHECK(stale(first.image));
+    CHECK(next_op(sp, &op));
+    const abi::ServedSpawn second = record_of(sp, op);
+    CHECK_EQ(sys::do_io(go, Op::kWrite, "t", 1), 1);  // taken: the client cancels it now
+    for (int i = 0; i < 500 && !sp.server().cancel_requested(op.id); ++i) {
+        (void)sp.sync(true, 10'000'000);
+        (void)sp.server().poll();
+    }
+    CHECK(sp.server().cancel_requested(op.id));
+    CHECK_EQ(meta(second.image, Meta::kKind), static_cast<uint64_t>(Kind::kMemory));
+    CHECK(sp.server().complete(op.id, kCancelled, 0).ok());
+    (void)sp.sync(false);
+    CHECK(stale(second.image));
+    const abi::ExitInfo e = wait_child(c);
+    CHECK_EQ(e.status, 0);
+    close(go);
+    CHECK_EQ(handles_used(), before);
+    print("queuetest: served spawn: through a queue, one answered and one cancelled\n");
+}
+
+// The client of serve_spawn_through_a_queue: 0 when the first create gave a pipe handle and
+// the second, cancelled while parked, completed Cancelled.
+CHILD_MODE("serve spawn queued") {
+    const Handle served = abi::initial_handle(1);
+    const Handle go = abi::initial_handle(2);
+    Queue* q = heap_queue(8, 8);
+    if (q == nullptr)
+        return 1;
+    SpawnRequest r;
+    make_request(r, self(), root(), root(), "child x", "x");
+    ipc::Reaped got[4];
+    (void)submit_with(*q, Op::kCreate, served, 0, 1, &r.table, sizeof r.table, sizeof r.table);
+    (void)q->wait(1, 5'000'000'000);
+    if (reap_all(*q, got, 4) != 1 || got[0].status != kOk || got[0].value == 0 ||
+        meta(static_cast<Handle>(got[0].value), Meta::kKind) != static_cast<uint64_t>(Kind::kPipe))
+        return 2;
+    close(static_cast<Handle>(got[0].value));
+    got[0].buffer.reset();
+    const uint32_t tag =
+        submit_with(*q, Op::kCreate, served, 0, 2, &r.table, sizeof r.table, sizeof r.table);
+    (void)q->poll();
+    char x;
+    if (sys::do_io(go, Op::kRead, &x, 1) != 1)
+        return 3;
+    if (!q->client().cancel(200, tag).ok())
+        return 4;
+    uint32_t n = 0;
+    for (int i = 0; i < 500 && n < 2; ++i) {
+        (void)q->wait(1, 10'000'000);
+        n += reap_all(*q, got + n, 4 - n);
+    }
+    bool cancelled = false;
+    for (uint32_t i = 0; i < n; ++i) {
+        cancelled = cancelled || (got[i].user_data == 2 && got[i].status == kCancelled);
+        got[i].buffer.reset();
+    }
+    return cancelled ? 0 : 5;
+}
+
 // A server that dies holding a create: the client fails PeerGone, and the handles lent to the
 // dead server went with its table (checked by the kernel's counts).
 TEST(serve_spawn_server_dies) {
