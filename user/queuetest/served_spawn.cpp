@@ -26,8 +26,7 @@ bool next_op(ServePort& sp, ipc::Operation* out) {
 
 abi::ServedSpawn record_of(ServePort& sp, const ipc::Operation& op) {
     abi::ServedSpawn rec{};
-    const auto bytes = sp.server().bytes(op);
-    memcpy(&rec, bytes.data(), bytes.size() < sizeof rec ? bytes.size() : sizeof rec);
+    CHECK(read_spawn(sp, op, &rec));
     return rec;
 }
 
@@ -86,14 +85,7 @@ TEST(serve_spawn_lends_handles) {
     CHECK_EQ(meta(rec.handles[1], Meta::kKind), static_cast<uint64_t>(Kind::kPipe));
     CHECK_EQ(meta(rec.handles[1], Meta::kRights), abi::kRightWrite | abi::kRightShare);
     CHECK_EQ(handles_used(), before + 2 + 3);  // the client and its pipe, and the lent three
-    const abi::SpawnArgs a{addr(rec.handles),
-                           rec.handle_count,
-                           addr(rec.args),
-                           rec.args_length,
-                           addr(rec.name),
-                           rec.name_length,
-                           0};
-    const int64_t spawned = sys::spawn(rec.image, &a);
+    const int64_t spawned = spawn_with(0, rec.image, spawn_args_of(rec));
     CHECK(spawned > 0);
     CHECK(sp.server().complete(op.id, kOk, static_cast<uint64_t>(spawned)).ok());
     (void)sp.sync(false);
