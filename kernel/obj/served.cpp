@@ -100,7 +100,9 @@ bool Served::collect() {
         Slot& s = slots_[r->user_data];
         if (s.tag != r->tag || s.state == kFree || s.state == kDone)
             continue;  // cannot happen: ipc/ validated the tag against its own pending slots
-        const uint16_t status = settle(s, r->status, r->value);
+        // Only a create has anything to settle: the other operations skip the call.
+        const uint16_t status =
+            s.op == abi::Op::kCreate ? settle(s, r->status, r->value) : r->status;
         if (s.state == kOrphan) {
             // The caller left (or this was a close notice): the buffer goes back to the pool.
             // An open the server granted meanwhile is closed again at once.
@@ -287,24 +289,36 @@ Result<uint64_t> Served::forward(Request& req, uint32_t object) {
     return begin(req, f, object);
 }
 
+// A create is a spawn: the server sees the TableSpawn's ServedSpawn record, so its buffers
+// must hold one; the caller must have room for the answer's handle before the server starts
+// anything for it. Out of line, like new_lent(): the other operations' path stays as short.
+[[gnu::noinline]] Result<void> Served::check_spawn(const Request& req) const {
+    if (req.buffer.length() != sizeof(abi::TableSpawn) || req.caller == nullptr)
+        return fail(Error::kInvalidArgument);
+    if (client_.buffer_count() == 0 || sizeof(abi::ServedSpawn) > client_.buffer_size())
+        return fail(Error::kTooLarge);
+    if (req.caller->handles().full())
+        return fail(Error::kFull);
+    return success();
+}
+
+[[gnu::noinline]] Lent* Served::new_lent() {
+    return new (std::nothrow) Lent;
+}
+
 // The server's completions are collected by its ServeSync; begin() and finish() collect only
 // when that could change the answer (no room for a new operation, or ours still pending), so
 // the common path never reads an empty completion ring.
 Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     if (gone_)
         return fail(Error::kPeerGone);
-    // A create is a spawn: the server sees the TableSpawn's ServedSpawn record.
-    const bool creates = req.op == abi::Op::kCreate;
-    if (creates && req.buffer.length() != sizeof(abi::TableSpawn))
-        return fail(Error::kInvalidArgument);
-    const uint64_t length = creates ? sizeof(abi::ServedSpawn) : req.buffer.length();
-    if (length > 0 && (client_.buffer_count() == 0 || length > client_.buffer_size()))
+    if (req.op == abi::Op::kCreate) [[unlikely]]
+        KEEL_TRY(check_spawn(req));
+    if (req.buffer.length() > 0 &&
+        (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
         return fail(Error::kTooLarge);
-    // Room for the answer's handle, checked before the server starts anything for it.
-    if (creates && (req.caller == nullptr || req.caller->handles().full()))
-        return fail(req.caller == nullptr ? Error::kInvalidArgument : Error::kFull);
     const uint64_t client = req.caller != nullptr ? req.caller->id() : 0;
-    const bool needs_buffer = length > 0;
+    const bool needs_buffer = req.buffer.length() > 0;
     if (over_share(client, needs_buffer))
         return obj::would_block(req, done_);
     // One credit stays in reserve per operation in flight, for its Cancel; close notices
@@ -325,10 +339,12 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
             return fail(Error::kNoMemory);
     }
     Lent* lent = nullptr;
-    if (creates) {
-        lent = new (std::nothrow) Lent;
-        if (lent == nullptr)
+    if (req.op == abi::Op::kCreate) [[unlikely]] {
+        lent = new_lent();
+        if (lent == nullptr) {
+            delete notice;  // none: only an open has one
             return fail(Error::kNoMemory);
+        }
     }
     const uint32_t index = free_slot();
     const Result<uint32_t> submitted = submit(req, object, client, index, lent);
@@ -386,20 +402,8 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
         starved(client);
         return obj::would_block(req, done_);
     }
-    if (lent != nullptr) {
-        // A server emptying its table as it ends would keep what was lent past its end.
-        if (server_ == nullptr || server_->finishing())
-            return fail(Error::kPeerGone);
-        // On failure nothing is lent and the buffer returns to the pool with *got.
-        KEEL_TRY(lend_spawn(
-            req, *server_, reinterpret_cast<abi::ServedSpawn*>(client_.bytes(*got).data()), *lent));
-        auto t = client_.submit(r, std::move(*got));
-        if (!t) {
-            return_lent(*server_, *lent);
-            return submit_failed(t.error());
-        }
-        return *t;
-    }
+    if (lent != nullptr) [[unlikely]]
+        return submit_spawn(req, r, *got, *lent);
     const abi::Op op = req.op;
     if (op == abi::Op::kWrite || op == abi::Op::kSetMeta || op == abi::Op::kOpen ||
         op == abi::Op::kDestroy) {
@@ -413,6 +417,23 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
     return *t;
 }
 
+// submit() for a create: the handles lent and the record written into the buffer, then
+// submitted. On failure nothing stays lent and the buffer returns to the pool with `buffer`.
+[[gnu::noinline]] Result<uint32_t> Served::submit_spawn(Request& req, const ipc::Request& r,
+                                                        ipc::Buffer& buffer, Lent& lent) {
+    // A server emptying its table as it ends would keep what was lent past its end.
+    if (server_ == nullptr || server_->finishing())
+        return fail(Error::kPeerGone);
+    KEEL_TRY(lend_spawn(req, *server_,
+                        reinterpret_cast<abi::ServedSpawn*>(client_.bytes(buffer).data()), lent));
+    auto t = client_.submit(r, std::move(buffer));
+    if (!t) {
+        return_lent(*server_, lent);
+        return submit_failed(t.error());
+    }
+    return *t;
+}
+
 Result<uint64_t> Served::finish(Request& req, Forward& f) {
     Slot& s = slots_[f.slot];
     if (s.state == kPending && (!collect() || s.state == kPending))
@@ -420,7 +441,6 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
     const Result<uint64_t> result = answer(s, req);
     delete s.notice;  // an open's that made no child
     s.notice = nullptr;
-    s.made.reset();
     s.buffer.reset();
     s.state = kFree;
     --in_flight_;
@@ -435,10 +455,8 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
 // bytes copied back through the caller's buffer.
 Result<uint64_t> Served::answer(Slot& s, Request& req) {
     const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
-    if (s.status == ok && req.op == abi::Op::kOpen)
-        return opened(s, req);
-    if (s.status == ok && req.op == abi::Op::kCreate)
-        return created(s, req);
+    if (s.status == ok && (req.op == abi::Op::kOpen || req.op == abi::Op::kCreate)) [[unlikely]]
+        return req.op == abi::Op::kOpen ? opened(s, req) : created(s, req);
     if (s.status == ok) {
         // The server's value is its claim. One of 2^63 or more would reach the caller as an
         // error code; a count is never more than the caller's length (a write that claims
@@ -496,12 +514,14 @@ Result<uint64_t> Served::opened(Slot& s, Request& req) {
 
 // A create the server answered with a handle of its own (held since collect()): the caller
 // gets a new handle to that object with the same rights.
-Result<uint64_t> Served::created(Slot& s, Request& req) {
-    if (!s.made)
+// The slot's reference goes with this call (kept by the caller's new handle, if any).
+[[gnu::noinline]] Result<uint64_t> Served::created(Slot& s, Request& req) {
+    const RefPtr<Object> made = std::move(s.made);
+    if (!made)
         return fail(Error::kProtocol);
     if (req.caller == nullptr)
         return fail(Error::kInvalidArgument);
-    return KEEL_TRY(req.caller->handles().insert(*s.made, s.made_rights));
+    return KEEL_TRY(req.caller->handles().insert(*made, s.made_rights));
 }
 
 void Served::abandon_slow(Forward& f) {

@@ -104,6 +104,10 @@ class Served final : public Object {
     ~Served() override;
     static void abandon_slow(Forward& f);
     Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
+    Result<void> check_spawn(const Request& req) const;
+    Result<uint32_t> submit_spawn(Request& req, const ipc::Request& r, ipc::Buffer& buffer,
+                                  Lent& lent);
+    static Lent* new_lent();
     Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
                             Lent* lent);
     uint32_t free_slot();
