@@ -269,23 +269,35 @@ CHILD_MODE("serve spawn twice") {
 
 // A client that gives up: once with the operation taken (the server sees the cancel and its
 // late completion returns the lent handles), once before the server took it (the ipc server
-// completes it Cancelled itself). Either way the server's table is back as it was.
+// completes it Cancelled itself), and once by ending while a thread of it waits. Each way the
+// server's table is back as it was.
 TEST(serve_spawn_client_gives_up) {
     ServePort sp;
-    CHECK_EQ(sp.create(4, 4, kSpawnBuffer), 0);
+    CHECK_EQ(sp.create(8, 4, kSpawnBuffer), 0);  // room for the three creates in flight
     const uint32_t before = handles_used();
-    const Handle served = sp.served();
-    const int64_t c = spawn_child("serve spawn impatient", &served, 1);
+    Handle go = 0;
+    const int64_t c = spawn_served_client("serve spawn impatient", sp.served(), &go);
     CHECK(c > 0);
     ipc::Operation op{};
     CHECK(next_op(sp, &op));  // the first, taken and left unanswered
     const abi::ServedSpawn rec = record_of(sp, op);
-    // The second comes after the first timed out; it is left untaken until the client ends.
-    for (int i = 0; i < 500 && child_running(c); ++i)
-        (void)sp.sync(true, 10'000'000);
+    // Then, none taken: the first's cancel, the second create and its cancel, the third
+    // create. Once it came, the client may end (its thread still waiting): the third cancel.
+    int64_t seen = 0;
+    for (int i = 0; i < 500 && seen < 4; ++i) {
+        const int64_t k = sp.sync(true, 10'000'000);
+        seen += k > 0 ? k : 0;
+    }
+    CHECK_EQ(seen, 4);
+    CHECK_EQ(sys::do_io(go, Op::kWrite, "x", 1), 1);
     const abi::ExitInfo e = wait_child(c);
     CHECK_EQ(e.status, 0);
-    (void)sp.sync(false);
+    close(go);
+    for (int i = 0; i < 500 && seen < 5; ++i) {
+        const int64_t k = sp.sync(true, 10'000'000);
+        seen += k > 0 ? k : 0;
+    }
+    CHECK_EQ(seen, 5);
     (void)sp.server().poll();
     CHECK(sp.server().cancel_requested(op.id));
     CHECK_EQ(meta(rec.image, Meta::kKind), static_cast<uint64_t>(Kind::kMemory));  // still lent
@@ -293,8 +305,16 @@ TEST(serve_spawn_client_gives_up) {
     (void)sp.sync(false);
     CHECK(stale(rec.image));
     CHECK_EQ(handles_used(), before);
-    print("queuetest: served spawn: a client that gave up twice left no lent handle behind\n");
+    print(
+        "queuetest: served spawn: a client that gave up twice and died waiting left no lent "
+        "handle behind\n");
 }
+
+SpawnRequest g_forever;
+
+void create_forever(uint64_t served) {
+    (void)sys::do_io(served, Op::kCreate, &g_forever.table, sizeof g_forever.table);
+}  // interrupted when the process ends: abandoned like a timeout
 
 CHILD_MODE("serve spawn impatient") {
     const Handle served = abi::initial_handle(1);
@@ -305,7 +325,12 @@ CHILD_MODE("serve spawn impatient") {
             err(Error::kTimedOut))
             return 1 + i;
     }
-    return 0;
+    // A third create from a thread that is still waiting when the process ends.
+    make_request(g_forever, self(), root(), root(), "child x", "x");
+    if (spawn_thread(create_forever, served) < 0)
+        return 3;
+    char x;
+    return sys::do_io(abi::initial_handle(2), Op::kRead, &x, 1) == 1 ? 0 : 4;
 }
 
 // The same create submitted through the client's queue: answered with a pipe end of this
