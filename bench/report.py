@@ -41,6 +41,8 @@ B7_ROWS = {
     "served_queue_b8": "same served operation queued, batch 8",
     "served_queue_b32":
         "same served operation queued, batch 32: 32 submits, queue_wait, 32 reaps",
+    "served_create": "do_io create (TableSpawn) on a served object: image and 1 handle lent to "
+                     "the server, closed after its answer, its handle given back and closed",
 }
 
 # B8's rows as guestbench names them (bench/linux/guestbench.cpp); an unknown row is an error.

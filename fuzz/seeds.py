@@ -132,8 +132,18 @@ def kernel_objects():
                kstep(2, 10) + bytes([1, 1, 0, 0, 6]) + b"\xff" * 6 + kstep(2, 7) +
                kstep(3, 8) + bytes([0x01]) + kstep(3, 10) + bytes([1, 0, 8, 0, 7]) + b"\x7f" * 7 +
                kstep(3, 9) + bytes([0]))
+    # A served create (a spawn request, handles lent): process 0 serves with 2048-byte buffers
+    # and shares the object into process 1, whose create names its memory object as the image
+    # (do_io's argument byte 0x40: a TableSpawn); the server answers with its served handle.
+    # A second create is left hanging and process 1 dies: the late answer returns the handles.
+    spawn = (knew(1, 0, 4096) + kstep(0, 8) + bytes([0x1a]) +
+             kio(0, 0, "share", arg_handle=4, share_rights=0x7f) +
+             kstep(1, 1) + bytes([0, OP["create"], 0x40, 0, 0, 1]) + kstep(0, 9) + bytes([0, 0]) +
+             kretry(1) +
+             kstep(1, 1) + bytes([1, OP["create"], 0x40, 0, 0, 2]) + kstep(0, 9) + bytes([1]) +
+             kstep(1, 10) + bytes([0]) + kstep(0, 9) + bytes([0, 0]))
     return {"basics": b"\0" + basics, "roots": b"\0" + nest, "queue": b"\0" + queue,
-            "served": b"\0" + served, "hostile": b"\0" + hostile,
+            "served": b"\0" + served, "hostile": b"\0" + hostile, "served_spawn": b"\0" + spawn,
             "low_memory": b"\x88" + queue + served, "low_heap": b"\x4c" + basics + nest}
 
 

@@ -75,7 +75,8 @@ keel_fuzz_includes=(-I"$root/ipc/include" -I"$root/ipc/host" -I"$root/proptest/m
 keel_fuzz_kernel_objects=()
 for f in obj/object.cpp obj/root.cpp obj/pipe.cpp obj/message_pipe.cpp obj/memory.cpp \
          obj/timer.cpp obj/queue.cpp obj/queue_geometry.cpp obj/queue_region.cpp obj/served.cpp \
-         obj/perform.cpp proc/handle_table.cpp proc/process.cpp mm/paging.cpp sched/deadline.cpp \
+         obj/served_spawn.cpp obj/perform.cpp proc/handle_table.cpp proc/process.cpp \
+         proc/spawn_args.cpp mm/paging.cpp sched/deadline.cpp \
          sched/wait_queue.cpp ipc_glue/ipc_platform.cpp; do
     keel_fuzz_kernel_objects+=("$root/kernel/$f")
 done

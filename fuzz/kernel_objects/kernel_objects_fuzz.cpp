@@ -275,13 +275,23 @@ void do_io(World& w, Proc& p, Input& in) {
     io.user = (arg_kind & 0x80) != 0 && p.mapped != 0;
     if (io.user && io.length > p.mapped_size)
         io.length = static_cast<uint32_t>(p.mapped_size);
+    if (io.op == abi::Op::kCreate && (arg_kind & 0x40) != 0) {
+        // A spawn request as a process table takes it: an image handle and a handle list in
+        // the process's last mapping (whatever it holds), so a served create lends handles.
+        const uint64_t count = p.mapped != 0 ? in.byte() % 3 : 0;
+        const abi::TableSpawn ts{pick(p, in), 0, abi::SpawnArgs{p.mapped, count, 0, 0, 0, 0, 0}};
+        memcpy(io.buffer, &ts, sizeof ts);
+        io.length = sizeof ts;
+        io.user = false;
+    }
     io.active = !attempt(w, p, io);
 }
 
 abi::QueueGeometry geometry(Input& in) {
     const uint8_t b = in.byte();
+    // 2048-byte buffers hold a ServedSpawn, so a served create reaches the lending.
     return abi::QueueGeometry{1u << (b & 3), static_cast<uint32_t>((b >> 2) & 3),
-                              64u * (1u + ((b >> 4) & 1)), (b & 0xe0) == 0xe0 ? 1u : 0u};
+                              (b & 0x10) != 0 ? 2048u : 64u, (b & 0xe0) == 0xe0 ? 1u : 0u};
 }
 
 void queue_create(Proc& p, Input& in) {
@@ -426,6 +436,8 @@ void serve(Proc& p, Input& in) {
             value = in.bytes(8);
         } else if (op->request.opcode == abi::queue_opcode(abi::Op::kOpen)) {
             value = abi::served_open_value(in.byte() % 4, in.byte() & abi::kRightsServed);
+        } else if (op->request.opcode == abi::queue_opcode(abi::Op::kCreate)) {
+            value = pick(p, in);  // a handle of its own (lent, shareable or not) or any value
         }
         for (auto& b : bytes)
             b = std::byte{static_cast<uint8_t>(value)};

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "obj/memory.hpp"
+#include "obj/served_spawn.hpp"
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
 
@@ -66,6 +67,8 @@ Served::~Served() {
         closes_ = n->next;
         delete n;
     }
+    for (uint32_t i = 0; slots_ != nullptr && i < region_.geometry().capacity; ++i)
+        delete slots_[i].lent;  // none left: every completion was reaped when the port went
     delete[] slots_;
     if (created_)
         client_.close();
@@ -97,6 +100,9 @@ bool Served::collect() {
         Slot& s = slots_[r->user_data];
         if (s.tag != r->tag || s.state == kFree || s.state == kDone)
             continue;  // cannot happen: ipc/ validated the tag against its own pending slots
+        // Only a create has anything to settle: the other operations skip the call.
+        const uint16_t status =
+            s.op == abi::Op::kCreate ? settle(s, r->status, r->value) : r->status;
         if (s.state == kOrphan) {
             // The caller left (or this was a close notice): the buffer goes back to the pool.
             // An open the server granted meanwhile is closed again at once.
@@ -118,7 +124,7 @@ bool Served::collect() {
             continue;
         }
         s.state = kDone;
-        s.status = r->status;
+        s.status = status;
         s.value = r->value;
         s.buffer = std::move(r->buffer);
     }
@@ -127,6 +133,34 @@ bool Served::collect() {
         done_.wake_all();
     }
     return any;
+}
+
+uint16_t Served::settle(Slot& s, uint16_t status, uint64_t value) {
+    if (s.state == kPending && s.op == abi::Op::kCreate &&
+        status == static_cast<uint16_t>(ipc::abi::Status::Ok)) {
+        // The answer names a handle in the server's table, given on with its rights (giving is
+        // sharing: it needs Share). Held now: the server may close it before the caller looks.
+        bool named = false;
+        if (server_ != nullptr && value <= 0xffffffffu) {
+            const Result<proc::HandleEntry> e =
+                server_->handles().lookup(static_cast<abi::Handle>(value));
+            if (e.ok() && (e->rights & abi::kRightShare) != 0) {
+                s.made = retain_ref(e->object);
+                s.made_rights = e->rights;
+                named = true;
+            }
+        }
+        if (!named)
+            status = abi::queue_error_status(Error::kProtocol);
+    }
+    if (s.lent != nullptr) {
+        // The server's process ended: its table took the lent handles with it.
+        if (server_ != nullptr)
+            return_lent(*server_, *s.lent);
+        delete s.lent;
+        s.lent = nullptr;
+    }
+    return status;
 }
 
 // A waiting client retries at every completion, so a mark older than this is one that left.
@@ -221,9 +255,11 @@ void Served::server_gone() {
         return;
     }
     gone_ = true;
-    server_ = nullptr;
     client_.peer_gone();
-    collect();  // PeerGone for each operation in flight, each with its buffer
+    // PeerGone for each operation in flight, each with its buffer; the handles lent with them
+    // go back while the server (still there, or emptying its table as it ends) is known.
+    collect();
+    server_ = nullptr;
     while (closes_ != nullptr) {
         CloseNotice* n = closes_;
         closes_ = n->next;
@@ -253,12 +289,31 @@ Result<uint64_t> Served::forward(Request& req, uint32_t object) {
     return begin(req, f, object);
 }
 
+// A create is a spawn: the server sees the TableSpawn's ServedSpawn record, so its buffers
+// must hold one; the caller must have room for the answer's handle before the server starts
+// anything for it. Out of line, like new_lent(): the other operations' path stays as short.
+[[gnu::noinline]] Result<void> Served::check_spawn(const Request& req) const {
+    if (req.buffer.length() != sizeof(abi::TableSpawn) || req.caller == nullptr)
+        return fail(Error::kInvalidArgument);
+    if (client_.buffer_count() == 0 || sizeof(abi::ServedSpawn) > client_.buffer_size())
+        return fail(Error::kTooLarge);
+    if (req.caller->handles().full())
+        return fail(Error::kFull);
+    return success();
+}
+
+[[gnu::noinline]] Lent* Served::new_lent() {
+    return new (std::nothrow) Lent;
+}
+
 // The server's completions are collected by its ServeSync; begin() and finish() collect only
 // when that could change the answer (no room for a new operation, or ours still pending), so
 // the common path never reads an empty completion ring.
 Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     if (gone_)
         return fail(Error::kPeerGone);
+    if (req.op == abi::Op::kCreate) [[unlikely]]
+        KEEL_TRY(check_spawn(req));
     if (req.buffer.length() > 0 &&
         (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
         return fail(Error::kTooLarge);
@@ -283,10 +338,19 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
         if (notice == nullptr)
             return fail(Error::kNoMemory);
     }
+    Lent* lent = nullptr;
+    if (req.op == abi::Op::kCreate) [[unlikely]] {
+        lent = new_lent();
+        if (lent == nullptr) {
+            delete notice;  // none: only an open has one
+            return fail(Error::kNoMemory);
+        }
+    }
     const uint32_t index = free_slot();
-    const Result<uint32_t> submitted = submit(req, object, client, index);
+    const Result<uint32_t> submitted = submit(req, object, client, index, lent);
     if (!submitted) {
         delete notice;
+        delete lent;  // submit() gave back whatever it had lent
         return fail(submitted.error());
     }
     const uint32_t tag = *submitted;
@@ -300,6 +364,7 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     s.tag = tag;
     s.client = client;
     s.notice = notice;
+    s.lent = lent;
     ++in_flight_;
     ++submitted_;
     f = {retain_ref(this), tag, object, index};
@@ -307,14 +372,17 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     return obj::would_block(req, done_);
 }
 
-// Submits req to the server (a write's bytes copied into an owned buffer): the tag, or why not
-// (kWouldBlock when no buffer is free yet).
-Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, uint32_t index) {
+// Submits req to the server (a write's bytes copied into an owned buffer; a create's handles
+// lent with a ServedSpawn record into `lent`): the tag, or why not (kWouldBlock when no buffer
+// is free yet).
+Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
+                                Lent* lent) {
     ipc::Request r;
     r.opcode = abi::queue_opcode(req.op);
     r.object = object;
     r.user_data = index;
-    r.length = static_cast<uint32_t>(req.buffer.length());
+    r.length =
+        static_cast<uint32_t>(lent != nullptr ? sizeof(abi::ServedSpawn) : req.buffer.length());
     r.args[0] = req.arg;
     r.args[abi::kServedClientArg] = client;
     if (req.buffer.length() == 0) {
@@ -334,6 +402,8 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
         starved(client);
         return obj::would_block(req, done_);
     }
+    if (lent != nullptr) [[unlikely]]
+        return submit_spawn(req, r, *got, *lent);
     const abi::Op op = req.op;
     if (op == abi::Op::kWrite || op == abi::Op::kSetMeta || op == abi::Op::kOpen ||
         op == abi::Op::kDestroy) {
@@ -344,6 +414,23 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
     auto t = client_.submit(r, std::move(*got));
     if (!t)
         return submit_failed(t.error());
+    return *t;
+}
+
+// submit() for a create: the handles lent and the record written into the buffer, then
+// submitted. On failure nothing stays lent and the buffer returns to the pool with `buffer`.
+[[gnu::noinline]] Result<uint32_t> Served::submit_spawn(Request& req, const ipc::Request& r,
+                                                        ipc::Buffer& buffer, Lent& lent) {
+    // A server emptying its table as it ends would keep what was lent past its end.
+    if (server_ == nullptr || server_->finishing())
+        return fail(Error::kPeerGone);
+    KEEL_TRY(lend_spawn(req, *server_,
+                        reinterpret_cast<abi::ServedSpawn*>(client_.bytes(buffer).data()), lent));
+    auto t = client_.submit(r, std::move(buffer));
+    if (!t) {
+        return_lent(*server_, lent);
+        return submit_failed(t.error());
+    }
     return *t;
 }
 
@@ -368,8 +455,8 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
 // bytes copied back through the caller's buffer.
 Result<uint64_t> Served::answer(Slot& s, Request& req) {
     const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
-    if (s.status == ok && req.op == abi::Op::kOpen)
-        return opened(s, req);
+    if (s.status == ok && (req.op == abi::Op::kOpen || req.op == abi::Op::kCreate)) [[unlikely]]
+        return req.op == abi::Op::kOpen ? opened(s, req) : created(s, req);
     if (s.status == ok) {
         // The server's value is its claim. One of 2^63 or more would reach the caller as an
         // error code; a count is never more than the caller's length (a write that claims
@@ -425,6 +512,18 @@ Result<uint64_t> Served::opened(Slot& s, Request& req) {
     return KEEL_TRY(req.caller->handles().insert(*child, granted & req.rights));
 }
 
+// A create the server answered with a handle of its own (held since collect()): the caller
+// gets a new handle to that object with the same rights.
+// The slot's reference goes with this call (kept by the caller's new handle, if any).
+[[gnu::noinline]] Result<uint64_t> Served::created(Slot& s, Request& req) {
+    const RefPtr<Object> made = std::move(s.made);
+    if (!made)
+        return fail(Error::kProtocol);
+    if (req.caller == nullptr)
+        return fail(Error::kInvalidArgument);
+    return KEEL_TRY(req.caller->handles().insert(*made, s.made_rights));
+}
+
 void Served::abandon_slow(Forward& f) {
     const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
     Slot& slot = s->slots_[f.slot];
@@ -443,6 +542,7 @@ void Served::abandon_slow(Forward& f) {
             slot.notice = nullptr;
         }
         slot.buffer.reset();
+        slot.made.reset();  // a create's answer nobody takes: the server keeps its own handle
         slot.state = kFree;
         --s->in_flight_;
     } else if (slot.state == kPending) {

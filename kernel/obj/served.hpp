@@ -34,6 +34,7 @@ namespace keel::obj {
 
 class MemoryObject;
 class Served;
+struct Lent;
 
 // One caller's forwarded operation, kept by the caller between retries. Plain data.
 struct Forward {
@@ -71,6 +72,8 @@ class Served final : public Object {
     Result<uint64_t> set_meta(Request& req) override { return forward(req, 0); }
     Result<uint64_t> sync(Request& req) override { return forward(req, 0); }
     Result<uint64_t> open(Request& req) override { return forward(req, 0); }
+    // A spawn on the server's process table: the handles it names are lent (served_spawn.hpp).
+    Result<uint64_t> create(Request& req) override { return forward(req, 0); }
     Result<uint64_t> destroy(Request& req) override { return forward(req, 0); }
 
     // Every operation on the port's object `object` (0: this one; else a child an open made):
@@ -101,12 +104,21 @@ class Served final : public Object {
     ~Served() override;
     static void abandon_slow(Forward& f);
     Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
-    Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index);
+    Result<void> check_spawn(const Request& req) const;
+    Result<uint32_t> submit_spawn(Request& req, const ipc::Request& r, ipc::Buffer& buffer,
+                                  Lent& lent);
+    static Lent* new_lent();
+    Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
+                            Lent* lent);
     uint32_t free_slot();
     Result<uint64_t> finish(Request& req, Forward& f);
     struct Slot;
     Result<uint64_t> answer(Slot& s, Request& req);
     Result<uint64_t> opened(Slot& s, Request& req);
+    Result<uint64_t> created(Slot& s, Request& req);
+    // A completion reaped for `s`: the handles lent with it go back, and a create's answer
+    // (a handle in the server's table) is taken hold of before the server can close it.
+    uint16_t settle(Slot& s, uint16_t status, uint64_t value);
     // Submits the waiting close notices while the queue has room.
     void send_closes();
     bool has_room() const { return 2 * (in_flight_ + 1) <= client_.capacity(); }
@@ -133,6 +145,9 @@ class Served final : public Object {
         uint64_t value = 0;
         ipc::Buffer buffer;
         CloseNotice* notice = nullptr;  // an open's: for the child it makes, or sent at once
+        Lent* lent = nullptr;           // a create's: the handles lent to the server
+        RefPtr<Object> made;            // a create's answer, for the caller's table
+        uint32_t made_rights = 0;
     };
 
     proc::Process* server_ = nullptr;  // not counted: cleared by server_gone()
@@ -167,6 +182,7 @@ class ServedChild final : public Object {
     Result<uint64_t> set_meta(Request& req) override { return fwd(req); }
     Result<uint64_t> sync(Request& req) override { return fwd(req); }
     Result<uint64_t> open(Request& req) override { return fwd(req); }
+    Result<uint64_t> create(Request& req) override { return fwd(req); }
     Result<uint64_t> destroy(Request& req) override { return fwd(req); }
 
   private:

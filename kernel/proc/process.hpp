@@ -76,6 +76,8 @@ class Process final : public obj::Object {
     void set_parent_id(uint64_t id) { parent_id_ = id; }
     uint32_t live_threads() const { return live_threads_; }
     bool finished() const { return finished_; }
+    // finish() began: its handle table is being emptied, nothing may be added to it.
+    bool finishing() const { return finishing_; }
 
   private:
     struct Mapping {

@@ -2,8 +2,8 @@
 // whoever holds it can start programs and see them, and whoever does not cannot. The kernel
 // makes one, holding every process, and gives it to init as "processes"; init and the shell
 // spawn through it. The interface (read = ProcessEntry records, create = TableSpawn) is made of
-// ordinary operations, so a server can offer a table of its own (a job server's) once served
-// objects carry handles.
+// ordinary operations, so a server can offer a table of its own (a job server's): a create on
+// a served object lends the TableSpawn's handles to its server (obj/served_spawn.hpp).
 #pragma once
 
 #include "obj/object.hpp"

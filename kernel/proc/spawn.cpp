@@ -5,7 +5,7 @@
 
 #include <keel/elf/elf_check.hpp>
 #include "log/log.hpp"
-#include "mm/user_copy.hpp"
+#include "proc/spawn_args.hpp"
 #include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
@@ -102,56 +102,24 @@ Result<obj::RefPtr<Process>> spawn(const SpawnRequest& req) {
 }
 
 Result<abi::Handle> spawn_for(Process& caller, uint64_t image_handle, const abi::SpawnArgs& args) {
-    if (image_handle > 0xffffffffu)
-        return fail(abi::Error::kBadHandle);
-    const HandleEntry image =
-        KEEL_TRY(caller.handles().lookup(static_cast<abi::Handle>(image_handle)));
-    if (image.object->kind() != abi::Kind::kMemory)
-        return fail(abi::Error::kInvalidArgument);
-    if ((image.rights & abi::kRightSpawn) == 0)
-        return fail(abi::Error::kNoRights);
-    if (args.handle_count > abi::kMaxSpawnHandles || args.args_length > abi::kMaxArgsLength)
-        return fail(abi::Error::kTooLarge);
-    // The addresses inside SpawnArgs are user addresses: each is typed where it is read.
-    abi::Handle given[abi::kMaxSpawnHandles];
-    KEEL_TRY(mm::UserSpan<abi::Handle>(args.handles, args.handle_count).read(given));
-    HandleEntry entries[abi::kMaxSpawnHandles];
-    for (uint64_t i = 0; i < args.handle_count; ++i) {
-        entries[i] = KEEL_TRY(caller.handles().lookup(given[i]));
-        // Giving a handle away is sharing it.
-        if ((entries[i].rights & abi::kRightShare) == 0)
-            return fail(abi::Error::kNoRights);
-    }
-    char text[abi::kMaxArgsLength];
-    KEEL_TRY(mm::UserSpan<char>(args.args, args.args_length).read(text));
-    char name[abi::kMaxNameLength];
-    if (args.name_length > abi::kMaxNameLength)
-        return fail(abi::Error::kTooLarge);
-    KEEL_TRY(mm::UserSpan<char>(args.name, args.name_length).read(name));
-    for (uint64_t i = 0; i < args.name_length; ++i) {
-        if (name[i] < 0x20 || name[i] > 0x7e)
-            return fail(abi::Error::kInvalidArgument);
-    }
+    SpawnInput in;
+    KEEL_TRY(read_spawn_input(caller, image_handle, args, in));
     // Room for the child's handle before it exists: a child started and then refused its
     // handle would run with nobody holding it. Nothing runs between this check and the insert.
     if (caller.handles().full())
         return fail(abi::Error::kFull);
-    abi::Limits wanted{};
-    if (args.limits != 0)
-        wanted = KEEL_TRY(mm::UserPtr<abi::Limits>(args.limits).read());
     const abi::Limits limits =
-        KEEL_TRY(caller.account().child_limits(wanted, caller.handles().limit()));
+        KEEL_TRY(caller.account().child_limits(in.limits, caller.handles().limit()));
     // Held while the child is built: loading reaches preemption points, where another thread
     // of the caller may close these handles.
-    const obj::RefPtr<obj::Object> keep_image = obj::retain_ref(image.object);
+    const obj::RefPtr<obj::Object> keep_image = obj::retain_ref(in.image.object);
     obj::RefPtr<obj::Object> keep_given[abi::kMaxSpawnHandles];
-    for (uint64_t i = 0; i < args.handle_count; ++i)
-        keep_given[i] = obj::retain_ref(entries[i].object);
-    const obj::RefPtr<Process> child =
-        KEEL_TRY(spawn({static_cast<obj::MemoryObject*>(image.object), entries,
-                        static_cast<uint32_t>(args.handle_count), text, args.args_length,
-                        args.name_length > 0 ? name : nullptr, args.name_length, caller.id(),
-                        &caller.account(), &limits}));
+    for (uint32_t i = 0; i < in.handle_count; ++i)
+        keep_given[i] = obj::retain_ref(in.handles[i].object);
+    const obj::RefPtr<Process> child = KEEL_TRY(
+        spawn({static_cast<obj::MemoryObject*>(in.image.object), in.handles, in.handle_count,
+               in.args, in.args_length, in.name_length > 0 ? in.name : nullptr, in.name_length,
+               caller.id(), &caller.account(), &limits}));
     return KEEL_TRY(
         caller.handles().insert(*child, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }

@@ -16,6 +16,10 @@
 //                    this process (ServePort), which fills 8 bytes and completes it
 //   served_queue_b32 the same operation through a queue: submit 32, queue_wait for 32, reap 32
 //                    (also at batch 1 and 8, to show how the cost per operation scales)
+//   served_create    do_io create (a TableSpawn: this program's image and one pipe end) on a
+//                    served object of a second server thread, which answers with a handle of
+//                    its own: the image and the pipe end lent to the server and closed again,
+//                    the answer given to the caller; the returned handle's close included
 // Output: one line per row, "kbench: row NAME ops N insns_per_op X.Y", then a table.
 // Argument "quick": fewer operations (the smoke test); "only ROW ROUNDS": that row alone, no
 // calibration (profiling). Exits 0 when every operation succeeded.
@@ -77,6 +81,7 @@ void report(const char* name, const char* what, uint64_t ops, uint64_t ns) {
 
 struct ServerCtx {
     ServePort* port;
+    Handle answer = 0;  // what a create is answered with (a handle of the server's, with Share)
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> served{0};  // operations completed
     std::atomic<uint64_t> rounds{0};  // serve_sync(wait) calls that returned with work
@@ -103,6 +108,8 @@ void server_main(uint64_t arg) {
                 const uint64_t size = 4096;
                 memcpy(data.data(), &size, 8);
                 (void)s.complete(op->id, kOk, 8);
+            } else if (o == Op::kCreate && ctx->answer != 0) {
+                (void)s.complete(op->id, kOk, ctx->answer);  // the lent handles close on sync
             } else {
                 (void)s.complete(op->id, queue_error_status(abi::Error::kNotSupported), 0);
             }
@@ -224,6 +231,33 @@ void bench_served_queue(const char* name, const char* what, Queue& q, Handle ser
     report(name, what, rounds * batch, t1 - t0);
 }
 
+// A create on the served object (a spawn request the server answers without spawning): what
+// lending costs on top of a forwarded operation.
+void bench_served_create(const char* name, const char* what, Handle served, uint64_t n) {
+    Handle pipe[2];
+    const int64_t image = open(root(), "self");
+    if (image <= 0 || sys::object_new(abi::Kind::kPipe, 0, pipe) != 2) {
+        fail(name, image);
+        return;
+    }
+    const Handle given[1] = {pipe[0]};
+    const abi::TableSpawn ts{static_cast<Handle>(image), 0,
+                             abi::SpawnArgs{reinterpret_cast<uint64_t>(given), 1, 0, 0, 0, 0, 0}};
+    int64_t bad = 0;
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t i = 0; i < n; ++i) {
+        const int64_t h = sys::do_io(served, Op::kCreate, &ts, sizeof ts);
+        bad += h <= 0 || sys::do_io(static_cast<Handle>(h), Op::kClose) != 0;
+    }
+    const uint64_t t1 = sys::clock_ns();
+    if (bad != 0)
+        fail(name, bad);
+    (void)sys::do_io(static_cast<Handle>(image), Op::kClose);
+    (void)sys::do_io(pipe[0], Op::kClose);
+    (void)sys::do_io(pipe[1], Op::kClose);
+    report(name, what, n, t1 - t0);
+}
+
 // "only ROW ROUNDS": runs that one row (by name) with ROUNDS loop iterations and no
 // calibration: for profiling (two boots with different ROUNDS, difference of the per-symbol
 // instruction counts; see bench/README.md, B7).
@@ -339,6 +373,32 @@ int keel_main(const StartInfo& start) {
     rc = join(static_cast<Handle>(t));
     if (rc != 0)
         fail("join", rc);
+
+    // A second port whose buffers hold a ServedSpawn (1168 bytes), its own server thread.
+    if (runs("served_create")) {
+        ServePort* cp = new (allocate(sizeof(ServePort))) ServePort;
+        ServerCtx* cctx = new (allocate(sizeof(ServerCtx))) ServerCtx;
+        Handle answer[2];
+        rc = cp->create(4, 2, 2048);
+        if (rc != 0 || sys::object_new(abi::Kind::kPipe, 0, answer) != 2) {
+            fail("serve_create (create row)", rc);
+            return 1;
+        }
+        cctx->port = cp;
+        cctx->answer = answer[1];
+        const int64_t ct = spawn_thread(server_main, reinterpret_cast<uint64_t>(cctx));
+        if (ct <= 0) {
+            fail("spawn_thread", ct);
+            return 1;
+        }
+        bench_served_create("served_create",
+                            "do_io create on a served object: 2 handles lent, 1 answered",
+                            cp->served(), rounds_of(500 * scale));
+        cctx->stop.store(true, std::memory_order_relaxed);
+        rc = join(static_cast<Handle>(ct));
+        if (rc != 0)
+            fail("join", rc);
+    }
 
     print("kbench: B7 guest instructions per operation (-icount shift=0)\n");
     print("kbench: | row | operation | ops | insns/op |\n");

@@ -1,5 +1,6 @@
 #include "serve.hpp"
 
+#include <keel/c/libc.hpp>
 #include "runtime.hpp"
 
 namespace keel::user {
@@ -54,6 +55,25 @@ int64_t ServePort::destroy() {
         (void)sys::do_io(served_, Op::kClose);
     port_ = served_ = 0;
     return r;
+}
+
+bool read_spawn(ServePort& sp, const ipc::Operation& op, abi::ServedSpawn* out) {
+    const auto bytes = sp.server().bytes(op);
+    if (op.request.opcode != abi::queue_opcode(Op::kCreate) || bytes.size() < sizeof *out)
+        return false;
+    memcpy(out, bytes.data(), sizeof *out);
+    return true;
+}
+
+abi::SpawnArgs spawn_args_of(const abi::ServedSpawn& rec) {
+    const auto at_most = [](uint64_t n, uint64_t limit) { return n < limit ? n : limit; };
+    return abi::SpawnArgs{reinterpret_cast<uint64_t>(rec.handles),
+                          at_most(rec.handle_count, abi::kMaxSpawnHandles),
+                          reinterpret_cast<uint64_t>(rec.args),
+                          at_most(rec.args_length, abi::kMaxArgsLength),
+                          reinterpret_cast<uint64_t>(rec.name),
+                          at_most(rec.name_length, sizeof rec.name),
+                          rec.has_limits != 0 ? reinterpret_cast<uint64_t>(&rec.limits) : 0};
 }
 
 }  // namespace keel::user

@@ -55,4 +55,14 @@ class ServePort {
     void* storage_ = nullptr;
 };
 
+// A create forwarded to this server is a spawn on its process table (docs/syscalls.md,
+// "Handles carried by served operations"): the kernel lent the image and the handles and wrote
+// an abi::ServedSpawn. read_spawn() copies it out of the region (this process can write there,
+// so it is read once) and says false when `op` is no such create; spawn_args_of() makes it
+// SpawnArgs for spawn_with() (lengths clamped to their limits; `rec` must outlive the spawn).
+// The lent handles close when the completion is handed back: a spawn within the operation
+// gives the child its own.
+bool read_spawn(ServePort& sp, const ipc::Operation& op, abi::ServedSpawn* out);
+abi::SpawnArgs spawn_args_of(const abi::ServedSpawn& rec);
+
 }  // namespace keel::user

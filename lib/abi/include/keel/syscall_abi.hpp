@@ -101,8 +101,9 @@ enum Rights : uint32_t {
     kRightSpawn = 1u << 6,    // use a memory object as a program image
     kRightsAll = (1u << 7) - 1,
     // What a served object's handles can carry: ServeCreate's handle has all of them, and a
-    // server grants a subset to each object an open makes (served_open_value).
-    kRightsServed = kRightRead | kRightWrite | kRightShare | kRightDestroy,
+    // server grants a subset to each object an open makes (served_open_value). Create is a
+    // spawn (ServedSpawn): a server offering a process table of its own.
+    kRightsServed = kRightRead | kRightWrite | kRightShare | kRightCreate | kRightDestroy,
 };
 
 enum class Kind : uint64_t {
@@ -457,7 +458,7 @@ inline constexpr bool decode_queue_error(uint16_t status, Error* out) {
 // of them, or kBufferTooSmall); get_meta kSize = how many; create (Create) with a TableSpawn =
 // spawn, the new process's handle (as ProcessSpawn). The kernel's table holds every process.
 // The interface is made of ordinary operations so that a server can offer a table of its own
-// (a job server spawning elsewhere) once served objects can carry handles.
+// (a job server spawning elsewhere): a create on a served object carries the handles (below).
 enum class ProcessState : uint32_t {
     kRunning = 0,
     kExited = 1,  // ExitReason::kExited, `status` says how
@@ -478,6 +479,30 @@ struct TableSpawn {
     SpawnArgs args;
 };
 static_assert(sizeof(TableSpawn) == 64);
+// A create on a served object carries handles (docs/syscalls.md, "Handles carried by served
+// operations"): its buffer must be a TableSpawn, which names the caller's handles and memory.
+// The kernel checks it as ProcessSpawn would (image: a memory object with Spawn; each given
+// handle: Share), lends the image and the given handles to the server (each a new handle in
+// the server's table with the caller's rights), and the server's buffer holds this record
+// instead, with the server's handle values and the caller's bytes copied in. The lent handles
+// are the server's until its completion is handed back: then the kernel closes those still
+// open (a server keeps one past that by sharing it). The server completes with Ok and a handle
+// of its own (with Share) as the value: the caller gets a new handle to that object with the
+// same rights. A server whose table has no room for them fails the create with kFull before
+// it sees anything.
+struct ServedSpawn {
+    uint32_t image;  // lent: the server's handle to the program image
+    uint32_t handle_count;
+    uint32_t handles[kMaxSpawnHandles];  // lent, in order
+    uint32_t args_length;
+    uint32_t name_length;
+    uint32_t has_limits;  // 1: `limits` holds the caller's SpawnArgs::limits; 0: none given
+    uint32_t reserved;
+    Limits limits;
+    char name[32];              // name_length bytes, printable (kMaxNameLength)
+    char args[kMaxArgsLength];  // args_length bytes
+};
+static_assert(sizeof(ServedSpawn) == 1168);
 
 // Devices (issue 15). The kernel puts one device object per PCI function and per legacy device
 // it hands out into the "devices" root. On a device object: read/peek (Read) = its
