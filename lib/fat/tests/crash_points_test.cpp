@@ -205,7 +205,8 @@ TEST_P(CrashPoints, EveryPrefixAndEveryEpochRestartsCleanly) {
         ASSERT_EQ(vol.write(*node, 0, old.data(), old.size(), kNow), Error::kOk);
     }
     // A filler that ends where the next free cluster is the last one whose FAT entry is in its
-    // sector: a's next two clusters then lie in two FAT sectors.
+    // sector: a's next two clusters then lie in two FAT sectors. (Not one whose FAT12 entry
+    // straddles two sectors: a torn entry is not handled, lib/fat/README.md.)
     ASSERT_EQ(vol.create(root, "fill.bin", 8, false, kNow, &fill), Error::kOk);
     ASSERT_EQ(vol.write(fill, 0, keep_.data(), 1, kNow), Error::kOk);
     const uint32_t first = fill.first_cluster;
