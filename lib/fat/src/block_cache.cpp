@@ -220,6 +220,11 @@ Error BlockCache::flush_device() {
     return e;
 }
 
+Error BlockCache::barrier() {
+    const Error e = write_dirty(false);
+    return e != Error::kOk ? e : flush_device();
+}
+
 Error BlockCache::sync() {
     ++stats_.syncs;
     Error e = write_dirty(false);

@@ -124,6 +124,7 @@ Error Volume::mount(BlockDevice& device, uint8_t* cache_memory, size_t cache_byt
     clusters_ = 0;
     free_known_ = false;
     next_free_ = 2;
+    unreachable_syncs_ = ~uint64_t{0};  // the new cache counts its syncs from 0 again
     sector_size_ = device.sector_size;
     if (sector_size_ != 512 && sector_size_ != 1024 && sector_size_ != 2048 && sector_size_ != 4096)
         return corrupt("device: sector size not 512, 1024, 2048 or 4096");

@@ -231,9 +231,9 @@ Error Volume::usage(Usage* out) {
 }
 
 // Allocates `count` clusters as one new chain (each marked in the FAT before the next is
-// linked to it), searching from next_free_ and wrapping once. On kNoSpace the clusters taken
-// so far are freed again, so the FAT is as it was.
-Error Volume::allocate(uint32_t count, uint32_t* head) {
+// linked to it), searching from next_free_ and wrapping once; *head and (if asked) *tail are
+// its ends. On kNoSpace the clusters taken so far are freed again, so the FAT is as it was.
+Error Volume::allocate(uint32_t count, uint32_t* head, uint32_t* tail) {
     Usage u;
     Error e = usage(&u);
     if (e != Error::kOk)
@@ -269,7 +269,37 @@ Error Volume::allocate(uint32_t count, uint32_t* head) {
     }
     next_free_ = c;
     *head = first;
+    if (tail != nullptr)
+        *tail = prev;
     return Error::kOk;
+}
+
+bool Volume::unreachable_tail(uint32_t tail) const {
+    if (unreachable_syncs_ != cache_.stats().syncs)
+        return false;  // a sync since: the entries naming them may be on the device
+    for (const uint32_t t : unreachable_)
+        if (t == tail && t != 0)
+            return true;
+    return false;
+}
+
+// `new_tail` ends a chain nothing on the device reaches; it replaces `old_tail` (the tail it
+// was linked to), or the oldest one remembered.
+void Volume::note_unreachable_tail(uint32_t old_tail, uint32_t new_tail) {
+    const uint64_t syncs = cache_.stats().syncs;
+    if (unreachable_syncs_ != syncs) {
+        for (uint32_t& t : unreachable_)
+            t = 0;
+        unreachable_syncs_ = syncs;
+    }
+    for (uint32_t& t : unreachable_) {
+        if (old_tail != 0 && t == old_tail) {
+            t = new_tail;
+            return;
+        }
+    }
+    unreachable_[unreachable_next_] = new_tail;
+    unreachable_next_ = (unreachable_next_ + 1) % kUnreachableTails;
 }
 
 Error Volume::free_chain(uint32_t first) {

@@ -273,14 +273,29 @@ Error Volume::ensure_clusters(Node& file, uint64_t size, bool* grew) {
         return Error::kOk;
     if (need - have > clusters_)
         return Error::kNoSpace;
-    uint32_t head = 0;
-    Error e = allocate(static_cast<uint32_t>(need - have), &head);
+    uint32_t head = 0, tail = 0;
+    Error e = allocate(static_cast<uint32_t>(need - have), &head, &tail);
     if (e != Error::kOk)
         return e;
     *grew = true;
-    if (have == 0)
+    if (have == 0) {
+        // The entry naming it is late: nothing reaches the chain before a sync.
         file.first_cluster = head;
-    else
+        note_unreachable_tail(0, tail);
+        return Error::kOk;
+    }
+    if (unreachable_tail(last)) {
+        note_unreachable_tail(last, tail);
+        return fat_set(last, head);
+    }
+    // The old tail may be reachable from the entry on the device: the new chain's marks must be
+    // durable before the link to it can be written (the cache writes a FAT sector whenever it
+    // likes, and the link and the marks may lie in two sectors), or an interrupted sync leaves
+    // a file whose chain runs into a free cluster. Interrupted after this barrier, the new
+    // chain is lost clusters; after the link, the chain is longer than the size. (The late
+    // entries stay cached: the chains they name stay unreachable.)
+    e = cache_.barrier();
+    if (e == Error::kOk)
         e = fat_set(last, head);
     return e;
 }
@@ -376,7 +391,12 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
     e = fat_next(cut, &rest, &end);
     if (e != Error::kOk || end)
         return e;
+    // The new end must be durable before any of the rest is freed: the cache writes FAT
+    // sectors in any order, and a file whose chain ran on into a freed cluster would be corrupt
+    // (its chain is walked whole by a read from 0, a truncate, a growth).
     e = fat_set(cut, end_of_chain());
+    if (e == Error::kOk)
+        e = cache_.barrier();
     if (e != Error::kOk)
         return e;
     return free_chain(rest);

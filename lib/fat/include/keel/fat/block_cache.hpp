@@ -66,6 +66,9 @@ class BlockCache {
     Error write_through(uint64_t sector, uint32_t count, const uint8_t* in);
     // Writes every dirty slot that is not late (ascending sector order).
     Error write_back();
+    // sync()'s first epoch alone: write_back(), then the device's flush(). The late slots stay
+    // dirty (so it is not counted as a sync).
+    Error barrier();
     // The ordering barrier: write_back(); then, if late slots are dirty, the device's flush()
     // and the late slots; then flush(). A flush is skipped when nothing was written since the
     // last one.

@@ -161,7 +161,7 @@ class Volume {
     Error fat_get(uint32_t cluster, uint32_t* value);
     Error fat_set(uint32_t cluster, uint32_t value);
     Error fat_next(uint32_t cluster, uint32_t* next, bool* end);
-    Error allocate(uint32_t count, uint32_t* head);
+    Error allocate(uint32_t count, uint32_t* head, uint32_t* tail = nullptr);
     Error free_chain(uint32_t first);
     Error chain_length(uint32_t first, uint32_t* length, uint32_t* last, Node* hint);
     Error chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* hint);
@@ -170,6 +170,8 @@ class Volume {
     Error next_cluster(uint32_t* cluster);
     Error zero_cluster(uint32_t c);
     uint32_t end_of_chain() const;
+    bool unreachable_tail(uint32_t tail) const;
+    void note_unreachable_tail(uint32_t old_tail, uint32_t new_tail);
 
     // Files (file_io.cpp).
     Error load(Node* node);
@@ -220,6 +222,15 @@ class Volume {
     bool free_known_ = false;  // free_count_ is exact (counted, then kept up to date)
     uint64_t generation_ = 1;  // counts free_chain() calls: a node's chain hint is older if
                                // its generation differs
+    // Tails of file chains that nothing on the device reaches yet: a file's first chain, or a
+    // chain linked to such a tail, allocated since the cache's last sync (the entry naming it
+    // is late, so only a sync can write it). Growing one needs no barrier before the link;
+    // any other tail does (ensure_clusters). Valid while the cache's sync count is
+    // unreachable_syncs_; a tail forgotten (more files growing at once) only costs a barrier.
+    static constexpr uint32_t kUnreachableTails = 8;
+    uint32_t unreachable_[kUnreachableTails] = {};
+    uint32_t unreachable_next_ = 0;
+    uint64_t unreachable_syncs_ = ~uint64_t{0};
     // Chain checkpoints: the cluster at every kCheckpointStride-th index of chains walked, so
     // that a position before a node's hint (a backward seek, a random read) walks at most a
     // stride, not the chain from its start. Trusted, like hints, only within one generation.
