@@ -128,8 +128,12 @@ class DriverRing {
     // number taken.
     template <class Issue, class Reject>
     uint32_t take(const Disk& disk, Issue&& issue, Reject&& reject) {
-        if (fault_ != Fault::kNone)
+        if (fault_ != Fault::kNone) {
+            // Published again each time: the client may have scribbled over the header's copy
+            // (fuzz/blkring found it answering 0 after a fault).
+            store(&h_->fault, static_cast<uint32_t>(fault_));
             return 0;
+        }
         const Window w =
             window(sq_head_, load(&h_->sq_tail), cq_tail_, load(&h_->cq_head), in_flight_);
         if (w.fault != Fault::kNone) {
