@@ -622,17 +622,22 @@ void interrupt_thread(uint64_t) {
 // ring idle (from then on the client rings the doorbell, a sync on the session object), looks
 // once more, and sleeps on shm_bell until the doorbell or kShmSleepNs (without a session, until
 // the doorbell: a new session's first one).
+//
+// Its serve_sync hands back what its pumps completed, but also counts, and so clears, the
+// submissions the kernel made since the last one: the main thread's waiting serve_sync then
+// sleeps on. So whatever this thread's serve_sync reports, this thread pumps, session or not
+// (a disk read forwarded at start, the partition table's, was once left in the ring for good).
 void shm_thread(uint64_t) {
     uint64_t last = sys::clock_ns();
+    bool submitted = false;  // the last serve_sync reported new submissions
     for (;;) {
         g->lock.lock();
         const bool active =
             g->shm.open && !g->shm.closing && g->shm.ring.fault() == br::Fault::kNone;
-        bool progress = active && pump();
+        bool progress = (active || submitted) && pump();
         g->lock.unlock();
-        if (sys::serve_sync(g->port.port(), 0, 0) > 0)
-            progress = true;
-        if (progress) {
+        submitted = sys::serve_sync(g->port.port(), 0, 0) > 0;
+        if (progress || submitted) {
             last = sys::clock_ns();
             continue;
         }
@@ -647,8 +652,8 @@ void shm_thread(uint64_t) {
             if (more)
                 g->shm.ring.set_idle(false);
             g->lock.unlock();
-            (void)sys::serve_sync(g->port.port(), 0, 0);
-            if (more) {
+            submitted = sys::serve_sync(g->port.port(), 0, 0) > 0;
+            if (more || submitted) {
                 last = sys::clock_ns();
                 continue;
             }
