@@ -296,6 +296,23 @@ TEST(jobs_bad_requests) {
     make_request(r, self(), p[0], 0, "exit 0", "x");
     BAD_INPUT(sys::do_io(g_gathering.table, Op::kCreate, &r.table, sizeof r.table),
               kInvalidArgument);
+    // A root with no names at all is rebuilt as a root holding only "cwd": the job runs (with
+    // no console). One with every place taken has no room for "cwd": Full, nothing started.
+    const Handle empty = new_root();
+    make_request(r, self(), empty, 0, "exit 3", "bare");
+    const int64_t bare = sys::do_io(g_gathering.table, Op::kCreate, &r.table, sizeof r.table);
+    CHECK(bare > 0);
+    CHECK_EQ(wait_job(bare).status, 3);
+    testlib::close(static_cast<uint64_t>(bare));
+    char name[8];
+    int64_t bound = 0;
+    for (int i = 0; bound == 0; ++i) {
+        snformat(name, sizeof name, "n%d", i);
+        bound = sys::do_io(empty, Op::kCreate, name, strlen(name), console());
+    }
+    CHECK_EQ(bound, err(abi::Error::kFull));
+    BAD_INPUT(sys::do_io(g_gathering.table, Op::kCreate, &r.table, sizeof r.table), kFull);
+    testlib::close(empty);
     // Not a TableSpawn (the kernel refuses it before the server sees it).
     BAD_INPUT(sys::do_io(g_plain.table, Op::kCreate, &r.table, sizeof r.table - 8),
               kInvalidArgument);
