@@ -419,6 +419,75 @@ TEST(jobs_create_loop_leaks_nothing) {
           kRounds);
 }
 
+namespace {
+
+// `jobtest bench N` (bench/jobs.sh): the same request (this program's "exit 0", a fresh job
+// root) spawned directly and created through a plain job server, interleaved, N times each;
+// prints the median and 90th percentile of spawn-to-exit-status for each. No test: a figure.
+constexpr int kMaxRounds = 200;
+uint64_t g_direct[kMaxRounds];
+uint64_t g_served[kMaxRounds];
+
+uint64_t percentile(uint64_t* v, int n, int pct) {
+    for (int i = 1; i < n; ++i) {
+        for (int k = i; k > 0 && v[k - 1] > v[k]; --k) {
+            const uint64_t t = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = t;
+        }
+    }
+    return v[(n - 1) * pct / 100];
+}
+
+int bench(int rounds) {
+    const Server s = start_server("", false);
+    for (int i = 0; i < rounds; ++i) {
+        const Handle c = new_root();
+        const Handle jr = job_root(c);
+        Request r;
+        make_request(r, self(), jr, 0, "exit 0", "bench");
+        uint64_t t0 = sys::clock_ns();
+        const int64_t p = spawn_with(0, self(), r.table.args);
+        abi::ExitInfo info{};
+        const bool direct_ok =
+            p > 0 && sys::do_io(static_cast<uint64_t>(p), Op::kRead, &info, sizeof info) ==
+                         static_cast<int64_t>(sizeof info);
+        g_direct[i] = sys::clock_ns() - t0;
+        t0 = sys::clock_ns();
+        const int64_t j = sys::do_io(s.table, Op::kCreate, &r.table, sizeof r.table);
+        const bool served_ok =
+            j > 0 && sys::do_io(static_cast<uint64_t>(j), Op::kRead, &info, sizeof info) ==
+                         static_cast<int64_t>(sizeof info);
+        g_served[i] = sys::clock_ns() - t0;
+        testlib::close(static_cast<uint64_t>(p));
+        testlib::close(static_cast<uint64_t>(j));
+        testlib::close(jr);
+        testlib::close(c);
+        if (!direct_ok || !served_ok) {
+            print("jobtest: bench: round %d failed (%ld, %ld)\n", i, p, j);
+            return 1;
+        }
+        (void)table_size_becomes(s.table, 0);  // the record gone: the next job reuses its slot
+    }
+    print(
+        "jobtest: bench: spawn to exit status, %d rounds each: direct median %lu us (p90 %lu), "
+        "through the job server median %lu us (p90 %lu)\n",
+        rounds, percentile(g_direct, rounds, 50) / 1000, percentile(g_direct, rounds, 90) / 1000,
+        percentile(g_served, rounds, 50) / 1000, percentile(g_served, rounds, 90) / 1000);
+    return 0;
+}
+
+}  // namespace
+
 int keel_main(const StartInfo& start) {
+    char storage[64];
+    const char* words[2];
+    if (split_args(start.args, start.args_length, storage, sizeof storage, words, 2) == 2 &&
+        memcmp(words[0], "bench", 6) == 0) {
+        uint64_t n = 0;
+        for (const char* d = words[1]; *d >= '0' && *d <= '9' && n <= kMaxRounds; ++d)
+            n = n * 10 + static_cast<uint64_t>(*d - '0');
+        return bench(n > 0 && n <= kMaxRounds ? static_cast<int>(n) : 50);
+    }
     return run(start, "jobtest");
 }
