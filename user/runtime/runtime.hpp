@@ -42,6 +42,20 @@ int64_t open_path(Handle dir, const char* path, uint64_t length);
 // entries of a directory) in *size; 0 for an object that is neither.
 uint32_t node_type(Handle h, uint64_t* size = nullptr);
 
+// Files (files.cpp). write_all writes all n bytes to an open file in pieces a served object
+// takes; 0 or -Error (a write that makes no progress is kIo).
+int64_t write_all(Handle h, const void* bytes, uint64_t n);
+// Makes `name` in the directory `dir` a file holding the n bytes, whichever kind of directory it
+// is: in a served one (a file system) the file is opened with create and truncate (append: its
+// bytes go after what was there) and written; in a root (memory files) a new memory object of n
+// bytes is bound under the name, replacing a file of that name. 0 or -Error: kExists for a
+// directory of that name; in a root, kInvalidArgument for n == 0 (a memory file holds at least
+// one byte) and kNotSupported for append (the caller joins the bytes: memory files do not grow).
+int64_t store_file(Handle dir, const char* name, const void* bytes, uint64_t n,
+                   bool append = false);
+// Whether dir is served by a process (a file system, where files grow in place).
+bool is_served_directory(Handle dir);
+
 // What an error (a negative result, -Error) means, in a few words ("not found"); "error" for a
 // value that is not one.
 const char* error_text(int64_t result);

@@ -15,10 +15,18 @@ constexpr uint64_t kMaxPath = 256;
 constexpr int64_t kNotFoundStatus = 127;
 constexpr int64_t kCannotStart = 126;
 
-char g_cwd[kMaxPath] = "/";  // the current directory, absolute, normalised
-int64_t g_status = 0;        // of the last command
+// The current directory: a path in the name space, absolute and normalised; or, for a shell
+// started with a "cwd" whose path it cannot know (a script run by another shell, a job), "."
+// and below ("./sub"), its handle in g_start_dir.
+char g_cwd[kMaxPath] = "/";
+Handle g_start_dir = 0;
+Handle g_ns =
+    0;  // the name space: "ns" in the root when given (a shell run by a shell), else the root
+Handle g_table = 0;    // the process table programs are started through ("processes"), 0 for none
+int64_t g_status = 0;  // of the last command
 bool g_exit = false;
 int64_t g_exit_status = 0;
+bool g_interactive = false;
 
 // ---- output: the console, a pipe, or bytes gathered for a file --------------------------------
 
@@ -93,12 +101,8 @@ void error(const char* fmt, ...) {
 
 // `path` made absolute against the current directory, with ".", ".." and empty components
 // resolved, into out (kMaxPath bytes); false when it does not fit.
-bool absolute(const char* path, char* out) {
-    char joined[2 * kMaxPath];
-    size_t n = path[0] == '/' ? snformat(joined, sizeof joined, "%s", path)
-                              : snformat(joined, sizeof joined, "%s/%s", g_cwd, path);
-    if (n >= sizeof joined)
-        return false;
+// With `bounded`, a ".." above the start is refused (false) instead of staying at "/".
+bool normalise(const char* joined, char* out, bool bounded) {
     uint64_t length = 0;
     out[length++] = '/';
     for (const char* p = joined; *p != '\0';) {
@@ -111,6 +115,8 @@ bool absolute(const char* path, char* out) {
         if (k == 0 || (k == 1 && begin[0] == '.'))
             continue;
         if (k == 2 && begin[0] == '.' && begin[1] == '.') {
+            if (bounded && length == 1)
+                return false;
             while (length > 1 && out[length - 1] != '/')
                 --length;
             if (length > 1)
@@ -128,43 +134,53 @@ bool absolute(const char* path, char* out) {
     return true;
 }
 
-// Opens a path (relative to the current directory); a handle or -Error.
-int64_t open_at(const char* path) {
-    char full[kMaxPath];
-    if (!absolute(path, full))
-        return -static_cast<int64_t>(abi::Error::kTooLarge);
-    return open_path(root(), full, c::length(full));
+// Where `path` starts and its normalised form in out (kMaxPath bytes, beginning with '/'): the
+// name space for an absolute path or when the current directory has a path; else the directory
+// the shell started in (its path unknown: only what is below it). 0 when the path does not fit
+// or climbs above that start.
+Handle resolve(const char* path, char* out) {
+    char joined[2 * kMaxPath];
+    const bool from_start = path[0] != '/' && g_start_dir != 0;
+    const char* base = from_start ? g_cwd + 1 : g_cwd;  // "./sub" is "/sub" below the start
+    const size_t n = path[0] == '/' ? snformat(joined, sizeof joined, "%s", path)
+                                    : snformat(joined, sizeof joined, "%s/%s", base, path);
+    if (n >= sizeof joined || !normalise(joined, out, from_start))
+        return 0;
+    return from_start ? g_start_dir : g_ns;
 }
 
-// Splits an absolute path into its directory (opened) and last name; -Error when the
-// directory is not there. `name` points into `full`.
+// Opens a path (relative to the current directory); a handle or -Error (kInvalidArgument for
+// a path that does not fit or climbs above a start whose path is unknown).
+int64_t open_at(const char* path) {
+    char full[kMaxPath];
+    const Handle base = resolve(path, full);
+    if (base == 0)
+        return -static_cast<int64_t>(abi::Error::kInvalidArgument);
+    return open_path(base, full + 1, c::length(full) - 1);
+}
+
+// Splits a path into its directory (opened) and last name; -Error when the directory is not
+// there. `name` points into `full`.
 int64_t open_parent(const char* path, char* full, const char** name) {
-    if (!absolute(path, full))
-        return -static_cast<int64_t>(abi::Error::kTooLarge);
+    const Handle base = resolve(path, full);
+    if (base == 0)
+        return -static_cast<int64_t>(abi::Error::kInvalidArgument);
     char* slash = full + c::length(full);
     while (slash > full && *slash != '/')
         --slash;
     if (slash[1] == '\0')
         return -static_cast<int64_t>(abi::Error::kInvalidArgument);  // "/" has no parent
     *name = slash + 1;
-    const uint64_t dir_length = static_cast<uint64_t>(slash - full);
-    return open_path(root(), full, dir_length == 0 ? 1 : dir_length);
+    return open_path(base, full + 1, static_cast<uint64_t>(slash - full));
 }
 
-uint64_t kind_of(int64_t h) {
-    uint64_t k = 0;
-    return sys::do_io(static_cast<uint64_t>(h), Op::kGetMeta, &k, 8,
-                      static_cast<uint64_t>(abi::Meta::kKind)) == 8
-               ? k
-               : 0;
-}
 bool is_directory(int64_t h) {
     return h > 0 &&
            node_type(static_cast<Handle>(h)) == static_cast<uint32_t>(abi::NodeType::kDirectory);
 }
 // A directory a server keeps (a file system): files are made by open, not by binding memory.
 bool is_served(int64_t h) {
-    return kind_of(h) == static_cast<uint64_t>(abi::Kind::kServed);
+    return h > 0 && is_served_directory(static_cast<Handle>(h));
 }
 
 void close(int64_t h) {
@@ -186,35 +202,6 @@ int64_t read_file(int64_t h, Sink& sink) {
     }
 }
 
-// Writes all of bytes to an open file, in pieces a served object takes (a server's queue
-// buffers bound one operation: 64 KiB for the FAT server, 32 KiB for sockets); 0 or -Error.
-int64_t write_all(int64_t h, const char* bytes, uint64_t n) {
-    constexpr uint64_t kPiece = 32 * 1024;
-    while (n > 0) {
-        const int64_t w =
-            sys::do_io(static_cast<uint64_t>(h), Op::kWrite, bytes, n < kPiece ? n : kPiece);
-        if (w <= 0)
-            return w < 0 ? w : -static_cast<int64_t>(abi::Error::kIo);
-        bytes += w;
-        n -= static_cast<uint64_t>(w);
-    }
-    return 0;
-}
-
-// In a served directory: opens `name` (made when absent) and writes bytes, after what was
-// there (append) or instead of it.
-int64_t write_served(int64_t dir, const char* name, const char* bytes, uint64_t n, bool append) {
-    const uint64_t flags = abi::kOpenCreate | (append ? abi::kOpenAppend : abi::kOpenTruncate);
-    const int64_t h =
-        sys::do_io(static_cast<uint64_t>(dir), Op::kOpen, name, c::length(name), flags);
-    if (h < 0)
-        return h;
-    const int64_t r =
-        is_directory(h) ? -static_cast<int64_t>(abi::Error::kExists) : write_all(h, bytes, n);
-    close(h);
-    return r;
-}
-
 // Makes `path` a file holding bytes (replacing what was there, or after it with append: only a
 // served directory's files can grow, so elsewhere the caller joins the bytes); 0 or -Error.
 int64_t write_file(const char* path, const char* bytes, uint64_t n, bool append = false) {
@@ -223,35 +210,9 @@ int64_t write_file(const char* path, const char* bytes, uint64_t n, bool append 
     const int64_t dir = open_parent(path, full, &name);
     if (dir < 0)
         return dir;
-    if (is_served(dir)) {
-        const int64_t r = write_served(dir, name, bytes, n, append);
-        close(dir);
-        return r;
-    }
-    Handle file = 0;
-    // A memory object has at least one byte: an empty file is refused rather than stored with
-    // a wrong length.
-    int64_t r = n == 0 ? -static_cast<int64_t>(abi::Error::kInvalidArgument)
-                       : sys::object_new(abi::Kind::kMemory, n, &file);
-    if (r >= 0)
-        r = sys::do_io(file, Op::kWrite, bytes, n);
-    if (r >= 0)  // a memory object has one position, shared by all: readers start at 0
-        r = sys::do_io(file, Op::kSeek, nullptr, 0, 0);
-    if (r >= 0) {
-        const uint64_t length = c::length(name);
-        const int64_t old = sys::do_io(static_cast<uint64_t>(dir), Op::kOpen, name, length);
-        if (old >= 0) {
-            const bool directory = is_directory(old);
-            close(old);
-            r = directory ? -static_cast<int64_t>(abi::Error::kExists)
-                          : sys::do_io(static_cast<uint64_t>(dir), Op::kDestroy, name, length);
-        }
-        if (r >= 0)
-            r = sys::do_io(static_cast<uint64_t>(dir), Op::kCreate, name, length, file);
-    }
-    close(file);
+    const int64_t r = store_file(static_cast<Handle>(dir), name, bytes, n, append);
     close(dir);
-    return r < 0 ? r : 0;
+    return r;
 }
 
 // ---- built-ins ---------------------------------------------------------------------------------
@@ -261,21 +222,40 @@ using Builtin = int64_t (*)(const Stage&, Sink&);
 int64_t cd(const Stage& s, Sink&) {
     const char* target = s.count > 1 ? s.words[1] : "/";
     char full[kMaxPath];
-    if (!absolute(target, full)) {
-        error("cd: %s: path too long", target);
+    const Handle base = resolve(target, full);
+    if (base == 0) {
+        error("cd: %s: %s", target,
+              g_start_dir != 0 && target[0] != '/'
+                  ? "above the directory this shell started in (its path is unknown)"
+                  : "path too long");
         return 1;
     }
-    const int64_t h = open_path(root(), full, c::length(full));
+    const int64_t h = open_path(base, full + 1, c::length(full) - 1);
     if (h < 0) {
         error("cd: %s: %s", target, error_text(h));
         return 1;
     }
-    const bool directory = is_directory(h);
-    close(h);
-    if (!directory) {
+    if (!is_directory(h)) {
+        close(h);
         error("cd: %s: not a directory", target);
         return 1;
     }
+    if (base == g_start_dir) {  // still below the start: "./sub", kept as a path from it
+        if (c::length(full) + 1 >= kMaxPath) {
+            close(h);
+            error("cd: %s: path too long", target);
+            return 1;
+        }
+        g_cwd[0] = '.';
+        c::copy(g_cwd + 1, full, c::length(full) + 1);
+        if (g_cwd[1] == '/' && g_cwd[2] == '\0')
+            g_cwd[1] = '\0';
+        close(h);
+        return 0;
+    }
+    close(h);
+    close(g_start_dir);  // an absolute path: the current directory has a path again
+    g_start_dir = 0;
     c::copy(g_cwd, full, c::length(full) + 1);
     return 0;
 }
@@ -374,9 +354,9 @@ const char* state_text(uint32_t state) {
 }
 
 int64_t ps(const Stage&, Sink& out) {
-    const int64_t table = open(root(), "processes");
-    if (table < 0) {
-        error("ps: no process table: %s", error_text(table));
+    const int64_t table = g_table;
+    if (table == 0) {
+        error("ps: no process table");
         return 1;
     }
     // The table can grow between asking its size and reading it: room for a few more.
@@ -389,7 +369,6 @@ int64_t ps(const Stage&, Sink& out) {
         r = entries == nullptr ? -static_cast<int64_t>(abi::Error::kNoMemory)
                                : sys::do_io(static_cast<uint64_t>(table), Op::kRead, entries,
                                             room * sizeof(abi::ProcessEntry));
-    close(table);
     if (r < 0) {
         error("ps: %s", error_text(r));
         release(entries);
@@ -408,6 +387,7 @@ int64_t ps(const Stage&, Sink& out) {
 }
 
 int64_t help(const Stage&, Sink& out);
+int64_t wait_all(const Stage&, Sink&);
 
 struct BuiltinEntry {
     const char* name;
@@ -421,6 +401,7 @@ constexpr BuiltinEntry kBuiltins[] = {
     {"rm", rm, "rm NAME...: remove names (files or directories)"},
     {"cp", cp, "cp FROM TO: copy a file"},
     {"ps", ps, "ps: list the processes (id, name, state, parent)"},
+    {"wait", wait_all, "wait: wait for every background command (status: the first failure)"},
     {"help", help, "help: this list"},
     {"exit", exit_shell, "exit [STATUS]: leave the shell"},
 };
@@ -430,8 +411,9 @@ int64_t help(const Stage&, Sink& out) {
     for (const BuiltinEntry& b : kBuiltins)
         out.printf("  %s\n", b.what);
     out.printf(
-        "programs in /bin: ls cat echo wc upper true false (PROGRAM ARGS...)\n"
+        "programs in /bin: ls cat echo wc upper cksum true false sleep ping ... (PROGRAM ARGS...)\n"
         "a | b | c pipes; > FILE, >> FILE and < FILE redirect; ; separates commands;\n"
+        "COMMAND & runs it in the background; # starts a comment;\n"
         "$? is the status of the last command; '...' and \"...\" quote\n");
     return 0;
 }
@@ -480,13 +462,17 @@ Started start(const Stage& s, Handle in, Handle out) {
         r = sys::do_io(child_root, Op::kCreate, "console", 7, out);
     if (r >= 0 && in != 0)
         r = sys::do_io(child_root, Op::kCreate, "input", 5, in);
-    // "ns": the shell's own root, so that absolute paths mean the same to the program.
+    // "ns": the shell's name space, so that absolute paths mean the same to the program.
     if (r >= 0)
-        r = sys::do_io(child_root, Op::kCreate, "ns", 2, root());
+        r = sys::do_io(child_root, Op::kCreate, "ns", 2, g_ns);
+    // "processes": the table the shell starts programs through, so that what they start goes
+    // through it too (a job server's, when the shell was given one).
+    if (r >= 0 && g_table != 0)
+        r = sys::do_io(child_root, Op::kCreate, "processes", 9, g_table);
     // "self": its own image, so that it can start copies of itself.
     if (r >= 0)
         r = sys::do_io(child_root, Op::kCreate, "self", 4, static_cast<uint64_t>(image));
-    const int64_t cwd = r >= 0 ? open_at(g_cwd) : r;
+    const int64_t cwd = r >= 0 ? open_at(".") : r;
     if (cwd >= 0)
         r = sys::do_io(child_root, Op::kCreate, "cwd", 3, static_cast<uint64_t>(cwd));
     else
@@ -507,7 +493,7 @@ Started start(const Stage& s, Handle in, Handle out) {
             reinterpret_cast<uint64_t>(base),
             base_length < abi::kMaxNameLength ? base_length : abi::kMaxNameLength,
             0};
-        process = sys::spawn(static_cast<Handle>(image), &sa);
+        process = spawn_with(g_table, static_cast<Handle>(image), sa);
     }
     close(child_root);
     close(image);
@@ -529,6 +515,46 @@ int64_t wait(int64_t process, const char* name) {
         return 128 + info.vector;
     }
     return info.status;
+}
+
+// ---- background commands ---------------------------------------------------------------------
+
+// A pipeline started with '&': its processes, waited for by `wait`.
+struct Job {
+    int64_t processes[kMaxStages];
+    char names[kMaxStages][32];
+    int count;
+};
+constexpr int kMaxJobs = 64;
+Job g_jobs[kMaxJobs];
+int g_job_count = 0;
+
+// Keeps a started pipeline's processes as a background job (the caller checked for room).
+void keep_job(const Started* started, const Pipeline& p) {
+    Job& job = g_jobs[g_job_count++];
+    job.count = p.count;
+    for (int i = 0; i < p.count; ++i) {
+        job.processes[i] = started[i].process;
+        snformat(job.names[i], sizeof job.names[i], "%s", p.stages[i].words[0]);
+    }
+    if (g_interactive)
+        print("[%d]\n", g_job_count);
+}
+
+// Waits for every background job in the order they started; the status is the first job's
+// (its last stage's) that was not 0, else 0.
+int64_t wait_all(const Stage&, Sink&) {
+    int64_t status = 0;
+    for (int j = 0; j < g_job_count; ++j) {
+        const Job& job = g_jobs[j];
+        for (int i = 0; i < job.count; ++i) {
+            const int64_t st = wait(job.processes[i], job.names[i]);
+            if (i == job.count - 1 && status == 0)
+                status = st;
+        }
+    }
+    g_job_count = 0;
+    return status;
 }
 
 // Whether path's directory is a served one (where files grow in place).
@@ -601,6 +627,22 @@ int64_t run_pipeline(const Pipeline& p) {
             return 2;
         }
     }
+    if (p.background) {
+        if (builtin(first.words[0]) != nullptr) {
+            error("%s: a built-in cannot run in the background", first.words[0]);
+            return 2;
+        }
+        if (last.output != nullptr) {
+            // The shell gathers a redirected output itself, which it cannot while going on.
+            error("%s: a background command cannot write > %s (the program can write it)",
+                  last.words[0], last.output);
+            return 2;
+        }
+        if (g_job_count == kMaxJobs) {
+            error("shell: %d background commands already: wait for them first", kMaxJobs);
+            return 1;
+        }
+    }
     // A built-in runs in the shell itself, alone.
     if (const BuiltinEntry* b = builtin(first.words[0])) {
         if (p.count > 1) {
@@ -613,8 +655,8 @@ int64_t run_pipeline(const Pipeline& p) {
         const int64_t written = finish_output(last, gathered);
         return status != 0 ? status : written;
     }
-    // Input of the first stage.
-    Handle in = input();
+    // Input of the first stage (a background command reads only a file it is given).
+    Handle in = p.background ? 0 : input();
     int64_t in_file = 0;
     if (first.input != nullptr) {
         in_file = open_at(first.input);
@@ -662,6 +704,15 @@ int64_t run_pipeline(const Pipeline& p) {
     close(previous_read);
     close(gather[1]);
     close(in_file);
+    if (p.background) {
+        if (running == p.count) {
+            keep_job(started, p);
+            return 0;
+        }
+        for (int i = 0; i < running; ++i)  // a stage did not start: the others end as usual
+            (void)wait(started[i].process, p.stages[i].words[0]);
+        return status;
+    }
     Sink gathered;
     if (gather[0] != 0) {
         drain(gather[0], gathered);
@@ -682,18 +733,74 @@ namespace {
 
 // Runs a line's commands in order. The line is parsed whole first, so a malformed line runs
 // nothing; then again before each command, so that $? is the status of the one before it.
-void run_line(const char* line, uint64_t length) {
+// False for a malformed line (said as "WHERE: why", "shell" by default).
+bool run_line(const char* line, uint64_t length, const char* where = "shell") {
     static Pipeline commands[kMaxCommands];
     int count = 0;
     for (int i = 0; i == 0 || (i < count && !g_exit); ++i) {
         Parser parser(g_status);
         if (const char* why = parser.parse(line, length, commands, &count, kMaxCommands)) {
-            error("shell: %s", why);
+            error("%s: %s", where, why);
             g_status = 2;
-            return;
+            return false;
         }
         if (i < count)
             g_status = run_pipeline(commands[i]);
+    }
+    return true;
+}
+
+// Runs a script: the file's lines in order, as if typed. A malformed line stops it (status 2,
+// said as "FILE:LINE: why"), as does `exit`; the status is the last command's.
+int64_t run_script(const char* path) {
+    const int64_t h = open_at(path);
+    if (h < 0) {
+        error("shell: %s: %s", path, error_text(h));
+        return kNotFoundStatus;
+    }
+    Sink text;
+    const int64_t r = read_file(h, text);
+    close(h);
+    if (r < 0 || text.failed()) {
+        error("shell: %s: %s", path,
+              r < 0 ? error_text(r) : error_text(-static_cast<int64_t>(abi::Error::kNoMemory)));
+        return 1;
+    }
+    const char* p = text.data();
+    const char* end = p + text.length();
+    for (uint64_t number = 1; p < end && !g_exit; ++number) {
+        const char* eol = p;
+        while (eol < end && *eol != '\n')
+            ++eol;
+        char where[kMaxPath + 32];
+        snformat(where, sizeof where, "%s:%lu", path, number);
+        if (static_cast<uint64_t>(eol - p) > kMaxLine) {
+            error("%s: line too long (at most %lu bytes)", where, kMaxLine);
+            return 2;
+        }
+        if (!run_line(p, static_cast<uint64_t>(eol - p), where))
+            return 2;
+        p = eol + 1;
+    }
+    return g_exit ? g_exit_status : g_status;
+}
+
+// The name space, the process table and the starting directory, from what the root holds: a
+// shell started by init has its name space as its root; one started by a shell (a script) has
+// "ns" (that shell's name space) and "cwd" (its directory, whose path it cannot know).
+void find_surroundings() {
+    g_ns = root();
+    const int64_t ns = open(root(), "ns");
+    if (ns > 0)
+        g_ns = static_cast<Handle>(ns);
+    const int64_t table = open(root(), "processes");
+    if (table > 0)
+        g_table = static_cast<Handle>(table);
+    const int64_t cwd = ns > 0 ? open(root(), "cwd") : -1;
+    if (cwd > 0) {
+        g_start_dir = static_cast<Handle>(cwd);
+        g_cwd[0] = '.';
+        g_cwd[1] = '\0';
     }
 }
 
@@ -703,12 +810,29 @@ void run_line(const char* line, uint64_t length) {
 
 int keel_main(const keel::user::StartInfo& start) {
     using namespace keel::shell;
-    // "-c COMMANDS": run them and exit with the last status (scripts and tests).
+    find_surroundings();
+    // "-c COMMANDS" as init passes it (the rest of the string, unquoted): run them and exit
+    // with the last status (tests).
     if (start.args_length >= 3 && start.args[0] == '-' && start.args[1] == 'c' &&
         start.args[2] == ' ') {
         run_line(start.args + 3, start.args_length - 3);
         return static_cast<int>(g_exit ? g_exit_status : g_status);
     }
+    // As words (a shell passes them quoted): "-c COMMANDS" or "-f SCRIPT".
+    static char storage[keel::abi::kMaxArgsLength + 8];
+    const char* words[3];
+    const int n = split_args(start.args, start.args_length, storage, sizeof storage, words, 3);
+    if (n != 0) {
+        if (n == 2 && keel::str_equal(words[0], "-c")) {
+            run_line(words[1], keel::c::length(words[1]));
+            return static_cast<int>(g_exit ? g_exit_status : g_status);
+        }
+        if (n == 2 && keel::str_equal(words[0], "-f"))
+            return static_cast<int>(run_script(words[1]));
+        print("shell: usage: shell [-c COMMANDS | -f SCRIPT]\n");
+        return 2;
+    }
+    g_interactive = true;
     if (input() == 0) {
         print("shell: no input to read commands from\n");
         return 1;

@@ -8,7 +8,7 @@ bool blank(char c) {
     return c == ' ' || c == '\t';
 }
 bool special(char c) {
-    return c == '|' || c == ';' || c == '<' || c == '>';
+    return c == '|' || c == ';' || c == '&' || c == '<' || c == '>';
 }
 
 }  // namespace
@@ -94,13 +94,20 @@ const char* Parser::parse(const char* line, uint64_t length, Pipeline* commands,
     for (;;) {
         while (p < end && blank(*p))
             ++p;
-        if (p == end || *p == ';') {
+        if (p < end && *p == '#')  // a comment: the rest of the line (only where a word starts)
+            p = end;
+        if (p == end || *p == ';' || *p == '&') {
+            const bool background = p < end && *p == '&';
+            if (background && stage == nullptr)
+                return "& without a command before it";
             // The end of a command: a stage left empty is an error unless the whole command is.
             if (stage != nullptr && stage->count == 0) {
                 if (cmd->count > 1)
                     return "a pipe leads nowhere";
                 return "a redirection without a command";
             }
+            if (background)
+                cmd->background = true;
             if (p == end)
                 return nullptr;
             ++p;
@@ -123,6 +130,7 @@ const char* Parser::parse(const char* line, uint64_t length, Pipeline* commands,
                 return "too many commands on one line";
             cmd = &commands[(*count)++];
             cmd->count = 1;
+            cmd->background = false;
             stage = &cmd->stages[0];
             *stage = Stage{};
         }

@@ -49,7 +49,7 @@ std::string write_word(const std::string& w, int how) {
     }
     for (char c : w) {
         if (c == ' ' || c == '\t' || c == '\\' || c == '\'' || c == '"' || c == '|' || c == ';' ||
-            c == '<' || c == '>' || c == '$')
+            c == '&' || c == '#' || c == '<' || c == '>' || c == '$')
             s += '\\';
         s += c;
     }
@@ -67,10 +67,14 @@ RC_GTEST_PROP(Parse, BuiltLinesParseIntoTheirPipelines, ()) {
     const auto word = rc::gen::nonEmpty(rc::gen::container<std::string>(printable));
     const int commands = *rc::gen::inRange(1, 5);
     std::vector<std::vector<ModelStage>> model;
+    std::vector<bool> background;
     std::string line;
     for (int c = 0; c < commands; ++c) {
-        if (c > 0)
-            line += *rc::gen::element<std::string>(";", " ; ", ";  ");
+        if (c > 0) {
+            background.push_back(*rc::gen::arbitrary<bool>());
+            line += background.back() ? *rc::gen::element<std::string>("&", " & ", "&  ")
+                                      : *rc::gen::element<std::string>(";", " ; ", ";  ");
+        }
         model.emplace_back();
         const int stages = *rc::gen::inRange(1, 4);
         for (int s = 0; s < stages; ++s) {
@@ -94,6 +98,14 @@ RC_GTEST_PROP(Parse, BuiltLinesParseIntoTheirPipelines, ()) {
             model.back().push_back(st);
         }
     }
+    // The last command ended by '&', by ';', by nothing, or followed by a comment.
+    background.push_back(*rc::gen::arbitrary<bool>());
+    if (background.back())
+        line += " &";
+    else if (*rc::gen::arbitrary<bool>())
+        line += ";";
+    if (*rc::gen::arbitrary<bool>())
+        line += " #" + *rc::gen::resize(8, word);
     RC_PRE(line.size() <= kMaxLine);
     static Parser parser(0);
     parser = Parser(0);
@@ -104,6 +116,7 @@ RC_GTEST_PROP(Parse, BuiltLinesParseIntoTheirPipelines, ()) {
     RC_ASSERT(count == commands);
     for (int c = 0; c < commands; ++c) {
         RC_ASSERT(got[c].count == static_cast<int>(model[c].size()));
+        RC_ASSERT(got[c].background == background[c]);
         for (int s = 0; s < got[c].count; ++s) {
             const Stage& st = got[c].stages[s];
             const ModelStage& m = model[c][s];

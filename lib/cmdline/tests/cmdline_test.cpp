@@ -74,6 +74,35 @@ TEST(Parse, PipelinesCommandsAndRedirections) {
     EXPECT_FALSE(p.commands[2].stages[0].append);
 }
 
+TEST(Parse, BackgroundCommandsEndWithAnAmpersand) {
+    const Parsed p = parse("cksum a -o a.sum & cat<in|wc &ls;wait");
+    ASSERT_EQ(p.error, nullptr);
+    ASSERT_EQ(p.count, 4);
+    EXPECT_TRUE(p.commands[0].background);
+    EXPECT_EQ(p.words[0][0], (Words{"cksum", "a", "-o", "a.sum"}));
+    EXPECT_TRUE(p.commands[1].background);
+    EXPECT_EQ(p.commands[1].count, 2);
+    EXPECT_STREQ(p.commands[1].stages[0].input, "in");
+    EXPECT_FALSE(p.commands[2].background);
+    EXPECT_FALSE(p.commands[3].background);
+    // Quoted or escaped, & is a byte of a word.
+    const Parsed q = parse("echo '&' \\& \"a&b\"");
+    ASSERT_EQ(q.error, nullptr);
+    EXPECT_FALSE(q.commands[0].background);
+    EXPECT_EQ(q.words[0][0], (Words{"echo", "&", "&", "a&b"}));
+}
+
+TEST(Parse, CommentsRunToTheEndOfTheLine) {
+    const Parsed p = parse("echo a # b; rm x & |");
+    ASSERT_EQ(p.error, nullptr);
+    ASSERT_EQ(p.count, 1);
+    EXPECT_EQ(p.words[0][0], (Words{"echo", "a"}));
+    EXPECT_EQ(parse("  # only a comment").count, 0);
+    // Inside a word, quoted or escaped, # is a byte.
+    EXPECT_EQ(parse("echo a#b '#c' \\#d").words[0][0], (Words{"echo", "a#b", "#c", "#d"}));
+    EXPECT_TRUE(parse("sleep 1 &# later").commands[0].background);
+}
+
 TEST(Parse, EmptyCommandsAreNothing) {
     EXPECT_EQ(parse("").count, 0);
     EXPECT_EQ(parse(" ; ;; ").count, 0);
@@ -95,6 +124,11 @@ TEST(Parse, MalformedLinesAreRefusedWithAReason) {
     EXPECT_STREQ(parse("cat <").error, "< needs a file name");
     EXPECT_STREQ(parse("echo > a > b").error, "more than one redirection the same way");
     EXPECT_STREQ(parse("cat < a < b").error, "more than one redirection the same way");
+    EXPECT_STREQ(parse("& ls").error, "& without a command before it");
+    EXPECT_STREQ(parse("ls && wc").error, "& without a command before it");
+    EXPECT_STREQ(parse("ls; & wc").error, "& without a command before it");
+    EXPECT_STREQ(parse("ls | &").error, "a pipe leads nowhere");
+    EXPECT_STREQ(parse("> f &").error, "a redirection without a command");
 }
 
 TEST(Parse, Limits) {

@@ -2,10 +2,11 @@
 // bytes a person typed (or a hostile program passed), so every limit is checked and every
 // refusal is a static, readable reason; no allocation (the caller owns the storage).
 //
-// The shell's grammar: commands separated by ';', each a pipeline of stages separated by '|',
-// each stage words with at most one '< file' and one '> file' or '>> file'. Words are
-// separated by blanks (space, tab); '...' keeps everything, "..." keeps everything but $?
-// (the last status) and the escapes \" \\ \$, and outside quotes \ takes the next byte. | ; < >
+// The shell's grammar: commands separated by ';' (or ended by '&': run in the background), each
+// a pipeline of stages separated by '|', each stage words with at most one '< file' and one
+// '> file' or '>> file'; a '#' where a word would start begins a comment to the end of the line.
+// Words are separated by blanks (space, tab); '...' keeps everything, "..." keeps everything but $?
+// (the last status) and the escapes \" \\ \$, and outside quotes \ takes the next byte. | ; & < >
 // need no blanks around them.
 //
 // A program's argument string (what the shell passes at spawn): words separated by spaces,
@@ -32,7 +33,8 @@ struct Stage {
 };
 struct Pipeline {
     Stage stages[kMaxStages];
-    int count;  // at least 1
+    int count;        // at least 1
+    bool background;  // ended by '&': the shell starts it and goes on without waiting
 };
 
 class Parser {
