@@ -4,7 +4,8 @@
 # holding 16 input files of different sizes (four above 64 KiB) in src/, a build script
 # build.sh of 16 background `cksum -o NAME.sum /mnt/disk/src/NAME` jobs and a `wait`, and the
 # empty directories A, B and G. The guest (its --exec commands) runs the script directly in A,
-# then through the job server (`with /srv/jobs ...`) in B while the server gathers in G. Then,
+# then through the job server (`with /srv/jobs ...`) in B while the server gathers in G, and
+# ps.sh (`ps` through the job server's table while a job of its is held). Then,
 # on the host: A and G hold the same names with the same bytes, each line is the host's
 # `cksum` of its input (CRC and size), B holds nothing, and the job server's last "idle" line
 # before the build's end mark says more than one job ran at once.
@@ -23,18 +24,24 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/src"
 sizes=(1 100 511 512 513 4096 10000 30000 65535 65536 65537 70000 100000 131072 150000 0)
-: >"$tmp/build.sh"
-for i in "${!sizes[@]}"; do
-    name=$(printf 'f%02d' "$i")
-    # Different bytes in every file: a position-dependent pattern seeded by the file's number.
-    python3 -c 'import sys; n, s = int(sys.argv[1]), int(sys.argv[2]); sys.stdout.buffer.write(bytes((k * 131 + s * 17 + (k >> 8)) % 256 for k in range(n)))' \
-        "${sizes[$i]}" "$i" >"$tmp/src/$name"
-    echo "cksum -o $name.sum /mnt/disk/src/$name &" >>"$tmp/build.sh"
-done
+# Different bytes in every file (a position-dependent pattern seeded by the file's number), and
+# one background cksum job per file in the script.
+python3 - "$tmp" "${sizes[@]}" <<'PY'
+import os, sys
+tmp, sizes = sys.argv[1], [int(n) for n in sys.argv[2:]]
+with open(os.path.join(tmp, "build.sh"), "w") as script:
+    for i, n in enumerate(sizes):
+        name = f"f{i:02d}"
+        with open(os.path.join(tmp, "src", name), "wb") as f:
+            f.write(bytes((k * 131 + i * 17 + (k >> 8)) % 256 for k in range(n)))
+        script.write(f"cksum -o {name}.sum /mnt/disk/src/{name} &\n")
+PY
 echo "wait" >>"$tmp/build.sh"
+# ps through the job server's table: a job it started, still held by the shell until its wait.
+printf 'cksum /mnt/disk/src/f00 &\nps\nwait\n' >"$tmp/ps.sh"
 mmd -i "$at" ::/src ::/A ::/B ::/G
 mcopy -i "$at" "$tmp"/src/* ::/src/
-mcopy -i "$at" "$tmp/build.sh" ::/build.sh
+mcopy -i "$at" "$tmp/build.sh" "$tmp/ps.sh" ::/
 regexes=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do regexes+=("$1"); shift; done
 [ $# -gt 0 ] && shift
