@@ -24,7 +24,8 @@ using user::Op;
 inline constexpr uint32_t kMaxJobs = 32;
 inline constexpr uint32_t kBufferSize = 4096;
 static_assert((kMaxJobs + 8) * sizeof(abi::ProcessEntry) <= kBufferSize);
-// Operations in flight at the port: creates, the reads that wait for jobs, the close notices.
+// The port's queue: the kernel forwards at most kCapacity / 2 operations at a time (creates, the
+// reads that wait for jobs, close notices), each with memory taking one of kBuffers buffers.
 inline constexpr uint32_t kCapacity = 128;
 inline constexpr uint32_t kBuffers = 64;
 
