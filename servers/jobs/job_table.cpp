@@ -449,9 +449,13 @@ void JobServer::work(uint32_t slot) {
         --running_;
         answer_waiters(slot);
         j.busy = false;
-        if (running_ == 0)
-            print("jobs: idle: %lu jobs started, at most %u running at once\n", started_,
-                  most_running_);
+        if (running_ == 0) {
+            // A line when a batch of jobs has run (one job after another says nothing new).
+            if (started_ - started_at_idle_ > 1)
+                print("jobs: idle: %lu jobs started, at most %u running at once\n", started_,
+                      most_running_);
+            started_at_idle_ = started_;
+        }
         forget_if_done(slot);
         port_.server().publish();
         lock_.unlock();

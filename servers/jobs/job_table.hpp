@@ -86,6 +86,7 @@ class JobServer {
     uint32_t running_ = 0;
     uint32_t most_running_ = 0;  // the most jobs running at once since the server started
     uint64_t started_ = 0;
+    uint64_t started_at_idle_ = 0;  // started_ when it was last idle
     // Reads of a job object waiting for its end: (operation, slot).
     struct Waiter {
         ipc::Operation op;
