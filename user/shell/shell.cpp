@@ -411,7 +411,8 @@ int64_t help(const Stage&, Sink& out) {
     for (const BuiltinEntry& b : kBuiltins)
         out.printf("  %s\n", b.what);
     out.printf(
-        "programs in /bin: ls cat echo wc upper cksum true false sleep ping ... (PROGRAM ARGS...)\n"
+        "programs in /bin: ls cat echo wc upper cksum with true false sleep ping ... (PROGRAM "
+        "ARGS...)\n"
         "a | b | c pipes; > FILE, >> FILE and < FILE redirect; ; separates commands;\n"
         "COMMAND & runs it in the background; # starts a comment;\n"
         "$? is the status of the last command; '...' and \"...\" quote\n");
@@ -508,8 +509,11 @@ int64_t wait(int64_t process, const char* name) {
     abi::ExitInfo info{};
     const int64_t r = sys::do_io(static_cast<uint64_t>(process), Op::kRead, &info, sizeof info);
     close(process);
-    if (r < 0)
+    if (r < 0) {
+        // No end to report: a job server's job lost with its machine, say.
+        error("%s: no exit status: %s", name, error_text(r));
         return kCannotStart;
+    }
     if (info.reason == static_cast<uint32_t>(abi::ExitReason::kFault)) {
         error("%s: ended by a fault (vector %u at 0x%lx)", name, info.vector, info.address);
         return 128 + info.vector;
