@@ -46,6 +46,8 @@ a_pid=$!
 # Kill B while the lingering job runs there.
 for _ in $(seq 600); do grep -q "^remotetest: alive 1" "$work/a.log" && break; sleep 0.1; done
 grep -q "^remotetest: alive 1" "$work/a.log" || fail "the lingering job never ran"
+# (B's agent says when the job whose caller left ended: wait for that before killing B.)
+for _ in $(seq 100); do grep -q "the caller went away" "$work/b.log" && break; sleep 0.1; done
 kill -KILL -- -"$b_pid"
 killed=$(date +%s.%N)
 for _ in $(seq 150); do grep -q "went silent" "$work/a.log" && break; sleep 0.1; done
