@@ -7,11 +7,14 @@
 //     those of live operations (I1); a reaped completion names a live operation and returns
 //     exactly the buffer it lent (I2, I4); credit = capacity - outstanding (I3);
 //   server: queued + taken <= capacity, live <= capacity (I3); a taken operation's buffer is in
-//     range, held, and held by no other taken operation (I1); its length fits the buffer.
+//     range, held, and held by no other taken operation (I1); its length fits the buffer; a
+//     handle completes once: a stale one (completed before, its record maybe reused) is
+//     refused (IPC-R-054).
 // At the end both sides tear down: every operation the client submitted completes exactly once
 // and every buffer comes back, whatever the peer wrote (I6).
 //
 // Input: 3 bytes of configuration, then operations of variable length (see the switch).
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -72,7 +75,8 @@ struct Harness {
     struct Taken {
         std::uint16_t buffer;
     };
-    std::map<std::uint32_t, Taken> taken;  // server op id -> its buffer
+    std::map<std::uint32_t, Taken> taken;  // server op handle -> its buffer
+    std::vector<std::uint32_t> retired;    // handles completed since: stale (IPC-R-054)
     std::size_t step = 0;
     bool client_gone_called = false;
     bool server_closed_first = false;  // Server::close before client_gone: queued ops stay
@@ -180,8 +184,10 @@ struct Harness {
         if (!r)
             return;
         const abi::Submission& q = r->request;
-        if (r->id >= server.capacity() || taken.count(r->id))
-            violated("take returned an op id that is out of range or already taken", step);
+        if (keel::ipc::Server::record_index(r->id) >= server.capacity() || taken.count(r->id) ||
+            std::find(retired.begin(), retired.end(), r->id) != retired.end()) {
+            violated("take returned an op handle out of range, taken, or handed out before", step);
+        }
         if (q.buffer != abi::kNoBuffer) {
             if (q.buffer >= g.buffer_count || server.buffer_held(q.buffer) != 1)
                 violated("take handed out a buffer that is out of range or not held", step);
@@ -211,6 +217,7 @@ struct Harness {
                 violated("complete accepted an op that is not taken, or a Cancel-only status",
                          step);
             taken.erase(id);
+            retired.push_back(id);
         } else if (was_taken && !cancel_only && r.error() != Error::ProtocolViolation) {
             violated("complete of a taken operation failed for no reason the peer caused", step);
         }
@@ -388,8 +395,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 break;
             case 8: {
                 std::uint8_t sel = in.byte();
+                // A taken handle, a stale one (completed before, its record maybe reused), or
+                // any record index.
                 std::uint32_t id =
-                    h.taken.empty() || (sel & 0x80)
+                    (sel & 0x40) && !h.retired.empty() ? h.retired[sel % h.retired.size()]
+                    : h.taken.empty() || (sel & 0x80)
                         ? sel % (2 * h.g.capacity)
                         : std::next(h.taken.begin(), std::ptrdiff_t(sel % h.taken.size()))->first;
                 h.complete(id, std::uint16_t(in.byte() % 6));

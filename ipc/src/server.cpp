@@ -244,7 +244,7 @@ void Server::free_op(U32 id) {
         held_[op.request.buffer] = rules::kHeldNo;
     op.state = rules::kOpFree;
     op.cancel_flag = 0;
-    ++op.gen;
+    op.gen = std::uint16_t(rules::gen_next<U32>(op.gen));
     free_ops_[free_top_++] = std::uint16_t(id);
     --ops_live_;
 }
@@ -260,27 +260,30 @@ Result<U32> Server::take_id() {
     op.state = rules::kOpTaken;
     --queued_;
     ++taken_;
-    return id;
+    return rules::op_handle<U32>(id, op.gen);
 }
 
 Result<Operation> Server::take() {
-    auto id = take_id();
-    if (!id)
-        return fail(id.error());
-    return Operation{*id, ops_[*id].request};
+    auto handle = take_id();
+    if (!handle)
+        return fail(handle.error());
+    return Operation{*handle, ops_[rules::op_record<U32>(*handle)].request};
 }
 
-void Server::request_out_of_range() const {
-    platform_panic("ipc: Server::request: operation id out of range");
+void Server::request_not_current() const {
+    platform_panic("ipc: Server::request: not the handle of a taken operation");
 }
 
-Result<void> Server::complete(U32 id, std::uint16_t status, std::uint64_t value) {
+Result<void> Server::complete(U32 handle, std::uint16_t status, std::uint64_t value) {
     if (mode_ == Mode::Unset)
         return fail(Error::Closed);
+    U32 id = rules::op_record<U32>(handle);
     if (id >= capacity_)
         return fail(Error::InvalidArgument);
     OpRecord& op = ops_[id];
-    if (!rules::server_may_complete<U32>(op.state))
+    // Taken, and of the handle's generation: a second complete of the same handle, or an old
+    // handle whose record now serves another operation, changes nothing (IPC-R-054).
+    if (!rules::server_handle_current<U32>(handle, op.state, op.gen))
         return fail(Error::NotOwner);
     if (!rules::completion_status_valid<U32>(0, status))
         return fail(Error::InvalidArgument);
@@ -298,14 +301,19 @@ Result<void> Server::complete(U32 id, std::uint16_t status, std::uint64_t value)
 }
 
 std::span<std::byte> Server::bytes(const Operation& op) const {
-    if (op.request.buffer == abi::kNoBuffer || op.request.buffer >= buffer_count_)
+    // Only a current handle views anything, and then through the server's own validated copy
+    // of the request: after complete() the buffer is the client's again.
+    if (!current(op.id))
         return {};
-    std::uint32_t length = op.request.length <= buffer_size_ ? op.request.length : 0;
-    return {view_.buffers + std::size_t(op.request.buffer) * buffer_size_, length};
+    const abi::Submission& r = ops_[rules::op_record<U32>(op.id)].request;
+    if (r.buffer == abi::kNoBuffer || r.buffer >= buffer_count_)
+        return {};
+    std::uint32_t length = r.length <= buffer_size_ ? r.length : 0;
+    return {view_.buffers + std::size_t(r.buffer) * buffer_size_, length};
 }
 
-bool Server::cancel_requested(U32 id) const {
-    return id < capacity_ && ops_[id].state == rules::kOpTaken && ops_[id].cancel_flag != 0;
+bool Server::cancel_requested(U32 handle) const {
+    return current(handle) && ops_[rules::op_record<U32>(handle)].cancel_flag != 0;
 }
 
 void Server::publish() {

@@ -255,24 +255,143 @@ TEST(ServerCancelRequested, OnlyForTakenOpsAskedToCancel) {
     EXPECT_FALSE(q.server.cancel_requested(op->id));  // the flag dies with the op
 }
 
-TEST(ServerBytes, ClampedToTheRequestAndEmptyWithoutABuffer) {
+TEST(ServerBytes, OnlyACurrentHandleViewsItsOwnRequestsBuffer) {
     Queue q(geometry(4, 2, 128));
     ASSERT_TRUE(q.ready());
-    Operation none;
-    none.request.buffer = abi::kNoBuffer;
-    EXPECT_TRUE(q.server.bytes(none).empty());
-    Operation forged;  // an Operation the service made up, not one take() returned
-    forged.request.buffer = 2;
-    forged.request.length = 8;
-    EXPECT_TRUE(q.server.bytes(forged).empty());
-    forged.request.buffer = 1;
-    forged.request.length = 129;
-    EXPECT_TRUE(q.server.bytes(forged).empty());
-    forged.request.length = 128;
     auto l = Layout::compute(q.geometry());
-    auto s = q.server.bytes(forged);
-    EXPECT_EQ(s.size(), 128u);
-    EXPECT_EQ(s.data(), q.region().data() + l->buffers + 128);
+    Operation forged;  // an Operation the service made up, not one take() returned
+    forged.request.buffer = 1;
+    forged.request.length = 128;
+    EXPECT_TRUE(q.server.bytes(forged).empty());
+
+    Buffer h = std::move(q.client.acquire().value());
+    Buffer h2 = std::move(q.client.acquire().value());
+    const std::uint16_t id = h.id();
+    ASSERT_TRUE(q.client.submit(op_request(1, 100), std::move(h)).ok());
+    ASSERT_TRUE(q.client.submit(op_request(2)).ok());  // no buffer
+    q.client.publish();
+    ASSERT_EQ(q.server.poll().value(), 2u);
+    auto op = q.server.take();
+    auto bare = q.server.take();
+    ASSERT_TRUE(op.ok() && bare.ok());
+    auto s = q.server.bytes(*op);
+    EXPECT_EQ(s.size(), 100u);
+    EXPECT_EQ(s.data(), q.region().data() + l->buffers + std::size_t(id) * 128);
+    EXPECT_TRUE(q.server.bytes(*bare).empty());
+    // The server's own copy of the request decides, whatever the caller's copy says.
+    Operation edited = *op;
+    edited.request.buffer = h2.id();
+    edited.request.length = 128;
+    EXPECT_EQ(q.server.bytes(edited).data(), s.data());
+    EXPECT_EQ(q.server.bytes(edited).size(), 100u);
+    // Completed: the buffer is the client's again, and the handle views nothing.
+    ASSERT_TRUE(q.server.complete(op->id, 0, 0).ok());
+    EXPECT_TRUE(q.server.bytes(*op).empty());
+    EXPECT_TRUE(q.server.bytes(edited).empty());
+}
+
+// IPC-R-054: a handle completes its operation once. Kept past complete(), it names nothing,
+// even when its record serves another operation (the record freed last is the next one used;
+// capacity 2 leaves credit for a cancel).
+TEST(ServerHandles, AStaleHandleAfterReuseChangesNothing) {
+    Queue q(geometry(2, 2, 64));
+    ASSERT_TRUE(q.ready());
+    Buffer h = std::move(q.client.acquire().value());
+    ASSERT_TRUE(q.client.submit(op_request(1, 8), std::move(h)).ok());
+    q.client.publish();
+    ASSERT_EQ(q.server.poll().value(), 1u);
+    auto first = q.server.take();
+    ASSERT_TRUE(first.ok());
+    ASSERT_TRUE(q.server.complete(first->id, 0, 1).ok());
+    q.server.publish();
+    auto r1 = q.client.reap();
+    ASSERT_TRUE(r1.ok());
+    EXPECT_EQ(r1->user_data, 1u);
+
+    Buffer again = std::move(r1->buffer);
+    const std::uint16_t buf = again.id();
+    auto tag = q.client.submit(op_request(2, 16), std::move(again));
+    ASSERT_TRUE(tag.ok());
+    q.client.publish();
+    ASSERT_EQ(q.server.poll().value(), 1u);
+    auto second = q.server.take();
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(Server::record_index(second->id), Server::record_index(first->id));
+    EXPECT_NE(second->id, first->id);
+    ASSERT_TRUE(q.client.cancel(3, *tag).ok());  // flag the second operation
+    q.client.publish();
+    ASSERT_TRUE(q.server.poll().ok());
+    EXPECT_TRUE(q.server.cancel_requested(second->id));
+
+    auto before = snapshot_server(q);
+    auto stale = q.server.complete(first->id, 0, 99);
+    ASSERT_FALSE(stale.ok());
+    EXPECT_EQ(stale.error(), Error::NotOwner);
+    EXPECT_EQ(snapshot_server(q), before);
+    EXPECT_EQ(q.server.taken(), 1u);
+    EXPECT_EQ(q.server.buffer_held(buf), rules::kHeldYes);
+    EXPECT_FALSE(q.server.cancel_requested(first->id));
+    EXPECT_TRUE(q.server.bytes(*first).empty());
+    EXPECT_EQ(q.server.bytes(*second).size(), 16u);
+    EXPECT_DEATH((void)q.server.request(first->id), "not the handle of a taken operation");
+    EXPECT_EQ(q.server.request(second->id).user_data, 2u);
+
+    // The second operation still completes, once, with its own value.
+    ASSERT_TRUE(q.server.complete(second->id, 0, 2).ok());
+    q.server.publish();
+    auto r2 = q.client.reap();  // the cancel's InProgress first
+    ASSERT_TRUE(r2.ok());
+    EXPECT_EQ(r2->user_data, 3u);
+    auto r3 = q.client.reap();
+    ASSERT_TRUE(r3.ok());
+    EXPECT_EQ(r3->user_data, 2u);
+    EXPECT_EQ(r3->value, 2u);
+    EXPECT_EQ(q.client.reap().error(), Error::Empty);
+}
+
+TEST(ServerHandles, ADoubleCompleteChangesNothingEvenAfterClientGone) {
+    Queue q(geometry(2));
+    ASSERT_TRUE(q.ready());
+    ASSERT_TRUE(q.client.submit(op_request(1)).ok());
+    ASSERT_TRUE(q.client.submit(op_request(2)).ok());
+    q.client.publish();
+    ASSERT_EQ(q.server.poll().value(), 2u);
+    auto a = q.server.take();
+    auto b = q.server.take();
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_TRUE(q.server.complete(a->id, 0, 0).ok());
+    auto before = snapshot_server(q);
+    EXPECT_EQ(q.server.complete(a->id, 0, 0).error(), Error::NotOwner);
+    EXPECT_EQ(snapshot_server(q), before);
+    q.server.client_gone();
+    ASSERT_TRUE(q.server.complete(b->id, 0, 0).ok());  // freed, nothing posted
+    before = snapshot_server(q);
+    EXPECT_EQ(q.server.complete(b->id, 0, 0).error(), Error::NotOwner);
+    EXPECT_EQ(q.server.complete(a->id, 0, 0).error(), Error::NotOwner);
+    EXPECT_EQ(snapshot_server(q), before);
+}
+
+// Generations are 16 bits: a handle names its record at one generation, and a record's
+// generation takes 2^16 reuses to come back (the same bound as client tags, IPC-R-021).
+TEST(ServerHandles, EveryReuseGivesANewHandleUntilTheGenerationWraps) {
+    Queue q(geometry(1));
+    ASSERT_TRUE(q.ready());
+    std::uint32_t first = 0;
+    for (std::uint32_t i = 0; i <= 0x10000; ++i) {
+        ASSERT_TRUE(q.client.submit(op_request(i)).ok());
+        q.client.publish();
+        ASSERT_EQ(q.server.poll().value(), 1u);
+        auto op = q.server.take();
+        ASSERT_TRUE(op.ok());
+        EXPECT_EQ(op->id >> 16, i & 0xFFFF);
+        if (i == 0)
+            first = op->id;
+        else if (i < 0x10000)
+            ASSERT_EQ(q.server.complete(first, 0, 0).error(), Error::NotOwner);
+        ASSERT_TRUE(q.server.complete(op->id, 0, 0).ok());
+        q.server.publish();
+        ASSERT_TRUE(q.client.reap().ok());
+    }
 }
 
 }  // namespace

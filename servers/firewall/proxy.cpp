@@ -121,11 +121,12 @@ void Proxy::pump() {
 
 void Proxy::take() {
     while (auto op = server_.take()) {
-        if (op->id >= kCapacity) {  // cannot happen: ids are below the queue's capacity
+        // Records are below the queue's capacity: this cannot fail.
+        if (ipc::Server::record_index(op->id) >= kCapacity) {
             (void)server_.complete(op->id, status(Error::kFull), 0);
             continue;
         }
-        Pending& p = pending_[op->id];
+        Pending& p = pending_[ipc::Server::record_index(op->id)];
         p.step = Step::kForward;
         p.live = p.cancel_sent = p.retried = p.on_root = false;
         p.object = op->request.object;
@@ -154,7 +155,7 @@ void Proxy::cancels() {
     for (Pending& p : pending_) {
         if (p.step == Step::kFree || !p.live || p.cancel_sent || !server_.cancel_requested(p.op.id))
             continue;
-        if (upstream_.client().cancel(kCancelMark | p.op.id, p.tag))
+        if (upstream_.client().cancel(kCancelMark | ipc::Server::record_index(p.op.id), p.tag))
             p.cancel_sent = true;
     }
 }
@@ -189,7 +190,7 @@ bool Proxy::submit(Pending& p, Op op, Handle object, uint64_t arg, const void* b
                    uint32_t length, bool lend) {
     uint32_t tag = 0;
     if (!lend) {
-        auto r = upstream_.submit(op, object, arg, p.op.id);
+        auto r = upstream_.submit(op, object, arg, ipc::Server::record_index(p.op.id));
         if (!r)
             return false;
         tag = *r;
@@ -199,8 +200,8 @@ bool Proxy::submit(Pending& p, Op op, Handle object, uint64_t arg, const void* b
             return false;
         if (bytes != nullptr)
             c::copy(upstream_.client().bytes(*buffer).data(), bytes, length);
-        auto r =
-            upstream_.submit(op, object, arg, p.op.id, static_cast<ipc::Buffer&&>(*buffer), length);
+        auto r = upstream_.submit(op, object, arg, ipc::Server::record_index(p.op.id),
+                                  static_cast<ipc::Buffer&&>(*buffer), length);
         if (!r)
             return false;  // the buffer goes back to the pool with `buffer`
         tag = *r;
@@ -255,7 +256,7 @@ void Proxy::close(uint32_t id) {
     // Operations still upstream on it (abandoned by their callers) are cancelled there first.
     for (Pending& p : pending_) {
         if (p.step != Step::kFree && p.object == id && p.live && !p.cancel_sent &&
-            upstream_.client().cancel(kCancelMark | p.op.id, p.tag))
+            upstream_.client().cancel(kCancelMark | ipc::Server::record_index(p.op.id), p.tag))
             p.cancel_sent = true;
     }
     if (o->kind == Kind::kSocket) {

@@ -2,7 +2,8 @@
 // beginnings of names, one object per socket) and performs every operation by forwarding it
 // to the real network server through one asynchronous queue (`upstream`), after checking it
 // against the rules. Each forwarded operation the kernel hands over (a served operation) owns
-// one Pending record, indexed by its ipc id, from take() until its completion; at most one
+// one Pending record, indexed by its ipc op record (ipc::Server::record_index of its handle),
+// from take() until its completion; at most one
 // upstream operation is in flight for it at a time (plus a Cancel), so a served operation is
 // completed only once nothing upstream still refers to it.
 //

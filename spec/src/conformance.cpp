@@ -149,9 +149,31 @@ void scenario_forged_tail(Recorder& r) {
         r.reap();
 }
 
+// IPC-R-054: a handle completes once. A second complete of it, and a complete of it after its
+// record was reused by another operation (capacity 1 reuses the one record), change nothing.
+void scenario_stale_handles(Recorder& r) {
+    r.submit(kSvc, kNone, 0);
+    r.publish();
+    r.poll();
+    const std::uint32_t first = r.take().value;
+    r.complete(first, std::uint16_t(St::Ok));
+    r.complete(first, std::uint16_t(St::Ok));  // twice: NotOwner
+    r.server_publish();
+    r.reap();
+    r.submit(kSvc, kNone, 0);
+    r.publish();
+    r.poll();
+    const std::uint32_t second = r.take().value;
+    r.complete(first, std::uint16_t(St::Ok));  // stale, its record taken again: NotOwner
+    r.complete(second, std::uint16_t(St::Ok));
+    r.server_publish();
+    r.reap();
+}
+
 void random_run(Recorder& r, std::uint64_t seed, unsigned steps, bool hostile) {
     Lcg g{seed};
     std::vector<std::uint32_t> tags;
+    std::vector<std::uint32_t> handles;  // every handle take() gave: many stale by now
     for (unsigned i = 0; i < steps; ++i) {
         auto k = g.below(hostile ? 20 : 19);
         switch (k) {
@@ -200,15 +222,20 @@ void random_run(Recorder& r, std::uint64_t seed, unsigned steps, bool hostile) {
             case 12:
                 r.poll();
                 break;
-            case 13:
-                r.take();
+            case 13: {
+                auto& st = r.take();
+                if (st.ok)
+                    handles.push_back(st.value);
                 break;
+            }
             case 14:
             case 15: {
                 auto t = r.taken_ops();
                 std::uint16_t statuses[] = {0, 1, 0x100, 2, 3};
                 if (!t.empty()) {
                     r.complete(t[g.below(std::uint32_t(t.size()))], statuses[g.below(5)]);
+                } else if (!handles.empty() && g.below(2) == 0) {
+                    r.complete(handles[g.below(std::uint32_t(handles.size()))], 0);
                 } else if (g.below(4) == 0) {
                     r.complete(g.below(r.capacity() + 2), 0);
                 }
@@ -315,6 +342,7 @@ ConformanceResult run_conformance(bool verbose) {
             if (cap >= 2)
                 run("forged entry", cfg, [](Recorder& r) { scenario_forged_entry(r); });
             run("forged tail at teardown", cfg, [](Recorder& r) { scenario_forged_tail(r); });
+            run("stale handles", cfg, [](Recorder& r) { scenario_stale_handles(r); });
             if (cap >= 4) {
                 run("server close, peer gone", cfg,
                     [](Recorder& r) { scenario_peer_gone(r, false); });

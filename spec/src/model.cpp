@@ -92,6 +92,7 @@ State Model::initial(const expr& first) const {
         s.op_state[i] = bv(R::kOpFree);
         s.op_buf[i] = bv(kNoBuf);
         s.op_flag[i] = bv(0);
+        s.op_gen[i] = bv(0);
     }
     for (std::uint32_t b = 0; b < buffers_; ++b) {
         s.bstate[b] = bv(R::kBufPooled);
@@ -180,6 +181,7 @@ expr Model::well_typed(const State& s) const {
         lt(s.op_state[i], 3);
         lt(s.op_buf[i], 0x10000);
         lt(s.op_flag[i], 2);
+        lt(s.op_gen[i], 0x10000);
         lt(s.sq_opcode[i], 0x10000);
         lt(s.sq_buffer[i], 0x10000);
         lt(s.sq_target_hi[i], 2);
@@ -501,6 +503,8 @@ State Model::free_op(const State& s, const expr& r) const {
     }
     n.op_state = upd(s.op_state, r, bv(R::kOpFree));
     n.op_flag = upd(s.op_flag, r, bv(0));
+    // IPC-R-054: every handle of the record's last operation is stale from now on.
+    n.op_gen = upd(s.op_gen, r, R::gen_next<expr>(sel(s.op_gen, r, bv(0))));
     n.ops_live = s.ops_live - bv(1);
     return n;
 }
@@ -612,22 +616,24 @@ Out Model::take(const State& s, const expr& r) const {
     State n = s;
     n.op_state = upd(s.op_state, r, bv(R::kOpTaken));
     o.next = merge(ok, n, s);
-    o.value = r;
+    o.value = R::op_handle<expr>(r, sel(s.op_gen, r, bv(0)));
     o.r_tag = sel(s.op_tag, r, bv(0));
     o.r_buffer = sel(s.op_buf, r, bv(kNoBuf));
     return o;
 }
 
-Out Model::complete(const State& s, const expr& r, const expr& status) const {
+Out Model::complete(const State& s, const expr& handle, const expr& status) const {
     Out o = base(s);
+    auto r = R::op_record<expr>(handle);
     auto rs = sel(s.op_state, r, bv(R::kOpFree));
+    auto current = R::server_handle_current<expr>(handle, rs, sel(s.op_gen, r, bv(0)));
     auto open = s.smode == bv(kSOpen);
     auto refresh = open && !R::ring_has_room<expr>(s.cq_head_seen, s.cq_tail, bv(cap_));
     auto head_ok = R::ring_head_valid<expr>(s.cq_head_seen, s.cq_head_pub, s.cq_tail);
     o.err = z3::ite(
         !z3::ult(r, bv(cap_)), bv(ec(E::InvalidArgument)),
         z3::ite(
-            !R::server_may_complete<expr>(rs), bv(ec(E::NotOwner)),
+            !current, bv(ec(E::NotOwner)),
             z3::ite(!R::completion_status_valid<expr>(bv(0), status), bv(ec(E::InvalidArgument)),
                     z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)), bv(0)))));
     State pre = s;

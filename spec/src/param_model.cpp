@@ -106,6 +106,7 @@ PState PModel::initial(const expr& first) const {
     s.op_state = k(R::kOpFree);
     s.op_buf = k(kNoBuf);
     s.op_flag = k(0);
+    s.op_gen = k(0);
     s.bstate = k(R::kBufPooled);
     s.held = k(R::kHeldNo);
     return s;
@@ -191,7 +192,7 @@ expr PModel::well_typed(const PState& s) const {
         });
     w = w && forall_below("r", cap, [&](const expr& r) {
             return lt(sel(s.op_state, r), 3) && lt(sel(s.op_buf, r), 0x10000) &&
-                   lt(sel(s.op_flag, r), 2);
+                   lt(sel(s.op_flag, r), 2) && lt(sel(s.op_gen, r), 0x10000);
         });
     auto i = ctx_.int_const("wt.sq");
     w = w && z3::forall(i, lt(sel(s.sq_opcode, i), 0x10000) && lt(sel(s.sq_buffer, i), 0x10000) &&
@@ -524,6 +525,8 @@ PState PModel::free_op(const PState& s, const expr& r) const {
     n.held = z3::ite(!(buf == bv(kNoBuf)), z3::store(s.held, buf, bv(R::kHeldNo)), s.held);
     n.op_state = z3::store(s.op_state, r, bv(R::kOpFree));
     n.op_flag = z3::store(s.op_flag, r, bv(0));
+    // IPC-R-054: every handle of the record's last operation is stale from now on.
+    n.op_gen = z3::store(s.op_gen, r, R::gen_next<expr>(sel(s.op_gen, r)));
     n.ops_live = s.ops_live - this->n(1);
     rank_remove(n.r_rank, n.r_elem, s.ops_live, r);
     rank_add(n.fr_rank, n.fr_elem, cap_n - s.ops_live, r);
@@ -638,22 +641,24 @@ POut PModel::take(const PState& s, const expr& r, const expr& none) const {
     PState n = s;
     n.op_state = z3::store(s.op_state, r, bv(R::kOpTaken));
     o.next = merge(ok, n, s);
-    o.value = r;
+    o.value = R::op_handle<expr>(r, sel(s.op_gen, r));
     o.r_tag = sel(s.op_tag, r);
     o.r_buffer = sel(s.op_buf, r);
     return o;
 }
 
-POut PModel::complete(const PState& s, const expr& r, const expr& status) const {
+POut PModel::complete(const PState& s, const expr& handle, const expr& status) const {
     POut o = base(s);
+    auto r = R::op_record<expr>(handle);
     auto rs = sel(s.op_state, r);
+    auto current = R::server_handle_current<expr>(handle, rs, sel(s.op_gen, r));
     auto open = s.smode == bv(kSOpen);
     auto refresh = open && !has_room(s.cq_head_seen, s.cq_tail);
     auto head_ok = head_valid(s.cq_head_seen, s.cq_head_pub, s.cq_tail);
     o.err = z3::ite(
         !z3::ult(r, cap), bv(ec(E::InvalidArgument)),
         z3::ite(
-            !R::server_may_complete<expr>(rs), bv(ec(E::NotOwner)),
+            !current, bv(ec(E::NotOwner)),
             z3::ite(!R::completion_status_valid<expr>(bv(0), status), bv(ec(E::InvalidArgument)),
                     z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)), bv(0)))));
     PState pre = s;

@@ -24,6 +24,8 @@
 
 namespace keel::spec::param {
 
+namespace R = keel::ipc::rules;
+
 namespace {
 
 struct PInputs {
@@ -88,7 +90,7 @@ std::vector<PTrans> transitions(const PModel& m, const PState& s, const PInputs&
          m.accept_enabled(s) && cancel.value == m.bv(kAcceptCancel) && !in.found},
         {"Server::poll() end (drained)", m.poll_end(s, in.drained), idle},
         {"Server::take(choice none/rec)", m.take(s, in.rec, in.none), idle},
-        {"Server::complete(record=rec, status)", m.complete(s, in.rec, in.status), idle},
+        {"Server::complete(handle=rec, status)", m.complete(s, in.rec, in.status), idle},
         {"Server::publish()", m.server_publish(s), idle},
         {"Server::client_gone() begin", m.client_gone_begin(s), idle},
         {"Server::client_gone() drop one queued record (choice rec)", m.client_gone_drop(s, in.rec),
@@ -630,17 +632,82 @@ std::string nonvacuous(unsigned* queries) {
     return "";
 }
 
+// P.STALE: STALE of proofs.cpp for every capacity and buffer count at once (IPC-R-054), from
+// any state (no invariant assumed): a handle whose record is not taken at the handle's
+// generation completes nothing and changes nothing, and a complete that succeeds leaves its
+// handle stale, so a second complete of it changes nothing either. Quantifier-free: one query.
+std::string stale(unsigned* queries) {
+    z3::context ctx;
+    PModel m(ctx);
+    PState s = m.fresh("pre.");
+    auto h = ctx.bv_const("handle", 32), st = ctx.bv_const("status", 32);
+    auto st2 = ctx.bv_const("status2", 32);
+    auto r = R::op_record<expr>(h);
+    auto same = [&](const PState& a, const PState& b) {
+        expr e = ctx.bool_val(true);
+#define KEEL_EQ(n) e = e && a.n == b.n;
+        KEEL_SPEC_SCALARS(KEEL_EQ)
+        KEEL_PARAM_ARRAYS(KEEL_EQ)
+        KEEL_PARAM_GHOSTS(KEEL_EQ)
+#undef KEEL_EQ
+        return e;
+    };
+    auto current = [&](const PState& x) {
+        return z3::ult(r, m.cap) &&
+               R::server_handle_current<expr>(h, m.sel(x.op_state, r), m.sel(x.op_gen, r));
+    };
+    POut once = m.complete(s, h, st);
+    POut twice = m.complete(once.next, h, st2);
+    auto ok1 = once.err == m.bv(0), ok2 = twice.err == m.bv(0);
+    // Written from ipc.md's table, not from the rule function.
+    auto taken_now = z3::ult(r, m.cap) && m.sel(s.op_state, r) == m.bv(R::kOpTaken) &&
+                     m.sel(s.op_gen, r) == z3::lshr(h, m.bv(16));
+    std::vector<std::pair<const char*, expr>> goals{
+        {"a handle whose record is not taken at its generation changes nothing",
+         taken_now || (!ok1 && same(once.next, s))},
+        {"after a complete that succeeds its handle is not current", !ok1 || !current(once.next)},
+        {"a second complete of the same handle changes nothing",
+         !ok1 || (!ok2 && same(twice.next, once.next))},
+    };
+    for (auto& [what, goal] : goals) {
+        z3::solver sol(ctx);
+        if (unsigned limit = rlimit_override()) {
+            z3::params p(ctx);
+            p.set("rlimit", limit);
+            sol.set(p);
+        }
+        sol.add(m.params_ok() && z3::ult(st, m.bv(0x10000)) && z3::ult(st2, m.bv(0x10000)) &&
+                !goal);
+        ++*queries;
+        auto res = sol.check();
+        if (res == z3::unknown)
+            return std::string(kGaveUp) + " (P.STALE: " + what + ": " + sol.reason_unknown() +
+                   ")\n";
+        if (res == z3::sat) {
+            auto mdl = sol.get_model();
+            return "COUNTEREXAMPLE to P.STALE: " + std::string(what) + "\n  from the state\n" +
+                   show(m, mdl, s) + "\n  Server::complete(handle=" + num(mdl, h) +
+                   ", status=" + num(mdl, st) + ") -> error " + num(mdl, once.err) +
+                   "\n  then Server::complete(handle=" + num(mdl, h) + ", status=" + num(mdl, st2) +
+                   ") -> error " + num(mdl, twice.err) + "\n";
+        }
+    }
+    return "";
+}
+
 }  // namespace
 
 std::vector<std::string> obligation_names() {
-    return {"P.I1", "P.I2",   "P.I3",        "P.I4",        "P.I5",        "P.I6",
-            "P.I7", "P.SAFE", "P.I8.client", "P.I8.server", "P.NONVACUOUS"};
+    return {"P.I1", "P.I2",   "P.I3",        "P.I4",        "P.I5",         "P.I6",
+            "P.I7", "P.SAFE", "P.I8.client", "P.I8.server", "P.NONVACUOUS", "P.STALE"};
 }
 
 std::string prove(const std::string& name, unsigned* queries) {
     auto ob = name.substr(2);
     if (ob == "NONVACUOUS")
         return nonvacuous(queries);
+    if (ob == "STALE")
+        return stale(queries);
     if (ob == "SAFE" || ob == "I8.client" || ob == "I8.server")
         return one_sided(ob, queries);
     return inductive(ob, queries);

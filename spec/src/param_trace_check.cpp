@@ -401,9 +401,9 @@ class PChecker {
         return d;
     }
 
-    std::uint32_t spec_record_for(std::uint32_t impl_op) const {
-        return spec::spec_record_for(op_map_, impl_op, t_.capacity, [&](std::uint32_t r) {
-            return c_.at(a_op_state, r) == R::kOpTaken;
+    std::uint32_t spec_handle_for(std::uint32_t impl_op) const {
+        return spec::spec_handle_for(op_map_, impl_op, t_.capacity, [&](std::uint32_t r) {
+            return std::uint32_t(c_.at(a_op_gen, r));
         });
     }
 
@@ -564,17 +564,15 @@ class PChecker {
                     d += diff("taken op's buffer", m32(v[1]), st.reaped.buffer);
                     if (!fifo_.empty())
                         fifo_.pop_front();
-                    op_map_[st.value] = r;
+                    op_map_[st.value] =
+                        R::op_handle<std::uint32_t>(r, std::uint32_t(c.at(a_op_gen, r)));
                 }
                 return d;
             }
             case Action::Complete: {
-                auto r = spec_record_for(st.op);
-                POut out = m_.complete(c.s, m_.bv(r), m_.bv(st.status));
-                auto d = adopt(out, st, false);
-                if (st.ok)
-                    op_map_.erase(st.op);
-                return d;
+                // Kept after a success: the handle is stale from now on, on both sides.
+                auto h = spec_handle_for(st.op);
+                return adopt(m_.complete(c.s, m_.bv(h), m_.bv(st.status)), st, false);
             }
             case Action::ServerPublish:
                 return adopt(m_.server_publish(c.s), st, false);
@@ -613,7 +611,7 @@ class PChecker {
     bool hostile_ = false;  // a PeerWrite happened
     const Shared* prev_shared_ = nullptr;
     std::deque<std::uint32_t> fifo_;                 // spec records waiting for take()
-    std::map<std::uint32_t, std::uint32_t> op_map_;  // implementation op id -> spec record
+    std::map<std::uint32_t, std::uint32_t> op_map_;  // implementation handle -> spec handle
 };
 
 }  // namespace

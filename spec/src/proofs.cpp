@@ -49,7 +49,7 @@ std::vector<Trans> transitions(const Model& m, const State& s, const Inputs& in)
          m.accept_one(s, in.rec), m.accept_enabled(s)},
         {"Server::poll() end: publish heads (drained)", 's', m.poll_end(s, in.drained), t},
         {"Server::take(choice record=rec)", 's', m.take(s, in.rec), t},
-        {"Server::complete(record=rec, status)", 's', m.complete(s, in.rec, in.status), t},
+        {"Server::complete(handle=rec, status)", 's', m.complete(s, in.rec, in.status), t},
         {"Server::publish()", 's', m.server_publish(s), t},
         {"Server::client_gone()", 's', m.client_gone(s), t},
         {"Server::close()", 's', m.server_close(s), t},
@@ -443,6 +443,12 @@ std::string rule_table(unsigned* queries) {
          R::server_may_take<expr>(x) == (x == b32(R::kOpQueued))},
         {"I1", 's', "IPC-R-053 complete only Taken",
          R::server_may_complete<expr>(x) == (x == b32(R::kOpTaken))},
+        {"I1", 's', "IPC-R-054 a handle is current iff Taken and of the record's generation",
+         R::server_handle_current<expr>(tag, x, gen) ==
+                 (x == b32(R::kOpTaken) && gen == z3::lshr(tag, b32(16))) &&
+             R::op_record<expr>(tag) == (tag & b32(0xFFFF)) &&
+             R::op_handle<expr>(tag & b32(0xFFFF), gen & b32(0xFFFF)) ==
+                 ((tag & b32(0xFFFF)) | z3::shl(gen & b32(0xFFFF), b32(16)))},
         {"I5", 's', "IPC-R-061 queued target: Ok, target completes, record freed, no flag",
          !queued ||
              (oc.cancel_status == b32(std::uint32_t(St::Ok)) && oc.target_completes == b32(1) &&
@@ -656,6 +662,55 @@ std::string counters(unsigned* queries) {
     return "";
 }
 
+// IPC-R-054, from any well-typed state (no invariant assumed): a handle that is not current
+// (its record is not taken, or is of another generation) completes nothing and changes
+// nothing; and a complete that succeeds makes its handle stale, so a second complete of it, or
+// a complete of it once the record serves another operation, is refused the same way.
+std::string stale(std::uint32_t cap, std::uint32_t bufs, unsigned* queries) {
+    z3::context ctx;
+    Model m(ctx, cap, bufs);
+    Query q{ctx, queries};
+    State s = m.fresh("pre.");
+    auto h = ctx.bv_const("handle", 32), st = ctx.bv_const("status", 32);
+    auto st2 = ctx.bv_const("status2", 32);
+    auto r = R::op_record<expr>(h);
+    auto current = [&](const State& x) {
+        return z3::ult(r, m.bv(cap)) &&
+               R::server_handle_current<expr>(h, m.sel(x.op_state, r, m.bv(R::kOpFree)),
+                                              m.sel(x.op_gen, r, m.bv(0)));
+    };
+    auto same = [&](const State& a, const State& b) {
+        auto fa = m.fields(a), fb = m.fields(b);
+        expr e = ctx.bool_val(true);
+        for (std::size_t i = 0; i < fa.size(); ++i)
+            e = e && fa[i].second == fb[i].second;
+        return e;
+    };
+    Out once = m.complete(s, h, st);
+    Out twice = m.complete(once.next, h, st2);
+    // Which records are taken and of which generation is all the handle's staleness means: the
+    // expected answer is written here from the table of ipc.md, not from the rule function.
+    auto taken_now = z3::ult(r, m.bv(cap)) && m.sel(s.op_state, r, m.bv(0)) == m.bv(R::kOpTaken) &&
+                     m.sel(s.op_gen, r, m.bv(0)) == z3::lshr(h, m.bv(16));
+    std::vector<Named> goals{
+        {"STALE", 's', "a handle whose record is not taken at its generation changes nothing",
+         taken_now || (!(once.err == m.bv(0)) && same(once.next, s))},
+        {"STALE", 's', "after a complete that succeeds its handle is not current",
+         !(once.err == m.bv(0)) || !current(once.next)},
+        {"STALE", 's', "a second complete of the same handle changes nothing",
+         !(once.err == m.bv(0)) || (!(twice.err == m.bv(0)) && same(twice.next, once.next))},
+    };
+    auto hyp = m.well_typed(s) && z3::ult(st, m.bv(0x10000)) && z3::ult(st2, m.bv(0x10000));
+    return q.run(hyp, goals, [&](const z3::model& mdl) {
+        return "COUNTEREXAMPLE to STALE (" + size_line(cap, bufs) + "): from the state\n" +
+               show_state(m, mdl, s, nullptr) + "\n  Server::complete(handle=" + num(mdl, h) +
+               ", status=" + num(mdl, st) + ") -> error " + num(mdl, once.err) +
+               "\n  state afterwards\n" + show_state(m, mdl, once.next, &s) +
+               "\n  then Server::complete(handle=" + num(mdl, h) + ", status=" + num(mdl, st2) +
+               ") -> error " + num(mdl, twice.err) + "\n";
+    });
+}
+
 // The proofs' hypotheses are not vacuous: from some state satisfying every invariant, each
 // transition succeeds (err = 0) with allowed choices. An inconsistent invariant would make
 // every induction step trivially true; this obligation would then fail.
@@ -682,9 +737,9 @@ std::string nonvacuous(std::uint32_t cap, std::uint32_t bufs, unsigned* queries)
 }  // namespace
 
 std::vector<std::string> obligation_names() {
-    std::vector<std::string> v{"I1",   "I2",      "I3",       "I4",        "I5",        "I6",
-                               "I7",   "I5.step", "I6.step",  "I8.client", "I8.server", "SAFE",
-                               "RING", "RULES",   "COUNTERS", "NONVACUOUS"};
+    std::vector<std::string> v{"I1",   "I2",      "I3",       "I4",         "I5",        "I6",
+                               "I7",   "I5.step", "I6.step",  "I8.client",  "I8.server", "SAFE",
+                               "RING", "RULES",   "COUNTERS", "NONVACUOUS", "STALE"};
     for (auto& n : param::obligation_names())
         v.push_back(n);
     return v;
@@ -706,6 +761,13 @@ ProofReport prove(const std::string& name, const ProofConfig& config) {
         ce = rule_table(&rep.queries);
     } else if (name == "COUNTERS") {
         ce = counters(&rep.queries);
+    } else if (name == "STALE") {
+        for (auto cap : config.caps) {
+            for (auto b : config.buffers) {
+                if (ce.empty())
+                    ce = stale(cap, b, &rep.queries);
+            }
+        }
     } else if (name == "NONVACUOUS") {
         for (auto cap : config.caps) {
             for (auto b : config.buffers) {

@@ -174,22 +174,16 @@ void track_fifo(std::deque<std::uint32_t>& fifo, std::uint32_t k, std::uint64_t 
     }
 }
 
-std::uint32_t spec_record_for(const std::map<std::uint32_t, std::uint32_t>& op_map,
+std::uint32_t spec_handle_for(const std::map<std::uint32_t, std::uint32_t>& op_map,
                               std::uint32_t impl_op, std::uint32_t capacity,
-                              const std::function<bool(std::uint32_t)>& taken) {
+                              const std::function<std::uint32_t(std::uint32_t)>& spec_gen) {
     auto it = op_map.find(impl_op);
     if (it != op_map.end())
         return it->second;
-    if (impl_op >= capacity)
+    const std::uint32_t r = R::op_record<std::uint32_t>(impl_op);
+    if (r >= capacity)
         return impl_op;
-    for (std::uint32_t r = 0; r < capacity; ++r) {
-        bool mapped = false;
-        for (auto& [k, v] : op_map)
-            mapped = mapped || v == r;
-        if (!mapped && !taken(r))
-            return r;
-    }
-    return impl_op;
+    return R::op_handle<std::uint32_t>(r, R::gen_next<std::uint32_t>(spec_gen(r)));
 }
 
 namespace {
@@ -374,9 +368,9 @@ class Checker {
         return d;
     }
 
-    std::uint32_t spec_record_for(std::uint32_t impl_op) const {
-        return spec::spec_record_for(op_map_, impl_op, t_.capacity, [&](std::uint32_t r) {
-            return num(s_.op_state[r]) == R::kOpTaken;
+    std::uint32_t spec_handle_for(std::uint32_t impl_op) const {
+        return spec::spec_handle_for(op_map_, impl_op, t_.capacity, [&](std::uint32_t r) {
+            return std::uint32_t(num(s_.op_gen[r]));
         });
     }
 
@@ -446,16 +440,14 @@ class Checker {
                     d += diff("taken op's tag", num(out.r_tag), st.reaped.tag);
                     d += diff("taken op's buffer", num(out.r_buffer), st.reaped.buffer);
                     fifo_.pop_front();
-                    op_map_[st.value] = r;
+                    op_map_[st.value] = std::uint32_t(num(out.value));
                 }
                 return adopt(out, st, false) + d;
             }
             case Action::Complete: {
-                auto r = spec_record_for(st.op);
-                Out out = m_.complete(s_, m_.bv(r), m_.bv(st.status));
-                if (num(out.err) == 0)
-                    op_map_.erase(st.op);
-                return adopt(out, st, false);
+                // Kept after a success: the handle is stale from now on, on both sides.
+                auto h = spec_handle_for(st.op);
+                return adopt(m_.complete(s_, m_.bv(h), m_.bv(st.status)), st, false);
             }
             case Action::ServerPublish:
                 return adopt(m_.server_publish(s_), st, false);
@@ -483,7 +475,7 @@ class Checker {
     Model m_;
     State s_;
     std::deque<std::uint32_t> fifo_;  // spec records waiting for take(), oldest first
-    std::map<std::uint32_t, std::uint32_t> op_map_;  // implementation op id -> spec record
+    std::map<std::uint32_t, std::uint32_t> op_map_;  // implementation handle -> spec handle
 };
 
 }  // namespace

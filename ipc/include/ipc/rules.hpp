@@ -187,6 +187,27 @@ Bool<W> server_may_complete(const W& op_state) {
     return op_state == k(op_state, kOpTaken);
 }
 
+// ---- Server operation handles (IPC-R-054) ---------------------------------------------------
+
+// The service's handle on a taken operation names its record and the record's generation,
+// `record | gen << 16`, as a tag names a client slot (the record's generation advances each time
+// it is freed, gen_next). Every call taking a handle decodes the record with op_record.
+template <class W>
+W op_handle(const W& record, const W& gen) {
+    return tag_make(record, gen);
+}
+template <class W>
+W op_record(const W& handle) {
+    return tag_slot(handle);
+}
+// A handle may complete (or view, or query) its operation only while that operation is taken
+// and the record is still of the handle's generation: a handle kept past its complete() (a
+// second complete, or an old handle after the record was reused) is stale and changes nothing.
+template <class W>
+Bool<W> server_handle_current(const W& handle, const W& op_state, const W& op_gen) {
+    return server_may_complete(op_state) && tag_gen(handle) == op_gen;
+}
+
 // ---- Cancellation (IPC-R-060..064, invariant I5) --------------------------------------------
 
 template <class W>

@@ -12,12 +12,18 @@
 #include <ipc/abi.hpp>
 #include <ipc/layout.hpp>
 #include <ipc/result.hpp>
+#include <ipc/rules.hpp>
 
 namespace keel::ipc {
 
 // An operation taken by the service: a validated private copy of its submission.
 struct Operation {
-    std::uint32_t id = 0;  // the server's handle for complete() / cancel_requested()
+    // The server's handle for complete() / bytes() / cancel_requested() / request(): the op
+    // record and its generation, `record | gen << 16` (rules::op_handle, IPC-R-054). It is
+    // current from take() until complete(); after that every call refuses it (the record's
+    // generation has moved on), even once the record serves another operation. Not an index:
+    // Server::record_index(id) is.
+    std::uint32_t id = 0;
     abi::Submission request{};
 };
 
@@ -61,26 +67,39 @@ class Server {
     // until complete(id). O(1). Errors: Empty, Closed.
     Result<std::uint32_t> take_id();
     // The server's private, validated copy of operation `id`'s submission (never the shared
-    // entry): valid to read while the operation is taken. Precondition: id < capacity()
-    // (asserted). O(1).
+    // entry): valid to read while the operation is taken. Precondition: `id` is a current
+    // handle (from take_id, not yet completed; asserted: a stale or forged handle is the
+    // service's own bug, never the client's doing). O(1).
     const abi::Submission& request(std::uint32_t id) const {
-        if (id >= capacity_) [[unlikely]]
-            request_out_of_range();
-        return ops_[id].request;
+        if (!current(id)) [[unlikely]]
+            request_not_current();
+        return ops_[record_index(id)].request;
     }
 
-    // Completes a taken operation: posts its completion with its buffer and frees it. O(1).
-    // Errors: InvalidArgument (unknown id, or a status only Cancel may use), NotOwner (the op
-    // is not taken). After client_gone() the op is freed and nothing is posted.
+    // Completes a taken operation: posts its completion with its buffer and frees it (the
+    // record's generation advances, so `op` is stale from now on). O(1).
+    // Errors: InvalidArgument (the handle names no record, or a status only Cancel may use),
+    // NotOwner (the handle is not current: its operation is not taken, or was completed
+    // already and the record freed or reused; nothing changes). After client_gone() the op is
+    // freed and nothing is posted.
     Result<void> complete(std::uint32_t op, std::uint16_t status, std::uint64_t value);
 
     // The bytes of a taken operation's buffer, limited to the request's length (empty if it
-    // lent none). The client may write them concurrently: copy before validating.
+    // lent none, or if `op.id` is not current: once completed, an operation views nothing).
+    // Read from the server's own copy of the request, whatever `op.request` says. The client
+    // may write them concurrently: copy before validating.
     std::span<std::byte> bytes(const Operation& op) const;
 
     // Whether the client asked to cancel this taken operation (the service may finish early
-    // with Cancelled, or complete normally).
+    // with Cancelled, or complete normally). False for a handle that is not current.
     bool cancel_requested(std::uint32_t op) const;
+
+    // The op record a handle names, below capacity() for every handle take() handed out, and
+    // naming that operation alone while it is taken: per-operation state of a service can
+    // live in an array of capacity() entries indexed by it. Plain arithmetic, no check.
+    static constexpr std::uint32_t record_index(std::uint32_t op) {
+        return rules::tag_slot_index(op);
+    }
 
     // Makes posted completions visible to the client (one release store). O(1).
     void publish();
@@ -110,7 +129,14 @@ class Server {
     void accept_cancel(const abi::Submission& e);
     void post(std::uint32_t tag, std::uint16_t status, std::uint16_t buffer, std::uint64_t value);
     void free_op(std::uint32_t id);
-    [[noreturn]] void request_out_of_range() const;
+    // Whether `op` is a handle of a taken operation whose record is still of its generation
+    // (IPC-R-054).
+    bool current(std::uint32_t op) const {
+        const std::uint32_t r = rules::op_record<std::uint32_t>(op);
+        return r < capacity_ &&
+               rules::server_handle_current<std::uint32_t>(op, ops_[r].state, ops_[r].gen);
+    }
+    [[noreturn]] void request_not_current() const;
     bool refresh_cq_head();
 
     QueueView view_{};

@@ -1,6 +1,7 @@
 // System: the library and the reference model in lock step. See system.hpp.
 #include <keel_model/system.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -157,6 +158,7 @@ void System::reset(const Config& c) {
     hand_.clear();
     handle_bytes_.clear();
     taken_.clear();
+    retired_.clear();
     last_reaped_.reset();
     next_user_data_ = 1;
     trace_.clear();
@@ -1168,19 +1170,39 @@ std::string System::on_take(const Action& /*unused*/) {
                 q.offset != exp->offset || q.flags != exp->flags) {
                 return "take: the request differs from what the client submitted";
             }
-            if (t.id >= cfg_.capacity || taken_.count(t.id))
-                return "take: bad op id";
+            // IPC-R-054: the handle names a record below capacity, and is none handed out
+            // before (the record's generation advanced when its last operation ended).
+            if (ipc::Server::record_index(t.id) >= cfg_.capacity || taken_.count(t.id) ||
+                std::find(retired_.begin(), retired_.end(), t.id) != retired_.end()) {
+                return "take: bad op handle (record out of range, or a generation used before)";
+            }
             taken_[t.id] = q.tag;
             model_.take_commit();
             return {};
         });
 }
 
-// Complete: the k-th taken op (any op id when none is taken); CompleteBogus: any op id, often
-// not taken, sometimes out of range.
+std::uint32_t System::bogus_handle(const Action& a) const {
+    if (!retired_.empty() && a.c % 3 != 2) {
+        // Stale: prefer one whose record is taken again, by another operation.
+        for (std::size_t k = 0; a.c % 3 == 0 && k < retired_.size(); ++k) {
+            const std::uint32_t h = retired_[(a.a + k) % retired_.size()];
+            for (const auto& [id, tag] : taken_) {
+                if (ipc::Server::record_index(id) == ipc::Server::record_index(h))
+                    return h;
+            }
+        }
+        return retired_[a.a % retired_.size()];
+    }
+    // A record index up to twice the capacity (some out of range), any generation bits.
+    return (a.a % (2 * cfg_.capacity + 1)) | ((a.b & 3) == 0 ? 0 : (a.a >> 16) << 16);
+}
+
+// Complete: the k-th taken op (any handle when none is taken); CompleteBogus: a handle that is
+// stale (completed before), or names a record not taken, or out of range.
 std::string System::on_complete(const Action& a) {
     if (a.kind == Kind::CompleteBogus || taken_.empty())
-        return complete_checked(a.a % (2 * cfg_.capacity + 1), status_for(a.b), a.d);
+        return complete_checked(bogus_handle(a), status_for(a.b), a.d);
     auto it = std::next(taken_.begin(), std::ptrdiff_t(a.a % taken_.size()));
     return complete_checked(it->first, status_for(a.b), a.d);
 }
@@ -1191,7 +1213,10 @@ std::string System::complete_checked(std::uint32_t id, std::uint16_t status, std
     if (it != taken_.end())
         tag = it->second;
     return checked(
-        {"complete", Side::Server, model_.complete_errors(tag, id < cfg_.capacity, status)},
+        // The handle is current iff it is one take() handed out and not completed since: an
+        // id-and-generation check (a stale handle of a record taken again is not in taken_).
+        {"complete", Side::Server,
+         model_.complete_errors(tag, ipc::Server::record_index(id) < cfg_.capacity, status)},
         [&] {
             auto r = server_.complete(id, status, value);
             emit(Event::Call::Complete, r, {.op = id, .status = status});
@@ -1200,13 +1225,16 @@ std::string System::complete_checked(std::uint32_t id, std::uint16_t status, std
         [&] {
             model_.complete_commit(*tag, status, value);
             taken_.erase(it);
+            retired_.push_back(id);
             return std::string();
         });
 }
 
 // A pure query: nothing is called that could change anything.
 std::string System::on_cancel_requested(const Action& a) {
-    std::uint32_t id = a.a % (2 * cfg_.capacity + 1);
+    std::uint32_t id = a.d % 2 == 0 && !taken_.empty()
+                           ? std::next(taken_.begin(), std::ptrdiff_t(a.a % taken_.size()))->first
+                           : bogus_handle(a);
     auto it = taken_.find(id);
     bool want = it != taken_.end() && model_.cancel_flag(it->second);
     if (server_.cancel_requested(id) != want)

@@ -31,7 +31,7 @@ using z3::expr;
 // clang-format off
 #define KEEL_SPEC_SLOT_ARRAYS(X) X(c_state) X(c_gen) X(c_buf) X(c_cancel)
 #define KEEL_SPEC_BUF_ARRAYS(X) X(bstate) X(held)
-#define KEEL_SPEC_REC_ARRAYS(X) X(op_state) X(op_tag) X(op_buf) X(op_flag)
+#define KEEL_SPEC_REC_ARRAYS(X) X(op_state) X(op_tag) X(op_buf) X(op_flag) X(op_gen)
 #define KEEL_SPEC_SQ_ARRAYS(X) \
     X(sq_tag) X(sq_opcode) X(sq_buffer) X(sq_length) X(sq_target) X(sq_target_hi)
 #define KEEL_SPEC_CQ_ARRAYS(X) X(cq_tag) X(cq_status) X(cq_buffer)
@@ -64,7 +64,7 @@ struct State {
 struct Out {
     State next;
     expr err;
-    expr value;      // tag / buffer id / op id / drained count
+    expr value;      // tag / buffer id / op handle / drained count
     expr r_tag;      // reap, take
     expr r_status;   // reap
     expr r_buffer;   // reap, take
@@ -118,8 +118,10 @@ class Model {
     expr accept_enabled(const State& s) const;
     Out accept_one(const State& s, const expr& choice_record) const;  // one loop turn of poll
     Out poll_end(const State& s, const expr& drained) const;  // publish heads after the loop
+    // take's value is the operation's handle, rules::op_handle(record, op_gen[record]);
+    // complete takes a handle and refuses one that is not current (IPC-R-054).
     Out take(const State& s, const expr& choice_record) const;
-    Out complete(const State& s, const expr& record, const expr& status) const;
+    Out complete(const State& s, const expr& handle, const expr& status) const;
     Out server_publish(const State& s) const;
     Out client_gone(const State& s) const;
     Out server_close(const State& s) const;

@@ -38,7 +38,7 @@ using z3::expr;
 // clang-format off
 #define KEEL_PARAM_ARRAYS(X) \
     X(c_state) X(c_gen) X(c_buf) X(c_cancel) X(bstate) X(held) \
-    X(op_state) X(op_tag) X(op_buf) X(op_flag) \
+    X(op_state) X(op_tag) X(op_buf) X(op_flag) X(op_gen) \
     X(sq_tag) X(sq_opcode) X(sq_buffer) X(sq_length) X(sq_target) X(sq_target_hi) \
     X(cq_tag) X(cq_status) X(cq_buffer)
 // Ghosts: loc_* per client slot; lender/holder per buffer; ranks of the live-slot and
@@ -143,8 +143,10 @@ class PModel {
     POut accept_one(const PState& s, const expr& rec, const expr& found, const expr& t,
                     int only = -1) const;
     POut poll_end(const PState& s, const expr& drained) const;
+    // take's value is the handle rules::op_handle(rec, op_gen[rec]); complete takes a handle
+    // and refuses one that is not current (IPC-R-054), as model.hpp.
     POut take(const PState& s, const expr& rec, const expr& none) const;
-    POut complete(const PState& s, const expr& rec, const expr& status) const;
+    POut complete(const PState& s, const expr& handle, const expr& status) const;
     POut server_publish(const PState& s) const;
     POut client_gone_begin(const PState& s) const;
     POut client_gone_drop(const PState& s, const expr& rec) const;

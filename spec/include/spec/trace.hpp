@@ -151,12 +151,16 @@ class TraceChecker {
 // The trace as readable text, one line per step (steps [0, upto)).
 std::string format_trace(const Trace& trace, std::size_t upto);
 
-// For the trace checkers: the spec record that implementation op id `impl_op` stands for: the
-// one `op_map` (implementation op id -> spec record) gives, else the first record below
-// `capacity` neither mapped nor taken, else the id itself.
-std::uint32_t spec_record_for(const std::map<std::uint32_t, std::uint32_t>& op_map,
+// For the trace checkers: the spec's op handle for implementation handle `impl_op`
+// (IPC-R-054). The records each side picks differ, so `op_map` maps every handle the
+// implementation's take() returned to the handle the spec's take returned for the same
+// operation, and keeps it after the operation completed: a stale handle then stands for the
+// spec's stale handle, which the spec refuses by its generation. A handle never handed out
+// stands for itself if its record is out of range, else for its record at a generation other
+// than the spec record's current one (`spec_gen`), which the spec refuses as well.
+std::uint32_t spec_handle_for(const std::map<std::uint32_t, std::uint32_t>& op_map,
                               std::uint32_t impl_op, std::uint32_t capacity,
-                              const std::function<bool(std::uint32_t)>& taken);
+                              const std::function<std::uint32_t(std::uint32_t)>& spec_gen);
 // For the trace checkers: `fifo` (spec records waiting for take(), oldest first) after record
 // k's op state went from `before` to `after` in one accept turn.
 void track_fifo(std::deque<std::uint32_t>& fifo, std::uint32_t k, std::uint64_t before,

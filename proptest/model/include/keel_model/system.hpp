@@ -232,7 +232,13 @@ class System {
     // The bytes of each buffer's handle as last seen in hand, to forge stale copies.
     std::map<std::uint16_t, std::array<std::byte, sizeof(ipc::Buffer)>> handle_bytes_;
     void keep_handle_bytes(const ipc::Buffer& b);
-    std::map<std::uint32_t, std::uint32_t> taken_;  // server op id -> tag
+    std::map<std::uint32_t, std::uint32_t> taken_;  // server op handle -> tag
+    // Every handle take() handed out whose operation was completed since (IPC-R-054: stale for
+    // good, until its record's 16-bit generation wraps, which these runs never reach).
+    std::vector<std::uint32_t> retired_;
+    // A handle that is not current: often a retired one whose record now serves another taken
+    // operation (the case a missing generation check gets wrong), else any handle.
+    std::uint32_t bogus_handle(const Action& a) const;
     std::optional<ipc::abi::Completion> last_reaped_;
     std::uint64_t next_user_data_ = 1;
     std::vector<TraceStep> trace_;
