@@ -6,6 +6,7 @@
 #                   [--module "PATH ARGS"]... [--user "PROGRAM..."] [--cmdline "WORDS"]
 #                   [--timeout SECONDS] [--disk IMAGE [--disk-options OPTS]]
 #                   [--net [--net-options OPTS] [--net-device-options OPTS]]
+#                   [--link LOCAL:REMOTE [--link-mac MAC]]
 #                   [--monitor SOCKET] [--cpu MODEL] [-- extra qemu args]
 #   ci/qemu-boot.sh <linux-guest-dir> --linux [--test|--batch] [--cmdline "WORDS"] [--disk IMAGE]
 #                   [-- extra qemu args]
@@ -47,6 +48,12 @@
 #         hostfwd=tcp:127.0.0.1:8080-:80: the host's 127.0.0.1:8080 reaches the guest's port
 #         80); --net-device-options adds virtio-net-pci properties (e.g. vectors=0: no MSI-X,
 #         the driver uses INTx).
+# --link LOCAL:REMOTE: instead of --net, a virtio-net NIC on a virtual link between Keel
+#         machines, as ci/qemu-link.args defines it: frames go as UDP datagrams from
+#         127.0.0.1:LOCAL to 127.0.0.1:REMOTE (-netdev dgram), so two boots with crossed ports
+#         (10001:10002 and 10002:10001) share one Ethernet segment on the host's loopback, with
+#         no DHCP server (give the network server --address). --link-mac MAC: the NIC's MAC
+#         (52:54:00:12:34:56 unless given; the two machines need different ones).
 # --monitor SOCKET: QEMU's human monitor on the Unix socket SOCKET (created, not waited on),
 #         for a test that types on the keyboard (sendkey) and reads the screen (screendump).
 # --cpu MODEL: QEMU's CPU model, qemu64,+smep,+smap,+umip unless given: QEMU's default model
@@ -66,7 +73,7 @@ die() { echo "qemu-boot.sh: $*" >&2; exit 2; }
 build=$1; shift
 mode=interactive window=0 smp=1 cpu=qemu64,+smep,+smap,+umip mem=128M machine=pc iso=0 module="" extra_cmdline="" limit=60
 qemu_extra=() modules=() user_programs="" system="" image="" disk="" disk_options="" linux=0
-net=0 net_options="" net_device_options="" monitor=none
+net=0 net_options="" net_device_options="" monitor=none link="" link_mac=52:54:00:12:34:56
 while [ $# -gt 0 ]; do
     case "$1" in
         --interactive) mode=interactive ;;
@@ -90,6 +97,8 @@ while [ $# -gt 0 ]; do
         --net) net=1 ;;
         --net-options) net_options=$2; shift ;;
         --net-device-options) net_device_options=$2; shift ;;
+        --link) link=$2; shift ;;
+        --link-mac) link_mac=$2; shift ;;
         --monitor) monitor="unix:$2,server=on,wait=off"; shift ;;
         --cmdline) extra_cmdline=$2; shift ;;
         --timeout) limit=$2; shift ;;
@@ -205,6 +214,23 @@ if [ "$net" = 1 ]; then
     done <"$(dirname "${BASH_SOURCE[0]}")/qemu-net.args"
 elif [ -n "$net_options$net_device_options" ]; then
     die "--net-options and --net-device-options go with --net"
+fi
+if [ -n "$link" ]; then
+    [ "$net" = 0 ] || die "--link goes without --net (one NIC: srv/net0)"
+    [[ "$link" =~ ^([0-9]{1,5}):([0-9]{1,5})$ ]] || die "--link wants LOCAL:REMOTE (two UDP ports)"
+    link_local=${BASH_REMATCH[1]} link_remote=${BASH_REMATCH[2]}
+    for p in "$link_local" "$link_remote"; do
+        [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "--link: port $p is not in 1..65535"
+    done
+    [ "$link_local" != "$link_remote" ] || die "--link: LOCAL and REMOTE must differ"
+    [[ "$link_mac" =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] || die "--link-mac wants a MAC like 52:54:00:12:34:57"
+    while IFS= read -r line; do
+        case "$line" in '' | '#'*) continue ;; esac
+        line=${line//@LOCAL@/$link_local}
+        line=${line//@REMOTE@/$link_remote}
+        line=${line//@MAC@/$link_mac}
+        args+=("$line")
+    done <"$(dirname "${BASH_SOURCE[0]}")/qemu-link.args"
 fi
 args+=("${qemu_extra[@]}")
 

@@ -147,10 +147,38 @@ def kernel_objects():
             "low_memory": b"\x88" + queue + served, "low_heap": b"\x4c" + basics + nest}
 
 
+def remote():
+    """Frames of the remote-run wire (lib/remote/include/keel/remote/wire.hpp), after the
+    target's first byte (the fragment size)."""
+    def frame(kind, job, obj, payload):
+        return struct.pack("<HBBIII", 0x4A52, kind, 0, job, obj, len(payload)) + payload
+    hello = frame(1, 0, 0, struct.pack("<II", 1, 32768))
+    entries = b"".join(struct.pack("<IB", o, len(n)) + n
+                       for o, n in ((1, b"console"), (2, b"input"), (3, b"cwd"), (4, b"ns")))
+    spawn = frame(2, 1, 0, struct.pack("<IHHI", 8192, 3, 9, 4) + b"cat" + b"/etc/motd" + entries)
+    image = frame(3, 1, 0, bytes(range(256)) * 4)
+    started = frame(4, 1, 0, struct.pack("<q", 12))
+    op_open = frame(5, 1, 3, struct.pack("<IBBHQI", 1, 5, 0, 0, 1, 0) + b"out.sum")
+    op_write = frame(5, 1, 5, struct.pack("<IBBHQI", 2, 2, 0, 0, 0, 0) + b"hello\n")
+    done_open = frame(6, 1, 3, struct.pack("<IIQI", 1, 0, 0, 5))
+    done_read = frame(6, 1, 1, struct.pack("<IIQI", 3, 0, 4, 0) + b"abcd")
+    done_fail = frame(6, 1, 1, struct.pack("<IIQI", 4, 11, 0, 0))
+    exit_ = frame(7, 1, 0, struct.pack("<IIqQQ", 1, 0, 0, 0, 0))
+    beat = frame(8, 1, 0, b"")
+    cancel = frame(9, 1, 0, struct.pack("<I", 2))
+    huge = struct.pack("<HBBIII", 0x4A52, 3, 0, 1, 0, 0x7FFFFFFF)
+    return {"session": b"\x07" + hello + spawn + image + started + op_open + done_open +
+                       op_write + beat + done_read + done_fail + cancel + exit_,
+            "one_byte_pieces": b"\x00" + hello + spawn + beat,
+            "huge_length": b"\x10" + hello + huge,
+            "garbage": b"\x03GET / HTTP/1.1\r\n\r\n",
+            "spawn_cut": b"\x05" + spawn[:40]}
+
+
 def main():
     out = sys.argv[1]
     for name, seeds in (("differential", differential()), ("hostile", hostile()), ("abi", abi()),
-                        ("kernel_objects", kernel_objects())):
+                        ("kernel_objects", kernel_objects()), ("remote", remote())):
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for fname, data in seeds.items():
             with open(os.path.join(out, name, "seed_" + fname), "wb") as f:

@@ -1,7 +1,8 @@
 // net: the network server. It drives a NIC driver's link object (srv/LINK, abi::LinkInfo)
 // with lib/net's Stack (Ethernet, ARP, IPv4, ICMP, UDP, DHCP, DNS) and TCP engine, takes its
-// address by DHCP, and serves sockets as objects under the name it publishes, srv/net
-// (sockets.hpp has the names). Argument: LINK (default net0).
+// address by DHCP (or is given a static one), and serves sockets as objects under the name it
+// publishes, srv/net (sockets.hpp has the names). Arguments: [--address=A.B.C.D/N
+// [--gateway=A.B.C.D]] [LINK] (LINK default net0; with --address no DHCP is done).
 //
 // Two threads share everything under one lock: the main thread sleeps until the kernel
 // forwards an operation or a timer is due, the receiving thread until a frame arrives; each
@@ -9,6 +10,8 @@
 #include <keel/c/mem.hpp>
 
 #include <new>
+
+#include <keel/net/static_address.hpp>
 
 #include "link.hpp"
 #include "loopback.hpp"
@@ -126,13 +129,43 @@ void receiver(uint64_t) {
 int keel_main(const StartInfo& start) {
     const uint64_t started = sys::clock_ns();
     static char storage[abi::kMaxArgsLength + 4];
-    const char* words[2];
-    const int count = split_args(start.args, start.args_length, storage, sizeof storage, words, 2);
-    if (count > 1) {
-        print("net: usage: net [LINK] (a link object under srv/, default net0)\n");
+    const char* words[4];
+    const int count = split_args(start.args, start.args_length, storage, sizeof storage, words, 4);
+    const char* link_name = "net0";
+    const char* address_text = nullptr;
+    const char* gateway_text = nullptr;
+    bool usage = count < 0 || count > 3;
+    bool link_given = false;
+    for (int i = 0; i < count && !usage; ++i) {
+        if (c::compare(words[i], "--address=", 10) == 0) {
+            address_text = words[i] + 10;
+        } else if (c::compare(words[i], "--gateway=", 10) == 0) {
+            gateway_text = words[i] + 10;
+        } else if (words[i][0] == '-' || link_given) {
+            usage = true;
+        } else {
+            link_name = words[i];
+            link_given = true;
+        }
+    }
+    if (usage || (gateway_text != nullptr && address_text == nullptr)) {
+        print(
+            "net: usage: net [--address=A.B.C.D/N [--gateway=A.B.C.D]] [LINK] (a link object "
+            "under srv/, default net0; without --address the address comes by DHCP)\n");
         return 2;
     }
-    const char* link_name = count == 1 ? words[0] : "net0";
+    net::StaticAddress fixed{};
+    if (address_text != nullptr) {
+        const char* why = net::parse_static_address(
+            address_text, c::length(address_text), gateway_text,
+            gateway_text == nullptr ? 0 : c::length(gateway_text), &fixed);
+        if (why != nullptr) {
+            print("net: --address=%s%s%s: %s\n", address_text,
+                  gateway_text != nullptr ? " --gateway=" : "",
+                  gateway_text != nullptr ? gateway_text : "", why);
+            return 2;
+        }
+    }
     const int64_t srv = open(root(), "srv");
     if (srv < 0) {
         print("net: needs srv in its root\n");
@@ -188,7 +221,12 @@ int keel_main(const StartInfo& start) {
         print("net: cannot serve: %s\n", error_text(r));
         return 1;
     }
-    g->stack.start_dhcp(sys::clock_ns());
+    // A static address is configured before srv/net is published, so a program that finds
+    // the name finds the address too (no DNS server: names other than dotted quads fail).
+    if (address_text != nullptr)
+        g->stack.configure(fixed.address, fixed.netmask, fixed.gateway, 0);
+    else
+        g->stack.start_dhcp(sys::clock_ns());
     if (const int64_t r =
             sys::do_io(static_cast<uint64_t>(srv), Op::kCreate, "net", 3, g->port.served());
         r < 0) {

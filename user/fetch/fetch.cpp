@@ -43,19 +43,6 @@ int fail(const char* why, const char* detail = nullptr) {
     return 1;
 }
 
-// "net" from the root, else srv/net from the shell's name space.
-int64_t open_net() {
-    const int64_t direct = open(root(), "net");
-    if (direct >= 0)
-        return direct;
-    const int64_t ns = open(root(), "ns");
-    if (ns < 0)
-        return direct;
-    const int64_t net = open_path(static_cast<Handle>(ns), "srv/net", 7);
-    drop(static_cast<uint64_t>(ns));
-    return net;
-}
-
 int64_t receive(uint8_t* into, size_t room) {
     return sys::do_io(g_conn, Op::kRead, into, room);
 }
@@ -81,7 +68,7 @@ int keel_main(const StartInfo& start) {
     http::Url url{};
     if (const char* why = http::parse_url(g_url, c::length(g_url), &url))
         return fail(why);
-    const int64_t net = open_net();
+    const int64_t net = tools::open_net();
     if (net < 0)
         return fail("no network (net)", error_text(net));
     char name[300];

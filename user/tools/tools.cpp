@@ -40,4 +40,16 @@ int64_t open_file(const char* path) {
     return h;
 }
 
+int64_t open_net() {
+    const int64_t direct = open(root(), "net");
+    if (direct >= 0)
+        return direct;
+    const int64_t ns = open(root(), "ns");
+    if (ns < 0)
+        return direct;
+    const int64_t net = open_path(static_cast<Handle>(ns), "srv/net", 7);
+    (void)sys::do_io(static_cast<uint64_t>(ns), Op::kClose);
+    return net;
+}
+
 }  // namespace keel::tools

@@ -27,6 +27,9 @@ void complain(const char* program, const char* what, const char* detail);
 // Opens a path relative to "cwd", or an absolute one from "ns" (the shell's name space); a
 // handle or -Error.
 int64_t open_file(const char* path);
+// The network server's directory: "net" from the root (a program init started), else srv/net
+// from the shell's name space ("ns"). A handle or -Error.
+int64_t open_net();
 // Copies everything readable from h (a pipe until its end; a file from its start when
 // `from_start`: a memory object's position is shared by all its holders) through fn(bytes, n)
 // until it returns false; 0 or -Error.

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# qemu-remote-run.sh QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR: two Keel machines on one virtual link
+# (ci/qemu-boot.sh --link: -netdev dgram on the host's loopback), static addresses, booted
+# together (qemu_remote_run; docs/remote-run.md). B (10.0.3.2) runs the agent on port 7070; A
+# (10.0.3.1, a FAT disk as /mnt/disk) runs rrun against it:
+#   - in /mnt/disk, `rrun 10.0.3.2 cat /etc/motd > motd.txt`: A's motd, read by the program on
+#     B through A's ns, written to A's console, which the shell made A's file;
+#   - `rrun 10.0.3.2 remotetest write remote.txt ...`: a file created, written and read back on
+#     A by a program on B through A's cwd; `rrun 10.0.3.2 ls` lists A's directory there;
+#     `rrun 10.0.3.2 upper < /etc/motd` reads A's input;
+#   - `remotetest hostile 10.0.3.2:7070`: garbage, a huge length, a silent caller, a bad image
+#     and a short one each end their connection, and the agent still runs a good job;
+#   - `rrun 10.0.3.2 remotetest linger 30`: once it runs, B's QEMU is killed; A's rrun must end
+#     with its clear error ("went silent", status 125) within 10 s of the kill.
+# Then the files on A's disk are read on the host (mtools) and compared.
+set -euo pipefail
+boot=$1 build=$2 work=$3
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+mkdir -p "$work"
+rm -f "$work"/a.log "$work"/b.log "$work"/a.img
+fail() { echo "FAIL: $*" >&2; echo "--- A:" >&2; cat "$work/a.log" >&2 || true
+         echo "--- B:" >&2; cat "$work/b.log" >&2 || true; exit 1; }
+# Two free UDP ports on the loopback for the link's two ends.
+read -r port_a port_b < <(python3 -c '
+import socket
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
+"$top/ci/make-disk.sh" "$work/a.img" 32 16 >/dev/null
+start=$(date +%s.%N)
+setsid "$boot" "$build" --batch --image "$build/user/remote-b-image/initfs.tar" \
+    --link "$port_b:$port_a" --link-mac 52:54:00:12:34:02 --exec "sleep 100" --timeout 60 \
+    >"$work/b.log" 2>&1 &
+b_pid=$!
+trap 'kill -KILL -- -$b_pid 2>/dev/null || true; kill -KILL -- -${a_pid:-0} 2>/dev/null || true' EXIT
+# The commands are a service of A's init.conf (user/etc/test/remote-a.conf): longer than a boot
+# module's string may be. The boot's own command waits for their end.
+commands="remotetest await /tmp/done 60"
+for _ in $(seq 200); do grep -q "^agent: listening" "$work/b.log" && break; sleep 0.1; done
+grep -q "^agent: listening" "$work/b.log" || fail "B's agent did not start"
+setsid "$boot" "$build" --batch --image "$build/user/remote-a-image/initfs.tar" --disk "$work/a.img" \
+    --link "$port_a:$port_b" --link-mac 52:54:00:12:34:01 --exec "$commands" --timeout 60 \
+    >"$work/a.log" 2>&1 &
+a_pid=$!
+# Kill B while the lingering job runs there.
+for _ in $(seq 600); do grep -q "^remotetest: alive 1" "$work/a.log" && break; sleep 0.1; done
+grep -q "^remotetest: alive 1" "$work/a.log" || fail "the lingering job never ran"
+kill -KILL -- -"$b_pid"
+killed=$(date +%s.%N)
+for _ in $(seq 150); do grep -q "went silent" "$work/a.log" && break; sleep 0.1; done
+noticed=$(date +%s.%N)
+for _ in $(seq 150); do grep -q "^linger-status" "$work/a.log" && break; sleep 0.1; done
+ended=$(date +%s.%N)
+echo "rrun said so $(python3 -c "print(round($noticed - $killed, 1))") s after the kill"
+grep -q "^linger-status" "$work/a.log" || fail "A's rrun did not end within 15 s of B's death"
+set +e
+wait "$a_pid"
+a_status=$?
+set -e
+[ "$a_status" = 0 ] || fail "A's boot ended with $a_status"
+after=$(python3 -c "print(round($ended - $killed, 1))")
+echo "B killed: A's rrun ended ${after} s later; the whole test $(python3 -c "print(round($ended - $start, 1))") s"
+python3 -c "import sys; sys.exit(0 if $after <= 10 else 1)" || fail "rrun took ${after} s (> 10 s) to see B gone"
+# The serial console's lines end in CR LF.
+tr -d '\r' <"$work/a.log" >"$work/a.txt"
+tr -d '\r' <"$work/b.log" >"$work/b.txt"
+for pattern in "^motd-status 0$" "^write-status 0$" "^upper-status 0$" "^hostile-status 0$" \
+    "^linger-status 125$" "^remotetest: remote.txt: wrote and read back 13 bytes$" \
+    "^motd.txt +53$" "^remote.txt +13$" "WELCOME TO KEEL" "^9 passed, 0 failed$" \
+    "^rrun: 10.0.3.2: the agent went silent \\(no heartbeat\\): its machine is gone \\(timed out\\)$" \
+    "^rrun: 10.0.3.2: last heard from [0-9]+ ms before$"; do
+    grep -Eq "$pattern" "$work/a.txt" || fail "A's output has no line matching: $pattern"
+done
+for pattern in "^agent: job [0-9]+: no hello: bad magic$" "^agent: job [0-9]+: no spawn: payload over the limit$" \
+    "^agent: job [0-9]+: no hello: timed out$" "^agent: job [0-9]+: junk did not start: not a program$" \
+    "^agent: job [0-9]+: the image did not arrive: timed out$"; do
+    grep -Eq "$pattern" "$work/b.txt" || fail "B's output has no line matching: $pattern"
+done
+# What B's programs wrote is on A's disk.
+export MTOOLS_SKIP_CHECK=1
+mcopy -n -i "$work/a.img@@1M" ::/motd.txt "$work/motd.txt" || fail "no motd.txt on A's disk"
+mcopy -n -i "$work/a.img@@1M" ::/remote.txt "$work/remote.txt" || fail "no remote.txt on A's disk"
+cmp "$work/motd.txt" "$top/user/etc/motd" || fail "motd.txt on A's disk is not A's /etc/motd"
+[ "$(cat "$work/remote.txt")" = "written-on-b" ] || fail "remote.txt holds '$(cat "$work/remote.txt")'"
+fsck.fat -n "$work/a.img" >/dev/null 2>&1 || true
+echo "PASS"
