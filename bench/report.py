@@ -98,9 +98,9 @@ B9_PAIRS = (
     (("keel_file", "file_seq_read_64k_qd32"), ("linux_file", "file_seq_read_64k_qd32"), "MiB/s",
      "b9_file_read", "file sequential read 64 KiB, QD32"),
     (("keel_file", "file_rand_read_4k_qd1"), ("linux_file", "file_rand_read_4k_qd1"), "IOPS",
-     "b9_file_read", "file random read 4 KiB, QD1 (Keel: seek + read)"),
+     "b9_file_read", "file random read 4 KiB, QD1 (Keel: read_at, Linux: pread)"),
     (("keel_file", "file_rand_read_4k_qd32"), ("linux_file", "file_rand_read_4k_qd32"), "IOPS",
-     "b9_file_read", "file random read 4 KiB, QD32 (Keel: 32 opens, seek + read each)"),
+     "b9_file_read", "file random read 4 KiB, QD32 (one open: Keel read_at, Linux io_uring)"),
     (("keel_file", "file_seq_write_64k_qd1"), ("linux_file", "file_seq_write_64k_qd1"), "MiB/s",
      None, "file sequential write 64 KiB, QD1, then sync (Linux: fsync)"),
 )
@@ -508,8 +508,8 @@ class Report:
                  "raw random read 4 KiB"),
                 ("file sequential read 64 KiB, QD1", "file sequential read 64 KiB, QD32",
                  "file sequential read 64 KiB"),
-                ("file random read 4 KiB, QD1 (Keel: seek + read)",
-                 "file random read 4 KiB, QD32 (Keel: 32 opens, seek + read each)",
+                ("file random read 4 KiB, QD1 (Keel: read_at, Linux: pread)",
+                 "file random read 4 KiB, QD32 (one open: Keel read_at, Linux io_uring)",
                  "file random read 4 KiB")):
             cells = []
             for i in (0, 1):

@@ -163,7 +163,7 @@ class ReportTest(unittest.TestCase):
                           summary)
         k = d["keel_file"]["file_rand_read_4k_qd1"]["iops"]
         x = d["linux_file"]["file_rand_read_4k_qd1"]["iops"]
-        self.assertIn(f"| file random read 4 KiB, QD1 (Keel: seek + read) | ", summary)
+        self.assertIn(f"| file random read 4 KiB, QD1 (Keel: read_at, Linux: pread) | ", summary)
         self.assertIn(f"| IOPS | {k / x:.2f}x | >= {figures['b9_file_read']['min']}x |", summary)
         headline = summary.split("Every benchmark")[0]
         self.assertEqual(headline.count("| B9 |"), 6)  # 2 raw QD32 rows, 4 file read rows

@@ -503,7 +503,7 @@ void start(const ipc::Operation& op) {
     if (o == Op::kSync) {
         if (!g->dev.flush())
             return complete(op, kOk, 0);  // no flush feature: the device writes through
-    } else if (o != Op::kRead && !write) {
+    } else if (o != Op::kRead && o != Op::kReadAt && !write) {  // reads are at `arg` anyway
         return complete(op, error(abi::Error::kNotSupported), 0);
     } else {
         switch (blk::check_request(geometry, arg, data.size())) {

@@ -136,18 +136,19 @@ Result<void> MemoryObject::read_bytes(uint64_t offset, void* dst, uint64_t n) co
     return success();
 }
 
-// Moves bytes between the object (from position_) and the request's buffer, page by page
-// through the direct map. The position moves only when every byte arrived.
-Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advance) {
+// Moves bytes between the object (from `from`: the position, or read_at's offset) and the
+// request's buffer, page by page through the direct map. The position moves only when every
+// byte arrived.
+Result<uint64_t> MemoryObject::transfer(Request& req, uint64_t from, bool to_buffer, bool advance) {
     if (is_device())
         return fail(Error::kNotSupported);  // device registers: through a mapping only
-    const uint64_t avail = position_ < size() ? size() - position_ : 0;
+    const uint64_t avail = from < size() ? size() - from : 0;
     const uint64_t n = req.buffer.length() < avail ? req.buffer.length() : avail;
     // Held across the preemption points: another thread may close the handle meanwhile.
     const RefPtr<MemoryObject> keep = retain_ref(this);
     uint64_t done = 0;
     while (done < n) {
-        const uint64_t at = position_ + done;
+        const uint64_t at = from + done;
         const uint64_t in_page = at % mm::kPageSize;
         const uint64_t chunk =
             n - done < mm::kPageSize - in_page ? n - done : mm::kPageSize - in_page;
@@ -166,15 +167,18 @@ Result<uint64_t> MemoryObject::transfer(Request& req, bool to_buffer, bool advan
 }
 
 Result<uint64_t> MemoryObject::read(Request& req) {
-    return transfer(req, true, true);
+    return transfer(req, position_, true, true);
 }
 Result<uint64_t> MemoryObject::peek(Request& req) {
-    return transfer(req, true, false);
+    return transfer(req, position_, true, false);
+}
+Result<uint64_t> MemoryObject::read_at(Request& req) {
+    return transfer(req, req.arg, true, false);  // past the end: 0 bytes, as a read there
 }
 Result<uint64_t> MemoryObject::write(Request& req) {
     if (req.buffer.length() > 0 && position_ >= size())
         return fail(Error::kTooLarge);
-    return transfer(req, false, true);
+    return transfer(req, position_, false, true);
 }
 
 Result<uint64_t> MemoryObject::get_meta(Request& req) {

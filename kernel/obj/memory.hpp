@@ -40,6 +40,7 @@ class MemoryObject final : public Object {
     abi::Kind kind() const override { return abi::Kind::kMemory; }
     Result<uint64_t> read(Request& req) override;
     Result<uint64_t> peek(Request& req) override;
+    Result<uint64_t> read_at(Request& req) override;
     Result<uint64_t> write(Request& req) override;
     Result<uint64_t> get_meta(Request& req) override;
     Result<uint64_t> seek(Request& req) override;
@@ -69,7 +70,7 @@ class MemoryObject final : public Object {
     MemoryObject() = default;
     ~MemoryObject() override;
     static Result<RefPtr<MemoryObject>> with_frame_table(uint64_t pages, Backing backing);
-    Result<uint64_t> transfer(Request& req, bool to_buffer, bool advance);
+    Result<uint64_t> transfer(Request& req, uint64_t from, bool to_buffer, bool advance);
 
     // The object whose frames these are: this one, or the parent of a subrange.
     const MemoryObject& root() const { return parent_ ? *parent_ : *this; }

@@ -79,6 +79,9 @@ class Object {
     virtual Result<uint64_t> seek(Request&) { return fail(Error::kNotSupported); }
     virtual Result<uint64_t> map(Request&) { return fail(Error::kNotSupported); }
     virtual Result<uint64_t> sync(Request&) { return fail(Error::kNotSupported); }
+    // A read at the absolute position req.arg that neither uses nor moves the object's
+    // position; perform() has checked that arg + length does not wrap.
+    virtual Result<uint64_t> read_at(Request&) { return fail(Error::kNotSupported); }
 
     // Reference counting: handles, mappings and the kernel's own pointers each hold one, as a
     // RefPtr (obj/ref_ptr.hpp), the only code that counts. The last release destroys the

@@ -9,6 +9,7 @@ uint32_t rights_needed(abi::Op op) {
     switch (op) {
         case Op::kRead:
         case Op::kPeek:
+        case Op::kReadAt:
         case Op::kOpen:
         case Op::kSeek:  // a reader must get back to the start of a read-only file
             return abi::kRightRead;
@@ -104,6 +105,12 @@ Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, Request& req
             return o.map(req);
         case Op::kSync:
             return o.sync(req);
+        case Op::kReadAt:
+            // A position whose read would end past 2^64 names no byte of any object: refused
+            // here, once, so no object or server has to think about the wrap.
+            if (req.arg + req.buffer.length() < req.arg)
+                return fail(Error::kInvalidArgument);
+            return o.read_at(req);
         case Op::kCount:
             break;
     }

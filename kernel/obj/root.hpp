@@ -9,7 +9,9 @@
 
 namespace keel::obj {
 
-inline constexpr uint32_t kMaxRootEntries = 32;
+// Names in a root: enough for a /bin of every program the system image carries (39 in Dec
+// 2026) with room to grow; 64 entries of 56 bytes stay within one page of kernel heap.
+inline constexpr uint32_t kMaxRootEntries = 64;
 
 class Root final : public Object {
   public:

@@ -466,8 +466,8 @@ Result<uint64_t> Served::answer(Slot& s, Request& req) {
         const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
         if (req.op == abi::Op::kWrite)
             return n;
-        const bool reads =
-            req.op == abi::Op::kRead || req.op == abi::Op::kPeek || req.op == abi::Op::kGetMeta;
+        const bool reads = req.op == abi::Op::kRead || req.op == abi::Op::kPeek ||
+                           req.op == abi::Op::kReadAt || req.op == abi::Op::kGetMeta;
         if (!reads || !s.buffer.valid())
             return s.value;
         KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));

@@ -68,6 +68,7 @@ class Served final : public Object {
     Result<uint64_t> peek(Request& req) override { return forward(req, 0); }
     Result<uint64_t> write(Request& req) override { return forward(req, 0); }
     Result<uint64_t> seek(Request& req) override { return forward(req, 0); }
+    Result<uint64_t> read_at(Request& req) override { return forward(req, 0); }
     Result<uint64_t> get_meta(Request& req) override { return forward(req, 0); }
     Result<uint64_t> set_meta(Request& req) override { return forward(req, 0); }
     Result<uint64_t> sync(Request& req) override { return forward(req, 0); }
@@ -178,6 +179,7 @@ class ServedChild final : public Object {
     Result<uint64_t> peek(Request& req) override { return fwd(req); }
     Result<uint64_t> write(Request& req) override { return fwd(req); }
     Result<uint64_t> seek(Request& req) override { return fwd(req); }
+    Result<uint64_t> read_at(Request& req) override { return fwd(req); }
     Result<uint64_t> get_meta(Request& req) override { return fwd(req); }
     Result<uint64_t> set_meta(Request& req) override { return fwd(req); }
     Result<uint64_t> sync(Request& req) override { return fwd(req); }

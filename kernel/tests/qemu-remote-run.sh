@@ -9,7 +9,8 @@
 #     A by a program on B through A's cwd; `rrun 10.0.3.2 ls` lists A's directory there;
 #     `rrun 10.0.3.2 upper < /etc/motd` reads A's input;
 #   - `remotetest hostile 10.0.3.2:7070`: garbage, a huge length, a silent caller, a bad image
-#     and a short one each end their connection, and the agent still runs a good job;
+#     and a short one each end their connection, and the agent still runs a good job; a caller
+#     that leaves mid-job makes the job's console write fail, so the program ends (B's log);
 #   - `rrun 10.0.3.2 remotetest linger 30`: once it runs, B's QEMU is killed; A's rrun must end
 #     with its clear error ("went silent", status 125) within 10 s of the kill.
 # Then the files on A's disk are read on the host (mtools) and compared.
@@ -45,6 +46,8 @@ a_pid=$!
 # Kill B while the lingering job runs there.
 for _ in $(seq 600); do grep -q "^remotetest: alive 1" "$work/a.log" && break; sleep 0.1; done
 grep -q "^remotetest: alive 1" "$work/a.log" || fail "the lingering job never ran"
+# (B's agent says when the job whose caller left ended: wait for that before killing B.)
+for _ in $(seq 100); do grep -q "the caller went away" "$work/b.log" && break; sleep 0.1; done
 kill -KILL -- -"$b_pid"
 killed=$(date +%s.%N)
 for _ in $(seq 150); do grep -q "went silent" "$work/a.log" && break; sleep 0.1; done
@@ -66,14 +69,15 @@ tr -d '\r' <"$work/a.log" >"$work/a.txt"
 tr -d '\r' <"$work/b.log" >"$work/b.txt"
 for pattern in "^motd-status 0$" "^write-status 0$" "^upper-status 0$" "^hostile-status 0$" \
     "^linger-status 125$" "^remotetest: remote.txt: wrote and read back 13 bytes$" \
-    "^motd.txt +53$" "^remote.txt +13$" "WELCOME TO KEEL" "^9 passed, 0 failed$" \
+    "^motd.txt +53$" "^remote.txt +13$" "WELCOME TO KEEL" "^10 passed, 0 failed$" \
     "^rrun: 10.0.3.2: the agent went silent \\(no heartbeat\\): its machine is gone \\(timed out\\)$" \
     "^rrun: 10.0.3.2: last heard from [0-9]+ ms before$"; do
     grep -Eq "$pattern" "$work/a.txt" || fail "A's output has no line matching: $pattern"
 done
 for pattern in "^agent: job [0-9]+: no hello: bad magic$" "^agent: job [0-9]+: no spawn: payload over the limit$" \
     "^agent: job [0-9]+: no hello: timed out$" "^agent: job [0-9]+: junk did not start: not a program$" \
-    "^agent: job [0-9]+: the image did not arrive: timed out$"; do
+    "^agent: job [0-9]+: the image did not arrive: timed out$" \
+    "^agent: job [0-9]+: the caller went away \\(.*\\); the program ran to its end$"; do
     grep -Eq "$pattern" "$work/b.txt" || fail "B's output has no line matching: $pattern"
 done
 # What B's programs wrote is on A's disk.

@@ -157,7 +157,7 @@ int keel_main(const StartInfo& start) {
             requests[taken] = &ops[taken].request;
             lengths[taken] = sp.server().bytes(ops[taken]).size();
             const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
-            reads += o == Op::kRead || o == Op::kPeek ? 1 : 0;
+            reads += o == Op::kRead || o == Op::kPeek || o == Op::kReadAt ? 1 : 0;
             ++taken;
         }
         if (reads > 1 && under == &g_pages) {

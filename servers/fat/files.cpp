@@ -119,6 +119,10 @@ uint16_t Files::perform(const ipc::abi::Submission& s, std::span<std::byte> data
         case Op::kRead:
         case Op::kPeek:
             return read(*o, data, arg, op == Op::kRead, value);
+        case Op::kReadAt:
+            if (o->node.directory())  // a listing has a cursor, not byte positions
+                return fail(Error::kIsDirectory);
+            return read_at(*o, arg, data, value);
         case Op::kWrite:
             return write(*o, data, value);
         case Op::kSeek:
@@ -160,7 +164,7 @@ uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* len
     for (uint32_t i = 0; i < count && planned < max; ++i) {
         const ipc::abi::Submission& s = *ops[i];
         const auto op = static_cast<Op>(s.opcode - abi::kQueueOpBase);
-        if (op != Op::kSeek && op != Op::kRead && op != Op::kPeek)
+        if (op != Op::kSeek && op != Op::kRead && op != Op::kPeek && op != Op::kReadAt)
             continue;
         Open* o = lookup_object(s.object);
         if (o == nullptr || o->gone || o->node.directory())
@@ -182,9 +186,10 @@ uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* len
                 sim[k].position += lengths[i];
             continue;
         }
+        // A read_at reads at its own offset and leaves the position where it was.
+        const uint64_t at = op == Op::kReadAt ? s.args[0] : sim[k].position;
         uint32_t n = 0;
-        if (volume_.map(sim[k].node, sim[k].position, lengths[i], runs, kMost, &n) !=
-            fat::Error::kOk)
+        if (volume_.map(sim[k].node, at, lengths[i], runs, kMost, &n) != fat::Error::kOk)
             continue;
         for (uint32_t r = 0; r < n && planned < max; ++r) {
             uint64_t first = 0;
@@ -257,13 +262,20 @@ uint16_t Files::read(Open& o, std::span<std::byte> data, uint64_t cursor, bool a
                      uint64_t* value) {
     if (o.node.directory())
         return list(o, data, cursor, value);
+    const uint16_t status = read_at(o, o.position, data, value);
+    if (status == kOk && advance)
+        o.position += *value;
+    return status;
+}
+
+// `data.size()` bytes of the file from `at` (fewer at its end, none past it); the position
+// is the caller's business. The volume answers any `at`: past the size is the end.
+uint16_t Files::read_at(Open& o, uint64_t at, std::span<std::byte> data, uint64_t* value) {
     size_t done = 0;
-    const fat::Error e = volume_.read(o.node, o.position, reinterpret_cast<uint8_t*>(data.data()),
-                                      data.size(), &done);
+    const fat::Error e =
+        volume_.read(o.node, at, reinterpret_cast<uint8_t*>(data.data()), data.size(), &done);
     if (e != fat::Error::kOk)
         return fail(e);
-    if (advance)
-        o.position += done;
     *value = done;
     return kOk;
 }

@@ -60,6 +60,7 @@ class Files {
     uint16_t open(Open& dir, std::span<std::byte> name, uint64_t flags, uint64_t* value);
     uint16_t read(Open& o, std::span<std::byte> data, uint64_t cursor, bool advance,
                   uint64_t* value);
+    uint16_t read_at(Open& o, uint64_t at, std::span<std::byte> data, uint64_t* value);
     uint16_t list(Open& dir, std::span<std::byte> data, uint64_t cursor, uint64_t* value);
     uint16_t write(Open& o, std::span<std::byte> data, uint64_t* value);
     uint16_t get_meta(Open& o, uint64_t key, std::span<std::byte> data, uint64_t* value);

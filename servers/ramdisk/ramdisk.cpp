@@ -1,8 +1,8 @@
 // ramdisk: serves a copy of a file as a block device object of 512-byte blocks, in memory
 // (what it writes is gone when it exits). Arguments: FILE NAME: FILE a path in its root (an
 // image in the initial file system), NAME where it publishes in the "srv" it was given. The
-// block device protocol is the drivers' (abi::BlockInfo): reads and writes at byte offset
-// `arg`, in whole blocks; sync answers at once. File systems are tested on it without a disk
+// block device protocol is the drivers' (abi::BlockInfo): reads (read_at too) and writes at byte
+// offset `arg`, in whole blocks; sync answers at once. File systems are tested on it without a disk
 // driver, and it is the smallest example of a block server.
 #include <keel/c/mem.hpp>
 
@@ -33,6 +33,7 @@ uint16_t perform(const ipc::abi::Submission& s, std::span<std::byte> data, uint6
     switch (o) {
         case Op::kRead:
         case Op::kPeek:
+        case Op::kReadAt:  // a block device's reads are at an offset already
         case Op::kWrite:
             if (at % kBlock != 0 || data.size() % kBlock != 0 || data.empty())
                 return fail(abi::Error::kInvalidArgument);

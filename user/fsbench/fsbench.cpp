@@ -2,16 +2,15 @@
 // 16 MiB file BENCH.DAT that bench/run.py puts on the disk image with mtools, then writes a
 // new 16 MiB file, all through /mnt/disk (servers/fat over srv/blk0/1):
 //   seq_read_64k_qd1   64 KiB reads from the start to the end, one do_io at a time
-//   seq_read_64k_qd32  the same through one open object, a queue kept 32 reads deep: each read
-//                      takes the position where the server's previous one left it
-//   rand_read_4k_qd1   seek + 4 KiB read at xorshift64 offsets (guestbench's seed), one pair
-//                      at a time
-//   rand_read_4k_qd32  32 open objects on the file, each with a seek then a read queued; a
-//                      completed pair starts the next one on the same object
+//   seq_read_64k_qd32  the same through one open object, a queue kept 32 reads deep, each a
+//                      read_at of the next 64 KiB (guestbench: io_uring reads at consecutive
+//                      offsets)
+//   rand_read_4k_qd1   read_at of 4 KiB at xorshift64 offsets (guestbench's seed and pread),
+//                      one at a time
+//   rand_read_4k_qd32  the same offsets, read_at through one open object, 32 in flight
 //   seq_write_64k_qd1  a new file (create, truncate) written in 64 KiB writes, then sync
 // Every read is checked: the file's 8-byte word at offset o is splitmix64(o / 8) (little
-// endian), so a read served from the wrong position fails the row (seq_read_64k_qd32: is
-// counted and printed, since only the order of the completions would be wrong).
+// endian), so a read served from the wrong position fails the row.
 // Before each read row the FAT server writes back and forgets its caches (set_meta
 // DropCaches), as guestbench drops Linux's page cache: each row starts cold.
 // Output, one line a row:
@@ -124,17 +123,14 @@ void seq_read_qd32() {
     const uint64_t start = sys::clock_ns();
     auto submit = [&]() {
         auto b = q.client().acquire();
-        if (!b || !q.submit(Op::kRead, static_cast<Handle>(f), 0, submitted, std::move(*b), kBig))
+        if (!b || !q.submit(Op::kReadAt, static_cast<Handle>(f), submitted * kBig, submitted,
+                            std::move(*b), kBig))
             return false;
         ++submitted;
         return true;
     };
     while (ok && submitted < ops && submitted < kDepth)
         ok = submit();
-    // The server takes the reads in the order queued, so the k-th completion reaped should hold
-    // the k-th 64 KiB of the file; one that does not is counted (printed), not failed: the
-    // bytes read are the file's either way, only their order would differ.
-    uint64_t out_of_order = 0;
     while (ok && done < ops) {
         if (const int64_t r = q.wait(1, 10'000'000'000); r < 0) {
             ok = false;
@@ -147,8 +143,10 @@ void seq_read_qd32() {
                 break;
             }
             const auto* p = reinterpret_cast<const uint8_t*>(q.client().bytes(r->buffer).data());
-            if (!check(p, (done - 1) * kBig))
-                ++out_of_order;
+            if (!check(p, r->user_data * kBig)) {
+                ok = false;
+                break;
+            }
             r->buffer.reset();
             if (submitted < ops && !submit()) {
                 ok = false;
@@ -160,8 +158,6 @@ void seq_read_qd32() {
     close(f);
     if (!ok)
         return fail("seq read qd32", static_cast<int64_t>(done));
-    if (out_of_order != 0)
-        print("fsbench: seq_read_64k_qd32: %lu reads completed out of file order\n", out_of_order);
     row("seq_read_64k_qd32", ops, kFileSize, ns);
 }
 
@@ -174,10 +170,8 @@ void rand_read_qd1() {
     const uint64_t start = sys::clock_ns();
     for (uint64_t i = 0; i < kRandomOps; ++i) {
         const uint64_t at = (xorshift(s) % blocks) * kSmall;
-        const auto h = static_cast<uint64_t>(f);
-        const int64_t p = sys::do_io(h, Op::kSeek, nullptr, 0, at);
-        const int64_t n = sys::do_io(h, Op::kRead, g_buf, kSmall);
-        if (p != static_cast<int64_t>(at) || n != kSmall || !check(g_buf, at)) {
+        const int64_t n = sys::do_io(static_cast<uint64_t>(f), Op::kReadAt, g_buf, kSmall, at);
+        if (n != kSmall || !check(g_buf, at)) {
             close(f);
             return fail("random read", n);
         }
@@ -188,35 +182,25 @@ void rand_read_qd1() {
 }
 
 void rand_read_qd32() {
-    int64_t files[kDepth] = {};
-    uint64_t want[kDepth] = {};
-    for (auto& f : files) {
-        f = open_file(kName, 0);
-        if (f < 0) {
-            for (const int64_t g : files)
-                close(g);
-            return fail("open", f);
-        }
-    }
+    const int64_t f = open_file(kName, 0);
+    if (f < 0)
+        return fail("open", f);
     Queue q;
-    if (const int64_t r = q.create(128, kDepth, kSmall); r != 0) {
-        for (const int64_t g : files)
-            close(g);
+    if (const int64_t r = q.create(64, kDepth, kSmall); r != 0) {
+        close(f);
         return fail("queue", r);
     }
+    uint64_t want[kDepth] = {};
     uint64_t s = kSeed;
     const uint64_t blocks = kFileSize / kSmall;
     uint64_t submitted = 0, done = 0;
     bool ok = true;
-    // user_data: the slot; a seek's completion carries kSeekTag | slot and is only checked.
-    constexpr uint64_t kSeekTag = 1ull << 32;
+    // user_data: the slot, whose offset want[] holds until its read completes.
     auto submit = [&](uint32_t slot) {
         const uint64_t at = (xorshift(s) % blocks) * kSmall;
         want[slot] = at;
-        const auto h = static_cast<Handle>(files[slot]);
         auto b = q.client().acquire();
-        if (!b || !q.submit(Op::kSeek, h, at, kSeekTag | slot) ||
-            !q.submit(Op::kRead, h, 0, slot, std::move(*b), kSmall))
+        if (!b || !q.submit(Op::kReadAt, static_cast<Handle>(f), at, slot, std::move(*b), kSmall))
             return false;
         ++submitted;
         return true;
@@ -230,14 +214,9 @@ void rand_read_qd32() {
             break;
         }
         while (auto r = q.reap()) {
-            if ((r->user_data & kSeekTag) != 0) {
-                if (r->status != 0)
-                    ok = false;
-                continue;
-            }
             const auto slot = static_cast<uint32_t>(r->user_data);
             ++done;
-            if (r->status != 0 || r->value != kSmall ||
+            if (slot >= kDepth || r->status != 0 || r->value != kSmall ||
                 !check(reinterpret_cast<const uint8_t*>(q.client().bytes(r->buffer).data()),
                        want[slot]))
                 ok = false;
@@ -249,8 +228,7 @@ void rand_read_qd32() {
         }
     }
     const uint64_t ns = sys::clock_ns() - start;
-    for (const int64_t g : files)
-        close(g);
+    close(f);
     if (!ok)
         return fail("random read qd32", static_cast<int64_t>(done));
     row("rand_read_4k_qd32", kRandomOps, kRandomOps * kSmall, ns);

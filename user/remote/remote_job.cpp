@@ -55,23 +55,40 @@ void RemoteJob::heartbeat(uint64_t self) {
 }
 
 int64_t RemoteJob::send_image(Handle image, uint32_t length) {
-    if (const int64_t r = sys::do_io(image, Op::kSeek, nullptr, 0, 0); r < 0)
-        return fail(r, "the image cannot be read");
+    // A memory object has one position for all its holders (docs/syscalls.md): reading it would
+    // race another job sending the same program. Mapped read-only, it is read at no position;
+    // an image without the Map right is read from its start instead.
+    const int64_t mapped = sys::do_io(image, Op::kMap, nullptr, 0, 0);
+    if (mapped < 0) {
+        if (const int64_t r = sys::do_io(image, Op::kSeek, nullptr, 0, 0); r < 0)
+            return fail(r, "the image cannot be read");
+    }
+    const auto* base = reinterpret_cast<const uint8_t*>(mapped);
+    int64_t result = 0;
     for (uint32_t sent = 0; sent < length;) {
         const uint32_t want = length - sent < rw::kMaxData ? length - sent : rw::kMaxData;
-        const int64_t n = sys::do_io(image, Op::kRead, buffer_, want);
-        if (n <= 0)
-            return fail(n < 0 ? n : err(Error::kIo), "the image cannot be read");
         rw::Message m{};
         m.type = rw::Type::kImage;
         m.job = job_;
-        m.data = buffer_;
-        m.data_length = static_cast<uint32_t>(n);
-        if (const int64_t r = socket_->send(m); r < 0)
-            return fail(r, "the connection failed while sending the image");
-        sent += static_cast<uint32_t>(n);
+        m.data = mapped >= 0 ? base + sent : buffer_;
+        m.data_length = want;
+        if (mapped < 0) {
+            const int64_t n = sys::do_io(image, Op::kRead, buffer_, want);
+            if (n <= 0) {
+                result = fail(n < 0 ? n : err(Error::kIo), "the image cannot be read");
+                break;
+            }
+            m.data_length = static_cast<uint32_t>(n);
+        }
+        if (const int64_t r = socket_->send(m); r < 0) {
+            result = fail(r, "the connection failed while sending the image");
+            break;
+        }
+        sent += m.data_length;
     }
-    return 0;
+    if (mapped >= 0)
+        (void)sys::unmap(static_cast<uint64_t>(mapped));
+    return result;
 }
 
 // One operation the program made on one of our objects: done here with do_io, answered with a

@@ -220,7 +220,7 @@ int hostile_mode(const char* target) {
     n += frame(sp, out + n);
     n += frame(img, out + n);
     (void)sys::do_io(static_cast<uint64_t>(c), Op::kWrite, out, n);
-    static rw::Reader reader;
+    static rw::Reader reader;  // (static: a whole frame's buffer)
     rw::Message m{};
     int64_t started = 0;
     const uint64_t end = sys::clock_ns() + kBound;
@@ -265,6 +265,66 @@ int hostile_mode(const char* target) {
     abi::ExitInfo info{};
     r = c < 0 || image < 0 ? -1 : job->run(static_cast<Handle>(c), good, &info);
     check(r == 0 && info.reason == 1 && info.status == 0, "then a good job still runs", r);
+    // A caller that goes away mid-job: remotetest linger started there with this process's
+    // console as its own, its first console write awaited, then the connection closed without
+    // an answer. The agent must complete that write PeerGone, so the program ends (B's log
+    // says "the caller went away"); here it only must have started and asked.
+    c = connect(host, port);
+    const int64_t self = tools::open_file("/bin/remotetest");
+    uint64_t size = 0;
+    (void)sys::do_io(static_cast<uint64_t>(self), Op::kGetMeta, &size, 8,
+                     static_cast<uint64_t>(abi::Meta::kSize));
+    (void)sys::do_io(static_cast<uint64_t>(self), Op::kSeek, nullptr, 0, 0);  // one position
+    sp.job = 9;
+    sp.image_length = static_cast<uint32_t>(size);
+    sp.name = "remotetest";
+    sp.name_length = 10;
+    sp.args = "linger 30";
+    sp.args_length = 9;
+    sp.entries[0] = rw::Entry{1, "console", 7};
+    sp.entry_count = 1;
+    n = frame(hello, out);
+    n += frame(sp, out + n);
+    (void)sys::do_io(static_cast<uint64_t>(c), Op::kWrite, out, n);
+    img.job = 9;
+    static uint8_t chunk[16 * 1024];
+    for (uint64_t sent = 0; sent < size;) {
+        const int64_t got_bytes =
+            sys::do_io(static_cast<uint64_t>(self), Op::kRead, chunk, sizeof chunk);
+        if (got_bytes <= 0)
+            break;
+        img.data = chunk;
+        img.data_length = static_cast<uint32_t>(got_bytes);
+        n = frame(img, out);
+        (void)sys::do_io(static_cast<uint64_t>(c), Op::kWrite, out, n);
+        sent += static_cast<uint64_t>(got_bytes);
+    }
+    static rw::Reader second;  // a fresh stream
+    bool asked = false;
+    started = 0;
+    const uint64_t until = sys::clock_ns() + kBound;
+    while (!asked && sys::clock_ns() < until) {
+        const rw::DecodeResult d = second.next(&m);
+        if (d.status == rw::Decoded::kMessage) {
+            if (m.type == rw::Type::kStarted)
+                started = m.started;
+            asked = m.type == rw::Type::kOp && m.op == static_cast<uint8_t>(Op::kWrite);
+            continue;
+        }
+        if (d.status == rw::Decoded::kBad)
+            break;
+        uint8_t* room = second.space();
+        const uint64_t want = second.room() < 32 * 1024 ? second.room() : 32 * 1024;
+        const int64_t k = sys::do_io_timeout(static_cast<uint64_t>(c), Op::kRead, room, want, 0,
+                                             until - sys::clock_ns());
+        if (k <= 0)
+            break;
+        second.produced(static_cast<size_t>(k));
+    }
+    check(started > 0 && asked, "a job started, its console write forwarded, then its caller left",
+          started);
+    (void)sys::do_io(static_cast<uint64_t>(c), Op::kClose);
+
     char line[64];
     const size_t k = snformat(line, sizeof line, "%d passed, %d failed\n", g_passed, g_failed);
     tools::emit(line, k);

@@ -75,8 +75,9 @@ int64_t Reopening::io(Op op, void* buffer, uint64_t length, uint64_t arg, uint64
             }
         }
         const bool again =
-            op == Op::kRead ? retry_ != Retry::kNothing
-                            : (op == Op::kWrite || op == Op::kSync) && retry_ == Retry::kPositioned;
+            op == Op::kRead || op == Op::kReadAt
+                ? retry_ != Retry::kNothing
+                : (op == Op::kWrite || op == Op::kSync) && retry_ == Retry::kPositioned;
         if (!again)
             return r;
         ++retries_;

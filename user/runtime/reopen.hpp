@@ -4,7 +4,8 @@
 // Use: open(dir, path); io() instead of sys::do_io on handle(). After a PeerGone the handle is
 // replaced by a new open of the path (waiting while the name is missing or still names the
 // dead object). Only operations the program names as safe to perform twice are sent again
-// (Retry): reads at an explicit offset (arg: a block device's byte offset) change nothing;
+// (Retry): reads at an explicit offset (a block device's read at its byte offset arg, any
+// object's read_at) change nothing;
 // with kPositioned also writes at an explicit offset (the same bytes at the same place: twice
 // is the same as once, provided nothing else writes there in between, which the program
 // guarantees: the FAT server is the only writer of its partition) and Sync (flushing again

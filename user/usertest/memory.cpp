@@ -27,6 +27,43 @@ TEST(memory_size_is_exact) {
     CHECK_EQ(close(m), 0);
 }
 
+// read_at (pread): bytes from an absolute offset; the object's position is neither used nor
+// moved. Past the end reads nothing; an offset whose read would wrap past 2^64 is refused;
+// it needs Read like read; objects without byte positions do not have it.
+TEST(memory_read_at) {
+    Handle m;
+    CHECK_EQ(sys::object_new(Kind::kMemory, 5000, &m), 1);
+    const int64_t at = sys::do_io(m, Op::kMap, nullptr, 0, 1);
+    CHECK(at > 0);
+    auto* bytes = reinterpret_cast<volatile uint8_t*>(at);
+    for (int i = 0; i < 5000; ++i)
+        bytes[i] = static_cast<uint8_t>(i * 13 + 1);
+    CHECK_EQ(sys::do_io(m, Op::kSeek, nullptr, 0, 10), 10);
+    uint8_t buf[200];
+    CHECK_EQ(sys::do_io(m, Op::kReadAt, buf, 100, 4090), 100);  // across the page boundary
+    CHECK(buf[0] == static_cast<uint8_t>(4090 * 13 + 1) && buf[99] == uint8_t(4189 * 13 + 1));
+    CHECK_EQ(sys::do_io(m, Op::kReadAt, buf, 200, 4900), 100);      // stops at the size
+    CHECK_EQ(sys::do_io(m, Op::kReadAt, buf, 200, 5000), 0);        // at the end
+    CHECK_EQ(sys::do_io(m, Op::kReadAt, buf, 200, 1ull << 40), 0);  // far past it
+    CHECK_EQ(sys::do_io(m, Op::kRead, buf, 1), 1);                  // the position stayed at 10
+    CHECK_EQ(buf[0], static_cast<uint8_t>(10 * 13 + 1));
+    BAD_INPUT(sys::do_io(m, Op::kReadAt, buf, 200, ~0ull - 100), kInvalidArgument);  // wraps
+    CHECK_EQ(sys::do_io(m, Op::kReadAt, buf, 0, ~0ull), 0);  // no byte, no wrap
+    BAD_INPUT(sys::do_io_raw(m, uint64_t(Op::kReadAt), addr(kReadOnly), 16, 0), kBadAddress);
+    BAD_INPUT(sys::do_io_raw(m, uint64_t(Op::kReadAt), kKernel, 16, 0), kBadAddress);
+    const int64_t wo = sys::do_io(m, Op::kShare, nullptr, 0, uint64_t{abi::kRightWrite} << 32);
+    CHECK(wo > 0);
+    BAD_INPUT(sys::do_io(static_cast<uint64_t>(wo), Op::kReadAt, buf, 8, 0), kNoRights);
+    CHECK_EQ(close(static_cast<Handle>(wo)), 0);
+    Handle pipe[2];
+    CHECK_EQ(sys::object_new(Kind::kPipe, 0, pipe), 2);
+    BAD_INPUT(sys::do_io(pipe[0], Op::kReadAt, buf, 8, 0), kNotSupported);  // no positions
+    CHECK_EQ(close(pipe[0]), 0);
+    CHECK_EQ(close(pipe[1]), 0);
+    CHECK_EQ(sys::unmap(static_cast<uint64_t>(at)), 0);
+    CHECK_EQ(close(m), 0);
+}
+
 TEST(memory_objects) {
     Handle m;
     CHECK_EQ(sys::object_new(Kind::kMemory, 8192, &m), 1);

@@ -53,7 +53,9 @@ enum class Op : uint32_t {
     kClose = 10,   // releases the handle
     kMap = 11,     // memory only: arg = 1 for a writable mapping; value = address
     kSync = 12,    // make what was written durable (a file, a block device); value 0
-    kCount = 13,
+    kReadAt = 13,  // arg = absolute position; buffer <- object from there, the position neither
+                   // used nor moved (pread); value = bytes, 0 at or past the end
+    kCount = 14,
 };
 
 // Errors, returned as -value.
