@@ -5,6 +5,7 @@
 // space): the file table that gathers every job's output in one place.
 #include <new>
 
+#include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 
 #include "job_table.hpp"
@@ -124,8 +125,8 @@ int keel_main(const StartInfo& start) {
     for (uint32_t k = 0; k < remote_count && n < sizeof machines; ++k)
         n += snformat(machines + n, sizeof machines - n, ", %s", remotes[k]);
     print("jobs: serving srv/%s: %u machine(s) (%s), at most %u jobs%s%s\n", name,
-          state->machines.count(), machines, jobs::kMaxJobs,
-          gather != 0 ? ", gathering in " : "", gather != 0 ? gather_path : "");
+          state->machines.count(), machines, jobs::kMaxJobs, gather != 0 ? ", gathering in " : "",
+          gather != 0 ? gather_path : "");
     server.serve();
     print("jobs: the port failed; ending\n");
     return 1;

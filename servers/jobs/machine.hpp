@@ -25,7 +25,8 @@ class Machine {
     // waits for the job's end and gives its abi::ExitInfo (the process's handle on the local
     // machine), or -Error: what a spawn on that machine gives (kBadImage, kNoMemory, kFull...).
     virtual int64_t spawn(Handle image, const abi::SpawnArgs& args);
-    // Whether jobs may be given to it (a remote machine that was lost may not).
+    // Whether a job may be given to it now (a remote machine that was lost, or has as many
+    // jobs as its agent takes, may not).
     virtual bool usable() const { return true; }
 
     // Jobs started here that have not ended yet (the job server counts them).

@@ -50,7 +50,7 @@ struct RemoteMachine::Task {
     Handle end = 0;   // the message pipe's write end: the ExitInfo goes there
     uint32_t name_length = 0;
     uint32_t args_length = 0;
-    char name[abi::kMaxNameLength];
+    char name[abi::kMaxNameLength + 1];  // NUL-terminated for the messages
     char args[abi::kMaxArgsLength];
     alignas(8) unsigned char job[sizeof(user::RemoteJob)];
 };
@@ -91,8 +91,9 @@ int64_t RemoteMachine::spawn(Handle image, const abi::SpawnArgs& args) {
     // Its own handles: the image (read to send it, spawned from on a rerun), its names.
     const auto* lent = reinterpret_cast<const Handle*>(args.handles);
     Handle ends[2] = {0, 0};
-    int64_t r = sys::do_io(image, Op::kShare, nullptr, 0,
-                           static_cast<uint64_t>(abi::kRightRead | abi::kRightSpawn) << 32);
+    int64_t r = sys::do_io(
+        image, Op::kShare, nullptr, 0,
+        static_cast<uint64_t>(abi::kRightRead | abi::kRightMap | abi::kRightSpawn) << 32);
     t->image = r >= 0 ? static_cast<Handle>(r) : 0;
     if (r >= 0)
         r = sys::object_new(abi::Kind::kRoot, 0, &t->root);
@@ -122,6 +123,7 @@ int64_t RemoteMachine::spawn(Handle image, const abi::SpawnArgs& args) {
     t->end = ends[1];
     t->name_length = static_cast<uint32_t>(args.name_length);
     c::copy(t->name, reinterpret_cast<const char*>(args.name), args.name_length);
+    t->name[args.name_length] = '\0';
     t->args_length = static_cast<uint32_t>(args.args_length);
     c::copy(t->args, reinterpret_cast<const char*>(args.args), args.args_length);
     t->go.store(1);
@@ -143,13 +145,13 @@ int64_t RemoteMachine::connect() {
     // "A.B.C.D:PORT" is the network server's name "tcp/connect/A.B.C.D/PORT": the last open
     // makes the connection, under a bound (a dead machine answers no SYN, and TCP would try
     // for a minute before giving up).
-    char path[64];
+    char path[64] = "tcp/connect/";
+    uint64_t n = c::length(path);
     const char* colon = address_;
-    while (*colon != '\0' && *colon != ':')
-        ++colon;
-    const uint64_t n = snformat(path, sizeof path, "tcp/connect/%.*s",
-                                static_cast<int>(colon - address_), address_);
-    if (*colon != ':' || n >= sizeof path)
+    for (; *colon != '\0' && *colon != ':' && n + 1 < sizeof path; ++colon)
+        path[n++] = *colon;
+    path[n] = '\0';
+    if (*colon != ':')
         return err(abi::Error::kInvalidArgument);
     const int64_t dir = user::open_path(net_, path, n);
     if (dir < 0)
@@ -178,9 +180,9 @@ void RemoteMachine::run(Task& t) {
     abi::ExitInfo info{};
     const char* why = "cannot connect to the agent";
     if (connection >= 0) {
-        print("jobs: %.*s on %s\n", static_cast<int>(t.name_length), t.name, address_);
+        print("jobs: %s on %s\n", t.name, address_);
         auto* job = new (t.job) user::RemoteJob;
-        const user::RemoteSpawn spawn{t.image, t.name,    t.name_length, t.args,
+        const user::RemoteSpawn spawn{t.image,       t.name,  t.name_length, t.args,
                                       t.args_length, entries, count};
         r = job->run(static_cast<Handle>(connection), spawn, &info);
         why = job->why();
@@ -196,8 +198,7 @@ void RemoteMachine::run(Task& t) {
         return;
     }
     if (r < 0) {
-        print("jobs: %.*s on %s: %s (%s); status 126\n", static_cast<int>(t.name_length), t.name,
-              address_, why, user::error_text(r));
+        print("jobs: %s on %s: %s (%s); status 126\n", t.name, address_, why, user::error_text(r));
         info = {};
         info.reason = static_cast<uint32_t>(abi::ExitReason::kExited);
         info.status = 126;
@@ -209,8 +210,7 @@ void RemoteMachine::lost(Task& t, int64_t error, const char* why) {
     if (!down_.exchange(true))
         print("jobs: machine %s lost: %s (%s); not used again\n", address_, why,
               user::error_text(error));
-    print("jobs: %.*s: running it again on %s\n", static_cast<int>(t.name_length), t.name,
-          fallback_.name());
+    print("jobs: %s: running it again on %s\n", t.name, fallback_.name());
     // The same spawn on the fallback machine, with the names the job was given.
     const Handle given[] = {t.root};
     const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),
@@ -228,7 +228,7 @@ void RemoteMachine::lost(Task& t, int64_t error, const char* why) {
         close(static_cast<Handle>(process));
     }
     if (r != static_cast<int64_t>(sizeof info)) {
-        print("jobs: %.*s: cannot run it again: %s\n", static_cast<int>(t.name_length), t.name,
+        print("jobs: %s: cannot run it again: %s\n", t.name,
               user::error_text(r < 0 ? r : err(abi::Error::kProtocol)));
         info = {};
         info.reason = static_cast<uint32_t>(abi::ExitReason::kExited);

@@ -20,14 +20,16 @@ namespace keel::jobs {
 
 class RemoteMachine final : public Machine {
   public:
-    // Jobs it runs at once (one runner thread each, made on first use).
-    static constexpr uint32_t kMaxRunning = 16;
+    // Jobs it gives the agent at once (one runner thread each, made on first use): the agent's
+    // own default (`agent PORT`, 4 jobs), which closes a connection beyond it, a refusal this
+    // side could not tell from a lost machine. A full machine is not chosen.
+    static constexpr uint32_t kMaxRunning = 4;
 
     // `net`: the network server (srv/net) to connect through; `address` "A.B.C.D:PORT" (kept);
     // `fallback`: where a lost job runs again.
     RemoteMachine(Handle net, const char* address, Machine& fallback);
     const char* name() const override { return address_; }
-    bool usable() const override { return !down_.load(); }
+    bool usable() const override { return !down_.load() && running() < kMaxRunning; }
     int64_t spawn(Handle image, const abi::SpawnArgs& args) override;
 
     // For the runner threads.
