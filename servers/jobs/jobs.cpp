@@ -5,36 +5,47 @@
 // space): the file table that gathers every job's output in one place.
 #include <new>
 
+#include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 
 #include "job_table.hpp"
+#include "remote_machine.hpp"
 
 using namespace keel;
 using namespace keel::user;
 
 namespace {
 
+// Remote machines one job server may use (Machines::kMax less the local one).
+constexpr uint32_t kMaxRemote = jobs::Machines::kMax - 1;
+
 int usage() {
-    print("jobs: usage: jobs [--gather DIR] [NAME]\n");
+    print("jobs: usage: jobs [--gather DIR] [--remote A.B.C.D:PORT]... [NAME]\n");
     return 2;
 }
 
 }  // namespace
 
 int keel_main(const StartInfo& start) {
-    char storage[abi::kMaxArgsLength + 16];
-    const char* words[4];
-    const int count = split_args(start.args, start.args_length, storage, sizeof storage, words, 4);
+    static char storage[abi::kMaxArgsLength + 32];
+    constexpr int kMaxWords = 3 + 2 * kMaxRemote;
+    const char* words[kMaxWords + 1];
+    const int count =
+        split_args(start.args, start.args_length, storage, sizeof storage, words, kMaxWords + 1);
     const char* gather_path = nullptr;
+    const char* remotes[kMaxRemote];
+    uint32_t remote_count = 0;
     const char* name = "jobs";
     int i = 0;
-    if (count < 0 || count > 3)
+    if (count < 0 || count > kMaxWords)
         return usage();
-    if (i < count && c::compare(words[i], "--gather", 9) == 0) {
-        if (i + 1 >= count)
+    for (; i + 1 < count && words[i][0] == '-'; i += 2) {
+        if (c::compare(words[i], "--gather", 9) == 0 && gather_path == nullptr)
+            gather_path = words[i + 1];
+        else if (c::compare(words[i], "--remote", 9) == 0 && remote_count < kMaxRemote)
+            remotes[remote_count++] = words[i + 1];
+        else
             return usage();
-        gather_path = words[i + 1];
-        i += 2;
     }
     if (i < count)
         name = words[i++];
@@ -54,6 +65,16 @@ int keel_main(const StartInfo& start) {
     // Its own table, where local jobs are spawned; without one, the system call.
     const int64_t opened = open(root(), "processes");
     const Handle table = opened > 0 ? static_cast<Handle>(opened) : 0;
+    // Remote machines are reached through "net" (the network server).
+    Handle net = 0;
+    if (remote_count > 0) {
+        const int64_t n = open(root(), "net");
+        if (n < 0) {
+            print("jobs: --remote needs the network as \"net\": %s\n", error_text(n));
+            return 1;
+        }
+        net = static_cast<Handle>(n);
+    }
     // Made once and never destroyed (the process ends with the service).
     struct State {
         jobs::LocalMachine local;
@@ -67,6 +88,14 @@ int keel_main(const StartInfo& start) {
     }
     State* state = new (memory) State{jobs::LocalMachine{table}, {}, {}};
     (void)state->machines.add(state->local);
+    for (uint32_t k = 0; k < remote_count; ++k) {
+        void* m = allocate(sizeof(jobs::RemoteMachine));
+        if (m == nullptr) {
+            print("jobs: out of memory\n");
+            return 1;
+        }
+        (void)state->machines.add(*new (m) jobs::RemoteMachine{net, remotes[k], state->local});
+    }
     ServePort& port = state->port;
     if (const int64_t r = port.create(jobs::kCapacity, jobs::kBuffers, jobs::kBufferSize); r < 0) {
         print("jobs: cannot serve: %s\n", error_text(r));
@@ -91,9 +120,13 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     (void)sys::do_io(static_cast<uint64_t>(srv), Op::kClose);
-    print("jobs: serving srv/%s: %u machine (%s), at most %u jobs%s%s\n", name,
-          state->machines.count(), state->local.name(), jobs::kMaxJobs,
-          gather != 0 ? ", gathering in " : "", gather != 0 ? gather_path : "");
+    char machines[256];
+    uint64_t n = snformat(machines, sizeof machines, "%s", state->local.name());
+    for (uint32_t k = 0; k < remote_count && n < sizeof machines; ++k)
+        n += snformat(machines + n, sizeof machines - n, ", %s", remotes[k]);
+    print("jobs: serving srv/%s: %u machine(s) (%s), at most %u jobs%s%s\n", name,
+          state->machines.count(), machines, jobs::kMaxJobs, gather != 0 ? ", gathering in " : "",
+          gather != 0 ? gather_path : "");
     server.serve();
     print("jobs: the port failed; ending\n");
     return 1;

@@ -25,6 +25,8 @@ Machine* Machines::choose() {
     Machine* best = nullptr;
     for (uint32_t i = 0; i < count_; ++i) {
         Machine* m = list_[(next_ + i) % count_];
+        if (!m->usable())
+            continue;
         if (best == nullptr || m->running() < best->running())
             best = m;
     }

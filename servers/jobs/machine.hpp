@@ -25,6 +25,9 @@ class Machine {
     // waits for the job's end and gives its abi::ExitInfo (the process's handle on the local
     // machine), or -Error: what a spawn on that machine gives (kBadImage, kNoMemory, kFull...).
     virtual int64_t spawn(Handle image, const abi::SpawnArgs& args);
+    // Whether a job may be given to it now (a remote machine that was lost, or has as many
+    // jobs as its agent takes, may not).
+    virtual bool usable() const { return true; }
 
     // Jobs started here that have not ended yet (the job server counts them).
     uint32_t running() const { return running_; }
@@ -50,14 +53,14 @@ class LocalMachine final : public Machine {
     Handle table_;
 };
 
-// The machines a job server may use, and its choice: the one with the fewest running jobs,
-// ties broken round-robin (so equal machines take turns).
+// The machines a job server may use, and its choice: the usable one with the fewest running
+// jobs, ties broken round-robin (so equal machines take turns).
 class Machines {
   public:
     static constexpr uint32_t kMax = 8;
     // false when there is no room.
     bool add(Machine& m);
-    // nullptr when there is none.
+    // nullptr when there is none usable.
     Machine* choose();
     uint32_t count() const { return count_; }
 
