@@ -142,7 +142,6 @@ def main(argv):
             speeds = [run.curl_bulk(guest.url(run.B10_BULK, 80)) for _ in range(a.downloads)]
             stop.set()
             t.join()
-            info = guest.serial()
         finally:
             guest.stop()
     print(f"downloads (MB/s, sampled): {', '.join(str(s[0]) for s in speeds)}")
@@ -182,7 +181,6 @@ def main(argv):
             print(f"  {100 * c / total:5.1f}%  {name[:140]}")
         for r, c in where.most_common(a.top):
             print(f"    {r:#x} {100 * c / total:5.1f}%")
-    del info
 
 
 if __name__ == "__main__":
