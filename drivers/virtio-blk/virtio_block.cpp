@@ -130,7 +130,7 @@ vio::SplitQueue::Reaped BlockDevice::reap(vio::Completion* out) {
 }
 
 void BlockDevice::kick() {
-    if (queue_.publish() > 0)
+    if (queue_.publish() > 0 && queue_.notify_wanted())
         *notify_ = 0;  // queue 0
 }
 

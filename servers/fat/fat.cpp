@@ -27,7 +27,10 @@ constexpr uint64_t kIdleFlushNs = 50'000'000;          // dirty data reaches the
 constexpr uint32_t kCacheSlots = 256;
 // The page cache under the volume (file data, and the FAT and directories as the device has
 // them): this much memory if the system gives it, else halves of it down to kLeastPageBytes.
-constexpr size_t kPageCacheBytes = 16u << 20;
+// 32 MiB: the cache is LRU, so a file read from start to end that does not fit (16 MiB of data
+// beside the FAT's pages in a 16 MiB cache: B10's bulk file) evicts each page before it is read
+// again and every read went to the device; twice that holds it with room to spare.
+constexpr size_t kPageCacheBytes = 32u << 20;
 constexpr size_t kLeastPageBytes = 256u << 10;
 // The serve queue: 64 entries (32 operations at once), 32 buffers of 64 KiB.
 constexpr uint32_t kCapacity = 64, kBuffers = 32, kBufferSize = 64 * 1024;

@@ -167,6 +167,13 @@ SplitQueue::Reaped SplitQueue::reap(Completion* out) {
     return Reaped::kCompletion;
 }
 
+bool SplitQueue::notify_wanted() const {
+    if (size_ == 0 || broken())
+        return false;
+    return (__atomic_load_n(const_cast<uint16_t*>(&used_[0]), __ATOMIC_ACQUIRE) & kUsedNoNotify) ==
+           0;
+}
+
 void SplitQueue::set_interrupts(bool on) {
     if (size_ != 0)
         available_[0] = on ? 0 : kAvailNoInterrupt;

@@ -165,6 +165,7 @@ struct Rings {
         testing::device_completes(used, size, id, length);
     }
     void set_used_idx(uint16_t v) { reinterpret_cast<uint16_t*>(used.data())[1] = v; }
+    void set_used_flags(uint16_t v) { reinterpret_cast<uint16_t*>(used.data())[0] = v; }
     bool init(SplitQueue& q) { return q.init(size, desc.data(), avail.data(), used.data()); }
 };
 
@@ -333,6 +334,31 @@ TEST(SplitQueue, InterruptHint) {
     EXPECT_EQ(r.avail[0], kAvailNoInterrupt);
     q.set_interrupts(true);
     EXPECT_EQ(r.avail[0], 0);
+}
+
+// The device's "do not notify me" flag is followed, and only that bit of the untrusted flags
+// word counts; a broken or uninitialised queue never asks for a notification.
+TEST(SplitQueue, NotifySuppression) {
+    SplitQueue idle;
+    EXPECT_FALSE(idle.notify_wanted());
+    Rings r(4);
+    SplitQueue q;
+    ASSERT_TRUE(r.init(q));
+    const Segment s{0x1000, 64, false};
+    ASSERT_TRUE(q.add(&s, 1, 7));
+    EXPECT_EQ(q.publish(), 1);
+    EXPECT_TRUE(q.notify_wanted());
+    r.set_used_flags(kUsedNoNotify);
+    EXPECT_FALSE(q.notify_wanted());
+    r.set_used_flags(0xfffe);  // every other bit: still wants one
+    EXPECT_TRUE(q.notify_wanted());
+    r.set_used_flags(0xffff);
+    EXPECT_FALSE(q.notify_wanted());
+    r.set_used_flags(0);
+    r.set_used_idx(9);  // more completions than in flight: the queue breaks
+    Completion c{};
+    EXPECT_EQ(q.reap(&c), SplitQueue::Reaped::kFault);
+    EXPECT_FALSE(q.notify_wanted());
 }
 
 TEST(Blk, Geometry) {

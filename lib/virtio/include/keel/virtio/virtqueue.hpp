@@ -23,6 +23,9 @@ inline constexpr uint16_t kDescNext = 1;
 inline constexpr uint16_t kDescWrite = 2;  // device-writable
 // Available ring flag: the driver asks for no interrupts (a hint the device may ignore).
 inline constexpr uint16_t kAvailNoInterrupt = 1;
+// Used ring flag: the device asks not to be notified (it is working through the available
+// ring already; virtio 1.1 2.7.10: without VIRTIO_F_EVENT_IDX the driver SHOULD NOT notify then).
+inline constexpr uint16_t kUsedNoNotify = 1;
 
 struct Descriptor {
     uint64_t address;
@@ -96,9 +99,17 @@ class SplitQueue {
     bool add(const Segment* segments, uint32_t count, uint64_t token, uint16_t* head = nullptr);
 
     // Makes the chains added since the last publish visible to the device (a release store of
-    // the available index). The number published (0 on a broken queue); the caller notifies
-    // the device if > 0.
+    // the available index, then a full fence). The number published (0 on a broken queue); the
+    // caller notifies the device if > 0 and notify_wanted().
     uint16_t publish();
+
+    // Whether the device wants a notification for what publish() just showed it: false while
+    // its used ring's flags say kUsedNoNotify (read after publish's fence, so a device that
+    // clears the flag and then looks at the available index again sees the new chains; QEMU
+    // does). A notification is an exit to the device under an emulator, so a driver publishing
+    // frame after frame saves one per publish while the device is busy. A device that sets the
+    // flag and never looks again only stalls itself, as one that ignores notifications would.
+    bool notify_wanted() const;
 
     // Takes one completion from the used ring: kCompletion with *out filled and its
     // descriptors free again, kNothing when the device has completed nothing new, or kFault
