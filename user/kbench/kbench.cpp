@@ -20,9 +20,17 @@
 //                    served object of a second server thread, which answers with a handle of
 //                    its own: the image and the pipe end lent to the server and closed again,
 //                    the answer given to the caller; the returned handle's close included
+//   pipe_rtt         one byte to a child process (this program, started with "echo") through a
+//                    pipe and back through another: 4 do_io (write, read on each side), 2
+//                    process switches; B8's Linux pipe_rtt does the same with 4 system calls
+//   small_read       read_at of 4 KiB at position 0 of a file of the initial file system (this
+//                    program's image, a memory object): answered by the kernel; B8's Linux
+//                    small_read is a pread of 4 KiB from the initramfs
 // Output: one line per row, "kbench: row NAME ops N insns_per_op X.Y", then a table.
 // Argument "quick": fewer operations (the smoke test); "only ROW ROUNDS": that row alone, no
-// calibration (profiling). Exits 0 when every operation succeeded.
+// calibration (profiling); "echo": the child of pipe_rtt (handles 1 and 2: the pipe ends to read
+// from and write to; each byte read is written back, until the end). Exits 0 when every
+// operation succeeded.
 #include <atomic>
 #include <new>
 #include <span>
@@ -65,7 +73,7 @@ struct Row {
     uint64_t ops;
     uint64_t ns;
 };
-Row g_rows[12];
+Row g_rows[16];
 int g_row_count = 0;
 
 // The rows' targets and the outside figures to compare with (L4Re's IPC) are stated once, in
@@ -258,6 +266,96 @@ void bench_served_create(const char* name, const char* what, Handle served, uint
     report(name, what, n, t1 - t0);
 }
 
+// The child of pipe_rtt: each byte read from handle 1 written back to handle 2, until the end
+// (the parent closes its write end). Status 0 after the end, 1 when a read or write failed.
+int echo_main() {
+    const Handle in = abi::initial_handle(1), out = abi::initial_handle(2);
+    uint8_t byte = 0;
+    for (;;) {
+        const int64_t r = sys::do_io(in, Op::kRead, &byte, 1);
+        if (r == 0)
+            return 0;
+        if (r != 1 || sys::do_io(out, Op::kWrite, &byte, 1) != 1)
+            return 1;
+    }
+}
+
+// One byte to a child process and back, each way through its own pipe (B8's pipe_rtt, the
+// same shape on Linux): per round trip the parent's write and read and the child's read and
+// write, and two switches between the processes' address spaces.
+void bench_pipe_rtt(const char* name, const char* what, uint64_t n) {
+    Handle to_child[2], from_child[2];  // [0] the read end, [1] the write end
+    const int64_t image = open(root(), "self");
+    if (image <= 0 || sys::object_new(abi::Kind::kPipe, 0, to_child) != 2 ||
+        sys::object_new(abi::Kind::kPipe, 0, from_child) != 2) {
+        fail(name, image);
+        return;
+    }
+    const Handle given[3] = {root(), to_child[0], from_child[1]};
+    static const char kArgs[] = "echo";
+    static const char kName[] = "kbench-echo";
+    const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),
+                              3,
+                              reinterpret_cast<uint64_t>(kArgs),
+                              sizeof kArgs - 1,
+                              reinterpret_cast<uint64_t>(kName),
+                              sizeof kName - 1,
+                              0};
+    const int64_t child = spawn_with(0, static_cast<Handle>(image), args);
+    (void)sys::do_io(static_cast<Handle>(image), Op::kClose);
+    (void)sys::do_io(to_child[0], Op::kClose);  // the child holds its own copies
+    (void)sys::do_io(from_child[1], Op::kClose);
+    if (child <= 0) {
+        fail(name, child);
+        (void)sys::do_io(to_child[1], Op::kClose);
+        (void)sys::do_io(from_child[0], Op::kClose);
+        return;
+    }
+    uint8_t byte = 0x5a;
+    int64_t bad = 0;
+    // One round trip first, outside the timing: the child's start-up is not part of the row.
+    bad |= (sys::do_io(to_child[1], Op::kWrite, &byte, 1) ^ 1) |
+           (sys::do_io(from_child[0], Op::kRead, &byte, 1) ^ 1);
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t i = 0; i < n; ++i)
+        bad |= (sys::do_io(to_child[1], Op::kWrite, &byte, 1) ^ 1) |
+               (sys::do_io(from_child[0], Op::kRead, &byte, 1) ^ 1);
+    const uint64_t t1 = sys::clock_ns();
+    (void)sys::do_io(to_child[1], Op::kClose);  // the child reads the end and exits
+    abi::ExitInfo info{};
+    const int64_t waited = sys::do_io(static_cast<Handle>(child), Op::kRead, &info, sizeof info);
+    (void)sys::do_io(static_cast<Handle>(child), Op::kClose);
+    (void)sys::do_io(from_child[0], Op::kClose);
+    if (bad != 0)
+        fail(name, bad);
+    if (waited != sizeof info || info.reason != static_cast<uint32_t>(abi::ExitReason::kExited) ||
+        info.status != 0)
+        fail("pipe_rtt: the child's exit", waited < 0 ? waited : info.status);
+    report(name, what, n, t1 - t0);
+}
+
+// read_at of 4 KiB at position 0 of a file of the initial file system, answered by the kernel
+// (B8's small_read, a pread of 4 KiB from Linux's initramfs).
+void bench_small_read(const char* name, const char* what, uint64_t n) {
+    const int64_t file = open(root(), "self");
+    if (file <= 0) {
+        fail(name, file);
+        return;
+    }
+    static uint8_t page[4096];
+    const Handle h = static_cast<Handle>(file);
+    int64_t bad = 0;
+    bad |= sys::do_io(h, Op::kReadAt, page, sizeof page, 0) ^ 4096;  // the image is larger
+    const uint64_t t0 = sys::clock_ns();
+    for (uint64_t i = 0; i < n; ++i)
+        bad |= sys::do_io(h, Op::kReadAt, page, sizeof page, 0) ^ 4096;
+    const uint64_t t1 = sys::clock_ns();
+    (void)sys::do_io(h, Op::kClose);
+    if (bad != 0)
+        fail(name, bad);
+    report(name, what, n, t1 - t0);
+}
+
 // "only ROW ROUNDS": runs that one row (by name) with ROUNDS loop iterations and no
 // calibration: for profiling (two boots with different ROUNDS, difference of the per-symbol
 // instruction counts; see bench/README.md, B7).
@@ -296,6 +394,8 @@ void parse_only(const char* a, uint64_t n) {
 }  // namespace
 
 int keel_main(const StartInfo& start) {
+    if (start.args_length == 4 && memcmp(start.args, "echo", 4) == 0)
+        return echo_main();
     const bool quick = start.args_length >= 5 && memcmp(start.args, "quick", 5) == 0;
     const uint64_t scale = quick ? 1 : 10;
     parse_only(start.args, start.args_length);
@@ -317,6 +417,13 @@ int keel_main(const StartInfo& start) {
     if (runs("null_doio"))
         bench_doio("null_doio", "do_io get_meta(Kind) on the console (kernel)", console(),
                    Meta::kKind, rounds_of(2'000 * scale));
+
+    if (runs("small_read"))
+        bench_small_read("small_read", "read_at of 4 KiB from a file of the initial file system",
+                         rounds_of(1'000 * scale));
+    if (runs("pipe_rtt"))
+        bench_pipe_rtt("pipe_rtt", "1 byte to a child process through a pipe and back",
+                       rounds_of(500 * scale));
 
     Queue q;
     int64_t rc = q.create(32, 32, 64);
