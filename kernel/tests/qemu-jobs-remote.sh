@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # qemu-jobs-remote.sh QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR: the job server with a remote machine
-# (qemu_jobs_remote; docs/job-server.md). Two Keel machines on one virtual link (ci/qemu-boot.sh
-# --link, -netdev dgram on the host's loopback): B (10.0.3.2) runs the agent on port 7070
+# (qemu_jobs_remote; docs/job-server.md). Two Keel machines on one virtual link
+# (two-machines.sh): B (10.0.3.2) runs the agent on port 7070
 # (user/etc/test/remote-b.conf); A (10.0.3.1, user/etc/test/jobs-remote.conf) has a FAT disk
 # with 16 inputs in src/, build.sh (16 background `cksum -o` jobs and `wait`) and slow.sh, and
 # two job servers that may send jobs to B: jobs (gathering in G) and jobs2 (in G2). A runs
@@ -21,8 +21,8 @@ mkdir -p "$work"
 rm -rf "$work"/a.log "$work"/b.log "$work"/a.img "$work"/tmp
 tmp="$work/tmp"
 mkdir -p "$tmp/src"
-fail() { echo "FAIL: $*" >&2; echo "--- A:" >&2; tr -d '\r' <"$work/a.log" >&2 || true
-         echo "--- B:" >&2; tr -d '\r' <"$work/b.log" >&2 || true; exit 1; }
+# shellcheck source=two-machines.sh
+source "$top/kernel/tests/two-machines.sh"
 sizes=(1 100 511 512 513 4096 10000 30000 65535 65536 65537 70000 100000 131072 150000 0)
 python3 - "$tmp" "${sizes[@]}" <<'PY'
 import os, sys
@@ -45,22 +45,8 @@ at="$work/a.img@@1M"
 mmd -i "$at" ::/src ::/A ::/B ::/G ::/G2
 mcopy -i "$at" "$tmp"/src/* ::/src/
 mcopy -i "$at" "$tmp/build.sh" "$tmp/slow.sh" ::/
-read -r port_a port_b < <(python3 -c '
-import socket
-s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*(x.getsockname()[1] for x in s))')
-setsid "$boot" "$build" --batch --image "$build/user/remote-b-image/initfs.tar" \
-    --link "$port_b:$port_a" --link-mac 52:54:00:12:34:02 --exec "sleep 100" --timeout 90 \
-    >"$work/b.log" 2>&1 &
-b_pid=$!
-trap 'kill -KILL -- -$b_pid 2>/dev/null || true; kill -KILL -- -${a_pid:-0} 2>/dev/null || true' EXIT
-for _ in $(seq 300); do grep -q "^agent: listening" "$work/b.log" && break; sleep 0.1; done
-grep -q "^agent: listening" "$work/b.log" || fail "B's agent did not start"
-setsid "$boot" "$build" --batch --image "$build/user/jobs-remote-image/initfs.tar" \
-    --disk "$work/a.img" --link "$port_a:$port_b" --link-mac 52:54:00:12:34:01 \
-    --exec "remotetest await /tmp/done 90" --timeout 90 >"$work/a.log" 2>&1 &
-a_pid=$!
+start_b 90
+start_a "$build/user/jobs-remote-image/initfs.tar" "$work/a.img" "remotetest await /tmp/done 90" 90
 # Phase 3: B is killed as soon as jobs2 has sent it a job (the line comes once the connection
 # is made: the job's image, its operations and its end are still to come).
 after_phase() { tr -d '\r' <"$work/a.log" | sed -n '/^kill-phase$/,$p'; }
@@ -72,11 +58,7 @@ wait "$b_pid" 2>/dev/null || true  # B's end (bash would report the kill as a jo
 for _ in $(seq 300); do grep -q "^kill-status" "$work/a.log" && break; sleep 0.1; done
 ended=$(date +%s.%N)
 grep -q "^kill-status" "$work/a.log" || fail "the build through jobs2 did not end within 30 s of B's death"
-set +e
-wait "$a_pid"
-a_status=$?
-set -e
-[ "$a_status" = 0 ] || fail "A's boot ended with $a_status"
+wait_a
 echo "qemu-jobs-remote: B killed; the build through jobs2 ended $(python3 -c "print(round($ended - $killed, 1))") s later"
 tr -d '\r' <"$work/a.log" >"$work/a.txt"
 before_kill=$(sed -n '/^kill-phase$/q; p' "$work/a.txt")

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # qemu-remote-run.sh QEMU_BOOT KERNEL_BUILD_DIR WORK_DIR: two Keel machines on one virtual link
-# (ci/qemu-boot.sh --link: -netdev dgram on the host's loopback), static addresses, booted
-# together (qemu_remote_run; docs/remote-run.md). B (10.0.3.2) runs the agent on port 7070; A
+# (two-machines.sh), booted together (qemu_remote_run; docs/remote-run.md). B (10.0.3.2) runs the agent on port 7070; A
 # (10.0.3.1, a FAT disk as /mnt/disk) runs rrun against it:
 #   - in /mnt/disk, `rrun 10.0.3.2 cat /etc/motd > motd.txt`: A's motd, read by the program on
 #     B through A's ns, written to A's console, which the shell made A's file;
@@ -19,30 +18,14 @@ boot=$1 build=$2 work=$3
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 mkdir -p "$work"
 rm -f "$work"/a.log "$work"/b.log "$work"/a.img
-fail() { echo "FAIL: $*" >&2; echo "--- A:" >&2; cat "$work/a.log" >&2 || true
-         echo "--- B:" >&2; cat "$work/b.log" >&2 || true; exit 1; }
-# Two free UDP ports on the loopback for the link's two ends.
-read -r port_a port_b < <(python3 -c '
-import socket
-s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*(x.getsockname()[1] for x in s))')
+# shellcheck source=two-machines.sh
+source "$top/kernel/tests/two-machines.sh"
 "$top/ci/make-disk.sh" "$work/a.img" 32 16 >/dev/null
 start=$(date +%s.%N)
-setsid "$boot" "$build" --batch --image "$build/user/remote-b-image/initfs.tar" \
-    --link "$port_b:$port_a" --link-mac 52:54:00:12:34:02 --exec "sleep 100" --timeout 60 \
-    >"$work/b.log" 2>&1 &
-b_pid=$!
-trap 'kill -KILL -- -$b_pid 2>/dev/null || true; kill -KILL -- -${a_pid:-0} 2>/dev/null || true' EXIT
+start_b 60
 # The commands are a service of A's init.conf (user/etc/test/remote-a.conf): longer than a boot
 # module's string may be. The boot's own command waits for their end.
-commands="remotetest await /tmp/done 60"
-for _ in $(seq 200); do grep -q "^agent: listening" "$work/b.log" && break; sleep 0.1; done
-grep -q "^agent: listening" "$work/b.log" || fail "B's agent did not start"
-setsid "$boot" "$build" --batch --image "$build/user/remote-a-image/initfs.tar" --disk "$work/a.img" \
-    --link "$port_a:$port_b" --link-mac 52:54:00:12:34:01 --exec "$commands" --timeout 60 \
-    >"$work/a.log" 2>&1 &
-a_pid=$!
+start_a "$build/user/remote-a-image/initfs.tar" "$work/a.img" "remotetest await /tmp/done 60" 60
 # Kill B while the lingering job runs there.
 for _ in $(seq 600); do grep -q "^remotetest: alive 1" "$work/a.log" && break; sleep 0.1; done
 grep -q "^remotetest: alive 1" "$work/a.log" || fail "the lingering job never ran"
@@ -56,11 +39,7 @@ for _ in $(seq 150); do grep -q "^linger-status" "$work/a.log" && break; sleep 0
 ended=$(date +%s.%N)
 echo "rrun said so $(python3 -c "print(round($noticed - $killed, 1))") s after the kill"
 grep -q "^linger-status" "$work/a.log" || fail "A's rrun did not end within 15 s of B's death"
-set +e
-wait "$a_pid"
-a_status=$?
-set -e
-[ "$a_status" = 0 ] || fail "A's boot ended with $a_status"
+wait_a
 after=$(python3 -c "print(round($ended - $killed, 1))")
 echo "B killed: A's rrun ended ${after} s later; the whole test $(python3 -c "print(round($ended - $start, 1))") s"
 python3 -c "import sys; sys.exit(0 if $after <= 10 else 1)" || fail "rrun took ${after} s (> 10 s) to see B gone"
