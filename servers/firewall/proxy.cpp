@@ -69,10 +69,7 @@ bool Proxy::reopen_root() {
 }
 
 uint32_t Proxy::objects_open() const {
-    uint32_t n = 0;
-    for (const Object& o : objects_)
-        n += o.kind != Kind::kFree ? 1 : 0;
-    return n;
+    return objects_.live();
 }
 
 uint32_t Proxy::operations_pending() const {
@@ -80,29 +77,6 @@ uint32_t Proxy::operations_pending() const {
     for (const Pending& p : pending_)
         n += p.step != Step::kFree ? 1 : 0;
     return n;
-}
-
-Proxy::Object* Proxy::object(uint32_t id) {
-    if (id == 0) {
-        root_.kind = Kind::kRoot;
-        return &root_;
-    }
-    if (id > kMaxObjects || objects_[id - 1].kind == Kind::kFree)
-        return nullptr;
-    return &objects_[id - 1];
-}
-
-uint32_t Proxy::new_object(Kind kind) {
-    for (uint32_t i = 0; i < kMaxObjects; ++i) {
-        if (objects_[i].kind == Kind::kFree) {
-            objects_[i].kind = kind;
-            objects_[i].up = 0;
-            objects_[i].port = 0;
-            objects_[i].text_size = 0;
-            return i + 1;
-        }
-    }
-    return 0;
 }
 
 void Proxy::pump() {
@@ -228,7 +202,7 @@ Proxy::Outcome Proxy::start(Pending& p) {
         close(p.object);
         return {true, kOk, 0};
     }
-    Object* o = object(p.object);
+    Object* o = objects_.find(p.object);
     if (o == nullptr)  // the kernel names only objects this server made and has not closed
         return {true, status(Error::kInvalidArgument), 0};
     if (o->kind == Kind::kSocket)
@@ -250,8 +224,8 @@ Proxy::Outcome Proxy::start(Pending& p) {
 }
 
 void Proxy::close(uint32_t id) {
-    Object* o = object(id);
-    if (o == nullptr || o == &root_)
+    Object* o = objects_.find(id);
+    if (o == nullptr || objects_.is_root(o))
         return;
     // Operations still upstream on it (abandoned by their callers) are cancelled there first.
     for (Pending& p : pending_) {
@@ -264,8 +238,7 @@ void Proxy::close(uint32_t id) {
         (void)user::sys::queue_poll(upstream_.handle());
         drop(o->up);
     }
-    o->kind = Kind::kFree;
-    o->up = 0;
+    objects_.remove(id);
 }
 
 Proxy::Outcome Proxy::open(Pending& p, Object& dir) {
@@ -292,10 +265,10 @@ Proxy::Outcome Proxy::open_name(Pending& p, const char* text, size_t size) {
     if (match == net::NameMatch::kNone || name.kind == net::SocketKind::kAccept)
         return {true, status(Error::kNotFound), 0};
     if (match == net::NameMatch::kPrefix) {
-        const uint32_t id = new_object(Kind::kPrefix);
+        const uint32_t id = objects_.add(Kind::kPrefix);
         if (id == 0)
             return {true, status(Error::kFull), 0};
-        Object& prefix = objects_[id - 1];
+        Object& prefix = objects_.at(id);
         c::copy(prefix.text, text, size);
         prefix.text_size = static_cast<uint32_t>(size);
         return {true, kOk, abi::served_open_value(id, kRightsSocket)};
@@ -418,7 +391,7 @@ Proxy::Outcome Proxy::advance(Pending& p, uint16_t st, uint64_t value, const std
                 uint64_t n = value < size ? value : size;
                 if (n > data.size())
                     n = data.size();
-                Object* o = object(p.object);
+                Object* o = objects_.find(p.object);
                 if (op == Op::kRead && o != nullptr && o->socket == net::SocketKind::kUdpBind &&
                     n >= sizeof(abi::UdpHeader)) {
                     abi::UdpHeader h{};
@@ -491,12 +464,12 @@ Proxy::Outcome Proxy::advance(Pending& p, uint16_t st, uint64_t value, const std
 }
 
 Proxy::Outcome Proxy::opened(Pending& p, Handle handle) {
-    const uint32_t id = new_object(Kind::kSocket);
+    const uint32_t id = objects_.add(Kind::kSocket);
     if (id == 0) {
         drop(handle);
         return {true, status(Error::kFull), 0};
     }
-    Object& o = objects_[id - 1];
+    Object& o = objects_.at(id);
     o.up = handle;
     o.socket = p.name.kind == net::SocketKind::kAccept ? net::SocketKind::kTcpConnect : p.name.kind;
     o.port = p.name.port;
@@ -511,7 +484,7 @@ Proxy::Outcome Proxy::accepted(Pending& p, const abi::SocketInfo& info) {
         return opened(p, handle);
     // Refused: closed (the peer sees its end), and the accept waits for the next one.
     drop(handle);
-    Object* listener = object(p.object);
+    Object* listener = objects_.find(p.object);
     if (listener == nullptr || p.cancel_sent || server_.cancel_requested(p.op.id))
         return {true, kCancelled, 0};
     p.step = Step::kOpen;

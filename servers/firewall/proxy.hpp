@@ -23,6 +23,7 @@
 
 #include "queue.hpp"
 #include "runtime.hpp"
+#include "served_objects.hpp"
 
 namespace keel::firewall {
 
@@ -119,16 +120,13 @@ class Proxy {
 
     bool allowed(fwrules::Protocol protocol, net::Ip4 address, uint16_t port, const char* name,
                  size_t name_size);
-    Object* object(uint32_t id);
-    uint32_t new_object(Kind kind);
     user::Handle up_root();
     bool reopen_root();
 
     ipc::Server& server_;
     user::Queue& upstream_;
     const fwrules::RuleSet& rules_;
-    Object root_{};
-    Object objects_[kMaxObjects];
+    user::ServedObjects<Object, kMaxObjects> objects_;
     Pending pending_[kCapacity];
     user::Handle root_handle_ = 0;
     char path_[128] = {};

@@ -52,31 +52,6 @@ Error to_abi(int64_t r) {
 
 }  // namespace
 
-Sockets::Object* Sockets::object(uint32_t id) {
-    if (id == 0) {
-        root_.kind = Kind::kRoot;
-        return &root_;
-    }
-    if (id > kMaxObjects || objects_[id - 1].kind == Kind::kFree)
-        return nullptr;
-    return &objects_[id - 1];
-}
-
-uint32_t Sockets::new_object(Kind kind) {
-    for (uint32_t i = 0; i < kMaxObjects; ++i) {
-        if (objects_[i].kind == Kind::kFree) {
-            objects_[i].kind = kind;
-            objects_[i].id = -1;
-            objects_[i].address = 0;
-            objects_[i].sequence = 0;
-            objects_[i].text_size = 0;
-            objects_[i].position = 0;
-            return i + 1;
-        }
-    }
-    return 0;
-}
-
 Sockets::Outcome Sockets::opened(uint32_t object, uint32_t rights) {
     return {false, kOk, abi::served_open_value(object, rights)};
 }
@@ -169,7 +144,7 @@ Sockets::Outcome Sockets::perform(Parked& p, net::Time now) {
         close(s.object, now);
         return {false, kOk, 0};
     }
-    Object* o = object(s.object);
+    Object* o = objects_.find(s.object);
     if (o == nullptr)  // the kernel names only objects this server made and has not closed
         return {false, status(Error::kInvalidArgument), 0};
     switch (op) {
@@ -205,8 +180,8 @@ Sockets::Outcome Sockets::perform(Parked& p, net::Time now) {
 }
 
 void Sockets::close(uint32_t id, net::Time now) {
-    Object* o = object(id);
-    if (o == nullptr || o == &root_)
+    Object* o = objects_.find(id);
+    if (o == nullptr || objects_.is_root(o))
         return;
     switch (o->kind) {
         case Kind::kListener:
@@ -221,7 +196,7 @@ void Sockets::close(uint32_t id, net::Time now) {
         default:
             break;
     }
-    o->kind = Kind::kFree;
+    objects_.remove(id);
     // A close notice comes when the last handle went: nothing can be parked on it any more,
     // but an operation the kernel forwarded first still finishes, with PeerGone.
     for (Parked& p : parked_) {
@@ -257,10 +232,10 @@ Sockets::Outcome Sockets::open(Parked& p, Object& dir, net::Time now) {
         ((name.kind == net::SocketKind::kAccept) != (dir.kind == Kind::kListener)))
         return {false, status(Error::kNotFound), 0};
     if (match == net::NameMatch::kPrefix) {
-        const uint32_t id = new_object(Kind::kPrefix);
+        const uint32_t id = objects_.add(Kind::kPrefix);
         if (id == 0)
             return {false, status(Error::kFull), 0};
-        Object& prefix = objects_[id - 1];
+        Object& prefix = objects_.at(id);
         c::copy(prefix.text, text, size);
         prefix.text_size = static_cast<uint32_t>(size);
         return opened(id, kRightsDirectory);
@@ -279,34 +254,34 @@ Sockets::Outcome Sockets::open_socket(Parked& p, net::Time now) {
     const net::SocketName& name = p.name;
     switch (name.kind) {
         case net::SocketKind::kInfo: {
-            const uint32_t id = new_object(Kind::kText);
+            const uint32_t id = objects_.add(Kind::kText);
             if (id == 0)
                 return {false, status(Error::kFull), 0};
-            snapshot_info(objects_[id - 1]);
+            snapshot_info(objects_.at(id));
             return opened(id, abi::kRightRead | abi::kRightShare);
         }
         case net::SocketKind::kTcpListen: {
             const int64_t listener = tcp_.listen(0, name.port, kBacklog);
             if (listener < 0)
                 return {false, status(to_abi(listener)), 0};
-            const uint32_t id = new_object(Kind::kListener);
+            const uint32_t id = objects_.add(Kind::kListener);
             if (id == 0) {
                 tcp_.close_listener(listener, now);
                 return {false, status(Error::kFull), 0};
             }
-            objects_[id - 1].id = listener;
+            objects_.at(id).id = listener;
             return opened(id, kRightsDirectory);
         }
         case net::SocketKind::kUdpBind: {
             const int64_t socket = stack_.udp_open(name.port);
             if (socket < 0)
                 return {false, status(to_abi(socket)), 0};
-            const uint32_t id = new_object(Kind::kUdp);
+            const uint32_t id = objects_.add(Kind::kUdp);
             if (id == 0) {
                 stack_.udp_close(socket);
                 return {false, status(Error::kFull), 0};
             }
-            objects_[id - 1].id = socket;
+            objects_.at(id).id = socket;
             return opened(id, kRightsSocket);
         }
         case net::SocketKind::kAccept:
@@ -344,10 +319,10 @@ Sockets::Outcome Sockets::finish_open(Parked& p, net::Time now) {
             return {false, status(to_abi(r)), 0};
         if (p.name.kind == net::SocketKind::kIcmpEcho || p.name.kind == net::SocketKind::kDns) {
             const uint32_t id =
-                new_object(p.name.kind == net::SocketKind::kDns ? Kind::kText : Kind::kEcho);
+                objects_.add(p.name.kind == net::SocketKind::kDns ? Kind::kText : Kind::kEcho);
             if (id == 0)
                 return {false, status(Error::kFull), 0};
-            Object& o = objects_[id - 1];
+            Object& o = objects_.at(id);
             o.address = p.address;
             if (o.kind == Kind::kText) {
                 o.text_size = static_cast<uint32_t>(net::format_ip4(p.address, o.text));
@@ -379,13 +354,13 @@ Sockets::Outcome Sockets::finish_open(Parked& p, net::Time now) {
             return {false, status(to_abi(s)), 0};
         }
     }
-    const uint32_t id = new_object(Kind::kConnection);
+    const uint32_t id = objects_.add(Kind::kConnection);
     if (id == 0) {
         tcp_.abort(connection, now);
         p.connection = -1;
         return {false, status(Error::kFull), 0};
     }
-    objects_[id - 1].id = connection;
+    objects_.at(id).id = connection;
     p.connection = -1;  // the object owns it now
     return opened(id, kRightsSocket);
 }
@@ -425,7 +400,7 @@ Sockets::Outcome Sockets::read(Parked& p, Object& o, std::span<std::byte> data, 
             uint16_t sequence = 0;
             net::Ip4 from = 0;
             const uint16_t identifier =
-                static_cast<uint16_t>(&o - objects_ + 1);  // one identifier per echo object
+                static_cast<uint16_t>(objects_.id_of(o));  // one identifier per echo object
             const int64_t r = stack_.ping_receive(identifier, &sequence, &from, bytes, data.size());
             if (r == fail(net::Error::kWouldBlock))
                 return {true, 0, 0};
@@ -491,7 +466,7 @@ Sockets::Outcome Sockets::write(Parked& p, Object& o, std::span<std::byte> data,
             return {false, kOk, data.size()};
         }
         case Kind::kEcho: {
-            const uint16_t identifier = static_cast<uint16_t>(&o - objects_ + 1);
+            const uint16_t identifier = static_cast<uint16_t>(objects_.id_of(o));
             const int64_t r =
                 stack_.ping_send(o.address, identifier, o.sequence++, bytes, data.size(), now);
             if (r < 0)

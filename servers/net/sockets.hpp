@@ -15,6 +15,7 @@
 #include <ipc/server.hpp>
 
 #include "runtime.hpp"
+#include "served_objects.hpp"
 
 namespace keel::netserver {
 
@@ -82,16 +83,13 @@ class Sockets {
     void abandon(Parked& p, net::Time now);  // a parked open that will not finish
     void complete(Parked& p, const Outcome& r);
 
-    Object* object(uint32_t id);
-    uint32_t new_object(Kind kind);
     Outcome opened(uint32_t object, uint32_t rights);
     void snapshot_info(Object& o);
 
     net::Stack& stack_;
     net::tcp::Engine& tcp_;
     ipc::Server& server_;
-    Object root_{};
-    Object objects_[kMaxObjects];
+    user::ServedObjects<Object, kMaxObjects> objects_;
     Parked parked_[kMaxParked];
     uint64_t seen_events_ = 0;
     uint64_t next_sequence_ = 0;
