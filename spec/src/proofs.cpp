@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <sstream>
+#include <tuple>
 
 #include <ipc/abi.hpp>
 #include <ipc/result.hpp>
@@ -362,13 +363,6 @@ std::string ring_rules(unsigned* queries) {
         {"I7", 'x', "IPC-R-003 live entries have distinct slots",
          !(z3::ult(i, u) && z3::ult(k, u) && !(i == k)) ||
              !(R::ring_slot<expr>(h + i, cap) == R::ring_slot<expr>(h + k, cap))},
-        {"I7", 'x', "IPC-R-005 a tail is accepted iff head <= seen <= tail <= head + capacity",
-         R::ring_tail_valid<expr>(h, seen, nw, cap) ==
-             (z3::ule(nw - h, cap) && z3::ule(seen - h, nw - h))},
-        {"I7", 'x', "IPC-R-005 a head is accepted iff seen <= head <= tail",
-         R::ring_head_valid<expr>(seen, nw, t) == z3::ule(nw - seen, t - seen)},
-        {"I3", 'x', "IPC-R-011 credit iff live < capacity",
-         R::credit_ok<expr>(live, cap) == z3::ult(live, cap)},
     };
     auto ce = q.run(hyp, goals, [&](const z3::model& mdl) {
         return "COUNTEREXAMPLE to RING (symbolic capacity): capacity=" + num(mdl, cap) +
@@ -378,6 +372,62 @@ std::string ring_rules(unsigned* queries) {
     });
     if (!ce.empty())
         return ce;
+    // The counter rules (IPC-R-005, IPC-R-011), stated over absolute ring positions (40 bits:
+    // past several 32-bit wraps, never wrapping themselves) rather than restated in the rules'
+    // own 32-bit arithmetic: a published counter is valid iff it is the low 32 bits of an
+    // absolute position in the allowed window. Each is two goals: every position in the window
+    // is accepted (completeness), and an accepted value is the low half of one (soundness; the
+    // only candidate, since the window is narrower than 2^32, is the one named). One query
+    // each: together they take the solver ten times as long.
+    auto A = c.bv_const("head_position", 40), SH = c.bv_const("seen_head_position", 40);
+    auto P = c.bv_const("position", 40);
+    auto ds = c.bv_const("seen_tail_ahead", 32), dt = c.bv_const("tail_ahead", 32);
+    auto w = [&](const expr& x32) { return z3::zext(x32, 8); };
+    auto low = [&](const expr& x40) { return x40.extract(31, 0); };
+    auto cap40 = w(cap);
+    auto far = [&](const expr& x) {  // far from both ends of 40 bits
+        return z3::uge(x, c.bv_val(std::uint64_t(1) << 33, 40)) &&
+               z3::ult(x, c.bv_val(std::uint64_t(1) << 38, 40));
+    };
+    // The consumer validating a tail: its head A, the tail it saw last S = A + ds (ds <= cap).
+    auto S = A + w(ds);
+    auto hyp_tail = pow2_cap(c, cap) && far(A) && z3::ule(ds, cap);
+    // The producer validating a head: the head it saw last SH, its tail TT = SH + dt (dt <= cap).
+    auto TT = SH + w(dt);
+    auto hyp_head = pow2_cap(c, cap) && far(SH) && z3::ule(dt, cap);
+    auto counters = [&](const char* what, const expr& hyp, const Named& goal) {
+        return q.run(hyp, {goal}, [&](const z3::model& mdl) {
+            return std::string("COUNTEREXAMPLE to RING (") + what +
+                   "): capacity=" + num(mdl, cap) + " head_position=" + num(mdl, A) +
+                   " seen_tail_ahead=" + num(mdl, ds) + " seen_head_position=" + num(mdl, SH) +
+                   " tail_ahead=" + num(mdl, dt) + " position=" + num(mdl, P) +
+                   " new=" + num(mdl, nw) + " live=" + num(mdl, live) + "\n";
+        });
+    };
+    for (const auto& [what, given, goal] : std::vector<std::tuple<const char*, expr, Named>>{
+             {"tail", hyp_tail,
+              {"I7", 'x', "IPC-R-005 every tail in [seen, head + capacity] is accepted",
+               !(z3::ule(S, P) && z3::ule(P, A + cap40)) ||
+                   R::ring_tail_valid<expr>(low(A), low(S), low(P), cap)}},
+             {"tail", hyp_tail,
+              {"I7", 'x', "IPC-R-005 an accepted tail is one in [seen, head + capacity]",
+               !R::ring_tail_valid<expr>(low(A), low(S), nw, cap) ||
+                   (z3::ule(S, A + w(nw - low(A))) && z3::ule(w(nw - low(A)), cap40))}},
+             {"head", hyp_head,
+              {"I7", 'x', "IPC-R-005 every head in [seen head, tail] is accepted",
+               !(z3::ule(SH, P) && z3::ule(P, TT)) ||
+                   R::ring_head_valid<expr>(low(SH), low(P), low(TT))}},
+             {"head", hyp_head,
+              {"I7", 'x', "IPC-R-005 an accepted head is one in [seen head, tail]",
+               !R::ring_head_valid<expr>(low(SH), nw, low(TT)) ||
+                   z3::ule(SH + w(nw - low(SH)), TT)}},
+             {"credit", pow2_cap(c, cap),
+              {"I3", 'x', "IPC-R-011 credit iff one more reservation still fits the ring",
+               R::credit_ok<expr>(live, cap) == z3::ule(w(live) + c.bv_val(1, 40), cap40)}},
+         }) {
+        if (auto e = counters(what, given, goal); !e.empty())
+            return e;
+    }
     // Tags and buffer ids (IPC-R-020/021, IPC-R-050).
     auto hyp2 = pow2_cap(c, cap) && z3::ult(sl, cap) && z3::ult(g, b32(0x10000)) &&
                 z3::ule(count, b32(keel::ipc::abi::kMaxBuffers)) && z3::ult(id, b32(0x10000));
