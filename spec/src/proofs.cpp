@@ -397,31 +397,36 @@ std::string ring_rules(unsigned* queries) {
     auto hyp_head = pow2_cap(c, cap) && far(SH) && z3::ule(dt, cap);
     auto counters = [&](const char* what, const expr& hyp, const Named& goal) {
         return q.run(hyp, {goal}, [&](const z3::model& mdl) {
-            return std::string("COUNTEREXAMPLE to RING (") + what +
-                   "): capacity=" + num(mdl, cap) + " head_position=" + num(mdl, A) +
-                   " seen_tail_ahead=" + num(mdl, ds) + " seen_head_position=" + num(mdl, SH) +
-                   " tail_ahead=" + num(mdl, dt) + " position=" + num(mdl, P) +
-                   " new=" + num(mdl, nw) + " live=" + num(mdl, live) + "\n";
+            return std::string("COUNTEREXAMPLE to RING (") + what + "): capacity=" + num(mdl, cap) +
+                   " head_position=" + num(mdl, A) + " seen_tail_ahead=" + num(mdl, ds) +
+                   " seen_head_position=" + num(mdl, SH) + " tail_ahead=" + num(mdl, dt) +
+                   " position=" + num(mdl, P) + " new=" + num(mdl, nw) + " live=" + num(mdl, live) +
+                   "\n";
         });
     };
     for (const auto& [what, given, goal] : std::vector<std::tuple<const char*, expr, Named>>{
-             {"tail", hyp_tail,
+             {"tail",
+              hyp_tail,
               {"I7", 'x', "IPC-R-005 every tail in [seen, head + capacity] is accepted",
                !(z3::ule(S, P) && z3::ule(P, A + cap40)) ||
                    R::ring_tail_valid<expr>(low(A), low(S), low(P), cap)}},
-             {"tail", hyp_tail,
+             {"tail",
+              hyp_tail,
               {"I7", 'x', "IPC-R-005 an accepted tail is one in [seen, head + capacity]",
                !R::ring_tail_valid<expr>(low(A), low(S), nw, cap) ||
                    (z3::ule(S, A + w(nw - low(A))) && z3::ule(w(nw - low(A)), cap40))}},
-             {"head", hyp_head,
+             {"head",
+              hyp_head,
               {"I7", 'x', "IPC-R-005 every head in [seen head, tail] is accepted",
                !(z3::ule(SH, P) && z3::ule(P, TT)) ||
                    R::ring_head_valid<expr>(low(SH), low(P), low(TT))}},
-             {"head", hyp_head,
+             {"head",
+              hyp_head,
               {"I7", 'x', "IPC-R-005 an accepted head is one in [seen head, tail]",
                !R::ring_head_valid<expr>(low(SH), nw, low(TT)) ||
                    z3::ule(SH + w(nw - low(SH)), TT)}},
-             {"credit", pow2_cap(c, cap),
+             {"credit",
+              pow2_cap(c, cap),
               {"I3", 'x', "IPC-R-011 credit iff one more reservation still fits the ring",
                R::credit_ok<expr>(live, cap) == z3::ule(w(live) + c.bv_val(1, 40), cap40)}},
          }) {
