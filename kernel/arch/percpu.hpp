@@ -34,6 +34,9 @@ struct PerCpu {
     uint32_t apic_id;
     std::atomic<CpuState> state;
     const char* failure;  // why an AP that ran reported kFailed
+    // When the boot CPU sent the first STARTUP and when the AP reported (lapic::now_ns).
+    uint64_t started_ns;
+    uint64_t reported_ns;
     // The stacks this CPU boots (and, for an AP, idles) on and its two IST stacks, each above
     // an unmapped guard page (the boot CPU's are arch/stacks.cpp's static ones).
     uint64_t boot_stack_top;

@@ -136,6 +136,7 @@ const char* start_one(percpu::PerCpu& c, TrampolineData& d) {
     if (!lapic::send_init(c.apic_id))
         return "INIT not delivered";
     lapic::delay_ns(kInitDelayNs);
+    c.started_ns = lapic::now_ns();
     for (int i = 0; i < 2; ++i) {
         if (!lapic::send_startup(c.apic_id, page))
             return "STARTUP not delivered";
@@ -204,7 +205,8 @@ void start_aps(int phantom_apic_id) {
             c->state.store(percpu::CpuState::kFailed, std::memory_order_relaxed);
             log::error("smp: cpu %u: LAPIC id %u failed: %s", c->index, apic_id, why);
         } else {
-            log::info("smp: cpu %u: LAPIC id %u online", c->index, apic_id);
+            log::info("smp: cpu %u: LAPIC id %u online (reported %lu us after STARTUP)", c->index,
+                      apic_id, (c->reported_ns - c->started_ns) / 1000);
         }
     }
     uint32_t online = 0;
@@ -236,6 +238,7 @@ extern "C" [[noreturn]] void keel_ap_main(keel::percpu::PerCpu* c) {
         c->failure = "its LAPIC answers another id";
     else if (tr != gdt::kTss)
         c->failure = "its task register does not hold the TSS";
+    c->reported_ns = lapic::now_ns();
     c->state.store(c->failure == nullptr ? percpu::CpuState::kOnline : percpu::CpuState::kFailed,
                    std::memory_order_release);
     for (;;)
