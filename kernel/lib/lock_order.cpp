@@ -16,12 +16,16 @@ Violation g_last{nullptr, nullptr, 0};
 uint32_t g_expecting[percpu::kMaxCpus];
 
 void report(const SpinLock& taking, const char* held_name, unsigned held_rank, const char* what) {
-    const percpu::PerCpu& c = percpu::current();
+    percpu::PerCpu& c = percpu::current();
     g_last = {taking.name(), held_name, g_last.count + 1};
     log::error("lock order: cpu %u %s %s (rank %u) while holding %s (rank %u)", c.index, what,
                taking.name(), static_cast<unsigned>(taking.rank()), held_name, held_rank);
-    if (g_expecting[c.index] == 0)
+    if (g_expecting[c.index] == 0) {
+        // Forgets what this CPU holds: whatever lock the panic's report takes must not be
+        // reported again (a panic inside the panic would lose the first report's backtrace).
+        c.held_count = 0;
         panic("lock order violated: %s after %s", taking.name(), held_name);
+    }
 }
 
 }  // namespace
