@@ -77,7 +77,7 @@ for f in obj/object.cpp obj/root.cpp obj/pipe.cpp obj/message_pipe.cpp obj/memor
          obj/timer.cpp obj/queue.cpp obj/queue_geometry.cpp obj/queue_region.cpp obj/served.cpp \
          obj/served_spawn.cpp obj/perform.cpp proc/handle_table.cpp proc/process.cpp \
          proc/spawn_args.cpp mm/paging.cpp sched/deadline.cpp \
-         sched/wait_queue.cpp ipc_glue/ipc_platform.cpp; do
+         sched/wait_queue.cpp ipc_glue/ipc_platform.cpp lib/lock_order.cpp; do
     keel_fuzz_kernel_objects+=("$root/kernel/$f")
 done
 keel_fuzz_kernel_objects+=("$root/ipc/src/client.cpp" "$root/ipc/src/server.cpp"

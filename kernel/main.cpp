@@ -4,10 +4,11 @@
 
 #include <keel/c/libc.hpp>
 #include "arch/cpu.hpp"
-#include "arch/gdt.hpp"
 #include "arch/idt.hpp"
 #include "arch/lapic.hpp"
+#include "arch/percpu.hpp"
 #include "arch/protections.hpp"
+#include "arch/smp.hpp"
 #include "arch/syscall_entry.hpp"
 #include "boot_handoff.hpp"
 #include "debug/backtrace.hpp"
@@ -39,6 +40,8 @@ namespace keel {
 namespace {
 
 const boot::BootInfo* g_boot_info = nullptr;
+// The processor `smp-phantom` adds to the MADT's: no QEMU machine of the tests has it.
+constexpr int kPhantomApicId = 0xfe;
 
 void check_boot_info(const boot::BootInfo* info) {
     if (info == nullptr || info->magic != boot::kBootInfoMagic) {
@@ -90,11 +93,12 @@ const boot::BootInfo& boot_info() {
 
 extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) {
     using namespace keel;
+    // GDT, TSS and GS first: the lock-order checker of every spin lock reads the per-CPU block.
+    percpu::init_bsp();
     debug::init_stack_guard();
     serial::init();
     check_boot_info(info);
     g_boot_info = info;
-    gdt::init();
     idt::init();
     for (auto* ctor = __init_array_start; ctor < __init_array_end; ++ctor)
         (*ctor)();
@@ -106,6 +110,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     print_banner(*info);
     dev::init_acpi(*info);
     mm::frames().init(*info);
+    smp::reserve_low_memory();
     mm::init_paging(*info);
     heap::init();
     dev::init_pci();
@@ -124,6 +129,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     cpu::write_cr0((cpu::read_cr0() & ~((1ull << 2) | (1ull << 3))) | (1ull << 1) | (1ull << 5));
     asm volatile("fninit");
     (void)cpu::enable_protections();
+    smp::start_aps(has_word(info->cmdline, "smp-phantom") ? kPhantomApicId : -1);
     sched::init();
     dev::rtc::init();  // after the clock's calibration: the wall clock runs on it
     cpu::enable_interrupts();

@@ -1,6 +1,7 @@
 #include "arch/exceptions.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/percpu.hpp"
 #include "debug/backtrace.hpp"
 #include "log/log.hpp"
 #include "mm/paging.hpp"
@@ -53,7 +54,6 @@ const char* const kNames[32] = {"divide error",
                                 "reserved"};
 
 RecoveredFault g_last;
-NmiRecord g_nmi;
 
 }  // namespace
 }  // namespace keel::exceptions
@@ -127,7 +127,9 @@ RecoveredFault last_recovered_fault() {
 }
 
 NmiRecord last_nmi() {
-    return g_nmi;
+    const percpu::PerCpu& c = percpu::current();
+    const uint64_t count = c.nmi_count.load(std::memory_order_acquire);
+    return {count, c.nmi_frame};
 }
 
 void handle(idt::InterruptFrame& frame) {
@@ -136,7 +138,9 @@ void handle(idt::InterruptFrame& frame) {
         return;
     if (frame.vector == 2) {
         // Nothing raises NMIs on purpose yet except the self-test; note it and carry on.
-        g_nmi = {g_nmi.count + 1, reinterpret_cast<uint64_t>(&frame)};
+        percpu::PerCpu& c = percpu::current();
+        c.nmi_frame = reinterpret_cast<uint64_t>(&frame);
+        c.nmi_count.fetch_add(1, std::memory_order_release);
         log::debug("NMI received (rip 0x%lx)", frame.rip);
         return;
     }

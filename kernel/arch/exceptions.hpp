@@ -20,7 +20,8 @@ struct RecoveredFault {
 };
 RecoveredFault last_recovered_fault();
 
-// NMIs seen so far and where the last one's frame was (it must be on the NMI IST stack).
+// NMIs seen so far on this CPU and where the last one's frame was (it must be on this CPU's
+// NMI IST stack).
 struct NmiRecord {
     uint64_t count;
     uint64_t frame_address;

@@ -1,56 +1,44 @@
 #include "arch/gdt.hpp"
 
-#include "arch/stacks.hpp"
+#include "arch/percpu.hpp"
 
 namespace keel::gdt {
 
 namespace {
-
-struct [[gnu::packed]] Tss {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-};
-static_assert(sizeof(Tss) == 104);
 
 struct [[gnu::packed]] Pointer {
     uint16_t limit;
     uint64_t base;
 };
 
-Tss g_tss;
-// null, kernel code, kernel data, user data, user code, TSS (two slots).
-alignas(8) uint64_t g_gdt[7] = {
+constexpr uint64_t kDescriptors[5] = {
     0,
     0x00af9a000000ffffull,  // kernel code: present, ring 0, executable, long mode
     0x00cf92000000ffffull,  // kernel data: present, ring 0, writable
     0x00cff2000000ffffull,  // user data: ring 3
     0x00affa000000ffffull,  // user code: ring 3, long mode
-    0,
-    0,
 };
 
 }  // namespace
 
 void set_kernel_stack(uint64_t rsp0) {
-    g_tss.rsp[0] = rsp0;
+    percpu::current().tables.tss.rsp[0] = rsp0;
 }
 
-void init() {
-    g_tss.ist[kIstDoubleFault - 1] = stacks::top(stacks::Stack::kDoubleFault);
-    g_tss.ist[kIstNmi - 1] = stacks::top(stacks::Stack::kNmi);
-    g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
-    const uint64_t base = reinterpret_cast<uint64_t>(&g_tss);
+void load(CpuTables& t, uint64_t double_fault_stack_top, uint64_t nmi_stack_top) {
+    for (int i = 0; i < 5; ++i)
+        t.gdt[i] = kDescriptors[i];
+    t.tss = Tss{};
+    t.tss.ist[kIstDoubleFault - 1] = double_fault_stack_top;
+    t.tss.ist[kIstNmi - 1] = nmi_stack_top;
+    t.tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
+    const uint64_t base = reinterpret_cast<uint64_t>(&t.tss);
     const uint64_t limit = sizeof(Tss) - 1;
-    g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |  // available TSS
+    t.gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |  // available TSS
                (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
-    g_gdt[6] = base >> 32;
+    t.gdt[6] = base >> 32;
 
-    const Pointer ptr{sizeof(g_gdt) - 1, reinterpret_cast<uint64_t>(g_gdt)};
+    const Pointer ptr{sizeof(t.gdt) - 1, reinterpret_cast<uint64_t>(t.gdt)};
     asm volatile(
         "lgdt %0\n"
         "pushq %1\n"

@@ -37,6 +37,11 @@ Handler g_handlers[256];
 
 }  // namespace
 
+void load() {
+    const Pointer ptr{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)};
+    asm volatile("lidt %0" ::"m"(ptr));
+}
+
 void init() {
     KEEL_ASSERT(keel_interrupt_stubs_end - keel_interrupt_stubs == 256 * kStubSize);
     for (int v = 0; v < 256; ++v) {
@@ -54,8 +59,7 @@ void init() {
                         static_cast<uint32_t>(addr >> 32),
                         0};
     }
-    const Pointer ptr{sizeof(g_idt) - 1, reinterpret_cast<uint64_t>(g_idt)};
-    asm volatile("lidt %0" ::"m"(ptr));
+    load();
 }
 
 void set_handler(uint8_t vector, Handler handler) {

@@ -23,8 +23,11 @@ using Handler = void (*)(InterruptFrame& frame);
 inline constexpr uint8_t kTimerVector = 0x20;
 inline constexpr uint8_t kSpuriousVector = 0xff;
 
-// Loads the IDT on this CPU. Double fault and NMI use their IST stacks.
+// Fills the one IDT all CPUs share and loads it on this CPU. Double fault and NMI use their
+// IST stacks (each CPU's own, through its TSS).
 void init();
+// Loads the shared IDT on the calling CPU (an application processor starting up).
+void load();
 // Installs handler for an external vector (>= 32). Called with interrupts off or before they
 // are first enabled.
 void set_handler(uint8_t vector, Handler handler);

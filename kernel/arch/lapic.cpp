@@ -24,6 +24,8 @@ constexpr uint32_t kRegTimerDivide = 0x3e0;
 constexpr uint32_t kRegIcrLow = 0x300;
 constexpr uint32_t kRegIcrHigh = 0x310;
 constexpr uint32_t kIcrDeliveryNmi = 4u << 8;
+constexpr uint32_t kIcrDeliveryInit = 5u << 8;
+constexpr uint32_t kIcrDeliveryStartup = 6u << 8;
 constexpr uint32_t kIcrAssert = 1u << 14;
 constexpr uint32_t kIcrPending = 1u << 12;
 constexpr uint32_t kLvtMasked = 1u << 16;  // LVT timer mode bits 0: one-shot
@@ -181,12 +183,54 @@ void eoi() {
     write(kRegEoi, 0);
 }
 
-void send_self_nmi() {
-    // Physical destination = our own id (the "self" shorthand does not allow NMI delivery).
-    write(kRegIcrHigh, id() << 24);
+void init_ap() {
+    cpu::wrmsr(kApicBaseMsr, cpu::rdmsr(kApicBaseMsr) | (1u << 11));  // global enable
+    write(kRegTpr, 0);
+    write(kRegSpurious, 0x100 | idt::kSpuriousVector);  // software enable
+    write(kRegTimerDivide, 0x3);                        // as the boot CPU's (calibrated there)
+    write(kRegLvtTimer, kLvtMasked | idt::kTimerVector);
+    write(kRegTimerInitial, 0);
+}
+
+void delay_ns(uint64_t ns) {
+    const uint64_t end = now_ns() + ns;
+    while (now_ns() < end)
+        cpu::pause();
+}
+
+namespace {
+// Sends one IPI and waits (up to 1 ms) until the LAPIC has delivered it.
+bool send_ipi(uint32_t apic_id, uint32_t low) {
+    write(kRegIcrHigh, apic_id << 24);
+    write(kRegIcrLow, low);
+    const uint64_t end = now_ns() + 1'000'000;
+    while ((read(kRegIcrLow) & kIcrPending) != 0) {
+        if (now_ns() > end)
+            return false;
+        cpu::pause();
+    }
+    return true;
+}
+}  // namespace
+
+bool send_init(uint32_t apic_id) {
+    return send_ipi(apic_id, kIcrDeliveryInit | kIcrAssert);
+}
+
+bool send_startup(uint32_t apic_id, uint8_t page) {
+    return send_ipi(apic_id, kIcrDeliveryStartup | kIcrAssert | page);
+}
+
+void send_nmi(uint32_t apic_id) {
+    write(kRegIcrHigh, apic_id << 24);
     write(kRegIcrLow, kIcrDeliveryNmi | kIcrAssert);
     for (int i = 0; i < 100000 && (read(kRegIcrLow) & kIcrPending) != 0; ++i)
         cpu::pause();
+}
+
+void send_self_nmi() {
+    // Physical destination = our own id (the "self" shorthand does not allow NMI delivery).
+    send_nmi(id());
 }
 
 }  // namespace keel::lapic

@@ -50,7 +50,20 @@ uint32_t id();  // this CPU's APIC id
 // End of interrupt for the vector being serviced (device interrupts, dev/irq.cpp). For a
 // level-triggered I/O APIC input it also clears the entry's remote IRR (EOI broadcast).
 void eoi();
-// Sends a non-maskable interrupt to this CPU (self-test of the NMI path).
+// Enables the calling application processor's LAPIC (the MMIO page is the same physical
+// address on every CPU, each reaching its own): TPR 0, software enable, the timer masked (the
+// scheduler arms per-CPU timers in stage 2). Interrupts off.
+void init_ap();
+// Busy-waits `ns` nanoseconds on the calibrated clock (after init()).
+void delay_ns(uint64_t ns);
+// INIT and STARTUP inter-processor interrupts to the CPU with LAPIC id `apic_id` (the MP
+// start-up sequence, arch/smp.cpp); STARTUP starts it in real mode at physical page `page`
+// (address page << 12). False when the LAPIC did not deliver it within 1 ms.
+bool send_init(uint32_t apic_id);
+bool send_startup(uint32_t apic_id, uint8_t page);
+// Sends a non-maskable interrupt to this CPU (self-test of the NMI path), or to the CPU with
+// LAPIC id `apic_id` (the same test on an application processor).
 void send_self_nmi();
+void send_nmi(uint32_t apic_id);
 
 }  // namespace keel::lapic

@@ -1,4 +1,5 @@
-// The kernel's statically allocated stacks: the boot stack and the IST stacks. Each sits just
+// The boot CPU's statically allocated stacks: the boot stack and the IST stacks (each
+// application processor gets the same three from mm/kernel_stack, arch/smp.cpp). Each sits just
 // above a guard page (in the same .bss.stacks area) that paging::init() unmaps, so running off
 // the bottom of any of them faults instead of silently corrupting the stack below.
 #pragma once

@@ -11,7 +11,7 @@
     .globl keel_syscall_entry
     .type keel_syscall_entry, @function
 keel_syscall_entry:
-    swapgs                           // GS -> syscall_entry::PerCpu
+    swapgs                           // GS -> percpu::PerCpu
     mov %rsp, %gs:0
     mov %gs:8, %rsp
     pushq %gs:0                      // rsp

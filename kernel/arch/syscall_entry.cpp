@@ -2,6 +2,7 @@
 
 #include "arch/cpu.hpp"
 #include "arch/gdt.hpp"
+#include "arch/percpu.hpp"
 
 extern "C" void keel_syscall_entry();
 
@@ -13,16 +14,12 @@ constexpr uint32_t kEfer = 0xc0000080;
 constexpr uint32_t kStar = 0xc0000081;
 constexpr uint32_t kLstar = 0xc0000082;
 constexpr uint32_t kSfmask = 0xc0000084;
-constexpr uint32_t kGsBase = 0xc0000101;
-constexpr uint32_t kKernelGsBase = 0xc0000102;
 constexpr uint64_t kEferSyscall = 1;
 
 // Flags cleared on entry: TF (no single-step into the kernel), IF (the stub runs with
 // interrupts off until it is on the kernel stack; the kernel then keeps them off, see
 // sched/scheduler.hpp), DF (the ABI wants it clear), NT, AC.
 constexpr uint64_t kMaskedFlags = (1u << 8) | (1u << 9) | (1u << 10) | (1u << 14) | (1u << 18);
-
-PerCpu g_percpu;
 
 }  // namespace
 
@@ -34,13 +31,10 @@ void init() {
     cpu::wrmsr(kStar, (sysret_base << 48) | (uint64_t{gdt::kKernelCode} << 32));
     cpu::wrmsr(kLstar, reinterpret_cast<uint64_t>(&keel_syscall_entry));
     cpu::wrmsr(kSfmask, kMaskedFlags);
-    // In the kernel GS points at PerCpu; user mode runs with the user's (0) and swapgs trades.
-    cpu::wrmsr(kGsBase, reinterpret_cast<uint64_t>(&g_percpu));
-    cpu::wrmsr(kKernelGsBase, 0);
 }
 
 void set_kernel_stack(uint64_t rsp) {
-    g_percpu.kernel_rsp = rsp;
+    percpu::current().kernel_rsp = rsp;
     gdt::set_kernel_stack(rsp);
 }
 

@@ -1,5 +1,5 @@
-// The `syscall` instruction's way into the kernel: MSR set-up and the per-CPU block that the
-// entry stub (arch/syscall_entry.S) reaches through GS after `swapgs`.
+// The `syscall` instruction's way into the kernel: MSR set-up; the entry stub
+// (arch/syscall_entry.S) reaches the CPU's percpu::PerCpu through GS after `swapgs`.
 #pragma once
 
 #include <cstdint>
@@ -7,13 +7,6 @@
 #include "arch/idt.hpp"
 
 namespace keel::syscall_entry {
-
-// Read by syscall_entry.S at fixed offsets: keep the layout.
-struct PerCpu {
-    uint64_t user_rsp;    // gs:0, scratch while the stub switches stacks
-    uint64_t kernel_rsp;  // gs:8, the running thread's kernel stack top
-};
-static_assert(sizeof(PerCpu) == 16);
 
 // What syscall_entry.S saves on the thread's kernel stack, lowest address first (keep the
 // layout): the number, the argument registers, rbp, and the user's rip, rflags and rsp.
@@ -28,10 +21,11 @@ struct SyscallFrame {
 };
 static_assert(sizeof(SyscallFrame) == 12 * 8);
 
-// Enables syscall/sysret (EFER.SCE, STAR, LSTAR, SFMASK) and points the kernel GS base at this
-// CPU's PerCpu. After gdt::init (reloading GS may clear its base).
+// Enables syscall/sysret (EFER.SCE, STAR, LSTAR, SFMASK) on the calling CPU. After
+// percpu::init_bsp / percpu::load, which point GS at the CPU's block.
 void init();
-// The kernel stack the next system call runs on (set on every thread switch).
+// The kernel stack the next system call (and interrupt from user mode) on this CPU runs on
+// (set on every thread switch).
 void set_kernel_stack(uint64_t rsp);
 
 }  // namespace keel::syscall_entry

@@ -1,6 +1,7 @@
 #include "debug/crash.hpp"
 
 #include <keel/c/libc.hpp>
+#include "lib/spin_lock.hpp"
 #include "log/log.hpp"
 #include "panic.hpp"
 
@@ -46,6 +47,14 @@ void maybe_crash(const char* cmdline) {
         volatile uint8_t sink = 0;
         overrun(&sink, 40);
         log::error("crash: the overrun returned: the stack protector is off");
+    }
+    if (has_word(cmdline, "crash=lock-order")) {
+        log::info("crash: taking two locks against their order on purpose");
+        static SpinLock inner{"crash inner", LockRank::kTestInner};
+        static SpinLock outer{"crash outer", LockRank::kTestOuter};
+        LockGuard a(inner);
+        LockGuard b(outer);
+        log::error("crash: the lock-order checker let it pass");
     }
     if (has_word(cmdline, "crash=panic"))
         panic("crash: panic requested on the command line");

@@ -1,6 +1,7 @@
 // Deliberate crashes, selected on the command line (`crash=page-fault`, `crash=stack-overflow`,
-// `crash=stack-smash`, `crash=panic`), so that tests can watch the exception, double-fault and
-// panic paths print their reports and stop QEMU with the failure code.
+// `crash=stack-smash`, `crash=lock-order`, `crash=panic`), so that tests can watch the
+// exception, double-fault, lock-order and panic paths print their reports and stop QEMU with
+// the failure code.
 #pragma once
 
 namespace keel::debug {

@@ -70,7 +70,7 @@ struct Domain {
     Mapping mappings[kMaxMappings];  // sorted by iova
 };
 
-SpinLock g_lock;
+SpinLock g_lock{"iommu", LockRank::kIommu};
 Unit g_units[kMaxUnits];
 uint32_t g_unit_count = 0;
 bool g_enabled = false;

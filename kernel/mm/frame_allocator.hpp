@@ -37,7 +37,7 @@ class FrameAllocator {
     bool test(uint64_t frame) const { return (bitmap_[frame / 64] >> (frame % 64)) & 1; }
     bool in_usable_ram(PhysAddr frame) const;
 
-    SpinLock lock_;
+    SpinLock lock_{"frames", LockRank::kFrames};
     const boot::MemoryRange* ranges_ = nullptr;  // BootInfo's usable map (stays valid)
     uint32_t range_count_ = 0;
     uint64_t* bitmap_ = nullptr;  // bit set = used (or not RAM)

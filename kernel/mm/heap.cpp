@@ -26,7 +26,7 @@ static_assert(sizeof(Block) % kAlign == 0);
 constexpr uint64_t kHeader = 16;  // payload starts after size and magic
 constexpr uint64_t kMinBlock = sizeof(Block);
 
-SpinLock g_lock;
+SpinLock g_lock{"heap", LockRank::kHeap};
 Block* g_free = nullptr;  // address-ordered
 uint64_t g_end = mm::kHeapBase;
 uint64_t g_live = 0;

@@ -8,7 +8,7 @@
 namespace keel::mm {
 
 namespace {
-SpinLock g_lock;
+SpinLock g_lock{"kernel stacks", LockRank::kKernelStacks};
 uint64_t g_next = kStackRegionBase;  // bump pointer: stack region addresses are never reused
 }  // namespace
 

@@ -26,7 +26,7 @@ uint32_t index_of(VirtAddr v, int level) {  // level 3 = PML4 ... 0 = PT
 AddressSpace g_kernel_space{PhysAddr{0}};
 uint64_t g_mmio_next = kMmioBase;
 uint64_t g_window_next = kWindowBase;
-SpinLock g_mmio_lock;
+SpinLock g_mmio_lock{"mmio", LockRank::kMmio};
 
 }  // namespace
 

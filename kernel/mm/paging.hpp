@@ -55,7 +55,7 @@ class AddressSpace {
     uint64_t* leaf_entry(VirtAddr virt, bool create);
 
     PhysAddr pml4_;
-    SpinLock lock_;
+    SpinLock lock_{"address space", LockRank::kAddressSpace};
 };
 
 // The kernel's address space (the loader's tables).
