@@ -46,6 +46,13 @@ struct Request {
     Forward* forward;
     // Set by would_block(): the queue whose wake-up makes a retry worthwhile.
     sched::WaitQueue* wait = nullptr;
+    // Set by do_io, whose thread blocks on `wait` as soon as the operation would block: an
+    // object may then leave a wake-up to it, naming the queue in `handoff` instead of waking
+    // it, and the caller's block switches straight to that queue's first waiter
+    // (sched::block_switch; a served object's server thread). Whoever sets `handoff` answers
+    // kWouldBlock; a caller that does not block after all wakes it (WaitQueue::wake_all).
+    bool direct = false;
+    sched::WaitQueue* handoff = nullptr;
 };
 
 // kWouldBlock, naming in req the wait queue to sleep on before retrying (the callers of

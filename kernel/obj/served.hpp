@@ -132,8 +132,9 @@ class Served final : public Object {
     // by each retry it makes).
     void starved(uint64_t client);
     // Reaps the server's completions into the slots; true when it reaped any (then the
-    // callers waiting on done_ were woken).
-    bool collect();
+    // callers waiting on done_ were woken, or, with !wake, are left for the caller to wake:
+    // sync() switches to them).
+    bool collect(bool wake = true);
 
     enum : uint8_t { kFree, kPending, kDone, kOrphan };
     struct Slot {
