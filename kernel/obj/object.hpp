@@ -33,6 +33,7 @@ namespace keel::obj {
 
 using abi::Error;
 struct Forward;
+class Object;
 
 // One operation as the object sees it: already checked against the handle's rights.
 struct Request {
@@ -53,6 +54,9 @@ struct Request {
     // kWouldBlock; a caller that does not block after all wakes it (WaitQueue::wake_all).
     bool direct = false;
     sched::WaitQueue* handoff = nullptr;
+    // Set by perform(): the object the handle named (do_io's retry of a forwarded operation
+    // checks that the handle still names it, then finishes it without a second dispatch).
+    Object* target = nullptr;
 };
 
 // kWouldBlock, naming in req the wait queue to sleep on before retrying (the callers of
