@@ -324,7 +324,8 @@ TEST(serve_handle_closed_while_waiting) {
     CHECK_EQ(join(static_cast<Handle>(t)), 0);
     CHECK_EQ(w->result.load(), -static_cast<int64_t>(Error::kStaleHandle));
     CHECK_EQ(w->bytes, 0u);
-    print("queuetest: served do_io with its handle closed meanwhile: StaleHandle, nothing copied\n");
+    print(
+        "queuetest: served do_io with its handle closed meanwhile: StaleHandle, nothing copied\n");
 }
 
 }  // namespace
