@@ -49,21 +49,6 @@ uint64_t deadline_after(uint64_t timeout_ns) {
     return timeout_ns > ~0ull - now ? ~0ull : now + timeout_ns;
 }
 
-// do_io's retry after a wake-up: a forwarded operation whose handle still names the object it
-// was made on is finished at once (the same answer perform() would reach through the
-// dispatch and Served::forward); anything else goes through perform().
-SysResult retry(proc::Process& p, abi::Handle h, obj::Request& req, const obj::Object* target) {
-    if (req.forward->started()) {
-        const Result<proc::HandleEntry> e = p.handles().lookup(h);
-        if (e.ok() && e.value().object == target) {
-            req.rights = e.value().rights;
-            req.target = e.value().object;
-            return obj::Served::finish_started(req);
-        }
-    }
-    return obj::perform(p, h, req);
-}
-
 // do_io's waiting part, kept out of the common path (an operation done at once): sleeps on
 // the wait queue `blocked` named and retries until the operation is done, the deadline
 // timeout_ns from now passes (0: none) or the process ends.
@@ -96,7 +81,7 @@ SysResult retry(proc::Process& p, abi::Handle h, obj::Request& req, const obj::O
         }
         obj::Request req{blocked.op, 0, blocked.arg, blocked.buffer, &p, &forward};
         req.direct = !last_try;
-        Result<uint64_t> r = retry(p, h, req, target);
+        Result<uint64_t> r = obj::perform_retry(p, h, req, target);
         if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
             if (req.handoff != nullptr) [[unlikely]]
                 req.handoff->wake_all();    // not expected: handoff comes with kWouldBlock
