@@ -4,25 +4,15 @@
 
 namespace keel::gdt {
 
-namespace {
+Tss detail::g_tss;
 
-struct [[gnu::packed]] Tss {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-};
-static_assert(sizeof(Tss) == 104);
+namespace {
 
 struct [[gnu::packed]] Pointer {
     uint16_t limit;
     uint64_t base;
 };
 
-Tss g_tss;
 // null, kernel code, kernel data, user data, user code, TSS (two slots).
 alignas(8) uint64_t g_gdt[7] = {
     0,
@@ -36,15 +26,11 @@ alignas(8) uint64_t g_gdt[7] = {
 
 }  // namespace
 
-void set_kernel_stack(uint64_t rsp0) {
-    g_tss.rsp[0] = rsp0;
-}
-
 void init() {
-    g_tss.ist[kIstDoubleFault - 1] = stacks::top(stacks::Stack::kDoubleFault);
-    g_tss.ist[kIstNmi - 1] = stacks::top(stacks::Stack::kNmi);
-    g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
-    const uint64_t base = reinterpret_cast<uint64_t>(&g_tss);
+    detail::g_tss.ist[kIstDoubleFault - 1] = stacks::top(stacks::Stack::kDoubleFault);
+    detail::g_tss.ist[kIstNmi - 1] = stacks::top(stacks::Stack::kNmi);
+    detail::g_tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
+    const uint64_t base = reinterpret_cast<uint64_t>(&detail::g_tss);
     const uint64_t limit = sizeof(Tss) - 1;
     g_gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |  // available TSS
                (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);

@@ -21,8 +21,25 @@ inline constexpr uint8_t kIstNmi = 2;
 // at the static stacks of arch/stacks.hpp.
 void init();
 
+struct [[gnu::packed]] Tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+};
+static_assert(sizeof(Tss) == 104);
+
+namespace detail {
+extern Tss g_tss;  // this CPU's; set up by init()
+}
+
 // The stack the CPU switches to when an interrupt or exception arrives in user mode (TSS.rsp0):
-// the running thread's kernel stack top. Interrupts off.
-void set_kernel_stack(uint64_t rsp0);
+// the running thread's kernel stack top. Interrupts off. Inline: every thread switch sets it.
+inline void set_kernel_stack(uint64_t rsp0) {
+    detail::g_tss.rsp[0] = rsp0;
+}
 
 }  // namespace keel::gdt

@@ -22,9 +22,9 @@ constexpr uint64_t kEferSyscall = 1;
 // sched/scheduler.hpp), DF (the ABI wants it clear), NT, AC.
 constexpr uint64_t kMaskedFlags = (1u << 8) | (1u << 9) | (1u << 10) | (1u << 14) | (1u << 18);
 
-PerCpu g_percpu;
-
 }  // namespace
+
+PerCpu detail::g_percpu;
 
 void init() {
     cpu::wrmsr(kEfer, cpu::rdmsr(kEfer) | kEferSyscall);
@@ -35,13 +35,8 @@ void init() {
     cpu::wrmsr(kLstar, reinterpret_cast<uint64_t>(&keel_syscall_entry));
     cpu::wrmsr(kSfmask, kMaskedFlags);
     // In the kernel GS points at PerCpu; user mode runs with the user's (0) and swapgs trades.
-    cpu::wrmsr(kGsBase, reinterpret_cast<uint64_t>(&g_percpu));
+    cpu::wrmsr(kGsBase, reinterpret_cast<uint64_t>(&detail::g_percpu));
     cpu::wrmsr(kKernelGsBase, 0);
-}
-
-void set_kernel_stack(uint64_t rsp) {
-    g_percpu.kernel_rsp = rsp;
-    gdt::set_kernel_stack(rsp);
 }
 
 }  // namespace keel::syscall_entry

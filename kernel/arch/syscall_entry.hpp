@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "arch/gdt.hpp"
 #include "arch/idt.hpp"
 
 namespace keel::syscall_entry {
@@ -31,8 +32,15 @@ static_assert(sizeof(SyscallFrame) == 12 * 8);
 // Enables syscall/sysret (EFER.SCE, STAR, LSTAR, SFMASK) and points the kernel GS base at this
 // CPU's PerCpu. After gdt::init (reloading GS may clear its base).
 void init();
-// The kernel stack the next system call runs on (set on every thread switch).
-void set_kernel_stack(uint64_t rsp);
+namespace detail {
+extern PerCpu g_percpu;  // this CPU's, behind GS in the kernel
+}
+// The kernel stack the next system call runs on, and the TSS's for interrupts from user mode
+// (set on every thread switch: inline).
+inline void set_kernel_stack(uint64_t rsp) {
+    detail::g_percpu.kernel_rsp = rsp;
+    gdt::set_kernel_stack(rsp);
+}
 
 }  // namespace keel::syscall_entry
 

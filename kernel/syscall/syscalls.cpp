@@ -116,9 +116,9 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
     obj::Request req{static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer), &p, &forward};
     req.direct = true;
     Result<uint64_t> r = obj::perform(p, h, req);
+    // req.handoff is only ever set with kWouldBlock and req.wait (Request::handoff): it is
+    // left to do_io_wait's block.
     if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
-        if (req.handoff != nullptr) [[unlikely]]
-            req.handoff->wake_all();    // not expected: handoff comes with kWouldBlock
         obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
         return r;
     }
