@@ -21,10 +21,6 @@ constexpr uint64_t kDescriptors[5] = {
 
 }  // namespace
 
-void set_kernel_stack(uint64_t rsp0) {
-    percpu::current().tables.tss.rsp[0] = rsp0;
-}
-
 void load(CpuTables& t, uint64_t double_fault_stack_top, uint64_t nmi_stack_top) {
     for (int i = 0; i < 5; ++i)
         t.gdt[i] = kDescriptors[i];

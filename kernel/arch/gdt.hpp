@@ -39,8 +39,4 @@ struct alignas(16) CpuTables {
 // reloads every segment register (GS with the null selector: the caller sets GS base after).
 void load(CpuTables& tables, uint64_t double_fault_stack_top, uint64_t nmi_stack_top);
 
-// The stack the CPU switches to when an interrupt or exception arrives in user mode (this
-// CPU's TSS.rsp0): the running thread's kernel stack top. Interrupts off.
-void set_kernel_stack(uint64_t rsp0);
-
 }  // namespace keel::gdt

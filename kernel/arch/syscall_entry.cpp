@@ -33,9 +33,4 @@ void init() {
     cpu::wrmsr(kSfmask, kMaskedFlags);
 }
 
-void set_kernel_stack(uint64_t rsp) {
-    percpu::current().kernel_rsp = rsp;
-    gdt::set_kernel_stack(rsp);
-}
-
 }  // namespace keel::syscall_entry

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "arch/idt.hpp"
+#include "arch/percpu.hpp"
 
 namespace keel::syscall_entry {
 
@@ -24,9 +25,13 @@ static_assert(sizeof(SyscallFrame) == 12 * 8);
 // Enables syscall/sysret (EFER.SCE, STAR, LSTAR, SFMASK) on the calling CPU. After
 // percpu::init_bsp / percpu::load, which point GS at the CPU's block.
 void init();
-// The kernel stack the next system call (and interrupt from user mode) on this CPU runs on
-// (set on every thread switch).
-void set_kernel_stack(uint64_t rsp);
+// The kernel stack the next system call (and interrupt from user mode: the TSS's rsp0) on this
+// CPU runs on. Set on every thread switch: inline.
+inline void set_kernel_stack(uint64_t rsp) {
+    percpu::PerCpu& c = percpu::current();
+    c.kernel_rsp = rsp;
+    c.tables.tss.rsp[0] = rsp;
+}
 
 }  // namespace keel::syscall_entry
 

@@ -33,6 +33,7 @@ namespace keel::obj {
 
 using abi::Error;
 struct Forward;
+class Object;
 
 // One operation as the object sees it: already checked against the handle's rights.
 struct Request {
@@ -46,6 +47,16 @@ struct Request {
     Forward* forward;
     // Set by would_block(): the queue whose wake-up makes a retry worthwhile.
     sched::WaitQueue* wait = nullptr;
+    // Set by do_io, whose thread blocks on `wait` as soon as the operation would block: an
+    // object may then leave a wake-up to it, naming the queue in `handoff` instead of waking
+    // it, and the caller's block switches straight to that queue's first waiter
+    // (sched::block_switch; a served object's server thread). Whoever sets `handoff` answers
+    // kWouldBlock; a caller that does not block after all wakes it (WaitQueue::wake_all).
+    bool direct = false;
+    sched::WaitQueue* handoff = nullptr;
+    // Set by perform(): the object the handle named (do_io's retry of a forwarded operation
+    // checks that the handle still names it, then finishes it without a second dispatch).
+    Object* target = nullptr;
 };
 
 // kWouldBlock, naming in req the wait queue to sleep on before retrying (the callers of

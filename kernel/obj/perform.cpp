@@ -69,6 +69,7 @@ Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, Request& req
         return fail(Error::kNoRights);
     req.rights = rights;
     req.caller = &caller;
+    req.target = found;
     Object& o = *found;
     using abi::Op;
     switch (req.op) {

@@ -68,9 +68,11 @@ bool Queue::run(Parked& parked) {
                 bytes.empty() ? IoBuffer::none() : IoBuffer::kernel(bytes.data(), bytes.size()),
                 owner_,
                 &parked.forward};
-    const Result<uint64_t> r = perform(*owner_, static_cast<abi::Handle>(s.object), req);
+    const Result<uint64_t> r =
+        perform_retry(*owner_, static_cast<abi::Handle>(s.object), req, parked.target);
     if (!r.ok() && r.error() == Error::kWouldBlock && req.wait != nullptr) {
         parked.wait = req.wait;
+        parked.target = req.target;
         return false;
     }
     Served::abandon(parked.forward);  // no-op unless the handle went away meanwhile
@@ -172,6 +174,7 @@ Result<uint64_t> Queue::run_parked(uint32_t start) {
         Parked& p = parked_[parked_count_++];
         p.op = *op;
         p.forward = {};
+        p.target = nullptr;
     }
     if (parked_count_ == 0)
         return Result<uint64_t>(server_.cq_tail() - start);  // poll published its completions

@@ -81,6 +81,7 @@ class Queue final : public Object {
         ipc::Operation op;
         Forward forward;                   // when the operation is forwarded to a user-space server
         sched::WaitQueue* wait = nullptr;  // what it would block on, as of the last round
+        const Object* target = nullptr;    // the object its handle named (perform_retry)
     };
     void unwatch_parked();
     Parked* parked_ = nullptr;  // [capacity]

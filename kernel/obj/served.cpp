@@ -74,7 +74,7 @@ Served::~Served() {
         client_.close();
 }  // then region_ goes
 
-bool Served::collect() {
+bool Served::collect(bool wake) {
     if (!created_)
         return false;
     bool any = false;
@@ -129,8 +129,10 @@ bool Served::collect() {
         s.buffer = std::move(r->buffer);
     }
     if (any) {
-        send_closes();
-        done_.wake_all();
+        if (closes_ != nullptr)  // the common path has none: no call
+            send_closes();
+        if (wake)
+            done_.wake_all();
     }
     return any;
 }
@@ -368,7 +370,10 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     ++in_flight_;
     ++submitted_;
     f = {retain_ref(this), tag, object, index};
-    work_.wake_all();
+    if (req.direct)
+        req.handoff = &work_;  // do_io switches to the server as it blocks
+    else
+        work_.wake_all();
     return obj::would_block(req, done_);
 }
 
@@ -561,16 +566,22 @@ void Served::abandon_slow(Forward& f) {
 }
 
 Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {
-    collect();
+    // A server that goes to sleep hands the CPU straight to the first caller its completions
+    // woke (sched::block_switch: a do_io's reply); otherwise they are woken as usual.
+    bool handoff = collect(!wait) && wait;
     while (wait && submitted_ == synced_ && !gone_) {
         // Woken by a submission (or the end of the service): the completions this server
         // posts meanwhile are collected by its next ServeSync.
-        const sched::WakeReason why = sched::block(&work_, deadline);
+        const sched::WakeReason why =
+            handoff ? sched::block_switch(&work_, deadline, done_) : sched::block(&work_, deadline);
+        handoff = false;
         if (why == sched::WakeReason::kInterrupted)
             return fail(Error::kPeerGone);
         if (why == sched::WakeReason::kTimedOut)
             return fail(Error::kTimedOut);
     }
+    if (handoff)
+        done_.wake_all();  // the server does not sleep: work came, or the service ended
     const uint64_t n = submitted_ - synced_;
     synced_ = submitted_;
     return Result<uint64_t>(n);

@@ -85,6 +85,13 @@ class Served final : public Object {
     // there is room in the queue). Takes the notice.
     void child_closed(CloseNotice* notice);
 
+    // finish() for the operation in flight in req.forward, which the caller's handle still
+    // names with req.rights (do_io's retry after a wake-up: what perform() and forward() would
+    // come to, without the dispatch).
+    static Result<uint64_t> finish_started(Request& req) {
+        return req.forward->served->finish(req, *req.forward);
+    }
+
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
     static void abandon(Forward& f) {
         if (f.started())
@@ -132,8 +139,9 @@ class Served final : public Object {
     // by each retry it makes).
     void starved(uint64_t client);
     // Reaps the server's completions into the slots; true when it reaped any (then the
-    // callers waiting on done_ were woken).
-    bool collect();
+    // callers waiting on done_ were woken, or, with !wake, are left for the caller to wake:
+    // sync() switches to them).
+    bool collect(bool wake = true);
 
     enum : uint8_t { kFree, kPending, kDone, kOrphan };
     struct Slot {

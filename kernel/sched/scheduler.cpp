@@ -299,6 +299,42 @@ WakeReason block(WaitQueue* q, uint64_t deadline) {
     return t->wake_reason;
 }
 
+WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from) {
+    Thread* t = g_current;
+    KEEL_ASSERT(t != g_idle && !cpu::interrupts_enabled());
+    if (t->process() != nullptr && t->process()->ending()) {
+        from.wake_all();
+        return WakeReason::kInterrupted;
+    }
+    if (deadline != 0) {
+        if (deadline <= now_ns()) {
+            from.wake_all();
+            return WakeReason::kTimedOut;
+        }
+        arm_deadline(t->timeout, deadline);
+    }
+    // What wake() does for the oldest waiter, without the ready queue; the others (and the
+    // watchers) as usual. Nothing runs before the switch, so none of them can run first.
+    Thread* to = from.pop();
+    if (to != nullptr) {
+        to->waiting_on = nullptr;
+        if (to->timeout.armed())
+            g_deadlines.remove(to->timeout);
+        to->wake_reason = WakeReason::kWoken;
+    }
+    from.wake_all();
+    Scheduler::set_state(t, ThreadState::kBlocked);
+    t->waiting_on = q;
+    if (q != nullptr)
+        q->push(t);
+    t->wake_reason = WakeReason::kWoken;
+    if (to != nullptr)
+        Scheduler::switch_to(to);
+    else
+        Scheduler::schedule();
+    return t->wake_reason;
+}
+
 void wake(Thread* t, WakeReason why) {
     if (t->state() != ThreadState::kBlocked)
         return;

@@ -40,6 +40,16 @@ void make_ready(Thread* t);
 // `deadline` ns (if not 0; kTimedOut at once when it has passed), or until interrupted (its
 // process is ending). Interrupts off.
 WakeReason block(WaitQueue* q, uint64_t deadline);
+// The direct switch (L4's call and reply-and-wait): block(q, deadline), except that the CPU
+// goes straight to the oldest thread blocked on `from` (woken kWoken, its timeout disarmed),
+// not through the ready queue; the other threads on `from` are woken as by from->wake_all()
+// (its watchers rung). For a waker that left `from`'s wake-up to its caller because the caller
+// blocks at once (a do_io forwarded to a server, a server's serve_sync). The switched-to
+// thread runs the rest of the current thread's slice: the ready threads wait as long as they
+// would have had the current thread run on. When the current thread does not block after all
+// (its process is ending, the deadline has passed) or nobody waits on `from`, it is
+// from->wake_all() and block(q, deadline).
+WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from);
 // Wakes a blocked thread with the given reason (removing it from its queue).
 void wake(Thread* t, WakeReason why);
 void yield();

@@ -57,9 +57,15 @@ uint64_t deadline_after(uint64_t timeout_ns) {
     const uint64_t deadline = deadline_after(timeout_ns);
     obj::Forward& forward = *blocked.forward;
     sched::WaitQueue* wait = blocked.wait;
+    sched::WaitQueue* handoff = blocked.handoff;  // the server to switch to (Request::handoff)
+    const obj::Object* target = blocked.target;
     bool last_try = false;
     for (;;) {
-        switch (sched::block(wait, deadline)) {
+        const sched::WakeReason why = handoff != nullptr
+                                          ? sched::block_switch(wait, deadline, *handoff)
+                                          : sched::block(wait, deadline);
+        handoff = nullptr;
+        switch (why) {
             case sched::WakeReason::kInterrupted:
                 obj::Served::abandon(forward);  // the server sees the cancellation
                 return fail(Error::kPeerGone);
@@ -74,8 +80,11 @@ uint64_t deadline_after(uint64_t timeout_ns) {
                 break;
         }
         obj::Request req{blocked.op, 0, blocked.arg, blocked.buffer, &p, &forward};
-        Result<uint64_t> r = obj::perform(p, h, req);
+        req.direct = !last_try;
+        Result<uint64_t> r = obj::perform_retry(p, h, req, target);
         if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
+            if (req.handoff != nullptr) [[unlikely]]
+                req.handoff->wake_all();    // not expected: handoff comes with kWouldBlock
             obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
             return r;
         }
@@ -84,6 +93,8 @@ uint64_t deadline_after(uint64_t timeout_ns) {
             return fail(Error::kTimedOut);
         }
         wait = req.wait;
+        handoff = req.handoff;
+        target = req.target;
     }
 }
 
@@ -103,7 +114,10 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
     proc::Process& p = *proc::current_process();
     obj::Forward forward;  // an operation forwarded to a user-space server, across retries
     obj::Request req{static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer), &p, &forward};
+    req.direct = true;
     Result<uint64_t> r = obj::perform(p, h, req);
+    // req.handoff is only ever set with kWouldBlock and req.wait (Request::handoff): it is
+    // left to do_io_wait's block.
     if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
         obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
         return r;

@@ -1,5 +1,7 @@
 // User-space servers: a served object used through do_io and a queue, a server that faults
 // mid-operation and a client that dies mid-operation.
+#include <atomic>
+
 #include "queuetest.hpp"
 
 namespace keel::queuetest {
@@ -273,6 +275,57 @@ CHILD_MODE("serve leave") {
     char x;
     (void)sys::do_io(go, Op::kRead, &x, 1);  // until the server has taken both
     return 0;  // exits with both pending: the kernel cancels them at the server
+}
+
+// A do_io whose handle is closed while it waits for the server (issue 24's direct retry
+// finishes a forwarded operation without a second dispatch, but only while the handle still
+// names the object): the answer that comes afterwards is not handed out through the closed
+// handle. The caller gets StaleHandle and its 8 bytes stay as they were.
+struct ClosedWait {
+    Handle served = 0;
+    uint64_t bytes = 0;
+    std::atomic<int64_t> result{1};
+};
+
+void read_through_closed(uint64_t arg) {
+    auto* w = reinterpret_cast<ClosedWait*>(arg);
+    w->result.store(sys::do_io(w->served, Op::kRead, &w->bytes, sizeof w->bytes, 0));
+}
+
+TEST(serve_handle_closed_while_waiting) {
+    ServePort sp;
+    CHECK_EQ(sp.create(4, 4, 4096), 0);
+    const int64_t h =
+        sys::do_io(sp.served(), Op::kShare, nullptr, 0, uint64_t{abi::kRightsServed} << 32);
+    CHECK(h > 0);
+    auto* w = new (allocate(sizeof(ClosedWait))) ClosedWait;
+    w->served = static_cast<Handle>(h);
+    const int64_t t = spawn_thread(read_through_closed, reinterpret_cast<uint64_t>(w));
+    CHECK(t > 0);
+    ipc::Operation op{};
+    bool taken = false;
+    for (int i = 0; i < 500 && !taken; ++i) {
+        (void)sp.sync(true, 10'000'000);
+        (void)sp.server().poll();
+        if (auto got = sp.server().take()) {
+            op = *got;
+            taken = true;
+        }
+    }
+    CHECK(taken);
+    CHECK_EQ(w->result.load(), 1);  // still waiting
+    close(static_cast<Handle>(h));
+    const uint64_t answer = 0x1122334455667788ull;
+    const auto data = sp.server().bytes(op);
+    CHECK(data.size() >= 8);
+    memcpy(data.data(), &answer, 8);
+    CHECK(sp.server().complete(op.id, kOk, 8).ok());
+    CHECK(sp.sync(false) >= 0);
+    CHECK_EQ(join(static_cast<Handle>(t)), 0);
+    CHECK_EQ(w->result.load(), -static_cast<int64_t>(Error::kStaleHandle));
+    CHECK_EQ(w->bytes, 0u);
+    print(
+        "queuetest: served do_io with its handle closed meanwhile: StaleHandle, nothing copied\n");
 }
 
 }  // namespace

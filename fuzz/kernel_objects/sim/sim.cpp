@@ -473,6 +473,12 @@ WakeReason block(WaitQueue*, uint64_t) {
     return WakeReason::kTimedOut;  // never sleeps: the harness retries later
 }
 
+// No switch to make here: the waiters on `from` are woken, then this blocks as block() does.
+WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from) {
+    from.wake_all();
+    return block(q, deadline);
+}
+
 void exit_current(const abi::ExitInfo&) {
     panic("exit_current in the simulation");
 }
