@@ -293,6 +293,10 @@ class Report:
             apis = [("keel", "keel_owned", "submit/reap")]
             if "keel_batch" in net:
                 apis.append(("keel_batch", "keel_batch_owned", "submit_batch/reap_batch"))
+            if "keel_inplace" in net:
+                apis.append(("keel_inplace", "keel_inplace_owned",
+                             "prepare/commit (in place), " +
+                             ("reap" if batch == "1" else "reap_batch")))
             for plain, owned, api in apis:
                 self.summary.append(
                     ("B5", f"instructions per submit + reap, no buffer, {how}, {api}",
@@ -329,6 +333,9 @@ class Report:
             if "keel_batch" in nets["32"]:
                 chart += [("Keel batch b32", nets["32"]["keel_batch"], 1),
                           ("Keel batch owned b32", nets["32"]["keel_batch_owned"], 1)]
+            if "keel_inplace" in nets["32"]:
+                chart += [("Keel in place b32", nets["32"]["keel_inplace"], 1),
+                          ("Keel in place owned b32", nets["32"]["keel_inplace_owned"], 1)]
         self.charts["b5"] = chart
 
     def b6(self, d):
