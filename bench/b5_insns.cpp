@@ -242,15 +242,17 @@ __attribute__((noinline)) void b5_server_poll_batch(Ctx& x, std::uint32_t n) {
 
 // B4's whole cycle in one thread, both sides, for the record (B4 times it): n operations, each
 // lending a buffer, submitted, served (a Nop inside poll, or a service op through take and
-// complete), published and reaped, with the batched API or one call per operation (the
-// server takes by id in both).
+// complete), published and reaped: with B4's fastest calls (in-place submission, reap_batch,
+// take_batch / complete_batch) or one call per operation (the server taking by id).
 __attribute__((noinline)) void b5_cycle_batch(Ctx& x, std::uint32_t n, const ipc::Request* reqs) {
     QueuePair& q = x.cycle;
-    auto r = q.c.client.submit_batch(std::span<const ipc::Request>(reqs, n), std::span(q.bufs, n));
-    if (!r || *r != n)
-        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto e = q.c.client.prepare();
+        if (!e || !q.c.client.commit(*e, i, reqs[i].opcode, reqs[i].length, std::move(q.bufs[i])))
+            std::abort();
+    }
     q.c.client.publish();
-    if (keel::bench::serve_once(q.s.server, true) != int(n))
+    if (keel::bench::serve_batch(q.s.server) != int(n))
         std::abort();
     auto got = q.c.client.reap_batch(std::span(q.reaped, n));
     if (!got || *got != n)

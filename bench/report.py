@@ -313,8 +313,8 @@ class Report:
                                  "-"))
             self.summary.append(("B5", f"server poll per Nop, {how} (not in the target)",
                                  fmt(net["server_poll"]), "-", "-", "(reference)", "-"))
-            for key, what in (("cycle_nop_batch", "Nop, batched API"),
-                              ("cycle_svc_batch", "service op, batched API"),
+            for key, what in (("cycle_nop_batch", "Nop, in place + batched calls"),
+                              ("cycle_svc_batch", "service op, in place + batched calls"),
                               ("cycle_nop_single", "Nop, one call per op"),
                               ("cycle_svc_single", "service op, one call per op")):
                 if key in net:
