@@ -11,9 +11,10 @@
 // record: the target is about the client's path. So is B4's whole cycle (both sides, one
 // thread).
 //
-// Two client APIs are measured: one call per operation (submit + publish, reap) and the
+// Three client APIs are measured: one call per operation (submit + publish, reap), the
 // batched one (submit_batch + publish, reap_batch: one call per batch; at batch 1, one call
-// per operation too).
+// per operation too), and in-place submission (prepare + commit per operation, one publish per
+// batch; reaped with reap one at a time and reap_batch in batches).
 //
 // Usage: bench_b5_insns [ops [batch]]   (default 10000 operations, batch 1: submit, poll,
 // reap one at a time; batch 32: 32 submits, one poll, 32 reaps, so the shared-counter
@@ -74,6 +75,7 @@ struct Ctx {
     QueuePair one;       // submit / reap, one call per operation
     QueuePair batch;     // submit_batch / reap_batch
     QueuePair cycle;     // B4's whole cycle
+    QueuePair inplace;   // prepare / commit
     ipc::Request nop{};  // opcode 0: answered inside poll
     ipc::Request nop_buf{};
     ipc::Request nops[kMaxBatch]{};
@@ -171,6 +173,61 @@ __attribute__((noinline)) void b5_keel_reap_batch_buf(Ctx& x, std::uint32_t n) {
         x.batch.bufs[i] = std::move(x.batch.reaped[i].buffer);
 }
 
+// In-place submission: the caller is handed the ring entry and passes the protocol's fields to
+// the commit (a Nop writes no service field). n operations, one publish; reaped one at a time
+// (batch 1) or with reap_batch.
+__attribute__((noinline)) void b5_inplace_submit(Ctx& x, std::uint32_t n) {
+    ipc::Client& c = x.inplace.c.client;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto e = c.prepare();
+        if (!e || !c.commit(*e, i, 0))
+            std::abort();
+    }
+    c.publish();
+}
+__attribute__((noinline)) void b5_inplace_submit_buf(Ctx& x, std::uint32_t n) {
+    ipc::Client& c = x.inplace.c.client;
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto e = c.prepare();
+        if (!e || !c.commit(*e, i, 0, 64, std::move(x.inplace.bufs[i])))
+            std::abort();
+    }
+    c.publish();
+}
+__attribute__((noinline)) void b5_inplace_reap(Ctx& x, std::uint32_t n) {
+    if (n == 1) {
+        auto r = x.inplace.c.client.reap();
+        if (!r)
+            std::abort();
+        x.checksum += r->status;
+        return;
+    }
+    auto r = x.inplace.c.client.reap_batch(std::span(x.inplace.reaped, n));
+    if (!r || *r != n)
+        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i)
+        x.checksum += x.inplace.reaped[i].status;
+}
+__attribute__((noinline)) void b5_inplace_reap_buf(Ctx& x, std::uint32_t n) {
+    if (n == 1) {
+        auto r = x.inplace.c.client.reap();
+        if (!r)
+            std::abort();
+        x.inplace.bufs[0] = std::move(r->buffer);
+        return;
+    }
+    auto r = x.inplace.c.client.reap_batch(std::span(x.inplace.reaped, n));
+    if (!r || *r != n)
+        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i)
+        x.inplace.bufs[i] = std::move(x.inplace.reaped[i].buffer);
+}
+__attribute__((noinline)) void b5_server_poll_inplace(Ctx& x, std::uint32_t n) {
+    auto r = x.inplace.s.server.poll();
+    if (!r || *r != n)
+        std::abort();
+}
+
 __attribute__((noinline)) void b5_server_poll(Ctx& x, std::uint32_t n) {
     auto r = x.one.s.server.poll();
     if (!r || *r != n)
@@ -185,15 +242,17 @@ __attribute__((noinline)) void b5_server_poll_batch(Ctx& x, std::uint32_t n) {
 
 // B4's whole cycle in one thread, both sides, for the record (B4 times it): n operations, each
 // lending a buffer, submitted, served (a Nop inside poll, or a service op through take and
-// complete), published and reaped, with the batched API or one call per operation (the
-// server takes by id in both).
+// complete), published and reaped: with B4's fastest calls (in-place submission, reap_batch,
+// take_batch / complete_batch) or one call per operation (the server taking by id).
 __attribute__((noinline)) void b5_cycle_batch(Ctx& x, std::uint32_t n, const ipc::Request* reqs) {
     QueuePair& q = x.cycle;
-    auto r = q.c.client.submit_batch(std::span<const ipc::Request>(reqs, n), std::span(q.bufs, n));
-    if (!r || *r != n)
-        std::abort();
+    for (std::uint32_t i = 0; i < n; ++i) {
+        auto e = q.c.client.prepare();
+        if (!e || !q.c.client.commit(*e, i, reqs[i].opcode, reqs[i].length, std::move(q.bufs[i])))
+            std::abort();
+    }
     q.c.client.publish();
-    if (keel::bench::serve_once(q.s.server, true) != int(n))
+    if (keel::bench::serve_batch(q.s.server) != int(n))
         std::abort();
     auto got = q.c.client.reap_batch(std::span(q.reaped, n));
     if (!got || *got != n)
@@ -283,6 +342,12 @@ int main(int argc, char** argv) {
         b5_keel_submit_batch_buf(*x, n);
         b5_server_poll_batch(*x, n);
         b5_keel_reap_batch_buf(*x, n);
+        b5_inplace_submit(*x, n);
+        b5_server_poll_inplace(*x, n);
+        b5_inplace_reap(*x, n);
+        b5_inplace_submit_buf(*x, n);
+        b5_server_poll_inplace(*x, n);
+        b5_inplace_reap_buf(*x, n);
         b5_cycle_nop_batch(*x, n);
         b5_cycle_svc_batch(*x, n);
         b5_cycle_nop_single(*x, n);
@@ -296,7 +361,7 @@ int main(int argc, char** argv) {
         for (std::uint32_t i = 0; i < n; ++i)
             b5_ring_pop(*x);
     }
-    if (!x->one.idle() || !x->batch.idle() || !x->cycle.idle())
+    if (!x->one.idle() || !x->batch.idle() || !x->cycle.idle() || !x->inplace.idle())
         return 1;
     std::printf("ops %ld batch %ld checksum %llu\n", ops, batch,
                 static_cast<unsigned long long>(x->checksum));

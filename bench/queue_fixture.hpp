@@ -109,4 +109,36 @@ inline int serve_once(ipc::Server& server, bool by_id = true) {
     return n;
 }
 
+// The server's side with its batched calls: poll, then take_batch / complete_batch (one call,
+// one mode check and one ring-room check per batch) with each request viewed in place, and
+// one publish. Returns the operations polled, or -1 on any error.
+inline int serve_batch(ipc::Server& server) {
+    constexpr std::uint32_t kServeBatch = 32;
+    auto polled = server.poll();
+    if (!polled)
+        return -1;
+    std::uint32_t handles[kServeBatch];
+    ipc::Server::Done done[kServeBatch];
+    bool took = false;
+    while (true) {
+        auto n = server.take_batch(std::span(handles));
+        if (!n) {
+            if (n.error() != ipc::Error::Empty)
+                return -1;
+            break;
+        }
+        for (std::uint32_t i = 0; i < *n; ++i) {
+            done[i] = {handles[i], std::uint16_t(ipc::abi::Status::Ok),
+                       server.request(handles[i]).length};
+        }
+        auto c = server.complete_batch(std::span<const ipc::Server::Done>(done, *n));
+        if (!c || *c != *n)
+            return -1;
+        took = true;
+    }
+    if (took)
+        server.publish();
+    return int(*polled);
+}
+
 }  // namespace keel::bench

@@ -126,8 +126,8 @@ B10_TARGETS = ("b10_rps", "b10_bulk")  # required in anchors.json when b10.json 
 
 # What the tables below read from anchors.json (B7's targets are optional: b7_<row>).
 USED_ANCHORS = ("l4re_ipc",)
-USED_TARGETS = ("b2_16B", "b2_64B", "b3_floor", "b4_batch1", "b4_batch32", "b5_insns",
-                "b5_ownership")
+USED_TARGETS = ("b2_16B", "b2_64B", "b3_floor", "b4_batch1", "b4_batch32", "b5_insns_b1",
+                "b5_insns_b32", "b5_ownership")
 
 
 class BadInput(Exception):
@@ -282,7 +282,7 @@ class Report:
         self.charts["b4"] = rows
 
     def b5(self, d):
-        insns, ownership = self.targets["b5_insns"], self.targets["b5_ownership"]
+        ownership = self.targets["b5_ownership"]
         nets = {}
         for batch, variants in d["batches"].items():
             v = {k: x["ir_per_op"] for k, x in variants.items()}
@@ -295,9 +295,15 @@ class Report:
         for batch in sorted(nets, key=int):
             net = nets[batch]
             how = "one at a time" if batch == "1" else f"batches of {batch}"
+            # Issue 24's targets: one for a single operation, one for batches (of 32).
+            insns = self.targets["b5_insns_b1" if batch == "1" else "b5_insns_b32"]
             apis = [("keel", "keel_owned", "submit/reap")]
             if "keel_batch" in net:
                 apis.append(("keel_batch", "keel_batch_owned", "submit_batch/reap_batch"))
+            if "keel_inplace" in net:
+                apis.append(("keel_inplace", "keel_inplace_owned",
+                             "prepare/commit (in place), " +
+                             ("reap" if batch == "1" else "reap_batch")))
             for plain, owned, api in apis:
                 self.summary.append(
                     ("B5", f"instructions per submit + reap, no buffer, {how}, {api}",
@@ -314,8 +320,8 @@ class Report:
                                  "-"))
             self.summary.append(("B5", f"server poll per Nop, {how} (not in the target)",
                                  fmt(net["server_poll"]), "-", "-", "(reference)", "-"))
-            for key, what in (("cycle_nop_batch", "Nop, batched API"),
-                              ("cycle_svc_batch", "service op, batched API"),
+            for key, what in (("cycle_nop_batch", "Nop, in place + batched calls"),
+                              ("cycle_svc_batch", "service op, in place + batched calls"),
                               ("cycle_nop_single", "Nop, one call per op"),
                               ("cycle_svc_single", "service op, one call per op")):
                 if key in net:
@@ -334,6 +340,9 @@ class Report:
             if "keel_batch" in nets["32"]:
                 chart += [("Keel batch b32", nets["32"]["keel_batch"], 1),
                           ("Keel batch owned b32", nets["32"]["keel_batch_owned"], 1)]
+            if "keel_inplace" in nets["32"]:
+                chart += [("Keel in place b32", nets["32"]["keel_inplace"], 1),
+                          ("Keel in place owned b32", nets["32"]["keel_inplace_owned"], 1)]
         self.charts["b5"] = chart
 
     def b6(self, d):

@@ -65,6 +65,8 @@ B5_VARIANTS = (
     ("keel_owned", "b5_keel_submit_buf,b5_keel_reap_buf", 1),
     ("keel_batch", "b5_keel_submit_batch,b5_keel_reap_batch", 1),
     ("keel_batch_owned", "b5_keel_submit_batch_buf,b5_keel_reap_batch_buf", 1),
+    ("keel_inplace", "b5_inplace_submit,b5_inplace_reap", 1),
+    ("keel_inplace_owned", "b5_inplace_submit_buf,b5_inplace_reap_buf", 1),
     ("cycle_nop_batch", "b5_cycle_nop_batch", 1),
     ("cycle_svc_batch", "b5_cycle_svc_batch", 1),
     ("cycle_nop_single", "b5_cycle_nop_single", 1),

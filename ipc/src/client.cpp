@@ -1,8 +1,8 @@
 // Client side of a queue. Every decision goes through rules.hpp (proved in spec/); this file
 // only sequences them: check everything first, then commit with no way left to fail.
+#include <bit>
+
 #include <ipc/client.hpp>
-#include <ipc/platform.hpp>
-#include <ipc/rules.hpp>
 #include <ipc/shared_access.hpp>
 
 namespace keel::ipc {
@@ -152,29 +152,6 @@ Result<std::uint32_t> Client::submit(const Request& request) {
     return push(request, abi::kNoBuffer, false);
 }
 
-// The hot state of the submitting side. Ref = U32: copies in locals for the length of one
-// batched call, so that stores into the slot table and the ring cannot force the compiler to
-// reload them (written back once at the end by push_store); Ref = U32&: the members themselves
-// (one operation). The pointers and the capacity never change after create().
-template <class Ref>
-struct Client::PushCursor {
-    abi::Submission* sq;
-    Slot* slots;
-    std::uint16_t* free_slots;
-    std::uint8_t* buf_state;
-    U32 capacity;
-    Ref tail;
-    Ref head_seen;
-    Ref free_top;
-    Ref outstanding;
-};
-
-template <class Ref>
-Client::PushCursor<Ref> Client::push_cursor() {
-    return PushCursor<Ref>{view_.sq_entries, slots_,        free_slots_, buf_state_,  capacity_,
-                           sq_tail_,         sq_head_seen_, free_top_,   outstanding_};
-}
-
 void Client::push_store(const PushCursor<U32>& k) {
     sq_tail_ = k.tail;
     sq_head_seen_ = k.head_seen;
@@ -316,19 +293,7 @@ Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uin
 template <class K>
 [[gnu::always_inline]] inline U32 Client::push_commit(K& k, const Request& request,
                                                       std::uint16_t buffer, bool is_cancel) {
-    // Credit holds, so a free pending slot exists (outstanding < capacity == slots).
-    KEEL_IPC_ASSERT(k.free_top > 0);
-    U32 slot = k.free_slots[--k.free_top];
-    Slot& s = k.slots[slot];
-    KEEL_IPC_ASSERT(s.state == rules::kSlotFree);
-    U32 tag = rules::tag_make<U32>(slot, s.gen);
-    s.user_data = request.user_data;
-    s.buffer = buffer;
-    s.state = rules::kSlotLive;
-    s.is_cancel = is_cancel ? 1 : 0;
-    if (buffer != abi::kNoBuffer)
-        k.buf_state[buffer] = std::uint8_t(rules::client_after_lend<U32>(k.buf_state[buffer]));
-
+    U32 tag = take_slot(k, request.user_data, buffer, is_cancel);
     abi::Submission e{};
     e.user_data = request.user_data;
     e.tag = tag;
@@ -353,6 +318,29 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
     auto k = push_cursor<U32&>();
     return push_commit(k, request, buffer, is_cancel);
 }
+
+// prepare()'s refusal (client.hpp holds the fast path): submit()'s checks in submit()'s order
+// say why; a full-looking ring re-reads the head, which may yet show room.
+Result<abi::Submission*> Client::prepare_refused() {
+    // The opcode is commit's to check: Nop passes push_check's Cancel test.
+    KEEL_TRY(push_check(std::uint16_t(abi::Op::Nop), false));
+    return &view_.sq_entries[rules::ring_slot<U32>(sq_tail_, capacity_)];
+}
+
+// commit()'s refusal (client.hpp holds the fast path): which check failed, as submit() orders
+// them. Changes nothing. `buffer` is null for the form without one.
+Result<std::uint32_t> Client::commit_refused(const abi::Submission* entry, std::uint16_t opcode,
+                                             std::uint32_t length, const Buffer* buffer) const {
+    if (buffer != nullptr) {
+        KEEL_TRY(lend_check(*buffer, length));
+    }
+    if (mode_ != Mode::Open)
+        return fail(mode_ == Mode::PeerGone ? Error::PeerGone : Error::Closed);
+    KEEL_IPC_ASSERT(!commit_ok(entry, opcode));
+    return fail(Error::InvalidArgument);
+}
+
+static_assert(std::endian::native == std::endian::little, "commit_entry merges fields by offset");
 
 void Client::publish() {
     if (mode_ != Mode::Open)

@@ -263,6 +263,29 @@ Result<U32> Server::take_id() {
     return rules::op_handle<U32>(id, op.gen);
 }
 
+Result<U32> Server::take_batch(std::span<U32> handles) {
+    if (mode_ != Mode::Open)
+        return fail(Error::Closed);
+    if (handles.empty())
+        return U32(0);
+    const U32 avail = fifo_tail_ - fifo_head_;
+    if (avail == 0)
+        return fail(Error::Empty);
+    const U32 n = avail < handles.size() ? avail : U32(handles.size());
+    U32 head = fifo_head_;
+    for (U32 i = 0; i < n; ++i) {
+        U32 id = fifo_[rules::ring_slot<U32>(head++, capacity_)];
+        OpRecord& op = ops_[id];
+        KEEL_IPC_ASSERT(rules::server_may_take<U32>(op.state));
+        op.state = rules::kOpTaken;
+        handles[i] = rules::op_handle<U32>(id, op.gen);
+    }
+    fifo_head_ = head;
+    queued_ -= n;
+    taken_ += n;
+    return n;
+}
+
 Result<Operation> Server::take() {
     auto handle = take_id();
     if (!handle)
@@ -298,6 +321,65 @@ Result<void> Server::complete(U32 handle, std::uint16_t status, std::uint64_t va
     --taken_;
     free_op(id);
     return success();
+}
+
+Result<U32> Server::complete_batch(std::span<const Done> done) {
+    if (done.empty())
+        return U32(0);
+    if (mode_ != Mode::Open) [[unlikely]] {
+        // Unset or after client_gone() / close(): one at a time, exactly as complete() does.
+        U32 n = 0;
+        for (; n < done.size(); ++n) {
+            auto r = complete(done[n].op, done[n].status, done[n].value);
+            if (!r) {
+                if (n == 0)
+                    return fail(r.error());
+                break;
+            }
+        }
+        return n;
+    }
+    // Room for the whole batch, checked once. Every operation being completed holds a credit,
+    // so only a stale view of the client's head can make the batch look too big: it is re-read
+    // once. complete() re-reads it only when the ring looks full, so an impossible head ends
+    // the batch where complete() would refuse, not earlier: at the room seen before.
+    U32 n = done.size() < capacity_ ? U32(done.size()) : capacity_;  // at most capacity taken
+    const U32 head_before = cq_head_seen_;  // a refused batch keeps even the cached head
+    U32 room = capacity_ - rules::ring_used<U32>(cq_head_seen_, cq_tail_);
+    if (room < n) {
+        if (refresh_cq_head())
+            room = capacity_ - rules::ring_used<U32>(cq_head_seen_, cq_tail_);
+        else if (room == 0)
+            return fail(Error::ProtocolViolation);
+        n = room < n ? room : n;
+    }
+    U32 i = 0;
+    U32 tail = cq_tail_;
+    for (; i < n; ++i) {
+        const Done& d = done[i];
+        U32 id = rules::op_record<U32>(d.op);
+        if (id >= capacity_)
+            break;
+        OpRecord& op = ops_[id];
+        if (!rules::server_handle_current<U32>(d.op, op.state, op.gen) ||
+            !rules::completion_status_valid<U32>(0, d.status)) {
+            break;
+        }
+        abi::Completion c{op.request.tag, d.status, op.request.buffer, d.value};
+        write_once(&view_.cq_entries[rules::ring_slot<U32>(tail, capacity_)], c);
+        ++tail;
+        --taken_;
+        free_op(id);
+    }
+    cq_tail_ = tail;
+    if (i != 0)
+        return i;
+    // The first one was refused (or did not fit): complete() says why, changing nothing.
+    cq_head_seen_ = head_before;
+    auto r = complete(done[0].op, done[0].status, done[0].value);
+    if (!r)
+        return fail(r.error());
+    return U32(1);
 }
 
 std::span<std::byte> Server::bytes(const Operation& op) const {

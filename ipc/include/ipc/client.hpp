@@ -12,7 +12,9 @@
 #include <ipc/abi.hpp>
 #include <ipc/buffer.hpp>
 #include <ipc/layout.hpp>
+#include <ipc/platform.hpp>
 #include <ipc/result.hpp>
+#include <ipc/rules.hpp>
 
 namespace keel::ipc {
 
@@ -99,6 +101,29 @@ class Client {
     Result<std::uint32_t> submit_batch(std::span<const Request> requests, std::span<Buffer> buffers,
                                        std::span<std::uint32_t> tags = {});
 
+    // In-place submission (as io_uring_get_sqe): prepare() makes the checks of submit() that
+    // do not depend on the request (the endpoint open, credit, room in the ring; IPC-R-002..005,
+    // 010..011) and hands out the ring entry the next submission will occupy. The caller writes
+    // the service's fields straight into it (object, offset, args, flags: fields it leaves alone
+    // keep this client's own earlier bytes), then commit() passes the fields the protocol reads
+    // (user_data, opcode, length, buffer) as arguments, checks them as submit() would, writes
+    // them and the tag into the entry and queues it: nothing is read back from shared memory
+    // and no 64-byte copy is made. Make it visible with publish().
+    // prepare(): O(1). Errors: Closed / PeerGone, NoCredit, RingFull, ProtocolViolation, as
+    // submit(); it changes nothing but the cached head it may re-read (validated).
+    Result<abi::Submission*> prepare();
+    // commit(): `entry` must be the one prepare() handed out, with no submission since (else
+    // InvalidArgument: a stale entry can never be queued past the credit or the ring's room).
+    // The rest as submit(request, buffer) / submit(request): with a buffer, ownership moves to
+    // the queue and the handle is emptied. Errors: Closed / PeerGone (torn down since prepare),
+    // InvalidArgument (the entry, opcode Cancel, a length without a buffer or longer than it),
+    // InvalidBuffer, NotOwner. On error nothing changes (the entry holds what the caller wrote,
+    // beyond the tail: never published). Returns the tag. O(1).
+    Result<std::uint32_t> commit(abi::Submission* entry, std::uint64_t user_data,
+                                 std::uint16_t opcode, std::uint32_t length, Buffer&& buffer);
+    Result<std::uint32_t> commit(abi::Submission* entry, std::uint64_t user_data,
+                                 std::uint16_t opcode);
+
     // Asks the server to cancel the pending operation with tag `target`. The Cancel is a
     // submission of its own (it takes one credit) and completes with Ok (target was queued: it
     // completes with Cancelled and returns its buffer), InProgress (target already taken: it
@@ -171,6 +196,16 @@ class Client {
     Result<void> push_check(std::uint16_t opcode, bool is_cancel);
     template <class K>
     std::uint32_t push_commit(K& k, const Request& request, std::uint16_t buffer, bool is_cancel);
+    template <class K>
+    std::uint32_t take_slot(K& k, std::uint64_t user_data, std::uint16_t buffer, bool is_cancel);
+    // In-place submission: the fast paths are inline (below the class); the refusals, which
+    // say why and change nothing, are in client.cpp.
+    bool commit_ok(const abi::Submission* entry, std::uint16_t opcode) const;
+    std::uint32_t commit_entry(abi::Submission* entry, std::uint64_t user_data,
+                               std::uint16_t opcode, std::uint32_t length, std::uint16_t buffer);
+    Result<abi::Submission*> prepare_refused();
+    Result<std::uint32_t> commit_refused(const abi::Submission* entry, std::uint16_t opcode,
+                                         std::uint32_t length, const Buffer* buffer) const;
     template <class Ref>
     ReapCursor<Ref> reap_cursor();
     void reap_store(const ReapCursor<std::uint32_t>& k);
@@ -205,6 +240,122 @@ class Client {
     std::uint16_t* pool_ = nullptr;      // [buffer_count] stack of pooled buffer ids
     std::uint32_t pool_top_ = 0;
 };
+
+// ---- in-place submission: the fast paths, inline so that a caller's loop of prepare/commit
+// compiles to the stores themselves. The mutant-adequacy builds (proptest/, fuzz/, spec/)
+// compile every harness against the mutated copy of these headers. ----
+
+// The hot state of the submitting side. Ref = std::uint32_t: copies in locals for the length
+// of one batched call, so that stores into the slot table and the ring cannot force the
+// compiler to reload them (written back once at the end by push_store); Ref = std::uint32_t&:
+// the members themselves (one operation). The pointers and the capacity never change after
+// create().
+template <class Ref>
+struct Client::PushCursor {
+    abi::Submission* sq;
+    Slot* slots;
+    std::uint16_t* free_slots;
+    std::uint8_t* buf_state;
+    std::uint32_t capacity;
+    Ref tail;
+    Ref head_seen;
+    Ref free_top;
+    Ref outstanding;
+};
+
+template <class Ref>
+inline Client::PushCursor<Ref> Client::push_cursor() {
+    return PushCursor<Ref>{view_.sq_entries, slots_,        free_slots_, buf_state_,  capacity_,
+                           sq_tail_,         sq_head_seen_, free_top_,   outstanding_};
+}
+
+// A pending slot for one more submission, its record filled and its buffer (if any) lent:
+// the commit's bookkeeping, after every check has passed. Cannot fail. Returns the tag.
+template <class K>
+[[gnu::always_inline]] inline std::uint32_t Client::take_slot(K& k, std::uint64_t user_data,
+                                                              std::uint16_t buffer,
+                                                              bool is_cancel) {
+    using U32 = std::uint32_t;
+    // Credit holds, so a free pending slot exists (outstanding < capacity == slots).
+    KEEL_IPC_ASSERT(k.free_top > 0);
+    U32 slot = k.free_slots[--k.free_top];
+    Slot& s = k.slots[slot];
+    KEEL_IPC_ASSERT(s.state == rules::kSlotFree);
+    U32 tag = rules::tag_make<U32>(slot, s.gen);
+    s.user_data = user_data;
+    s.buffer = buffer;
+    s.state = rules::kSlotLive;
+    s.is_cancel = is_cancel ? 1 : 0;
+    if (buffer != abi::kNoBuffer)
+        k.buf_state[buffer] = std::uint8_t(rules::client_after_lend<U32>(k.buf_state[buffer]));
+    return tag;
+}
+
+// IPC-R-002/010/011 on the cached counters, open endpoint: what prepare() hands an entry for.
+[[gnu::always_inline]] inline Result<abi::Submission*> Client::prepare() {
+    using U32 = std::uint32_t;
+    if (mode_ == Mode::Open && rules::credit_ok<U32>(outstanding_, capacity_) &&
+        rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) [[likely]] {
+        return view_.sq_entries + rules::ring_slot<U32>(sq_tail_, capacity_);
+    }
+    return prepare_refused();  // or the room after re-reading the head
+}
+
+// commit()'s checks beyond the buffer: still open, the entry prepare() handed out for the
+// current tail with credit and room still there (on the cached head: prepare() checked them
+// and only a submission, which moves the tail, can take them away), and not a Cancel.
+[[gnu::always_inline]] inline bool Client::commit_ok(const abi::Submission* entry,
+                                                     std::uint16_t opcode) const {
+    using U32 = std::uint32_t;
+    return mode_ == Mode::Open &&
+           entry == view_.sq_entries + rules::ring_slot<U32>(sq_tail_, capacity_) &&
+           rules::credit_ok<U32>(outstanding_, capacity_) &&
+           rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_) &&
+           opcode != std::uint16_t(abi::Op::Cancel);
+}
+
+// The protocol's fields of an entry the caller filled: user_data, then tag, opcode and buffer
+// as one word (offsets 8..15, abi.hpp; little-endian, asserted in client.cpp), then length.
+// Volatile stores, as write_once's: the peer may read the entry once it is published.
+[[gnu::always_inline]] inline std::uint32_t Client::commit_entry(abi::Submission* entry,
+                                                                 std::uint64_t user_data,
+                                                                 std::uint16_t opcode,
+                                                                 std::uint32_t length,
+                                                                 std::uint16_t buffer) {
+    auto k = push_cursor<std::uint32_t&>();
+    std::uint32_t tag = take_slot(k, user_data, buffer, false);
+    auto* words = reinterpret_cast<volatile std::uint64_t*>(entry);
+    words[0] = user_data;
+    words[1] = std::uint64_t(tag) | std::uint64_t(opcode) << 32 | std::uint64_t(buffer) << 48;
+    *reinterpret_cast<volatile std::uint32_t*>(&entry->length) = length;
+    ++k.tail;
+    ++k.outstanding;
+    return tag;
+}
+
+[[gnu::always_inline]] inline Result<std::uint32_t> Client::commit(abi::Submission* entry,
+                                                                   std::uint64_t user_data,
+                                                                   std::uint16_t opcode) {
+    if (commit_ok(entry, opcode)) [[likely]]
+        return commit_entry(entry, user_data, opcode, 0, abi::kNoBuffer);
+    return commit_refused(entry, opcode, 0, nullptr);
+}
+
+[[gnu::always_inline]] inline Result<std::uint32_t> Client::commit(abi::Submission* entry,
+                                                                   std::uint64_t user_data,
+                                                                   std::uint16_t opcode,
+                                                                   std::uint32_t length,
+                                                                   Buffer&& buffer) {
+    // lend_check's conditions (IPC-R-030..031), then commit_ok's.
+    if (buffer.owner_ == this && buffer.id_ < buffer_count_ &&
+        rules::client_may_lend<std::uint32_t>(buf_state_[buffer.id_]) && length <= buffer_size_ &&
+        commit_ok(entry, opcode)) [[likely]] {
+        std::uint32_t tag = commit_entry(entry, user_data, opcode, length, buffer.id_);
+        buffer.forget();  // ownership moved with the submission
+        return tag;
+    }
+    return commit_refused(entry, opcode, length, &buffer);
+}
 
 inline void Buffer::reset() {
     if (owner_ != nullptr)

@@ -66,6 +66,11 @@ class Server {
     // validated request stays in the server's private storage, readable with request(id)
     // until complete(id). O(1). Errors: Empty, Closed.
     Result<std::uint32_t> take_id();
+    // Batched take: takes up to handles.size() queued operations, oldest first, exactly as
+    // take_id() would one by one, and writes their handles to handles[0..n). One call and one
+    // mode check for the batch. Returns n; 0 only for an empty span. O(n).
+    // Errors (nothing changed): Empty (none queued), Closed.
+    Result<std::uint32_t> take_batch(std::span<std::uint32_t> handles);
     // The server's private, validated copy of operation `id`'s submission (never the shared
     // entry): valid to read while the operation is taken. Precondition: `id` is a current
     // handle (from take_id, not yet completed; asserted: a stale or forged handle is the
@@ -84,6 +89,19 @@ class Server {
     // freed and nothing is posted.
     Result<void> complete(std::uint32_t op, std::uint16_t status, std::uint64_t value);
 
+    // One completion for complete_batch.
+    struct Done {
+        std::uint32_t op;  // a handle from take_id / take_batch
+        std::uint16_t status;
+        std::uint64_t value;
+    };
+    // Batched complete: completes done[0], done[1], ... in order, each exactly as
+    // complete(op, status, value) would, and stops at the first one complete() would refuse
+    // (that one and the rest are untouched). One call, one mode check and one ring-room check
+    // (re-reading the client's head at most once) for the batch. Returns how many were
+    // completed, a prefix; 0 only for an empty span. O(n). Errors (nothing changed): the
+    // first one's error, as complete().
+    Result<std::uint32_t> complete_batch(std::span<const Done> done);
     // The bytes of a taken operation's buffer, limited to the request's length (empty if it
     // lent none, or if `op.id` is not current: once completed, an operation views nothing).
     // Read from the server's own copy of the request, whatever `op.request` says. The client

@@ -8,6 +8,7 @@
 #include <ipc/linux/socket_io.hpp>
 
 #include "deadline.hpp"
+#include "spin.hpp"
 
 namespace keel::ipc::linux_transport {
 
@@ -120,6 +121,10 @@ Result<Reaped> ClientEndpoint::reap_wait(int timeout_ms) {
         }
         if (deadline.expired()) {
             return r;
+        }
+        // The answer usually comes within microseconds: spin briefly before sleeping (B6).
+        if (spin_until_changed(&cq_->tail.value, client_.cq_head())) {
+            continue;
         }
         // Sleep on the completion tail: flag; fence; re-check; wait. See wake_page.hpp.
         wake_->client_sleeping.store(1, std::memory_order_relaxed);

@@ -8,6 +8,7 @@
 #include <ipc/linux/socket_io.hpp>
 
 #include "deadline.hpp"
+#include "spin.hpp"
 
 namespace keel::ipc::linux_transport {
 
@@ -147,6 +148,12 @@ Result<std::uint32_t> ServerEndpoint::poll_wait(int timeout_ms) {
         }
         if (deadline.expired()) {
             return fail(Error::Empty);
+        }
+        // The next submission usually comes within microseconds: spin briefly on the tail
+        // before sleeping (B6). A tail that moved without anything to drain (a client beyond
+        // its credit) is caught by the sleep condition below, as before.
+        if (spin_until_changed(&sq_->tail.value, before)) {
+            continue;
         }
         // Sleep on the submission tail: flag; fence; re-check; wait. See wake_page.hpp.
         wake_->server_sleeping.store(1, std::memory_order_relaxed);
