@@ -6,7 +6,10 @@
 nm=$1
 shift
 [ $# -gt 0 ] || { echo "no objects given" >&2; exit 2; }
-found=$("$nm" --defined-only --demangle "$@" | awk '$2 ~ /^[TtWw]$/' | grep 'keel::ipc::')
+# nm's own failure (a missing object, an unreadable one) fails the check rather than reading
+# as "nothing found".
+symbols=$("$nm" --defined-only --demangle "$@") || { echo "nm failed on $*" >&2; exit 2; }
+found=$(printf '%s\n' "$symbols" | awk '$2 ~ /^[TtWw]$/' | grep 'keel::ipc::')
 if [ -n "$found" ]; then
     echo "code of keel::ipc defined in the shared property objects:"
     echo "$found"

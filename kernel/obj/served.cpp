@@ -566,8 +566,9 @@ void Served::abandon_slow(Forward& f) {
 }
 
 Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {
-    // A server that goes to sleep hands the CPU straight to the first caller its completions
-    // woke (sched::block_switch: a do_io's reply); otherwise they are woken as usual.
+    // A server that goes to sleep hands the CPU straight to the oldest thread waiting on the
+    // port's completions (sched::block_switch: usually the do_io just answered); otherwise
+    // they are woken as usual.
     bool handoff = collect(!wait) && wait;
     while (wait && submitted_ == synced_ && !gone_) {
         // Woken by a submission (or the end of the service): the completions this server

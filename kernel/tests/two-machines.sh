@@ -19,7 +19,10 @@ import socket
 s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*(x.getsockname()[1] for x in s))')
-trap 'kill -KILL -- -${b_pid:-0} 2>/dev/null || true; kill -KILL -- -${a_pid:-0} 2>/dev/null || true' EXIT
+# Each machine's whole session is killed on the way out; only one that was started (`kill -- -0`
+# would be this script's own process group).
+trap '[ -z "${b_pid:-}" ] || kill -KILL -- -"$b_pid" 2>/dev/null || true
+      [ -z "${a_pid:-}" ] || kill -KILL -- -"$a_pid" 2>/dev/null || true' EXIT
 
 # start_b TIMEOUT: boots B with the agent and waits (at most 30 s) until it listens; sets b_pid.
 start_b() {

@@ -14,12 +14,10 @@ namespace keel::jobs {
 using user::Op;
 using user::print;
 namespace sys = user::sys;
+using user::err;
 
 namespace {
 
-int64_t err(abi::Error e) {
-    return -static_cast<int64_t>(e);
-}
 void close(Handle h) {
     if (h != 0)
         (void)sys::do_io(h, Op::kClose);

@@ -55,10 +55,6 @@ class ServedObjects {
         return n;
     }
 
-    // Every slot, used or free (callers skip kFree).
-    T* begin() { return slots_; }
-    T* end() { return slots_ + N; }
-
   private:
     T root_{};
     T slots_[N] = {};

@@ -112,8 +112,10 @@ class Client {
     // prepare(): O(1). Errors: Closed / PeerGone, NoCredit, RingFull, ProtocolViolation, as
     // submit(); it changes nothing but the cached head it may re-read (validated).
     Result<abi::Submission*> prepare();
-    // commit(): `entry` must be the one prepare() handed out, with no submission since (else
-    // InvalidArgument: a stale entry can never be queued past the credit or the ring's room).
+    // commit(): `entry` must be the one prepare() handed out, with no submission since. What is
+    // checked is that it is the slot at the current tail with credit and room (else
+    // InvalidArgument): a stale entry can never be queued past the credit or the ring's room,
+    // but one whose slot came round again a full lap later is not told apart (spec/ipc.md).
     // The rest as submit(request, buffer) / submit(request): with a buffer, ownership moves to
     // the queue and the handle is emptied. Errors: Closed / PeerGone (torn down since prepare),
     // InvalidArgument (the entry, opcode Cancel, a length without a buffer or longer than it),

@@ -1,6 +1,7 @@
 // Host stand-in for kernel/arch/percpu.hpp (fuzz/kernel_objects): the simulation is one CPU
 // with no GS, so current() is one static block holding what lib/lock_order.cpp (compiled
-// unchanged) records: the object layer's locks are checked in the fuzzer too.
+// unchanged) records: the locks compiled in here (mm/paging.cpp's address-space and mmio
+// locks; the object layer takes none) are checked in the fuzzer too.
 #pragma once
 
 #include <cstdint>
