@@ -7,6 +7,9 @@
 #   - `rrun 10.0.3.2 remotetest write remote.txt ...`: a file created, written and read back on
 #     A by a program on B through A's cwd; `rrun 10.0.3.2 ls` lists A's directory there;
 #     `rrun 10.0.3.2 upper < /etc/motd` reads A's input;
+#   - `sleep 6 | rrun 10.0.3.2 upper`: the program's read of A's input blocks on A for 6 s,
+#     longer than the silence rule (4 s), while B's heartbeats wait in A's socket: rrun must
+#     read them then, not take B for dead (status 0, not 125);
 #   - `remotetest hostile 10.0.3.2:7070`: garbage, a huge length, a silent caller, a bad image
 #     and a short one each end their connection, and the agent still runs a good job; a caller
 #     that leaves mid-job makes the job's console write fail, so the program ends (B's log);
@@ -46,9 +49,9 @@ python3 -c "import sys; sys.exit(0 if $after <= 10 else 1)" || fail "rrun took $
 # The serial console's lines end in CR LF.
 tr -d '\r' <"$work/a.log" >"$work/a.txt"
 tr -d '\r' <"$work/b.log" >"$work/b.txt"
-for pattern in "^motd-status 0$" "^write-status 0$" "^upper-status 0$" "^hostile-status 0$" \
+for pattern in "^motd-status 0$" "^write-status 0$" "^upper-status 0$" "^slow-status 0$" "^hostile-status 0$" \
     "^linger-status 125$" "^remotetest: remote.txt: wrote and read back 13 bytes$" \
-    "^motd.txt +53$" "^remote.txt +13$" "WELCOME TO KEEL" "^10 passed, 0 failed$" \
+    "^motd.txt +53$" "^remote.txt +13$" "WELCOME TO KEEL" "^11 passed, 0 failed$" \
     "^rrun: 10.0.3.2: the agent went silent \\(no heartbeat\\): its machine is gone \\(timed out\\)$" \
     "^rrun: 10.0.3.2: last heard from [0-9]+ ms before$"; do
     grep -Eq "$pattern" "$work/a.txt" || fail "A's output has no line matching: $pattern"

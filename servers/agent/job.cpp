@@ -150,8 +150,8 @@ void serve(Job& j, const ipc::Operation& op) {
         (void)j.port.server().complete(op.id, failure(Error::kFull), 0);
         return;
     }
-    const bool out = o == Op::kRead || o == Op::kPeek || o == Op::kGetMeta;
-    const bool in = o == Op::kWrite || o == Op::kSetMeta || o == Op::kOpen || o == Op::kDestroy;
+    const bool out = rw::op_flow(static_cast<uint8_t>(o)) == rw::Flow::kOut;
+    const bool in = rw::op_flow(static_cast<uint8_t>(o)) == rw::Flow::kIn;
     Parked& p = j.parked[slot];
     if (++j.generation == 0)  // 0 never names a parked operation (a close's tag is 0)
         j.generation = 1;
@@ -194,7 +194,7 @@ void answer(Job& j, const rw::Message& m) {
         return;
     }
     uint64_t value = m.value;
-    const bool out = o == Op::kRead || o == Op::kPeek || o == Op::kGetMeta;
+    const bool out = rw::op_flow(p.operation) == rw::Flow::kOut;
     bool fits = m.new_object == 0 || o == Op::kOpen;
     if (out)
         fits = fits && m.data_length <= room && m.value == m.data_length;
@@ -306,9 +306,22 @@ void receiver(uint64_t arg) {
     }
 }
 
-// The hello, the spawn and the image. The image's memory object, or -Error (the caller was
-// told when it could be).
-int64_t start(Job& j, int64_t* image_out) {
+// Tells the caller its job will not run (a Started with the error): once the spawn came, every
+// failure is answered so, not only a program that does not start, so that the caller names the
+// cause instead of seeing its connection end. Returns `error`.
+int64_t refuse(Job& j, int64_t error) {
+    rw::Message started{};
+    started.type = rw::Type::kStarted;
+    started.job = j.id;
+    started.started = error;
+    (void)j.socket.send(started);  // a broken connection has nobody left to tell
+    return error;
+}
+
+// The hello, the spawn and the image, then the program spawned: its process handle, or -Error
+// (the caller was told when it could be). `served` is the job's port's creation: a failure
+// there is the caller's answer once its spawn came.
+int64_t start(Job& j, int64_t served) {
     const char* why = "";
     rw::Message m{};
     const uint64_t deadline = sys::clock_ns() + rw::kPeerSilenceNs;
@@ -338,6 +351,10 @@ int64_t start(Job& j, int64_t* image_out) {
     }
     // Copy what the spawn says out of the socket's buffer before the image's frames reuse it.
     j.id = m.job;
+    if (served < 0) {
+        print("agent: job %u: cannot serve: %s\n", j.number, error_text(served));
+        return refuse(j, served);
+    }
     j.entry_count = m.entry_count;
     for (uint32_t i = 0; i < m.entry_count; ++i) {
         c::copy(j.entry_names[i], m.entries[i].name, m.entries[i].name_length);
@@ -349,8 +366,10 @@ int64_t start(Job& j, int64_t* image_out) {
     c::copy(name, m.name, name_length);
     name[name_length] = '\0';
     char* args = static_cast<char*>(allocate(rw::kMaxArgs));
-    if (args == nullptr)
-        return err(Error::kNoMemory);
+    if (args == nullptr) {
+        print("agent: job %u: no memory for the arguments\n", j.number);
+        return refuse(j, err(Error::kNoMemory));
+    }
     const uint32_t args_length = m.args_length;
     c::copy(args, m.args, args_length);
     const uint32_t image_length = m.image_length;
@@ -376,9 +395,8 @@ int64_t start(Job& j, int64_t* image_out) {
         release(args);
         if (image != 0)
             (void)sys::do_io(image, Op::kClose);
-        return r;
+        return refuse(j, r);
     }
-    *image_out = image;
     // The program's root is the port's first object: its opens of console, input, cwd and ns
     // come here (serve_root).
     const Handle given[] = {j.port.served()};
@@ -396,15 +414,15 @@ int64_t start(Job& j, int64_t* image_out) {
     if (process >= 0)
         (void)sys::do_io(static_cast<uint64_t>(process), Op::kGetMeta, &pid, 8,
                          static_cast<uint64_t>(abi::Meta::kId));
+    if (process < 0) {
+        print("agent: job %u: %s did not start: %s\n", j.number, name, error_text(process));
+        return refuse(j, process);
+    }
     rw::Message started{};
     started.type = rw::Type::kStarted;
     started.job = j.id;
-    started.started = process >= 0 ? static_cast<int64_t>(pid) : process;
-    if (process >= 0 && pid == 0)
-        started.started = 1;
+    started.started = pid != 0 ? static_cast<int64_t>(pid) : 1;
     (void)j.socket.send(started);
-    if (process < 0)
-        print("agent: job %u: %s did not start: %s\n", j.number, name, error_text(process));
     return process;
 }
 
@@ -417,12 +435,7 @@ void run_job(Handle connection, uint32_t number) {
         return;
     }
     Job* j = new (memory) Job(connection, number);
-    int64_t image = 0;
-    int64_t process = j->port.create(kCapacity, kBuffers, kBufferSize);
-    if (process < 0)
-        print("agent: job %u: cannot serve: %s\n", number, error_text(process));
-    else
-        process = start(*j, &image);
+    const int64_t process = start(*j, j->port.create(kCapacity, kBuffers, kBufferSize));
     if (process >= 0) {
         const int64_t thread = spawn_thread(receiver, reinterpret_cast<uint64_t>(j));
         if (thread < 0) {

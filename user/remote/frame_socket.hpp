@@ -23,7 +23,9 @@ class FrameSocket {
     // (a peer that stopped reading is as dead as a silent one). 0 or -Error: kInvalidArgument for a
     // message the encoder refuses, kTimedOut, whatever the socket says (kReset, kPeerGone).
     int64_t send(const remote::Message& m);
-    // The next message, waiting until `deadline` (the clock's ns; 0: none) for its bytes. 0 and
+    // The next message, waiting until `deadline` (the clock's ns; 0: none) for its bytes; a
+    // deadline that passed before this call could look still gets one look of up to 100 ms at
+    // what arrived meanwhile (frame_socket.cpp: kLastLookNs). 0 and
     // *m (valid until the next receive); -kTimedOut; -kPeerGone at the end of the stream;
     // -kProtocol for bytes that are no frame (*why says what; the stream is useless after it);
     // whatever the socket says. One thread at a time.

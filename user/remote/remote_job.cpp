@@ -5,15 +5,7 @@
 #include <new>
 
 namespace keel::user {
-namespace {
-
 namespace rw = keel::remote;
-
-bool is_out(Op o) {
-    return o == Op::kRead || o == Op::kPeek || o == Op::kGetMeta;
-}
-
-}  // namespace
 
 RemoteJob::~RemoteJob() {
     for (Object& o : objects_) {
@@ -109,7 +101,7 @@ int64_t RemoteJob::perform(const rw::Message& m) {
         if (object->owned)
             (void)sys::do_io(object->handle, Op::kClose);
         *object = Object{};
-    } else if (is_out(o)) {
+    } else if (rw::op_flow(m.op) == rw::Flow::kOut) {
         const uint32_t room = m.out_capacity < rw::kMaxData ? m.out_capacity : rw::kMaxData;
         r = sys::do_io(object->handle, o, buffer_, room, m.arg);
         if (r > room)

@@ -118,6 +118,9 @@ uint32_t check(const Message& m, const char** why) {
                 return bad("operation not forwarded");
             if (m.out_capacity > kMaxData || m.data_length > kMaxData)
                 return bad("operation over 32768 bytes");
+            if ((m.data_length != 0 && op_flow(m.op) != Flow::kIn) ||
+                (m.out_capacity != 0 && op_flow(m.op) != Flow::kOut))
+                return bad("operation's bytes the wrong way");
             return kOpFixed + m.data_length;
         case Type::kDone:
             if (m.status > kMaxStatus)
@@ -147,8 +150,25 @@ uint32_t check(const Message& m, const char** why) {
 
 bool op_allowed(uint8_t op) {
     // read 0, peek 1, write 2, get_meta 3, set_meta 4, open 5, destroy 7, seek 8, close 10,
-    // sync 12.
-    return op <= 12 && op != 6 && op != 9 && op != 11;
+    // sync 12, read_at 13.
+    return op <= 13 && op != 6 && op != 9 && op != 11;
+}
+
+Flow op_flow(uint8_t op) {
+    switch (op) {
+        case 0:   // read
+        case 1:   // peek
+        case 3:   // get_meta
+        case 13:  // read_at
+            return Flow::kOut;
+        case 2:  // write
+        case 4:  // set_meta
+        case 5:  // open: the name
+        case 7:  // destroy: the name
+            return Flow::kIn;
+        default:
+            return Flow::kNone;
+    }
 }
 
 size_t encode(const Message& m, uint8_t* out, size_t cap) {

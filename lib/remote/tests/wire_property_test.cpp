@@ -177,10 +177,13 @@ Model gen_model() {
             break;
         case Type::kOp:
             x.tag = *rc::gen::arbitrary<uint32_t>();
-            x.op = *rc::gen::suchThat(rc::gen::inRange<uint8_t>(0, 13), op_allowed);
+            x.op = *rc::gen::suchThat(rc::gen::inRange<uint8_t>(0, 14), op_allowed);
             x.arg = *rc::gen::arbitrary<uint64_t>();
-            x.out_capacity = *rc::gen::inRange<uint32_t>(0, kMaxData + 1);
-            x.data = gen_data(0, kMaxData);
+            // Bytes go only the operation's way (op_flow).
+            if (op_flow(x.op) == Flow::kOut)
+                x.out_capacity = *rc::gen::inRange<uint32_t>(0, kMaxData + 1);
+            if (op_flow(x.op) == Flow::kIn)
+                x.data = gen_data(0, kMaxData);
             break;
         case Type::kDone:
             x.tag = *rc::gen::arbitrary<uint32_t>();

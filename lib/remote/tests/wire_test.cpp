@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 #include <keel/remote/wire.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace keel::remote {
@@ -46,9 +48,13 @@ Message op(uint8_t operation, const char* bytes) {
     m.tag = 99;
     m.op = operation;
     m.arg = 0x1122334455667788ull;
-    m.out_capacity = 512;
-    m.data = reinterpret_cast<const uint8_t*>(bytes);
-    m.data_length = static_cast<uint32_t>(std::strlen(bytes));
+    // Room for an answer only where one comes back, bytes only where they go in.
+    if (op_flow(operation) == Flow::kOut)
+        m.out_capacity = 512;
+    if (op_flow(operation) == Flow::kIn) {
+        m.data = reinterpret_cast<const uint8_t*>(bytes);
+        m.data_length = static_cast<uint32_t>(std::strlen(bytes));
+    }
     return m;
 }
 
@@ -85,7 +91,7 @@ TEST(Wire, OpAndDoneRoundTrip) {
     ASSERT_EQ(decode(f.data(), f.size(), &m).status, Decoded::kMessage);
     EXPECT_EQ(m.op, 5);
     EXPECT_EQ(m.arg, 0x1122334455667788ull);
-    EXPECT_EQ(m.out_capacity, 512u);
+    EXPECT_EQ(m.out_capacity, 0u);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data), m.data_length), "motd");
 
     Message d{};
@@ -102,6 +108,27 @@ TEST(Wire, OpAndDoneRoundTrip) {
     EXPECT_EQ(m.new_object, 12u);
     EXPECT_EQ(m.value, 3u);
     EXPECT_EQ(m.data_length, 3u);
+}
+
+TEST(Wire, EveryForwardedOperationHasItsFlow) {
+    // docs/syscalls.md's operations: which an Op may carry, and which way their bytes go.
+    const std::vector<std::pair<uint8_t, Flow>> allowed = {
+        {0, Flow::kOut},   {1, Flow::kOut},   {2, Flow::kIn},  {3, Flow::kOut},
+        {4, Flow::kIn},    {5, Flow::kIn},    {7, Flow::kIn},  {8, Flow::kNone},
+        {10, Flow::kNone}, {12, Flow::kNone}, {13, Flow::kOut}};
+    for (unsigned o = 0; o < 256; ++o) {
+        const auto it = std::find_if(allowed.begin(), allowed.end(),
+                                     [&](const auto& a) { return a.first == o; });
+        EXPECT_EQ(op_allowed(static_cast<uint8_t>(o)), it != allowed.end()) << o;
+        if (it == allowed.end())
+            continue;
+        EXPECT_EQ(op_flow(static_cast<uint8_t>(o)), it->second) << o;
+        // And each round-trips with its bytes going its way.
+        const std::vector<uint8_t> f = frame(op(static_cast<uint8_t>(o), "name"));
+        Message m{};
+        ASSERT_EQ(decode(f.data(), f.size(), &m).status, Decoded::kMessage) << o;
+        EXPECT_EQ(m.op, o);
+    }
 }
 
 TEST(Wire, EncoderRefusesWhatTheDecoderWould) {
@@ -136,6 +163,16 @@ TEST(Wire, EncoderRefusesWhatTheDecoderWould) {
     EXPECT_EQ(encode(m, out, sizeof out), 0u);
     m = op(0, "");
     m.out_capacity = kMaxData + 1;
+    EXPECT_EQ(encode(m, out, sizeof out), 0u);
+    m = op(13, "");  // read_at asks for room ...
+    m.data = reinterpret_cast<const uint8_t*>("x");
+    m.data_length = 1;  // ... and carries no bytes in
+    EXPECT_EQ(encode(m, out, sizeof out), 0u);
+    m = op(2, "abc");     // a write carries bytes in ...
+    m.out_capacity = 16;  // ... and gets none back
+    EXPECT_EQ(encode(m, out, sizeof out), 0u);
+    m = op(8, "");  // seek: neither way
+    m.out_capacity = 1;
     EXPECT_EQ(encode(m, out, sizeof out), 0u);
     Message d{};
     d.type = Type::kDone;

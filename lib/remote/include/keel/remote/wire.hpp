@@ -47,10 +47,16 @@ inline constexpr uint8_t kTypeCount = 10;  // types are 1..9
 inline constexpr uint64_t kHeartbeatNs = 1'000'000'000;
 inline constexpr uint64_t kPeerSilenceNs = 4'000'000'000;
 
-// The object operations an Op may carry: docs/syscalls.md's numbers (read 0 ... sync 12) minus
-// create, share and map, which a proxied object does not offer (create carries handles, share
-// and map never leave the kernel).
+// The object operations an Op may carry: docs/syscalls.md's numbers (read 0 ... read_at 13)
+// minus create, share and map, which a proxied object does not offer (create carries handles,
+// share and map never leave the kernel).
 bool op_allowed(uint8_t op);
+
+// Which way an allowed operation's bytes travel: in with its Op (write, set_meta, and a name for
+// open and destroy), out with its Done (read, peek, get_meta, read_at), or neither (seek, close,
+// sync). An Op carries data only in, asks for room (out_capacity) only out.
+enum class Flow : uint8_t { kNone, kIn, kOut };
+Flow op_flow(uint8_t op);
 
 struct Entry {
     uint32_t object;   // the caller's id for it (not 0)
