@@ -225,6 +225,48 @@ TEST(Ipv4, ReassemblyIsBoundedInSlotsAndSizeAndTimesOut) {
     EXPECT_EQ(seen.inputs, 0);
 }
 
+TEST(Ipv4, BuildWritesThePayloadInPlaceAndRefusesAsSendDoes) {
+    Harness h;
+    struct Fill {
+        int calls = 0;
+        uint8_t seed = 0;
+        static void write(void* context, uint8_t* payload, size_t size) {
+            auto* f = static_cast<Fill*>(context);
+            ++f->calls;
+            for (size_t i = 0; i < size; ++i)
+                payload[i] = static_cast<uint8_t>(f->seed + i * 3);
+        }
+    } fill;
+    fill.seed = 9;
+    const IpOutput out = h.stack.ip_output();
+    ASSERT_NE(out.build, nullptr);
+    // Refused before anything is built: fill is not called.
+    EXPECT_FALSE(out.build(out.context, 0, kRemote, 6, 10, &Fill::write, &fill));  // no address
+    h.slirp();
+    EXPECT_FALSE(out.build(out.context, 0, kRemote, 6, 1481, &Fill::write, &fill));  // too large
+    EXPECT_EQ(fill.calls, 0);
+    EXPECT_EQ(h.stack.counters().output_no_route, 1u);
+    EXPECT_EQ(h.stack.counters().output_too_large, 1u);
+    // The same datagram through send and through build: the same frame but for the IPv4
+    // identification and so the header checksum.
+    uint8_t payload[1480];
+    for (size_t i = 0; i < sizeof payload; ++i)
+        payload[i] = static_cast<uint8_t>(9 + i * 3);
+    for (size_t size : {size_t{0}, size_t{1}, size_t{77}, size_t{1480}}) {
+        ASSERT_TRUE(out(0, kRemote, 6, payload, size));
+        ASSERT_TRUE(out.build(out.context, 0, kRemote, 6, size, &Fill::write, &fill));
+        const auto frames = h.drain();
+        ASSERT_EQ(frames.size(), 2u);
+        ASSERT_EQ(frames[0].size(), frames[1].size());
+        EXPECT_EQ(inet_sum(frames[1].data() + 14, 20), 0);
+        auto a = frames[0], b = frames[1];
+        for (auto* f : {&a, &b})
+            (*f)[14 + 4] = (*f)[14 + 5] = (*f)[14 + 10] = (*f)[14 + 11] = 0;
+        EXPECT_EQ(a, b) << "size " << size;
+    }
+    EXPECT_EQ(fill.calls, 4);
+}
+
 TEST(Ipv4, OutputRoutesAndRefusesWhatItCannotSend) {
     Harness h;
     const uint8_t payload[1500] = {};

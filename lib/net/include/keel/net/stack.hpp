@@ -126,7 +126,8 @@ class Stack {
 
     // Transports above IPv4. ip_output's send: source 0 means the interface address; routes via
     // the gateway when off-subnet; ARP-resolves and queues. false when dropped (payload above
-    // MTU - 20, no route before configuration, no frame slot).
+    // MTU - 20, no route before configuration, no frame slot). Its build writes the payload
+    // straight into the frame slot (the TCP engine's data segments: no copy in between).
     IpOutput ip_output();
     // For protocols other than ICMP (1) and UDP (17), which are handled inside. input null
     // removes the protocol. Up to kTransports protocols.
@@ -190,9 +191,14 @@ class Stack {
 
     static bool output_thunk(void* context, Ip4 source, Ip4 destination, uint8_t protocol,
                              const uint8_t* payload, size_t size);
+    static bool build_thunk(void* context, Ip4 source, Ip4 destination, uint8_t protocol,
+                            size_t size, IpOutput::Fill fill, void* fill_context);
     uint64_t random();
     bool send_ip(Ip4 source, Ip4 destination, uint8_t protocol, const uint8_t* payload,
                  size_t size);
+    // send_ip with the payload written in place by fill.
+    bool build_ip(Ip4 source, Ip4 destination, uint8_t protocol, size_t size, IpOutput::Fill fill,
+                  void* fill_context);
     bool send_udp(Ip4 source, uint16_t source_port, Ip4 destination, uint16_t port,
                   const uint8_t* data, size_t size);
     FrameSlot* frame(uint32_t i) const;
