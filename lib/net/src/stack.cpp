@@ -169,6 +169,10 @@ size_t Stack::take_frame(uint8_t* out, size_t capacity) {
     return oldest->size;
 }
 
+void Stack::set_link_output(const LinkOutput& link) {
+    link_ = link;
+}
+
 bool Stack::frames_pending() const {
     for (uint32_t i = 0; i < limits_.pending_frames; ++i)
         if (frame(i)->state == FrameSlot::kReady)
@@ -378,6 +382,25 @@ bool Stack::build_ip(Ip4 source, Ip4 destination, uint8_t protocol, size_t size,
                 last_drop_ = Error::kUnreachable;
                 return false;
             }
+        }
+    }
+    if (link_.acquire != nullptr && !frames_pending()) {
+        const ArpEntry* e = broadcast ? nullptr : arp_find(next_hop);
+        const bool resolved =
+            broadcast || (e != nullptr && e->state == ArpEntry::kResolved && e->deadline > now_);
+        uint32_t size_out = static_cast<uint32_t>(kEthernetHeader + kIpv4Header + size);
+        uint8_t* b = resolved
+                         ? link_.acquire(link_.context, size_out < kMinFrame ? kMinFrame : size_out)
+                         : nullptr;
+        if (b != nullptr) {
+            write_ethernet(b, broadcast ? kBroadcastMac : e->mac, mac_, kEtherTypeIpv4);
+            write_ipv4_header(b + kEthernetHeader, source != 0 ? source : interface_.address,
+                              destination, protocol, ip_id_++, size);
+            fill(fill_context, b + kEthernetHeader + kIpv4Header, size);
+            pad_frame(b, &size_out);
+            link_.commit(link_.context, b, size_out);
+            ++counters_.frames_out;
+            return true;
         }
     }
     FrameSlot* f = new_frame();

@@ -42,7 +42,7 @@ struct Interface {
 
 struct Counters {
     uint64_t frames_in;
-    uint64_t frames_out;  // taken by take_frame
+    uint64_t frames_out;  // taken by take_frame or sent through the LinkOutput
     uint64_t malformed_ethernet;
     uint64_t vlan_dropped;
     uint64_t unknown_ethertype;
@@ -92,6 +92,17 @@ using TransportError = void (*)(void* context, uint8_t icmp_type, uint8_t icmp_c
                                 Ip4 original_destination, const uint8_t* original_transport,
                                 size_t size, Time now);
 
+// Optional: where a frame can go straight to the link as it is built (the network server's
+// transmit buffers), instead of waiting in the Stack's frame slots to be copied out by
+// take_frame. acquire gives a buffer of at least `size` bytes for the next frame, or null
+// (then the frame is kept in a slot as without this); commit sends the frame written there
+// (every acquire is followed by its commit before the Stack calls acquire again).
+struct LinkOutput {
+    void* context = nullptr;
+    uint8_t* (*acquire)(void* context, size_t size) = nullptr;
+    void (*commit)(void* context, uint8_t* frame, size_t size) = nullptr;
+};
+
 class Stack {
   public:
     // How many transports set_transport can hold besides ICMP and UDP (TCP and a spare).
@@ -115,6 +126,10 @@ class Stack {
     // Bytes of the next frame to transmit, 0 if none (capacity < frame: 0 and the frame stays).
     size_t take_frame(uint8_t* out, size_t capacity);
     bool frames_pending() const;
+    // Sends IPv4 datagrams whose next hop is resolved (or broadcasts) straight through `link`
+    // while no frame is waiting in a slot (so frames leave in the order they were made); ARP's
+    // own frames and everything else still go through take_frame. An empty LinkOutput stops it.
+    void set_link_output(const LinkOutput& link);
     // Runs timers (ARP, reassembly, DHCP, DNS): the next deadline or kNever.
     Time poll(Time now);
 
@@ -254,7 +269,8 @@ class Stack {
     PingReply* ping_replies_ = nullptr;
     uint32_t* ping_ids_ = nullptr;  // identifier | 0x10000 when in use, 0 when empty
     uint64_t ping_order_ = 0;
-    uint8_t* scratch_ = nullptr;        // one datagram being built (mtu bytes)
+    uint8_t* scratch_ = nullptr;  // one datagram being built (mtu bytes)
+    LinkOutput link_{};
     Time now_ = 0;                      // the latest time a call brought: ARP expiry in send_ip
     Error last_drop_ = Error::kNoRoom;  // why send_ip last returned false
     uint32_t ping_id_next_ = 0;
