@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/httpprof.py: where B10's bulk transfer spends the guest's CPU, by sampling.
 
-usage: bench/httpprof.py [--downloads N] [--top N] [--interval-ms MS]
+usage: bench/httpprof.py [--downloads N] [--unsampled N] [--top N] [--interval-ms MS]
+                         [--detail TEXT]
 
 Boots Keel's system as `bench/run.py b10` does (the same QEMU machine, NIC, FAT32 image and
 files; run.py's own functions), with QEMU's human monitor on a Unix socket. While curl on the
@@ -14,7 +15,15 @@ whose text holds that CR3's user samples best (each user RIP must fall inside on
 candidate's functions); the report says which it chose and how well it fitted.
 
 Sampling through the monitor stops the virtual CPU for a moment at each sample, so the
-transfer runs a little slower than in B10; the shares, not the speed, are the result.
+transfer runs a little slower than in B10; the shares, not the speed, are the result. (The
+monitor holds QEMU's global lock while it answers, so a sample lands more often where the
+virtual CPU waits for that lock, such as a device notification: those shares are overstated.)
+
+Before the sampled downloads, --unsampled N (default 3) downloads run without the monitor and
+each reports its speed and the CPU time of QEMU's threads (named with -name debug-threads=on):
+the virtual CPU thread's time per byte sent is the guest's cost per byte, which depends on the
+host's load much less than wall time does (the virtual CPU thread sleeps while the guest halts
+or waits for the lock).
 """
 import argparse
 import collections
