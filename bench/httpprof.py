@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/httpprof.py: where B10's bulk transfer spends the guest's CPU, by sampling.
 
-usage: bench/httpprof.py [--downloads N] [--top N] [--interval-ms MS]
+usage: bench/httpprof.py [--downloads N] [--unsampled N] [--top N] [--interval-ms MS]
+                         [--detail TEXT]
 
 Boots Keel's system as `bench/run.py b10` does (the same QEMU machine, NIC, FAT32 image and
 files; run.py's own functions), with QEMU's human monitor on a Unix socket. While curl on the
@@ -14,7 +15,15 @@ whose text holds that CR3's user samples best (each user RIP must fall inside on
 candidate's functions); the report says which it chose and how well it fitted.
 
 Sampling through the monitor stops the virtual CPU for a moment at each sample, so the
-transfer runs a little slower than in B10; the shares, not the speed, are the result.
+transfer runs a little slower than in B10; the shares, not the speed, are the result. (The
+monitor holds QEMU's global lock while it answers, so a sample lands more often where the
+virtual CPU waits for that lock, such as a device notification: those shares are overstated.)
+
+Before the sampled downloads, --unsampled N (default 3) downloads run without the monitor and
+each reports its speed and the CPU time of QEMU's threads (named with -name debug-threads=on):
+the virtual CPU thread's time per byte sent is the guest's cost per byte, which depends on the
+host's load much less than wall time does (the virtual CPU thread sleeps while the guest halts
+or waits for the lock).
 """
 import argparse
 import collections
@@ -108,11 +117,40 @@ def sample(mon, stop, samples, interval):
             time.sleep(interval)
 
 
+def qemu_threads(session):
+    """{thread name: CPU seconds (user + system)} of the QEMU process in `session` (the process
+    group run.Guest started); the virtual CPU's thread is "CPU 0/TCG"."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[3]) != session or "qemu-system" not in stat[:stat.rindex(")")]:
+                continue
+            times = {}
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    t = f.read()
+                name = t[t.index("(") + 1:t.rindex(")")]
+                tf = t[t.rindex(")") + 2:].split()
+                times[name] = times.get(name, 0.0) + (int(tf[11]) + int(tf[12])) / tick
+            return times
+        except (OSError, ValueError, IndexError):
+            continue
+    return {}
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="bench/httpprof.py")
     p.add_argument("--downloads", type=int, default=5)
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--interval-ms", type=float, default=0.0)
+    p.add_argument("--unsampled", type=int, default=3,
+                   help="downloads before the sampled ones, not sampled: their speed and the "
+                   "virtual CPU thread's CPU time per download (less load-dependent than wall time)")
     p.add_argument("--detail", help="also each sampled address in functions matching this")
     a = p.parse_args(argv)
     os.chdir(run.TOP)
@@ -130,10 +168,18 @@ def main(argv):
         sock = os.path.join(tmp, "monitor.sock")
         args = ["ci/qemu-boot.sh", kbuild, "--batch", "--timeout", "900", "--disk", disk,
                 "--monitor", sock, "--exec", "sleep 900"]
-        guest = run.Guest("keel", args, [80], os.path.join(tmp, "keel.log"))
+        # Named threads (the virtual CPU's is "CPU 0/TCG"): --unsampled's CPU times by thread.
+        guest = run.Guest("keel", args, [80], os.path.join(tmp, "keel.log"),
+                          ["-name", "keel,debug-threads=on"])
         try:
             guest.wait_ready(small, run.B10_READY_SECONDS["keel"])
             run.curl_bulk(guest.url(run.B10_BULK, 80))  # warm-up, as B10's check fetch
+            unsampled = []
+            for _ in range(a.unsampled):
+                before = qemu_threads(guest.proc.pid)
+                speed = run.curl_bulk(guest.url(run.B10_BULK, 80))[0]
+                after = qemu_threads(guest.proc.pid)
+                unsampled.append((speed, {k: after[k] - before.get(k, 0.0) for k in after}))
             mon = Monitor(sock)
             samples, stop = [], threading.Event()
             t = threading.Thread(target=sample, args=(mon, stop, samples,
@@ -144,6 +190,12 @@ def main(argv):
             t.join()
         finally:
             guest.stop()
+    for speed, cpu in unsampled:
+        vcpu = sum(v for k, v in cpu.items() if k.startswith("CPU "))
+        rest = sum(v for k, v in cpu.items() if not k.startswith("CPU "))
+        print(f"download (not sampled): {speed} MB/s, virtual CPU thread {vcpu:.2f} s "
+              f"({1e9 * vcpu / run.B10_BULK_BYTES:.1f} ns a byte), QEMU's other threads "
+              f"{rest:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in sorted(cpu.items()) if v)})")
     print(f"downloads (MB/s, sampled): {', '.join(str(s[0]) for s in speeds)}")
     print(f"load average: {run.loadavg()}")
     total = len(samples)

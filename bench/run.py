@@ -653,12 +653,14 @@ class Guest:
     127.0.0.1 forwarded to each of its GUEST_PORTS; its serial output goes to a file. Stopped by
     ending the process group this started (qemu-boot.sh, timeout and QEMU)."""
 
-    def __init__(self, side, args, guest_ports, log):
+    def __init__(self, side, args, guest_ports, log, qemu_extra=()):
         self.side, self.log_path = side, log
         guest_ports = list(guest_ports)
         self.ports = dict(zip(guest_ports, free_ports(len(guest_ports))))
         self.cmd = args + ["--net", "--net-options", ",".join(
             f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in self.ports.items())]
+        if qemu_extra:
+            self.cmd += ["--", *qemu_extra]
         self.log = open(log, "w")
         self.proc = subprocess.Popen(self.cmd, cwd=TOP, stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT,

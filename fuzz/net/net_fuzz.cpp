@@ -8,7 +8,10 @@
 // EtherType, ARP from our addresses, IPv4 version/IHL 0x45 with a verifying header checksum,
 // TTL 64, total length inside the frame, ICMP and UDP checksums verifying, UDP length equal to
 // the IP payload), that no counter ever decreases, that no table holds more than its Limits,
-// and that queued data never exceeds what the caller may receive. Seeds: fuzz/corpus/net.
+// and that queued data never exceeds what the caller may receive. With the first byte's bit 1
+// the stack also has a LinkOutput (frames built straight into the link's buffer, as the
+// network server's): each record's time byte's low two bits give it that many free buffers,
+// and every frame committed there is checked as a drained one. Seeds: fuzz/corpus/net.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -155,6 +158,32 @@ void check_frame(const net::Stack& s, const uint8_t* f, size_t n) {
     }
 }
 
+// The link output: `room` free buffers; every frame committed is checked.
+struct FuzzLink {
+    const net::Stack* stack = nullptr;
+    int room = 0;
+    bool busy = false;  // acquired and not yet committed
+    uint8_t buffer[net::kIpv4MaxDatagram];
+    static uint8_t* acquire(void* context, size_t size) {
+        auto* l = static_cast<FuzzLink*>(context);
+        if (l->busy)
+            fail("acquire before the last commit");
+        if (l->room == 0 || size > sizeof l->buffer)
+            return nullptr;
+        --l->room;
+        l->busy = true;
+        return l->buffer;
+    }
+    static void commit(void* context, uint8_t* f, size_t n) {
+        auto* l = static_cast<FuzzLink*>(context);
+        if (!l->busy || f != l->buffer || n > sizeof l->buffer)
+            fail("a commit of no acquired buffer");
+        l->busy = false;
+        check_frame(*l->stack, f, n);
+    }
+};
+FuzzLink link;
+
 void drain(net::Stack& s) {
     for (size_t n; (n = s.take_frame(frame, sizeof frame)) != 0;)
         check_frame(s, frame, n);
@@ -211,6 +240,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int64_t query = 0;
     const bool renewing = data[0] & 1;
     setup(stack, renewing, sockets, &query);
+    link = FuzzLink{};
+    link.stack = &stack;
+    if (data[0] & 2)
+        stack.set_link_output(net::LinkOutput{&link, &FuzzLink::acquire, &FuzzLink::commit});
     net::Time now = renewing ? 43200 * net::kSecond : 0;
     Snapshot before = snapshot(stack);
     size_t i = 1;
@@ -220,6 +253,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint8_t step = data[i + 2];
         now += step * 100 * net::kMillisecond;
         i += 3;
+        link.room = step & 3;
         const size_t n = length < size - i ? length : size - i;
         stack.receive(data + i, n, now);
         i += n;

@@ -55,6 +55,42 @@ uint32_t Link::deliver(net::Stack& stack, net::Time now) {
     return n;
 }
 
+net::LinkOutput Link::output() {
+    net::LinkOutput o;
+    o.context = this;
+    o.acquire = &Link::acquire;
+    o.commit = &Link::commit;
+    return o;
+}
+
+uint8_t* Link::acquire(void* context, size_t size) {
+    auto* self = static_cast<Link*>(context);
+    if (self->staged_valid_ || size > kFrameBuffer)
+        return nullptr;
+    auto b = self->tx_.client().acquire();
+    if (!b)
+        return nullptr;  // every buffer in flight: the stack keeps the frame for transmit()
+    self->staged_ = std::move(*b);
+    self->staged_valid_ = true;
+    return reinterpret_cast<uint8_t*>(self->tx_.client().bytes(self->staged_).data());
+}
+
+void Link::commit(void* context, uint8_t* frame, size_t size) {
+    auto* self = static_cast<Link*>(context);
+    (void)frame;
+    if (!self->staged_valid_)
+        return;
+    self->staged_valid_ = false;
+    if (!self->tx_.submit(user::Op::kWrite, self->link_, 0, 0, std::move(self->staged_),
+                          static_cast<uint32_t>(size))) {
+        ++self->transmit_errors_;  // as a loss on the wire: TCP retransmits
+        (void)self->tx_.client().release(std::move(self->staged_));
+        return;
+    }
+    ++self->tx_in_flight_;
+    self->unpolled_ = true;
+}
+
 bool Link::transmit(net::Stack& stack) {
     while (auto r = tx_.reap()) {
         if (r->is_cancel)
@@ -64,7 +100,8 @@ bool Link::transmit(net::Stack& stack) {
         --tx_in_flight_;
         r->buffer.reset();
     }
-    bool sent = false;
+    bool sent = unpolled_;
+    unpolled_ = false;
     while (stack.frames_pending()) {
         auto b = tx_.client().acquire();
         if (!b)

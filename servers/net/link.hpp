@@ -26,6 +26,10 @@ class Link {
     // Sends what the stack has to send while transmit buffers are free, and takes back the
     // buffers of finished writes. Under the lock. Whether frames are still waiting.
     bool transmit(net::Stack& stack);
+    // What the stack sends through as it builds frames (net::LinkOutput): a free transmit
+    // buffer, then its write submitted, so a TCP segment goes from the send ring into the
+    // queue's owned buffer in one pass. transmit() lets the kernel take them. Under the lock.
+    net::LinkOutput output();
 
     uint64_t receive_errors() const { return receive_errors_; }
     uint64_t transmit_errors() const { return transmit_errors_; }
@@ -35,7 +39,13 @@ class Link {
     abi::LinkInfo info_{};
     user::Queue rx_;
     user::Queue tx_;
+    static uint8_t* acquire(void* context, size_t size);
+    static void commit(void* context, uint8_t* frame, size_t size);
+
     uint32_t tx_in_flight_ = 0;
+    ipc::Buffer staged_{};  // acquired for the stack, until its commit
+    bool staged_valid_ = false;
+    bool unpolled_ = false;  // writes submitted since the last poll
     uint64_t receive_errors_ = 0;
     uint64_t transmit_errors_ = 0;
 };

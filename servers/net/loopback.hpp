@@ -18,7 +18,13 @@ class Loopback {
     explicit Loopback(net::Stack& stack) : stack_(stack) {}
 
     // What the TCP engine sends through.
-    net::IpOutput output() { return {this, &Loopback::send}; }
+    net::IpOutput output() {
+        net::IpOutput o;
+        o.context = this;
+        o.send = &Loopback::send;
+        o.build = &Loopback::build;  // the engine writes a segment straight into its frame
+        return o;
+    }
     // Feeds the kept segments to deliver(source, destination, segment, size) until none is
     // left or `limit` were fed (a conversation with itself never starves the rest). How many.
     template <class Deliver>
@@ -44,6 +50,10 @@ class Loopback {
     };
     static bool send(void* context, net::Ip4 source, net::Ip4 destination, uint8_t protocol,
                      const uint8_t* payload, size_t size);
+    static bool build(void* context, net::Ip4 source, net::Ip4 destination, uint8_t protocol,
+                      size_t size, net::IpOutput::Fill fill, void* fill_context);
+    // The slot for a segment to ourselves, or null (counted as dropped) when it cannot be kept.
+    Segment* keep(net::Ip4 source, net::Ip4 destination, uint8_t protocol, size_t size);
     bool local(net::Ip4 address) const;
 
     net::Stack& stack_;

@@ -217,6 +217,9 @@ int keel_main(const StartInfo& start) {
         return 1;
     }
     g->stack.set_transport(net::kProtocolTcp, tcp_input, tcp_error, &g->tcp);
+    // Frames go straight into the link's transmit buffers as they are built (no copy out of
+    // the stack's frame slots) while buffers are free; the slots and transmit() otherwise.
+    g->stack.set_link_output(g->link.output());
     if (const int64_t r = g->port.create(kCapacity, kBuffers, kBufferSize); r < 0) {
         print("net: cannot serve: %s\n", error_text(r));
         return 1;

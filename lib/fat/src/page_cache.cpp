@@ -183,7 +183,29 @@ Error PageCache::read(uint64_t sector, uint32_t count, uint8_t* out) {
     if (e != Error::kOk)
         return e;
     keep(first, length, out);
+    // The pages at the ends that the read covers only in part are fetched whole as well, else a
+    // long read that does not start and end on page boundaries (a file's 32 KiB pieces where
+    // the data area is not page-aligned on the device) would miss again every time it is
+    // repeated: B10's 16 MiB file went to the device on every download. Best effort: the
+    // caller's bytes are already read, so a failure here only leaves the page out.
+    keep_page_around(first_page);
+    if (last_page != first_page)
+        keep_page_around(last_page);
     return Error::kOk;
+}
+
+void PageCache::keep_page_around(uint64_t page) {
+    if (find(page) >= 0)
+        return;
+    const uint64_t lo = page * kPageBytes;
+    uint64_t hi = lo + kPageBytes;
+    const uint64_t device_end = sector_count * sector_size;
+    if (hi > device_end)
+        hi = device_end;
+    ++stats_.device_reads;
+    if (device_->read(lo / sector_size, static_cast<uint32_t>((hi - lo) / sector_size), span_) ==
+        Error::kOk)
+        keep(lo, hi - lo, span_);
 }
 
 Error PageCache::write(uint64_t sector, uint32_t count, const uint8_t* in) {

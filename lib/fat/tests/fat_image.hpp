@@ -33,7 +33,7 @@ class MemoryDevice final : public BlockDevice {
                     static_cast<size_t>(count) * sector_size);
         ++reads;
         read_sectors += count;
-        return fail_reads ? Error::kIo : Error::kOk;
+        return fail_reads || reads > fail_reads_from ? Error::kIo : Error::kOk;
     }
     Error write(uint64_t sector, uint32_t count, const uint8_t* in) override {
         if (!inside(sector, count))
@@ -75,6 +75,7 @@ class MemoryDevice final : public BlockDevice {
     uint64_t reads = 0, writes = 0, flushes = 0, outside = 0;  // calls (and refused ones)
     uint64_t read_sectors = 0, written = 0;                    // sectors they moved
     bool fail_reads = false, fail_writes = false, log_writes = false, record = false;
+    uint64_t fail_reads_from = UINT64_MAX;  // reads after this many fail (their bytes still land)
     std::vector<uint64_t> write_log;
     // With `record`: every write in order with its bytes; a flush as sector ~0 with no bytes.
     struct Write {

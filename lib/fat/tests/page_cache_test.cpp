@@ -64,15 +64,40 @@ TEST(PageCache, RepeatedReadsComeFromMemory) {
     EXPECT_EQ(f.dev.reads, 2u);
 }
 
-TEST(PageCache, LongReadsGoStraightAndKeepWholePages) {
+TEST(PageCache, LongReadsGoStraightAndKeepTheirPagesWithTheirEnds) {
     PageFixture f(64, 512);
-    EXPECT_EQ(f.read(3, 128), f.expected(3, 128));  // 64 KiB from sector 3
-    EXPECT_EQ(f.dev.reads, 1u);
-    EXPECT_EQ(f.dev.read_sectors, 128u);            // not widened
+    EXPECT_EQ(f.read(3, 128), f.expected(3, 128));  // 64 KiB from sector 3: pages 0..16
+    EXPECT_EQ(f.dev.reads, 3u);  // the read itself, not widened, then its two partial pages
+    EXPECT_EQ(f.dev.read_sectors, 128u + 16u);
+    EXPECT_EQ(f.cache.stats().device_reads, 3u);
     EXPECT_EQ(f.read(8, 120), f.expected(8, 120));  // the whole pages inside it
-    EXPECT_EQ(f.dev.reads, 1u);
-    EXPECT_EQ(f.read(0, 8), f.expected(0, 8));  // page 0 was partial: not kept
-    EXPECT_EQ(f.dev.reads, 2u);
+    EXPECT_EQ(f.read(0, 8), f.expected(0, 8));      // page 0, partial in the long read
+    EXPECT_EQ(f.read(128, 8), f.expected(128, 8));  // page 16, likewise
+    EXPECT_EQ(f.read(3, 128), f.expected(3, 128));  // the same read again: from memory
+    EXPECT_EQ(f.dev.reads, 3u);
+    EXPECT_EQ(f.cache.stats().hits, 4u);
+}
+
+TEST(PageCache, RepeatedUnalignedPiecesOfAFileHitTheSecondTime) {
+    // B10's pattern: a file read in 32 KiB pieces from a data area 2 sectors past a page
+    // boundary, twice. The second pass must not reach the device at all.
+    PageFixture f(128, 1024);
+    for (uint64_t s = 2; s + 64 <= 1024; s += 64)
+        EXPECT_EQ(f.read(s, 64), f.expected(s, 64)) << "sector " << s;
+    const uint64_t after_first = f.dev.reads;
+    for (uint64_t s = 2; s + 64 <= 1024; s += 64)
+        EXPECT_EQ(f.read(s, 64), f.expected(s, 64)) << "sector " << s;
+    EXPECT_EQ(f.dev.reads, after_first);
+}
+
+TEST(PageCache, AFailedEndPageLeavesTheReadGoodAndThePageOut) {
+    PageFixture f(64, 512);
+    f.dev.fail_reads_from = 1;  // the long read itself succeeds, the end pages' reads fail
+    EXPECT_EQ(f.read(3, 128), f.expected(3, 128));
+    f.dev.fail_reads_from = UINT64_MAX;
+    const uint64_t reads = f.dev.reads;
+    EXPECT_EQ(f.read(0, 8), f.expected(0, 8));  // page 0 was not kept: read now
+    EXPECT_EQ(f.dev.reads, reads + 1);
 }
 
 TEST(PageCache, WritesReachDeviceAndPages) {

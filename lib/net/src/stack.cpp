@@ -169,6 +169,10 @@ size_t Stack::take_frame(uint8_t* out, size_t capacity) {
     return oldest->size;
 }
 
+void Stack::set_link_output(const LinkOutput& link) {
+    link_ = link;
+}
+
 bool Stack::frames_pending() const {
     for (uint32_t i = 0; i < limits_.pending_frames; ++i)
         if (frame(i)->state == FrameSlot::kReady)
@@ -314,7 +318,11 @@ void Stack::arp_input(const uint8_t* data, size_t size, Time now) {
 // ---- IPv4 output -----------------------------------------------------------------------------
 
 IpOutput Stack::ip_output() {
-    return IpOutput{this, &Stack::output_thunk};
+    IpOutput o;
+    o.context = this;
+    o.send = &Stack::output_thunk;
+    o.build = &Stack::build_thunk;
+    return o;
 }
 
 bool Stack::output_thunk(void* context, Ip4 source, Ip4 destination, uint8_t protocol,
@@ -322,8 +330,33 @@ bool Stack::output_thunk(void* context, Ip4 source, Ip4 destination, uint8_t pro
     return static_cast<Stack*>(context)->send_ip(source, destination, protocol, payload, size);
 }
 
+bool Stack::build_thunk(void* context, Ip4 source, Ip4 destination, uint8_t protocol, size_t size,
+                        IpOutput::Fill fill, void* fill_context) {
+    return static_cast<Stack*>(context)->build_ip(source, destination, protocol, size, fill,
+                                                  fill_context);
+}
+
+namespace {
+
+struct CopyFrom {
+    const uint8_t* payload;
+};
+
+void copy_payload(void* context, uint8_t* payload, size_t size) {
+    if (size != 0)
+        __builtin_memcpy(payload, static_cast<const CopyFrom*>(context)->payload, size);
+}
+
+}  // namespace
+
 bool Stack::send_ip(Ip4 source, Ip4 destination, uint8_t protocol, const uint8_t* payload,
                     size_t size) {
+    CopyFrom from{payload};
+    return build_ip(source, destination, protocol, size, &copy_payload, &from);
+}
+
+bool Stack::build_ip(Ip4 source, Ip4 destination, uint8_t protocol, size_t size,
+                     IpOutput::Fill fill, void* fill_context) {
     // No fragmentation on output: transports size their segments to the MTU.
     if (size > mtu_ - kIpv4Header) {
         ++counters_.output_too_large;
@@ -351,6 +384,25 @@ bool Stack::send_ip(Ip4 source, Ip4 destination, uint8_t protocol, const uint8_t
             }
         }
     }
+    if (link_.acquire != nullptr && !frames_pending()) {
+        const ArpEntry* e = broadcast ? nullptr : arp_find(next_hop);
+        const bool resolved =
+            broadcast || (e != nullptr && e->state == ArpEntry::kResolved && e->deadline > now_);
+        uint32_t size_out = static_cast<uint32_t>(kEthernetHeader + kIpv4Header + size);
+        uint8_t* b = resolved
+                         ? link_.acquire(link_.context, size_out < kMinFrame ? kMinFrame : size_out)
+                         : nullptr;
+        if (b != nullptr) {
+            write_ethernet(b, broadcast ? kBroadcastMac : e->mac, mac_, kEtherTypeIpv4);
+            write_ipv4_header(b + kEthernetHeader, source != 0 ? source : interface_.address,
+                              destination, protocol, ip_id_++, size);
+            fill(fill_context, b + kEthernetHeader + kIpv4Header, size);
+            pad_frame(b, &size_out);
+            link_.commit(link_.context, b, size_out);
+            ++counters_.frames_out;
+            return true;
+        }
+    }
     FrameSlot* f = new_frame();
     if (f == nullptr) {
         last_drop_ = Error::kNoRoom;
@@ -360,8 +412,7 @@ bool Stack::send_ip(Ip4 source, Ip4 destination, uint8_t protocol, const uint8_t
     write_ethernet(b, kBroadcastMac, mac_, kEtherTypeIpv4);
     write_ipv4_header(b + kEthernetHeader, source != 0 ? source : interface_.address, destination,
                       protocol, ip_id_++, size);
-    if (size != 0)
-        __builtin_memcpy(b + kEthernetHeader + kIpv4Header, payload, size);
+    fill(fill_context, b + kEthernetHeader + kIpv4Header, size);
     f->size = static_cast<uint32_t>(kEthernetHeader + kIpv4Header + size);
     pad_frame(b, &f->size);
     f->next_hop = next_hop;

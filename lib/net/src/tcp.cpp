@@ -244,47 +244,90 @@ struct Impl {
 
     // --- output ----------------------------------------------------------------------------
 
+    // One segment's fields, as emit is given them: what write_segment writes.
+    struct Outgoing {
+        Ip4 local, remote;
+        uint16_t local_port, remote_port;
+        uint32_t seq, ack;
+        uint8_t flags;
+        uint16_t window, mss_option;
+        int window_scale;
+        const uint8_t* ring;
+        uint32_t ring_size, offset, length;
+
+        uint32_t header() const {
+            return 20u + (mss_option != 0 ? 4u : 0u) + (window_scale >= 0 ? 4u : 0u);
+        }
+    };
+
+    // Writes segment o at s (header() + o.length bytes): the header, the data from the ring,
+    // the checksum. The data is summed in the same pass as it is copied, so each byte sent is
+    // read once here (when the ring wraps after an odd number of bytes the second piece would
+    // start at an odd offset of the sum: then the two pieces are copied and summed after).
+    static void write_segment(uint8_t* s, const Outgoing& o) {
+        const uint32_t header = o.header();
+        put16(s, o.local_port);
+        put16(s + 2, o.remote_port);
+        put32(s + 4, o.seq);
+        put32(s + 8, (o.flags & kAck) != 0 ? o.ack : 0);
+        s[12] = static_cast<uint8_t>(header / 4 << 4);
+        s[13] = o.flags;
+        put16(s + 14, o.window);
+        put16(s + 16, 0);
+        put16(s + 18, 0);
+        if (o.mss_option != 0) {
+            s[20] = kOptionMss;
+            s[21] = 4;
+            put16(s + 22, o.mss_option);
+        }
+        if (o.window_scale >= 0) {
+            uint8_t* p = s + header - 4;
+            p[0] = kOptionNop;  // keeps the header a whole number of words
+            p[1] = kOptionWindowScale;
+            p[2] = 3;
+            p[3] = static_cast<uint8_t>(o.window_scale);
+        }
+        const uint32_t total = header + o.length;
+        uint32_t sum = checksum_add(
+            pseudo_header_sum(o.local, o.remote, kProtocolTcp, static_cast<uint16_t>(total)), s,
+            header);
+        if (o.length > 0) {
+            const uint32_t first = min_of(o.length, o.ring_size - o.offset);
+            if (first == o.length || first % 2 == 0) {
+                sum = checksum_copy(sum, s + header, o.ring + o.offset, first);
+                if (first < o.length)
+                    sum = checksum_copy(sum, s + header + first, o.ring, o.length - first);
+            } else {
+                __builtin_memcpy(s + header, o.ring + o.offset, first);
+                __builtin_memcpy(s + header + first, o.ring, o.length - first);
+                sum = checksum_add(sum, s + header, o.length);
+            }
+        }
+        put16(s + 16, checksum_fold(sum));
+    }
+
+    // IpOutput's fill: the size asked for is always header() + length.
+    static void fill_segment(void* context, uint8_t* payload, size_t size) {
+        (void)size;
+        write_segment(payload, *static_cast<const Outgoing*>(context));
+    }
+
     bool emit(Ip4 local, Ip4 remote, uint16_t local_port, uint16_t remote_port, uint32_t seq,
               uint32_t ack, uint8_t flags, uint16_t window, uint16_t mss_option, int window_scale,
               const uint8_t* ring, uint32_t ring_size, uint32_t offset, uint32_t length) {
-        uint8_t* s = e.scratch_;
-        const uint32_t header = 20u + (mss_option != 0 ? 4u : 0u) + (window_scale >= 0 ? 4u : 0u);
-        put16(s, local_port);
-        put16(s + 2, remote_port);
-        put32(s + 4, seq);
-        put32(s + 8, (flags & kAck) != 0 ? ack : 0);
-        s[12] = static_cast<uint8_t>(header / 4 << 4);
-        s[13] = flags;
-        put16(s + 14, window);
-        put16(s + 16, 0);
-        put16(s + 18, 0);
-        if (mss_option != 0) {
-            s[20] = kOptionMss;
-            s[21] = 4;
-            put16(s + 22, mss_option);
-        }
-        if (window_scale >= 0) {
-            uint8_t* o = s + header - 4;
-            o[0] = kOptionNop;  // keeps the header a whole number of words
-            o[1] = kOptionWindowScale;
-            o[2] = 3;
-            o[3] = static_cast<uint8_t>(window_scale);
-        }
-        if (length > 0) {
-            // Two copies when the bytes wrap around the ring's end.
-            const uint32_t first = min_of(length, ring_size - offset);
-            __builtin_memcpy(s + header, ring + offset, first);
-            if (first < length)
-                __builtin_memcpy(s + header + first, ring, length - first);
-        }
-        const uint32_t total = header + length;
-        const uint32_t sum = checksum_add(
-            pseudo_header_sum(local, remote, kProtocolTcp, static_cast<uint16_t>(total)), s, total);
-        put16(s + 16, checksum_fold(sum));
+        Outgoing o{local,  remote,     local_port,   remote_port, seq,       ack,    flags,
+                   window, mss_option, window_scale, ring,        ring_size, offset, length};
+        const uint32_t total = o.header() + length;
         ++e.counters_.segments_out;
         if ((flags & kRst) != 0)
             ++e.counters_.resets_sent;
-        return e.output_(local, remote, kProtocolTcp, s, total);
+        // Built in place where the output can (the Stack's frame slot): the bytes go from the
+        // send ring to the frame in one pass. Otherwise in the scratch segment, then sent.
+        if (e.output_.build != nullptr)
+            return e.output_.build(e.output_.context, local, remote, kProtocolTcp, total,
+                                   &fill_segment, &o);
+        write_segment(e.scratch_, o);
+        return e.output_(local, remote, kProtocolTcp, e.scratch_, total);
     }
 
     void emit_reset(Ip4 local, Ip4 remote, uint16_t local_port, uint16_t remote_port, uint32_t seq,

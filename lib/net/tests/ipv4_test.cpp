@@ -6,6 +6,9 @@
 #include <keel/net/ipv4.hpp>
 #include <keel/net/stack.hpp>
 
+#include <cstring>
+#include <vector>
+
 #include "net_frames.hpp"
 
 namespace keel::net {
@@ -223,6 +226,127 @@ TEST(Ipv4, ReassemblyIsBoundedInSlotsAndSizeAndTimesOut) {
     EXPECT_EQ(h.stack.counters().reassembly_timeouts, 1u);
     EXPECT_EQ(h.stack.counters().fragments_dropped, 4u);
     EXPECT_EQ(seen.inputs, 0);
+}
+
+TEST(Ipv4, BuildWritesThePayloadInPlaceAndRefusesAsSendDoes) {
+    Harness h;
+    struct Fill {
+        int calls = 0;
+        uint8_t seed = 0;
+        static void write(void* context, uint8_t* payload, size_t size) {
+            auto* f = static_cast<Fill*>(context);
+            ++f->calls;
+            for (size_t i = 0; i < size; ++i)
+                payload[i] = static_cast<uint8_t>(f->seed + i * 3);
+        }
+    } fill;
+    fill.seed = 9;
+    const IpOutput out = h.stack.ip_output();
+    ASSERT_NE(out.build, nullptr);
+    // Refused before anything is built: fill is not called.
+    EXPECT_FALSE(out.build(out.context, 0, kRemote, 6, 10, &Fill::write, &fill));  // no address
+    h.slirp();
+    EXPECT_FALSE(out.build(out.context, 0, kRemote, 6, 1481, &Fill::write, &fill));  // too large
+    EXPECT_EQ(fill.calls, 0);
+    EXPECT_EQ(h.stack.counters().output_no_route, 1u);
+    EXPECT_EQ(h.stack.counters().output_too_large, 1u);
+    // The same datagram through send and through build: the same frame but for the IPv4
+    // identification and so the header checksum.
+    uint8_t payload[1480];
+    for (size_t i = 0; i < sizeof payload; ++i)
+        payload[i] = static_cast<uint8_t>(9 + i * 3);
+    for (size_t size : {size_t{0}, size_t{1}, size_t{77}, size_t{1480}}) {
+        ASSERT_TRUE(out(0, kRemote, 6, payload, size));
+        ASSERT_TRUE(out.build(out.context, 0, kRemote, 6, size, &Fill::write, &fill));
+        const auto frames = h.drain();
+        ASSERT_EQ(frames.size(), 2u);
+        ASSERT_EQ(frames[0].size(), frames[1].size());
+        EXPECT_EQ(inet_sum(frames[1].data() + 14, 20), 0);
+        auto a = frames[0], b = frames[1];
+        for (auto* f : {&a, &b})
+            (*f)[14 + 4] = (*f)[14 + 5] = (*f)[14 + 10] = (*f)[14 + 11] = 0;
+        EXPECT_EQ(a, b) << "size " << size;
+    }
+    EXPECT_EQ(fill.calls, 4);
+}
+
+// A link that takes frames as they are built (the network server's transmit buffers):
+// `room` buffers, each frame kept as committed.
+struct Sink {
+    int room = 0;
+    int acquired = 0;
+    uint8_t buffer[1600];
+    std::vector<Bytes> frames;
+    static uint8_t* acquire(void* context, size_t size) {
+        auto* s = static_cast<Sink*>(context);
+        if (s->room == 0 || size > sizeof s->buffer)
+            return nullptr;
+        --s->room;
+        ++s->acquired;
+        std::memset(s->buffer, 0xa5, sizeof s->buffer);  // what is not written shows
+        return s->buffer;
+    }
+    static void commit(void* context, uint8_t* frame, size_t size) {
+        auto* s = static_cast<Sink*>(context);
+        EXPECT_EQ(frame, s->buffer);
+        s->frames.emplace_back(frame, frame + size);
+    }
+    LinkOutput output() { return LinkOutput{this, &Sink::acquire, &Sink::commit}; }
+};
+
+TEST(Ipv4, FramesGoStraightToTheLinkOutputInOrderAndOnlyWhenResolved) {
+    Harness h;
+    h.slirp();
+    Sink sink;
+    h.stack.set_link_output(sink.output());
+    const IpOutput out = h.stack.ip_output();
+    uint8_t payload[1480];
+    for (size_t i = 0; i < sizeof payload; ++i)
+        payload[i] = static_cast<uint8_t>(i * 5 + 1);
+    const uint64_t before = h.stack.counters().frames_out;
+    // Room: straight to the link, the same frame as through a slot (but the IPv4 id).
+    sink.room = 2;
+    ASSERT_TRUE(out(0, kRemote, 6, payload, 1480));
+    ASSERT_TRUE(out(0, kRemote, 6, payload, 3));  // padded to 60 bytes
+    EXPECT_TRUE(h.drain().empty());
+    ASSERT_EQ(sink.frames.size(), 2u);
+    EXPECT_EQ(sink.frames[0].size(), 1514u);
+    EXPECT_EQ(sink.frames[1].size(), 60u);
+    EXPECT_EQ(h.stack.counters().frames_out, before + 2);
+    h.stack.set_link_output(LinkOutput{});
+    ASSERT_TRUE(out(0, kRemote, 6, payload, 1480));
+    auto slot = h.drain();
+    ASSERT_EQ(slot.size(), 1u);
+    auto direct = sink.frames[0];
+    for (auto* f : {&direct, &slot[0]})
+        (*f)[14 + 4] = (*f)[14 + 5] = (*f)[14 + 10] = (*f)[14 + 11] = 0;
+    EXPECT_EQ(direct, slot[0]);
+    EXPECT_EQ(0, std::memcmp(sink.frames[0].data(), kSlirpMac.bytes, 6));  // via the gateway
+    EXPECT_EQ(inet_sum(sink.frames[0].data() + 14, 20), 0);
+    for (size_t i = 14 + 20 + 3; i < 60; ++i)
+        EXPECT_EQ(sink.frames[1][i], 0) << i;  // the padding is zeros, not the buffer's bytes
+    // No room: the frame waits in a slot; then, with room again, a newer frame must not pass
+    // it: it waits too, and both leave through take_frame in order.
+    h.stack.set_link_output(sink.output());
+    sink.frames.clear();
+    ASSERT_TRUE(out(0, kRemote, 6, payload, 100));
+    sink.room = 4;
+    ASSERT_TRUE(out(0, kRemote, 6, payload, 200));
+    EXPECT_TRUE(sink.frames.empty());
+    auto queued = h.drain();
+    ASSERT_EQ(queued.size(), 2u);
+    EXPECT_EQ(queued[0].size(), 14u + 20u + 100u);
+    EXPECT_EQ(queued[1].size(), 14u + 20u + 200u);
+    ASSERT_TRUE(out(0, kRemote, 6, payload, 300));  // the slots are empty again: straight
+    ASSERT_EQ(sink.frames.size(), 1u);
+    // An on-link neighbour not yet resolved: the frame waits for ARP in a slot, and the ARP
+    // request goes through take_frame.
+    sink.frames.clear();
+    ASSERT_TRUE(out(0, ip4(10, 0, 2, 77), 6, payload, 10));
+    EXPECT_TRUE(sink.frames.empty());
+    const auto arp_out = h.drain();
+    ASSERT_EQ(arp_out.size(), 1u);
+    EXPECT_EQ(rd16(arp_out[0].data() + 12), 0x0806);
 }
 
 TEST(Ipv4, OutputRoutesAndRefusesWhatItCannotSend) {

@@ -112,9 +112,13 @@ struct Host {
     Ip4 address;
     Engine engine;
     std::deque<Packet> sent;
+    uint64_t built = 0;  // segments sent through IpOutput::build
     std::unique_ptr<uint8_t, decltype(&std::free)> storage{nullptr, &std::free};
 
-    explicit Host(Ip4 addr, Limits l = Limits{}, uint64_t seed = 1) : limits(l), address(addr) {
+    // in_place: the output offers IpOutput::build (as the Stack's does), so the engine writes
+    // each segment straight into the packet kept here; otherwise only send (its scratch path).
+    explicit Host(Ip4 addr, Limits l = Limits{}, uint64_t seed = 1, bool in_place = false)
+        : limits(l), address(addr) {
         const size_t size = Engine::storage_size(l);
         storage.reset(static_cast<uint8_t*>(std::aligned_alloc(16, (size + 15) / 16 * 16)));
         IpOutput out;
@@ -126,6 +130,19 @@ struct Host {
             self->sent.push_back(Packet{s, d, std::vector<uint8_t>(p, p + n)});
             return true;
         };
+        if (in_place)
+            out.build = [](void* context, Ip4 s, Ip4 d, uint8_t protocol, size_t n,
+                           IpOutput::Fill fill, void* fill_context) {
+                auto* self = static_cast<Host*>(context);
+                if (protocol != 6)
+                    std::abort();
+                // Poisoned first: a byte fill() leaves unwritten shows in the checksum.
+                Packet p{s, d, std::vector<uint8_t>(n, 0xa5)};
+                fill(fill_context, p.bytes.data(), n);
+                self->sent.push_back(std::move(p));
+                ++self->built;
+                return true;
+            };
         if (engine.init(l, out, seed, storage.get(), size) != 0)
             std::abort();
     }

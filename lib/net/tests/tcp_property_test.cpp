@@ -188,8 +188,10 @@ RC_GTEST_PROP(TcpProperty, LossyLinkDeliversEveryByteOnceInOrderOrFails, ()) {
     link.schedule = *rc::gen::container<std::vector<uint8_t>>(rc::gen::arbitrary<uint8_t>());
     link.latency = *rc::gen::inRange<Time>(1, 80) * kMillisecond;
 
-    Host a(kA, limits, *rc::gen::arbitrary<uint64_t>());
-    Host b(kB, limits, *rc::gen::arbitrary<uint64_t>());
+    // Each side builds its segments in place (IpOutput::build, as through the Stack) or in its
+    // scratch segment: both paths are checked against the model.
+    Host a(kA, limits, *rc::gen::arbitrary<uint64_t>(), *rc::gen::arbitrary<bool>());
+    Host b(kB, limits, *rc::gen::arbitrary<uint64_t>(), *rc::gen::arbitrary<bool>());
     std::vector<Flow> flows(flows_count);
     for (auto& f : flows) {
         f.ab.data =

@@ -951,5 +951,69 @@ TEST_F(Pair, ResetOnAbort) {
     EXPECT_EQ(b.engine.slots_in_use(), 0u);
 }
 
+// The in-place path (IpOutput::build, the Stack's: the segment written into the frame with its
+// data summed as it is copied) writes exactly the bytes the scratch path writes, for the SYN
+// (its options), data segments, a FIN, and data that wraps around the send ring's end after an
+// odd and after an even number of bytes (the two ways the copy is split).
+TEST(TcpInPlace, BuildsTheSameSegmentsAsTheScratchPath) {
+    Limits l = Scripted::limits();
+    l.send_buffer = 4096;
+    Host scratch{kA, l, 7, false};
+    Host in_place{kA, l, 7, true};
+    Time now = 1000 * kMs;
+    uint32_t peer_seq = 5000;
+    std::vector<std::vector<uint8_t>> out[2];
+    Host* hosts[2] = {&scratch, &in_place};
+    int64_t id[2] = {-1, -1};
+    uint16_t port = 0;
+    uint32_t acked = 0;
+    // Everything each host sent so far, moved to out[]; the peer acknowledges it all.
+    auto drain = [&](bool acknowledge) {
+        uint32_t next = 0;
+        for (int h = 0; h < 2; ++h) {
+            while (!hosts[h]->sent.empty()) {
+                out[h].push_back(hosts[h]->sent.front().bytes);
+                const Seg seg = hosts[h]->take();
+                ASSERT_TRUE(seg.ok);  // the reader checks the checksum independently
+                port = seg.source_port;
+                next = seg.seq + static_cast<uint32_t>(seg.data.size()) +
+                       (seg.has(kSyn) || seg.has(kFin) ? 1u : 0u);
+            }
+        }
+        if (acknowledge && next != 0)
+            acked = next;
+    };
+    for (int h = 0; h < 2; ++h)
+        id[h] = hosts[h]->engine.connect(kA, kB, kPort, now);
+    drain(true);
+    now += 10 * kMs;
+    for (int h = 0; h < 2; ++h)
+        hosts[h]->give(
+            kB, build(kB, kA, kPort, port, peer_seq, acked, kSyn | kAck, 60000, {}, 1000), now);
+    ++peer_seq;
+    drain(false);
+    // 1001 bytes, then writes that cross the ring's end at 4096 after 4096 - 1001 (odd) bytes,
+    // then after an even count.
+    const std::vector<uint8_t> pieces[] = {bytes(1001, 1), bytes(3500, 2), bytes(2001, 3),
+                                           bytes(3000, 4)};
+    for (const auto& data : pieces) {
+        for (int h = 0; h < 2; ++h)
+            ASSERT_EQ(hosts[h]->engine.send(id[h], data.data(), data.size(), now),
+                      static_cast<int64_t>(data.size()));
+        drain(true);
+        now += 10 * kMs;
+        for (int h = 0; h < 2; ++h)
+            hosts[h]->give(kB, build(kB, kA, kPort, port, peer_seq, acked, kAck, 60000), now);
+        drain(true);
+    }
+    for (int h = 0; h < 2; ++h)
+        ASSERT_EQ(hosts[h]->engine.shutdown(id[h], now), 0);
+    drain(true);
+    EXPECT_EQ(out[0], out[1]);
+    EXPECT_GT(out[0].size(), 10u);
+    EXPECT_EQ(in_place.built, out[1].size());
+    EXPECT_EQ(scratch.built, 0u);
+}
+
 }  // namespace
 }  // namespace keel::net::tcp

@@ -67,6 +67,37 @@ TEST(Wire, ChecksumEqualsTheWordByWordSumAtEveryLengthAndAlignment) {
     }
 }
 
+TEST(Wire, ChecksumCopyCopiesExactlyAndSumsAsTheWordByWordSum) {
+    // The same lengths and alignments, source and destination misaligned independently; the
+    // bytes around the destination range must stay untouched (guards of 0x5a).
+    static uint8_t source[9000 + 8];
+    static uint8_t target[9000 + 32];
+    for (int fill = 0; fill < 2; ++fill) {
+        for (size_t i = 0; i < sizeof source; ++i)
+            source[i] = fill == 0 ? 0xff : static_cast<uint8_t>(i * 131 + (i >> 8) * 7 + 1);
+        for (size_t from = 0; from < 8; ++from) {
+            for (size_t to : {size_t{8}, size_t{11}, size_t{13}}) {
+                for (size_t size :
+                     {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{15},
+                      size_t{1460}, size_t{2047}, size_t{2048}, size_t{2049}, size_t{9000}}) {
+                    for (uint32_t start : {0u, 0xffffu, 0xfffffff0u}) {
+                        for (uint8_t& b : target)
+                            b = 0x5a;
+                        EXPECT_EQ(checksum_copy(start, target + to, source + from, size),
+                                  reference_sum(start, source + from, size))
+                            << "size " << size << " from " << from << " to " << to;
+                        EXPECT_EQ(std::memcmp(target + to, source + from, size), 0);
+                        for (size_t i = 0; i < to; ++i)
+                            ASSERT_EQ(target[i], 0x5a);
+                        for (size_t i = to + size; i < sizeof target; ++i)
+                            ASSERT_EQ(target[i], 0x5a);
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST(Wire, PseudoHeaderSumsItsWords) {
     EXPECT_EQ(checksum_fold(pseudo_header_sum(ip4(10, 0, 2, 15), ip4(10, 0, 2, 2), 6, 20)),
               checksum_fold(0x0a00u + 0x020fu + 0x0a00u + 0x0202u + 6u + 20u));

@@ -6,7 +6,9 @@
 // (lib/fat/README.md, "Write ordering") is the device's; a failed write drops the pages it
 // touched. A read that misses reads the whole pages around it (at most kMaxSpan bytes,
 // inside the device) with one device call and keeps them; a longer read goes straight to
-// the caller's buffer and keeps the pages it covers whole. Least recently used pages are
+// the caller's buffer and keeps the pages it covers whole, and the pages at its two ends
+// that it covers only in part are then read whole and kept too (so the same read hits next
+// time). Least recently used pages are
 // reused; lookups are by a hash of the page number.
 #pragma once
 
@@ -74,6 +76,9 @@ class PageCache final : public BlockDevice {
     uint8_t* bytes(int32_t i) const { return data_ + static_cast<size_t>(i) * kPageBytes; }
     // Keeps every page wholly inside [first_byte, first_byte + length) from `from`.
     void keep(uint64_t first_byte, uint64_t length, const uint8_t* from);
+    // Reads page `page` from the device and keeps it, unless it is kept already (the ends of
+    // a long read that covers them only in part).
+    void keep_page_around(uint64_t page);
 
     BlockDevice* device_ = nullptr;
     Page* page_ = nullptr;

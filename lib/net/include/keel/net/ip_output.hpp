@@ -19,6 +19,16 @@ struct IpOutput {
     bool (*send)(void* context, Ip4 source, Ip4 destination, uint8_t protocol,
                  const uint8_t* payload, size_t size) = nullptr;
 
+    // Writes a datagram's payload where it is to go: called with the place for `size` bytes.
+    using Fill = void (*)(void* fill_context, uint8_t* payload, size_t size);
+    // Optional: sends one IPv4 datagram of `size` payload bytes, which fill() writes straight
+    // into the outgoing frame (or wherever the datagram is kept), so a transport that builds
+    // its segment there saves a copy of every byte it sends. fill is called at most once, and
+    // not when the datagram is refused before it is built (no route, no room). The same
+    // result as send. Without it, callers build the payload themselves and use send.
+    bool (*build)(void* context, Ip4 source, Ip4 destination, uint8_t protocol, size_t size,
+                  Fill fill, void* fill_context) = nullptr;
+
     bool operator()(Ip4 source, Ip4 destination, uint8_t protocol, const uint8_t* payload,
                     size_t size) const {
         return send != nullptr && send(context, source, destination, protocol, payload, size);

@@ -42,7 +42,7 @@ struct Interface {
 
 struct Counters {
     uint64_t frames_in;
-    uint64_t frames_out;  // taken by take_frame
+    uint64_t frames_out;  // taken by take_frame or sent through the LinkOutput
     uint64_t malformed_ethernet;
     uint64_t vlan_dropped;
     uint64_t unknown_ethertype;
@@ -92,6 +92,17 @@ using TransportError = void (*)(void* context, uint8_t icmp_type, uint8_t icmp_c
                                 Ip4 original_destination, const uint8_t* original_transport,
                                 size_t size, Time now);
 
+// Optional: where a frame can go straight to the link as it is built (the network server's
+// transmit buffers), instead of waiting in the Stack's frame slots to be copied out by
+// take_frame. acquire gives a buffer of at least `size` bytes for the next frame, or null
+// (then the frame is kept in a slot as without this); commit sends the frame written there
+// (every acquire is followed by its commit before the Stack calls acquire again).
+struct LinkOutput {
+    void* context = nullptr;
+    uint8_t* (*acquire)(void* context, size_t size) = nullptr;
+    void (*commit)(void* context, uint8_t* frame, size_t size) = nullptr;
+};
+
 class Stack {
   public:
     // How many transports set_transport can hold besides ICMP and UDP (TCP and a spare).
@@ -115,6 +126,10 @@ class Stack {
     // Bytes of the next frame to transmit, 0 if none (capacity < frame: 0 and the frame stays).
     size_t take_frame(uint8_t* out, size_t capacity);
     bool frames_pending() const;
+    // Sends IPv4 datagrams whose next hop is resolved (or broadcasts) straight through `link`
+    // while no frame is waiting in a slot (so frames leave in the order they were made); ARP's
+    // own frames and everything else still go through take_frame. An empty LinkOutput stops it.
+    void set_link_output(const LinkOutput& link);
     // Runs timers (ARP, reassembly, DHCP, DNS): the next deadline or kNever.
     Time poll(Time now);
 
@@ -126,7 +141,8 @@ class Stack {
 
     // Transports above IPv4. ip_output's send: source 0 means the interface address; routes via
     // the gateway when off-subnet; ARP-resolves and queues. false when dropped (payload above
-    // MTU - 20, no route before configuration, no frame slot).
+    // MTU - 20, no route before configuration, no frame slot). Its build writes the payload
+    // straight into the frame slot (the TCP engine's data segments: no copy in between).
     IpOutput ip_output();
     // For protocols other than ICMP (1) and UDP (17), which are handled inside. input null
     // removes the protocol. Up to kTransports protocols.
@@ -190,9 +206,14 @@ class Stack {
 
     static bool output_thunk(void* context, Ip4 source, Ip4 destination, uint8_t protocol,
                              const uint8_t* payload, size_t size);
+    static bool build_thunk(void* context, Ip4 source, Ip4 destination, uint8_t protocol,
+                            size_t size, IpOutput::Fill fill, void* fill_context);
     uint64_t random();
     bool send_ip(Ip4 source, Ip4 destination, uint8_t protocol, const uint8_t* payload,
                  size_t size);
+    // send_ip with the payload written in place by fill.
+    bool build_ip(Ip4 source, Ip4 destination, uint8_t protocol, size_t size, IpOutput::Fill fill,
+                  void* fill_context);
     bool send_udp(Ip4 source, uint16_t source_port, Ip4 destination, uint16_t port,
                   const uint8_t* data, size_t size);
     FrameSlot* frame(uint32_t i) const;
@@ -248,7 +269,8 @@ class Stack {
     PingReply* ping_replies_ = nullptr;
     uint32_t* ping_ids_ = nullptr;  // identifier | 0x10000 when in use, 0 when empty
     uint64_t ping_order_ = 0;
-    uint8_t* scratch_ = nullptr;        // one datagram being built (mtu bytes)
+    uint8_t* scratch_ = nullptr;  // one datagram being built (mtu bytes)
+    LinkOutput link_{};
     Time now_ = 0;                      // the latest time a call brought: ARP expiry in send_ip
     Error last_drop_ = Error::kNoRoom;  // why send_ip last returned false
     uint32_t ping_id_next_ = 0;
