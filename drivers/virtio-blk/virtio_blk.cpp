@@ -717,7 +717,28 @@ void partition_thread(uint64_t) {
     }
 }
 
-int keel_main(const StartInfo& start) {
+namespace {
+
+// The driver's argument: NAME, or NAME followed by " copy", which keeps the served region in
+// ordinary memory and copies through the bounce buffers (the fallback's path, for
+// qemu_blk_copy and for measuring what the copy costs).
+constexpr char kCopyWord[] = " copy";
+constexpr uint64_t kCopyWordLength = sizeof kCopyWord - 1;
+
+bool copy_asked(StartInfo& start) {
+    if (start.args_length < kCopyWordLength ||
+        c::compare(start.args + start.args_length - kCopyWordLength, kCopyWord, kCopyWordLength) !=
+            0)
+        return false;
+    start.args_length -= kCopyWordLength;
+    return true;
+}
+
+}  // namespace
+
+int keel_main(const StartInfo& given) {
+    StartInfo start = given;
+    const bool copy = copy_asked(start);
     void* storage = allocate(sizeof(Driver));
     if (storage == nullptr) {
         print("virtio-blk: no memory\n");
@@ -734,7 +755,7 @@ int keel_main(const StartInfo& start) {
     }
     char* name = g->name;
     if (!dev::serve("virtio-blk", start, "blk0", g->port, kServeCapacity, kServeBuffers,
-                    kMaxTransfer, g->name, device))
+                    kMaxTransfer, g->name, copy ? 0 : device))
         return 1;
     if (const char* why = init_data_path()) {
         print("virtio-blk: %s\n", why);
