@@ -2,9 +2,10 @@
 // process holding only that device ("device" in its root, given by init) and a directory to
 // publish in ("srv"). It serves the disk as a block device object, srv/NAME (NAME its argument,
 // blk0 by default): read and write with arg = byte offset, sync, get_meta Size and BlockInfo.
-// Design (threads, interrupts and polling, the copy through bounce buffers, the shared-memory
-// ring): README.md. The device half (set-up, virtio requests) is virtio_block.cpp, a library
-// that user/levelbench links too.
+// Design (threads, interrupts and polling, the copies: none of its own where the served region
+// is the device's DMA memory, else through bounce buffers; the shared-memory ring): README.md. The
+// device half (set-up, virtio requests) is virtio_block.cpp, a library that user/levelbench links
+// too.
 #include <keel/blkring/blkring.hpp>
 #include <keel/c/mem.hpp>
 #include <keel/partition/partition.hpp>
@@ -37,8 +38,9 @@ constexpr uint16_t kOk = static_cast<uint16_t>(ipc::abi::Status::Ok);
 constexpr uint32_t kServeCapacity = 64;
 constexpr uint32_t kServeBuffers = 48;
 constexpr uint32_t kMaxTransfer = 64 * 1024;
-// Operations being performed at once, each with a bounce buffer of kMaxTransfer bytes in DMA
-// memory (the served buffers have no device address).
+// Operations being performed at once. The device reads and writes each one's owned buffer
+// where the served region is DMA memory; otherwise each has a bounce buffer of kMaxTransfer
+// bytes in DMA memory (README, "The copies").
 constexpr uint32_t kSlots = 32;
 constexpr uint32_t kMaxPartitions = 16;  // served as objects 1..16 ("1".."16")
 // The shared-memory session (open("shm") on the disk): its served object, and how long the
@@ -65,6 +67,7 @@ struct Slot {
     uint32_t outstanding;  // virtio requests in flight
     uint64_t order;        // start order: older slots issue first
     bool alone;            // never merged again: a merged request it was in failed
+    uint64_t data;         // where the device reaches its bytes: owned buffer or bounce buffer
 };
 
 // What one virtio request in flight carries (the BlockDevice's record of that index): a piece
@@ -107,7 +110,9 @@ struct Session {
 
 struct Driver {
     BlockDevice dev;
-    // DMA: the bounce buffers (the rings, headers and status bytes are the BlockDevice's).
+    // DMA: the bounce buffers (the rings, headers and status bytes are the BlockDevice's), made
+    // only when the served region is not DMA memory (direct false).
+    bool direct = false;
     uint8_t* bounce = nullptr;
     uint64_t bounce_device = 0;
     ServePort port;
@@ -132,10 +137,18 @@ Driver* g = nullptr;
 
 // ---- set-up ----------------------------------------------------------------------------------
 
-// Resets and initialises the device (virtio_block.cpp) and makes the bounce buffers.
+// Resets and initialises the device (virtio_block.cpp).
 const char* init_device(Handle device) {
-    if (const char* why = g->dev.init(device, kMaxTransfer))
-        return why;
+    return g->dev.init(device, kMaxTransfer);
+}
+
+// Once serving: the device reaches the owned buffers (the region is its DMA memory), or the
+// bounce buffers are made.
+const char* init_data_path() {
+    const auto* region = reinterpret_cast<const std::byte*>(g->port.region());
+    g->direct = g->port.device_address(region) != 0;
+    if (g->direct)
+        return nullptr;
     dev::Dma bounce;
     if (const char* why = g->dev.device().dma(uint64_t{kSlots} * kMaxTransfer, &bounce))
         return g->dev.device().fail(why);
@@ -158,7 +171,7 @@ void finish_slot(uint32_t i) {
     } else if (s.flush) {
         complete(s.op, kOk, 0);
     } else {
-        if (!s.write) {
+        if (!s.write && !g->direct) {
             const auto data = g->port.server().bytes(s.op);
             c::copy(data.data(), g->bounce + uint64_t{i} * kMaxTransfer, s.length);
         }
@@ -233,10 +246,9 @@ void issue() {
                                                                           : g->dev.max_piece();
         vio::Segment segs[kMaxMergeSegments];
         uint32_t n = 0;
-        // A slot's piece as data segments of at most segment_bytes from its bounce buffer.
+        // A slot's piece as data segments of at most segment_bytes from its data.
         auto add_data = [&](uint32_t slot, uint32_t from, uint32_t bytes) {
-            n += g->dev.cut(g->bounce_device + uint64_t{slot} * kMaxTransfer + from, bytes,
-                            !s.write, segs + n);
+            n += g->dev.cut(g->slots[slot].data + from, bytes, !s.write, segs + n);
         };
         add_data(pick, s.issued, piece);
         const uint32_t members = s.flush ? 1u << pick : merge(pick, n, add_data);
@@ -523,9 +535,11 @@ void start(const ipc::Operation& op) {
     while (g->slots[i].busy)
         ++i;  // the caller checked that one is free
     Slot& s = g->slots[i];
+    const uint64_t at = g->direct ? g->port.device_address(data.data())
+                                  : g->bounce_device + uint64_t{i} * kMaxTransfer;
     s = Slot{true, o == Op::kSync, write, false, op, arg, static_cast<uint32_t>(data.size()), 0,
-             0,    g->started++,   false};
-    if (write)
+             0,    g->started++,   false, at};
+    if (write && !g->direct)
         c::copy(g->bounce + uint64_t{i} * kMaxTransfer, data.data(), data.size());
 }
 
@@ -703,7 +717,28 @@ void partition_thread(uint64_t) {
     }
 }
 
-int keel_main(const StartInfo& start) {
+namespace {
+
+// The driver's argument: NAME, or NAME followed by " copy", which keeps the served region in
+// ordinary memory and copies through the bounce buffers (the fallback's path, for
+// qemu_blk_copy and for measuring what the copy costs).
+constexpr char kCopyWord[] = " copy";
+constexpr uint64_t kCopyWordLength = sizeof kCopyWord - 1;
+
+bool copy_asked(StartInfo& start) {
+    if (start.args_length < kCopyWordLength ||
+        c::compare(start.args + start.args_length - kCopyWordLength, kCopyWord, kCopyWordLength) !=
+            0)
+        return false;
+    start.args_length -= kCopyWordLength;
+    return true;
+}
+
+}  // namespace
+
+int keel_main(const StartInfo& given) {
+    StartInfo start = given;
+    const bool copy = copy_asked(start);
     void* storage = allocate(sizeof(Driver));
     if (storage == nullptr) {
         print("virtio-blk: no memory\n");
@@ -720,8 +755,14 @@ int keel_main(const StartInfo& start) {
     }
     char* name = g->name;
     if (!dev::serve("virtio-blk", start, "blk0", g->port, kServeCapacity, kServeBuffers,
-                    kMaxTransfer, g->name))
+                    kMaxTransfer, g->name, copy ? 0 : device))
         return 1;
+    if (const char* why = init_data_path()) {
+        print("virtio-blk: %s\n", why);
+        return 1;
+    }
+    print("virtio-blk: %s\n", g->direct ? "the device reads and writes the served buffers (no copy)"
+                                        : "served buffers copied through bounce buffers");
     print("virtio-blk: srv/%s: %lu blocks of %u bytes%s%s, queue %u (%s), %u bytes a request\n",
           name, g->dev.geometry().capacity_bytes / g->dev.geometry().block_size,
           g->dev.geometry().block_size, g->dev.geometry().read_only ? ", read-only" : "",

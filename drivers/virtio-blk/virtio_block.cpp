@@ -34,8 +34,13 @@ const char* BlockDevice::init(user::Handle device, uint32_t max_transfer) {
     dev::Device& d = device_;
     if (const char* why = d.start(device, blk::kConfigMinimum, "no block device configuration"))
         return why;
+    // VIRTIO_F_ACCESS_PLATFORM: the device's DMA goes through the platform's IOMMU. Every
+    // address this driver gives it is a device address the kernel made (DmaMemory, the served
+    // region), so it is taken when offered; QEMU offers it with iommu_platform=on, and without
+    // it a virtio device would bypass the IOMMU and read device addresses as physical ones.
     const uint64_t optional = blk::kFeatureSegMax | blk::kFeatureSizeMax | blk::kFeatureBlockSize |
-                              blk::kFeatureFlush | blk::kFeatureReadOnly;
+                              blk::kFeatureFlush | blk::kFeatureReadOnly |
+                              vio::kFeatureAccessPlatform;
     uint64_t features = 0;
     if (const char* why = d.negotiate(vio::kFeatureVersion1, optional, &features))
         return why;

@@ -335,14 +335,21 @@ Result<uint64_t> DeviceObject::create_bar(Request& req, const abi::DeviceResourc
     return KEEL_TRY(req.caller->handles().insert(*m, kMemoryRights));
 }
 
-Result<uint64_t> DeviceObject::create_dma(Request& req, const abi::DeviceResource& r) {
+Result<RefPtr<MemoryObject>> DeviceObject::dma_memory(uint64_t bytes) {
     if (pci_ == nullptr)
         return fail(Error::kNotSupported);  // no ISA DMA
-    if (r.index != 0)
-        return fail(Error::kInvalidArgument);
-    const RefPtr<MemoryObject> m = KEEL_TRY(MemoryObject::create_dma(r.arg, retain_ref(this)));
+    RefPtr<MemoryObject> m = KEEL_TRY(MemoryObject::create_dma(bytes, retain_ref(this)));
     // With an IOMMU, the device reaches these frames, and only these, at the address it gives.
     m->set_device_address(KEEL_TRY(dev::iommu_map(*pci_, m->frame(0), m->pages(), true)));
+    return m;
+}
+
+Result<uint64_t> DeviceObject::create_dma(Request& req, const abi::DeviceResource& r) {
+    if (pci_ == nullptr)
+        return fail(Error::kNotSupported);
+    if (r.index != 0)
+        return fail(Error::kInvalidArgument);
+    const RefPtr<MemoryObject> m = KEEL_TRY(dma_memory(r.arg));
     return KEEL_TRY(req.caller->handles().insert(*m, kMemoryRights));
 }
 

@@ -29,6 +29,7 @@
 
 namespace keel::obj {
 
+class MemoryObject;
 class Root;
 
 // A legacy (non-PCI) device: up to two port ranges and an ISA interrupt.
@@ -53,6 +54,11 @@ class DeviceObject final : public Object {
     Result<uint64_t> get_meta(Request& req) override;  // kDevice, kBootFramebuffer
     Result<uint64_t> create(Request& req) override;    // buffer = abi::DeviceResource
 
+    // `bytes` of DMA memory for this device, mapped in its IOMMU domain (device_address()):
+    // what create_dma hands out, and what backs a device-holding server's region
+    // (QueueRegion::create). kNotSupported (legacy device), kInvalidArgument (0), kTooLarge
+    // (above abi::kMaxDmaMemory), kNoMemory.
+    Result<RefPtr<MemoryObject>> dma_memory(uint64_t bytes);
     // DMA memory made by this device came to its end (obj/memory.cpp): free the frames once
     // the device can no longer reach them.
     void retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address);

@@ -36,6 +36,8 @@ class MemoryObject final : public Object {
     // (0), kTooLarge (above abi::kMaxDmaMemory), kNoMemory (no run of free frames that long).
     static Result<RefPtr<MemoryObject>> create_dma(uint64_t size, RefPtr<class DeviceObject> owner);
     void set_device_address(uint64_t address) { device_address_ = address; }
+    // Where the device reaches the first byte (DMA memory; 0 for any other).
+    uint64_t device_address() const { return device_address_; }
 
     abi::Kind kind() const override { return abi::Kind::kMemory; }
     Result<uint64_t> read(Request& req) override;

@@ -4,13 +4,14 @@
 #include <utility>
 
 #include "mm/paging.hpp"
+#include "obj/device.hpp"
 #include "obj/queue_geometry.hpp"
 #include "proc/process.hpp"
 
 namespace keel::obj {
 
 Result<QueueRegion> QueueRegion::create(const abi::QueueGeometry& g, uint32_t min_capacity,
-                                        PrivateSize private_size) {
+                                        PrivateSize private_size, DeviceObject* device) {
     const ipc::Layout layout = KEEL_TRY(check_queue_geometry(g, min_capacity));
     // One queue and the region's frames, charged to the process asking (proc/account.hpp).
     proc::Account* account = proc::current_account();
@@ -22,7 +23,15 @@ Result<QueueRegion> QueueRegion::create(const abi::QueueGeometry& g, uint32_t mi
     r.storage_ = new (std::nothrow) std::byte[r.storage_size_];
     if (r.storage_ == nullptr)
         return fail(Error::kNoMemory);
-    r.memory_ = KEEL_TRY(proc::charged_memory(account, r.size_));
+    // DMA memory is zeroed like any new memory object: the kernel's client lays the queue out
+    // over zeros, as over ordinary memory. Its frames are charged as the ordinary region's are.
+    if (device != nullptr) {
+        const uint64_t frames = (r.size_ + mm::kPageSize - 1) / mm::kPageSize;
+        proc::Charge c = KEEL_TRY(proc::Charge::take(account, {frames, 0, 0}));
+        r.memory_ = KEEL_TRY(device->dma_memory(r.size_));
+        r.memory_->hold(std::move(c));
+    } else
+        r.memory_ = KEEL_TRY(proc::charged_memory(account, r.size_));
     const auto window = r.memory_->map_kernel_window();
     if (!window)
         return fail(Error::kNoMemory);

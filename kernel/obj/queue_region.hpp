@@ -31,6 +31,8 @@ class Process;
 
 namespace keel::obj {
 
+class DeviceObject;
+
 class QueueRegion {
   public:
     // The private storage the kernel's endpoint needs for a geometry
@@ -38,9 +40,13 @@ class QueueRegion {
     using PrivateSize = std::size_t (*)(const ipc::Geometry&);
 
     // A region for geometry g (checked: check_queue_geometry with min_capacity). Errors:
-    // kInvalidArgument, kTooLarge (geometry), kNoMemory.
+    // kInvalidArgument, kTooLarge (geometry), kNoMemory. With `device` the region is that
+    // device's DMA memory (DeviceObject::dma_memory: contiguous, below 4 GiB, in its IOMMU
+    // domain), so the device reaches the owned buffers at device_address() + their offset;
+    // kNotSupported for a legacy device. Its frames are charged to the process like an ordinary
+    // region's; its end goes through the device (DeviceObject::retire_dma: quarantine).
     static Result<QueueRegion> create(const abi::QueueGeometry& g, uint32_t min_capacity,
-                                      PrivateSize private_size);
+                                      PrivateSize private_size, DeviceObject* device = nullptr);
     // Maps the region read-write into owner; its address. kNoMemory, kPeerGone (ending).
     Result<uint64_t> map_user(proc::Process& owner);
 
@@ -57,6 +63,8 @@ class QueueRegion {
     const ipc::Geometry& geometry() const { return geometry_; }
     uint64_t size() const { return size_; }
     uint64_t user_address() const { return user_address_; }
+    // Where the device reaches the region's first byte (0: ordinary memory, no device).
+    uint64_t device_address() const { return memory_ ? memory_->device_address() : 0; }
     // Removes the user mapping (for a caller that fails before the process learns of it).
     void unmap_user(proc::Process& owner) const;
 

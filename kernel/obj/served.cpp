@@ -36,10 +36,11 @@ Served* served_of_port(Object& o) {
     return o.kind() == abi::Kind::kPort ? static_cast<Port&>(o).served() : nullptr;
 }
 
-Result<Served::Created> Served::create(proc::Process& server, const abi::QueueGeometry& g) {
+Result<Served::Created> Served::create(proc::Process& server, const abi::QueueGeometry& g,
+                                       DeviceObject* device) {
     // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
     // its Cancel.
-    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 2, &ipc::Client::private_size));
+    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 2, &ipc::Client::private_size, device));
     RefPtr<Served> s = adopt_ref(new (std::nothrow) Served(std::move(region)));
     if (!s)
         return fail(Error::kNoMemory);

@@ -32,6 +32,7 @@
 
 namespace keel::obj {
 
+class DeviceObject;
 class MemoryObject;
 class Served;
 struct Lent;
@@ -55,12 +56,15 @@ struct CloseNotice {
 class Served final : public Object {
   public:
     // A new served object and its port for `server`, the region mapped into it (region()).
-    // Errors as Queue::create.
+    // Errors as Queue::create. With `device` (a device the server holds with Create) the region
+    // is that device's DMA memory (QueueRegion::create): the server's device reads and writes
+    // the owned buffers itself, and the kernel's copies to and from the callers stay.
     struct Created {
         RefPtr<Object> port;
         RefPtr<Served> served;
     };
-    static Result<Created> create(proc::Process& server, const abi::QueueGeometry& g);
+    static Result<Created> create(proc::Process& server, const abi::QueueGeometry& g,
+                                  DeviceObject* device = nullptr);
     const QueueRegion& region() const { return region_; }
 
     abi::Kind kind() const override { return abi::Kind::kServed; }

@@ -6,6 +6,7 @@
 
 #include "dev/rtc.hpp"
 #include "mm/user_copy.hpp"
+#include "obj/device.hpp"
 #include "obj/memory.hpp"
 #include "obj/message_pipe.hpp"
 #include "obj/perform.hpp"
@@ -382,18 +383,33 @@ SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
 }
 
 // User-space servers (obj/served.hpp).
+// The device whose DMA memory a server's region is to be (serve_create's third argument):
+// nullptr for 0, else a device this process holds with Create (what making DMA memory needs).
+Result<obj::RefPtr<obj::DeviceObject>> serve_device(proc::Process& p, uint64_t handle) {
+    if (handle == 0)
+        return obj::RefPtr<obj::DeviceObject>();
+    const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
+    if (e.object->kind() != abi::Kind::kDevice)
+        return fail(Error::kInvalidArgument);
+    if ((e.rights & abi::kRightCreate) == 0)
+        return fail(Error::kNoRights);
+    return obj::retain_ref(static_cast<obj::DeviceObject*>(e.object));
+}
+
 SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
-                       mm::UserPtr<abi::ServeInfo> info_out) {
+                       mm::UserPtr<abi::ServeInfo> info_out, uint64_t device_handle) {
     const auto g = geometry.read();
     if (!g || !info_out.range_ok())
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
-    const obj::Served::Created created = KEEL_TRY(obj::Served::create(p, *g));
+    const obj::RefPtr<obj::DeviceObject> device = KEEL_TRY(serve_device(p, device_handle));
+    const obj::Served::Created created = KEEL_TRY(obj::Served::create(p, *g, device.get()));
     const obj::QueueRegion& region = created.served->region();
     const obj::ObjectPair objects{created.port, created.served};
     abi::ServeInfo info{};
     info.address = region.user_address();
     info.size = region.size();
+    info.device_address = region.device_address();
     // The port is its creator's alone; the served object is made to be shared.
     const uint32_t rights[2] = {abi::kRightRead | abi::kRightWrite, abi::kRightsServed};
     abi::Handle handles[2] = {0, 0};
@@ -467,7 +483,8 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
         case Syscall::kQueueWait:
             return queue_wait(a, b, c);
         case Syscall::kServeCreate:
-            return serve_create(mm::UserPtr<abi::QueueGeometry>(a), mm::UserPtr<abi::ServeInfo>(b));
+            return serve_create(mm::UserPtr<abi::QueueGeometry>(a), mm::UserPtr<abi::ServeInfo>(b),
+                                c);
         case Syscall::kServeSync:
             return serve_sync(a, b, c);
         case Syscall::kCount:

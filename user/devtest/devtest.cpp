@@ -24,6 +24,8 @@ void each_name(Handle root_handle, Fn fn) {
     }
 }
 
+}  // namespace
+
 Handle devices() {
     static Handle h = 0;
     if (h == 0) {
@@ -33,8 +35,6 @@ Handle devices() {
     }
     return h;
 }
-
-}  // namespace
 
 int64_t find_device(Handle list, uint16_t vendor, uint16_t device, char* name_out) {
     int64_t found = -static_cast<int64_t>(abi::Error::kNotFound);

@@ -36,6 +36,8 @@ inline uint32_t config_u32(uint64_t device, uint64_t offset, uint64_t width = 4)
     return config_read(device, offset, &v, width) == static_cast<int64_t>(width) ? v : ~0u;
 }
 
+// devtest's "devices" (opened on first use).
+Handle devices();
 // The first device in `devices` with this vendor and device id: its name into `name` (NUL
 // terminated) and a handle, or -kNotFound.
 int64_t find_device(Handle devices, uint16_t vendor, uint16_t device, char* name = nullptr);

@@ -12,18 +12,20 @@ ServePort::~ServePort() {
     release(storage_);
 }
 
-int64_t ServePort::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size) {
+int64_t ServePort::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
+                          Handle device) {
     if (port_ != 0)
         return err(Error::kExists);
     const abi::QueueGeometry g{capacity, buffer_count, buffer_size, 0};
     abi::ServeInfo info{};
-    const int64_t r = sys::serve_create(&g, &info);
+    const int64_t r = sys::serve_create(&g, &info, device);
     if (r < 0)
         return r;
     port_ = info.port;
     served_ = info.served;
     region_ = reinterpret_cast<uint8_t*>(info.address);
     region_size_ = info.size;
+    device_address_ = info.device_address;
     const ipc::Geometry geometry{capacity, buffer_count, buffer_size};
     const size_t storage_size = ipc::Server::private_size(geometry);
     storage_ = allocate(storage_size);

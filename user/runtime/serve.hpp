@@ -27,13 +27,24 @@ class ServePort {
     ~ServePort();
 
     // ServeCreate and ipc::Server::attach over the region (once per ServePort). 0 or -Error.
-    int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size);
+    // With `device` (a device handle with Create) the region is that device's DMA memory:
+    // device_address() then says where the device reaches an owned buffer.
+    int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
+                   Handle device = 0);
 
     ipc::Server& server() { return server_; }
     Handle port() const { return port_; }
     Handle served() const { return served_; }    // shareable: give it to clients
     uint8_t* region() const { return region_; }  // the shared region (tests scribble on it)
     uint64_t region_size() const { return region_size_; }
+    // Where the device given to create() reaches `bytes` (inside the region, e.g. an owned
+    // buffer's server().bytes(op)), or 0 when the region is ordinary memory.
+    uint64_t device_address(const std::byte* bytes) const {
+        return device_address_ == 0
+                   ? 0
+                   : device_address_ +
+                         static_cast<uint64_t>(bytes - reinterpret_cast<const std::byte*>(region_));
+    }
 
     // Publishes the completions, lets the kernel hand them to the callers, and with wait
     // sleeps until the kernel submitted something (or timeout_ns, 0 = none). Submissions
@@ -52,6 +63,7 @@ class ServePort {
     Handle served_ = 0;
     uint8_t* region_ = nullptr;
     uint64_t region_size_ = 0;
+    uint64_t device_address_ = 0;  // of the region's first byte (0: ordinary memory)
     void* storage_ = nullptr;
 };
 

@@ -100,9 +100,11 @@ inline int64_t queue_poll(uint64_t queue) {
 inline int64_t queue_wait(uint64_t queue, uint64_t min, uint64_t timeout_ns) {
     return syscall(abi::Syscall::kQueueWait, queue, min, timeout_ns);
 }
-inline int64_t serve_create(const abi::QueueGeometry* g, abi::ServeInfo* info) {
+// device: 0, or a device handle whose DMA memory the region is to be (abi::ServeInfo).
+inline int64_t serve_create(const abi::QueueGeometry* g, abi::ServeInfo* info,
+                            uint64_t device = 0) {
     return syscall(abi::Syscall::kServeCreate, reinterpret_cast<uint64_t>(g),
-                   reinterpret_cast<uint64_t>(info));
+                   reinterpret_cast<uint64_t>(info), device);
 }
 inline int64_t serve_sync(uint64_t port, uint64_t wait, uint64_t timeout_ns) {
     return syscall(abi::Syscall::kServeSync, port, wait, timeout_ns);

@@ -16,6 +16,7 @@
 #include "mm/paging.hpp"
 #include "mm/user_copy.hpp"
 #include "obj/device.hpp"
+#include "obj/memory.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
@@ -615,5 +616,9 @@ Result<uint64_t> DeviceObject::get_meta(Request&) {
 }
 Result<uint64_t> DeviceObject::create(Request&) {
     panic("no devices in the simulation");
+}
+// queue_region.cpp names it for a DMA-backed served region; the harness never asks for one.
+Result<RefPtr<MemoryObject>> DeviceObject::dma_memory(uint64_t) {
+    panic("DMA memory in the simulation");
 }
 }  // namespace keel::obj

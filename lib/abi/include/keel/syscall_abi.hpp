@@ -32,7 +32,7 @@ enum class Syscall : uint64_t {
     kQueueDestroy = 13,  // (queue handle) -> 0: closes it; pending operations are cancelled
     kQueuePoll = 14,     // (queue handle) -> completions posted by this call
     kQueueWait = 15,     // (queue handle, min completions, timeout ns or 0 = none) -> posted
-    kServeCreate = 16,   // (QueueGeometry*, ServeInfo* out) -> 0: a port and a served object
+    kServeCreate = 16,   // (QueueGeometry*, ServeInfo* out, device or 0) -> 0: port, served
     kServeSync = 17,     // (port, wait, timeout ns or 0 = none) -> submissions since last sync
     kCount = 18,
 };
@@ -402,13 +402,19 @@ inline constexpr uint64_t kMaxQueueRegion = 4ull << 20;
 // caller's bytes in the lent buffer (request length = the caller's length). The server completes
 // with ipc Ok (value: bytes for read/peek/get_meta, copied back up to the caller's length) or
 // kQueueErrorBase + Error; ServeSync then hands the completions to the callers.
+//
+// ServeCreate's third argument, a device handle (Create right) or 0, asks for the region in
+// that device's DMA memory: device_address is then where the device reaches the region's first
+// byte (an owned buffer at region offset X is at device_address + X), so a driver hands the
+// owned buffers to its device without a copy of its own. 0 without a device.
 struct ServeInfo {
     uint64_t address;  // the region, to hand to ipc::Server::attach
     uint64_t size;
     uint32_t port;    // kPort handle: read/write, not shareable; closing it ends the service
     uint32_t served;  // kServed handle: all of read, write, share
+    uint64_t device_address;  // see above; 0 without a device
 };
-static_assert(sizeof(ServeInfo) == 24);
+static_assert(sizeof(ServeInfo) == 32);
 
 // Which argument of a forwarded submission names its client (see above). The kernel also
 // keeps one client from taking every slot: while another process waits for room or a buffer on
