@@ -11,6 +11,7 @@
 
 #include "arch/cpu.hpp"
 #include "arch/stacks.hpp"
+#include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
@@ -399,8 +400,6 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept {
 
 namespace keel::sched {
 
-Thread* detail::g_current = nullptr;
-
 namespace {
 DeadlineList g_deadlines;
 uint64_t g_now = 1;
@@ -458,6 +457,7 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
 }
 
 void make_ready(Thread*) {}
+void kick(Thread*) {}  // one simulated CPU: nothing runs elsewhere
 void yield() {}
 bool others_ready() {
     return false;  // one simulated thread runs at a time
@@ -511,14 +511,14 @@ sched::Thread* start_thread(proc::Process& p) {
 }
 
 void exit_thread(sched::Thread* t, int64_t status) {
-    if (sched::detail::g_current == t)
+    if (sched::current() == t)
         set_current(nullptr);
     sched::Scheduler::exit(
         t, abi::ExitInfo{static_cast<uint32_t>(abi::ExitReason::kExited), 0, status, 0, 0});
 }
 
 void set_current(sched::Thread* t) {
-    sched::detail::g_current = t;
+    percpu::current().thread = t;
     const proc::Process* p = t != nullptr ? t->process() : nullptr;
     cpu::sim::cr3 =
         p != nullptr && !p->finished() ? p->page_tables().value : mm::kernel_space().pml4().value;
@@ -527,6 +527,12 @@ void set_current(sched::Thread* t) {
 }  // namespace keel::sim
 
 // ---- the rest of the kernel the object layer calls -------------------------------------------
+
+// One simulated CPU: no other TLB to shoot down.
+namespace keel::tlb {
+void shoot_down(uint32_t) {}
+void kernel_half_changed() {}
+}  // namespace keel::tlb
 
 namespace keel {
 
