@@ -45,6 +45,7 @@ class SpinLock {
     }
 
     const char* name() const { return name_; }
+    bool locked() const { return locked_.load(std::memory_order_relaxed); }
     LockRank rank() const { return rank_; }
 
   private:

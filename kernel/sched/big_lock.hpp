@@ -24,5 +24,12 @@ void acquire();
 void release();
 // Whether this CPU holds it.
 bool held();
+// At a preemption point (sched/preempt.hpp), whose contract already lets other kernel code run:
+// when another CPU waits for the lock, lets go of it until one took it (or 20 µs passed), then
+// takes it again. A long system call does not keep the other CPUs out of the kernel.
+void let_others_in();
+// Logs how often it was taken, how often a CPU had to wait and how long all waits took (when
+// init ends, before the machine stops). Holding it.
+void log_stats();
 
 }  // namespace keel::sched::big_lock

@@ -1,6 +1,7 @@
 #include "sched/preempt.hpp"
 
 #include "proc/process.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::sched {
@@ -67,6 +68,7 @@ bool detail::preempt_point() {
     ++percpu::current().no_preempt;
     cpu::interrupt_window();
     --percpu::current().no_preempt;
+    big_lock::let_others_in();  // the other CPUs' kernel entries, as the interrupts here
     if (others_ready()) {
         ++g_switches;
         yield();  // back when the others had their turn (segment_switch_in reopens)

@@ -142,6 +142,8 @@ class Scheduler {
         c.thread = next;
         next->state_ = ThreadState::kRunning;
         next->cpu = c.index;
+        if (prev == c.idle)
+            lapic::program_if_earlier(now_ns() + kSliceNs);  // an idle CPU's timer may be late
         if (next->stack.size != 0)
             syscall_entry::set_kernel_stack(next->stack.top());
         mm::activate(next->process_ != nullptr ? next->process_->address_space()
@@ -298,8 +300,14 @@ void on_tick(idt::InterruptFrame& frame) {
     g_deadlines.expire(now);
     const uint64_t slice_end = now + kSliceNs;
     const uint64_t earliest = g_deadlines.earliest();
-    lapic::program(earliest < slice_end ? earliest : slice_end);
     percpu::PerCpu& c = here();
+    // An idle application processor has no slice to end: it wakes for the earliest deadline
+    // (at most lapic::kMaxDelayNs ahead) or an IPI, not every 10 ms (switch_to re-arms the
+    // slice when it takes a thread). The boot CPU keeps ticking.
+    if (c.index != 0 && c.thread == c.idle && c.ready_count == 0)
+        lapic::program(earliest);
+    else
+        lapic::program(earliest < slice_end ? earliest : slice_end);
     if (c.thread == nullptr || !c.runs_threads)
         return;
     // User code and the idle loop are preempted at once; a long system call at its next

@@ -19,6 +19,7 @@
 #include "obj/device.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/scheduler.hpp"
 
 // The sanitizers' (weak: the simulation also builds without them).
@@ -533,6 +534,11 @@ namespace keel::tlb {
 void shoot_down(uint32_t) {}
 void kernel_half_changed() {}
 }  // namespace keel::tlb
+
+namespace keel::sched::big_lock {
+void log_stats() {}  // one simulated CPU: no lock to count
+void let_others_in() {}
+}  // namespace keel::sched::big_lock
 
 namespace keel {
 
