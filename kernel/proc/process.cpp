@@ -8,7 +8,6 @@
 #include "log/log.hpp"
 #include "obj/memory.hpp"
 #include "panic.hpp"
-#include "sched/big_lock.hpp"
 #include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
@@ -274,7 +273,7 @@ void Process::finish() {
         log::debug("process %lu exited with status %ld", id_, exit_.status);
     }
     if (machine_owner_) {
-        sched::big_lock::log_stats();
+        sched::log_cpu_use();
         log::info("init ended (reason %u, status %ld): stopping the machine", exit_.reason,
                   exit_.status);
         const bool ok =

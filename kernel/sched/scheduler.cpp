@@ -10,6 +10,7 @@
 #include "arch/percpu.hpp"
 #include "arch/syscall_entry.hpp"
 #include "arch/tlb.hpp"
+#include "log/log.hpp"
 #include "mm/paging.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
@@ -144,6 +145,8 @@ class Scheduler {
         next->cpu = c.index;
         if (prev == c.idle)
             lapic::program_if_earlier(now_ns() + kSliceNs);  // an idle CPU's timer may be late
+        if (next != c.idle)
+            ++c.switches;
         if (next->stack.size != 0)
             syscall_entry::set_kernel_stack(next->stack.top());
         mm::activate(next->process_ != nullptr ? next->process_->address_space()
@@ -348,7 +351,23 @@ void init() {
     lapic::set_tick_hook(on_tick);
     idt::set_handler(kRescheduleVector, on_reschedule);
     tlb::init();
+    uint32_t online = 0;
+    for (uint32_t i = 0; i < percpu::count(); ++i)
+        online += percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline;
+    if (g_all_cpus)
+        log::info("sched: threads on %u CPUs (smp=threads)", online);
+    else
+        log::info("sched: threads on the boot CPU");
     g_started.store(true, std::memory_order_release);
+}
+
+void log_cpu_use() {
+    big_lock::log_stats();
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        const percpu::PerCpu& c = percpu::cpu(i);
+        if (c.runs_threads)
+            log::info("sched: cpu %u: %lu switches to threads", i, c.switches);
+    }
 }
 
 namespace {

@@ -44,6 +44,8 @@ void init();
 // An application processor, online, interrupts off (smp=threads): its boot context becomes
 // its idle thread, its timer starts, and it runs threads.
 [[noreturn]] void run_ap();
+// Logs the big kernel lock's use and each CPU's switches to threads (when init ends).
+void log_cpu_use();
 
 inline Thread* current() {
     return percpu::current().thread;

@@ -458,6 +458,7 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
 }
 
 void make_ready(Thread*) {}
+void log_cpu_use() {}
 void kick(Thread*) {}  // one simulated CPU: nothing runs elsewhere
 void yield() {}
 bool others_ready() {
@@ -536,8 +537,7 @@ void kernel_half_changed() {}
 }  // namespace keel::tlb
 
 namespace keel::sched::big_lock {
-void log_stats() {}  // one simulated CPU: no lock to count
-void let_others_in() {}
+void let_others_in() {}  // one simulated CPU: nobody waits for the lock
 }  // namespace keel::sched::big_lock
 
 namespace keel {
