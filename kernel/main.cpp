@@ -130,9 +130,9 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     cpu::write_cr0((cpu::read_cr0() & ~((1ull << 2) | (1ull << 3))) | (1ull << 1) | (1ull << 5));
     asm volatile("fninit");
     (void)cpu::enable_protections();
-    // Threads on every CPU (issue 22, stage 2) with `smp=threads`; the kernel tests run on the
+    // Threads on every CPU (issue 22, stage 2) unless `smp=boot`; the kernel tests run on the
     // boot CPU, which holds the big kernel lock throughout them.
-    sched::set_all_cpus(has_word(info->cmdline, "smp=threads") && !has_word(info->cmdline, "test"));
+    sched::set_all_cpus(!has_word(info->cmdline, "smp=boot") && !has_word(info->cmdline, "test"));
     smp::start_aps(has_word(info->cmdline, "smp-phantom") ? kPhantomApicId : -1);
     sched::init();
     sched::big_lock::acquire();  // from here on the boot CPU runs kernel code holding it

@@ -55,7 +55,7 @@ void eoi();
 // scheduler arms per-CPU timers in stage 2). Interrupts off.
 void init_ap();
 // Unmasks the calling application processor's timer (one-shot, the shared hook) and arms it
-// kDefaultDelayNs ahead: its threads are preempted by its own timer (smp=threads). Interrupts
+// kDefaultDelayNs ahead: its threads are preempted by its own timer (sched::run_ap). Interrupts
 // off.
 void start_timer_ap();
 // Busy-waits `ns` nanoseconds on the calibrated clock (after init()).

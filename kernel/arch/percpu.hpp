@@ -63,7 +63,7 @@ struct PerCpu {
     sched::Thread* ready_head;
     sched::Thread* ready_tail;
     uint32_t ready_count;
-    bool runs_threads;  // takes threads from the run queues (the boot CPU; APs with smp=threads)
+    bool runs_threads;  // takes threads from the run queues (the boot CPU; APs unless smp=boot)
     uint64_t switches;  // to a thread other than its idle one (the log line at the end)
     bool holds_big_lock;
     sched::Thread* reap;

@@ -243,7 +243,7 @@ extern "C" [[noreturn]] void keel_ap_main(keel::percpu::PerCpu* c) {
     c->state.store(c->failure == nullptr ? percpu::CpuState::kOnline : percpu::CpuState::kFailed,
                    std::memory_order_release);
     if (c->failure == nullptr && sched::all_cpus())
-        sched::run_ap();  // smp=threads: it runs threads (sched/scheduler.hpp)
+        sched::run_ap();  // unless smp=boot: it runs threads (sched/scheduler.hpp)
     for (;;)
         cpu::halt();  // interrupts off: only an NMI, INIT or SMI ends the halt
 }

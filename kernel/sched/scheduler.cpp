@@ -355,9 +355,9 @@ void init() {
     for (uint32_t i = 0; i < percpu::count(); ++i)
         online += percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline;
     if (g_all_cpus)
-        log::info("sched: threads on %u CPUs (smp=threads)", online);
+        log::info("sched: threads on %u CPUs", online);
     else
-        log::info("sched: threads on the boot CPU");
+        log::info("sched: threads on the boot CPU alone (smp=boot, or the kernel tests)");
     g_started.store(true, std::memory_order_release);
 }
 

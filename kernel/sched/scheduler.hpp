@@ -8,8 +8,8 @@
 // after 100 µs of kernel time interrupts are let in for one instruction, and the other ready
 // threads run first when there are any).
 //
-// SMP (issue 22, stage 2): the boot CPU runs threads, and with the kernel command-line word
-// `smp=threads` every application processor that came online too. A thread made ready goes to
+// SMP (issue 22, stage 2): every CPU that came online runs threads (the kernel command-line
+// word `smp=boot` keeps them on the boot CPU, as do the kernel tests). A thread made ready goes to
 // its last CPU's queue if that CPU is idle, else to any idle CPU (woken by a reschedule IPI),
 // else to its last CPU's queue; a CPU whose queue is empty steals the oldest thread of the
 // longest queue before it idles. Each queue is round-robin, as the one queue was.
@@ -30,7 +30,7 @@
 
 namespace keel::sched {
 
-// Whether application processors run threads (`smp=threads`): set once, before smp::start_aps
+// Whether application processors run threads (not `smp=boot`): set once, before smp::start_aps
 // (an AP that comes online then waits for init() and enters run_ap()).
 void set_all_cpus(bool on);
 bool all_cpus();
@@ -41,7 +41,7 @@ void init();
 // From the boot thread, holding the big kernel lock: runs the ready threads forever, halting
 // when none is ready.
 [[noreturn]] void run_idle();
-// An application processor, online, interrupts off (smp=threads): its boot context becomes
+// An application processor, online, interrupts off (all_cpus()): its boot context becomes
 // its idle thread, its timer starts, and it runs threads.
 [[noreturn]] void run_ap();
 // Logs the big kernel lock's use and each CPU's switches to threads (when init ends).
