@@ -68,19 +68,43 @@ bool idle(const percpu::PerCpu& c) {
     return c.runs_threads && c.thread == c.idle && c.ready_count == 0;
 }
 
-// Where a thread made ready goes: its last CPU if idle, else an idle CPU, else its last CPU.
-percpu::PerCpu& pick_cpu(const Thread* t) {
+void send_reschedule(const percpu::PerCpu& c) {
+    if (&c != &here())
+        (void)lapic::send_fixed(c.apic_id, kRescheduleVector);
+}
+
+// Where a thread made ready goes: its last CPU if idle; a thread woken by one that runs on its
+// own last CPU stays there (a call and its answer, a lock handed over: the waker most often
+// blocks next, and moving either costs an IPI and a cold cache on each exchange); else an
+// idle CPU, else its last CPU. balance() moves what waits behind a busy CPU meanwhile.
+percpu::PerCpu& pick_cpu(const Thread* t, bool woken) {
     percpu::PerCpu& self = here();
     percpu::PerCpu* last = &self;
     if (t->cpu < percpu::count() && percpu::cpu(t->cpu).runs_threads)
         last = &percpu::cpu(t->cpu);
-    if (!g_all_cpus || idle(*last))
+    if (!g_all_cpus || idle(*last) || (woken && last == &self))
         return *last;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
         if (idle(percpu::cpu(i)))
             return percpu::cpu(i);
     }
     return *last;
+}
+
+// On the boot CPU's tick: when a thread waits in a queue while some CPU idles, that CPU is
+// woken to take it (steal() in its idle loop).
+void balance() {
+    bool waiting = false;
+    for (uint32_t i = 0; i < percpu::count() && !waiting; ++i)
+        waiting = percpu::cpu(i).runs_threads && percpu::cpu(i).ready_count > 0;
+    if (!waiting)
+        return;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (idle(percpu::cpu(i))) {
+            send_reschedule(percpu::cpu(i));
+            return;
+        }
+    }
 }
 
 // The oldest thread of the longest other queue (load balancing), or nullptr.
@@ -93,11 +117,6 @@ Thread* steal() {
             from = &c;
     }
     return from != nullptr ? pop_ready(*from) : nullptr;
-}
-
-void send_reschedule(const percpu::PerCpu& c) {
-    if (&c != &here())
-        (void)lapic::send_fixed(c.apic_id, kRescheduleVector);
 }
 
 void on_reschedule(idt::InterruptFrame&) {
@@ -313,6 +332,8 @@ void on_tick(idt::InterruptFrame& frame) {
         lapic::program(earliest < slice_end ? earliest : slice_end);
     if (c.thread == nullptr || !c.runs_threads)
         return;
+    if (c.index == 0 && g_all_cpus)
+        balance();
     // User code and the idle loop are preempted at once; a long system call at its next
     // preemption point (sched/preempt.hpp).
     if ((frame.cs & 3) != 0 || c.thread == c.idle)
@@ -401,8 +422,9 @@ void run_ap() {
 }
 
 void make_ready(Thread* t) {
+    const bool woken = t->state() == ThreadState::kBlocked;
     Scheduler::set_state(t, ThreadState::kReady);
-    percpu::PerCpu& c = pick_cpu(t);
+    percpu::PerCpu& c = pick_cpu(t, woken);
     const bool was_idle = idle(c);
     push_ready(c, t);
     if (was_idle)

@@ -9,10 +9,12 @@
 // threads run first when there are any).
 //
 // SMP (issue 22, stage 2): every CPU that came online runs threads (the kernel command-line
-// word `smp=boot` keeps them on the boot CPU, as do the kernel tests). A thread made ready goes to
-// its last CPU's queue if that CPU is idle, else to any idle CPU (woken by a reschedule IPI),
-// else to its last CPU's queue; a CPU whose queue is empty steals the oldest thread of the
-// longest queue before it idles. Each queue is round-robin, as the one queue was.
+// word `smp=boot` keeps them on the boot CPU, as do the kernel tests). A thread made ready goes
+// to its last CPU if that one idles; one woken by a thread of its own last CPU stays there (the
+// waker most often blocks next); else to an idle CPU (woken by a reschedule IPI), else to its
+// last CPU's queue. A CPU whose queue is empty steals the oldest thread of the longest queue
+// before it idles, and the boot CPU's tick wakes an idle CPU while threads wait elsewhere. Each
+// queue is round-robin, as the one queue was.
 //
 // The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
 // deadline.hpp: blocked threads' timeouts, armed timer objects; one list for all CPUs) and
