@@ -181,6 +181,7 @@ class Client {
 
   private:
     friend class Buffer;
+    friend struct testing::StateAccess;  // spec/src/refinement.cpp: test-only state access
     enum class Mode : std::uint8_t { Unset, Open, PeerGone, Closed };
 
     Result<std::uint32_t> push(const Request& request, std::uint16_t buffer, bool is_cancel);
