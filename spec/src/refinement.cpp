@@ -116,6 +116,7 @@ struct StateAccess {
         c.cq_drained_ = p.drained != 0;
         c.leftover_cursor_ = U32(p.cursor);
         c.outstanding_ = U32(p.outstanding);
+        set_prepared(c, U32(p.sq_tail) - 1);  // no entry prepared at the tail
         for (U32 i = 0; i < cap; ++i) {
             c.slots_[i] = Client::Slot{user_data_of(i),
                                        std::uint16_t(p.c_gen[i]),
@@ -422,6 +423,13 @@ struct StateAccess {
                 bad("server held[" + std::to_string(b) + "] != held by exactly one live record");
         }
         return o.str();
+    }
+
+    // The tail of the last prepare() (in-place submission), where the client keeps one.
+    template <class C>
+    static void set_prepared(C& c, U32 tail) {
+        if constexpr (requires { c.prepared_tail_; })
+            c.prepared_tail_ = tail;
     }
 
     static Buffer buffer(Client* owner, std::uint16_t id) { return Buffer(owner, id); }
@@ -978,6 +986,10 @@ class Refiner {
                 prepare_commit(kServiceOp, 0, bsize + 1, 0, false);
             prepare_commit(kServiceOp, -1, 0, 1, false);  // the next slot's entry
             prepare_commit(kServiceOp, -1, 0, 2, false);  // no entry at all
+            prepare_commit(kServiceOp, -1, 0, 3, false);  // the tail's, a lap earlier
+            prepare_commit(kServiceOp, -1, 0, 4, false);  // the tail's, never prepared
+            if (!in_hand.empty())
+                prepare_commit(kServiceOp, 0, 0, 3, false);
         }
         // Cancel: every live tag, stale and foreign tags, boundary values.
         std::vector<U32> targets;
@@ -1337,6 +1349,10 @@ class Refiner {
             return;
         if (entry == 1 && cfg_.capacity == 1)
             return;
+        if (entry >= 3) {
+            stale_commit(opcode, buf, length, entry);
+            return;
+        }
         std::string text = buf == -5 ? "Client::prepare()"
                                      : "Client::prepare() then " +
                                            sub_text(entry == 0   ? "commit(entry"
@@ -1416,6 +1432,47 @@ class Refiner {
         expect(why, mc.next);
         finish(why);
         note(mc.next, expand);
+    }
+
+    // commit() of the entry at the tail that prepare() handed out a full lap earlier (entry
+    // 3: capacity submissions since) or never (4): the same pointer as a fresh one, refused
+    // (InvalidArgument, nothing changed) unless a check that comes first refuses it.
+    void stale_commit(std::uint16_t opcode, int buf, U32 length, int entry) {
+        const Plain& p = cur_;
+        begin(sub_text(entry == 3 ? "Client::commit(entry prepared a lap earlier"
+                                  : "Client::commit(entry never prepared",
+                       opcode, buf, length));
+        SA::set_prepared(client_, U32(p.sq_tail) - (entry == 3 ? cfg_.capacity : 1));
+        const ipc::QueueView& v = SA::view(client_);
+        ipc::abi::Submission* e = v.sq_entries + R::ring_slot<U32>(U32(p.sq_tail), cfg_.capacity);
+        U32 id = kNoBuf;
+        bool kept = true;
+        auto r = [&]() -> ipc::Result<U32> {
+            if (buf == -1)
+                return client_.commit(e, 0xABCD, opcode);
+            ipc::Buffer h = handle(buf, id);
+            auto res = client_.commit(e, 0xABCD, opcode, length, std::move(h));
+            kept = h.valid();
+            SA::forget(h);
+            return res;
+        }();
+        RealOut c = real_out(r);
+        if (r)
+            c.value = *r;
+        std::string why;
+        if (buf != -1 && kept == bool(r))
+            why += "  the handle is " + std::string(kept ? "kept" : "emptied") + "\n";
+        MStep mc = eval(m_.submit(cur_state_, bv(opcode), bv(id), bv(length), bv(0)));
+        const std::uint64_t first_wins[] = {std::uint64_t(E::NotOwner),
+                                            std::uint64_t(E::InvalidBuffer),
+                                            std::uint64_t(E::PeerGone), std::uint64_t(E::Closed)};
+        if (std::find(std::begin(first_wins), std::end(first_wins), mc.err) == std::end(first_wins))
+            mc.err = std::uint64_t(E::InvalidArgument);
+        mc.next = p;
+        mc.choice_ok = true;
+        agree(why, mc, c, true);
+        expect(why, mc.next);
+        finish(why);
     }
 
     void cancel(U32 target, bool expand) {
