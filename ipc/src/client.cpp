@@ -60,6 +60,7 @@ Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> st
     }
     pool_top_ = buffer_count_;
     sq_tail_ = sq_head_seen_ = cq_head_ = cq_tail_seen_ = cq_drain_limit_ = first_index;
+    prepared_tail_ = first_index - 1;  // nothing prepared
     outstanding_ = 0;
 
     auto* h = view_.header;
@@ -324,6 +325,7 @@ Result<std::uint32_t> Client::push(const Request& request, std::uint16_t buffer,
 Result<abi::Submission*> Client::prepare_refused() {
     // The opcode is commit's to check: Nop passes push_check's Cancel test.
     KEEL_TRY(push_check(std::uint16_t(abi::Op::Nop), false));
+    prepared_tail_ = sq_tail_;
     return &view_.sq_entries[rules::ring_slot<U32>(sq_tail_, capacity_)];
 }
 

@@ -342,15 +342,15 @@ Result<U32> Server::complete_batch(std::span<const Done> done) {
     // Room for the whole batch, checked once. Every operation being completed holds a credit,
     // so only a stale view of the client's head can make the batch look too big: it is re-read
     // once. complete() re-reads it only when the ring looks full, so an impossible head ends
-    // the batch where complete() would refuse, not earlier: at the room seen before.
+    // the batch where complete() would refuse, not earlier: at the room seen before. With no
+    // room at all, complete() below says why the first one is refused, in its order (a stale
+    // handle is NotOwner before the head is read).
     U32 n = done.size() < capacity_ ? U32(done.size()) : capacity_;  // at most capacity taken
     const U32 head_before = cq_head_seen_;  // a refused batch keeps even the cached head
     U32 room = capacity_ - rules::ring_used<U32>(cq_head_seen_, cq_tail_);
     if (room < n) {
         if (refresh_cq_head())
             room = capacity_ - rules::ring_used<U32>(cq_head_seen_, cq_tail_);
-        else if (room == 0)
-            return fail(Error::ProtocolViolation);
         n = room < n ? room : n;
     }
     U32 i = 0;

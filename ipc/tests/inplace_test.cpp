@@ -158,6 +158,36 @@ TEST(InPlace, AnEntryFromBeforeAnotherSubmissionIsRefused) {
     EXPECT_EQ(q.sq_entry(0).user_data, 1u);  // the queued entry kept
 }
 
+TEST(InPlace, AnEntryFromALapEarlierIsRefusedWithCreditAndRoom) {
+    // The refinement check's counterexample (spec/README.md): an entry prepared at tail 1,
+    // then Nops at tails 1 and 2, completed and reaped; at tail 3 the slot is the prepared
+    // one again, with credit and (as the client's cached head says) room. The prepared tail
+    // is remembered: commit refuses the old entry, and a fresh prepare hands it out again.
+    Queue q(geometry(2, 0, 0));
+    ASSERT_TRUE(q.ready());
+    auto nop_round_trip = [&] {
+        ASSERT_TRUE(q.client.submit(Request{}).ok());
+        q.client.publish();
+        ASSERT_EQ(q.server.poll().value(), 1u);
+        ASSERT_TRUE(q.client.reap().ok());
+    };
+    nop_round_trip();
+    auto e = q.client.prepare();
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ(*e, &q.sq_entry(1));
+    nop_round_trip();
+    nop_round_trip();
+    ASSERT_EQ(q.client.sq_tail(), 3u);
+    ASSERT_EQ(q.client.credit(), 2u);
+    auto before = snapshot(q);
+    EXPECT_EQ(q.client.commit(*e, 9, kOp).error(), Error::InvalidArgument);
+    EXPECT_EQ(snapshot(q), before);
+    auto again = q.client.prepare();
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, *e);
+    EXPECT_TRUE(q.client.commit(*again, 9, kOp).ok());
+}
+
 TEST(InPlace, TeardownBetweenPrepareAndCommitWins) {
     Queue q(geometry(2, 1, 64));
     ASSERT_TRUE(q.ready());

@@ -10,6 +10,9 @@ set(KEEL_SPEC_MUTANT_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "")
 function(keel_ipc_mutant_library name)
     set(script ${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants/${name}.sed)
     if(NOT EXISTS ${script})
+        set(script ${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants/endpoint/${name}.sed)
+    endif()
+    if(NOT EXISTS ${script})
         message(FATAL_ERROR "no mutant ${name}: ${script} missing")
     endif()
     file(STRINGS ${script} header REGEX "^# file: ")
@@ -42,14 +45,28 @@ function(keel_ipc_mutant_library name)
     set(KEEL_MUTANT_${name}_FILE ${file} PARENT_SCOPE)
 endfunction()
 
-# Every mutant spec/ keeps, by name.
-function(keel_ipc_mutant_names out_var)
-    file(GLOB scripts ${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants/*.sed)
+# The names of the mutant scripts in `dir`, sorted.
+function(keel_ipc_mutant_names_in dir out_var)
+    file(GLOB scripts ${dir}/*.sed)
     set(names "")
     foreach(s ${scripts})
         get_filename_component(n ${s} NAME_WE)
         list(APPEND names ${n})
     endforeach()
     list(SORT names)
+    set(${out_var} ${names} PARENT_SCOPE)
+endfunction()
+
+# Every mutant spec/ keeps, by name.
+function(keel_ipc_mutant_names out_var)
+    keel_ipc_mutant_names_in(${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants names)
+    set(${out_var} ${names} PARENT_SCOPE)
+endfunction()
+
+# The endpoint mutants (spec/mutants/endpoint/*.sed), by name: bugs in client.cpp / server.cpp
+# that the refinement check must refute on its own (spec.refinement.mutant.<name>). Not in
+# keel_ipc_mutant_names: the property and fuzz adequacy tables keep their own set.
+function(keel_ipc_endpoint_mutant_names out_var)
+    keel_ipc_mutant_names_in(${KEEL_SPEC_MUTANT_CMAKE_DIR}/../mutants/endpoint names)
     set(${out_var} ${names} PARENT_SCOPE)
 endfunction()

@@ -165,6 +165,41 @@ expr Model::server_live(const State& s) const {
     return s.ops_live + R::ring_used<expr>(s.cq_head_seen, s.cq_tail);
 }
 
+std::vector<expr> Model::simplify_all(const std::vector<expr>& es) const {
+    z3::sort_vector sorts(ctx_);
+    z3::expr_vector args(ctx_);
+    for (const auto& e : es) {
+        sorts.push_back(e.get_sort());
+        args.push_back(e);
+    }
+    auto pack = ctx_.function("state!pack", sorts, ctx_.bool_sort());
+    auto all = pack(args).simplify();
+    std::vector<expr> r;
+    for (unsigned i = 0; i < es.size(); ++i)
+        r.push_back(all.arg(i));
+    return r;
+}
+
+State Model::simplified(const State& s) const {
+    std::vector<expr*> fields;
+    State r = s;
+#define KEEL_S(n) fields.push_back(&r.n);
+    KEEL_SPEC_SCALARS(KEEL_S)
+#undef KEEL_S
+#define KEEL_A(n)       \
+    for (auto& x : r.n) \
+        fields.push_back(&x);
+    KEEL_SPEC_ARRAYS(KEEL_A)
+#undef KEEL_A
+    std::vector<expr> es;
+    for (auto* f : fields)
+        es.push_back(*f);
+    auto out = simplify_all(es);
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        *fields[i] = out[i];
+    return r;
+}
+
 expr Model::well_typed(const State& s) const {
     expr w = ctx_.bool_val(true);
     auto lt = [&](const expr& x, std::uint64_t n) { w = w && z3::ult(x, bv(n)); };

@@ -238,33 +238,7 @@ class Checker {
     }
     bool truth(const expr& e) const { return e.simplify().is_true(); }
 
-    // Every field in one call: the fields of a step's state share its guard (each is
-    // "if the call succeeded, new value, else old"), which one simplifier pass then rewrites
-    // once instead of once per field. The fields are the arguments of an uninterpreted
-    // function application, which the simplifier leaves as it is.
-    State simplify(const State& s) const {
-        std::vector<expr*> fields;
-        State r = s;
-#define KEEL_S(n) fields.push_back(&r.n);
-        KEEL_SPEC_SCALARS(KEEL_S)
-#undef KEEL_S
-#define KEEL_A(n)       \
-    for (auto& x : r.n) \
-        fields.push_back(&x);
-        KEEL_SPEC_ARRAYS(KEEL_A)
-#undef KEEL_A
-        z3::sort_vector sorts(ctx_);
-        z3::expr_vector args(ctx_);
-        for (auto* f : fields) {
-            sorts.push_back(f->get_sort());
-            args.push_back(*f);
-        }
-        auto pack = ctx_.function("state!pack", sorts, ctx_.bool_sort());
-        auto all = pack(args).simplify();
-        for (unsigned i = 0; i < fields.size(); ++i)
-            *fields[i] = all.arg(i);
-        return r;
-    }
+    State simplify(const State& s) const { return m_.simplified(s); }
 
     void load_shared(const Shared& sh) {
         s_.sq_head_pub = m_.bv(sh.sq_head);

@@ -13,6 +13,9 @@
 namespace keel::ipc {
 
 class Client;
+namespace testing {
+struct StateAccess;  // spec/'s refinement check reads and loads private state (no behaviour)
+}  // namespace testing
 
 class Buffer {
   public:
@@ -38,6 +41,7 @@ class Buffer {
 
   private:
     friend class Client;
+    friend struct testing::StateAccess;
     Buffer(Client* owner, std::uint16_t id) : owner_(owner), id_(id) {}
     void forget() {
         owner_ = nullptr;

@@ -110,12 +110,14 @@ class Client {
     // them and the tag into the entry and queues it: nothing is read back from shared memory
     // and no 64-byte copy is made. Make it visible with publish().
     // prepare(): O(1). Errors: Closed / PeerGone, NoCredit, RingFull, ProtocolViolation, as
-    // submit(); it changes nothing but the cached head it may re-read (validated).
+    // submit(); it changes nothing but the cached head it may re-read (validated) and the
+    // private record of the tail it prepared at.
     Result<abi::Submission*> prepare();
     // commit(): `entry` must be the one prepare() handed out, with no submission since. What is
-    // checked is that it is the slot at the current tail with credit and room (else
-    // InvalidArgument): a stale entry can never be queued past the credit or the ring's room,
-    // but one whose slot came round again a full lap later is not told apart (spec/ipc.md).
+    // checked is that the last prepare() was at the current tail (the client keeps that tail)
+    // and `entry` is its slot, with credit and room (else InvalidArgument): an entry prepared
+    // before a submission, even one whose slot came round again a full lap later, is refused
+    // (spec/ipc.md; told apart until the tail has moved 2^32 times since).
     // The rest as submit(request, buffer) / submit(request): with a buffer, ownership moves to
     // the queue and the handle is emptied. Errors: Closed / PeerGone (torn down since prepare),
     // InvalidArgument (the entry, opcode Cancel, a length without a buffer or longer than it),
@@ -181,6 +183,7 @@ class Client {
 
   private:
     friend class Buffer;
+    friend struct testing::StateAccess;  // spec/src/refinement.cpp: test-only state access
     enum class Mode : std::uint8_t { Unset, Open, PeerGone, Closed };
 
     Result<std::uint32_t> push(const Request& request, std::uint16_t buffer, bool is_cancel);
@@ -227,6 +230,7 @@ class Client {
     // Submission ring: we produce.
     std::uint32_t sq_tail_ = 0;
     std::uint32_t sq_head_seen_ = 0;
+    std::uint32_t prepared_tail_ = 0;  // the tail of the last prepare(); != sq_tail_: none
     // Completion ring: we consume.
     std::uint32_t cq_head_ = 0;
     std::uint32_t cq_tail_seen_ = 0;
@@ -298,18 +302,20 @@ template <class K>
     using U32 = std::uint32_t;
     if (mode_ == Mode::Open && rules::credit_ok<U32>(outstanding_, capacity_) &&
         rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) [[likely]] {
+        prepared_tail_ = sq_tail_;
         return view_.sq_entries + rules::ring_slot<U32>(sq_tail_, capacity_);
     }
     return prepare_refused();  // or the room after re-reading the head
 }
 
 // commit()'s checks beyond the buffer: still open, the entry prepare() handed out for the
-// current tail with credit and room still there (on the cached head: prepare() checked them
-// and only a submission, which moves the tail, can take them away), and not a Cancel.
+// current tail (prepared there, and that tail's slot: the same slot a lap later is refused)
+// with credit and room still there (on the cached head: prepare() checked them and only a
+// submission, which moves the tail, can take them away), and not a Cancel.
 [[gnu::always_inline]] inline bool Client::commit_ok(const abi::Submission* entry,
                                                      std::uint16_t opcode) const {
     using U32 = std::uint32_t;
-    return mode_ == Mode::Open &&
+    return mode_ == Mode::Open && prepared_tail_ == sq_tail_ &&
            entry == view_.sq_entries + rules::ring_slot<U32>(sq_tail_, capacity_) &&
            rules::credit_ok<U32>(outstanding_, capacity_) &&
            rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_) &&

@@ -16,6 +16,10 @@
 
 namespace keel::ipc {
 
+namespace testing {
+struct StateAccess;  // spec/'s refinement check reads and loads private state (no behaviour)
+}  // namespace testing
+
 // An operation taken by the service: a validated private copy of its submission.
 struct Operation {
     // The server's handle for complete() / bytes() / cancel_requested() / request(): the op
@@ -141,6 +145,7 @@ class Server {
     std::uint32_t buffer_held(std::uint16_t id) const;
 
   private:
+    friend struct testing::StateAccess;  // spec/src/refinement.cpp: test-only state access
     enum class Mode : std::uint8_t { Unset, Open, ClientGone, Closed };
 
     void accept(const abi::Submission& e);

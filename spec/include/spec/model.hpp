@@ -139,6 +139,13 @@ class Model {
     expr live_count(const State& s) const;  // client slots live
     expr tag_of(const State& s, std::uint32_t slot) const;
     expr server_live(const State& s) const;  // Server::live()
+    // Concrete evaluation (trace checker, refinement check): every expression simplified in
+    // one pass. The fields of a step's state share its guard ("if the call succeeded, new
+    // value, else old"), which one simplifier pass over all of them rewrites once instead of
+    // once per field: they become the arguments of one uninterpreted function application,
+    // which the simplifier leaves as it is.
+    std::vector<expr> simplify_all(const std::vector<expr>& es) const;
+    State simplified(const State& s) const;
 
   private:
     Out base(const State& s) const;
