@@ -11,7 +11,6 @@
 
 #include "arch/cpu.hpp"
 #include "arch/stacks.hpp"
-#include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
@@ -20,7 +19,6 @@
 #include "obj/memory.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
-#include "sched/big_lock.hpp"
 #include "sched/scheduler.hpp"
 
 // The sanitizers' (weak: the simulation also builds without them).
@@ -402,6 +400,8 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept {
 
 namespace keel::sched {
 
+Thread* detail::g_current = nullptr;
+
 namespace {
 DeadlineList g_deadlines;
 uint64_t g_now = 1;
@@ -459,8 +459,6 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
 }
 
 void make_ready(Thread*) {}
-void log_cpu_use() {}
-void kick(Thread*) {}  // one simulated CPU: nothing runs elsewhere
 void yield() {}
 bool others_ready() {
     return false;  // one simulated thread runs at a time
@@ -514,14 +512,14 @@ sched::Thread* start_thread(proc::Process& p) {
 }
 
 void exit_thread(sched::Thread* t, int64_t status) {
-    if (sched::current() == t)
+    if (sched::detail::g_current == t)
         set_current(nullptr);
     sched::Scheduler::exit(
         t, abi::ExitInfo{static_cast<uint32_t>(abi::ExitReason::kExited), 0, status, 0, 0});
 }
 
 void set_current(sched::Thread* t) {
-    percpu::current().thread = t;
+    sched::detail::g_current = t;
     const proc::Process* p = t != nullptr ? t->process() : nullptr;
     cpu::sim::cr3 =
         p != nullptr && !p->finished() ? p->page_tables().value : mm::kernel_space().pml4().value;
@@ -530,16 +528,6 @@ void set_current(sched::Thread* t) {
 }  // namespace keel::sim
 
 // ---- the rest of the kernel the object layer calls -------------------------------------------
-
-// One simulated CPU: no other TLB to shoot down.
-namespace keel::tlb {
-void shoot_down(uint32_t) {}
-void kernel_half_changed() {}
-}  // namespace keel::tlb
-
-namespace keel::sched::big_lock {
-void let_others_in() {}  // one simulated CPU: nobody waits for the lock
-}  // namespace keel::sched::big_lock
 
 namespace keel {
 
