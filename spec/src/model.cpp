@@ -180,6 +180,17 @@ std::vector<expr> Model::simplify_all(const std::vector<expr>& es) const {
     return r;
 }
 
+std::uint64_t Model::concrete(const expr& v) {
+    std::uint64_t x = 0;
+    if (v.is_true())
+        return 1;
+    if (v.is_false())
+        return 0;
+    if (!v.is_numeral_u64(x))
+        return ~std::uint64_t(0);
+    return x;
+}
+
 State Model::simplified(const State& s) const {
     std::vector<expr*> fields;
     State r = s;

@@ -9,25 +9,9 @@
 #include <ipc/client.hpp>
 #include <ipc/server.hpp>
 
+#include "aligned_bytes.hpp"
+
 namespace keel::spec {
-
-namespace {
-
-struct AlignedBytes {
-    std::byte* p = nullptr;
-    std::size_t n = 0;
-    explicit AlignedBytes(std::size_t size) : n((size + 4095) & ~std::size_t(4095)) {
-        p = static_cast<std::byte*>(::operator new(n, std::align_val_t(4096)));
-        for (std::size_t i = 0; i < n; ++i)
-            p[i] = std::byte(0);
-    }
-    ~AlignedBytes() { ::operator delete(p, std::align_val_t(4096)); }
-    AlignedBytes(const AlignedBytes&) = delete;
-    AlignedBytes& operator=(const AlignedBytes&) = delete;
-    std::span<std::byte> span() { return {p, n}; }
-};
-
-}  // namespace
 
 struct Recorder::Impl {
     RecorderConfig cfg;

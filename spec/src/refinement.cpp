@@ -16,6 +16,8 @@
 #include <spec/model.hpp>
 #include <spec/trace.hpp>
 
+#include "aligned_bytes.hpp"
+
 namespace keel::spec {
 
 namespace R = keel::ipc::rules;
@@ -446,19 +448,6 @@ namespace {
 
 using SA = ipc::testing::StateAccess;
 
-struct AlignedRegion {
-    std::byte* p = nullptr;
-    std::size_t n = 0;
-    explicit AlignedRegion(std::size_t size) : n((size + 4095) & ~std::size_t(4095)) {
-        p = static_cast<std::byte*>(::operator new(n, std::align_val_t(4096)));
-        std::fill(p, p + n, std::byte(0));
-    }
-    ~AlignedRegion() { ::operator delete(p, std::align_val_t(4096)); }
-    AlignedRegion(const AlignedRegion&) = delete;
-    AlignedRegion& operator=(const AlignedRegion&) = delete;
-    std::span<std::byte> span() { return {p, n}; }
-};
-
 // One model step, every part a number.
 struct MStep {
     Plain next;
@@ -686,14 +675,7 @@ class Refiner {
     }
 
     static std::uint64_t num(const expr& v) {
-        std::uint64_t x = 0;
-        if (v.is_true())
-            return 1;
-        if (v.is_false())
-            return 0;
-        if (!v.is_numeral_u64(x))
-            return ~std::uint64_t(0);
-        return x;
+        return Model::concrete(v);
     }
 
     MStep eval(const Out& o) const {
@@ -1985,9 +1967,9 @@ class Refiner {
     RefineConfig cfg_;
     ipc::Geometry geometry_;
     ipc::Layout layout_;
-    AlignedRegion shared_;
-    AlignedRegion cstore_;
-    AlignedRegion sstore_;
+    AlignedBytes shared_;
+    AlignedBytes cstore_;
+    AlignedBytes sstore_;
     ipc::Client client_;
     ipc::Server server_;
     ipc::Client other_;  // never created: owns the "another client's" handles

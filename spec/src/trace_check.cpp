@@ -225,17 +225,7 @@ class Checker {
         return disagreement(t_, i, why, upto, "trace conformance", "the spec");
     }
 
-    std::uint64_t num(const expr& e) const {
-        auto v = e.simplify();
-        std::uint64_t x = 0;
-        if (v.is_true())
-            return 1;
-        if (v.is_false())
-            return 0;
-        if (!v.is_numeral_u64(x))
-            return ~std::uint64_t(0);
-        return x;
-    }
+    std::uint64_t num(const expr& e) const { return Model::concrete(e.simplify()); }
     bool truth(const expr& e) const { return e.simplify().is_true(); }
 
     State simplify(const State& s) const { return m_.simplified(s); }

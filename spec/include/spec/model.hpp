@@ -146,6 +146,9 @@ class Model {
     // which the simplifier leaves as it is.
     std::vector<expr> simplify_all(const std::vector<expr>& es) const;
     State simplified(const State& s) const;
+    // A simplified expression as a number: 1 or 0 for a Boolean, the value of a numeral, and
+    // ~0 for anything not concrete (a value no field takes, so a comparison with it fails).
+    static std::uint64_t concrete(const expr& simplified);
 
   private:
     Out base(const State& s) const;
