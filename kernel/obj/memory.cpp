@@ -90,8 +90,8 @@ MemoryObject::~MemoryObject() {
         // The device may still be reaching these frames: its object decides when they are free.
         dma_owner_->retire_dma(frames_[0], pages_, device_address_);
     } else if (backing_ == Backing::kRam) {
-        // Nothing reaches this object any more (its count is 0), and release_last's loop takes
-        // objects other threads release meanwhile: another thread may run between two pages.
+        // Nothing reaches this object any more (its count is 0): another thread may run between
+        // two pages (its own releases meanwhile go to its own queue: Object::release_last).
         for (uint64_t i = 0; i < pages_; ++i) {
             mm::frames().free(frames_[i]);
             (void)sched::preempt_check();

@@ -3,38 +3,50 @@
 #include <keel/c/libc.hpp>
 #include "mm/user_copy.hpp"
 #include "panic.hpp"
+#include "sched/scheduler.hpp"
 
 namespace keel::obj {
 
 namespace {
-// Objects whose last reference went while another was being destroyed, and whether a
-// destruction is under way. Interrupts are off in the kernel, so one CPU's list is enough.
-Object* g_dying = nullptr;
-bool g_destroying = false;
+// The queue of releases made before the first thread runs (the boot's own work).
+DestroyQueue g_boot_queue;
+
+DestroyQueue& current_queue() {
+    sched::Thread* t = sched::current();
+    return t != nullptr ? t->destroy_queue : g_boot_queue;
+}
 }  // namespace
 
 // A destructor releases what the object held, which may be the last reference to another
 // object, whose destructor releases more: done as calls, a chain of objects a program built
 // (roots bound in roots, 460 deep) overflowed the kernel stack. The outermost release destroys
 // in a loop instead; releases inside it only queue the object. Every object still goes before
-// the outermost release returns. A destructor may reach a preemption point (a memory object
-// freeing its frames, sched/preempt.hpp): a release by another thread meanwhile queues its
-// object here too, and this loop destroys it.
+// the outermost release returns.
+//
+// The queue is the running thread's. A destructor may reach a preemption point (a memory object
+// freeing its frames, a process's table closing its handles: sched/preempt.hpp); with one queue
+// for the CPU, every other thread's last releases meanwhile only queued their objects until
+// this thread ran again: a client closed a handle, the server's close notice waited for the
+// thread tearing down an exited process, and the client's next open found the server's table
+// still full (qemu_net_sockets, under load). With its own queue each thread destroys what it
+// released before its call returns. The current thread's object cannot go meanwhile: the
+// scheduler holds it while it runs.
 void Object::release_last() {
     KEEL_ASSERT(refs_ > 0);
     if (--refs_ != 0)
         return;
-    next_dying_ = g_dying;
-    g_dying = this;
-    if (g_destroying)
+    DestroyQueue& q = current_queue();
+    next_dying_ = q.dying;
+    q.dying = this;
+    if (q.destroying)
         return;
-    g_destroying = true;
-    while (g_dying != nullptr) {
-        Object* o = g_dying;
-        g_dying = o->next_dying_;
+    q.destroying = true;
+    while (q.dying != nullptr) {
+        Object* o = q.dying;
+        q.dying = o->next_dying_;
         delete o;
     }
-    g_destroying = false;
+    q.destroying = false;
 }
 
 Result<void> IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const {

@@ -68,6 +68,14 @@ inline ipc::Unexpected<Error> would_block(Request& req, sched::WaitQueue& q) {
 
 // Each operation answers Result<uint64_t>: its value (bytes moved, a new handle, a position,
 // ...) or an error; kWouldBlock comes from would_block() above.
+// The objects one thread's outermost release is destroying (Object::release_last): each
+// thread has its own (sched::Thread::destroy_queue), so a destructor that reaches a preemption
+// point delays nobody else's destructions.
+struct DestroyQueue {
+    Object* dying = nullptr;  // waiting for destruction, linked through next_dying_
+    bool destroying = false;  // the outermost release's loop is running
+};
+
 class Object {
   public:
     Object() { ++live_; }

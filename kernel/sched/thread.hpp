@@ -56,6 +56,7 @@ class Thread final : public obj::Object {
     uint64_t futex_key = 0;   // user address waited on (with the process: the futex key)
     uint64_t in_syscall = 0;  // while switched out: its system call's number + 1, or 0
     WaitQueue joiners;
+    obj::DestroyQueue destroy_queue;  // what this thread's releases are destroying
 
     // The x87/MMX/SSE state (an FXSAVE image), saved when the thread is switched out and
     // restored when it is switched in: without it one process reads the registers another

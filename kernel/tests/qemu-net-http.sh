@@ -53,7 +53,7 @@ base="http://127.0.0.1:$port"
 
 "$check" "$boot" "$build" 0 "^[1-9][0-9]* passed, 0 failed$" "^init: exec finished with status 0$" \
     -- --batch --disk "$img" --net --net-options "hostfwd=tcp:127.0.0.1:$port-:80" \
-    --exec "fetch http://10.0.2.2:$http_port/blob > /mnt/disk/blob; fetch http://10.0.2.2:$http_port/chunked > /mnt/disk/chunked; fetch http://10.0.2.2:$http_port/hold > /tmp/h; socktest $udp_port" \
+    --exec "fetch http://10.0.2.2:$http_port/blob > /mnt/disk/blob; fetch http://10.0.2.2:$http_port/chunked > /mnt/disk/chunked; fetch http://10.0.2.2:$http_port/hold > /tmp/h; socktest $udp_port; cat /srv/net/info" \
     "$@" >"$work/keel.log" 2>&1 &
 qemu=$!
 
@@ -160,8 +160,14 @@ PY
 )
     [ "$n" = 400 ] || bad "400 connections one after the other: $n answered"
     # 32 clients at once, each checked.
-    seq 32 | xargs -P 32 -I{} sh -c "curl -s --max-time 60 -o '$work/par-{}' '$base/1m'" || bad "32 clients: a curl failed"
-    for i in $(seq 32); do cmp -s "$work/files/1m" "$work/par-$i" || bad "client $i of 32: other bytes"; done
+    # Each client's exit status, HTTP code, bytes and time are kept to name what went wrong.
+    seq 32 | xargs -P 32 -I{} sh -c "curl -sS --max-time 60 -o '$work/par-{}' \
+        -w '%{http_code} %{size_download} B %{time_total} s' '$base/1m' >'$work/par-{}.how' 2>&1;
+        echo \" exit \$?\" >>'$work/par-{}.how'" || bad "32 clients: xargs failed"
+    for i in $(seq 32); do
+        cmp -s "$work/files/1m" "$work/par-$i" ||
+            bad "client $i of 32: other bytes ($(tr '\n' ' ' <"$work/par-$i.how"))"
+    done
     wait "$half" || true
     read -r h1 h2 h3 _ <"$work/half" || true
     [ "$h1 $h2 $h3" = "HTTP/1.1 408 Request" ] || bad "a half-sent request got: $(cat "$work/half")"

@@ -348,6 +348,7 @@ TEST(names_resolve_dotted_quads_and_objects_are_freed) {
     for (uint32_t i = 0; i < 2000; ++i) {
         const int64_t h = open_name(net(), (i & 1) != 0 ? "info" : "udp/bind/0");
         if (h < 0) {
+            print("socktest: open %u of 2000: %s\n", i, error_text(h));
             CHECK(h > 0);
             break;
         }

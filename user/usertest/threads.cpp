@@ -187,5 +187,64 @@ TEST(preemption) {
     close(static_cast<uint64_t>(b));
 }
 
+// A close made while another thread's close is still destroying (a 32 MiB memory object frees
+// its frames page by page, with preemption points between them) takes effect before its own
+// call returns. With one queue of dying objects for the CPU, such a close only queued the
+// object until the other thread ran again: a server's close notice waited behind another
+// process's teardown (qemu_net_sockets found the server's table still full).
+uint32_t g_tearing = 0;  // the round main is closing the big object in (0: none)
+uint32_t g_stop_closer = 0;
+uint32_t g_overlapped = 0;  // the closer's rounds that saw main's round before and after
+uint32_t g_deferred = 0;    // ... of which the closed read end was still there
+
+void closer_thread(uint64_t) {
+    uint32_t done = 0;  // the last round checked: one check per round
+    while (__atomic_load_n(&g_stop_closer, __ATOMIC_ACQUIRE) == 0) {
+        const uint32_t round = __atomic_load_n(&g_tearing, __ATOMIC_ACQUIRE);
+        if (round == 0 || round == done) {
+            // Woken as main starts its close: ready at its first preemption point.
+            (void)sys::futex_wait(&g_tearing, round, 1'000'000);
+            continue;
+        }
+        done = round;
+        Handle p[2];
+        if (sys::object_new(Kind::kPipe, 0, p) != 2)
+            sys::thread_exit(-1);
+        close(p[0]);
+        // The read end is gone once close returned: a write finds no reader.
+        const int64_t w = sys::do_io(p[1], Op::kWrite, "x", 1);
+        const bool overlapped = __atomic_load_n(&g_tearing, __ATOMIC_ACQUIRE) == round;
+        close(p[1]);
+        if (overlapped) {
+            __atomic_add_fetch(&g_overlapped, 1, __ATOMIC_RELEASE);
+            g_deferred += w == -static_cast<int64_t>(abi::Error::kPeerGone) ? 0 : 1;
+        }
+    }
+    sys::thread_exit(0);
+}
+
+TEST(threads_close_takes_effect_while_another_thread_destroys) {
+    const int64_t t = spawn_thread(closer_thread, 0);
+    CHECK(t > 0);
+    for (uint32_t round = 1; round <= 100 && __atomic_load_n(&g_overlapped, __ATOMIC_ACQUIRE) < 5;
+         ++round) {
+        Handle big = 0;
+        if (sys::object_new(Kind::kMemory, 32ull << 20, &big) != 1) {
+            CHECK(false);
+            break;
+        }
+        __atomic_store_n(&g_tearing, round, __ATOMIC_RELEASE);
+        (void)sys::futex_wake(&g_tearing, 1);
+        close(big);
+        __atomic_store_n(&g_tearing, 0, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&g_stop_closer, 1, __ATOMIC_RELEASE);
+    (void)sys::futex_wake(&g_tearing, 1);
+    CHECK_EQ(join(static_cast<Handle>(t)), 0);
+    close(static_cast<uint64_t>(t));
+    CHECK(g_overlapped > 0);  // the closer ran while main was closing, at least once
+    CHECK_EQ(g_deferred, 0u);
+}
+
 }  // namespace
 }  // namespace keel::usertest
