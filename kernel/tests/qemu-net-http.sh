@@ -162,7 +162,7 @@ PY
     # 32 clients at once, each checked.
     # Each client's exit status, HTTP code, bytes and time are kept to name what went wrong.
     seq 32 | xargs -P 32 -I{} sh -c "curl -sS --max-time 60 -o '$work/par-{}' \
-        -w '%{http_code} %{size_download} B %{time_total} s' '$base/1m' >'$work/par-{}.how' 2>&1;
+        -w '%{http_code} %{size_download} B %{time_total} s port %{local_port}' '$base/1m' >'$work/par-{}.how' 2>&1;
         echo \" exit \$?\" >>'$work/par-{}.how'" || bad "32 clients: xargs failed"
     for i in $(seq 32); do
         cmp -s "$work/files/1m" "$work/par-$i" ||

@@ -530,12 +530,14 @@ void Sockets::snapshot_info(Object& o) {
         "frames in %lu out %lu\nmalformed ethernet %lu arp %lu ipv4 %lu (checksum %lu) icmp %lu "
         "udp %lu (checksum %lu) dhcp %lu dns %lu\n"
         "tcp segments in %lu out %lu malformed %lu (checksum %lu) retransmits %lu resets sent "
-        "%lu received %lu\ntcp syns dropped: backlog full %lu no slot %lu\nconnections %u\n",
+        "%lu received %lu\ntcp syns dropped (backlog full) %lu (no slot) %lu reopened time-wait "
+        "%lu\n"
+        "connections %u\n",
         address, mask, gateway, dns, i.configured ? "yes" : "no", c.frames_in, c.frames_out,
         c.malformed_ethernet, c.malformed_arp, c.malformed_ipv4, c.bad_ipv4_checksum,
         c.malformed_icmp, c.malformed_udp, c.bad_udp_checksum, c.malformed_dhcp, c.malformed_dns,
         t.segments_in, t.segments_out, t.malformed, t.bad_checksum, t.retransmits, t.resets_sent,
-        t.resets_received, t.backlog_full, t.no_slot, tcp_.slots_in_use()));
+        t.resets_received, t.backlog_full, t.no_slot, t.reopened, tcp_.slots_in_use()));
     if (o.text_size >= kMaxText)
         o.text_size = kMaxText - 1;
 }

@@ -53,6 +53,9 @@ constexpr uint16_t kMinMss = 64;
 constexpr Time kClockGranularity = kMillisecond;
 constexpr uint32_t kNoListener = ~0u;
 constexpr uint32_t kChallengeAcksPerSecond = 10;
+// A connection reopened from TIME_WAIT starts its sequence numbers this far beyond the old
+// one's last: past anything of the old connection still in flight, its window included.
+constexpr uint32_t kReopenGap = 65536 + 2;
 
 }  // namespace
 
@@ -627,6 +630,16 @@ struct Impl {
             return;
         }
         Conn* c = find(destination, s.destination_port, source, s.source_port);
+        if (c != nullptr && reopens(c, destination, s)) {
+            // RFC 1122 4.2.2.13 (RFC 9293 3.10.7.4): a new SYN may reopen a connection from
+            // TIME_WAIT. A peer that reuses its port soon (QEMU's user network passes the host
+            // client's port through) otherwise meets the old connection: our ACK, its RST,
+            // and its SYN again only after its retransmission timeout (6 s for QEMU).
+            const uint32_t floor = c->snd_max + kReopenGap;
+            release(c);
+            listen_input(source, destination, s, now, &floor);
+            return;
+        }
         if (c == nullptr) {
             listen_input(source, destination, s, now);
             return;
@@ -643,7 +656,19 @@ struct Impl {
         }
     }
 
-    void listen_input(Ip4 source, Ip4 destination, const Segment& s, Time now) {
+    // A bare SYN for a connection in TIME_WAIT that nobody holds any more, beyond everything
+    // the old one received (so not one of its old duplicates), to a port still listened on.
+    bool reopens(const Conn* c, Ip4 destination, const Segment& s) const {
+        return c->state == State::kTimeWait && c->user_closed &&
+               (s.flags & (kSyn | kAck | kRst | kFin)) == kSyn && lt(c->rcv_nxt, s.seq) &&
+               find_listener(destination, s.destination_port) != nullptr;
+    }
+
+    // A SYN to a listener. `iss_floor`: for a connection reopened from TIME_WAIT, the new
+    // initial sequence number is above every one the old connection used (RFC 1122 4.2.2.13),
+    // so that its old segments cannot be taken for new ones.
+    void listen_input(Ip4 source, Ip4 destination, const Segment& s, Time now,
+                      const uint32_t* iss_floor = nullptr) {
         Listener* l = find_listener(destination, s.destination_port);
         if (l == nullptr) {
             ++e.counters_.no_listener;
@@ -677,6 +702,13 @@ struct Impl {
         c->local_port = s.destination_port;
         c->remote_port = s.source_port;
         start_send_side(c, now);
+        if (iss_floor != nullptr) {
+            ++e.counters_.reopened;
+            if (lt(c->iss, *iss_floor)) {
+                c->iss = *iss_floor;
+                c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+            }
+        }
         c->irs = s.seq;
         c->rcv_nxt = s.seq + 1;
         take_syn_options(c, s);

@@ -568,6 +568,85 @@ TEST_F(Scripted, SimultaneousCloseGoesThroughClosing) {
     EXPECT_EQ(a.engine.status(id), fail(Error::kClosed));
 }
 
+// A served connection we closed first sits in TIME_WAIT; the same peer port comes back at once
+// (QEMU's user network passes the host client's port through). A new SYN beyond the old
+// connection reopens it with a higher initial sequence number (RFC 1122 4.2.2.13); an old
+// duplicate SYN, a SYN for a connection still held, or one to a port nobody listens on any more
+// does not.
+TEST_F(Scripted, NewSynReopensATimeWaitNobodyHolds) {
+    const int64_t l = a.engine.listen(0, 8080, 4);
+    ASSERT_GE(l, 0);
+    local_port = 8080;
+    // The old connection: served, answered, closed by us first.
+    auto serve_and_close = [&](bool close) {
+        peer(peer_seq, 0, kSyn, 30000, {}, 1000);
+        Seg synack = a.take();
+        EXPECT_TRUE(synack.has(kSyn | kAck));
+        ++peer_seq;
+        peer(peer_seq, synack.seq + 1, kAck, 30000, bytes(20));
+        peer_seq += 20;
+        const int64_t id = a.engine.accept(l);
+        EXPECT_GE(id, 0);
+        std::vector<uint8_t> buf(20);
+        EXPECT_EQ(a.engine.receive(id, buf.data(), buf.size(), now), 20);
+        // Within the initial window (3 segments of 1000): the data and our FIN go at once.
+        EXPECT_EQ(a.engine.send(id, bytes(1500).data(), 1500, now), 1500);
+        if (close)
+            a.engine.close(id, now);
+        else
+            EXPECT_EQ(a.engine.shutdown(id, now), 0);
+        uint32_t last = 0;
+        for (const Seg& seg : drain())
+            last = seg.seq + static_cast<uint32_t>(seg.data.size()) + (seg.has(kFin) ? 1 : 0);
+        peer(peer_seq, last, kFin | kAck);  // everything acknowledged, and the peer's FIN
+        ++peer_seq;
+        EXPECT_EQ(a.take().ack, peer_seq);
+        return std::pair{id, last};
+    };
+    auto [old_id, old_last] = serve_and_close(true);
+    EXPECT_EQ(a.engine.slots_in_use(), 1u);  // TIME_WAIT
+    // An old duplicate SYN (at or before what was received) is not a new connection.
+    peer(peer_seq - 30, 0, kSyn, 30000);
+    Seg dup = a.take();
+    EXPECT_FALSE(dup.has(kSyn));
+    EXPECT_EQ(a.engine.counters().reopened, 0u);
+    // A new one, further on: a SYN-ACK at once, above the old connection's numbers.
+    peer_seq += 1000;
+    peer(peer_seq, 0, kSyn, 30000);
+    Seg synack = a.take();
+    ASSERT_TRUE(synack.has(kSyn | kAck));
+    EXPECT_EQ(synack.ack, peer_seq + 1);
+    EXPECT_GE(synack.seq - old_last, 65538u);
+    EXPECT_LT(synack.seq - old_last, 0x8000'0000u);
+    EXPECT_EQ(a.engine.counters().reopened, 1u);
+    ++peer_seq;
+    peer(peer_seq, synack.seq + 1, kAck, 30000, bytes(5));
+    peer_seq += 5;
+    const int64_t again = a.engine.accept(l);
+    ASSERT_GE(again, 0);
+    EXPECT_EQ(a.engine.readable(again), 5u);
+    EXPECT_EQ(a.engine.status(old_id), fail(Error::kInvalid));  // the old id stays stale
+    EXPECT_EQ(a.engine.slots_in_use(), 1u);
+    // Still held by its caller (shut down, not closed): a new SYN does not take it away.
+    a.engine.abort(again, now);
+    drain();
+    auto [held, held_last] = serve_and_close(false);
+    (void)held_last;
+    EXPECT_EQ(state(held), State::kTimeWait);
+    peer_seq += 1000;
+    peer(peer_seq, 0, kSyn, 30000);
+    EXPECT_FALSE(a.take().has(kSyn));
+    EXPECT_EQ(state(held), State::kTimeWait);
+    EXPECT_EQ(a.engine.counters().reopened, 1u);
+    // Let go of, but nobody listens any more: the SYN meets the old connection.
+    a.engine.close(held, now);
+    a.engine.close_listener(l, now);
+    peer_seq += 1000;
+    peer(peer_seq, 0, kSyn, 30000);
+    EXPECT_FALSE(a.take().has(kSyn));
+    EXPECT_EQ(a.engine.counters().reopened, 1u);
+}
+
 TEST_F(Scripted, FinWithTheHandshakeAckWaitsForAccept) {
     const int64_t l = a.engine.listen(0, 8080, 4);
     local_port = 8080;

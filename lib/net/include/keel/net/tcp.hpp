@@ -64,6 +64,7 @@ struct Counters {
     uint64_t unacceptable = 0;        // segments outside the receive window (answered by an ACK)
     uint64_t dropped = 0;             // other segments the state machine drops (bad ACK, no flags)
     uint64_t icmp_errors = 0;         // ICMP errors matched to a connection
+    uint64_t reopened = 0;  // SYNs that reopened a connection from TIME_WAIT (RFC 1122 4.2.2.13)
     uint64_t connections_opened = 0;  // connect() successes and SYNs accepted into a backlog
     uint64_t connections_freed = 0;   // slots returned to the free pool
 };
