@@ -37,8 +37,11 @@ constexpr uint32_t kServeBufferBytes = 2048;
 constexpr uint32_t kBufferBytes = 2048;
 constexpr uint16_t kRxBuffers = 128;
 constexpr uint16_t kTxBuffers = 128;
-// Received frames waiting for a read, at most (then the oldest is dropped).
-constexpr uint32_t kMaxHeld = 64;
+// Received frames waiting for a read, at most: every receive buffer. A reader that falls behind
+// leaves the device without buffers, and the device keeps the next frames (QEMU queues them;
+// hardware drops at its ring) instead of this driver dropping frames it already has: a lost
+// handshake ACK or request cost a TCP peer its retransmission timeout (qemu_net_http).
+constexpr uint32_t kMaxHeld = kRxBuffers;
 constexpr uint64_t kRxRingsAt = 0, kTxRingsAt = dev::kRingBytes;
 constexpr uint64_t kRxBuffersAt = 32 * 1024;
 constexpr uint64_t kTxBuffersAt = kRxBuffersAt + uint64_t{kRxBuffers} * kBufferBytes;
@@ -89,9 +92,9 @@ struct Driver {
     uint16_t tx_free[kTxBuffers];
     uint32_t tx_free_count = 0;
     Waiting readers, writers;
-    // Counters (see README.md): frames received, handed to reads, dropped because `held` was
-    // full (the oldest goes), refused (short, too long, a bad header), sent.
-    uint64_t received = 0, delivered = 0, dropped_full = 0, refused = 0, sent = 0;
+    // Counters (see README.md): frames received, handed to reads, refused (short, too long, a
+    // bad header), sent.
+    uint64_t received = 0, delivered = 0, refused = 0, sent = 0;
 };
 
 // Made at start (placement new into the heap): a global with a destructor would need
@@ -195,8 +198,8 @@ void deliver(uint16_t i) {
     ++g->delivered;
 }
 
-// A used receive buffer: refused (and posted again), handed to a waiting read, or held; when
-// kMaxHeld frames wait already the oldest is dropped (its buffer posted again). Lock held.
+// A used receive buffer: refused (and posted again), handed to a waiting read, or held until a
+// read comes (its buffer is not posted meanwhile). Lock held.
 void received(uint16_t i, uint32_t used) {
     uint32_t n = 0;
     if (net::check_received(rx_buffer(i), used, g->config.mtu, &n) != net::Received::kOk) {
@@ -208,12 +211,7 @@ void received(uint16_t i, uint32_t used) {
     g->rx_length[i] = n;
     if (g->readers.count > 0 && g->held_count == 0)
         return deliver(i);
-    if (g->held_count == kMaxHeld) {
-        g->repost[g->repost_count++] = g->held[g->held_first];
-        g->held_first = (g->held_first + 1) % kMaxHeld;
-        --g->held_count;
-        ++g->dropped_full;
-    }
+    // Room for every buffer: a used buffer is not posted, so at most kRxBuffers are held.
     g->held[(g->held_first + g->held_count) % kMaxHeld] = i;
     ++g->held_count;
 }
