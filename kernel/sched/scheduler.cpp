@@ -32,7 +32,14 @@ constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
 Thread* g_all = nullptr;
 uint64_t g_next_id = 1;
 uint64_t g_last_now = 0;
-DeadlineList g_deadlines;  // every armed Deadline: thread timeouts, timer objects
+// Every armed Deadline (thread timeouts, timer objects), in the list of the CPU that armed it:
+// each CPU's one-shot timer serves its own list only (on_tick), so a deadline wakes one CPU, the
+// one its waiter most often blocked on, which then runs it without an IPI. With one list for
+// all CPUs, each CPU programmed its timer for the global earliest: every CPU that had ticked
+// since woke for every deadline, all of them but one found nothing, and each took the big
+// kernel lock twice on the way; under host load a spinning virtual CPU takes the host time the
+// holder needs, and a queued 1 ms timer read came milliseconds late at -smp 4 (issue 22).
+DeadlineList g_deadlines[percpu::kMaxCpus];
 bool g_all_cpus = false;
 std::atomic<bool> g_started{false};  // init() ran: APs may enter run_ap
 
@@ -91,12 +98,21 @@ percpu::PerCpu& pick_cpu(const Thread* t, bool woken) {
     return *last;
 }
 
-// On the boot CPU's tick: when a thread waits in a queue while some CPU idles, that CPU is
-// woken to take it (steal() in its idle loop).
+// Whether a thread in c's queue waits behind another: c runs a thread, or more than one is
+// queued. The one thread queued on an idle CPU is that CPU's to take: it was sent the IPI
+// (make_ready), or it is the CPU whose tick is asking, about to run it.
+bool waits_behind(const percpu::PerCpu& c) {
+    return c.runs_threads && c.ready_count > (c.thread == c.idle ? 1u : 0u);
+}
+
+// On the boot CPU's tick: when a thread waits behind another while some CPU idles, that CPU is
+// woken to take it (steal() in its idle loop). Counting any queued thread sent an IPI on nearly
+// every tick that woke a thread onto the boot CPU itself: the other CPU woke, spun for the big
+// kernel lock while the boot CPU ran that thread, and found nothing.
 void balance() {
     bool waiting = false;
     for (uint32_t i = 0; i < percpu::count() && !waiting; ++i)
-        waiting = percpu::cpu(i).runs_threads && percpu::cpu(i).ready_count > 0;
+        waiting = waits_behind(percpu::cpu(i));
     if (!waiting)
         return;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
@@ -318,12 +334,13 @@ namespace {
 // The timer interrupt: fires what is due, programs the next interrupt (before any switch: the
 // one-shot timer is re-armed nowhere else), then preempts.
 void on_tick(idt::InterruptFrame& frame) {
-    const uint64_t now = now_ns();
-    g_deadlines.expire(now);
-    const uint64_t slice_end = now + kSliceNs;
-    const uint64_t earliest = g_deadlines.earliest();
     percpu::PerCpu& c = here();
-    // An idle application processor has no slice to end: it wakes for the earliest deadline
+    DeadlineList& mine = g_deadlines[c.index];
+    const uint64_t now = now_ns();
+    mine.expire(now);
+    const uint64_t slice_end = now + kSliceNs;
+    const uint64_t earliest = mine.earliest();
+    // An idle application processor has no slice to end: it wakes for its earliest deadline
     // (at most lapic::kMaxDelayNs ahead) or an IPI, not every 10 ms (switch_to re-arms the
     // slice when it takes a thread). The boot CPU keeps ticking.
     if (c.index != 0 && c.thread == c.idle && c.ready_count == 0)
@@ -342,16 +359,23 @@ void on_tick(idt::InterruptFrame& frame) {
 }  // namespace
 
 void arm_deadline(Deadline& d, uint64_t at) {
-    if (g_deadlines.insert(d, at))
+    // This CPU's list and timer (g_deadlines): when d becomes the list's earliest, the timer
+    // must fire for it, since no other CPU's timer looks at this list.
+    if (g_deadlines[here().index].insert(d, at))
         lapic::program_if_earlier(at);
 }
 
 void disarm_deadline(Deadline& d) {
-    g_deadlines.remove(d);  // the interrupt armed for it, if any, finds nothing due: harmless
+    d.disarm();  // the interrupt armed for it, if any, finds nothing due: harmless
 }
 
 uint64_t earliest_deadline() {
-    return g_deadlines.earliest();
+    uint64_t earliest = kNever;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (g_deadlines[i].earliest() < earliest)
+            earliest = g_deadlines[i].earliest();
+    }
+    return earliest;
 }
 
 void set_all_cpus(bool on) {
@@ -427,6 +451,12 @@ void make_ready(Thread* t) {
     percpu::PerCpu& c = pick_cpu(t, woken);
     const bool was_idle = idle(c);
     push_ready(c, t);
+    // An idle CPU is halted (or about to be: it halts with interrupts on, so an IPI sent
+    // between its empty schedule() and its hlt ends the hlt) and looks at its queue only when an
+    // interrupt wakes it; with its own timer idle (at most lapic::kMaxDelayNs, or the boot CPU's
+    // next 10 ms tick), the thread would wait that long. The IPI is that interrupt. A busy CPU
+    // finds it at its next switch, and this CPU (an interrupt on its halted idle loop, or its
+    // tick) at once.
     if (was_idle)
         send_reschedule(c);
 }
@@ -474,8 +504,7 @@ WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from) {
     Thread* to = from.pop();
     if (to != nullptr) {
         to->waiting_on = nullptr;
-        if (to->timeout.armed())
-            g_deadlines.remove(to->timeout);
+        to->timeout.disarm();
         to->wake_reason = WakeReason::kWoken;
     }
     from.wake_all();
@@ -497,8 +526,7 @@ void wake(Thread* t, WakeReason why) {
     if (t->waiting_on != nullptr)
         t->waiting_on->remove(t);
     t->waiting_on = nullptr;
-    if (t->timeout.armed())  // blocked with a deadline; most blocks have none
-        g_deadlines.remove(t->timeout);
+    t->timeout.disarm();  // blocked with a deadline (on whichever CPU armed it); most have none
     t->wake_reason = why;
     make_ready(t);
 }
