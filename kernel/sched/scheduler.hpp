@@ -13,14 +13,17 @@
 // to its last CPU if that one idles; one woken by a thread of its own last CPU stays there (the
 // waker most often blocks next); else to an idle CPU (woken by a reschedule IPI), else to its
 // last CPU's queue. A CPU whose queue is empty steals the oldest thread of the longest queue
-// before it idles, and the boot CPU's tick wakes an idle CPU while threads wait elsewhere. Each
-// queue is round-robin, as the one queue was.
+// before it idles, and the boot CPU's tick wakes an idle CPU while a thread waits behind another.
+// Each queue is round-robin, as the one queue was.
 //
 // The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
-// deadline.hpp: blocked threads' timeouts, armed timer objects; one list for all CPUs) and
-// programs its CPU's next one for the earliest of the slice's end and the earliest deadline;
-// arming an earlier deadline from a system call reprograms the calling CPU's. Deadlines are met
-// to within lapic::kMinDelayNs plus the interrupt latency, not at the next 10 ms tick.
+// deadline.hpp: blocked threads' timeouts, armed timer objects) and programs its CPU's next one
+// for the earliest of the slice's end and the earliest deadline. Each CPU has a deadline list
+// of its own, for what was armed on it, and its timer serves that list alone: a deadline wakes
+// the one CPU that armed it (a thread's own timeout, a timer armed by the thread that waits for
+// it: that thread's CPU, which runs it without an IPI), not every idle CPU. Arming an earlier
+// deadline reprograms the calling CPU's timer. Deadlines are met to within lapic::kMinDelayNs
+// plus the interrupt latency, not at the next 10 ms tick.
 #pragma once
 
 #include <cstdint>
@@ -88,12 +91,13 @@ inline constexpr uint64_t kSliceNs = 10'000'000;
 // The reschedule IPI: wakes a halted CPU that was given a thread, or brings a CPU running user
 // code into the kernel (kick). Its handler only acknowledges it.
 inline constexpr uint8_t kRescheduleVector = 0x21;
-// Arms d at monotonic time `at` in the kernel's deadline list: the timer interrupt calls its
-// Fire once now_ns() >= at (never earlier). Reprograms the timer when d is the earliest.
-// Interrupts off.
+// Arms d at monotonic time `at` in the calling CPU's deadline list (taking it out of whichever
+// list held it): that CPU's timer interrupt calls its Fire once now_ns() >= at (never earlier).
+// Reprograms the CPU's timer when d is its list's earliest. Under the big kernel lock; any CPU
+// may disarm it.
 void arm_deadline(Deadline& d, uint64_t at);
 void disarm_deadline(Deadline& d);
-// The earliest armed deadline (kNever when none); for tests.
+// The earliest armed deadline of all CPUs' lists (kNever when none); for tests.
 uint64_t earliest_deadline();
 
 }  // namespace keel::sched
