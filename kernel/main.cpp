@@ -29,6 +29,7 @@
 #include "obj/console.hpp"
 #include "panic.hpp"
 #include "proc/init_process.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/scheduler.hpp"
 #include "test/ktest.hpp"
 
@@ -129,9 +130,13 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
     cpu::write_cr0((cpu::read_cr0() & ~((1ull << 2) | (1ull << 3))) | (1ull << 1) | (1ull << 5));
     asm volatile("fninit");
     (void)cpu::enable_protections();
+    // Threads on every CPU (issue 22, stage 2) unless `smp=boot`; the kernel tests run on the
+    // boot CPU, which holds the big kernel lock throughout them.
+    sched::set_all_cpus(!has_word(info->cmdline, "smp=boot") && !has_word(info->cmdline, "test"));
     smp::start_aps(has_word(info->cmdline, "smp-phantom") ? kPhantomApicId : -1);
     sched::init();
-    dev::rtc::init();  // after the clock's calibration: the wall clock runs on it
+    sched::big_lock::acquire();  // from here on the boot CPU runs kernel code holding it
+    dev::rtc::init();            // after the clock's calibration: the wall clock runs on it
     cpu::enable_interrupts();
     log::info("keel: kernel core up");
 
@@ -150,6 +155,7 @@ extern "C" [[noreturn]] void keel_kernel_main(const keel::boot::BootInfo* info) 
         log::error("keel: init could not be started; stopping");
         qemu_exit(QemuExit::kFailure);
     }
+    sched::big_lock::release();  // nothing runs here; interrupts on an idle CPU take it
     cpu::enable_interrupts();
     log::info("keel: nothing to run; idling. Ctrl-A X quits QEMU.");
     for (;;)

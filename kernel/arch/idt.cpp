@@ -2,9 +2,11 @@
 
 #include "arch/exceptions.hpp"
 #include "arch/gdt.hpp"
+#include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
+#include "sched/big_lock.hpp"
 
 extern "C" const char keel_interrupt_stubs[];
 extern "C" const char keel_interrupt_stubs_end[];
@@ -69,9 +71,32 @@ void set_handler(uint8_t vector, Handler handler) {
 
 }  // namespace keel::idt
 
+namespace {
+// The vectors that never take the big kernel lock (sched/big_lock.hpp): the NMI, double fault
+// and machine check arrive anywhere (also on the holder, at any instruction), and the TLB
+// shootdown's requester holds the lock while it waits for the answer.
+bool takes_big_lock(uint64_t vector) {
+    return vector != 2 && vector != 8 && vector != 18 && vector != keel::tlb::kShootdownVector;
+}
+}  // namespace
+
 // Called by interrupt_entry.S with interrupts off (all gates are interrupt gates).
 extern "C" void keel_interrupt_dispatch(keel::idt::InterruptFrame* frame) {
     using namespace keel;
+    if (!takes_big_lock(frame->vector)) {
+        if (frame->vector < 32)
+            exceptions::handle(*frame);
+        else if (idt::Handler h = idt::g_handlers[frame->vector]; h != nullptr)
+            h(*frame);
+        return;
+    }
+    // Taken here unless this CPU holds it (an interrupt in a preemption point's window, or in
+    // the kernel tests): from user mode always, and on a halted idle CPU. A handler may switch
+    // threads; whoever switches back to this one holds the lock then, on whatever CPU, and
+    // this frame lets it go as it returns (to user mode, or to the idle loop's halt).
+    const bool take = !sched::big_lock::held();
+    if (take)
+        sched::big_lock::acquire();
     if (frame->vector < 32) {
         exceptions::handle(*frame);
     } else if (idt::Handler h = idt::g_handlers[frame->vector]; h != nullptr) {
@@ -82,4 +107,6 @@ extern "C" void keel_interrupt_dispatch(keel::idt::InterruptFrame* frame) {
     // A thread whose process is ending never goes back to user mode.
     if ((frame->cs & 3) != 0)
         proc::before_user_return();
+    if (take)
+        sched::big_lock::release();
 }

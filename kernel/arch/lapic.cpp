@@ -4,6 +4,7 @@
 
 #include "arch/cpu.hpp"
 #include "arch/idt.hpp"
+#include "arch/percpu.hpp"
 #include "log/log.hpp"
 #include "mm/paging.hpp"
 #include "panic.hpp"
@@ -42,7 +43,7 @@ uint64_t g_counts_per_cal = 0;
 uint64_t g_tsc_per_cal = 0;
 uint64_t g_tsc_start = 0;
 uint64_t g_ns_mult = 0;  // ns = (tsc - g_tsc_start) * g_ns_mult >> 32
-uint64_t g_armed_at = 0;
+// Each CPU's one-shot time is in its per-CPU block (timer_armed_at).
 
 uint32_t read(uint32_t reg) {
     return g_regs[reg / 4];
@@ -153,17 +154,17 @@ void program(uint64_t at) {
     counts += counts / 1024 + 1;
     if (counts > 0xffffffffu)
         counts = 0xffffffffu;
-    g_armed_at = now + delta;
+    percpu::current().timer_armed_at = now + delta;
     write(kRegTimerInitial, static_cast<uint32_t>(counts));  // restarts the count-down
 }
 
 void program_if_earlier(uint64_t at) {
-    if (at < g_armed_at)
+    if (at < percpu::current().timer_armed_at)
         program(at);
 }
 
 uint64_t armed_at() {
-    return g_armed_at;
+    return percpu::current().timer_armed_at;
 }
 
 void set_tick_hook(void (*hook)(idt::InterruptFrame&)) {
@@ -190,6 +191,11 @@ void init_ap() {
     write(kRegTimerDivide, 0x3);                        // as the boot CPU's (calibrated there)
     write(kRegLvtTimer, kLvtMasked | idt::kTimerVector);
     write(kRegTimerInitial, 0);
+}
+
+void start_timer_ap() {
+    write(kRegLvtTimer, idt::kTimerVector);  // one-shot, unmasked
+    program(now_ns() + kDefaultDelayNs);
 }
 
 void delay_ns(uint64_t ns) {
@@ -219,6 +225,10 @@ bool send_init(uint32_t apic_id) {
 
 bool send_startup(uint32_t apic_id, uint8_t page) {
     return send_ipi(apic_id, kIcrDeliveryStartup | kIcrAssert | page);
+}
+
+bool send_fixed(uint32_t apic_id, uint8_t vector) {
+    return send_ipi(apic_id, kIcrAssert | vector);  // fixed delivery, physical destination
 }
 
 void send_nmi(uint32_t apic_id) {

@@ -39,7 +39,7 @@ void program(uint64_t at);
 // program(at) unless the armed interrupt comes no later than `at`. When the armed time has
 // passed its interrupt is pending, and its hook programs the next one. Interrupts off.
 void program_if_earlier(uint64_t at);
-uint64_t armed_at();  // the time last programmed
+uint64_t armed_at();  // the time last programmed on this CPU
 // Called on every timer interrupt after the EOI, with the interrupted frame. The hook must call
 // program() before it may switch threads: nothing else re-arms a one-shot timer. Without a
 // hook the timer re-arms itself 10 ms ahead.
@@ -54,6 +54,10 @@ void eoi();
 // address on every CPU, each reaching its own): TPR 0, software enable, the timer masked (the
 // scheduler arms per-CPU timers in stage 2). Interrupts off.
 void init_ap();
+// Unmasks the calling application processor's timer (one-shot, the shared hook) and arms it
+// kDefaultDelayNs ahead: its threads are preempted by its own timer (sched::run_ap). Interrupts
+// off.
+void start_timer_ap();
 // Busy-waits `ns` nanoseconds on the calibrated clock (after init()).
 void delay_ns(uint64_t ns);
 // INIT and STARTUP inter-processor interrupts to the CPU with LAPIC id `apic_id` (the MP
@@ -64,6 +68,9 @@ bool send_startup(uint32_t apic_id, uint8_t page);
 // Sends a non-maskable interrupt to this CPU (self-test of the NMI path), or to the CPU with
 // LAPIC id `apic_id` (the same test on an application processor).
 void send_self_nmi();
+// A fixed-delivery IPI with `vector` to the CPU with LAPIC id `apic_id` (the reschedule and TLB
+// shootdown IPIs); false when the LAPIC did not deliver it within 1 ms. Interrupts off.
+bool send_fixed(uint32_t apic_id, uint8_t vector);
 void send_nmi(uint32_t apic_id);
 
 }  // namespace keel::lapic

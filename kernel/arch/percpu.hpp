@@ -15,6 +15,12 @@
 namespace keel {
 class SpinLock;
 }
+namespace keel::sched {
+class Thread;
+}
+namespace keel::mm {
+class AddressSpace;
+}
 
 namespace keel::percpu {
 
@@ -48,6 +54,32 @@ struct PerCpu {
     // NMIs taken on this CPU and where the last one's frame was (on the NMI IST stack).
     std::atomic<uint64_t> nmi_count;
     uint64_t nmi_frame;
+
+    // The scheduler's part (sched/scheduler.cpp; read and written under the big kernel lock,
+    // sched/big_lock.hpp): the running thread, this CPU's idle thread (its boot context), its
+    // run queue, and a thread that exited here whose stack the switch still ran on.
+    sched::Thread* thread;
+    sched::Thread* idle;
+    sched::Thread* ready_head;
+    sched::Thread* ready_tail;
+    uint32_t ready_count;
+    bool runs_threads;  // takes threads from the run queues (the boot CPU; APs unless smp=boot)
+    uint64_t switches;  // to a thread other than its idle one (the log line at the end)
+    bool holds_big_lock;
+    sched::Thread* reap;
+    // sched/preempt's stretch of kernel work on this CPU.
+    uint64_t segment_start;  // TSC at its start
+    uint64_t in_syscall;     // the running call's number + 1; 0 outside a system call
+    uint32_t no_preempt;     // NoPreempt scopes open (and the interrupt window)
+    // arch/lapic: when this CPU's one-shot timer was last programmed to fire.
+    uint64_t timer_armed_at;
+    // arch/tlb: the address space loaded in CR3 (nullptr until the first switch), and the
+    // shootdown handshake: a requester raises tlb_request, this CPU flushes and copies it to
+    // tlb_done; kernel_tlb_seen is the kernel-half generation this CPU last flushed for.
+    mm::AddressSpace* loaded_space;
+    std::atomic<uint64_t> tlb_request;
+    std::atomic<uint64_t> tlb_done;
+    uint64_t kernel_tlb_seen;
     gdt::CpuTables tables;
 };
 
@@ -58,8 +90,8 @@ void init_bsp();
 // kernel GS, for stage 2) at it. For an application processor starting up (arch/smp.cpp).
 void load(PerCpu& cpu);
 
-// The calling CPU's block (one load through GS). Interrupts off, or a thread that cannot
-// migrate (every thread today: stage 1 runs threads on the boot CPU only).
+// The calling CPU's block (one load through GS). Interrupts off and no switch while the
+// reference is used: a thread may continue on another CPU after any switch.
 inline PerCpu& current() {
     PerCpu* p;
     asm volatile("mov %%gs:16, %0" : "=r"(p));

@@ -15,6 +15,7 @@
 #include "mm/kernel_stack.hpp"
 #include "mm/paging.hpp"
 #include "panic.hpp"
+#include "sched/scheduler.hpp"
 
 extern "C" const uint8_t keel_ap_trampoline[];
 extern "C" const uint8_t keel_ap_trampoline_data[];
@@ -241,6 +242,8 @@ extern "C" [[noreturn]] void keel_ap_main(keel::percpu::PerCpu* c) {
     c->reported_ns = lapic::now_ns();
     c->state.store(c->failure == nullptr ? percpu::CpuState::kOnline : percpu::CpuState::kFailed,
                    std::memory_order_release);
+    if (c->failure == nullptr && sched::all_cpus())
+        sched::run_ap();  // unless smp=boot: it runs threads (sched/scheduler.hpp)
     for (;;)
-        cpu::halt();  // interrupts off: only an NMI, INIT or SMI ends the halt (stage 2 work)
+        cpu::halt();  // interrupts off: only an NMI, INIT or SMI ends the halt
 }

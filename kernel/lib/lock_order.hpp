@@ -17,6 +17,7 @@ class SpinLock;
 
 // Outermost first. A lock may be taken while holding only locks above it in this list.
 enum class LockRank : uint16_t {
+    kBigKernel = 0,      // sched/big_lock: all kernel code (held by a CPU, across switches)
     kTestOuter = 1,      // lib/lock_order_test.cpp
     kKernelStacks = 10,  // mm/kernel_stack: the stack region's next address (nothing inside)
     kIommu = 20,         // dev/iommu: domains and mappings; allocates frames for its tables

@@ -19,12 +19,20 @@ class SpinLock {
     SpinLock& operator=(const SpinLock&) = delete;
 
     void lock() {
+        lock_polling([] {});
+    }
+    // lock(), calling poll() on every turn of the spin (with interrupts off): the big kernel
+    // lock answers TLB shootdowns while it waits (sched/big_lock.hpp).
+    template <class Poll>
+    void lock_polling(Poll poll) {
         const bool was_enabled = cpu::interrupts_enabled();
         cpu::disable_interrupts();
         if constexpr (lock_order::kEnabled)
             lock_order::acquire(*this);
-        while (locked_.exchange(true, std::memory_order_acquire))
+        while (locked_.exchange(true, std::memory_order_acquire)) {
+            poll();
             cpu::pause();
+        }
         restore_ = was_enabled;
     }
     void unlock() {
@@ -37,6 +45,7 @@ class SpinLock {
     }
 
     const char* name() const { return name_; }
+    bool locked() const { return locked_.load(std::memory_order_relaxed); }
     LockRank rank() const { return rank_; }
 
   private:

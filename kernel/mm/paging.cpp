@@ -1,7 +1,9 @@
 #include "mm/paging.hpp"
 
 #include "arch/cpu.hpp"
+#include "arch/percpu.hpp"
 #include "arch/stacks.hpp"
+#include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "mm/frame_allocator.hpp"
 #include "panic.hpp"
@@ -32,6 +34,27 @@ SpinLock g_mmio_lock{"mmio", LockRank::kMmio};
 
 AddressSpace& kernel_space() {
     return g_kernel_space;
+}
+
+void activate(AddressSpace& space) {
+    percpu::PerCpu& c = percpu::current();
+    const uint32_t bit = 1u << c.index;
+    if (c.loaded_space == &space && (cpu::read_cr3() & kAddressMask) == space.pml4().value)
+        return;
+    if (c.loaded_space != nullptr)
+        c.loaded_space->cpus_.fetch_and(~bit, std::memory_order_release);
+    space.cpus_.fetch_or(bit, std::memory_order_release);
+    c.loaded_space = &space;
+    cpu::write_cr3(space.pml4().value);
+}
+
+void AddressSpace::flush_elsewhere() {
+    // This CPU flushed its own entry (invlpg). The kernel half is caught up lazily; a user
+    // space is flushed now wherever else it is loaded, before the caller frees the frame.
+    if (this == &g_kernel_space)
+        tlb::kernel_half_changed();
+    else
+        tlb::shoot_down(cpus_.load(std::memory_order_acquire));
 }
 
 std::optional<PhysAddr> create_user_tables() {
@@ -81,12 +104,18 @@ uint64_t* AddressSpace::leaf_entry(VirtAddr virt, bool create) {
             if (!frame) {
                 // The tables made for this page go again: empty where addresses are never
                 // reused (a window whose mapping failed), nothing would ever free them.
+                PhysAddr gone[3];
+                const int count = n;
                 while (n > 0) {
                     uint64_t& m = *made[--n];
-                    frames().free(PhysAddr{m & kAddressMask});
+                    gone[n] = PhysAddr{m & kAddressMask};
                     m = 0;
                 }
                 cpu::invlpg(virt.value);  // no cached walk through them either
+                if (count > 0)
+                    flush_elsewhere();  // nor on a CPU running this space's threads
+                for (int i = 0; i < count; ++i)
+                    frames().free(gone[i]);
                 return nullptr;
             }
             // Upper levels allow everything; the leaf decides. Tables of the user half carry
@@ -149,15 +178,21 @@ std::optional<PhysAddr> AddressSpace::unmap(VirtAddr virt) {
     const PhysAddr old{leaf & kAddressMask};
     leaf = 0;
     cpu::invlpg(virt.value);
+    PhysAddr emptied[2];
+    int freed = 0;
     for (int level = 0; level < freeable_levels(virt) && table_empty(tables[level]); ++level) {
         uint64_t& parent = tables[level + 1][index_of(virt, level + 1)];
-        const PhysAddr emptied{parent & kAddressMask};
+        emptied[freed++] = PhysAddr{parent & kAddressMask};
         parent = 0;
         // INVLPG also drops every cached paging-structure entry (Intel SDM vol. 3, 4.10.4.1),
         // so nothing walks through the freed table afterwards.
         cpu::invlpg(virt.value);
-        frames().free(emptied);
     }
+    // Other CPUs flush (the leaf and the cached walks through the emptied tables) before any
+    // of these frames can be handed out again.
+    flush_elsewhere();
+    for (int i = 0; i < freed; ++i)
+        frames().free(emptied[i]);
     return old;
 }
 
@@ -168,6 +203,7 @@ bool AddressSpace::protect(VirtAddr virt, uint64_t flags) {
         return false;
     *e = (*e & kAddressMask) | kPresent | (flags & kFlagMask);
     cpu::invlpg(virt.value);
+    flush_elsewhere();
     return true;
 }
 

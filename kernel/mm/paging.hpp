@@ -3,6 +3,7 @@
 // loader's 2 MiB direct-map pages are left alone (an operation that meets one fails).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -50,16 +51,26 @@ class AddressSpace {
     PhysAddr pml4() const { return pml4_; }
     // Switches this object to another set of tables (boot: adopting the loader's).
     void reset(PhysAddr pml4) { pml4_ = pml4; }
+    // The CPUs where these tables are loaded (bit = percpu index; kept by activate()): a
+    // removal or downgrade asks the others to flush (arch/tlb.hpp) before it returns.
+    uint32_t loaded_on() const { return cpus_.load(std::memory_order_acquire); }
 
   private:
+    friend void activate(AddressSpace& space);
     uint64_t* leaf_entry(VirtAddr virt, bool create);
+    void flush_elsewhere();
 
     PhysAddr pml4_;
+    std::atomic<uint32_t> cpus_{0};
     SpinLock lock_{"address space", LockRank::kAddressSpace};
 };
 
 // The kernel's address space (the loader's tables).
 AddressSpace& kernel_space();
+// Loads `space` on the calling CPU (CR3, unless it is loaded already) and moves the CPU's bit
+// from the mask of the space it leaves to this one's. The scheduler's switch and a process's
+// teardown; under the big kernel lock, interrupts off.
+void activate(AddressSpace& space);
 
 // Uncached device memory: PCD and PWT (PAT index 3, UC, as at reset).
 inline constexpr uint64_t kPageUncached = kPageNoCache | kPageWriteThrough;

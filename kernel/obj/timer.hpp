@@ -7,12 +7,12 @@
 // until the deadline and a queued read parks until then (one queue_wait can wait for a timer,
 // pipes and interrupts at once). peek gives the count without clearing it, get_meta kSize too.
 //
-// The expiry runs in the timer interrupt: the timer's sched::Deadline sits in the kernel's one
-// deadline list (sched/deadline.hpp) while armed, and the LAPIC timer is programmed for it, so
-// a timer expires to within tens of microseconds, not at a 10 ms tick. A periodic timer that
-// missed periods (interrupts held off) counts each of them once and keeps its phase. A timer
-// destroyed while armed (its last handle closed, its process ended) leaves the list in its
-// destructor; its waiters are woken and find the handle gone.
+// The expiry runs in the timer interrupt: the timer's sched::Deadline sits in the deadline list
+// of the CPU that armed it (sched/deadline.hpp) while armed, and that CPU's LAPIC timer is
+// programmed for it, so a timer expires to within tens of microseconds, not at a 10 ms tick.
+// A periodic timer that missed periods (interrupts held off) counts each of them once and
+// keeps its phase. A timer destroyed while armed (its last handle closed, its process ended)
+// leaves the list in its destructor; its waiters are woken and find the handle gone.
 #pragma once
 
 #include "obj/object.hpp"

@@ -216,6 +216,8 @@ void Process::end(const abi::ExitInfo& why) {
     for (sched::Thread* t = threads_; t != nullptr; t = t->next_in_process) {
         if (t->state() == sched::ThreadState::kBlocked)
             sched::wake(t, sched::WakeReason::kInterrupted);
+        else if (t->state() == sched::ThreadState::kRunning)
+            sched::kick(t);  // running user code on another CPU: into the kernel, and out
     }
 }
 
@@ -250,7 +252,10 @@ void Process::finish() {
     handles_.clear();
     // The page tables go last, and not while loaded: this thread runs on in the kernel half.
     if ((cpu::read_cr3() & ~0xfffull) == space_.pml4().value)
-        cpu::write_cr3(mm::kernel_space().pml4().value);
+        mm::activate(mm::kernel_space());
+    // No other CPU has them loaded: its threads have all left, and every CPU that ran one
+    // loaded another space at its next switch.
+    KEEL_ASSERT(space_.loaded_on() == 0);
     while (mappings_ != nullptr) {
         Mapping* m = mappings_;
         mappings_ = m->next;
@@ -268,6 +273,7 @@ void Process::finish() {
         log::debug("process %lu exited with status %ld", id_, exit_.status);
     }
     if (machine_owner_) {
+        sched::log_cpu_use();
         log::info("init ended (reason %u, status %ld): stopping the machine", exit_.reason,
                   exit_.status);
         const bool ok =

@@ -49,6 +49,7 @@ class Process final : public obj::Object {
     Account& account() { return *account_; }
     abi::ResourceUsage usage() const;
     mm::PhysAddr page_tables() const { return space_.pml4(); }
+    mm::AddressSpace& address_space() { return space_; }
     bool ending() const { return ending_; }
     const abi::ExitInfo& exit_info() const { return exit_; }
 

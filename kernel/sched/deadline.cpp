@@ -5,6 +5,10 @@
 namespace keel::sched {
 
 Deadline::~Deadline() {
+    disarm();
+}
+
+void Deadline::disarm() {
     if (list_ != nullptr)
         list_->remove(*this);
 }

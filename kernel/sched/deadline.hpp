@@ -1,7 +1,7 @@
-// Deadlines on the monotonic clock (sched::now_ns), in one list sorted by time that the timer
+// Deadlines on the monotonic clock (sched::now_ns), in lists sorted by time that the timer
 // interrupt walks: the timeouts of blocked threads and the expiries of armed timer objects.
-// The LAPIC timer is programmed for the earliest (sched/scheduler.cpp). Interrupts off (the
-// kernel's one lock on its one CPU).
+// The scheduler keeps one list per CPU, and each CPU's LAPIC timer is programmed for its own
+// list's earliest (sched/scheduler.cpp). Interrupts off, under the big kernel lock.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,8 @@ class Deadline {
     ~Deadline();
 
     bool armed() const { return list_ != nullptr; }
+    // Takes it out of whichever list holds it; nothing when it is not armed. O(1).
+    void disarm();
     uint64_t at() const { return at_; }
     void* owner() const { return owner_; }
 

@@ -73,6 +73,31 @@ KTEST(deadline_list_orders_and_expires) {
     KEXPECT(list.empty());
 }
 
+// The scheduler keeps one list per CPU (a deadline goes into its arming CPU's list) and any CPU
+// may disarm: a node re-armed on another CPU leaves the first list, the first list's remove
+// and expire never touch it, and Deadline::disarm finds whichever list holds it.
+KTEST(deadline_moves_between_lists_and_disarms_from_any) {
+    DeadlineList cpu_a, cpu_b;
+    Probe p, q;
+    Deadline d(fire_probe, &p), other(fire_probe, &q);
+    KEXPECT(cpu_a.insert(d, 100));
+    KEXPECT(cpu_a.insert(other, 50));
+    KEXPECT(cpu_b.insert(d, 200));  // re-armed on the other CPU: out of cpu_a
+    KEXPECT_EQ(cpu_a.earliest(), 50u);
+    cpu_a.remove(d);  // not cpu_a's: nothing, still armed in cpu_b
+    KEXPECT(d.armed());
+    KEXPECT_EQ(cpu_b.earliest(), 200u);
+    KEXPECT_EQ(cpu_a.expire(1000), 1u);  // fires only its own
+    KEXPECT_EQ(p.fired, 0);
+    KEXPECT_EQ(q.fired, 1);
+    d.disarm();
+    KEXPECT(!d.armed());
+    KEXPECT(cpu_b.empty());
+    d.disarm();  // not armed: nothing
+    KEXPECT_EQ(cpu_b.expire(1000), 0u);
+    KEXPECT_EQ(p.fired, 0);
+}
+
 DeadlineList* g_rearm_list = nullptr;
 
 KTEST(deadline_list_rearm_from_fire_and_owner_death) {

@@ -1,14 +1,12 @@
 #include "sched/preempt.hpp"
 
 #include "proc/process.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/scheduler.hpp"
 
 namespace keel::sched {
 
-uint64_t detail::g_segment_start = 0;
 uint64_t detail::g_segment_budget = ~0ull;
-uint64_t detail::g_in_syscall = 0;
-uint32_t detail::g_no_preempt = 0;
 uint64_t detail::g_longest = 0;
 
 namespace {
@@ -34,19 +32,20 @@ void preempt_init(uint64_t tsc_per_ms) {
 bool detail::g_measuring = false;
 
 void detail::measure_exit() {
-    const uint64_t length = cpu::rdtsc() - g_segment_start;
+    const uint64_t length = cpu::rdtsc() - percpu::current().segment_start;
     if (length > g_longest)
         record(length);
 }
 
 void detail::record(uint64_t length) {
     g_longest = length;
-    g_longest_call = g_in_syscall;
+    g_longest_call = percpu::current().in_syscall;
 }
 
 void detail::close_segment(uint64_t now) {
-    if (g_in_syscall != 0 && now - g_segment_start > g_longest)
-        record(now - g_segment_start);
+    const percpu::PerCpu& c = percpu::current();
+    if (c.in_syscall != 0 && now - c.segment_start > g_longest)
+        record(now - c.segment_start);
 }
 
 bool detail::preempt_point() {
@@ -54,23 +53,27 @@ bool detail::preempt_point() {
     // Only a running thread in a system call yields: not the boot/idle thread (kernel tests,
     // boot-time loads), not a dead thread, not inside a NoPreempt scope or an interrupt
     // (there the stretch simply goes on).
-    if (g_in_syscall == 0 || g_no_preempt != 0 || t == nullptr ||
-        t->state() != ThreadState::kRunning)
-        return false;
+    {
+        const percpu::PerCpu& c = percpu::current();
+        if (c.in_syscall == 0 || c.no_preempt != 0 || t == nullptr ||
+            t->state() != ThreadState::kRunning)
+            return false;
+    }
     close_segment(cpu::rdtsc());
     ++g_preemptions;
     ++g_epoch;
     // Due deadlines fire, devices are served. Their handlers may release objects whose
     // destructors reach preemption points: those do nothing (an interrupt never switches from
     // inside the kernel).
-    ++g_no_preempt;
+    ++percpu::current().no_preempt;
     cpu::interrupt_window();
-    --g_no_preempt;
+    --percpu::current().no_preempt;
+    big_lock::let_others_in();  // the other CPUs' kernel entries, as the interrupts here
     if (others_ready()) {
         ++g_switches;
         yield();  // back when the others had their turn (segment_switch_in reopens)
     }
-    g_segment_start = cpu::rdtsc();
+    percpu::current().segment_start = cpu::rdtsc();  // this thread's CPU now
     const proc::Process* p = t->process();
     return p != nullptr && p->ending();
 }
@@ -82,7 +85,7 @@ uint64_t preemption_epoch() {
 abi::KernelTime kernel_time() {
     if (!detail::g_measuring) {
         detail::g_measuring = true;
-        detail::g_segment_start = cpu::rdtsc();  // this call's stretch, from here
+        percpu::current().segment_start = cpu::rdtsc();  // this call's stretch, from here
     }
     abi::KernelTime k{};
     k.longest_ns = cycles_to_ns(detail::g_longest);

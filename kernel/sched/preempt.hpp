@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "arch/cpu.hpp"
+#include "arch/percpu.hpp"
 #include "sched/thread.hpp"
 
 namespace keel::sched {
@@ -39,11 +40,10 @@ inline constexpr uint64_t kPreemptAfterNs = 100'000;
 // piece not split is a queue's teardown (its 4 MiB kernel window unmapped): about 0.85 ms.
 inline constexpr uint64_t kKernelBoundNs = 1'000'000;
 
+// Each CPU's stretch is in its per-CPU block (segment_start, in_syscall, no_preempt); the
+// record of the longest is global (under the big kernel lock).
 namespace detail {
-extern uint64_t g_segment_start;   // TSC at the start of the current stretch
 extern uint64_t g_segment_budget;  // kPreemptAfterNs in TSC cycles (never, before init)
-extern uint64_t g_in_syscall;      // the running call's number + 1; 0 outside a system call
-extern uint32_t g_no_preempt;      // NoPreempt scopes open (and the interrupt window)
 extern uint64_t g_longest;         // the longest stretch so far, in TSC cycles
 extern bool g_measuring;           // a kKernelTime read turned the system-call path's part on
 void measure_exit();               // syscall_exit's part while measuring
@@ -58,21 +58,22 @@ void preempt_init(uint64_t tsc_per_ms);
 // The system-call entry and exit (keel_syscall_dispatch): a store and a test each; the rdtsc
 // only while measuring.
 inline void syscall_enter(uint64_t number) {
-    detail::g_in_syscall = number + 1;
+    percpu::PerCpu& c = percpu::current();
+    c.in_syscall = number + 1;
     if (detail::g_measuring) [[unlikely]]
-        detail::g_segment_start = cpu::rdtsc();
+        c.segment_start = cpu::rdtsc();
 }
 inline void syscall_exit() {
     if (detail::g_measuring) [[unlikely]]
         detail::measure_exit();
-    detail::g_in_syscall = 0;
+    percpu::current().in_syscall = 0;
 }
 
 // In a long loop, once per unit of work: cheap until the budget is spent, then a preemption
 // point. True when the calling thread's process has begun to end (give up: the answer is
 // never seen).
 inline bool preempt_check() {
-    if (cpu::rdtsc() - detail::g_segment_start < detail::g_segment_budget) [[likely]]
+    if (cpu::rdtsc() - percpu::current().segment_start < detail::g_segment_budget) [[likely]]
         return false;
     return detail::preempt_point();
 }
@@ -82,8 +83,9 @@ inline bool preempt_check() {
 // last pass may (obj/queue.cpp).
 class NoPreempt {
   public:
-    NoPreempt() { ++detail::g_no_preempt; }
-    ~NoPreempt() { --detail::g_no_preempt; }
+    // Its scope never switches, so it ends on the CPU it began on.
+    NoPreempt() { ++percpu::current().no_preempt; }
+    ~NoPreempt() { --percpu::current().no_preempt; }
     NoPreempt(const NoPreempt&) = delete;
     NoPreempt& operator=(const NoPreempt&) = delete;
 };
@@ -92,14 +94,15 @@ class NoPreempt {
 // thread arriving (in a system call or not) begins, counted from the same moment (one rdtsc
 // per switch; the switch itself goes to the arriving thread's stretch).
 inline void segment_switch_out(Thread* prev) {
+    percpu::PerCpu& c = percpu::current();
     const uint64_t now = cpu::rdtsc();
-    if (detail::g_in_syscall != 0 && now - detail::g_segment_start > detail::g_longest) [[unlikely]]
-        detail::record(now - detail::g_segment_start);
-    prev->in_syscall = detail::g_in_syscall;
-    detail::g_segment_start = now;
+    if (c.in_syscall != 0 && now - c.segment_start > detail::g_longest) [[unlikely]]
+        detail::record(now - c.segment_start);
+    prev->in_syscall = c.in_syscall;
+    c.segment_start = now;
 }
 inline void segment_switch_in(Thread* next) {
-    detail::g_in_syscall = next->in_syscall;
+    percpu::current().in_syscall = next->in_syscall;
 }
 
 // Moves on each time a preemption point let anything else run (interrupt handlers, other

@@ -1,15 +1,20 @@
 #include "sched/scheduler.hpp"
 
+#include <atomic>
 #include <new>
 #include <utility>
 
 #include "arch/cpu.hpp"
 #include "arch/gdt.hpp"
 #include "arch/lapic.hpp"
+#include "arch/percpu.hpp"
 #include "arch/syscall_entry.hpp"
+#include "arch/tlb.hpp"
+#include "log/log.hpp"
 #include "mm/paging.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/preempt.hpp"
 
 extern "C" void keel_switch_context(uint64_t* save, uint64_t next_rsp);
@@ -17,43 +22,121 @@ extern "C" void keel_thread_start();
 
 namespace keel::sched {
 
-Thread* detail::g_current = nullptr;
-
 namespace {
-
-using detail::g_current;
 
 constexpr uint64_t kKernelStackPages = 4;
 // What a user thread charges its process's account: one thread and its kernel stack.
 constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
 
-Thread* g_idle = nullptr;
-Thread* g_ready_head = nullptr;
-Thread* g_ready_tail = nullptr;
+// Global scheduler state, under the big kernel lock (the per-CPU part is in percpu::PerCpu).
 Thread* g_all = nullptr;
-Thread* g_reap = nullptr;  // exited, its stack still in use until the next switch completes
 uint64_t g_next_id = 1;
 uint64_t g_last_now = 0;
-DeadlineList g_deadlines;  // every armed Deadline: thread timeouts, timer objects
+// Every armed Deadline (thread timeouts, timer objects), in the list of the CPU that armed it:
+// each CPU's one-shot timer serves its own list only (on_tick), so a deadline wakes one CPU, the
+// one its waiter most often blocked on, which then runs it without an IPI. With one list for
+// all CPUs, each CPU programmed its timer for the global earliest: every CPU that had ticked
+// since woke for every deadline, all of them but one found nothing, and each took the big
+// kernel lock twice on the way; under host load a spinning virtual CPU takes the host time the
+// holder needs, and a queued 1 ms timer read came milliseconds late at -smp 4 (issue 22).
+DeadlineList g_deadlines[percpu::kMaxCpus];
+bool g_all_cpus = false;
+std::atomic<bool> g_started{false};  // init() ran: APs may enter run_ap
 
-void push_ready(Thread* t) {
-    t->next_ready = nullptr;
-    if (g_ready_tail != nullptr)
-        g_ready_tail->next_ready = t;
-    else
-        g_ready_head = t;
-    g_ready_tail = t;
+percpu::PerCpu& here() {
+    return percpu::current();
 }
 
-Thread* pop_ready() {
-    Thread* t = g_ready_head;
+void push_ready(percpu::PerCpu& c, Thread* t) {
+    t->next_ready = nullptr;
+    t->cpu = c.index;
+    if (c.ready_tail != nullptr)
+        c.ready_tail->next_ready = t;
+    else
+        c.ready_head = t;
+    c.ready_tail = t;
+    ++c.ready_count;
+}
+
+Thread* pop_ready(percpu::PerCpu& c) {
+    Thread* t = c.ready_head;
     if (t != nullptr) {
-        g_ready_head = t->next_ready;
-        if (g_ready_head == nullptr)
-            g_ready_tail = nullptr;
+        c.ready_head = t->next_ready;
+        if (c.ready_head == nullptr)
+            c.ready_tail = nullptr;
         t->next_ready = nullptr;
+        --c.ready_count;
     }
     return t;
+}
+
+// Running its idle thread with nothing queued: halted, or about to look for work.
+bool idle(const percpu::PerCpu& c) {
+    return c.runs_threads && c.thread == c.idle && c.ready_count == 0;
+}
+
+void send_reschedule(const percpu::PerCpu& c) {
+    if (&c != &here())
+        (void)lapic::send_fixed(c.apic_id, kRescheduleVector);
+}
+
+// Where a thread made ready goes: its last CPU if idle; a thread woken by one that runs on its
+// own last CPU stays there (a call and its answer, a lock handed over: the waker most often
+// blocks next, and moving either costs an IPI and a cold cache on each exchange); else an
+// idle CPU, else its last CPU. balance() moves what waits behind a busy CPU meanwhile.
+percpu::PerCpu& pick_cpu(const Thread* t, bool woken) {
+    percpu::PerCpu& self = here();
+    percpu::PerCpu* last = &self;
+    if (t->cpu < percpu::count() && percpu::cpu(t->cpu).runs_threads)
+        last = &percpu::cpu(t->cpu);
+    if (!g_all_cpus || idle(*last) || (woken && last == &self))
+        return *last;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (idle(percpu::cpu(i)))
+            return percpu::cpu(i);
+    }
+    return *last;
+}
+
+// Whether a thread in c's queue waits behind another: c runs a thread, or more than one is
+// queued. The one thread queued on an idle CPU is that CPU's to take: it was sent the IPI
+// (make_ready), or it is the CPU whose tick is asking, about to run it.
+bool waits_behind(const percpu::PerCpu& c) {
+    return c.runs_threads && c.ready_count > (c.thread == c.idle ? 1u : 0u);
+}
+
+// On the boot CPU's tick: when a thread waits behind another while some CPU idles, that CPU is
+// woken to take it (steal() in its idle loop). Counting any queued thread sent an IPI on nearly
+// every tick that woke a thread onto the boot CPU itself: the other CPU woke, spun for the big
+// kernel lock while the boot CPU ran that thread, and found nothing.
+void balance() {
+    bool waiting = false;
+    for (uint32_t i = 0; i < percpu::count() && !waiting; ++i)
+        waiting = waits_behind(percpu::cpu(i));
+    if (!waiting)
+        return;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (idle(percpu::cpu(i))) {
+            send_reschedule(percpu::cpu(i));
+            return;
+        }
+    }
+}
+
+// The oldest thread of the longest other queue (load balancing), or nullptr.
+Thread* steal() {
+    percpu::PerCpu* from = nullptr;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        percpu::PerCpu& c = percpu::cpu(i);
+        if (c.runs_threads && c.ready_count > 0 &&
+            (from == nullptr || c.ready_count > from->ready_count))
+            from = &c;
+    }
+    return from != nullptr ? pop_ready(*from) : nullptr;
+}
+
+void on_reschedule(idt::InterruptFrame&) {
+    lapic::eoi();  // the interrupt was the message: the idle loop or the return path acts
 }
 
 void unlink_all(Thread* t) {
@@ -70,13 +153,14 @@ void unlink_all(Thread* t) {
 // Runs on the new thread's stack right after every switch: the previous thread may have
 // exited, and only now is its kernel stack free to go.
 void finish_switch() {
-    segment_switch_in(g_current);
-    if (g_reap == nullptr)
+    percpu::PerCpu& c = here();
+    segment_switch_in(c.thread);
+    if (c.reap == nullptr)
         return;
     // The scheduler's reference, taken at create(), goes here; handles may keep the object
     // for join.
-    const obj::RefPtr<Thread> dead = obj::adopt_ref(g_reap);
-    g_reap = nullptr;
+    const obj::RefPtr<Thread> dead = obj::adopt_ref(c.reap);
+    c.reap = nullptr;
     mm::free_kernel_stack(dead->stack);
     dead->stack = {};
 }
@@ -84,15 +168,24 @@ void finish_switch() {
 class Scheduler {
   public:
     static void switch_to(Thread* next) {
-        Thread* prev = g_current;
-        g_current = next;
+        percpu::PerCpu& c = here();
+        // The big kernel lock goes on with the thread switched to; any other lock would be
+        // held by a thread that is not running (the held-across-a-switch check).
+        if (!c.holds_big_lock || (lock_order::kEnabled && c.held_count != 1))
+            panic("cpu %u switches threads holding %u locks (the big kernel lock: %s)", c.index,
+                  c.held_count, c.holds_big_lock ? "held" : "not held");
+        Thread* prev = c.thread;
+        c.thread = next;
         next->state_ = ThreadState::kRunning;
+        next->cpu = c.index;
+        if (prev == c.idle)
+            lapic::program_if_earlier(now_ns() + kSliceNs);  // an idle CPU's timer may be late
+        if (next != c.idle)
+            ++c.switches;
         if (next->stack.size != 0)
             syscall_entry::set_kernel_stack(next->stack.top());
-        const uint64_t cr3 = next->process_ != nullptr ? next->process_->page_tables().value
-                                                       : mm::kernel_space().pml4().value;
-        if ((cpu::read_cr3() & ~0xfffull) != cr3)
-            cpu::write_cr3(cr3);
+        mm::activate(next->process_ != nullptr ? next->process_->address_space()
+                                               : mm::kernel_space());
         segment_switch_out(prev);
         cpu::fxsave(prev->fpu_state());
         cpu::fxrstor(next->fpu_state());
@@ -101,14 +194,17 @@ class Scheduler {
     }
 
     static void schedule() {
-        Thread* prev = g_current;
-        if (prev->state_ == ThreadState::kRunning && prev != g_idle) {
+        percpu::PerCpu& c = here();
+        Thread* prev = c.thread;
+        if (prev->state_ == ThreadState::kRunning && prev != c.idle) {
             prev->state_ = ThreadState::kReady;
-            push_ready(prev);
+            push_ready(c, prev);
         }
-        Thread* next = pop_ready();
+        Thread* next = pop_ready(c);
+        if (next == nullptr && g_all_cpus)
+            next = steal();
         if (next == nullptr)
-            next = g_idle;
+            next = c.idle;
         if (next == prev) {
             prev->state_ = ThreadState::kRunning;
             return;
@@ -135,6 +231,7 @@ class Scheduler {
         for (int i = 0; i < 6; ++i)
             *--sp = 0;
         t->saved_rsp = reinterpret_cast<uint64_t>(sp);
+        t->cpu = here().index;
         t->process_ = obj::retain_ref(&p);
         p.add_thread(t);
         t->next_all = g_all;
@@ -143,8 +240,8 @@ class Scheduler {
     }
 
     static void exit(const abi::ExitInfo& info) {
-        Thread* t = g_current;
-        KEEL_ASSERT(t != g_idle);
+        Thread* t = here().thread;
+        KEEL_ASSERT(t != here().idle);
         t->exit_ = info;
         if (t->process_ != nullptr) {
             const obj::RefPtr<proc::Process> p = std::move(t->process_);
@@ -158,8 +255,11 @@ class Scheduler {
         t->state_ = ThreadState::kDead;
         t->joiners.wake_all();
         unlink_all(t);
-        KEEL_ASSERT(g_reap == nullptr);
-        g_reap = t;
+        // The teardown above may have reached preemption points: this CPU now is whichever
+        // the thread came back on, and its stack is freed after the switch away from it there.
+        percpu::PerCpu& c = here();
+        KEEL_ASSERT(c.reap == nullptr);
+        c.reap = t;
         schedule();
         panic("a dead thread was scheduled");
     }
@@ -167,7 +267,7 @@ class Scheduler {
     static void first_run() {
         finish_switch();
         proc::before_user_return();  // its process may have ended before it first ran
-        Thread* t = g_current;
+        Thread* t = here().thread;
         idt::InterruptFrame f{};
         f.rip = t->user_start_.rip;
         f.rsp = t->user_start_.rsp;
@@ -176,7 +276,8 @@ class Scheduler {
         f.rdx = t->user_start_.rdx;
         f.cs = gdt::kUserCode;
         f.ss = gdt::kUserData;
-        f.rflags = 0x202;  // IF, the reserved bit
+        f.rflags = 0x202;     // IF, the reserved bit
+        big_lock::release();  // to user mode: kernel code may run elsewhere
         keel_enter_user(&f);
     }
 
@@ -233,56 +334,141 @@ namespace {
 // The timer interrupt: fires what is due, programs the next interrupt (before any switch: the
 // one-shot timer is re-armed nowhere else), then preempts.
 void on_tick(idt::InterruptFrame& frame) {
+    percpu::PerCpu& c = here();
+    DeadlineList& mine = g_deadlines[c.index];
     const uint64_t now = now_ns();
-    g_deadlines.expire(now);
+    mine.expire(now);
     const uint64_t slice_end = now + kSliceNs;
-    const uint64_t earliest = g_deadlines.earliest();
-    lapic::program(earliest < slice_end ? earliest : slice_end);
-    if (g_current == nullptr)
+    const uint64_t earliest = mine.earliest();
+    // An idle application processor has no slice to end: it wakes for its earliest deadline
+    // (at most lapic::kMaxDelayNs ahead) or an IPI, not every 10 ms (switch_to re-arms the
+    // slice when it takes a thread). The boot CPU keeps ticking.
+    if (c.index != 0 && c.thread == c.idle && c.ready_count == 0)
+        lapic::program(earliest);
+    else
+        lapic::program(earliest < slice_end ? earliest : slice_end);
+    if (c.thread == nullptr || !c.runs_threads)
         return;
+    if (c.index == 0 && g_all_cpus)
+        balance();
     // User code and the idle loop are preempted at once; a long system call at its next
     // preemption point (sched/preempt.hpp).
-    if ((frame.cs & 3) != 0 || g_current == g_idle)
+    if ((frame.cs & 3) != 0 || c.thread == c.idle)
         Scheduler::schedule();
 }
 }  // namespace
 
 void arm_deadline(Deadline& d, uint64_t at) {
-    if (g_deadlines.insert(d, at))
+    // This CPU's list and timer (g_deadlines): when d becomes the list's earliest, the timer
+    // must fire for it, since no other CPU's timer looks at this list.
+    if (g_deadlines[here().index].insert(d, at))
         lapic::program_if_earlier(at);
 }
 
 void disarm_deadline(Deadline& d) {
-    g_deadlines.remove(d);  // the interrupt armed for it, if any, finds nothing due: harmless
+    d.disarm();  // the interrupt armed for it, if any, finds nothing due: harmless
 }
 
 uint64_t earliest_deadline() {
-    return g_deadlines.earliest();
+    uint64_t earliest = kNever;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (g_deadlines[i].earliest() < earliest)
+            earliest = g_deadlines[i].earliest();
+    }
+    return earliest;
+}
+
+void set_all_cpus(bool on) {
+    g_all_cpus = on;
+}
+
+bool all_cpus() {
+    return g_all_cpus;
 }
 
 void init() {
-    g_idle = Scheduler::idle_thread();
-    g_current = g_idle;
+    percpu::PerCpu& c = here();
+    c.idle = Scheduler::idle_thread();
+    c.thread = c.idle;
+    c.runs_threads = true;
+    mm::activate(mm::kernel_space());
     preempt_init(lapic::tsc_per_ms());
     lapic::set_tick_hook(on_tick);
+    idt::set_handler(kRescheduleVector, on_reschedule);
+    tlb::init();
+    uint32_t online = 0;
+    for (uint32_t i = 0; i < percpu::count(); ++i)
+        online += percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline;
+    if (g_all_cpus)
+        log::info("sched: threads on %u CPUs", online);
+    else
+        log::info("sched: threads on the boot CPU alone (smp=boot, or the kernel tests)");
+    g_started.store(true, std::memory_order_release);
 }
 
-void run_idle() {
-    for (;;) {
-        cpu::disable_interrupts();
-        Scheduler::schedule();
-        cpu::enable_and_halt();
+void log_cpu_use() {
+    big_lock::log_stats();
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        const percpu::PerCpu& c = percpu::cpu(i);
+        if (c.runs_threads)
+            log::info("sched: cpu %u: %lu switches to threads", i, c.switches);
     }
 }
 
+namespace {
+[[noreturn]] void idle_loop() {
+    // Holding the big kernel lock, interrupts off.
+    for (;;) {
+        Scheduler::schedule();
+        big_lock::release();
+        cpu::enable_and_halt();  // an interrupt (timer, reschedule IPI, device) ends it
+        cpu::disable_interrupts();
+        big_lock::acquire();
+    }
+}
+}  // namespace
+
+void run_idle() {
+    idle_loop();
+}
+
+void run_ap() {
+    while (!g_started.load(std::memory_order_acquire))
+        cpu::pause();
+    big_lock::acquire();
+    percpu::PerCpu& c = here();
+    c.idle = Scheduler::idle_thread();
+    c.thread = c.idle;
+    mm::activate(mm::kernel_space());
+    lapic::start_timer_ap();
+    c.runs_threads = true;
+    idle_loop();
+}
+
 void make_ready(Thread* t) {
+    const bool woken = t->state() == ThreadState::kBlocked;
     Scheduler::set_state(t, ThreadState::kReady);
-    push_ready(t);
+    percpu::PerCpu& c = pick_cpu(t, woken);
+    const bool was_idle = idle(c);
+    push_ready(c, t);
+    // An idle CPU is halted (or about to be: it halts with interrupts on, so an IPI sent
+    // between its empty schedule() and its hlt ends the hlt) and looks at its queue only when an
+    // interrupt wakes it; with its own timer idle (at most lapic::kMaxDelayNs, or the boot CPU's
+    // next 10 ms tick), the thread would wait that long. The IPI is that interrupt. A busy CPU
+    // finds it at its next switch, and this CPU (an interrupt on its halted idle loop, or its
+    // tick) at once.
+    if (was_idle)
+        send_reschedule(c);
+}
+
+void kick(Thread* t) {
+    if (t->state() == ThreadState::kRunning && t->cpu != here().index)
+        send_reschedule(percpu::cpu(t->cpu));
 }
 
 WakeReason block(WaitQueue* q, uint64_t deadline) {
-    Thread* t = g_current;
-    KEEL_ASSERT(t != g_idle && !cpu::interrupts_enabled());
+    Thread* t = current();
+    KEEL_ASSERT(t != here().idle && !cpu::interrupts_enabled());
     if (t->process() != nullptr && t->process()->ending())
         return WakeReason::kInterrupted;
     if (deadline != 0) {
@@ -300,8 +486,8 @@ WakeReason block(WaitQueue* q, uint64_t deadline) {
 }
 
 WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from) {
-    Thread* t = g_current;
-    KEEL_ASSERT(t != g_idle && !cpu::interrupts_enabled());
+    Thread* t = current();
+    KEEL_ASSERT(t != here().idle && !cpu::interrupts_enabled());
     if (t->process() != nullptr && t->process()->ending()) {
         from.wake_all();
         return WakeReason::kInterrupted;
@@ -318,8 +504,7 @@ WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from) {
     Thread* to = from.pop();
     if (to != nullptr) {
         to->waiting_on = nullptr;
-        if (to->timeout.armed())
-            g_deadlines.remove(to->timeout);
+        to->timeout.disarm();
         to->wake_reason = WakeReason::kWoken;
     }
     from.wake_all();
@@ -341,8 +526,7 @@ void wake(Thread* t, WakeReason why) {
     if (t->waiting_on != nullptr)
         t->waiting_on->remove(t);
     t->waiting_on = nullptr;
-    if (t->timeout.armed())  // blocked with a deadline; most blocks have none
-        g_deadlines.remove(t->timeout);
+    t->timeout.disarm();  // blocked with a deadline (on whichever CPU armed it); most have none
     t->wake_reason = why;
     make_ready(t);
 }
@@ -352,13 +536,13 @@ void yield() {
 }
 
 bool others_ready() {
-    return g_ready_head != nullptr;
+    return here().ready_count != 0;
 }
 
 void exit_current(const abi::ExitInfo& info) {
     // A thread ending outside a system call (a fault, or its process ended while it ran user
     // code) tears down in a stretch of its own: measured, and preemptible, as a call's is.
-    if (detail::g_in_syscall == 0)
+    if (here().in_syscall == 0)
         syscall_enter(static_cast<uint64_t>(abi::Syscall::kCount));
     Scheduler::exit(info);
     __builtin_unreachable();

@@ -1,41 +1,66 @@
-// Preemptive round-robin scheduling on the boot CPU. The rule that keeps the kernel simple:
-// kernel code runs with interrupts off (system calls enter with IF cleared by SFMASK and never
-// set it), so the kernel is never preempted; user code is preempted by the LAPIC timer (10 ms
-// slices, and at every timer interrupt: one that wakes a thread lets it run at once), and the
-// idle thread halts with interrupts on. A thread leaves the CPU inside the kernel only by
-// blocking, yielding, exiting or at a preemption point of a long loop (sched/preempt.hpp: after
-// 100 µs of kernel time interrupts are let in for one instruction, and the other ready threads
-// run first when there are any).
+// Preemptive round-robin scheduling, one run queue per CPU. The rule that keeps the kernel
+// simple: kernel code runs with interrupts off (system calls enter with IF cleared by SFMASK and
+// never set it) under the big kernel lock (sched/big_lock.hpp), so the kernel is never
+// preempted and runs on one CPU at a time; user code is preempted by each CPU's LAPIC timer
+// (10 ms slices, and at every timer interrupt: one that wakes a thread lets it run at once),
+// and an idle CPU halts with interrupts on. A thread leaves the CPU inside the kernel only by
+// blocking, yielding, exiting or at a preemption point of a long loop (sched/preempt.hpp:
+// after 100 µs of kernel time interrupts are let in for one instruction, and the other ready
+// threads run first when there are any).
+//
+// SMP (issue 22, stage 2): every CPU that came online runs threads (the kernel command-line
+// word `smp=boot` keeps them on the boot CPU, as do the kernel tests). A thread made ready goes
+// to its last CPU if that one idles; one woken by a thread of its own last CPU stays there (the
+// waker most often blocks next); else to an idle CPU (woken by a reschedule IPI), else to its
+// last CPU's queue. A CPU whose queue is empty steals the oldest thread of the longest queue
+// before it idles, and the boot CPU's tick wakes an idle CPU while a thread waits behind another.
+// Each queue is round-robin, as the one queue was.
 //
 // The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
-// deadline.hpp: blocked threads' timeouts, armed timer objects) and programs the next one for
-// the earliest of the slice's end and the earliest deadline; arming an earlier deadline from a
-// system call reprograms it. Deadlines are met to within lapic::kMinDelayNs plus the interrupt
-// latency, not at the next 10 ms tick.
+// deadline.hpp: blocked threads' timeouts, armed timer objects) and programs its CPU's next one
+// for the earliest of the slice's end and the earliest deadline. Each CPU has a deadline list
+// of its own, for what was armed on it, and its timer serves that list alone: a deadline wakes
+// the one CPU that armed it (a thread's own timeout, a timer armed by the thread that waits for
+// it: that thread's CPU, which runs it without an IPI), not every idle CPU. Arming an earlier
+// deadline reprograms the calling CPU's timer. Deadlines are met to within lapic::kMinDelayNs
+// plus the interrupt latency, not at the next 10 ms tick.
 #pragma once
 
 #include <cstdint>
 
 #include "arch/idt.hpp"
+#include "arch/percpu.hpp"
 #include "sched/deadline.hpp"
 #include "sched/thread.hpp"
 
 namespace keel::sched {
 
-// Turns the boot context into the idle thread and hooks the timer. Once, after the heap and
-// the LAPIC are up.
+// Whether application processors run threads (not `smp=boot`): set once, before smp::start_aps
+// (an AP that comes online then waits for init() and enters run_ap()).
+void set_all_cpus(bool on);
+bool all_cpus();
+// Turns the boot context into the boot CPU's idle thread, hooks the timer, the reschedule and
+// TLB shootdown IPIs, and lets the APs in. Once, after the heap and the LAPIC are up. The
+// caller then takes the big kernel lock (its tests or its idle loop run holding it).
 void init();
-// From the boot thread: runs the ready threads forever, halting when none is ready.
+// From the boot thread, holding the big kernel lock: runs the ready threads forever, halting
+// when none is ready.
 [[noreturn]] void run_idle();
+// An application processor, online, interrupts off (all_cpus()): its boot context becomes
+// its idle thread, its timer starts, and it runs threads.
+[[noreturn]] void run_ap();
+// Logs the big kernel lock's use and each CPU's switches to threads (when init ends).
+void log_cpu_use();
 
-namespace detail {
-extern Thread* g_current;  // the running thread; set only by the scheduler
-}
 inline Thread* current() {
-    return detail::g_current;
+    return percpu::current().thread;
 }
-// Makes t runnable (it must be new or blocked).
+// Makes t runnable (it must be new or blocked), on the CPU chosen as above.
 void make_ready(Thread* t);
+// t runs (user code, most likely) on another CPU: sends it there a reschedule IPI, so that it
+// enters the kernel and sees what changed (its process ending) now rather than at its next
+// timer interrupt.
+void kick(Thread* t);
 // Blocks the current thread on q (if not null) until woken, until the monotonic time
 // `deadline` ns (if not 0; kTimedOut at once when it has passed), or until interrupted (its
 // process is ending). Interrupts off.
@@ -53,7 +78,7 @@ WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from);
 // Wakes a blocked thread with the given reason (removing it from its queue).
 void wake(Thread* t, WakeReason why);
 void yield();
-// Whether another thread waits for the CPU (a long call's preemption point yields then).
+// Whether another thread waits for this CPU (a long call's preemption point yields then).
 bool others_ready();
 // Ends the current thread: records info, wakes joiners, ends the process with its last thread.
 [[noreturn]] void exit_current(const abi::ExitInfo& info);
@@ -63,12 +88,16 @@ uint64_t now_ns();
 
 // The preemption slice of user threads.
 inline constexpr uint64_t kSliceNs = 10'000'000;
-// Arms d at monotonic time `at` in the kernel's deadline list: the timer interrupt calls its
-// Fire once now_ns() >= at (never earlier). Reprograms the timer when d is the earliest.
-// Interrupts off.
+// The reschedule IPI: wakes a halted CPU that was given a thread, or brings a CPU running user
+// code into the kernel (kick). Its handler only acknowledges it.
+inline constexpr uint8_t kRescheduleVector = 0x21;
+// Arms d at monotonic time `at` in the calling CPU's deadline list (taking it out of whichever
+// list held it): that CPU's timer interrupt calls its Fire once now_ns() >= at (never earlier).
+// Reprograms the CPU's timer when d is its list's earliest. Under the big kernel lock; any CPU
+// may disarm it.
 void arm_deadline(Deadline& d, uint64_t at);
 void disarm_deadline(Deadline& d);
-// The earliest armed deadline (kNever when none); for tests.
+// The earliest armed deadline of all CPUs' lists (kNever when none); for tests.
 uint64_t earliest_deadline();
 
 }  // namespace keel::sched

@@ -55,6 +55,7 @@ class Thread final : public obj::Object {
     WakeReason wake_reason = WakeReason::kWoken;
     uint64_t futex_key = 0;   // user address waited on (with the process: the futex key)
     uint64_t in_syscall = 0;  // while switched out: its system call's number + 1, or 0
+    uint32_t cpu = 0;         // the CPU it runs on, last ran on, or whose queue it is in
     WaitQueue joiners;
     obj::DestroyQueue destroy_queue;  // what this thread's releases are destroying
 

@@ -17,6 +17,7 @@
 #include "obj/timer.hpp"
 #include "proc/process.hpp"
 #include "proc/spawn.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
 
@@ -499,6 +500,7 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
 
 extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) {
     using namespace keel;
+    sched::big_lock::acquire();       // kernel code runs on one CPU at a time
     sched::syscall_enter(f->number);  // the longest stretch without a switch: sched/preempt.hpp
     const auto rax = static_cast<uint64_t>(syscalls::to_rax(
         syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)));
@@ -509,5 +511,6 @@ extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) 
             {static_cast<uint32_t>(abi::ExitReason::kFault), 13, -1, f->rip, 0});
     proc::before_user_return();  // an ending process's thread exits here, inside the call
     sched::syscall_exit();
+    sched::big_lock::release();
     return rax;
 }

@@ -11,6 +11,7 @@
 
 #include "arch/cpu.hpp"
 #include "arch/stacks.hpp"
+#include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "mm/frame_allocator.hpp"
 #include "mm/paging.hpp"
@@ -19,6 +20,7 @@
 #include "obj/memory.hpp"
 #include "panic.hpp"
 #include "proc/process.hpp"
+#include "sched/big_lock.hpp"
 #include "sched/scheduler.hpp"
 
 // The sanitizers' (weak: the simulation also builds without them).
@@ -400,8 +402,6 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept {
 
 namespace keel::sched {
 
-Thread* detail::g_current = nullptr;
-
 namespace {
 DeadlineList g_deadlines;
 uint64_t g_now = 1;
@@ -459,6 +459,8 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
 }
 
 void make_ready(Thread*) {}
+void log_cpu_use() {}
+void kick(Thread*) {}  // one simulated CPU: nothing runs elsewhere
 void yield() {}
 bool others_ready() {
     return false;  // one simulated thread runs at a time
@@ -512,14 +514,14 @@ sched::Thread* start_thread(proc::Process& p) {
 }
 
 void exit_thread(sched::Thread* t, int64_t status) {
-    if (sched::detail::g_current == t)
+    if (sched::current() == t)
         set_current(nullptr);
     sched::Scheduler::exit(
         t, abi::ExitInfo{static_cast<uint32_t>(abi::ExitReason::kExited), 0, status, 0, 0});
 }
 
 void set_current(sched::Thread* t) {
-    sched::detail::g_current = t;
+    percpu::current().thread = t;
     const proc::Process* p = t != nullptr ? t->process() : nullptr;
     cpu::sim::cr3 =
         p != nullptr && !p->finished() ? p->page_tables().value : mm::kernel_space().pml4().value;
@@ -528,6 +530,16 @@ void set_current(sched::Thread* t) {
 }  // namespace keel::sim
 
 // ---- the rest of the kernel the object layer calls -------------------------------------------
+
+// One simulated CPU: no other TLB to shoot down.
+namespace keel::tlb {
+void shoot_down(uint32_t) {}
+void kernel_half_changed() {}
+}  // namespace keel::tlb
+
+namespace keel::sched::big_lock {
+void let_others_in() {}  // one simulated CPU: nobody waits for the lock
+}  // namespace keel::sched::big_lock
 
 namespace keel {
 

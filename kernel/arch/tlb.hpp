@@ -1,0 +1,42 @@
+// TLB shootdown (issue 22, stage 2). A mapping removed or downgraded in an address space that
+// another CPU has loaded must leave that CPU's TLB before the frame is reused, or a thread
+// there could go on reading (or writing) a frame that now belongs to someone else.
+//
+// User half: each address space keeps the mask of CPUs where it is loaded (mm/paging.hpp,
+// kept by mm::activate at every switch); a removal on one CPU asks every other CPU in the mask
+// to flush (CR3 reload: no global pages, no PCIDs) through an IPI on kShootdownVector and waits
+// until each has answered, before it returns and the caller frees the frame.
+//
+// Kernel half: its mappings are removed only where addresses are never handed out again
+// (kernel stacks, queue windows), and kernel code runs only under the big kernel lock
+// (sched/big_lock.hpp): a removal only moves a generation on, and a CPU flushes when it takes
+// the lock and finds the generation moved. No IPI, and no CPU can reach a stale kernel-half
+// entry meanwhile (in user mode the entries are supervisor-only; the entry stubs touch only the
+// running thread's stack and the per-CPU block, which stay mapped).
+#pragma once
+
+#include <cstdint>
+
+namespace keel::tlb {
+
+inline constexpr uint8_t kShootdownVector = 0x22;
+
+// Hooks the shootdown vector (shared IDT). Once, on the boot CPU.
+void init();
+// Every CPU in `cpu_mask` (bit i = percpu index i) other than the calling one has flushed its
+// TLB when this returns. The caller holds the big kernel lock (only one requester at a time),
+// interrupts off. Panics when a CPU does not answer within a second (it stopped).
+void shoot_down(uint32_t cpu_mask);
+// Flushes this CPU's TLB if a shootdown asked it to, and answers. The IPI's handler, and the
+// spin for the big kernel lock (the requester holds it and waits for us). Interrupts off.
+void answer_shootdown();
+// A kernel-half mapping was removed or downgraded (the caller flushed its own entry).
+void kernel_half_changed();
+// Flushes this CPU's TLB when kernel-half mappings were removed since it last did. On taking
+// the big kernel lock.
+void catch_up_kernel_half();
+// Shootdowns this CPU asked for and answered since boot (for the tests).
+uint64_t requested();
+uint64_t answered();
+
+}  // namespace keel::tlb
