@@ -13,6 +13,9 @@ regexes=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do regexes+=("$1"); shift; done
 [ $# -gt 0 ] && shift
 log="$work/net-crash-echo.log"
+# Emptied here, before the echo starts: the wait below must not read an earlier run's port (the
+# background redirection truncates the file only when the shell behind it gets to it).
+: >"$log"
 python3 -u - >"$log" 2>&1 <<'PY' &
 import socket, threading
 server = socket.socket()
