@@ -15,6 +15,7 @@
 
 #include <ipc/rules.hpp>
 #include <spec/param_model.hpp>
+#include <spec/z3_context.hpp>
 
 namespace keel::spec {
 
@@ -604,7 +605,7 @@ class PChecker {
     }
 
     const Trace& t_;
-    mutable z3::context ctx_;  // const methods build expressions too
+    z3::context& ctx_ = trace_context();
     PModel m_;
     Conc c_;
     std::int64_t cap_;

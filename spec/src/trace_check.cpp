@@ -10,6 +10,7 @@
 
 #include <ipc/rules.hpp>
 #include <spec/model.hpp>
+#include <spec/z3_context.hpp>
 
 namespace keel::spec {
 
@@ -435,7 +436,7 @@ class Checker {
     bool started_ = false;
     std::size_t next_ = 0;
     Verdict verdict_;
-    mutable z3::context ctx_;  // const methods build expressions too
+    z3::context& ctx_ = trace_context();
     Model m_;
     State s_;
     std::deque<std::uint32_t> fifo_;  // spec records waiting for take(), oldest first
@@ -468,6 +469,11 @@ Verdict TraceChecker::advance() {
     if (!impl_->ok)
         return Verdict{false, 0, "trace geometry outside what the checker supports\n"};
     return impl_->checker->advance();
+}
+
+z3::context& trace_context() {
+    thread_local z3::context ctx;
+    return ctx;
 }
 
 Verdict check_trace(const Trace& trace) {
