@@ -170,8 +170,9 @@ class Scheduler {
     static void switch_to(Thread* next) {
         percpu::PerCpu& c = here();
         // The big kernel lock goes on with the thread switched to; any other lock would be
-        // held by a thread that is not running (the held-across-a-switch check).
-        if (!c.holds_big_lock || (lock_order::kEnabled && c.held_count != 1))
+        // held by a thread that is not running (the held-across-a-switch check; the checker
+        // does not record the big kernel lock itself).
+        if (!c.holds_big_lock || (lock_order::kEnabled && c.held_count != 0))
             panic("cpu %u switches threads holding %u locks (the big kernel lock: %s)", c.index,
                   c.held_count, c.holds_big_lock ? "held" : "not held");
         Thread* prev = c.thread;
