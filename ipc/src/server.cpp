@@ -121,12 +121,13 @@ Result<U32> Server::poll() {
     if (!rules::ring_tail_valid<U32>(sq_head_, sq_tail_seen_, tail, capacity_)) {
         return fail(Error::ProtocolViolation);
     }
-    U32 cq_head = view_.cq->head.value.load(std::memory_order_acquire);
-    if (!rules::ring_head_valid<U32>(cq_head_seen_, cq_head, cq_tail_)) {
+    // The client's completion head only adds credit: read it (a shared line the client writes
+    // at every reap) only when the credit as last seen cannot take every visible entry.
+    if (!rules::credit_covers<U32>(live(), rules::ring_used<U32>(sq_head_, tail), capacity_) &&
+        !refresh_cq_head()) {
         return fail(Error::ProtocolViolation);
     }
     sq_tail_seen_ = tail;
-    cq_head_seen_ = cq_head;
 
     U32 drained = 0;
     while (rules::ring_has_entry<U32>(sq_head_, sq_tail_seen_) &&

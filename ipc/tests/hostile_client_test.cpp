@@ -25,6 +25,11 @@ class HostileClient : public ::testing::Test {
     // apart from the answered entry nothing may change.
     void expect_bad_request(const abi::Submission& e, std::uint16_t back) {
         auto before = snapshot_server(q);
+        // IPC-R-012: the poll reads the client's completion head only when the credit as last
+        // seen cannot take the entry; then everything the client consumed is credit again.
+        const bool reads_head = before.live + 1 > q.server.capacity();
+        const std::uint32_t live_then =
+            reads_head ? before.cq_tail - q.cq_head().load() : before.live;
         q.raw_submit(e);
         auto n = q.server.poll();
         ASSERT_TRUE(n.ok()) << error_name(n.error());
@@ -36,13 +41,16 @@ class HostileClient : public ::testing::Test {
         EXPECT_EQ(c.value, 0u);
         EXPECT_EQ(q.cq_tail().load(), before.cq_tail + 1);  // published
         // The client consumes the answer; then the server is as before, one entry further on.
+        // The answer still counts against the credit until a poll reads the head again.
         q.cq_head().store(before.cq_tail + 1);
         ASSERT_EQ(q.server.poll().value(), 0u);
         auto after = snapshot_server(q);
         EXPECT_EQ(after.sq_head, before.sq_head + 1);
         EXPECT_EQ(after.cq_tail, before.cq_tail + 1);
+        EXPECT_EQ(after.live, live_then + 1);
         after.sq_head = before.sq_head;
         after.cq_tail = before.cq_tail;
+        after.live = before.live;
         after.shared_sq_head = before.shared_sq_head;
         after.shared_cq_tail = before.shared_cq_tail;
         EXPECT_EQ(after, before);
@@ -60,6 +68,16 @@ class HostileClient : public ::testing::Test {
         EXPECT_EQ(snapshot_server(q), before);
         counter.store(good);
         EXPECT_TRUE(q.server.poll().ok());
+    }
+
+    // Publishes Nops until the server's credit as last seen cannot take them all, so that its
+    // next poll must read the client's completion head (IPC-R-012).
+    // Needs some credit in use: the ring holds at most capacity() visible entries.
+    void make_poll_read_the_head() {
+        ASSERT_GT(q.server.live(), 0u);
+        const std::uint32_t visible = q.sq_tail().load() - q.server.sq_head();
+        for (std::uint32_t i = q.server.live() + visible; i <= q.server.capacity(); ++i)
+            q.raw_submit(raw_submission(0x100 + i, std::uint16_t(abi::Op::Nop)));
     }
 
     Queue q;
@@ -170,24 +188,40 @@ TEST_F(HostileClient, SubmissionTailMovingBack) {
 }
 
 TEST_F(HostileClient, CompletionHeadPastTailOrBack) {
+    const std::uint32_t first = q.cq_head().load();
     for (std::uint32_t i = 0; i < 2; ++i)
-        q.raw_submit(raw_submission(i, 0));
+        q.raw_submit(raw_submission(i, std::uint16_t(abi::Op::Nop)));
     ASSERT_EQ(q.server.poll().value(), 2u);
-    std::uint32_t tail = q.server.cq_tail();
+    const std::uint32_t tail = q.server.cq_tail();
+    // While the credit as last seen covers what is visible the head is not read, so nothing
+    // there is refused yet (IPC-R-012): a bad head costs its writer only its own credit.
+    q.cq_head().store(tail + 1);
+    EXPECT_EQ(q.server.poll().value(), 0u);
+    q.cq_head().store(first);
+    // Once the poll needs the head, an impossible one is refused.
+    make_poll_read_the_head();
     ASSERT_NO_FATAL_FAILURE(expect_violation(q.cq_head(), tail + 1));
     ASSERT_NO_FATAL_FAILURE(expect_violation(q.cq_head(), tail + 0x8000'0000u));
-    q.cq_head().store(tail);
-    ASSERT_TRUE(q.server.poll().ok());
-    EXPECT_EQ(q.server.live(), 0u);
-    ASSERT_NO_FATAL_FAILURE(expect_violation(q.cq_head(), tail - 1));  // moving back
-    ASSERT_NO_FATAL_FAILURE(expect_violation(q.cq_head(), tail - 2));
+    // Everything reaped: the waiting Nop is taken, and the head the server saw is the tail.
+    const std::uint32_t reaped = q.server.cq_tail();
+    q.cq_head().store(reaped);
+    ASSERT_EQ(q.server.poll().value(), 1u);
+    EXPECT_EQ(q.server.live(), 1u);
+    make_poll_read_the_head();
+    ASSERT_NO_FATAL_FAILURE(expect_violation(q.cq_head(), reaped - 1));  // moving back
+    ASSERT_NO_FATAL_FAILURE(expect_violation(q.cq_head(), reaped - 2));
 }
 
 TEST_F(HostileClient, ImpossibleCompletionHeadConsumesNothing) {
-    // A submission is waiting: a server that did not validate first would take it.
-    q.raw_submit(raw_submission(1, kOp, 0, 8));
+    // The credit is used up by answers the client has not reaped yet, and a submission is
+    // waiting: the poll must read the head, and a server that did not validate it first would
+    // take the submission.
+    for (std::uint32_t i = 0; i < 4; ++i)
+        q.raw_submit(raw_submission(i, std::uint16_t(abi::Op::Nop)));
+    ASSERT_EQ(q.server.poll().value(), 4u);
+    q.raw_submit(raw_submission(10, kOp, 0, 8));
     auto before = snapshot_server(q);
-    const std::uint32_t good = q.cq_head().load();
+    const std::uint32_t good = q.server.cq_tail();
     q.cq_head().store(good + 1);
     auto r = q.server.poll();
     ASSERT_FALSE(r.ok());

@@ -508,17 +508,21 @@ Out Model::poll_begin(const State& s) const {
     auto cap = bv(cap_);
     auto tail = s.sq_tail_pub;
     auto head = s.cq_head_pub;
+    // IPC-R-012: the client's head is read only when the credit as last seen does not cover
+    // every visible entry.
+    auto reads_head = !R::credit_covers<expr>(server_live(s), R::ring_used<expr>(s.sq_head, tail), cap);
     o.err = z3::ite(
         s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
         z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
                 z3::ite(s.client_closed == bv(1), bv(ec(E::PeerGone)),
                         z3::ite(!R::ring_tail_valid<expr>(s.sq_head, s.sq_tail_seen, tail, cap),
                                 bv(ec(E::ProtocolViolation)),
-                                z3::ite(!R::ring_head_valid<expr>(s.cq_head_seen, head, s.cq_tail),
+                                z3::ite(reads_head && !R::ring_head_valid<expr>(s.cq_head_seen,
+                                                                                head, s.cq_tail),
                                         bv(ec(E::ProtocolViolation)), bv(0))))));
     State n = s;
     n.sq_tail_seen = tail;
-    n.cq_head_seen = head;
+    n.cq_head_seen = z3::ite(reads_head, head, s.cq_head_seen);
     o.next = merge(o.err == bv(0), n, s);
     return o;
 }

@@ -487,16 +487,21 @@ POut PModel::poll_begin(const PState& s) const {
     POut o = base(s);
     auto tail = s.sq_tail_pub;
     auto head = s.cq_head_pub;
+    // IPC-R-012: the client's head is read only when the credit as last seen does not cover
+    // every visible entry.
+    auto reads_head =
+        !(s.ops_live + used(s.cq_head_seen, s.cq_tail) + used(s.sq_head, tail) <= cap_n);
     o.err = z3::ite(s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
                     z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
                             z3::ite(s.client_closed == bv(1), bv(ec(E::PeerGone)),
                                     z3::ite(!tail_valid(s.sq_head, s.sq_tail_seen, tail),
                                             bv(ec(E::ProtocolViolation)),
-                                            z3::ite(!head_valid(s.cq_head_seen, head, s.cq_tail),
+                                            z3::ite(reads_head && !head_valid(s.cq_head_seen, head,
+                                                                              s.cq_tail),
                                                     bv(ec(E::ProtocolViolation)), bv(0))))));
     PState n = s;
     n.sq_tail_seen = tail;
-    n.cq_head_seen = head;
+    n.cq_head_seen = z3::ite(reads_head, head, s.cq_head_seen);
     o.next = merge(o.err == bv(0), n, s);
     return o;
 }

@@ -71,6 +71,14 @@ Bool<W> credit_ok(const W& live, const W& capacity) {
     return WordOps<W>::ult(live, capacity);
 }
 
+// IPC-R-012: does the credit as the client's completion head was last seen (`live` reservations,
+// at most `capacity`) cover all `entries` visible submissions? Then a poll accepts every one
+// of them without the client's head, and does not read it: the head only adds credit.
+template <class W>
+Bool<W> credit_covers(const W& live, const W& entries, const W& capacity) {
+    return WordOps<W>::ule(live, capacity) && WordOps<W>::ule(entries, capacity - live);
+}
+
 // ---- Tags (IPC-R-020..021) -----------------------------------------------------------------
 
 inline constexpr std::uint32_t kSlotBits = 16;

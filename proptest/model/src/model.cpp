@@ -272,9 +272,12 @@ ErrorSet Model::poll_errors() const {
     return e;
 }
 
-// IPC-R-011: accept only while the completion ring can hold one more completion.
+// IPC-R-011: accept only while the completion ring can hold one more completion. IPC-R-012:
+// the client's head is read only when the credit as last seen does not cover every visible
+// submission.
 std::uint32_t Model::poll_commit() {
-    server_cq_head_seen_ = cq_head_;
+    if (poll_reads_cq_head())
+        server_cq_head_seen_ = cq_head_;
     std::uint32_t drained = 0;
     while (sq_visible_ > 0 && server_live() < cfg_.capacity) {
         Sub s = sq_.front();

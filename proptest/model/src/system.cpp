@@ -1367,7 +1367,10 @@ std::string System::on_hostile_poll(const Action& a) {
     } else if (a.kind == Kind::HostileCqHead) {
         w = &counter(false, false);
         bogus = model_.cq_tail() + 1 + std::uint32_t(a.d % 1000);
-        extra.add(Error::ProtocolViolation);
+        // IPC-R-012: a poll whose credit covers what it sees never reads the head, so it must
+        // succeed as usual; one that needs the head must refuse it.
+        if (model_.poll_reads_cq_head())
+            extra.add(Error::ProtocolViolation);
     } else {
         auto* h = reinterpret_cast<abi::QueueHeader*>(region_);
         w = &h->client_state;

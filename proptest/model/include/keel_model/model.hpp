@@ -141,6 +141,9 @@ class Model {
 
     // ---- server ----
     ErrorSet poll_errors() const;
+    // IPC-R-012: whether the next poll reads the client's completion head (the credit as last
+    // seen does not cover every visible submission).
+    bool poll_reads_cq_head() const { return server_live() + sq_visible_ > cfg_.capacity; }
     // Drains and answers; returns the number drained.
     std::uint32_t poll_commit();
     // take(): nullopt = error (take_error says which).
