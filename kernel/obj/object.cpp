@@ -8,7 +8,8 @@
 namespace keel::obj {
 
 namespace {
-// The queue of releases made before the first thread runs (the boot's own work).
+// The queue of releases made with no thread running: the boot's own work before the first
+// thread, or a CPU that has none yet. Shared, but only ever used under the big kernel lock.
 DestroyQueue g_boot_queue;
 
 DestroyQueue& current_queue() {
