@@ -12,8 +12,9 @@
 // While a CPU spins for it, it answers TLB shootdowns (arch/tlb.hpp): the holder may be
 // waiting for exactly that CPU's answer.
 //
-// It is a SpinLock of rank LockRank::kBigKernel, outermost: the lock-order checker sees it in
-// the holder's record, and a switch with any other lock held is reported.
+// It is a SpinLock of rank LockRank::kBigKernel, outermost: the lock-order checker does not
+// record it (it is taken at every kernel entry) but reports taking or releasing it with any
+// other lock held, and a switch with any other lock held is reported.
 #pragma once
 
 namespace keel::sched::big_lock {
