@@ -29,9 +29,9 @@
 // Output: one line per row, "kbench: row NAME ops N insns_per_op X.Y", then a table.
 // Argument "quick": fewer operations (the smoke test); "only ROW ROUNDS": that row alone, no
 // calibration (profiling); "polling [OPS]": the polling queue against the system-call queue in
-// wall-clock time instead (polling.cpp, for -smp 2); "echo": the child of pipe_rtt (handles 1 and 2: the pipe ends to read
-// from and write to; each byte read is written back, until the end). Exits 0 when every
-// operation succeeded.
+// wall-clock time instead (polling.cpp, for -smp 2); "echo": the child of pipe_rtt (handles 1 and
+// 2: the pipe ends to read from and write to; each byte read is written back, until the end). Exits
+// 0 when every operation succeeded.
 #include <atomic>
 #include <new>
 #include <span>

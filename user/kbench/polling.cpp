@@ -8,9 +8,9 @@
 //
 // Output, per mode and batch: "kbench: polling row MODE_bB ops N ns T syscalls S" (S without
 // the two clock reads and the thread's exit), then a ratio line per batch.
+#include "polling.hpp"
 #include <keel/c/format.hpp>
 #include <keel/c/libc.hpp>
-#include "polling.hpp"
 #include "queue.hpp"
 #include "runtime.hpp"
 
@@ -112,10 +112,11 @@ int polling_main(uint64_t ops) {
                 continue;
             }
             const uint64_t done = ops / batch * batch;
-            print("kbench: polling row %s_b%u ops %lu ns %lu syscalls %lu ops_per_s %lu "
-                  "entries_per_op ",
-                  r.polling ? "polling" : "syscall", batch, done, r.ns, calls[m],
-                  done * uint64_t{1'000'000'000} / r.ns);
+            print(
+                "kbench: polling row %s_b%u ops %lu ns %lu syscalls %lu ops_per_s %lu "
+                "entries_per_op ",
+                r.polling ? "polling" : "syscall", batch, done, r.ns, calls[m],
+                done * uint64_t{1'000'000'000} / r.ns);
             print_per_op(calls[m], done);
             print("\n");
         }
