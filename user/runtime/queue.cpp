@@ -103,6 +103,7 @@ int64_t Queue::publish() {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!poller_asleep())
         return 0;
+    ++wakeups_;
     return sys::queue_poll(handle_);
 }
 

@@ -50,6 +50,8 @@ class Queue {
     int64_t publish();
     // Whether the poller sleeps (the poll-state word has abi::kQueueNeedWakeup); for tests.
     bool poller_asleep() const;
+    // How many publish() calls found it asleep and woke it (one queue_poll each).
+    uint64_t wakeups() const { return wakeups_; }
     // Publishes, then waits until the kernel posted at least `min` completions in this call,
     // nothing is left blocked, or the timeout (0: none) ran out. Completions posted, or -Error.
     int64_t wait(uint64_t min, uint64_t timeout_ns = 0);
@@ -68,6 +70,7 @@ class Queue {
     uint64_t region_size_ = 0;
     void* storage_ = nullptr;
     bool polling_ = false;
+    uint64_t wakeups_ = 0;
 };
 
 }  // namespace keel::user
