@@ -704,8 +704,9 @@ class Report:
         boots = d["boots"]
         if not boots:
             raise BadInput("B13: no boots")
-        out = ("| batch | system calls (ops/s) | polling (ops/s) | polling / system calls | "
-               "kernel entries per op (system calls, polling) |\n|---|---|---|---|---|\n")
+        out = ("| batch | system calls (ops/s, min..max) | polling (ops/s, min..max) | "
+               "polling / system calls | kernel entries per op (system calls, polling) |\n"
+               "|---|---|---|---|---|\n")
         for batch in (1, 32):
             rates = {}
             entries = {}
@@ -716,8 +717,9 @@ class Report:
                 rates[mode] = [x["ops"] * 1e9 / x["ns"] for x in row]
                 entries[mode] = statistics.median(x["syscalls"] / x["ops"] for x in row)
             ratio = statistics.median(p / s for p, s in zip(rates["polling"], rates["syscall"]))
-            out += (f"| {batch} | {statistics.median(rates['syscall']):,.0f} | "
-                    f"{statistics.median(rates['polling']):,.0f} | {ratio:.2f}x | "
+            cells = [f"{statistics.median(v):,.0f} ({min(v):,.0f}..{max(v):,.0f})"
+                     for v in (rates["syscall"], rates["polling"])]
+            out += (f"| {batch} | {cells[0]} | {cells[1]} | {ratio:.2f}x | "
                     f"{entries['syscall']:.3f}, {entries['polling']:.3f} |\n")
         return out + f"\n`{d['qemu']}`, {len(boots)} boot(s), load average {d['loadavg']}.\n"
 
