@@ -1,6 +1,7 @@
 #include "obj/queue_poller.hpp"
 
 #include <new>
+#include <utility>
 
 #include "arch/cpu.hpp"
 #include "arch/lapic.hpp"
@@ -14,11 +15,13 @@
 namespace keel::obj {
 
 Result<QueuePoller*> QueuePoller::start(Queue& q, proc::Process& owner) {
+    proc::Charge charge = KEEL_TRY(proc::Charge::take(&owner.account(), sched::kThreadCharge));
     auto* p = new (std::nothrow) QueuePoller;
     if (p == nullptr)
         return fail(Error::kNoMemory);
     p->queue_ = &q;
     p->owner_ = retain_ref(&owner);
+    p->charge_ = std::move(charge);
     q.set_poll_state(abi::kQueueNeedWakeup);
     p->doorbell_.watch(q.doorbell(), p->wake_);
     if (!sched::create_kernel_thread(&QueuePoller::main, p).ok()) {

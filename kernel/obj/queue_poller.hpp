@@ -34,6 +34,7 @@
 
 #include "obj/object.hpp"
 #include "obj/ref_ptr.hpp"
+#include "proc/account.hpp"
 #include "sched/wait_queue.hpp"
 
 namespace keel::proc {
@@ -55,7 +56,8 @@ class QueuePoller {
     static constexpr uint64_t kIdleNs = 10'000'000;
 
     // Starts q's poller (asleep: the client lays the region out after queue_create returns, and
-    // its first queue_poll or queue_wait wakes it). kNoMemory.
+    // its first queue_poll or queue_wait wakes it). kNoMemory; kFull or kNoMemory when the
+    // owner's account has no room for one more thread (proc/account.hpp).
     static Result<QueuePoller*> start(Queue& q, proc::Process& owner);
     // queue_poll and queue_wait: wakes it when asleep. The error of its last round (kProtocol:
     // the client broke the region; kPeerGone: the client closed), which also put it to sleep.
@@ -91,6 +93,9 @@ class QueuePoller {
 
     Queue* queue_ = nullptr;  // null once detached
     RefPtr<proc::Process> owner_;
+    // Its thread and stack, charged to the owner's account like a thread of the owner's: a
+    // polling queue counts against the thread limit too (given back when the poller goes).
+    proc::Charge charge_;
     sched::WaitQueue wake_;    // the poller sleeps here
     sched::Watcher doorbell_;  // the queue's doorbell rings wake_ (a parked operation moved)
     bool asleep_ = true;

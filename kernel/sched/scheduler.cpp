@@ -24,10 +24,6 @@ namespace keel::sched {
 
 namespace {
 
-constexpr uint64_t kKernelStackPages = 4;
-// What a user thread charges its process's account: one thread and its kernel stack.
-constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
-
 // Global scheduler state, under the big kernel lock (the per-CPU part is in percpu::PerCpu).
 Thread* g_all = nullptr;
 uint64_t g_next_id = 1;

@@ -30,10 +30,16 @@
 
 #include "arch/idt.hpp"
 #include "arch/percpu.hpp"
+#include "proc/account.hpp"
 #include "sched/deadline.hpp"
 #include "sched/thread.hpp"
 
 namespace keel::sched {
+
+inline constexpr uint64_t kKernelStackPages = 4;
+// What a user thread charges its process's account: one thread and its kernel stack. A polling
+// queue's kernel thread charges its queue's owner the same (obj/queue_poller.hpp).
+inline constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
 
 // Whether application processors run threads (not `smp=boot`): set once, before smp::start_aps
 // (an AP that comes online then waits for init() and enters run_ap()).

@@ -86,8 +86,8 @@ class Thread final : public obj::Object {
 Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start);
 // A kernel thread (no process: it runs in the kernel's address space and never enters user
 // mode) that starts in entry(arg) holding the big kernel lock, and ends by exit_current().
-// Ready at once; kNoMemory. Borrowed, like create_user_thread's. Charged to nobody: its maker
-// bounds how many there are (a polling queue's poller, one per queue, under the queue limit).
+// Ready at once; kNoMemory. Borrowed, like create_user_thread's. Charged to nobody here: its
+// maker charges whom it serves (a polling queue's poller: the queue's owner, kThreadCharge).
 Result<Thread*> create_kernel_thread(void (*entry)(void*), void* arg);
 
 }  // namespace keel::sched

@@ -243,7 +243,25 @@ TEST(queue_polling_teardown_gives_everything_back) {
         "ended with a poller: memory back\n");
 }
 
+// Run with a limit of one thread (its own): a polling queue's poller is charged as a thread, so
+// the polling queue is refused (Full) and a plain one is not; nothing stays charged.
+CHILD_MODE("polling-thread-limit") {
+    Queue polling;
+    if (polling.create(8, 2, 4096, abi::kQueuePolling) != -static_cast<int64_t>(Error::kFull))
+        return 2;
+    Queue plain;
+    if (plain.create(8, 2, 4096) != 0)
+        return 3;
+    const abi::ResourceUsage u = my_usage();
+    return u.used.threads == 1 && u.used.queues == 1 ? 0 : 4;
+}
+
 TEST(queue_polling_hostile_client) {
+    const abi::ExitInfo limited =
+        wait_child(spawn_child_limited("polling-thread-limit", {0, 0, 0, 1, 0}));
+    CHECK_EQ(limited.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
+    CHECK_EQ(limited.status, 0);
+
     // Flags the kernel does not know, and a polling served object: refused.
     abi::QueueGeometry g{8, 2, 4096, 2};
     abi::QueueInfo info{};
