@@ -182,8 +182,20 @@ TEST(queue_polling_sleeps_when_idle_and_the_next_publish_wakes_it) {
     close(t);
 }
 
+int64_t g_wait_result = 0;  // what wait_on_queue's queue_wait answered
+
+// A thread blocked in queue_wait (arg: the queue handle, timeout 50 ms) while the queue goes.
+void wait_on_queue(uint64_t handle) {
+    __atomic_store_n(&g_wait_result, sys::queue_wait(handle, 1, 50'000'000), __ATOMIC_RELEASE);
+}
+
+// A thread blocked in queue_wait with no timeout, until its process ends.
+void wait_forever(uint64_t handle) {
+    (void)sys::queue_wait(handle, 1, 0);
+}
+
 // Operations left to the end of the process with the poller awake: 32 Nops and a pipe read
-// parked (its write end held by the child itself).
+// parked (its write end held by the child itself), and a thread blocked in queue_wait.
 CHILD_MODE("polling-exit") {
     Queue* q = new (allocate(sizeof(Queue))) Queue;
     Handle p[2];
@@ -196,6 +208,9 @@ CHILD_MODE("polling-exit") {
         (void)q->client().submit(nop);
     }
     (void)q->publish();
+    if (spawn_thread(wait_forever, q->handle()) <= 0)
+        return 2;
+    (void)sys::sleep_ns(1'000'000);
     return 7;
 }
 
@@ -231,7 +246,28 @@ TEST(queue_polling_teardown_gives_everything_back) {
         close(p[0]);
         close(p[1]);
     }
-    // Processes ending with their poller alive.
+    // A thread blocked in queue_wait while another destroys the queue: it returns (by its
+    // timeout at the latest), the poller exits, nothing is left.
+    for (int i = 0; i < 4; ++i) {
+        Queue q;
+        CHECK_EQ(q.create(8, 2, 4096, abi::kQueuePolling), 0);
+        Handle p[2];
+        CHECK_EQ(sys::object_new(Kind::kPipe, 0, p), 2);
+        CHECK(submit_with(q, Op::kRead, p[0], 0, 0, nullptr, 0, 64) != ipc::abi::kNoTag);
+        CHECK_EQ(q.publish(), 0);
+        __atomic_store_n(&g_wait_result, 1, __ATOMIC_RELEASE);
+        const int64_t w = spawn_thread(wait_on_queue, q.handle());
+        CHECK(w > 0);
+        (void)sys::sleep_ns(2'000'000);
+        CHECK_EQ(q.destroy(), 0);
+        CHECK_EQ(join(static_cast<Handle>(w)), 0);
+        close(static_cast<Handle>(w));
+        const int64_t got = __atomic_load_n(&g_wait_result, __ATOMIC_ACQUIRE);
+        CHECK(got == 0 || got == -static_cast<int64_t>(Error::kPeerGone));
+        close(p[0]);
+        close(p[1]);
+    }
+    // Processes ending with their poller alive and a thread blocked in queue_wait.
     for (int i = 0; i < 6; ++i) {
         const abi::ExitInfo info = wait_child(spawn_child("polling-exit"));
         CHECK_EQ(info.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
@@ -239,8 +275,8 @@ TEST(queue_polling_teardown_gives_everything_back) {
     }
     CHECK(kernel_memory_back_to(before));
     print(
-        "queuetest: polling: 200 queues made and destroyed, 20 destroyed busy, 6 processes "
-        "ended with a poller: memory back\n");
+        "queuetest: polling: 200 queues made and destroyed, 20 destroyed busy, 4 under a "
+        "waiting thread, 6 processes ended with a poller: memory back\n");
 }
 
 // Run with a limit of one thread (its own): a polling queue's poller is charged as a thread, so
