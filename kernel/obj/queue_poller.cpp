@@ -69,8 +69,6 @@ void QueuePoller::serve() {
         sched::syscall_enter(static_cast<uint64_t>(abi::Syscall::kQueuePoll));
         const Result<uint64_t> r = q->process();
         sched::syscall_exit();
-        if (queue_ == nullptr)
-            return;  // cannot happen while q is held; kept for the reader
         if (!r.ok()) {
             // kProtocol or kPeerGone: nothing moves until the client repairs the region or
             // wakes us; queue_poll and queue_wait report it.
