@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -189,6 +190,7 @@ class Report:
         self.b10 = None
         self.b11 = None
         self.b12 = None
+        self.b13 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -693,6 +695,34 @@ class Report:
                       ""] + [f"- `{line}` ({n})" for line, n in sorted(console.items())]
         return "\n".join(lines) + "\n"
 
+    def b13_table(self):
+        """The polling queue against the system-call queue (b13.json, kbench's polling mode):
+        per batch, the median over boots of each mode's operations per second, the ratio
+        within each boot (medians), and the kernel entries per operation. Refuses a missing
+        row or figure."""
+        d = self.b13
+        boots = d["boots"]
+        if not boots:
+            raise BadInput("B13: no boots")
+        out = ("| batch | system calls (ops/s, min..max) | polling (ops/s, min..max) | "
+               "polling / system calls | kernel entries per op (system calls, polling) |\n"
+               "|---|---|---|---|---|\n")
+        for batch in (1, 32):
+            rates = {}
+            entries = {}
+            for mode in ("syscall", "polling"):
+                row = [b[f"{mode}_b{batch}"] for b in boots]
+                if any(int(x["ns"]) <= 0 or int(x["ops"]) <= 0 for x in row):
+                    raise BadInput(f"B13 {mode} batch {batch}: no time")
+                rates[mode] = [x["ops"] * 1e9 / x["ns"] for x in row]
+                entries[mode] = statistics.median(x["syscalls"] / x["ops"] for x in row)
+            ratio = statistics.median(p / s for p, s in zip(rates["polling"], rates["syscall"]))
+            cells = [f"{statistics.median(v):,.0f} ({min(v):,.0f}..{max(v):,.0f})"
+                     for v in (rates["syscall"], rates["polling"])]
+            out += (f"| {batch} | {cells[0]} | {cells[1]} | {ratio:.2f}x | "
+                    f"{entries['syscall']:.3f}, {entries['polling']:.3f} |\n")
+        return out + f"\n`{d['qemu']}`, {len(boots)} boot(s), load average {d['loadavg']}.\n"
+
     def b12_table(self):
         """The firewall's overhead (b12.json, bench/firewall.py): each kind's medians over boots
         through the network server directly and through the firewall, and the ratio. Refuses a
@@ -798,7 +828,7 @@ def replace_block(doc, name, text):
 def build(results, figures):
     rep = Report(figures)
     for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11",
-                "b12"):
+                "b12", "b13"):
         path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
@@ -823,6 +853,9 @@ def build(results, figures):
             elif row == "b12":
                 rep.b12 = doc
                 rep.b12_table()
+            elif row == "b13":
+                rep.b13 = doc
+                rep.b13_table()
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -853,6 +886,9 @@ def write_outputs(rep, machine, out, chart):
         text += "\n## B11: the four I/O levels on one workload\n\n" + rep.b11_table()
     if rep.b12 is not None:
         text += "\n## B12: the firewall's overhead\n\n" + rep.b12_table()
+    if rep.b13 is not None:
+        text += ("\n## B13: polling queue vs system-call queue (QEMU -smp 2, wall clock)\n\n" +
+                 rep.b13_table())
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -884,6 +920,8 @@ def update_readme(rep, machine, readme):
         doc = replace_block(doc, "b11", rep.b11_table())
     if rep.b12 is not None:
         doc = replace_block(doc, "b12", rep.b12_table())
+    if rep.b13 is not None:
+        doc = replace_block(doc, "b13", rep.b13_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

@@ -17,10 +17,11 @@ one) with a NIC and a fresh FAT32 disk, three rounds, and loads them from the ho
 curl through a free 127.0.0.1 port; B11 boots user/levelbench (the four I/O levels, docs/io-levels.md)
 three times on two disks with the same bytes and once more under -icount shift=0; B12 boots the
 firewall test image three times and runs user/fwbench through the firewall and directly
-(bench/firewall.py). ROW is b1..b12 (default: all). --quick: 3 repetitions, tiny
+(bench/firewall.py); B13 boots kbench's polling mode three times under -smp 2 (the polling
+queue against the system-call queue, wall clock). ROW is b1..b13 (default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
 operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json,
-b9.json, b10.json, b11.json, b12.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+b9.json, b10.json, b11.json, b12.json, b13.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -50,8 +51,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11", "b12")
-GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11", "b12")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11", "b12", "b13")
+GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11", "b12", "b13")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -1009,6 +1010,43 @@ def b12(r):
                firewall.measure(os.path.join(TOP, "build/kernel"), requests, boots))
 
 
+# B13: kbench's polling mode (user/kbench/polling.cpp): "kbench: polling row MODE_bB ops N ns T
+# syscalls S ..." per mode and batch.
+KBENCH_POLL = re.compile(
+    r"^kbench: polling row (\S+) ops (\d+) ns (\d+) syscalls (\d+) ", re.M)
+B13_BOOTS = 3
+
+
+def b13(r):
+    """B13: the polling queue (issue 22) against the system-call queue at batch 1 and 32, in
+    wall-clock operations per second within one boot under -smp 2 (-icount runs every CPU on one
+    host thread, so the poller could not run beside its client), B13_BOOTS boots; kernel entries
+    per operation from the client thread's system-call count."""
+    print("== b13: polling queue vs system-call queue (QEMU -smp 2, wall clock, "
+          "user/kbench polling)", flush=True)
+    kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+    run(["cmake", "--build", kbuild, "-j", r.jobs])
+    ops = 3200 if r.quick else 32000
+    boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--smp", "2",
+            "--module", f"{kbuild}/user/kbench.elf polling {ops}"]
+    boots = []
+    for _ in range(1 if r.quick else B13_BOOTS):
+        res = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace")
+        text = res.stdout.replace("\r", "")
+        if res.returncode != 0 or "kbench: polling done, 0 failures" not in text:
+            print(text)
+            raise SystemExit("b13: boot failed or an operation failed")
+        rows = {m[0]: {"ops": int(m[1]), "ns": int(m[2]), "syscalls": int(m[3])}
+                for m in KBENCH_POLL.findall(text)}
+        for line in text.splitlines():
+            if line.startswith("kbench: polling"):
+                print(line)
+        boots.append(rows)
+    write_json(os.path.join(r.out, "b13.json"), {
+        "qemu": " ".join(boot), "loadavg": loadavg(), "boots": boots})
+
+
 def main(argv):
     os.chdir(TOP)
     if argv[:1] == ["profile"]:
@@ -1018,7 +1056,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b12 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b13 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -1046,6 +1084,8 @@ def main(argv):
             b11(r)
         elif row == "b12":
             b12(r)
+        elif row == "b13":
+            b13(r)
         else:
             getattr(r, row)()
     if host:

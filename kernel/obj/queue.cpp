@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "obj/perform.hpp"
+#include "obj/queue_poller.hpp"
 #include "proc/process.hpp"
 #include "sched/preempt.hpp"
 
@@ -18,7 +19,9 @@ constexpr uint16_t kOpLimit = abi::queue_opcode(abi::Op::kCount);
 }  // namespace
 
 Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g) {
-    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 1, &ipc::Server::private_size));
+    // kQueuePolling is accepted here and acted on by queue_create (QueuePoller::start).
+    QueueRegion region =
+        KEEL_TRY(QueueRegion::create(g, 1, &ipc::Server::private_size, nullptr, abi::kQueueFlags));
     RefPtr<Queue> q = adopt_ref(new (std::nothrow) Queue(std::move(region)));
     if (!q)
         return fail(Error::kNoMemory);
@@ -32,6 +35,8 @@ Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeomet
 }
 
 Queue::~Queue() {
+    if (poller_ != nullptr)
+        poller_->detach();
     if (attached_)
         server_.close();
     for (uint32_t i = 0; i < parked_count_; ++i)
@@ -39,6 +44,17 @@ Queue::~Queue() {
     delete[] watchers_;                       // each unlinks itself from the object it watched
     delete[] parked_;
 }  // then doorbell_ and region_ go
+
+uint32_t Queue::published_tail() const {
+    const auto* sq = reinterpret_cast<const ipc::abi::RingHeader*>(region_.shared().data() +
+                                                                   ipc::abi::kSqHeaderOffset);
+    return sq->tail.value.load(std::memory_order_acquire);
+}
+
+void Queue::set_poll_state(uint32_t state) {
+    auto* word = reinterpret_cast<uint32_t*>(region_.shared().data() + abi::kQueuePollStateOffset);
+    __atomic_store_n(word, state, __ATOMIC_RELEASE);
+}
 
 Result<uint64_t> Queue::get_meta(Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)

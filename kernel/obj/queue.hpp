@@ -30,6 +30,8 @@
 
 namespace keel::obj {
 
+class QueuePoller;
+
 class Queue final : public Object {
   public:
     // A new queue for `owner`, its region mapped into it (region()). kInvalidArgument
@@ -57,6 +59,21 @@ class Queue final : public Object {
     sched::WaitQueue& doorbell() { return doorbell_; }
     uint32_t parked() const { return parked_count_; }
     proc::Process* owner() const { return owner_; }
+
+    // Polling queues (abi::kQueuePolling, obj/queue_poller.hpp): their poller, or nullptr.
+    // queue_create starts it (QueuePoller::start) and hands it here; the destructor detaches
+    // it (inline: the host build of this file, fuzz/kernel_objects, has no poller).
+    QueuePoller* poller() const { return poller_; }
+    void set_poller(QueuePoller* p) { poller_ = p; }
+    // Rung by the poller after a round that posted completions or failed, and when it sleeps.
+    sched::WaitQueue& posted() { return posted_; }
+    // The client's published submission tail, read from the shared region (any value).
+    uint32_t published_tail() const;
+    // The completions posted so far (the server's tail).
+    uint32_t cq_tail() const { return server_.cq_tail(); }
+    uint64_t doorbell_rings() const { return doorbell_.rings(); }
+    // Writes the region's poll-state word (abi::kQueuePollStateOffset).
+    void set_poll_state(uint32_t state);
 
   private:
     explicit Queue(QueueRegion region) : region_(std::move(region)) {}
@@ -90,6 +107,8 @@ class Queue final : public Object {
     // the next (apart from the entries, which move as the list is compacted).
     sched::Watcher* watchers_ = nullptr;
     sched::WaitQueue doorbell_;
+    sched::WaitQueue posted_;
+    QueuePoller* poller_ = nullptr;  // detached by the destructor; it then exits on its own
 };
 
 }  // namespace keel::obj

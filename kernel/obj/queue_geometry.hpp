@@ -11,9 +11,10 @@
 
 namespace keel::obj {
 
-// The layout of the region. Errors: kInvalidArgument (reserved field set, capacity below
-// min_capacity or above the limit, too many or too large buffers, a geometry ipc refuses),
-// kTooLarge (the region would exceed abi::kMaxQueueRegion).
-Result<ipc::Layout> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity);
+// The layout of the region. Errors: kInvalidArgument (a flag outside flags_allowed set,
+// capacity below min_capacity or above the limit, too many or too large buffers, a geometry ipc
+// refuses), kTooLarge (the region would exceed abi::kMaxQueueRegion).
+Result<ipc::Layout> check_queue_geometry(const abi::QueueGeometry& g, uint32_t min_capacity,
+                                         uint32_t flags_allowed);
 
 }  // namespace keel::obj

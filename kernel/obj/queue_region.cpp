@@ -11,8 +11,9 @@
 namespace keel::obj {
 
 Result<QueueRegion> QueueRegion::create(const abi::QueueGeometry& g, uint32_t min_capacity,
-                                        PrivateSize private_size, DeviceObject* device) {
-    const ipc::Layout layout = KEEL_TRY(check_queue_geometry(g, min_capacity));
+                                        PrivateSize private_size, DeviceObject* device,
+                                        uint32_t flags_allowed) {
+    const ipc::Layout layout = KEEL_TRY(check_queue_geometry(g, min_capacity, flags_allowed));
     // One queue and the region's frames, charged to the process asking (proc/account.hpp).
     proc::Account* account = proc::current_account();
     QueueRegion r;

@@ -39,14 +39,16 @@ class QueueRegion {
     // (ipc::Server::private_size or ipc::Client::private_size).
     using PrivateSize = std::size_t (*)(const ipc::Geometry&);
 
-    // A region for geometry g (checked: check_queue_geometry with min_capacity). Errors:
+    // A region for geometry g (checked: check_queue_geometry with min_capacity and the flags the
+    // caller accepts; a served object's region accepts none). Errors:
     // kInvalidArgument, kTooLarge (geometry), kNoMemory. With `device` the region is that
     // device's DMA memory (DeviceObject::dma_memory: contiguous, below 4 GiB, in its IOMMU
     // domain), so the device reaches the owned buffers at device_address() + their offset;
     // kNotSupported for a legacy device. Its frames are charged to the process like an ordinary
     // region's; its end goes through the device (DeviceObject::retire_dma: quarantine).
     static Result<QueueRegion> create(const abi::QueueGeometry& g, uint32_t min_capacity,
-                                      PrivateSize private_size, DeviceObject* device = nullptr);
+                                      PrivateSize private_size, DeviceObject* device = nullptr,
+                                      uint32_t flags_allowed = 0);
     // Maps the region read-write into owner; its address. kNoMemory, kPeerGone (ending).
     Result<uint64_t> map_user(proc::Process& owner);
 

@@ -65,6 +65,9 @@ Result<uint64_t> ProcessTable::read(obj::Request& req) {
 Result<uint64_t> ProcessTable::get_meta(obj::Request& req) {
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kSize)
         return obj::answer_u64(req, count());
+    if (static_cast<abi::Meta>(req.arg) == abi::Meta::kCpus) {
+        return obj::answer_u64(req, sched::cpus_running_threads());
+    }
     if (static_cast<abi::Meta>(req.arg) == abi::Meta::kMemoryInfo) {
         const heap::Stats h = heap::stats();
         const abi::MemoryInfo m{mm::frames().managed_frames(), mm::frames().free_frames(),

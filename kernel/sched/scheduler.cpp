@@ -24,10 +24,6 @@ namespace keel::sched {
 
 namespace {
 
-constexpr uint64_t kKernelStackPages = 4;
-// What a user thread charges its process's account: one thread and its kernel stack.
-constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
-
 // Global scheduler state, under the big kernel lock (the per-CPU part is in percpu::PerCpu).
 Thread* g_all = nullptr;
 uint64_t g_next_id = 1;
@@ -89,7 +85,10 @@ percpu::PerCpu& pick_cpu(const Thread* t, bool woken) {
     percpu::PerCpu* last = &self;
     if (t->cpu < percpu::count() && percpu::cpu(t->cpu).runs_threads)
         last = &percpu::cpu(t->cpu);
-    if (!g_all_cpus || idle(*last) || (woken && last == &self))
+    // A kernel thread (a polling queue's poller) serves a thread of another CPU, most often its
+    // waker: it goes to an idle CPU when there is one rather than queue behind the waker.
+    const bool beside_waker = woken && last == &self && t->process() != nullptr;
+    if (!g_all_cpus || idle(*last) || beside_waker)
         return *last;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
         if (idle(percpu::cpu(i)))
@@ -213,7 +212,7 @@ class Scheduler {
         switch_to(next);
     }
 
-    static Thread* create(proc::Process& p) {
+    static Thread* create(proc::Process* p) {
         auto stack = mm::allocate_kernel_stack(kKernelStackPages);
         if (!stack)
             return nullptr;
@@ -233,8 +232,10 @@ class Scheduler {
             *--sp = 0;
         t->saved_rsp = reinterpret_cast<uint64_t>(sp);
         t->cpu = here().index;
-        t->process_ = obj::retain_ref(&p);
-        p.add_thread(t);
+        if (p != nullptr) {
+            t->process_ = obj::retain_ref(p);
+            p->add_thread(t);
+        }
         t->next_all = g_all;
         g_all = t;
         return t;  // its initial reference is the scheduler's
@@ -267,8 +268,12 @@ class Scheduler {
 
     static void first_run() {
         finish_switch();
-        proc::before_user_return();  // its process may have ended before it first ran
         Thread* t = here().thread;
+        if (t->kernel_entry_ != nullptr) {
+            t->kernel_entry_(t->kernel_arg_);  // holding the big kernel lock, as it was resumed
+            panic("kernel thread %lu returned", t->id_);
+        }
+        proc::before_user_return();  // its process may have ended before it first ran
         idt::InterruptFrame f{};
         f.rip = t->user_start_.rip;
         f.rsp = t->user_start_.rsp;
@@ -312,12 +317,22 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
     // A thread and its kernel stack are charged to its process (proc/account.hpp) until it
     // exits (Scheduler::exit).
     KEEL_TRY(p.account().charge(kThreadCharge));
-    Thread* t = Scheduler::create(p);
+    Thread* t = Scheduler::create(&p);
     if (t == nullptr) {
         p.account().uncharge(kThreadCharge);
         return fail(abi::Error::kNoMemory);
     }
     t->user_start_ = start;
+    make_ready(t);
+    return t;
+}
+
+Result<Thread*> create_kernel_thread(void (*entry)(void*), void* arg) {
+    Thread* t = Scheduler::create(nullptr);
+    if (t == nullptr)
+        return fail(abi::Error::kNoMemory);
+    t->kernel_entry_ = entry;
+    t->kernel_arg_ = arg;
     make_ready(t);
     return t;
 }
@@ -540,6 +555,13 @@ bool others_ready() {
     return here().ready_count != 0;
 }
 
+uint32_t cpus_running_threads() {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < percpu::count(); ++i)
+        n += percpu::cpu(i).runs_threads ? 1 : 0;
+    return n;
+}
+
 void exit_current(const abi::ExitInfo& info) {
     // A thread ending outside a system call (a fault, or its process ended while it ran user
     // code) tears down in a stretch of its own: measured, and preemptible, as a call's is.
@@ -571,6 +593,8 @@ Result<uint64_t> Thread::get_meta(obj::Request& req) {
             return obj::answer_u64(req, id_);
         case abi::Meta::kExit:
             return obj::answer_bytes(req, &exit_, sizeof exit_);
+        case abi::Meta::kSyscalls:
+            return obj::answer_u64(req, syscalls);
         default:
             return fail(abi::Error::kInvalidArgument);
     }

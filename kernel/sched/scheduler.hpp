@@ -30,10 +30,16 @@
 
 #include "arch/idt.hpp"
 #include "arch/percpu.hpp"
+#include "proc/account.hpp"
 #include "sched/deadline.hpp"
 #include "sched/thread.hpp"
 
 namespace keel::sched {
+
+inline constexpr uint64_t kKernelStackPages = 4;
+// What a user thread charges its process's account: one thread and its kernel stack. A polling
+// queue's kernel thread charges its queue's owner the same (obj/queue_poller.hpp).
+inline constexpr proc::Usage kThreadCharge{kKernelStackPages, 0, 1};
 
 // Whether application processors run threads (not `smp=boot`): set once, before smp::start_aps
 // (an AP that comes online then waits for init() and enters run_ap()).
@@ -80,6 +86,8 @@ void wake(Thread* t, WakeReason why);
 void yield();
 // Whether another thread waits for this CPU (a long call's preemption point yields then).
 bool others_ready();
+// How many CPUs take threads from the run queues (1 under smp=boot or on one CPU).
+uint32_t cpus_running_threads();
 // Ends the current thread: records info, wakes joiners, ends the process with its last thread.
 [[noreturn]] void exit_current(const abi::ExitInfo& info);
 

@@ -39,6 +39,7 @@ class Thread final : public obj::Object {
   private:
     friend class Scheduler;
     friend Result<Thread*> create_user_thread(proc::Process&, const UserStart&);
+    friend Result<Thread*> create_kernel_thread(void (*)(void*), void*);
     Thread();            // in scheduler.cpp, with the timeout's Fire
     ~Thread() override;  // in scheduler.cpp, where Process is complete
 
@@ -56,6 +57,7 @@ class Thread final : public obj::Object {
     uint64_t futex_key = 0;   // user address waited on (with the process: the futex key)
     uint64_t in_syscall = 0;  // while switched out: its system call's number + 1, or 0
     uint32_t cpu = 0;         // the CPU it runs on, last ran on, or whose queue it is in
+    uint64_t syscalls = 0;    // system calls it made (get_meta kSyscalls: the polling tests)
     WaitQueue joiners;
     obj::DestroyQueue destroy_queue;  // what this thread's releases are destroying
 
@@ -74,11 +76,18 @@ class Thread final : public obj::Object {
     ThreadState state_ = ThreadState::kReady;
     abi::ExitInfo exit_{};
     UserStart user_start_{};
+    void (*kernel_entry_)(void*) = nullptr;  // a kernel thread's function (never returns)
+    void* kernel_arg_ = nullptr;
     uint8_t fpu_area_[512 + 15];  // fpu_state(): FXSAVE wants 16-byte alignment
 };
 
 // A user thread of process p (which it retains). Ready at once; kNoMemory. The thread's first
 // reference is the scheduler's (dropped when it has exited): the result is borrowed.
 Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start);
+// A kernel thread (no process: it runs in the kernel's address space and never enters user
+// mode) that starts in entry(arg) holding the big kernel lock, and ends by exit_current().
+// Ready at once; kNoMemory. Borrowed, like create_user_thread's. Charged to nobody here: its
+// maker charges whom it serves (a polling queue's poller: the queue's owner, kThreadCharge).
+Result<Thread*> create_kernel_thread(void (*entry)(void*), void* arg);
 
 }  // namespace keel::sched

@@ -44,7 +44,14 @@ class WaitQueue {
     // Wakes up to n waiters (oldest first) and rings every watcher's bell (a watcher only
     // retries, so it takes nothing from the n); returns how many waiters woke.
     uint64_t wake(uint64_t n);
-    uint64_t wake_all() { return head_ != nullptr || watchers_ != nullptr ? wake(~0ull) : 0; }
+    uint64_t wake_all() {
+        ++rings_;
+        return head_ != nullptr || watchers_ != nullptr ? wake(~0ull) : 0;
+    }
+    // How many times wake_all() was called, waiters or not: a thread that spins instead of
+    // blocking (a polling queue's poller, obj/queue_poller.hpp) notices a ring by it. Written
+    // under the big kernel lock; read without it (a stale value only delays the notice).
+    uint64_t rings() const { return __atomic_load_n(&rings_, __ATOMIC_RELAXED); }
     bool empty() const { return head_ == nullptr; }        // no thread blocked (watchers aside)
     bool watched() const { return watchers_ != nullptr; }  // a queue_wait listens through it
 
@@ -59,6 +66,7 @@ class WaitQueue {
     Thread* head_ = nullptr;
     Thread* tail_ = nullptr;
     Watcher* watchers_ = nullptr;
+    uint64_t rings_ = 0;
 };
 
 }  // namespace keel::sched

@@ -12,6 +12,7 @@
 #include "obj/perform.hpp"
 #include "obj/pipe.hpp"
 #include "obj/queue.hpp"
+#include "obj/queue_poller.hpp"
 #include "obj/root.hpp"
 #include "obj/served.hpp"
 #include "obj/timer.hpp"
@@ -319,6 +320,14 @@ SysResult queue_create(mm::UserPtr<abi::QueueGeometry> geometry,
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
     const obj::RefPtr<obj::Queue> q = KEEL_TRY(obj::Queue::create(p, *g));
+    if ((g->flags & abi::kQueuePolling) != 0) {
+        const Result<obj::QueuePoller*> poller = obj::QueuePoller::start(*q, p);
+        if (!poller.ok()) {
+            q->region().unmap_user(p);  // the caller never learnt where the region was
+            return fail(poller.error());
+        }
+        q->set_poller(*poller);
+    }
     const abi::QueueInfo info{q->region().user_address(), q->region().size()};
     // No kRightShare: a queue is its creator's (obj/queue.hpp).
     auto h = p.handles().insert(*q, abi::kRightRead | abi::kRightWrite);
@@ -350,8 +359,43 @@ SysResult queue_destroy(uint64_t handle) {
     return uint64_t{0};
 }
 
+// On a polling queue only the poller consumes submissions (one reader per ring end,
+// obj/queue_poller.hpp): queue_poll wakes it and answers 0, or its last round's error.
 SysResult queue_poll(uint64_t handle) {
-    return KEEL_TRY(lookup_queue(handle))->process();
+    const obj::RefPtr<obj::Queue> q = KEEL_TRY(lookup_queue(handle));
+    if (obj::QueuePoller* poller = q->poller(); poller != nullptr) {
+        KEEL_TRY(poller->wake());
+        return uint64_t{0};
+    }
+    return q->process();
+}
+
+// queue_wait on a polling queue (obj/queue_poller.hpp): wakes the poller and sleeps on the
+// queue's posted() until it posted at least `min` completions since the call (min 0 acts as 1),
+// went to sleep with nothing parked (nothing more comes without new submissions), or the
+// deadline (0: none). The completions posted meanwhile; the error of the poller's last round
+// when nothing was posted; kPeerGone when the caller's process is ending.
+SysResult queue_wait_polled(obj::Queue& q, uint64_t min, uint64_t deadline) {
+    obj::QueuePoller& poller = *q.poller();
+    if (min == 0)
+        min = 1;
+    const uint32_t start = q.cq_tail();
+    const uint64_t sleeps = poller.sleeps();
+    KEEL_TRY(poller.wake());
+    for (;;) {
+        const uint64_t posted = q.cq_tail() - start;
+        if (posted >= min)
+            return posted;
+        const Result<void> state = poller.last_error();
+        if (!state.ok())
+            return posted > 0 ? SysResult(posted) : fail(state.error());
+        if (poller.asleep() && poller.sleeps() != sleeps && q.parked() == 0)
+            return posted;
+        if (deadline != 0 && sched::now_ns() >= deadline)
+            return posted;
+        if (sched::block(&q.posted(), deadline) == sched::WakeReason::kInterrupted)
+            return fail(Error::kPeerGone);
+    }
 }
 
 // Processes rounds until at least `min` completions were posted by this call (min 0 acts as
@@ -364,6 +408,8 @@ SysResult queue_poll(uint64_t handle) {
 SysResult queue_wait(uint64_t handle, uint64_t min, uint64_t timeout_ns) {
     const obj::RefPtr<obj::Queue> q = KEEL_TRY(lookup_queue(handle));
     const uint64_t deadline = deadline_after(timeout_ns);
+    if (q->poller() != nullptr)
+        return queue_wait_polled(*q, min, deadline);  // the poller alone consumes
     if (min == 0)
         min = 1;
     uint64_t posted = 0;
@@ -502,6 +548,7 @@ extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) 
     using namespace keel;
     sched::big_lock::acquire();       // kernel code runs on one CPU at a time
     sched::syscall_enter(f->number);  // the longest stretch without a switch: sched/preempt.hpp
+    ++sched::current()->syscalls;
     const auto rax = static_cast<uint64_t>(syscalls::to_rax(
         syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)));
     // sysret to a non-canonical rip would fault in ring 0. The rip after a syscall instruction

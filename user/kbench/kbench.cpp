@@ -28,9 +28,10 @@
 //                    small_read is a pread of 4 KiB from the initramfs
 // Output: one line per row, "kbench: row NAME ops N insns_per_op X.Y", then a table.
 // Argument "quick": fewer operations (the smoke test); "only ROW ROUNDS": that row alone, no
-// calibration (profiling); "echo": the child of pipe_rtt (handles 1 and 2: the pipe ends to read
-// from and write to; each byte read is written back, until the end). Exits 0 when every
-// operation succeeded.
+// calibration (profiling); "polling [OPS]": the polling queue against the system-call queue in
+// wall-clock time instead (polling.cpp, for -smp 2); "echo": the child of pipe_rtt (handles 1 and
+// 2: the pipe ends to read from and write to; each byte read is written back, until the end). Exits
+// 0 when every operation succeeded.
 #include <atomic>
 #include <new>
 #include <span>
@@ -38,6 +39,7 @@
 
 #include <keel/c/format.hpp>
 #include <keel/c/libc.hpp>
+#include "polling.hpp"
 #include "queue.hpp"
 #include "runtime.hpp"
 #include "serve.hpp"
@@ -396,6 +398,14 @@ void parse_only(const char* a, uint64_t n) {
 int keel_main(const StartInfo& start) {
     if (start.args_length == 4 && memcmp(start.args, "echo", 4) == 0)
         return echo_main();
+    if (start.args_length >= 7 && memcmp(start.args, "polling", 7) == 0) {
+        uint64_t ops = 0;
+        for (uint64_t i = 7; i < start.args_length; ++i) {
+            if (start.args[i] >= '0' && start.args[i] <= '9')
+                ops = ops * 10 + static_cast<uint64_t>(start.args[i] - '0');
+        }
+        return kbench::polling_main(ops >= 32 ? ops / 32 * 32 : 32'000);
+    }
     const bool quick = start.args_length >= 5 && memcmp(start.args, "quick", 5) == 0;
     const uint64_t scale = quick ? 1 : 10;
     parse_only(start.args, start.args_length);

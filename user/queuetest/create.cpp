@@ -10,8 +10,8 @@ TEST(queue_create_bad_input) {
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // not a power of two
     g = {0, 0, 0, 0};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);
-    g = {8, 4, 4096, 1};
-    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // reserved
+    g = {8, 4, 4096, 2};
+    BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // a flag the kernel does not know
     g = {512, 4, 4096, 0};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // above kMaxQueueCapacity
     g = {8, 4, 100, 0};

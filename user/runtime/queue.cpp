@@ -31,10 +31,11 @@ Queue::~Queue() {
     release(storage_);
 }
 
-int64_t Queue::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size) {
+int64_t Queue::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
+                      uint32_t flags) {
     if (handle_ != 0)
         return err(Error::kExists);
-    const abi::QueueGeometry g{capacity, buffer_count, buffer_size, 0};
+    const abi::QueueGeometry g{capacity, buffer_count, buffer_size, flags};
     abi::QueueInfo info{};
     const int64_t h = sys::queue_create(&g, &info);
     if (h < 0)
@@ -47,6 +48,7 @@ int64_t Queue::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_
         return err(Error::kNoMemory);
     }
     handle_ = static_cast<Handle>(h);
+    polling_ = (flags & abi::kQueuePolling) != 0;
     region_ = reinterpret_cast<uint8_t*>(info.address);
     region_size_ = info.size;
     const auto created =
@@ -80,7 +82,28 @@ ipc::Result<uint32_t> Queue::submit(Op op, Handle object, uint64_t arg, uint64_t
 }
 
 int64_t Queue::poll() {
+    if (polling_)
+        return publish();
     client_.publish();
+    return sys::queue_poll(handle_);
+}
+
+bool Queue::poller_asleep() const {
+    const auto* word = reinterpret_cast<const uint32_t*>(region_ + abi::kQueuePollStateOffset);
+    return (__atomic_load_n(word, __ATOMIC_ACQUIRE) & abi::kQueueNeedWakeup) != 0;
+}
+
+int64_t Queue::publish() {
+    client_.publish();
+    if (!polling_)
+        return 0;
+    // The tail's store, then the word's load: the poller stores the word, then loads the tail.
+    // With a full fence on each side one of the two sees the other's store, so a submission is
+    // never left with the poller asleep and no wake-up (the same pairing as io_uring's SQPOLL).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!poller_asleep())
+        return 0;
+    ++wakeups_;
     return sys::queue_poll(handle_);
 }
 

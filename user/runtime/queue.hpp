@@ -25,7 +25,10 @@ class Queue {
     // Creates the kernel queue and lays out the client over its region (once per Queue: the
     // client cannot be laid out again after destroy()). 0 or -Error
     // (QueueCreate's errors; kNoMemory for the client's private storage).
-    int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size);
+    // flags: abi::kQueuePolling for a polling queue (a kernel thread serves it, see publish()).
+    int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
+                   uint32_t flags = 0);
+    bool polling() const { return polling_; }
 
     ipc::Client& client() { return client_; }
     Handle handle() const { return handle_; }
@@ -39,7 +42,16 @@ class Queue {
                                  ipc::Buffer&& buffer, uint32_t length);
 
     // Publishes and lets the kernel process every submission: completions posted, or -Error.
+    // On a polling queue it is publish(): 0 or -Error (the poller posts the completions).
     int64_t poll();
+    // A polling queue's steady state: publishes the submissions and wakes the poller (one
+    // queue_poll) only when the region's poll-state word says it sleeps. 0, or -Error: the
+    // error of the poller's last round (kProtocol, kPeerGone). On any queue it publishes.
+    int64_t publish();
+    // Whether the poller sleeps (the poll-state word has abi::kQueueNeedWakeup); for tests.
+    bool poller_asleep() const;
+    // How many publish() calls found it asleep and woke it (one queue_poll each).
+    uint64_t wakeups() const { return wakeups_; }
     // Publishes, then waits until the kernel posted at least `min` completions in this call,
     // nothing is left blocked, or the timeout (0: none) ran out. Completions posted, or -Error.
     int64_t wait(uint64_t min, uint64_t timeout_ns = 0);
@@ -57,6 +69,8 @@ class Queue {
     uint8_t* region_ = nullptr;
     uint64_t region_size_ = 0;
     void* storage_ = nullptr;
+    bool polling_ = false;
+    uint64_t wakeups_ = 0;
 };
 
 }  // namespace keel::user

@@ -140,6 +140,10 @@ abi::MemoryInfo memory_info() {
     return m;
 }
 
+uint64_t cpus() {
+    return get_meta_of<uint64_t>(process_table(), abi::Meta::kCpus);
+}
+
 abi::ResourceUsage my_usage() {
     return get_meta_of<abi::ResourceUsage>(process_table(), abi::Meta::kLimits);
 }

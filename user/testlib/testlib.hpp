@@ -83,6 +83,9 @@ abi::MemoryInfo memory_info();
 // allocations and frames in use outside the heap (the heap keeps what it grew by).
 bool kernel_memory_back_to(const abi::MemoryInfo& before);
 
+// The CPUs that run threads (get_meta kCpus on "processes"; 0 when the root has none).
+uint64_t cpus();
+
 // Resource limits and use (abi::ResourceUsage, get_meta kLimits): this process's own (through
 // "processes" in the root; all zero when the root has none), or a process object's.
 abi::ResourceUsage my_usage();

@@ -153,6 +153,8 @@ enum class Meta : uint64_t {
     kMemoryInfo = 21,       // MemoryInfo of the machine, from the process table
     kLimits = 22,           // ResourceUsage of a process: its limits and what it uses now
     kKernelTime = 23,       // KernelTime since the last read, from the process table
+    kSyscalls = 24,         // u64: system calls a thread has made (the polling queue's tests)
+    kCpus = 25,             // u64: CPUs that run threads, from the process table
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
@@ -379,9 +381,27 @@ struct QueueGeometry {
     uint32_t capacity;      // entries per ring: a power of two, at most kMaxQueueCapacity
     uint32_t buffer_count;  // owned buffers, at most kMaxQueueBuffers
     uint32_t buffer_size;   // bytes per buffer, at most kMaxIoLength
-    uint32_t reserved;      // zero
+    uint32_t flags;         // QueueCreate: kQueuePolling or 0; ServeCreate: 0
 };
 static_assert(sizeof(QueueGeometry) == 16);
+// QueueCreate's flags (issue 22). kQueuePolling: a kernel thread serves the queue (picks up
+// submissions, posts completions) with no system call from the client while it is awake; asleep
+// it sets kQueueNeedWakeup in the poll-state word, and queue_poll/queue_wait wake it. While a
+// poller serves a queue only the poller consumes its submissions (one reader per ring end):
+// queue_poll only wakes it, queue_wait wakes it and sleeps until it posted completions. Any
+// other bit is kInvalidArgument. docs/syscalls.md "Polling queues".
+inline constexpr uint32_t kQueuePolling = 1;
+inline constexpr uint32_t kQueueFlags = kQueuePolling;
+// The poll-state word: a 32-bit word the kernel writes at this byte offset of a polling queue's
+// region, in the gap between ipc's QueueHeader (56 bytes) and the first ring header (at 64),
+// which ipc/ neither reads nor writes. The client reads it after publishing its tail (with a
+// full fence between the two) and wakes the poller (queue_poll) only when kQueueNeedWakeup is
+// set. Its other bits are zero. Anything the client writes there is ignored: the kernel only
+// writes it.
+inline constexpr uint32_t kQueuePollStateOffset = 56;
+inline constexpr uint32_t kQueueNeedWakeup = 1;
+static_assert(sizeof(ipc::abi::QueueHeader) <= kQueuePollStateOffset &&
+              kQueuePollStateOffset + sizeof(uint32_t) <= ipc::abi::kSqHeaderOffset);
 // What QueueCreate writes back: where the region is mapped (read-write) in the caller.
 struct QueueInfo {
     uint64_t address;  // the region, to hand to ipc::Client::create
