@@ -510,7 +510,8 @@ Out Model::poll_begin(const State& s) const {
     auto head = s.cq_head_pub;
     // IPC-R-012: the client's head is read only when the credit as last seen does not cover
     // every visible entry.
-    auto reads_head = !R::credit_covers<expr>(server_live(s), R::ring_used<expr>(s.sq_head, tail), cap);
+    auto reads_head =
+        !R::credit_covers<expr>(server_live(s), R::ring_used<expr>(s.sq_head, tail), cap);
     o.err = z3::ite(
         s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
         z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),

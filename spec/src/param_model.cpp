@@ -491,14 +491,14 @@ POut PModel::poll_begin(const PState& s) const {
     // every visible entry.
     auto reads_head =
         !(s.ops_live + used(s.cq_head_seen, s.cq_tail) + used(s.sq_head, tail) <= cap_n);
-    o.err = z3::ite(s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
-                    z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
-                            z3::ite(s.client_closed == bv(1), bv(ec(E::PeerGone)),
-                                    z3::ite(!tail_valid(s.sq_head, s.sq_tail_seen, tail),
-                                            bv(ec(E::ProtocolViolation)),
-                                            z3::ite(reads_head && !head_valid(s.cq_head_seen, head,
-                                                                              s.cq_tail),
-                                                    bv(ec(E::ProtocolViolation)), bv(0))))));
+    o.err = z3::ite(
+        s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
+        z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
+                z3::ite(s.client_closed == bv(1), bv(ec(E::PeerGone)),
+                        z3::ite(!tail_valid(s.sq_head, s.sq_tail_seen, tail),
+                                bv(ec(E::ProtocolViolation)),
+                                z3::ite(reads_head && !head_valid(s.cq_head_seen, head, s.cq_tail),
+                                        bv(ec(E::ProtocolViolation)), bv(0))))));
     PState n = s;
     n.sq_tail_seen = tail;
     n.cq_head_seen = z3::ite(reads_head, head, s.cq_head_seen);
