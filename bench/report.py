@@ -191,6 +191,7 @@ class Report:
         self.b11 = None
         self.b12 = None
         self.b13 = None
+        self.b14 = None
 
     def spread(self, row, name, agg, key="t", scale=1.0, unit="ns"):
         """Median, min, max, cv of one benchmark into the detail table; returns the median."""
@@ -723,6 +724,34 @@ class Report:
                     f"{entries['syscall']:.3f}, {entries['polling']:.3f} |\n")
         return out + f"\n`{d['qemu']}`, {len(boots)} boot(s), load average {d['loadavg']}.\n"
 
+    def b14_table(self):
+        """The scaling table (b14.json, user/scalebench): per row and number of pairs, the median
+        over boots of the operations per second at each CPU count, and each one's ratio to
+        -smp 1's. Refuses a missing row or figure."""
+        d = self.b14
+        cpus = sorted(d["boots"], key=int)
+        if not cpus or any(not d["boots"][c] for c in cpus):
+            raise BadInput("B14: no boots")
+        out = ("| row | pairs | " + " | ".join(f"-smp {c} (ops/s, min..max)" for c in cpus) +
+               " | " + " | ".join(f"-smp {c} / -smp {cpus[0]}" for c in cpus[1:]) + " |\n" +
+               "|---|---|" + "---|" * (2 * len(cpus) - 1) + "\n")
+        for row in ("spin", "pipes"):
+            for pairs in (1, 2, 4):
+                medians, cells = [], []
+                for c in cpus:
+                    got = [b.get(f"{row}_{pairs}") for b in d["boots"][c]]
+                    if any(x is None or int(x["ns"]) <= 0 or int(x["ops"]) <= 0 for x in got):
+                        raise BadInput(f"B14 {row} pairs {pairs} -smp {c}: no time")
+                    rates = [x["ops"] * 1e9 / x["ns"] for x in got]
+                    medians.append(statistics.median(rates))
+                    cells.append(f"{medians[-1]:,.0f} ({min(rates):,.0f}..{max(rates):,.0f})")
+                ratios = [f"{m / medians[0]:.2f}x" for m in medians[1:]]
+                out += f"| {row} | {pairs} | " + " | ".join(cells + ratios) + " |\n"
+        boots = len(d["boots"][cpus[0]])
+        load = d.get("load_average", {})
+        return out + (f"\n`{d['qemu']}`, {boots} boot(s) of each, load average "
+                      f"{load.get('start')} at start, {load.get('end')} at end.\n")
+
     def b12_table(self):
         """The firewall's overhead (b12.json, bench/firewall.py): each kind's medians over boots
         through the network server directly and through the firewall, and the ratio. Refuses a
@@ -828,7 +857,7 @@ def replace_block(doc, name, text):
 def build(results, figures):
     rep = Report(figures)
     for row in ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11",
-                "b12", "b13"):
+                "b12", "b13", "b14"):
         path = os.path.join(results, "b8_linux.json" if row == "b8" else row + ".json")
         if not os.path.exists(path):
             continue
@@ -856,6 +885,9 @@ def build(results, figures):
             elif row == "b13":
                 rep.b13 = doc
                 rep.b13_table()
+            elif row == "b14":
+                rep.b14 = doc
+                rep.b14_table()
             else:
                 getattr(rep, row)(doc)
         except BadInput as e:
@@ -889,6 +921,9 @@ def write_outputs(rep, machine, out, chart):
     if rep.b13 is not None:
         text += ("\n## B13: polling queue vs system-call queue (QEMU -smp 2, wall clock)\n\n" +
                  rep.b13_table())
+    if rep.b14 is not None:
+        text += ("\n## B14: N pairs on 1, 2 and 4 CPUs (QEMU -smp, wall clock)\n\n" +
+                 rep.b14_table())
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(text)
     for row, items in rep.charts.items():
@@ -922,6 +957,8 @@ def update_readme(rep, machine, readme):
         doc = replace_block(doc, "b12", rep.b12_table())
     if rep.b13 is not None:
         doc = replace_block(doc, "b13", rep.b13_table())
+    if rep.b14 is not None:
+        doc = replace_block(doc, "b14", rep.b14_table())
     doc = replace_block(doc, "anchors", rep.anchors_table())
     with open(readme, "w") as f:
         f.write(doc)

@@ -72,6 +72,7 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| raw random read 4 KiB, QD32 |", block(doc, "b9"))
         self.assertIn("| keepalive | firewall |", block(doc, "b12"))
         self.assertIn("| 32 |", block(doc, "b13"))
+        self.assertIn("| pipes | 4 |", block(doc, "b14"))
         self.assertEqual(block(doc, "anchors"), block(read(README), "anchors"),
                          "bench/README.md's anchors block is not what anchors.json says")
 
@@ -294,6 +295,12 @@ class ReportTest(unittest.TestCase):
 
     def test_b13_without_time_is_refused(self):
         self.corrupt("b13", lambda text: re.sub(r'"ns": [0-9]+', '"ns": 0', text))
+
+    def test_b14_missing_row_is_refused(self):
+        self.corrupt("b14", lambda text: text.replace('"pipes_2"', '"renamed"'))
+
+    def test_b14_without_time_is_refused(self):
+        self.corrupt("b14", lambda text: re.sub(r'"ns": [0-9]+', '"ns": 0', text))
 
     def test_b5_without_counts_is_refused(self):
         self.corrupt("b5", lambda text: text.replace('"ir_per_op"', '"ir"'))

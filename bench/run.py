@@ -18,10 +18,11 @@ curl through a free 127.0.0.1 port; B11 boots user/levelbench (the four I/O leve
 three times on two disks with the same bytes and once more under -icount shift=0; B12 boots the
 firewall test image three times and runs user/fwbench through the firewall and directly
 (bench/firewall.py); B13 boots kbench's polling mode three times under -smp 2 (the polling
-queue against the system-call queue, wall clock). ROW is b1..b13 (default: all). --quick: 3 repetitions, tiny
+queue against the system-call queue, wall clock); B14 boots user/scalebench under -smp 1, 2 and
+4, three times each (1, 2 and 4 pairs at once, wall clock). ROW is b1..b14 (default: all). --quick: 3 repetitions, tiny
 sizes (a try-out, not a result; kbench and the Linux guest run with "quick", a tenth of the
 operations). Writes into bench/results (or KEEL_BENCH_OUT): b1..b7.json, b8_linux.json,
-b9.json, b10.json, b11.json, b12.json, b13.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
+b9.json, b10.json, b11.json, b12.json, b13.json, b14.json and machine.txt, then runs bench/report.py on them, which writes the tables and the chart (and,
 after a full run into bench/results, the README's generated blocks).
 
 `profile` says where B7's instructions go: it boots kbench twice with only ROW, ROUNDS and
@@ -51,8 +52,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11", "b12", "b13")
-GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11", "b12", "b13")  # rows that boot QEMU instead of running host programs
+ROWS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11", "b12", "b13",
+        "b14")
+GUEST_ROWS = ("b7", "b8", "b9", "b10", "b11", "b12", "b13", "b14")  # rows that boot QEMU instead of running host programs
 GBENCH = {"b1": "bench_b1_cacheline", "b2": "bench_b2_ring", "b3": "bench_b3_queue_rtt",
           "b4": "bench_b4_batch", "b6": "bench_b6_procs"}
 
@@ -1047,6 +1049,46 @@ def b13(r):
         "qemu": " ".join(boot), "loadavg": loadavg(), "boots": boots})
 
 
+SCALEBENCH = re.compile(r"^scalebench: cpus (\d+) row (\S+) pairs (\d+) ops (\d+) ns (\d+)$",
+                        re.M)
+B14_CPUS = (1, 2, 4)
+B14_BOOTS = 3
+
+
+def b14(r):
+    """B14: issue 22's scaling table. user/scalebench runs 1, 2 and 4 independent pairs at once
+    (spinning threads: the machine's ceiling; client threads each with an echo child process
+    through two pipes: the kernel's), in boots of -smp 1, 2 and 4 (wall clock: -icount runs
+    every CPU on one host thread), B14_BOOTS boots of each in turn."""
+    print("== b14: N pairs on 1, 2 and 4 CPUs (QEMU -smp, wall clock, user/scalebench)",
+          flush=True)
+    kbuild = os.environ.get("KEEL_KERNEL_BUILD", "build/kernel")
+    run(["cmake", "--build", kbuild, "-j", r.jobs])
+    load_start = loadavg()
+    boots = {str(c): [] for c in B14_CPUS}
+    for _ in range(1 if r.quick else B14_BOOTS):
+        for cpus in B14_CPUS:
+            boot = ["ci/qemu-boot.sh", kbuild, "--batch", "--smp", str(cpus), "--timeout", "300",
+                    "--user", "scalebench+processes"]
+            res = subprocess.run(boot, cwd=TOP, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, errors="replace")
+            text = res.stdout.replace("\r", "")
+            if res.returncode != 0 or "scalebench: done, 0 failures" not in text:
+                print(text)
+                raise SystemExit(f"b14: the -smp {cpus} boot failed or an operation failed")
+            rows = {}
+            for m in SCALEBENCH.findall(text):
+                if int(m[0]) != cpus:
+                    raise SystemExit(f"b14: -smp {cpus} but scalebench saw {m[0]} CPUs")
+                rows[f"{m[1]}_{m[2]}"] = {"ops": int(m[3]), "ns": int(m[4])}
+                print(f"-smp {cpus}: {m[1]} pairs {m[2]}: {int(m[3]) * 1e9 / int(m[4]):,.0f} "
+                      "ops/s")
+            boots[str(cpus)].append(rows)
+    write_json(os.path.join(r.out, "b14.json"), {
+        "qemu": "ci/qemu-boot.sh build/kernel --batch --smp C --user scalebench+processes",
+        "load_average": {"start": load_start, "end": loadavg()}, "boots": boots})
+
+
 def main(argv):
     os.chdir(TOP)
     if argv[:1] == ["profile"]:
@@ -1056,7 +1098,7 @@ def main(argv):
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--min-time", default="0.2")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b13 (default: all)")
+    p.add_argument("rows", nargs="*", metavar="ROW", help="b1..b14 (default: all)")
     a = p.parse_args(argv)
     for row in a.rows:
         if row not in ROWS:
@@ -1086,6 +1128,8 @@ def main(argv):
             b12(r)
         elif row == "b13":
             b13(r)
+        elif row == "b14":
+            b14(r)
         else:
             getattr(r, row)()
     if host:

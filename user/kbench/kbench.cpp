@@ -39,6 +39,7 @@
 
 #include <keel/c/format.hpp>
 #include <keel/c/libc.hpp>
+#include "echo_child.hpp"
 #include "polling.hpp"
 #include "queue.hpp"
 #include "runtime.hpp"
@@ -268,71 +269,28 @@ void bench_served_create(const char* name, const char* what, Handle served, uint
     report(name, what, n, t1 - t0);
 }
 
-// The child of pipe_rtt: each byte read from handle 1 written back to handle 2, until the end
-// (the parent closes its write end). Status 0 after the end, 1 when a read or write failed.
-int echo_main() {
-    const Handle in = abi::initial_handle(1), out = abi::initial_handle(2);
-    uint8_t byte = 0;
-    for (;;) {
-        const int64_t r = sys::do_io(in, Op::kRead, &byte, 1);
-        if (r == 0)
-            return 0;
-        if (r != 1 || sys::do_io(out, Op::kWrite, &byte, 1) != 1)
-            return 1;
-    }
-}
-
 // One byte to a child process and back, each way through its own pipe (B8's pipe_rtt, the
 // same shape on Linux): per round trip the parent's write and read and the child's read and
 // write, and two switches between the processes' address spaces.
 void bench_pipe_rtt(const char* name, const char* what, uint64_t n) {
-    Handle to_child[2], from_child[2];  // [0] the read end, [1] the write end
-    const int64_t image = open(root(), "self");
-    if (image <= 0 || sys::object_new(abi::Kind::kPipe, 0, to_child) != 2 ||
-        sys::object_new(abi::Kind::kPipe, 0, from_child) != 2) {
-        fail(name, image);
-        return;
-    }
-    const Handle given[3] = {root(), to_child[0], from_child[1]};
-    static const char kArgs[] = "echo";
-    static const char kName[] = "kbench-echo";
-    const abi::SpawnArgs args{reinterpret_cast<uint64_t>(given),
-                              3,
-                              reinterpret_cast<uint64_t>(kArgs),
-                              sizeof kArgs - 1,
-                              reinterpret_cast<uint64_t>(kName),
-                              sizeof kName - 1,
-                              0};
-    const int64_t child = spawn_with(0, static_cast<Handle>(image), args);
-    (void)sys::do_io(static_cast<Handle>(image), Op::kClose);
-    (void)sys::do_io(to_child[0], Op::kClose);  // the child holds its own copies
-    (void)sys::do_io(from_child[1], Op::kClose);
-    if (child <= 0) {
-        fail(name, child);
-        (void)sys::do_io(to_child[1], Op::kClose);
-        (void)sys::do_io(from_child[0], Op::kClose);
+    bench::EchoChild child;
+    const int64_t started = bench::start_echo_child("kbench-echo", &child);
+    if (started < 0) {
+        fail(name, started);
         return;
     }
     uint8_t byte = 0x5a;
     int64_t bad = 0;
-    // One round trip first, outside the timing: the child's start-up is not part of the row.
-    bad |= (sys::do_io(to_child[1], Op::kWrite, &byte, 1) ^ 1) |
-           (sys::do_io(from_child[0], Op::kRead, &byte, 1) ^ 1);
     const uint64_t t0 = sys::clock_ns();
     for (uint64_t i = 0; i < n; ++i)
-        bad |= (sys::do_io(to_child[1], Op::kWrite, &byte, 1) ^ 1) |
-               (sys::do_io(from_child[0], Op::kRead, &byte, 1) ^ 1);
+        bad |= (sys::do_io(child.to_child, Op::kWrite, &byte, 1) ^ 1) |
+               (sys::do_io(child.from_child, Op::kRead, &byte, 1) ^ 1);
     const uint64_t t1 = sys::clock_ns();
-    (void)sys::do_io(to_child[1], Op::kClose);  // the child reads the end and exits
-    abi::ExitInfo info{};
-    const int64_t waited = sys::do_io(static_cast<Handle>(child), Op::kRead, &info, sizeof info);
-    (void)sys::do_io(static_cast<Handle>(child), Op::kClose);
-    (void)sys::do_io(from_child[0], Op::kClose);
     if (bad != 0)
         fail(name, bad);
-    if (waited != sizeof info || info.reason != static_cast<uint32_t>(abi::ExitReason::kExited) ||
-        info.status != 0)
-        fail("pipe_rtt: the child's exit", waited < 0 ? waited : info.status);
+    const int64_t stopped = bench::stop_echo_child(&child);
+    if (stopped != 0)
+        fail("pipe_rtt: the child's exit", stopped);
     report(name, what, n, t1 - t0);
 }
 
@@ -397,7 +355,7 @@ void parse_only(const char* a, uint64_t n) {
 
 int keel_main(const StartInfo& start) {
     if (start.args_length == 4 && memcmp(start.args, "echo", 4) == 0)
-        return echo_main();
+        return bench::echo_main();
     if (start.args_length >= 7 && memcmp(start.args, "polling", 7) == 0) {
         uint64_t ops = 0;
         for (uint64_t i = 7; i < start.args_length; ++i) {
