@@ -258,7 +258,19 @@ TEST(queue_polling_teardown_gives_everything_back) {
         __atomic_store_n(&g_wait_result, 1, __ATOMIC_RELEASE);
         const int64_t w = spawn_thread(wait_on_queue, q.handle());
         CHECK(w > 0);
-        (void)sys::sleep_ns(2'000'000);
+        // Destroyed only once the thread is inside queue_wait: its first system call (the
+        // count goes up at entry, under the big kernel lock, which it gives up only by
+        // blocking or returning). A fixed sleep was not enough on a loaded host: the thread
+        // had not run yet and found the handle destroyed (CI, 6 Dec).
+        for (int spins = 0; spins < 10'000; ++spins) {
+            uint64_t calls = 0;
+            CHECK_EQ(sys::do_io(static_cast<uint64_t>(w), Op::kGetMeta, &calls, sizeof calls,
+                                static_cast<uint64_t>(Meta::kSyscalls)),
+                     8);
+            if (calls != 0)
+                break;
+            (void)sys::sleep_ns(100'000);
+        }
         CHECK_EQ(q.destroy(), 0);
         CHECK_EQ(join(static_cast<Handle>(w)), 0);
         close(static_cast<Handle>(w));
