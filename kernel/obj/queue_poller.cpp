@@ -52,6 +52,12 @@ void QueuePoller::serve() {
             failed_ = false;
             idle_since = sched::now_ns();
         }
+        if (queue_->references() == 0) {
+            // Its last reference is gone but an outer release is still destroying other objects
+            // (Object::release_last queued it): it must not be revived; ~Queue detaches us.
+            asleep_ = true;
+            continue;
+        }
         RefPtr<Queue> q = retain_ref(queue_);
         if (owner_->ending()) {
             // Its handles close when its last thread leaves; the queue's end wakes us then.
