@@ -555,10 +555,16 @@ bool others_ready() {
     return here().ready_count != 0;
 }
 
+// Counted as init() counts them: every CPU online since bring-up, including an application
+// processor that has not yet taken the big kernel lock to enter its idle loop (run_ap). Counting
+// only those already in it made the answer depend on how soon the host ran QEMU's thread for a
+// new CPU: scalebench, asking at start-up on a loaded host, saw 1 CPU under -smp 2.
 uint32_t cpus_running_threads() {
+    if (!g_all_cpus)
+        return 1;
     uint32_t n = 0;
     for (uint32_t i = 0; i < percpu::count(); ++i)
-        n += percpu::cpu(i).runs_threads ? 1 : 0;
+        n += percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline;
     return n;
 }
 

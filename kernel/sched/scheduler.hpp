@@ -86,7 +86,8 @@ void wake(Thread* t, WakeReason why);
 void yield();
 // Whether another thread waits for this CPU (a long call's preemption point yields then).
 bool others_ready();
-// How many CPUs take threads from the run queues (1 under smp=boot or on one CPU).
+// How many CPUs take threads from the run queues, or will once they entered their idle loop
+// (1 under smp=boot or on one CPU).
 uint32_t cpus_running_threads();
 // Ends the current thread: records info, wakes joiners, ends the process with its last thread.
 [[noreturn]] void exit_current(const abi::ExitInfo& info);
