@@ -16,6 +16,8 @@ namespace keel {
 class SpinLock;
 
 // Outermost first. A lock may be taken while holding only locks above it in this list.
+// kBigKernel is the big kernel lock's alone (and one test's): the checker does not record it,
+// it checks that nothing is held when it is taken or released (lock_order.cpp).
 enum class LockRank : uint16_t {
     kBigKernel = 0,      // sched/big_lock: all kernel code (held by a CPU, across switches)
     kTestOuter = 1,      // lib/lock_order_test.cpp

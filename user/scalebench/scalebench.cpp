@@ -108,7 +108,10 @@ void measure(uint32_t cpus, uint32_t row, uint32_t pairs, uint64_t ops) {
     (void)sys::futex_wake(&g_go, kMaxPairs);
     uint64_t first = UINT64_MAX, last = 0;
     for (uint32_t i = 0; i < started; ++i) {
-        (void)join(static_cast<Handle>(g_pairs[i].thread));
+        const int64_t joined = join(static_cast<Handle>(g_pairs[i].thread));
+        (void)sys::do_io(static_cast<Handle>(g_pairs[i].thread), Op::kClose);
+        if (joined != 0)
+            fail("a pair's thread", joined);
         first = g_pairs[i].start < first ? g_pairs[i].start : first;
         last = g_pairs[i].end > last ? g_pairs[i].end : last;
         if (g_pairs[i].bad != 0)
