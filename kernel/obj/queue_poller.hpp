@@ -62,8 +62,12 @@ class QueuePoller {
     // queue_poll and queue_wait: wakes it when asleep. The error of its last round (kProtocol:
     // the client broke the region; kPeerGone: the client closed), which also put it to sleep.
     Result<void> wake() {
-        if (asleep_)
+        if (asleep_) {
+            // Kept for a poller that has not blocked yet (a new one that has not run): it would
+            // block on and the client, which published once, would wait for nothing.
+            wake_pending_ = true;
             wake_.wake_all();
+        }
         return last_error();
     }
     Result<void> last_error() const {
@@ -99,9 +103,10 @@ class QueuePoller {
     sched::WaitQueue wake_;    // the poller sleeps here
     sched::Watcher doorbell_;  // the queue's doorbell rings wake_ (a parked operation moved)
     bool asleep_ = true;
-    uint32_t last_tail_ = 0;  // the submission tail its last round saw
-    uint64_t sleeps_ = 0;     // times it went to sleep (queue_wait: "nothing more is coming")
-    bool failed_ = false;     // its last round failed, with error_
+    bool wake_pending_ = false;  // wake() while asleep_: serve() does not block for it
+    uint32_t last_tail_ = 0;     // the submission tail its last round saw
+    uint64_t sleeps_ = 0;        // times it went to sleep (queue_wait: "nothing more is coming")
+    bool failed_ = false;        // its last round failed, with error_
     Error error_ = Error::kProtocol;
 };
 

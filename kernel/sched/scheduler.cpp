@@ -54,16 +54,43 @@ void push_ready(percpu::PerCpu& c, Thread* t) {
     ++c.ready_count;
 }
 
+// Takes t, which is in c's queue, out of it: O(1) for the head (pop_ready), a walk for another
+// (set_affinity moving a queued thread, steal taking the first one that may run on its CPU).
+void remove_ready(percpu::PerCpu& c, Thread* t) {
+    Thread* prev = nullptr;
+    for (Thread* p = c.ready_head; p != t; p = p->next_ready) {
+        KEEL_ASSERT(p != nullptr);
+        prev = p;
+    }
+    (prev != nullptr ? prev->next_ready : c.ready_head) = t->next_ready;
+    if (c.ready_tail == t)
+        c.ready_tail = prev;
+    t->next_ready = nullptr;
+    --c.ready_count;
+}
+
 Thread* pop_ready(percpu::PerCpu& c) {
     Thread* t = c.ready_head;
-    if (t != nullptr) {
-        c.ready_head = t->next_ready;
-        if (c.ready_head == nullptr)
-            c.ready_tail = nullptr;
-        t->next_ready = nullptr;
-        --c.ready_count;
-    }
+    if (t != nullptr)
+        remove_ready(c, t);
     return t;
+}
+
+bool allowed(const Thread* t, uint32_t cpu) {
+    return ((t->affinity >> cpu) & 1) != 0;
+}
+
+// The CPUs a thread may be given to: every CPU online since boot (an application processor not
+// yet in its idle loop takes its queue when it enters it), or the boot CPU alone under smp=boot.
+uint64_t usable_cpus() {
+    if (!g_all_cpus)
+        return 1;
+    uint64_t mask = 0;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline)
+            mask |= uint64_t{1} << i;
+    }
+    return mask;
 }
 
 // Running its idle thread with nothing queued: halted, or about to look for work.
@@ -80,62 +107,109 @@ void send_reschedule(const percpu::PerCpu& c) {
 // own last CPU stays there (a call and its answer, a lock handed over: the waker most often
 // blocks next, and moving either costs an IPI and a cold cache on each exchange); else an
 // idle CPU, else its last CPU. balance() moves what waits behind a busy CPU meanwhile.
+// All of it within t's affinity: when its last CPU is not in it, the least loaded CPU that is.
 percpu::PerCpu& pick_cpu(const Thread* t, bool woken) {
     percpu::PerCpu& self = here();
     percpu::PerCpu* last = &self;
     if (t->cpu < percpu::count() && percpu::cpu(t->cpu).runs_threads)
         last = &percpu::cpu(t->cpu);
+    if (!g_all_cpus)
+        return *last;  // the boot CPU, the one in every mask set_affinity lets through
     // A kernel thread (a polling queue's poller) serves a thread of another CPU, most often its
     // waker: it goes to an idle CPU when there is one rather than queue behind the waker.
     const bool beside_waker = woken && last == &self && t->process() != nullptr;
-    if (!g_all_cpus || idle(*last) || beside_waker)
+    const bool fits_last = allowed(t, last->index);
+    if (fits_last && (idle(*last) || beside_waker))
         return *last;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
-        if (idle(percpu::cpu(i)))
+        if (idle(percpu::cpu(i)) && allowed(t, i))
             return percpu::cpu(i);
     }
-    return *last;
+    if (fits_last)
+        return *last;
+    percpu::PerCpu* best = nullptr;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        percpu::PerCpu& c = percpu::cpu(i);
+        if (!allowed(t, i) || c.state.load(std::memory_order_acquire) != percpu::CpuState::kOnline)
+            continue;
+        if (best == nullptr ||
+            (c.runs_threads && (!best->runs_threads || c.ready_count < best->ready_count)))
+            best = &c;
+    }
+    KEEL_ASSERT(best != nullptr);  // set_affinity lets no mask through without a usable CPU
+    return *best;
 }
 
-// Whether a thread in c's queue waits behind another: c runs a thread, or more than one is
-// queued. The one thread queued on an idle CPU is that CPU's to take: it was sent the IPI
-// (make_ready), or it is the CPU whose tick is asking, about to run it.
-bool waits_behind(const percpu::PerCpu& c) {
-    return c.runs_threads && c.ready_count > (c.thread == c.idle ? 1u : 0u);
-}
-
-// On the boot CPU's tick: when a thread waits behind another while some CPU idles, that CPU is
-// woken to take it (steal() in its idle loop). Counting any queued thread sent an IPI on nearly
-// every tick that woke a thread onto the boot CPU itself: the other CPU woke, spun for the big
-// kernel lock while the boot CPU ran that thread, and found nothing.
+// On the boot CPU's tick: when a thread waits behind another while an idle CPU of its affinity
+// could run it, that CPU is woken to take it (steal() in its idle loop). A thread waits behind
+// another when its CPU runs a thread or it is not first in the queue: the one thread queued on
+// an idle CPU is that CPU's to take (it was sent the IPI in make_ready, or it is the CPU whose
+// tick is asking, about to run it). Counting any queued thread sent an IPI on nearly every tick
+// that woke a thread onto the boot CPU itself: the other CPU woke, spun for the big kernel lock
+// while the boot CPU ran that thread, and found nothing; so would waking a CPU the waiting
+// thread's affinity keeps it from.
 void balance() {
-    bool waiting = false;
-    for (uint32_t i = 0; i < percpu::count() && !waiting; ++i)
-        waiting = waits_behind(percpu::cpu(i));
-    if (!waiting)
+    uint64_t idle_cpus = 0;
+    for (uint32_t i = 0; i < percpu::count(); ++i) {
+        if (idle(percpu::cpu(i)))
+            idle_cpus |= uint64_t{1} << i;
+    }
+    if (idle_cpus == 0)
         return;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
-        if (idle(percpu::cpu(i))) {
-            send_reschedule(percpu::cpu(i));
-            return;
+        const percpu::PerCpu& c = percpu::cpu(i);
+        if (!c.runs_threads)
+            continue;
+        Thread* t = c.ready_head;
+        if (c.thread == c.idle && t != nullptr)
+            t = t->next_ready;
+        for (; t != nullptr; t = t->next_ready) {
+            if (const uint64_t could = t->affinity & idle_cpus; could != 0) {
+                send_reschedule(percpu::cpu(static_cast<uint32_t>(__builtin_ctzll(could))));
+                return;
+            }
         }
     }
 }
 
-// The oldest thread of the longest other queue (load balancing), or nullptr.
+// For the calling CPU, whose queue is empty: the oldest thread its affinity lets run here of
+// the longest queue that holds one (load balancing), or nullptr.
 Thread* steal() {
+    const uint32_t self = here().index;
     percpu::PerCpu* from = nullptr;
+    Thread* taken = nullptr;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
         percpu::PerCpu& c = percpu::cpu(i);
-        if (c.runs_threads && c.ready_count > 0 &&
-            (from == nullptr || c.ready_count > from->ready_count))
-            from = &c;
+        if (!c.runs_threads || c.ready_count == 0 ||
+            (from != nullptr && c.ready_count <= from->ready_count))
+            continue;
+        for (Thread* t = c.ready_head; t != nullptr; t = t->next_ready) {
+            if (allowed(t, self)) {
+                from = &c;
+                taken = t;
+                break;
+            }
+        }
     }
-    return from != nullptr ? pop_ready(*from) : nullptr;
+    if (taken != nullptr)
+        remove_ready(*from, taken);
+    return taken;
 }
 
-void on_reschedule(idt::InterruptFrame&) {
-    lapic::eoi();  // the interrupt was the message: the idle loop or the return path acts
+// A thread made ready (new, woken, or moved off a CPU its affinity no longer has): onto the
+// CPU pick_cpu chooses, which is woken if it idles.
+void enqueue(Thread* t, bool woken) {
+    percpu::PerCpu& c = pick_cpu(t, woken);
+    const bool was_idle = idle(c);
+    push_ready(c, t);
+    // An idle CPU is halted (or about to be: it halts with interrupts on, so an IPI sent
+    // between its empty schedule() and its hlt ends the hlt) and looks at its queue only when an
+    // interrupt wakes it; with its own timer idle (at most lapic::kMaxDelayNs, or the boot CPU's
+    // next 10 ms tick), the thread would wait that long. The IPI is that interrupt. A busy CPU
+    // finds it at its next switch, and this CPU (an interrupt on its halted idle loop, or its
+    // tick) at once.
+    if (was_idle)
+        send_reschedule(c);
 }
 
 void unlink_all(Thread* t) {
@@ -193,12 +267,21 @@ class Scheduler {
         finish_switch();
     }
 
-    static void schedule() {
+    // `aside`: a running thread that gives up the CPU goes to an idle CPU when there is one
+    // (yield_aside), not behind what waits here.
+    static void schedule(bool aside = false) {
         percpu::PerCpu& c = here();
         Thread* prev = c.thread;
         if (prev->state_ == ThreadState::kRunning && prev != c.idle) {
             prev->state_ = ThreadState::kReady;
-            push_ready(c, prev);
+            // Queued on another CPU (an idle one, or one of its affinity when set_affinity took
+            // this one from it) while it still runs here: safe under the big kernel lock, which
+            // the other CPU needs to take it and gets only when the thread switched to below
+            // lets it go, after the switch has saved prev's context.
+            if (allowed(prev, c.index) && !aside)
+                push_ready(c, prev);
+            else
+                enqueue(prev, false);
         }
         Thread* next = pop_ready(c);
         if (next == nullptr && g_all_cpus)
@@ -347,6 +430,15 @@ extern "C" [[noreturn]] void keel_thread_first_run() {
 namespace keel::sched {
 
 namespace {
+// The reschedule IPI: the interrupt was the message (the idle loop or the return path acts),
+// except for a thread in user code that set_affinity took this CPU from: it moves now.
+void on_reschedule(idt::InterruptFrame& frame) {
+    lapic::eoi();
+    const percpu::PerCpu& c = here();
+    if ((frame.cs & 3) != 0 && c.thread != c.idle && !allowed(c.thread, c.index))
+        Scheduler::schedule();
+}
+
 // The timer interrupt: fires what is due, programs the next interrupt (before any switch: the
 // one-shot timer is re-armed nowhere else), then preempts.
 void on_tick(idt::InterruptFrame& frame) {
@@ -464,17 +556,31 @@ void run_ap() {
 void make_ready(Thread* t) {
     const bool woken = t->state() == ThreadState::kBlocked;
     Scheduler::set_state(t, ThreadState::kReady);
-    percpu::PerCpu& c = pick_cpu(t, woken);
-    const bool was_idle = idle(c);
-    push_ready(c, t);
-    // An idle CPU is halted (or about to be: it halts with interrupts on, so an IPI sent
-    // between its empty schedule() and its hlt ends the hlt) and looks at its queue only when an
-    // interrupt wakes it; with its own timer idle (at most lapic::kMaxDelayNs, or the boot CPU's
-    // next 10 ms tick), the thread would wait that long. The IPI is that interrupt. A busy CPU
-    // finds it at its next switch, and this CPU (an interrupt on its halted idle loop, or its
-    // tick) at once.
-    if (was_idle)
-        send_reschedule(c);
+    enqueue(t, woken);
+}
+
+Result<void> set_affinity(Thread* t, uint64_t mask) {
+    if ((mask & usable_cpus()) == 0)
+        return fail(abi::Error::kInvalidArgument);
+    t->affinity = mask;
+    if (allowed(t, t->cpu))
+        return success();
+    switch (t->state()) {
+        case ThreadState::kRunning:
+            if (t == current())
+                Scheduler::schedule();  // queued on a CPU of the mask; returns running there
+            else
+                send_reschedule(percpu::cpu(t->cpu));  // on_reschedule moves it
+            break;
+        case ThreadState::kReady:
+            remove_ready(percpu::cpu(t->cpu), t);
+            enqueue(t, false);
+            break;
+        case ThreadState::kBlocked:  // pick_cpu places it when it wakes
+        case ThreadState::kDead:
+            break;
+    }
+    return success();
 }
 
 void kick(Thread* t) {
@@ -522,6 +628,10 @@ WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from) {
         to->waiting_on = nullptr;
         to->timeout.disarm();
         to->wake_reason = WakeReason::kWoken;
+        if (!allowed(to, here().index)) {  // its affinity keeps it from this CPU: woken as usual
+            make_ready(to);
+            to = nullptr;
+        }
     }
     from.wake_all();
     Scheduler::set_state(t, ThreadState::kBlocked);
@@ -551,6 +661,11 @@ void yield() {
     Scheduler::schedule();
 }
 
+void yield_aside() {
+    if (here().ready_count != 0)
+        Scheduler::schedule(true);
+}
+
 bool others_ready() {
     return here().ready_count != 0;
 }
@@ -560,12 +675,7 @@ bool others_ready() {
 // only those already in it made the answer depend on how soon the host ran QEMU's thread for a
 // new CPU: scalebench, asking at start-up on a loaded host, saw 1 CPU under -smp 2.
 uint32_t cpus_running_threads() {
-    if (!g_all_cpus)
-        return 1;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < percpu::count(); ++i)
-        n += percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline;
-    return n;
+    return static_cast<uint32_t>(__builtin_popcountll(usable_cpus()));
 }
 
 void exit_current(const abi::ExitInfo& info) {
@@ -601,9 +711,23 @@ Result<uint64_t> Thread::get_meta(obj::Request& req) {
             return obj::answer_bytes(req, &exit_, sizeof exit_);
         case abi::Meta::kSyscalls:
             return obj::answer_u64(req, syscalls);
+        case abi::Meta::kAffinity:  // the CPUs it may run on now: the mask set, those usable
+            return obj::answer_u64(req, affinity & usable_cpus());
+        case abi::Meta::kCpu:
+            return obj::answer_u64(req, cpu);
         default:
             return fail(abi::Error::kInvalidArgument);
     }
+}
+
+Result<uint64_t> Thread::set_meta(obj::Request& req) {
+    if (static_cast<abi::Meta>(req.arg) != abi::Meta::kAffinity ||
+        req.buffer.length() != sizeof(uint64_t))
+        return fail(abi::Error::kInvalidArgument);
+    uint64_t mask = 0;
+    KEEL_TRY(req.buffer.copy_out_of(0, &mask, sizeof mask));
+    KEEL_TRY(set_affinity(this, mask));
+    return sizeof mask;
 }
 
 }  // namespace keel::sched

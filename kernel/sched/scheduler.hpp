@@ -14,7 +14,8 @@
 // waker most often blocks next); else to an idle CPU (woken by a reschedule IPI), else to its
 // last CPU's queue. A CPU whose queue is empty steals the oldest thread of the longest queue
 // before it idles, and the boot CPU's tick wakes an idle CPU while a thread waits behind another.
-// Each queue is round-robin, as the one queue was.
+// Each queue is round-robin, as the one queue was. A thread's affinity mask (set_affinity)
+// bounds all of this: it is queued, stolen and switched to only on a CPU of its mask.
 //
 // The LAPIC timer is one-shot: each interrupt fires the deadlines that are due (sched/
 // deadline.hpp: blocked threads' timeouts, armed timer objects) and programs its CPU's next one
@@ -84,11 +85,21 @@ WakeReason block_switch(WaitQueue* q, uint64_t deadline, WaitQueue& from);
 // Wakes a blocked thread with the given reason (removing it from its queue).
 void wake(Thread* t, WakeReason why);
 void yield();
+// When other threads wait for this CPU: lets them run, and the caller goes on at once on an idle
+// CPU of its affinity if there is one, else after them here. For a polling queue's poller, which
+// serves a thread that may be one of those: queued behind it, each would wait out the other's
+// slice.
+void yield_aside();
 // Whether another thread waits for this CPU (a long call's preemption point yields then).
 bool others_ready();
 // How many CPUs take threads from the run queues, or will once they entered their idle loop
 // (1 under smp=boot or on one CPU).
 uint32_t cpus_running_threads();
+// Sets the CPUs that may run t (bit i: CPU i): kInvalidArgument when none of them runs threads
+// (under smp=boot only the boot CPU does). Takes effect at once: a queued t moves to a queue it
+// may run from, a t running elsewhere is sent a reschedule IPI and moves on it, and when t is
+// the caller, the call returns on one of its CPUs. A blocked t goes to one when woken.
+Result<void> set_affinity(Thread* t, uint64_t mask);
 // Ends the current thread: records info, wakes joiners, ends the process with its last thread.
 [[noreturn]] void exit_current(const abi::ExitInfo& info);
 

@@ -29,7 +29,9 @@ class Thread final : public obj::Object {
   public:
     abi::Kind kind() const override { return abi::Kind::kThread; }
     Result<uint64_t> read(obj::Request& req) override;  // join
-    Result<uint64_t> get_meta(obj::Request& req) override;
+    Result<uint64_t> get_meta(
+        obj::Request& req) override;  // kId, kExit, kSyscalls, kAffinity, kCpu
+    Result<uint64_t> set_meta(obj::Request& req) override;  // kAffinity (sched::set_affinity)
 
     uint64_t id() const { return id_; }
     proc::Process* process() const { return process_.get(); }
@@ -57,7 +59,10 @@ class Thread final : public obj::Object {
     uint64_t futex_key = 0;   // user address waited on (with the process: the futex key)
     uint64_t in_syscall = 0;  // while switched out: its system call's number + 1, or 0
     uint32_t cpu = 0;         // the CPU it runs on, last ran on, or whose queue it is in
-    uint64_t syscalls = 0;    // system calls it made (get_meta kSyscalls: the polling tests)
+    // The CPUs that may run it (bit i: CPU i), as its owner set it (get/set_meta kAffinity); at
+    // least one of them runs threads (set_affinity checks). Every CPU for a new thread.
+    uint64_t affinity = ~0ull;
+    uint64_t syscalls = 0;  // system calls it made (get_meta kSyscalls: the polling tests)
     WaitQueue joiners;
     obj::DestroyQueue destroy_queue;  // what this thread's releases are destroying
 

@@ -255,7 +255,7 @@ SysResult thread_spawn(uint64_t entry, uint64_t stack_top, uint64_t arg) {
     if (p.handles().full())
         return fail(Error::kFull);
     sched::Thread* t = KEEL_TRY(sched::create_user_thread(p, {entry, stack_top, arg, 0, 0}));
-    return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightShare));
+    return KEEL_TRY(p.handles().insert(*t, abi::kRightRead | abi::kRightWrite | abi::kRightShare));
 }
 
 // Futex waiters, hashed by user address; the key is (process, address).

@@ -297,6 +297,28 @@ int64_t join(Handle thread, abi::ExitInfo* info) {
     return local.status;
 }
 
+int64_t set_affinity(Handle thread, uint64_t mask) {
+    const int64_t r = sys::do_io(thread, Op::kSetMeta, &mask, sizeof mask,
+                                 static_cast<uint64_t>(abi::Meta::kAffinity));
+    return r < 0 ? r : 0;
+}
+
+namespace {
+int64_t thread_u64(Handle thread, abi::Meta key) {
+    uint64_t v = 0;
+    const int64_t r = sys::do_io(thread, Op::kGetMeta, &v, sizeof v, static_cast<uint64_t>(key));
+    return r < 0 ? r : static_cast<int64_t>(v);
+}
+}  // namespace
+
+int64_t affinity(Handle thread) {
+    return thread_u64(thread, abi::Meta::kAffinity);
+}
+
+int64_t cpu_of(Handle thread) {
+    return thread_u64(thread, abi::Meta::kCpu);
+}
+
 }  // namespace keel::user
 
 namespace keel::user {

@@ -91,6 +91,13 @@ class Mutex {
 // status (a thread that is never joined keeps its stack mapped).
 int64_t spawn_thread(void (*fn)(uint64_t), uint64_t arg);
 int64_t join(Handle thread, abi::ExitInfo* info = nullptr);
+// A thread's affinity (set_meta/get_meta kAffinity on its handle; bit i: CPU i may run it) and
+// the CPU it runs on (get_meta kCpu). set_affinity answers 0 or -Error (kInvalidArgument when
+// no CPU of the mask runs threads); when `thread` is the caller's own, it returns on a CPU of
+// the mask. affinity and cpu_of answer the value, or -Error.
+int64_t set_affinity(Handle thread, uint64_t mask);
+int64_t affinity(Handle thread);
+int64_t cpu_of(Handle thread);
 
 }  // namespace keel::user
 

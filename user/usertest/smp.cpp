@@ -140,16 +140,18 @@ CHILD_MODE("smp-stress") {
     return 0;
 }
 
-TEST(smp_stress_processes_migrate_block_and_die) {
-    constexpr int kChildren = 6;
-    int64_t c[kChildren];
-    for (int i = 0; i < kChildren; ++i) {
-        char mode[40];
-        snformat(mode, sizeof mode, "smp-stress %d %d", 100 + i, i % 2);
-        c[i] = spawn_child(mode);
+// Runs `children` children "MODE SEED DIE" at once (seeds first_seed on, DIE = i % 2): the
+// DIE = 0 ones must exit with 0, the others fault at 0x40 with their threads still at work.
+void run_stress_children(const char* mode, int children, int first_seed) {
+    int64_t c[8];
+    CHECK(children <= 8);
+    for (int i = 0; i < children && i < 8; ++i) {
+        char line[40];
+        snformat(line, sizeof line, "%s %d %d", mode, first_seed + i, i % 2);
+        c[i] = spawn_child(line);
         CHECK(c[i] > 0);
     }
-    for (int i = 0; i < kChildren; ++i) {
+    for (int i = 0; i < children && i < 8; ++i) {
         const abi::ExitInfo info = wait_child(c[i]);
         if (i % 2 == 0) {
             CHECK_EQ(info.reason, static_cast<uint32_t>(abi::ExitReason::kExited));
@@ -160,6 +162,245 @@ TEST(smp_stress_processes_migrate_block_and_die) {
             CHECK_EQ(info.cr2, 0x40u);
         }
     }
+}
+
+TEST(smp_stress_processes_migrate_block_and_die) {
+    run_stress_children("smp-stress", 6, 100);
+}
+
+// ---- affinity ---------------------------------------------------------------------------------
+
+uint64_t all_cpus_mask(uint64_t n) {
+    return n >= 64 ? ~0ull : (uint64_t{1} << n) - 1;
+}
+
+// Waits (yielding, so that one CPU runs everyone) until done() or 2 s; whether done() came true.
+template <typename Done>
+bool wait_until(Done done) {
+    const uint64_t start = sys::clock_ns();
+    while (!done()) {
+        if (sys::clock_ns() - start > 2'000'000'000)
+            return false;
+        (void)sys::yield();
+    }
+    return true;
+}
+
+uint32_t g_nobody = 0;  // nobody wakes a futex_wait on it: it times out
+
+struct Pinned {
+    Handle self = 0;        // the worker's own handle (written before `go`)
+    uint32_t cpu = 0;       // the CPU it is pinned to
+    uint32_t next = 0;      // the CPU it moves itself to at the end
+    uint32_t go = 0;        // set by the main thread once the pin is in place
+    uint64_t spins = 0;     // the worker's loop count while it waits for go
+    uint64_t wrong = 0;     // times it found itself on another CPU
+    int64_t moved_to = -1;  // its CPU right after its own set_affinity
+};
+
+void pinned_worker(uint64_t arg) {
+    Pinned& p = *reinterpret_cast<Pinned*>(arg);
+    // User code alone, no kernel entry: only the reschedule IPI moves it when it is pinned.
+    while (__atomic_load_n(&p.go, __ATOMIC_ACQUIRE) == 0)
+        __atomic_store_n(&p.spins, p.spins + 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 200; ++i) {
+        switch (i % 4) {
+            case 0:
+                (void)sys::yield();
+                break;
+            case 1:
+                (void)sys::sleep_ns(50'000);
+                break;
+            case 2:
+                (void)sys::futex_wait(&g_nobody, 0, 20'000);
+                break;
+            default:
+                for (volatile int k = 0; k < 2000; k = k + 1) {
+                }
+                break;
+        }
+        if (cpu_of(p.self) != static_cast<int64_t>(p.cpu))
+            ++p.wrong;
+    }
+    // Its own affinity: the call returns on the new CPU.
+    if (set_affinity(p.self, uint64_t{1} << p.next) == 0)
+        p.moved_to = cpu_of(p.self);
+    sys::thread_exit(0);
+}
+
+// One thread pinned to each CPU while it runs user code on another: it is there within 2 s
+// (the reschedule IPI, not its next yield) and stays there through yields, sleeps, futex
+// time-outs and preemption; then it moves itself and the call returns on the new CPU.
+TEST(smp_affinity_pins_running_threads_and_moves_them) {
+    const uint64_t n = cpus();
+    CHECK(n >= 1 && n <= 16);
+    if (n == 0 || n > 16)
+        return;
+    Pinned p[16];
+    int64_t h[16];
+    for (uint64_t i = 0; i < n; ++i) {
+        p[i].cpu = static_cast<uint32_t>(i);
+        p[i].next = static_cast<uint32_t>((i + 1) % n);
+        h[i] = spawn_thread(pinned_worker, reinterpret_cast<uint64_t>(&p[i]));
+        CHECK(h[i] > 0);
+        if (h[i] <= 0)
+            return;
+        p[i].self = static_cast<Handle>(h[i]);
+        CHECK_EQ(affinity(p[i].self), static_cast<int64_t>(all_cpus_mask(n)));  // a new thread
+        CHECK(wait_until([&] { return __atomic_load_n(&p[i].spins, __ATOMIC_ACQUIRE) != 0; }));
+        // Bits past the last CPU are kept but mean nothing: get_meta answers the usable ones.
+        CHECK_EQ(set_affinity(p[i].self, (uint64_t{1} << i) | (uint64_t{1} << 63)), 0);
+        CHECK_EQ(affinity(p[i].self), static_cast<int64_t>(uint64_t{1} << i));
+        CHECK(wait_until([&] { return cpu_of(p[i].self) == static_cast<int64_t>(i); }));
+    }
+    for (uint64_t i = 0; i < n; ++i)
+        __atomic_store_n(&p[i].go, 1, __ATOMIC_RELEASE);
+    for (uint64_t i = 0; i < n; ++i) {
+        CHECK_EQ(join(p[i].self), 0);
+        CHECK_EQ(p[i].wrong, 0u);
+        CHECK_EQ(p[i].moved_to, static_cast<int64_t>(p[i].next));
+        CHECK_EQ(close(p[i].self), 0);
+    }
+}
+
+struct Sleeper {
+    Handle self = 0;
+    uint32_t wake = 0;
+};
+
+void affinity_sleeper(uint64_t arg) {
+    Sleeper& s = *reinterpret_cast<Sleeper*>(arg);
+    while (__atomic_load_n(&s.wake, __ATOMIC_ACQUIRE) == 0)
+        (void)sys::futex_wait(&s.wake, 0, 0);
+    sys::thread_exit(cpu_of(s.self));
+}
+
+// Refusals change nothing; a thread pinned while blocked wakes on its CPU.
+TEST(smp_affinity_bad_input_and_a_blocked_thread) {
+    const uint64_t n = cpus();
+    CHECK(n >= 1 && n < 64);
+    if (n == 0 || n >= 64)
+        return;
+    const int64_t all = static_cast<int64_t>(all_cpus_mask(n));
+    Sleeper s;
+    const int64_t h = spawn_thread(affinity_sleeper, reinterpret_cast<uint64_t>(&s));
+    CHECK(h > 0);
+    if (h <= 0)
+        return;
+    s.self = static_cast<Handle>(h);
+    BAD_INPUT(set_affinity(s.self, 0), kInvalidArgument);
+    BAD_INPUT(set_affinity(s.self, uint64_t{1} << n), kInvalidArgument);  // no such CPU
+    BAD_INPUT(set_affinity(s.self, uint64_t{1} << 63), kInvalidArgument);
+    const uint32_t narrow = 1;
+    BAD_INPUT(sys::do_io(s.self, Op::kSetMeta, &narrow, sizeof narrow,
+                         static_cast<uint64_t>(Meta::kAffinity)),
+              kInvalidArgument);
+    BAD_INPUT(sys::do_io(s.self, Op::kSetMeta, nullptr, 8, static_cast<uint64_t>(Meta::kAffinity)),
+              kBadAddress);
+    const uint64_t one = 1;
+    BAD_INPUT(
+        sys::do_io(s.self, Op::kSetMeta, &one, sizeof one, static_cast<uint64_t>(Meta::kName)),
+        kInvalidArgument);
+    const int64_t read_only = share(s.self, 0, abi::kRightRead | abi::kRightShare);
+    CHECK(read_only > 0);
+    BAD_INPUT(set_affinity(static_cast<Handle>(read_only), 1), kNoRights);
+    CHECK_EQ(affinity(static_cast<Handle>(read_only)), all);  // unchanged by every refusal
+    CHECK_EQ(close(static_cast<Handle>(read_only)), 0);
+    // Blocked (or about to be) when pinned: it wakes on the last CPU.
+    CHECK_EQ(set_affinity(s.self, uint64_t{1} << (n - 1)), 0);
+    __atomic_store_n(&s.wake, 1, __ATOMIC_RELEASE);
+    (void)sys::futex_wake(&s.wake, 1);
+    CHECK_EQ(join(s.self), static_cast<int64_t>(n - 1));
+    // A thread that has ended keeps its affinity; setting it does nothing else.
+    CHECK_EQ(set_affinity(s.self, 1), 0);
+    CHECK_EQ(affinity(s.self), 1);
+    CHECK_EQ(close(s.self), 0);
+}
+
+constexpr uint64_t kAffinityWorkers = 4;
+Handle g_affinity_threads[kAffinityWorkers];
+uint32_t g_affinity_start = 0;
+uint64_t g_affinity_cpus = 1;
+uint64_t g_affinity_wrong = 0;  // a thread found itself outside the mask it had just set
+uint64_t g_affinity_die = 0;
+
+void affinity_worker(uint64_t seed) {
+    while (__atomic_load_n(&g_affinity_start, __ATOMIC_ACQUIRE) == 0)
+        (void)sys::yield();
+    const uint64_t all = all_cpus_mask(g_affinity_cpus);
+    // Workers 0 and 1 check where their own set_affinity left them; only 2 and 3 have theirs
+    // changed by others as well (which would make that check race).
+    const uint64_t index = seed % kAffinityWorkers;
+    const Handle self = g_affinity_threads[index];
+    uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (uint64_t i = 0; g_affinity_die != 0 || i < kRounds; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const uint64_t mask = (x >> 8) & all;
+        switch (x % 5) {
+            case 0:  // itself: the call returns on a CPU of the mask
+                if (mask != 0 && set_affinity(self, mask) == 0 && index < 2) {
+                    const int64_t cpu = cpu_of(self);
+                    if (cpu < 0 || ((mask >> cpu) & 1) == 0)
+                        __atomic_add_fetch(&g_affinity_wrong, 1, __ATOMIC_RELAXED);
+                }
+                break;
+            case 1:  // worker 2 or 3, which may be running, queued or blocked
+                if (mask != 0)
+                    (void)set_affinity(g_affinity_threads[2 + (x >> 32) % 2], mask);
+                break;
+            case 2:
+                (void)sys::futex_wait(&g_nobody, 0, 30'000);
+                break;
+            default: {
+                g_stress_lock.lock();
+                const uint64_t v = g_stress_count;
+                if (x % 8 == 3)
+                    (void)sys::yield();
+                g_stress_count = v + 1;
+                g_stress_lock.unlock();
+                break;
+            }
+        }
+    }
+    sys::thread_exit(static_cast<int64_t>(kRounds));
+}
+
+// "affinity-stress SEED DIE": kAffinityWorkers threads set their own and each other's
+// affinities at random while they block, yield and count under a futex mutex. With DIE = 0
+// they stop after kRounds each and the exit status is 0 when nothing went wrong; with DIE = 1
+// the main thread faults after 50 ms with all of them still at it.
+CHILD_MODE("affinity-stress") {
+    const uint64_t seed = args.number();
+    g_affinity_die = args.number();
+    g_affinity_cpus = cpus();
+    if (g_affinity_cpus == 0 || g_affinity_cpus >= 64)
+        return 20;
+    for (uint64_t i = 0; i < kAffinityWorkers; ++i) {
+        const int64_t t = spawn_thread(affinity_worker, seed * kAffinityWorkers + i);
+        if (t <= 0)
+            return 21;
+        g_affinity_threads[i] = static_cast<Handle>(t);
+    }
+    __atomic_store_n(&g_affinity_start, 1, __ATOMIC_RELEASE);
+    if (g_affinity_die != 0) {
+        (void)sys::sleep_ns(50'000'000);
+        *reinterpret_cast<volatile uint64_t*>(0x40) = 1;
+    }
+    for (uint64_t i = 0; i < kAffinityWorkers; ++i) {
+        if (join(g_affinity_threads[i]) != static_cast<int64_t>(kRounds))
+            return 22;
+    }
+    if (g_affinity_wrong != 0)
+        return 23;
+    return 0;
+}
+
+TEST(smp_affinity_stress_changes_masks_of_running_blocked_and_dying_threads) {
+    const abi::MemoryInfo before = memory_info();
+    run_stress_children("affinity-stress", 4, 200);
+    CHECK(kernel_memory_back_to(before));
 }
 
 }  // namespace

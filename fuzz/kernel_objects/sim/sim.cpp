@@ -447,6 +447,19 @@ Result<uint64_t> Thread::get_meta(obj::Request& req) {
     return fail(abi::Error::kInvalidArgument);
 }
 
+// One simulated CPU: a mask must hold CPU 0 (the kernel's set_affinity with one CPU online).
+Result<uint64_t> Thread::set_meta(obj::Request& req) {
+    uint64_t mask = 0;
+    if (static_cast<abi::Meta>(req.arg) != abi::Meta::kAffinity ||
+        req.buffer.length() != sizeof mask)
+        return fail(abi::Error::kInvalidArgument);
+    KEEL_TRY(req.buffer.copy_out_of(0, &mask, sizeof mask));
+    if ((mask & 1) == 0)
+        return fail(abi::Error::kInvalidArgument);
+    affinity = mask;
+    return sizeof mask;
+}
+
 Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start) {
     auto* t = new (std::nothrow) Thread;
     if (t == nullptr)

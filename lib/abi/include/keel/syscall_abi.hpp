@@ -155,6 +155,8 @@ enum class Meta : uint64_t {
     kKernelTime = 23,       // KernelTime since the last read, from the process table
     kSyscalls = 24,         // u64: system calls a thread has made (the polling queue's tests)
     kCpus = 25,             // u64: CPUs that run threads, from the process table
+    kAffinity = 26,         // u64: a thread's CPU mask (bit i: CPU i may run it); settable
+    kCpu = 27,              // u64: the CPU a thread runs on, last ran on, or is queued on
 };
 
 // get_meta kStat: what a program needs to treat kernel and served objects alike. Roots and
