@@ -66,6 +66,7 @@ struct PerCpu {
     bool runs_threads;  // takes threads from the run queues (the boot CPU; APs unless smp=boot)
     uint64_t switches;  // to a thread other than its idle one (the log line at the end)
     bool holds_big_lock;
+    uint64_t big_lock_taken;  // times this CPU took it (sched/big_lock's log line)
     sched::Thread* reap;
     // sched/preempt's stretch of kernel work on this CPU.
     uint64_t segment_start;  // TSC at its start

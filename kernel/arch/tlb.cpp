@@ -10,11 +10,16 @@
 
 namespace keel::tlb {
 
+namespace detail {
+std::atomic<uint64_t> g_kernel_generation{0};
+}  // namespace detail
+
 namespace {
+
+using detail::g_kernel_generation;
 
 constexpr uint64_t kAnswerTimeoutNs = 1'000'000'000;
 
-std::atomic<uint64_t> g_kernel_generation{0};
 std::atomic<uint64_t> g_requested{0};
 std::atomic<uint64_t> g_answered{0};
 
@@ -78,13 +83,9 @@ void kernel_half_changed() {
     percpu::current().kernel_tlb_seen = g;
 }
 
-void catch_up_kernel_half() {
-    percpu::PerCpu& c = percpu::current();
-    const uint64_t g = g_kernel_generation.load(std::memory_order_acquire);
-    if (c.kernel_tlb_seen == g)
-        return;
+void detail::catch_up(uint64_t generation) {
     flush_all();
-    c.kernel_tlb_seen = g;
+    percpu::current().kernel_tlb_seen = generation;
 }
 
 uint64_t requested() {

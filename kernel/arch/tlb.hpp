@@ -15,7 +15,10 @@
 // running thread's stack and the per-CPU block, which stay mapped).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+
+#include "arch/percpu.hpp"
 
 namespace keel::tlb {
 
@@ -33,8 +36,16 @@ void answer_shootdown();
 // A kernel-half mapping was removed or downgraded (the caller flushed its own entry).
 void kernel_half_changed();
 // Flushes this CPU's TLB when kernel-half mappings were removed since it last did. On taking
-// the big kernel lock.
-void catch_up_kernel_half();
+// the big kernel lock, so at every kernel entry: the comparison is inline, the flush is not.
+namespace detail {
+extern std::atomic<uint64_t> g_kernel_generation;
+void catch_up(uint64_t generation);
+}  // namespace detail
+inline void catch_up_kernel_half() {
+    const uint64_t g = detail::g_kernel_generation.load(std::memory_order_acquire);
+    if (percpu::current().kernel_tlb_seen != g) [[unlikely]]
+        detail::catch_up(g);
+}
 // Shootdowns this CPU asked for and answered since boot (for the tests).
 uint64_t requested();
 uint64_t answered();

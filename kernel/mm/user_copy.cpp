@@ -8,14 +8,6 @@ extern "C" bool keel_user_copy(void* dst, const void* src, uint64_t n);
 
 namespace keel::mm {
 
-bool user_range_ok(uint64_t addr, uint64_t length) {
-    if (length == 0 || addr < kPageSize)
-        return false;
-    if (addr >= abi::kUserTop || length > abi::kUserTop - addr)  // kernel half, or wraps
-        return false;
-    return true;
-}
-
 Result<void> copy_from_user(void* dst, uint64_t user_src, uint64_t n) {
     if (n == 0)
         return success();

@@ -10,13 +10,21 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <keel/syscall_abi.hpp>
+
 #include "lib/result.hpp"
+#include "mm/address.hpp"
 
 namespace keel::mm {
 
 // True when [addr, addr + length) is non-empty, does not wrap, starts above the null page and
-// ends inside the user half. Says nothing about what is mapped there.
-bool user_range_ok(uint64_t addr, uint64_t length);
+// ends inside the user half. Says nothing about what is mapped there. Inline: every system call
+// with a buffer checks one.
+inline bool user_range_ok(uint64_t addr, uint64_t length) {
+    if (length == 0 || addr < kPageSize)
+        return false;
+    return addr < abi::kUserTop && length <= abi::kUserTop - addr;  // not the kernel half, no wrap
+}
 
 // Copy n bytes; kBadAddress (and possibly a partial copy into dst) on any bad or unmapped
 // byte. n == 0 always succeeds without looking at the address.

@@ -12,19 +12,58 @@
 // While a CPU spins for it, it answers TLB shootdowns (arch/tlb.hpp): the holder may be
 // waiting for exactly that CPU's answer.
 //
-// It is a SpinLock of rank LockRank::kBigKernel, outermost: the lock-order checker does not
-// record it (it is taken at every kernel entry) but reports taking or releasing it with any
-// other lock held, and a switch with any other lock held is reported.
+// Outermost (rank LockRank::kBigKernel): the lock-order checker does not record it (it is
+// taken at every kernel entry) but reports taking or releasing it with any other lock held, and
+// a switch with any other lock held is reported. Its fast paths are inline, a test-and-set and
+// two comparisons (detail below).
 #pragma once
+
+#include <atomic>
+
+#include "arch/cpu.hpp"
+#include "arch/percpu.hpp"
+#include "arch/tlb.hpp"
+#include "lib/lock_order.hpp"
 
 namespace keel::sched::big_lock {
 
-// Interrupts off (they stay off). Not while this CPU holds it.
-void acquire();
-// Interrupts off. This CPU must hold it.
-void release();
+namespace detail {
+// The lock word. Not a SpinLock: every kernel entry takes this lock, and interrupts are always
+// off when it is taken (a system call clears IF on entry, an interrupt gate does, the idle loop
+// disables them first), so SpinLock's irqsave and its call into the lock-order checker are pure
+// cost here: with them the lock cost about 80 guest instructions per system call (bench row B7,
+// `bench/run.py profile null_doio 200`), now about 20 inline. big_lock.cpp.
+extern std::atomic<bool> g_locked;
+[[gnu::noinline, gnu::cold]] void misuse(bool taking);
+[[gnu::noinline]] void wait_for_it();
+}  // namespace detail
+
+// Interrupts off (they stay off). Not while this CPU holds it, nor with another lock held.
+inline void acquire() {
+    percpu::PerCpu& c = percpu::current();
+    if (c.holds_big_lock ||
+        (lock_order::kEnabled && (c.held_count != 0 || cpu::interrupts_enabled()))) [[unlikely]]
+        detail::misuse(true);
+    if (detail::g_locked.exchange(true, std::memory_order_acquire)) [[unlikely]]
+        detail::wait_for_it();
+    c.holds_big_lock = true;
+    ++c.big_lock_taken;
+    // Kernel-half mappings removed while this CPU was away (user mode, halted): its TLB may
+    // still hold them, and kernel code runs only from here on.
+    tlb::catch_up_kernel_half();
+}
+// Interrupts off. This CPU must hold it, and no other lock.
+inline void release() {
+    percpu::PerCpu& c = percpu::current();
+    if (!c.holds_big_lock || (lock_order::kEnabled && c.held_count != 0)) [[unlikely]]
+        detail::misuse(false);
+    c.holds_big_lock = false;
+    detail::g_locked.store(false, std::memory_order_release);
+}
 // Whether this CPU holds it.
-bool held();
+inline bool held() {
+    return percpu::current().holds_big_lock;
+}
 // At a preemption point (sched/preempt.hpp), whose contract already lets other kernel code run:
 // when another CPU waits for the lock, lets go of it until one took it (or 20 µs passed), then
 // takes it again. A long system call does not keep the other CPUs out of the kernel.

@@ -240,11 +240,6 @@ bool FrameAllocator::in_usable_ram(PhysAddr frame) const {
     return sim::index_of(frame) < sim::kFrames;
 }
 
-bool user_range_ok(uint64_t addr, uint64_t length) {
-    return length != 0 && addr >= kPageSize && addr + length >= addr &&
-           addr + length <= kUserHalfEnd;
-}
-
 namespace {
 // Copies through the active address space's page tables (CR3), as the user-copy instructions
 // would: only present user pages, writable ones to write.

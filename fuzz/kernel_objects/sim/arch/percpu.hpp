@@ -33,6 +33,11 @@ struct PerCpu {
     uint64_t in_syscall;
     uint32_t no_preempt;
     mm::AddressSpace* loaded_space;
+    // Read only by the kernel's inline big-lock and TLB paths, which the simulation never calls
+    // (one CPU, no lock: sim.cpp); here so that their headers compile.
+    bool holds_big_lock;
+    uint64_t big_lock_taken;
+    uint64_t kernel_tlb_seen;
 };
 
 inline PerCpu& current() {
