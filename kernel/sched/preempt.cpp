@@ -69,7 +69,9 @@ bool detail::preempt_point() {
     cpu::interrupt_window();
     --percpu::current().no_preempt;
     big_lock::let_others_in();  // the other CPUs' kernel entries, as the interrupts here
-    if (others_ready()) {
+    // outside_affinity: set_affinity's reschedule IPI, taken in the window above in kernel mode,
+    // left the move to us (on_reschedule moves only a thread interrupted in user mode).
+    if (others_ready() || outside_affinity()) {
         ++g_switches;
         yield();  // back when the others had their turn (segment_switch_in reopens)
     }

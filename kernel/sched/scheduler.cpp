@@ -249,6 +249,11 @@ class Scheduler {
             panic("cpu %u switches threads holding %u locks (the big kernel lock: %s)", c.index,
                   c.held_count, c.holds_big_lock ? "held" : "not held");
         Thread* prev = c.thread;
+        // Every placement keeps to the mask (pick_cpu, steal, block_switch): checked here, where
+        // all of them end, in the build with the lock checks.
+        if (lock_order::kEnabled && next != c.idle && !allowed(next, c.index)) [[unlikely]]
+            panic("cpu %u switches to thread %lu outside its affinity %lx", c.index, next->id_,
+                  next->affinity);
         c.thread = next;
         next->state_ = ThreadState::kRunning;
         next->cpu = c.index;
@@ -668,6 +673,11 @@ void yield_aside() {
 
 bool others_ready() {
     return here().ready_count != 0;
+}
+
+bool outside_affinity() {
+    const percpu::PerCpu& c = here();
+    return c.thread != c.idle && !allowed(c.thread, c.index);
 }
 
 // Counted as init() counts them: every CPU online since bring-up, including an application

@@ -92,6 +92,9 @@ void yield();
 void yield_aside();
 // Whether another thread waits for this CPU (a long call's preemption point yields then).
 bool others_ready();
+// Whether the running thread's affinity has left this CPU out (set_affinity from another CPU
+// while it ran here): a preemption point yields then, and the thread moves.
+bool outside_affinity();
 // How many CPUs take threads from the run queues, or will once they entered their idle loop
 // (1 under smp=boot or on one CPU).
 uint32_t cpus_running_threads();

@@ -236,7 +236,8 @@ TEST(smp_affinity_pins_running_threads_and_moves_them) {
     CHECK(n >= 1 && n <= 16);
     if (n == 0 || n > 16)
         return;
-    Pinned p[16];
+    // Static: after a failed check the workers may still spin on them.
+    static Pinned p[16];
     int64_t h[16];
     for (uint64_t i = 0; i < n; ++i) {
         p[i].cpu = static_cast<uint32_t>(i);

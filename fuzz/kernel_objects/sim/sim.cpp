@@ -473,6 +473,9 @@ void yield() {}
 bool others_ready() {
     return false;  // one simulated thread runs at a time
 }
+bool outside_affinity() {
+    return false;  // one simulated CPU, in every mask set_meta lets through
+}
 void wake(Thread* t, WakeReason why) {
     Scheduler::wake_up(t, why);
 }
