@@ -127,10 +127,11 @@ percpu::PerCpu& pick_cpu(const Thread* t, bool woken) {
     }
     if (fits_last)
         return *last;
+    const uint64_t candidates = t->affinity & usable_cpus();
     percpu::PerCpu* best = nullptr;
     for (uint32_t i = 0; i < percpu::count(); ++i) {
         percpu::PerCpu& c = percpu::cpu(i);
-        if (!allowed(t, i) || c.state.load(std::memory_order_acquire) != percpu::CpuState::kOnline)
+        if (((candidates >> i) & 1) == 0)
             continue;
         if (best == nullptr ||
             (c.runs_threads && (!best->runs_threads || c.ready_count < best->ready_count)))

@@ -29,8 +29,8 @@ class Thread final : public obj::Object {
   public:
     abi::Kind kind() const override { return abi::Kind::kThread; }
     Result<uint64_t> read(obj::Request& req) override;  // join
-    Result<uint64_t> get_meta(
-        obj::Request& req) override;  // kId, kExit, kSyscalls, kAffinity, kCpu
+    // kId, kExit, kSyscalls, kAffinity, kCpu
+    Result<uint64_t> get_meta(obj::Request& req) override;
     Result<uint64_t> set_meta(obj::Request& req) override;  // kAffinity (sched::set_affinity)
 
     uint64_t id() const { return id_; }

@@ -186,8 +186,6 @@ bool wait_until(Done done) {
     return true;
 }
 
-uint32_t g_nobody = 0;  // nobody wakes a futex_wait on it: it times out
-
 struct Pinned {
     Handle self = 0;        // the worker's own handle (written before `go`)
     uint32_t cpu = 0;       // the CPU it is pinned to
@@ -200,7 +198,7 @@ struct Pinned {
 
 void pinned_worker(uint64_t arg) {
     Pinned& p = *reinterpret_cast<Pinned*>(arg);
-    // User code alone, no kernel entry: only the reschedule IPI moves it when it is pinned.
+    // User code alone, no kernel entry: the reschedule IPI (or its next tick) moves it.
     while (__atomic_load_n(&p.go, __ATOMIC_ACQUIRE) == 0)
         __atomic_store_n(&p.spins, p.spins + 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 200; ++i) {
@@ -212,7 +210,7 @@ void pinned_worker(uint64_t arg) {
                 (void)sys::sleep_ns(50'000);
                 break;
             case 2:
-                (void)sys::futex_wait(&g_nobody, 0, 20'000);
+                (void)sys::futex_wait(&g_never, 0, 20'000);
                 break;
             default:
                 for (volatile int k = 0; k < 2000; k = k + 1) {
@@ -228,8 +226,8 @@ void pinned_worker(uint64_t arg) {
     sys::thread_exit(0);
 }
 
-// One thread pinned to each CPU while it runs user code on another: it is there within 2 s
-// (the reschedule IPI, not its next yield) and stays there through yields, sleeps, futex
+// One thread pinned to each CPU while it spins in user code, wherever it runs: it is there
+// within 2 s without a system call of its own, and stays there through yields, sleeps, futex
 // time-outs and preemption; then it moves itself and the call returns on the new CPU.
 TEST(smp_affinity_pins_running_threads_and_moves_them) {
     const uint64_t n = cpus();
@@ -352,7 +350,7 @@ void affinity_worker(uint64_t seed) {
                     (void)set_affinity(g_affinity_threads[2 + (x >> 32) % 2], mask);
                 break;
             case 2:
-                (void)sys::futex_wait(&g_nobody, 0, 30'000);
+                (void)sys::futex_wait(&g_never, 0, 30'000);
                 break;
             default: {
                 g_stress_lock.lock();
