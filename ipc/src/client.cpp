@@ -64,23 +64,23 @@ Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> st
     outstanding_ = 0;
 
     auto* h = view_.header;
-    h->version = abi::kVersion;
-    h->header_size = sizeof(abi::QueueHeader);
-    h->capacity = g.capacity;
-    h->buffer_count = g.buffer_count;
-    h->buffer_size = g.buffer_size;
-    h->sq_entries = layout->sq_entries;
-    h->cq_entries = layout->cq_entries;
-    h->buffers = layout->buffers;
-    h->total_size = layout->total_size;
-    h->server_state.store(0, std::memory_order_relaxed);
+    write_word(&h->version, abi::kVersion);
+    write_word(&h->header_size, sizeof(abi::QueueHeader));
+    write_word(&h->capacity, g.capacity);
+    write_word(&h->buffer_count, g.buffer_count);
+    write_word(&h->buffer_size, g.buffer_size);
+    write_word(&h->sq_entries, layout->sq_entries);
+    write_word(&h->cq_entries, layout->cq_entries);
+    write_word(&h->buffers, layout->buffers);
+    write_word(&h->total_size, layout->total_size);
+    shared_store(h->server_state, 0, std::memory_order_relaxed);
     for (auto* r : {view_.sq, view_.cq}) {
-        r->head.value.store(first_index, std::memory_order_relaxed);
-        r->tail.value.store(first_index, std::memory_order_relaxed);
+        shared_store(r->head.value, first_index, std::memory_order_relaxed);
+        shared_store(r->tail.value, first_index, std::memory_order_relaxed);
     }
-    h->client_state.store(abi::kEndpointOpen, std::memory_order_relaxed);
+    shared_store(h->client_state, abi::kEndpointOpen, std::memory_order_relaxed);
     // The magic is written last, with release: a server that sees it sees the whole header.
-    std::atomic_ref<std::uint32_t>(h->magic).store(abi::kMagic, std::memory_order_release);
+    shared_store(h->magic, abi::kMagic, std::memory_order_release);
     mode_ = Mode::Open;
     return success();
 }
@@ -124,7 +124,8 @@ U32 Client::buffer_state(std::uint16_t id) const {
 
 bool Client::server_closed() const {
     return view_.header != nullptr &&
-           view_.header->server_state.load(std::memory_order_acquire) == abi::kEndpointClosed;
+           shared_load(view_.header->server_state, std::memory_order_acquire) ==
+               abi::kEndpointClosed;
 }
 
 // IPC-R-030..031: only a buffer in hand, of this client, may be lent, with a length it holds.
@@ -169,7 +170,7 @@ template <class K>
         return false;
     if (rules::ring_has_room<U32>(k.head_seen, k.tail, k.capacity)) [[likely]]
         return true;
-    U32 head = view_.sq->head.value.load(std::memory_order_acquire);
+    U32 head = shared_load(view_.sq->head.value, std::memory_order_acquire);
     if (!rules::ring_head_valid<U32>(k.head_seen, head, k.tail) ||
         !rules::ring_has_room<U32>(head, k.tail, k.capacity)) {
         return false;
@@ -277,7 +278,7 @@ Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uin
     if (!rules::credit_ok<U32>(outstanding_, capacity_))
         return fail(Error::NoCredit);
     if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) [[unlikely]] {
-        U32 head = view_.sq->head.value.load(std::memory_order_acquire);
+        U32 head = shared_load(view_.sq->head.value, std::memory_order_acquire);
         if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
             return fail(Error::ProtocolViolation);
         }
@@ -347,7 +348,7 @@ static_assert(std::endian::native == std::endian::little, "commit_entry merges f
 void Client::publish() {
     if (mode_ != Mode::Open)
         return;
-    view_.sq->tail.value.store(sq_tail_, std::memory_order_release);
+    shared_store(view_.sq->tail.value, sq_tail_, std::memory_order_release);
 }
 
 void Client::free_slot(U32 slot) {
@@ -411,7 +412,7 @@ void Client::reap_store(const ReapCursor<U32>& k) {
         return success();
     if (mode_ != Mode::Open)
         return fail(Error::Empty);  // past the drain limit: not read again
-    U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+    U32 tail = shared_load(view_.cq->tail.value, std::memory_order_acquire);
     if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
         return fail(Error::ProtocolViolation);
     }
@@ -470,7 +471,7 @@ Result<Reaped> Client::reap_ring() {
     if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) {
         if (mode_ != Mode::Open)
             return fail(Error::Empty);  // past the drain limit: not read again
-        U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+        U32 tail = shared_load(view_.cq->tail.value, std::memory_order_acquire);
         if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
             return fail(Error::ProtocolViolation);
         }
@@ -505,7 +506,7 @@ Result<Reaped> Client::reap_ring() {
     }
     free_slot(slot);
     ++cq_head_;
-    view_.cq->head.value.store(cq_head_, std::memory_order_release);
+    shared_store(view_.cq->head.value, cq_head_, std::memory_order_release);
     return out;
 }
 
@@ -540,7 +541,7 @@ Result<std::uint32_t> Client::reap_batch(std::span<Reaped> out) {
         return fail(Error::ProtocolViolation);
     reap_store(k);
     cq_tail_seen_ = seen;
-    view_.cq->head.value.store(cq_head_, std::memory_order_release);
+    shared_store(view_.cq->head.value, cq_head_, std::memory_order_release);
     return n;
 }
 
@@ -574,7 +575,7 @@ Result<Reaped> Client::reap_leftover() {
 void Client::peer_gone() {
     if (mode_ != Mode::Open)
         return;
-    U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+    U32 tail = shared_load(view_.cq->tail.value, std::memory_order_acquire);
     if (rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
         cq_tail_seen_ = tail;
     }
@@ -586,12 +587,12 @@ void Client::close() {
     if (mode_ == Mode::Unset || mode_ == Mode::PeerGone)
         return;  // gone already: PeerGone stands
     if (mode_ == Mode::Open) {
-        U32 tail = view_.cq->tail.value.load(std::memory_order_acquire);
+        U32 tail = shared_load(view_.cq->tail.value, std::memory_order_acquire);
         if (rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
             cq_tail_seen_ = tail;
         }
         cq_drain_limit_ = cq_tail_seen_;
-        view_.header->client_state.store(abi::kEndpointClosed, std::memory_order_release);
+        shared_store(view_.header->client_state, abi::kEndpointClosed, std::memory_order_release);
     }
     mode_ = Mode::Closed;
 }

@@ -38,23 +38,25 @@ Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> st
 
     // The header is the client's: compare each field once against our own layout.
     auto* h = view->header;
-    if (std::atomic_ref<std::uint32_t>(h->magic).load(std::memory_order_acquire) != abi::kMagic) {
+    if (shared_load(h->magic, std::memory_order_acquire) != abi::kMagic) {
         return fail(Error::BadLayout);
     }
-    const volatile abi::QueueHeader* vh = h;
-    if (vh->version != abi::kVersion || vh->header_size != sizeof(abi::QueueHeader) ||
-        vh->capacity != g.capacity || vh->buffer_count != g.buffer_count ||
-        vh->buffer_size != g.buffer_size || vh->sq_entries != layout->sq_entries ||
-        vh->cq_entries != layout->cq_entries || vh->buffers != layout->buffers ||
-        vh->total_size != layout->total_size) {
+    if (read_word(&h->version) != abi::kVersion ||
+        read_word(&h->header_size) != sizeof(abi::QueueHeader) ||
+        read_word(&h->capacity) != g.capacity || read_word(&h->buffer_count) != g.buffer_count ||
+        read_word(&h->buffer_size) != g.buffer_size ||
+        read_word(&h->sq_entries) != layout->sq_entries ||
+        read_word(&h->cq_entries) != layout->cq_entries ||
+        read_word(&h->buffers) != layout->buffers ||
+        read_word(&h->total_size) != layout->total_size) {
         return fail(Error::BadLayout);
     }
     // Start from the counters as they are (a client may have published already); each is
     // validated like any later value. Checked before anything is committed, so a failed
     // attach leaves this Server as it was.
-    U32 sq_head = view->sq->head.value.load(std::memory_order_acquire);
-    U32 cq_tail = view->cq->tail.value.load(std::memory_order_acquire);
-    U32 cq_head = view->cq->head.value.load(std::memory_order_acquire);
+    U32 sq_head = shared_load(view->sq->head.value, std::memory_order_acquire);
+    U32 cq_tail = shared_load(view->cq->tail.value, std::memory_order_acquire);
+    U32 cq_head = shared_load(view->cq->head.value, std::memory_order_acquire);
     if (!rules::ring_head_valid<U32>(cq_tail, cq_head, cq_tail))
         return fail(Error::BadLayout);
 
@@ -83,7 +85,7 @@ Result<void> Server::attach(std::span<std::byte> shared, std::span<std::byte> st
     cq_tail_ = cq_head_seen_ = cq_published_ = cq_tail;
     fifo_head_ = fifo_tail_ = 0;
     ops_live_ = queued_ = taken_ = 0;
-    h->server_state.store(abi::kEndpointOpen, std::memory_order_release);
+    shared_store(h->server_state, abi::kEndpointOpen, std::memory_order_release);
     mode_ = Mode::Open;
     return success();
 }
@@ -98,12 +100,13 @@ U32 Server::buffer_held(std::uint16_t id) const {
 
 bool Server::client_closed() const {
     return view_.header != nullptr &&
-           view_.header->client_state.load(std::memory_order_acquire) == abi::kEndpointClosed;
+           shared_load(view_.header->client_state, std::memory_order_acquire) ==
+               abi::kEndpointClosed;
 }
 
 // Reads the client's completion-ring head; false (and nothing changed) if it is impossible.
 bool Server::refresh_cq_head() {
-    U32 head = view_.cq->head.value.load(std::memory_order_acquire);
+    U32 head = shared_load(view_.cq->head.value, std::memory_order_acquire);
     if (!rules::ring_head_valid<U32>(cq_head_seen_, head, cq_tail_))
         return false;
     cq_head_seen_ = head;
@@ -117,7 +120,7 @@ Result<U32> Server::poll() {
         return fail(Error::Closed);
     if (client_closed())
         return fail(Error::PeerGone);
-    U32 tail = view_.sq->tail.value.load(std::memory_order_acquire);
+    U32 tail = shared_load(view_.sq->tail.value, std::memory_order_acquire);
     if (!rules::ring_tail_valid<U32>(sq_head_, sq_tail_seen_, tail, capacity_)) {
         return fail(Error::ProtocolViolation);
     }
@@ -139,7 +142,7 @@ Result<U32> Server::poll() {
         ++drained;
     }
     if (drained != 0) {
-        view_.sq->head.value.store(sq_head_, std::memory_order_release);
+        shared_store(view_.sq->head.value, sq_head_, std::memory_order_release);
         publish();
     }
     return drained;
@@ -402,7 +405,7 @@ bool Server::cancel_requested(U32 handle) const {
 void Server::publish() {
     if (mode_ != Mode::Open || cq_published_ == cq_tail_)
         return;
-    view_.cq->tail.value.store(cq_tail_, std::memory_order_release);
+    shared_store(view_.cq->tail.value, cq_tail_, std::memory_order_release);
     cq_published_ = cq_tail_;
 }
 
@@ -424,7 +427,7 @@ void Server::client_gone() {
 void Server::close() {
     if (mode_ == Mode::Unset || mode_ == Mode::Closed)
         return;
-    view_.header->server_state.store(abi::kEndpointClosed, std::memory_order_release);
+    shared_store(view_.header->server_state, abi::kEndpointClosed, std::memory_order_release);
     mode_ = Mode::Closed;
 }
 

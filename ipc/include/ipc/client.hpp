@@ -15,6 +15,7 @@
 #include <ipc/platform.hpp>
 #include <ipc/result.hpp>
 #include <ipc/rules.hpp>
+#include <ipc/shared_access.hpp>
 
 namespace keel::ipc {
 
@@ -332,10 +333,11 @@ template <class K>
                                                                  std::uint16_t buffer) {
     auto k = push_cursor<std::uint32_t&>();
     std::uint32_t tag = take_slot(k, user_data, buffer, false);
-    auto* words = reinterpret_cast<volatile std::uint64_t*>(entry);
-    words[0] = user_data;
-    words[1] = std::uint64_t(tag) | std::uint64_t(opcode) << 32 | std::uint64_t(buffer) << 48;
-    *reinterpret_cast<volatile std::uint32_t*>(&entry->length) = length;
+    auto* words = reinterpret_cast<std::uint64_t*>(entry);
+    write_word(&words[0], user_data);
+    write_word(&words[1],
+               std::uint64_t(tag) | std::uint64_t(opcode) << 32 | std::uint64_t(buffer) << 48);
+    write_word(&entry->length, length);
     ++k.tail;
     ++k.outstanding;
     return tag;
