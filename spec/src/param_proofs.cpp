@@ -526,6 +526,104 @@ std::string one_sided(const std::string& name, unsigned* queries) {
     return "";
 }
 
+// P.I5.step and P.I6.step: the cancel and teardown outcomes of ipc.md §3 and §5 (proofs.cpp's
+// I5.step and I6.step, which check them at capacities 1 and 2), from every state satisfying
+// every invariant, for every capacity and buffer count at once. Written from ipc.md's rules
+// (IPC-R-061..063, the teardown drain), not from the model's branches: each goal names the
+// records by a quantifier, so it holds whichever way the model splits the outcomes.
+std::string outcomes(const std::string& name, unsigned* queries) {
+    z3::context ctx;
+    PModel m(ctx);
+    Runner q{ctx, queries, {}};
+    PState s = m.fresh("pre.");
+    PInputs in = fresh_inputs(ctx);
+    auto hyp0 =
+        m.params_ok() && m.well_typed(s) && inputs_typed(m, in) && conj(ctx, m.invariants(s));
+    auto none = m.bv(keel::ipc::abi::kNoBuffer);
+    auto st = [&](keel::ipc::abi::Status v) { return m.bv(std::uint32_t(v)); };
+    for (auto& t : transitions(m, s, in)) {
+        auto hyp = hyp0 && t.guard && t.out.choice_ok && t.out.alloc_ok;
+        const PState& n = t.out.next;
+        std::vector<Named> goals;
+        if (name == "I6.step") {
+            if (t.name.rfind("Client::reap", 0) != 0)
+                continue;
+            // The live slot at rank 0 (one exists while operations are pending, I3): this
+            // tautology only brings the term into the instantiation, as one_sided's witnesses.
+            auto first_live = m.sel(s.c_elem, m.n(0));
+            hyp = hyp && first_live == first_live;
+            auto torn = !(s.cmode == m.bv(kCOpen));
+            goals.push_back(Named{"I6", 'c',
+                                  "torn down with operations pending: reap completes one",
+                                  !(torn && !(s.outstanding == m.n(0))) || t.out.err == m.bv(0)});
+            goals.push_back(Named{"I6", 'c', "torn down, nothing pending: reap says Empty",
+                                  !(torn && s.outstanding == m.n(0)) ||
+                                      t.out.err == m.bv(std::uint32_t(keel::ipc::Error::Empty))});
+        } else {
+            if (t.name.rfind("Server::poll() loop", 0) != 0)
+                continue;
+            auto at = s.sq_head;
+            auto ctag = m.sel(s.sq_tag, at);
+            auto target = m.sel(s.sq_target, at);
+            auto is_cancel =
+                m.sel(s.sq_opcode, at) == m.bv(std::uint32_t(keel::ipc::abi::Op::Cancel)) &&
+                m.sel(s.sq_buffer, at) == none;
+            hyp = hyp && is_cancel && s.cmode == m.bv(kCOpen) && s.smode == m.bv(kSOpen);
+            // A record the Cancel names (IPC-R-063: a target of 2^32 or more names none).
+            auto match = [&](const expr& r) {
+                return z3::ult(r, m.cap) && m.sel(s.sq_target_hi, at) == m.bv(0) &&
+                       m.active(s, r) && m.sel(s.op_tag, r) == target;
+            };
+            auto post_at = [&](std::int64_t k, const expr& tag, const expr& status,
+                               const expr& buf) {
+                auto j = s.cq_tail + m.n(k);
+                return m.sel(n.cq_tag, j) == tag && m.sel(n.cq_status, j) == status &&
+                       m.sel(n.cq_buffer, j) == buf;
+            };
+            auto state = [&](const expr& r, std::uint32_t v) {
+                return m.sel(s.op_state, r) == m.bv(v);
+            };
+            goals.push_back(
+                Named{"I5", 'x', "a queued target: Cancelled with its buffer, then Ok",
+                      m.forall_below("r", m.cap, [&](const expr& r) {
+                          return !(match(r) && state(r, R::kOpQueued)) ||
+                                 (m.sel(n.op_state, r) == m.bv(R::kOpFree) &&
+                                  n.cq_tail == s.cq_tail + m.n(2) &&
+                                  post_at(0, target, st(keel::ipc::abi::Status::Cancelled),
+                                          m.sel(s.op_buf, r)) &&
+                                  post_at(1, ctag, st(keel::ipc::abi::Status::Ok), none));
+                      })});
+            goals.push_back(Named{
+                "I5", 'x', "a taken target: InProgress, the target stays taken and flagged",
+                m.forall_below("r", m.cap, [&](const expr& r) {
+                    return !(match(r) && state(r, R::kOpTaken)) ||
+                           (m.sel(n.op_state, r) == m.bv(R::kOpTaken) &&
+                            m.sel(n.op_flag, r) == m.bv(1) && n.cq_tail == s.cq_tail + m.n(1) &&
+                            post_at(0, ctag, st(keel::ipc::abi::Status::InProgress), none));
+                })});
+            auto found = !m.forall_below("r", m.cap, [&](const expr& r) { return !match(r); });
+            goals.push_back(
+                Named{"I5", 'x', "an unknown or completed target: NotFound, nothing else",
+                      found || (n.cq_tail == s.cq_tail + m.n(1) &&
+                                post_at(0, ctag, st(keel::ipc::abi::Status::NotFound), none) &&
+                                n.ops_live == s.ops_live)});
+        }
+        for (auto& goal : goals) {
+            q.key = "P." + name + " | " + t.name + " | " + goal.name;
+            auto ce = q.run(hyp, {goal}, [&](const z3::model& mdl) {
+                return "COUNTEREXAMPLE to P." + name + " (capacity " + num(mdl, m.cap) + ", " +
+                       num(mdl, m.nb) +
+                       " buffer(s)): a step from a state satisfying every "
+                       "invariant\n" +
+                       step_text(m, mdl, s, in, t);
+            });
+            if (!ce.empty())
+                return ce;
+        }
+    }
+    return "";
+}
+
 // The value of a constant in a model, as a term usable in another query: an array's
 // interpretation (a finite table and a default) becomes stores over a constant array.
 expr model_value(const z3::model& mdl, const expr& c) {
@@ -698,8 +796,9 @@ std::string stale(unsigned* queries) {
 }  // namespace
 
 std::vector<std::string> obligation_names() {
-    return {"P.I1", "P.I2",   "P.I3",        "P.I4",        "P.I5",         "P.I6",
-            "P.I7", "P.SAFE", "P.I8.client", "P.I8.server", "P.NONVACUOUS", "P.STALE"};
+    return {"P.I1",         "P.I2",    "P.I3",      "P.I4",        "P.I5",
+            "P.I6",         "P.I7",    "P.SAFE",    "P.I8.client", "P.I8.server",
+            "P.NONVACUOUS", "P.STALE", "P.I5.step", "P.I6.step"};
 }
 
 std::string prove(const std::string& name, unsigned* queries) {
@@ -710,6 +809,8 @@ std::string prove(const std::string& name, unsigned* queries) {
         return stale(queries);
     if (ob == "SAFE" || ob == "I8.client" || ob == "I8.server")
         return one_sided(ob, queries);
+    if (ob == "I5.step" || ob == "I6.step")
+        return outcomes(ob, queries);
     return inductive(ob, queries);
 }
 
