@@ -569,7 +569,9 @@ std::string outcomes(const std::string& name, unsigned* queries) {
                 m.sel(s.sq_opcode, at) == m.bv(std::uint32_t(keel::ipc::abi::Op::Cancel)) &&
                 m.sel(s.sq_buffer, at) == none;
             hyp = hyp && is_cancel && s.cmode == m.bv(kCOpen) && s.smode == m.bv(kSOpen);
-            // A record the Cancel names (IPC-R-063: a target of 2^32 or more names none).
+            // A record the Cancel names (IPC-R-063: a target of 2^32 or more names none; with
+            // the client open I4 keeps such targets out of the ring, so that case is RULES'
+            // and the refinement check's).
             auto match = [&](const expr& r) {
                 return z3::ult(r, m.cap) && m.sel(s.sq_target_hi, at) == m.bv(0) &&
                        m.active(s, r) && m.sel(s.op_tag, r) == target;

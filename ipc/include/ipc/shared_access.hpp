@@ -32,8 +32,10 @@ struct SharedAccess {
     std::memory_order order;  // volatile accesses (entries, the header's geometry): relaxed
 };
 
-// Defined by the observing harness; declared for the observed build only.
+#ifdef KEEL_IPC_OBSERVE_SHARED
+// Defined by the observing harness.
 void on_shared_access(const SharedAccess& access);
+#endif
 
 }  // namespace testing
 
