@@ -1,5 +1,7 @@
 // Server side of a queue. Every value read from the shared region is read once, validated by
 // rules.hpp, and only then used; every decision goes through rules.hpp (proved in spec/).
+#include <cstddef>
+
 #include <ipc/platform.hpp>
 #include <ipc/rules.hpp>
 #include <ipc/server.hpp>
@@ -113,6 +115,60 @@ bool Server::refresh_cq_head() {
     return true;
 }
 
+// One submission: its head already copied out of shared memory, the rest still there.
+// Holds one credit on entry.
+[[gnu::always_inline]] inline void Server::accept(const abi::SubmissionHead& e,
+                                                  const abi::Submission* shared) {
+    U32 opcode = e.opcode;
+    U32 buffer = e.buffer;
+    bool buffer_ok = rules::buffer_id_in_range<U32>(buffer, buffer_count_) &&
+                     rules::server_may_hold<U32>(
+                         buffer, buffer == abi::kNoBuffer ? U32(rules::kHeldNo) : held_[buffer]);
+    // A rejected submission returns its buffer only if that buffer was the client's to lend.
+    std::uint16_t back = buffer_ok ? std::uint16_t(buffer) : abi::kNoBuffer;
+    if (opcode == U32(abi::Op::Cancel)) {
+        if (buffer != abi::kNoBuffer) {
+            post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
+            return;
+        }
+        accept_cancel(e.tag, read_word(&shared->args[0]));
+        return;
+    }
+    bool length_ok = buffer == abi::kNoBuffer ? e.length == 0 : e.length <= buffer_size_;
+    if (!buffer_ok || !length_ok) {
+        post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
+        return;
+    }
+    if (opcode == U32(abi::Op::Nop)) {
+        post(e.tag, std::uint16_t(abi::Status::Ok), back, 0);
+        return;
+    }
+    if (opcode < abi::kFirstServiceOp || opcode >= op_limit_) {
+        post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
+        return;
+    }
+    // Credit guarantees a free record: live() < capacity and ops_live_ <= live().
+    KEEL_IPC_ASSERT(free_top_ > 0);
+    U32 id = free_ops_[--free_top_];
+    OpRecord& op = ops_[id];
+    KEEL_IPC_ASSERT(op.state == rules::kOpFree);
+    // The protocol's fields from the head already read, the service's straight from the ring.
+    // The builtin: expanded inline in every environment (a freestanding build would call
+    // lib/c's memcpy for std::memcpy).
+    __builtin_memcpy(&op.request, &e, sizeof e);
+    read_once_into(reinterpret_cast<abi::SubmissionRest*>(
+                       reinterpret_cast<std::byte*>(&op.request) + sizeof(abi::SubmissionHead)),
+                   reinterpret_cast<const abi::SubmissionRest*>(
+                       reinterpret_cast<const std::byte*>(shared) + sizeof(abi::SubmissionHead)));
+    op.state = rules::kOpQueued;
+    op.cancel_flag = 0;
+    if (buffer != abi::kNoBuffer)
+        held_[buffer] = rules::kHeldYes;
+    fifo_[rules::ring_slot<U32>(fifo_tail_++, capacity_)] = std::uint16_t(id);
+    ++ops_live_;
+    ++queued_;
+}
+
 Result<U32> Server::poll() {
     if (mode_ == Mode::ClientGone)
         return fail(Error::PeerGone);
@@ -135,10 +191,14 @@ Result<U32> Server::poll() {
     U32 drained = 0;
     while (rules::ring_has_entry<U32>(sq_head_, sq_tail_seen_) &&
            rules::credit_ok<U32>(live(), capacity_)) {
-        const abi::Submission e =
-            read_once(&view_.sq_entries[rules::ring_slot<U32>(sq_head_, capacity_)]);
+        const abi::Submission* shared =
+            &view_.sq_entries[rules::ring_slot<U32>(sq_head_, capacity_)];
+        // The protocol's fields once; the service's (40 bytes) only for an operation that
+        // queues, straight into its record: no byte is read twice.
+        const abi::SubmissionHead e =
+            read_once(reinterpret_cast<const abi::SubmissionHead*>(shared));
         ++sq_head_;
-        accept(e);
+        accept(e, shared);
         ++drained;
     }
     if (drained != 0) {
@@ -148,59 +208,14 @@ Result<U32> Server::poll() {
     return drained;
 }
 
-// One submission, already copied out of shared memory. Holds one credit on entry.
-void Server::accept(const abi::Submission& e) {
-    U32 opcode = e.opcode;
-    U32 buffer = e.buffer;
-    bool buffer_ok = rules::buffer_id_in_range<U32>(buffer, buffer_count_) &&
-                     rules::server_may_hold<U32>(
-                         buffer, buffer == abi::kNoBuffer ? U32(rules::kHeldNo) : held_[buffer]);
-    // A rejected submission returns its buffer only if that buffer was the client's to lend.
-    std::uint16_t back = buffer_ok ? std::uint16_t(buffer) : abi::kNoBuffer;
-    if (opcode == U32(abi::Op::Cancel)) {
-        if (buffer != abi::kNoBuffer) {
-            post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
-            return;
-        }
-        accept_cancel(e);
-        return;
-    }
-    bool length_ok = buffer == abi::kNoBuffer ? e.length == 0 : e.length <= buffer_size_;
-    if (!buffer_ok || !length_ok) {
-        post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
-        return;
-    }
-    if (opcode == U32(abi::Op::Nop)) {
-        post(e.tag, std::uint16_t(abi::Status::Ok), back, 0);
-        return;
-    }
-    if (opcode < abi::kFirstServiceOp || opcode >= op_limit_) {
-        post(e.tag, std::uint16_t(abi::Status::BadRequest), back, 0);
-        return;
-    }
-    // Credit guarantees a free record: live() < capacity and ops_live_ <= live().
-    KEEL_IPC_ASSERT(free_top_ > 0);
-    U32 id = free_ops_[--free_top_];
-    OpRecord& op = ops_[id];
-    KEEL_IPC_ASSERT(op.state == rules::kOpFree);
-    op.request = e;
-    op.state = rules::kOpQueued;
-    op.cancel_flag = 0;
-    if (buffer != abi::kNoBuffer)
-        held_[buffer] = rules::kHeldYes;
-    fifo_[rules::ring_slot<U32>(fifo_tail_++, capacity_)] = std::uint16_t(id);
-    ++ops_live_;
-    ++queued_;
-}
-
-void Server::accept_cancel(const abi::Submission& e) {
+void Server::accept_cancel(U32 tag, std::uint64_t target_tag) {
     // Find the target among accepted, uncompleted operations. Tags are the client's: a
     // hostile client may repeat one; the lowest-numbered record wins, which harms only that client.
     U32 found = 0;
     U32 target = 0;
-    if (e.args[0] <= 0xFFFF'FFFFu) {
+    if (target_tag <= 0xFFFF'FFFFu) {
         for (U32 i = 0; i < capacity_; ++i) {
-            if (ops_[i].state != rules::kOpFree && ops_[i].request.tag == U32(e.args[0])) {
+            if (ops_[i].state != rules::kOpFree && ops_[i].request.tag == U32(target_tag)) {
                 found = 1;
                 target = i;
                 break;
@@ -228,7 +243,7 @@ void Server::accept_cancel(const abi::Submission& e) {
     ops_[target].state = found ? std::uint8_t(out.target_state) : ops_[target].state;
     if (out.target_flag != 0)
         ops_[target].cancel_flag = 1;
-    post(e.tag, std::uint16_t(out.cancel_status), std::uint16_t(out.cancel_buffer), 0);
+    post(tag, std::uint16_t(out.cancel_status), std::uint16_t(out.cancel_buffer), 0);
 }
 
 void Server::post(U32 tag, std::uint16_t status, std::uint16_t buffer, std::uint64_t value) {

@@ -79,6 +79,29 @@ static_assert(offsetof(Submission, buffer) == 14 && offsetof(Submission, object)
 static_assert(offsetof(Submission, length) == 20 && offsetof(Submission, offset) == 24);
 static_assert(offsetof(Submission, args) == 32 && offsetof(Submission, flags) == 56);
 
+// A submission's first 24 bytes, the fields the protocol reads: what the server copies before
+// it knows whether it needs the rest (only an operation it queues keeps the service's fields).
+struct SubmissionHead {
+    std::uint64_t user_data;
+    std::uint32_t tag;
+    std::uint16_t opcode;
+    std::uint16_t buffer;
+    std::uint32_t object;
+    std::uint32_t length;
+};
+static_assert(sizeof(SubmissionHead) == 24 && offsetof(SubmissionHead, tag) == 8 &&
+              offsetof(SubmissionHead, opcode) == 12 && offsetof(SubmissionHead, buffer) == 14 &&
+              offsetof(SubmissionHead, object) == 16 && offsetof(SubmissionHead, length) == 20);
+
+// The rest: the service's fields.
+struct SubmissionRest {
+    std::uint64_t offset;
+    std::uint64_t args[3];
+    std::uint32_t flags;
+    std::uint32_t reserved0;
+};
+static_assert(sizeof(SubmissionHead) + sizeof(SubmissionRest) == sizeof(Submission));
+
 // Server to client. 16 bytes, four to a cache line.
 struct Completion {
     std::uint32_t tag;     // the tag of the submission this completes

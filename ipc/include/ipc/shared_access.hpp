@@ -61,6 +61,18 @@ T read_once(const T* shared) {
     return std::bit_cast<T>(words);
 }
 
+// read_once straight into private memory (`out`), word by word: for a copy the caller keeps
+// as it is, without holding it in registers on the way.
+template <class T>
+void read_once_into(T* out, const T* shared) {
+    static_assert(sizeof(T) % 8 == 0 && alignof(T) >= 8);
+    auto src = reinterpret_cast<const volatile std::uint64_t*>(shared);
+    auto dst = reinterpret_cast<std::uint64_t*>(out);
+    for (std::size_t i = 0; i < sizeof(T) / 8; ++i)
+        dst[i] = src[i];
+    KEEL_IPC_OBSERVE(shared, sizeof(T), Load, std::memory_order_relaxed);
+}
+
 template <class T>
 void write_once(T* shared, const T& value) {
     static_assert(sizeof(T) % 8 == 0 && alignof(T) >= 8);
