@@ -156,10 +156,8 @@ bool Server::refresh_cq_head() {
     // The builtin: expanded inline in every environment (a freestanding build would call
     // lib/c's memcpy for std::memcpy).
     __builtin_memcpy(&op.request, &e, sizeof e);
-    read_once_into(reinterpret_cast<abi::SubmissionRest*>(
-                       reinterpret_cast<std::byte*>(&op.request) + sizeof(abi::SubmissionHead)),
-                   reinterpret_cast<const abi::SubmissionRest*>(
-                       reinterpret_cast<const std::byte*>(shared) + sizeof(abi::SubmissionHead)));
+    read_once_into(reinterpret_cast<abi::SubmissionRest*>(&op.request.offset),
+                   reinterpret_cast<const abi::SubmissionRest*>(&shared->offset));
     op.state = rules::kOpQueued;
     op.cancel_flag = 0;
     if (buffer != abi::kNoBuffer)

@@ -100,7 +100,8 @@ struct SubmissionRest {
     std::uint32_t flags;
     std::uint32_t reserved0;
 };
-static_assert(sizeof(SubmissionHead) + sizeof(SubmissionRest) == sizeof(Submission));
+static_assert(sizeof(SubmissionHead) + sizeof(SubmissionRest) == sizeof(Submission) &&
+              offsetof(Submission, offset) == sizeof(SubmissionHead));
 
 // Server to client. 16 bytes, four to a cache line.
 struct Completion {

@@ -149,7 +149,7 @@ class Server {
     enum class Mode : std::uint8_t { Unset, Open, ClientGone, Closed };
 
     void accept(const abi::SubmissionHead& e, const abi::Submission* shared);
-    void accept_cancel(std::uint32_t tag, std::uint64_t target);
+    void accept_cancel(std::uint32_t tag, std::uint64_t target_tag);
     void post(std::uint32_t tag, std::uint16_t status, std::uint16_t buffer, std::uint64_t value);
     void free_op(std::uint32_t id);
     // Whether `op` is a handle of a taken operation whose record is still of its generation
