@@ -143,6 +143,46 @@ def qemu_threads(session):
     return {}
 
 
+def report(samples, kernel, progs, starts, top, detail):
+    """Prints SAMPLES ([(rip, cr3, halted)]) grouped by address space, each resolved against the
+    kernel's FUNCTIONS or the program whose text fits its user samples best."""
+    total = len(samples)
+    print(f"{total} samples")
+    by_cr3 = collections.defaultdict(list)
+    for rip, cr3, halted in samples:
+        by_cr3[cr3].append((rip, halted))
+    rows = []
+    for cr3, ss in by_cr3.items():
+        user = [r for r, _ in ss if r < 0xffff800000000000]
+        best, fit = "?", 0.0
+        for name, funcs in progs.items():
+            f = sum(1 for r in user if r in starts[name]) / len(user) if user else 0.0
+            if f > fit:
+                best, fit = name, f
+        rows.append((len(ss), cr3, best, fit, ss))
+    for n, cr3, best, fit, ss in sorted(rows, reverse=True):
+        halted = sum(1 for _, h in ss if h)
+        user = [r for r, _ in ss if r < 0xffff800000000000]
+        print(f"\n== CR3 {cr3:#x}: {100 * n / total:.1f}% of samples "
+              f"({len(user)} user, {n - len(user) - halted} kernel, {halted} halted); "
+              f"program {best} (fit {100 * fit:.0f}%)")
+        names, where = collections.Counter(), collections.Counter()
+        for r, h in ss:
+            if h:
+                names["(halted)"] += 1
+            elif r >= 0xffff800000000000:
+                names["K " + (resolve(kernel, r) or hex(r))] += 1
+            else:
+                names["U " + (resolve(progs.get(best, []), r) or hex(r))] += 1
+            if not h and detail and detail in ((resolve(kernel, r) if r >= 0xffff800000000000
+                                                else resolve(progs.get(best, []), r)) or ""):
+                where[r] += 1
+        for name, c in names.most_common(top):
+            print(f"  {100 * c / total:5.1f}%  {name[:140]}")
+        for r, c in where.most_common(top):
+            print(f"    {r:#x} {100 * c / total:5.1f}%")
+
+
 def main(argv):
     p = argparse.ArgumentParser(prog="bench/httpprof.py")
     p.add_argument("--downloads", type=int, default=5)
@@ -198,41 +238,7 @@ def main(argv):
               f"{rest:.2f} s ({', '.join(f'{k} {v:.2f}' for k, v in sorted(cpu.items()) if v)})")
     print(f"downloads (MB/s, sampled): {', '.join(str(s[0]) for s in speeds)}")
     print(f"load average: {run.loadavg()}")
-    total = len(samples)
-    print(f"{total} samples")
-    by_cr3 = collections.defaultdict(list)
-    for rip, cr3, halted in samples:
-        by_cr3[cr3].append((rip, halted))
-    rows = []
-    for cr3, ss in by_cr3.items():
-        user = [r for r, _ in ss if r < 0xffff800000000000]
-        best, fit = "?", 0.0
-        for name, funcs in progs.items():
-            f = sum(1 for r in user if r in starts[name]) / len(user) if user else 0.0
-            if f > fit:
-                best, fit = name, f
-        rows.append((len(ss), cr3, best, fit, ss))
-    for n, cr3, best, fit, ss in sorted(rows, reverse=True):
-        halted = sum(1 for _, h in ss if h)
-        user = [r for r, _ in ss if r < 0xffff800000000000]
-        print(f"\n== CR3 {cr3:#x}: {100 * n / total:.1f}% of samples "
-              f"({len(user)} user, {n - len(user) - halted} kernel, {halted} halted); "
-              f"program {best} (fit {100 * fit:.0f}%)")
-        names, where = collections.Counter(), collections.Counter()
-        for r, h in ss:
-            if h:
-                names["(halted)"] += 1
-            elif r >= 0xffff800000000000:
-                names["K " + (resolve(kernel, r) or hex(r))] += 1
-            else:
-                names["U " + (resolve(progs.get(best, []), r) or hex(r))] += 1
-            if not h and a.detail and a.detail in ((resolve(kernel, r) if r >= 0xffff800000000000
-                                                    else resolve(progs.get(best, []), r)) or ""):
-                where[r] += 1
-        for name, c in names.most_common(a.top):
-            print(f"  {100 * c / total:5.1f}%  {name[:140]}")
-        for r, c in where.most_common(a.top):
-            print(f"    {r:#x} {100 * c / total:5.1f}%")
+    report(samples, kernel, progs, starts, a.top, a.detail)
 
 
 if __name__ == "__main__":

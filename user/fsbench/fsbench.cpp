@@ -16,6 +16,8 @@
 // Output, one line a row:
 //   "fsbench: row NAME ops N bytes B ns T"  then  "fsbench: done, N failures"
 // Wall-clock time in the guest, like blkbench.
+// `fsbench ROW ROUNDS` runs only the read row ROW (one of the names above), ROUNDS times, each
+// from cold caches: a row long enough to sample (bench/guestprof.py).
 #include <keel/c/mem.hpp>
 #include <keel/syscall_abi.hpp>
 
@@ -259,7 +261,38 @@ void seq_write_qd1() {
 
 }  // namespace
 
-int keel_main(const StartInfo&) {
+struct Row {
+    const char* name;
+    void (*run)();
+};
+constexpr Row kReadRows[] = {{"seq_read_64k_qd1", seq_read_qd1},
+                             {"seq_read_64k_qd32", seq_read_qd32},
+                             {"rand_read_4k_qd1", rand_read_qd1},
+                             {"rand_read_4k_qd32", rand_read_qd32}};
+
+// `fsbench ROW ROUNDS`: ROW alone, ROUNDS times. False when the arguments name no read row.
+bool only_row(const StartInfo& start) {
+    char storage[256];
+    const char* words[3];
+    if (split_args(start.args, start.args_length, storage, sizeof storage, words, 3) != 2)
+        return false;
+    uint64_t rounds = 0;
+    for (const char* d = words[1]; *d >= '0' && *d <= '9'; ++d)
+        rounds = rounds * 10 + static_cast<uint64_t>(*d - '0');
+    for (const Row& r : kReadRows) {
+        if (c::length(r.name) == c::length(words[0]) &&
+            c::compare(r.name, words[0], c::length(r.name)) == 0) {
+            for (uint64_t i = 0; i < rounds; ++i) {
+                drop_caches();
+                r.run();
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+int keel_main(const StartInfo& start) {
     const char* path = "ns/mnt/disk";
     const int64_t dir = open_path(root(), path, c::length(path));
     if (dir < 0) {
@@ -267,6 +300,14 @@ int keel_main(const StartInfo&) {
         return 1;
     }
     g_dir = static_cast<Handle>(dir);
+    if (start.args_length != 0) {
+        if (!only_row(start)) {
+            print("fsbench: usage: fsbench [ROW ROUNDS] (ROW: a read row's name)\n");
+            return 1;
+        }
+        print("fsbench: done, %d failures\n", g_failures);
+        return g_failures == 0 ? 0 : 1;
+    }
     drop_caches();
     seq_read_qd1();
     drop_caches();
