@@ -1,5 +1,7 @@
 #include "block_client.hpp"
 
+#include <keel/c/mem.hpp>
+
 #include <new>
 
 namespace keel::fatserver {
@@ -58,6 +60,17 @@ int64_t BlockClient::same_device(user::Handle fresh, void* self) {
 }
 
 int64_t BlockClient::io(user::Op op, void* data, uint64_t length, uint64_t at) {
+    // While fetches are in flight a request never goes by do_io: each fetch holds one of the
+    // device's served slots until this server collects its completion (the kernel keeps an
+    // answer until its caller takes it), so with all of them held a do_io would wait for a slot
+    // that only this server, blocked in it, could free (qemu_fs_disk's processes_write_at_once
+    // hung so). A read joins the fetches in the queue (the kernel parks it until a slot frees,
+    // and waiting for it collects the others); anything else waits until they are collected.
+    if (in_flight_ > 0 && !queue_failed_ && op == user::Op::kRead && length <= max_transfer_ &&
+        read_queued(data, length, at))
+        return static_cast<int64_t>(length);
+    while (in_flight_ > 0 && !queue_failed_)
+        collect();
     const int64_t r = device_->io(op, data, length, at);
     if (device_->reopens() != reopens_said_) {
         reopens_said_ = device_->reopens();
@@ -92,15 +105,16 @@ fat::Error BlockClient::write(uint64_t sector, uint32_t count, const uint8_t* in
     return transfer(user::Op::kWrite, sector, count, const_cast<uint8_t*>(in));
 }
 
-void BlockClient::read_ahead(const fat::Volume::Extent* runs, uint32_t count,
-                             fat::PageCache& pages) {
-    if (count == 0 || queue_failed_)
-        return;
+uint64_t BlockClient::fetch(const fat::Volume::Extent* runs, uint32_t count,
+                            fat::PageCache& pages) {
+    pages_ = &pages;
+    if (queue_failed_)
+        return accepted_;
     if (queue_ == nullptr) {
         void* memory = user::allocate(sizeof(user::Queue));
         if (memory == nullptr) {
             queue_failed_ = true;
-            return;
+            return accepted_;
         }
         queue_ = new (memory) user::Queue;
         if (queue_->create(2 * kAhead, kAhead, max_transfer_) != 0) {
@@ -108,65 +122,118 @@ void BlockClient::read_ahead(const fat::Volume::Extent* runs, uint32_t count,
             user::release(memory);
             queue_ = nullptr;
             queue_failed_ = true;
-            return;
+            return accepted_;
         }
     }
-    struct Piece {
-        uint64_t sector;
-        uint32_t count;
-        bool used;
-    };
-    Piece flight[kAhead] = {};
-    uint32_t r = 0, in_flight = 0;
-    uint64_t at = 0;  // sectors of runs[r] already sent
+    for (uint32_t i = 0; i < count && accepted_ - finished_ < kRuns; ++i) {
+        if (runs[i].count == 0 || !inside(runs[i].sector, runs[i].count))
+            continue;  // nothing to read, or a bug in the plan: not sent
+        runs_[accepted_ % kRuns] = {runs[i].sector, runs[i].count, 0, 0};
+        ++accepted_;
+    }
+    // Sent to the device now (a queue's submissions reach the kernel only in its poll or wait),
+    // so they are read while the server performs what is ready.
+    const uint32_t flying = in_flight_;
+    send();
+    if (in_flight_ != flying && !queue_failed_ && queue_->poll() < 0)
+        break_queue();
+    return accepted_;
+}
+
+void BlockClient::send() {
     const uint32_t most = max_transfer_ / sector_size;
-    for (;;) {
-        while (in_flight < kAhead && r < count) {
-            const uint64_t left = runs[r].count - at;
-            const uint32_t k = left < most ? static_cast<uint32_t>(left) : most;
-            uint32_t j = 0;
-            while (flight[j].used)
-                ++j;
-            auto b = queue_->client().acquire();
-            if (!b)
-                break;
-            const uint64_t sector = runs[r].sector + at;
-            if (!inside(sector, k) ||
-                !queue_->submit(user::Op::kRead, device_->handle(), sector * sector_size, j,
-                                std::move(*b), k * sector_size))
-                break;
-            flight[j] = {sector, k, true};
-            ++in_flight;
-            at += k;
-            if (at == runs[r].count) {
-                ++r;
-                at = 0;
-            }
-        }
-        if (in_flight == 0)
+    while (in_flight_ < kAhead && sending_ < accepted_) {
+        Run& run = runs_[sending_ % kRuns];
+        const uint32_t left = run.count - run.sent;
+        const uint32_t k = left < most ? left : most;
+        uint32_t j = 0;
+        while (flight_[j].used)
+            ++j;
+        auto b = queue_->client().acquire();
+        if (!b)
             return;
-        if (queue_->wait(1, kAheadTimeoutNs) < 0) {
-            // Nothing more is sent this way; what is in flight is cancelled and dropped.
-            (void)queue_->destroy();
-            while (auto c = queue_->reap())
-                c->buffer.reset();
-            queue_failed_ = true;
+        const uint64_t sector = run.sector + run.sent;
+        if (!queue_->submit(user::Op::kRead, device_->handle(), sector * sector_size, j,
+                            std::move(*b), k * sector_size)) {
+            break_queue();
             return;
         }
-        while (auto c = queue_->reap()) {
-            const auto j = static_cast<uint32_t>(c->user_data);
-            if (j < kAhead && flight[j].used) {
-                if (c->status == 0 && c->value == uint64_t{flight[j].count} * sector_size) {
-                    const auto bytes = queue_->client().bytes(c->buffer);
-                    pages.fill(flight[j].sector, flight[j].count,
-                               reinterpret_cast<const uint8_t*>(bytes.data()));
-                }
-                flight[j].used = false;
-                --in_flight;
-            }
-            c->buffer.reset();
-        }
+        flight_[j] = {sending_, pages_->writes(), sector, k, true};
+        ++in_flight_;
+        ++run.outstanding;
+        run.sent += k;
+        if (run.sent == run.count)
+            ++sending_;
     }
+}
+
+void BlockClient::break_queue() {
+    if (queue_ != nullptr) {
+        // Nothing more is sent this way; what is in flight is cancelled and dropped.
+        (void)queue_->destroy();
+        while (auto c = queue_->reap())
+            c->buffer.reset();
+    }
+    queue_failed_ = true;
+    for (auto& f : flight_)
+        f.used = false;
+    in_flight_ = 0;
+    finished_ = sending_ = accepted_;
+}
+
+bool BlockClient::read_queued(void* data, uint64_t length, uint64_t at) {
+    // A buffer: only pieces in flight hold them (kAhead buffers), and each collected gives one
+    // back.
+    while (in_flight_ >= kAhead && !queue_failed_)
+        collect();
+    if (queue_failed_)
+        return false;
+    auto b = queue_->client().acquire();
+    if (!b || !queue_->submit(user::Op::kRead, device_->handle(), at, kReadTag, std::move(*b),
+                              static_cast<uint32_t>(length)))
+        return false;
+    read_ = {static_cast<uint8_t*>(data), length, false, false};
+    while (!read_.done && !queue_failed_)
+        collect();
+    return read_.done && read_.ok;
+}
+
+void BlockClient::collect() {
+    if (queue_->wait(1, kAheadTimeoutNs) < 0)
+        return break_queue();
+    while (auto c = queue_->reap()) {
+        if (c->user_data == kReadTag) {
+            read_.done = true;
+            read_.ok = c->status == 0 && c->value == read_.length;
+            if (read_.ok) {
+                const auto bytes = queue_->client().bytes(c->buffer);
+                c::copy(read_.out, bytes.data(), read_.length);
+            }
+        } else if (const uint64_t j = c->user_data; j < kAhead && flight_[j].used) {
+            Piece& f = flight_[j];
+            if (c->status == 0 && c->value == uint64_t{f.count} * sector_size) {
+                const auto bytes = queue_->client().bytes(c->buffer);
+                pages_->fill(f.sector, f.count, reinterpret_cast<const uint8_t*>(bytes.data()),
+                             f.sent_at);
+            }
+            --runs_[f.run % kRuns].outstanding;
+            f.used = false;
+            --in_flight_;
+        }
+        c->buffer.reset();
+    }
+    // Runs whose every piece has come back are finished, in order.
+    while (finished_ < sending_ && runs_[finished_ % kRuns].outstanding == 0)
+        ++finished_;
+}
+
+void BlockClient::fetch_wait() {
+    if (queue_failed_)
+        return;
+    if (in_flight_ > 0)
+        collect();
+    if (!queue_failed_)
+        send();
 }
 
 fat::Error BlockClient::flush() {

@@ -31,12 +31,28 @@ class BlockClient final : public fat::BlockDevice {
     fat::Error write(uint64_t sector, uint32_t count, const uint8_t* in) override;
     fat::Error flush() override;
 
-    // Reads the `count` runs of sectors with up to kAhead requests in flight at once (a queue
-    // on the object; the runs split at max_transfer) and hands each to pages.fill(). A run
-    // that fails is only left out: the read that wanted it asks the device again and gets the
-    // error itself.
-    void read_ahead(const fat::Volume::Extent* runs, uint32_t count, fat::PageCache& pages);
-    static constexpr uint32_t kAhead = 32;
+    // Fetching ahead, asynchronously: runs of sectors read through a queue on the object with
+    // up to kAhead requests in flight (split at max_transfer), each handed to pages.fill() as
+    // it arrives, while the server goes on serving. Runs are numbered in the order given,
+    // from 0; fetch() queues `count` more (sending what fits) and returns the number after the
+    // last one it accepted (it accepts at most kRuns not yet finished: a read whose run was
+    // not accepted reads the device itself). A run that fails is only left out: the read that
+    // wanted it asks the device again and gets the error itself.
+    // `pages` gets the fetched bytes (fill() refuses any piece a write to the device overtook).
+    uint64_t fetch(const fat::Volume::Extent* runs, uint32_t count, fat::PageCache& pages);
+    // The number the next run given to fetch() gets.
+    uint64_t next_run() const { return accepted_; }
+    // Every run numbered below this has been filled in or has failed.
+    uint64_t fetched() const { return finished_; }
+    // Whether runs are queued or in flight (fetched() is below the last fetch()'s number).
+    bool fetching() const { return finished_ != accepted_; }
+    // Waits for at least one fetch to complete (nothing when none is in flight), hands what
+    // arrived to fetch()'s pages.fill() and sends what is queued. When the queue breaks (no
+    // completion within kAheadTimeoutNs, or no queue could be made), every run is counted finished
+    // and nothing is fetched this way again.
+    void fetch_wait();
+    static constexpr uint32_t kAhead = 32;  // requests in flight
+    static constexpr uint32_t kRuns = 256;  // runs queued or in flight
 
   private:
     // Reopening's check of a new handle on the device: the same sector size and count as at
@@ -57,10 +73,48 @@ class BlockClient final : public fat::BlockDevice {
     const char* path_ = "";  // attach's (the caller keeps it)
     uint64_t reopens_said_ = 0;
     uint32_t max_transfer_ = 0;
-    // Made at the first read_ahead (a member with a destructor would need __cxa_atexit for the
+    // Sends queued pieces while requests and buffers are free.
+    void send();
+    // Waits for at least one piece in flight to come back and takes every one that did: its
+    // bytes to pages_->fill(), its run finished once all its pieces are back (and read_queued's
+    // read, into its caller's memory).
+    void collect();
+    // A read of at most max_transfer_ bytes sent through the queue, among the fetches, and
+    // waited for; false when it could not be sent or failed (the caller then uses do_io, which
+    // also reopens a restarted device and reports the error).
+    bool read_queued(void* data, uint64_t length, uint64_t at);
+    static constexpr uint64_t kReadTag = ~0ull;  // read_queued's user_data
+    struct QueuedRead {
+        uint8_t* out;
+        uint64_t length;
+        bool done, ok;
+    };
+    QueuedRead read_ = {};
+    // Gives up on fetching: every accepted run counts as finished.
+    void break_queue();
+    // Made at the first fetch (a member with a destructor would need __cxa_atexit for the
     // server's global BlockClient); null when it cannot be made or broke.
     user::Queue* queue_ = nullptr;
     bool queue_failed_ = false;
+    struct Run {
+        uint64_t sector;
+        uint32_t count;
+        uint32_t sent;         // sectors of it sent so far
+        uint32_t outstanding;  // its pieces in flight
+    };
+    Run runs_[kRuns] = {};             // run number n at n % kRuns
+    fat::PageCache* pages_ = nullptr;  // fetch()'s
+    struct Piece {
+        uint64_t run;      // its number
+        uint64_t sent_at;  // pages_->writes() when it was sent
+        uint64_t sector;
+        uint32_t count;
+        bool used;
+    };
+    Piece flight_[kAhead] = {};
+    uint32_t in_flight_ = 0;
+    // Runs below finished_ are done; below sending_ fully sent; below accepted_ accepted.
+    uint64_t finished_ = 0, sending_ = 0, accepted_ = 0;
 };
 
 }  // namespace keel::fatserver

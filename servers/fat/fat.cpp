@@ -61,6 +61,15 @@ BlockClient g_device;
 fat::PageCache g_pages;
 Files g_files(g_volume, &g_pages);  // g_pages is empty (drops nothing) when not in use
 
+Op op_of(const ipc::abi::Submission& s) {
+    return static_cast<Op>(s.opcode - abi::kQueueOpBase);
+}
+// Operations that read file data (what Files::plan fetches ahead for).
+bool reads_file(const ipc::abi::Submission& s) {
+    const Op op = op_of(s);
+    return op == Op::kRead || op == Op::kPeek || op == Op::kReadAt;
+}
+
 }  // namespace
 
 int keel_main(const StartInfo& start) {
@@ -132,46 +141,75 @@ int keel_main(const StartInfo& start) {
           types[static_cast<int>(g_volume.type())], g_volume.cluster_count(),
           g_volume.cluster_bytes(),
           under == &g_pages ? g_pages.pages() * (fat::PageCache::kPageBytes / 1024) : 0u, name);
+    // The operations taken and not yet performed, in the order taken (a ring: the served queue
+    // never has more than kCapacity outstanding), each with the fetch it waits for.
+    static ipc::Operation ops[kCapacity];
+    static uint64_t ready_at[kCapacity];  // g_device.fetched() at which its pages are in
+    static const ipc::abi::Submission* window[kCapacity];
+    static uint64_t lengths[kCapacity];
+    static uint64_t ready[kCapacity];
+    static fat::Volume::Extent ahead[kAheadRuns];
+    static const char* said = nullptr;  // the last corruption reported
+    uint32_t head = 0, pending = 0;
     for (;;) {
-        // Wait for work; when idle with unwritten data, wait only until it is due on disk.
-        const int64_t r = sp.sync(true, g_files.dirty() ? kIdleFlushNs : 0);
-        if (r == -static_cast<int64_t>(abi::Error::kTimedOut)) {
-            if (const fat::Error e = g_files.flush(); e != fat::Error::kOk)
-                print("fat: mnt/%s: write-back failed: %s\n", name, fat::describe(e));
-            continue;
+        if (pending == 0) {
+            // Wait for work; when idle with unwritten data, wait only until it is due on disk.
+            const int64_t r = sp.sync(true, g_files.dirty() ? kIdleFlushNs : 0);
+            if (r == -static_cast<int64_t>(abi::Error::kTimedOut)) {
+                if (const fat::Error e = g_files.flush(); e != fat::Error::kOk)
+                    print("fat: mnt/%s: write-back failed: %s\n", name, fat::describe(e));
+                continue;
+            }
+            if (r < 0)
+                break;
         }
-        if (r < 0)
-            break;
-        // Every operation there is, taken first: the file reads among them fetch what they
-        // will miss all at once (several device requests in flight), then each is performed
-        // in order as before.
+        // Every operation there is, taken at once: the file reads among them fetch the pages
+        // they will miss asynchronously (several device requests in flight, g_device.fetch),
+        // and operations are performed in order, each as soon as what it reads has arrived,
+        // while new ones are taken and their fetches sent (a pipeline, not batch by batch).
         (void)sp.server().poll();
-        static ipc::Operation ops[kCapacity];
-        static const ipc::abi::Submission* requests[kCapacity];
-        static uint64_t lengths[kCapacity];
-        static fat::Volume::Extent ahead[kAheadRuns];
-        static const char* said = nullptr;  // the last corruption reported
-        uint32_t taken = 0, reads = 0;
-        while (taken < kCapacity) {
+        const uint32_t before = pending;
+        while (pending < kCapacity) {
             auto op = sp.server().take();
             if (!op)
                 break;
-            ops[taken] = *op;
-            requests[taken] = &ops[taken].request;
-            lengths[taken] = sp.server().bytes(ops[taken]).size();
-            const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
-            reads += o == Op::kRead || o == Op::kPeek || o == Op::kReadAt ? 1 : 0;
-            ++taken;
+            ops[(head + pending) % kCapacity] = *op;
+            ready_at[(head + pending) % kCapacity] = g_device.fetched();
+            ++pending;
         }
-        if (reads > 1 && under == &g_pages) {
-            const uint32_t runs = g_files.plan(requests, lengths, taken, ahead, kAheadRuns);
-            if (runs > 1)
-                g_device.read_ahead(ahead, runs, g_pages);
+        uint32_t reads = 0;
+        for (uint32_t i = 0; i < pending; ++i) {
+            const ipc::Operation& op = ops[(head + i) % kCapacity];
+            window[i] = &op.request;
+            lengths[i] = sp.server().bytes(op).size();
+            reads += reads_file(op.request) ? 1 : 0;
         }
-        for (uint32_t i = 0; i < taken; ++i) {
+        // A lone read out of order reads the device itself, straight into its buffer (no copy
+        // through the pages); reads in company, and reads in order of a file (which also fetch
+        // ahead of themselves), are fetched (Files::plan).
+        if (pending > before && reads > 0 && under == &g_pages) {
+            const uint64_t from = g_device.next_run();
+            const uint32_t runs = g_files.plan(window, lengths, pending, before, reads == 1, from,
+                                               ahead, kAheadRuns, ready);
+            // fetch() numbers the runs from `from` on (skipping an empty one, so a number
+            // planned is never too early): one past the last accepted caps them.
+            const uint64_t last = g_device.fetch(ahead, runs, g_pages);
+            for (uint32_t i = before; i < pending; ++i)
+                ready_at[(head + i) % kCapacity] = ready[i] < last ? ready[i] : last;
+        }
+        // Performed in order, each once the pages it reads are in. Anything may be performed
+        // while fetches are in flight: a write (an operation's, or lib/fat writing back a
+        // sector it evicts while it serves a read) reaches the device only after the block
+        // client has collected them (BlockClient::io), and the page cache would refuse a
+        // fetched piece that a write overtook anyway (PageCache::fill), so the pages never
+        // hold bytes older than the device's.
+        bool completed = false;
+        while (pending > 0) {
+            ipc::Operation& op = ops[head];
+            if (ready_at[head] > g_device.fetched())
+                break;
             uint64_t value = 0;
-            const uint16_t status =
-                g_files.perform(ops[i].request, sp.server().bytes(ops[i]), &value);
+            const uint16_t status = g_files.perform(op.request, sp.server().bytes(op), &value);
             // Corruption found after the mount (a crash's leftovers, a hostile volume): why, on
             // the console, once for each reason in a row (a client retrying cannot flood it).
             if (status == abi::queue_error_status(abi::Error::kCorrupt) &&
@@ -179,9 +217,15 @@ int keel_main(const StartInfo& start) {
                 said = g_volume.reason();
                 print("fat: mnt/%s: corrupt: %s\n", name, said);
             }
-            (void)sp.server().complete(ops[i].id, status, value);
+            (void)sp.server().complete(op.id, status, value);
+            head = (head + 1) % kCapacity;
+            --pending;
+            completed = true;
         }
-        (void)sp.sync(false);
+        if (completed)
+            (void)sp.sync(false);
+        if (pending > 0)
+            g_device.fetch_wait();  // the front waits for a fetch
     }
     (void)g_files.flush();
     return 0;

@@ -149,7 +149,10 @@ uint16_t Files::perform(const ipc::abi::Submission& s, std::span<std::byte> data
 }
 
 uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* lengths,
-                     uint32_t count, fat::Volume::Extent* out, uint32_t max) {
+                     uint32_t count, uint32_t first, bool lone, uint64_t base,
+                     fat::Volume::Extent* out, uint32_t max, uint64_t* ready) {
+    for (uint32_t i = first; i < count; ++i)
+        ready[i] = 0;
     if (pages_ == nullptr || pages_->pages() == 0)
         return 0;
     constexpr uint32_t kMost = 64;  // objects followed, and runs per read
@@ -161,6 +164,30 @@ uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* len
     static Sim sim[kMost];
     static fat::Volume::Extent runs[kMost];
     uint32_t sims = 0, planned = 0;
+    // Lists the missing whole pages of [at, at + length) of f's file: how many runs were
+    // missing (listed, or inside the run listed just before), or -1 when `out` filled up.
+    auto list = [&](Sim& f, uint64_t at, uint64_t length) -> int32_t {
+        uint32_t n = 0;
+        if (volume_.map(f.node, at, length, runs, kMost, &n) != fat::Error::kOk)
+            return 0;  // the read itself will say why
+        int32_t missing = 0;
+        for (uint32_t r = 0; r < n; ++r) {
+            uint64_t first_sector = 0;
+            uint32_t sectors = 0;
+            if (!pages_->missing(runs[r].sector, runs[r].count, &first_sector, &sectors))
+                continue;
+            ++missing;
+            // A partial sector next to the previous run (a read's unaligned end) joins it.
+            const fat::Volume::Extent* last = planned > 0 ? &out[planned - 1] : nullptr;
+            if (last != nullptr && first_sector >= last->sector &&
+                first_sector + sectors <= last->sector + last->count)
+                continue;
+            if (planned == max)
+                return -1;
+            out[planned++] = {first_sector, sectors};
+        }
+        return missing;
+    };
     for (uint32_t i = 0; i < count && planned < max; ++i) {
         const ipc::abi::Submission& s = *ops[i];
         const auto op = static_cast<Op>(s.opcode - abi::kQueueOpBase);
@@ -181,30 +208,52 @@ uint32_t Files::plan(const ipc::abi::Submission* const* ops, const uint64_t* len
             sim[k].position = s.args[0];
             continue;
         }
-        if (lengths[i] > kMostAhead) {  // a long read: its own request is already large
-            if (op == Op::kRead)
-                sim[k].position += lengths[i];
-            continue;
-        }
         // A read_at reads at its own offset and leaves the position where it was.
         const uint64_t at = op == Op::kReadAt ? s.args[0] : sim[k].position;
-        uint32_t n = 0;
-        if (volume_.map(sim[k].node, at, lengths[i], runs, kMost, &n) != fat::Error::kOk)
-            continue;
-        for (uint32_t r = 0; r < n && planned < max; ++r) {
-            uint64_t first = 0;
-            uint32_t sectors = 0;
-            if (!pages_->missing(runs[r].sector, runs[r].count, &first, &sectors))
-                continue;
-            // A partial sector next to the previous run (a read's unaligned end) joins it.
-            const fat::Volume::Extent* last = planned > 0 ? &out[planned - 1] : nullptr;
-            if (last != nullptr && first >= last->sector &&
-                first + sectors <= last->sector + last->count)
-                continue;
-            out[planned++] = {first, sectors};
-        }
         if (op == Op::kRead)
             sim[k].position += lengths[i];
+        if (i < first)  // planned before: only its effect on the position
+            continue;
+        const uint64_t size = sim[k].node.size;
+        const uint64_t end = at + lengths[i] < size ? at + lengths[i] : size;
+        const bool in_order = at == o->read_end;
+        o->read_end = at + lengths[i];
+        if (at >= end)
+            continue;  // nothing to read
+        // Pages asked for by an earlier read-ahead (the open's last pieces, contiguous from
+        // the oldest kept): wait for the pieces it overlaps.
+        const uint32_t kept = o->chunks < kAheadChunks ? o->chunks : kAheadChunks;
+        const Open::Chunk* oldest = &o->chunk[(o->chunks - kept) % kAheadChunks];
+        if (kept > 0 && at >= oldest->start && end <= o->ahead_end) {
+            for (uint32_t c = 0; c < kept; ++c) {
+                const Open::Chunk& piece = o->chunk[(o->chunks - kept + c) % kAheadChunks];
+                if (piece.start < end && at < piece.end && piece.ready > ready[i])
+                    ready[i] = piece.ready;
+            }
+        } else if (!lone || in_order) {
+            const int32_t missing = list(sim[k], at, end - at);
+            if (missing < 0)
+                break;
+            ready[i] = missing > 0 ? base + planned : 0;
+        }
+        if (!in_order)
+            continue;
+        // Reading on in order: ask for the next kReadAhead bytes not asked for yet (a new
+        // sequence when it starts past what was asked: the pieces kept so far are forgotten).
+        if (end > o->ahead_end) {
+            o->ahead_end = end;
+            o->chunks = 0;
+        }
+        const uint64_t from = o->ahead_end;
+        const uint64_t to = end + kReadAhead < size ? end + kReadAhead : size;
+        if (from >= to)
+            continue;
+        const int32_t missing = list(sim[k], from, to - from);
+        if (missing < 0)
+            break;
+        o->chunk[o->chunks % kAheadChunks] = {from, to, missing > 0 ? base + planned : 0};
+        ++o->chunks;
+        o->ahead_end = to;
     }
     return planned;
 }

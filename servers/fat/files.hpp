@@ -26,17 +26,31 @@ class Files {
     uint16_t perform(const ipc::abi::Submission& s, std::span<std::byte> data, uint64_t* value);
 
     // The device sectors (whole pages of the page cache, not yet in it) that the file reads
-    // among `count` operations taken together would read, in order, with the positions their
-    // seeks and earlier reads leave: at most `max` runs in `out`, their number returned. Nothing
-    // changes (a copy of each open's node and position is walked). `lengths[i]` is operation
-    // i's buffer length.
-    // Only reads of at most kMostAhead bytes are planned: for them the device's time per
-    // request dominates, and the batch overlaps it; a 64 KiB read is one large request already
-    // (fetched ahead too, row B9's 64 KiB reads at depth 32 came out slower: the pages are
-    // copied once more and the batch waits for its slowest fetch).
-    static constexpr uint64_t kMostAhead = 16 * 1024;
+    // among operations `first` to `count` - 1 will want, for a caller that fetches them ahead
+    // (several device requests in flight) before it performs the reads: at most `max` runs
+    // in `out`, their number returned. The runs get the fetch numbers base, base + 1, ... (the
+    // caller's BlockClient::fetch numbering), and ready[i] (i from `first`) is the number
+    // below which every run operation i reads has been fetched: 0 when it needs none, the
+    // number after its own runs, or the read-ahead's that fetched its pages earlier.
+    // Positions are those the seeks and reads before each operation leave (from operation 0:
+    // the window of operations not yet performed; a copy of each open's node and position is
+    // walked, nothing of the file changes). `lengths[i]` is operation i's buffer length.
+    // - Every read length the served buffers carry (64 KiB) is planned: a batch of them is read
+    //   from the device in parallel (row B9's 64 KiB reads at depth 32: 63 -> 96 MiB/s, 7 Dec,
+    //   when each was its own device request, one after another) at the price of one more copy
+    //   (the queue's buffer into the pages). With `lone` (the only read in the window) a read's
+    //   own pages are listed only when it reads on sequentially (else it asks the device
+    //   itself, straight into its buffer).
+    // - Reading ahead: a read that starts where the previous read of its open ended also lists
+    //   the pages of the next kReadAhead bytes of the file not asked for yet (each open keeps
+    //   how far that went and the fetch numbers of its last kAheadChunks pieces), so a program
+    //   reading a file in order, one read at a time, finds its next read's pages fetched or in
+    //   flight while it handles the last, as Linux's read-ahead does.
+    static constexpr uint64_t kReadAhead = 256 * 1024;
+    static constexpr uint32_t kAheadChunks = 8;
     uint32_t plan(const ipc::abi::Submission* const* ops, const uint64_t* lengths, uint32_t count,
-                  fat::Volume::Extent* out, uint32_t max);
+                  uint32_t first, bool lone, uint64_t base, fat::Volume::Extent* out, uint32_t max,
+                  uint64_t* ready);
 
     uint32_t open_count() const { return open_count_; }
     bool dirty() const { return dirty_; }
@@ -54,6 +68,15 @@ class Files {
         // cursor `resume` instead of walking the directory again.
         uint64_t listed = 0;
         uint32_t resume = 0;
+        // Read-ahead (plan): where the last planned read ended, how far the file has been
+        // asked for ahead of it, and the last pieces of that: each one's file bytes, with the
+        // fetch number below which they are in (0: none was missing), a ring, `chunks` so far.
+        uint64_t read_end = 0, ahead_end = 0;
+        struct Chunk {
+            uint64_t start, end, ready;
+        };
+        Chunk chunk[kAheadChunks] = {};
+        uint32_t chunks = 0;
     };
 
     Open* lookup_object(uint32_t object);

@@ -318,6 +318,106 @@ TEST(cached_data_follows_writes_through_other_opens) {
     drop(n);
 }
 
+void drop_caches() {
+    CHECK_EQ(
+        sys::do_io(top(), Op::kSetMeta, nullptr, 0, static_cast<uint64_t>(abi::Meta::kDropCaches)),
+        0);
+}
+
+// Reading a file in order makes the server fetch the pages ahead of the reads (servers/fat's
+// read-ahead); another open's writes into that region (a whole 64 KiB to the device, a partial
+// one through the sector cache) must be what the reads after them see, not the fetched bytes.
+TEST(read_ahead_follows_writes) {
+    constexpr uint64_t kBytes = 512 * 1024;
+    const int64_t a = open_in(top(), "ahead.bin", kCreate | kTruncate);
+    CHECK(write_pattern(a, 0, kBytes, 65536, bytes_a));
+    drop_caches();  // cold: the reads below fetch from the device
+    const int64_t b = open_in(top(), "ahead.bin");
+    static uint8_t buf[64 * 1024];
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(b), Op::kRead, buf, sizeof buf), 65536);
+    CHECK(buf[0] == bytes_a(0) && buf[65535] == bytes_a(65535));
+    // The next 256 KiB were asked for ahead; write into them.
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSeek, nullptr, 0, 131072), 131072);
+    CHECK(write_pattern(a, 131072, 65536, 65536, bytes_b));
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSeek, nullptr, 0, 250001), 250001);
+    CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kWrite, "xyz", 3), 3);
+    const auto want = [](uint64_t i) {
+        if (i >= 131072 && i < 196608)
+            return bytes_b(i);
+        if (i >= 250001 && i < 250004)
+            return static_cast<uint8_t>("xyz"[i - 250001]);
+        return bytes_a(i);
+    };
+    CHECK_EQ(read_pattern(b, 65536, 65536, want), kBytes - 65536);
+    drop(a);
+    drop(b);
+}
+
+// One queue holding a write to a file through one open, then reads of it through another: the
+// server sends the reads' fetches to the device when it takes them, before it performs the
+// write. The reads must see the written bytes all the same (servers/fat collects its fetches
+// before any request of its own reaches the device, and the page cache refuses a fetch that a
+// write overtook).
+TEST(queued_reads_after_a_queued_write_see_it) {
+    constexpr uint64_t kBytes = 256 * 1024;
+    constexpr uint32_t kPiece = 64 * 1024, kOps = 5;
+    const int64_t a = open_in(top(), "queued-rw.bin", kCreate | kTruncate);
+    CHECK(write_pattern(a, 0, kBytes, 65536, bytes_a));
+    const int64_t b = open_in(top(), "queued-rw.bin");
+    for (int round = 0; round < 6; ++round) {
+        if (round % 3 != 2)
+            drop_caches();  // rounds 2 and 5 find the pages kept
+        // The write lands at 64 KiB (whole pieces) or 64 KiB + 100, in turn.
+        const uint64_t at = 65536 + (round % 2 == 0 ? 0 : 100);
+        CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSeek, nullptr, 0, at),
+                 static_cast<int64_t>(at));
+        Queue q;
+        CHECK_EQ(q.create(16, kOps, kPiece), 0);
+        // user_data: 0 the write, 1-4 reads of b at 0, 64, 128 and 192 KiB.
+        for (uint32_t i = 0; i < kOps; ++i) {
+            auto buffer = q.client().acquire();
+            CHECK(static_cast<bool>(buffer));
+            if (!buffer)
+                return;
+            if (i == 0) {
+                auto data = q.client().bytes(*buffer);
+                for (uint32_t k = 0; k < kPiece; ++k)
+                    data[k] = static_cast<std::byte>(bytes_b(at + k));
+                CHECK(static_cast<bool>(q.submit(Op::kWrite, static_cast<Handle>(a), 0, i,
+                                                 std::move(*buffer), kPiece)));
+            } else {
+                CHECK(static_cast<bool>(q.submit(Op::kReadAt, static_cast<Handle>(b),
+                                                 (i - 1) * uint64_t{kPiece}, i, std::move(*buffer),
+                                                 kPiece)));
+            }
+        }
+        uint32_t reaped = 0;
+        bool ok = true;
+        for (int waits = 0; waits < 50 && reaped < kOps; ++waits) {
+            (void)q.wait(1, 200'000'000);
+            while (auto r = q.reap()) {
+                ++reaped;
+                const auto i = static_cast<uint32_t>(r->user_data);
+                ok = ok && i < kOps && r->status == 0 && r->value == kPiece;
+                const auto bytes = q.client().bytes(r->buffer);
+                for (uint64_t k = 0; ok && i > 0 && k < kPiece; ++k) {
+                    const uint64_t o = (i - 1) * uint64_t{kPiece} + k;
+                    ok = static_cast<uint8_t>(bytes[k]) ==
+                         (o >= at && o < at + kPiece ? bytes_b(o) : bytes_a(o));
+                }
+                r->buffer.reset();
+            }
+        }
+        CHECK_EQ(reaped, kOps);
+        CHECK(ok);
+        // bytes_a everywhere again for the next round.
+        CHECK_EQ(sys::do_io(static_cast<uint64_t>(a), Op::kSeek, nullptr, 0, 0), 0);
+        CHECK(write_pattern(a, 0, kBytes, 65536, bytes_a));
+    }
+    drop(a);
+    drop(b);
+}
+
 TEST(deep_and_wide_directories) {
     // 24 levels down, a file at the bottom, found again by a path walk.
     int64_t d = sys::do_io(top(), Op::kShare, nullptr, 0, uint64_t{abi::kRightsAll} << 32);

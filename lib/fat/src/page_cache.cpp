@@ -213,6 +213,7 @@ Error PageCache::write(uint64_t sector, uint32_t count, const uint8_t* in) {
         return Error::kOk;
     if (sector >= sector_count || count > sector_count - sector)
         return Error::kCorrupt;
+    ++writes_;  // before it is sent: a fill of a read sent earlier is then refused
     const Error e = device_->write(sector, count, in);
     const uint64_t first = sector * sector_size;
     const uint64_t length = static_cast<uint64_t>(count) * sector_size;
@@ -250,8 +251,9 @@ bool PageCache::missing(uint64_t sector, uint32_t count, uint64_t* first, uint32
     return true;
 }
 
-void PageCache::fill(uint64_t sector, uint32_t count, const uint8_t* data) {
-    if (count_ == 0 || sector >= sector_count || count > sector_count - sector)
+void PageCache::fill(uint64_t sector, uint32_t count, const uint8_t* data, uint64_t sent_at) {
+    if (count_ == 0 || sector >= sector_count || count > sector_count - sector ||
+        sent_at != writes_)
         return;
     keep(sector * sector_size, static_cast<uint64_t>(count) * sector_size, data);
 }

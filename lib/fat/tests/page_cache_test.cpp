@@ -176,7 +176,7 @@ TEST(PageCache, MissingAndFill) {
     ASSERT_TRUE(f.cache.missing(9, 8, &first, &sectors));  // pages 1 and 2
     EXPECT_EQ(first, 8u);
     EXPECT_EQ(sectors, 16u);
-    f.cache.fill(first, sectors, f.expected(first, sectors).data());
+    f.cache.fill(first, sectors, f.expected(first, sectors).data(), f.cache.writes());
     EXPECT_FALSE(f.cache.missing(9, 8, &first, &sectors));
     EXPECT_EQ(f.read(9, 8), f.expected(9, 8));
     EXPECT_EQ(f.dev.reads, 0u);                              // filled: no device read
@@ -186,6 +186,29 @@ TEST(PageCache, MissingAndFill) {
     EXPECT_FALSE(f.cache.missing(250, 1, &first, &sectors));  // outside: nothing to fetch
     f.cache.drop_all();
     EXPECT_TRUE(f.cache.missing(9, 8, &first, &sectors));
+}
+
+// A fetch sent before a write to the device and handed over after it carries bytes the device
+// may no longer hold: fill() keeps nothing of it (a read then asks the device), even when the
+// write did not touch its pages (the cache cannot know what the device did first).
+TEST(PageCache, FillOvertakenByAWriteKeepsNothing) {
+    PageFixture f(16, 250);
+    const uint64_t sent_at = f.cache.writes();
+    const std::vector<uint8_t> old = f.expected(8, 16);  // "read" by the fetch: pages 1, 2
+    std::vector<uint8_t> fresh(512, 0xA5);
+    ASSERT_EQ(f.cache.write(9, 1, fresh.data()), Error::kOk);  // inside page 1
+    EXPECT_EQ(f.cache.writes(), sent_at + 1);
+    f.cache.fill(8, 16, old.data(), sent_at);
+    uint64_t first = 0;
+    uint32_t sectors = 0;
+    EXPECT_TRUE(f.cache.missing(8, 16, &first, &sectors));  // nothing kept
+    std::vector<uint8_t> got = f.read(9, 1);
+    EXPECT_EQ(got, fresh);  // from the device, not the fetch's old bytes
+    // A fetch sent after the write is kept.
+    f.cache.drop_all();
+    f.cache.fill(8, 16, f.expected(8, 16).data(), f.cache.writes());
+    EXPECT_FALSE(f.cache.missing(8, 16, &first, &sectors));
+    EXPECT_EQ(f.read(9, 1), fresh);
 }
 
 // Random reads and writes of random runs (1-130 sectors) on 512- and 4096-byte sectors

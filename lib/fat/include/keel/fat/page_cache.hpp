@@ -57,8 +57,13 @@ class PageCache final : public BlockDevice {
     // (several at once) and hands them to fill().
     bool missing(uint64_t sector, uint32_t count, uint64_t* first, uint32_t* sectors) const;
     // Keeps the whole pages inside `count` sectors at `sector` from `data`, the device's bytes
-    // there (read just now, with no write to them since the read was sent).
-    void fill(uint64_t sector, uint32_t count, const uint8_t* data);
+    // there, read by a request sent when writes() was `sent_at`. When a write has reached the
+    // device since (writes() moved on), those bytes may be older than the device's, and
+    // nothing is kept: a write-through cache must never hold what the device no longer does.
+    void fill(uint64_t sector, uint32_t count, const uint8_t* data, uint64_t sent_at);
+    // How many writes have been sent to the device through this cache (counted before each is
+    // sent): a caller reading ahead notes it when it sends a read, for fill().
+    uint64_t writes() const { return writes_; }
     // Forgets every page (they are never dirty: nothing is lost).
     void drop_all();
 
@@ -88,6 +93,7 @@ class PageCache final : public BlockDevice {
     uint32_t count_ = 0, buckets_ = 0;  // buckets_: a power of two
     int32_t oldest_ = -1, newest_ = -1;
     PageCacheStats stats_;
+    uint64_t writes_ = 0;
 };
 
 }  // namespace keel::fat
