@@ -10,7 +10,7 @@
 namespace keel::c {
 namespace {
 
-constexpr size_t kSize = 64;
+constexpr size_t kSize = 224;
 
 std::vector<unsigned char> pattern(unsigned char seed) {
     std::vector<unsigned char> b(kSize);
@@ -20,7 +20,8 @@ std::vector<unsigned char> pattern(unsigned char seed) {
 }
 
 TEST(Mem, CopyEveryLengthAndAlignment) {
-    for (size_t n = 0; n <= 40; ++n) {
+    // Long runs of words too, then every tail.
+    for (size_t n = 0; n <= 200; ++n) {
         for (size_t so = 0; so < 8; ++so) {
             for (size_t d = 0; d < 8; ++d) {
                 const auto src = pattern(1);
