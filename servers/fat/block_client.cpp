@@ -199,7 +199,10 @@ bool BlockClient::read_queued(void* data, uint64_t length, uint64_t at) {
 }
 
 void BlockClient::collect() {
-    if (queue_->wait(1, kAheadTimeoutNs) < 0)
+    // queue_wait answers 0 when its timeout ran out: a device silent that long is broken.
+    const uint64_t since = user::sys::clock_ns();
+    const int64_t r = queue_->wait(1, kAheadTimeoutNs);
+    if (r < 0 || (r == 0 && user::sys::clock_ns() - since >= kAheadTimeoutNs))
         return break_queue();
     while (auto c = queue_->reap()) {
         if (c->user_data == kReadTag) {
@@ -232,8 +235,13 @@ void BlockClient::fetch_wait() {
         return;
     if (in_flight_ > 0)
         collect();
-    if (!queue_failed_)
-        send();
+    if (queue_failed_)
+        return;
+    // What send() adds reaches the device now, not at the next wait.
+    const uint32_t flying = in_flight_;
+    send();
+    if (in_flight_ != flying && queue_->poll() < 0)
+        break_queue();
 }
 
 fat::Error BlockClient::flush() {

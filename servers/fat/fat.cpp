@@ -153,6 +153,11 @@ int keel_main(const StartInfo& start) {
     uint32_t head = 0, pending = 0;
     for (;;) {
         if (pending == 0) {
+            // Fetches still out (a read-ahead past the last read) are collected first: each
+            // holds one of the device's served slots until this server collects it, and the
+            // device's other callers must not wait on a server that sleeps.
+            while (g_device.fetching())
+                g_device.fetch_wait();
             // Wait for work; when idle with unwritten data, wait only until it is due on disk.
             const int64_t r = sp.sync(true, g_files.dirty() ? kIdleFlushNs : 0);
             if (r == -static_cast<int64_t>(abi::Error::kTimedOut)) {
@@ -200,9 +205,9 @@ int keel_main(const StartInfo& start) {
         // Performed in order, each once the pages it reads are in. Anything may be performed
         // while fetches are in flight: a write (an operation's, or lib/fat writing back a
         // sector it evicts while it serves a read) reaches the device only after the block
-        // client has collected them (BlockClient::io), and the page cache would refuse a
-        // fetched piece that a write overtook anyway (PageCache::fill), so the pages never
-        // hold bytes older than the device's.
+        // client has collected them (BlockClient::io), and the page cache refuses a piece
+        // sent before a write that went through it (PageCache::fill), so the pages never hold
+        // bytes older than the device's.
         bool completed = false;
         while (pending > 0) {
             ipc::Operation& op = ops[head];

@@ -51,9 +51,8 @@ uint64_t run(Op op, uint32_t depth, uint32_t length, uint64_t count, bool random
     }
     // The queue is made before the clock starts, as the Linux guest's rows set up their
     // io_uring before theirs (bench/linux/guestbench.cpp): both time the transfers. Making it
-    // (its region's 2 MiB allocated, zeroed and mapped) had been a third of the 512 reads'
-    // 28 ms here (7 Dec: 0.95-1.62 GB/s with it, 1.62-1.71 without; fsbench's rows already
-    // made their queues first).
+    // (its region's 2 MiB allocated, zeroed and mapped) had been about a third of the 512
+    // reads' 28 ms here (bench/README.md, B9, 7 Dec).
     Queue q;
     if (q.create(64, depth, length) != 0)
         return 0;

@@ -213,7 +213,6 @@ Error PageCache::write(uint64_t sector, uint32_t count, const uint8_t* in) {
         return Error::kOk;
     if (sector >= sector_count || count > sector_count - sector)
         return Error::kCorrupt;
-    ++writes_;  // before it is sent: a fill of a read sent earlier is then refused
     const Error e = device_->write(sector, count, in);
     const uint64_t first = sector * sector_size;
     const uint64_t length = static_cast<uint64_t>(count) * sector_size;
@@ -230,6 +229,10 @@ Error PageCache::write(uint64_t sector, uint32_t count, const uint8_t* in) {
         const uint64_t to = first + length < page + kPageBytes ? first + length - page : kPageBytes;
         detail::copy(bytes(i) + from, in + (page + from - first), static_cast<uint32_t>(to - from));
     }
+    // Counted once the pages kept match the device again: a fetch handed over while the write
+    // was on its way (its caller collecting reads before it sends the write) was kept and then
+    // written over above; one handed over from now on may predate the write and is refused.
+    ++writes_;
     return e;
 }
 
@@ -263,6 +266,7 @@ void PageCache::drop_all() {
         if (page_[i].valid)
             drop(static_cast<int32_t>(i));
     }
+    ++writes_;  // a fetch sent before would fill the emptied cache again: refused as well
 }
 
 Error PageCache::flush() {

@@ -209,6 +209,11 @@ TEST(PageCache, FillOvertakenByAWriteKeepsNothing) {
     f.cache.fill(8, 16, f.expected(8, 16).data(), f.cache.writes());
     EXPECT_FALSE(f.cache.missing(8, 16, &first, &sectors));
     EXPECT_EQ(f.read(9, 1), fresh);
+    // One sent before drop_all() is refused too: the caller wanted the cache empty.
+    const uint64_t before_drop = f.cache.writes();
+    f.cache.drop_all();
+    f.cache.fill(8, 16, f.expected(8, 16).data(), before_drop);
+    EXPECT_TRUE(f.cache.missing(8, 16, &first, &sectors));
 }
 
 // Random reads and writes of random runs (1-130 sectors) on 512- and 4096-byte sectors

@@ -57,12 +57,15 @@ class PageCache final : public BlockDevice {
     // (several at once) and hands them to fill().
     bool missing(uint64_t sector, uint32_t count, uint64_t* first, uint32_t* sectors) const;
     // Keeps the whole pages inside `count` sectors at `sector` from `data`, the device's bytes
-    // there, read by a request sent when writes() was `sent_at`. When a write has reached the
-    // device since (writes() moved on), those bytes may be older than the device's, and
-    // nothing is kept: a write-through cache must never hold what the device no longer does.
+    // there, read by a request sent when writes() was `sent_at`. When a write has gone through
+    // the cache since, or drop_all() (writes() moved on), those bytes may be older than the
+    // device's, or the caller wanted the cache empty, and nothing is kept: a write-through
+    // cache must never hold what the device no longer does.
     void fill(uint64_t sector, uint32_t count, const uint8_t* data, uint64_t sent_at);
-    // How many writes have been sent to the device through this cache (counted before each is
-    // sent): a caller reading ahead notes it when it sends a read, for fill().
+    // How many writes have gone through this cache, and drop_all()s: a caller reading ahead
+    // notes it when it sends a read, for fill(). A write is counted when it returns (its bytes
+    // in the device and in the pages kept), so a fill handed over while it was on its way is
+    // kept and then written over.
     uint64_t writes() const { return writes_; }
     // Forgets every page (they are never dirty: nothing is lost).
     void drop_all();
