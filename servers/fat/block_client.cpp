@@ -131,13 +131,17 @@ uint64_t BlockClient::fetch(const fat::Volume::Extent* runs, uint32_t count,
         runs_[accepted_ % kRuns] = {runs[i].sector, runs[i].count, 0, 0};
         ++accepted_;
     }
-    // Sent to the device now (a queue's submissions reach the kernel only in its poll or wait),
-    // so they are read while the server performs what is ready.
+    send_now();
+    return accepted_;
+}
+
+void BlockClient::send_now() {
+    // A queue's submissions reach the kernel only in its poll or wait: published here, they are
+    // read while the server performs what is ready.
     const uint32_t flying = in_flight_;
     send();
-    if (in_flight_ != flying && !queue_failed_ && queue_->poll() < 0)
+    if (!queue_failed_ && in_flight_ != flying && queue_->poll() < 0)
         break_queue();
-    return accepted_;
 }
 
 void BlockClient::send() {
@@ -235,13 +239,8 @@ void BlockClient::fetch_wait() {
         return;
     if (in_flight_ > 0)
         collect();
-    if (queue_failed_)
-        return;
-    // What send() adds reaches the device now, not at the next wait.
-    const uint32_t flying = in_flight_;
-    send();
-    if (in_flight_ != flying && queue_->poll() < 0)
-        break_queue();
+    if (!queue_failed_)
+        send_now();
 }
 
 fat::Error BlockClient::flush() {

@@ -75,6 +75,8 @@ class BlockClient final : public fat::BlockDevice {
     uint32_t max_transfer_ = 0;
     // Sends queued pieces while requests and buffers are free.
     void send();
+    // send(), and what it sent published to the kernel at once.
+    void send_now();
     // Waits for at least one piece in flight to come back and takes every one that did: its
     // bytes to pages_->fill(), its run finished once all its pieces are back (and read_queued's
     // read, into its caller's memory).

@@ -61,12 +61,9 @@ BlockClient g_device;
 fat::PageCache g_pages;
 Files g_files(g_volume, &g_pages);  // g_pages is empty (drops nothing) when not in use
 
-Op op_of(const ipc::abi::Submission& s) {
-    return static_cast<Op>(s.opcode - abi::kQueueOpBase);
-}
 // Operations that read file data (what Files::plan fetches ahead for).
 bool reads_file(const ipc::abi::Submission& s) {
-    const Op op = op_of(s);
+    const auto op = static_cast<Op>(s.opcode - abi::kQueueOpBase);
     return op == Op::kRead || op == Op::kPeek || op == Op::kReadAt;
 }
 

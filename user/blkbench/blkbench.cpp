@@ -8,6 +8,7 @@
 // Wall-clock time in the guest: under QEMU's TCG this measures the whole emulated path
 // (guest, kernel forwarding, the driver, QEMU's virtio-blk and its file backend).
 #include <keel/c/mem.hpp>
+#include <keel/c/string.hpp>
 
 #include <utility>
 
@@ -101,16 +102,15 @@ void report(const char* what, uint32_t depth, uint32_t length, uint64_t count, u
 }  // namespace
 
 int keel_main(const StartInfo& start) {
-    uint64_t numbers[2] = {0, 0};
-    uint32_t which = 0;
-    for (uint64_t i = 0; i < start.args_length && which < 2; ++i) {
-        if (start.args[i] >= '0' && start.args[i] <= '9')
-            numbers[which] = numbers[which] * 10 + static_cast<uint64_t>(start.args[i] - '0');
-        else if (numbers[which] != 0)
-            ++which;
+    // SIZE [ROUNDS], as the shell quoted them.
+    char storage[64];
+    const char* words[2] = {"", "0"};
+    if (split_args(start.args, start.args_length, storage, sizeof storage, words, 2) < 1) {
+        print("blkbench: usage: blkbench SIZE [ROUNDS]\n");
+        return 1;
     }
-    g_size = numbers[0];
-    const uint64_t rounds = numbers[1];
+    g_size = parse_u64(words[0]);
+    const uint64_t rounds = parse_u64(words[1]);
     g_disk = blktest::wait_for_disk();
     if (g_disk == 0 || g_size < kRegion) {
         print("blkbench: no srv/blk0, or a disk under 32 MiB\n");

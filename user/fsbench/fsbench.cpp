@@ -19,6 +19,7 @@
 // `fsbench ROW ROUNDS` runs only the read row ROW (one of the names above), ROUNDS times, each
 // from cold caches: a row long enough to sample (bench/guestprof.py).
 #include <keel/c/mem.hpp>
+#include <keel/c/string.hpp>
 #include <keel/syscall_abi.hpp>
 
 #include <utility>
@@ -276,12 +277,9 @@ bool only_row(const StartInfo& start) {
     const char* words[3];
     if (split_args(start.args, start.args_length, storage, sizeof storage, words, 3) != 2)
         return false;
-    uint64_t rounds = 0;
-    for (const char* d = words[1]; *d >= '0' && *d <= '9'; ++d)
-        rounds = rounds * 10 + static_cast<uint64_t>(*d - '0');
+    const uint64_t rounds = parse_u64(words[1]);
     for (const Row& r : kReadRows) {
-        if (c::length(r.name) == c::length(words[0]) &&
-            c::compare(r.name, words[0], c::length(r.name)) == 0) {
+        if (str_equal(r.name, words[0])) {
             for (uint64_t i = 0; i < rounds; ++i) {
                 drop_caches();
                 r.run();
