@@ -96,6 +96,11 @@ class Served final : public Object {
         return req.forward->served->finish(req, *req.forward);
     }
 
+    // Whether the operation in flight in f is still with the server, once what the server has
+    // completed is reaped: then a retry would only answer kWouldBlock on the same wait queue,
+    // and a queue's round keeps the operation parked without retrying it (obj/queue.cpp).
+    static bool still_pending(const Forward& f) { return f.served->pending(f.slot); }
+
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
     static void abandon(Forward& f) {
         if (f.started())
@@ -123,6 +128,9 @@ class Served final : public Object {
     Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
                             Lent* lent);
     uint32_t free_slot();
+    bool pending(uint32_t slot) {
+        return slots_[slot].state == kPending && (!collect() || slots_[slot].state == kPending);
+    }
     Result<uint64_t> finish(Request& req, Forward& f);
     struct Slot;
     Result<uint64_t> answer(Slot& s, Request& req);
