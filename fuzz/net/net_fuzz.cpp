@@ -11,13 +11,16 @@
 // and that queued data never exceeds what the caller may receive. With the first byte's bit 1
 // the stack also has a LinkOutput (frames built straight into the link's buffer, as the
 // network server's): each record's time byte's low two bits give it that many free buffers,
-// and every frame committed there is checked as a drained one. Seeds: fuzz/corpus/net.
+// and every frame committed there is checked as a drained one. With bit 2 each record is a
+// link batch (lib/net's frame_batch.hpp) instead of one frame, fed frame by frame when
+// batch_check accepts it. Seeds: fuzz/corpus/net.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include <keel/net/addr.hpp>
+#include <keel/net/frame_batch.hpp>
 #include <keel/net/stack.hpp>
 #include <keel/net/wire.hpp>
 
@@ -255,7 +258,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         i += 3;
         link.room = step & 3;
         const size_t n = length < size - i ? length : size - i;
-        stack.receive(data + i, n, now);
+        if (data[0] & 4) {
+            // The record is a link batch, as the network server receives them from its driver
+            // (servers/net/link.cpp): checked whole, then each frame to the stack; every frame
+            // batch_next gives lies inside the record, and there are as many as batch_check said.
+            const int64_t frames = net::batch_check(data + i, n, 1, 1536);
+            int64_t seen = 0;
+            size_t offset = 0;
+            const uint8_t* one = nullptr;
+            size_t length_out = 0;
+            while (net::batch_next(data + i, n, &offset, &one, &length_out)) {
+                if (one < data + i || one + length_out > data + i + n)
+                    fail("a batch's frame outside the batch");
+                if (frames >= 0)
+                    stack.receive(one, length_out, now);
+                ++seen;
+            }
+            if (frames >= 0 && (seen != frames || offset != n))
+                fail("batch_check and batch_next disagree");
+        } else {
+            stack.receive(data + i, n, now);
+        }
         i += n;
         check_bounds(stack, before);
         drain(stack);

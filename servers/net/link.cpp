@@ -1,12 +1,15 @@
 #include "link.hpp"
 
+#include <keel/net/frame_batch.hpp>
+
 namespace keel::netserver {
 namespace {
 
-// Reads kept posted: frames the driver can hand over without waiting for this server.
-constexpr uint32_t kReceiveBuffers = 64;
-constexpr uint32_t kTransmitBuffers = 64;
-constexpr uint32_t kQueueCapacity = 128;
+// Reads kept posted: batches the driver can hand over without waiting for this server (one
+// holds every frame a driver's pump received, up to 16 KiB of them).
+constexpr uint32_t kReceiveBuffers = 16;
+constexpr uint32_t kTransmitBuffers = 32;
+constexpr uint32_t kQueueCapacity = 64;
 
 }  // namespace
 
@@ -18,13 +21,14 @@ int64_t Link::attach(user::Handle link) {
         return r;
     if (r != static_cast<int64_t>(sizeof info_) || info_.mtu + 14u > kFrameBuffer)
         return -static_cast<int64_t>(abi::Error::kInvalidArgument);
-    if (const int64_t e = rx_.create(kQueueCapacity, kReceiveBuffers, kFrameBuffer); e < 0)
+    if (const int64_t e = rx_.create(kQueueCapacity, kReceiveBuffers, kBatchBuffer); e < 0)
         return e;
-    if (const int64_t e = tx_.create(kQueueCapacity, kTransmitBuffers, kFrameBuffer); e < 0)
+    if (const int64_t e = tx_.create(kQueueCapacity, kTransmitBuffers, kBatchBuffer); e < 0)
         return e;
     for (uint32_t i = 0; i < kReceiveBuffers; ++i) {
         auto b = rx_.client().acquire();
-        if (!b || !rx_.submit(user::Op::kRead, link_, 0, 0, std::move(*b), kFrameBuffer))
+        if (!b ||
+            !rx_.submit(user::Op::kRead, link_, abi::kLinkBatch, 0, std::move(*b), kBatchBuffer))
             return -static_cast<int64_t>(abi::Error::kNoMemory);
     }
     const int64_t p = rx_.poll();
@@ -40,16 +44,24 @@ uint32_t Link::deliver(net::Stack& stack, net::Time now) {
     while (auto r = rx_.reap()) {
         if (r->is_cancel)
             continue;
-        if (r->status == 0 && r->value <= kFrameBuffer) {
-            const std::span<std::byte> bytes = rx_.client().bytes(r->buffer);
-            stack.receive(reinterpret_cast<const uint8_t*>(bytes.data()), r->value, now);
-            ++n;
+        const auto* data = reinterpret_cast<const uint8_t*>(rx_.client().bytes(r->buffer).data());
+        // The driver's batch is checked whole before any frame of it goes to the stack.
+        if (r->status == 0 && r->value <= kBatchBuffer &&
+            net::batch_check(data, r->value, 1, kFrameBuffer) >= 0) {
+            size_t offset = 0;
+            const uint8_t* frame = nullptr;
+            size_t length = 0;
+            while (net::batch_next(data, r->value, &offset, &frame, &length)) {
+                stack.receive(frame, length, now);
+                ++n;
+            }
         } else {
             ++receive_errors_;
         }
-        // The same buffer goes back for the next frame; a failed submit only lowers the
+        // The same buffer goes back for the next batch; a failed submit only lowers the
         // number of reads posted (it cannot fail while the queue has room for them all).
-        if (!rx_.submit(user::Op::kRead, link_, 0, 0, std::move(r->buffer), kFrameBuffer))
+        if (!rx_.submit(user::Op::kRead, link_, abi::kLinkBatch, 0, std::move(r->buffer),
+                        kBatchBuffer))
             ++receive_errors_;
     }
     return n;
@@ -65,30 +77,56 @@ net::LinkOutput Link::output() {
 
 uint8_t* Link::acquire(void* context, size_t size) {
     auto* self = static_cast<Link*>(context);
-    if (self->staged_valid_ || size > kFrameBuffer)
+    if (self->reserved_ || size > kFrameBuffer)
         return nullptr;
-    auto b = self->tx_.client().acquire();
-    if (!b)
-        return nullptr;  // every buffer in flight: the stack keeps the frame for transmit()
-    self->staged_ = std::move(*b);
-    self->staged_valid_ = true;
-    return reinterpret_cast<uint8_t*>(self->tx_.client().bytes(self->staged_).data());
+    uint8_t* at = self->reserve(size);
+    self->reserved_ = at != nullptr;
+    return at;  // nullptr: the stack keeps the frame for transmit()
 }
 
 void Link::commit(void* context, uint8_t* frame, size_t size) {
     auto* self = static_cast<Link*>(context);
     (void)frame;
-    if (!self->staged_valid_)
+    if (!self->reserved_)
         return;
-    self->staged_valid_ = false;
-    if (!self->tx_.submit(user::Op::kWrite, self->link_, 0, 0, std::move(self->staged_),
-                          static_cast<uint32_t>(size))) {
-        ++self->transmit_errors_;  // as a loss on the wire: TCP retransmits
-        (void)self->tx_.client().release(std::move(self->staged_));
+    self->reserved_ = false;
+    auto* bytes = reinterpret_cast<uint8_t*>(self->tx_.client().bytes(self->batch_).data());
+    net::batch_commit(bytes, &self->batch_used_, size);
+}
+
+uint8_t* Link::reserve(size_t size) {
+    if (batch_valid_) {
+        auto* bytes = reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
+        if (uint8_t* at = net::batch_reserve(bytes, kBatchBuffer, batch_used_, size))
+            return at;
+        send_batch();
+    }
+    auto b = tx_.client().acquire();
+    if (!b)
+        return nullptr;
+    batch_ = std::move(*b);
+    batch_valid_ = true;
+    batch_used_ = 0;
+    auto* bytes = reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
+    return net::batch_reserve(bytes, kBatchBuffer, 0, size);
+}
+
+void Link::send_batch() {
+    if (!batch_valid_)
+        return;
+    batch_valid_ = false;
+    if (batch_used_ == 0) {
+        (void)tx_.client().release(std::move(batch_));
         return;
     }
-    ++self->tx_in_flight_;
-    self->unpolled_ = true;
+    if (!tx_.submit(user::Op::kWrite, link_, abi::kLinkBatch, 0, std::move(batch_),
+                    static_cast<uint32_t>(batch_used_))) {
+        ++transmit_errors_;  // as a loss on the wire: TCP retransmits
+        (void)tx_.client().release(std::move(batch_));
+        return;
+    }
+    ++tx_in_flight_;
+    unpolled_ = true;
 }
 
 bool Link::transmit(net::Stack& stack) {
@@ -100,25 +138,20 @@ bool Link::transmit(net::Stack& stack) {
         --tx_in_flight_;
         r->buffer.reset();
     }
-    bool sent = unpolled_;
-    unpolled_ = false;
+    // Frames the stack kept in its slots go behind those it built in place, in order.
     while (stack.frames_pending()) {
-        auto b = tx_.client().acquire();
-        if (!b)
+        uint8_t* at = reserve(kFrameBuffer);
+        if (at == nullptr)
             break;
-        const std::span<std::byte> bytes = tx_.client().bytes(*b);
-        const size_t n = stack.take_frame(reinterpret_cast<uint8_t*>(bytes.data()), bytes.size());
-        if (n == 0) {
-            (void)tx_.client().release(std::move(*b));
+        const size_t n = stack.take_frame(at, kFrameBuffer);
+        if (n == 0)
             break;
-        }
-        if (!tx_.submit(user::Op::kWrite, link_, 0, 0, std::move(*b), static_cast<uint32_t>(n))) {
-            ++transmit_errors_;
-            break;
-        }
-        ++tx_in_flight_;
-        sent = true;
+        auto* bytes = reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
+        net::batch_commit(bytes, &batch_used_, n);
     }
+    send_batch();
+    const bool sent = unpolled_;
+    unpolled_ = false;
     if (sent || tx_in_flight_ > 0)
         (void)tx_.poll();
     return stack.frames_pending();

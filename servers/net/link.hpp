@@ -1,6 +1,9 @@
 // The network server's side of its link (a NIC driver's link object, abi::LinkInfo): frames
-// arrive through reads kept posted on one queue and leave through writes on another, every
-// frame in an owned buffer (the driver copies it to and from its DMA memory).
+// arrive through reads kept posted on one queue and leave through writes on another, in
+// batches (abi::kLinkBatch, lib/net's frame_batch.hpp): a read brings every frame that arrived
+// together, a write takes every frame a pump made, each batch in an owned buffer (the driver
+// copies its frames to and from its DMA memory). One operation per frame was most of the
+// server's and the driver's work in a bulk transfer (servers/net/README.md).
 #pragma once
 
 #include <keel/net/stack.hpp>
@@ -11,6 +14,7 @@
 namespace keel::netserver {
 
 inline constexpr uint32_t kFrameBuffer = 1536;  // an Ethernet frame of 1514 bytes, rounded to 64
+inline constexpr uint32_t kBatchBuffer = 16 * 1024;  // ten full frames; the driver's largest
 
 class Link {
   public:
@@ -41,10 +45,17 @@ class Link {
     user::Queue tx_;
     static uint8_t* acquire(void* context, size_t size);
     static void commit(void* context, uint8_t* frame, size_t size);
+    // Room for a frame of at most `size` bytes at the end of the batch being filled: a new batch
+    // when there is none or it is full (the full one is sent first). nullptr when every
+    // transmit buffer is in flight.
+    uint8_t* reserve(size_t size);
+    void send_batch();  // submits the batch being filled, if any (it goes at the next poll)
 
     uint32_t tx_in_flight_ = 0;
-    ipc::Buffer staged_{};  // acquired for the stack, until its commit
-    bool staged_valid_ = false;
+    ipc::Buffer batch_{};  // the batch being filled: frames of this pump, until transmit()
+    bool batch_valid_ = false;
+    size_t batch_used_ = 0;
+    bool reserved_ = false;  // acquire() gave the stack room in it, until its commit
     bool unpolled_ = false;  // writes submitted since the last poll
     uint64_t receive_errors_ = 0;
     uint64_t transmit_errors_ = 0;

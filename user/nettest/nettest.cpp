@@ -4,10 +4,12 @@
 // request for the gateway 10.0.2.2 (slirp answers as 52:55:0a:00:02:02), an ICMP echo request
 // to it (slirp answers pings to its own address), the link's errors, and a burst of 1000 frames
 // of a local experimental EtherType (0x88b5, which slirp ignores) through a queue, after which
-// a second ping shows the link still works. Receiving is a queue that keeps four reads waiting
-// at the driver, with queue_wait's timeout as the deadline.
+// a second ping shows the link still works, and batches (abi::kLinkBatch): malformed ones
+// refused, 40 pings in one write and their replies in one read. Receiving is a queue that keeps
+// four reads waiting at the driver, with queue_wait's timeout as the deadline.
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
+#include <keel/net/frame_batch.hpp>
 #include <keel/net/wire.hpp>
 
 #include <new>
@@ -211,9 +213,9 @@ uint8_t echo_byte(uint16_t seq, uint32_t i) {
     return static_cast<uint8_t>(i * 3 + seq);
 }
 
-// Sends an ICMP echo request to 10.0.2.2 with sequence number `seq`. Whether it went.
-bool send_echo(uint16_t seq) {
-    uint8_t f[kEchoFrame] = {};
+// Writes an ICMP echo request to 10.0.2.2 with sequence number `seq` into f (kEchoFrame bytes).
+void make_echo(uint8_t* f, uint16_t seq) {
+    c::fill(f, 0, kEchoFrame);
     ethernet(f, g_gateway, kEtherIp);
     uint8_t* ip = f + 14;
     ip[0] = 0x45;
@@ -232,6 +234,12 @@ bool send_echo(uint16_t seq) {
     for (uint32_t i = 0; i < kEchoData; ++i)
         icmp[8 + i] = echo_byte(seq, i);
     net::put16(icmp + 2, net::checksum_fold(net::checksum_add(0, icmp, kIcmp)));
+}
+
+// Sends an ICMP echo request to 10.0.2.2 with sequence number `seq`. Whether it went.
+bool send_echo(uint16_t seq) {
+    uint8_t f[kEchoFrame];
+    make_echo(f, seq);
     return send(f, sizeof f) == static_cast<int64_t>(sizeof f);
 }
 
@@ -321,6 +329,24 @@ TEST(burst_1000) {
           (sys::clock_ns() - start) / 1'000'000);
 }
 
+// Echo replies counted against a run of sequence numbers [first, first + count): how many
+// came, whether in order, and how many other frames came between them.
+struct Replies {
+    uint16_t first, count;
+    uint32_t got = 0, others = 0;
+    int32_t last = -1;
+    bool in_order = true;
+    void see(int32_t seq) {
+        if (seq < first || seq >= first + count) {
+            ++others;  // an ARP request from slirp, say
+            return;
+        }
+        ++got;
+        in_order = in_order && seq > last;
+        last = seq;
+    }
+};
+
 // Frames that arrive while no read waits are held by the driver in its receive buffers, and
 // once those are all held the device keeps the rest: the receiver's waiting reads are cancelled
 // with its queue (the driver ends them), 160 pings go out (more than the 128 buffers), their
@@ -333,24 +359,70 @@ TEST(frames_held_while_no_read_waits) {
     (void)sys::sleep_ns(1'500'000'000);  // slirp answers at once; a loaded host is slow
     g_rx = new_receiver();
     CHECK(g_rx != nullptr);
-    uint32_t got = 0;
-    int32_t last = -1;
-    bool in_order = true;
+    Replies r{kFirst, kCount};
     const uint64_t deadline = sys::clock_ns() + 2'000'000'000;
-    while (got < kCount) {
+    while (r.got < kCount) {
         const int64_t n = g_rx->next(g_frame, deadline);
         if (n < 0)
             break;
-        const int32_t seq = echo_reply(g_frame, n);
-        if (seq < kFirst || seq >= kFirst + kCount)
-            continue;
-        ++got;
-        in_order = in_order && seq > last;
-        last = seq;
+        r.see(echo_reply(g_frame, n));
     }
-    CHECK_EQ(got, kCount);
-    CHECK(in_order);
-    print("nettest: %u echo replies with no read waiting: %u received, in order\n", kCount, got);
+    CHECK_EQ(r.got, kCount);
+    CHECK(r.in_order);
+    print("nettest: %u echo replies with no read waiting: %u received, in order\n", kCount, r.got);
+}
+
+// Batches (abi::kLinkBatch), as the network server uses the link: malformed ones refused whole
+// with nothing sent, then 40 pings in one write while no read waits, and every reply in one
+// batched read, in order.
+uint8_t g_batch[16 * 1024];
+
+TEST(batches) {
+    const uint64_t batch = abi::kLinkBatch;
+    uint8_t f[kEchoFrame];
+    make_echo(f, 999);
+    size_t used = 0;
+    CHECK(net::batch_put(g_batch, sizeof g_batch, &used, f, sizeof f));
+    BAD_INPUT(sys::do_io(g_link, Op::kWrite, g_batch, used, 2), kInvalidArgument);  // arg
+    BAD_INPUT(sys::do_io(g_link, Op::kRead, g_batch, sizeof g_batch, 2), kInvalidArgument);
+    BAD_INPUT(sys::do_io(g_link, Op::kWrite, g_batch, used - 1, batch), kInvalidArgument);  // cut
+    BAD_INPUT(sys::do_io(g_link, Op::kWrite, g_batch, used + 1, batch), kInvalidArgument);
+    size_t runt = used;
+    CHECK(net::batch_put(g_batch, sizeof g_batch, &runt, f, 13));  // after a good frame
+    BAD_INPUT(sys::do_io(g_link, Op::kWrite, g_batch, runt, batch), kInvalidArgument);
+    BAD_INPUT(sys::do_io(g_link, Op::kRead, g_batch, kMaxFrame + 1, batch), kBufferTooSmall);
+    CHECK_EQ(g_rx->q.destroy(), 0);
+    constexpr uint16_t kFirst = 400, kCount = 40;
+    used = 0;
+    for (uint16_t i = 0; i < kCount; ++i) {
+        make_echo(f, static_cast<uint16_t>(kFirst + i));
+        CHECK(net::batch_put(g_batch, sizeof g_batch, &used, f, sizeof f));
+    }
+    CHECK_EQ(sys::do_io(g_link, Op::kWrite, g_batch, used, batch), static_cast<int64_t>(used));
+    (void)sys::sleep_ns(1'500'000'000);  // slirp answers at once; a loaded host is slow
+    // Every frame held now comes in one read (and no reply to the refused batches' echo 999).
+    const int64_t n = sys::do_io(g_link, Op::kRead, g_batch, sizeof g_batch, batch);
+    CHECK(n > 0);
+    CHECK(net::batch_check(g_batch, static_cast<size_t>(n), 14, kMaxFrame) >= 0);
+    Replies r{kFirst, kCount};
+    uint32_t refused_sent = 0;
+    size_t offset = 0;
+    const uint8_t* frame = nullptr;
+    size_t length = 0;
+    while (net::batch_next(g_batch, static_cast<size_t>(n), &offset, &frame, &length)) {
+        const int32_t seq = echo_reply(frame, static_cast<int64_t>(length));
+        refused_sent += seq == 999 ? 1 : 0;
+        r.see(seq);
+    }
+    CHECK_EQ(r.got, kCount);
+    CHECK(r.in_order);
+    CHECK_EQ(refused_sent, 0u);
+    g_rx = new_receiver();
+    CHECK(g_rx != nullptr);
+    print(
+        "nettest: a batch of %u pings in one write, %u replies (and %u other frames) in one "
+        "read of %ld bytes\n",
+        kCount, r.got, r.others, n);
 }
 
 // The link still answers after all that.

@@ -205,7 +205,12 @@ static_assert(sizeof(FileTimes) == 24);
 
 // get_meta kLinkInfo: a network link object (a NIC driver's). A read receives one Ethernet
 // frame (without its CRC; the buffer must hold mtu + 14 bytes, else kBufferTooSmall), waiting
-// for one; a write sends one frame of 14 to mtu + 14 bytes.
+// for one; a write sends one frame of 14 to mtu + 14 bytes. With arg kLinkBatch both carry a
+// batch of frames instead (lib/net's frame_batch.hpp: records of a 2-byte little-endian length
+// and the frame): a read waits for one frame and receives as many waiting frames as fit (its
+// buffer must hold one record of mtu + 14 bytes); a write sends every frame of its batch in
+// order, or none when the batch is malformed or a frame's length is wrong (kInvalidArgument).
+// Any other arg: kInvalidArgument.
 struct LinkInfo {
     uint8_t mac[6];
     uint16_t mtu;    // the largest IP datagram a frame carries (1500)
@@ -214,6 +219,7 @@ struct LinkInfo {
 };
 static_assert(sizeof(LinkInfo) == 16);
 inline constexpr uint32_t kLinkUp = 1u << 0;
+inline constexpr uint64_t kLinkBatch = 1;  // the arg of a batched read or write (above)
 
 // get_meta kSocketInfo: the two ends of a socket object, addresses as IPv4 in host order
 // (10.0.2.15 is 0x0a00020f), and its protocol state (the server's numbering, for display).
