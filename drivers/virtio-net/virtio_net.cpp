@@ -55,9 +55,10 @@ uint16_t error(abi::Error e) {
     return abi::queue_error_status(e);
 }
 
-// A FIFO of forwarded operations (readers or writers) that wait, as a ring: the server keeps
-// up to 64 reads waiting here, and shifting them all down for every frame delivered was a
-// tenth of the guest's time in B10's bulk download (bench/httpprof.py). Removal from the
+// A FIFO of forwarded operations (readers or writers) that wait, as a ring: with the network
+// server's 64 reads waiting here (before its reads were batches), shifting them all down for
+// every frame delivered was a tenth of the guest's time in B10's bulk download
+// (bench/httpprof.py). Removal from the
 // middle (a cancelled reader, rare) shifts the ones after it. at(k) is the k-th oldest.
 struct Waiting {
     ipc::Operation ops[kServeCapacity];

@@ -79,7 +79,7 @@ bool Queue::run(Parked& parked) {
     const auto& s = op.request;
     // Still with its server, on the handle that named it: a retry would park it again on the
     // same wait queue. Skipped cheaply, because a round runs every parked operation and a
-    // server may hold many (the network server keeps 64 reads posted at its driver).
+    // server may hold many (the network server kept 64 reads posted at its driver).
     if (parked.forward.started() && Served::still_pending(parked.forward)) {
         const Result<proc::HandleEntry> e = owner_->handles().lookup(s.object);
         if (e.ok() && e.value().object == parked.target)
@@ -228,7 +228,7 @@ Result<uint64_t> Queue::run_parked(uint32_t start) {
     //
     // One watcher per wait queue is enough (they all ring the doorbell), and operations parked
     // on one object share its queue: each ring of a queue watched n times woke the doorbell n
-    // times (the network server's 64 reads at its driver, rung by every write's completion).
+    // times (the network server's 64 reads at its driver then, rung by every write's completion).
     // Comparing with the last few queues watched finds nearly all repeats in O(1) each.
     constexpr uint32_t kRecent = 4;
     sched::WaitQueue* recent[kRecent] = {};

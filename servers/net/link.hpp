@@ -1,7 +1,8 @@
 // The network server's side of its link (a NIC driver's link object, abi::LinkInfo): frames
 // arrive through reads kept posted on one queue and leave through writes on another, in
-// batches (abi::kLinkBatch, lib/net's frame_batch.hpp): a read brings every frame that arrived
-// together, a write takes every frame a pump made, each batch in an owned buffer (the driver
+// batches (abi::kLinkBatch, lib/net's frame_batch.hpp): a read brings the frames the driver
+// holds, up to 16 KiB of them, a write the frames a pump made (a full batch goes early), each
+// batch in an owned buffer (the driver
 // copies its frames to and from its DMA memory). One operation per frame was most of the
 // server's and the driver's work in a bulk transfer (servers/net/README.md).
 #pragma once
@@ -30,9 +31,10 @@ class Link {
     // Sends what the stack has to send while transmit buffers are free, and takes back the
     // buffers of finished writes. Under the lock. Whether frames are still waiting.
     bool transmit(net::Stack& stack);
-    // What the stack sends through as it builds frames (net::LinkOutput): a free transmit
-    // buffer, then its write submitted, so a TCP segment goes from the send ring into the
-    // queue's owned buffer in one pass. transmit() lets the kernel take them. Under the lock.
+    // What the stack sends through as it builds frames (net::LinkOutput): room for the frame
+    // at the end of the batch being filled, then its record committed, so a TCP segment goes
+    // from the send ring into the queue's owned buffer in one pass. transmit() submits the
+    // batch (a full one goes at once) and lets the kernel take it. Under the lock.
     net::LinkOutput output();
 
     uint64_t receive_errors() const { return receive_errors_; }

@@ -209,8 +209,9 @@ static_assert(sizeof(FileTimes) == 24);
 // batch of frames instead (lib/net's frame_batch.hpp: records of a 2-byte little-endian length
 // and the frame): a read waits for one frame and receives as many waiting frames as fit (its
 // buffer must hold one record of mtu + 14 bytes); a write sends every frame of its batch in
-// order, or none when the batch is malformed or a frame's length is wrong (kInvalidArgument).
-// Any other arg: kInvalidArgument.
+// order, or none when the batch is malformed or a frame's length is wrong (kInvalidArgument;
+// a write failed later, by a device fault, may have sent part of its batch, as a lost frame
+// would be). Any other arg: kInvalidArgument.
 struct LinkInfo {
     uint8_t mac[6];
     uint16_t mtu;    // the largest IP datagram a frame carries (1500)
