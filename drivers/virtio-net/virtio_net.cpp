@@ -324,6 +324,8 @@ void start(const ipc::Operation& op) {
                                                data.size(), vnet::kEthernetHeader, frame_max) < 0
                       : !vnet::frame_length_ok(data.size(), g->config.mtu))
                 return complete(op, error(abi::Error::kInvalidArgument), 0);
+            if (data.empty())
+                return complete(op, kOk, 0);  // an empty batch: nothing to send
             return g->writers.push(op);
         case Op::kGetMeta: {
             if (static_cast<abi::Meta>(op.request.args[0]) != abi::Meta::kLinkInfo)
@@ -336,6 +338,19 @@ void start(const ipc::Operation& op) {
         }
         default:
             return complete(op, error(abi::Error::kNotSupported), 0);
+    }
+}
+
+// Ends the operations of `w` whose caller gave up (its process ended, its queue went):
+// Cancelled, the others kept in order. Lock held.
+void end_cancelled(Waiting& w) {
+    for (uint32_t i = 0; i < w.count;) {
+        if (g->port.server().cancel_requested(w.at(i).id)) {
+            complete(w.at(i), kCancelled, 0);
+            w.remove(i);
+        } else {
+            ++i;
+        }
     }
 }
 
@@ -387,15 +402,13 @@ bool pump() {
         start(*op);
         progress = true;
     }
-    // A read whose caller gave up (its process ended, its queue went) ends now.
-    for (uint32_t i = 0; i < g->readers.count;) {
-        if (g->port.server().cancel_requested(g->readers.at(i).id)) {
-            complete(g->readers.at(i), kCancelled, 0);
-            g->readers.remove(i);
-        } else {
-            ++i;
-        }
-    }
+    // Reads and writes whose callers gave up end now. The oldest write may be a batch partly
+    // sent: what went is gone (as frames lost on the wire would be), and the next write starts
+    // from its first frame.
+    end_cancelled(g->readers);
+    if (g->writers.count > 0 && g->port.server().cancel_requested(g->writers.at(0).id))
+        g->written = 0;
+    end_cancelled(g->writers);
     while (g->readers.count > 0 && g->held_count > 0)
         deliver();
     while (g->writers.count > 0 && g->tx_free_count > 0)
