@@ -90,14 +90,12 @@ void Link::commit(void* context, uint8_t* frame, size_t size) {
     if (!self->reserved_)
         return;
     self->reserved_ = false;
-    auto* bytes = reinterpret_cast<uint8_t*>(self->tx_.client().bytes(self->batch_).data());
-    net::batch_commit(bytes, &self->batch_used_, size);
+    net::batch_commit(self->batch_bytes(), &self->batch_used_, size);
 }
 
 uint8_t* Link::reserve(size_t size) {
     if (batch_valid_) {
-        auto* bytes = reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
-        if (uint8_t* at = net::batch_reserve(bytes, kBatchBuffer, batch_used_, size))
+        if (uint8_t* at = net::batch_reserve(batch_bytes(), kBatchBuffer, batch_used_, size))
             return at;
         send_batch();
     }
@@ -107,8 +105,11 @@ uint8_t* Link::reserve(size_t size) {
     batch_ = std::move(*b);
     batch_valid_ = true;
     batch_used_ = 0;
-    auto* bytes = reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
-    return net::batch_reserve(bytes, kBatchBuffer, 0, size);
+    return net::batch_reserve(batch_bytes(), kBatchBuffer, 0, size);
+}
+
+uint8_t* Link::batch_bytes() {
+    return reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
 }
 
 void Link::send_batch() {
@@ -146,8 +147,7 @@ bool Link::transmit(net::Stack& stack) {
         const size_t n = stack.take_frame(at, kFrameBuffer);
         if (n == 0)
             break;
-        auto* bytes = reinterpret_cast<uint8_t*>(tx_.client().bytes(batch_).data());
-        net::batch_commit(bytes, &batch_used_, n);
+        net::batch_commit(batch_bytes(), &batch_used_, n);
     }
     send_batch();
     const bool sent = unpolled_;

@@ -51,7 +51,8 @@ class Link {
     // when there is none or it is full (the full one is sent first). nullptr when every
     // transmit buffer is in flight.
     uint8_t* reserve(size_t size);
-    void send_batch();  // submits the batch being filled, if any (it goes at the next poll)
+    void send_batch();       // submits the batch being filled, if any (it goes at the next poll)
+    uint8_t* batch_bytes();  // the batch being filled (batch_valid_)
 
     uint32_t tx_in_flight_ = 0;
     ipc::Buffer batch_{};  // the batch being filled: frames of this pump, until transmit()
