@@ -346,9 +346,29 @@ std::string ring_rules(unsigned* queries) {
     auto seen = c.bv_const("seen", 32), nw = c.bv_const("new", 32);
     auto live = c.bv_const("live", 32), g = c.bv_const("gen", 32), sl = c.bv_const("slot", 32);
     auto id = c.bv_const("id", 32), count = c.bv_const("count", 32);
+    auto b32 = [&](std::uint64_t v) { return c.bv_val(v, 32); };
+    // Tags and buffer ids (IPC-R-020/021, IPC-R-050): first, the cheapest query.
+    auto hyp2 = pow2_cap(c, cap) && z3::ult(sl, cap) && z3::ult(g, b32(0x10000)) &&
+                z3::ule(count, b32(keel::ipc::abi::kMaxBuffers)) && z3::ult(id, b32(0x10000));
+    auto tag = R::tag_make<expr>(sl, g);
+    std::vector<Named> goals2{
+        {"I2", 'x', "IPC-R-020 tag_slot/tag_gen invert tag_make",
+         R::tag_slot<expr>(tag) == sl && R::tag_gen<expr>(tag) == g},
+        {"I2", 'x', "IPC-R-021 a freed slot's next generation differs and stays 16-bit",
+         !(R::gen_next<expr>(g) == g) && z3::ult(R::gen_next<expr>(g), b32(0x10000))},
+        {"I8", 'x', "IPC-R-050 a peer's buffer id is accepted iff none or < count",
+         R::buffer_id_in_range<expr>(id, count) ==
+             (id == b32(keel::ipc::abi::kNoBuffer) || z3::ult(id, count))},
+    };
+    auto ce_tags = q.run(hyp2, goals2, [&](const z3::model& mdl) {
+        return "COUNTEREXAMPLE to RING (tags/ids): slot=" + num(mdl, sl) + " gen=" + num(mdl, g) +
+               " tag=" + num(mdl, tag) + " id=" + num(mdl, id) + " count=" + num(mdl, count) +
+               " capacity=" + num(mdl, cap) + "\n";
+    });
+    if (!ce_tags.empty())
+        return ce_tags;
     auto T = H + U;
     auto h = H.extract(31, 0), t = T.extract(31, 0), u = U.extract(31, 0);
-    auto b32 = [&](std::uint64_t v) { return c.bv_val(v, 32); };
     auto hyp = pow2_cap(c, cap) && z3::ule(U, z3::zext(cap, 32)) && z3::ule(seen - h, cap) &&
                z3::ule(t - seen, cap);
     std::vector<Named> goals{
@@ -433,24 +453,7 @@ std::string ring_rules(unsigned* queries) {
         if (auto e = counters(what, given, goal); !e.empty())
             return e;
     }
-    // Tags and buffer ids (IPC-R-020/021, IPC-R-050).
-    auto hyp2 = pow2_cap(c, cap) && z3::ult(sl, cap) && z3::ult(g, b32(0x10000)) &&
-                z3::ule(count, b32(keel::ipc::abi::kMaxBuffers)) && z3::ult(id, b32(0x10000));
-    auto tag = R::tag_make<expr>(sl, g);
-    std::vector<Named> goals2{
-        {"I2", 'x', "IPC-R-020 tag_slot/tag_gen invert tag_make",
-         R::tag_slot<expr>(tag) == sl && R::tag_gen<expr>(tag) == g},
-        {"I2", 'x', "IPC-R-021 a freed slot's next generation differs and stays 16-bit",
-         !(R::gen_next<expr>(g) == g) && z3::ult(R::gen_next<expr>(g), b32(0x10000))},
-        {"I8", 'x', "IPC-R-050 a peer's buffer id is accepted iff none or < count",
-         R::buffer_id_in_range<expr>(id, count) ==
-             (id == b32(keel::ipc::abi::kNoBuffer) || z3::ult(id, count))},
-    };
-    return q.run(hyp2, goals2, [&](const z3::model& mdl) {
-        return "COUNTEREXAMPLE to RING (tags/ids): slot=" + num(mdl, sl) + " gen=" + num(mdl, g) +
-               " tag=" + num(mdl, tag) + " id=" + num(mdl, id) + " count=" + num(mdl, count) +
-               " capacity=" + num(mdl, cap) + "\n";
-    });
+    return "";
 }
 
 // Every ownership, acceptance, cancellation and teardown rule equals the table of ipc.md §3,
