@@ -116,7 +116,7 @@ std::vector<Named> PModel::invariants(const PState& s, bool free_sets) const {
                    [&](const expr& r) { return !active(s, r); }));
     }
     add("I3", 's', "server reservations: ops_live + (cq_tail - cq_head_seen) <= cap",
-        s.ops_live <= cap_n && used(s.cq_head_seen, s.cq_tail) <= cap_n - s.ops_live);
+        s.ops_live <= cap_n && span(s.cq_head_seen, s.cq_tail) <= cap_n - s.ops_live);
 
     // ---- I1 single owner ------------------------------------------------------------------
     add("I1", 'c', "a live slot's buffer is Lent, by that slot", every_slot([&](const expr& k) {

@@ -5,6 +5,8 @@
 // integers (see PModel::used and friends); everything else is 32-bit words as in model.cpp.
 #include <spec/param_model.hpp>
 
+#include <spec/mod_word.hpp>
+
 #include <ipc/abi.hpp>
 #include <ipc/result.hpp>
 #include <ipc/rules.hpp>
@@ -236,11 +238,34 @@ expr PModel::in_cq(const PState& s, const expr& i) const {
 expr PModel::in_drain(const PState& s, const expr& i) const {
     return s.cq_head <= i && i < s.cq_tail_seen;
 }
+namespace {
+ModWord w(const expr& x) {
+    return ModWord{x};
+}
+}  // namespace
+expr PModel::used(const expr& head, const expr& tail) const {
+    return mod32(R::ring_used<ModWord>(w(head), w(tail)).e);
+}
+expr PModel::has_room(const expr& head, const expr& tail) const {
+    return R::ring_has_room<ModWord>(w(head), w(tail), w(cap_n));
+}
+expr PModel::has_entry(const expr& head, const expr& tail) const {
+    return R::ring_has_entry<ModWord>(w(head), w(tail));
+}
 expr PModel::tail_valid(const expr& head, const expr& seen, const expr& tail) const {
-    return n(0) <= seen - head && seen - head <= tail - head && tail - head <= cap_n;
+    return R::ring_tail_valid<ModWord>(w(head), w(seen), w(tail), w(cap_n));
 }
 expr PModel::head_valid(const expr& seen, const expr& head, const expr& tail) const {
-    return n(0) <= head - seen && head - seen <= tail - seen;
+    return R::ring_head_valid<ModWord>(w(seen), w(head), w(tail));
+}
+expr PModel::credit_ok(const expr& live_count) const {
+    return R::credit_ok<ModWord>(w(live_count), w(cap_n));
+}
+expr PModel::credit_covers(const expr& live_count, const expr& entries) const {
+    return R::credit_covers<ModWord>(w(live_count), w(entries), w(cap_n));
+}
+expr PModel::unwrap(const expr& base, const expr& word) const {
+    return base + mod32(word - base);
 }
 
 void PModel::set_loc(PState& s, const expr& slot, std::uint32_t kind, const expr& pos,
@@ -283,7 +308,7 @@ POut PModel::push(const PState& s, const expr& opcode, const expr& buffer, const
     POut o = base(s);
     auto cancel_op = bv(std::uint32_t(keel::ipc::abi::Op::Cancel));
     auto refresh = !has_room(s.sq_head_seen, s.sq_tail);
-    auto head = s.sq_head_pub;
+    auto head = unwrap(s.sq_head_seen, s.sq_head_pub);
     auto head_ok = head_valid(s.sq_head_seen, head, s.sq_tail);
     auto seen = z3::ite(refresh, head, s.sq_head_seen);
     expr err = z3::ite(
@@ -373,7 +398,7 @@ PState PModel::free_slot(const PState& s, const expr& slot) const {
 POut PModel::reap_ring(const PState& s) const {
     POut o = base(s);
     auto empty_now = !has_entry(s.cq_head, s.cq_tail_seen);
-    auto tail = s.cq_tail_pub;
+    auto tail = unwrap(s.cq_head, s.cq_tail_pub);
     auto tail_ok = tail_valid(s.cq_head, s.cq_tail_seen, tail);
     auto open = s.cmode == bv(kCOpen);
     auto seen = z3::ite(empty_now && open && tail_ok, tail, s.cq_tail_seen);
@@ -456,7 +481,7 @@ POut PModel::reap(const PState& s, const expr& found, const expr& idx) const {
 
 POut PModel::peer_gone(const PState& s) const {
     POut o = base(s);
-    auto tail = s.cq_tail_pub;
+    auto tail = unwrap(s.cq_head, s.cq_tail_pub);
     auto ok = tail_valid(s.cq_head, s.cq_tail_seen, tail);
     PState n = s;
     n.cq_tail_seen = z3::ite(ok, tail, s.cq_tail_seen);
@@ -485,12 +510,12 @@ expr PModel::server_idle(const PState& s) const {
 
 POut PModel::poll_begin(const PState& s) const {
     POut o = base(s);
-    auto tail = s.sq_tail_pub;
-    auto head = s.cq_head_pub;
+    auto tail = unwrap(s.sq_head, s.sq_tail_pub);
+    auto head = unwrap(s.cq_head_seen, s.cq_head_pub);
     // IPC-R-012: the client's head is read only when the credit as last seen does not cover
     // every visible entry.
     auto reads_head =
-        !(s.ops_live + used(s.cq_head_seen, s.cq_tail) + used(s.sq_head, tail) <= cap_n);
+        !credit_covers(s.ops_live + used(s.cq_head_seen, s.cq_tail), used(s.sq_head, tail));
     o.err = z3::ite(
         s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
         z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
@@ -659,7 +684,8 @@ POut PModel::complete(const PState& s, const expr& handle, const expr& status) c
     auto current = R::server_handle_current<expr>(handle, rs, sel(s.op_gen, r));
     auto open = s.smode == bv(kSOpen);
     auto refresh = open && !has_room(s.cq_head_seen, s.cq_tail);
-    auto head_ok = head_valid(s.cq_head_seen, s.cq_head_pub, s.cq_tail);
+    auto head = unwrap(s.cq_head_seen, s.cq_head_pub);
+    auto head_ok = head_valid(s.cq_head_seen, head, s.cq_tail);
     o.err = z3::ite(
         !z3::ult(r, cap), bv(ec(E::InvalidArgument)),
         z3::ite(
@@ -667,7 +693,7 @@ POut PModel::complete(const PState& s, const expr& handle, const expr& status) c
             z3::ite(!R::completion_status_valid<expr>(bv(0), status), bv(ec(E::InvalidArgument)),
                     z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)), bv(0)))));
     PState pre = s;
-    pre.cq_head_seen = z3::ite(refresh, s.cq_head_pub, s.cq_head_seen);
+    pre.cq_head_seen = z3::ite(refresh, head, s.cq_head_seen);
     Posted p = post(pre, sel(s.op_tag, r), status, sel(s.op_buf, r));
     PState n = free_op(merge(open, p.s, pre), r);
     o.next = merge(o.err == bv(0), n, s);

@@ -141,6 +141,13 @@ std::string show(const PModel& m, const z3::model& mdl, const PState& s) {
     return o.str();
 }
 
+// KEEL_SPEC_RECORD_SEEDS: how many random seeds recording tries per round and configuration
+// (default 4; more finds cheaper hints for the hardest queries, at that many times the cost).
+unsigned record_seeds() {
+    const char* r = std::getenv("KEEL_SPEC_RECORD_SEEDS");
+    return r ? unsigned(std::atoi(r)) : 4;
+}
+
 unsigned rounds() {
     const char* r = std::getenv("KEEL_SPEC_ROUNDS");
     return r ? unsigned(std::atoi(r)) : 3;
@@ -317,7 +324,7 @@ struct Runner {
         double best = 0;
         for (unsigned k = 1; k <= rounds(); ++k) {
             bool needs_more = false;
-            for (unsigned seed = 0; seed < 4; ++seed) {
+            for (unsigned seed = 0; seed < record_seeds(); ++seed) {
                 for (unsigned ci = 0; ci < kNumConfigs; ++ci) {
                     auto limit = best_k ? unsigned(best) : kLong / 4;
                     auto [r, units] = attempt(k, ci, seed, limit);
@@ -526,19 +533,36 @@ std::string one_sided(const std::string& name, unsigned* queries) {
     return "";
 }
 
+// Where P.I5.step, P.I6.step and P.PROGRESS start: any state satisfying every invariant, with
+// well-typed inputs, for every capacity and buffer count.
+struct FromInvariants {
+    explicit FromInvariants(unsigned* queries)
+        : m(ctx),
+          q{ctx, queries, {}},
+          s(m.fresh("pre.")),
+          in(fresh_inputs(ctx)),
+          hyp0(m.params_ok() && m.well_typed(s) && inputs_typed(m, in) &&
+               conj(ctx, m.invariants(s))) {}
+    z3::context ctx;
+    PModel m;
+    Runner q;
+    PState s;
+    PInputs in;
+    expr hyp0;
+};
+
 // P.I5.step and P.I6.step: the cancel and teardown outcomes of ipc.md §3 and §5 (proofs.cpp's
 // I5.step and I6.step, which check them at capacities 1 and 2), from every state satisfying
 // every invariant, for every capacity and buffer count at once. Written from ipc.md's rules
 // (IPC-R-061..063, the teardown drain), not from the model's branches: each goal names the
 // records by a quantifier, so it holds whichever way the model splits the outcomes.
 std::string outcomes(const std::string& name, unsigned* queries) {
-    z3::context ctx;
-    PModel m(ctx);
-    Runner q{ctx, queries, {}};
-    PState s = m.fresh("pre.");
-    PInputs in = fresh_inputs(ctx);
-    auto hyp0 =
-        m.params_ok() && m.well_typed(s) && inputs_typed(m, in) && conj(ctx, m.invariants(s));
+    FromInvariants f(queries);
+    auto& m = f.m;
+    auto& q = f.q;
+    const auto& s = f.s;
+    const auto& in = f.in;
+    const auto& hyp0 = f.hyp0;
     auto none = m.bv(keel::ipc::abi::kNoBuffer);
     auto st = [&](keel::ipc::abi::Status v) { return m.bv(std::uint32_t(v)); };
     for (auto& t : transitions(m, s, in)) {
@@ -624,6 +648,45 @@ std::string outcomes(const std::string& name, unsigned* queries) {
         }
     }
     return "";
+}
+
+// P.PROGRESS: an entry seen is an entry served (IPC-R-004, the consumer's "is there an entry"
+// at every counter value, wrap included), from every state satisfying every invariant, for
+// every capacity and buffer count. The other obligations are safety: a consumer that wrongly
+// saw an empty ring would change nothing and break none of them (m05, has_entry as an ordered
+// compare of the counters, survives every one). Written from ipc.md, over absolute positions:
+//   - an open client with a completion seen and not reaped (cq_head < cq_tail_seen): reap
+//     returns it (the invariants make every such completion valid);
+//   - an open server with a request seen and not taken (sq_head < sq_tail_seen) and credit
+//     left (I3's reservations below the capacity): the poll loop takes it.
+std::string progress(unsigned* queries) {
+    FromInvariants f(queries);
+    const PModel& m = f.m;
+    const PState& s = f.s;
+    auto describe = [&](const std::string& what) {
+        return [&, what](const z3::model& mdl) {
+            return "COUNTEREXAMPLE to P.PROGRESS (capacity " + num(mdl, m.cap) + ", " +
+                   num(mdl, m.nb) + " buffer(s)): " + what +
+                   ", from a state satisfying every invariant\n" + show(m, mdl, s);
+        };
+    };
+    auto client_sees = s.cmode == m.bv(kCOpen) && s.cq_head < s.cq_tail_seen;
+    auto reap = m.reap(s, f.in.found, f.in.idx);  // the transition Client::reap, alone
+    f.q.key = "P.PROGRESS | Client::reap | an open client reaps a completion it saw";
+    auto ce = f.q.run(
+        f.hyp0 && reap.choice_ok && client_sees,
+        {Named{"PROGRESS", 'c', "an open client reaps a completion it saw", reap.err == m.bv(0)}},
+        describe("reap of a completion seen"));
+    if (!ce.empty())
+        return ce;
+    auto server_sees = s.smode == m.bv(kSOpen) && s.sq_head < s.sq_tail_seen &&
+                       s.ops_live + m.span(s.cq_head_seen, s.cq_tail) < m.cap_n;
+    f.q.key =
+        "P.PROGRESS | Server::poll() loop | an open server with credit takes a request it saw";
+    return f.q.run(f.hyp0 && server_sees,
+                   {Named{"PROGRESS", 's', "an open server with credit takes a request it saw",
+                          m.accept_enabled(s)}},
+                   describe("the poll loop's test for one more request"));
 }
 
 // The value of a constant in a model, as a term usable in another query: an array's
@@ -800,7 +863,7 @@ std::string stale(unsigned* queries) {
 std::vector<std::string> obligation_names() {
     return {"P.I1",         "P.I2",    "P.I3",      "P.I4",        "P.I5",
             "P.I6",         "P.I7",    "P.SAFE",    "P.I8.client", "P.I8.server",
-            "P.NONVACUOUS", "P.STALE", "P.I5.step", "P.I6.step"};
+            "P.NONVACUOUS", "P.STALE", "P.I5.step", "P.I6.step",   "P.PROGRESS"};
 }
 
 std::string prove(const std::string& name, unsigned* queries) {
@@ -813,6 +876,8 @@ std::string prove(const std::string& name, unsigned* queries) {
         return one_sided(ob, queries);
     if (ob == "I5.step" || ob == "I6.step")
         return outcomes(ob, queries);
+    if (ob == "PROGRESS")
+        return progress(queries);
     return inductive(ob, queries);
 }
 

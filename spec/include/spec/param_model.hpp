@@ -2,7 +2,8 @@
 // once: capacity C = 2^e (e < 16, symbolic) and the buffer count NB (symbolic, <= 0xFFFE).
 // Per-slot, per-record, per-buffer and per-ring-entry state are Z3 arrays indexed by 32-bit
 // bit-vectors, and the invariants quantify over their indices. Every guard and effect is the
-// shipped rule function of ipc/rules.hpp over z3::expr, exactly as in model.hpp. Both models
+// shipped rule function of ipc/rules.hpp: over z3::expr, exactly as in model.hpp, and the ring
+// and credit rules over ModWord (mod_word.hpp), on the integer counters' residues. Both models
 // are trace-checked against the real library (this one by param_trace_check.cpp, with every
 // parameter fixed to the trace's values); no obligation proves that the two take the same
 // steps in general (spec/README.md, "Open"); the concrete I1..I8 and SAFE state the same
@@ -101,16 +102,24 @@ class PModel {
     expr params_ok() const;
     expr n(std::int64_t v) const { return ctx_.int_val(v); }
 
-    // Ring arithmetic over absolute (unbounded) ring indices: the mathematical definitions
-    // that RING proves rules.hpp's 32-bit functions compute, for every capacity and all
-    // counter values including wrap. Ring entries are addressed by absolute index; RING's
-    // "live entries have distinct slots" is what makes that the same as index mod capacity.
-    expr used(const expr& head, const expr& tail) const { return tail - head; }
-    expr has_room(const expr& head, const expr& tail) const { return tail - head < cap_n; }
-    expr has_entry(const expr& head, const expr& tail) const { return !(head == tail); }
+    // Ring and credit decisions: the shipped rules of rules.hpp (ring_used, ring_has_room,
+    // ring_has_entry, ring_tail_valid, ring_head_valid, credit_ok, credit_covers), called on
+    // the integer counters as ModWords (mod_word.hpp): the 32-bit decision of the counters'
+    // residues, by BRIDGE. Ring entries are addressed by absolute position; RING's "live
+    // entries have distinct slots" is what makes that the same as ring_slot.
+    expr used(const expr& head, const expr& tail) const;  // in [0, 2^32), as the code's word
+    expr has_room(const expr& head, const expr& tail) const;
+    expr has_entry(const expr& head, const expr& tail) const;
     expr tail_valid(const expr& head, const expr& seen, const expr& tail) const;
     expr head_valid(const expr& seen, const expr& head, const expr& tail) const;
-    expr credit_ok(const expr& live_count) const { return live_count < cap_n; }
+    expr credit_ok(const expr& live_count) const;
+    expr credit_covers(const expr& live_count, const expr& entries) const;
+    // A counter read from shared memory (any integer: only its residue is the word the code
+    // reads) as the absolute position the reader's decisions make of it: the one congruent to
+    // it in [base, base + 2^32), base the reader's own counter it is measured from.
+    expr unwrap(const expr& base, const expr& word) const;
+    // The invariants' arithmetic: entries between two absolute positions.
+    expr span(const expr& head, const expr& tail) const { return tail - head; }
 
     PState fresh(const std::string& prefix) const;
     PState initial(const expr& first_index) const;
