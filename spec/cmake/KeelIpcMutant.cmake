@@ -47,6 +47,9 @@ function(keel_ipc_mutant_library name)
             DEPENDS ${script} ${headers} ${ipc}/src/client.cpp ${ipc}/src/server.cpp
                     ${KEEL_SPEC_MUTANT_CMAKE_DIR}/apply_mutant.cmake
             COMMENT "ipc mutant ${name}: ${file}")
+        # The mutated copy alone, for targets that compile its sources or read its headers
+        # themselves (spec/'s programs) and need not build the library.
+        add_custom_target(keel_ipc_mutant_${name}_sources DEPENDS ${outputs})
         add_library(keel_ipc_mutant_${name} STATIC ${out}/src/client.cpp ${out}/src/server.cpp)
         target_include_directories(keel_ipc_mutant_${name} BEFORE PUBLIC ${out}/include)
         # No -Werror: a seeded bug may leave an unused parameter behind.

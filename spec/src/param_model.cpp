@@ -265,7 +265,7 @@ expr PModel::credit_covers(const expr& live_count, const expr& entries) const {
     return R::credit_covers<ModWord>(w(live_count), w(entries), w(cap_n));
 }
 expr PModel::unwrap(const expr& base, const expr& word) const {
-    return base + mod32(word - base);
+    return unwrap_word(base, word);
 }
 
 void PModel::set_loc(PState& s, const expr& slot, std::uint32_t kind, const expr& pos,
@@ -652,7 +652,8 @@ POut PModel::poll_end(const PState& s, const expr& drained) const {
     POut o = base(s);
     PState n = s;
     n.sq_head_pub = s.sq_head;
-    auto pub = s.smode == bv(kSOpen) && !(s.cq_published == s.cq_tail);
+    // The code compares the two 32-bit words: equality of residues.
+    auto pub = s.smode == bv(kSOpen) && !(w(s.cq_published) == w(s.cq_tail));
     n.cq_tail_pub = z3::ite(pub, s.cq_tail, s.cq_tail_pub);
     n.cq_published = z3::ite(pub, s.cq_tail, s.cq_published);
     o.next = merge(!(drained == bv(0)), n, s);
@@ -706,7 +707,7 @@ POut PModel::server_publish(const PState& s) const {
     PState n = s;
     n.cq_tail_pub = s.cq_tail;
     n.cq_published = s.cq_tail;
-    o.next = merge(s.smode == bv(kSOpen) && !(s.cq_published == s.cq_tail), n, s);
+    o.next = merge(s.smode == bv(kSOpen) && !(w(s.cq_published) == w(s.cq_tail)), n, s);
     return o;
 }
 

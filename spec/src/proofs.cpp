@@ -3,6 +3,7 @@
 // pre-state, step, post-state and the violated conjuncts.
 #include <spec/proofs.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -477,7 +478,8 @@ std::string bridge(unsigned* queries) {
     using WM = keel::ipc::WordOps<ModWord>;
     using WB = keel::ipc::WordOps<expr>;
     ModWord x{X}, y{Y}, rx{mod32(X)}, ry{mod32(Y)};
-    auto unwrapped = base + mod32(X - base);  // PModel::unwrap(base, X)
+    auto unwrapped = unwrap_word(base, X);  // PModel::unwrap(base, X)
+    auto V = c.int_const("V");              // any literal: lit(v) is int_val(v), v < 2^32
     std::vector<Named> goals{
         {"BRIDGE", 'x', "a residue is in [0, 2^32)", c.int_val(0) <= rx.e && rx.e < two32},
         {"BRIDGE", 'x', "+ is addition mod 2^32 of the residues (bvadd)",
@@ -487,6 +489,8 @@ std::string bridge(unsigned* queries) {
         {"BRIDGE", 'x', "== is equality of the residues (=)", (x == y) == (rx.e == ry.e)},
         {"BRIDGE", 'x', "ult compares the residues (bvult)", WM::ult(x, y) == (rx.e < ry.e)},
         {"BRIDGE", 'x', "ule compares the residues (bvule)", WM::ule(x, y) == (rx.e <= ry.e)},
+        {"BRIDGE", 'x', "a literal below 2^32 is its own residue (lit)",
+         !(c.int_val(0) <= V && V < two32) || mod32(V) == V},
         {"BRIDGE", 'x', "unwrap reads the word, within 2^32 past its base",
          mod32(unwrapped) == rx.e && base <= unwrapped && unwrapped < base + two32},
     };
@@ -504,12 +508,19 @@ std::string bridge(unsigned* queries) {
         words.push_back(v);
     for (std::uint64_t k = 1; words.size() < 66; ++k)
         words.push_back((k * 0x9E3779B97F4A7C15ull) >> 32);  // scattered over [0, 2^32)
+    // Each side must evaluate to a numeral or a truth value: anything else fails the check
+    // (a term left unevaluated on both sides must not compare equal).
+    bool evaluated = true;
     auto value = [&](const expr& e) {
         std::uint64_t v = 0;
-        e.simplify().is_numeral_u64(v);
+        evaluated = e.simplify().is_numeral_u64(v) && evaluated;
         return v;
     };
-    auto truth = [&](const expr& e) { return e.simplify().is_true(); };
+    auto truth = [&](const expr& e) {
+        auto t = e.simplify();
+        evaluated = (t.is_true() || t.is_false()) && evaluated;
+        return t.is_true();
+    };
     for (auto a : words) {
         for (auto b : words) {
             // Representatives off the residues by a multiple of 2^32, on either side of zero.
@@ -523,7 +534,7 @@ std::string bridge(unsigned* queries) {
                       truth(WM::ule(ma, mb)) == truth(WB::ule(ba, bb)) &&
                       value(mod32(WM::lit(ma, std::uint32_t(a)).e)) ==
                           value(WB::lit(ba, std::uint32_t(a)));
-            if (!ok) {
+            if (!ok || !evaluated) {
                 return "COUNTEREXAMPLE to BRIDGE (evaluated): words " + std::to_string(a) +
                        " and " + std::to_string(b) + "\n";
             }
@@ -887,6 +898,13 @@ unsigned rlimit_override() {
 ProofReport prove(const std::string& name, const ProofConfig& config) {
     ProofReport rep;
     std::string ce;
+    auto names = obligation_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+        // A misspelt name in a test list must fail, not prove whatever it falls through to.
+        rep.proved = false;
+        rep.counterexample = "no obligation named " + name + "\n";
+        return rep;
+    }
     if (name.rfind("P.", 0) == 0) {
         ce = param::prove(name, &rep.queries);
     } else if (name == "RING") {

@@ -2,15 +2,18 @@
 // mod 2^32. WordOps<ModWord> lets the parametric model, whose ring counters are integers
 // (absolute ring positions), call the shipped ring and credit rules of ipc/rules.hpp on them.
 //
-// The bridge: every operation offered here is the 32-bit operation on residues. + and - keep any
-// representative (they commute with "mod 2^32"); == is equality of residues; ult and ule compare
-// the residues in [0, 2^32). BRIDGE (spec/src/proofs.cpp) proves each of these against
-// WordOps<z3::expr> on 32-bit bit-vectors, for every word and every representative. A rule body
-// built from them alone therefore computes, on representatives, what it computes on the words
-// (by induction over the body: trusted, and the reason nothing else is offered). & | << >> and
-// ite are not: ring_slot and the tag functions do not compile over ModWord, and the parametric
-// model addresses ring entries by absolute position (RING proves that the same as ring_slot
-// for every live entry) and keeps its tags as bit-vectors.
+// The bridge: every operation offered here (lit, +, -, ==, ult, ule) is the 32-bit operation on
+// residues. + and - keep any representative (they commute with "mod 2^32"); == is equality of
+// residues; ult and ule compare the residues in [0, 2^32); a literal below 2^32 is its own
+// residue. BRIDGE (spec/src/proofs.cpp) proves, for every integer, that each depends on its
+// operands' residues only and is SMT-LIB's definition of the bit-vector operation (through
+// bv2nat) on them; that Z3's bit-vectors are those definitions it checks on 4 356 pairs of
+// words, not for all (Z3 4.8.12 does not prove it at 32 bits). A rule body built from these
+// alone therefore computes, on representatives, what it computes on the words (by induction
+// over the body: trusted, and the reason nothing else is offered). & | << >> and ite are not:
+// ring_slot and the tag functions do not compile over ModWord, and the parametric model
+// addresses ring entries by absolute position (RING proves that the same as ring_slot for every
+// live entry) and keeps its tags as bit-vectors.
 #pragma once
 
 #include <z3++.h>
@@ -38,6 +41,13 @@ inline ModWord operator-(const ModWord& a, const ModWord& b) {
 }
 inline z3::expr operator==(const ModWord& a, const ModWord& b) {
     return mod32(a.e - b.e) == a.e.ctx().int_val(0);
+}
+
+// A counter read from shared memory (only its residue is the word read) as an absolute
+// position: the one congruent to it in [base, base + 2^32), base the reader's own counter that
+// the code measures it from (PModel::unwrap; BRIDGE proves it the word read, in that window).
+inline z3::expr unwrap_word(const z3::expr& base, const z3::expr& word) {
+    return base + mod32(word - base);
 }
 
 }  // namespace keel::spec
