@@ -21,6 +21,7 @@
 #include <ipc/rules.hpp>
 #include <spec/param_ground.hpp>
 #include <spec/param_model.hpp>
+#include <spec/z3_solver.hpp>
 
 namespace keel::spec::param {
 
@@ -244,7 +245,7 @@ struct Runner {
                 so.set(p);
             };
             z3::context own;
-            z3::solver so(own);
+            z3::solver so = proof_solver(own);
             configure(own, so);
             so.add(z3::to_expr(own, Z3_translate(ctx, f, own)));
             auto tr = std::chrono::steady_clock::now();
@@ -264,7 +265,7 @@ struct Runner {
                              secs, units, terms);
             }
             if (r == z3::sat) {  // the counterexample's model, in the shared context
-                sol = z3::solver(ctx);
+                sol = proof_solver(ctx);
                 configure(ctx, sol);
                 sol.add(f);
                 if (sol.check() != z3::sat)
