@@ -441,9 +441,9 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
 }
 
 Result<uint64_t> Served::finish(Request& req, Forward& f) {
-    Slot& s = slots_[f.slot];
-    if (s.state == kPending && (!collect() || s.state == kPending))
+    if (pending(f.slot))
         return obj::would_block(req, done_);
+    Slot& s = slots_[f.slot];
     const Result<uint64_t> result = answer(s, req);
     delete s.notice;  // an open's that made no child
     s.notice = nullptr;

@@ -128,8 +128,13 @@ class Served final : public Object {
     Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
                             Lent* lent);
     uint32_t free_slot();
+    // Pending once what the server completed meanwhile is reaped (collect() only when it may
+    // change the answer).
     bool pending(uint32_t slot) {
-        return slots_[slot].state == kPending && (!collect() || slots_[slot].state == kPending);
+        if (slots_[slot].state != kPending)
+            return false;
+        collect();
+        return slots_[slot].state == kPending;
     }
     Result<uint64_t> finish(Request& req, Forward& f);
     struct Slot;

@@ -2,9 +2,9 @@
 // arrive through reads kept posted on one queue and leave through writes on another, in
 // batches (abi::kLinkBatch, lib/net's frame_batch.hpp): a read brings the frames the driver
 // holds, up to 16 KiB of them, a write the frames a pump made (a full batch goes early), each
-// batch in an owned buffer (the driver
-// copies its frames to and from its DMA memory). One operation per frame was most of the
-// server's and the driver's work in a bulk transfer (servers/net/README.md).
+// batch in an owned buffer (the driver copies its frames to and from its DMA memory). One
+// operation per frame was most of the server's and the driver's work in a bulk transfer
+// (servers/net/README.md).
 #pragma once
 
 #include <keel/net/stack.hpp>

@@ -19,7 +19,7 @@ bool proofs(const std::string& only) {
     keel::spec::ProofConfig cfg;
     cfg.caps = {1, 2};
     cfg.buffers = {1, 2};
-    // Cheapest and most telling first (RULES is one query, RING nine). --only runs any
+    // Cheapest and most telling first (RULES is one query, RING seven). --only runs any
     // obligation, the parametric P.* too.
     std::vector<std::string> names{"RULES", "RING",    "COUNTERS", "SAFE", "I8.client", "I8.server",
                                    "I1",    "I2",      "I3",       "I4",   "I5",        "I6",

@@ -5,8 +5,8 @@
 // to it (slirp answers pings to its own address), the link's errors, and a burst of 1000 frames
 // of a local experimental EtherType (0x88b5, which slirp ignores) through a queue, after which
 // a second ping shows the link still works, and batches (abi::kLinkBatch): malformed ones
-// refused, 40 pings in one write and their replies in one read. Receiving is a queue that keeps
-// four reads waiting at the driver, with queue_wait's timeout as the deadline.
+// refused, 40 pings in one write and their replies in batched reads. Receiving is a queue that
+// keeps four reads waiting at the driver, with queue_wait's timeout as the deadline.
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 #include <keel/net/frame_batch.hpp>

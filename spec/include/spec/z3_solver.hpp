@@ -1,6 +1,6 @@
 // The solver of every parametric query's attempt (param_proofs.cpp). Z3's default solver
 // (z3::solver(ctx)) builds its preprocessing tactics at every check: about 7 ms even for
-// `true`, most of the time of the parametric obligations' 1 150 mostly easy queries
+// `true`, most of the time of the parametric obligations' 1 198 mostly easy queries
 // (spec/README.md, "How long it takes"). This chain of preprocessing steps and the smt core,
 // built directly, costs about 1 ms. The solver's parameters (rlimit, relevancy,
 // phase_selection, arith.solver, random_seed) reach its smt step. The concrete obligations
