@@ -7,8 +7,9 @@
 // residues; ult and ule compare the residues in [0, 2^32); a literal below 2^32 is its own
 // residue. BRIDGE (spec/src/proofs.cpp) proves, for every integer, that each depends on its
 // operands' residues only and is SMT-LIB's definition of the bit-vector operation (through
-// bv2nat) on them; that Z3's bit-vectors are those definitions it checks on 4 356 pairs of
-// words, not for all (Z3 4.8.12 does not prove it at 32 bits). A rule body built from these
+// bv2nat) on them; BRIDGE.words (bridge_words.cpp) proves with cvc5, for all words, that each
+// is the bit-vector operation of WordOps<z3::expr> (Z3 4.8.12 does not prove it at 32 bits),
+// and BRIDGE evaluates both in Z3 on 4 356 pairs of words. A rule body built from these
 // alone therefore computes, on representatives, what it computes on the words (by induction
 // over the body: trusted, and the reason nothing else is offered). & | << >> and ite are not:
 // ring_slot and the tag functions do not compile over ModWord, and the parametric model
