@@ -86,10 +86,10 @@ Result<void> Client::create(std::span<std::byte> shared, std::span<std::byte> st
 }
 
 Result<Buffer> Client::acquire() {
-    if (mode_ == Mode::Unset)
-        return fail(Error::Closed);
-    if (pool_top_ == 0)
-        return fail(Error::Empty);
+    U32 err = rules::acquire_error<U32>(
+        0, [&] { return mode_ == Mode::Unset; }, [&] { return pool_top_ == 0; });
+    if (err != 0)
+        return fail(Error(err));
     std::uint16_t id = pool_[pool_top_ - 1];
     KEEL_IPC_ASSERT(id < buffer_count_ && rules::client_may_acquire<U32>(buf_state_[id]));
     --pool_top_;
@@ -104,10 +104,10 @@ void Client::release_id(std::uint16_t id) {
 }
 
 Result<void> Client::release(Buffer&& buffer) {
-    if (!buffer.valid())
-        return fail(Error::InvalidBuffer);
-    if (buffer.owner_ != this)
-        return fail(Error::NotOwner);
+    U32 err = rules::release_error<U32>(
+        0, [&] { return !buffer.valid(); }, [&] { return buffer.owner_ != this; });
+    if (err != 0)
+        return fail(Error(err));
     buffer.reset();
     return success();
 }
@@ -129,14 +129,15 @@ bool Client::server_closed() const {
 }
 
 // IPC-R-030..031: only a buffer in hand, of this client, may be lent, with a length it holds.
-// Checks only; success when the buffer may go.
+// Checks only (rules::lend_error's); success when the buffer may go.
 inline Result<void> Client::lend_check(const Buffer& buffer, std::uint32_t length) const {
-    if (buffer.owner_ != this) [[unlikely]]
-        return fail(buffer.valid() ? Error::NotOwner : Error::InvalidBuffer);
-    if (buffer.id_ >= buffer_count_ || !rules::client_may_lend<U32>(buf_state_[buffer.id_]))
-        return fail(Error::NotOwner);
-    if (length > buffer_size_)
-        return fail(Error::InvalidArgument);
+    U32 err = rules::lend_error<U32>(
+        0, [&] { return !buffer.valid(); }, [&] { return buffer.owner_ != this; },
+        [&] { return buffer.id_ >= buffer_count_; },
+        [&] { return !rules::client_may_lend<U32>(buf_state_[buffer.id_]); },
+        [&] { return length > buffer_size_; });
+    if (err != 0) [[unlikely]]
+        return fail(Error(err));
     return success();
 }
 
@@ -149,8 +150,8 @@ Result<std::uint32_t> Client::submit(const Request& request, Buffer&& buffer) {
 }
 
 Result<std::uint32_t> Client::submit(const Request& request) {
-    if (request.length != 0)
-        return fail(Error::InvalidArgument);  // length describes a buffer
+    if (U32 err = rules::unlent_error<U32>(0, [&] { return request.length != 0; }))
+        return fail(Error(err));
     return push(request, abi::kNoBuffer, false);
 }
 
@@ -266,27 +267,32 @@ Result<std::uint32_t> Client::cancel_user_data(std::uint64_t user_data, std::uin
     return cancel(user_data, tag);
 }
 
-// Every check a submission needs beyond its buffer, in the order the spec states; success
+// Every check a submission needs beyond its buffer, in rules::push_error's order; success
 // when it may be committed. Changes nothing on failure (not even the cached head); on success the
 // head it re-read is kept, and the commit follows with no way left to fail.
 [[gnu::always_inline]] inline Result<void> Client::push_check(std::uint16_t opcode,
                                                               bool is_cancel) {
-    if (mode_ != Mode::Open) [[unlikely]]
-        return fail(mode_ == Mode::PeerGone ? Error::PeerGone : Error::Closed);
-    if (!is_cancel && opcode == std::uint16_t(abi::Op::Cancel))
-        return fail(Error::InvalidArgument);
-    if (!rules::credit_ok<U32>(outstanding_, capacity_))
-        return fail(Error::NoCredit);
-    if (!rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_)) [[unlikely]] {
-        U32 head = shared_load(view_.sq->head.value, std::memory_order_acquire);
-        if (!rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_)) {
-            return fail(Error::ProtocolViolation);
-        }
-        if (!rules::ring_has_room<U32>(head, sq_tail_, capacity_)) {
-            return fail(Error::RingFull);  // nothing changed, not even the cached head
-        }
+    // The mode is tested once on the fast path (PeerGone is not Open), and the room once: the
+    // head is re-read only when the ring looks full, and only then can the room change.
+    bool refresh = false;
+    U32 head = 0;
+    U32 err = rules::push_error<U32>(
+        0, [&] { return mode_ != Mode::Open && mode_ == Mode::PeerGone; },
+        [&] { return mode_ != Mode::Open; },
+        [&] { return !is_cancel && opcode == std::uint16_t(abi::Op::Cancel); },
+        [&] { return !rules::credit_ok<U32>(outstanding_, capacity_); },
+        [&] {
+            refresh = !rules::ring_has_room<U32>(sq_head_seen_, sq_tail_, capacity_);
+            if (!refresh) [[likely]]
+                return false;
+            head = shared_load(view_.sq->head.value, std::memory_order_acquire);
+            return !rules::ring_head_valid<U32>(sq_head_seen_, head, sq_tail_);
+        },
+        [&] { return refresh && !rules::ring_has_room<U32>(head, sq_tail_, capacity_); });
+    if (err != 0) [[unlikely]]
+        return fail(Error(err));
+    if (refresh)
         sq_head_seen_ = head;
-    }
     return success();
 }
 
@@ -410,15 +416,17 @@ void Client::reap_store(const ReapCursor<U32>& k) {
     seen = cq_tail_seen_;
     if (rules::ring_has_entry<U32>(cq_head_, seen)) [[likely]]
         return success();
-    if (mode_ != Mode::Open)
-        return fail(Error::Empty);  // past the drain limit: not read again
-    U32 tail = shared_load(view_.cq->tail.value, std::memory_order_acquire);
-    if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
-        return fail(Error::ProtocolViolation);
-    }
-    if (!rules::ring_has_entry<U32>(cq_head_, tail))
-        return fail(Error::Empty);
-    seen = tail;
+    // rules::reap_error's first three checks; the entries' own are consume()'s.
+    U32 err = rules::reap_error<U32>(
+        0, [&] { return mode_ != Mode::Open; },  // past the drain limit: not read again
+        [&] {
+            seen = shared_load(view_.cq->tail.value, std::memory_order_acquire);
+            return !rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, seen, capacity_);
+        },
+        [&] { return !rules::ring_has_entry<U32>(cq_head_, seen); }, [] { return false; },
+        [] { return false; });
+    if (err != 0)
+        return fail(Error(err));
     return success();
 }
 
@@ -467,30 +475,36 @@ template <class K>
 // apart because building the Reaped in place here is what keeps reap() at its cost (consume()
 // through a reference costs about 18 instructions more per call).
 Result<Reaped> Client::reap_ring() {
+    // rules::reap_error's checks. The tail is re-read only with no entry cached, and committed
+    // below, once the entry has validated. The entry is read once; the checks validate the
+    // copy, and only the copy is used.
     U32 seen = cq_tail_seen_;
-    if (!rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_)) {
-        if (mode_ != Mode::Open)
-            return fail(Error::Empty);  // past the drain limit: not read again
-        U32 tail = shared_load(view_.cq->tail.value, std::memory_order_acquire);
-        if (!rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, tail, capacity_)) {
-            return fail(Error::ProtocolViolation);
-        }
-        if (!rules::ring_has_entry<U32>(cq_head_, tail))
-            return fail(Error::Empty);
-        seen = tail;  // committed below, once the entry has validated
-    }
-    // Read the entry once; validate the copy; use only the copy.
-    const abi::Completion c =
-        read_once(&view_.cq_entries[rules::ring_slot<U32>(cq_head_, capacity_)]);
-    if (!rules::completion_slot_in_range<U32>(c.tag, capacity_)) {
-        return fail(Error::ProtocolViolation);
-    }
+    const bool cached = rules::ring_has_entry<U32>(cq_head_, cq_tail_seen_);
+    abi::Completion c;
+    Slot* sp = nullptr;
+    U32 err = rules::reap_error<U32>(
+        0, [&] { return !cached && mode_ != Mode::Open; },  // past the drain limit
+        [&] {
+            if (cached) [[likely]]
+                return false;
+            seen = shared_load(view_.cq->tail.value, std::memory_order_acquire);
+            return !rules::ring_tail_valid<U32>(cq_head_, cq_tail_seen_, seen, capacity_);
+        },
+        [&] { return !rules::ring_has_entry<U32>(cq_head_, seen); },
+        [&] {
+            c = read_once(&view_.cq_entries[rules::ring_slot<U32>(cq_head_, capacity_)]);
+            return !rules::completion_slot_in_range<U32>(c.tag, capacity_);
+        },
+        [&] {
+            sp = &slots_[rules::tag_slot<U32>(c.tag)];
+            return !rules::completion_matches<U32>(c.tag, sp->state, sp->gen, sp->buffer,
+                                                   c.buffer) ||
+                   !rules::completion_status_valid<U32>(sp->is_cancel, c.status);
+        });
+    if (err != 0)
+        return fail(Error(err));
     U32 slot = rules::tag_slot<U32>(c.tag);
-    Slot& s = slots_[slot];
-    if (!rules::completion_matches<U32>(c.tag, s.state, s.gen, s.buffer, c.buffer) ||
-        !rules::completion_status_valid<U32>(s.is_cancel, c.status)) {
-        return fail(Error::ProtocolViolation);
-    }
+    Slot& s = *sp;
 
     // ---- commit ----
     cq_tail_seen_ = seen;

@@ -168,22 +168,24 @@ bool Server::refresh_cq_head() {
 }
 
 Result<U32> Server::poll() {
-    if (mode_ == Mode::ClientGone)
-        return fail(Error::PeerGone);
-    if (mode_ != Mode::Open)
-        return fail(Error::Closed);
-    if (client_closed())
-        return fail(Error::PeerGone);
-    U32 tail = shared_load(view_.sq->tail.value, std::memory_order_acquire);
-    if (!rules::ring_tail_valid<U32>(sq_head_, sq_tail_seen_, tail, capacity_)) {
-        return fail(Error::ProtocolViolation);
-    }
-    // The client's completion head only adds credit: read it (a shared line the client writes
-    // at every reap) only when the credit as last seen cannot take every visible entry.
-    if (!rules::credit_covers<U32>(live(), rules::ring_used<U32>(sq_head_, tail), capacity_) &&
-        !refresh_cq_head()) {
-        return fail(Error::ProtocolViolation);
-    }
+    U32 tail = 0;
+    U32 err = rules::poll_error<U32>(
+        0, [&] { return mode_ == Mode::ClientGone; }, [&] { return mode_ != Mode::Open; },
+        [&] { return client_closed(); },
+        [&] {
+            tail = shared_load(view_.sq->tail.value, std::memory_order_acquire);
+            return !rules::ring_tail_valid<U32>(sq_head_, sq_tail_seen_, tail, capacity_);
+        },
+        // The client's completion head only adds credit: read it (a shared line the client
+        // writes at every reap) only when the credit as last seen cannot take every visible
+        // entry.
+        [&] {
+            return !rules::credit_covers<U32>(live(), rules::ring_used<U32>(sq_head_, tail),
+                                              capacity_) &&
+                   !refresh_cq_head();
+        });
+    if (err != 0) [[unlikely]]
+        return fail(Error(err));
     sq_tail_seen_ = tail;
 
     U32 drained = 0;
@@ -267,10 +269,10 @@ void Server::free_op(U32 id) {
 }
 
 Result<U32> Server::take_id() {
-    if (mode_ != Mode::Open)
-        return fail(Error::Closed);
-    if (fifo_head_ == fifo_tail_)
-        return fail(Error::Empty);
+    U32 err = rules::take_error<U32>(
+        0, [&] { return mode_ != Mode::Open; }, [&] { return fifo_head_ == fifo_tail_; });
+    if (err != 0)
+        return fail(Error(err));
     U32 id = fifo_[rules::ring_slot<U32>(fifo_head_++, capacity_)];
     OpRecord& op = ops_[id];
     KEEL_IPC_ASSERT(rules::server_may_take<U32>(op.state));
@@ -281,13 +283,14 @@ Result<U32> Server::take_id() {
 }
 
 Result<U32> Server::take_batch(std::span<U32> handles) {
-    if (mode_ != Mode::Open)
-        return fail(Error::Closed);
+    // take()'s checks; an empty span asks for nothing, and gets it once the mode allows.
+    const U32 avail = fifo_tail_ - fifo_head_;
+    U32 err = rules::take_error<U32>(
+        0, [&] { return mode_ != Mode::Open; }, [&] { return avail == 0 && !handles.empty(); });
+    if (err != 0)
+        return fail(Error(err));
     if (handles.empty())
         return U32(0);
-    const U32 avail = fifo_tail_ - fifo_head_;
-    if (avail == 0)
-        return fail(Error::Empty);
     const U32 n = avail < handles.size() ? avail : U32(handles.size());
     U32 head = fifo_head_;
     for (U32 i = 0; i < n; ++i) {
@@ -315,24 +318,23 @@ void Server::request_not_current() const {
 }
 
 Result<void> Server::complete(U32 handle, std::uint16_t status, std::uint64_t value) {
-    if (mode_ == Mode::Unset)
-        return fail(Error::Closed);
     U32 id = rules::op_record<U32>(handle);
-    if (id >= capacity_)
-        return fail(Error::InvalidArgument);
+    U32 err = rules::complete_error<U32>(
+        0, [&] { return mode_ == Mode::Unset; }, [&] { return id >= capacity_; },
+        // Taken, and of the handle's generation: a second complete of the same handle, or an
+        // old handle whose record now serves another operation, changes nothing (IPC-R-054).
+        [&] { return !rules::server_handle_current<U32>(handle, ops_[id].state, ops_[id].gen); },
+        [&] { return !rules::completion_status_valid<U32>(0, status); },
+        // Only a stale view of the client's head can get here; the credit says there is room.
+        [&] {
+            return mode_ == Mode::Open &&
+                   !rules::ring_has_room<U32>(cq_head_seen_, cq_tail_, capacity_) &&
+                   !refresh_cq_head();
+        });
+    if (err != 0)
+        return fail(Error(err));
     OpRecord& op = ops_[id];
-    // Taken, and of the handle's generation: a second complete of the same handle, or an old
-    // handle whose record now serves another operation, changes nothing (IPC-R-054).
-    if (!rules::server_handle_current<U32>(handle, op.state, op.gen))
-        return fail(Error::NotOwner);
-    if (!rules::completion_status_valid<U32>(0, status))
-        return fail(Error::InvalidArgument);
     if (mode_ == Mode::Open) {
-        if (!rules::ring_has_room<U32>(cq_head_seen_, cq_tail_, capacity_)) {
-            // Only a stale view of the client's head can get here; the credit says there is room.
-            if (!refresh_cq_head())
-                return fail(Error::ProtocolViolation);
-        }
         post(op.request.tag, status, op.request.buffer, value);
     }
     --taken_;

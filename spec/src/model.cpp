@@ -262,7 +262,9 @@ Out Model::acquire(const State& s, const expr& b) const {
     std::vector<expr> pooled;
     for (auto& x : s.bstate)
         pooled.push_back(R::client_may_acquire<expr>(x));
-    o.err = z3::ite(count(pooled) == bv(0), bv(ec(E::Empty)), bv(0));
+    o.err = R::acquire_error<expr>(
+        bv(0), [&] { return ctx_.bool_val(false); },  // created: never Unset here
+        [&] { return count(pooled) == bv(0); });
     auto ok = o.err == bv(0);
     o.choice_ok = !ok || (z3::ult(b, bv(buffers_)) &&
                           R::client_may_acquire<expr>(sel(s.bstate, b, bv(R::kBufInHand))));
@@ -294,14 +296,12 @@ Out Model::push(const State& s, const expr& opcode, const expr& buffer, const ex
     auto head_ok = R::ring_head_valid<expr>(s.sq_head_seen, head, s.sq_tail);
     auto seen = z3::ite(refresh, head, s.sq_head_seen);
     // IPC-R-011 credit, IPC-R-002/005 room (re-read the consumer's head only when full).
-    expr err = z3::ite(
-        s.cmode == bv(kCPeerGone), bv(ec(E::PeerGone)),
-        z3::ite(!(s.cmode == bv(kCOpen)), bv(ec(E::Closed)),
-                z3::ite(is_cancel == bv(0) && opcode == cancel_op, bv(ec(E::InvalidArgument)),
-                        z3::ite(!R::credit_ok<expr>(s.outstanding, bv(cap_)), bv(ec(E::NoCredit)),
-                                z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)),
-                                        z3::ite(!R::ring_has_room<expr>(seen, s.sq_tail, bv(cap_)),
-                                                bv(ec(E::RingFull)), bv(0)))))));
+    expr err = R::push_error<expr>(
+        bv(0), [&] { return s.cmode == bv(kCPeerGone); }, [&] { return !(s.cmode == bv(kCOpen)); },
+        [&] { return is_cancel == bv(0) && opcode == cancel_op; },
+        [&] { return !R::credit_ok<expr>(s.outstanding, bv(cap_)); },
+        [&] { return refresh && !head_ok; },
+        [&] { return !R::ring_has_room<expr>(seen, s.sq_tail, bv(cap_)); });
     o.err = err;
     auto ok = err == bv(0);
     // Validate, then commit: a failed call changes nothing, not even the cached head.
@@ -343,13 +343,14 @@ Out Model::submit(const State& s, const expr& opcode, const expr& buffer, const 
                   const expr& slot) const {
     auto has_buf = !(buffer == bv(kNoBuf));
     // IPC-R-030: only a buffer in hand may be lent; checked before anything else.
-    expr pre = z3::ite(
-        has_buf,
-        z3::ite(
-            !z3::ult(buffer, bv(buffers_)), bv(ec(E::NotOwner)),
-            z3::ite(!R::client_may_lend<expr>(sel(s.bstate, buffer, bv(0))), bv(ec(E::NotOwner)),
-                    z3::ite(z3::ugt(length, bsize), bv(ec(E::InvalidArgument)), bv(0)))),
-        z3::ite(!(length == bv(0)), bv(ec(E::InvalidArgument)), bv(0)));
+    // A handle is this client's (the model has no other), never empty.
+    auto no = [&] { return ctx_.bool_val(false); };
+    expr pre = z3::ite(has_buf,
+                       R::lend_error<expr>(
+                           bv(0), no, no, [&] { return !z3::ult(buffer, bv(buffers_)); },
+                           [&] { return !R::client_may_lend<expr>(sel(s.bstate, buffer, bv(0))); },
+                           [&] { return z3::ugt(length, bsize); }),
+                       R::unlent_error<expr>(bv(0), [&] { return !(length == bv(0)); }));
     Out o = push(s, opcode, buffer, length, bv(0), bv(0), slot);
     auto pre_ok = pre == bv(0);
     o.err = z3::ite(pre_ok, o.err, pre);
@@ -405,13 +406,10 @@ Out Model::reap_ring(const State& s) const {
     auto scancel = sel(s.c_cancel, slot, bv(0));
     auto valid = R::completion_matches<expr>(tag, sstate, sgen, sbuf, ebuf) &&
                  R::completion_status_valid<expr>(scancel, status);
-    o.err =
-        z3::ite(empty_now && !open, bv(ec(E::Empty)),
-                z3::ite(empty_now && !tail_ok, bv(ec(E::ProtocolViolation)),
-                        z3::ite(!R::ring_has_entry<expr>(s.cq_head, seen), bv(ec(E::Empty)),
-                                z3::ite(!R::completion_slot_in_range<expr>(tag, cap),
-                                        bv(ec(E::ProtocolViolation)),
-                                        z3::ite(!valid, bv(ec(E::ProtocolViolation)), bv(0))))));
+    o.err = R::reap_error<expr>(
+        bv(0), [&] { return empty_now && !open; }, [&] { return empty_now && !tail_ok; },
+        [&] { return !R::ring_has_entry<expr>(s.cq_head, seen); },
+        [&] { return !R::completion_slot_in_range<expr>(tag, cap); }, [&] { return !valid; });
     auto ok = o.err == bv(0);
     State n = free_slot(pre, slot);
     n.cq_tail_seen = seen;
@@ -512,15 +510,11 @@ Out Model::poll_begin(const State& s) const {
     // every visible entry.
     auto reads_head =
         !R::credit_covers<expr>(server_live(s), R::ring_used<expr>(s.sq_head, tail), cap);
-    o.err = z3::ite(
-        s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
-        z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
-                z3::ite(s.client_closed == bv(1), bv(ec(E::PeerGone)),
-                        z3::ite(!R::ring_tail_valid<expr>(s.sq_head, s.sq_tail_seen, tail, cap),
-                                bv(ec(E::ProtocolViolation)),
-                                z3::ite(reads_head && !R::ring_head_valid<expr>(s.cq_head_seen,
-                                                                                head, s.cq_tail),
-                                        bv(ec(E::ProtocolViolation)), bv(0))))));
+    o.err = R::poll_error<expr>(
+        bv(0), [&] { return s.smode == bv(kSClientGone); },
+        [&] { return !(s.smode == bv(kSOpen)); }, [&] { return s.client_closed == bv(1); },
+        [&] { return !R::ring_tail_valid<expr>(s.sq_head, s.sq_tail_seen, tail, cap); },
+        [&] { return reads_head && !R::ring_head_valid<expr>(s.cq_head_seen, head, s.cq_tail); });
     State n = s;
     n.sq_tail_seen = tail;
     n.cq_head_seen = z3::ite(reads_head, head, s.cq_head_seen);
@@ -658,8 +652,8 @@ Out Model::take(const State& s, const expr& r) const {
     std::vector<expr> queued;
     for (auto& x : s.op_state)
         queued.push_back(x == bv(R::kOpQueued));
-    o.err = z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
-                    z3::ite(count(queued) == bv(0), bv(ec(E::Empty)), bv(0)));
+    o.err = R::take_error<expr>(
+        bv(0), [&] { return !(s.smode == bv(kSOpen)); }, [&] { return count(queued) == bv(0); });
     auto ok = o.err == bv(0);
     auto rs = sel(s.op_state, r, bv(R::kOpFree));
     o.choice_ok = !ok || (z3::ult(r, bv(cap_)) && rs == bv(R::kOpQueued));
@@ -681,12 +675,11 @@ Out Model::complete(const State& s, const expr& handle, const expr& status) cons
     auto open = s.smode == bv(kSOpen);
     auto refresh = open && !R::ring_has_room<expr>(s.cq_head_seen, s.cq_tail, bv(cap_));
     auto head_ok = R::ring_head_valid<expr>(s.cq_head_seen, s.cq_head_pub, s.cq_tail);
-    o.err = z3::ite(
-        !z3::ult(r, bv(cap_)), bv(ec(E::InvalidArgument)),
-        z3::ite(
-            !current, bv(ec(E::NotOwner)),
-            z3::ite(!R::completion_status_valid<expr>(bv(0), status), bv(ec(E::InvalidArgument)),
-                    z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)), bv(0)))));
+    o.err = R::complete_error<expr>(
+        bv(0), [&] { return ctx_.bool_val(false); },  // attached: never Unset here
+        [&] { return !z3::ult(r, bv(cap_)); }, [&] { return !current; },
+        [&] { return !R::completion_status_valid<expr>(bv(0), status); },
+        [&] { return refresh && !head_ok; });
     State pre = s;
     pre.cq_head_seen = z3::ite(refresh, s.cq_head_pub, s.cq_head_seen);
     Posted p = post(pre, sel(s.op_tag, r, bv(0)), status, sel(s.op_buf, r, bv(kNoBuf)));

@@ -285,7 +285,9 @@ POut PModel::acquire(const PState& s, const expr& b, const expr& empty) const {
         forall_below("b", nb,
                      [&](const expr& x) { return !R::client_may_acquire<expr>(sel(s.bstate, x)); }),
         z3::ult(b, nb) && R::client_may_acquire<expr>(sel(s.bstate, b)));
-    o.err = z3::ite(empty, bv(ec(E::Empty)), bv(0));
+    o.err = R::acquire_error<expr>(
+        bv(0), [&] { return ctx_.bool_val(false); },  // created: never Unset here
+        [&] { return empty; });
     PState n = s;
     n.bstate = z3::store(s.bstate, b, bv(R::kBufInHand));
     o.next = merge(!empty, n, s);
@@ -311,14 +313,11 @@ POut PModel::push(const PState& s, const expr& opcode, const expr& buffer, const
     auto head = unwrap(s.sq_head_seen, s.sq_head_pub);
     auto head_ok = head_valid(s.sq_head_seen, head, s.sq_tail);
     auto seen = z3::ite(refresh, head, s.sq_head_seen);
-    expr err = z3::ite(
-        s.cmode == bv(kCPeerGone), bv(ec(E::PeerGone)),
-        z3::ite(!(s.cmode == bv(kCOpen)), bv(ec(E::Closed)),
-                z3::ite(is_cancel == bv(0) && opcode == cancel_op, bv(ec(E::InvalidArgument)),
-                        z3::ite(!credit_ok(s.outstanding), bv(ec(E::NoCredit)),
-                                z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)),
-                                        z3::ite(!has_room(seen, s.sq_tail), bv(ec(E::RingFull)),
-                                                bv(0)))))));
+    expr err = R::push_error<expr>(
+        bv(0), [&] { return s.cmode == bv(kCPeerGone); }, [&] { return !(s.cmode == bv(kCOpen)); },
+        [&] { return is_cancel == bv(0) && opcode == cancel_op; },
+        [&] { return !credit_ok(s.outstanding); }, [&] { return refresh && !head_ok; },
+        [&] { return !has_room(seen, s.sq_tail); });
     o.err = err;
     auto ok = err == bv(0);
     o.safe = !ok || free_slot_exists(s);
@@ -355,12 +354,14 @@ POut PModel::push(const PState& s, const expr& opcode, const expr& buffer, const
 POut PModel::submit(const PState& s, const expr& opcode, const expr& buffer, const expr& length,
                     const expr& slot) const {
     auto has_buf = !(buffer == bv(kNoBuf));
-    expr pre = z3::ite(
-        has_buf,
-        z3::ite(!z3::ult(buffer, nb), bv(ec(E::NotOwner)),
-                z3::ite(!R::client_may_lend<expr>(sel(s.bstate, buffer)), bv(ec(E::NotOwner)),
-                        z3::ite(z3::ugt(length, bsize), bv(ec(E::InvalidArgument)), bv(0)))),
-        z3::ite(!(length == bv(0)), bv(ec(E::InvalidArgument)), bv(0)));
+    // A handle is this client's (the model has no other), never empty.
+    auto no = [&] { return ctx_.bool_val(false); };
+    expr pre = z3::ite(has_buf,
+                       R::lend_error<expr>(
+                           bv(0), no, no, [&] { return !z3::ult(buffer, nb); },
+                           [&] { return !R::client_may_lend<expr>(sel(s.bstate, buffer)); },
+                           [&] { return z3::ugt(length, bsize); }),
+                       R::unlent_error<expr>(bv(0), [&] { return !(length == bv(0)); }));
     POut o = push(s, opcode, buffer, length, bv(0), bv(0), slot);
     auto pre_ok = pre == bv(0);
     o.err = z3::ite(pre_ok, o.err, pre);
@@ -413,13 +414,10 @@ POut PModel::reap_ring(const PState& s) const {
     auto scancel = sel(s.c_cancel, slot);
     auto valid = R::completion_matches<expr>(tag, sstate, sgen, sbuf, ebuf) &&
                  R::completion_status_valid<expr>(scancel, status);
-    o.err =
-        z3::ite(empty_now && !open, bv(ec(E::Empty)),
-                z3::ite(empty_now && !tail_ok, bv(ec(E::ProtocolViolation)),
-                        z3::ite(!has_entry(s.cq_head, seen), bv(ec(E::Empty)),
-                                z3::ite(!R::completion_slot_in_range<expr>(tag, cap),
-                                        bv(ec(E::ProtocolViolation)),
-                                        z3::ite(!valid, bv(ec(E::ProtocolViolation)), bv(0))))));
+    o.err = R::reap_error<expr>(
+        bv(0), [&] { return empty_now && !open; }, [&] { return empty_now && !tail_ok; },
+        [&] { return !has_entry(s.cq_head, seen); },
+        [&] { return !R::completion_slot_in_range<expr>(tag, cap); }, [&] { return !valid; });
     auto ok = o.err == bv(0);
     PState n = free_slot(s, slot);
     n.cq_tail_seen = seen;
@@ -516,14 +514,11 @@ POut PModel::poll_begin(const PState& s) const {
     // every visible entry.
     auto reads_head =
         !credit_covers(s.ops_live + used(s.cq_head_seen, s.cq_tail), used(s.sq_head, tail));
-    o.err = z3::ite(
-        s.smode == bv(kSClientGone), bv(ec(E::PeerGone)),
-        z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
-                z3::ite(s.client_closed == bv(1), bv(ec(E::PeerGone)),
-                        z3::ite(!tail_valid(s.sq_head, s.sq_tail_seen, tail),
-                                bv(ec(E::ProtocolViolation)),
-                                z3::ite(reads_head && !head_valid(s.cq_head_seen, head, s.cq_tail),
-                                        bv(ec(E::ProtocolViolation)), bv(0))))));
+    o.err = R::poll_error<expr>(
+        bv(0), [&] { return s.smode == bv(kSClientGone); },
+        [&] { return !(s.smode == bv(kSOpen)); }, [&] { return s.client_closed == bv(1); },
+        [&] { return !tail_valid(s.sq_head, s.sq_tail_seen, tail); },
+        [&] { return reads_head && !head_valid(s.cq_head_seen, head, s.cq_tail); });
     PState n = s;
     n.sq_tail_seen = tail;
     n.cq_head_seen = z3::ite(reads_head, head, s.cq_head_seen);
@@ -663,8 +658,8 @@ POut PModel::poll_end(const PState& s, const expr& drained) const {
 POut PModel::take(const PState& s, const expr& r, const expr& none) const {
     POut o = base(s);
     auto queued = [&](const expr& k) { return sel(s.op_state, k) == bv(R::kOpQueued); };
-    o.err = z3::ite(!(s.smode == bv(kSOpen)), bv(ec(E::Closed)),
-                    z3::ite(none, bv(ec(E::Empty)), bv(0)));
+    o.err = R::take_error<expr>(
+        bv(0), [&] { return !(s.smode == bv(kSOpen)); }, [&] { return none; });
     auto ok = o.err == bv(0);
     o.choice_ok = z3::ite(none, forall_below("r", cap, [&](const expr& k) { return !queued(k); }),
                           z3::ult(r, cap) && queued(r));
@@ -687,12 +682,11 @@ POut PModel::complete(const PState& s, const expr& handle, const expr& status) c
     auto refresh = open && !has_room(s.cq_head_seen, s.cq_tail);
     auto head = unwrap(s.cq_head_seen, s.cq_head_pub);
     auto head_ok = head_valid(s.cq_head_seen, head, s.cq_tail);
-    o.err = z3::ite(
-        !z3::ult(r, cap), bv(ec(E::InvalidArgument)),
-        z3::ite(
-            !current, bv(ec(E::NotOwner)),
-            z3::ite(!R::completion_status_valid<expr>(bv(0), status), bv(ec(E::InvalidArgument)),
-                    z3::ite(refresh && !head_ok, bv(ec(E::ProtocolViolation)), bv(0)))));
+    o.err = R::complete_error<expr>(
+        bv(0), [&] { return ctx_.bool_val(false); },  // attached: never Unset here
+        [&] { return !z3::ult(r, cap); }, [&] { return !current; },
+        [&] { return !R::completion_status_valid<expr>(bv(0), status); },
+        [&] { return refresh && !head_ok; });
     PState pre = s;
     pre.cq_head_seen = z3::ite(refresh, head, s.cq_head_seen);
     Posted p = post(pre, sel(s.op_tag, r), status, sel(s.op_buf, r));

@@ -23,6 +23,7 @@
 namespace keel::spec {
 
 namespace R = keel::ipc::rules;
+using E = keel::ipc::Error;
 
 namespace {
 
@@ -614,12 +615,52 @@ std::string rule_table(unsigned* queries) {
         {"I6", 'c', "IPC-R-072 teardown status is PeerGone",
          R::teardown_status<expr>(x) == b32(std::uint32_t(St::PeerGone))},
     };
+    // The error tables of ipc.md §3 ("Errors"): for each call, the error of each check when it
+    // is the first to fail, and none when no check fails. The checks are free Booleans.
+    std::vector<expr> f;
+    for (int i = 0; i < 6; ++i)
+        f.push_back(c.bool_const(("check" + std::to_string(i + 1)).c_str()));
+    auto ck = [&](std::size_t i) { return [&f, i] { return f[i]; }; };
+    auto table = [&](const char* call, const expr& err, std::vector<E> errors) {
+        expr ok = c.bool_val(true), earlier_pass = c.bool_val(true);
+        for (std::size_t i = 0; i < errors.size(); ++i) {
+            ok = ok && z3::implies(earlier_pass && f[i], err == b32(std::uint32_t(errors[i])));
+            earlier_pass = earlier_pass && !f[i];
+        }
+        ok = ok && z3::implies(earlier_pass, err == b32(0));
+        goals.push_back({"ERR", 'x', std::string("error order of ") + call, ok});
+    };
+    table("Client::acquire", R::acquire_error<expr>(b32(0), ck(0), ck(1)), {E::Closed, E::Empty});
+    table("Client::release", R::release_error<expr>(b32(0), ck(0), ck(1)),
+          {E::InvalidBuffer, E::NotOwner});
+    table("Client::submit (lent buffer)",
+          R::lend_error<expr>(b32(0), ck(0), ck(1), ck(2), ck(3), ck(4)),
+          {E::InvalidBuffer, E::NotOwner, E::NotOwner, E::NotOwner, E::InvalidArgument});
+    table("Client::submit (no buffer)", R::unlent_error<expr>(b32(0), ck(0)), {E::InvalidArgument});
+    table("Client::submit and cancel",
+          R::push_error<expr>(b32(0), ck(0), ck(1), ck(2), ck(3), ck(4), ck(5)),
+          {E::PeerGone, E::Closed, E::InvalidArgument, E::NoCredit, E::ProtocolViolation,
+           E::RingFull});
+    table("Client::reap", R::reap_error<expr>(b32(0), ck(0), ck(1), ck(2), ck(3), ck(4)),
+          {E::Empty, E::ProtocolViolation, E::Empty, E::ProtocolViolation, E::ProtocolViolation});
+    table("Server::poll", R::poll_error<expr>(b32(0), ck(0), ck(1), ck(2), ck(3), ck(4)),
+          {E::PeerGone, E::Closed, E::PeerGone, E::ProtocolViolation, E::ProtocolViolation});
+    table("Server::take", R::take_error<expr>(b32(0), ck(0), ck(1)), {E::Closed, E::Empty});
+    table("Server::complete", R::complete_error<expr>(b32(0), ck(0), ck(1), ck(2), ck(3), ck(4)),
+          {E::Closed, E::InvalidArgument, E::NotOwner, E::InvalidArgument, E::ProtocolViolation});
     return q.run(hyp, goals, [&](const z3::model& mdl) {
         return "COUNTEREXAMPLE to RULES: state=" + num(mdl, x) + " tag=" + num(mdl, tag) +
                " slot_gen=" + num(mdl, gen) + " slot_buffer=" + num(mdl, sbuf) +
                " entry_buffer=" + num(mdl, ebuf) + " slot_is_cancel=" + num(mdl, is_cancel) +
                " status=" + num(mdl, status) + " id=" + num(mdl, id) + " held=" + num(mdl, held) +
-               " found=" + num(mdl, found) + " capacity=" + num(mdl, cap) + "\n";
+               " found=" + num(mdl, found) + " capacity=" + num(mdl, cap) + " checks failing:" +
+               [&] {
+                   std::string t;
+                   for (std::size_t i = 0; i < f.size(); ++i)
+                       t += mdl.eval(f[i], true).is_true() ? " " + std::to_string(i + 1) : "";
+                   return t;
+               }() +
+               "\n";
     });
 }
 

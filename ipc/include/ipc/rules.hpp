@@ -4,11 +4,13 @@
 // logic: a wrong line here breaks a proof. Rule numbers refer to spec/ipc.md.
 //
 // Only + - & | << >> == != && || ! and WordOps<W> are used: both instantiations support them.
+// The error-order rules at the end also call the check callables their callers pass.
 #pragma once
 
 #include <cstdint>
 
 #include <ipc/abi.hpp>
+#include <ipc/result.hpp>
 #include <ipc/word.hpp>
 
 namespace keel::ipc::rules {
@@ -252,6 +254,120 @@ CancelOutcome<W> resolve_cancel(const W& found, const W& state) {
 template <class W>
 W teardown_status(const W& like) {
     return k(like, std::uint32_t(abi::Status::PeerGone));
+}
+
+// ---- Which error a call fails with (spec/ipc.md §3, "Errors") ------------------------------
+//
+// A call's checks in the order their errors win: the error of the first that fails, or 0 when
+// none does (the call may commit). Each check is a callable saying whether it fails, called only
+// once every check before it has passed: over std::uint32_t a shared word a check reads is read
+// only then (a check may also keep what it read, for the commit), and an index a check uses is
+// in range because an earlier check said so. Over Z3 every check is built into one chain of
+// if-then-else. Client, Server and both models in spec/ pass their own conditions; which checks
+// come, in which order, and the error each gives are fixed here, and RULES (spec/) states these
+// tables independently.
+
+// Always inlined: over std::uint32_t the chain must fold into the caller's branches (a call per
+// check costs the endpoints tens of instructions).
+template <class W, class Fails, class... Rest>
+[[gnu::always_inline]] inline W first_failure(const W& like, Fails&& fails, Error error,
+                                              Rest&&... rest) {
+    return WordOps<W>::ite_lazy(
+        fails(), [&] { return k(like, std::uint32_t(error)); },
+        [&] {
+            if constexpr (sizeof...(Rest) == 0)
+                return k(like, 0);
+            else
+                return first_failure<W>(like, rest...);
+        });
+}
+
+// Client::acquire: an endpoint never created, then an empty pool.
+template <class W, class Unset, class PoolEmpty>
+[[gnu::always_inline]] inline W acquire_error(const W& like, Unset&& unset,
+                                              PoolEmpty&& pool_empty) {
+    return first_failure<W>(like, unset, Error::Closed, pool_empty, Error::Empty);
+}
+
+// Client::release (IPC-R-032): an empty handle, another client's handle.
+template <class W, class Empty, class Foreign>
+[[gnu::always_inline]] inline W release_error(const W& like, Empty&& empty_handle,
+                                              Foreign&& foreign) {
+    return first_failure<W>(like, empty_handle, Error::InvalidBuffer, foreign, Error::NotOwner);
+}
+
+// Client::submit with a buffer (IPC-R-030..031), before push_error's checks: an empty handle,
+// another client's handle, an id past the table, a buffer not in hand, a length past the buffer.
+template <class W, class Empty, class Foreign, class OutOfRange, class NotInHand, class TooLong>
+[[gnu::always_inline]] inline W lend_error(const W& like, Empty&& empty_handle, Foreign&& foreign,
+                                           OutOfRange&& out_of_range, NotInHand&& not_in_hand,
+                                           TooLong&& too_long) {
+    return first_failure<W>(like, empty_handle, Error::InvalidBuffer, foreign, Error::NotOwner,
+                            out_of_range, Error::NotOwner, not_in_hand, Error::NotOwner, too_long,
+                            Error::InvalidArgument);
+}
+
+// Client::submit without a buffer, before push_error's checks: a length describes a buffer.
+template <class W, class HasLength>
+[[gnu::always_inline]] inline W unlent_error(const W& like, HasLength&& has_length) {
+    return first_failure<W>(like, has_length, Error::InvalidArgument);
+}
+
+// Client::submit and Client::cancel (IPC-R-011, IPC-R-002, IPC-R-005): the endpoint's mode (the
+// server gone, then closed), a Cancel opcode submitted as a request, no credit left, and, when
+// the ring looks full, the consumer's head re-read (an impossible one) and the room it gives.
+template <class W, class PeerGone, class Closed, class CancelOpcode, class NoCredit, class BadHead,
+          class Full>
+[[gnu::always_inline]] inline W push_error(const W& like, PeerGone&& peer_gone, Closed&& closed,
+                                           CancelOpcode&& cancel_opcode, NoCredit&& no_credit,
+                                           BadHead&& bad_head, Full&& full) {
+    return first_failure<W>(like, peer_gone, Error::PeerGone, closed, Error::Closed, cancel_opcode,
+                            Error::InvalidArgument, no_credit, Error::NoCredit, bad_head,
+                            Error::ProtocolViolation, full, Error::RingFull);
+}
+
+// Client::reap from the ring (IPC-R-004, IPC-R-005, IPC-R-040..044): with no entry cached,
+// teardown past its drain limit (the tail is not read again), then the tail re-read (an
+// impossible one), then no entry; then the entry at the head: a tag naming no slot, an entry
+// its slot does not accept.
+template <class W, class PastLimit, class BadTail, class NoEntry, class BadSlot, class BadEntry>
+[[gnu::always_inline]] inline W reap_error(const W& like, PastLimit&& past_limit,
+                                           BadTail&& bad_tail, NoEntry&& no_entry,
+                                           BadSlot&& bad_slot, BadEntry&& bad_entry) {
+    return first_failure<W>(like, past_limit, Error::Empty, bad_tail, Error::ProtocolViolation,
+                            no_entry, Error::Empty, bad_slot, Error::ProtocolViolation, bad_entry,
+                            Error::ProtocolViolation);
+}
+
+// Server::poll (IPC-R-005, IPC-R-012): the endpoint's mode (the client gone, then closed), the
+// client's closed flag, then the tail read (an impossible one), then the client's head when it
+// is read (an impossible one).
+template <class W, class ClientGone, class Closed, class ClientClosed, class BadTail, class BadHead>
+[[gnu::always_inline]] inline W poll_error(const W& like, ClientGone&& client_gone, Closed&& closed,
+                                           ClientClosed&& client_closed, BadTail&& bad_tail,
+                                           BadHead&& bad_head) {
+    return first_failure<W>(like, client_gone, Error::PeerGone, closed, Error::Closed,
+                            client_closed, Error::PeerGone, bad_tail, Error::ProtocolViolation,
+                            bad_head, Error::ProtocolViolation);
+}
+
+// Server::take: not open, then nothing queued.
+template <class W, class Closed, class NoneQueued>
+[[gnu::always_inline]] inline W take_error(const W& like, Closed&& closed,
+                                           NoneQueued&& none_queued) {
+    return first_failure<W>(like, closed, Error::Closed, none_queued, Error::Empty);
+}
+
+// Server::complete (IPC-R-054, IPC-R-044): an endpoint never attached, a handle naming no
+// record, a handle not current (IPC-R-054), a status only a Cancel may have, then, open with the
+// ring looking full, the client's head re-read (an impossible one).
+template <class W, class Unset, class NoRecord, class NotCurrent, class BadStatus, class BadHead>
+[[gnu::always_inline]] inline W complete_error(const W& like, Unset&& unset, NoRecord&& no_record,
+                                               NotCurrent&& not_current, BadStatus&& bad_status,
+                                               BadHead&& bad_head) {
+    return first_failure<W>(like, unset, Error::Closed, no_record, Error::InvalidArgument,
+                            not_current, Error::NotOwner, bad_status, Error::InvalidArgument,
+                            bad_head, Error::ProtocolViolation);
 }
 
 }  // namespace keel::ipc::rules

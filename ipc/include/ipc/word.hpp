@@ -8,7 +8,7 @@
 namespace keel::ipc {
 
 template <class W>
-struct WordOps;  // customisation point: Bool, lit, ult, ule, ite, shr
+struct WordOps;  // customisation point: Bool, lit, ult, ule, ite, ite_lazy, shr
 
 template <>
 struct WordOps<std::uint32_t> {
@@ -18,6 +18,14 @@ struct WordOps<std::uint32_t> {
     static constexpr bool ule(std::uint32_t a, std::uint32_t b) { return a <= b; }
     static constexpr std::uint32_t ite(bool c, std::uint32_t a, std::uint32_t b) {
         return c ? a : b;
+    }
+    // Calls only the branch taken: the error-order rules' later checks run only when needed.
+    // `c` is a check failing (rules.hpp, first_failure): the error path is the cold one.
+    template <class A, class B>
+    [[gnu::always_inline]] static constexpr std::uint32_t ite_lazy(bool c, A&& a, B&& b) {
+        if (c) [[unlikely]]
+            return a();
+        return b();
     }
     static constexpr std::uint32_t shr(std::uint32_t a, std::uint32_t n) { return a >> n; }
 };

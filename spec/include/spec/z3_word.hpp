@@ -26,5 +26,15 @@ struct keel::ipc::WordOps<z3::expr> {
     static z3::expr ite(const z3::expr& c, const z3::expr& a, const z3::expr& b) {
         return z3::ite(c, a, b);
     }
+    // Both branches are built; a literal condition (a check a model does not have, passed as
+    // false) adds no if-then-else, so the formula is the one the model wrote before.
+    template <class A, class B>
+    static z3::expr ite_lazy(const z3::expr& c, A&& a, B&& b) {
+        if (c.is_false())
+            return b();
+        if (c.is_true())
+            return a();
+        return z3::ite(c, a(), b());
+    }
     static z3::expr shr(const z3::expr& a, const z3::expr& n) { return z3::lshr(a, n); }
 };

@@ -1,4 +1,4 @@
 # file: src/server.cpp
 # poll loads the client's submission tail relaxed: the entries it then reads may be older than
 # the tail says.
-s|^    U32 tail = shared_load(view_.sq->tail.value, std::memory_order_acquire);$|    U32 tail = shared_load(view_.sq->tail.value, std::memory_order_relaxed);|
+s|^            tail = shared_load(view_.sq->tail.value, std::memory_order_acquire);$|            tail = shared_load(view_.sq->tail.value, std::memory_order_relaxed);|
