@@ -2,12 +2,16 @@
 // words a, b and integers X, Y whose residues mod 2^32 are a's and b's values (bv2nat), every
 // operation of WordOps<ModWord> (mod_word.hpp) on X, Y is the bit-vector operation of
 // WordOps<z3::expr> on a, b: + is bvadd, - is bvsub, == is =, ult is bvult, ule is bvule, a
-// literal is int2bv's word, and unwrap reads the word. The goals are built by the very
-// functions the two models call, printed by Z3 as SMT-LIB, and handed to cvc5 (Debian's cvc5),
-// whose bit-vector-to-integer translation (--solve-bv-as-int) proves each in milliseconds;
-// Z3 4.8.12 proves none of them at 32 bits (BRIDGE's comment). Trusted: cvc5's translation,
-// and that Z3 and cvc5 give SMT-LIB's bit-vectors the same meaning (BRIDGE evaluates Z3's on
-// 4 356 pairs of words).
+// literal is int2bv's word, and unwrap reads the word. And each ring and credit rule the
+// parametric model calls (ring_used, ring_has_room, ring_has_entry, ring_tail_valid,
+// ring_head_valid, credit_ok, credit_covers), as a whole body: over ModWord on any integers it
+// decides what it decides on their residues, and on the words' values what it decides over
+// bit-vectors on the words. The goals are built by the very functions the two models call,
+// printed by Z3 as SMT-LIB, and handed to cvc5 (Debian's cvc5), whose
+// bit-vector-to-integer translation (--solve-bv-as-int) proves each in milliseconds; Z3 4.8.12
+// proves none of the bit-vector ones at 32 bits (BRIDGE's comment). Trusted: cvc5's
+// translation, and that Z3 and cvc5 give SMT-LIB's bit-vectors the same meaning (BRIDGE
+// evaluates Z3's on 4 356 pairs of words). KEEL_SPEC_KEEP_SMT2=1 keeps the files given to cvc5.
 #include "bridge_words.hpp"
 
 #include <unistd.h>
@@ -15,15 +19,20 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <ipc/rules.hpp>
 #include <ipc/word.hpp>
 #include <spec/mod_word.hpp>
 #include <spec/z3_word.hpp>
 
 namespace keel::spec {
+
+namespace R = keel::ipc::rules;
 
 namespace {
 
@@ -47,7 +56,7 @@ std::string cvc5_answer(const std::string& benchmark) {
     }
     close(fd);
     std::string cmd =
-        std::string(KEEL_SPEC_CVC5) + " --solve-bv-as-int=sum --tlimit=60000 " + path + " 2>&1";
+        std::string(KEEL_SPEC_CVC5) + " --solve-bv-as-int=sum --tlimit=20000 " + path + " 2>&1";
     std::string answer;
     if (FILE* p = popen(cmd.c_str(), "r")) {
         std::array<char, 256> buf{};
@@ -55,7 +64,10 @@ std::string cvc5_answer(const std::string& benchmark) {
             answer += buf.data();
         pclose(p);
     }
-    std::remove(path);
+    if (!std::getenv("KEEL_SPEC_KEEP_SMT2"))
+        std::remove(path);
+    else
+        std::fprintf(stderr, "kept %s\n", path);
     while (!answer.empty() && (answer.back() == '\n' || answer.back() == ' '))
         answer.pop_back();
     return answer;
@@ -79,7 +91,9 @@ std::string bridge_words(unsigned* queries) {
         const char* name;
         z3::expr e;
         bool holds;  // false: a control that must be refuted, so the check can fail
+        std::optional<z3::expr> given{};  // its own hypothesis instead of `hyp`
     };
+    std::deque<std::string> names;  // the rule goals' names (stable addresses)
     std::vector<Goal> goals{
         {"+ is bvadd", mod32((x + y).e) == nat(a + b), true},
         {"- is bvsub", mod32((x - y).e) == nat(a - b), true},
@@ -93,10 +107,62 @@ std::string bridge_words(unsigned* queries) {
         {"unwrap reads the word", mod32(unwrap_word(base, X)) == nat(a), true},
         {"control: ult is not bvule", WM::ult(x, y) == WB::ule(a, b), false},
     };
+    // The rule bodies themselves (otherwise the trusted step from operations to bodies), for
+    // every ring and credit rule the parametric model calls, in two goals each (one goal
+    // over arbitrary integers, with bit-vectors, runs past a minute for ring_tail_valid):
+    //   "on residues": over any integers the rule decides what it decides on their residues;
+    //   "on the words": on the words' own values (bv2nat) it decides what it decides on the
+    //   words. Together: on any integers standing for words, what it decides on the words.
+    auto cw = c.bv_const("c", 32), dw = c.bv_const("d", 32);
+    auto Z = c.int_const("Z"), D = c.int_const("D");
+    ModWord z{Z}, d{D};
+    ModWord rx{mod32(X)}, ry{mod32(Y)}, rz{mod32(Z)}, rd{mod32(D)};
+    // Each goal with only the hypothesis it needs: cvc5 translates every bv2nat it is given,
+    // and the residue goals, which need none, ran past 5 s with the words' relations beside.
+    auto two32 = c.int_val(std::int64_t(1) << 32);
+    auto value_of = [&](const z3::expr& w, const z3::expr& v) {
+        return nat(w) == v && c.int_val(0) <= v && v < two32;
+    };
+    auto words_are_values = value_of(a, X) && value_of(b, Y) && value_of(cw, Z) && value_of(dw, D);
+    auto rule = [&](const char* name, auto on_ints, auto on_words) {
+        names.push_back(std::string(name) + " on residues");
+        goals.push_back({names.back().c_str(), on_ints(x, y, z, d) == on_ints(rx, ry, rz, rd), true,
+                         c.bool_val(true)});
+        names.push_back(std::string(name) + " on the words");
+        goals.push_back({names.back().c_str(), on_ints(x, y, z, d) == on_words(a, b, cw, dw), true,
+                         words_are_values});
+    };
+    rule(
+        "ring_used",
+        [&](auto p, auto q, auto, auto) { return mod32(R::ring_used<ModWord>(p, q).e); },
+        [&](auto p, auto q, auto, auto) { return nat(R::ring_used<z3::expr>(p, q)); });
+    rule(
+        "ring_has_room",
+        [&](auto p, auto q, auto r, auto) { return R::ring_has_room<ModWord>(p, q, r); },
+        [&](auto p, auto q, auto r, auto) { return R::ring_has_room<z3::expr>(p, q, r); });
+    rule(
+        "ring_has_entry",
+        [&](auto p, auto q, auto, auto) { return R::ring_has_entry<ModWord>(p, q); },
+        [&](auto p, auto q, auto, auto) { return R::ring_has_entry<z3::expr>(p, q); });
+    rule(
+        "ring_tail_valid",
+        [&](auto p, auto q, auto r, auto t) { return R::ring_tail_valid<ModWord>(p, q, r, t); },
+        [&](auto p, auto q, auto r, auto t) { return R::ring_tail_valid<z3::expr>(p, q, r, t); });
+    rule(
+        "ring_head_valid",
+        [&](auto p, auto q, auto r, auto) { return R::ring_head_valid<ModWord>(p, q, r); },
+        [&](auto p, auto q, auto r, auto) { return R::ring_head_valid<z3::expr>(p, q, r); });
+    rule(
+        "credit_ok", [&](auto p, auto q, auto, auto) { return R::credit_ok<ModWord>(p, q); },
+        [&](auto p, auto q, auto, auto) { return R::credit_ok<z3::expr>(p, q); });
+    rule(
+        "credit_covers",
+        [&](auto p, auto q, auto r, auto) { return R::credit_covers<ModWord>(p, q, r); },
+        [&](auto p, auto q, auto r, auto) { return R::credit_covers<z3::expr>(p, q, r); });
     std::string failures;
     for (auto& g : goals) {
         z3::solver s(c);
-        s.add(hyp);
+        s.add(g.given ? *g.given : hyp);
         s.add(!g.e);
         ++*queries;
         auto answer = cvc5_answer(smtlib_for_cvc5(s.to_smt2()));

@@ -11,7 +11,9 @@
 // is the bit-vector operation of WordOps<z3::expr> (Z3 4.8.12 does not prove it at 32 bits),
 // and BRIDGE evaluates both in Z3 on 4 356 pairs of words. A rule body built from these
 // alone therefore computes, on representatives, what it computes on the words (by induction
-// over the body: trusted, and the reason nothing else is offered). & | << >> and ite are not:
+// over the body); for the seven ring and credit rules the parametric model calls, BRIDGE.words
+// proves that of each whole body too, so no induction is trusted for them. Nothing else is
+// offered, so that a future rule keeps the argument. & | << >> and ite are not:
 // ring_slot and the tag functions do not compile over ModWord, and the parametric model
 // addresses ring entries by absolute position (RING proves that the same as ring_slot for every
 // live entry) and keeps its tags as bit-vectors.
