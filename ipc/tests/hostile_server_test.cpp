@@ -222,6 +222,17 @@ class HostileServerHead : public ::testing::Test {
         EXPECT_EQ(snapshot(q), before);
     }
 
+    // `call` refused with `e`, with `head` published, and nothing changed.
+    template <class Call>
+    void expect_refused_with(std::uint32_t head, Error e, Call&& call) {
+        q.sq_head().store(head);
+        auto before = snapshot(q);
+        auto r = call();
+        ASSERT_FALSE(r.ok()) << head;
+        EXPECT_EQ(r.error(), e) << error_name(r.error());
+        EXPECT_EQ(snapshot(q), before);
+    }
+
     Queue q;
     std::uint32_t seen = 0;
     Buffer held;
@@ -240,6 +251,46 @@ TEST_F(HostileServerHead, HeadPastTailOrBackwardsIsAViolation) {
     // A head that did move, validly, frees the ring again.
     q.sq_head().store(tail);
     EXPECT_TRUE(q.client.submit(op_request(7, 8), std::move(held)).ok());
+}
+
+// The order in which a submission's errors win (rules::push_error, lend_error): every check
+// before the head's wins over an impossible head, which is then not even read (the state is
+// the same as before, cached head included).
+TEST_F(HostileServerHead, EarlierChecksWinOverAnImpossibleHead) {
+    const std::uint32_t impossible = q.client.sq_tail() + 1;
+    // lend_error: a length past the buffer.
+    ASSERT_NO_FATAL_FAILURE(expect_refused_with(impossible, Error::InvalidArgument, [&] {
+        return q.client.submit(op_request(5, 65), std::move(held));
+    }));
+    // unlent_error: a length without a buffer.
+    ASSERT_NO_FATAL_FAILURE(expect_refused_with(impossible, Error::InvalidArgument,
+                                                [&] { return q.client.submit(op_request(5, 8)); }));
+    // push_error: a Cancel opcode submitted as a request.
+    ASSERT_NO_FATAL_FAILURE(expect_refused_with(impossible, Error::InvalidArgument, [&] {
+        return q.client.submit(op_request(5, 0, std::uint16_t(abi::Op::Cancel)));
+    }));
+    // The head's own check, then (the same call, nothing else wrong).
+    ASSERT_NO_FATAL_FAILURE(expect_refused_with(impossible, Error::ProtocolViolation,
+                                                [&] { return q.client.submit(op_request(5)); }));
+    // push_error: the mode first of all.
+    q.client.close();
+    ASSERT_NO_FATAL_FAILURE(expect_refused_with(impossible, Error::Closed,
+                                                [&] { return q.client.submit(op_request(5)); }));
+}
+
+// No credit is reported before the head is read: a ring full of unreaped operations and an
+// impossible head give NoCredit, not ProtocolViolation.
+TEST(HostileServerOrder, NoCreditBeforeTheHead) {
+    Queue q(geometry(2, 2, 64), 0xFFFF'FFFFu);
+    ASSERT_TRUE(q.ready());
+    ASSERT_TRUE(q.client.submit(op_request(1)).ok());
+    ASSERT_TRUE(q.client.submit(op_request(2)).ok());
+    q.sq_head().store(q.client.sq_tail() + 1);
+    auto before = snapshot(q);
+    auto r = q.client.submit(op_request(3));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), Error::NoCredit) << error_name(r.error());
+    EXPECT_EQ(snapshot(q), before);
 }
 
 }  // namespace
