@@ -254,8 +254,8 @@ TEST_F(HostileServerHead, HeadPastTailOrBackwardsIsAViolation) {
 }
 
 // The order in which a submission's errors win (rules::push_error, lend_error): every check
-// before the head's wins over an impossible head, which is then not even read (the state is
-// the same as before, cached head included).
+// before the head's wins over an impossible head (which would give ProtocolViolation), and
+// nothing changes, cached head included.
 TEST_F(HostileServerHead, EarlierChecksWinOverAnImpossibleHead) {
     const std::uint32_t impossible = q.client.sq_tail() + 1;
     // lend_error: a length past the buffer.

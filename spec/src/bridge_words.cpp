@@ -19,10 +19,10 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
-#include <deque>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <ipc/rules.hpp>
@@ -88,12 +88,11 @@ std::string bridge_words(unsigned* queries) {
     auto nat = [](const z3::expr& w) { return z3::bv2int(w, false); };
     auto hyp = nat(a) == mod32(X) && nat(b) == mod32(Y);
     struct Goal {
-        const char* name;
+        std::string name;
         z3::expr e;
         bool holds;  // false: a control that must be refuted, so the check can fail
         std::optional<z3::expr> given{};  // its own hypothesis instead of `hyp`
     };
-    std::deque<std::string> names;  // the rule goals' names (stable addresses)
     std::vector<Goal> goals{
         {"+ is bvadd", mod32((x + y).e) == nat(a + b), true},
         {"- is bvsub", mod32((x - y).e) == nat(a - b), true},
@@ -124,41 +123,32 @@ std::string bridge_words(unsigned* queries) {
         return nat(w) == v && c.int_val(0) <= v && v < two32;
     };
     auto words_are_values = value_of(a, X) && value_of(b, Y) && value_of(cw, Z) && value_of(dw, D);
-    auto rule = [&](const char* name, auto on_ints, auto on_words) {
-        names.push_back(std::string(name) + " on residues");
-        goals.push_back({names.back().c_str(), on_ints(x, y, z, d) == on_ints(rx, ry, rz, rd), true,
+    // A rule's result as an integer or truth value: a ModWord by its residue, a bit-vector by
+    // bv2nat, a Boolean as it is. Each rule is one generic call: the word type is deduced from
+    // the operands, ModWord or bit-vector.
+    auto value = [&](const auto& r) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(r)>, ModWord>)
+            return mod32(r.e);
+        else
+            return r.is_bv() ? nat(r) : r;
+    };
+    auto rule = [&](const std::string& name, auto call) {
+        goals.push_back({name + " on residues",
+                         value(call(x, y, z, d)) == value(call(rx, ry, rz, rd)), true,
                          c.bool_val(true)});
-        names.push_back(std::string(name) + " on the words");
-        goals.push_back({names.back().c_str(), on_ints(x, y, z, d) == on_words(a, b, cw, dw), true,
+        goals.push_back({name + " on the words",
+                         value(call(x, y, z, d)) == value(call(a, b, cw, dw)), true,
                          words_are_values});
     };
-    rule(
-        "ring_used",
-        [&](auto p, auto q, auto, auto) { return mod32(R::ring_used<ModWord>(p, q).e); },
-        [&](auto p, auto q, auto, auto) { return nat(R::ring_used<z3::expr>(p, q)); });
-    rule(
-        "ring_has_room",
-        [&](auto p, auto q, auto r, auto) { return R::ring_has_room<ModWord>(p, q, r); },
-        [&](auto p, auto q, auto r, auto) { return R::ring_has_room<z3::expr>(p, q, r); });
-    rule(
-        "ring_has_entry",
-        [&](auto p, auto q, auto, auto) { return R::ring_has_entry<ModWord>(p, q); },
-        [&](auto p, auto q, auto, auto) { return R::ring_has_entry<z3::expr>(p, q); });
-    rule(
-        "ring_tail_valid",
-        [&](auto p, auto q, auto r, auto t) { return R::ring_tail_valid<ModWord>(p, q, r, t); },
-        [&](auto p, auto q, auto r, auto t) { return R::ring_tail_valid<z3::expr>(p, q, r, t); });
-    rule(
-        "ring_head_valid",
-        [&](auto p, auto q, auto r, auto) { return R::ring_head_valid<ModWord>(p, q, r); },
-        [&](auto p, auto q, auto r, auto) { return R::ring_head_valid<z3::expr>(p, q, r); });
-    rule(
-        "credit_ok", [&](auto p, auto q, auto, auto) { return R::credit_ok<ModWord>(p, q); },
-        [&](auto p, auto q, auto, auto) { return R::credit_ok<z3::expr>(p, q); });
-    rule(
-        "credit_covers",
-        [&](auto p, auto q, auto r, auto) { return R::credit_covers<ModWord>(p, q, r); },
-        [&](auto p, auto q, auto r, auto) { return R::credit_covers<z3::expr>(p, q, r); });
+    rule("ring_used", [](auto p, auto q, auto, auto) { return R::ring_used(p, q); });
+    rule("ring_has_room", [](auto p, auto q, auto r, auto) { return R::ring_has_room(p, q, r); });
+    rule("ring_has_entry", [](auto p, auto q, auto, auto) { return R::ring_has_entry(p, q); });
+    rule("ring_tail_valid",
+         [](auto p, auto q, auto r, auto t) { return R::ring_tail_valid(p, q, r, t); });
+    rule("ring_head_valid",
+         [](auto p, auto q, auto r, auto) { return R::ring_head_valid(p, q, r); });
+    rule("credit_ok", [](auto p, auto q, auto, auto) { return R::credit_ok(p, q); });
+    rule("credit_covers", [](auto p, auto q, auto r, auto) { return R::credit_covers(p, q, r); });
     std::string failures;
     for (auto& g : goals) {
         z3::solver s(c);
