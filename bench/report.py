@@ -93,6 +93,8 @@ B9_PAIRS = (
      "raw sequential read 64 KiB, QD1"),
     (("keel_raw", "seq_read_64k_qd32"), ("linux_raw", "seq_read_64k_qd32"), "MiB/s",
      "b9_raw_qd32", "raw sequential read 64 KiB, QD32"),
+    (("keel_raw", "seq_read_64k_copied_qd32"), ("linux_raw", "seq_read_64k_qd32"), "MiB/s", None,
+     "raw sequential read 64 KiB, QD32, an ordinary queue (Keel: the kernel copies each 64 KiB)"),
     (("keel_raw", "rand_read_4k_qd1"), ("linux_raw", "rand_read_qd1"), "IOPS", None,
      "raw random read 4 KiB, QD1"),
     (("keel_raw", "rand_read_4k_qd32"), ("linux_raw", "rand_read_qd32"), "IOPS", "b9_raw_qd32",

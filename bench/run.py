@@ -96,10 +96,12 @@ LINUX_BLK_BOOTS = 3  # block rows are wall time on a shared host: the median of 
 
 # B9: blkbench's lines ("blkbench: sequential read 64K, depth 32: K KiB/s, N ops/s (C x L bytes
 # in T ms)") and fsbench's ("fsbench: row NAME ops N bytes B ns T").
-BLKBENCH = re.compile(r"^blkbench: (sequential write 64K|sequential read 64K|random read 4K), "
+BLKBENCH = re.compile(r"^blkbench: (sequential write 64K|sequential read 64K copied|"
+                      r"sequential read 64K|random read 4K), "
                       r"depth (\d+): (\d+) KiB/s, (\d+) ops/s \((\d+) x (\d+) bytes in (\d+) ms\)$",
                       re.M)
 BLKBENCH_NAMES = {"sequential write 64K": "seq_write_64k", "sequential read 64K": "seq_read_64k",
+                  "sequential read 64K copied": "seq_read_64k_copied",
                   "random read 4K": "rand_read_4k"}
 FSBENCH = re.compile(r"^fsbench: row (\S+) ops (\d+) bytes (\d+) ns (\d+)$", re.M)
 FSBENCH_DONE = "fsbench: done, 0 failures"
@@ -562,7 +564,7 @@ def b9(runner):
                         "--image", f"{kbuild}/user/blk-image/initfs.tar",
                         "--exec", f"blkbench {B9_RAW_BYTES}"])
                     rows = parse_blkbench(text)
-                    if len(rows) != 6:
+                    if len(rows) != 7:
                         print(text)
                         raise SystemExit("b9: blkbench's output incomplete")
                 elif side == "keel_file":

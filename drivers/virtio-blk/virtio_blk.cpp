@@ -470,7 +470,13 @@ void start(const ipc::Operation& op) {
     const auto o = static_cast<Op>(op.request.opcode - abi::kQueueOpBase);
     uint64_t arg = op.request.args[0];
     const auto data = g->port.server().bytes(op);
+    // Device data (abi::kServeDeviceData): the caller's own memory, at a device address. Only
+    // reads and writes come so, and only while the region is the device's (g->direct).
+    const ServePort::DeviceData caller = ServePort::device_data(op);
+    const uint64_t length = caller.length != 0 ? caller.length : data.size();
     const uint32_t object = op.request.object;
+    if (caller.length != 0 && (!g->direct || object == kShmObject))
+        return complete(op, error(abi::Error::kNotSupported), 0);
     if (object == kShmObject)
         return shm_operation(op, o);
     if (o == Op::kClose)
@@ -518,7 +524,7 @@ void start(const ipc::Operation& op) {
     } else if (o != Op::kRead && o != Op::kReadAt && !write) {  // reads are at `arg` anyway
         return complete(op, error(abi::Error::kNotSupported), 0);
     } else {
-        switch (blk::check_request(geometry, arg, data.size())) {
+        switch (blk::check_request(geometry, arg, length)) {
             case blk::Check::kInvalid:
                 return complete(op, error(abi::Error::kInvalidArgument), 0);
             case blk::Check::kOutOfRange:
@@ -535,9 +541,10 @@ void start(const ipc::Operation& op) {
     while (g->slots[i].busy)
         ++i;  // the caller checked that one is free
     Slot& s = g->slots[i];
-    const uint64_t at = g->direct ? g->port.device_address(data.data())
-                                  : g->bounce_device + uint64_t{i} * kMaxTransfer;
-    s = Slot{true, o == Op::kSync, write, false, op, arg, static_cast<uint32_t>(data.size()), 0,
+    const uint64_t at = caller.length != 0 ? caller.address
+                        : g->direct        ? g->port.device_address(data.data())
+                                           : g->bounce_device + uint64_t{i} * kMaxTransfer;
+    s = Slot{true, o == Op::kSync, write, false, op, arg, static_cast<uint32_t>(length), 0,
              0,    g->started++,   false, at};
     if (write && !g->direct)
         c::copy(g->bounce + uint64_t{i} * kMaxTransfer, data.data(), data.size());
@@ -755,7 +762,7 @@ int keel_main(const StartInfo& given) {
     }
     char* name = g->name;
     if (!dev::serve("virtio-blk", start, "blk0", g->port, kServeCapacity, kServeBuffers,
-                    kMaxTransfer, g->name, copy ? 0 : device))
+                    kMaxTransfer, g->name, copy ? 0 : device, abi::kServeDeviceData))
         return 1;
     if (const char* why = init_data_path()) {
         print("virtio-blk: %s\n", why);

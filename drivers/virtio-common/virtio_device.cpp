@@ -283,12 +283,13 @@ Handle open_device(const char* driver) {
 
 bool serve(const char* driver, const user::StartInfo& start, const char* fallback,
            user::ServePort& port, uint32_t capacity, uint32_t buffers, uint32_t buffer_size,
-           char (&name)[abi::kMaxNameLength + 1], user::Handle dma_device) {
+           char (&name)[abi::kMaxNameLength + 1], user::Handle dma_device, uint32_t dma_flags) {
     const bool given = start.args_length > 0 && start.args_length <= abi::kMaxNameLength;
     const uint64_t n = given ? start.args_length : c::length(fallback);
     c::copy(name, given ? start.args : fallback, n);
     name[n] = '\0';
-    int64_t r = port.create(capacity, buffers, buffer_size, dma_device);
+    int64_t r =
+        port.create(capacity, buffers, buffer_size, dma_device, dma_device != 0 ? dma_flags : 0);
     if (r == -static_cast<int64_t>(abi::Error::kNoMemory) && dma_device != 0) {
         user::print("%s: no DMA memory for the served region: serving from ordinary memory\n",
                     driver);

@@ -148,10 +148,12 @@ user::Handle open_device(const char* driver);
 // Creates the serve port (capacity, owned buffers and their size as ServePort::create) and
 // publishes its served object as srv/NAME, NAME the program's argument or `fallback` (*name gets
 // it). False after saying why. With `dma_device` the region is asked for in that device's DMA
-// memory (port.device_address() non-zero); when the kernel has no contiguous run that long
-// (NoMemory) it says so and serves from ordinary memory (the driver then copies).
+// memory (port.device_address() non-zero), with `dma_flags` (abi::kServeDeviceData: the driver
+// takes device data too); when the kernel has no contiguous run that long (NoMemory) it says so
+// and serves from ordinary memory (the driver then copies, and takes no device data).
 bool serve(const char* driver, const user::StartInfo& start, const char* fallback,
            user::ServePort& port, uint32_t capacity, uint32_t buffers, uint32_t buffer_size,
-           char (&name)[abi::kMaxNameLength + 1], user::Handle dma_device = 0);
+           char (&name)[abi::kMaxNameLength + 1], user::Handle dma_device = 0,
+           uint32_t dma_flags = 0);
 
 }  // namespace keel::drivers::virtio

@@ -203,8 +203,10 @@ Result<uint64_t> DeviceObject::write(Request& req) {
     const auto offset = static_cast<uint16_t>(req.arg);
     KEEL_TRY(config_write_policy(*pci_, offset, static_cast<uint32_t>(width), &value));
     dev::pci_config_write(*pci_, offset, value, static_cast<uint32_t>(width));
-    if (!bus_master_on())
+    if (!bus_master_on()) {
+        ++quiesced_;
         release_quarantine();
+    }
     return width;
 }
 
@@ -373,7 +375,8 @@ Result<uint64_t> DeviceObject::create_interrupt(Request& req, const abi::DeviceR
     return KEEL_TRY(req.caller->handles().insert(*irq, kInterruptRights));
 }
 
-void DeviceObject::retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address) {
+void DeviceObject::retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address,
+                              bool reachable) {
     if (dev::iommu_isolates(*pci_)) {
         // Removed from the device's domain (and its caches) first: then nothing reaches them.
         if (device_address != 0)
@@ -382,7 +385,7 @@ void DeviceObject::retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t devic
             mm::frames().free(mm::PhysAddr{first.value + i * mm::kPageSize});
         return;
     }
-    if (!bus_master_on()) {
+    if (!reachable || !bus_master_on()) {
         for (uint64_t i = 0; i < pages; ++i)
             mm::frames().free(mm::PhysAddr{first.value + i * mm::kPageSize});
         return;

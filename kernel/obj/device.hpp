@@ -60,10 +60,15 @@ class DeviceObject final : public Object {
     // (above abi::kMaxDmaMemory), kNoMemory.
     Result<RefPtr<MemoryObject>> dma_memory(uint64_t bytes);
     // DMA memory made by this device came to its end (obj/memory.cpp): free the frames once
-    // the device can no longer reach them.
-    void retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address);
+    // the device can no longer reach them. `reachable` false: nothing the device was given
+    // points there any more (MemoryObject::set_lent_only), so without an IOMMU they are freed
+    // at once, as with bus mastering off.
+    void retire_dma(mm::PhysAddr first, uint64_t pages, uint64_t device_address, bool reachable);
     // Frames held back because the device might still write them.
     uint64_t quarantined_pages() const;
+    // How many times a driver turned the device's bus mastering off: whatever it was given
+    // before, it no longer reaches.
+    uint64_t quiesced() const { return quiesced_; }
     const dev::PciFunction* pci() const { return pci_; }
     // The loader's framebuffer lies in this function's BAR (make_device_root finds it).
     void set_boot_framebuffer(const abi::BootFramebuffer& fb) { boot_framebuffer_ = fb; }
@@ -88,6 +93,7 @@ class DeviceObject final : public Object {
         Quarantined* next;
     };
     Quarantined* quarantine_ = nullptr;
+    uint64_t quiesced_ = 0;
 };
 
 // The "devices" root: every PCI function as "pci-BB:DD.F" and the legacy devices by name,

@@ -88,7 +88,9 @@ MemoryObject::~MemoryObject() {
         return;  // a subrange: the parent (released with parent_) owns the frames
     if (backing_ == Backing::kDma) {
         // The device may still be reaching these frames: its object decides when they are free.
-        dma_owner_->retire_dma(frames_[0], pages_, device_address_);
+        const bool reachable =
+            !lent_only_ || (device_may_write_ && dma_owner_->quiesced() == marked_at_);
+        dma_owner_->retire_dma(frames_[0], pages_, device_address_, reachable);
     } else if (backing_ == Backing::kRam) {
         // Nothing reaches this object any more (its count is 0): another thread may run between
         // two pages (its own releases meanwhile go to its own queue: Object::release_last).
@@ -98,6 +100,11 @@ MemoryObject::~MemoryObject() {
         }
     }
     delete[] frames_;
+}
+
+void MemoryObject::mark_device_may_write() {
+    device_may_write_ = true;
+    marked_at_ = dma_owner_->quiesced();
 }
 
 Result<void> MemoryObject::write_bytes(uint64_t offset, const void* src, uint64_t n) {

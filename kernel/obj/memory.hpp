@@ -20,6 +20,8 @@
 
 namespace keel::obj {
 
+class DeviceObject;
+
 class MemoryObject final : public Object {
   public:
     // size rounded up to pages: kInvalidArgument (0), kTooLarge (above abi::kMaxMemorySize),
@@ -34,10 +36,19 @@ class MemoryObject final : public Object {
     // `size` bytes of contiguous zeroed RAM below 4 GiB for `device`; the device object sets
     // the device address (0 until it does: retire_dma then has nothing to unmap). kInvalidArgument
     // (0), kTooLarge (above abi::kMaxDmaMemory), kNoMemory (no run of free frames that long).
-    static Result<RefPtr<MemoryObject>> create_dma(uint64_t size, RefPtr<class DeviceObject> owner);
+    static Result<RefPtr<MemoryObject>> create_dma(uint64_t size, RefPtr<DeviceObject> owner);
     void set_device_address(uint64_t address) { device_address_ = address; }
     // Where the device reaches the first byte (DMA memory; 0 for any other).
     uint64_t device_address() const { return device_address_; }
+    // The device DMA memory was made for (nullptr for any other memory).
+    DeviceObject* dma_owner() const { return dma_owner_.get(); }
+    // DMA memory the device reaches only through operations the kernel forwards to its driver
+    // (a kQueueDeviceData queue's region): at its end it is freed at once, unless an operation
+    // was still in flight when the driver went (mark_device_may_write) and no driver has
+    // turned the device's bus mastering off since: then it goes through the device's
+    // quarantine like any DMA memory.
+    void set_lent_only() { lent_only_ = true; }
+    void mark_device_may_write();
 
     abi::Kind kind() const override { return abi::Kind::kMemory; }
     Result<uint64_t> read(Request& req) override;
@@ -80,7 +91,10 @@ class MemoryObject final : public Object {
     Backing backing_ = Backing::kRam;
     uint64_t cache_ = 0;
     uint64_t device_address_ = 0;  // DMA memory: where its device reaches the first frame
-    RefPtr<class DeviceObject> dma_owner_;
+    bool lent_only_ = false;
+    bool device_may_write_ = false;
+    uint64_t marked_at_ = 0;  // the device's quiesced() when marked
+    RefPtr<DeviceObject> dma_owner_;
     mm::PhysAddr* frames_ = nullptr;  // owned unless parent_ is set (then a slice of it)
     uint64_t pages_ = 0;
     uint64_t bytes_ = 0;

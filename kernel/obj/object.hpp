@@ -34,6 +34,7 @@ namespace keel::obj {
 using abi::Error;
 struct Forward;
 class Object;
+class Served;
 
 // One operation as the object sees it: already checked against the handle's rights.
 struct Request {
@@ -101,6 +102,9 @@ class Object {
     // A read at the absolute position req.arg that neither uses nor moves the object's
     // position; perform() has checked that arg + length does not wrap.
     virtual Result<uint64_t> read_at(Request&) { return fail(Error::kNotSupported); }
+    // For a served object (kServed: one a ServeCreate made or a child an open made), the one
+    // whose port serves it; nullptr for every other object.
+    virtual Served* served_by() { return nullptr; }
 
     // Reference counting: handles, mappings and the kernel's own pointers each hold one, as a
     // RefPtr (obj/ref_ptr.hpp), the only code that counts. The last release destroys the

@@ -18,10 +18,16 @@ constexpr uint16_t kOpLimit = abi::queue_opcode(abi::Op::kCount);
 
 }  // namespace
 
-Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g) {
+Result<RefPtr<Queue>> Queue::create(proc::Process& owner, const abi::QueueGeometry& g,
+                                    DeviceObject* device) {
     // kQueuePolling is accepted here and acted on by queue_create (QueuePoller::start).
+    if (((g.flags & abi::kQueueDeviceData) != 0) != (device != nullptr))
+        return fail(Error::kInvalidArgument);
     QueueRegion region =
-        KEEL_TRY(QueueRegion::create(g, 1, &ipc::Server::private_size, nullptr, abi::kQueueFlags));
+        KEEL_TRY(QueueRegion::create(g, 1, &ipc::Server::private_size, device, abi::kQueueFlags));
+    // The device reaches it only through the operations forwarded to its driver.
+    if (device != nullptr)
+        region.memory().set_lent_only();
     RefPtr<Queue> q = adopt_ref(new (std::nothrow) Queue(std::move(region)));
     if (!q)
         return fail(Error::kNoMemory);
@@ -69,6 +75,16 @@ void Queue::finish(uint32_t op, const Result<uint64_t>& r) {
     (void)server_.complete(op, status, r.ok() ? r.value() : 0);
 }
 
+// An owned buffer as the caller memory of its operation: in a device-data region, with where
+// the device reaches it.
+IoBuffer Queue::buffer_of(std::span<std::byte> bytes) const {
+    if (region_.device_address() == 0)
+        return IoBuffer::kernel(bytes.data(), bytes.size());
+    const auto offset = static_cast<uint64_t>(bytes.data() - region_.shared().data());
+    return IoBuffer::device_data(bytes.data(), bytes.size(), region_.memory(),
+                                 region_.device_address() + offset);
+}
+
 bool Queue::run(Parked& parked) {
     const ipc::Operation& op = parked.op;
     if (server_.cancel_requested(op.id)) {
@@ -86,12 +102,8 @@ bool Queue::run(Parked& parked) {
             return false;
     }
     const std::span<std::byte> bytes = server_.bytes(op);
-    Request req{static_cast<abi::Op>(s.opcode - abi::kQueueOpBase),
-                0,
-                s.args[0],
-                bytes.empty() ? IoBuffer::none() : IoBuffer::kernel(bytes.data(), bytes.size()),
-                owner_,
-                &parked.forward};
+    Request req{static_cast<abi::Op>(s.opcode - abi::kQueueOpBase),  0,      s.args[0],
+                bytes.empty() ? IoBuffer::none() : buffer_of(bytes), owner_, &parked.forward};
     const Result<uint64_t> r =
         perform_retry(*owner_, static_cast<abi::Handle>(s.object), req, parked.target);
     if (!r.ok() && r.error() == Error::kWouldBlock && req.wait != nullptr) {

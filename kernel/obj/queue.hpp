@@ -35,8 +35,12 @@ class QueuePoller;
 class Queue final : public Object {
   public:
     // A new queue for `owner`, its region mapped into it (region()). kInvalidArgument
-    // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory.
-    static Result<RefPtr<Queue>> create(proc::Process& owner, const abi::QueueGeometry& g);
+    // (geometry), kTooLarge (region above abi::kMaxQueueRegion), kNoMemory. With
+    // abi::kQueueDeviceData, `device` (a served object's: queue_create checks it) makes the
+    // region in that device's DMA memory, and the operations hand it the owned buffers'
+    // device addresses (IoBuffer::device_data).
+    static Result<RefPtr<Queue>> create(proc::Process& owner, const abi::QueueGeometry& g,
+                                        DeviceObject* device = nullptr);
     // The region's user address and size (QueueInfo).
     const QueueRegion& region() const { return region_; }
 
@@ -87,6 +91,7 @@ class Queue final : public Object {
     // ipc::Server::attach on the region, at the first round; kProtocol when it is refused.
     [[gnu::noinline]] Result<void> attach();
     void finish(uint32_t op, const Result<uint64_t>& r);
+    IoBuffer buffer_of(std::span<std::byte> bytes) const;
 
     proc::Process* owner_ = nullptr;  // not counted: the queue dies with the owner's handles
     QueueRegion region_;              // before server_: the endpoint closes first

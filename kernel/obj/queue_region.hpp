@@ -67,6 +67,8 @@ class QueueRegion {
     uint64_t user_address() const { return user_address_; }
     // Where the device reaches the region's first byte (0: ordinary memory, no device).
     uint64_t device_address() const { return memory_ ? memory_->device_address() : 0; }
+    // The memory object holding the region (its DMA owner says whose device reaches it).
+    MemoryObject& memory() const { return *memory_; }
     // Removes the user mapping (for a caller that fails before the process learns of it).
     void unmap_user(proc::Process& owner) const;
 

@@ -40,11 +40,15 @@ Result<Served::Created> Served::create(proc::Process& server, const abi::QueueGe
                                        DeviceObject* device) {
     // Capacity 2 at least: the kernel keeps one credit in reserve per forwarded operation for
     // its Cancel.
-    QueueRegion region = KEEL_TRY(QueueRegion::create(g, 2, &ipc::Client::private_size, device));
+    // Device data (abi::kServeDeviceData) needs the region in a device's DMA memory.
+    QueueRegion region = KEEL_TRY(QueueRegion::create(
+        g, 2, &ipc::Client::private_size, device, device != nullptr ? abi::kServeDeviceData : 0));
     RefPtr<Served> s = adopt_ref(new (std::nothrow) Served(std::move(region)));
     if (!s)
         return fail(Error::kNoMemory);
     s->server_ = &server;
+    if ((g.flags & abi::kServeDeviceData) != 0)
+        s->device_data_ = device;
     s->slots_ = new (std::nothrow) Slot[g.capacity];
     if (s->slots_ == nullptr)
         return fail(Error::kNoMemory);
@@ -120,6 +124,7 @@ bool Served::collect(bool wake) {
                 }
                 s.notice = nullptr;
             }
+            s.data_memory.reset();
             s.state = kFree;
             --in_flight_;
             continue;
@@ -258,6 +263,13 @@ void Served::server_gone() {
         return;
     }
     gone_ = true;
+    // The device may still be writing the memory of the operations in flight: it goes through
+    // the device's quarantine when it ends (MemoryObject::set_lent_only).
+    for (uint32_t i = 0; i < client_.capacity(); ++i) {
+        const Slot& slot = slots_[i];
+        if ((slot.state == kPending || slot.state == kOrphan) && slot.data_memory)
+            slot.data_memory->mark_device_may_write();
+    }
     client_.peer_gone();
     // PeerGone for each operation in flight, each with its buffer; the handles lent with them
     // go back while the server (still there, or emptying its table as it ends) is known.
@@ -317,11 +329,12 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
         return fail(Error::kPeerGone);
     if (req.op == abi::Op::kCreate) [[unlikely]]
         KEEL_TRY(check_spawn(req));
-    if (req.buffer.length() > 0 &&
+    const bool device_data = uses_device_data(req);
+    const bool needs_buffer = req.buffer.length() > 0 && !device_data;
+    if (needs_buffer &&
         (client_.buffer_count() == 0 || req.buffer.length() > client_.buffer_size()))
         return fail(Error::kTooLarge);
     const uint64_t client = req.caller != nullptr ? req.caller->id() : 0;
-    const bool needs_buffer = req.buffer.length() > 0;
     if (over_share(client, needs_buffer))
         return obj::would_block(req, done_);
     // One credit stays in reserve per operation in flight, for its Cancel; close notices
@@ -350,7 +363,7 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
         }
     }
     const uint32_t index = free_slot();
-    const Result<uint32_t> submitted = submit(req, object, client, index, lent);
+    const Result<uint32_t> submitted = submit(req, object, client, index, lent, device_data);
     if (!submitted) {
         delete notice;
         delete lent;  // submit() gave back whatever it had lent
@@ -364,6 +377,8 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     s.state = kPending;
     s.op = req.op;
     s.buffered = needs_buffer;
+    if (device_data) [[unlikely]]
+        s.data_memory = retain_ref(req.buffer.device_memory());
     s.tag = tag;
     s.client = client;
     s.notice = notice;
@@ -381,8 +396,14 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
 // Submits req to the server (a write's bytes copied into an owned buffer; a create's handles
 // lent with a ServedSpawn record into `lent`): the tag, or why not (kWouldBlock when no buffer
 // is free yet).
+bool Served::uses_device_data(const Request& req) const {
+    const MemoryObject* m = req.buffer.device_memory();
+    return device_data_ != nullptr && m != nullptr && m->dma_owner() == device_data_ &&
+           (req.op == abi::Op::kRead || req.op == abi::Op::kReadAt || req.op == abi::Op::kWrite);
+}
+
 Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
-                                Lent* lent) {
+                                Lent* lent, bool device_data) {
     ipc::Request r;
     r.opcode = abi::queue_opcode(req.op);
     r.object = object;
@@ -391,7 +412,14 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
         static_cast<uint32_t>(lent != nullptr ? sizeof(abi::ServedSpawn) : req.buffer.length());
     r.args[0] = req.arg;
     r.args[abi::kServedClientArg] = client;
-    if (req.buffer.length() == 0) {
+    if (device_data) [[unlikely]] {
+        // No copy and no owned buffer: the device reaches the caller's own (abi::kServeDeviceData).
+        r.length = 0;
+        r.flags = abi::kServedDeviceData;
+        r.offset = req.buffer.device_address();
+        r.args[abi::kServedDataLengthArg] = req.buffer.length();
+    }
+    if (r.length == 0) {
         auto t = client_.submit(r);
         if (!t)
             return submit_failed(t.error());
@@ -448,6 +476,7 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
     delete s.notice;  // an open's that made no child
     s.notice = nullptr;
     s.buffer.reset();
+    s.data_memory.reset();
     s.state = kFree;
     --in_flight_;
     // The caller's in-flight reference, dropped on return; a handle still holds the object.
@@ -470,8 +499,8 @@ Result<uint64_t> Served::answer(Slot& s, Request& req) {
         if (s.value > (~0ull >> 1))
             return fail(Error::kProtocol);
         const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
-        if (req.op == abi::Op::kWrite)
-            return n;
+        if (req.op == abi::Op::kWrite || s.data_memory)
+            return n;  // device data: a read's bytes are in the caller's buffer already
         const bool reads = req.op == abi::Op::kRead || req.op == abi::Op::kPeek ||
                            req.op == abi::Op::kReadAt || req.op == abi::Op::kGetMeta;
         if (!reads || !s.buffer.valid())
@@ -548,6 +577,7 @@ void Served::abandon_slow(Forward& f) {
             slot.notice = nullptr;
         }
         slot.buffer.reset();
+        slot.data_memory.reset();
         slot.made.reset();  // a create's answer nobody takes: the server keeps its own handle
         slot.state = kFree;
         --s->in_flight_;

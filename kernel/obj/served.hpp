@@ -80,6 +80,11 @@ class Served final : public Object {
     // A spawn on the server's process table: the handles it names are lent (served_spawn.hpp).
     Result<uint64_t> create(Request& req) override { return forward(req, 0); }
     Result<uint64_t> destroy(Request& req) override { return forward(req, 0); }
+    Served* served_by() override { return this; }
+
+    // The device a kQueueDeviceData queue is made for: the device whose DMA memory the region
+    // is, when the server asked for device data (abi::kServeDeviceData); else nullptr.
+    DeviceObject* device_data_device() const { return device_data_; }
 
     // Every operation on the port's object `object` (0: this one; else a child an open made):
     // begin() on a fresh Forward record (submits, answers kWouldBlock), finish() on one in
@@ -126,7 +131,9 @@ class Served final : public Object {
                                   Lent& lent);
     static Lent* new_lent();
     Result<uint32_t> submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
-                            Lent* lent);
+                            Lent* lent, bool device_data);
+    // Whether req's data goes to the server as a device address (abi::kServeDeviceData).
+    bool uses_device_data(const Request& req) const;
     uint32_t free_slot();
     // Pending once what the server completed meanwhile is reaped (collect() only when it may
     // change the answer).
@@ -166,6 +173,9 @@ class Served final : public Object {
         abi::Op op = abi::Op::kRead;
         uint16_t status = 0;
         bool buffered = false;  // it took one of the queue's buffers
+        // Device data: the caller's memory the device reaches meanwhile, kept until the
+        // server answered (its device may write it until then).
+        RefPtr<MemoryObject> data_memory;
         uint32_t tag = 0;
         uint64_t client = 0;  // the calling process's id (0: a close notice)
         uint64_t value = 0;
@@ -181,7 +191,8 @@ class Served final : public Object {
     ipc::Client client_;
     bool created_ = false;
     bool gone_ = false;
-    Slot* slots_ = nullptr;  // [capacity], found through the client's user_data
+    DeviceObject* device_data_ = nullptr;  // abi::kServeDeviceData: the region's device
+    Slot* slots_ = nullptr;                // [capacity], found through the client's user_data
     uint32_t next_slot_ = 0;
     uint32_t in_flight_ = 0;
     uint64_t starved_ = 0;     // the client that last waited for room or a buffer (0: none)
@@ -211,6 +222,7 @@ class ServedChild final : public Object {
     Result<uint64_t> open(Request& req) override { return fwd(req); }
     Result<uint64_t> create(Request& req) override { return fwd(req); }
     Result<uint64_t> destroy(Request& req) override { return fwd(req); }
+    Served* served_by() override { return port_.get(); }
 
   private:
     ~ServedChild() override { port_->child_closed(notice_); }

@@ -313,13 +313,31 @@ SysResult sleep(uint64_t ns) {
 }
 
 // Asynchronous queues (obj/queue.hpp).
+// A kQueueDeviceData queue's device: that of the served object behind `handle` (Read), whose
+// server asked for device data (obj::Served::device_data_device).
+Result<obj::DeviceObject*> queue_device(proc::Process& p, uint64_t handle) {
+    const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
+    obj::Served* s = e.object->served_by();
+    if (s == nullptr)
+        return fail(Error::kInvalidArgument);
+    if ((e.rights & abi::kRightRead) == 0)
+        return fail(Error::kNoRights);
+    obj::DeviceObject* device = s->device_data_device();
+    if (device == nullptr)
+        return fail(Error::kNotSupported);
+    return device;
+}
+
 SysResult queue_create(mm::UserPtr<abi::QueueGeometry> geometry,
-                       mm::UserPtr<abi::QueueInfo> info_out) {
+                       mm::UserPtr<abi::QueueInfo> info_out, uint64_t served_handle) {
     const auto g = geometry.read();
     if (!g || !info_out.range_ok())
         return fail(Error::kBadAddress);
     proc::Process& p = *proc::current_process();
-    const obj::RefPtr<obj::Queue> q = KEEL_TRY(obj::Queue::create(p, *g));
+    obj::DeviceObject* device = nullptr;
+    if ((g->flags & abi::kQueueDeviceData) != 0)
+        device = KEEL_TRY(queue_device(p, served_handle));
+    const obj::RefPtr<obj::Queue> q = KEEL_TRY(obj::Queue::create(p, *g, device));
     if ((g->flags & abi::kQueuePolling) != 0) {
         const Result<obj::QueuePoller*> poller = obj::QueuePoller::start(*q, p);
         if (!poller.ok()) {
@@ -522,7 +540,8 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
         case Syscall::kUnmap:
             return proc::current_process()->unmap(a);
         case Syscall::kQueueCreate:
-            return queue_create(mm::UserPtr<abi::QueueGeometry>(a), mm::UserPtr<abi::QueueInfo>(b));
+            return queue_create(mm::UserPtr<abi::QueueGeometry>(a), mm::UserPtr<abi::QueueInfo>(b),
+                                c);
         case Syscall::kQueueDestroy:
             return queue_destroy(a);
         case Syscall::kQueuePoll:

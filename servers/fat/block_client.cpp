@@ -117,7 +117,12 @@ uint64_t BlockClient::fetch(const fat::Volume::Extent* runs, uint32_t count,
             return accepted_;
         }
         queue_ = new (memory) user::Queue;
-        if (queue_->create(2 * kAhead, kAhead, max_transfer_) != 0) {
+        // Device data where the driver takes it (abi::kQueueDeviceData): the device writes the
+        // queue's buffers itself, and the kernel copies nothing on the way; else an ordinary
+        // queue, the kernel copying each read out of the driver's buffer.
+        if (queue_->create(2 * kAhead, kAhead, max_transfer_, abi::kQueueDeviceData, object()) !=
+                0 &&
+            queue_->create(2 * kAhead, kAhead, max_transfer_) != 0) {
             queue_->~Queue();
             user::release(memory);
             queue_ = nullptr;

@@ -6,8 +6,8 @@
 //
 // The clients, each on a region of the disk of its own, in 4 KiB slots at explicit offsets:
 //   - kDoIoClients threads with blocking do_io: random reads and writes;
-//   - one thread with a queue of kDepth operations in flight (owned buffers), never two on one
-//     slot at once;
+//   - one thread with a queue of kDepth operations in flight (owned buffers, device data: the
+//     device reads and writes them), never two on one slot at once;
 //   - the monitor: a GetMeta every 2 ms; it counts crashes (the first PeerGone after a success)
 //     and the time until an operation succeeds again (crash to service restored).
 // Each counts operations issued, completed OK, completed PeerGone and otherwise; after a
@@ -178,12 +178,18 @@ void queue_client(uint64_t arg) {
     const int client = static_cast<int>(arg);
     Client& c = g_clients[client];
     testlib::Random rng(2000 + arg);
+    Handle h = reopen(c, 0);
+    // Device data (abi::kQueueDeviceData): the device reads and writes the queue's buffers, so
+    // a crash leaves operations in flight at the device in this memory (the kernel then keeps
+    // it from reuse until the next driver resets the device). The queue outlives the driver:
+    // the restarted one serves the same device.
     Queue q;
-    if (q.create(64, kDepth, kSlot) != 0) {
+    if (h == 0 || q.create(64, kDepth, kSlot, abi::kQueueDeviceData, h) != 0) {
         print("blkcrash: no queue\n");
         c.hung = true;
         sys::thread_exit(0);
     }
+    print("blkcrash: the queue client's buffers are device data\n");
     struct Pending {
         bool busy;
         bool write;
@@ -194,7 +200,6 @@ void queue_client(uint64_t arg) {
     bool slot_busy[kSlots] = {};
     uint64_t serial = 0, in_flight = 0, seed = 0;
     bool gone = false;  // a PeerGone seen: submit nothing until in_flight drains, then reopen
-    Handle h = reopen(c, 0);
     while (h != 0 && (!g_stop.load() || in_flight > 0)) {
         if (gone && in_flight == 0) {
             h = reopen(c, h);

@@ -6,7 +6,7 @@
 //   [0, 64 KiB)          written by the host before boot: byte i is i % 251 (read here)
 //   [1 MiB, 1 MiB + 8 KiB)  written here: byte i is (i * 7 + i / 512) % 256 (checked on the
 //                        host after the run)
-//   [2 MiB, end)         scratch for the concurrent tests
+//   [2 MiB, end)         scratch for the concurrent tests (device data: [6 MiB, 10 MiB))
 #include <keel/c/format.hpp>
 #include <keel/c/mem.hpp>
 
@@ -32,6 +32,7 @@ constexpr uint32_t kMaxTransfer = 64 * 1024;
 Handle g_disk = 0;
 uint64_t g_size = 0;
 bool g_callers = false;     // run concurrent_callers
+bool g_copy = false;        // the driver copies (blk-copy.conf): no device data
 bool g_read_error = false;  // run merged_request_error: the host fails reads of kBadSector
 // merged_request_error's region (32 operations of 16 KiB) and the sector in its operation 5
 // that the host's blkdebug rule fails on every read (kernel/tests/CMakeLists.txt gives
@@ -169,12 +170,19 @@ void worker(uint64_t arg) {
     sys::thread_exit(0);
 }
 
+// A queue of `depth` buffers of `length` bytes: with device_data, one whose buffers the
+// device reads and writes itself (abi::kQueueDeviceData); 0 or -Error.
+int64_t make_queue(Queue& q, uint32_t depth, uint32_t length, bool device_data) {
+    return device_data ? q.create(64, depth, length, abi::kQueueDeviceData, g_disk)
+                       : q.create(64, depth, length);
+}
+
 // The asynchronous client: `depth` operations of `length` bytes in flight on one queue,
 // writes then reads of a region, compared (only the writes with write_only). Failures counted.
 uint64_t queue_round(uint64_t base, uint32_t depth, uint32_t length, uint64_t seed,
-                     bool write_only = false) {
+                     bool write_only = false, bool device_data = false) {
     Queue q;
-    if (q.create(64, depth, length) != 0)
+    if (make_queue(q, depth, length, device_data) != 0)
         return 1;
     uint64_t bad = 0;
     for (int pass = 0; pass < (write_only ? 1 : 2); ++pass) {
@@ -242,6 +250,115 @@ TEST(depth_32_queue) {
     print("blktest: depth 32: %lu KiB written, read back and verified in %lu ms\n",
           static_cast<uint64_t>(4 * 2 * 32 * 16384 + 2 * 32 * 4096) / 1024,
           (sys::clock_ns() - start) / 1'000'000);
+}
+
+// Device data (abi::kQueueDeviceData): the device reads and writes the queue's own buffers, no
+// copy by the kernel. The same rounds as depth_32_queue, and each side's bytes read back
+// through the other path (do_io, copied), so both paths agree on the disk. In copy mode the
+// driver takes no device data: the queue is refused with NotSupported.
+TEST(device_data_queue) {
+    Queue probe;
+    const int64_t made = make_queue(probe, 32, 65536, true);
+    if (g_copy) {
+        CHECK_EQ(made, -static_cast<int64_t>(abi::Error::kNotSupported));
+        print("blktest: device data refused by the copying driver (NotSupported)\n");
+        return;
+    }
+    CHECK_EQ(made, 0);
+    // [6 MiB, 10 MiB): between the workers' regions and depth_32_queue's.
+    const uint64_t base = kScratch + (4ull << 20);
+    uint64_t bad = queue_round(base, 32, 65536, 500, false, true);
+    bad += queue_round(base + (2ull << 20), 32, 4096, 600, false, true);
+    bad += queue_round(base + (5ull << 19), 8, 512, 700, false, true);
+    CHECK_EQ(bad, 0u);
+    // Written by device data, read by do_io; written by do_io, read by device data.
+    uint64_t mismatched = 0;
+    for (uint32_t i = 0; i < 32; i += 7) {
+        CHECK_EQ(read_at(g_check, 65536, base + uint64_t{i} * 65536), 65536);
+        for (uint32_t k = 0; k < 65536; ++k)
+            mismatched += g_check[k] == pattern(500 + i, k) ? 0 : 1;
+    }
+    for (uint32_t i = 0; i < 65536; ++i)
+        g_buf[i] = pattern(800, i);
+    CHECK_EQ(write_at(g_buf, 65536, base + (3ull << 20)), 65536);
+    Queue q;
+    CHECK_EQ(make_queue(q, 1, 65536, true), 0);
+    auto b = q.client().acquire();
+    CHECK(static_cast<bool>(b));
+    if (!b)
+        return;
+    CHECK(static_cast<bool>(
+        q.submit(Op::kRead, g_disk, base + (3ull << 20), 0, std::move(*b), 65536)));
+    CHECK(q.wait(1, 10'000'000'000) >= 0);
+    auto r = q.reap();
+    CHECK(static_cast<bool>(r));
+    if (!r)
+        return;
+    CHECK_EQ(r->status, 0);
+    CHECK_EQ(r->value, 65536u);
+    CHECK_EQ(c::compare(q.client().bytes(r->buffer).data(), g_buf, 65536), 0);
+    CHECK_EQ(mismatched, 0u);
+    print(
+        "blktest: device data: 2336 KiB written and read back by the device, agreeing with "
+        "do_io\n");
+}
+
+// One device-data operation: its completion status (0 or a queue error status), or -1.
+int64_t device_data_op(Op op, uint64_t offset, uint32_t length) {
+    Queue q;
+    if (make_queue(q, 1, 65536, true) != 0)
+        return -1;
+    auto b = q.client().acquire();
+    if (!b || !q.submit(op, g_disk, offset, 0, std::move(*b), length) || q.wait(1) < 0)
+        return -1;
+    auto r = q.reap();
+    return r ? r->status : -1;
+}
+
+// Bad requests through device data get the do_io path's errors; bad queue_create arguments are
+// refused with theirs.
+TEST(device_data_refused) {
+    if (g_copy)
+        return;
+    const auto status = [](abi::Error e) { return int64_t{abi::queue_error_status(e)}; };
+    CHECK_EQ(device_data_op(Op::kRead, 1, 512), status(abi::Error::kInvalidArgument));
+    CHECK_EQ(device_data_op(Op::kWrite, 4096, 1000), status(abi::Error::kInvalidArgument));
+    CHECK_EQ(device_data_op(Op::kRead, g_size, 512), status(abi::Error::kOutOfRange));
+    CHECK_EQ(device_data_op(Op::kWrite, g_size - 512, 1024), status(abi::Error::kOutOfRange));
+    Queue q;
+    BAD_INPUT(q.create(64, 4, 4096, abi::kQueueDeviceData, 0), kBadHandle);
+    BAD_INPUT(q.create(64, 4, 4096, abi::kQueueDeviceData, user::root()), kInvalidArgument);
+    BAD_INPUT(q.create(64, 4, 4096, abi::kQueueDeviceData, 4000), kBadHandle);
+    // A handle to the disk without Read.
+    const int64_t write_only =
+        sys::do_io(g_disk, Op::kShare, nullptr, 0, uint64_t{abi::kRightWrite} << 32);
+    CHECK(write_only > 0);
+    if (write_only > 0) {
+        BAD_INPUT(q.create(64, 4, 4096, abi::kQueueDeviceData, static_cast<Handle>(write_only)),
+                  kNoRights);
+        (void)sys::do_io(static_cast<uint64_t>(write_only), Op::kClose);
+    }
+    CHECK_EQ(device_data_op(Op::kRead, 0, 512), 0);  // and the disk still serves
+}
+
+// Device-data queues made and destroyed, half of them with 32 reads still at the device: the
+// kernel's memory and objects come back (nothing kept in the device's quarantine).
+TEST(device_data_queues_leave_nothing) {
+    if (g_copy)
+        return;
+    const abi::MemoryInfo before = testlib::memory_info();
+    for (int round = 0; round < 16; ++round) {
+        Queue q;
+        CHECK_EQ(make_queue(q, 32, 65536, true), 0);
+        for (uint32_t i = 0; i < 32 && round % 2 == 1; ++i) {
+            auto b = q.client().acquire();
+            CHECK(b && q.submit(Op::kRead, g_disk, uint64_t{i} * 65536, i, std::move(*b), 65536));
+        }
+        if (round % 2 == 1)
+            CHECK_EQ(q.poll() >= 0, true);  // handed to the driver; destroyed with them in flight
+    }
+    CHECK(testlib::kernel_memory_back_to(before));
+    CHECK_EQ(device_data_op(Op::kRead, 0, 512), 0);
 }
 
 // Several callers at once: four threads with blocking do_io and a depth-32 queue, 36
@@ -343,11 +460,13 @@ int keel_main(const keel::user::StartInfo& start) {
         ++i;
     keel::testlib::Args args(start.args + i, start.args_length - i);
     keel::blktest::g_size = args.number();
-    for (uint64_t k = 0; k + 7 <= start.args_length; ++k) {
-        if (keel::c::compare(start.args + k, "callers", 7) == 0)
+    for (uint64_t k = 0; k + 4 <= start.args_length; ++k) {
+        if (k + 7 <= start.args_length && keel::c::compare(start.args + k, "callers", 7) == 0)
             keel::blktest::g_callers = true;
         if (k + 10 <= start.args_length && keel::c::compare(start.args + k, "read-error", 10) == 0)
             keel::blktest::g_read_error = true;
+        if (k + 4 <= start.args_length && keel::c::compare(start.args + k, "copy", 4) == 0)
+            keel::blktest::g_copy = true;
     }
     return keel::testlib::run(start, "blktest");
 }

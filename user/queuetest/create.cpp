@@ -10,8 +10,25 @@ TEST(queue_create_bad_input) {
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // not a power of two
     g = {0, 0, 0, 0};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);
-    g = {8, 4, 4096, 2};
+    g = {8, 4, 4096, 4};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // a flag the kernel does not know
+    // Device data names a served object whose server takes it (blktest tries real ones).
+    g = {8, 4, 4096, abi::kQueueDeviceData};
+    BAD_INPUT(sys::queue_create(&g, &info), kBadHandle);
+    BAD_INPUT(sys::queue_create(&g, &info, console()), kInvalidArgument);  // not served
+    {
+        // A served object whose server serves from ordinary memory takes no device data, and a
+        // server cannot ask for it without a device.
+        abi::QueueGeometry sg{8, 2, 4096, 0};
+        abi::ServeInfo serve{};
+        CHECK_EQ(sys::serve_create(&sg, &serve), 0);
+        BAD_INPUT(sys::queue_create(&g, &info, serve.served), kNotSupported);
+        CHECK_EQ(close(serve.served), 0);
+        CHECK_EQ(close(serve.port), 0);
+        CHECK_EQ(sys::unmap(serve.address), 0);
+        sg.flags = abi::kServeDeviceData;
+        BAD_INPUT(sys::serve_create(&sg, &serve), kInvalidArgument);
+    }
     g = {512, 4, 4096, 0};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);  // above kMaxQueueCapacity
     g = {8, 4, 100, 0};

@@ -342,7 +342,7 @@ TEST(queue_polling_hostile_client) {
     CHECK_EQ(limited.status, 0);
 
     // Flags the kernel does not know, and a polling served object: refused.
-    abi::QueueGeometry g{8, 2, 4096, 2};
+    abi::QueueGeometry g{8, 2, 4096, 4};
     abi::QueueInfo info{};
     BAD_INPUT(sys::queue_create(&g, &info), kInvalidArgument);
     g.flags = abi::kQueuePolling | 0x80000000u;

@@ -32,12 +32,12 @@ Queue::~Queue() {
 }
 
 int64_t Queue::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
-                      uint32_t flags) {
+                      uint32_t flags, Handle served) {
     if (handle_ != 0)
         return err(Error::kExists);
     const abi::QueueGeometry g{capacity, buffer_count, buffer_size, flags};
     abi::QueueInfo info{};
-    const int64_t h = sys::queue_create(&g, &info);
+    const int64_t h = sys::queue_create(&g, &info, served);
     if (h < 0)
         return h;
     const ipc::Geometry geometry{capacity, buffer_count, buffer_size};

@@ -25,9 +25,12 @@ class Queue {
     // Creates the kernel queue and lays out the client over its region (once per Queue: the
     // client cannot be laid out again after destroy()). 0 or -Error
     // (QueueCreate's errors; kNoMemory for the client's private storage).
-    // flags: abi::kQueuePolling for a polling queue (a kernel thread serves it, see publish()).
+    // flags: abi::kQueuePolling for a polling queue (a kernel thread serves it, see publish());
+    // abi::kQueueDeviceData with `served`, a served object whose server takes device data (a
+    // block driver): the reads and writes this queue sends it go by DMA to and from the owned
+    // buffers, with no copy by the kernel (kNotSupported when that server does not).
     int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
-                   uint32_t flags = 0);
+                   uint32_t flags = 0, Handle served = 0);
     bool polling() const { return polling_; }
 
     ipc::Client& client() { return client_; }

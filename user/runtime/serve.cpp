@@ -13,10 +13,10 @@ ServePort::~ServePort() {
 }
 
 int64_t ServePort::create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
-                          Handle device) {
+                          Handle device, uint32_t flags) {
     if (port_ != 0)
         return err(Error::kExists);
-    const abi::QueueGeometry g{capacity, buffer_count, buffer_size, 0};
+    const abi::QueueGeometry g{capacity, buffer_count, buffer_size, flags};
     abi::ServeInfo info{};
     const int64_t r = sys::serve_create(&g, &info, device);
     if (r < 0)

@@ -28,9 +28,11 @@ class ServePort {
 
     // ServeCreate and ipc::Server::attach over the region (once per ServePort). 0 or -Error.
     // With `device` (a device handle with Create) the region is that device's DMA memory:
-    // device_address() then says where the device reaches an owned buffer.
+    // device_address() then says where the device reaches an owned buffer. flags:
+    // abi::kServeDeviceData (with a device) to take reads and writes whose data the device
+    // reaches at a device address (device_data() below).
     int64_t create(uint32_t capacity, uint32_t buffer_count, uint32_t buffer_size,
-                   Handle device = 0);
+                   Handle device = 0, uint32_t flags = 0);
 
     ipc::Server& server() { return server_; }
     Handle port() const { return port_; }
@@ -44,6 +46,19 @@ class ServePort {
                    ? 0
                    : device_address_ +
                          static_cast<uint64_t>(bytes - reinterpret_cast<const std::byte*>(region_));
+    }
+
+    // An operation with device data (abi::kServeDeviceData): where its device reaches the
+    // caller's memory and how many bytes (length 0 for any other operation, which has its data,
+    // if any, in server().bytes(op)).
+    struct DeviceData {
+        uint64_t address;
+        uint64_t length;
+    };
+    static DeviceData device_data(const ipc::Operation& op) {
+        if ((op.request.flags & abi::kServedDeviceData) == 0)
+            return {0, 0};
+        return {op.request.offset, op.request.args[abi::kServedDataLengthArg]};
     }
 
     // Publishes the completions, lets the kernel hand them to the callers, and with wait

@@ -87,9 +87,11 @@ inline int64_t yield() {
 inline int64_t unmap(uint64_t address) {
     return syscall(abi::Syscall::kUnmap, address);
 }
-inline int64_t queue_create(const abi::QueueGeometry* g, abi::QueueInfo* info) {
+// served: with abi::kQueueDeviceData, the served object whose device the region is made for.
+inline int64_t queue_create(const abi::QueueGeometry* g, abi::QueueInfo* info,
+                            uint64_t served = 0) {
     return syscall(abi::Syscall::kQueueCreate, reinterpret_cast<uint64_t>(g),
-                   reinterpret_cast<uint64_t>(info));
+                   reinterpret_cast<uint64_t>(info), served);
 }
 inline int64_t queue_destroy(uint64_t queue) {
     return syscall(abi::Syscall::kQueueDestroy, queue);
@@ -101,6 +103,7 @@ inline int64_t queue_wait(uint64_t queue, uint64_t min, uint64_t timeout_ns) {
     return syscall(abi::Syscall::kQueueWait, queue, min, timeout_ns);
 }
 // device: 0, or a device handle whose DMA memory the region is to be (abi::ServeInfo).
+// g->flags: abi::kServeDeviceData (with a device) or 0.
 inline int64_t serve_create(const abi::QueueGeometry* g, abi::ServeInfo* info,
                             uint64_t device = 0) {
     return syscall(abi::Syscall::kServeCreate, reinterpret_cast<uint64_t>(g),

@@ -624,7 +624,7 @@ uint64_t guard_page(Stack) {
 // Devices are not simulated; memory.cpp names DeviceObject (DMA memory), and UBSan's type
 // checks want its type information, which comes with its first virtual function.
 namespace keel::obj {
-void DeviceObject::retire_dma(mm::PhysAddr, uint64_t, uint64_t) {
+void DeviceObject::retire_dma(mm::PhysAddr, uint64_t, uint64_t, bool) {
     panic("DMA memory in the simulation");
 }
 DeviceObject::~DeviceObject() = default;

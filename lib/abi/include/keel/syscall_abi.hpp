@@ -400,7 +400,14 @@ static_assert(sizeof(QueueGeometry) == 16);
 // queue_poll only wakes it, queue_wait wakes it and sleeps until it posted completions. Any
 // other bit is kInvalidArgument. docs/syscalls.md "Polling queues".
 inline constexpr uint32_t kQueuePolling = 1;
-inline constexpr uint32_t kQueueFlags = kQueuePolling;
+// kQueueDeviceData: queue_create's third argument is a served object (a handle with Read) whose
+// server asked for device data (kServeDeviceData below); the region is then made in the DMA
+// memory of that server's device, and the reads and writes the queue forwards to that server
+// travel by DMA between the device and the queue's own owned buffers, with no copy by the
+// kernel. The device can reach the whole region for as long as it lives (docs/syscalls.md,
+// "Device data").
+inline constexpr uint32_t kQueueDeviceData = 2;
+inline constexpr uint32_t kQueueFlags = kQueuePolling | kQueueDeviceData;
 // The poll-state word: a 32-bit word the kernel writes at this byte offset of a polling queue's
 // region, in the gap between ipc's QueueHeader (56 bytes) and the first ring header (at 64),
 // which ipc/ neither reads nor writes. The client reads it after publishing its tail (with a
@@ -451,6 +458,17 @@ static_assert(sizeof(ServeInfo) == 32);
 // (for an operation with memory) holding served_client_share(buffer_count) of its buffers,
 // waits as well, so what frees up goes to the other. A process alone may use everything.
 inline constexpr int kServedClientArg = 1;
+
+// ServeCreate's flags. kServeDeviceData (only with a device): the server also takes reads and
+// writes whose data is in no owned buffer but at a device address: the submission's flags have
+// kServedDeviceData, its offset is where the device reaches the caller's memory, and
+// args[kServedDataLengthArg] the bytes there (the request's own length is 0 and no buffer is
+// lent). The kernel sends such operations only from a queue made with kQueueDeviceData for the
+// server's own device, only read, read_at and write, and only while the operation is in flight
+// may the device use that memory: a read's bytes are the caller's once it completes.
+inline constexpr uint32_t kServeDeviceData = 1;
+inline constexpr uint32_t kServedDeviceData = 1;  // Submission::flags
+inline constexpr int kServedDataLengthArg = 2;
 inline constexpr uint32_t served_client_share(uint32_t n) {
     return n <= 1 ? n : n - (n + 3) / 4;
 }
