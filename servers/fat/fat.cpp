@@ -224,7 +224,10 @@ int keel_main(const StartInfo& start) {
             --pending;
             completed = true;
         }
-        if (completed)
+        // Handed back now, unless the loop goes straight to sleep: its waiting sync hands them
+        // back too, and switches to the caller at once (a served do_io's reply) instead of
+        // waking it into the ready queue and sleeping in a second system call.
+        if (completed && (pending > 0 || g_device.fetching()))
             (void)sp.sync(false);
         if (pending > 0)
             g_device.fetch_wait();  // the front waits for a fetch
