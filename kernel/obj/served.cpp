@@ -476,7 +476,8 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
     delete s.notice;  // an open's that made no child
     s.notice = nullptr;
     s.buffer.reset();
-    s.data_memory.reset();
+    if (s.data_memory) [[unlikely]]
+        s.data_memory.reset();
     s.state = kFree;
     --in_flight_;
     // The caller's in-flight reference, dropped on return; a handle still holds the object.
@@ -499,12 +500,12 @@ Result<uint64_t> Served::answer(Slot& s, Request& req) {
         if (s.value > (~0ull >> 1))
             return fail(Error::kProtocol);
         const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
-        if (req.op == abi::Op::kWrite || s.data_memory)
-            return n;  // device data: a read's bytes are in the caller's buffer already
+        if (req.op == abi::Op::kWrite)
+            return n;
         const bool reads = req.op == abi::Op::kRead || req.op == abi::Op::kPeek ||
                            req.op == abi::Op::kReadAt || req.op == abi::Op::kGetMeta;
         if (!reads || !s.buffer.valid())
-            return s.value;
+            return s.data_memory ? n : s.value;  // device data: a read's bytes are there already
         KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
         return n;
     }

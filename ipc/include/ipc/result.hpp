@@ -71,38 +71,89 @@ constexpr Success success() {
     return {};
 }
 
-// A value or an error. Move-only T is supported (completions carry move-only buffers).
-// Success is the value side, never a member of E: value() (or `*`, `->`) of an error is a
-// broken precondition that ends in the Platform's panic (always on). error() of a success is
-// E's zero value, which no member of E has (trace recorders copy error() unconditionally
-// beside ok(); everything else tests ok() first).
-template <class T, class E = Error>
-class [[nodiscard]] Result {
-  public:
-    using ErrorType = E;
+namespace detail {
 
-    Result(T value) : ok_(true) { ::new (&value_) T(std::move(value)); }  // NOLINT: implicit
-    Result(Unexpected<E> u) : ok_(false) { error_ = u.error; }            // NOLINT: implicit
-    Result(Result&& o) noexcept(std::is_nothrow_move_constructible_v<T>) : ok_(o.ok_) {
+// Result's storage: the flag and a union of the value and the error. For a trivially copyable
+// T (a count, a tag, a handle) it is trivially copyable itself, so a Result<T> is returned in
+// registers rather than through memory (the SysV ABI passes only such classes in registers);
+// for any other T (a completion carrying a move-only buffer) the value is built, moved and
+// destroyed by hand. Two specialisations because clang 14 has no conditionally trivial special
+// members (P0848).
+template <class T, class E, bool = std::is_trivially_copyable_v<T>>
+struct ResultStorage {
+    explicit ResultStorage(T&& v) : ok_(true) { ::new (&value_) T(std::move(v)); }
+    explicit ResultStorage(E e) : ok_(false) { error_ = e; }
+    ResultStorage(ResultStorage&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+        : ok_(o.ok_) {
         if (ok_) {
             ::new (&value_) T(std::move(o.value_));
         } else {
             error_ = o.error_;
         }
     }
-    Result(const Result& o) requires std::is_copy_constructible_v<T> : ok_(o.ok_) {
+    ResultStorage(const ResultStorage& o) requires std::is_copy_constructible_v<T> : ok_(o.ok_) {
         if (ok_) {
             ::new (&value_) T(o.value_);
         } else {
             error_ = o.error_;
         }
     }
-    Result& operator=(const Result&) = delete;
-    Result& operator=(Result&&) = delete;
-    ~Result() {
+    ResultStorage& operator=(const ResultStorage&) = delete;
+    ResultStorage& operator=(ResultStorage&&) = delete;
+    ~ResultStorage() {
         if (ok_)
             value_.~T();
     }
+
+    bool ok_;
+    union {
+        T value_;
+        E error_;
+    };
+};
+
+template <class T, class E>
+struct ResultStorage<T, E, true> {
+    explicit ResultStorage(T&& v) : ok_(true), value_(v) {}
+    explicit ResultStorage(E e) : ok_(false), error_(e) {}
+    ResultStorage(ResultStorage&&) = default;
+    ResultStorage(const ResultStorage&) = default;
+    ResultStorage& operator=(const ResultStorage&) = delete;
+    ResultStorage& operator=(ResultStorage&&) = delete;
+    ~ResultStorage() = default;
+
+    bool ok_;
+    union {
+        T value_;
+        E error_;
+    };
+};
+
+}  // namespace detail
+
+// A value or an error. Move-only T is supported (completions carry move-only buffers).
+// Success is the value side, never a member of E: value() (or `*`, `->`) of an error is a
+// broken precondition that ends in the Platform's panic (always on). error() of a success is
+// E's zero value, which no member of E has (trace recorders copy error() unconditionally
+// beside ok(); everything else tests ok() first). Trivially copyable when T is
+// (detail::ResultStorage).
+template <class T, class E = Error>
+class [[nodiscard]] Result : private detail::ResultStorage<T, E> {
+    using Storage = detail::ResultStorage<T, E>;
+    using Storage::error_;
+    using Storage::ok_;
+    using Storage::value_;
+
+  public:
+    using ErrorType = E;
+
+    Result(T value) : Storage(std::move(value)) {}  // NOLINT: implicit
+    Result(Unexpected<E> u) : Storage(u.error) {}   // NOLINT: implicit
+    Result(Result&&) = default;
+    Result(const Result&) = default;
+    Result& operator=(const Result&) = delete;
+    Result& operator=(Result&&) = delete;
+    ~Result() = default;
 
     bool ok() const { return ok_; }
     explicit operator bool() const { return ok_; }
@@ -123,14 +174,10 @@ class [[nodiscard]] Result {
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     E error() const { return ok_ ? E{} : error_; }
-
-  private:
-    bool ok_;
-    union {
-        T value_;
-        E error_;
-    };
 };
+
+static_assert(std::is_trivially_copyable_v<Result<std::uint64_t>>);
+static_assert(sizeof(Result<std::uint64_t>) == 16);  // two registers
 
 template <class E>
 class [[nodiscard]] Result<void, E> {
