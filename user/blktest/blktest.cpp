@@ -341,6 +341,40 @@ TEST(device_data_refused) {
     CHECK_EQ(device_data_op(Op::kRead, 0, 512), 0);  // and the disk still serves
 }
 
+// A device-data operation larger than a device request (the driver's 64 KiB): cut into pieces
+// like any operation, and complete once.
+TEST(device_data_large) {
+    if (g_copy)
+        return;
+    constexpr uint32_t kLarge = 256 * 1024;
+    const uint64_t at = kScratch + (4ull << 20) + (7ull << 19);  // 9.5 MiB
+    Queue q;
+    CHECK_EQ(make_queue(q, 2, kLarge, true), 0);
+    for (int pass = 0; pass < 2; ++pass) {
+        auto b = q.client().acquire();
+        CHECK(static_cast<bool>(b));
+        if (!b)
+            return;
+        auto bytes = q.client().bytes(*b);
+        for (uint32_t k = 0; k < kLarge; ++k)
+            bytes[k] = static_cast<std::byte>(pass == 0 ? pattern(900, k) : 0);
+        CHECK(static_cast<bool>(
+            q.submit(pass == 0 ? Op::kWrite : Op::kRead, g_disk, at, 0, std::move(*b), kLarge)));
+        CHECK(q.wait(1, 10'000'000'000) >= 0);
+        auto r = q.reap();
+        CHECK(static_cast<bool>(r));
+        if (!r)
+            return;
+        CHECK_EQ(r->status, 0);
+        CHECK_EQ(r->value, kLarge);
+        uint64_t bad = 0;
+        for (uint32_t k = 0; k < kLarge && pass == 1; ++k)
+            bad +=
+                q.client().bytes(r->buffer)[k] == static_cast<std::byte>(pattern(900, k)) ? 0 : 1;
+        CHECK_EQ(bad, 0u);
+    }
+}
+
 // Device-data queues made and destroyed, half of them with 32 reads still at the device: the
 // kernel's memory and objects come back (nothing kept in the device's quarantine).
 TEST(device_data_queues_leave_nothing) {
