@@ -252,6 +252,29 @@ TEST(depth_32_queue) {
           (sys::clock_ns() - start) / 1'000'000);
 }
 
+// One operation of `length` bytes at `at` through queue q: a write of pattern(seed), or a read
+// checked against it. The bytes that differ (a read's), or kRoundFailed when it did not
+// complete Ok with all its bytes.
+constexpr uint64_t kRoundFailed = ~0ull;
+uint64_t device_data_round(Queue& q, Op op, uint64_t at, uint32_t length, uint64_t seed) {
+    auto b = q.client().acquire();
+    if (!b)
+        return kRoundFailed;
+    auto bytes = q.client().bytes(*b);
+    for (uint32_t k = 0; k < length; ++k)
+        bytes[k] = static_cast<std::byte>(op == Op::kWrite ? pattern(seed, k) : 0);
+    if (!q.submit(op, g_disk, at, 0, std::move(*b), length) || q.wait(1, 10'000'000'000) < 0)
+        return kRoundFailed;
+    auto r = q.reap();
+    if (!r || r->status != 0 || r->value != length)
+        return kRoundFailed;
+    uint64_t bad = 0;
+    const auto got = q.client().bytes(r->buffer);
+    for (uint32_t k = 0; k < length && op == Op::kRead; ++k)
+        bad += got[k] == static_cast<std::byte>(pattern(seed, k)) ? 0 : 1;
+    return bad;
+}
+
 // Device data (abi::kQueueDeviceData): the device reads and writes the queue's own buffers, no
 // copy by the kernel. The same rounds as depth_32_queue, and each side's bytes read back
 // through the other path (do_io, copied), so both paths agree on the disk. In copy mode the
@@ -283,20 +306,7 @@ TEST(device_data_queue) {
     CHECK_EQ(write_at(g_buf, 65536, base + (3ull << 20)), 65536);
     Queue q;
     CHECK_EQ(make_queue(q, 1, 65536, true), 0);
-    auto b = q.client().acquire();
-    CHECK(static_cast<bool>(b));
-    if (!b)
-        return;
-    CHECK(static_cast<bool>(
-        q.submit(Op::kRead, g_disk, base + (3ull << 20), 0, std::move(*b), 65536)));
-    CHECK(q.wait(1, 10'000'000'000) >= 0);
-    auto r = q.reap();
-    CHECK(static_cast<bool>(r));
-    if (!r)
-        return;
-    CHECK_EQ(r->status, 0);
-    CHECK_EQ(r->value, 65536u);
-    CHECK_EQ(c::compare(q.client().bytes(r->buffer).data(), g_buf, 65536), 0);
+    CHECK_EQ(device_data_round(q, Op::kRead, base + (3ull << 20), 65536, 800), 0);
     CHECK_EQ(mismatched, 0u);
     print(
         "blktest: device data: 2336 KiB written and read back by the device, agreeing with "
@@ -350,29 +360,8 @@ TEST(device_data_large) {
     const uint64_t at = kScratch + (4ull << 20) + (7ull << 19);  // 9.5 MiB
     Queue q;
     CHECK_EQ(make_queue(q, 2, kLarge, true), 0);
-    for (int pass = 0; pass < 2; ++pass) {
-        auto b = q.client().acquire();
-        CHECK(static_cast<bool>(b));
-        if (!b)
-            return;
-        auto bytes = q.client().bytes(*b);
-        for (uint32_t k = 0; k < kLarge; ++k)
-            bytes[k] = static_cast<std::byte>(pass == 0 ? pattern(900, k) : 0);
-        CHECK(static_cast<bool>(
-            q.submit(pass == 0 ? Op::kWrite : Op::kRead, g_disk, at, 0, std::move(*b), kLarge)));
-        CHECK(q.wait(1, 10'000'000'000) >= 0);
-        auto r = q.reap();
-        CHECK(static_cast<bool>(r));
-        if (!r)
-            return;
-        CHECK_EQ(r->status, 0);
-        CHECK_EQ(r->value, kLarge);
-        uint64_t bad = 0;
-        for (uint32_t k = 0; k < kLarge && pass == 1; ++k)
-            bad +=
-                q.client().bytes(r->buffer)[k] == static_cast<std::byte>(pattern(900, k)) ? 0 : 1;
-        CHECK_EQ(bad, 0u);
-    }
+    CHECK_EQ(device_data_round(q, Op::kWrite, at, kLarge, 900), 0);
+    CHECK_EQ(device_data_round(q, Op::kRead, at, kLarge, 900), 0);
 }
 
 // Device-data queues made and destroyed, half of them with 32 reads still at the device: the
