@@ -393,15 +393,15 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     return obj::would_block(req, done_);
 }
 
-// Submits req to the server (a write's bytes copied into an owned buffer; a create's handles
-// lent with a ServedSpawn record into `lent`): the tag, or why not (kWouldBlock when no buffer
-// is free yet).
 bool Served::uses_device_data(const Request& req) const {
     const MemoryObject* m = req.buffer.device_memory();
     return device_data_ != nullptr && m != nullptr && m->dma_owner() == device_data_ &&
            (req.op == abi::Op::kRead || req.op == abi::Op::kReadAt || req.op == abi::Op::kWrite);
 }
 
+// Submits req to the server (a write's bytes copied into an owned buffer, device data as its
+// address; a create's handles lent with a ServedSpawn record into `lent`): the tag, or why not
+// (kWouldBlock when no buffer is free yet).
 Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, uint32_t index,
                                 Lent* lent, bool device_data) {
     ipc::Request r;
