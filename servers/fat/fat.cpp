@@ -21,9 +21,9 @@ namespace {
 
 constexpr uint64_t kWaitForDeviceNs = 10'000'000'000;  // a driver that takes longer is broken
 constexpr uint64_t kIdleFlushNs = 50'000'000;          // dirty data reaches the disk this soon
-// lib/fat's sector cache: the metadata being changed (write-back) and what is read most. Its
-// lookups scan every slot, and whatever it misses the page cache below mostly has, so it stays
-// small.
+// lib/fat's sector cache: the metadata being changed (write-back) and what is read most. A
+// miss scans every slot for its victim, and whatever it misses the page cache below mostly
+// has, so it stays small.
 constexpr uint32_t kCacheSlots = 256;
 // The page cache under the volume (file data, and the FAT and directories as the device has
 // them): this much memory if the system gives it, else halves of it down to kLeastPageBytes.

@@ -1,6 +1,7 @@
 // The sector cache: the last slot used is checked first (directory entries and FAT entries
-// come many to a sector), then a linear scan over N slots (N is small: a server gives it tens
-// of sectors), so a lookup is O(N) and needs no index memory. LRU by a 64-bit access clock.
+// come many to a sector), then a hash of the sector number (chains through Slot::next_hash):
+// a hit costs the same with 256 slots as with 2. A miss picks its victim by a pass over the
+// slots (least recently used by a 64-bit access clock); misses are the rare case.
 #include <keel/fat/block_cache.hpp>
 
 #include "endian.hpp"
@@ -24,15 +25,57 @@ Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
     const size_t slack = aligned - start;
     if (bytes < slack)
         return Error::kNoSpace;
-    const size_t n = (bytes - slack) / (sizeof(Slot) + sector_size_);
+    size_t n = (bytes - slack) / (sizeof(Slot) + sector_size_ + 2 * sizeof(int32_t));
     if (n < kMinSlots)
         return Error::kNoSpace;
-    count_ = n > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(n);
+    if (n > 0x40000000u)
+        n = 0x40000000u;  // slot indices are int32_t
+    count_ = static_cast<uint32_t>(n);
+    buckets_ = 1;
+    while (buckets_ < count_)
+        buckets_ *= 2;  // at most 2 * count_: inside the two int32_t a slot was given
     slot_ = reinterpret_cast<Slot*>(aligned);
-    data_ = reinterpret_cast<uint8_t*>(aligned) + static_cast<size_t>(count_) * sizeof(Slot);
+    bucket_ = reinterpret_cast<int32_t*>(slot_ + count_);
+    data_ = reinterpret_cast<uint8_t*>(bucket_ + buckets_);
     for (uint32_t i = 0; i < count_; ++i)
-        slot_[i] = Slot{0, 0, false, false, false};
+        slot_[i] = Slot{0, 0, -1, false, false, false};
+    for (uint32_t b = 0; b < buckets_; ++b)
+        bucket_[b] = -1;
     return Error::kOk;
+}
+
+int32_t BlockCache::find(uint64_t sector) const {
+    for (int32_t i = bucket(sector); i >= 0; i = slot_[i].next_hash) {
+        if (slot_[i].sector == sector)
+            return i;
+    }
+    return -1;
+}
+
+// Takes valid slot i out of its hash chain and marks it invalid.
+void BlockCache::unhash(uint32_t i) {
+    int32_t* link = &bucket(slot_[i].sector);
+    while (*link != static_cast<int32_t>(i))
+        link = &slot_[*link].next_hash;
+    *link = slot_[i].next_hash;
+    slot_[i].next_hash = -1;
+    slot_[i].valid = false;
+}
+
+template <typename F>
+void BlockCache::each_in(uint64_t sector, uint32_t count, F f) {
+    if (count < count_) {
+        for (uint32_t k = 0; k < count; ++k) {
+            const int32_t i = find(sector + k);
+            if (i >= 0)
+                f(static_cast<uint32_t>(i));
+        }
+        return;
+    }
+    for (uint32_t i = 0; i < count_; ++i) {
+        if (slot_[i].valid && slot_[i].sector >= sector && slot_[i].sector - sector < count)
+            f(i);
+    }
 }
 
 Error BlockCache::write_slot(uint32_t i) {
@@ -66,10 +109,10 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, bool late, uint
     };
     if (slot_[last_].valid && slot_[last_].sector == sector)
         return hit(last_);
+    if (const int32_t i = find(sector); i >= 0)
+        return hit(static_cast<uint32_t>(i));
     uint32_t victim = 0;
     for (uint32_t i = 0; i < count_; ++i) {
-        if (slot_[i].valid && slot_[i].sector == sector)
-            return hit(i);
         if (!slot_[i].valid)
             victim = i;  // an empty slot beats any used one
         else if (slot_[victim].valid && slot_[i].used < slot_[victim].used)
@@ -91,14 +134,17 @@ Error BlockCache::lookup(uint64_t sector, bool read, bool dirty, bool late, uint
         }
     }
     uint8_t* bytes = data_ + static_cast<size_t>(victim) * sector_size_;
-    slot_[victim].valid = false;
+    if (slot_[victim].valid)
+        unhash(victim);
     if (read) {
         const Error e = device_->read(sector, 1, bytes);
         if (e != Error::kOk)
             return e;
         ++stats_.reads;
     }
-    slot_[victim] = Slot{sector, ++clock_, true, dirty, dirty && late};
+    int32_t& head = bucket(sector);
+    slot_[victim] = Slot{sector, ++clock_, head, true, dirty, dirty && late};
+    head = static_cast<int32_t>(victim);
     last_ = victim;
     *data = bytes;
     return Error::kOk;
@@ -130,13 +176,12 @@ Error BlockCache::read_through(uint64_t sector, uint32_t count, uint8_t* out) {
     // A dirty slot holds bytes the device has not seen yet: copied over the device's (older)
     // copy. Copying rather than writing the slots back first keeps the device's write order
     // what the volume asked for and costs no device call. A clean slot equals the device.
-    for (uint32_t i = 0; i < count_; ++i) {
-        const Slot& s = slot_[i];
-        if (s.valid && s.dirty && s.sector >= sector && s.sector - sector < count) {
-            detail::copy(out + static_cast<size_t>(s.sector - sector) * sector_size_,
+    each_in(sector, count, [&](uint32_t i) {
+        if (slot_[i].dirty) {
+            detail::copy(out + static_cast<size_t>(slot_[i].sector - sector) * sector_size_,
                          data_ + static_cast<size_t>(i) * sector_size_, sector_size_);
         }
-    }
+    });
     return Error::kOk;
 }
 
@@ -154,22 +199,20 @@ Error BlockCache::write_through(uint64_t sector, uint32_t count, const uint8_t* 
     // Any slot of the range now equals the device: it takes the new bytes and is clean (a
     // dirty slot's older bytes are overwritten whole, so nothing is lost). Only a corrupt
     // volume (a file cluster that is also a directory's) puts a late slot here.
-    for (uint32_t i = 0; i < count_; ++i) {
+    each_in(sector, count, [&](uint32_t i) {
         Slot& s = slot_[i];
-        if (s.valid && s.sector >= sector && s.sector - sector < count) {
-            detail::copy(data_ + static_cast<size_t>(i) * sector_size_,
-                         in + static_cast<size_t>(s.sector - sector) * sector_size_, sector_size_);
-            s.dirty = false;
-            s.late = false;
-        }
-    }
+        detail::copy(data_ + static_cast<size_t>(i) * sector_size_,
+                     in + static_cast<size_t>(s.sector - sector) * sector_size_, sector_size_);
+        s.dirty = false;
+        s.late = false;
+    });
     return Error::kOk;
 }
 
 void BlockCache::drop_clean() {
     for (uint32_t i = 0; i < count_; ++i) {
-        if (!slot_[i].dirty)
-            slot_[i].valid = false;
+        if (slot_[i].valid && !slot_[i].dirty)
+            unhash(i);
     }
 }
 

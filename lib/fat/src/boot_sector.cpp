@@ -125,6 +125,7 @@ Error Volume::mount(BlockDevice& device, uint8_t* cache_memory, size_t cache_byt
     free_known_ = false;
     next_free_ = 2;
     unreachable_syncs_ = ~uint64_t{0};  // the new cache counts its syncs from 0 again
+    ++generation_;  // chain positions remembered from a volume mounted before are not this one's
     sector_size_ = device.sector_size;
     if (sector_size_ != 512 && sector_size_ != 1024 && sector_size_ != 2048 && sector_size_ != 4096)
         return corrupt("device: sector size not 512, 1024, 2048 or 4096");
@@ -166,6 +167,8 @@ Error Volume::drop_caches() {
     cache_.drop_clean();
     for (Checkpoint& c : checkpoints_)
         c = Checkpoint{};
+    for (Run& r : runs_)
+        r = Run{};
     return Error::kOk;
 }
 

@@ -124,17 +124,22 @@ void Volume::remember(Node* hint, uint32_t first, uint32_t index, uint32_t clust
     hint->hint_generation = generation_;
 }
 
-// The chain's length and last cluster, walked from the node's hint if it has a valid one.
+// The chain's length and last cluster, walked from the node's hint if it has a valid one, or
+// from the end of a known run of the chain if that is further.
 Error Volume::chain_length(uint32_t first, uint32_t* length, uint32_t* last, Node* hint) {
     uint32_t n = 0, c = first;
     if (hint_ok(hint, first, 0xFFFFFFFFu)) {  // any position will do
         n = hint->hint_index;
         c = hint->hint_cluster;
     }
+    if (const Run* r = run_near(first, 0xFFFFFFFFu); r != nullptr && r->index + r->length - 1 > n) {
+        n = r->index + r->length - 1;
+        c = r->cluster + r->length - 1;
+    }
+    uint32_t run_n = n, run_c = c;  // the contiguous run being walked
     for (;;) {
         if (n >= clusters_)
             return corrupt("cluster chain: longer than the volume (a loop)");
-        ++n;
         uint32_t next = 0;
         bool end = false;
         const Error e = fat_next(c, &next, &end);
@@ -142,16 +147,24 @@ Error Volume::chain_length(uint32_t first, uint32_t* length, uint32_t* last, Nod
             return e;
         if (end)
             break;
+        if (next != c + 1) {
+            note_run(first, run_n, run_c, n - run_n + 1);
+            run_n = n + 1;
+            run_c = next;
+        }
+        ++n;
         c = next;
     }
-    *length = n;
+    note_run(first, run_n, run_c, n - run_n + 1);
+    *length = n + 1;
     *last = c;
-    remember(hint, first, n - 1, c);
+    remember(hint, first, n, c);
     return Error::kOk;
 }
 
-// The cluster at chain index `index`, walked from the node's hint if it is valid and not past
-// the index.
+// The cluster at chain index `index`: from a known run of the chain that holds it, else
+// walked from the nearest of the node's hint (if valid and not past the index), the end of a
+// run before it and a checkpoint.
 Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* hint) {
     if (index >= clusters_)
         return corrupt("cluster chain: longer than the volume (a loop)");
@@ -159,6 +172,14 @@ Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* 
     if (hint_ok(hint, first, index)) {
         i = hint->hint_index;
         c = hint->hint_cluster;
+    }
+    if (const Run* r = run_near(first, index); r != nullptr) {
+        const uint32_t end = r->index + r->length - 1;
+        const uint32_t at = index < end ? index : end;
+        if (at >= i) {
+            i = at;
+            c = r->cluster + (at - r->index);
+        }
     }
     // A checkpoint of this chain at or before the index, nearer than the hint.
     const uint32_t mark = index / kCheckpointStride * kCheckpointStride;
@@ -170,16 +191,70 @@ Error Volume::chain_at(uint32_t first, uint32_t index, uint32_t* cluster, Node* 
     }
     if (!cluster_ok(c))
         return corrupt("cluster chain: cluster number outside the volume");
+    uint32_t run_i = i, run_c = c;  // the contiguous run being walked
     for (; i < index; ++i) {
+        const uint32_t from = c;
         const Error e = next_cluster(&c);
         if (e != Error::kOk)
             return e;
+        if (c != from + 1) {
+            note_run(first, run_i, run_c, i - run_i + 1);
+            run_i = i + 1;
+            run_c = c;
+        }
         if ((i + 1) % kCheckpointStride == 0)
             checkpoint_slot(first, i + 1) = Checkpoint{first, i + 1, c, generation_};
     }
+    note_run(first, run_i, run_c, index - run_i + 1);
     *cluster = c;
     remember(hint, first, index, c);
     return Error::kOk;
+}
+
+// Steps *cluster, chain `first`'s cluster at `index`, to the next: by a known run without the
+// FAT if one holds both, else by the FAT (next_cluster).
+Error Volume::step(uint32_t first, uint32_t index, uint32_t* cluster) {
+    if (const Run* r = run_near(first, index + 1);
+        r != nullptr && index >= r->index && index + 1 - r->index < r->length) {
+        *cluster = r->cluster + (index + 1 - r->index);
+        return Error::kOk;
+    }
+    return next_cluster(cluster);
+}
+
+const Volume::Run* Volume::run_near(uint32_t first, uint32_t index) const {
+    const Run* best = nullptr;
+    for (const Run& r : runs_) {
+        if (r.generation != generation_ || r.first != first || r.length == 0 || r.index > index)
+            continue;
+        if (index - r.index < r.length)
+            return &r;  // holds it
+        if (best == nullptr || r.index + r.length > best->index + best->length)
+            best = &r;
+    }
+    return best;
+}
+
+void Volume::note_run(uint32_t first, uint32_t index, uint32_t cluster, uint32_t length) {
+    if (length < 2)
+        return;  // a single position: the hint and the checkpoints have it
+    for (Run& r : runs_) {
+        if (r.generation != generation_ || r.first != first || r.length == 0)
+            continue;
+        // Overlapping or touching, and the same line (index - cluster): one run. Chain
+        // positions are unique, so two runs that agree where they meet are contiguous across.
+        const bool touch = index <= r.index + r.length && r.index <= index + length;
+        if (!touch || r.index - r.cluster != index - cluster)
+            continue;
+        const uint32_t lo = index < r.index ? index : r.index;
+        const uint32_t hi_new = index + length, hi_old = r.index + r.length;
+        r.length = (hi_new > hi_old ? hi_new : hi_old) - lo;
+        r.cluster = r.cluster - (r.index - lo);
+        r.index = lo;
+        return;
+    }
+    runs_[runs_next_] = Run{first, index, cluster, length, generation_};
+    runs_next_ = (runs_next_ + 1) % kRuns;
 }
 
 // Steps *cluster along its chain; the chain's end is corrupt here (the caller needs more).

@@ -113,7 +113,7 @@ Error Volume::read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t leng
     uint32_t in = static_cast<uint32_t>(offset % cluster_bytes_);
     while (left > 0) {
         if (in == cluster_bytes_) {
-            e = next_cluster(&c);
+            e = step(n.first_cluster, index, &c);
             if (e != Error::kOk)
                 return e;
             remember(&n, n.first_cluster, ++index, c);
@@ -124,7 +124,7 @@ Error Volume::read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t leng
             const uint64_t sector = cluster_sector(c) + in / sector_size_;
             const uint32_t from = index;
             uint64_t run = 0;
-            extend_run(&c, &index, in, left / sector_size_ * sector_size_, &run);
+            extend_run(n.first_cluster, &c, &index, in, left / sector_size_ * sector_size_, &run);
             if (index != from)
                 remember(&n, n.first_cluster, index, c);
             const auto sectors = static_cast<uint32_t>(run / sector_size_);
@@ -172,9 +172,20 @@ Error Volume::read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t leng
 // step is fat_next's (range-checked, so the run stays inside the data area) and the run is
 // bounded by `want`; a chain that ends, breaks or jumps just ends the run, and the caller's
 // next step along the chain meets (and reports) any error itself.
-void Volume::extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_t want,
-                        uint64_t* run) {
+void Volume::extend_run(uint32_t first, uint32_t* cluster, uint32_t* index, uint32_t in,
+                        uint64_t want, uint64_t* run) {
     uint64_t got = cluster_bytes_ - in;
+    const uint32_t from_index = *index, from_cluster = *cluster;
+    // As far as a known run of the chain goes, without reading the FAT.
+    if (const Run* r = run_near(first, *index);
+        got < want && r != nullptr && *index - r->index < r->length) {
+        const uint64_t need = (want - got + cluster_bytes_ - 1) / cluster_bytes_;
+        const uint32_t known = r->index + r->length - 1 - *index;
+        const uint32_t take = need < known ? static_cast<uint32_t>(need) : known;
+        *cluster += take;
+        *index += take;
+        got += static_cast<uint64_t>(take) * cluster_bytes_;
+    }
     while (got < want) {
         uint32_t next = 0;
         bool end = false;
@@ -184,6 +195,7 @@ void Volume::extend_run(uint32_t* cluster, uint32_t* index, uint32_t in, uint64_
         ++*index;
         got += cluster_bytes_;
     }
+    note_run(first, from_index, from_cluster, *index - from_index + 1);
     *run = got < want ? got : want;
 }
 
@@ -213,7 +225,7 @@ Error Volume::write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_
     uint64_t done = 0;
     while (done < length) {
         if (pos == cluster_bytes_) {
-            e = next_cluster(&c);
+            e = step(file.first_cluster, index, &c);
             if (e != Error::kOk)
                 return e;
             remember(&file, file.first_cluster, ++index, c);
@@ -224,7 +236,8 @@ Error Volume::write_span(Node& file, uint64_t offset, const uint8_t* in, uint64_
             const uint64_t sector = cluster_sector(c) + pos / sector_size_;
             const uint32_t from = index;
             uint64_t run = 0;
-            extend_run(&c, &index, pos, (length - done) / sector_size_ * sector_size_, &run);
+            extend_run(file.first_cluster, &c, &index, pos,
+                       (length - done) / sector_size_ * sector_size_, &run);
             if (index != from)
                 remember(&file, file.first_cluster, index, c);
             const uint32_t count = static_cast<uint32_t>(run / sector_size_);
@@ -394,6 +407,7 @@ Error Volume::truncate(Node& file, uint64_t size, DateTime now) {
     // The new end must be durable before any of the rest is freed: the cache writes FAT
     // sectors in any order, and a file whose chain ran on into a freed cluster would be corrupt
     // (its chain is walked whole by a read from 0, a truncate, a growth).
+    ++generation_;  // positions remembered past the cut are not the chain's any more
     e = fat_set(cut, end_of_chain());
     if (e == Error::kOk)
         e = cache_.barrier();

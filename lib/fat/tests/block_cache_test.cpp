@@ -172,6 +172,73 @@ TEST(BlockCache, DirectRunsStayInsideTheDevice) {
     EXPECT_EQ(f.cache.dirty(), 1u);  // a failed direct write leaves the slot as it was
 }
 
+// The slots are found by a hash of the sector: against a model (the bytes each sector should
+// read as: the device's, or the newer bytes of a dirty slot), random gets, dirtying writes,
+// drops of the clean slots, direct runs, write-backs and changes made to the device behind
+// the cache's back while a sector is not held (a dropped slot must be read again, never found
+// through a stale hash chain). 7 slots over 64 sectors, so most gets evict.
+TEST(BlockCache, HashedSlotsMatchAModel) {
+    MemoryDevice dev{std::vector<uint8_t>(64 * 512)};
+    std::vector<uint8_t> memory(BlockCache::bytes_for(7, 512));
+    BlockCache cache;
+    ASSERT_EQ(cache.init(dev, memory.data(), memory.size()), Error::kOk);
+    ASSERT_EQ(cache.slots(), 7u);
+    std::vector<uint8_t> model(64, 0);  // the first byte of each sector
+    for (uint32_t s = 0; s < 64; ++s)
+        dev.bytes()[s * 512] = 0;
+    std::vector<bool> dirty(64, false), held(64, false);
+    uint64_t seed = 0x51ed;
+    for (int step = 0; step < 20000; ++step) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        const uint32_t sector = static_cast<uint32_t>(seed >> 33) % 64;
+        const uint8_t value = static_cast<uint8_t>(seed >> 20);
+        uint8_t* p = nullptr;
+        switch ((seed >> 58) % 6) {
+            case 0:
+            case 1:
+                ASSERT_EQ(cache.get(sector, &p), Error::kOk);
+                ASSERT_EQ(p[0], model[sector]) << "step " << step << " sector " << sector;
+                held[sector] = true;
+                break;
+            case 2:
+                ASSERT_EQ(cache.get_for_write(sector, false, &p), Error::kOk);
+                ASSERT_EQ(p[0], model[sector]) << "step " << step << " sector " << sector;
+                p[0] = value;
+                model[sector] = value;
+                dirty[sector] = held[sector] = true;
+                break;
+            case 3: {
+                std::vector<uint8_t> out(4 * 512);
+                const uint32_t first = sector > 60 ? 60 : sector;
+                ASSERT_EQ(cache.read_through(first, 4, out.data()), Error::kOk);
+                for (uint32_t k = 0; k < 4; ++k)
+                    ASSERT_EQ(out[k * 512], model[first + k]) << "step " << step;
+                break;
+            }
+            case 4:
+                ASSERT_EQ(cache.write_back(), Error::kOk);
+                for (uint32_t s = 0; s < 64; ++s) {
+                    ASSERT_EQ(dev.bytes()[s * 512], model[s]);
+                    dirty[s] = false;
+                }
+                break;
+            default:
+                cache.drop_clean();
+                for (uint32_t s = 0; s < 64; ++s) {
+                    held[s] = held[s] && dirty[s];
+                    if (!held[s]) {  // not in the cache: the device may change under it
+                        dev.bytes()[s * 512] = static_cast<uint8_t>(value + s);
+                        model[s] = dev.bytes()[s * 512];
+                    }
+                }
+                break;
+        }
+        // A sector evicted is not held any more: only what the cache may still hold is kept
+        // unchanged above, so the model stays exact whatever was evicted.
+    }
+    EXPECT_EQ(dev.outside, 0u);
+}
+
 TEST(BlockCache, LateSlotsFollowAFlushedEpoch) {
     CacheFixture f(4);
     f.dev.log_writes = true;

@@ -1147,6 +1147,50 @@ TEST_P(Fat, RandomReadsWalkFromCheckpoints) {
     (void)other;
 }
 
+// A file written in one piece is one contiguous run of clusters: once a read has walked it,
+// reads of several clusters at random positions take no FAT lookup at all (the volume's runs),
+// only the entry's. The same reads right after a free (every run untrusted) walk again and
+// leave the run behind. The bytes are right throughout.
+TEST_P(Fat, ContiguousFilesMapWithoutTheFat) {
+    ASSERT_EQ(mount(), Error::kOk) << vol_.reason();
+    const uint32_t cb = vol_.cluster_bytes();
+    const uint32_t clusters = std::min<uint32_t>(1200, vol_.cluster_count() / 2);
+    const auto data = pattern(static_cast<size_t>(clusters) * cb, 45);
+    Node other = write_file(vol_.root(), "other", pattern(10, 46));
+    Node f = write_file(vol_.root(), "whole.bin", data);
+    std::vector<uint8_t> got(4 * cb);
+    size_t done = 0;
+    ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(clusters - 1) * cb, got.data(), 1, &done),
+              Error::kOk);
+    uint64_t seed = 0x2545F4914F6CDD1Dull;
+    auto reads = [&](int n) {
+        const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+        for (int i = 0; i < n; ++i) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            const uint64_t at = (seed % (clusters - 4)) * cb + (seed >> 40) % cb;
+            EXPECT_EQ(vol_.read(f, at, got.data(), got.size(), &done), Error::kOk);
+            EXPECT_EQ(done, got.size());
+            EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin() + static_cast<long>(at)))
+                << at;
+        }
+        return vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+    };
+    // Per read: the entry's sector, and for the two part sectors at the ends of a read that
+    // does not start on a sector, their data sectors; no FAT sector.
+    EXPECT_LE(reads(400), 400u * 3);
+    ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
+    // The first read after the free walks the chain again (from a checkpoint or the start),
+    // and leaves the run behind: the reads after it do not.
+    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(clusters - 1) * cb, got.data(), 1, &done),
+              Error::kOk);
+    EXPECT_GT(vol_.cache().stats().hits + vol_.cache().stats().misses - before, 3u);
+    EXPECT_LE(reads(400), 400u * 3);
+    (void)other;
+}
+
 // map() names the sectors read() takes: on a file grown in turns with another (so its chain
 // jumps), reads at random offsets and lengths equal the device's bytes at the mapped runs,
 // after the mapped write-back (the runs are the device's; read() overlays what is dirty).

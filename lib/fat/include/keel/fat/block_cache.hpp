@@ -31,14 +31,17 @@ class BlockCache {
     // Bookkeeping per slot, kept at the start of the caller's memory.
     struct Slot {
         uint64_t sector;
-        uint64_t used;  // the LRU clock value of the last access
+        uint64_t used;      // the LRU clock value of the last access
+        int32_t next_hash;  // the next valid slot in this one's hash chain, or -1
         bool valid, dirty;
         bool late;  // dirty, and to be written only after the other dirty slots are flushed
     };
 
-    // Bytes of memory that hold `slots` slots of `sector_size` bytes (with alignment slack).
+    // Bytes of memory that hold `slots` slots of `sector_size` bytes (with their share of the
+    // hash table, at most two heads a slot, and alignment slack).
     static constexpr size_t bytes_for(uint32_t slots, uint32_t sector_size) {
-        return static_cast<size_t>(slots) * (sizeof(Slot) + sector_size) + alignof(Slot);
+        return static_cast<size_t>(slots) * (sizeof(Slot) + sector_size + 2 * sizeof(int32_t)) +
+               alignof(Slot);
     }
 
     // Takes `memory` (not owned; it must outlive the cache) for as many slots as fit.
@@ -57,8 +60,9 @@ class BlockCache {
     Error get_for_write(uint64_t sector, bool whole, uint8_t** data, bool late = false);
     // Reads `count` sectors from `sector` into `out` with one device call (none if count is
     // 0), then copies every dirty slot in the range over its sector in `out`: the cache's copy
-    // is the newer one. Slots are not filled. Cost: one device read and one pass over the
-    // slots. kCorrupt (the device untouched) if the range leaves the device, kIo if it fails.
+    // is the newer one. Slots are not filled. Cost: one device read, and a hash lookup a
+    // sector (a pass over the slots when the run is longer than the cache). kCorrupt (the device
+    // untouched) if the range leaves the device, kIo if it fails.
     Error read_through(uint64_t sector, uint32_t count, uint8_t* out);
     // Writes `count` sectors from `in` at `sector` with one device call, then gives every slot
     // in the range the new bytes and marks it clean (the device holds them now). Errors as
@@ -85,6 +89,13 @@ class BlockCache {
 
   private:
     Error lookup(uint64_t sector, bool read, bool dirty, bool late, uint8_t** data);
+    // The valid slot holding `sector`, or -1.
+    int32_t find(uint64_t sector) const;
+    int32_t& bucket(uint64_t sector) const { return bucket_[sector & (buckets_ - 1)]; }
+    void unhash(uint32_t i);
+    // Calls f(slot index) for every valid slot inside [sector, sector + count).
+    template <typename F>
+    void each_in(uint64_t sector, uint32_t count, F f);
     Error write_slot(uint32_t i);
     Error write_dirty(bool late);
     Error flush_device();
@@ -92,8 +103,9 @@ class BlockCache {
 
     BlockDevice* device_ = nullptr;
     Slot* slot_ = nullptr;
+    int32_t* bucket_ = nullptr;  // buckets_ heads of hash chains (by sector), -1 for none
     uint8_t* data_ = nullptr;
-    uint32_t count_ = 0;
+    uint32_t count_ = 0, buckets_ = 0;  // buckets_: a power of two, at most 2 * count_
     uint32_t last_ = 0;  // the slot of the last hit or fill: checked first (entries and FAT
                          // entries come many to a sector)
     uint32_t sector_size_ = 0;
