@@ -22,6 +22,7 @@ constexpr uint64_t kAnswerTimeoutNs = 1'000'000'000;
 
 std::atomic<uint64_t> g_requested{0};
 std::atomic<uint64_t> g_answered{0};
+void (*g_answer_hook)() = nullptr;
 
 void flush_all() {
     cpu::write_cr3(cpu::read_cr3());
@@ -36,6 +37,10 @@ void on_shootdown(idt::InterruptFrame&) {
 
 void init() {
     idt::set_handler(kShootdownVector, on_shootdown);
+}
+
+void set_answer_hook(void (*hook)()) {
+    g_answer_hook = hook;
 }
 
 void shoot_down(uint32_t cpu_mask) {
@@ -72,6 +77,8 @@ void answer_shootdown() {
     if (r == c.tlb_done.load(std::memory_order_relaxed))
         return;
     flush_all();
+    if (g_answer_hook != nullptr)
+        g_answer_hook();
     g_answered.fetch_add(1, std::memory_order_relaxed);
     c.tlb_done.store(r, std::memory_order_release);
 }

@@ -30,9 +30,15 @@ void init();
 // TLB when this returns. The caller holds the big kernel lock (only one requester at a time),
 // interrupts off. Panics when a CPU does not answer within a second (it stopped).
 void shoot_down(uint32_t cpu_mask);
-// Flushes this CPU's TLB if a shootdown asked it to, and answers. The IPI's handler, and the
-// spin for the big kernel lock (the requester holds it and waits for us). Interrupts off.
+// Flushes this CPU's TLB if a shootdown asked it to, runs the hook set below, and answers. The
+// IPI's handler, and the spin for the big kernel lock (the requester holds it and waits for
+// us). Interrupts off.
 void answer_shootdown();
+// What a CPU does after it flushed for a shootdown and before it answers (once, at the
+// scheduler's init): an idle CPU loads the kernel's tables in place of the user space it kept
+// loaded (sched/scheduler.cpp, "lazy idle"), so that a shootdown to a space's CPUs leaves it
+// loaded nowhere, and its tables can be freed (proc/process.cpp, Process::finish).
+void set_answer_hook(void (*hook)());
 // A kernel-half mapping was removed or downgraded (the caller flushed its own entry).
 void kernel_half_changed();
 // Flushes this CPU's TLB when kernel-half mappings were removed since it last did. On taking

@@ -69,7 +69,8 @@ class AddressSpace {
 AddressSpace& kernel_space();
 // Loads `space` on the calling CPU (CR3, unless it is loaded already) and moves the CPU's bit
 // from the mask of the space it leaves to this one's. The scheduler's switch and a process's
-// teardown; under the big kernel lock, interrupts off.
+// teardown, under the big kernel lock, and an idle CPU's answer to a shootdown (only its own
+// bits change); interrupts off.
 void activate(AddressSpace& space);
 
 // Uncached device memory: PCD and PWT (PAT index 3, UC, as at reset).

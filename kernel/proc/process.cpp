@@ -5,6 +5,7 @@
 
 #include <keel/c/libc.hpp>
 #include "arch/cpu.hpp"
+#include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "obj/memory.hpp"
 #include "panic.hpp"
@@ -253,8 +254,10 @@ void Process::finish() {
     // The page tables go last, and not while loaded: this thread runs on in the kernel half.
     if ((cpu::read_cr3() & ~0xfffull) == space_.pml4().value)
         mm::activate(mm::kernel_space());
-    // No other CPU has them loaded: its threads have all left, and every CPU that ran one
-    // loaded another space at its next switch.
+    // Its threads have all left; a CPU that ran one and went idle keeps the tables loaded
+    // (lazy idle, sched/scheduler.cpp) until a shootdown's answer unloads them.
+    if (const uint32_t cpus = space_.loaded_on(); cpus != 0)
+        tlb::shoot_down(cpus);
     KEEL_ASSERT(space_.loaded_on() == 0);
     while (mappings_ != nullptr) {
         Mapping* m = mappings_;

@@ -264,8 +264,14 @@ class Scheduler {
             ++c.switches;
         if (next->stack.size != 0)
             syscall_entry::set_kernel_stack(next->stack.top());
-        mm::activate(next->process_ != nullptr ? next->process_->address_space()
-                                               : mm::kernel_space());
+        // Lazy idle: the idle thread runs only in the kernel half, which every space maps
+        // alike, so it keeps whatever is loaded. A device wait (a driver blocks, the CPU
+        // idles, the interrupt wakes the driver again) then reloads no CR3, and under QEMU's
+        // TCG each CR3 load empties the whole software TLB. A space an idle CPU keeps is
+        // still in its mask: shootdowns reach it, and their answer unloads it (unload_if_idle).
+        if (next != c.idle)
+            mm::activate(next->process_ != nullptr ? next->process_->address_space()
+                                                   : mm::kernel_space());
         segment_switch_out(prev);
         cpu::fxsave(prev->fpu_state());
         cpu::fxrstor(next->fpu_state());
@@ -500,6 +506,16 @@ bool all_cpus() {
     return g_all_cpus;
 }
 
+namespace {
+// tlb's answer hook: an idle CPU gives up the user space it kept loaded (lazy idle).
+void unload_if_idle() {
+    percpu::PerCpu& c = here();
+    if (c.thread == c.idle)
+        mm::activate(mm::kernel_space());
+}
+
+}  // namespace
+
 void init() {
     percpu::PerCpu& c = here();
     c.idle = Scheduler::idle_thread();
@@ -510,6 +526,7 @@ void init() {
     lapic::set_tick_hook(on_tick);
     idt::set_handler(kRescheduleVector, on_reschedule);
     tlb::init();
+    tlb::set_answer_hook(unload_if_idle);
     uint32_t online = 0;
     for (uint32_t i = 0; i < percpu::count(); ++i)
         online += percpu::cpu(i).state.load(std::memory_order_acquire) == percpu::CpuState::kOnline;
