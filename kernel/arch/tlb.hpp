@@ -3,9 +3,10 @@
 // there could go on reading (or writing) a frame that now belongs to someone else.
 //
 // User half: each address space keeps the mask of CPUs where it is loaded (mm/paging.hpp,
-// kept by mm::activate at every switch); a removal on one CPU asks every other CPU in the mask
-// to flush (CR3 reload: no global pages, no PCIDs) through an IPI on kShootdownVector and waits
-// until each has answered, before it returns and the caller frees the frame.
+// kept by mm::activate at every switch to a thread; an idle CPU keeps the space it had, and
+// stays in its mask: sched/scheduler.cpp, "lazy idle"); a removal on one CPU asks every other CPU
+// in the mask to flush (CR3 reload: no global pages, no PCIDs) through an IPI on kShootdownVector
+// and waits until each has answered, before it returns and the caller frees the frame.
 //
 // Kernel half: its mappings are removed only where addresses are never handed out again
 // (kernel stacks, queue windows), and kernel code runs only under the big kernel lock

@@ -18,7 +18,8 @@ Error BlockCache::init(BlockDevice& device, uint8_t* memory, size_t bytes) {
     stats_ = CacheStats{};
     if (memory == nullptr || sector_size_ == 0)
         return Error::kNoSpace;
-    // The slot table first (aligned for its 64-bit fields), then the sector bytes.
+    // The slot table first (aligned for its 64-bit fields), then the hash table's heads, then
+    // the sector bytes.
     const uintptr_t start = reinterpret_cast<uintptr_t>(memory);
     const uintptr_t aligned =
         (start + alignof(Slot) - 1) & ~static_cast<uintptr_t>(alignof(Slot) - 1);

@@ -168,10 +168,12 @@ Error Volume::read_or_map(Node& file, uint64_t offset, uint8_t* out, size_t leng
 
 // From byte `in` (sector-aligned) of *cluster, at chain index *index, the run of whole sectors
 // that goes on through physically consecutive clusters of the chain, up to `want` bytes (whole
-// sectors, at least one): *run bytes, and *cluster/*index moved to the run's last cluster. Each
-// step is fat_next's (range-checked, so the run stays inside the data area) and the run is
-// bounded by `want`; a chain that ends, breaks or jumps just ends the run, and the caller's
-// next step along the chain meets (and reports) any error itself.
+// sectors, at least one): *run bytes, and *cluster/*index moved to the run's last cluster. As
+// far as a known run of the chain goes it moves without the FAT (the run's clusters were each
+// range-checked when it was noted); beyond, each step is fat_next's (range-checked, so the run
+// stays inside the data area). The run is bounded by `want`; a chain that ends, breaks or
+// jumps just ends the run, and the caller's next step along the chain meets (and reports) any
+// error itself.
 void Volume::extend_run(uint32_t first, uint32_t* cluster, uint32_t* index, uint32_t in,
                         uint64_t want, uint64_t* run) {
     uint64_t got = cluster_bytes_ - in;
@@ -182,7 +184,8 @@ void Volume::extend_run(uint32_t first, uint32_t* cluster, uint32_t* index, uint
         const uint64_t need = (want - got + cluster_bytes_ - 1) / cluster_bytes_;
         const uint32_t known = r->index + r->length - 1 - *index;
         const uint32_t take = need < known ? static_cast<uint32_t>(need) : known;
-        *cluster += take;
+        // From the run's own line, not *cluster: the run is what was seen on the FAT.
+        *cluster = r->cluster + (*index - r->index) + take;
         *index += take;
         got += static_cast<uint64_t>(take) * cluster_bytes_;
     }

@@ -52,7 +52,8 @@ struct Node {
     // Where the last read or write left off in the cluster chain (cluster number `hint_cluster`
     // at chain index `hint_index` of the chain from `hint_first`), so a sequential pass walks
     // the chain once, not once per call. Trusted only while no cluster of the volume has been
-    // freed since (`hint_generation`): allocation only appends to chains.
+    // freed, no chain cut and the volume not mounted again since (`hint_generation`):
+    // allocation only appends to chains.
     uint32_t hint_first = 0, hint_index = 0, hint_cluster = 0;
     uint64_t hint_generation = 0;
 
@@ -229,8 +230,9 @@ class Volume {
     uint32_t next_free_ = 2;      // where allocation searches first
     uint32_t free_count_ = 0;
     bool free_known_ = false;  // free_count_ is exact (counted, then kept up to date)
-    uint64_t generation_ = 1;  // counts free_chain() calls: a node's chain hint is older if
-                               // its generation differs
+    uint64_t generation_ = 1;  // counts free_chain() calls, truncates' cuts and mounts: a
+                               // remembered chain position (a node's hint, a checkpoint, a
+                               // run) is older if its generation differs
     // Tails of file chains that nothing on the device reaches yet: a file's first chain, or a
     // chain linked to such a tail, allocated since the cache's last sync (the entry naming it
     // is late, so only a sync can write it). Growing one needs no barrier before the link;
