@@ -900,6 +900,19 @@ TEST_P(Fat, PowerCutsLoseNoCompleteFile) {
 namespace keel::fat {
 namespace {
 
+// xorshift64: the positions of the random-read tests below.
+uint64_t next_random(uint64_t& s) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+}
+
+// Sector-cache lookups so far (hits and misses).
+uint64_t cache_lookups(Volume& v) {
+    return v.cache().stats().hits + v.cache().stats().misses;
+}
+
 // A sequential pass (write, then read, a cluster at a time) walks the chain once: the node
 // remembers where it left off, so cache lookups grow linearly with the file, not with its
 // square; a freed cluster anywhere (another file removed) makes the position untrusted, and
@@ -911,7 +924,7 @@ TEST_P(Fat, SequentialPassesWalkTheChainOnce) {
     const auto data = pattern(static_cast<size_t>(clusters) * cb, 41);
     Node other = write_file(vol_.root(), "other", pattern(10, 42));
     Node f = create(vol_.root(), "sequential.bin");
-    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    const uint64_t before = cache_lookups(vol_);
     for (uint32_t i = 0; i < clusters; ++i)
         ASSERT_EQ(vol_.write(f, static_cast<uint64_t>(i) * cb, data.data() + i * cb, cb, kNow),
                   Error::kOk);
@@ -925,7 +938,7 @@ TEST_P(Fat, SequentialPassesWalkTheChainOnce) {
             ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
     }
     EXPECT_EQ(got, data);
-    const uint64_t lookups = vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+    const uint64_t lookups = cache_lookups(vol_) - before;
     // Per cluster: its sectors twice (write, read), the entry read and written, the FAT entries
     // allocated in two copies, the search for a free one; a walk from the start on every call
     // would add clusters^2 / 2 = 45000 FAT lookups.
@@ -1127,11 +1140,9 @@ TEST_P(Fat, RandomReadsWalkFromCheckpoints) {
     size_t done = 0;
     ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(clusters - 1) * cb, got.data(), 1, &done),
               Error::kOk);
-    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    const uint64_t before = cache_lookups(vol_);
     for (int i = 0; i < 400; ++i) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
+        next_random(seed);
         const uint64_t at = (seed % clusters) * cb + (seed >> 32) % (cb - 512 + 1);
         ASSERT_EQ(vol_.read(f, at, got.data(), 512, &done), Error::kOk);
         ASSERT_EQ(done, 512u);
@@ -1139,7 +1150,7 @@ TEST_P(Fat, RandomReadsWalkFromCheckpoints) {
         if (i == 200)
             ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
     }
-    const uint64_t lookups = vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+    const uint64_t lookups = cache_lookups(vol_) - before;
     // Per read: the entry, at most a stride (16) of FAT entries, the data sectors; after the
     // free the first reads walk from the start again (each leaving checkpoints behind). A walk
     // from the start every time would be 400 * 600 = 240000 lookups.
@@ -1164,18 +1175,16 @@ TEST_P(Fat, ContiguousFilesMapWithoutTheFat) {
               Error::kOk);
     uint64_t seed = 0x2545F4914F6CDD1Dull;
     auto reads = [&](int n) {
-        const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+        const uint64_t before = cache_lookups(vol_);
         for (int i = 0; i < n; ++i) {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            next_random(seed);
             const uint64_t at = (seed % (clusters - 4)) * cb + (seed >> 40) % cb;
             EXPECT_EQ(vol_.read(f, at, got.data(), got.size(), &done), Error::kOk);
             EXPECT_EQ(done, got.size());
             EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin() + static_cast<long>(at)))
                 << at;
         }
-        return vol_.cache().stats().hits + vol_.cache().stats().misses - before;
+        return cache_lookups(vol_) - before;
     };
     // Per read: the entry's sector, and for the two part sectors at the ends of a read that
     // does not start on a sector, their data sectors; no FAT sector.
@@ -1183,10 +1192,10 @@ TEST_P(Fat, ContiguousFilesMapWithoutTheFat) {
     ASSERT_EQ(vol_.remove(vol_.root(), "other", 5), Error::kOk);
     // The first read after the free walks the chain again (from a checkpoint or the start),
     // and leaves the run behind: the reads after it do not.
-    const uint64_t before = vol_.cache().stats().hits + vol_.cache().stats().misses;
+    const uint64_t before = cache_lookups(vol_);
     ASSERT_EQ(vol_.read(f, static_cast<uint64_t>(clusters - 1) * cb, got.data(), 1, &done),
               Error::kOk);
-    EXPECT_GT(vol_.cache().stats().hits + vol_.cache().stats().misses - before, 3u);
+    EXPECT_GT(cache_lookups(vol_) - before, 3u);
     EXPECT_LE(reads(400), 400u * 3);
     (void)other;
 }
