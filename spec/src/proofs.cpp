@@ -19,6 +19,8 @@
 #include <spec/param_proofs.hpp>
 
 #include "bridge_words.hpp"
+#include "query.hpp"
+#include "storage_proofs.hpp"
 
 namespace keel::spec {
 
@@ -106,47 +108,6 @@ std::string show_state(const Model& m, const z3::model& mdl, const State& s, con
     }
     return o.str();
 }
-
-struct Query {
-    z3::context& ctx;
-    unsigned* queries;
-    // Returns a counterexample text, or "" if hyp && !goal is unsatisfiable.
-    std::string run(const expr& hyp, const std::vector<Named>& goals,
-                    const std::function<std::string(const z3::model&)>& describe) {
-        z3::solver sol(ctx);  // the default solver: faster here than proof_solver (RING, COUNTERS)
-        z3::params p(ctx);
-        p.set("timeout", 120000u);
-        if (unsigned limit = rlimit_override())
-            p.set("rlimit", limit);
-        sol.set(p);
-        sol.add(hyp);
-        expr all = ctx.bool_val(true);
-        for (auto& g : goals)
-            all = all && g.e;
-        sol.add(!all);
-        ++*queries;
-        auto t0 = std::chrono::steady_clock::now();
-        auto r = sol.check();
-        if (std::getenv("KEEL_SPEC_VERBOSE")) {
-            std::fprintf(
-                stderr, "  query %u: %.2f s\n", *queries,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        }
-        if (r == z3::unsat)
-            return "";
-        if (r == z3::unknown)
-            return std::string(kGaveUp) + " (unknown: " + sol.reason_unknown() + ")\n";
-        auto mdl = sol.get_model();
-        std::ostringstream o;
-        o << describe(mdl);
-        o << "  violated:\n";
-        for (auto& g : goals) {
-            if (mdl.eval(g.e, true).is_false())
-                o << "    [" << g.group << "] " << g.name << "\n";
-        }
-        return o.str();
-    }
-};
 
 std::vector<Named> group_of(const std::vector<Named>& all, const std::string& g) {
     std::vector<Named> r;
@@ -925,10 +886,10 @@ std::string nonvacuous(std::uint32_t cap, std::uint32_t bufs, unsigned* queries)
 }  // namespace
 
 std::vector<std::string> obligation_names() {
-    std::vector<std::string> v{"I1",         "I2",    "I3",      "I4",          "I5",
-                               "I6",         "I7",    "I5.step", "I6.step",     "I8.client",
-                               "I8.server",  "SAFE",  "RING",    "RULES",       "COUNTERS",
-                               "NONVACUOUS", "STALE", "BRIDGE",  "BRIDGE.words"};
+    std::vector<std::string> v{"I1",         "I2",    "I3",      "I4",           "I5",
+                               "I6",         "I7",    "I5.step", "I6.step",      "I8.client",
+                               "I8.server",  "SAFE",  "RING",    "RULES",        "COUNTERS",
+                               "NONVACUOUS", "STALE", "BRIDGE",  "BRIDGE.words", "STORAGE"};
     for (auto& n : param::obligation_names())
         v.push_back(n);
     return v;
@@ -966,6 +927,13 @@ ProofReport prove(const std::string& name, const ProofConfig& config) {
             for (auto b : config.buffers) {
                 if (ce.empty())
                     ce = stale(cap, b, &rep.queries);
+            }
+        }
+    } else if (name == "STORAGE") {
+        for (auto cap : config.caps) {
+            for (auto b : config.buffers) {
+                if (ce.empty())
+                    ce = storage(cap, b, &rep.queries);
             }
         }
     } else if (name == "NONVACUOUS") {

@@ -1,7 +1,10 @@
-// The protocol state machine of spec/ipc.md as Z3 expressions. Every guard and effect is
-// computed by the shipped rule functions of ipc/rules.hpp instantiated over z3::expr; what
-// this file adds is only the sequencing Client and Server perform around those rules (named
-// in spec/ipc.md, "What is shared and what is conformance-checked").
+// The protocol state machine of spec/ipc.md as Z3 expressions, at a fixed capacity and buffer
+// count. The steps are steps.hpp's transition relation, written once for this model and the
+// parametric one (param_model.hpp); this class is its storage representation here: 32-bit
+// words, one expression per table element, searches and counts as loops. Every guard and
+// effect is computed by the shipped rule functions of ipc/rules.hpp instantiated over
+// z3::expr; what the relation adds is only the sequencing Client and Server perform around
+// those rules (named in spec/ipc.md, "What is shared and what is conformance-checked").
 //
 // The same transition functions serve the inductive proofs (state and choices symbolic) and
 // the trace checker (everything concrete, simplified to numerals).
@@ -43,6 +46,12 @@ using z3::expr;
 // Client modes (Client::Mode minus Unset) and server modes (Server::Mode minus Unset).
 inline constexpr std::uint32_t kCOpen = 0, kCPeerGone = 1, kCClosed = 2;
 inline constexpr std::uint32_t kSOpen = 0, kSClientGone = 1, kSClosed = 2;
+// Server mode inside Server::client_gone, which the transition relation takes as three steps
+// (begin, drop one queued record, end): not a mode of the library. Model::client_gone runs the
+// three at once, so no Model state has it; PModel's states do between the steps.
+inline constexpr std::uint32_t kSDropping = 3;
+// accept_one's outcome, in its Out::value: answered at once (Nop, BadRequest), queued, a Cancel.
+inline constexpr std::uint32_t kAcceptAnswer = 0, kAcceptQueue = 1, kAcceptCancel = 2;
 
 struct State {
     // z3::expr has no default constructor: every scalar starts as an empty expr of `c`
@@ -75,6 +84,18 @@ struct Out {
     // assume it: "a free one exists" is what SAFE proves for that choice.
     expr alloc_ok;
 };
+
+// A search's outcome in the transition relation (steps.hpp): `cond` (found, or none), the
+// element `idx`, and what the nondeterministic choice must satisfy (true where the
+// representation computes the search itself, as Model does).
+struct Pick {
+    expr cond;
+    expr idx;
+    expr choice_ok;
+};
+
+template <class M, class S, class O>
+class Steps;
 
 struct Named {
     std::string group;  // I1..I7
@@ -150,23 +171,83 @@ class Model {
     // ~0 for anything not concrete (a value no field takes, so a comparison with it fails).
     static std::uint64_t concrete(const expr& simplified);
 
+    // ---- Storage primitives of the transition relation (steps.hpp) ----
+    // Counters are 32-bit words, a ring entry sits at ring_slot of its counter, a counter read
+    // from the peer is the word read, and the ring and credit rules take the capacity word.
+    expr one() const { return bv(1); }
+    expr cap_word() const { return bv(cap_); }
+    expr buffers_word() const { return bv(buffers_); }
+    expr at(const expr& counter) const;
+    expr unwrap(const expr& /*base*/, const expr& word) const { return word; }
+    expr same_word(const expr& a, const expr& b) const { return a == b; }
+    expr used(const expr& head, const expr& tail) const;
+    expr has_room(const expr& head, const expr& tail) const;
+    expr has_entry(const expr& head, const expr& tail) const;
+    expr tail_valid(const expr& head, const expr& seen, const expr& tail) const;
+    expr head_valid(const expr& seen, const expr& head, const expr& tail) const;
+    expr credit_ok(const expr& live_count) const;
+    expr credit_covers(const expr& live_count, const expr& entries) const;
+    // Tables: one word per element; an update by a symbolic index is an if-then-else per element.
+    std::vector<expr> store(const std::vector<expr>& v, const expr& i, const expr& x) const {
+        return upd(v, i, x);
+    }
+    std::vector<expr> store_if(const expr& c, const std::vector<expr>& v, const expr& i,
+                               const expr& x) const;
+    // Searches: loops over the elements; the choices passed are not read.
+    expr free_slot_exists(const State& s) const;
+    expr free_record_exists(const State& s) const;
+    template <class Cond>
+    Pick none_of(const std::vector<expr>& table, const expr& bound, Cond cond, const expr& none,
+                 const char* var) const;
+    template <class Cond>
+    Pick lowest(Cond cond, const expr& dflt, const expr& found, const expr& idx,
+                const char* var) const;
+    expr flags_of_taken(const State& s, std::vector<expr>& flag) const;
+    // No ghost fields.
+    void ghost_push(State&, const State&, const expr&, const expr&, const expr&,
+                    const expr&) const {}
+    void ghost_free_slot(State&, const State&, const expr&) const {}
+    void ghost_post(State&, const expr&, const expr&) const {}
+    void ghost_free_op(State&, const State&, const expr&) const {}
+    void ghost_queue(State&, const State&, const expr&, const expr&, const expr&,
+                     const expr&) const {}
+    void ghost_drop(State&, const State&, const expr&) const {}
+
   private:
+    template <class, class, class>
+    friend class Steps;
     Out base(const State& s) const;
-    struct Posted {
-        State s;
-        expr room;
-    };
-    Posted post(const State& s, const expr& tag, const expr& status, const expr& buffer) const;
-    State free_op(const State& s, const expr& r) const;
-    State free_slot(const State& s, const expr& slot) const;
-    Out push(const State& s, const expr& opcode, const expr& buffer, const expr& length,
-             const expr& is_cancel, const expr& target, const expr& choice_slot) const;
-    Out reap_ring(const State& s) const;
+    Steps<Model, State, Out> steps() const;
 
     z3::context& ctx_;
     std::uint32_t cap_;
     std::uint32_t buffers_;
 };
+
+template <class Cond>
+inline Pick Model::none_of(const std::vector<expr>& table, const expr& /*bound*/, Cond cond,
+                           const expr& /*none*/, const char* /*var*/) const {
+    std::vector<expr> conds;
+    for (auto& x : table)
+        conds.push_back(cond(x));
+    return Pick{count(conds) == bv(0), bv(0), ctx_.bool_val(true)};
+}
+
+// The lowest index below the capacity whose elements satisfy cond (dflt if none): a loop from
+// the top, each element overriding the ones above it.
+template <class Cond>
+inline Pick Model::lowest(Cond cond, const expr& dflt, const expr& /*found*/, const expr& /*idx*/,
+                          const char* /*var*/) const {
+    expr found = ctx_.bool_val(false);
+    expr idx = dflt;
+    for (std::uint32_t k = cap_; k-- > 0;) {
+        auto get = [k](const std::vector<expr>& table) { return table[k]; };
+        auto here = cond(bv(k), get);
+        idx = z3::ite(here, bv(k), idx);
+        found = found || here;
+    }
+    return Pick{found, idx, ctx_.bool_val(true)};
+}
 
 // Error codes as bv32 numerals.
 std::uint32_t err_code(int e);

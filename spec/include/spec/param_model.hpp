@@ -1,13 +1,13 @@
 // The protocol state machine of spec/ipc.md for EVERY ring capacity and buffer table size at
 // once: capacity C = 2^e (e < 16, symbolic) and the buffer count NB (symbolic, <= 0xFFFE).
-// Per-slot, per-record, per-buffer and per-ring-entry state are Z3 arrays indexed by 32-bit
-// bit-vectors, and the invariants quantify over their indices. Every guard and effect is the
-// shipped rule function of ipc/rules.hpp: over z3::expr, exactly as in model.hpp, and the ring
-// and credit rules over ModWord (mod_word.hpp), on the integer counters' residues. Both models
-// are trace-checked against the real library (this one by param_trace_check.cpp, with every
-// parameter fixed to the trace's values); no obligation proves that the two take the same
-// steps in general (spec/README.md, "Open"); the concrete I1..I8 and SAFE state the same
-// properties at capacities 1 and 2 as a cross-check.
+// The steps are steps.hpp's transition relation, the one Model (model.hpp) runs too; this class
+// is its storage representation here. Per-slot, per-record, per-buffer and per-ring-entry
+// state are Z3 arrays indexed by 32-bit bit-vectors, and the invariants quantify over their
+// indices. Every guard and effect is the shipped rule function of ipc/rules.hpp: over z3::expr,
+// exactly as in model.hpp, and the ring and credit rules over ModWord (mod_word.hpp), on the
+// integer counters' residues. STORAGE (spec/src/storage_proofs.cpp) proves this class's table
+// and search primitives the concrete model's at capacities 1, 2 and 4; BRIDGE proves its word
+// operations and ring and credit rules the concrete model's on every word.
 //
 // What the concrete model computes by looping over a table (a count, a search, a bulk update)
 // is stated here by its defining property:
@@ -34,6 +34,8 @@
 namespace keel::spec::param {
 
 using keel::spec::Named;
+using keel::spec::Pick;
+using keel::spec::Steps;
 using z3::expr;
 
 // clang-format off
@@ -50,14 +52,9 @@ using z3::expr;
     X(fs_rank) X(fs_elem) X(fr_rank) X(fr_elem)
 // clang-format on
 
-// Server mode of the refinement of client_gone (not a mode of the library).
-inline constexpr std::uint32_t kSDropping = 3;
 // Where a live slot's request is: nowhere (server gone), submission ring, op record, completion
 // ring; loc_pos is then the entry's ring index, loc_rec the record.
 inline constexpr std::uint32_t kLocNone = 0, kLocSq = 1, kLocOp = 2, kLocCq = 3;
-
-// accept_one's outcome, in POut::value: answered at once (Nop, BadRequest), queued, a Cancel.
-inline constexpr std::uint32_t kAcceptAnswer = 0, kAcceptQueue = 1, kAcceptCancel = 2;
 
 struct PState {
 #define KEEL_P_INIT(n) , n(c)
@@ -187,18 +184,40 @@ class PModel {
     // array, so that simplify() evaluates every choice constraint. Off for the proofs.
     void set_expand_bounded(bool on) { expand_bounded_ = on; }
 
+    // ---- Storage primitives of the transition relation (steps.hpp), beside the ring and
+    // credit rules above: counters are integers, a ring entry sits at its absolute position,
+    // tables are arrays, searches are their defining properties over the choices passed.
+    expr one() const { return n(1); }
+    expr cap_word() const { return cap; }
+    expr buffers_word() const { return nb; }
+    expr at(const expr& counter) const { return counter; }
+    expr same_word(const expr& a, const expr& b) const;  // the 32-bit words' equality
+    expr sel(const expr& a, const expr& i, const expr& /*dflt*/) const { return z3::select(a, i); }
+    expr store(const expr& a, const expr& i, const expr& x) const { return z3::store(a, i, x); }
+    expr store_if(const expr& c, const expr& a, const expr& i, const expr& x) const {
+        return z3::ite(c, z3::store(a, i, x), a);
+    }
+    template <class Cond>
+    Pick none_of(const expr& table, const expr& bound, Cond cond, const expr& none,
+                 const char* var) const;
+    template <class Cond>
+    Pick lowest(Cond cond, const expr& dflt, const expr& found, const expr& idx,
+                const char* var) const;
+    expr flags_of_taken(const PState& s, expr& flag) const;
+    void ghost_push(PState& n, const PState& s, const expr& slot, const expr& at,
+                    const expr& buffer, const expr& has_buf) const;
+    void ghost_free_slot(PState& n, const PState& s, const expr& slot) const;
+    void ghost_post(PState& n, const expr& tag, const expr& at) const;
+    void ghost_free_op(PState& n, const PState& s, const expr& r) const;
+    void ghost_queue(PState& q, const PState& s1, const expr& tag, const expr& r,
+                     const expr& buffer, const expr& no_buf) const;
+    void ghost_drop(PState& n, const PState& s, const expr& r) const;
+
   private:
+    template <class, class, class>
+    friend class keel::spec::Steps;
     POut base(const PState& s) const;
-    struct Posted {
-        PState s;
-        expr room;
-    };
-    Posted post(const PState& s, const expr& tag, const expr& status, const expr& buffer) const;
-    PState free_op(const PState& s, const expr& r) const;
-    PState free_slot(const PState& s, const expr& slot) const;
-    POut push(const PState& s, const expr& opcode, const expr& buffer, const expr& length,
-              const expr& is_cancel, const expr& target, const expr& slot) const;
-    POut reap_ring(const PState& s) const;
+    Steps<PModel, PState, POut> steps() const;
     void set_loc(PState& n, const expr& slot, std::uint32_t kind, const expr& pos,
                  const expr& rec) const;
 
@@ -206,5 +225,28 @@ class PModel {
     mutable unsigned fresh_vars_ = 0;
     bool expand_bounded_ = false;
 };
+
+template <class Cond>
+inline Pick PModel::none_of(const expr& table, const expr& bound, Cond cond, const expr& none,
+                            const char* var) const {
+    auto all_not = forall_below(var, bound, [&](const expr& k) { return !cond(sel(table, k)); });
+    return Pick{none, bv(0), none.is_true() ? all_not : z3::implies(none, all_not)};
+}
+
+// The lowest index below the capacity satisfying cond: the choice idx is it when found, and
+// none is when not found.
+template <class Cond>
+inline Pick PModel::lowest(Cond cond, const expr& /*dflt*/, const expr& found, const expr& idx,
+                           const char* var) const {
+    auto at = [&](const expr& k) {
+        auto get = [k, this](const expr& table) { return sel(table, k); };
+        return cond(k, get);
+    };
+    auto pick = z3::ite(found,
+                        z3::ult(idx, cap) && at(idx) &&
+                            forall_below(var, idx, [&](const expr& k) { return !at(k); }),
+                        forall_below(var, cap, [&](const expr& k) { return !at(k); }));
+    return Pick{found, idx, pick};
+}
 
 }  // namespace keel::spec::param
