@@ -123,7 +123,7 @@ std::vector<std::pair<std::string, expr>> Model::fields(const State& s) const {
 }
 
 expr Model::sel(const std::vector<expr>& v, const expr& i, const expr& dflt) const {
-    expr r = dflt;
+    expr r = fresh_defaults_ ? unknown_default() : dflt;
     for (std::size_t k = v.size(); k-- > 0;)
         r = z3::ite(i == bv(k), v[k], r);
     return r;
@@ -297,6 +297,10 @@ expr Model::free_record_exists(const State& s) const {
     for (auto& x : s.op_state)
         free.push_back(x == bv(R::kOpFree));
     return count(free) != bv(0);
+}
+
+expr Model::unknown_default() const {
+    return ctx_.bv_const(("past_end!" + std::to_string(unknown_defaults_++)).c_str(), 32);
 }
 
 expr Model::flags_of_taken(const State& s, std::vector<expr>& flag) const {

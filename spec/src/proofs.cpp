@@ -860,6 +860,55 @@ std::string stale(std::uint32_t cap, std::uint32_t bufs, unsigned* queries) {
     });
 }
 
+// PAST: no step's outcome depends on a read past the end of a slot, record or buffer table,
+// nor on a search's index when the search found nothing: where the two storage
+// representations differ (Model's fixed default, PModel's unconstrained array element and
+// choice; spec/README.md, "One transition relation"). From any well-typed state and inputs,
+// no invariant assumed, each transition of a Model whose every such read is a fresh
+// unconstrained word (m2) gives what the usual Model gives: the same choice and allocation
+// constraints and safety, and for a choice the spec allows the same error and state after,
+// and on success the same results.
+std::string past_end(std::uint32_t cap, std::uint32_t bufs, unsigned* queries) {
+    z3::context ctx;
+    Model m(ctx, cap, bufs), m2(ctx, cap, bufs);
+    m2.set_fresh_defaults(true);
+    Query q{ctx, queries};
+    State s = m.fresh("pre.");
+    Inputs in = fresh_inputs(m);
+    auto hyp = m.well_typed(s) && inputs_typed(m, in);
+    auto ts = transitions(m, s, in), ts2 = transitions(m2, s, in);
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+        const Out& a = ts[i].out;
+        const Out& b = ts2[i].out;
+        expr same_next = ctx.bool_val(true);
+        auto fa = m.fields(a.next), fb = m.fields(b.next);
+        for (std::size_t f = 0; f < fa.size(); ++f)
+            same_next = same_next && fa[f].second == fb[f].second;
+        auto ok = a.err == m.bv(0);
+        auto allowed = a.choice_ok && a.alloc_ok;
+        std::vector<Named> goals{
+            {"PAST", 'x', "the same choice constraint", a.choice_ok == b.choice_ok},
+            {"PAST", 'x', "the same allocation constraint",
+             z3::implies(a.choice_ok, a.alloc_ok == b.alloc_ok)},
+            {"PAST", 'x', "the same safety", z3::implies(a.choice_ok, a.safe == b.safe)},
+            {"PAST", 'x', "the same error", z3::implies(allowed, a.err == b.err)},
+            {"PAST", 'x', "the same state after", z3::implies(allowed, same_next)},
+            {"PAST", 'x', "the same results",
+             z3::implies(allowed && ok, a.value == b.value && a.r_tag == b.r_tag &&
+                                            a.r_status == b.r_status && a.r_buffer == b.r_buffer &&
+                                            a.r_cancel == b.r_cancel)},
+        };
+        auto ce = q.run(hyp && ts[i].guard, goals, [&](const z3::model& mdl) {
+            return "COUNTEREXAMPLE to PAST (" + size_line(cap, bufs) + "): " + ts[i].name +
+                   " depends on a read past a table's end, from the state\n" +
+                   show_state(m, mdl, s, nullptr) + "\n";
+        });
+        if (!ce.empty())
+            return ce;
+    }
+    return "";
+}
+
 // The proofs' hypotheses are not vacuous: from some state satisfying every invariant, each
 // transition succeeds (err = 0) with allowed choices. An inconsistent invariant would make
 // every induction step trivially true; this obligation would then fail.
@@ -886,10 +935,10 @@ std::string nonvacuous(std::uint32_t cap, std::uint32_t bufs, unsigned* queries)
 }  // namespace
 
 std::vector<std::string> obligation_names() {
-    std::vector<std::string> v{"I1",         "I2",    "I3",      "I4",           "I5",
-                               "I6",         "I7",    "I5.step", "I6.step",      "I8.client",
-                               "I8.server",  "SAFE",  "RING",    "RULES",        "COUNTERS",
-                               "NONVACUOUS", "STALE", "BRIDGE",  "BRIDGE.words", "STORAGE"};
+    std::vector<std::string> v{
+        "I1",       "I2",         "I3",        "I4",        "I5",           "I6",      "I7",
+        "I5.step",  "I6.step",    "I8.client", "I8.server", "SAFE",         "RING",    "RULES",
+        "COUNTERS", "NONVACUOUS", "STALE",     "BRIDGE",    "BRIDGE.words", "STORAGE", "PAST"};
     for (auto& n : param::obligation_names())
         v.push_back(n);
     return v;
@@ -934,6 +983,13 @@ ProofReport prove(const std::string& name, const ProofConfig& config) {
             for (auto b : config.buffers) {
                 if (ce.empty())
                     ce = storage(cap, b, &rep.queries);
+            }
+        }
+    } else if (name == "PAST") {
+        for (auto cap : config.caps) {
+            for (auto b : config.buffers) {
+                if (ce.empty())
+                    ce = past_end(cap, b, &rep.queries);
             }
         }
     } else if (name == "NONVACUOUS") {

@@ -16,9 +16,9 @@
 //   - flags_of_taken: client_gone's flags, loop and pointwise definition, agree below the length.
 // Not here, and where they are: the counter primitives (the ring and credit rules on residues,
 // unwrap, same_word, one) are BRIDGE's and BRIDGE.words'; at (a ring slot against an absolute
-// position) is RING's "live entries have distinct slots". A read past a table's end, where the
-// representations differ (Model's default, PModel's unconstrained element), happens in
-// steps.hpp only behind a range check that decides the step first (spec/README.md).
+// position) is RING's "live entries have distinct slots". Where the representations differ, a
+// read past a table's end (Model's default, PModel's unconstrained element) and a search's
+// index when it found nothing, no step's outcome depends on them: PAST (proofs.cpp).
 #include "storage_proofs.hpp"
 
 #include "query.hpp"

@@ -193,6 +193,11 @@ class Model {
     }
     std::vector<expr> store_if(const expr& c, const std::vector<expr>& v, const expr& i,
                                const expr& x) const;
+    // PAST (proofs.cpp): every read past a table's end, and a search's index when it finds
+    // nothing, gives a fresh unconstrained word instead of the fixed default, as PModel's
+    // arrays and choices do. Off for everything else.
+    void set_fresh_defaults(bool on) { fresh_defaults_ = on; }
+    expr unknown_default() const;
     // Searches: loops over the elements; the choices passed are not read.
     expr free_slot_exists(const State& s) const;
     expr free_record_exists(const State& s) const;
@@ -222,6 +227,8 @@ class Model {
     z3::context& ctx_;
     std::uint32_t cap_;
     std::uint32_t buffers_;
+    bool fresh_defaults_ = false;
+    mutable unsigned unknown_defaults_ = 0;
 };
 
 template <class Cond>
@@ -239,7 +246,7 @@ template <class Cond>
 inline Pick Model::lowest(Cond cond, const expr& dflt, const expr& /*found*/, const expr& /*idx*/,
                           const char* /*var*/) const {
     expr found = ctx_.bool_val(false);
-    expr idx = dflt;
+    expr idx = fresh_defaults_ ? unknown_default() : dflt;
     for (std::uint32_t k = cap_; k-- > 0;) {
         auto get = [k](const std::vector<expr>& table) { return table[k]; };
         auto here = cond(bv(k), get);
