@@ -303,6 +303,13 @@ expr Model::unknown_default() const {
     return ctx_.bv_const(("past_end!" + std::to_string(unknown_defaults_++)).c_str(), 32);
 }
 
+std::vector<expr> Model::records() const {
+    std::vector<expr> r;
+    for (std::uint32_t k = 0; k < cap_; ++k)
+        r.push_back(bv(k));
+    return r;
+}
+
 expr Model::flags_of_taken(const State& s, std::vector<expr>& flag) const {
     for (std::uint32_t k = 0; k < cap_; ++k)
         flag[k] = z3::ite(s.op_state[k] == bv(R::kOpTaken), bv(1), flag[k]);
@@ -366,17 +373,8 @@ Out Model::server_close(const State& s) const {
     return steps().server_close(s);
 }
 
-// IPC-R-071, the three steps at once: every queued record dropped (its buffer released), then
-// the taken ones flagged. The mode between them (kSDropping) does not outlive the call.
 Out Model::client_gone(const State& s) const {
-    auto st = steps();
-    Out o = base(s);
-    State n = st.client_gone_begin(s).next;
-    for (std::uint32_t k = 0; k < cap_; ++k)
-        n = merge(s.op_state[k] == bv(R::kOpQueued), st.client_gone_drop(n, bv(k)).next, n);
-    n = st.client_gone_end(n).next;
-    o.next = merge(s.smode == bv(kSOpen), n, s);
-    return o;
+    return steps().client_gone(s);
 }
 
 }  // namespace keel::spec

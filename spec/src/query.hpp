@@ -1,6 +1,7 @@
 // Query: one proof query of the concrete obligations (proofs.cpp, storage_proofs.cpp), run by
-// Z3's default solver: "" when hyp and not every goal is unsatisfiable, else a counterexample
-// (the caller's description of the model and the goals it violates), or that Z3 gave up.
+// Z3's default solver. run() returns "" when hyp && !(all goals) is unsatisfiable (proven),
+// else a counterexample (the caller's description of the model and the goals it violates), or
+// that Z3 gave up.
 #pragma once
 
 #include <z3++.h>

@@ -10,10 +10,11 @@
 //     unbounded integers, ring entries at their absolute position, the ring and credit rules
 //     called on their residues (ModWord); tables Z3 arrays; searches and counts their defining
 //     properties over a nondeterministic choice; ghost fields for the quantified invariants.
-// What a representation supplies is named in `Storage primitives` below; nothing a step
-// decides is supplied by a representation. Steps<M> reads M's primitives only.
+// What a representation supplies is named below; nothing a step decides is supplied by a
+// representation. Steps<M> reads M's primitives only.
 //
-// The storage primitives (of M, for M = Model or PModel):
+// The storage primitives (of M, for M = Model or PModel), beside base(s) (a step that changes
+// nothing), merge(c, a, b) (a state chosen by c) and the environment words bsize, op_limit:
 //   words and counters: bv(v), one() (a counter's step), cap_word(), buffers_word(),
 //     at(counter) (where a ring counter's entry is), unwrap(base, word) (a counter read from
 //     the peer as the reader measures it), same_word(a, b);
@@ -22,7 +23,8 @@
 //   tables: sel(table, i, dflt) (dflt: the concrete model's value for an index past the
 //     table), store(table, i, x), store_if(c, table, i, x);
 //   searches: free_slot_exists, free_record_exists, none_of (no element satisfies a
-//     condition), lowest (the lowest element that does), flags_of_taken (client_gone's flags);
+//     condition), lowest (the lowest element that does), flags_of_taken (client_gone's flags),
+//     records() (Model only: every record index, for client_gone at once);
 //   ghosts (PModel only; no-ops in Model): ghost_push, ghost_free_slot, ghost_post,
 //     ghost_free_op, ghost_queue, ghost_drop.
 #pragma once
@@ -456,6 +458,22 @@ class Steps {
         o.choice_ok = conj(nq.choice_ok, m.flags_of_taken(s, n.op_flag));
         n.smode = bv(kSClientGone);
         o.next = n;
+        return o;
+    }
+
+    // Server::client_gone at once, for a representation that lists its records (Model): the
+    // three steps above, a drop for each record queued before it. No state has the mode
+    // between them.
+    O client_gone(const S& s) const {
+        O o = m.base(s);
+        O begin = client_gone_begin(s);
+        S n = begin.next;
+        for (const expr& r : m.records()) {
+            n = m.merge(m.sel(s.op_state, r, bv(R::kOpFree)) == bv(R::kOpQueued),
+                        client_gone_drop(n, r).next, n);
+        }
+        n = client_gone_end(n).next;
+        o.next = m.merge(begin.next.smode == bv(kSDropping), n, s);
         return o;
     }
 

@@ -7,7 +7,8 @@
 //   - sel: the same element at every index below the length;
 //   - store, store_if: the same table afterwards below the length, at any index and condition;
 //   - none_of (acquire's "no pooled buffer", take's and client_gone's "no queued record"): the
-//     loop's count is zero exactly when the defining property with the choice "none" holds;
+//     loop's count is zero exactly when the defining property holds, and a choice of "none"
+//     is allowed exactly then (a choice of "some" is the step's to witness);
 //   - lowest (reap's leftover at or after the cursor, a Cancel's target): the loop's answer
 //     satisfies the defining property, and every choice satisfying it is that answer (found,
 //     and the index when found);
@@ -16,9 +17,10 @@
 //   - flags_of_taken: client_gone's flags, loop and pointwise definition, agree below the length.
 // Not here, and where they are: the counter primitives (the ring and credit rules on residues,
 // unwrap, same_word, one) are BRIDGE's and BRIDGE.words'; at (a ring slot against an absolute
-// position) is RING's "live entries have distinct slots". Where the representations differ, a
-// read past a table's end (Model's default, PModel's unconstrained element) and a search's
-// index when it found nothing, no step's outcome depends on them: PAST (proofs.cpp).
+// position) is RING's "live entries have distinct slots", inside the live window of a state
+// satisfying I7. Where the representations differ, a read past a table's end (Model's default,
+// PModel's unconstrained element) and a search's index when it found nothing, a step's error,
+// state after, constraints and results on success do not depend on them: PAST (proofs.cpp).
 #include "storage_proofs.hpp"
 
 #include "query.hpp"
@@ -125,6 +127,17 @@ std::string storage(std::uint32_t cap, std::uint32_t bufs, unsigned* queries) {
           m.none_of(rec.v, bv(cap), queued, c.bool_val(true), "r").cond ==
               p.none_of(rec.a, p.cap, queued, c.bool_val(true), "r").choice_ok,
           "none_of, no queued record");
+    // As acquire and take call it, with the choice symbolic: choosing "none" is allowed
+    // exactly when the loop finds none; choosing "some" is left to the step's own witness.
+    auto none = c.bool_const("none");
+    prove(hyp,
+          p.none_of(buf.a, p.nb, may_acquire, none, "b").choice_ok ==
+              z3::implies(none, m.none_of(buf.v, bv(bufs), may_acquire, none, "b").cond),
+          "none_of, no pooled buffer, chosen");
+    prove(hyp,
+          p.none_of(rec.a, p.cap, queued, none, "r").choice_ok ==
+              z3::implies(none, m.none_of(rec.v, bv(cap), queued, none, "r").cond),
+          "none_of, no queued record, chosen");
 
     // Searches for the lowest: the loop's answer is the one choice the property allows.
     auto cursor = c.bv_const("cursor", 32), target = c.bv_const("target", 32),

@@ -208,6 +208,7 @@ class Model {
     Pick lowest(Cond cond, const expr& dflt, const expr& found, const expr& idx,
                 const char* var) const;
     expr flags_of_taken(const State& s, std::vector<expr>& flag) const;
+    std::vector<expr> records() const;  // every record index, below the capacity
     // No ghost fields.
     void ghost_push(State&, const State&, const expr&, const expr&, const expr&,
                     const expr&) const {}

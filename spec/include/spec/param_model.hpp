@@ -5,9 +5,10 @@
 // state are Z3 arrays indexed by 32-bit bit-vectors, and the invariants quantify over their
 // indices. Every guard and effect is the shipped rule function of ipc/rules.hpp: over z3::expr,
 // exactly as in model.hpp, and the ring and credit rules over ModWord (mod_word.hpp), on the
-// integer counters' residues. STORAGE (spec/src/storage_proofs.cpp) proves this class's table
-// and search primitives the concrete model's at capacities 1, 2 and 4; BRIDGE proves its word
-// operations and ring and credit rules the concrete model's on every word.
+// integer counters' residues. STORAGE (spec/src/storage_proofs.cpp) proves that this class's
+// table and search primitives agree with the concrete model's at capacities 1, 2 and 4; BRIDGE
+// and BRIDGE.words that its word operations and ring and credit rules agree with the concrete
+// model's on every word.
 //
 // What the concrete model computes by looping over a table (a count, a search, a bulk update)
 // is stated here by its defining property:
@@ -233,8 +234,8 @@ inline Pick PModel::none_of(const expr& table, const expr& bound, Cond cond, con
     return Pick{none, bv(0), none.is_true() ? all_not : z3::implies(none, all_not)};
 }
 
-// The lowest index below the capacity satisfying cond: the choice idx is it when found, and
-// none is when not found.
+// The lowest index below the capacity satisfying cond: when `found` is chosen, idx must be that
+// index; when it is not, no index below the capacity may satisfy cond.
 template <class Cond>
 inline Pick PModel::lowest(Cond cond, const expr& /*dflt*/, const expr& found, const expr& idx,
                            const char* var) const {
