@@ -36,6 +36,7 @@ B7_ROWS = {
     "null_doio": "do_io get_meta(Kind) on the console, answered by the kernel",
     "queue_nop_b1": "queue Nop, batch 1: submit, queue_poll, reap",
     "queue_nop_b32": "queue Nop, batch 32: one submit_batch, one queue_poll, one reap_batch",
+    "queue_nop_b32_in_place": "queue Nop, batch 32: 32 prepare/commit (in place), one queue_poll, one reap_batch",
     "queue_nop_b32_calls": "queue Nop, batch 32: 32 submits, one queue_poll, 32 reaps",
     "served_doio": "do_io get_meta(Size) on a served object, server thread (ServePort)",
     "served_queue_b1": "same served operation queued, batch 1: submit, queue_wait, reap",

@@ -11,6 +11,7 @@
 //   null_doio        do_io get_meta(Kind) on the console: answered by the kernel
 //   queue_nop_b1     queue Nop: submit 1, one queue_poll, reap 1
 //   queue_nop_b32    queue Nop: one submit_batch of 32, one queue_poll, one reap_batch of 32
+//   queue_nop_b32_in_place  the same submitted in place: 32 prepare/commit, one publish
 //   queue_nop_b32_calls  the same with 32 submit and 32 reap calls (reference)
 //   served_doio      do_io get_meta(Size) on a served object: forwarded to a server thread of
 //                    this process (ServePort), which fills 8 bytes and completes it
@@ -166,18 +167,17 @@ void bench_doio(const char* name, const char* what, Handle h, Meta key, uint64_t
     report(name, what, n, t1 - t0);
 }
 
-// Nops in batches of up to 32 through the batch calls: rounds of one submit_batch, one
-// queue_poll, one reap_batch.
-void bench_nop_batched(const char* name, const char* what, Queue& q, uint32_t batch,
-                       uint64_t rounds) {
-    ipc::Request nops[32];  // opcode 0: Nop
+// Rounds of `batch` Nops (at most 32): submit(batch) submits and publishes them and counts its
+// failures, then one queue_poll and one reap_batch.
+template <class Submit>
+void bench_nop_rounds(const char* name, const char* what, Queue& q, uint32_t batch, uint64_t rounds,
+                      Submit submit) {
     ipc::Reaped out[32];
     batch = batch > 32 ? 32 : batch;
     uint64_t bad = 0;
     const uint64_t t0 = sys::clock_ns();
     for (uint64_t r = 0; r < rounds; ++r) {
-        auto sent = q.client().submit_batch(std::span<const ipc::Request>(nops, batch));
-        bad += !sent.ok() || *sent != batch;
+        bad += submit(batch);
         bad += q.poll() != batch;
         auto got = q.client().reap_batch(std::span<ipc::Reaped>(out, batch));
         bad += !got.ok() || *got != batch;
@@ -188,6 +188,32 @@ void bench_nop_batched(const char* name, const char* what, Queue& q, uint32_t ba
     if (bad != 0)
         fail(name, static_cast<int64_t>(bad));
     report(name, what, rounds * batch, t1 - t0);
+}
+
+// Through the batch calls: one submit_batch a round.
+void bench_nop_batched(const char* name, const char* what, Queue& q, uint32_t batch,
+                       uint64_t rounds) {
+    ipc::Request nops[32];  // opcode 0: Nop
+    bench_nop_rounds(name, what, q, batch, rounds, [&](uint32_t n) -> uint64_t {
+        auto sent = q.client().submit_batch(std::span<const ipc::Request>(nops, n));
+        return !sent.ok() || *sent != n;
+    });
+}
+
+// In place: `batch` prepare/commit pairs a round (the caller writes the entry it is handed, as
+// io_uring_get_sqe), then one publish.
+void bench_nop_in_place(const char* name, const char* what, Queue& q, uint32_t batch,
+                        uint64_t rounds) {
+    ipc::Client& c = q.client();
+    bench_nop_rounds(name, what, q, batch, rounds, [&](uint32_t n) -> uint64_t {
+        uint64_t bad = 0;
+        for (uint32_t i = 0; i < n; ++i) {
+            auto e = c.prepare();
+            bad += !e.ok() || !c.commit(*e, i, 0).ok();  // opcode 0: Nop
+        }
+        c.publish();
+        return bad;
+    });
 }
 
 // Nops one call each: rounds of `batch` submissions, one queue_poll, `batch` reaps.
@@ -406,6 +432,10 @@ int keel_main(const StartInfo& start) {
         bench_nop_batched("queue_nop_b32",
                           "queue Nop, batch 32 (1 submit_batch, 1 queue_poll, 1 reap_batch)", q, 32,
                           rounds_of(100 * scale));
+    if (runs("queue_nop_b32_in_place"))
+        bench_nop_in_place("queue_nop_b32_in_place",
+                           "queue Nop, batch 32 (32 prepare/commit, 1 queue_poll, 1 reap_batch)", q,
+                           32, rounds_of(100 * scale));
     if (runs("queue_nop_b32_calls"))
         bench_nop("queue_nop_b32_calls", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)",
                   q, 32, rounds_of(100 * scale));
