@@ -377,9 +377,7 @@ class Steps {
     // that no record is queued).
     O take(const S& s, const expr& r, const expr& none) const {
         O o = m.base(s);
-        Pick nq = m.none_of(
-            s.op_state, m.cap_word(), [&](const expr& x) { return x == bv(R::kOpQueued); }, none,
-            "r");
+        Pick nq = m.none_of(s.op_state, m.cap_word(), queued(), none, "r");
         o.err = R::take_error<expr>(
             bv(0), [&] { return !(s.smode == bv(kSOpen)); }, [&] { return nq.cond; });
         auto ok = o.err == bv(0);
@@ -451,9 +449,7 @@ class Steps {
 
     O client_gone_end(const S& s) const {
         O o = m.base(s);
-        Pick nq = m.none_of(
-            s.op_state, m.cap_word(), [&](const expr& x) { return x == bv(R::kOpQueued); },
-            ctx().bool_val(true), "r");
+        Pick nq = m.none_of(s.op_state, m.cap_word(), queued(), ctx().bool_val(true), "r");
         S n = s;
         o.choice_ok = conj(nq.choice_ok, m.flags_of_taken(s, n.op_flag));
         n.smode = bv(kSClientGone);
@@ -493,6 +489,10 @@ class Steps {
     };
 
     expr bv(std::uint64_t v) const { return m.bv(v); }
+    // A record's state says it waits for take() (take's and client_gone's searches).
+    auto queued() const {
+        return [this](const expr& state) { return state == bv(R::kOpQueued); };
+    }
     z3::context& ctx() const { return m.ctx(); }
 
     // A completion posted at the server's tail. IPC-R-010: credit reserved at acceptance

@@ -142,37 +142,30 @@ std::string storage(std::uint32_t cap, std::uint32_t bufs, unsigned* queries) {
     // Searches for the lowest: the loop's answer is the one choice the property allows.
     auto cursor = c.bv_const("cursor", 32), target = c.bv_const("target", 32),
          target_hi = c.bv_const("target_hi", 32);
-    auto leftover = [&](const expr& k, const auto& get) {
-        return z3::uge(k, cursor) && get(cs.c_state) == bv(R::kSlotLive);
+    // Each search's condition over a state of either model (cs or ps).
+    auto leftover = [&](const auto& st) {
+        return [&, at = &st](const expr& k, const auto& get) {
+            return z3::uge(k, cursor) && get(at->c_state) == bv(R::kSlotLive);
+        };
     };
-    auto leftover_p = [&](const expr& k, const auto& get) {
-        return z3::uge(k, cursor) && get(ps.c_state) == bv(R::kSlotLive);
-    };
-    auto match = [&](const expr&, const auto& get) {
-        return target_hi == bv(0) && !(get(cs.op_state) == bv(R::kOpFree)) &&
-               get(cs.op_tag) == target;
-    };
-    auto match_p = [&](const expr&, const auto& get) {
-        return target_hi == bv(0) && !(get(ps.op_state) == bv(R::kOpFree)) &&
-               get(ps.op_tag) == target;
+    auto match = [&](const auto& st) {
+        return [&, at = &st](const expr&, const auto& get) {
+            return target_hi == bv(0) && !(get(at->op_state) == bv(R::kOpFree)) &&
+                   get(at->op_tag) == target;
+        };
     };
     auto f = c.bool_const("found"), k = c.bv_const("k", 32);
-    auto lowest = [&](const Pick& mine, const Pick& theirs_of_mine, const Pick& theirs,
+    auto lowest = [&](const auto& cond_of, const expr& dflt, const char* var,
                       const std::string& what) {
-        prove(hyp, theirs_of_mine.choice_ok, "lowest, " + what + ": the loop's answer satisfies");
-        prove(hyp && theirs.choice_ok, f == mine.cond && z3::implies(f, k == mine.idx),
+        Pick mine = m.lowest(cond_of(cs), dflt, f, k, var);
+        prove(hyp, p.lowest(cond_of(ps), dflt, mine.cond, mine.idx, var).choice_ok,
+              "lowest, " + what + ": the loop's answer satisfies");
+        prove(hyp && p.lowest(cond_of(ps), dflt, f, k, var).choice_ok,
+              f == mine.cond && z3::implies(f, k == mine.idx),
               "lowest, " + what + ": only the loop's answer satisfies");
     };
-    {
-        Pick mine = m.lowest(leftover, bv(cap), f, k, "k");
-        lowest(mine, p.lowest(leftover_p, bv(cap), mine.cond, mine.idx, "k"),
-               p.lowest(leftover_p, bv(cap), f, k, "k"), "a leftover");
-    }
-    {
-        Pick mine = m.lowest(match, bv(0), f, k, "r");
-        lowest(mine, p.lowest(match_p, bv(0), mine.cond, mine.idx, "r"),
-               p.lowest(match_p, bv(0), f, k, "r"), "a Cancel's target");
-    }
+    lowest(leftover, bv(cap), "k", "a leftover");
+    lowest(match, bv(0), "r", "a Cancel's target");
 
     // Counts that say whether a free element exists.
     expr slots_typed = c.bool_val(true);

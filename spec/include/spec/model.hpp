@@ -197,7 +197,6 @@ class Model {
     // nothing, gives a fresh unconstrained word instead of the fixed default, as PModel's
     // arrays and choices do. Off for everything else.
     void set_fresh_defaults(bool on) { fresh_defaults_ = on; }
-    expr unknown_default() const;
     // Searches: loops over the elements; the choices passed are not read.
     expr free_slot_exists(const State& s) const;
     expr free_record_exists(const State& s) const;
@@ -224,6 +223,7 @@ class Model {
     friend class Steps;
     Out base(const State& s) const;
     Steps<Model, State, Out> steps() const;
+    expr unknown_default() const;  // a fresh word, for set_fresh_defaults
 
     z3::context& ctx_;
     std::uint32_t cap_;
