@@ -38,7 +38,10 @@ B7_ROWS = {
     "queue_nop_b32": "queue Nop, batch 32: one submit_batch, one queue_poll, one reap_batch",
     "queue_nop_b32_in_place": "queue Nop, batch 32: 32 prepare/commit (in place), one queue_poll, one reap_batch",
     "queue_nop_b32_calls": "queue Nop, batch 32: 32 submits, one queue_poll, 32 reaps",
-    "served_doio": "do_io get_meta(Size) on a served object, server thread (ServePort)",
+    "served_doio": "do_io get_meta(Size) on a served object, server thread in ServeCall "
+                   "(the direct call path)",
+    "served_doio_ring": "the same through the served port's ring, server thread in ServeSync "
+                        "(the path before ServeCall)",
     "served_queue_b1": "same served operation queued, batch 1: submit, queue_wait, reap",
     "served_queue_b8": "same served operation queued, batch 8",
     "served_queue_b32":

@@ -2,9 +2,11 @@
 
 #include <ipc/layout.hpp>
 
+#include <cstddef>
 #include <new>
 #include <utility>
 
+#include <keel/c/libc.hpp>
 #include "obj/memory.hpp"
 #include "obj/served_spawn.hpp"
 #include "proc/process.hpp"
@@ -28,6 +30,32 @@ class Port final : public Object {
 
 ipc::Unexpected<Error> submit_failed(ipc::Error e) {
     return fail(e == ipc::Error::PeerGone ? Error::kPeerGone : Error::kProtocol);
+}
+
+constexpr auto kOk = static_cast<uint16_t>(ipc::abi::Status::Ok);
+// The largest value a server may answer: one of 2^63 or more would reach the caller as an
+// error code.
+constexpr uint64_t kMaxValue = ~0ull >> 1;
+
+// The operations whose caller's bytes go to the server, and those whose answer's bytes come
+// back to the caller (both paths).
+bool carries_data(abi::Op op) {
+    return op == abi::Op::kWrite || op == abi::Op::kSetMeta || op == abi::Op::kOpen ||
+           op == abi::Op::kDestroy;
+}
+bool returns_data(abi::Op op) {
+    return op == abi::Op::kRead || op == abi::Op::kPeek || op == abi::Op::kReadAt ||
+           op == abi::Op::kGetMeta;
+}
+
+// A failure status the server answered: PeerGone, or the error it carries; anything else the
+// server wrote is a protocol violation.
+ipc::Unexpected<Error> served_failure(uint16_t status) {
+    if (status == static_cast<uint16_t>(ipc::abi::Status::PeerGone))
+        return fail(Error::kPeerGone);
+    Error e = Error::kProtocol;
+    (void)abi::decode_queue_error(status, &e);
+    return fail(e);
 }
 
 }  // namespace
@@ -253,7 +281,7 @@ void Served::send_closes() {
     }
     if (sent) {
         client_.publish();
-        work_.wake_all();
+        wake_server();
     }
 }
 
@@ -263,6 +291,8 @@ void Served::server_gone() {
         return;
     }
     gone_ = true;
+    while (held_ != nullptr)
+        answer_gone(*held_);  // unlinks it
     // The device may still be writing the memory of the operations in flight: it goes through
     // the device's quarantine when it ends (MemoryObject::set_lent_only).
     for (uint32_t i = 0; i < client_.capacity(); ++i) {
@@ -280,7 +310,7 @@ void Served::server_gone() {
         closes_ = n->next;
         delete n;
     }
-    work_.wake_all();
+    wake_server();
 }
 
 Result<uint64_t> Served::forward(Request& req, uint32_t object) {
@@ -327,6 +357,8 @@ Result<uint64_t> Served::forward(Request& req, uint32_t object) {
 Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     if (gone_)
         return fail(Error::kPeerGone);
+    if (req.direct && !recv_.empty() && direct_ok(req))
+        return call_direct(req, f, object);
     if (req.op == abi::Op::kCreate) [[unlikely]]
         KEEL_TRY(check_spawn(req));
     const bool device_data = uses_device_data(req);
@@ -386,10 +418,10 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     ++in_flight_;
     ++submitted_;
     f = {retain_ref(this), tag, object, index};
-    if (req.direct)
-        req.handoff = &work_;  // do_io switches to the server as it blocks
+    if (req.direct && (work_.empty() || recv_.empty()))
+        req.handoff = &ring_waiters();  // do_io switches to the server as it blocks
     else
-        work_.wake_all();
+        wake_server();
     return obj::would_block(req, done_);
 }
 
@@ -438,9 +470,7 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
     }
     if (lent != nullptr) [[unlikely]]
         return submit_spawn(req, r, *got, *lent);
-    const abi::Op op = req.op;
-    if (op == abi::Op::kWrite || op == abi::Op::kSetMeta || op == abi::Op::kOpen ||
-        op == abi::Op::kDestroy) {
+    if (carries_data(req.op)) {
         // On failure the buffer returns to the pool with *got.
         KEEL_TRY(req.buffer.copy_out_of(0, client_.bytes(*got).data(), req.buffer.length()));
     }
@@ -469,6 +499,8 @@ Result<uint32_t> Served::submit(Request& req, uint32_t object, uint64_t client, 
 }
 
 Result<uint64_t> Served::finish(Request& req, Forward& f) {
+    if (f.direct())
+        return finish_direct(req, f);
     if (pending(f.slot))
         return obj::would_block(req, done_);
     Slot& s = slots_[f.slot];
@@ -490,32 +522,21 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
 // The server's answer to a finished operation: its status as the caller's result, a read's
 // bytes copied back through the caller's buffer.
 Result<uint64_t> Served::answer(Slot& s, Request& req) {
-    const auto ok = static_cast<uint16_t>(ipc::abi::Status::Ok);
-    if (s.status == ok && (req.op == abi::Op::kOpen || req.op == abi::Op::kCreate)) [[unlikely]]
+    if (s.status == kOk && (req.op == abi::Op::kOpen || req.op == abi::Op::kCreate)) [[unlikely]]
         return req.op == abi::Op::kOpen ? opened(s, req) : created(s, req);
-    if (s.status == ok) {
-        // The server's value is its claim. One of 2^63 or more would reach the caller as an
-        // error code; a count is never more than the caller's length (a write that claims
-        // more bytes than it was given, a read more than fit).
-        if (s.value > (~0ull >> 1))
-            return fail(Error::kProtocol);
-        const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
-        if (req.op == abi::Op::kWrite)
-            return n;
-        const bool reads = req.op == abi::Op::kRead || req.op == abi::Op::kPeek ||
-                           req.op == abi::Op::kReadAt || req.op == abi::Op::kGetMeta;
-        if (!reads || !s.buffer.valid())
-            return s.data_memory ? n : s.value;  // device data: a read's bytes are there already
-        KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
+    if (s.status != kOk)
+        return served_failure(s.status);
+    // The server's value is its claim: a count is never more than the caller's length (a
+    // write that claims more bytes than it was given, a read more than fit).
+    if (s.value > kMaxValue)
+        return fail(Error::kProtocol);
+    const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
+    if (req.op == abi::Op::kWrite)
         return n;
-    }
-    if (s.status == static_cast<uint16_t>(ipc::abi::Status::PeerGone))
-        return fail(Error::kPeerGone);
-    // A valid failure status carries its error; anything else the server wrote is a protocol
-    // violation.
-    Error e = Error::kProtocol;
-    (void)abi::decode_queue_error(s.status, &e);
-    return fail(e);
+    if (!returns_data(req.op) || !s.buffer.valid())
+        return s.data_memory ? n : s.value;  // device data: a read's bytes are there already
+    KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
+    return n;
 }
 
 // An open the server granted: value = served_open_value(object, rights). The child object
@@ -562,6 +583,15 @@ Result<uint64_t> Served::opened(Slot& s, Request& req) {
 
 void Served::abandon_slow(Forward& f) {
     const RefPtr<Served> s = std::move(f.served);  // the in-flight reference, dropped on return
+    if (f.direct()) {
+        // A direct call: the server thread still holding it finds nothing to answer.
+        DirectCall& c = sched::current()->call;
+        if (c.state == DirectCall::kHeld)
+            unhold(c);
+        c.state = DirectCall::kIdle;
+        f = {};
+        return;
+    }
     Slot& slot = s->slots_[f.slot];
     if (slot.state == kDone) {
         // A granted open nobody takes: its object is closed again at once.
@@ -591,7 +621,7 @@ void Served::abandon_slow(Forward& f) {
         (void)s->client_.cancel(0, f.tag);
         s->client_.publish();
         ++s->submitted_;
-        s->work_.wake_all();
+        s->wake_server();
     }
     f = {};
     s->done_.wake_all();
@@ -618,6 +648,196 @@ Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {
     const uint64_t n = submitted_ - synced_;
     synced_ = submitted_;
     return Result<uint64_t>(n);
+}
+
+}  // namespace keel::obj
+
+namespace keel::obj {
+
+// ---- the direct path (issue 24) --------------------------------------------------------------
+
+bool Served::direct_ok(const Request& req) const {
+    // Nothing in flight through the ring (close notices and Cancels included): a call never
+    // overtakes what went before it. Open and create carry handles: the ring's alone.
+    return in_flight_ == 0 && closes_ == nullptr && req.caller != nullptr &&
+           req.buffer.length() <= abi::kServeCallBytes && req.op != abi::Op::kOpen &&
+           req.op != abi::Op::kCreate && !uses_device_data(req);
+}
+
+void Served::hold(DirectCall& c, sched::Thread& t) {
+    c.state = DirectCall::kHeld;
+    c.served = this;
+    c.holder = &t;
+    t.held_call = &c;
+    c.prev_held = nullptr;
+    c.next_held = held_;
+    if (held_ != nullptr)
+        held_->prev_held = &c;
+    held_ = &c;
+}
+
+void Served::unhold(DirectCall& c) {
+    if (c.holder != nullptr)
+        c.holder->held_call = nullptr;
+    c.holder = nullptr;
+    if (c.prev_held != nullptr)
+        c.prev_held->next_held = c.next_held;
+    else
+        c.served->held_ = c.next_held;
+    if (c.next_held != nullptr)
+        c.next_held->prev_held = c.prev_held;
+    c.next_held = c.prev_held = nullptr;
+    c.served = nullptr;
+}
+
+void Served::answer_gone(DirectCall& c) {
+    unhold(c);
+    c.status = static_cast<uint16_t>(ipc::abi::Status::PeerGone);
+    c.value = 0;
+    c.state = DirectCall::kAnswered;
+    c.done.wake_all();
+}
+
+bool Served::direct_pending() {
+    return sched::current()->call.state == DirectCall::kHeld;
+}
+
+void Served::thread_gone(sched::Thread& t) {
+    if (t.held_call != nullptr)
+        answer_gone(*t.held_call);
+}
+
+// The caller's thread hands its record to the oldest server thread in ServeCall and, blocking
+// in do_io, switches to it (Request::handoff).
+Result<uint64_t> Served::call_direct(Request& req, Forward& f, uint32_t object) {
+    DirectCall& c = sched::current()->call;
+    const auto n = static_cast<uint32_t>(req.buffer.length());
+    if (n != 0 && carries_data(req.op))
+        KEEL_TRY(req.buffer.copy_out_of(0, c.data, n));
+    c.op = req.op;
+    c.object = object;
+    c.length = n;
+    c.arg = req.arg;
+    c.client = req.caller->id();
+    hold(c, *recv_.head());
+    f = {retain_ref(this), 0, object, Forward::kDirect};
+    req.handoff = &recv_;
+    return obj::would_block(req, c.done);
+}
+
+// The caller's retry: the answer, under the ring path's rules (answer() above).
+Result<uint64_t> Served::finish_direct(Request& req, Forward& f) {
+    DirectCall& c = sched::current()->call;
+    if (c.state == DirectCall::kHeld)
+        return obj::would_block(req, c.done);
+    c.state = DirectCall::kIdle;
+    const RefPtr<Served> self = std::move(f.served);  // dropped on return
+    f = {};
+    if (c.status != kOk)
+        return served_failure(c.status);
+    if (c.value > kMaxValue)
+        return fail(Error::kProtocol);
+    const uint64_t n = c.value < c.length ? c.value : c.length;
+    if (returns_data(c.op)) {
+        if (n != 0)
+            KEEL_TRY(req.buffer.copy_into(0, c.data, n));
+        return n;
+    }
+    return c.op == abi::Op::kWrite ? n : c.value;
+}
+
+namespace {
+// ServeCall's parts, by offset (each way one copy): what the server writes in (the answer and
+// a read's bytes) ends where its data does; what the kernel writes out (a write's bytes and
+// the call) starts at its data, or at its opcode when it has no bytes.
+constexpr uint64_t kData = offsetof(abi::ServeCall, data);
+constexpr uint64_t kCallOut = offsetof(abi::ServeCall, opcode);
+constexpr uint64_t kRing = offsetof(abi::ServeCall, ring);
+const std::byte* at(const abi::ServeCall& m, uint64_t offset) {
+    return reinterpret_cast<const std::byte*>(&m) + offset;
+}
+}  // namespace
+
+Result<uint64_t> Served::call_wait(uint64_t msg, uint64_t deadline) {
+    sched::Thread& self = *sched::current();
+    DirectCall* const held = self.held_call;
+    // With a call held, a read's room comes in the same copy: at most the caller's length.
+    abi::ServeCall in;
+    const uint64_t room = held != nullptr && returns_data(held->op) ? held->length : 0;
+    KEEL_TRY(mm::copy_from_user(&in, msg, kData + room));
+    if ((in.flags & ~abi::kServeCallReply) != 0 ||
+        (held != nullptr && (in.flags & abi::kServeCallReply) == 0))
+        return fail(Error::kInvalidArgument);
+    if (client_.outstanding() != 0)
+        collect();  // the ring's completions, as ServeSync: their callers are woken
+    DirectCall* answered = nullptr;
+    if (held != nullptr) {
+        // A read's bytes, as many as the caller will take.
+        const uint64_t n =
+            in.status == kOk && in.value <= kMaxValue ? (in.value < room ? in.value : room) : 0;
+        memcpy(held->data, in.data, n);
+        unhold(*held);
+        held->status = in.status;
+        held->value = in.value;
+        held->state = DirectCall::kAnswered;
+        answered = held;
+    }
+    // From here to the switch nothing reaches a preemption point: the caller, ready or not,
+    // cannot leave do_io (and its record) before it is woken.
+    for (;;) {
+        if (self.held_call != nullptr)
+            return deliver(self, msg);
+        if (submitted_ != synced_ || gone_) {
+            if (answered != nullptr)
+                answered->done.wake_all();
+            if (gone_)
+                return fail(Error::kPeerGone);
+            const uint64_t n = submitted_ - synced_;
+            KEEL_TRY(mm::copy_to_user(msg + kRing, &n, sizeof n));
+            synced_ = submitted_;
+            return uint64_t{0};
+        }
+        // The answer's caller runs next, straight from here (sched::block_switch).
+        const sched::WakeReason why = answered != nullptr
+                                          ? sched::block_switch(&recv_, deadline, answered->done)
+                                          : sched::block(&recv_, deadline);
+        answered = nullptr;
+        if (self.held_call != nullptr)
+            continue;  // a call came with the wake-up, whatever else did
+        if (why == sched::WakeReason::kInterrupted)
+            return fail(Error::kPeerGone);
+        if (why == sched::WakeReason::kTimedOut)
+            return fail(Error::kTimedOut);
+    }
+}
+
+// The call the thread now holds, written to its message (with a write's bytes, in the same
+// copy). A message it cannot write is the server's fault: the call is answered Protocol rather
+// than left with a server that never saw it.
+Result<uint64_t> Served::deliver(sched::Thread& self, uint64_t msg) {
+    DirectCall& c = *self.held_call;
+    abi::ServeCall out;
+    out.opcode = abi::queue_opcode(c.op);
+    out.reserved2 = 0;
+    out.object = c.object;
+    out.arg = c.arg;
+    out.client = c.client;
+    out.length = c.length;
+    out.reserved3 = 0;
+    const uint64_t from = c.length != 0 && carries_data(c.op) ? kData : kCallOut;
+    if (from == kData) {
+        memcpy(out.data, c.data, c.length);
+        memset(out.data + c.length, 0, sizeof out.data - c.length);  // nothing of the kernel's
+    }
+    const Result<void> w = mm::copy_to_user(msg + from, at(out, from), kRing - from);
+    if (!w.ok()) {
+        unhold(c);
+        c.status = abi::queue_error_status(Error::kProtocol);
+        c.state = DirectCall::kAnswered;
+        c.done.wake_all();
+        return fail(Error::kBadAddress);
+    }
+    return uint64_t{1};
 }
 
 }  // namespace keel::obj

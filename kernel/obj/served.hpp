@@ -20,12 +20,23 @@
 // credit is kept in reserve for each operation in flight) and the server sees
 // cancel_requested or a Cancelled op; the late completion only returns the buffer.
 //
+// The direct path (issue 24, abi::ServeCall): a do_io that may travel in a ServeCall, made
+// while a server thread waits in ServeCall and nothing is in flight through the ring, skips
+// the ring and the kernel's ipc::Client: the caller's thread hands its own DirectCall record
+// to that server thread, switches to it, and sleeps until the answer switches back. The
+// caller's Forward says so (Forward::kDirect), so a retry, a timeout and an abandon take
+// the same paths as a ring operation's. Exactly once: the answer, the caller giving up (the
+// answer is then dropped), the server thread ending and the port closing (PeerGone) each end
+// the hold, and the first to come is the only one.
+//
 // Locking: system calls run with interrupts off on one CPU (obj/object.hpp).
 #pragma once
 
 #include <ipc/client.hpp>
 
 #include "mm/address.hpp"
+#include "mm/user_copy.hpp"
+#include "obj/direct_call.hpp"
 #include "obj/object.hpp"
 #include "obj/queue_region.hpp"
 #include "sched/wait_queue.hpp"
@@ -42,8 +53,12 @@ struct Forward {
     RefPtr<Served> served;  // while an operation is in flight: the port's channel
     uint32_t tag = 0;
     uint32_t object = 0;  // which of the port's objects it was made on
-    uint32_t slot = 0;    // the port's record of it
+    uint32_t slot = 0;    // the port's record of it, or kDirect
     bool started() const { return served != nullptr; }
+    // An operation on the direct path has no record of the port's: its record is the calling
+    // thread's own (sched::Thread::call; only do_io, on that thread, starts one).
+    static constexpr uint32_t kDirect = ~0u;
+    bool direct() const { return slot == kDirect; }
 };
 
 // What a child object gives back to its port when its last reference goes: the server's
@@ -116,6 +131,13 @@ class Served final : public Object {
     // until something was submitted since the last sync or the deadline (0: none). Returns the
     // submissions made since the last sync, or kPeerGone / kTimedOut / kProtocol.
     Result<uint64_t> sync(bool wait, uint64_t deadline);
+    // ServeCall (abi::ServeCall, at `msg` in the calling server thread's memory): answers the
+    // call the thread holds, collects the ring's completions, then waits until a direct call
+    // comes (1, the call written to msg) or ring work (0, its count in msg.ring), or the
+    // deadline (0: none).
+    Result<uint64_t> call_wait(uint64_t msg, uint64_t deadline);
+    // A server thread ends: the call it holds, if any, is answered PeerGone.
+    static void thread_gone(sched::Thread& t);
     proc::Process* server() const { return server_; }
 
     // The Port's end: the server is gone (see above).
@@ -125,6 +147,24 @@ class Served final : public Object {
     explicit Served(QueueRegion region) : region_(std::move(region)) {}
     ~Served() override;
     static void abandon_slow(Forward& f);
+    // The direct path (above). direct_ok: whether req may take it now.
+    bool direct_ok(const Request& req) const;
+    static bool direct_pending();
+    Result<uint64_t> call_direct(Request& req, Forward& f, uint32_t object);
+    Result<uint64_t> finish_direct(Request& req, Forward& f);
+    Result<uint64_t> deliver(sched::Thread& self, uint64_t msg);
+    // c is held by thread t for this port / is not held any more (both links cleared).
+    void hold(DirectCall& c, sched::Thread& t);
+    static void unhold(DirectCall& c);
+    // Ends c's hold with the answer status PeerGone and wakes its caller.
+    static void answer_gone(DirectCall& c);
+    // The server's threads waiting for ring work: those in ServeSync, or with none there,
+    // those in ServeCall (a do_io's handoff goes to one of them).
+    sched::WaitQueue& ring_waiters() { return work_.empty() ? recv_ : work_; }
+    void wake_server() {
+        work_.wake_all();
+        recv_.wake_all();
+    }
     Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
     Result<void> check_spawn(const Request& req) const;
     Result<uint32_t> submit_spawn(Request& req, const ipc::Request& r, ipc::Buffer& buffer,
@@ -138,6 +178,8 @@ class Served final : public Object {
     // Pending once what the server completed meanwhile is reaped (collect() only when it may
     // change the answer).
     bool pending(uint32_t slot) {
+        if (slot == Forward::kDirect) [[unlikely]]
+            return direct_pending();
         if (slots_[slot].state != kPending)
             return false;
         collect();
@@ -200,7 +242,9 @@ class Served final : public Object {
     uint64_t submitted_ = 0;
     uint64_t synced_ = 0;
     sched::WaitQueue done_;          // callers waiting for a completion or for room
-    sched::WaitQueue work_;          // the server waiting for work
+    sched::WaitQueue work_;          // the server waiting for work (ServeSync)
+    sched::WaitQueue recv_;          // server threads waiting in ServeCall
+    DirectCall* held_ = nullptr;     // direct calls held by server threads, not yet answered
     CloseNotice* closes_ = nullptr;  // waiting for room in the queue
 };
 

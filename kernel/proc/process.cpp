@@ -8,6 +8,7 @@
 #include "arch/tlb.hpp"
 #include "log/log.hpp"
 #include "obj/memory.hpp"
+#include "obj/served.hpp"
 #include "panic.hpp"
 #include "sched/preempt.hpp"
 #include "sched/scheduler.hpp"
@@ -229,6 +230,7 @@ void Process::add_thread(sched::Thread* t) {
 }
 
 void Process::thread_exited(sched::Thread* t) {
+    obj::Served::thread_gone(*t);  // a direct call it holds is answered PeerGone
     for (sched::Thread** p = &threads_; *p != nullptr; p = &(*p)->next_in_process) {
         if (*p == t) {
             *p = t->next_in_process;

@@ -7,6 +7,7 @@
 #include <keel/syscall_abi.hpp>
 
 #include "mm/kernel_stack.hpp"
+#include "obj/direct_call.hpp"
 #include "obj/object.hpp"
 #include "sched/deadline.hpp"
 #include "sched/wait_queue.hpp"
@@ -65,6 +66,11 @@ class Thread final : public obj::Object {
     uint64_t syscalls = 0;  // system calls it made (get_meta kSyscalls: the polling tests)
     WaitQueue joiners;
     obj::DestroyQueue destroy_queue;  // what this thread's releases are destroying
+    // The direct call path (obj/direct_call.hpp): this thread's own call, as a caller, and the
+    // call it holds, as a server thread (answered by its next ServeCall, or PeerGone when it
+    // ends first).
+    obj::DirectCall call;
+    obj::DirectCall* held_call = nullptr;
 
     // The x87/MMX/SSE state (an FXSAVE image), saved when the thread is switched out and
     // restored when it is switched in: without it one process reads the registers another

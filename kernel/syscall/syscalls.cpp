@@ -489,7 +489,9 @@ SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
     return uint64_t{0};
 }
 
-SysResult serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
+// The served object of a port handle the calling server holds with Write (ServeSync,
+// ServeCall), held for the call: the port may close meanwhile.
+[[gnu::always_inline]] inline Result<obj::RefPtr<obj::Served>> own_port(uint64_t handle) {
     proc::Process& p = *proc::current_process();
     const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
     obj::Served* s = obj::served_of_port(*e.object);
@@ -497,8 +499,16 @@ SysResult serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
         return fail(Error::kInvalidArgument);
     if ((e.rights & abi::kRightWrite) == 0 || s->server() != &p)
         return fail(Error::kNoRights);
-    return obj::retain_ref(s)->sync(wait != 0,
-                                    deadline_after(timeout_ns));  // the port may close meanwhile
+    return obj::retain_ref(s);
+}
+
+SysResult serve_sync(uint64_t handle, uint64_t wait, uint64_t timeout_ns) {
+    return KEEL_TRY(own_port(handle))->sync(wait != 0, deadline_after(timeout_ns));
+}
+
+// ServeCall (abi::ServeCall): the direct call path's server side.
+SysResult serve_call(uint64_t handle, uint64_t msg, uint64_t timeout_ns) {
+    return KEEL_TRY(own_port(handle))->call_wait(msg, deadline_after(timeout_ns));
 }
 
 abi::ExitInfo exited(uint64_t status) {
@@ -553,6 +563,8 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
                                 c);
         case Syscall::kServeSync:
             return serve_sync(a, b, c);
+        case Syscall::kServeCall:
+            return serve_call(a, b, c);
         case Syscall::kCount:
             break;
     }

@@ -13,8 +13,11 @@
 //   queue_nop_b32    queue Nop: one submit_batch of 32, one queue_poll, one reap_batch of 32
 //   queue_nop_b32_in_place  the same submitted in place: 32 prepare/commit, one publish
 //   queue_nop_b32_calls  the same with 32 submit and 32 reap calls (reference)
-//   served_doio      do_io get_meta(Size) on a served object: forwarded to a server thread of
-//                    this process (ServePort), which fills 8 bytes and completes it
+//   served_doio      do_io get_meta(Size) on a served object, to a server thread of this process
+//                    waiting in ServeCall: the direct call path (issue 24), the kernel switching
+//                    from the caller to the server thread and back; the server fills 8 bytes
+//   served_doio_ring the same, to a server thread that uses only ServeSync: forwarded through
+//                    the port's ring (reference: the path every do_io took before ServeCall)
 //   served_queue_b32 the same operation through a queue: submit 32, queue_wait for 32, reap 32
 //                    (also at batch 1 and 8, to show how the cost per operation scales)
 //   served_create    do_io create (a TableSpawn: this program's image and one pipe end) on a
@@ -93,19 +96,68 @@ void report(const char* name, const char* what, uint64_t ops, uint64_t ns) {
 
 struct ServerCtx {
     ServePort* port;
-    Handle answer = 0;  // what a create is answered with (a handle of the server's, with Share)
+    bool direct = false;  // waits in ServeCall (direct calls and ring work), else in ServeSync
+    Handle answer = 0;    // what a create is answered with (a handle of the server's, with Share)
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> served{0};  // operations completed
     std::atomic<uint64_t> rounds{0};  // serve_sync(wait) calls that returned with work
 };
 
-// Serves get_meta(Size) (8 bytes: the value 4096); anything else is NotSupported.
+// A sync with this arg stops a server that waits without a timeout (ServerCtx::direct): it is
+// answered, and the server thread ends.
+constexpr uint64_t kStopArg = 0x5709;
+
+// One operation's answer: get_meta(Size) fills 8 bytes of `data` with the value 4096, a create
+// gets ctx.answer, a sync with kStopArg stops the server, anything else NotSupported.
+struct Answer {
+    uint16_t status;
+    uint64_t value;
+};
+Answer answer_op(ServerCtx& ctx, Op o, uint64_t arg, std::span<std::byte> data) {
+    if (o == Op::kSync && arg == kStopArg) {
+        ctx.stop.store(true, std::memory_order_relaxed);
+        return {kOk, 0};
+    }
+    if (o == Op::kGetMeta && arg == static_cast<uint64_t>(Meta::kSize) && data.size() >= 8) {
+        const uint64_t size = 4096;
+        memcpy(data.data(), &size, 8);
+        return {kOk, 8};
+    }
+    if (o == Op::kCreate && ctx.answer != 0)
+        return {kOk, ctx.answer};  // the lent handles close on sync
+    return {queue_error_status(abi::Error::kNotSupported), 0};
+}
+
+void count(std::atomic<uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer
+}
+
+// The server thread: each direct call answered by the next ServeCall, each ring operation
+// completed and handed back by the next ServeCall or ServeSync.
 void server_main(uint64_t arg) {
     auto* ctx = reinterpret_cast<ServerCtx*>(arg);
     ipc::Server& s = ctx->port->server();
+    abi::ServeCall msg{};
     while (!ctx->stop.load(std::memory_order_relaxed)) {
-        // Hands back the previous round's completions, then sleeps until there is work.
-        (void)ctx->port->sync(true, 10'000'000);
+        if (ctx->direct) {
+            // No timeout: stop_server() stops it with a call (kStopArg).
+            const int64_t r = ctx->port->call(msg);
+            msg.flags = 0;
+            if (r == 1) {
+                const Answer a =
+                    answer_op(*ctx, static_cast<Op>(msg.opcode - abi::kQueueOpBase), msg.arg,
+                              {reinterpret_cast<std::byte*>(msg.data), msg.length});
+                msg.flags = abi::kServeCallReply;  // answered by the next call()
+                msg.status = a.status;
+                msg.value = a.value;
+                count(ctx->served);
+                count(ctx->rounds);
+                continue;
+            }
+        } else {
+            // Hands back the previous round's completions, then sleeps until there is work.
+            (void)ctx->port->sync(true, 10'000'000);
+        }
         (void)s.poll();
         bool any = false;
         while (s.queued() != 0) {  // no take() that can only answer Empty
@@ -113,25 +165,17 @@ void server_main(uint64_t arg) {
             if (!op)
                 break;
             any = true;
-            const auto o = static_cast<Op>(op->request.opcode - abi::kQueueOpBase);
-            const auto data = s.bytes(*op);
-            if (o == Op::kGetMeta && op->request.args[0] == static_cast<uint64_t>(Meta::kSize) &&
-                data.size() >= 8) {
-                const uint64_t size = 4096;
-                memcpy(data.data(), &size, 8);
-                (void)s.complete(op->id, kOk, 8);
-            } else if (o == Op::kCreate && ctx->answer != 0) {
-                (void)s.complete(op->id, kOk, ctx->answer);  // the lent handles close on sync
-            } else {
-                (void)s.complete(op->id, queue_error_status(abi::Error::kNotSupported), 0);
-            }
-            ctx->served.store(ctx->served.load(std::memory_order_relaxed) + 1,
-                              std::memory_order_relaxed);  // one writer: no locked add
+            const Answer a =
+                answer_op(*ctx, static_cast<Op>(op->request.opcode - abi::kQueueOpBase),
+                          op->request.args[0], s.bytes(*op));
+            (void)s.complete(op->id, a.status, a.value);
+            count(ctx->served);
         }
         if (any)
-            ctx->rounds.store(ctx->rounds.load(std::memory_order_relaxed) + 1,
-                              std::memory_order_relaxed);
+            count(ctx->rounds);
     }
+    if (msg.flags != 0)
+        (void)ctx->port->call(msg, 1);  // the last call's answer
     (void)ctx->port->sync(false);
 }
 
@@ -148,6 +192,41 @@ void bench_null_syscall(uint64_t n) {
     if (bad != 0)
         fail("null_syscall", bad);
     report("null_syscall", "system call with an unknown number (reference, no target)", n, t1 - t0);
+}
+
+// A port and its server thread (answer_op's operations; `direct`: ServerCtx::direct).
+struct Server {
+    ServePort* port = nullptr;
+    ServerCtx* ctx = nullptr;
+    int64_t thread = 0;
+};
+bool start_server(Server& s, uint32_t capacity, uint32_t buffers, uint32_t buffer_size,
+                  bool direct) {
+    s.port = new (allocate(sizeof(ServePort))) ServePort;
+    const int64_t rc = s.port->create(capacity, buffers, buffer_size);
+    if (rc != 0) {
+        fail("serve_create", rc);
+        return false;
+    }
+    s.ctx = new (allocate(sizeof(ServerCtx))) ServerCtx;
+    s.ctx->port = s.port;
+    s.ctx->direct = direct;
+    s.thread = spawn_thread(server_main, reinterpret_cast<uint64_t>(s.ctx));
+    if (s.thread <= 0) {
+        fail("spawn_thread", s.thread);
+        return false;
+    }
+    return true;
+}
+bool stop_server(Server& s) {
+    if (s.ctx->direct)  // waiting in ServeCall without a timeout
+        (void)sys::do_io(s.port->served(), Op::kSync, nullptr, 0, kStopArg);
+    else
+        s.ctx->stop.store(true, std::memory_order_relaxed);
+    const int64_t rc = join(static_cast<Handle>(s.thread));
+    if (rc != 0)
+        fail("join", rc);
+    return rc == 0;
 }
 
 void bench_doio(const char* name, const char* what, Handle h, Meta key, uint64_t n) {
@@ -440,19 +519,23 @@ int keel_main(const StartInfo& start) {
         bench_nop("queue_nop_b32_calls", "queue Nop, batch 32 (32 submits, 1 queue_poll, 32 reaps)",
                   q, 32, rounds_of(100 * scale));
 
-    ServePort* sp = new (allocate(sizeof(ServePort))) ServePort;
-    rc = sp->create(64, 32, 64);  // capacity 64: 32 forwarded at a time
-    if (rc != 0) {
-        fail("serve_create", rc);
-        return 1;
+    // The reference first: a server thread in ServeSync alone, so every do_io takes the ring.
+    if (runs("served_doio_ring")) {
+        Server ring;
+        if (!start_server(ring, 64, 32, 64, false))
+            return 1;
+        bench_doio("served_doio_ring",
+                   "do_io get_meta(Size) on a served object, through its ring (ServeSync server)",
+                   ring.port->served(), Meta::kSize, rounds_of(1'000 * scale));
+        if (!stop_server(ring))
+            return 1;
     }
-    ServerCtx* ctx = new (allocate(sizeof(ServerCtx))) ServerCtx;
-    ctx->port = sp;
-    const int64_t t = spawn_thread(server_main, reinterpret_cast<uint64_t>(ctx));
-    if (t <= 0) {
-        fail("spawn_thread", t);
+
+    Server main_server;
+    if (!start_server(main_server, 64, 32, 64, true))  // capacity 64: 32 forwarded at a time
         return 1;
-    }
+    ServePort* sp = main_server.port;
+    ServerCtx* ctx = main_server.ctx;
     uint64_t before_ops = ctx->served.load(), before_rounds = ctx->rounds.load();
     if (runs("served_doio"))
         bench_doio("served_doio", "do_io get_meta(Size) on a served object (server thread)",
@@ -474,10 +557,8 @@ int keel_main(const StartInfo& start) {
                            sp->served(), 32, rounds_of(50 * scale));
     print("kbench: served_queue_b32: %lu operations in %lu server wake-ups\n",
           ctx->served.load() - before_ops, ctx->rounds.load() - before_rounds);
-    ctx->stop.store(true, std::memory_order_relaxed);
-    rc = join(static_cast<Handle>(t));
-    if (rc != 0)
-        fail("join", rc);
+    if (!stop_server(main_server))
+        return 1;
 
     // A second port whose buffers hold a ServedSpawn (1168 bytes), its own server thread.
     if (runs("served_create")) {

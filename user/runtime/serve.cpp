@@ -49,6 +49,11 @@ int64_t ServePort::sync(bool wait, uint64_t timeout_ns) {
     return sys::serve_sync(port_, wait ? 1 : 0, timeout_ns);
 }
 
+int64_t ServePort::call(abi::ServeCall& msg, uint64_t timeout_ns) {
+    server_.publish();
+    return sys::serve_call(port_, &msg, timeout_ns);
+}
+
 int64_t ServePort::destroy() {
     if (port_ == 0)
         return 0;

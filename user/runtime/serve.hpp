@@ -68,6 +68,15 @@ class ServePort {
     // must serve what that sync reports, or its waiting thread may sleep on them for good.
     int64_t sync(bool wait, uint64_t timeout_ns = 0);
 
+    // The direct call path (abi::ServeCall, issue 24): publishes the completions, answers the
+    // call this thread holds when msg.flags has abi::kServeCallReply (with msg.status,
+    // msg.value and a read's bytes in msg.data), then waits for the next synchronous call (1:
+    // msg holds it; this thread must answer it with its next call()) or for ring work (0:
+    // msg.ring submissions since the last sync: serve them as after sync()). -Error as sync(),
+    // and kInvalidArgument for a call held and not answered. A server may mix it with sync()
+    // and its ring: see docs/syscalls.md for which operations come which way.
+    int64_t call(abi::ServeCall& msg, uint64_t timeout_ns = 0);
+
     // Closes the port: the service ends (the region stays mapped until the destructor). 0 or
     // -Error.
     int64_t destroy();

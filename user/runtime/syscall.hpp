@@ -112,6 +112,9 @@ inline int64_t serve_create(const abi::QueueGeometry* g, abi::ServeInfo* info,
 inline int64_t serve_sync(uint64_t port, uint64_t wait, uint64_t timeout_ns) {
     return syscall(abi::Syscall::kServeSync, port, wait, timeout_ns);
 }
+inline int64_t serve_call(uint64_t port, abi::ServeCall* msg, uint64_t timeout_ns) {
+    return syscall(abi::Syscall::kServeCall, port, reinterpret_cast<uint64_t>(msg), timeout_ns);
+}
 }  // namespace sys
 
 }  // namespace keel::user

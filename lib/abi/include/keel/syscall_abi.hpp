@@ -34,7 +34,8 @@ enum class Syscall : uint64_t {
     kQueueWait = 15,     // (queue handle, min completions, timeout ns or 0 = none) -> posted
     kServeCreate = 16,   // (QueueGeometry*, ServeInfo* out, device or 0) -> 0: port, served
     kServeSync = 17,     // (port, wait, timeout ns or 0 = none) -> submissions since last sync
-    kCount = 18,
+    kServeCall = 18,  // (port, ServeCall*, timeout ns or 0 = none) -> 1: a call held, 0: ring work
+    kCount = 19,
 };
 
 // The common object operations, performed synchronously by do_io and (issue 8) as queued
@@ -482,6 +483,54 @@ inline constexpr uint32_t served_client_share(uint32_t n) {
 inline constexpr uint64_t served_open_value(uint32_t object, uint32_t rights) {
     return static_cast<uint64_t>(rights) << 32 | object;
 }
+
+// The direct call path (issue 24): ServeCall is ServeSync for a server that also takes
+// synchronous calls in registers' stead of its ring. A thread waiting in ServeCall on its port
+// receives a do_io on the served object straight from the caller's thread (the kernel switches
+// from the caller to it and back without the ring, the kernel's ipc::Client or the scheduler's
+// queues) when the operation can travel in a ServeCall: any forwarded operation but open and
+// create, with at most kServeCallBytes of data, made while nothing the port forwarded through
+// its ring is still in flight (so a call never overtakes what went before it), and not as
+// device data. Every other operation takes the ring as before, and a server that never calls
+// ServeCall gets every operation there.
+//
+// One call at a time per thread: the thread HOLDS the call it received until its next
+// ServeCall, which must answer it (kServeCallReply; kInvalidArgument otherwise, and nothing
+// changes) and then waits for the next call or for ring work. The answer is a completion's:
+// status kOk or queue_error_status(e), and value (a read's bytes are data[0..value), at most the
+// call's length; the kernel applies the ring path's rules to what it passes on). A call whose
+// caller gave up (its timeout, its process ending) is abandoned: the answer is dropped and
+// ServeCall goes on as usual. A server thread that ends, or a port that closes, with a call
+// held answers it PeerGone, so every call is answered exactly once.
+//
+// ServeCall returns 1 with a call held (opcode, object, arg, client and length as a ring
+// submission's, a write's bytes in data), or 0 when ring work came (`ring`: submissions since
+// the last sync or ServeCall, as ServeSync counts them). It collects the port's ring
+// completions as ServeSync does. Errors: kTimedOut, kPeerGone (the port's service ended),
+// kBadAddress (nothing answered, nothing received), kNoRights, kInvalidArgument.
+inline constexpr uint32_t kServeCallBytes = 64;
+inline constexpr uint32_t kServeCallReply = 1;  // ServeCall::flags: answer the call held
+struct ServeCall {
+    // In: kServeCallReply with the answer to the call this thread holds, else 0.
+    uint32_t flags;
+    uint16_t status;
+    uint16_t reserved;
+    uint64_t value;
+    // In: a read's answer (value bytes); out: a write's, set_meta's or destroy's bytes (length).
+    // Next to the parts each way, so that each way is one copy.
+    uint8_t data[kServeCallBytes];
+    // Out, returning 1: the call.
+    uint16_t opcode;
+    uint16_t reserved2;
+    uint32_t object;
+    uint64_t arg;
+    uint64_t client;
+    uint32_t length;
+    uint32_t reserved3;
+    // Out, returning 0: the ring's submissions since the last sync or ServeCall.
+    uint64_t ring;
+};
+static_assert(sizeof(ServeCall) == 56 + kServeCallBytes);
 
 // The queue codec: one place that turns an Op into a submission's opcode and an Error into a
 // completion's status, and back. Decoding is total: anything that is not a valid code gives
