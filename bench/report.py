@@ -40,6 +40,8 @@ B7_ROWS = {
     "queue_nop_b32_calls": "queue Nop, batch 32: 32 submits, one queue_poll, 32 reaps",
     "served_doio": "do_io get_meta(Size) on a served object, server thread in ServeCall "
                    "(the direct call path)",
+    "served_doio_4threads": "the direct call with 4 server threads waiting in ServeCall on "
+                            "the port",
     "served_doio_ring": "the same through the served port's ring, server thread in ServeSync "
                         "(the path before ServeCall)",
     "served_queue_b1": "same served operation queued, batch 1: submit, queue_wait, reap",

@@ -310,7 +310,7 @@ void Served::server_gone() {
         closes_ = n->next;
         delete n;
     }
-    wake_server();
+    wake_all_servers();
 }
 
 Result<uint64_t> Served::forward(Request& req, uint32_t object) {
@@ -357,7 +357,7 @@ Result<uint64_t> Served::forward(Request& req, uint32_t object) {
 Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     if (gone_)
         return fail(Error::kPeerGone);
-    if (req.direct && !recv_.empty() && direct_ok(req))
+    if (req.direct && receivers_ != nullptr && direct_ok(req))
         return call_direct(req, f, object);
     if (req.op == abi::Op::kCreate) [[unlikely]]
         KEEL_TRY(check_spawn(req));
@@ -418,8 +418,8 @@ Result<uint64_t> Served::begin(Request& req, Forward& f, uint32_t object) {
     ++in_flight_;
     ++submitted_;
     f = {retain_ref(this), tag, object, index};
-    if (req.direct && (work_.empty() || recv_.empty()))
-        req.handoff = &ring_waiters();  // do_io switches to the server as it blocks
+    if (req.direct)
+        req.handoff = ring_handoff();  // do_io switches to the server as it blocks
     else
         wake_server();
     return obj::would_block(req, done_);
@@ -698,6 +698,38 @@ void Served::answer_gone(DirectCall& c) {
     c.done.wake_all();
 }
 
+void Served::unreceive_slow(sched::Thread& self) {
+    for (sched::Thread** p = &receivers_; *p != nullptr; p = &(*p)->next_receiver) {
+        if (*p == &self) {
+            *p = self.next_receiver;
+            break;
+        }
+    }
+    self.next_receiver = nullptr;
+    self.receiving = false;
+}
+
+void Served::wake_server() {
+    work_.wake_all();
+    if (sched::Thread* t = take_receiver())
+        t->receive.wake_all();
+}
+
+sched::WaitQueue* Served::ring_handoff() {
+    if (!work_.empty() && receivers_ == nullptr)
+        return &work_;  // block_switch wakes the other ServeSync threads
+    if (work_.empty() && receivers_ != nullptr)
+        return &take_receiver()->receive;
+    wake_server();  // both kinds wait, or none
+    return nullptr;
+}
+
+void Served::wake_all_servers() {
+    work_.wake_all();
+    while (sched::Thread* t = take_receiver())
+        t->receive.wake_all();
+}
+
 bool Served::direct_pending() {
     return sched::current()->call.state == DirectCall::kHeld;
 }
@@ -707,7 +739,7 @@ void Served::thread_gone(sched::Thread& t) {
         answer_gone(*t.held_call);
 }
 
-// The caller's thread hands its record to the oldest server thread in ServeCall and, blocking
+// The caller's thread hands its record to the last server thread to wait in ServeCall and, blocking
 // in do_io, switches to it (Request::handoff).
 Result<uint64_t> Served::call_direct(Request& req, Forward& f, uint32_t object) {
     DirectCall& c = sched::current()->call;
@@ -719,9 +751,10 @@ Result<uint64_t> Served::call_direct(Request& req, Forward& f, uint32_t object) 
     c.length = n;
     c.arg = req.arg;
     c.client = req.caller->id();
-    hold(c, *recv_.head());
+    sched::Thread& t = *take_receiver();
+    hold(c, t);
     f = {retain_ref(this), 0, object, Forward::kDirect};
-    req.handoff = &recv_;
+    req.handoff = &t.receive;
     return obj::would_block(req, c.done);
 }
 
@@ -798,9 +831,11 @@ Result<uint64_t> Served::call_wait(uint64_t msg, uint64_t deadline) {
             return uint64_t{0};
         }
         // The answer's caller runs next, straight from here (sched::block_switch).
-        const sched::WakeReason why = answered != nullptr
-                                          ? sched::block_switch(&recv_, deadline, answered->done)
-                                          : sched::block(&recv_, deadline);
+        receive(self);
+        const sched::WakeReason why =
+            answered != nullptr ? sched::block_switch(&self.receive, deadline, answered->done)
+                                : sched::block(&self.receive, deadline);
+        unreceive(self);
         answered = nullptr;
         if (self.held_call != nullptr)
             continue;  // a call came with the wake-up, whatever else did

@@ -39,6 +39,7 @@
 #include "obj/direct_call.hpp"
 #include "obj/object.hpp"
 #include "obj/queue_region.hpp"
+#include "sched/thread.hpp"
 #include "sched/wait_queue.hpp"
 
 namespace keel::obj {
@@ -158,13 +159,34 @@ class Served final : public Object {
     static void unhold(DirectCall& c);
     // Ends c's hold with the answer status PeerGone and wakes its caller.
     static void answer_gone(DirectCall& c);
-    // The server's threads waiting for ring work: those in ServeSync, or with none there,
-    // those in ServeCall (a do_io's handoff goes to one of them).
-    sched::WaitQueue& ring_waiters() { return work_.empty() ? recv_ : work_; }
-    void wake_server() {
-        work_.wake_all();
-        recv_.wake_all();
+    // The server threads in ServeCall: a stack, so that a call goes to the thread that waited
+    // last (its cache the warmest) and wakes nobody else. take_receiver: the top one, taken
+    // off (nullptr: none); receive: the current thread goes on; unreceive: it comes off, if
+    // still there (a timeout, an interruption).
+    sched::Thread* take_receiver() {
+        sched::Thread* t = receivers_;
+        if (t != nullptr) {
+            receivers_ = t->next_receiver;
+            t->next_receiver = nullptr;
+            t->receiving = false;
+        }
+        return t;
     }
+    void receive(sched::Thread& self) {
+        self.next_receiver = receivers_;
+        self.receiving = true;
+        receivers_ = &self;
+    }
+    void unreceive(sched::Thread& self) {
+        if (self.receiving) [[unlikely]]
+            unreceive_slow(self);
+    }
+    void unreceive_slow(sched::Thread& self);
+    // Ring work came: the threads in ServeSync wake, and one in ServeCall (a do_io that blocks
+    // at once hands the CPU to one of them instead: ring_handoff). The service ended: all.
+    void wake_server();
+    sched::WaitQueue* ring_handoff();
+    void wake_all_servers();
     Result<uint64_t> begin(Request& req, Forward& f, uint32_t object);
     Result<void> check_spawn(const Request& req) const;
     Result<uint32_t> submit_spawn(Request& req, const ipc::Request& r, ipc::Buffer& buffer,
@@ -241,11 +263,11 @@ class Served final : public Object {
     uint64_t starved_at_ = 0;  // when (sched::now_ns)
     uint64_t submitted_ = 0;
     uint64_t synced_ = 0;
-    sched::WaitQueue done_;          // callers waiting for a completion or for room
-    sched::WaitQueue work_;          // the server waiting for work (ServeSync)
-    sched::WaitQueue recv_;          // server threads waiting in ServeCall
-    DirectCall* held_ = nullptr;     // direct calls held by server threads, not yet answered
-    CloseNotice* closes_ = nullptr;  // waiting for room in the queue
+    sched::WaitQueue done_;               // callers waiting for a completion or for room
+    sched::WaitQueue work_;               // the server waiting for work (ServeSync)
+    sched::Thread* receivers_ = nullptr;  // server threads waiting in ServeCall (a stack)
+    DirectCall* held_ = nullptr;          // direct calls held by server threads, not yet answered
+    CloseNotice* closes_ = nullptr;       // waiting for room in the queue
 };
 
 // A further object of the same port, made by an open the server answered: its operations go

@@ -71,6 +71,12 @@ class Thread final : public obj::Object {
     // ends first).
     obj::DirectCall call;
     obj::DirectCall* held_call = nullptr;
+    // As a server thread waiting in ServeCall: where it sleeps (a queue of its own, so that a
+    // call or a wake-up for ring work wakes this thread alone), and its link in the port's
+    // stack of such threads (Served::receivers_) while `receiving`.
+    WaitQueue receive;
+    Thread* next_receiver = nullptr;
+    bool receiving = false;
 
     // The x87/MMX/SSE state (an FXSAVE image), saved when the thread is switched out and
     // restored when it is switched in: without it one process reads the registers another

@@ -18,6 +18,8 @@
 //                    from the caller to the server thread and back; the server fills 8 bytes
 //   served_doio_ring the same, to a server thread that uses only ServeSync: forwarded through
 //                    the port's ring (reference: the path every do_io took before ServeCall)
+//   served_doio_4threads the direct call with four server threads waiting in ServeCall on the
+//                    port: a call wakes the one it goes to and nobody else
 //   served_queue_b32 the same operation through a queue: submit 32, queue_wait for 32, reap 32
 //                    (also at batch 1 and 8, to show how the cost per operation scales)
 //   served_create    do_io create (a TableSpawn: this program's image and one pipe end) on a
@@ -80,7 +82,7 @@ struct Row {
     uint64_t ops;
     uint64_t ns;
 };
-Row g_rows[16];
+Row g_rows[24];
 int g_row_count = 0;
 
 // The rows' targets and the outside figures to compare with (L4Re's IPC) are stated once, in
@@ -177,6 +179,31 @@ void server_main(uint64_t arg) {
     if (msg.flags != 0)
         (void)ctx->port->call(msg, 1);  // the last call's answer
     (void)ctx->port->sync(false);
+}
+
+// One of several threads answering direct calls on one port (served_doio_4threads): no ring
+// (ipc::Server is one thread's; only direct calls come while one of them waits), so the raw
+// system call, not ServePort::call, which publishes the ring.
+void call_only_main(uint64_t arg) {
+    auto* ctx = reinterpret_cast<ServerCtx*>(arg);
+    abi::ServeCall msg{};
+    for (;;) {
+        const int64_t r = sys::serve_call(ctx->port->port(), &msg, 0);
+        msg.flags = 0;
+        if (r != 1)
+            continue;  // ring work: none comes in this row
+        const auto o = static_cast<Op>(msg.opcode - abi::kQueueOpBase);
+        const bool stop = o == Op::kSync && msg.arg == kStopArg;
+        Answer a{kOk, 0};
+        if (!stop)
+            a = answer_op(*ctx, o, msg.arg, {reinterpret_cast<std::byte*>(msg.data), msg.length});
+        msg.flags = abi::kServeCallReply;
+        msg.status = a.status;
+        msg.value = a.value;
+        if (stop)
+            break;
+    }
+    (void)sys::serve_call(ctx->port->port(), &msg, 1);  // the stop's answer
 }
 
 // ---- rows ------------------------------------------------------------------------------------
@@ -529,6 +556,35 @@ int keel_main(const StartInfo& start) {
                    ring.port->served(), Meta::kSize, rounds_of(1'000 * scale));
         if (!stop_server(ring))
             return 1;
+    }
+
+    // Four threads answering calls on one port.
+    if (runs("served_doio_4threads")) {
+        ServePort* port = new (allocate(sizeof(ServePort))) ServePort;
+        ServerCtx* pctx = new (allocate(sizeof(ServerCtx))) ServerCtx;
+        int64_t threads[4] = {};
+        rc = port->create(64, 32, 64);
+        pctx->port = port;
+        for (int i = 0; rc == 0 && i < 4; ++i) {
+            threads[i] = spawn_thread(call_only_main, reinterpret_cast<uint64_t>(pctx));
+            if (threads[i] <= 0)
+                rc = threads[i];
+        }
+        if (rc != 0) {
+            fail("served_doio_4threads set-up", rc);
+            return 1;
+        }
+        (void)sys::sleep_ns(10'000'000);  // all four wait in ServeCall
+        bench_doio("served_doio_4threads",
+                   "do_io get_meta(Size) on a served object, 4 server threads in ServeCall",
+                   port->served(), Meta::kSize, rounds_of(1'000 * scale));
+        for (int i = 0; i < 4; ++i)
+            (void)sys::do_io(port->served(), Op::kSync, nullptr, 0, kStopArg);
+        for (int i = 0; i < 4; ++i) {
+            rc = join(static_cast<Handle>(threads[i]));
+            if (rc != 0)
+                fail("join", rc);
+        }
     }
 
     Server main_server;
