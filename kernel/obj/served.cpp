@@ -657,8 +657,8 @@ namespace keel::obj {
 // ---- the direct path (issue 24) --------------------------------------------------------------
 
 bool Served::direct_ok(const Request& req) const {
-    // Nothing in flight through the ring (close notices and Cancels included): a call never
-    // overtakes what went before it. Open and create carry handles: the ring's alone.
+    // Nothing in flight through the ring (close notices and abandoned operations included): a call
+    // never overtakes what went before it. Open and create carry handles: the ring's alone.
     return in_flight_ == 0 && closes_ == nullptr && req.caller != nullptr &&
            req.buffer.length() <= abi::kServeCallBytes && req.op != abi::Op::kOpen &&
            req.op != abi::Op::kCreate && !uses_device_data(req);
@@ -793,6 +793,12 @@ const std::byte* at(const abi::ServeCall& m, uint64_t offset) {
 
 Result<uint64_t> Served::call_wait(uint64_t msg, uint64_t deadline) {
     sched::Thread& self = *sched::current();
+    // The ring's completions first, as ServeSync: their callers are woken. Reaping a create's
+    // can close a lent handle and destroy its object, which reaches preemption points, where
+    // the caller of the call this thread holds may give up (and go on to other calls): what
+    // the thread holds is read after it.
+    if (client_.outstanding() != 0)
+        collect();
     DirectCall* const held = self.held_call;
     // With a call held, a read's room comes in the same copy: at most the caller's length.
     abi::ServeCall in;
@@ -801,8 +807,6 @@ Result<uint64_t> Served::call_wait(uint64_t msg, uint64_t deadline) {
     if ((in.flags & ~abi::kServeCallReply) != 0 ||
         (held != nullptr && (in.flags & abi::kServeCallReply) == 0))
         return fail(Error::kInvalidArgument);
-    if (client_.outstanding() != 0)
-        collect();  // the ring's completions, as ServeSync: their callers are woken
     DirectCall* answered = nullptr;
     if (held != nullptr) {
         // A read's bytes, as many as the caller will take.
@@ -839,9 +843,14 @@ Result<uint64_t> Served::call_wait(uint64_t msg, uint64_t deadline) {
         answered = nullptr;
         if (self.held_call != nullptr)
             continue;  // a call came with the wake-up, whatever else did
-        if (why == sched::WakeReason::kInterrupted)
+        // Ring work that came with the timeout or the interruption may have been handed to this
+        // thread alone (wake_server): it is reported, or passed on to another thread.
+        if (why == sched::WakeReason::kInterrupted) {
+            if (submitted_ != synced_)
+                wake_server();
             return fail(Error::kPeerGone);
-        if (why == sched::WakeReason::kTimedOut)
+        }
+        if (why == sched::WakeReason::kTimedOut && submitted_ == synced_ && !gone_)
             return fail(Error::kTimedOut);
     }
 }

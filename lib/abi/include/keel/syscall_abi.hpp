@@ -507,7 +507,9 @@ inline constexpr uint64_t served_open_value(uint32_t object, uint32_t rights) {
 // submission's, a write's bytes in data), or 0 when ring work came (`ring`: submissions since
 // the last sync or ServeCall, as ServeSync counts them). It collects the port's ring
 // completions as ServeSync does. Errors: kTimedOut, kPeerGone (the port's service ended),
-// kBadAddress (nothing answered, nothing received), kNoRights, kInvalidArgument.
+// kNoRights, kInvalidArgument, kBadAddress: the message cannot be read (nothing answered) or
+// written (the answer, already given, stands; a call received then is answered Protocol, the
+// server never having seen it; ring work is reported again by the next ServeCall).
 inline constexpr uint32_t kServeCallBytes = 64;
 inline constexpr uint32_t kServeCallReply = 1;  // ServeCall::flags: answer the call held
 struct ServeCall {
