@@ -122,7 +122,7 @@ Answer answer_op(ServerCtx& ctx, Op o, uint64_t arg, std::span<std::byte> data) 
     }
     if (o == Op::kGetMeta && arg == static_cast<uint64_t>(Meta::kSize) && data.size() >= 8) {
         const uint64_t size = 4096;
-        memcpy(data.data(), &size, 8);
+        __builtin_memcpy(data.data(), &size, 8);  // inline, not the libc byte loop
         return {kOk, 8};
     }
     if (o == Op::kCreate && ctx.answer != 0)

@@ -357,6 +357,145 @@ CHILD_MODE("call one") {
     return sys::do_io(abi::initial_handle(1), Op::kWrite, "one", 3, 0) == 3 ? 0 : 1;
 }
 
+// A lying server (think like an attacker): every call is answered with a status and a value
+// drawn from a seeded sequence (Ok with counts past the caller's length or of 2^63 and more,
+// PeerGone, valid and invalid error codes, any 16-bit status), its data all 0xa5. The caller
+// draws the same sequence and checks each result against the ring path's rules, computed here
+// on their own: a count clamped to its length, a value of 2^63 or more Protocol, a valid error
+// code its error, anything else Protocol; a read's bytes up to the count and not one past it.
+// The server checks each write's bytes.
+constexpr uint64_t kLieSeed = 20261208;
+constexpr int kLieCalls = 400;
+
+struct LieAnswer {
+    uint16_t status;
+    uint64_t value;
+};
+
+LieAnswer next_lie(Random& r, uint32_t length) {
+    const uint64_t values[] = {0,          1,          length, length + 1ull, r.below(200),
+                               ~0ull >> 1, 1ull << 63, ~0ull};
+    const uint64_t value = values[r.below(sizeof values / sizeof values[0])];
+    switch (r.below(6)) {
+        case 0:
+        case 1:
+        case 2:
+            return {kOk, value};
+        case 3:
+            return {static_cast<uint16_t>(Status::PeerGone), value};
+        case 4:
+            return {queue_error_status(static_cast<Error>(r.below(40))), value};
+        default:
+            return {static_cast<uint16_t>(r.next()), value};
+    }
+}
+
+// What the caller must see for an answer, by the rules above (not the kernel's code).
+int64_t judged(Op o, uint32_t length, LieAnswer a) {
+    if (a.status == kOk) {
+        if (a.value >= 1ull << 63)
+            return err(Error::kProtocol);
+        const bool counts = o == Op::kRead || o == Op::kPeek || o == Op::kReadAt ||
+                            o == Op::kGetMeta || o == Op::kWrite;
+        return static_cast<int64_t>(counts && a.value > length ? length : a.value);
+    }
+    if (a.status == static_cast<uint16_t>(Status::PeerGone))
+        return err(Error::kPeerGone);
+    const uint16_t base = abi::kQueueErrorBase;
+    const uint16_t last = queue_error_status(Error::kLastError);
+    if (a.status > base && a.status <= last && a.status != queue_error_status(Error::kWouldBlock))
+        return -static_cast<int64_t>(a.status - base);
+    return err(Error::kProtocol);
+}
+
+struct LieServer {
+    ServePort sp;
+    std::atomic<uint32_t> calls{0};
+    std::atomic<uint32_t> bad_writes{0};
+};
+
+uint8_t write_byte(uint32_t length, uint32_t k) {
+    return static_cast<uint8_t>(k * 7 + length);
+}
+
+void lie_server(uint64_t arg) {
+    auto* ls = reinterpret_cast<LieServer*>(arg);
+    Random answers(kLieSeed);
+    abi::ServeCall msg{};
+    for (;;) {
+        if (ls->sp.call(msg) != 1)
+            continue;  // nothing comes through the ring in this test
+        const auto o = static_cast<Op>(msg.opcode - abi::kQueueOpBase);
+        if (o == Op::kSync && msg.arg == kStopArg) {
+            msg.flags = abi::kServeCallReply;
+            msg.status = kOk;
+            msg.value = 0;
+            (void)ls->sp.call(msg, 1);
+            return;
+        }
+        ls->calls.fetch_add(1);
+        if (o == Op::kWrite || o == Op::kSetMeta) {
+            for (uint32_t k = 0; k < msg.length; ++k)
+                ls->bad_writes.fetch_add(msg.data[k] != write_byte(msg.length, k) ? 1 : 0);
+        }
+        const LieAnswer a = next_lie(answers, msg.length);
+        memset(msg.data, 0xa5, sizeof msg.data);
+        msg.flags = abi::kServeCallReply;
+        msg.status = a.status;
+        msg.value = a.value;
+    }
+}
+
+TEST(serve_call_lying_server) {
+    auto* ls = new (allocate(sizeof(LieServer))) LieServer;
+    CHECK_EQ(ls->sp.create(8, 8, 4096), 0);
+    const int64_t t = spawn_thread(lie_server, reinterpret_cast<uint64_t>(ls));
+    CHECK(t > 0);
+    (void)sys::sleep_ns(20'000'000);  // waiting in ServeCall
+    const Handle s = ls->sp.served();
+    Random ops(kLieSeed + 1), answers(kLieSeed);
+    const Op kinds[] = {Op::kRead,  Op::kPeek,    Op::kReadAt, Op::kGetMeta,
+                        Op::kWrite, Op::kSetMeta, Op::kSeek,   Op::kSync};
+    uint32_t wrong = 0, bytes_wrong = 0;
+    for (int i = 0; i < kLieCalls; ++i) {
+        const Op o = kinds[ops.below(sizeof kinds / sizeof kinds[0])];
+        uint32_t length = static_cast<uint32_t>(ops.below(abi::kServeCallBytes + 1));
+        uint64_t arg = ops.below(1000);
+        if (o == Op::kGetMeta || o == Op::kSetMeta) {
+            length = 8;
+            arg = static_cast<uint64_t>(Meta::kSize);
+        }
+        if (o == Op::kSeek || o == Op::kSync)
+            length = 0;
+        uint8_t buf[abi::kServeCallBytes + 8];
+        memset(buf, 0x11, sizeof buf);
+        if (o == Op::kWrite || o == Op::kSetMeta) {
+            for (uint32_t k = 0; k < length; ++k)
+                buf[k] = write_byte(length, k);
+        }
+        const int64_t got = sys::do_io(s, o, length != 0 ? buf : nullptr, length, arg);
+        const int64_t want = judged(o, length, next_lie(answers, length));
+        if (got != want) {
+            ++wrong;
+            print("queuetest: lying server, call %d (op %u, length %u): got %ld, want %ld\n", i,
+                  static_cast<uint32_t>(o), length, got, want);
+        }
+        const bool reads =
+            o == Op::kRead || o == Op::kPeek || o == Op::kReadAt || o == Op::kGetMeta;
+        if (reads) {
+            const uint64_t n = got > 0 ? static_cast<uint64_t>(got) : 0;
+            for (uint64_t k = 0; k < sizeof buf; ++k)
+                bytes_wrong += buf[k] != (k < n ? 0xa5 : 0x11) ? 1 : 0;
+        }
+    }
+    (void)sys::do_io(s, Op::kSync, nullptr, 0, kStopArg);
+    CHECK_EQ(join(static_cast<Handle>(t)), 0);
+    CHECK_EQ(ls->calls.load(), static_cast<uint32_t>(kLieCalls));
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(bytes_wrong, 0);
+    CHECK_EQ(ls->bad_writes.load(), 0);
+}
+
 // A server whose message cannot be written when a call comes: the call is answered Protocol
 // (the server never saw it), ServeCall BadAddress.
 const abi::ServeCall kReadOnly{};
