@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <keel/c/libc.hpp>
+#include "mm/user_copy.hpp"
 #include "obj/memory.hpp"
 #include "obj/served_spawn.hpp"
 #include "proc/process.hpp"
@@ -48,14 +49,26 @@ bool returns_data(abi::Op op) {
            op == abi::Op::kGetMeta;
 }
 
-// A failure status the server answered: PeerGone, or the error it carries; anything else the
-// server wrote is a protocol violation.
-ipc::Unexpected<Error> served_failure(uint16_t status) {
-    if (status == static_cast<uint16_t>(ipc::abi::Status::PeerGone))
-        return fail(Error::kPeerGone);
-    Error e = Error::kProtocol;
-    (void)abi::decode_queue_error(status, &e);
-    return fail(e);
+// The server's answer (status, value) to `op` on `length` bytes as the caller's result, one
+// rule for both paths: a failure status is PeerGone or the error a valid code carries (anything
+// else the server wrote is a protocol violation); an Ok value of 2^63 or more is Protocol (the
+// caller would read it as an error code); a write's or a read's count is clamped to the
+// caller's length (a write that claims more bytes than it was given, a read more than fit: the
+// bytes a read copies back); any other operation's value stands.
+[[gnu::always_inline]] inline Result<uint64_t> judged(uint16_t status, uint64_t value, abi::Op op,
+                                                      uint64_t length) {
+    if (status != kOk) [[unlikely]] {
+        if (status == static_cast<uint16_t>(ipc::abi::Status::PeerGone))
+            return fail(Error::kPeerGone);
+        Error e = Error::kProtocol;
+        (void)abi::decode_queue_error(status, &e);
+        return fail(e);
+    }
+    if (value > kMaxValue)
+        return fail(Error::kProtocol);
+    if (op == abi::Op::kWrite || returns_data(op))
+        return value < length ? value : length;
+    return value;
 }
 
 }  // namespace
@@ -524,19 +537,12 @@ Result<uint64_t> Served::finish(Request& req, Forward& f) {
 Result<uint64_t> Served::answer(Slot& s, Request& req) {
     if (s.status == kOk && (req.op == abi::Op::kOpen || req.op == abi::Op::kCreate)) [[unlikely]]
         return req.op == abi::Op::kOpen ? opened(s, req) : created(s, req);
-    if (s.status != kOk)
-        return served_failure(s.status);
-    // The server's value is its claim: a count is never more than the caller's length (a
-    // write that claims more bytes than it was given, a read more than fit).
-    if (s.value > kMaxValue)
-        return fail(Error::kProtocol);
-    const uint64_t n = s.value < req.buffer.length() ? s.value : req.buffer.length();
-    if (req.op == abi::Op::kWrite)
-        return n;
-    if (!returns_data(req.op) || !s.buffer.valid())
-        return s.data_memory ? n : s.value;  // device data: a read's bytes are there already
-    KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
-    return n;
+    const uint64_t n = KEEL_TRY(judged(s.status, s.value, req.op, req.buffer.length()));
+    if (returns_data(req.op) && s.buffer.valid())
+        KEEL_TRY(req.buffer.copy_into(0, client_.bytes(s.buffer).data(), n));
+    else if (returns_data(req.op) && !s.data_memory)
+        return s.value;  // a read of 0 bytes: the server's value (the direct path answers 0)
+    return n;            // device data: a read's bytes are there already
 }
 
 // An open the server granted: value = served_open_value(object, rights). The child object
@@ -650,10 +656,6 @@ Result<uint64_t> Served::sync(bool wait, uint64_t deadline) {
     return Result<uint64_t>(n);
 }
 
-}  // namespace keel::obj
-
-namespace keel::obj {
-
 // ---- the direct path (issue 24) --------------------------------------------------------------
 
 bool Served::direct_ok(const Request& req) const {
@@ -730,10 +732,6 @@ void Served::wake_all_servers() {
         t->receive.wake_all();
 }
 
-bool Served::direct_pending() {
-    return sched::current()->call.state == DirectCall::kHeld;
-}
-
 void Served::thread_gone(sched::Thread& t) {
     if (t.held_call != nullptr)
         answer_gone(*t.held_call);
@@ -766,17 +764,10 @@ Result<uint64_t> Served::finish_direct(Request& req, Forward& f) {
     c.state = DirectCall::kIdle;
     const RefPtr<Served> self = std::move(f.served);  // dropped on return
     f = {};
-    if (c.status != kOk)
-        return served_failure(c.status);
-    if (c.value > kMaxValue)
-        return fail(Error::kProtocol);
-    const uint64_t n = c.value < c.length ? c.value : c.length;
-    if (returns_data(c.op)) {
-        if (n != 0)
-            KEEL_TRY(req.buffer.copy_into(0, c.data, n));
-        return n;
-    }
-    return c.op == abi::Op::kWrite ? n : c.value;
+    const uint64_t n = KEEL_TRY(judged(c.status, c.value, c.op, c.length));
+    if (returns_data(c.op) && n != 0)
+        KEEL_TRY(req.buffer.copy_into(0, c.data, n));
+    return n;
 }
 
 namespace {

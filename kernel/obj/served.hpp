@@ -35,7 +35,6 @@
 #include <ipc/client.hpp>
 
 #include "mm/address.hpp"
-#include "mm/user_copy.hpp"
 #include "obj/direct_call.hpp"
 #include "obj/object.hpp"
 #include "obj/queue_region.hpp"
@@ -120,6 +119,7 @@ class Served final : public Object {
     // Whether the operation in flight in f is still with the server, once what the server has
     // completed is reaped: then a retry would only answer kWouldBlock on the same wait queue,
     // and a queue's round keeps the operation parked without retrying it (obj/queue.cpp).
+    // (A queue's operations never take the direct path: only do_io's do, Request::direct.)
     static bool still_pending(const Forward& f) { return f.served->pending(f.slot); }
 
     // The caller gives up on its forwarded operation (see above). No-op for an idle record.
@@ -150,7 +150,6 @@ class Served final : public Object {
     static void abandon_slow(Forward& f);
     // The direct path (above). direct_ok: whether req may take it now.
     bool direct_ok(const Request& req) const;
-    static bool direct_pending();
     Result<uint64_t> call_direct(Request& req, Forward& f, uint32_t object);
     Result<uint64_t> finish_direct(Request& req, Forward& f);
     Result<uint64_t> deliver(sched::Thread& self, uint64_t msg);
@@ -200,8 +199,6 @@ class Served final : public Object {
     // Pending once what the server completed meanwhile is reaped (collect() only when it may
     // change the answer).
     bool pending(uint32_t slot) {
-        if (slot == Forward::kDirect) [[unlikely]]
-            return direct_pending();
         if (slots_[slot].state != kPending)
             return false;
         collect();

@@ -190,6 +190,8 @@ void call_only_main(uint64_t arg) {
     for (;;) {
         const int64_t r = sys::serve_call(ctx->port->port(), &msg, 0);
         msg.flags = 0;
+        if (r < 0)
+            return;  // the service ended
         if (r != 1)
             continue;  // ring work: none comes in this row
         const auto o = static_cast<Op>(msg.opcode - abi::kQueueOpBase);

@@ -485,7 +485,7 @@ inline constexpr uint64_t served_open_value(uint32_t object, uint32_t rights) {
 }
 
 // The direct call path (issue 24): ServeCall is ServeSync for a server that also takes
-// synchronous calls in registers' stead of its ring. A thread waiting in ServeCall on its port
+// synchronous calls outside its ring. A thread waiting in ServeCall on its port
 // receives a do_io on the served object straight from the caller's thread (the kernel switches
 // from the caller to it and back without the ring, the kernel's ipc::Client or the scheduler's
 // queues) when the operation can travel in a ServeCall: any forwarded operation but open and
