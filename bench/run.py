@@ -976,7 +976,8 @@ def profile(argv):
     p.add_argument("rounds", type=int)
     p.add_argument("ops_per_round", type=int, nargs="?")
     p.add_argument("--top", type=int, default=40)
-    p.add_argument("--detail", help="also per instruction address in functions matching this")
+    p.add_argument("--detail", help="also per instruction address in functions matching this "
+                   "(several: separated by commas)")
     a = p.parse_args(argv)
     per = a.ops_per_round or (32 if a.row.endswith("_b32") else
                               8 if a.row.endswith("_b8") else 1)
@@ -991,7 +992,7 @@ def profile(argv):
             name = ("K " + lookup(ktab, addr)) if addr >= 0xffff800000000000 else \
                 ("U " + lookup(utab, addr))
             by[name] += sign * n
-            if a.detail and a.detail in name:
+            if a.detail and any(d in name for d in a.detail.split(",")):
                 per_address[addr] += sign * n
     ops = a.rounds * per
     print(f"{a.row}: {sum(by.values()) / ops:.1f} instructions per operation "

@@ -95,7 +95,11 @@ class Served final : public Object {
     // A spawn on the server's process table: the handles it names are lent (served_spawn.hpp).
     Result<uint64_t> create(Request& req) override { return forward(req, 0); }
     Result<uint64_t> destroy(Request& req) override { return forward(req, 0); }
-    Served* served_by() override { return this; }
+    Served* served_by(uint32_t* object) override {
+        if (object != nullptr)
+            *object = 0;
+        return this;
+    }
 
     // The device a kQueueDeviceData queue is made for: the device whose DMA memory the region
     // is, when the server asked for device data (abi::kServeDeviceData); else nullptr.
@@ -114,6 +118,19 @@ class Served final : public Object {
     // come to, without the dispatch).
     static Result<uint64_t> finish_started(Request& req) {
         return req.forward->served->finish(req, *req.forward);
+    }
+
+    // do_io's start of a direct call (its fast path, issue 24): the caller's handle names
+    // `target`, this port's object `object`, with `rights`. When req may take the direct path
+    // now (a server thread waits in ServeCall, direct_ok) and is one perform() would hand to
+    // the object unrefused, starts it as begin() would: true, with the Forward, req.rights,
+    // req.target, req.wait and req.handoff set (the caller blocks on req.wait switching to
+    // req.handoff). Otherwise false, with nothing started: do_io goes through perform().
+    bool start_call(Object& target, uint32_t rights, uint32_t object, Request& req);
+    // The direct call in req.forward (its Forward says kDirect): finish()'s answer, without
+    // the dispatch (kWouldBlock while it is still held).
+    static Result<uint64_t> finish_call(Request& req) {
+        return req.forward->served->finish_direct(req, *req.forward);
     }
 
     // Whether the operation in flight in f is still with the server, once what the server has
@@ -285,7 +302,11 @@ class ServedChild final : public Object {
     Result<uint64_t> open(Request& req) override { return fwd(req); }
     Result<uint64_t> create(Request& req) override { return fwd(req); }
     Result<uint64_t> destroy(Request& req) override { return fwd(req); }
-    Served* served_by() override { return port_.get(); }
+    Served* served_by(uint32_t* object) override {
+        if (object != nullptr)
+            *object = notice_->object;
+        return port_.get();
+    }
 
   private:
     ~ServedChild() override { port_->child_closed(notice_); }
@@ -295,6 +316,8 @@ class ServedChild final : public Object {
 };
 
 // The served object behind a Port, or nullptr when o is not a Port.
-Served* served_of_port(Object& o);
+inline Served* served_of_port(Object& o) {
+    return o.port_of();
+}
 
 }  // namespace keel::obj

@@ -8,11 +8,6 @@ Deadline::~Deadline() {
     disarm();
 }
 
-void Deadline::disarm() {
-    if (list_ != nullptr)
-        list_->remove(*this);
-}
-
 DeadlineList::~DeadlineList() {
     while (head_ != nullptr)
         remove(*head_);

@@ -67,4 +67,10 @@ class DeadlineList {
     Deadline* tail_ = nullptr;
 };
 
+// Inline: every wake-up and direct switch disarms its thread's timeout, which most never armed.
+inline void Deadline::disarm() {
+    if (list_ != nullptr)
+        list_->remove(*this);
+}
+
 }  // namespace keel::sched

@@ -107,4 +107,26 @@ Result<Thread*> create_user_thread(proc::Process& p, const UserStart& start);
 // maker charges whom it serves (a polling queue's poller: the queue's owner, kThreadCharge).
 Result<Thread*> create_kernel_thread(void (*entry)(void*), void* arg);
 
+// WaitQueue's push and pop, here where Thread is complete: inline on every block and direct
+// switch (sched/scheduler.cpp).
+inline void WaitQueue::push(Thread* t) {
+    t->next_waiting = nullptr;
+    if (tail_ != nullptr)
+        tail_->next_waiting = t;
+    else
+        head_ = t;
+    tail_ = t;
+}
+
+inline Thread* WaitQueue::pop() {
+    Thread* t = head_;
+    if (t != nullptr) {
+        head_ = t->next_waiting;
+        if (head_ == nullptr)
+            tail_ = nullptr;
+        t->next_waiting = nullptr;
+    }
+    return t;
+}
+
 }  // namespace keel::sched

@@ -16,26 +16,6 @@ WaitQueue::~WaitQueue() {
         watchers_->unwatch();
 }
 
-void WaitQueue::push(Thread* t) {
-    t->next_waiting = nullptr;
-    if (tail_ != nullptr)
-        tail_->next_waiting = t;
-    else
-        head_ = t;
-    tail_ = t;
-}
-
-Thread* WaitQueue::pop() {
-    Thread* t = head_;
-    if (t != nullptr) {
-        head_ = t->next_waiting;
-        if (head_ == nullptr)
-            tail_ = nullptr;
-        t->next_waiting = nullptr;
-    }
-    return t;
-}
-
 bool WaitQueue::remove(Thread* t) {
     Thread* prev = nullptr;
     for (Thread* c = head_; c != nullptr; prev = c, c = c->next_waiting) {

@@ -55,10 +55,10 @@ class WaitQueue {
     bool empty() const { return head_ == nullptr; }        // no thread blocked (watchers aside)
     bool watched() const { return watchers_ != nullptr; }  // a queue_wait listens through it
 
-    // Used by the scheduler only.
-    void push(Thread* t);
+    // Used by the scheduler only. push and pop are inline in sched/thread.hpp.
+    inline void push(Thread* t);
     bool remove(Thread* t);
-    Thread* pop();
+    inline Thread* pop();
     Thread* head() const { return head_; }
 
   private:

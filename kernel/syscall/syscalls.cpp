@@ -2,6 +2,7 @@
 
 #include <keel/syscall_abi.hpp>
 
+#include <optional>
 #include <utility>
 
 #include "dev/rtc.hpp"
@@ -54,19 +55,22 @@ uint64_t deadline_after(uint64_t timeout_ns) {
 
 // do_io's waiting part, kept out of the common path (an operation done at once): sleeps on
 // the wait queue `blocked` named and retries until the operation is done, the deadline
-// timeout_ns from now passes (0: none) or the process ends.
+// (0: none) passes or the process ends. With `woken`, the first sleep is over already
+// (do_io_call's), for that reason.
 [[gnu::noinline]] SysResult do_io_wait(proc::Process& p, abi::Handle h, const obj::Request& blocked,
-                                       uint64_t timeout_ns) {
-    const uint64_t deadline = deadline_after(timeout_ns);
+                                       uint64_t deadline,
+                                       std::optional<sched::WakeReason> woken = std::nullopt) {
     obj::Forward& forward = *blocked.forward;
     sched::WaitQueue* wait = blocked.wait;
     sched::WaitQueue* handoff = blocked.handoff;  // the server to switch to (Request::handoff)
     const obj::Object* target = blocked.target;
     bool last_try = false;
     for (;;) {
-        const sched::WakeReason why = handoff != nullptr
+        const sched::WakeReason why = woken ? *woken
+                                      : handoff != nullptr
                                           ? sched::block_switch(wait, deadline, *handoff)
                                           : sched::block(wait, deadline);
+        woken.reset();
         handoff = nullptr;
         switch (why) {
             case sched::WakeReason::kInterrupted:
@@ -101,10 +105,30 @@ uint64_t deadline_after(uint64_t timeout_ns) {
     }
 }
 
+// do_io's direct call to a user-space server (obj::Served::start_call started it): the switch
+// to the server thread and, when it switches back with the answer and the handle still names
+// the object, the answer. Anything else (a timeout, an interruption, the handle closed or
+// reused meanwhile) goes on by do_io_wait's rules, as if it had slept there.
+SysResult do_io_call(proc::Process& p, abi::Handle h, obj::Request& req, uint64_t timeout_ns) {
+    const uint64_t deadline = deadline_after(timeout_ns);
+    const sched::WakeReason why = sched::block_switch(req.wait, deadline, *req.handoff);
+    req.handoff = nullptr;
+    if (why == sched::WakeReason::kWoken) [[likely]] {
+        const Result<proc::HandleEntry> e = p.handles().lookup(h);
+        if (e.ok() && e.value().object == req.target) [[likely]] {
+            const Result<uint64_t> r = obj::Served::finish_call(req);
+            if (r.ok() || r.error() != Error::kWouldBlock) [[likely]]
+                return r;  // the Forward is idle again: nothing to abandon
+        }
+    }
+    return do_io_wait(p, h, req, deadline, why);
+}
+
 // do_io: performs the operation; while it would block, do_io_wait sleeps and retries, until
 // the deadline timeout_ns from the first wait (0: none). An ending process's thread is
 // interrupted out of the wait (kPeerGone; it never sees the result: it leaves on the way back
 // to user mode). Giving up on a forwarded operation abandons it: the server sees a Cancel.
+// A call a user-space server's thread can take at once goes direct (do_io_call).
 SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg,
                 uint64_t timeout_ns) {
     if (op >= static_cast<uint64_t>(abi::Op::kCount))
@@ -115,17 +139,22 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
         return fail(Error::kBadAddress);
     const abi::Handle h = KEEL_TRY(handle_arg(handle));
     proc::Process& p = *proc::current_process();
+    const proc::HandleEntry e = KEEL_TRY(p.handles().lookup(h));
     obj::Forward forward;  // an operation forwarded to a user-space server, across retries
     obj::Request req{static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer), &p, &forward};
     req.direct = true;
-    Result<uint64_t> r = obj::perform(p, h, req);
+    uint32_t object = 0;
+    if (obj::Served* s = e.object->served_by(&object);
+        s != nullptr && s->start_call(*e.object, e.rights, object, req))
+        return do_io_call(p, h, req, timeout_ns);
+    Result<uint64_t> r = obj::perform(p, h, e, req);
     // req.handoff is only ever set with kWouldBlock and req.wait (Request::handoff): it is
     // left to do_io_wait's block.
     if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
         obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
         return r;
     }
-    return do_io_wait(p, h, req, timeout_ns);
+    return do_io_wait(p, h, req, deadline_after(timeout_ns));
 }
 
 void close_handles(proc::Process& p, const abi::Handle* handles, int count) {
@@ -317,7 +346,7 @@ SysResult sleep(uint64_t ns) {
 // server asked for device data (obj::Served::device_data_device).
 Result<obj::DeviceObject*> queue_device(proc::Process& p, uint64_t handle) {
     const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
-    obj::Served* s = e.object->served_by();
+    obj::Served* s = e.object->served_by(nullptr);
     if (s == nullptr)
         return fail(Error::kInvalidArgument);
     if ((e.rights & abi::kRightRead) == 0)
