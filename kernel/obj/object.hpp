@@ -103,9 +103,8 @@ class Object {
     // position; perform() has checked that arg + length does not wrap.
     virtual Result<uint64_t> read_at(Request&) { return fail(Error::kNotSupported); }
     // For a served object (kServed: one a ServeCreate made or a child an open made), the one
-    // whose port serves it, and in *object (when not nullptr) which of the port's objects it is
-    // (Served::forward's `object`); nullptr for every other object.
-    virtual Served* served_by(uint32_t* /*object*/) { return nullptr; }
+    // whose port serves it; nullptr for every other object.
+    virtual Served* served_by() { return nullptr; }
     // For a Port (a server's end of a served object), the object it serves; nullptr for every
     // other object (obj::served_of_port: one virtual call on ServeSync's and ServeCall's path).
     virtual Served* port_of() { return nullptr; }

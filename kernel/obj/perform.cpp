@@ -4,6 +4,35 @@
 
 namespace keel::obj {
 
+uint32_t rights_needed(abi::Op op) {
+    using abi::Op;
+    switch (op) {
+        case Op::kRead:
+        case Op::kPeek:
+        case Op::kReadAt:
+        case Op::kOpen:
+        case Op::kSeek:  // a reader must get back to the start of a read-only file
+            return abi::kRightRead;
+        case Op::kWrite:
+        case Op::kSetMeta:
+        case Op::kSync:
+            return abi::kRightWrite;
+        case Op::kCreate:
+            return abi::kRightCreate;
+        case Op::kDestroy:
+            return abi::kRightDestroy;
+        case Op::kShare:
+            return abi::kRightShare;
+        case Op::kMap:
+            return abi::kRightMap;
+        case Op::kGetMeta:  // kKind and kRights need none; the object's own keys need kRightRead
+        case Op::kClose:
+        case Op::kCount:
+            return 0;
+    }
+    return 0;
+}
+
 namespace {
 
 // Share: a new handle to the same object, in the caller's table or in a process the caller
@@ -32,11 +61,7 @@ Result<uint64_t> share(proc::Process& caller, const proc::HandleEntry& entry, Re
 Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, Request& req) {
     if (static_cast<uint32_t>(req.op) >= static_cast<uint32_t>(abi::Op::kCount))
         return fail(Error::kInvalidArgument);
-    return perform(caller, handle, KEEL_TRY(caller.handles().lookup(handle)), req);
-}
-
-Result<uint64_t> perform(proc::Process& caller, abi::Handle handle, const proc::HandleEntry& entry,
-                         Request& req) {
+    const proc::HandleEntry entry = KEEL_TRY(caller.handles().lookup(handle));
     const uint32_t rights = entry.rights;
     Object* const found = entry.object;
     const uint32_t need = rights_needed(req.op);

@@ -9,7 +9,6 @@
 #include <keel/c/libc.hpp>
 #include "mm/user_copy.hpp"
 #include "obj/memory.hpp"
-#include "obj/perform.hpp"
 #include "obj/served_spawn.hpp"
 #include "proc/process.hpp"
 #include "sched/scheduler.hpp"
@@ -752,45 +751,6 @@ void Served::thread_gone(sched::Thread& t) {
     f = {retain_ref(this), 0, object, Forward::kDirect};
     req.handoff = &t.receive;
     return obj::would_block(req, c.done);
-}
-
-bool Served::start_call(Object& target, uint32_t rights, uint32_t object, Request& req) {
-    using abi::Op;
-    if (receivers_ == nullptr || gone_)
-        return false;
-    // perform()'s own refusals and answers, and what only the ring carries, take the long way
-    // (perform.cpp: the rights each operation needs, the meta keys every object answers, the
-    // read_at that would wrap).
-    uint32_t need = rights_needed(req.op);
-    switch (req.op) {
-        case Op::kGetMeta:
-            if (static_cast<abi::Meta>(req.arg) == abi::Meta::kKind ||
-                static_cast<abi::Meta>(req.arg) == abi::Meta::kRights)
-                return false;
-            need = abi::kRightRead;
-            break;
-        case Op::kReadAt:
-            if (req.arg + req.buffer.length() < req.arg)
-                return false;
-            break;
-        case Op::kRead:
-        case Op::kPeek:
-        case Op::kWrite:
-        case Op::kSetMeta:
-        case Op::kDestroy:
-        case Op::kSeek:
-        case Op::kSync:
-            break;
-        default:
-            return false;  // open and create: the ring's; share, close and map: perform()'s
-    }
-    if ((rights & need) != need || !direct_ok(req))
-        return false;
-    req.rights = rights;
-    req.target = &target;
-    // Nothing is started when the caller's bytes cannot be read (perform() then reports it).
-    const Result<uint64_t> r = call_direct(req, *req.forward, object);
-    return !r.ok() && r.error() == Error::kWouldBlock;
 }
 
 // The caller's retry: the answer, under the ring path's rules (answer() above).

@@ -95,11 +95,7 @@ class Served final : public Object {
     // A spawn on the server's process table: the handles it names are lent (served_spawn.hpp).
     Result<uint64_t> create(Request& req) override { return forward(req, 0); }
     Result<uint64_t> destroy(Request& req) override { return forward(req, 0); }
-    Served* served_by(uint32_t* object) override {
-        if (object != nullptr)
-            *object = 0;
-        return this;
-    }
+    Served* served_by() override { return this; }
 
     // The device a kQueueDeviceData queue is made for: the device whose DMA memory the region
     // is, when the server asked for device data (abi::kServeDeviceData); else nullptr.
@@ -120,13 +116,6 @@ class Served final : public Object {
         return req.forward->served->finish(req, *req.forward);
     }
 
-    // do_io's start of a direct call (its fast path, issue 24): the caller's handle names
-    // `target`, this port's object `object`, with `rights`. When req may take the direct path
-    // now (a server thread waits in ServeCall, direct_ok) and is one perform() would hand to
-    // the object unrefused, starts it as begin() would: true, with the Forward, req.rights,
-    // req.target, req.wait and req.handoff set (the caller blocks on req.wait switching to
-    // req.handoff). Otherwise false, with nothing started: do_io goes through perform().
-    bool start_call(Object& target, uint32_t rights, uint32_t object, Request& req);
     // The direct call in req.forward (its Forward says kDirect): finish()'s answer, without
     // the dispatch (kWouldBlock while it is still held).
     static Result<uint64_t> finish_call(Request& req) {
@@ -302,11 +291,7 @@ class ServedChild final : public Object {
     Result<uint64_t> open(Request& req) override { return fwd(req); }
     Result<uint64_t> create(Request& req) override { return fwd(req); }
     Result<uint64_t> destroy(Request& req) override { return fwd(req); }
-    Served* served_by(uint32_t* object) override {
-        if (object != nullptr)
-            *object = notice_->object;
-        return port_.get();
-    }
+    Served* served_by() override { return port_.get(); }
 
   private:
     ~ServedChild() override { port_->child_closed(notice_); }

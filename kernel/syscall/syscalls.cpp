@@ -128,7 +128,7 @@ SysResult do_io_call(proc::Process& p, abi::Handle h, obj::Request& req, uint64_
 // the deadline timeout_ns from the first wait (0: none). An ending process's thread is
 // interrupted out of the wait (kPeerGone; it never sees the result: it leaves on the way back
 // to user mode). Giving up on a forwarded operation abandons it: the server sees a Cancel.
-// A call a user-space server's thread can take at once goes direct (do_io_call).
+// A call a user-space server's thread took at once (a direct call) waits in do_io_call.
 SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, uint64_t arg,
                 uint64_t timeout_ns) {
     if (op >= static_cast<uint64_t>(abi::Op::kCount))
@@ -139,21 +139,18 @@ SysResult do_io(uint64_t handle, uint64_t op, mm::UserSpan<std::byte> buffer, ui
         return fail(Error::kBadAddress);
     const abi::Handle h = KEEL_TRY(handle_arg(handle));
     proc::Process& p = *proc::current_process();
-    const proc::HandleEntry e = KEEL_TRY(p.handles().lookup(h));
     obj::Forward forward;  // an operation forwarded to a user-space server, across retries
     obj::Request req{static_cast<abi::Op>(op), 0, arg, obj::IoBuffer::user(buffer), &p, &forward};
     req.direct = true;
-    uint32_t object = 0;
-    if (obj::Served* s = e.object->served_by(&object);
-        s != nullptr && s->start_call(*e.object, e.rights, object, req))
-        return do_io_call(p, h, req, timeout_ns);
-    Result<uint64_t> r = obj::perform(p, h, e, req);
+    Result<uint64_t> r = obj::perform(p, h, req);
     // req.handoff is only ever set with kWouldBlock and req.wait (Request::handoff): it is
-    // left to do_io_wait's block.
+    // left to do_io_wait's block (do_io_call's for a direct call).
     if (r.ok() || r.error() != Error::kWouldBlock || req.wait == nullptr) {
         obj::Served::abandon(forward);  // no-op unless the handle went away meanwhile
         return r;
     }
+    if (forward.direct())
+        return do_io_call(p, h, req, timeout_ns);
     return do_io_wait(p, h, req, deadline_after(timeout_ns));
 }
 
@@ -346,7 +343,7 @@ SysResult sleep(uint64_t ns) {
 // server asked for device data (obj::Served::device_data_device).
 Result<obj::DeviceObject*> queue_device(proc::Process& p, uint64_t handle) {
     const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
-    obj::Served* s = e.object->served_by(nullptr);
+    obj::Served* s = e.object->served_by();
     if (s == nullptr)
         return fail(Error::kInvalidArgument);
     if ((e.rights & abi::kRightRead) == 0)

@@ -276,6 +276,43 @@ CHILD_MODE("call leave") {
     sys::process_exit(7);
 }
 
+// What the caller of serve_call_handle_closed_meanwhile got: its handle, then the answer.
+struct HeldCaller {
+    Handle h = 0;
+    std::atomic<int64_t> got{1};
+};
+
+void held_caller(uint64_t arg) {
+    auto* c = reinterpret_cast<HeldCaller*>(arg);
+    c->got.store(sync_with(c->h, kHoldArg));
+}
+
+// A call whose handle another thread of the caller closes while the server holds it: the
+// answer is dropped and the caller told its handle is gone, as for an operation through the
+// ring (the direct call's wait, do_io_call, checks the handle before it takes the answer);
+// the next calls are served.
+TEST(serve_call_handle_closed_meanwhile) {
+    CallServer sv;
+    CHECK(sv.start());
+    const Handle s = sv.sp.served();
+    HeldCaller c;
+    const int64_t h = sys::do_io(s, Op::kShare, nullptr, 0, uint64_t{abi::kRightsServed} << 32);
+    CHECK(h > 0);
+    c.h = static_cast<Handle>(h);
+    const int64_t t = spawn_thread(held_caller, reinterpret_cast<uint64_t>(&c));
+    CHECK(t > 0);
+    (void)sys::sleep_ns(20'000'000);  // the call is held by now
+    CHECK_EQ(sv.st.held.load(), 0);
+    CHECK_EQ(close(static_cast<uint64_t>(h)), 0);
+    sv.st.release.store(true);
+    CHECK_EQ(join(static_cast<Handle>(t)), 0);
+    CHECK_EQ(sv.st.held.load(), 1);  // the server answered it
+    CHECK_EQ(c.got.load(), err(Error::kStaleHandle));
+    CHECK_EQ(sync_with(s, 0), 0);
+    CHECK_EQ(sv.st.ring.load(), 0);
+    CHECK_EQ(sv.stop(), 0);
+}
+
 // A server thread that ends holding a call: its caller gets PeerGone; the port goes on, and
 // another server thread serves the next call.
 TEST(serve_call_server_thread_ends) {
