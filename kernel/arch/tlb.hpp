@@ -48,10 +48,13 @@ namespace detail {
 extern std::atomic<uint64_t> g_kernel_generation;
 void catch_up(uint64_t generation);
 }  // namespace detail
-inline void catch_up_kernel_half() {
+inline void catch_up_kernel_half(percpu::PerCpu& c) {  // c: the calling CPU's block
     const uint64_t g = detail::g_kernel_generation.load(std::memory_order_acquire);
-    if (percpu::current().kernel_tlb_seen != g) [[unlikely]]
+    if (c.kernel_tlb_seen != g) [[unlikely]]
         detail::catch_up(g);
+}
+inline void catch_up_kernel_half() {
+    catch_up_kernel_half(percpu::current());
 }
 // Shootdowns this CPU asked for and answered since boot (for the tests).
 uint64_t requested();

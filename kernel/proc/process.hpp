@@ -132,10 +132,12 @@ inline Account* current_account() {
 // Called on every return to user mode (system call or interrupt): a thread whose process is
 // ending leaves here instead.
 void before_user_return_slow();
-inline void before_user_return() {
-    const Process* p = current_process();
+inline void before_user_return(const Process* p) {  // p: the current thread's process
     if (p != nullptr && p->ending()) [[unlikely]]
         before_user_return_slow();
+}
+inline void before_user_return() {
+    before_user_return(current_process());
 }
 
 }  // namespace keel::proc

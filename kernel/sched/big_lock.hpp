@@ -39,10 +39,14 @@ extern std::atomic<bool> g_locked;
 }  // namespace detail
 
 // Interrupts off (they stay off). Not while this CPU holds it, nor with another lock held.
-inline void acquire() {
-    percpu::PerCpu& c = percpu::current();
+// c: the calling CPU's block (the system-call path loads it once and passes it: each
+// percpu::current() is a load through GS the compiler may not merge). The system-call path
+// also passes check_interrupts = false: the CPU cleared IF on the way in (SFMASK,
+// arch/syscall_entry.cpp), so reading the flags there (pushf) would check the hardware.
+inline void acquire(percpu::PerCpu& c, bool check_interrupts = true) {
     if (c.holds_big_lock ||
-        (lock_order::kEnabled && (c.held_count != 0 || cpu::interrupts_enabled()))) [[unlikely]]
+        (lock_order::kEnabled &&
+         (c.held_count != 0 || (check_interrupts && cpu::interrupts_enabled())))) [[unlikely]]
         detail::misuse(true);
     if (detail::g_locked.exchange(true, std::memory_order_acquire)) [[unlikely]]
         detail::wait_for_it();
@@ -50,15 +54,20 @@ inline void acquire() {
     ++c.big_lock_taken;
     // Kernel-half mappings removed while this CPU was away (user mode, halted): its TLB may
     // still hold them, and kernel code runs only from here on.
-    tlb::catch_up_kernel_half();
+    tlb::catch_up_kernel_half(c);
 }
-// Interrupts off. This CPU must hold it, and no other lock.
-inline void release() {
-    percpu::PerCpu& c = percpu::current();
+inline void acquire() {
+    acquire(percpu::current());
+}
+// Interrupts off. This CPU (c) must hold it, and no other lock.
+inline void release(percpu::PerCpu& c) {
     if (!c.holds_big_lock || (lock_order::kEnabled && c.held_count != 0)) [[unlikely]]
         detail::misuse(false);
     c.holds_big_lock = false;
     detail::g_locked.store(false, std::memory_order_release);
+}
+inline void release() {
+    release(percpu::current());
 }
 // Whether this CPU holds it.
 inline bool held() {

@@ -56,17 +56,22 @@ bool preempt_point();
 void preempt_init(uint64_t tsc_per_ms);
 
 // The system-call entry and exit (keel_syscall_dispatch): a store and a test each; the rdtsc
-// only while measuring.
-inline void syscall_enter(uint64_t number) {
-    percpu::PerCpu& c = percpu::current();
+// only while measuring. c: the calling CPU's block.
+inline void syscall_enter(percpu::PerCpu& c, uint64_t number) {
     c.in_syscall = number + 1;
     if (detail::g_measuring) [[unlikely]]
         c.segment_start = cpu::rdtsc();
 }
-inline void syscall_exit() {
+inline void syscall_enter(uint64_t number) {
+    syscall_enter(percpu::current(), number);
+}
+inline void syscall_exit(percpu::PerCpu& c) {
     if (detail::g_measuring) [[unlikely]]
         detail::measure_exit();
-    percpu::current().in_syscall = 0;
+    c.in_syscall = 0;
+}
+inline void syscall_exit() {
+    syscall_exit(percpu::current());
 }
 
 // In a long loop, once per unit of work: cheap until the budget is spent, then a preemption

@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "arch/percpu.hpp"
 #include "dev/rtc.hpp"
 #include "mm/user_copy.hpp"
 #include "obj/device.hpp"
@@ -105,10 +106,11 @@ uint64_t deadline_after(uint64_t timeout_ns) {
     }
 }
 
-// do_io's direct call to a user-space server (obj::Served::start_call started it): the switch
-// to the server thread and, when it switches back with the answer and the handle still names
-// the object, the answer. Anything else (a timeout, an interruption, the handle closed or
-// reused meanwhile) goes on by do_io_wait's rules, as if it had slept there.
+// do_io's direct call to a user-space server (perform() started it: its Forward says kDirect,
+// obj/served.hpp): the switch to the server thread and, when it switches back with the answer
+// and the handle still names the object, the answer. Anything else (a timeout, an
+// interruption, the handle closed or reused meanwhile) goes on by do_io_wait's rules, as if it
+// had slept there.
 SysResult do_io_call(proc::Process& p, abi::Handle h, obj::Request& req, uint64_t timeout_ns) {
     const uint64_t deadline = deadline_after(timeout_ns);
     const sched::WakeReason why = sched::block_switch(req.wait, deadline, *req.handoff);
@@ -603,9 +605,12 @@ SysResult dispatch(uint64_t number, uint64_t a, uint64_t b, uint64_t c, uint64_t
 
 extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) {
     using namespace keel;
-    sched::big_lock::acquire();       // kernel code runs on one CPU at a time
-    sched::syscall_enter(f->number);  // the longest stretch without a switch: sched/preempt.hpp
-    ++sched::current()->syscalls;
+    // The CPU's block, loaded once on the way in and once on the way out: the thread may sleep
+    // in the call and go on on another CPU.
+    percpu::PerCpu& in = percpu::current();
+    sched::big_lock::acquire(in, false);  // kernel code runs on one CPU at a time
+    sched::syscall_enter(in, f->number);  // the longest stretch without a switch: sched/preempt.hpp
+    ++in.thread->syscalls;
     const auto rax = static_cast<uint64_t>(syscalls::to_rax(
         syscalls::dispatch(f->number, f->rdi, f->rsi, f->rdx, f->r10, f->r8, f->r9)));
     // sysret to a non-canonical rip would fault in ring 0. The rip after a syscall instruction
@@ -613,8 +618,10 @@ extern "C" uint64_t keel_syscall_dispatch(keel::syscall_entry::SyscallFrame* f) 
     if (f->rip >= abi::kUserTop) [[unlikely]]
         proc::current_process()->end(
             {static_cast<uint32_t>(abi::ExitReason::kFault), 13, -1, f->rip, 0});
-    proc::before_user_return();  // an ending process's thread exits here, inside the call
-    sched::syscall_exit();
-    sched::big_lock::release();
+    percpu::PerCpu& out = percpu::current();
+    // An ending process's thread exits here, inside the call (no switch when it returns).
+    proc::before_user_return(out.thread->process());
+    sched::syscall_exit(out);
+    sched::big_lock::release(out);
     return rax;
 }
