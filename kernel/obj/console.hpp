@@ -11,7 +11,7 @@ namespace keel::obj {
 class Console final : public Object {
   public:
     static Result<RefPtr<Console>> create();  // kNoMemory
-    abi::Kind kind() const override { return abi::Kind::kConsole; }
+    Console() : Object(abi::Kind::kConsole) {}
     Result<uint64_t> write(Request& req) override;
     // The bytes typed so far (at least one; waits for one), at most the buffer's length.
     Result<uint64_t> read(Request& req) override;

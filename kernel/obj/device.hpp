@@ -47,7 +47,6 @@ class DeviceObject final : public Object {
     static Result<RefPtr<DeviceObject>> create_pci(const dev::PciFunction& f);
     static Result<RefPtr<DeviceObject>> create_legacy(const LegacyDevice& d);
 
-    abi::Kind kind() const override { return abi::Kind::kDevice; }
     Result<uint64_t> read(Request& req) override;  // configuration space from offset arg
     Result<uint64_t> peek(Request& req) override { return read(req); }
     Result<uint64_t> write(Request& req) override;     // 1, 2 or 4 bytes at arg, mediated
@@ -74,7 +73,7 @@ class DeviceObject final : public Object {
     void set_boot_framebuffer(const abi::BootFramebuffer& fb) { boot_framebuffer_ = fb; }
 
   private:
-    DeviceObject() = default;
+    DeviceObject() : Object(abi::Kind::kDevice) {}
     ~DeviceObject() override;
     Result<uint64_t> create_bar(Request& req, const abi::DeviceResource& r);
     Result<uint64_t> create_dma(Request& req, const abi::DeviceResource& r);

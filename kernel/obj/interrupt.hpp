@@ -60,7 +60,6 @@ class InterruptObject final : public Object {
     // kNoMemory.
     static Result<RefPtr<InterruptObject>> create_msi(const dev::PciFunction& f, uint32_t index);
 
-    abi::Kind kind() const override { return abi::Kind::kInterrupt; }
     Result<uint64_t> read(Request& req) override;
     Result<uint64_t> write(Request& req) override;
     Result<uint64_t> get_meta(Request& req) override;
@@ -73,7 +72,7 @@ class InterruptObject final : public Object {
     bool has_readers() const { return !readers_.empty() || readers_.watched(); }
 
   private:
-    InterruptObject() = default;
+    InterruptObject() : Object(abi::Kind::kInterrupt) {}
     ~InterruptObject() override;
 
     static Result<RefPtr<InterruptObject>> create_on_line(uint32_t gsi, uint32_t flags);

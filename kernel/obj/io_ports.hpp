@@ -16,14 +16,14 @@ class IoPorts final : public Object {
     // kNoMemory.
     static Result<RefPtr<IoPorts>> create(uint16_t first, uint16_t count);
 
-    abi::Kind kind() const override { return abi::Kind::kIoPorts; }
     // arg = port offset from the first; the buffer's length (1, 2 or 4) is the access width.
     Result<uint64_t> read(Request& req) override;
     Result<uint64_t> write(Request& req) override;
     Result<uint64_t> get_meta(Request& req) override;  // kSize: the number of ports
 
   private:
-    IoPorts(uint16_t first, uint16_t count) : first_(first), count_(count) {}
+    IoPorts(uint16_t first, uint16_t count)
+        : Object(abi::Kind::kIoPorts), first_(first), count_(count) {}
     ~IoPorts() override = default;
     // The port for an access of req's width at req.arg, or kInvalidArgument.
     Result<uint16_t> port(const Request& req) const;

@@ -11,6 +11,8 @@
 
 namespace keel::obj {
 
+MemoryObject::MemoryObject() : Object(abi::Kind::kMemory) {}
+
 // A new object of `pages` pages with an empty frame table (pages_ stays 0 until frames are in:
 // the destructor frees only what pages_ counts). kNoMemory.
 Result<RefPtr<MemoryObject>> MemoryObject::with_frame_table(uint64_t pages, Backing backing) {

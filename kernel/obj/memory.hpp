@@ -50,7 +50,6 @@ class MemoryObject final : public Object {
     void set_lent_only() { lent_only_ = true; }
     void mark_device_may_write();
 
-    abi::Kind kind() const override { return abi::Kind::kMemory; }
     Result<uint64_t> read(Request& req) override;
     Result<uint64_t> peek(Request& req) override;
     Result<uint64_t> read_at(Request& req) override;
@@ -80,7 +79,7 @@ class MemoryObject final : public Object {
 
   private:
     enum class Backing : uint8_t { kRam, kDevice, kDma };
-    MemoryObject() = default;
+    MemoryObject();  // in memory.cpp, where DeviceObject is complete
     ~MemoryObject() override;
     static Result<RefPtr<MemoryObject>> with_frame_table(uint64_t pages, Backing backing);
     Result<uint64_t> transfer(Request& req, uint64_t from, bool to_buffer, bool advance);

@@ -32,8 +32,7 @@ void free_message(Message* m) {
 
 class Endpoint final : public Object {
   public:
-    Endpoint(Channel* c, int side) : c_(c), side_(side) {}
-    abi::Kind kind() const override { return abi::Kind::kMessagePipe; }
+    Endpoint(Channel* c, int side) : Object(abi::Kind::kMessagePipe), c_(c), side_(side) {}
 
     Result<uint64_t> read(Request& req) override { return take(req, true); }
     Result<uint64_t> peek(Request& req) override { return take(req, false); }

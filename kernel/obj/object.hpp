@@ -79,13 +79,15 @@ struct DestroyQueue {
 
 class Object {
   public:
-    Object() { ++live_; }
+    // kind: what it is, for good (abi::Kind): a field, so that checking an object's kind (a
+    // handle that must name a queue, a process, a port) is a load rather than a virtual call.
+    explicit Object(abi::Kind kind) : kind_(kind) { ++live_; }
     // Objects that exist now (get_meta kMemoryInfo's leak check).
     static uint64_t live() { return live_; }
     Object(const Object&) = delete;
     Object& operator=(const Object&) = delete;
 
-    virtual abi::Kind kind() const = 0;
+    abi::Kind kind() const { return kind_; }
 
     virtual Result<uint64_t> read(Request&) { return fail(Error::kNotSupported); }
     virtual Result<uint64_t> peek(Request&) { return fail(Error::kNotSupported); }
@@ -131,9 +133,10 @@ class Object {
         }
         release_last();
     }
-    void release_last();            // the last reference (or a broken count): checks, then destroys
-    uint32_t refs_ = 1;             // the creator's
-    Object* next_dying_ = nullptr;  // release_last's list of objects waiting for destruction
+    void release_last();  // the last reference (or a broken count): checks, then destroys
+    abi::Kind kind_;
+    uint32_t refs_ = 1;                // the creator's
+    Object* next_dying_ = nullptr;     // release_last's list of objects waiting for destruction
     static inline uint64_t live_ = 0;  // interrupts off in the kernel: one CPU's count
     proc::Charge charge_;
 };

@@ -20,8 +20,7 @@ struct PipeCore {
 
 class PipeEnd final : public Object {
   public:
-    PipeEnd(PipeCore* core, bool reader) : core_(core), reader_(reader) {}
-    abi::Kind kind() const override { return abi::Kind::kPipe; }
+    PipeEnd(PipeCore* core, bool reader) : Object(abi::Kind::kPipe), core_(core), reader_(reader) {}
 
     Result<uint64_t> read(Request& req) override { return take(req, true); }
     Result<uint64_t> peek(Request& req) override { return take(req, false); }

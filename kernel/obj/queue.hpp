@@ -44,7 +44,6 @@ class Queue final : public Object {
     // The region's user address and size (QueueInfo).
     const QueueRegion& region() const { return region_; }
 
-    abi::Kind kind() const override { return abi::Kind::kQueue; }
     Result<uint64_t> get_meta(Request& req) override;  // kSize: the region's bytes
 
     // One round: attaches to the region on first use, drains every published submission,
@@ -80,7 +79,7 @@ class Queue final : public Object {
     void set_poll_state(uint32_t state);
 
   private:
-    explicit Queue(QueueRegion region) : region_(std::move(region)) {}
+    explicit Queue(QueueRegion region) : Object(abi::Kind::kQueue), region_(std::move(region)) {}
     ~Queue() override;
     // Performs a taken operation; true when it finished (completion posted), false when parked.
     struct Parked;

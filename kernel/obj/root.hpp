@@ -18,7 +18,6 @@ class Root final : public Object {
     // Room for `capacity` names (the devices root needs more than a process's roots). kNoMemory.
     static Result<RefPtr<Root>> create(uint32_t capacity = kMaxRootEntries);
 
-    abi::Kind kind() const override { return abi::Kind::kRoot; }
     Result<uint64_t> read(Request& req) override;
     Result<uint64_t> peek(Request& req) override { return read(req); }
     Result<uint64_t> get_meta(Request& req) override;
@@ -37,7 +36,7 @@ class Root final : public Object {
         RefPtr<Object> object;  // null: free
         uint32_t rights = 0;
     };
-    Root() = default;
+    Root() : Object(abi::Kind::kRoot) {}
     ~Root() override { delete[] entries_; }
     std::span<Entry> entries() { return {entries_, capacity_}; }
     std::span<const Entry> entries() const { return {entries_, capacity_}; }

@@ -20,8 +20,7 @@ namespace {
 // The server's end. Closing its last handle (or the server's death) ends the service.
 class Port final : public Object {
   public:
-    explicit Port(RefPtr<Served> s) : served_(std::move(s)) {}
-    abi::Kind kind() const override { return abi::Kind::kPort; }
+    explicit Port(RefPtr<Served> s) : Object(abi::Kind::kPort), served_(std::move(s)) {}
     Served* port_of() override { return served_.get(); }
 
   private:

@@ -82,7 +82,6 @@ class Served final : public Object {
                                   DeviceObject* device = nullptr);
     const QueueRegion& region() const { return region_; }
 
-    abi::Kind kind() const override { return abi::Kind::kServed; }
     Result<uint64_t> read(Request& req) override { return forward(req, 0); }
     Result<uint64_t> peek(Request& req) override { return forward(req, 0); }
     Result<uint64_t> write(Request& req) override { return forward(req, 0); }
@@ -151,7 +150,7 @@ class Served final : public Object {
     void server_gone();
 
   private:
-    explicit Served(QueueRegion region) : region_(std::move(region)) {}
+    explicit Served(QueueRegion region) : Object(abi::Kind::kServed), region_(std::move(region)) {}
     ~Served() override;
     static void abandon_slow(Forward& f);
     // The direct path (above). direct_ok: whether req may take it now.
@@ -278,8 +277,7 @@ class Served final : public Object {
 class ServedChild final : public Object {
   public:
     ServedChild(RefPtr<Served> port, CloseNotice* notice)
-        : port_(std::move(port)), notice_(notice) {}
-    abi::Kind kind() const override { return abi::Kind::kServed; }
+        : Object(abi::Kind::kServed), port_(std::move(port)), notice_(notice) {}
     Result<uint64_t> read(Request& req) override { return fwd(req); }
     Result<uint64_t> peek(Request& req) override { return fwd(req); }
     Result<uint64_t> write(Request& req) override { return fwd(req); }

@@ -30,7 +30,6 @@ class Timer final : public Object {
     // A disarmed timer. kNoMemory.
     static Result<RefPtr<Timer>> create();
 
-    abi::Kind kind() const override { return abi::Kind::kTimer; }
     // The expirations since the last read (u64; the buffer must hold 8 bytes, else
     // kBufferTooSmall), or kWouldBlock on the timer's wait queue while there are none.
     Result<uint64_t> read(Request& req) override;
@@ -43,7 +42,7 @@ class Timer final : public Object {
     bool armed() const { return deadline_.armed(); }
 
   private:
-    Timer() : deadline_(&Timer::fired, this) {}
+    Timer() : Object(abi::Kind::kTimer), deadline_(&Timer::fired, this) {}
     ~Timer() override;
     static void fired(sched::Deadline& d, uint64_t now);  // the timer interrupt
     // Counts the expirations of a deadline `due` <= `now`, wakes the readers and re-arms a

@@ -74,7 +74,8 @@ KTEST(account_charges_held_by_objects_and_a_deep_chain) {
 
 KTEST(handle_table_limit) {
     class Dummy final : public obj::Object {
-        abi::Kind kind() const override { return abi::Kind::kConsole; }
+      public:
+        Dummy() : obj::Object(abi::Kind::kConsole) {}
     };
     auto d = obj::adopt_ref(new Dummy);
     HandleTable t;

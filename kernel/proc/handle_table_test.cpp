@@ -9,8 +9,7 @@ namespace {
 
 class Dummy final : public obj::Object {
   public:
-    explicit Dummy(int* destroyed) : destroyed_(destroyed) {}
-    abi::Kind kind() const override { return abi::Kind::kConsole; }
+    explicit Dummy(int* destroyed) : obj::Object(abi::Kind::kConsole), destroyed_(destroyed) {}
 
   private:
     ~Dummy() override { ++*destroyed_; }

@@ -34,7 +34,6 @@ class Process final : public obj::Object {
         return create(nullptr, Account::machine_limits());
     }
 
-    abi::Kind kind() const override { return abi::Kind::kProcess; }
     Result<uint64_t> read(obj::Request& req) override;      // wait for the end: ExitInfo
     Result<uint64_t> get_meta(obj::Request& req) override;  // kId, kExit, kName, kLimits
     Result<uint64_t> set_meta(obj::Request& req) override;  // kName
@@ -89,7 +88,7 @@ class Process final : public obj::Object {
         Charge charge;  // its record and page tables (map_memory)
     };
 
-    Process() : space_(mm::PhysAddr{0}) {}
+    Process() : obj::Object(abi::Kind::kProcess), space_(mm::PhysAddr{0}) {}
     ~Process() override;
     void finish();
     void unmap_pages(const Mapping& m);

@@ -14,7 +14,6 @@ class ProcessTable final : public obj::Object {
   public:
     static Result<obj::RefPtr<ProcessTable>> create();  // kNoMemory
 
-    abi::Kind kind() const override { return abi::Kind::kProcessTable; }
     // Every process as an abi::ProcessEntry, oldest first; kBufferTooSmall (nothing written)
     // when they do not all fit.
     Result<uint64_t> read(obj::Request& req) override;
@@ -27,7 +26,7 @@ class ProcessTable final : public obj::Object {
     Result<uint64_t> create(obj::Request& req) override;
 
   private:
-    ProcessTable() = default;
+    ProcessTable() : obj::Object(abi::Kind::kProcessTable) {}
     ~ProcessTable() override = default;
 };
 

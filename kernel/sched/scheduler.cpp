@@ -398,7 +398,7 @@ void thread_timed_out(Deadline& d, uint64_t) {
 }
 }  // namespace
 
-Thread::Thread() : timeout(thread_timed_out, this) {
+Thread::Thread() : obj::Object(abi::Kind::kThread), timeout(thread_timed_out, this) {
     uint8_t* f = fpu_state();
     __builtin_memset(f, 0, 512);
     const uint16_t fcw = 0x037f;    // FNINIT: every x87 exception masked, 64-bit precision

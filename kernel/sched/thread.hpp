@@ -28,7 +28,6 @@ struct UserStart {
 
 class Thread final : public obj::Object {
   public:
-    abi::Kind kind() const override { return abi::Kind::kThread; }
     Result<uint64_t> read(obj::Request& req) override;  // join
     // kId, kExit, kSyscalls, kAffinity, kCpu
     Result<uint64_t> get_meta(obj::Request& req) override;

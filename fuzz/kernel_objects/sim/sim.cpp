@@ -428,7 +428,7 @@ class Scheduler {
     }
 };
 
-Thread::Thread() : timeout(&Scheduler::fired, this) {}
+Thread::Thread() : obj::Object(abi::Kind::kThread), timeout(&Scheduler::fired, this) {}
 Thread::~Thread() = default;
 
 Result<uint64_t> Thread::read(obj::Request& req) {
