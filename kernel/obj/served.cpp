@@ -845,7 +845,7 @@ Result<uint64_t> Served::call_wait(uint64_t msg, uint64_t deadline) {
 // The call the thread now holds, written to its message (with a write's bytes, in the same
 // copy). A message it cannot write is the server's fault: the call is answered Protocol rather
 // than left with a server that never saw it.
-Result<uint64_t> Served::deliver(sched::Thread& self, uint64_t msg) {
+[[gnu::always_inline]] Result<uint64_t> Served::deliver(sched::Thread& self, uint64_t msg) {
     DirectCall& c = *self.held_call;
     abi::ServeCall out;
     out.opcode = abi::queue_opcode(c.op);
