@@ -37,10 +37,22 @@ class IoBuffer {
     uint64_t device_address() const { return device_address_; }
     // Copies n bytes at offset out of / into the buffer. kBadAddress when the range passes the
     // buffer's end or the (user) memory is bad; the kernel side may then be partly written.
-    Result<void> copy_out_of(uint64_t offset, void* dst, uint64_t n) const;
-    Result<void> copy_into(uint64_t offset, const void* src, uint64_t n) const;
+    // Inline for a user range within the buffer (every copy of do_io's): one call, the user
+    // copy's; the rest (a kernel range, a refusal) out of line.
+    Result<void> copy_out_of(uint64_t offset, void* dst, uint64_t n) const {
+        if (user_ && offset <= length_ && n <= length_ - offset) [[likely]]
+            return mm::copy_from_user(dst, address_ + offset, n);
+        return copy_out_of_slow(offset, dst, n);
+    }
+    Result<void> copy_into(uint64_t offset, const void* src, uint64_t n) const {
+        if (user_ && offset <= length_ && n <= length_ - offset) [[likely]]
+            return mm::copy_to_user(address_ + offset, src, n);
+        return copy_into_slow(offset, src, n);
+    }
 
   private:
+    Result<void> copy_out_of_slow(uint64_t offset, void* dst, uint64_t n) const;
+    Result<void> copy_into_slow(uint64_t offset, const void* src, uint64_t n) const;
     IoBuffer(uint64_t address, uint64_t length, bool user)
         : address_(address), length_(length), user_(user) {}
 

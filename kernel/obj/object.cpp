@@ -50,7 +50,7 @@ void Object::release_last() {
     q.destroying = false;
 }
 
-Result<void> IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const {
+Result<void> IoBuffer::copy_out_of_slow(uint64_t offset, void* dst, uint64_t n) const {
     if (offset > length_ || n > length_ - offset)
         return fail(abi::Error::kBadAddress);
     if (n == 0)
@@ -61,7 +61,7 @@ Result<void> IoBuffer::copy_out_of(uint64_t offset, void* dst, uint64_t n) const
     return success();
 }
 
-Result<void> IoBuffer::copy_into(uint64_t offset, const void* src, uint64_t n) const {
+Result<void> IoBuffer::copy_into_slow(uint64_t offset, const void* src, uint64_t n) const {
     if (offset > length_ || n > length_ - offset)
         return fail(abi::Error::kBadAddress);
     if (n == 0)
