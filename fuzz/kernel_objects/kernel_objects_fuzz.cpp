@@ -413,7 +413,7 @@ void serve(Proc& p, Input& in) {
     sim::set_current(p.thread);
     auto e = p.process->handles().lookup(p.port);
     if (e) {
-        obj::Served* s = obj::served_of_port(*e->object);
+        obj::Served* s = e->object->port_of();
         if (s != nullptr && s->server() == p.process.get())
             (void)obj::retain_ref(s)->sync(false, 0);
     }

@@ -53,9 +53,6 @@ inline void catch_up_kernel_half(percpu::PerCpu& c) {  // c: the calling CPU's b
     if (c.kernel_tlb_seen != g) [[unlikely]]
         detail::catch_up(g);
 }
-inline void catch_up_kernel_half() {
-    catch_up_kernel_half(percpu::current());
-}
 // Shootdowns this CPU asked for and answered since boot (for the tests).
 uint64_t requested();
 uint64_t answered();

@@ -108,7 +108,7 @@ class Object {
     // whose port serves it; nullptr for every other object.
     virtual Served* served_by() { return nullptr; }
     // For a Port (a server's end of a served object), the object it serves; nullptr for every
-    // other object (obj::served_of_port: one virtual call on ServeSync's and ServeCall's path).
+    // other object (one virtual call on ServeSync's and ServeCall's path).
     virtual Served* port_of() { return nullptr; }
 
     // Reference counting: handles, mappings and the kernel's own pointers each hold one, as a

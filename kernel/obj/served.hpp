@@ -298,9 +298,4 @@ class ServedChild final : public Object {
     CloseNotice* notice_;
 };
 
-// The served object behind a Port, or nullptr when o is not a Port.
-inline Served* served_of_port(Object& o) {
-    return o.port_of();
-}
-
 }  // namespace keel::obj

@@ -522,7 +522,7 @@ SysResult serve_create(mm::UserPtr<abi::QueueGeometry> geometry,
 [[gnu::always_inline]] inline Result<obj::RefPtr<obj::Served>> own_port(uint64_t handle) {
     proc::Process& p = *proc::current_process();
     const proc::HandleEntry e = KEEL_TRY(lookup_arg(p, handle));
-    obj::Served* s = obj::served_of_port(*e.object);
+    obj::Served* s = e.object->port_of();
     if (s == nullptr)
         return fail(Error::kInvalidArgument);
     if ((e.rights & abi::kRightWrite) == 0 || s->server() != &p)
